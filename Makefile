@@ -1,0 +1,50 @@
+# The two commands of the README: `make run` and `make test`. Everything they need is installed from
+# this repository's own files: Debian packages (skipped when present), pip into .venv, npm into pwa/.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+DEBS := chromium chromium-driver fonts-noto-cjk
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: run test bench install debs pwa serve clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Debian packages for the browser tests and Chinese text; apt-get runs only when one is missing.
+debs:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+pwa/node_modules/.installed: pwa/package.json pwa/package-lock.json
+	cd pwa && npm ci --no-audit --no-fund
+	touch $@
+
+pwa/dist/index.html: pwa/node_modules/.installed $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/vite.config.js pwa/index.html
+	cd pwa && npm run build
+
+pwa: pwa/dist/index.html
+
+run: install pwa
+	$(BIN)/grassroots demo
+	$(BIN)/grassroots serve
+
+test: install debs pwa
+	cd pwa && npm test
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: install pwa
+	$(BIN)/python -m tests.bench.run
+
+clean:
+	rm -rf $(VENV) pwa/node_modules pwa/dist
