@@ -1,0 +1,81 @@
+"""The rules a county's read models judge by (DESIGN §5), stored in `core.counties.rules` (jsonb).
+
+Only what a county changes needs to be stored: every field has the seeds' default. The projections
+apply these rules to the raw evidence, so changing a rule and rebuilding re-judges history.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+Cadence = Literal["monthly", "quarterly", "yearly"]
+
+
+class InvalidRules(ValueError):
+    """A county's stored rules do not validate; says which county and which field."""
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Household-visit completeness (Chongqing: every household ≥2 visits per calendar year).
+    household_visits_per_year: int = Field(2, ge=1, le=12)
+    # A household's next visit counts as "due" this many days before its due date (else "ok").
+    due_soon_days: int = Field(30, ge=0, le=366)
+
+    # Pairing compliance: every paired target ≥1 visit per cadence period (quarterly unless the pairing says).
+    default_pairing_cadence: Cadence = "quarterly"
+    # Quotas per cadre; None switches a quota off for the county.
+    hardship_households_per_cadre: int | None = Field(5, ge=0)  # Baoting: 5 hardship households each
+    paired_households_by_rank: dict[str, int] | None = Field(  # Chongqing: 3/2/1 by level
+        default_factory=lambda: {"section_chief": 3, "deputy_section_chief": 2, "staff": 1}
+    )
+    five_contacts: list[str] | None = Field(  # Lucheng's 五个一: one target of each kind
+        default_factory=lambda: ["community", "enterprise", "talent", "village_official", "household"]
+    )
+
+    # Interview coverage: every cadre interviewed ≥ n per year, by an interviewer of an expected rank.
+    interviews_per_year: int = Field(1, ge=1, le=52)
+    interviewer_ranks: dict[str, list[str]] = Field(  # interviewee rank -> ranks that may interview them
+        default_factory=lambda: {
+            "section_chief": ["section_chief"],
+            "deputy_section_chief": ["section_chief"],
+            "staff": ["section_chief", "deputy_section_chief"],
+            "village_cadre": ["section_chief", "deputy_section_chief", "staff"],
+        }
+    )
+
+    # Issue ledger: days allowed per route when the route carries no deadline of its own.
+    issue_days_by_route: dict[str, int] = Field(
+        default_factory=lambda: {"on_the_spot": 1, "monthly_review": 31, "leadership": 30, "department": 30}
+    )
+    # The monthly review meeting (一月一议) is held on the last such weekday of a month (Mon=0 … Sun=6).
+    monthly_review_weekday: int = Field(4, ge=0, le=6)
+
+    # Visit verdicts: a check-in is verified when all three hold.
+    verified_max_distance_m: float = Field(150.0, gt=0)
+    verified_max_accuracy_m: float = Field(100.0, gt=0)
+    mock_fixes_rejected: bool = True
+    # Consecutive check-ins of one cadre faster than this are flagged as impossible travel.
+    impossible_travel_kmh: float = Field(120.0, gt=0)
+
+    @classmethod
+    def from_stored(cls, value: Any, county: str = "?") -> Rules:
+        """Rules from the jsonb column (asyncpg gives text, psycopg a dict); a clear error names the field."""
+        if value is None:
+            return cls()
+        if isinstance(value, (str, bytes)):
+            value = json.loads(value)
+        try:
+            return cls.model_validate(value)
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            raise InvalidRules(f"county {county}: invalid rules in core.counties.rules ({problems})") from None
+
+
+async def load_rules(conn: Any, adcode: str) -> Rules:
+    """The county's rules (asyncpg connection)."""
+    value = await conn.fetchval("SELECT rules FROM core.counties WHERE adcode = $1", adcode)
+    return Rules.from_stored(value, adcode)
