@@ -13,7 +13,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grassroots", description="Grassroots (下基层) field-visit system")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # Areas add their subcommands here, one call each.
+    register_county(commands)
     return parser
+
+
+def register_county(commands: argparse._SubParsersAction) -> None:
+    import importlib
+
+    def storage_command(name: str):  # imported on use: keeps `grassroots --help` fast
+        return lambda args: getattr(importlib.import_module("services.storage.commands"), name)(args)
+
+    county = commands.add_parser("county", help="provision and list counties (tenants)")
+    actions = county.add_subparsers(dest="county_command", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="register a county and create its schema (idempotent)")
+    add.add_argument("adcode", help="6-digit administrative division code, e.g. 469029")
+    add.add_argument("--name", required=True, help="e.g. 保亭黎族苗族自治县")
+    add.add_argument("--province", required=True, help="e.g. 海南省")
+    add.add_argument("--prefecture")
+    add.add_argument("--province-code", help="6-digit code of the province, e.g. 460000")
+    add.add_argument("--lat", type=float, help="centroid latitude (WGS-84)")
+    add.add_argument("--lon", type=float, help="centroid longitude (WGS-84)")
+    add.set_defaults(handler=storage_command("add_county"))
+    show = actions.add_parser("list", help="list the provisioned counties")
+    show.set_defaults(handler=storage_command("show_counties"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,36 @@
+"""Handlers of `grassroots county add|list` (the parser lives in services/cli.py)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .database import database_url
+from .schemas import list_counties, provision_county
+
+
+def add_county(args: argparse.Namespace) -> int:
+    if (args.lat is None) != (args.lon is None):
+        print("error: give both --lat and --lon (the county's centroid), or neither", file=sys.stderr)
+        return 2
+    centroid = (args.lat, args.lon) if args.lat is not None else None
+    try:
+        county = provision_county(
+            database_url(), args.adcode, args.name, args.province, prefecture=args.prefecture,
+            province_code=args.province_code, centroid=centroid,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"county {county.adcode} {county.name} ({county.province}) ready in schema {county.schema}")
+    return 0
+
+
+def show_counties(args: argparse.Namespace) -> int:
+    counties = list_counties(database_url())
+    if not counties:
+        print("no counties yet: add one with `grassroots county add ADCODE --name … --province …`")
+    for county in counties:
+        where = " / ".join(part for part in (county.province, county.prefecture) if part)
+        centroid = f"  ({county.centroid[0]:.2f}, {county.centroid[1]:.2f})" if county.centroid else ""
+        print(f"{county.adcode}  {county.name}  {where}{centroid}")
+    return 0

@@ -1,0 +1,172 @@
+"""Schemas: `core` (the county registry) and one `county_<adcode>` per county.
+
+A county is provisioned by an operator (`grassroots county add`), never on the fly by a request.
+Everything here is idempotent: running it again changes nothing.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.utils import Environment
+from psycopg.errors import UndefinedTable
+from psycopg.rows import dict_row
+from psycopg.sql import SQL, Identifier
+from psycopg.types.json import Jsonb
+
+from .database import connect
+from .recorder import (
+    APPLICATION_NAME,
+    EVENTS_TABLE,
+    SNAPSHOTS_TABLE,
+    CountyAggregateRecorder,
+    CountyApplicationRecorder,
+    CountyFactory,
+    check_adcode,
+    county_env,
+    county_schema,
+)
+
+CORE_DDL = """
+CREATE SCHEMA IF NOT EXISTS core;
+CREATE TABLE IF NOT EXISTS core.counties (
+    adcode text PRIMARY KEY CHECK (adcode ~ '^[0-9]{6}$'),
+    name text NOT NULL,
+    prefecture text,
+    province text NOT NULL,
+    province_code text,
+    centroid_lat float8,
+    centroid_lon float8,
+    boundary jsonb,
+    rules jsonb NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+# Personal fields of a household are sealed with its own key: deleting the key erases them from
+# every event (crypto-shredding, DESIGN §8).
+HOUSEHOLD_KEYS_DDL = """
+CREATE TABLE IF NOT EXISTS {schema}.household_keys (
+    household_id uuid PRIMARY KEY,
+    key bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+@dataclass(frozen=True)
+class CountyRecord:
+    adcode: str
+    name: str
+    province: str
+    prefecture: str | None
+    province_code: str | None
+    centroid: tuple[float, float] | None
+    boundary: dict[str, Any] | None
+    rules: dict[str, Any]
+
+    @property
+    def schema(self) -> str:
+        return county_schema(self.adcode)
+
+
+def ensure_core(url: str) -> None:
+    with connect(url) as conn:
+        conn.execute(CORE_DDL)
+
+
+def provision_county(
+    url: str,
+    adcode: str,
+    name: str,
+    province: str,
+    prefecture: str | None = None,
+    province_code: str | None = None,
+    centroid: tuple[float, float] | None = None,
+    boundary: dict[str, Any] | None = None,
+    rules: dict[str, Any] | None = None,
+) -> CountyRecord:
+    """Register the county in `core.counties` and make its schema with every table.
+
+    A county already registered keeps its registry row as it is (a second `county add` is no way to
+    edit a county); its schema is completed if anything is missing.
+    """
+    adcode = check_adcode(adcode)
+    name, province = (name or "").strip(), (province or "").strip()
+    if not name or not province:
+        raise ValueError("a county needs a name and a province (e.g. --name 保亭黎族苗族自治县 --province 海南省)")
+    if centroid is not None:
+        lat, lon = centroid
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError(f"centroid must be (lat, lon) in degrees, got {centroid!r}")
+    schema = county_schema(adcode)
+    ensure_core(url)
+    with connect(url) as conn, conn.transaction():
+        conn.execute(
+            "INSERT INTO core.counties (adcode, name, prefecture, province, province_code, centroid_lat,"
+            " centroid_lon, boundary, rules) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (adcode) DO NOTHING",
+            (adcode, name, prefecture, province, province_code,
+             centroid[0] if centroid else None, centroid[1] if centroid else None,
+             Jsonb(boundary) if boundary is not None else None, Jsonb(rules or {})),
+        )
+        conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+        conn.execute(SQL(HOUSEHOLD_KEYS_DDL).format(schema=Identifier(schema)))
+        projection_tables = _projection_tables()
+        if projection_tables is not None:
+            projection_tables(conn, schema)
+    _create_event_tables(adcode, url)
+    record = get_county(url, adcode)
+    assert record is not None
+    return record
+
+
+def _create_event_tables(adcode: str, url: str) -> None:
+    factory = CountyFactory(Environment(APPLICATION_NAME, county_env(adcode, url)))
+    CountyApplicationRecorder(factory.datastore, events_table_name=EVENTS_TABLE).create_table()
+    CountyAggregateRecorder(factory.datastore, events_table_name=SNAPSHOTS_TABLE).create_table()
+
+
+def _projection_tables():
+    """`projections.schema.ensure_tables`, when the read side is installed."""
+    try:
+        module = importlib.import_module("projections.schema")
+    except ModuleNotFoundError as error:
+        if error.name != "projections.schema":
+            raise  # the module is there but something it imports is not: that is a bug, say so
+        return None
+    return module.ensure_tables
+
+
+def _record(row: dict[str, Any]) -> CountyRecord:
+    lat, lon = row["centroid_lat"], row["centroid_lon"]
+    return CountyRecord(
+        adcode=row["adcode"], name=row["name"], province=row["province"], prefecture=row["prefecture"],
+        province_code=row["province_code"], centroid=(lat, lon) if lat is not None and lon is not None else None,
+        boundary=row["boundary"], rules=row["rules"],
+    )
+
+
+_SELECT = (
+    "SELECT adcode, name, province, prefecture, province_code, centroid_lat, centroid_lon, boundary, rules"
+    " FROM core.counties"
+)
+
+
+def list_counties(url: str) -> list[CountyRecord]:
+    with connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        try:
+            return [_record(row) for row in cur.execute(_SELECT + " ORDER BY adcode")]
+        except UndefinedTable:  # a fresh database: no county was ever added
+            return []
+
+
+def get_county(url: str, adcode: str) -> CountyRecord | None:
+    adcode = check_adcode(adcode)
+    with connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        try:
+            row = cur.execute(_SELECT + " WHERE adcode = %s", (adcode,)).fetchone()
+        except UndefinedTable:
+            return None
+    return _record(row) if row else None
