@@ -1,0 +1,150 @@
+"""Ledgers (台账): tables with Chinese headers written as XLSX or CSV for county staff to open in Excel.
+
+A `Ledger` is a title, its columns and its rows (dicts keyed by column key). The same ledger becomes an
+XLSX workbook or a CSV file; exports and the household-import template both use it.
+
+Text in ledgers comes from phones (issue summaries, addresses), so a cell that starts like a formula is
+written as plain text in XLSX and prefixed with an apostrophe in CSV (OWASP "CSV injection"): opening a
+ledger must never run anything.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+# Leading characters that make Excel (or LibreOffice) treat a cell as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str  # what the county staff read, in Chinese
+    width: int = 14  # XLSX column width in characters
+    # Turns the stored value into what the sheet shows (e.g. a route code into 转办); None keeps it.
+    render: Callable[[Any], Any] | None = None
+
+
+@dataclass
+class Ledger:
+    title: str  # sheet name and file name stem, e.g. 问题台账
+    columns: Sequence[Column]
+    rows: Iterable[Mapping[str, Any]] = field(default_factory=list)
+    notes: Sequence[str] = ()  # extra lines on a second sheet (说明), e.g. the template's instructions
+
+    def headers(self) -> list[str]:
+        return [column.header for column in self.columns]
+
+    def values(self) -> Iterable[list[Any]]:
+        for row in self.rows:
+            yield [_cell_value(column, row.get(column.key)) for column in self.columns]
+
+
+def _cell_value(column: Column, value: Any) -> Any:
+    if column.render is not None and value is not None:
+        value = column.render(value)
+    if isinstance(value, (list, tuple, set)):
+        return "、".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # Excel has no time zones: show Beijing time, which is what county staff expect to read.
+        from zoneinfo import ZoneInfo
+
+        return value.astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    return value
+
+
+def _looks_like_formula(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(_FORMULA_STARTS)
+
+
+def to_xlsx(ledger: Ledger) -> bytes:
+    workbook = Workbook(write_only=True)  # streams rows: a 20k-row ledger stays small in memory
+    sheet = workbook.create_sheet(_sheet_name(ledger.title))
+    for index, column in enumerate(ledger.columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header_cells = []
+    for header in ledger.headers():
+        cell = WriteOnlyCell(sheet, value=header)
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for values in ledger.values():
+        sheet.append([_xlsx_cell(sheet, value) for value in values])
+    if ledger.notes:
+        notes = workbook.create_sheet("说明")
+        notes.column_dimensions["A"].width = 100
+        for line in ledger.notes:
+            notes.append([_xlsx_cell(notes, line)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "yyyy-mm-dd"
+        return cell
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "yyyy-mm-dd hh:mm"
+        return cell
+    if _looks_like_formula(value):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # stored as text: openpyxl would otherwise write a formula
+        return cell
+    return value
+
+
+def _sheet_name(title: str) -> str:
+    # Excel limits sheet names to 31 characters and forbids a few.
+    cleaned = "".join("_" if ch in '[]:*?/\\' else ch for ch in title)
+    return cleaned[:31] or "Sheet1"
+
+
+def to_csv(ledger: Ledger) -> bytes:
+    """UTF-8 with a byte-order mark: without it Excel on Chinese Windows reads the file as GBK."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(ledger.headers())
+    for values in ledger.values():
+        writer.writerow([_csv_text(value) for value in values])
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
+def _csv_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if _looks_like_formula(text) else text
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header that keeps a Chinese file name (RFC 6266 with RFC 5987 `filename*`).
+
+    Old clients that ignore `filename*` get an ASCII fallback made from the name's ASCII characters.
+    """
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("_") or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
