@@ -1,0 +1,20 @@
+"""The Grassroots domain: aggregates, events, commands and their rules. No I/O.
+
+Importing the package registers the fixed stored topics before any aggregate can be used.
+"""
+from services.domain.cadre import Cadre
+from services.domain.errors import DomainError, InvalidCommand, InvalidState, NotFound, NotPermitted
+from services.domain.household import Household
+from services.domain.interview import Interview
+from services.domain.issue import Issue
+from services.domain.pairing import Pairing
+from services.domain.receipt import CommandReceipt, receipt_id
+from services.domain.topics import register_stored_topics
+from services.domain.visit import Visit
+
+register_stored_topics()
+
+__all__ = [
+    "Cadre", "CommandReceipt", "DomainError", "Household", "Interview", "InvalidCommand", "InvalidState",
+    "Issue", "NotFound", "NotPermitted", "Pairing", "Visit", "receipt_id",
+]

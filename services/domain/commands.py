@@ -1,0 +1,382 @@
+"""Commands: what a user asks the County to do, as pydantic models with clear messages.
+
+Every command has a client-made `command_id` (the idempotency key; for things made on a phone it is
+also the new aggregate's id). Commands on existing aggregates carry the `expected_version` the client
+last saw. `COMMANDS` maps the sync `type` to its model; `parse_command` turns a sync entry into a
+command or an `InvalidCommand` whose message names every problem in Chinese and English.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, ClassVar
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from services.domain import clock
+from services.domain.errors import InvalidCommand
+from services.domain.values import (
+    Cadence, HouseholdTag, InterviewDirection, InterviewForm, IssueRoute, IssueSource, MustTalkTopic, Rank,
+    Satisfaction, TargetKind, VisitKind,
+)
+
+DEVICE_CLOCK_TOLERANCE = timedelta(minutes=10)
+EARLIEST_DEVICE_TIME = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
+
+
+def _problem(code: str, en: str, zh: str) -> PydanticCustomError:
+    # The Chinese text rides in the error's context; `explain` below picks it up.
+    return PydanticCustomError(code, en, {"zh": zh})
+
+
+def _device_time(value: datetime) -> datetime:
+    if value > clock.now() + DEVICE_CLOCK_TOLERANCE:
+        raise _problem(
+            "device_time_in_future", "is more than 10 minutes in the future: check the phone's clock",
+            "比当前时间晚了 10 分钟以上，请检查手机时间",
+        )
+    if value < EARLIEST_DEVICE_TIME:
+        raise _problem("device_time_too_early", "is before the year 2000: check the phone's clock",
+                       "早于 2000 年，请检查手机时间")
+    return value
+
+
+def _digits(count: int, en_name: str, zh_name: str) -> AfterValidator:
+    pattern = re.compile(rf"\d{{{count}}}")
+
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise _problem("bad_code", f"must be a {count}-digit {en_name} code", f"必须是 {count} 位{zh_name}代码")
+        return value
+    return AfterValidator(check)
+
+
+def _unique_sorted(values: list[Any]) -> list[Any]:
+    return sorted(set(values))
+
+
+def _phone(value: str) -> str:
+    if not re.fullmatch(r"\+?[0-9][0-9 \-]{4,19}", value):
+        raise _problem("bad_phone", "is not a phone number", "不是有效的电话号码")
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+ShortNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_phone)]
+VillageCode = Annotated[str, _digits(12, "village", "村（社区）")]
+TownshipCode = Annotated[str, _digits(9, "township", "乡镇（街道）")]
+Lat = Annotated[float, Field(ge=-90, le=90)]
+Lon = Annotated[float, Field(ge=-180, le=180)]
+DeviceTime = Annotated[AwareDatetime, AfterValidator(_device_time)]
+Tags = Annotated[list[HouseholdTag], AfterValidator(_unique_sorted)]
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    type: ClassVar[str]
+    command_id: UUID
+
+
+class ChangeCommand(Command):
+    """A command on an existing aggregate: `target` names the field holding its id."""
+
+    target: ClassVar[str]
+    expected_version: int = Field(ge=1)
+
+    @property
+    def aggregate_id(self) -> UUID:
+        return getattr(self, self.target)
+
+
+class _Place(BaseModel):
+    village: VillageCode
+    township: TownshipCode
+    address: Address
+    lat: Lat
+    lon: Lon
+
+    @model_validator(mode="after")
+    def _village_in_township(self) -> _Place:
+        # Administrative codes nest: a village's 12 digits begin with its township's 9.
+        if not self.village.startswith(self.township):
+            raise _problem("village_outside_township", "village: the village code does not belong to the township",
+                           "村代码不属于所选乡镇")
+        return self
+
+
+class RegisterHousehold(Command, _Place):
+    type = "register_household"
+    tags: Tags = []
+    size: int = Field(ge=1, le=30)
+    head_name: Name
+    phone: Phone | None = None
+    notes: Note = ""
+
+
+class RelocateHousehold(ChangeCommand, _Place):
+    type, target = "relocate_household", "household_id"
+    household_id: UUID
+
+
+class RetagHousehold(ChangeCommand):
+    type, target = "retag_household", "household_id"
+    household_id: UUID
+    tags: Tags
+
+
+class ArchiveHousehold(ChangeCommand):
+    type, target = "archive_household", "household_id"
+    household_id: UUID
+    reason: Reason
+
+
+class EnrolCadre(Command):
+    type = "enrol_cadre"
+    name: Name
+    rank: Rank
+    unit: Name
+    township: TownshipCode | None = None
+    phone: Phone | None = None
+
+
+class ChangeRank(ChangeCommand):
+    type, target = "change_rank", "cadre_id"
+    cadre_id: UUID
+    rank: Rank
+
+
+class TransferCadre(ChangeCommand):
+    type, target = "transfer_cadre", "cadre_id"
+    cadre_id: UUID
+    unit: Name
+    township: TownshipCode | None = None
+
+
+class DepartCadre(ChangeCommand):
+    type, target = "depart_cadre", "cadre_id"
+    cadre_id: UUID
+    reason: Reason
+
+
+class FormPairing(Command):
+    type = "form_pairing"
+    cadre_id: UUID
+    target_kind: TargetKind
+    target_id: Reference
+    programme: Label
+    cadence: Cadence = "quarterly"
+    formed_on: date
+
+    @model_validator(mode="after")
+    def _household_target_is_an_id(self) -> FormPairing:
+        if self.target_kind == "household":
+            _require_uuid(self.target_id)
+        return self
+
+
+class EndPairing(ChangeCommand):
+    type, target = "end_pairing", "pairing_id"
+    pairing_id: UUID
+    reason: Reason
+    ended_on: date
+
+
+class Position(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    lat: Lat
+    lon: Lon
+    accuracy_m: float = Field(ge=0)
+    provider: Label
+    is_mock: bool = False
+
+
+class CheckIn(Command):
+    type = "check_in"
+    target_kind: TargetKind
+    target_id: Reference
+    kind: VisitKind
+    occurred_at: DeviceTime
+    position: Position | None = None
+    topics: list[Label] = Field(default=[], max_length=12)
+    note: Note = ""
+    companions: list[UUID] = Field(default=[], max_length=10)
+    device_id: Reference | None = None
+
+    @model_validator(mode="after")
+    def _household_target_is_an_id(self) -> CheckIn:
+        if self.target_kind == "household":
+            _require_uuid(self.target_id)
+        return self
+
+
+class VoidVisit(ChangeCommand):
+    type, target = "void_visit", "visit_id"
+    visit_id: UUID
+    reason: Reason
+
+
+class HoldInterview(Command):
+    type = "hold_interview"
+    interviewee_id: UUID
+    form: InterviewForm
+    direction: InterviewDirection
+    topics: Annotated[list[MustTalkTopic], AfterValidator(_unique_sorted)] = []
+    opinions_count: int = Field(default=0, ge=0, le=1000)
+    follow_up: bool = False
+    occurred_at: DeviceTime
+    note: ShortNote = ""
+
+
+class RaiseIssue(Command):
+    type = "raise_issue"
+    source_kind: IssueSource
+    source_id: Reference | None = None
+    household_id: UUID | None = None
+    village: VillageCode
+    category: Label
+    summary: Summary
+    occurred_at: DeviceTime
+
+
+class RouteIssue(ChangeCommand):
+    type, target = "route_issue", "issue_id"
+    issue_id: UUID
+    route: IssueRoute
+    department: Name | None = None
+    deadline: date | None = None
+
+    @model_validator(mode="after")
+    def _department_route_is_complete(self) -> RouteIssue:
+        if self.route == "department" and (self.department is None or self.deadline is None):
+            raise _problem("department_route_incomplete", "a department route needs a department and a deadline",
+                           "转办到职能部门必须填写部门和办结期限")
+        return self
+
+
+class ResolveIssue(ChangeCommand):
+    type, target = "resolve_issue", "issue_id"
+    issue_id: UUID
+    resolution: Summary
+
+
+class ReplyIssue(ChangeCommand):
+    type, target = "reply_issue", "issue_id"
+    issue_id: UUID
+    reply: Summary
+
+
+class RateIssue(ChangeCommand):
+    type, target = "rate_issue", "issue_id"
+    issue_id: UUID
+    satisfaction: Satisfaction
+
+
+class ReopenIssue(ChangeCommand):
+    type, target = "reopen_issue", "issue_id"
+    issue_id: UUID
+    reason: Reason
+
+
+def _require_uuid(value: str) -> None:
+    try:
+        UUID(value)
+    except ValueError:
+        raise _problem("target_not_an_id", "target_id: a household target must be the household's id",
+                       "走访对象为农户时必须填写农户编号") from None
+
+
+COMMANDS: dict[str, type[Command]] = {
+    cls.type: cls for cls in (
+        RegisterHousehold, RelocateHousehold, RetagHousehold, ArchiveHousehold,
+        EnrolCadre, ChangeRank, TransferCadre, DepartCadre, FormPairing, EndPairing,
+        CheckIn, VoidVisit, HoldInterview,
+        RaiseIssue, RouteIssue, ResolveIssue, ReplyIssue, RateIssue, ReopenIssue,
+    )
+}
+
+
+def parse_command(type_name: str, command_id: Any, payload: Any) -> Command:
+    """A sync entry `{id, type, payload}` as a command, or `InvalidCommand` saying what is wrong."""
+    model = COMMANDS.get(type_name)
+    if model is None:
+        raise InvalidCommand("unknown_command", f"未知的操作类型：{type_name}", f"Unknown command type: {type_name}")
+    if not isinstance(payload, dict):
+        raise InvalidCommand("payload_not_object", "数据格式不正确（应为对象）。", "The payload must be a JSON object.")
+    if "command_id" in payload and str(payload["command_id"]) != str(command_id):
+        raise InvalidCommand("command_id_mismatch", "数据中的操作编号与外层编号不一致。",
+                             "The payload's command_id differs from the entry's id.")
+    try:
+        return model.model_validate({**payload, "command_id": command_id})
+    except ValidationError as error:
+        raise explain(error) from None
+
+
+_ZH: dict[str, str] = {
+    "missing": "必须填写",
+    "extra_forbidden": "不是这个操作的字段",
+    "string_too_long": "不能超过 {max_length} 个字",
+    "string_too_short": "不能为空",
+    "string_type": "必须是文字",
+    "too_long": "最多 {max_length} 项",
+    "list_type": "必须是列表",
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than_equal": "不能大于 {le}",
+    "literal_error": "取值无效，可选：{expected}",
+    "uuid_parsing": "不是有效的编号（UUID）",
+    "uuid_type": "不是有效的编号（UUID）",
+    "datetime_parsing": "不是有效的时间",
+    "datetime_type": "不是有效的时间",
+    "datetime_from_date_parsing": "不是有效的时间",
+    "timezone_aware": "时间必须带时区",
+    "date_parsing": "不是有效的日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "不是有效的日期（YYYY-MM-DD）",
+    "date_from_datetime_inexact": "只能填日期（YYYY-MM-DD）",
+    "date_type": "不是有效的日期（YYYY-MM-DD）",
+    "int_parsing": "必须是整数",
+    "int_type": "必须是整数",
+    "int_from_float": "必须是整数",
+    "float_parsing": "必须是数字",
+    "float_type": "必须是数字",
+    "finite_number": "必须是有限的数字",
+    "bool_parsing": "必须是 true 或 false",
+    "bool_type": "必须是 true 或 false",
+    "model_type": "格式不正确（应为对象）",
+    "model_attributes_type": "格式不正确（应为对象）",
+}
+
+
+def _readable(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        return value.replace(" or ", ", ")
+    return value
+
+
+def explain(error: ValidationError) -> InvalidCommand:
+    """Every problem of a failed validation, as one bilingual `InvalidCommand`."""
+    problems = []
+    for item in error.errors(include_url=False):
+        # Union members add their own name to the location (e.g. `position.Position.lat`): drop it.
+        field = ".".join(str(part) for part in item["loc"] if not (isinstance(part, str) and part[:1].isupper()))
+        ctx = {key: _readable(value) for key, value in (item.get("ctx") or {}).items()}
+        zh = ctx.get("zh") or _ZH.get(item["type"], "不正确").format(**ctx)
+        problems.append({"field": field, "zh": f"{field}：{zh}" if field else zh,
+                         "en": f"{field}: {item['msg']}" if field else item["msg"]})
+    return InvalidCommand(
+        "invalid_command", "；".join(p["zh"] for p in problems), "; ".join(p["en"] for p in problems),
+        errors=problems,
+    )
