@@ -1,0 +1,205 @@
+"""`endpoint`: one decorator that makes a Starlette route and records its OpenAPI operation.
+
+What the decorator declares is what the wrapper enforces: the body and query are validated with the
+same pydantic models the OpenAPI document is generated from, the roles are checked before the
+handler runs, and the handler's return value is validated against the response model. So
+`/api/v1/openapi.json` (services/api/openapi.py) says what the server really does.
+
+    @endpoint("POST", "/households/{household_id:uuid}/archive", body=ArchiveBody, response=Outcome,
+              roles={"county_admin"}, summary="Archive a household", errors={409, 422})
+    async def archive_household(call: Call) -> Outcome: ...
+
+    routes = [archive_household]          # each API module exposes its routes; app.py mounts them
+
+A handler gets a `Call` and returns a pydantic model, a dict (validated by `response`), or a
+Starlette `Response` for other media types (declare them with `content=`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Iterable, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .auth import authenticate, county_of, require
+from .errors import ApiError, invalid
+from services.identity import Session
+
+Handler = Callable[["Call"], Awaitable[Any]]
+
+# {name} or {name:convertor} in a Starlette path
+_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-z]+))?}")
+PARAM_SCHEMAS = {None: {"type": "string"}, "str": {"type": "string"}, "uuid": {"type": "string", "format": "uuid"},
+                 "int": {"type": "integer", "minimum": 0}}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API operation as declared: the routing wrapper and the OpenAPI generator both read it."""
+
+    method: str
+    path: str  # Starlette path, with convertors: /households/{household_id:uuid}
+    handler: Handler
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    roles: frozenset[str] | None = None  # None: public
+    status: int = 200
+    tags: tuple[str, ...] = ()
+    upload: bool = False  # multipart/form-data with one `file` part
+    content: dict[str, dict[str, Any]] | None = None  # non-JSON success media types -> their schema
+    errors: frozenset[int] = frozenset()  # statuses the handler itself may raise
+    description: str = ""
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+    @property
+    def openapi_path(self) -> str:
+        return _PARAM.sub(lambda m: "{" + m.group(1) + "}", self.path)
+
+    def path_parameters(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(m.group(1), PARAM_SCHEMAS[m.group(2)]) for m in _PARAM.finditer(self.path)]
+
+    def error_statuses(self) -> set[int]:
+        """Every error status this operation can answer with (documented in OpenAPI)."""
+        statuses = set(self.errors)
+        if self.roles is not None:
+            statuses |= {401, 403}
+        if self.body is not None or self.upload:
+            statuses |= {400, 413, 422}
+        if self.query is not None:
+            statuses.add(422)
+        if self.path_parameters():
+            statuses.add(404)
+        return statuses
+
+
+@dataclass
+class Call:
+    """What a handler gets: the validated inputs and the caller."""
+
+    request: Request
+    session: Session | None
+    body: Any = None
+    query: Any = None
+    upload: UploadFile | None = None
+    form: FormData | None = None
+    path: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def county(self) -> str:
+        """The caller's county: the only one this call may touch."""
+        if self.session is None:
+            raise ApiError(401, "Log in first.", "请先登录。", kind="unauthorized")
+        return county_of(self.session)
+
+    @property
+    def db(self):
+        """The asyncpg pool."""
+        return self.request.app.state.db
+
+    @property
+    def app_state(self):
+        return self.request.app.state
+
+
+class ApiRoute(Route):
+    """A Starlette route that knows its OpenAPI operation."""
+
+    def __init__(self, operation: Operation) -> None:
+        self.operation = operation
+
+        async def run(request: Request) -> Response:
+            return await _run(operation, request)
+
+        super().__init__(operation.path, run, methods=[operation.method], name=operation.operation_id)
+
+
+def endpoint(
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    roles: Iterable[str] | None = None,
+    status: int = 200,
+    tags: Iterable[str] = (),
+    upload: bool = False,
+    content: dict[str, dict[str, Any]] | None = None,
+    errors: Iterable[int] = (),
+    description: str = "",
+) -> Callable[[Handler], ApiRoute]:
+    def decorate(handler: Handler) -> ApiRoute:
+        return ApiRoute(Operation(
+            method=method.upper(), path=path, handler=handler, summary=summary, body=body, query=query,
+            response=response, roles=frozenset(roles) if roles is not None else None, status=status,
+            tags=tuple(tags), upload=upload, content=content, errors=frozenset(errors),
+            description=description or (handler.__doc__ or "").strip(),
+        ))
+
+    return decorate
+
+
+def _query_values(model: type[BaseModel], request: Request) -> dict[str, Any]:
+    """Query parameters as the model expects them: repeated keys for list fields, single values otherwise."""
+    values: dict[str, Any] = {}
+    params = request.query_params
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if key not in params:
+            continue
+        annotation = info.annotation
+        is_list = get_origin(annotation) is list or any(get_origin(a) is list for a in get_args(annotation))
+        values[key] = params.getlist(key) if is_list else params[key]
+    return values
+
+
+async def _run(op: Operation, request: Request) -> Response:
+    request.scope["grassroots.route"] = op.path  # the metrics label: the template, not the concrete path
+    call = Call(request=request, session=None, path=dict(request.path_params))
+    if op.roles is not None:
+        call.session = await require(request, op.roles)
+    else:
+        call.session = await authenticate(request)
+    if op.query is not None:
+        try:
+            call.query = op.query.model_validate(_query_values(op.query, request))
+        except ValidationError as error:
+            raise invalid(error, "query") from None
+    if op.body is not None:
+        raw = await request.body()
+        try:
+            call.body = op.body.model_validate_json(raw or b"")
+        except ValidationError as error:
+            if any(e["type"] in ("json_invalid", "json_type") for e in error.errors()):
+                raise ApiError(400, "The body is not valid JSON.", "请求内容不是合法的 JSON。", kind="malformed-json") from None
+            raise invalid(error) from None
+    if op.upload:
+        call.form = await request.form(max_files=1, max_fields=20, max_part_size=1024 * 1024)
+        file = call.form.get("file")
+        if not isinstance(file, UploadFile):
+            raise ApiError(422, "Attach the file as the multipart part named `file`.",
+                           "请以名为 file 的表单字段上传文件。", kind="invalid")
+        call.upload = file
+    try:
+        result = await op.handler(call)
+    finally:
+        if call.form is not None:
+            await call.form.close()
+    if isinstance(result, Response):
+        return result
+    if op.response is None:
+        assert result is None, f"{op.operation_id} returned a body but declares no response model"
+        return Response(status_code=op.status)
+    model = result if isinstance(result, op.response) else op.response.model_validate(result)
+    return Response(model.model_dump_json(), status_code=op.status, media_type="application/json")

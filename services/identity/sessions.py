@@ -1,0 +1,121 @@
+"""Sessions: an opaque random token for the client, only its SHA-256 in the database.
+
+A session lasts SESSION_DAYS so that a phone stays logged in through weeks of offline work; logging
+out revokes it at once. Resolving a token is one indexed lookup per request (asyncpg).
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from anyio import to_thread
+
+from . import throttle
+from .users import verify_password
+
+SESSION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Session:
+    """Who is calling: everything authorisation needs, read fresh from the database on each request."""
+
+    user_id: uuid.UUID
+    username: str
+    display_name: str
+    roles: frozenset[str]
+    county: str | None
+    county_name: str | None
+    province: str | None
+    cadre_id: uuid.UUID | None
+    department: str | None
+    expires_at: datetime
+
+    def user(self) -> dict[str, Any]:
+        """The `user` object of the API (docs/contracts.md)."""
+        return {"id": self.user_id, "username": self.username, "display_name": self.display_name,
+                "roles": sorted(self.roles), "county": self.county, "county_name": self.county_name,
+                "province": self.province, "cadre_id": self.cadre_id, "department": self.department}
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str | None = None
+    session: Session | None = None
+    lockout: throttle.Lockout | None = None
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+_SESSION_SQL = """
+SELECT u.id, u.username, u.display_name, u.roles, u.county, c.name AS county_name, u.province,
+       u.cadre_id, u.department, s.expires_at
+FROM core.sessions s
+JOIN core.users u ON u.id = s.user_id
+LEFT JOIN core.counties c ON c.adcode = u.county
+WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL
+"""
+
+
+def _session(row) -> Session:
+    return Session(user_id=row["id"], username=row["username"], display_name=row["display_name"],
+                   roles=frozenset(row["roles"]), county=row["county"], county_name=row["county_name"],
+                   province=row["province"], cadre_id=row["cadre_id"], department=row["department"],
+                   expires_at=row["expires_at"])
+
+
+async def resolve(conn, token: str) -> Session | None:
+    """The live session of this token, or None (unknown, expired, revoked or account disabled)."""
+    if not token or len(token) > 256:
+        return None
+    row = await conn.fetchrow(_SESSION_SQL, token_hash(token))
+    return _session(row) if row else None
+
+
+async def login(conn, username: str, password: str, address: str, user_agent: str | None = None) -> LoginResult:
+    """Check the password (throttled) and open a session; every attempt is recorded and audited."""
+    locked = await throttle.lockout(conn, username, address)
+    if locked:
+        await _audit(conn, "login.throttled", None, username, None, address)
+        return LoginResult(lockout=locked)
+    row = await conn.fetchrow(
+        "SELECT id, password_hash, county FROM core.users WHERE username = $1 AND disabled_at IS NULL", username)
+    # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
+    ok = await to_thread.run_sync(verify_password, row["password_hash"] if row else None, password)
+    await throttle.record_attempt(conn, username, address, ok)
+    if not ok:
+        await _audit(conn, "login.failed", row["id"] if row else None, username, row["county"] if row else None,
+                     address)
+        return LoginResult()
+    token = secrets.token_urlsafe(32)
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO core.sessions (token_hash, user_id, expires_at, address, user_agent)"
+            " VALUES ($1, $2, now() + $3::interval, $4, $5)",
+            token_hash(token), row["id"], timedelta(days=SESSION_DAYS), address, (user_agent or "")[:300])
+        await _audit(conn, "login", row["id"], username, row["county"], address)
+    session = await resolve(conn, token)
+    assert session is not None
+    return LoginResult(token=token, session=session)
+
+
+async def logout(conn, token: str, address: str) -> bool:
+    """Revoke the session; False when the token was not a live session."""
+    row = await conn.fetchrow(
+        "UPDATE core.sessions s SET revoked_at = now() FROM core.users u"
+        " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND u.id = s.user_id"
+        " RETURNING u.id, u.username, u.county", token_hash(token))
+    if row:
+        await _audit(conn, "logout", row["id"], row["username"], row["county"], address)
+    return row is not None
+
+
+async def _audit(conn, action: str, user_id, username, county, address) -> None:
+    await conn.execute("INSERT INTO core.audit_log (action, user_id, username, county, address)"
+                       " VALUES ($1, $2, $3, $4, $5)", action, user_id, username, county, address)

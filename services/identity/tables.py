@@ -1,0 +1,72 @@
+"""The identity tables in schema `core`: users, sessions, login attempts and the audit log.
+
+They are shared by every county, so each row carries its county (or province) and only code in
+`services.identity` touches them. Creating them is idempotent and serialised by an advisory lock,
+because the server and the CLI may both do it at the same moment.
+"""
+from __future__ import annotations
+
+# Advisory lock class 3: setting up the identity tables (classes 1 and 2: docs/contracts.md).
+SETUP_LOCK = "SELECT pg_advisory_xact_lock(3, 0)"
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS core;
+CREATE TABLE IF NOT EXISTS core.users (
+    id uuid PRIMARY KEY,
+    username text NOT NULL UNIQUE,
+    display_name text NOT NULL,
+    password_hash text NOT NULL,
+    roles text[] NOT NULL CHECK (cardinality(roles) > 0),
+    county text CHECK (county ~ '^[0-9]{6}$'),
+    province text CHECK (province ~ '^[0-9]{6}$'),
+    cadre_id uuid,
+    department text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    disabled_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS users_county ON core.users (county);
+CREATE TABLE IF NOT EXISTS core.sessions (
+    token_hash bytea PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES core.users (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz,
+    address text,
+    user_agent text
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON core.sessions (user_id);
+CREATE TABLE IF NOT EXISTS core.login_attempts (
+    id bigserial PRIMARY KEY,
+    username text NOT NULL,
+    address text NOT NULL,
+    succeeded boolean NOT NULL,
+    at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS login_attempts_username ON core.login_attempts (username, at);
+CREATE INDEX IF NOT EXISTS login_attempts_address ON core.login_attempts (address, at);
+CREATE TABLE IF NOT EXISTS core.audit_log (
+    id bigserial PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT now(),
+    action text NOT NULL,
+    user_id uuid,
+    username text,
+    county text,
+    address text,
+    detail jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS audit_log_at ON core.audit_log (at);
+"""
+
+
+def ensure_tables(conn) -> None:
+    """Create the identity tables (a psycopg connection)."""
+    with conn.transaction():
+        conn.execute(SETUP_LOCK)
+        conn.execute(DDL)
+
+
+async def ensure_tables_async(conn) -> None:
+    """Create the identity tables (an asyncpg connection)."""
+    async with conn.transaction():
+        await conn.execute(SETUP_LOCK)
+        await conn.execute(DDL)
