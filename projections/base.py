@@ -80,3 +80,64 @@ def parse_time(value: Any) -> datetime:
 
 def parse_date(value: Any) -> date:
     return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(str(value))
+
+
+class Period:
+    """A span of Chinese calendar days [start, end], inclusive: a month, quarter, year or range.
+
+    `Period.parse` reads `2026` (a year), `2026-Q1`, `2026-03` or `2026-01-05..2026-02-20`."""
+
+    def __init__(self, start: date, end: date) -> None:
+        if end < start:
+            raise ValueError(f"a period ends on or after its start ({start} .. {end})")
+        self.start, self.end = start, end
+
+    @classmethod
+    def year(cls, year: int) -> Period:
+        return cls(date(year, 1, 1), date(year, 12, 31))
+
+    @classmethod
+    def quarter(cls, year: int, quarter: int) -> Period:
+        if not 1 <= quarter <= 4:
+            raise ValueError(f"a quarter is 1 to 4, not {quarter}")
+        return cls(date(year, 3 * quarter - 2, 1), _month_end(year, 3 * quarter))
+
+    @classmethod
+    def month(cls, year: int, month: int) -> Period:
+        if not 1 <= month <= 12:
+            raise ValueError(f"a month is 1 to 12, not {month}")
+        return cls(date(year, month, 1), _month_end(year, month))
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        value = text.strip()
+        try:
+            if ".." in value:
+                start, end = value.split("..", 1)
+                return cls(date.fromisoformat(start), date.fromisoformat(end))
+            if len(value) == 4:
+                return cls.year(int(value))
+            if len(value) == 7 and value[4:6].upper() == "-Q":
+                return cls.quarter(int(value[:4]), int(value[6]))
+            if len(value) == 7 and value[4] == "-":
+                return cls.month(int(value[:4]), int(value[5:]))
+        except ValueError as error:
+            raise ValueError(f"not a period: {text!r} ({error})") from None
+        raise ValueError(f"not a period: {text!r} (use 2026, 2026-Q1, 2026-03 or 2026-01-05..2026-02-20)")
+
+    def instants(self) -> tuple[datetime, datetime]:
+        """[first instant, first instant after] in Asia/Shanghai, for comparing `timestamptz` columns."""
+        return (
+            datetime.combine(self.start, time(), SHANGHAI),
+            datetime.combine(self.end + timedelta(days=1), time(), SHANGHAI),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Period) and (self.start, self.end) == (other.start, other.end)
+
+    def __repr__(self) -> str:
+        return f"Period({self.start}..{self.end})"
+
+
+def _month_end(year: int, month: int) -> date:
+    return (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)

@@ -1,0 +1,226 @@
+"""Household-visit completeness: is every household getting its visits this year (default ≥ 2)?
+
+The year's required visits n are spread evenly: visit k is due by the end of month ⌈12k/n⌉ (n = 2:
+30 June and 31 December). A household with v < n visits this year has its next due date at visit
+v+1's; it is `overdue` after that date, `due` within `due_soon_days` of it, otherwise `ok`. Visits
+are all non-voided check-ins at the household (any cadre), counted by `occurred_at`.
+
+A cadre's due list holds (a) the households they are paired with that they have not visited in the
+pairing's current cadence period (`reason: pairing`; overdue when the previous period was missed
+too), and (b) the households of their township that the annual rule marks due or overdue
+(`reason: annual_rule`); township-level cadres answer for their township's households, as in the
+Chongqing practice of every household visited twice a year. Overdue first, then by due date.
+
+Own tables: pairings with household targets and cadres' townships, as time-stamped facts; household
+places and visits are read from the coverage and verdicts tables.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from projections.base import Period, Projection, event_name, local_date, parse_date, recorded_before, reference_date
+from projections.coverage import households_as_of
+from projections.rules import Rules, load_rules
+from projections.schema import adcode_of
+from projections.verdicts import visible_checkins
+
+TABLES = [
+    "CREATE TABLE IF NOT EXISTS {schema}.completeness_pairings ("
+    " pairing_id uuid PRIMARY KEY, cadre_id uuid NOT NULL, household_id uuid NOT NULL, cadence text NOT NULL,"
+    " formed_on date NOT NULL, formed_at timestamptz NOT NULL, ended_at timestamptz)",
+    "CREATE INDEX IF NOT EXISTS completeness_pairings_cadre ON {schema}.completeness_pairings (cadre_id)",
+    "CREATE TABLE IF NOT EXISTS {schema}.completeness_cadres ("
+    " cadre_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL, township text,"
+    " departed boolean NOT NULL, PRIMARY KEY (cadre_id, version))",
+]
+
+
+class Completeness(Projection):
+    name = "completeness"
+    tables = TABLES
+
+    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+        formed, ended, cadres = [], [], []
+        townships: dict[UUID, str | None] = {}
+        for event in events:
+            name = event_name(event)
+            if name == "Pairing.Formed" and event.target_kind == "household":
+                formed.append((
+                    event.originator_id, _uuid(event.cadre_id), _uuid(event.target_id),
+                    event.cadence or rules.default_pairing_cadence, parse_date(event.formed_on), event.timestamp,
+                ))
+            elif name == "Pairing.Ended":
+                ended.append((event.originator_id, event.timestamp))
+            elif name in ("Cadre.Enrolled", "Cadre.Transferred"):
+                townships[event.originator_id] = event.township
+                cadres.append((event.originator_id, event.originator_version, event.timestamp, event.township, False))
+            elif name == "Cadre.Departed":
+                cadres.append((event.originator_id, event.originator_version, event.timestamp, None, True))
+        departed = [c for c in cadres if c[4]]
+        if departed:
+            # A departure keeps the township the cadre had, for the record.
+            known = await conn.fetch(
+                f"SELECT DISTINCT ON (cadre_id) cadre_id, township FROM {schema}.completeness_cadres"
+                " WHERE cadre_id = ANY($1) ORDER BY cadre_id, version DESC",
+                [c[0] for c in departed if c[0] not in townships],
+            )
+            townships.update({r["cadre_id"]: r["township"] for r in known})
+            cadres = [(c[0], c[1], c[2], townships.get(c[0]), True) if c[4] else c for c in cadres]
+        if formed:
+            await conn.executemany(
+                f"INSERT INTO {schema}.completeness_pairings VALUES ($1, $2, $3, $4, $5, $6, NULL)", formed
+            )
+        if ended:
+            await conn.executemany(
+                f"UPDATE {schema}.completeness_pairings SET ended_at = $2 WHERE pairing_id = $1", ended
+            )
+        if cadres:
+            await conn.executemany(f"INSERT INTO {schema}.completeness_cadres VALUES ($1, $2, $3, $4, $5)", cadres)
+
+
+projection = Completeness()
+
+
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def due_dates(year: int, required: int) -> list[date]:
+    """The due date of each of the year's `required` visits: ends of equal runs of months."""
+    return [Period.month(year, -(-12 * k // required)).end for k in range(1, required + 1)]
+
+
+def judge_household(visits_this_year: int, today: date, rules: Rules) -> tuple[str, date]:
+    """(status, next due date) of one household on `today`."""
+    required = rules.household_visits_per_year
+    if visits_this_year >= required:
+        return "ok", due_dates(today.year + 1, required)[0]
+    due = due_dates(today.year, required)[visits_this_year]
+    if today > due:
+        return "overdue", due
+    return ("due" if today >= due - timedelta(days=rules.due_soon_days) else "ok"), due
+
+
+async def households(conn: Any, schema: str, *, township: str | None = None, village: str | None = None,
+                     as_of: date | None = None) -> list[dict]:
+    """Per household (not archived as of the date): visits this year, last visit, status, next due."""
+    rules = await load_rules(conn, adcode_of(schema))
+    today = reference_date(as_of)
+    year_start, year_end = Period.year(today.year).instants()
+    rows = await conn.fetch(
+        f"""
+        WITH h AS {households_as_of(schema)}, v AS {visible_checkins(schema)}
+        SELECT h.household_id, h.village, h.township, h.lat, h.lon,
+               count(v.visit_id) FILTER (WHERE v.occurred_at >= $2 AND v.occurred_at < $3) AS visits_this_year,
+               max(v.occurred_at) AS last_visit
+        FROM h LEFT JOIN v ON v.household_id = h.household_id
+        WHERE h.archived_at IS NULL AND ($4::text IS NULL OR h.township = $4) AND ($5::text IS NULL OR h.village = $5)
+        GROUP BY 1, 2, 3, 4, 5 ORDER BY h.household_id
+        """,
+        recorded_before(as_of), year_start, year_end, township, village,
+    )
+    result = []
+    for row in rows:
+        status, due = judge_household(row["visits_this_year"], today, rules)
+        result.append({
+            **dict(row), "last_visit": local_date(row["last_visit"]) if row["last_visit"] else None,
+            "required": rules.household_visits_per_year, "status": status, "next_due": due,
+        })
+    return result
+
+
+def _summary(items: list[dict]) -> dict:
+    total = len(items)
+    complete = sum(1 for i in items if i["visits_this_year"] >= i["required"])
+    return {
+        "households": total,
+        "complete": complete,
+        "complete_pct": round(100.0 * complete / total, 1) if total else None,
+        **{status: sum(1 for i in items if i["status"] == status) for status in ("ok", "due", "overdue")},
+    }
+
+
+async def percentages(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
+    """County and per-township shares of households that already had this year's required visits."""
+    items = await households(conn, schema, as_of=as_of)
+    by_township: dict[str, list[dict]] = {}
+    for item in items:
+        by_township.setdefault(item["township"], []).append(item)
+    return {
+        "county": _summary(items),
+        "townships": [{"township": t, **_summary(g)} for t, g in sorted(by_township.items())],
+    }
+
+
+def _cadence_period(cadence: str, day: date) -> Period:
+    if cadence == "monthly":
+        return Period.month(day.year, day.month)
+    if cadence == "yearly":
+        return Period.year(day.year)
+    return Period.quarter(day.year, (day.month - 1) // 3 + 1)
+
+
+async def due_list(conn: Any, schema: str, cadre_id: UUID, *, as_of: date | None = None) -> list[dict]:
+    """The cadre's households to visit: paired ones not visited this cadence period, then those of the
+    cadre's township that the annual rule marks due or overdue. Overdue first, then by due date."""
+    cutoff = recorded_before(as_of)
+    today = reference_date(as_of)
+    cadre = await conn.fetchrow(
+        f"SELECT township, departed FROM {schema}.completeness_cadres WHERE cadre_id = $1"
+        " AND ($2::timestamptz IS NULL OR valid_from < $2) ORDER BY version DESC LIMIT 1",
+        cadre_id, cutoff,
+    )
+    if cadre is None or cadre["departed"]:
+        return []
+    places = {
+        r["household_id"]: r for r in await conn.fetch(
+            f"SELECT * FROM {households_as_of(schema)} h WHERE archived_at IS NULL", cutoff
+        )
+    }
+    pairings = await conn.fetch(
+        f"SELECT household_id, cadence, formed_on FROM {schema}.completeness_pairings WHERE cadre_id = $2"
+        " AND ($1::timestamptz IS NULL OR formed_at < $1) AND (ended_at IS NULL OR ($1::timestamptz IS NOT NULL"
+        " AND ended_at >= $1)) ORDER BY household_id",
+        cutoff, cadre_id,
+    )
+    own_visits = await conn.fetch(
+        f"SELECT household_id, occurred_at FROM {visible_checkins(schema)} v WHERE cadre_id = $2", cutoff, cadre_id
+    )
+    visited: dict[UUID, list[date]] = {}
+    for row in own_visits:
+        visited.setdefault(row["household_id"], []).append(local_date(row["occurred_at"]))
+    items: dict[UUID, dict] = {}
+    for pairing in pairings:
+        household = places.get(pairing["household_id"])
+        if household is None or pairing["household_id"] in items:
+            continue
+        current = _cadence_period(pairing["cadence"], today)
+        previous = _cadence_period(pairing["cadence"], current.start - timedelta(days=1))
+        days = visited.get(pairing["household_id"], [])
+        if any(current.start <= d <= current.end for d in days):
+            continue
+        missed_previous = pairing["formed_on"] < previous.start and not any(
+            previous.start <= d <= previous.end for d in days
+        )
+        items[pairing["household_id"]] = _item(
+            household, "pairing", "overdue" if missed_previous else "due",
+            previous.end if missed_previous else current.end, max(days, default=None),
+        )
+    if cadre["township"]:
+        for household in await households(conn, schema, township=cadre["township"], as_of=as_of):
+            if household["status"] != "ok" and household["household_id"] not in items:
+                items[household["household_id"]] = _item(
+                    household, "annual_rule", household["status"], household["next_due"], household["last_visit"]
+                )
+    return sorted(items.values(), key=lambda i: (i["status"] != "overdue", i["due_date"], str(i["household_id"])))
+
+
+def _item(household: Any, reason: str, status: str, due: date, last_visit: date | None) -> dict:
+    return {
+        "household_id": household["household_id"], "village": household["village"],
+        "township": household["township"], "lat": household["lat"], "lon": household["lon"],
+        "reason": reason, "status": status, "due_date": due, "last_visit": last_visit,
+    }

@@ -1,0 +1,279 @@
+"""The projection driver: one asyncio task follows every county it owns and keeps its read models current.
+
+- Wake-ups: LISTEN on `grassroots_events` (payload = the county schema). Notifications sent while
+  the driver was disconnected are lost, so a sweep every `SWEEP_SECONDS` also compares each county's
+  last notification id with its tracking position.
+- Catch-up: batches of up to `BATCH_SIZE` events. One transaction per batch locks the county's
+  tracking rows (FOR UPDATE), reads the events after them, lets every projection apply the events
+  it has not seen, and moves the tracking rows: an event is applied exactly once, even if two
+  drivers ever raced for one county.
+- Ownership: a county is followed by the driver holding session advisory lock (2, adcode). Drivers
+  count each other (connections named `APPLICATION_NAME`) and take at most their fair share, so
+  several processes split the counties; when one dies its locks go with its connection and the
+  others pick its counties up at their next sweep.
+- Gaps: the writer's per-county lock makes ids commit in order, so a gap is a rolled-back insert, or
+  (never seen) a commit still in flight. A gap younger than `GAP_PATIENCE` seconds stops the batch
+  before it; an older one is passed.
+- Failures: a lost connection (database restart) reconnects with backoff and resumes from tracking;
+  an error inside one county (bad rules, a bug in a handler) is logged and that county is retried
+  later while the others go on.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from eventsourcing.persistence import StoredEvent
+
+from projections.base import Projection
+from projections.rules import InvalidRules, Rules
+from projections.schema import county_schema, ensure_tables_async
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "grassroots_events"
+APPLICATION_NAME = "grassroots-projector"
+DRIVER_LOCK_CLASS = 2
+BATCH_SIZE = 1000
+SWEEP_SECONDS = 2.0
+GAP_PATIENCE = 5.0
+RETRY_FAILED_SECONDS = 30.0
+# Command receipts are the write side's idempotency records: no read model follows them.
+SKIPPED_TOPICS = ("grassroots:CommandReceipt",)
+
+
+@dataclass
+class County:
+    adcode: str
+    schema: str
+    rules: Rules | None = None  # None while the stored rules are invalid
+    rules_error: str | None = None
+    gaps_seen: dict[int, float] = field(default_factory=dict)  # first missing id -> when first seen
+    failed_until: float = 0.0
+
+
+def decoder() -> Any:
+    """The write side's mapper (same transcodings), so events decode exactly as they were encoded."""
+    from services.county import event_mapper
+
+    return event_mapper()
+
+
+async def run_driver(url: str, stop: asyncio.Event, *, projections: list[Projection] | None = None,
+                     batch_size: int = BATCH_SIZE, sweep_seconds: float = SWEEP_SECONDS) -> None:
+    """Follow every county until `stop` is set; reconnect with backoff whenever the database goes away."""
+    if projections is None:
+        from projections.registry import PROJECTIONS
+
+        projections = PROJECTIONS
+    driver = Driver(url, projections, decoder(), batch_size, sweep_seconds)
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            await driver.follow(stop)
+            backoff = 0.5
+        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("projection driver lost the database (%s); reconnecting in %.1f s", error, backoff)
+        await _wait(stop, backoff)
+        backoff = min(backoff * 2, 10.0)
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except asyncio.TimeoutError:
+        pass
+
+
+class Driver:
+    def __init__(self, url: str, projections: list[Projection], mapper: Any, batch_size: int,
+                 sweep_seconds: float) -> None:
+        self.url, self.projections, self.mapper = url, projections, mapper
+        self.batch_size, self.sweep_seconds = batch_size, sweep_seconds
+        self.names = [p.name for p in projections]
+        self.owned: dict[str, County] = {}
+        self.dirty: set[str] = set()
+        self.later: dict[str, float] = {}  # schema -> when to look again (a young gap)
+        self.wake = asyncio.Event()
+
+    async def follow(self, stop: asyncio.Event) -> None:
+        conn = await asyncpg.connect(self.url, server_settings={"application_name": APPLICATION_NAME}, timeout=10)
+        self.owned.clear()  # session locks died with any previous connection
+        try:
+            await conn.add_listener(CHANNEL, self._notified)
+            next_sweep = 0.0
+            while not stop.is_set():
+                if time.monotonic() >= next_sweep:
+                    await self.claim(conn)
+                    self.dirty |= await self.lagging(conn)
+                    next_sweep = time.monotonic() + self.sweep_seconds
+                now = time.monotonic()
+                for schema in [s for s, at in self.later.items() if at <= now]:
+                    del self.later[schema]
+                    self.dirty.add(schema)
+                for schema in sorted(self.dirty):
+                    self.dirty.discard(schema)
+                    county = self.owned.get(schema)
+                    if county is not None and not stop.is_set():
+                        await self.process(conn, county)
+                if not self.dirty:
+                    self.wake.clear()
+                    until = min([next_sweep, *self.later.values()])
+                    await _wait_any(stop, self.wake, max(0.0, until - time.monotonic()))
+        finally:
+            self.owned.clear()
+            await asyncio.shield(_close(conn))
+
+    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        self.dirty.add(payload)
+        self.wake.set()
+
+    async def claim(self, conn: Any) -> None:
+        """Refresh the county list and rules; take unowned counties up to a fair share, give back extras."""
+        if await conn.fetchval("SELECT to_regclass('core.counties')") is None:
+            return
+        counties = {r["adcode"]: r["rules"] for r in await conn.fetch("SELECT adcode, rules FROM core.counties")}
+        drivers = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+            APPLICATION_NAME,
+        )
+        share = math.ceil(len(counties) / max(1, drivers))
+        for schema in [s for s, c in self.owned.items() if c.adcode not in counties]:
+            await self._release(conn, self.owned.pop(schema))
+        while len(self.owned) > share:
+            await self._release(conn, self.owned.pop(random.choice(sorted(self.owned))))
+        candidates = [a for a in counties if county_schema(a) not in self.owned]
+        random.shuffle(candidates)
+        for adcode in candidates:
+            if len(self.owned) >= share:
+                break
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2::int)", DRIVER_LOCK_CLASS, int(adcode)):
+                county = County(adcode, county_schema(adcode))
+                await ensure_tables_async(conn, county.schema, self.projections)
+                self.owned[county.schema] = county
+                self.dirty.add(county.schema)
+        for county in self.owned.values():
+            try:
+                county.rules, county.rules_error = Rules.from_stored(counties[county.adcode], county.adcode), None
+            except InvalidRules as error:
+                if county.rules_error != str(error):
+                    log.error("%s; its read models wait until the rules are fixed", error)
+                county.rules, county.rules_error = None, str(error)
+
+    async def _release(self, conn: Any, county: County) -> None:
+        await conn.execute("SELECT pg_advisory_unlock($1, $2::int)", DRIVER_LOCK_CLASS, int(county.adcode))
+
+    async def lagging(self, conn: Any) -> set[str]:
+        """Owned counties whose event log is ahead of some projection's tracking."""
+        behind = set()
+        for schema in self.owned:
+            # The events table appears just after the county's row (provisioning makes it last).
+            if await conn.fetchval(f"SELECT to_regclass('{schema}.county_events') IS NULL"):
+                continue
+            if await conn.fetchval(
+                f"SELECT (SELECT coalesce(max(notification_id), 0) FROM {schema}.county_events) >"
+                f" (SELECT coalesce(min(notification_id), 0) FROM {schema}.projection_tracking"
+                f"  WHERE projection = ANY($1))",
+                self.names,
+            ):
+                behind.add(schema)
+        return behind
+
+    async def process(self, conn: Any, county: County) -> int:
+        """Catch one county up; a failure inside it (not the connection's) is logged and retried later."""
+        if county.rules is None or time.monotonic() < county.failed_until:
+            return 0
+        total = 0
+        try:
+            while True:
+                applied, more = await self.batch(conn, county)
+                total += applied
+                if not more:
+                    return total
+        except Exception:
+            if conn.is_closed():
+                raise
+            log.exception("projections of %s failed; retrying in %.0f s", county.schema, RETRY_FAILED_SECONDS)
+            county.failed_until = time.monotonic() + RETRY_FAILED_SECONDS
+            return total
+
+    async def batch(self, conn: Any, county: County) -> tuple[int, bool]:
+        """Apply one batch in one transaction. Returns (events read, whether more may follow)."""
+        schema = county.schema
+        async with conn.transaction():
+            positions = {
+                r["projection"]: r["notification_id"] for r in await conn.fetch(
+                    f"SELECT projection, notification_id FROM {schema}.projection_tracking"
+                    " WHERE projection = ANY($1) ORDER BY projection FOR UPDATE",
+                    self.names,
+                )
+            }
+            start = min(positions.get(name, 0) for name in self.names)
+            rows = await conn.fetch(
+                f"SELECT notification_id, originator_id, originator_version, topic, state"
+                f" FROM {schema}.county_events WHERE notification_id > $1 ORDER BY notification_id LIMIT $2",
+                start, self.batch_size,
+            )
+            more = len(rows) == self.batch_size
+            whole = len(rows)
+            rows = self._before_young_gap(county, start, rows)
+            more = more and len(rows) == whole
+            if not rows:
+                return 0, False
+            events = [(r["notification_id"], self._decode(r)) for r in rows if not r["topic"].startswith(SKIPPED_TOPICS)]
+            assert county.rules is not None
+            for projection in self.projections:
+                seen = positions.get(projection.name, 0)
+                mine = [event for notification_id, event in events if notification_id > seen]
+                if mine:
+                    await projection.apply(conn, schema, mine, county.rules)
+            last = rows[-1]["notification_id"]
+            await conn.execute(
+                f"INSERT INTO {schema}.projection_tracking SELECT unnest($1::text[]), $2"
+                " ON CONFLICT (projection) DO UPDATE SET notification_id = excluded.notification_id"
+                " WHERE projection_tracking.notification_id < excluded.notification_id",
+                self.names, last,
+            )
+        county.gaps_seen = {k: v for k, v in county.gaps_seen.items() if k > last}
+        return len(rows), more
+
+    def _decode(self, row: Any) -> Any:
+        return self.mapper.to_domain_event(StoredEvent(
+            originator_id=row["originator_id"], originator_version=row["originator_version"],
+            topic=row["topic"], state=bytes(row["state"]),
+        ))
+
+    def _before_young_gap(self, county: County, start: int, rows: list[Any]) -> list[Any]:
+        expected = start + 1
+        for index, row in enumerate(rows):
+            if row["notification_id"] != expected:
+                first_seen = county.gaps_seen.setdefault(expected, time.monotonic())
+                if time.monotonic() - first_seen < GAP_PATIENCE:
+                    self.later[county.schema] = time.monotonic() + 0.5  # look again soon
+                    return rows[:index]
+                log.info("%s: passing notification ids %d..%d, never committed", county.schema, expected,
+                         row["notification_id"] - 1)
+            expected = row["notification_id"] + 1
+        return rows
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+async def _close(conn: Any) -> None:
+    try:
+        await asyncio.wait_for(conn.close(), 5)
+    except (OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresError):
+        conn.terminate()

@@ -1,0 +1,209 @@
+"""Visit verdicts: was each check-in where it claims, and could its cadre have got there?
+
+Per check-in: the geodesic distance (geopy) from the fix to the household's location as known when
+the check-in was recorded, the fix's accuracy and mock flag, and `verified` = distance ≤ 150 m,
+accuracy ≤ 100 m, not mocked (thresholds from the county's Rules). A check-in at a target that is not
+a household has no place to compare with: it is verified on accuracy and mock alone. A check-in
+without a fix is never verified.
+
+Impossible travel compares each check-in with the same cadre's previous one (by `occurred_at`, among
+check-ins known and not voided at the query's `as_of`): faster than the rule's km/h is flagged. It is
+computed at query time because a late offline sync can insert a check-in between two others; the
+great-circle distance used there differs from the geodesic by < 0.5 %, far below what the threshold
+resolves.
+
+`verdicts_checkins` is also the visit fact table the other read models query: `visible_checkins`
+gives its rows as of a cutoff (recorded before it, not voided before it).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from geopy.distance import geodesic
+
+from projections.base import Period, Projection, event_name, parse_time, recorded_before
+from projections.rules import Rules, load_rules
+from projections.schema import adcode_of
+
+TABLES = [
+    "CREATE TABLE IF NOT EXISTS {schema}.verdicts_households ("
+    " household_id uuid PRIMARY KEY, lat float8 NOT NULL, lon float8 NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {schema}.verdicts_checkins ("
+    " visit_id uuid PRIMARY KEY, cadre_id uuid NOT NULL, target_kind text NOT NULL, target_id text NOT NULL,"
+    " household_id uuid, village text, kind text NOT NULL, occurred_at timestamptz NOT NULL,"
+    " recorded_at timestamptz NOT NULL, lat float8, lon float8, accuracy_m float8, provider text,"
+    " is_mock boolean, distance_m float8, verified boolean NOT NULL,"
+    " voided_at timestamptz, void_reason text)",
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_cadre ON {schema}.verdicts_checkins (cadre_id, occurred_at)",
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_household ON {schema}.verdicts_checkins (household_id)",
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_occurred ON {schema}.verdicts_checkins (occurred_at)",
+]
+
+CHECKIN_COLUMNS = (
+    "visit_id, cadre_id, target_kind, target_id, household_id, village, kind, occurred_at, recorded_at,"
+    " lat, lon, accuracy_m, provider, is_mock, distance_m, verified"
+)
+
+
+def visible_checkins(schema: str, cutoff: str = "$1") -> str:
+    """SQL for the check-ins a rebuild cut at `cutoff` (a parameter holding a timestamptz or NULL
+    for now) would hold, voided ones left out."""
+    return (
+        f"(SELECT * FROM {schema}.verdicts_checkins WHERE ({cutoff}::timestamptz IS NULL"
+        f" OR recorded_at < {cutoff}::timestamptz) AND (voided_at IS NULL OR"
+        f" ({cutoff}::timestamptz IS NOT NULL AND voided_at >= {cutoff}::timestamptz)))"
+    )
+
+
+def judge(position: dict | None, household: tuple[float, float] | None, is_household_target: bool,
+          rules: Rules) -> tuple[float | None, bool]:
+    """(distance in metres or None, verified) for one fix."""
+    if not position:
+        return None, False
+    distance = None
+    if household is not None:
+        distance = geodesic((position["lat"], position["lon"]), household).meters
+    accuracy = position.get("accuracy_m")
+    verified = (
+        accuracy is not None
+        and accuracy <= rules.verified_max_accuracy_m
+        and not (rules.mock_fixes_rejected and position.get("is_mock"))
+        and (distance <= rules.verified_max_distance_m if distance is not None else not is_household_target)
+    )
+    return distance, bool(verified)
+
+
+def _uuid(value: Any) -> UUID | None:
+    return None if value is None else value if isinstance(value, UUID) else UUID(str(value))
+
+
+class Verdicts(Projection):
+    name = "verdicts"
+    tables = TABLES
+
+    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+        places: dict[UUID, tuple[float, float]] = {}
+        wanted = {
+            _uuid(e.household_id) for e in events
+            if event_name(e) == "Visit.CheckedIn" and e.household_id is not None
+        }
+        if wanted:
+            rows = await conn.fetch(
+                f"SELECT household_id, lat, lon FROM {schema}.verdicts_households WHERE household_id = ANY($1)",
+                list(wanted),
+            )
+            places.update({r["household_id"]: (r["lat"], r["lon"]) for r in rows})
+        moved: dict[UUID, tuple[float, float]] = {}
+        checkins: list[tuple] = []
+        voids: list[tuple] = []
+        for event in events:
+            name = event_name(event)
+            if name in ("Household.Registered", "Household.Relocated"):
+                places[event.originator_id] = moved[event.originator_id] = (float(event.lat), float(event.lon))
+            elif name == "Visit.CheckedIn":
+                household_id = _uuid(event.household_id)
+                position = event.position
+                distance, verified = judge(
+                    position, places.get(household_id) if household_id else None,
+                    event.target_kind == "household", rules,
+                )
+                checkins.append((
+                    event.originator_id, _uuid(event.cadre_id), event.target_kind, str(event.target_id),
+                    household_id, event.village, event.kind, parse_time(event.occurred_at), event.timestamp,
+                    position["lat"] if position else None, position["lon"] if position else None,
+                    position.get("accuracy_m") if position else None, position.get("provider") if position else None,
+                    bool(position.get("is_mock")) if position else None, distance, verified,
+                ))
+            elif name == "Visit.Voided":
+                voids.append((event.originator_id, event.timestamp, event.reason))
+        if moved:
+            await conn.executemany(
+                f"INSERT INTO {schema}.verdicts_households VALUES ($1, $2, $3) ON CONFLICT (household_id)"
+                " DO UPDATE SET lat = excluded.lat, lon = excluded.lon",
+                [(k, lat, lon) for k, (lat, lon) in moved.items()],
+            )
+        if checkins:
+            await conn.executemany(
+                f"INSERT INTO {schema}.verdicts_checkins ({CHECKIN_COLUMNS}) VALUES"
+                " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
+                checkins,
+            )
+        if voids:
+            await conn.executemany(
+                f"UPDATE {schema}.verdicts_checkins SET voided_at = $2, void_reason = $3"
+                " WHERE visit_id = $1 AND voided_at IS NULL",
+                voids,
+            )
+
+
+projection = Verdicts()
+
+
+async def checkins(conn: Any, schema: str, *, period: Period | None = None, cadre_id: UUID | None = None,
+                   household_id: UUID | None = None, as_of: date | None = None) -> list[dict]:
+    """Check-ins with their verdicts (voided ones left out), newest first, optionally for one period
+    (by `occurred_at`), cadre or household."""
+    rules = await load_rules(conn, adcode_of(schema))
+    start, end = period.instants() if period else (None, None)
+    rows = await conn.fetch(
+        f"""
+        WITH visible AS {visible_checkins(schema)},
+        chained AS (
+            SELECT v.*, lag(lat) OVER w AS prev_lat, lag(lon) OVER w AS prev_lon,
+                   lag(occurred_at) OVER w AS prev_at, lag(visit_id) OVER w AS prev_visit
+            FROM visible v WHERE lat IS NOT NULL
+            WINDOW w AS (PARTITION BY cadre_id ORDER BY occurred_at, visit_id)
+        ),
+        judged AS (
+            SELECT visit_id, prev_visit,
+                   2 * 6371.0088 * asin(sqrt(power(sin(radians(lat - prev_lat) / 2), 2)
+                     + cos(radians(lat)) * cos(radians(prev_lat)) * power(sin(radians(lon - prev_lon) / 2), 2)))
+                   AS travel_km,
+                   extract(epoch FROM occurred_at - prev_at) / 3600.0 AS travel_hours
+            FROM chained WHERE prev_lat IS NOT NULL
+        )
+        SELECT v.*, j.prev_visit, j.travel_km, j.travel_hours
+        FROM visible v LEFT JOIN judged j USING (visit_id)
+        WHERE ($2::timestamptz IS NULL OR v.occurred_at >= $2) AND ($3::timestamptz IS NULL OR v.occurred_at < $3)
+          AND ($4::uuid IS NULL OR v.cadre_id = $4) AND ($5::uuid IS NULL OR v.household_id = $5)
+        ORDER BY v.occurred_at DESC, v.visit_id
+        """,
+        recorded_before(as_of), start, end, cadre_id, household_id,
+    )
+    return [_verdict(row, rules) for row in rows]
+
+
+def _verdict(row: Any, rules: Rules) -> dict:
+    km, hours = row["travel_km"], row["travel_hours"]
+    speed = None if km is None else (km / hours if hours > 0 else (0.0 if km == 0 else float("inf")))
+    return {
+        "visit_id": row["visit_id"], "cadre_id": row["cadre_id"], "target_kind": row["target_kind"],
+        "target_id": row["target_id"], "household_id": row["household_id"], "village": row["village"],
+        "kind": row["kind"], "occurred_at": row["occurred_at"], "recorded_at": row["recorded_at"],
+        "lat": row["lat"], "lon": row["lon"], "accuracy_m": row["accuracy_m"], "is_mock": row["is_mock"],
+        "distance_m": row["distance_m"], "verified": row["verified"],
+        "previous_visit_id": row["prev_visit"],
+        "travel_kmh": None if speed is None or speed == float("inf") else round(speed, 1),
+        "impossible_travel": speed is not None and speed > rules.impossible_travel_kmh,
+    }
+
+
+async def summary(conn: Any, schema: str, *, period: Period | None = None, as_of: date | None = None) -> dict:
+    """County totals of the verdicts for a period: check-ins, verified, and why the rest were not."""
+    items = await checkins(conn, schema, period=period, as_of=as_of)
+    rules = await load_rules(conn, adcode_of(schema))
+    no_fix = [i for i in items if i["lat"] is None]
+    return {
+        "checkins": len(items),
+        "verified": sum(i["verified"] for i in items),
+        "without_position": len(no_fix),
+        "mocked": sum(bool(i["is_mock"]) for i in items),
+        "too_far": sum(i["distance_m"] is not None and i["distance_m"] > rules.verified_max_distance_m for i in items),
+        "poor_accuracy": sum(
+            i["accuracy_m"] is not None and i["accuracy_m"] > rules.verified_max_accuracy_m for i in items
+        ),
+        "impossible_travel": sum(i["impossible_travel"] for i in items),
+    }
