@@ -92,10 +92,7 @@ class KeyStore:
         if not ids:
             return {}
         with self._transaction() as cursor:
-            cursor.execute(
-                sql.SQL("SELECT household_id, key FROM {} WHERE household_id = ANY(%s)").format(self._table), (ids,)
-            )
-            return {row["household_id"]: bytes(row["key"]) for row in _dict_rows(cursor)}
+            return self._select(cursor, ids)
 
     def create(self, household_id: UUID) -> bytes:
         return self.create_many([household_id])[household_id]
@@ -115,7 +112,11 @@ class KeyStore:
                 ).format(self._table),
                 (ids, keys),
             )
-        return self.get_many(ids)
+            return self._select(cursor, ids)
+
+    def _select(self, cursor: Cursor[Any], ids: list[UUID]) -> dict[UUID, bytes]:
+        cursor.execute(sql.SQL("SELECT household_id, key FROM {} WHERE household_id = ANY(%s)").format(self._table), (ids,))
+        return {row["household_id"]: bytes(row["key"]) for row in _dict_rows(cursor)}
 
     def delete(self, household_id: UUID) -> bool:
         """Shred the key; True when there was one."""

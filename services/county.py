@@ -1,0 +1,596 @@
+"""The County application: one instance per county, one method per command, idempotent execution.
+
+`execute(command, actor)` answers an `Outcome`:
+- `applied`: the command's event and its `CommandReceipt` were saved in one transaction;
+- `duplicate`: a receipt for this command id with the same payload digest exists: the original result;
+- `conflict`: the same command id with another payload, or the aggregate moved past `expected_version`;
+- `rejected`: validation, a domain rule or authorisation said no; nothing is saved, so a later resend
+  is judged afresh.
+
+Each command method decides (loads, checks, triggers one event) without saving; `execute` and
+`execute_many` do the saving, so a bulk load goes through exactly the same rules as a phone.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.domain import Aggregate as LibraryAggregate
+from eventsourcing.persistence import (
+    DatetimeAsISO, DecimalAsStr, IntegrityError, JSONTranscoder, Mapper, StoredEvent, UUIDAsHex,
+)
+from psycopg import sql
+
+from services.domain import (
+    Cadre, CommandReceipt, DomainError, Household, Interview, InvalidState, Issue, NotFound, NotPermitted,
+    Pairing, Visit, clock, receipt_id,
+)
+from services.domain import commands as c
+from services.personal import ERASED, KeyStore, open_personal, open_text, seal_personal, seal_text
+from services.storage.recorder import MAX_EVENTS_PER_SAVE
+
+A = TypeVar("A", bound=LibraryAggregate)
+Status = Literal["applied", "duplicate", "conflict", "rejected"]
+
+# Every command records exactly one event on its aggregate, plus its receipt.
+EVENTS_PER_COMMAND = 2
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends a command, from the session (never from the request body)."""
+
+    user_id: str
+    roles: frozenset[str]
+    county: str
+    cadre_id: UUID | None = None
+    department: str | None = None  # for the `department` role: which department's issues it handles
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", frozenset(self.roles))
+
+    @property
+    def is_admin(self) -> bool:
+        return "county_admin" in self.roles
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    reason: dict[str, str] | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "reason": self.reason, "result": self.result}
+
+
+class Conflict(Exception):
+    """The aggregate changed since the client read it."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"expected version {expected}, found {actual}")
+        self.reason = {
+            "zh": f"该记录的版本已变化（您提交的是第 {expected} 版，现在是第 {actual} 版），请刷新后重试。",
+            "en": f"This record is at version {actual}, not the version {expected} you sent: reload and try again.",
+        }
+
+
+# Roles that may send each command at all; finer rules (a department's own issues, a cadre's own
+# issue) are checked by the command methods.
+ALLOWED_ROLES: dict[str, frozenset[str]] = {
+    **{name: frozenset({"county_admin"}) for name in (
+        "register_household", "relocate_household", "retag_household", "archive_household",
+        "enrol_cadre", "change_rank", "transfer_cadre", "depart_cadre", "form_pairing", "end_pairing",
+        "void_visit",
+    )},
+    "check_in": frozenset({"cadre", "county_admin"}),
+    "hold_interview": frozenset({"cadre", "county_admin"}),
+    "raise_issue": frozenset({"cadre", "county_admin"}),
+    "route_issue": frozenset({"cadre", "county_admin"}),
+    "resolve_issue": frozenset({"cadre", "county_admin", "department"}),
+    "reply_issue": frozenset({"county_admin", "department"}),
+    "rate_issue": frozenset({"cadre", "county_admin"}),
+    "reopen_issue": frozenset({"cadre", "county_admin"}),
+}
+assert set(ALLOWED_ROLES) == set(c.COMMANDS)
+
+
+def register_transcodings(transcoder: JSONTranscoder) -> None:
+    transcoder.register(UUIDAsHex())
+    transcoder.register(DecimalAsStr())
+    transcoder.register(DatetimeAsISO())
+
+
+def event_mapper() -> Mapper[UUID]:
+    """The mapper County uses (same transcodings, no cipher), for the read side to decode events."""
+    transcoder = JSONTranscoder()
+    register_transcodings(transcoder)
+    return Mapper(transcoder=transcoder)
+
+
+def digest(command: c.Command) -> str:
+    """sha256 of the command's canonical payload: equal for a byte-for-byte resend."""
+    payload = {"type": command.type, **command.model_dump(mode="json")}
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Work:
+    """One unit of work: the aggregates the commands of one save read and change, and household keys.
+
+    Reads are cached for the unit's life, so a bulk load reads each household and cadre once; changed
+    aggregates keep their pending events until the save.
+    """
+
+    def __init__(self, county: County) -> None:
+        self.county = county
+        self.aggregates: dict[UUID, LibraryAggregate] = {}
+        self.changed: dict[UUID, LibraryAggregate] = {}
+        self.keys: dict[UUID, bytes | None] = {}
+
+    def get(self, cls: type[A], aggregate_id: UUID, what: tuple[str, str]) -> A:
+        aggregate = self.aggregates.get(aggregate_id)
+        if aggregate is None:
+            try:
+                aggregate = self.county.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                aggregate = None
+            if aggregate is not None:
+                self.aggregates[aggregate_id] = aggregate
+        if not isinstance(aggregate, cls):
+            zh, en = what
+            raise NotFound(f"{cls.__name__.lower()}_not_found", f"找不到该{zh}。", f"No such {en} in this county.",
+                           id=str(aggregate_id))
+        return aggregate
+
+    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Read many aggregates in one query (a bulk load would otherwise read them one by one)."""
+        wanted = {i for i in aggregate_ids if i not in self.aggregates}
+        if wanted:
+            self.aggregates.update(self.county.load_many(wanted))
+
+    def created(self, aggregate: A) -> A:
+        self.aggregates[aggregate.id] = aggregate
+        self.changed[aggregate.id] = aggregate
+        return aggregate
+
+    def changing(self, aggregate: A, command: c.ChangeCommand) -> A:
+        if aggregate.version != command.expected_version:
+            raise Conflict(command.expected_version, aggregate.version)
+        self.changed[aggregate.id] = aggregate
+        return aggregate
+
+    def key(self, household_id: UUID) -> bytes | None:
+        if household_id not in self.keys:
+            self.keys[household_id] = self.county.keys.get(household_id)
+        return self.keys[household_id]
+
+    def prefetch_keys(self, household_ids: Iterable[UUID], create: bool = False) -> None:
+        ids = [i for i in household_ids if i not in self.keys]
+        found = self.county.keys.create_many(ids) if create else self.county.keys.get_many(ids)
+        self.keys.update({i: found.get(i) for i in ids})
+
+    def pending_events(self) -> int:
+        return sum(len(a.pending_events) for a in self.changed.values())
+
+    def forget_changes(self) -> None:
+        # After a failed save the changed aggregates hold events that were never stored.
+        for aggregate_id in self.changed:
+            self.aggregates.pop(aggregate_id, None)
+        self.changed.clear()
+
+
+HOUSEHOLD = ("农户", "household")
+CADRE = ("干部", "cadre")
+PAIRING = ("结对", "pairing")
+VISIT = ("走访记录", "visit")
+ISSUE = ("问题", "issue")
+
+
+class County(Application[UUID]):
+    name = "County"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        datastore = self.recorder.datastore  # type: ignore[attr-defined]
+        self.schema: str = datastore.schema
+        self.adcode = self.schema.removeprefix("county_")
+        self.keys = KeyStore(partial(datastore.transaction, commit=True), self.schema)
+        self._events_table = sql.Identifier(self.schema, self.recorder.events_table_name)  # type: ignore[attr-defined]
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        register_transcodings(transcoder)
+
+    # --- execution ---------------------------------------------------------------------------------
+
+    def execute(self, command: c.Command, actor: Actor) -> Outcome:
+        answer = self._answer_from_receipt(command)
+        if answer is not None:
+            return answer
+        work = Work(self)
+        refusal = self._decide(command, actor, work)
+        if refusal is not None:
+            return refusal
+        aggregate = work.changed[self._aggregate_id(command)]
+        result = {"id": str(aggregate.id), "version": aggregate.version}
+        receipt = CommandReceipt(id=receipt_id(command.command_id), command=command.type, digest=digest(command),
+                                 result=result)
+        try:
+            self.save(aggregate, receipt)
+        except IntegrityError:
+            # Someone got there first: the same command (a concurrent resend) or another change to
+            # the same aggregate (a concurrent writer). The receipt tells which.
+            answer = self._answer_from_receipt(command)
+            if answer is not None:
+                return answer
+            return Outcome("conflict", {
+                "zh": "该记录刚被他人修改，请刷新后重试。",
+                "en": "Someone else changed this record at the same moment: reload and try again.",
+            })
+        return Outcome("applied", None, result)
+
+    def execute_many(self, commands: Sequence[c.Command], actor: Actor) -> list[Outcome]:
+        """Execute commands in order, saving many per transaction (at most MAX_EVENTS_PER_SAVE events).
+
+        For bulk loading: the same rules as `execute`, with reads, keys and receipts looked up per
+        batch. A batch that meets an integrity error (e.g. a concurrent writer) is re-run one command
+        at a time, so every command still gets its own definite answer.
+        """
+        outcomes: list[Outcome | None] = [None] * len(commands)
+        batch_size = MAX_EVENTS_PER_SAVE // EVENTS_PER_COMMAND
+        work = Work(self)
+        for start in range(0, len(commands), batch_size):
+            chunk = list(enumerate(commands[start:start + batch_size], start))
+            work.preload(i for _, cmd in chunk for i in _references(cmd, actor))
+            receipted = self._receipted([cmd.command_id for _, cmd in chunk])
+            work.prefetch_keys((cmd.command_id for _, cmd in chunk if isinstance(cmd, c.RegisterHousehold)),
+                               create=True)
+            work.prefetch_keys(UUID(cmd.target_id) for _, cmd in chunk
+                               if isinstance(cmd, c.CheckIn) and cmd.target_kind == "household")
+            applied: list[tuple[int, c.Command, dict[str, Any]]] = []
+            receipts: list[CommandReceipt] = []
+            seen: dict[UUID, tuple[str, dict[str, Any]]] = {}
+            for index, command in chunk:
+                if command.command_id in seen or receipt_id(command.command_id) in receipted:
+                    outcomes[index] = self._repeat(command, seen) or self.execute(command, actor)
+                    continue
+                refusal = self._decide(command, actor, work)
+                if refusal is not None:
+                    outcomes[index] = refusal
+                    continue
+                aggregate = work.changed[self._aggregate_id(command)]
+                result = {"id": str(aggregate.id), "version": aggregate.version}
+                command_digest = digest(command)
+                seen[command.command_id] = (command_digest, result)
+                receipts.append(CommandReceipt(id=receipt_id(command.command_id), command=command.type,
+                                               digest=command_digest, result=result))
+                applied.append((index, command, result))
+            try:
+                self.save(*work.changed.values(), *receipts)
+            except IntegrityError:
+                work.forget_changes()
+                for index, command, _ in applied:
+                    outcomes[index] = self.execute(command, actor)
+            else:
+                work.changed.clear()
+                for index, _, result in applied:
+                    outcomes[index] = Outcome("applied", None, result)
+        assert all(o is not None for o in outcomes)
+        return outcomes  # type: ignore[return-value]
+
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, LibraryAggregate]:
+        """Aggregates by id, from their events. County takes no snapshots, so events are all there is."""
+        with self.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+            cursor.execute(
+                sql.SQL("SELECT originator_id, originator_version, topic, state FROM {}"
+                        " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version")
+                .format(self._events_table), (list(aggregate_ids),),
+            )
+            rows = cursor.fetchall()
+        events: dict[UUID, list[Any]] = {}
+        for row in rows:
+            stored = StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
+            events.setdefault(row["originator_id"], []).append(self.mapper.to_domain_event(stored))
+        return {i: project_aggregate(None, evs) for i, evs in events.items()}
+
+    @staticmethod
+    def _repeat(command: c.Command, seen: dict[UUID, tuple[str, dict[str, Any]]]) -> Outcome | None:
+        if command.command_id not in seen:
+            return None
+        earlier_digest, result = seen[command.command_id]
+        return Outcome("duplicate", None, result) if earlier_digest == digest(command) else _id_reused()
+
+    def _decide(self, command: c.Command, actor: Actor, work: Work) -> Outcome | None:
+        """Run the command's method; an Outcome when it refuses, None when its event is pending."""
+        try:
+            self._authorise(command, actor)
+            getattr(self, command.type)(command, actor, work)
+        except DomainError as error:
+            return Outcome("rejected", error.reason)
+        except Conflict as conflict:
+            return Outcome("conflict", conflict.reason)
+        return None
+
+    @staticmethod
+    def _aggregate_id(command: c.Command) -> UUID:
+        return command.aggregate_id if isinstance(command, c.ChangeCommand) else command.command_id
+
+    def _authorise(self, command: c.Command, actor: Actor) -> None:
+        if actor.county != self.adcode:
+            raise NotPermitted("other_county", "不能操作其他县的数据。", "You cannot act on another county's data.")
+        if not actor.roles & ALLOWED_ROLES[command.type]:
+            raise NotPermitted("role_not_permitted", "您的角色无权执行此操作。",
+                               f"Your role may not {command.type.replace('_', ' ')}.", command=command.type)
+
+    def _answer_from_receipt(self, command: c.Command) -> Outcome | None:
+        try:
+            receipt = self.repository.get(receipt_id(command.command_id))
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(receipt, CommandReceipt):
+            return _id_reused()
+        if receipt.command == command.type and receipt.digest == digest(command):
+            return Outcome("duplicate", None, receipt.result)
+        return _id_reused()
+
+    def _receipted(self, receipt_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these command ids already have a receipt: one query for a whole batch."""
+        wanted = [receipt_id(i) for i in receipt_ids]
+        with self.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+            cursor.execute(
+                sql.SQL("SELECT originator_id FROM {} WHERE originator_id = ANY(%s) AND originator_version = 1")
+                .format(self._events_table), (wanted,),
+            )
+            return {row["originator_id"] for row in cursor.fetchall()}
+
+    # --- households --------------------------------------------------------------------------------
+
+    def register_household(self, command: c.RegisterHousehold, actor: Actor, work: Work) -> None:
+        household_id = command.command_id
+        if household_id not in work.keys or work.keys[household_id] is None:
+            work.keys[household_id] = self.keys.create(household_id)
+        key = work.keys[household_id]
+        assert key is not None
+        work.created(Household(
+            id=household_id, village=command.village, township=command.township, address=command.address,
+            lat=command.lat, lon=command.lon, tags=list(command.tags), size=command.size,
+            personal=seal_personal(command.head_name, command.phone, command.notes, key, household_id),
+        ))
+
+    def relocate_household(self, command: c.RelocateHousehold, actor: Actor, work: Work) -> None:
+        household = work.changing(work.get(Household, command.household_id, HOUSEHOLD), command)
+        household.relocate(village=command.village, township=command.township, address=command.address,
+                           lat=command.lat, lon=command.lon)
+
+    def retag_household(self, command: c.RetagHousehold, actor: Actor, work: Work) -> None:
+        work.changing(work.get(Household, command.household_id, HOUSEHOLD), command).retag(list(command.tags))
+
+    def archive_household(self, command: c.ArchiveHousehold, actor: Actor, work: Work) -> None:
+        work.changing(work.get(Household, command.household_id, HOUSEHOLD), command).archive(command.reason)
+
+    # --- cadres and pairings -----------------------------------------------------------------------
+
+    def enrol_cadre(self, command: c.EnrolCadre, actor: Actor, work: Work) -> None:
+        work.created(Cadre(id=command.command_id, name=command.name, rank=command.rank, unit=command.unit,
+                           township=command.township, phone=command.phone))
+
+    def change_rank(self, command: c.ChangeRank, actor: Actor, work: Work) -> None:
+        work.changing(work.get(Cadre, command.cadre_id, CADRE), command).change_rank(command.rank)
+
+    def transfer_cadre(self, command: c.TransferCadre, actor: Actor, work: Work) -> None:
+        work.changing(work.get(Cadre, command.cadre_id, CADRE), command).transfer(command.unit, command.township)
+
+    def depart_cadre(self, command: c.DepartCadre, actor: Actor, work: Work) -> None:
+        work.changing(work.get(Cadre, command.cadre_id, CADRE), command).depart(command.reason)
+
+    def form_pairing(self, command: c.FormPairing, actor: Actor, work: Work) -> None:
+        work.get(Cadre, command.cadre_id, CADRE).require_active()
+        target_id = command.target_id
+        if command.target_kind == "household":
+            household = self._active_household(work, UUID(target_id))
+            target_id = str(household.id)
+        work.created(Pairing(id=command.command_id, cadre_id=command.cadre_id, target_kind=command.target_kind,
+                             target_id=target_id, programme=command.programme, cadence=command.cadence,
+                             formed_on=command.formed_on.isoformat()))
+
+    def end_pairing(self, command: c.EndPairing, actor: Actor, work: Work) -> None:
+        pairing = work.changing(work.get(Pairing, command.pairing_id, PAIRING), command)
+        pairing.end(command.reason, command.ended_on.isoformat())
+
+    # --- field work ----------------------------------------------------------------------------------
+
+    def check_in(self, command: c.CheckIn, actor: Actor, work: Work) -> None:
+        cadre_id = self._own_cadre(actor, work)
+        household_id, village, note = None, None, command.note
+        target_id = command.target_id
+        if command.target_kind == "household":
+            household = self._active_household(work, UUID(command.target_id))
+            household_id, village, target_id = household.id, household.village, str(household.id)
+            if note:
+                key = work.key(household.id)
+                if key is None:
+                    raise InvalidState("household_erased", "该户的个人信息已删除，不能再记录走访备注。",
+                                       "This household's personal data was erased: a visit note cannot be kept.")
+                note = seal_text(note, key, household.id)
+        work.created(Visit(
+            id=command.command_id, cadre_id=cadre_id, target_kind=command.target_kind, target_id=target_id,
+            household_id=household_id, village=village, kind=command.kind, occurred_at=command.occurred_at,
+            received_at=clock.now(), position=command.position.model_dump() if command.position else None,
+            topics=list(command.topics), note=note, companions=[str(u) for u in command.companions],
+            device_id=command.device_id,
+        ))
+
+    def void_visit(self, command: c.VoidVisit, actor: Actor, work: Work) -> None:
+        work.changing(work.get(Visit, command.visit_id, VISIT), command).void(actor.user_id, command.reason)
+
+    def hold_interview(self, command: c.HoldInterview, actor: Actor, work: Work) -> None:
+        interviewer_id = self._own_cadre(actor, work)
+        work.get(Cadre, command.interviewee_id, CADRE)
+        work.created(Interview.hold(
+            id=command.command_id, interviewer_id=interviewer_id, interviewee_id=command.interviewee_id,
+            form=command.form, direction=command.direction, topics=list(command.topics),
+            opinions_count=command.opinions_count, follow_up=command.follow_up, occurred_at=command.occurred_at,
+            received_at=clock.now(), note=command.note,
+        ))
+
+    # --- issues --------------------------------------------------------------------------------------
+
+    def raise_issue(self, command: c.RaiseIssue, actor: Actor, work: Work) -> None:
+        if command.household_id is not None:
+            work.get(Household, command.household_id, HOUSEHOLD)
+        work.created(Issue(
+            id=command.command_id, source_kind=command.source_kind, source_id=command.source_id,
+            household_id=command.household_id, village=command.village, category=command.category,
+            summary=command.summary, raised_by=actor.cadre_id, occurred_at=command.occurred_at,
+        ))
+
+    def route_issue(self, command: c.RouteIssue, actor: Actor, work: Work) -> None:
+        issue = work.get(Issue, command.issue_id, ISSUE)
+        # A cadre may only take their own issue on the spot (即接即办); everything else is the office's.
+        if not actor.is_admin and not (command.route == "on_the_spot" and self._raised_by(issue, actor)):
+            raise _not_yours("只有县委组织部可以分办问题；干部只能对自己提出的问题即接即办。",
+                             "Only the county office routes issues; a cadre may only take their own issue on the spot.")
+        work.changing(issue, command).route(
+            command.route, command.department, command.deadline.isoformat() if command.deadline else None,
+            routed_by=actor.user_id,
+        )
+
+    def resolve_issue(self, command: c.ResolveIssue, actor: Actor, work: Work) -> None:
+        issue = work.get(Issue, command.issue_id, ISSUE)
+        if not (actor.is_admin or self._routed_to(issue, actor)
+                or (issue.current_route == "on_the_spot" and self._raised_by(issue, actor))):
+            raise _not_yours("只能办结转给本部门的问题，或自己即接即办的问题。",
+                             "You may resolve only issues routed to your department, or your own on-the-spot issues.")
+        work.changing(issue, command).resolve(command.resolution, resolved_by=actor.user_id)
+
+    def reply_issue(self, command: c.ReplyIssue, actor: Actor, work: Work) -> None:
+        issue = work.get(Issue, command.issue_id, ISSUE)
+        if not (actor.is_admin or self._routed_to(issue, actor)):
+            raise _not_yours("只能答复转给本部门的问题。", "You may reply only to issues routed to your department.")
+        work.changing(issue, command).reply(command.reply, replied_by=actor.user_id)
+
+    def rate_issue(self, command: c.RateIssue, actor: Actor, work: Work) -> None:
+        issue = work.get(Issue, command.issue_id, ISSUE)
+        if not (actor.is_admin or self._raised_by(issue, actor)):
+            raise _not_yours("只能为自己提出的问题记录满意度。", "You may record satisfaction only for issues you raised.")
+        work.changing(issue, command).rate(command.satisfaction, rated_by=actor.user_id)
+
+    def reopen_issue(self, command: c.ReopenIssue, actor: Actor, work: Work) -> None:
+        issue = work.get(Issue, command.issue_id, ISSUE)
+        if not (actor.is_admin or self._raised_by(issue, actor)):
+            raise _not_yours("只能重新打开自己提出的问题。", "You may reopen only issues you raised.")
+        work.changing(issue, command).reopen(command.reason, reopened_by=actor.user_id)
+
+    # --- shared checks -------------------------------------------------------------------------------
+
+    def _own_cadre(self, actor: Actor, work: Work) -> UUID:
+        """A cadre records field work as themselves, so the actor must be a cadre still in post."""
+        if actor.cadre_id is None:
+            raise NotPermitted("no_cadre_record", "您的账号未关联干部档案，不能记录走访或约谈。",
+                               "Your account is not linked to a cadre record, so it cannot record field work.")
+        work.get(Cadre, actor.cadre_id, CADRE).require_active()
+        return actor.cadre_id
+
+    @staticmethod
+    def _active_household(work: Work, household_id: UUID) -> Household:
+        household = work.get(Household, household_id, HOUSEHOLD)
+        if household.archived:
+            raise InvalidState("household_archived", "该户已归档，不能再走访或结对。",
+                               "This household is archived: no more visits or pairings.", household_id=str(household_id))
+        return household
+
+    @staticmethod
+    def _raised_by(issue: Issue, actor: Actor) -> bool:
+        return actor.cadre_id is not None and issue.raised_by == actor.cadre_id
+
+    @staticmethod
+    def _routed_to(issue: Issue, actor: Actor) -> bool:
+        return ("department" in actor.roles and actor.department is not None
+                and issue.current_route == "department" and issue.department == actor.department)
+
+    # --- reads the API needs -------------------------------------------------------------------------
+
+    def household(self, household_id: UUID) -> dict[str, Any]:
+        """A household with its personal fields opened (or marked erased when its key is gone)."""
+        household = Work(self).get(Household, household_id, HOUSEHOLD)
+        key = self.keys.get(household_id)
+        personal = open_personal(household.personal, key, household_id) if key is not None else ERASED
+        return {
+            "id": str(household.id), "version": household.version, "village": household.village,
+            "township": household.township, "address": household.address, "lat": household.lat,
+            "lon": household.lon, "tags": household.tags, "size": household.size, "archived": household.archived,
+            "head_name": personal.head_name, "phone": personal.phone, "notes": personal.notes,
+            "erased": personal.erased,
+        }
+
+    def cadre(self, cadre_id: UUID) -> dict[str, Any]:
+        cadre = Work(self).get(Cadre, cadre_id, CADRE)
+        return {"id": str(cadre.id), "version": cadre.version, "name": cadre.name, "rank": cadre.rank,
+                "unit": cadre.unit, "township": cadre.township, "phone": cadre.phone, "departed": cadre.departed}
+
+    def pairing(self, pairing_id: UUID) -> dict[str, Any]:
+        pairing = Work(self).get(Pairing, pairing_id, PAIRING)
+        return {"id": str(pairing.id), "version": pairing.version, "cadre_id": str(pairing.cadre_id),
+                "target_kind": pairing.target_kind, "target_id": pairing.target_id, "programme": pairing.programme,
+                "cadence": pairing.cadence, "formed_on": pairing.formed_on, "ended_on": pairing.ended_on}
+
+    def visit(self, visit_id: UUID) -> dict[str, Any]:
+        """A visit with its note opened (None with `note_erased` when the household's key is gone)."""
+        visit = Work(self).get(Visit, visit_id, VISIT)
+        note: str | None = visit.note
+        if visit.household_id is not None and visit.note:
+            note = open_text(visit.note, self.keys.get(visit.household_id), visit.household_id)
+        return {
+            "id": str(visit.id), "version": visit.version, "cadre_id": str(visit.cadre_id),
+            "target_kind": visit.target_kind, "target_id": visit.target_id,
+            "household_id": str(visit.household_id) if visit.household_id else None, "village": visit.village,
+            "kind": visit.kind, "occurred_at": visit.occurred_at.isoformat(),
+            "received_at": visit.received_at.isoformat(), "position": visit.position, "topics": visit.topics,
+            "note": note, "note_erased": note is None, "companions": visit.companions, "voided": visit.voided,
+        }
+
+    def issue(self, issue_id: UUID) -> dict[str, Any]:
+        issue = Work(self).get(Issue, issue_id, ISSUE)
+        return {
+            "id": str(issue.id), "version": issue.version, "state": issue.state, "source_kind": issue.source_kind,
+            "source_id": issue.source_id, "household_id": str(issue.household_id) if issue.household_id else None,
+            "village": issue.village, "category": issue.category, "summary": issue.summary,
+            "raised_by": str(issue.raised_by) if issue.raised_by else None,
+            "occurred_at": issue.occurred_at.isoformat(), "route": issue.current_route,
+            "department": issue.department, "deadline": issue.deadline, "resolution": issue.resolution,
+            "reply": issue.last_reply, "satisfaction": issue.satisfaction,
+        }
+
+
+def _references(command: c.Command, actor: Actor) -> list[UUID]:
+    """The aggregates a command will read, so that a batch can read them all at once."""
+    ids = [actor.cadre_id] if actor.cadre_id else []
+    if isinstance(command, c.ChangeCommand):
+        ids.append(command.aggregate_id)
+    elif isinstance(command, (c.CheckIn, c.FormPairing)) and command.target_kind == "household":
+        ids.append(UUID(command.target_id))
+    if isinstance(command, c.FormPairing):
+        ids.append(command.cadre_id)
+    elif isinstance(command, c.HoldInterview):
+        ids.append(command.interviewee_id)
+    elif isinstance(command, c.RaiseIssue) and command.household_id:
+        ids.append(command.household_id)
+    return ids
+
+
+def _id_reused() -> Outcome:
+    return Outcome("conflict", {
+        "zh": "该操作编号已用于另一条不同的记录（请勿重复使用编号）。",
+        "en": "This command id was already used for a different command.",
+    })
+
+
+def _not_yours(zh: str, en: str) -> NotPermitted:
+    return NotPermitted("not_in_scope", zh, en)
+
