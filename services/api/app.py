@@ -1,0 +1,161 @@
+"""The Starlette application: middleware, the `/api/v1` mount, operations, status page and the PWA.
+
+`create_app()` is all a server or a test needs. Its lifespan makes sure the `core` tables exist, opens
+the asyncpg pool (queries, sessions), the registry of County applications (writes, on the shared
+psycopg pool) and, unless told not to, runs the projection driver as a task of this process.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+import asyncpg
+from anyio import to_thread
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.storage.database import connect, database_url
+from services.storage.schemas import ensure_core
+
+from . import errors, ops, status
+from .errors import ApiError, problem_response
+from .pwa import DEFAULT_DIST, PwaFiles
+
+log = logging.getLogger("grassroots.app")
+
+# Every module under services/api that serves part of /api/v1; each exposes `routes`.
+API_MODULES = ("session", "sync", "commands", "openapi", "phone", "queries", "imports", "exports", "sse")
+# 4b's modules, mounted once they exist (they are written alongside this one).
+_PENDING = {"phone", "queries", "imports", "exports", "sse", "commands"}
+
+JSON_LIMIT = 2 * 1024 * 1024  # sync batches of 500 check-ins are ~0.5 MiB
+UPLOAD_LIMIT = 10 * 1024 * 1024  # household files (CSV/XLSX)
+STOP_TIMEOUT = 10.0
+
+
+def api_routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for name in API_MODULES:
+        try:
+            module = importlib.import_module(f"services.api.{name}")
+        except ModuleNotFoundError as error:
+            if name in _PENDING and error.name == f"services.api.{name}":
+                continue
+            raise
+        routes.extend(module.routes if name not in _PENDING else getattr(module, "routes", []))
+    return routes
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for bodies over the limit, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, json_limit: int = JSON_LIMIT, upload_limit: int = UPLOAD_LIMIT) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        self.upload_limit = upload_limit
+
+    def _too_large(self, limit: int) -> ApiError:
+        return ApiError(413, f"The request body is larger than {limit // (1024 * 1024)} MiB.",
+                        f"请求内容超过 {limit // (1024 * 1024)} MiB。", kind="too-large")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
+        limit = self.upload_limit if multipart else self.json_limit
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > limit:
+            await problem_response(self._too_large(limit))(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise self._too_large(limit)  # handled like any ApiError: a 413 problem
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path | None = DEFAULT_DIST) -> Starlette:
+    """The app for the database at `url` (default: `database_url()`)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db_url = url or await to_thread.run_sync(database_url)
+        await to_thread.run_sync(_prepare_core, db_url)
+        app.state.url = db_url
+        app.state.metrics = ops.Metrics()
+        app.state.openapi = None
+        app.state.db = await asyncpg.create_pool(db_url, min_size=1, max_size=10)
+        app.state.counties = _counties(db_url)
+        stop = asyncio.Event()
+        driver = asyncio.create_task(_run_projector(db_url, stop), name="projector") if projector else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if driver is not None:
+                try:
+                    await asyncio.wait_for(driver, STOP_TIMEOUT)
+                except TimeoutError:
+                    log.warning("projector did not stop in %ss; cancelled", STOP_TIMEOUT)
+            if app.state.counties is not None:
+                await to_thread.run_sync(app.state.counties.close)
+            await app.state.db.close()
+
+    routes: list[BaseRoute] = [
+        Mount("/api/v1", routes=api_routes()),
+        *ops.routes,
+        Route("/status", status.page, methods=["GET"]),
+    ]
+    if pwa_dir is not None and (Path(pwa_dir) / "index.html").is_file():
+        routes.append(Mount("/", app=PwaFiles(Path(pwa_dir))))
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(ops.RequestContext), Middleware(BodyLimit)],
+        exception_handlers=errors.handlers(),
+        lifespan=lifespan,
+    )
+
+
+def _prepare_core(url: str) -> None:
+    from services.identity import ensure_tables
+
+    ensure_core(url)
+    with connect(url) as conn:
+        ensure_tables(conn)
+
+
+def _counties(url: str):
+    try:
+        from services.county import County
+    except ModuleNotFoundError as error:  # the write side is being written alongside
+        if error.name != "services.county":
+            raise
+        return None
+    from services.tenancy import Counties
+
+    return Counties(url, County)
+
+
+async def _run_projector(url: str, stop: asyncio.Event) -> None:
+    from projections.driver import run_driver
+
+    try:
+        await run_driver(url, stop)
+    except Exception:
+        # The API keeps serving without it; /readyz turns 503 as the lag grows.
+        log.exception("the projection driver stopped")
