@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from services.domain import clock
+
+
+def test_the_clock_reads_real_time_by_default():
+    assert abs(clock.now() - datetime.now(timezone.utc)) < timedelta(seconds=5)
+
+
+def test_a_simulated_moment_applies_inside_the_block_only():
+    moment = datetime(2025, 10, 6, 8, 0, tzinfo=timezone.utc)
+    with clock.at(moment):
+        assert clock.now() == moment
+        with clock.at(moment + timedelta(hours=1)):
+            assert clock.now() == moment + timedelta(hours=1)
+        assert clock.now() == moment
+    assert clock.now() != moment
+
+
+def test_a_simulated_moment_must_be_timezone_aware():
+    with pytest.raises(ValueError, match="timezone-aware"), clock.at(datetime(2025, 10, 6)):
+        pass
