@@ -14,7 +14,34 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # Areas add their subcommands here, one call each.
     register_county(commands)
+    register_api(commands)
     return parser
+
+
+def register_api(commands: argparse._SubParsersAction) -> None:
+    import importlib
+
+    def handler(module: str, name: str):  # imported on use: keeps `grassroots --help` fast
+        return lambda args: getattr(importlib.import_module(module), name)(args)
+
+    user = commands.add_parser("user", help="accounts and roles")
+    actions = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="create an account, or update it (idempotent)")
+    add.add_argument("username")
+    add.add_argument("--role", action="append", required=True, dest="roles", help="repeat for several roles",
+                     choices=["cadre", "county_admin", "department", "province_viewer", "operator"])
+    add.add_argument("--county", help="6-digit adcode (every role but province_viewer; optional for operator)")
+    add.add_argument("--province", help="6-digit province code (province_viewer only), e.g. 460000")
+    add.add_argument("--cadre-id", help="the cadre's id in the county (cadre role)")
+    add.add_argument("--department", help="the department's name (department role), e.g. 县民政局")
+    add.add_argument("--display-name")
+    add.add_argument("--password", help="at least 8 characters; a random one is made and printed when omitted")
+    add.set_defaults(handler=handler("services.identity.cli", "add_user"))
+    serve = commands.add_parser("serve", help="serve the API, the PWA and the projector (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-projector", action="store_true", help="run no projection driver in this process")
+    serve.set_defaults(handler=handler("services.api.app", "serve"))
 
 
 def register_county(commands: argparse._SubParsersAction) -> None:

@@ -159,3 +159,16 @@ async def _run_projector(url: str, stop: asyncio.Event) -> None:
     except Exception:
         # The API keeps serving without it; /readyz turns 503 as the lag grows.
         log.exception("the projection driver stopped")
+
+
+def serve(args) -> int:
+    """`grassroots serve`: uvicorn on --host/--port, JSON logs, the projector unless --no-projector."""
+    import uvicorn
+
+    ops.configure_logging()
+    app = create_app(projector=not args.no_projector)
+    if not (DEFAULT_DIST / "index.html").is_file():
+        log.warning("no built PWA in %s: serving the API only (build it with `make pwa`)", DEFAULT_DIST)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
+                proxy_headers=True, server_header=False)
+    return 0
