@@ -1,0 +1,50 @@
+// HTTP client for docs/contracts.md "HTTP". A failed fetch is a NetworkError, any non-2xx an
+// HttpError: the outbox treats both as "not delivered".
+export class NetworkError extends Error {}
+
+export class HttpError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+export function createApi({ getToken, base = '/api/v1', fetchImpl = (...a) => fetch(...a) }) {
+  async function request(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    const token = await getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let response;
+    try {
+      response = await fetchImpl(base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+      });
+    } catch (error) {
+      throw new NetworkError(error?.message || 'network');
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      if (response.ok) throw new NetworkError('truncated response');
+    }
+    if (!response.ok) throw new HttpError(response.status, data);
+    return data;
+  }
+  return {
+    login: (username, password) => request('POST', '/session', { username, password }),
+    logout: () => request('DELETE', '/session'),
+    me: () => request('GET', '/me'),
+    due: () => request('GET', '/me/due'),
+    households: (since) => request('GET', `/me/households${since ? `?since=${encodeURIComponent(since)}` : ''}`),
+    household: (id) => request('GET', `/me/households/${encodeURIComponent(id)}`),
+    stats: () => request('GET', '/me/stats'),
+    cadres: () => request('GET', '/me/cadres'),
+    sync: (device_id, commands) => request('POST', '/sync', { device_id, commands }),
+  };
+}

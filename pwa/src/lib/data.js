@@ -1,0 +1,46 @@
+// The cadre's data kept for offline use: households (delta by cursor), due list, stats, cadres.
+// Each refresh is best effort: offline, the cached copy is what the screens show.
+import { getMeta, setMeta } from './db.js';
+
+export async function refreshHouseholds(db, api) {
+  const since = await getMeta(db, 'households_cursor');
+  const { households, cursor } = await api.households(since);
+  const tx = db.transaction(['households', 'meta'], 'readwrite');
+  for (const household of households) {
+    if (household.archived) tx.objectStore('households').delete(household.id);
+    else tx.objectStore('households').put(household);
+  }
+  tx.objectStore('meta').put(cursor, 'households_cursor');
+  await tx.done;
+  return households.length;
+}
+
+export async function refreshDue(db, api) {
+  const { items } = await api.due();
+  await setMeta(db, 'due', items);
+}
+
+export async function refreshStats(db, api) {
+  await setMeta(db, 'stats', await api.stats());
+}
+
+export async function refreshCadres(db, api) {
+  const { cadres } = await api.cadres();
+  await setMeta(db, 'cadres', cadres);
+}
+
+export async function refreshDetail(db, api, id) {
+  const detail = await api.household(id);
+  await db.put('details', { ...detail, id });
+  return detail;
+}
+
+/** Everything at once; the errors are collected, not thrown, so one missing endpoint hides nothing else. */
+export async function refreshAll(db, api) {
+  const tasks = { households: refreshHouseholds, due: refreshDue, stats: refreshStats, cadres: refreshCadres };
+  const errors = {};
+  await Promise.all(
+    Object.entries(tasks).map(([name, task]) => task(db, api).catch((error) => (errors[name] = error))),
+  );
+  return errors;
+}

@@ -1,0 +1,18 @@
+// Entry of the field app. Opens the local store, renders at once from what the phone holds (no
+// network wait before the first screen), then registers the service worker and syncs.
+import { render } from 'preact';
+import { openStore, getMeta } from './lib/db.js';
+import { App } from './app.jsx';
+import { language } from './i18n/index.js';
+
+document.documentElement.lang = language();
+
+openStore().then(async (db) => {
+  const session = (await getMeta(db, 'session')) || null;
+  render(<App db={db} initialSession={session} />, document.getElementById('app'));
+});
+
+if ('serviceWorker' in navigator) {
+  // After load, so that registering and precaching never compete with the first screen.
+  addEventListener('load', () => navigator.serviceWorker.register('/sw.js', { scope: '/' }));
+}

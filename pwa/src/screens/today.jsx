@@ -1,0 +1,65 @@
+import { useEffect, useState } from 'preact/hooks';
+import { useApp } from '../app.jsx';
+import { getMeta } from '../lib/db.js';
+import { queued } from '../lib/outbox.js';
+import { distanceMetres, formatDistance, orderDue } from '../lib/geo.js';
+import { label, t } from '../i18n/index.js';
+import { Link, markUsable } from '../router.jsx';
+
+export function Today() {
+  const { db, version } = useApp();
+  const [items, setItems] = useState(null);
+  const [visited, setVisited] = useState(new Set());
+  const [here, setHere] = useState(null);
+
+  useEffect(() => {
+    Promise.all([getMeta(db, 'due'), queued(db)]).then(([due, outbox]) => {
+      setItems(due || []);
+      setVisited(new Set(outbox.filter((c) => c.type === 'check_in').map((c) => c.payload.target_id)));
+    });
+  }, [version]);
+
+  useEffect(() => {
+    if (items !== null) markUsable('today');
+  }, [items !== null]);
+
+  useEffect(() => {
+    // A coarse, possibly cached fix is enough to order a list; never block the screen on it.
+    navigator.geolocation?.getCurrentPosition(
+      (p) => setHere({ lat: p.coords.latitude, lon: p.coords.longitude }),
+      () => {},
+      { enableHighAccuracy: false, maximumAge: 10 * 60 * 1000, timeout: 20000 },
+    );
+  }, []);
+
+  if (items === null) return null;
+  const ordered = orderDue(items, here);
+  return (
+    <section>
+      <h1>{t('today_title')}</h1>
+      {!here && items.length > 0 && <p class="hint">{t('today_no_position')}</p>}
+      {ordered.length === 0 && <p class="empty">{t('today_empty')}</p>}
+      <ul class="list" data-testid="due-list">
+        {ordered.map((item) => (
+          <li key={item.household_id + item.reason} class={item.status}>
+            <Link href={`/households/${item.household_id}`} class="row">
+              <span class={`pill ${item.status}`}>{item.status === 'overdue' ? t('today_overdue') : t('today_due')}</span>
+              <span class="grow">
+                <b>{item.head_name}</b> · {item.village_name}
+                <small>
+                  {t(`today_reason_${item.reason}`)} · {t('today_due_date', { date: item.due_date })} ·{' '}
+                  {item.last_visit ? t('today_last_visit', { date: item.last_visit.slice(0, 10) }) : t('today_never')}
+                  {visited.has(item.household_id) && <em> · {t('today_queued')}</em>}
+                </small>
+              </span>
+              {here && item.lat != null && <span class="dist">{formatDistance(distanceMetres(here, item))}</span>}
+            </Link>
+            <Link href={`/checkin/${item.household_id}`} class="button small">
+              {t('household_check_in')}
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

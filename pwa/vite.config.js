@@ -1,0 +1,52 @@
+import { defineConfig } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
+
+// Code under src/admin/ (county admin and province views) and the map library it alone uses are
+// written to assets/admin/ and left out of the service worker's precache: a cadre's phone never
+// downloads them unless someone opens /admin.
+const ADMIN_ONLY = /\/src\/admin\/|\/node_modules\/leaflet\//;
+const isAdminChunk = (chunk) => chunk.moduleIds.length > 0 && chunk.moduleIds.every((id) => ADMIN_ONLY.test(id));
+const isAdminAsset = (asset) => (asset.originalFileNames || []).some((name) => ADMIN_ONLY.test(`/${name}`));
+
+export default defineConfig({
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  build: {
+    target: ['chrome80', 'safari14', 'firefox80'],
+    rolldownOptions: {
+      output: {
+        chunkFileNames: (chunk) => (isAdminChunk(chunk) ? 'assets/admin/[name]-[hash].js' : 'assets/[name]-[hash].js'),
+        assetFileNames: (asset) =>
+          isAdminAsset(asset) ? 'assets/admin/[name]-[hash][extname]' : 'assets/[name]-[hash][extname]',
+      },
+    },
+  },
+  plugins: [
+    VitePWA({
+      strategies: 'injectManifest',
+      srcDir: 'src',
+      filename: 'sw.js',
+      injectRegister: false, // main.jsx registers it after the first screen
+      manifest: {
+        name: '下基层',
+        short_name: '下基层',
+        description: '组工干部走访、谈心谈话与民情记录',
+        lang: 'zh-CN',
+        start_url: '/today',
+        scope: '/',
+        display: 'standalone',
+        orientation: 'portrait',
+        theme_color: '#b3261e',
+        background_color: '#ffffff',
+        icons: [
+          { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png' },
+          { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png' },
+          { src: '/icons/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        ],
+      },
+      injectManifest: {
+        globPatterns: ['**/*.{js,css,html,png,webmanifest}'],
+        globIgnores: ['assets/admin/**', 'sw.js'],
+      },
+    }),
+  ],
+});
