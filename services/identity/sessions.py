@@ -63,10 +63,15 @@ WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.
 """
 
 
+def _uuid(value) -> uuid.UUID | None:
+    # asyncpg gives its own UUID class; the write side serialises only the standard one.
+    return uuid.UUID(str(value)) if value is not None else None
+
+
 def _session(row) -> Session:
-    return Session(user_id=row["id"], username=row["username"], display_name=row["display_name"],
+    return Session(user_id=_uuid(row["id"]), username=row["username"], display_name=row["display_name"],
                    roles=frozenset(row["roles"]), county=row["county"], county_name=row["county_name"],
-                   province=row["province"], cadre_id=row["cadre_id"], department=row["department"],
+                   province=row["province"], cadre_id=_uuid(row["cadre_id"]), department=row["department"],
                    expires_at=row["expires_at"])
 
 
