@@ -14,16 +14,27 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import logging
 import math
 import re
 import uuid
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+from uuid import UUID
 
+from anyio import to_thread
 from geopy.distance import geodesic
+from pydantic import BaseModel, Field, ValidationError
+from starlette.responses import JSONResponse, Response
 
-from services.ledger import Column, Ledger
+from services.api.errors import PROBLEM_MEDIA_TYPE, ApiError
+from services.api.routing import Call, endpoint
+from services.api.sync import actor_of
+from services.domain.commands import RegisterHousehold
+from services.ledger import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, Ledger, content_disposition, to_csv, to_xlsx
+
+log = logging.getLogger("grassroots.api.imports")
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 MAX_IMPORT_ROWS = 20_000
@@ -217,7 +228,7 @@ def parse_households(table: list[list[Any]], county: CountyPlace) -> ImportPlan:
             continue
         cells = {key: (values[position] if position < len(values) else None) for key, position in columns.items()}
         parsed = _parse_row(number, cells, county, errors)
-        if parsed is None:
+        if parsed is None or not _passes_command_rules(parsed, errors):
             continue
         identity = "\x1f".join((parsed.head_name, parsed.village, parsed.address))
         if identity in seen:
@@ -297,8 +308,8 @@ def _parse_row(number: int, cells: dict[str, Any], county: CountyPlace,
             bad(spec.key, "必填项为空", "required value is missing")
 
     head_name = text.get("head_name", "")
-    if head_name and len(head_name) > 40:
-        bad("head_name", "户主姓名过长（最多 40 字）", "head's name is too long (at most 40 characters)")
+    if head_name and len(head_name) > 50:
+        bad("head_name", "户主姓名过长（最多 50 字）", "head's name is too long (at most 50 characters)")
 
     phone = re.sub(r"[\s\-()（）]", "", text.get("phone", "")) or None
     if phone is not None:
@@ -319,15 +330,16 @@ def _parse_row(number: int, cells: dict[str, Any], county: CountyPlace,
     if township:
         if not re.fullmatch(r"\d{9}", township):
             bad("township", "乡镇代码应为 9 位数字", "township code must be 9 digits")
-        elif re.fullmatch(r"\d{12}", village) and not village.startswith(township):
+        elif re.fullmatch(r"\d{12}", village) and village.startswith(county.adcode) \
+                and not village.startswith(township):  # a village of another county is reported once, above
             bad("township", "乡镇代码与村(社区)代码不一致（村代码前 9 位即乡镇代码）",
                 "township code does not match the village code (its first 9 digits)")
     elif re.fullmatch(r"\d{12}", village):
         township = village[:9]  # a village code embeds its township's code
 
     address = text.get("address", "")
-    if len(address) > 200:
-        bad("address", "地址过长（最多 200 字）", "address is too long (at most 200 characters)")
+    if len(address) > 100:
+        bad("address", "地址过长（最多 100 字）", "address is too long (at most 100 characters)")
 
     lat = _number(text.get("lat", ""))
     lon = _number(text.get("lon", ""))
@@ -353,8 +365,8 @@ def _parse_row(number: int, cells: dict[str, Any], county: CountyPlace,
     size: int | None = None
     if text.get("size"):
         size_number = _number(text["size"])
-        if size_number is None or not size_number.is_integer() or not 1 <= size_number <= 50:
-            bad("size", "人口应为 1 到 50 之间的整数", "household size must be a whole number from 1 to 50")
+        if size_number is None or not size_number.is_integer() or not 1 <= size_number <= 30:
+            bad("size", "人口应为 1 到 30 之间的整数", "household size must be a whole number from 1 to 30")
         else:
             size = int(size_number)
 
@@ -375,6 +387,28 @@ def _parse_row(number: int, cells: dict[str, Any], county: CountyPlace,
         return None
     assert lat is not None and lon is not None and size is not None
     return HouseholdRow(number, head_name, phone, village, township, address, lat, lon, size, tags, notes)
+
+
+def command_for(row: HouseholdRow) -> RegisterHousehold:
+    return RegisterHousehold(
+        command_id=row.command_id, village=row.village, township=row.township, address=row.address,
+        lat=row.lat, lon=row.lon, tags=row.tags, size=row.size, head_name=row.head_name, phone=row.phone,
+        notes=row.notes,
+    )
+
+
+def _passes_command_rules(row: HouseholdRow, errors: list[RowError]) -> bool:
+    """The command's own validation, so a file that passes here is never rejected half-way through writing."""
+    try:
+        command_for(row)
+    except ValidationError as error:
+        headers = {spec.key: spec.header for spec in FIELDS}
+        for item in error.errors(include_url=False):
+            key = str(item["loc"][0]) if item["loc"] else ""
+            zh = str((item.get("ctx") or {}).get("zh") or "取值无效")
+            errors.append(RowError(row.row, headers.get(key), zh, item["msg"]))
+        return False
+    return True
 
 
 def _number(text: str) -> float | None:
@@ -407,3 +441,104 @@ def template() -> Ledger:
         "只要有一行有误，整个文件都不会导入；请按错误报告逐行修改后重新上传。重复上传同一文件不会重复登记。",
     ]
     return Ledger("民情档案导入模板", columns, [example], notes)
+
+
+# ---- HTTP ---------------------------------------------------------------------------------------------------
+
+
+class ImportedHousehold(BaseModel):
+    row: int
+    id: UUID
+    status: Literal["applied", "duplicate"]
+
+
+class ImportResult(BaseModel):
+    households: int = Field(description="households in the file")
+    applied: int = Field(description="newly registered")
+    duplicate: int = Field(description="already registered by an earlier upload of the same rows")
+    ignored_columns: list[str] = Field(description="columns not kept (we collect the minimum)")
+    items: list[ImportedHousehold]
+
+
+def _rejection(errors: list[RowError]) -> JSONResponse:
+    """422 problem+json; each error keeps the common `{field, message, message_zh}` and adds the row,
+    column and bilingual reason (RFC 9457 extension members)."""
+    listed = [
+        {"field": f"row {e.row}" + (f": {e.column}" if e.column else ""), "message": e.en, "message_zh": e.zh,
+         **e.as_dict()}
+        for e in errors
+    ]
+    bad_rows = len({e.row for e in errors})
+    error = ApiError(422, f"The file was not imported: {len(errors)} problem(s) in {bad_rows} row(s); nothing was "
+                          "written. Fix every listed row and upload the file again.",
+                     f"文件未导入：{bad_rows} 行共 {len(errors)} 处错误，未写入任何数据。请逐行修改后重新上传。",
+                     kind="import-rejected")
+    body = error.problem().model_dump(mode="json", exclude_none=True)
+    body["errors"] = listed
+    return JSONResponse(body, status_code=422, media_type=PROBLEM_MEDIA_TYPE)
+
+
+async def _county_place(call: Call, adcode: str) -> CountyPlace:
+    async with call.db.acquire() as conn:
+        row = await conn.fetchrow("SELECT centroid_lat, centroid_lon FROM core.counties WHERE adcode = $1", adcode)
+    centroid = (row["centroid_lat"], row["centroid_lon"]) if row and row["centroid_lat"] is not None else None
+    return CountyPlace(adcode, centroid)
+
+
+def _plan(data: bytes, filename: str | None, county: CountyPlace) -> ImportPlan:
+    return parse_households(read_table(data, filename), county)
+
+
+@endpoint("POST", "/households/import", upload=True, response=ImportResult, roles={"county_admin"},
+          tags=["households"], errors={422},
+          summary="Register households from a 民情档案 file (CSV or XLSX), all or nothing")
+async def import_households(call: Call) -> ImportResult:
+    """Every row is checked first; if any is wrong the answer (422) names each bad row, column and
+    reason and nothing is written. Uploading the same rows again registers nothing twice."""
+    assert call.upload is not None and call.session is not None
+    adcode = call.county
+    data = await call.upload.read()
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ApiError(413, f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB: split it.",
+                       f"文件超过 {MAX_IMPORT_BYTES // (1024 * 1024)} MiB，请拆分后上传。", kind="too-large")
+    place = await _county_place(call, adcode)
+    try:
+        plan = await to_thread.run_sync(_plan, data, call.upload.filename, place)
+    except ImportRejected as rejected:
+        return _rejection(rejected.errors)
+    commands = [command_for(row) for row in plan.rows]
+    county_app = call.app_state.counties.get(adcode)
+    outcomes = await to_thread.run_sync(county_app.execute_many, commands, actor_of(call.session, adcode))
+    refused = [RowError(row.row, None, o.reason["zh"] if o.reason else "未能登记",
+                        o.reason["en"] if o.reason else f"not registered ({o.status})")
+               for row, o in zip(plan.rows, outcomes) if o.status not in ("applied", "duplicate")]
+    if refused:
+        # Checked rows are refused only by a concurrent change (e.g. the county's rules): say so plainly.
+        log.warning("household import: %d of %d rows refused after checks passed", len(refused), len(outcomes))
+        return _rejection(refused)
+    items = [ImportedHousehold(row=row.row, id=UUID(o.result["id"]), status=o.status)
+             for row, o in zip(plan.rows, outcomes)]
+    return ImportResult(households=len(items), applied=sum(i.status == "applied" for i in items),
+                        duplicate=sum(i.status == "duplicate" for i in items),
+                        ignored_columns=plan.ignored_columns, items=items)
+
+
+class TemplateQuery(BaseModel):
+    format: Literal["xlsx", "csv"] = "xlsx"
+
+
+@endpoint("GET", "/households/import/template", query=TemplateQuery, roles={"county_admin"}, tags=["households"],
+          summary="Download the 民情档案 import template (XLSX or CSV)",
+          content={XLSX_MEDIA_TYPE: {"type": "string", "format": "binary"},
+                   "text/csv": {"type": "string"}})
+async def import_template(call: Call) -> Response:
+    ledger = template()
+    if call.query.format == "csv":
+        body, media_type = to_csv(ledger), CSV_MEDIA_TYPE
+    else:
+        body, media_type = to_xlsx(ledger), XLSX_MEDIA_TYPE
+    return Response(body, media_type=media_type,
+                    headers={"Content-Disposition": content_disposition(f"{ledger.title}.{call.query.format}")})
+
+
+routes = [import_households, import_template]
