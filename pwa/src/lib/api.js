@@ -27,6 +27,7 @@ export function createApi({ getToken, base = '/api/v1', fetchImpl = (...a) => fe
     } catch (error) {
       throw new NetworkError(error?.message || 'network');
     }
+    if (response.status === 204) return null;
     let data = null;
     try {
       data = await response.json();

@@ -22,13 +22,13 @@ function useFix() {
     const watch = navigator.geolocation.watchPosition(
       ({ coords, timestamp }) => {
         if (best && coords.accuracy >= best.accuracy_m) return;
-        // The web gives no provider or mock flag: say so rather than guess (is_mock stays unknown).
+        // The web names no provider and cannot tell a mocked fix: we send provider "web" and leave
+        // is_mock out (docs/contracts.md: it then defaults to false).
         best = {
           lat: coords.latitude,
           lon: coords.longitude,
           accuracy_m: Math.round(coords.accuracy * 10) / 10,
           provider: 'web',
-          is_mock: null,
           fixed_at: new Date(timestamp).toISOString(),
         };
         const good = best.accuracy_m <= GOOD_ACCURACY_M;
@@ -76,7 +76,7 @@ export function CheckIn({ id }) {
     if (raise && !summary) return setProblem(t('checkin_issue_required'));
     const occurred_at = new Date().toISOString(); // device time; the server adds received_at
     const visitId = uuid();
-    const position = fix && { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m, provider: fix.provider, is_mock: fix.is_mock };
+    const position = fix ? { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m, provider: fix.provider } : null;
     const where = `${household.head_name} · ${household.village_name}`;
     const commands = [
       {
