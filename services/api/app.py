@@ -32,7 +32,7 @@ log = logging.getLogger("grassroots.app")
 # Every module under services/api that serves part of /api/v1; each exposes `routes`.
 API_MODULES = ("session", "sync", "commands", "openapi", "phone", "queries", "imports", "exports", "sse")
 # 4b's modules, mounted once they exist (they are written alongside this one).
-_PENDING = {"phone", "queries", "imports", "exports", "sse", "commands"}
+_PENDING = {"phone", "queries", "imports", "exports", "sse"}
 
 JSON_LIMIT = 2 * 1024 * 1024  # sync batches of 500 check-ins are ~0.5 MiB
 UPLOAD_LIMIT = 10 * 1024 * 1024  # household files (CSV/XLSX)

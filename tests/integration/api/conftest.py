@@ -17,6 +17,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -142,6 +143,48 @@ class Api:
     def execute(self, county: str, command: c.Command) -> Outcome:
         """Write through the County directly, as a county admin (for setting up data)."""
         return self.county_apps.get(county).execute(command, admin_actor(county))
+
+    # Objects for tests, written through the County (as its admin, or as its test cadre for field work).
+
+    def cadre_actor(self, county: str = COUNTY_A) -> Actor:
+        user = self.accounts[("cadre", county)].user
+        return Actor(user_id=str(user.id), roles=frozenset({"cadre"}), county=county, cadre_id=user.cadre_id)
+
+    def _applied(self, outcome: Outcome) -> uuid.UUID:
+        assert outcome.status == "applied", outcome
+        return uuid.UUID(outcome.result["id"])
+
+    def household(self, county: str = COUNTY_A, **fields) -> uuid.UUID:
+        township = county + "001"
+        values = dict(command_id=uuid.uuid4(), village=township + "001", township=township, address="一组 3 号",
+                      lat=18.64, lon=109.70, size=3, head_name="王某", tags=["empty_nest_elderly"])
+        return self._applied(self.execute(county, c.RegisterHousehold(**{**values, **fields})))
+
+    def cadre(self, county: str = COUNTY_A) -> uuid.UUID:
+        return self._applied(self.execute(county, c.EnrolCadre(command_id=uuid.uuid4(), name="李某", rank="staff",
+                                                                unit="县委组织部")))
+
+    def pairing(self, county: str = COUNTY_A) -> uuid.UUID:
+        return self._applied(self.execute(county, c.FormPairing(
+            command_id=uuid.uuid4(), cadre_id=self.cadre(county), target_kind="household",
+            target_id=str(self.household(county)), programme="结穷亲", formed_on="2026-01-05")))
+
+    def visit(self, county: str = COUNTY_A, household_id: uuid.UUID | None = None) -> uuid.UUID:
+        command = c.CheckIn(command_id=uuid.uuid4(), target_kind="household",
+                            target_id=str(household_id or self.household(county)), kind="home",
+                            occurred_at=datetime.now(timezone.utc), note="身体还好")
+        return self._applied(self.county_apps.get(county).execute(command, self.cadre_actor(county)))
+
+    def issue(self, county: str = COUNTY_A, department: str | None = None) -> uuid.UUID:
+        """An issue raised by the county's test cadre; routed to `department` when given."""
+        issue_id = self._applied(self.county_apps.get(county).execute(c.RaiseIssue(
+            command_id=uuid.uuid4(), source_kind="visit", village=county + "001001", category="道路",
+            summary="村道塌方", occurred_at=datetime.now(timezone.utc)), self.cadre_actor(county)))
+        if department is not None:
+            self._applied(self.execute(county, c.RouteIssue(
+                command_id=uuid.uuid4(), issue_id=issue_id, expected_version=1, route="department",
+                department=department, deadline="2099-12-31")))
+        return issue_id
 
     async def close(self) -> None:
         for client in self._clients:

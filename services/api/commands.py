@@ -1,0 +1,174 @@
+"""Admin commands as endpoints: households, cadres, pairings, issues, visits, and the county's rules.
+
+Each endpoint builds the domain command from the path id and the JSON body and runs
+`County.execute` in the threadpool, in the session's county. The answer:
+- applied or duplicate: 201 for things created (the new id is the command id), else 200, with
+  `{status, result: {id, version}}`; resending the same `command_id` is harmless (duplicate);
+- conflict (stale `expected_version`, or a `command_id` reused for another command): 409;
+- rejected (a domain rule, or the role may not): 422 with the reason in Chinese and English;
+- the path's object is not in this county (or, for a department, not routed to it): 404.
+
+The body models are the domain's command models minus `command_id` (optional here: send one to make
+retries safe) and minus the id the path gives; `roles` are the County's own `ALLOWED_ROLES`.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+from anyio import to_thread
+from eventsourcing.application import AggregateNotFoundError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from projections.rules import Rules
+from services.county import ALLOWED_ROLES, Outcome
+from services.domain import Cadre, Household, Issue, Pairing, Visit
+from services.domain import commands as c
+from services.domain.commands import explain
+
+from .errors import ApiError, FieldError, not_found
+from .routing import ApiRoute, Call, endpoint
+from .sync import actor_of
+
+# The aggregate each path id names, and how to say "not found" in both languages.
+TARGETS: dict[str, tuple[type, str, str]] = {
+    "household_id": (Household, "household", "农户"),
+    "cadre_id": (Cadre, "cadre", "干部"),
+    "pairing_id": (Pairing, "pairing", "结对"),
+    "visit_id": (Visit, "visit", "走访记录"),
+    "issue_id": (Issue, "issue", "问题"),
+}
+
+
+class Done(BaseModel):
+    id: UUID
+    version: int
+
+
+class CommandOutcome(BaseModel):
+    status: Literal["applied", "duplicate"]
+    result: Done
+
+
+def body_model(command: type[c.Command]) -> type[BaseModel]:
+    """The command's fields as a request body: no path id, and `command_id` optional."""
+    target = getattr(command, "target", None)
+    fields: dict[str, Any] = {name: (info.annotation, info) for name, info in command.model_fields.items()
+                              if name not in ("command_id", target)}
+    fields["command_id"] = (UUID | None, Field(None, description="send one to make retries safe (idempotency key)"))
+    return create_model(f"{command.__name__}Body", __config__=ConfigDict(extra="forbid", allow_inf_nan=False),
+                        __doc__=command.__doc__, **fields)
+
+
+def _visible(county_app, session, target: str, aggregate_id: UUID) -> bool:
+    """The path's object exists in this county (as the right kind) and this session may see it."""
+    cls = TARGETS[target][0]
+    try:
+        aggregate = county_app.repository.get(aggregate_id)
+    except AggregateNotFoundError:
+        return False
+    if not isinstance(aggregate, cls):
+        return False
+    if cls is Issue and "department" in session.roles and "county_admin" not in session.roles:
+        # A department sees only the issues routed to it.
+        return aggregate.current_route == "department" and aggregate.department == session.department
+    return True
+
+
+def _execute(counties, session, county: str, command: c.Command) -> Outcome | None:
+    county_app = counties.get(county)
+    target = getattr(command, "target", None)
+    if target is not None and not _visible(county_app, session, target, getattr(command, target)):
+        return None
+    return county_app.execute(command, actor_of(session, county))
+
+
+async def run(call: Call, command_type: type[c.Command]) -> CommandOutcome:
+    """Build the command from path and body, execute it, and answer as the module docstring says."""
+    assert call.session is not None
+    county = call.county
+    values = call.body.model_dump(exclude_unset=True)
+    values["command_id"] = values.get("command_id") or uuid4()
+    target = getattr(command_type, "target", None)
+    if target is not None:
+        values[target] = call.path[target]
+    try:
+        command = command_type.model_validate(values)
+    except ValidationError as error:
+        problem = explain(error)
+        raise ApiError(422, problem.en, problem.zh, kind="invalid", errors=[
+            FieldError(field=p["field"] or "body", message=p["en"], message_zh=p["zh"])
+            for p in problem.context.get("errors", [])]) from None
+    outcome = await to_thread.run_sync(_execute, call.app_state.counties, call.session, county, command)
+    if outcome is None:
+        _, en, zh = TARGETS[target]
+        raise not_found(en, zh)
+    if outcome.status == "conflict":
+        raise ApiError(409, outcome.reason["en"], outcome.reason["zh"], kind="conflict")
+    if outcome.status == "rejected":
+        raise ApiError(422, outcome.reason["en"], outcome.reason["zh"], kind="rejected")
+    return CommandOutcome(status=outcome.status, result=Done(**outcome.result))
+
+
+def command_endpoint(command_type: type[c.Command], path: str, summary: str, tag: str) -> ApiRoute:
+    creates = getattr(command_type, "target", None) is None
+
+    async def handler(call: Call) -> CommandOutcome:
+        return await run(call, command_type)
+
+    handler.__name__ = command_type.type
+    handler.__doc__ = f"Runs the `{command_type.type}` command."
+    return endpoint("POST", path, body=body_model(command_type), response=CommandOutcome,
+                    roles=ALLOWED_ROLES[command_type.type], status=201 if creates else 200, tags=[tag],
+                    errors={404, 409, 422} if not creates else {409, 422}, summary=summary)(handler)
+
+
+HOUSEHOLD, CADRE, PAIRING = "/households/{household_id:uuid}", "/cadres/{cadre_id:uuid}", "/pairings/{pairing_id:uuid}"
+ISSUE, VISIT = "/issues/{issue_id:uuid}", "/visits/{visit_id:uuid}"
+
+command_routes = [
+    command_endpoint(c.RegisterHousehold, "/households", "Register a household (民情档案)", "households"),
+    command_endpoint(c.RelocateHousehold, HOUSEHOLD + "/relocate", "Move a household", "households"),
+    command_endpoint(c.RetagHousehold, HOUSEHOLD + "/retag", "Change a household's tags", "households"),
+    command_endpoint(c.ArchiveHousehold, HOUSEHOLD + "/archive", "Archive a household", "households"),
+    command_endpoint(c.EnrolCadre, "/cadres", "Enrol a cadre", "cadres"),
+    command_endpoint(c.ChangeRank, CADRE + "/rank", "Change a cadre's rank", "cadres"),
+    command_endpoint(c.TransferCadre, CADRE + "/transfer", "Transfer a cadre to another unit", "cadres"),
+    command_endpoint(c.DepartCadre, CADRE + "/depart", "Record that a cadre left", "cadres"),
+    command_endpoint(c.FormPairing, "/pairings", "Pair a cadre with a target (结对)", "pairings"),
+    command_endpoint(c.EndPairing, PAIRING + "/end", "End a pairing", "pairings"),
+    command_endpoint(c.VoidVisit, VISIT + "/void", "Void a visit", "visits"),
+    command_endpoint(c.RouteIssue, ISSUE + "/route", "Route an issue (即接即办 / 一月一议 / 转办 / 上报)", "issues"),
+    command_endpoint(c.ResolveIssue, ISSUE + "/resolve", "Resolve an issue", "issues"),
+    command_endpoint(c.ReplyIssue, ISSUE + "/reply", "Reply to the person who raised an issue", "issues"),
+    command_endpoint(c.RateIssue, ISSUE + "/rate", "Record satisfaction with an issue's handling", "issues"),
+    command_endpoint(c.ReopenIssue, ISSUE + "/reopen", "Reopen an issue", "issues"),
+]
+
+
+@endpoint("GET", "/rules", response=Rules, roles={"county_admin", "operator"}, tags=["rules"],
+          summary="The county's rules (defaults filled in)")
+async def get_rules(call: Call) -> Rules:
+    async with call.db.acquire() as conn:
+        stored = await conn.fetchval("SELECT rules FROM core.counties WHERE adcode = $1", call.county)
+    return Rules.from_stored(stored, call.county)
+
+
+@endpoint("PUT", "/rules", body=Rules, response=Rules, roles={"county_admin"}, tags=["rules"],
+          summary="Replace the county's rules (fields left out take the defaults)",
+          description="The read models judge by these rules; rebuild them (`grassroots projections rebuild`) "
+                      "to re-judge history under the new rules.")
+async def put_rules(call: Call) -> Rules:
+    assert call.session is not None
+    stored = call.body.model_dump(mode="json", exclude_unset=True)
+    async with call.db.acquire() as conn, conn.transaction():
+        await conn.execute("UPDATE core.counties SET rules = $1::jsonb WHERE adcode = $2",
+                           Rules.model_validate(stored).model_dump_json(exclude_unset=True), call.county)
+        await conn.execute(
+            "INSERT INTO core.audit_log (action, user_id, username, county, detail) VALUES ($1, $2, $3, $4, $5::jsonb)",
+            "rules.changed", call.session.user_id, call.session.username, call.county,
+            call.body.model_dump_json(exclude_unset=True))
+    return Rules.model_validate(stored)
+
+
+routes = [*command_routes, get_rules, put_rules]

@@ -1,0 +1,207 @@
+"""The admin command endpoints: success, idempotent retries, conflicts, rejections, roles, rules."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from .conftest import COUNTY_A, DEPARTMENT
+
+HOUSEHOLD = {"village": "910001001001", "township": "910001001", "address": "二组 8 号", "lat": 18.6,
+             "lon": 109.7, "size": 4, "head_name": "黄某", "phone": "13800000000", "tags": ["left_behind_child"]}
+
+
+async def test_registering_a_household_answers_201_with_its_new_id(api):
+    admin = await api.client("county_admin")
+    command_id = str(uuid.uuid4())
+    response = await admin.post("/api/v1/households", json={**HOUSEHOLD, "command_id": command_id})
+    assert response.status_code == 201
+    assert response.json() == {"status": "applied", "result": {"id": command_id, "version": 1}}
+    stored = api.county_apps.get(COUNTY_A).household(uuid.UUID(command_id))
+    assert (stored["head_name"], stored["tags"]) == ("黄某", ["left_behind_child"])
+
+
+async def test_retrying_a_command_with_its_command_id_is_a_harmless_duplicate(api):
+    admin = await api.client("county_admin")
+    body = {**HOUSEHOLD, "command_id": str(uuid.uuid4())}
+    first, again = [await admin.post("/api/v1/households", json=body) for _ in range(2)]
+    assert again.status_code == 201
+    assert again.json() == {"status": "duplicate", "result": first.json()["result"]}
+
+
+async def test_reusing_a_command_id_for_another_command_is_a_409(api):
+    admin = await api.client("county_admin")
+    command_id = str(uuid.uuid4())
+    await admin.post("/api/v1/households", json={**HOUSEHOLD, "command_id": command_id})
+    response = await admin.post("/api/v1/households", json={**HOUSEHOLD, "size": 5, "command_id": command_id})
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail_zh"]
+
+
+async def test_a_village_outside_its_township_answers_422_naming_the_field(api):
+    response = await (await api.client("county_admin")).post(
+        "/api/v1/households", json={**HOUSEHOLD, "village": "910001002001"})
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["errors"][0]["message_zh"] == "村代码不属于所选乡镇"
+
+
+async def test_a_body_with_an_unknown_field_answers_422(api):
+    response = await (await api.client("county_admin")).post("/api/v1/households", json={**HOUSEHOLD, "county": "910002"})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["county"]
+
+
+@pytest.mark.parametrize("path, body", [
+    ("relocate", {"village": "910001002003", "township": "910001002", "address": "新村 1 号", "lat": 18.7, "lon": 109.8}),
+    ("retag", {"tags": ["disabled", "subsistence"]}),
+    ("archive", {"reason": "迁出本县"}),
+])
+async def test_household_changes_apply_at_the_expected_version_and_conflict_when_stale(api, path, body):
+    household = api.household()
+    admin = await api.client("county_admin")
+    applied = await admin.post(f"/api/v1/households/{household}/{path}", json={**body, "expected_version": 1})
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["result"] == {"id": str(household), "version": 2}
+    stale = await admin.post(f"/api/v1/households/{household}/{path}", json={**body, "expected_version": 1})
+    assert stale.status_code == 409
+    assert "version" in stale.json()["detail"]
+
+
+async def test_a_change_to_a_household_that_does_not_exist_answers_404(api):
+    response = await (await api.client("county_admin")).post(
+        f"/api/v1/households/{uuid.uuid4()}/archive", json={"reason": "x", "expected_version": 1})
+    assert response.status_code == 404
+    assert response.json()["detail_zh"] == "农户不存在。"
+
+
+async def test_a_path_id_that_is_no_uuid_answers_404(api):
+    response = await (await api.client("county_admin")).post(
+        "/api/v1/households/not-a-uuid/archive", json={"reason": "x", "expected_version": 1})
+    assert response.status_code == 404
+
+
+async def test_cadre_lifecycle_enrol_rank_transfer_depart(api):
+    admin = await api.client("county_admin")
+    enrolled = await admin.post("/api/v1/cadres", json={"name": "赵某", "rank": "staff", "unit": "县委组织部"})
+    assert enrolled.status_code == 201
+    cadre = enrolled.json()["result"]["id"]
+    steps = [("rank", {"rank": "deputy_section_chief"}), ("transfer", {"unit": "什玲镇", "township": "910001002"}),
+             ("depart", {"reason": "调离"})]
+    for version, (path, body) in enumerate(steps, start=1):
+        response = await admin.post(f"/api/v1/cadres/{cadre}/{path}", json={**body, "expected_version": version})
+        assert response.status_code == 200, response.text
+    stored = api.county_apps.get(COUNTY_A).cadre(uuid.UUID(cadre))
+    assert (stored["rank"], stored["unit"], stored["departed"]) == ("deputy_section_chief", "什玲镇", True)
+
+
+async def test_pairings_form_and_end(api):
+    admin = await api.client("county_admin")
+    formed = await admin.post("/api/v1/pairings", json={
+        "cadre_id": str(api.cadre()), "target_kind": "household", "target_id": str(api.household()),
+        "programme": "结穷亲", "cadence": "quarterly", "formed_on": "2026-03-01"})
+    assert formed.status_code == 201, formed.text
+    pairing = formed.json()["result"]["id"]
+    ended = await admin.post(f"/api/v1/pairings/{pairing}/end",
+                             json={"reason": "已脱贫", "ended_on": "2026-09-30", "expected_version": 1})
+    assert ended.status_code == 200
+    assert api.county_apps.get(COUNTY_A).pairing(uuid.UUID(pairing))["ended_on"] == "2026-09-30"
+
+
+async def test_pairing_with_a_cadre_of_no_such_id_is_rejected_with_a_reason(api):
+    response = await (await api.client("county_admin")).post("/api/v1/pairings", json={
+        "cadre_id": str(uuid.uuid4()), "target_kind": "enterprise", "target_id": "E-1", "programme": "五个一",
+        "formed_on": "2026-03-01"})
+    assert response.status_code == 422
+    assert response.json()["detail_zh"] == "找不到该干部。"
+
+
+async def test_an_admin_voids_a_visit(api):
+    visit = api.visit()
+    response = await (await api.client("county_admin")).post(f"/api/v1/visits/{visit}/void",
+                                                             json={"reason": "重复录入", "expected_version": 1})
+    assert response.status_code == 200
+    assert api.county_apps.get(COUNTY_A).visit(visit)["voided"] is True
+
+
+async def test_an_issue_goes_from_department_to_resolution_reply_rating_and_reopening(api):
+    issue = api.issue()
+    admin, department, cadre = [await api.client(r) for r in ("county_admin", "department", "cadre")]
+    steps = [
+        (admin, "route", {"route": "department", "department": DEPARTMENT, "deadline": "2099-01-31"}),
+        (department, "resolve", {"resolution": "已修复村道"}),
+        (department, "reply", {"reply": "已答复群众"}),
+        (cadre, "rate", {"satisfaction": "satisfied"}),
+        (cadre, "reopen", {"reason": "又塌了"}),
+    ]
+    for version, (client, path, body) in enumerate(steps, start=1):
+        response = await client.post(f"/api/v1/issues/{issue}/{path}", json={**body, "expected_version": version})
+        assert response.status_code == 200, (path, response.text)
+    assert api.county_apps.get(COUNTY_A).issue(issue)["state"] == "reopened"
+
+
+async def test_a_department_cannot_see_an_issue_not_routed_to_it(api):
+    elsewhere = api.issue(department="县交通局")
+    unrouted = api.issue()
+    department = await api.client("department")
+    for issue in (elsewhere, unrouted):
+        response = await department.post(f"/api/v1/issues/{issue}/resolve",
+                                         json={"resolution": "x", "expected_version": 2 if issue == elsewhere else 1})
+        assert response.status_code == 404
+        assert response.json()["detail_zh"] == "问题不存在。"
+
+
+async def test_a_department_route_without_a_deadline_answers_422(api):
+    response = await (await api.client("county_admin")).post(
+        f"/api/v1/issues/{api.issue()}/route", json={"route": "department", "department": DEPARTMENT,
+                                                    "expected_version": 1})
+    assert response.status_code == 422
+    assert "deadline" in response.json()["detail"]
+
+
+async def test_resolving_an_issue_that_is_only_raised_is_rejected_with_its_state(api):
+    response = await (await api.client("county_admin")).post(
+        f"/api/v1/issues/{api.issue()}/resolve", json={"resolution": "x", "expected_version": 1})
+    assert response.status_code == 422
+    assert "已提出" in response.json()["detail_zh"]
+
+
+@pytest.mark.parametrize("role", ["cadre", "department", "operator", "province_viewer"])
+async def test_roles_other_than_county_admin_may_not_register_households(api, role):
+    response = await (await api.client(role)).post("/api/v1/households", json=HOUSEHOLD)
+    assert response.status_code == 403
+    assert response.json()["detail_zh"] == "您的角色无权执行此操作。"
+
+
+async def test_commands_without_a_session_answer_401(api):
+    assert (await api.anonymous().post("/api/v1/households", json=HOUSEHOLD)).status_code == 401
+
+
+async def test_county_rules_are_replaced_and_read_back_with_defaults(api, database_url):
+    admin = await api.client("county_admin", "910002")
+    response = await admin.put("/api/v1/rules", json={"household_visits_per_year": 4, "verified_max_distance_m": 200})
+    assert response.status_code == 200
+    rules = (await admin.get("/api/v1/rules")).json()
+    assert (rules["household_visits_per_year"], rules["verified_max_distance_m"]) == (4, 200)
+    assert rules["interviews_per_year"] == 1  # a default
+    from services.storage.database import connect
+    with connect(database_url) as conn:
+        stored = conn.execute("SELECT rules FROM core.counties WHERE adcode = '910002'").fetchone()[0]
+    assert stored == {"household_visits_per_year": 4, "verified_max_distance_m": 200}
+    untouched = (await (await api.client("county_admin")).get("/api/v1/rules")).json()
+    assert untouched["household_visits_per_year"] == 2
+
+
+async def test_invalid_rules_answer_422_and_change_nothing(api):
+    admin = await api.client("county_admin")
+    before = (await admin.get("/api/v1/rules")).json()
+    response = await admin.put("/api/v1/rules", json={"household_visits_per_year": 0, "no_such_rule": True})
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"household_visits_per_year", "no_such_rule"}
+    assert (await admin.get("/api/v1/rules")).json() == before
+
+
+@pytest.mark.parametrize("role", ["cadre", "department", "province_viewer"])
+async def test_only_a_county_admin_changes_rules(api, role):
+    assert (await (await api.client(role)).put("/api/v1/rules", json={})).status_code == 403
