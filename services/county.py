@@ -122,10 +122,11 @@ def digest(command: c.Command) -> str:
 
 
 class Work:
-    """One unit of work: the aggregates the commands of one save read and change, and household keys.
+    """One unit of work: the aggregates one `execute` or `execute_many` call reads and changes, and
+    the household keys it needs.
 
     Reads are cached for the unit's life, so a bulk load reads each household and cadre once; changed
-    aggregates keep their pending events until the save.
+    aggregates keep their pending events until the next save.
     """
 
     def __init__(self, county: County) -> None:
@@ -175,9 +176,6 @@ class Work:
         ids = [i for i in household_ids if i not in self.keys]
         found = self.county.keys.create_many(ids) if create else self.county.keys.get_many(ids)
         self.keys.update({i: found.get(i) for i in ids})
-
-    def pending_events(self) -> int:
-        return sum(len(a.pending_events) for a in self.changed.values())
 
     def forget_changes(self) -> None:
         # After a failed save the changed aggregates hold events that were never stored.
