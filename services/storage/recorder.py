@@ -52,6 +52,7 @@ COUNTY_LOCK_CLASS = 1  # advisory lock class ids: 1 = county write lock (docs/co
 # is refused rather than split here, so that one save stays one transaction.
 MAX_EVENTS_PER_SAVE = 500
 
+POOL_NAME = "grassroots-counties"
 POOL_MIN_SIZE = 2
 POOL_MAX_SIZE = 10
 # Seconds before a pooled connection is replaced: backends grow with every schema they touch.
@@ -112,8 +113,9 @@ def shared_pool(url: str, settings: PostgresDatastore) -> ConnectionPool[Any]:
             pool = ConnectionPool(
                 url,
                 connection_class=Connection,
-                # The stock recorders read rows by column name.
-                kwargs={"row_factory": dict_row},
+                # The stock recorders read rows by column name; the name tells our connections apart
+                # in pg_stat_activity.
+                kwargs={"row_factory": dict_row, "application_name": POOL_NAME},
                 min_size=stock.min_size,
                 max_size=stock.max_size,
                 open=True,
@@ -122,7 +124,7 @@ def shared_pool(url: str, settings: PostgresDatastore) -> ConnectionPool[Any]:
                 timeout=stock.timeout,
                 max_waiting=stock.max_waiting,
                 max_lifetime=stock.max_lifetime,
-                name="grassroots",
+                name=POOL_NAME,
             )
             _pools[key] = pool
         return pool

@@ -1,0 +1,126 @@
+"""County provisioning, the county registry, the tenancy registry and the `grassroots county` command."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from services.cli import main
+from services.storage.database import connect
+from services.storage.recorder import InvalidAdcode
+from services.storage.schemas import get_county, list_counties, provision_county
+from services.tenancy import UnknownCounty
+
+from .conftest import County, Tally
+
+
+def catalog(url: str, schema: str) -> list[tuple]:
+    """Every relation, type and function in a schema, and the county's registry row."""
+    with connect(url) as conn:
+        relations = conn.execute(
+            "SELECT relname, relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE nspname = %s ORDER BY 1", (schema,),
+        ).fetchall()
+        functions = conn.execute(
+            "SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE nspname = %s",
+            (schema,),
+        ).fetchall()
+        registry = conn.execute(
+            "SELECT adcode, name, province, centroid_lat, centroid_lon, rules, created_at FROM core.counties"
+            " WHERE 'county_' || adcode = %s", (schema,),
+        ).fetchall()
+    return relations + functions + registry
+
+
+def test_provisioning_makes_the_county_schema_with_events_snapshots_keys_and_read_side_tables(database_url):
+    county = provision_county(database_url, "469029", "保亭黎族苗族自治县", "海南省", prefecture=None,
+                              province_code="460000", centroid=(18.64, 109.70), rules={"household_visits_per_year": 2})
+    assert (county.adcode, county.name, county.province, county.centroid) == ("469029", "保亭黎族苗族自治县", "海南省", (18.64, 109.70))
+    assert county.rules == {"household_visits_per_year": 2} and county.schema == "county_469029"
+    with connect(database_url) as conn:
+        tables = {row[0] for row in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'county_469029'")}
+        composite_types = conn.execute(
+            "SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+            " WHERE nspname = 'county_469029' AND typname LIKE 'stored_event%'").fetchone()[0]
+    assert {"county_events", "county_snapshots", "household_keys", "projection_tracking"} <= tables
+    assert composite_types == 0  # nothing per schema that a shared connection would have to learn
+
+
+def test_provisioning_a_county_twice_changes_nothing(database_url):
+    provision_county(database_url, "469030", "琼中黎族苗族自治县", "海南省", centroid=(19.03, 109.84))
+    before = catalog(database_url, "county_469030")
+    provision_county(database_url, "469030", "另一个名字", "海南省", centroid=(0.0, 0.0))
+    assert catalog(database_url, "county_469030") == before
+    assert get_county(database_url, "469030").name == "琼中黎族苗族自治县"
+
+
+@pytest.mark.parametrize("adcode", ["46902", "4690290", "46902x", "", "county_469029", "469 029"])
+def test_an_adcode_that_is_not_six_digits_is_refused_with_a_clear_error(database_url, adcode):
+    with pytest.raises(InvalidAdcode, match="must be 6 digits"):
+        provision_county(database_url, adcode, "某县", "某省")
+
+
+@pytest.mark.parametrize(("name", "province", "centroid", "message"), [
+    ("", "海南省", None, "needs a name and a province"),
+    ("某县", "  ", None, "needs a name and a province"),
+    ("某县", "海南省", (109.7, 18.6 + 100), "centroid must be"),
+])
+def test_a_county_without_name_or_province_or_with_a_wrong_centroid_is_refused(database_url, name, province, centroid, message):
+    with pytest.raises(ValueError, match=message):
+        provision_county(database_url, "469001", name, province, centroid=centroid)
+    assert get_county(database_url, "469001") is None
+
+
+def test_list_counties_gives_every_provisioned_county_in_adcode_order(database_url, new_county):
+    adcodes = [new_county(), new_county()]
+    listed = [county.adcode for county in list_counties(database_url)]
+    assert listed == sorted(listed) and set(adcodes) <= set(listed)
+
+
+def test_the_registry_gives_one_application_per_county_even_to_concurrent_first_requests(new_county, counties):
+    adcode = new_county()
+    apps: list[County] = []
+    threads = [threading.Thread(target=lambda: apps.append(counties.get(adcode))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(app) for app in apps}) == 1 and len(counties) == 1
+    assert apps[0].recorder.datastore.schema == f"county_{adcode}"
+
+
+def test_the_registry_keeps_each_countys_events_in_its_own_schema(new_county, counties):
+    first, second = counties.get(new_county()), counties.get(new_county())
+    tally = Tally("only in the first")
+    first.save(tally)
+    assert first.repository.get(tally.id).label == "only in the first"
+    assert tally.id not in second.repository
+    assert second.recorder.max_notification_id() is None
+
+
+def test_an_unknown_county_raises_unknown_county_and_makes_no_application(counties):
+    with pytest.raises(UnknownCounty, match="county 469999 is not provisioned") as raised:
+        counties.get("469999")
+    assert raised.value.adcode == "469999" and len(counties) == 0
+    with pytest.raises(InvalidAdcode):
+        counties.get("../etc")
+
+
+def test_the_county_command_adds_and_lists_counties(database_url, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["county", "add", "469002", "--name", "琼海市", "--province", "海南省",
+                 "--lat", "19.26", "--lon", "110.47"]) == 0
+    assert "county 469002 琼海市 (海南省) ready in schema county_469002" in capsys.readouterr().out
+    assert main(["county", "list"]) == 0
+    assert "469002  琼海市  海南省  (19.26, 110.47)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["469", "--name", "x", "--province", "y"], "must be 6 digits"),
+    (["469003", "--name", "x", "--province", "y", "--lat", "19.0"], "give both --lat and --lon"),
+])
+def test_the_county_command_explains_bad_input_and_exits_2(database_url, monkeypatch, capsys, argv, message):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["county", "add", *argv]) == 2
+    assert message in capsys.readouterr().err
