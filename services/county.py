@@ -246,7 +246,8 @@ class County(Application[UUID]):
         for start in range(0, len(commands), batch_size):
             chunk = list(enumerate(commands[start:start + batch_size], start))
             work.preload(i for _, cmd in chunk for i in _references(cmd, actor))
-            receipted = self._receipted([cmd.command_id for _, cmd in chunk])
+            receipt_ids = {cmd.command_id: receipt_id(cmd.command_id) for _, cmd in chunk}
+            receipted = self._receipted(list(receipt_ids.values()))
             work.prefetch_keys((cmd.command_id for _, cmd in chunk if isinstance(cmd, c.RegisterHousehold)),
                                create=True)
             work.prefetch_keys(UUID(cmd.target_id) for _, cmd in chunk
@@ -255,7 +256,7 @@ class County(Application[UUID]):
             receipts: list[CommandReceipt] = []
             seen: dict[UUID, tuple[str, dict[str, Any]]] = {}
             for index, command in chunk:
-                if command.command_id in seen or receipt_id(command.command_id) in receipted:
+                if command.command_id in seen or receipt_ids[command.command_id] in receipted:
                     outcomes[index] = self._repeat(command, seen) or self.execute(command, actor)
                     continue
                 refusal = self._decide(command, actor, work)
@@ -266,7 +267,7 @@ class County(Application[UUID]):
                 result = {"id": str(aggregate.id), "version": aggregate.version}
                 command_digest = digest(command)
                 seen[command.command_id] = (command_digest, result)
-                receipts.append(CommandReceipt(id=receipt_id(command.command_id), command=command.type,
+                receipts.append(CommandReceipt(id=receipt_ids[command.command_id], command=command.type,
                                                digest=command_digest, result=result))
                 applied.append((index, command, result))
             try:
@@ -337,13 +338,12 @@ class County(Application[UUID]):
             return Outcome("duplicate", None, receipt.result)
         return _id_reused()
 
-    def _receipted(self, receipt_ids: Sequence[UUID]) -> set[UUID]:
-        """Which of these command ids already have a receipt: one query for a whole batch."""
-        wanted = [receipt_id(i) for i in receipt_ids]
+    def _receipted(self, receipt_ids: list[UUID]) -> set[UUID]:
+        """Which of these receipts exist already: one query for a whole batch."""
         with self.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
             cursor.execute(
                 sql.SQL("SELECT originator_id FROM {} WHERE originator_id = ANY(%s) AND originator_version = 1")
-                .format(self._events_table), (wanted,),
+                .format(self._events_table), (receipt_ids,),
             )
             return {row["originator_id"] for row in cursor.fetchall()}
 
