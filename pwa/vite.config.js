@@ -8,6 +8,32 @@ const ADMIN_ONLY = /\/src\/admin\/|\/node_modules\/leaflet\//;
 const isAdminChunk = (chunk) => chunk.moduleIds.length > 0 && chunk.moduleIds.every((id) => ADMIN_ONLY.test(id));
 const isAdminAsset = (asset) => (asset.originalFileNames || []).some((name) => ADMIN_ONLY.test(`/${name}`));
 
+// The field app's JS is inlined into index.html: on "Slow 3G" each request costs a 2 s round trip, and
+// a separate script would be a second one before the login screen can appear (docs/benchmarks.md).
+// Its relative dynamic imports (the admin chunk) are rewritten to absolute paths, since an inline
+// script resolves them against the page's URL instead of assets/.
+function inlineEntry() {
+  return {
+    name: 'grassroots:inline-entry',
+    apply: 'build',
+    enforce: 'post',
+    transformIndexHtml: {
+      order: 'post',
+      handler(html, { bundle, chunk }) {
+        if (!bundle || !chunk) return html;
+        const tag = `<script type="module" crossorigin src="/${chunk.fileName}"></script>`;
+        if (!html.includes(tag)) throw new Error(`inline-entry: no ${tag} in index.html`);
+        const dir = `/${chunk.fileName.slice(0, chunk.fileName.lastIndexOf('/') + 1)}`;
+        const code = chunk.code
+          .replace(/import\((['"`])\.\//g, (_, quote) => `import(${quote}${dir}`)
+          .replace(/<\/script/gi, '<\\/script');
+        delete bundle[chunk.fileName];
+        return html.replace(tag, () => `<script type="module">${code}</script>`);
+      },
+    },
+  };
+}
+
 export default defineConfig({
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
@@ -21,6 +47,7 @@ export default defineConfig({
     },
   },
   plugins: [
+    inlineEntry(),
     VitePWA({
       strategies: 'injectManifest',
       srcDir: 'src',

@@ -8,7 +8,8 @@ import psycopg
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import CADRE_USERNAME, COUNTY, PASSWORD, Seeded, Server
+from .conftest import Server
+from .seed import CADRE_USERNAME, COUNTY, PASSWORD, Seeded
 
 pytestmark = pytest.mark.e2e
 
