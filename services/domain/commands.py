@@ -310,12 +310,12 @@ COMMANDS: dict[str, type[Command]] = {
 
 def parse_command(type_name: str, command_id: Any, payload: Any) -> Command:
     """A sync entry `{id, type, payload}` as a command, or `InvalidCommand` saying what is wrong."""
-    model = COMMANDS.get(type_name)
+    model = COMMANDS.get(type_name) if isinstance(type_name, str) else None
     if model is None:
         raise InvalidCommand("unknown_command", f"未知的操作类型：{type_name}", f"Unknown command type: {type_name}")
     if not isinstance(payload, dict):
         raise InvalidCommand("payload_not_object", "数据格式不正确（应为对象）。", "The payload must be a JSON object.")
-    if "command_id" in payload and str(payload["command_id"]) != str(command_id):
+    if "command_id" in payload and str(payload["command_id"]).lower() != str(command_id).lower():
         raise InvalidCommand("command_id_mismatch", "数据中的操作编号与外层编号不一致。",
                              "The payload's command_id differs from the entry's id.")
     try:

@@ -241,6 +241,17 @@ def test_an_unknown_command_type_is_rejected():
                                    "en": "Unknown command type: delete_everything"}
 
 
+def test_a_command_type_that_is_not_text_is_unknown():
+    with pytest.raises(InvalidCommand, match="Unknown command type"):
+        parse_command(["check_in"], uuid4(), {})
+
+
+def test_a_payload_may_repeat_its_own_command_id_in_any_case():
+    command_id = uuid4()
+    payload = {**VALID["enrol_cadre"], "command_id": str(command_id).upper()}
+    assert parse_command("enrol_cadre", command_id, payload).command_id == command_id
+
+
 def test_a_payload_must_be_an_object():
     with pytest.raises(InvalidCommand, match="JSON object"):
         parse_command("enrol_cadre", uuid4(), ["王小明"])
