@@ -529,8 +529,8 @@ class TemplateQuery(BaseModel):
 
 @endpoint("GET", "/households/import/template", query=TemplateQuery, roles={"county_admin"}, tags=["households"],
           summary="Download the 民情档案 import template (XLSX or CSV)",
-          content={XLSX_MEDIA_TYPE: {"type": "string", "format": "binary"},
-                   "text/csv": {"type": "string"}})
+          content={XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                   "text/csv": {"schema": {"type": "string"}}})
 async def import_template(call: Call) -> Response:
     ledger = template()
     if call.query.format == "csv":

@@ -162,7 +162,7 @@ async def _stream(hub: EventHub, adcode: str, last_seen: int | None) -> AsyncIte
 
 @endpoint("GET", "/events/stream", roles=STREAM_ROLES, tags=["live"],
           summary="Server-Sent Events: the county's read models changed",
-          content={"text/event-stream": {"type": "string"}})
+          content={"text/event-stream": {"schema": {"type": "string"}}})
 async def event_stream(call: Call) -> StreamingResponse:
     """`changed` events (with the projections that moved) whenever the county's read models are
     updated, `: heartbeat` comments every 15 s, `shutdown` when the server stops."""
