@@ -65,6 +65,14 @@ def decoder() -> Any:
     return event_mapper()
 
 
+def decode(mapper: Any, row: Any) -> Any:
+    """A domain event from a `county_events` row."""
+    return mapper.to_domain_event(StoredEvent(
+        originator_id=row["originator_id"], originator_version=row["originator_version"],
+        topic=row["topic"], state=bytes(row["state"]),
+    ))
+
+
 async def run_driver(url: str, stop: asyncio.Event, *, projections: list[Projection] | None = None,
                      batch_size: int = BATCH_SIZE, sweep_seconds: float = SWEEP_SECONDS) -> None:
     """Follow every county until `stop` is set; reconnect with backoff whenever the database goes away."""
@@ -226,7 +234,9 @@ class Driver:
             more = more and len(rows) == whole
             if not rows:
                 return 0, False
-            events = [(r["notification_id"], self._decode(r)) for r in rows if not r["topic"].startswith(SKIPPED_TOPICS)]
+            events = [
+                (r["notification_id"], decode(self.mapper, r)) for r in rows if not r["topic"].startswith(SKIPPED_TOPICS)
+            ]
             assert county.rules is not None
             for projection in self.projections:
                 seen = positions.get(projection.name, 0)
@@ -242,12 +252,6 @@ class Driver:
             )
         county.gaps_seen = {k: v for k, v in county.gaps_seen.items() if k > last}
         return len(rows), more
-
-    def _decode(self, row: Any) -> Any:
-        return self.mapper.to_domain_event(StoredEvent(
-            originator_id=row["originator_id"], originator_version=row["originator_version"],
-            topic=row["topic"], state=bytes(row["state"]),
-        ))
 
     def _before_young_gap(self, county: County, start: int, rows: list[Any]) -> list[Any]:
         expected = start + 1
@@ -277,3 +281,23 @@ async def _close(conn: Any) -> None:
         await asyncio.wait_for(conn.close(), 5)
     except (OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresError):
         conn.terminate()
+
+
+def command(args: Any) -> int:
+    """`grassroots projector`: the driver alone, until SIGINT or SIGTERM."""
+    import signal
+
+    from services.storage.database import database_url
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        log.info("projection driver following every county (Ctrl-C to stop)")
+        await run_driver(database_url(), stop)
+
+    asyncio.run(main())
+    return 0

@@ -13,7 +13,11 @@ MODULES = [
     "verdicts",  # first: the other read models' queries read its check-in facts
     "coverage",
     "completeness",
-    # the other read models (pairing, interviews, issues, leaderboards, rollup) add themselves here
+    "interviews",
+    "pairing",
+    "issues",
+    "leaderboards",
+    "rollup",  # last: it reads the county's other read models as they stand after the batch
 ]
 
 PROJECTIONS: list[Projection] = [importlib.import_module(f"projections.{module}").projection for module in MODULES]

@@ -32,6 +32,10 @@ class Rules(BaseModel):
     paired_households_by_rank: dict[str, int] | None = Field(  # Chongqing: 3/2/1 by level
         default_factory=lambda: {"section_chief": 3, "deputy_section_chief": 2, "staff": 1}
     )
+    # Household tags that make a household a hardship household for the quotas above and below.
+    hardship_tags: list[str] = Field(
+        default_factory=lambda: ["hardship_member", "hardship_resident", "subsistence", "monitored"]
+    )
     five_contacts: list[str] | None = Field(  # Lucheng's 五个一: one target of each kind
         default_factory=lambda: ["community", "enterprise", "talent", "village_official", "household"]
     )
@@ -41,7 +45,7 @@ class Rules(BaseModel):
     interviewer_ranks: dict[str, list[str]] = Field(  # interviewee rank -> ranks that may interview them
         default_factory=lambda: {
             "section_chief": ["section_chief"],
-            "deputy_section_chief": ["section_chief"],
+            "deputy_section_chief": ["section_chief", "deputy_section_chief"],
             "staff": ["section_chief", "deputy_section_chief"],
             "village_cadre": ["section_chief", "deputy_section_chief", "staff"],
         }

@@ -162,7 +162,7 @@ async def checkins(conn: Any, schema: str, *, period: Period | None = None, cadr
                    2 * 6371.0088 * asin(sqrt(power(sin(radians(lat - prev_lat) / 2), 2)
                      + cos(radians(lat)) * cos(radians(prev_lat)) * power(sin(radians(lon - prev_lon) / 2), 2)))
                    AS travel_km,
-                   extract(epoch FROM occurred_at - prev_at) / 3600.0 AS travel_hours
+                   extract(epoch FROM occurred_at - prev_at)::float8 / 3600.0 AS travel_hours
             FROM chained WHERE prev_lat IS NOT NULL
         )
         SELECT v.*, j.prev_visit, j.travel_km, j.travel_hours

@@ -15,7 +15,35 @@ def build_parser() -> argparse.ArgumentParser:
     # Areas add their subcommands here, one call each.
     register_county(commands)
     register_api(commands)
+    register_projections(commands)
+    register_demo(commands)
     return parser
+
+
+def register_demo(commands: argparse._SubParsersAction) -> None:
+    import importlib
+
+    demo = commands.add_parser("demo", help="provision and load the demo province (Hainan: 保亭, 琼中, 五指山), once")
+    demo.add_argument("--seed", type=int, default=2026, help="the same seed always gives the same data")
+    demo.add_argument("--scale", type=float, default=1.0, help="fraction of the full demo, in (0, 1]")
+    demo.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
+    demo.set_defaults(handler=lambda args: importlib.import_module("services.demo.loader").main(args))
+
+
+def register_projections(commands: argparse._SubParsersAction) -> None:
+    import importlib
+
+    def handler(module: str, name: str):  # imported on use: keeps `grassroots --help` fast
+        return lambda args: getattr(importlib.import_module(module), name)(args)
+
+    projector = commands.add_parser("projector", help="run the projection driver alone (serve runs one too)")
+    projector.set_defaults(handler=handler("projections.driver", "command"))
+    projections = commands.add_parser("projections", help="read-model maintenance")
+    actions = projections.add_subparsers(dest="projections_command", required=True, metavar="ACTION")
+    rebuild = actions.add_parser("rebuild", help="rebuild read models from the events, swapping them in")
+    rebuild.add_argument("--county", help="6-digit adcode (default: every county)")
+    rebuild.add_argument("--projection", help="one read model by name (default: all)")
+    rebuild.set_defaults(handler=handler("projections.rebuild", "command"))
 
 
 def register_api(commands: argparse._SubParsersAction) -> None:

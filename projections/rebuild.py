@@ -1,0 +1,160 @@
+"""Rebuild read models from the events, e.g. after a rule changed or a handler was fixed.
+
+Each county is replayed into fresh tables in the scratch schema `county_<adcode>__rebuild` while the
+live tables keep answering queries (and the driver keeps them current). Then one transaction takes
+the county's tracking rows (so the driver waits), applies the few events that arrived meanwhile,
+drops the live tables, moves the rebuilt ones in and sets tracking to the rebuilt position.
+
+A projection with tables outside the county schema (`shared_tables`, the province rollup) cannot be
+swapped: it is forgotten and replayed in place, in one transaction.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from tqdm import tqdm
+
+from projections.base import Projection
+from projections.driver import SKIPPED_TOPICS, decode, decoder
+from projections.rules import load_rules
+from projections.schema import adcode_of, county_schema, ensure_tables_async, rebuild_schema
+
+REPLAY_BATCH = 2000
+
+
+@dataclass
+class Rebuilt:
+    county: str
+    projections: list[str]
+    events: int
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+async def rebuild(url: str, *, county: str | None = None, projection: str | None = None,
+                  progress: bool = False) -> list[Rebuilt]:
+    """Rebuild one projection (or all) of one county (or every county)."""
+    from projections.registry import PROJECTIONS, by_name
+
+    chosen = [by_name(projection)] if projection else list(PROJECTIONS)
+    conn = await asyncpg.connect(url)
+    try:
+        if county:
+            counties = [county] if await conn.fetchval(
+                "SELECT 1 FROM core.counties WHERE adcode = $1", county
+            ) else []
+            if not counties:
+                raise LookupError(f"no county {county} (add it first: grassroots county add {county} …)")
+        else:
+            counties = [r["adcode"] for r in await conn.fetch("SELECT adcode FROM core.counties ORDER BY adcode")]
+        return [await rebuild_county(conn, county_schema(adcode), chosen, progress=progress) for adcode in counties]
+    finally:
+        await conn.close()
+
+
+async def rebuild_county(conn: Any, schema: str, projections: list[Projection], *,
+                         progress: bool = False) -> Rebuilt:
+    started = time.perf_counter()
+    mapper = decoder()
+    rules = await load_rules(conn, adcode_of(schema))
+    await ensure_tables_async(conn, schema)
+    swapped = [p for p in projections if not p.shared_tables]
+    in_place = [p for p in projections if p.shared_tables]
+    events = 0
+    if swapped:
+        scratch = rebuild_schema(schema)
+        await conn.execute(f"DROP SCHEMA IF EXISTS {scratch} CASCADE; CREATE SCHEMA {scratch}")
+        tables = {}
+        for projection in swapped:
+            before = await _tables(conn, scratch)
+            for statement in projection.ddl(scratch):
+                await conn.execute(statement)
+            tables[projection.name] = sorted(await _tables(conn, scratch) - before)
+        target = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.county_events")
+        events = await _replay(conn, schema, scratch, swapped, rules, mapper, 0, target, progress)
+        async with conn.transaction():
+            await _lock_tracking(conn, schema, swapped)
+            final = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.county_events")
+            events += await _replay(conn, schema, scratch, swapped, rules, mapper, target, final, False)
+            for projection in swapped:
+                for table in tables[projection.name]:
+                    await conn.execute(f"DROP TABLE IF EXISTS {schema}.{table} CASCADE")
+                    await conn.execute(f"ALTER TABLE {scratch}.{table} SET SCHEMA {schema}")
+            await _track(conn, schema, swapped, final)
+            await conn.execute(f"DROP SCHEMA {scratch} CASCADE")
+    if in_place:
+        async with conn.transaction():
+            await _lock_tracking(conn, schema, in_place)
+            final = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.county_events")
+            for projection in in_place:
+                await projection.forget(conn, schema)
+            replayed = await _replay(conn, schema, schema, in_place, rules, mapper, 0, final, progress)
+            events = max(events, replayed)
+            await _track(conn, schema, in_place, final)
+    return Rebuilt(adcode_of(schema), [p.name for p in projections], events, time.perf_counter() - started)
+
+
+async def _tables(conn: Any, schema: str) -> set[str]:
+    return {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)}
+
+
+async def _lock_tracking(conn: Any, schema: str, projections: list[Projection]) -> None:
+    await conn.execute(
+        f"SELECT 1 FROM {schema}.projection_tracking WHERE projection = ANY($1) ORDER BY projection FOR UPDATE",
+        [p.name for p in projections],
+    )
+
+
+async def _track(conn: Any, schema: str, projections: list[Projection], position: int) -> None:
+    await conn.execute(
+        f"UPDATE {schema}.projection_tracking SET notification_id = $2 WHERE projection = ANY($1)",
+        [p.name for p in projections], position,
+    )
+
+
+async def _replay(conn: Any, schema: str, target: str, projections: list[Projection], rules: Any, mapper: Any,
+                  after: int, upto: int, progress: bool) -> int:
+    """Apply events (after, upto] of `schema`'s log to the projections' tables in `target`."""
+    bar = tqdm(total=upto - after, unit="ev", desc=f"{schema}", disable=not progress, leave=True)
+    count, position = 0, after
+    try:
+        while position < upto:
+            rows = await conn.fetch(
+                f"SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.county_events"
+                " WHERE notification_id > $1 AND notification_id <= $2 ORDER BY notification_id LIMIT $3",
+                position, upto, REPLAY_BATCH,
+            )
+            if not rows:
+                break
+            events = [decode(mapper, r) for r in rows if not r["topic"].startswith(SKIPPED_TOPICS)]
+            async with conn.transaction():
+                for projection in projections:
+                    await projection.apply(conn, target, events, rules)
+            count += len(rows)
+            bar.update(rows[-1]["notification_id"] - position)
+            position = rows[-1]["notification_id"]
+    finally:
+        bar.close()
+    return count
+
+
+def command(args: Any) -> int:
+    """`grassroots projections rebuild [--county ADCODE] [--projection NAME]`."""
+    from services.storage.database import database_url
+
+    try:
+        results = asyncio.run(rebuild(database_url(), county=args.county, projection=args.projection, progress=True))
+    except (LookupError, KeyError, ValueError) as error:
+        print(f"error: {error.args[0] if error.args else error}")
+        return 2
+    for result in results:
+        print(f"county {result.county}: rebuilt {', '.join(result.projections)} from {result.events:,} events"
+              f" in {result.seconds:.1f} s ({result.events_per_second:,.0f} events/s)")
+    return 0

@@ -1,0 +1,162 @@
+"""Province rollup (schema `rollup`): per county and month the county-level figures, no personal data.
+
+Hook with the driver: `rollup` is registered last, so when the driver applies a batch it has already
+applied that batch to the county's other read models in the same transaction. Its `apply` then
+computes, for each Chinese calendar day D the batch's events were recorded on, the figures of D's
+month as of D, by asking the county's own read models (`as_of=D`, in their schema), and upserts one
+row (county, month, as_of_date = D) into `rollup.rollup_county_months`. Rows recorded later than the
+batch's first day are recomputed too (a late event changes them). So:
+- a month's figures are those known at the last day with events in it, and frozen after the month;
+- `as_of` d reads, per month, the row with the latest `as_of_date` ≤ d, which is exactly the row a
+  rebuild cut at d would have written (each row only depends on events recorded up to its day);
+- no SQL reads a county table and a rollup table together (Citus: they live on different nodes);
+  the figures cross over in Python. The county's `projection_tracking` row `rollup` is this
+  projection's tracking row per (projection, county), moved in the same transaction;
+  `rollup.rollup_counties.last_event_at` says how current each county's rows are.
+
+Figures: households (not archived before the month), visited ≥ 1, coverage %, verified visits
+(`projections.coverage`); issues raised / resolved / rated / satisfied in the month
+(`projections.issues`); pairings compliant % (not overdue, `projections.pairing`); interview
+coverage % (`projections.interviews`), the last two judged on D.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from projections import coverage, interviews, pairing
+from projections.base import Period, Projection, local_date, recorded_before
+from projections.issues import PERIOD_COUNTS
+from projections.issues import snapshot as issues_snapshot
+from projections.rules import Rules
+from projections.schema import adcode_of
+
+FIGURES = (
+    "households", "visited", "coverage_pct", "verified_visits", "issues_raised", "issues_resolved", "issues_rated",
+    "issues_satisfied", "satisfaction_pct", "pairings", "pairings_compliant_pct", "cadres", "interview_coverage_pct",
+)
+RANKABLE = ("coverage_pct", "verified_visits", "issues_resolved", "satisfaction_pct", "pairings_compliant_pct",
+            "interview_coverage_pct")
+
+SHARED_TABLES = [
+    "CREATE SCHEMA IF NOT EXISTS rollup",
+    "CREATE TABLE IF NOT EXISTS rollup.rollup_county_months ("
+    " county text NOT NULL, province_code text, month date NOT NULL, as_of_date date NOT NULL,"
+    " households int NOT NULL, visited int NOT NULL, coverage_pct float8, verified_visits int NOT NULL,"
+    " issues_raised int NOT NULL, issues_resolved int NOT NULL, issues_rated int NOT NULL,"
+    " issues_satisfied int NOT NULL, satisfaction_pct float8, pairings int NOT NULL,"
+    " pairings_compliant_pct float8, cadres int NOT NULL, interview_coverage_pct float8,"
+    " PRIMARY KEY (county, as_of_date))",
+    "CREATE INDEX IF NOT EXISTS rollup_county_months_province ON rollup.rollup_county_months"
+    " (province_code, month, county, as_of_date)",
+    "CREATE TABLE IF NOT EXISTS rollup.rollup_counties ("
+    " county text PRIMARY KEY, province_code text, last_event_at timestamptz NOT NULL)",
+]
+
+
+def _month(day: date) -> Period:
+    return Period.month(day.year, day.month)
+
+
+async def county_figures(conn: Any, schema: str, day: date) -> dict:
+    """The figures of `day`'s month for the county, as of `day` (reads only the county schema)."""
+    month = _month(day)
+    start, end = month.instants()
+    counted = await coverage.coverage(conn, schema, month, "county", as_of=day)
+    place = counted[0] if counted else {"households": 0, "visited_once": 0, "coverage_pct": None, "verified_visits": 0}
+    handled = await conn.fetchrow(f"SELECT {PERIOD_COUNTS} FROM {issues_snapshot(schema)} s", recorded_before(day),
+                                  start, end)
+    paired = await pairing.compliance(conn, schema, as_of=day)
+    talked = (await interviews.coverage_by_rank(conn, schema, as_of=day))["county"]
+    return {
+        "households": place["households"], "visited": place["visited_once"], "coverage_pct": place["coverage_pct"],
+        "verified_visits": place["verified_visits"], "issues_raised": handled["raised"],
+        "issues_resolved": handled["resolved"], "issues_rated": handled["rated"],
+        "issues_satisfied": handled["satisfied"],
+        "satisfaction_pct": round(100.0 * handled["satisfied"] / handled["rated"], 1) if handled["rated"] else None,
+        "pairings": paired["pairings"], "pairings_compliant_pct": paired["compliant_pct"],
+        "cadres": talked["cadres"], "interview_coverage_pct": talked["coverage_pct"],
+    }
+
+
+class Rollup(Projection):
+    name = "rollup"
+    tables: list[str] = []
+    shared_tables = SHARED_TABLES
+
+    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+        if not events:
+            return
+        county = adcode_of(schema)
+        days = {local_date(e.timestamp) for e in events}
+        days |= {
+            r["as_of_date"] for r in await conn.fetch(
+                "SELECT as_of_date FROM rollup.rollup_county_months WHERE county = $1 AND as_of_date > $2",
+                county, min(days),
+            )
+        }
+        province = await conn.fetchval("SELECT province_code FROM core.counties WHERE adcode = $1", county)
+        rows = []
+        for day in sorted(days):
+            figures = await county_figures(conn, schema, day)
+            rows.append((county, province, _month(day).start, day, *(figures[f] for f in FIGURES)))
+        placeholders = ", ".join(f"${i}" for i in range(1, len(FIGURES) + 5))
+        updates = ", ".join(f"{f} = excluded.{f}" for f in FIGURES)
+        await conn.executemany(
+            f"INSERT INTO rollup.rollup_county_months (county, province_code, month, as_of_date, {', '.join(FIGURES)})"
+            f" VALUES ({placeholders}) ON CONFLICT (county, as_of_date) DO UPDATE SET {updates}",
+            rows,
+        )
+        await conn.execute(
+            "INSERT INTO rollup.rollup_counties VALUES ($1, $2, $3) ON CONFLICT (county) DO UPDATE"
+            " SET province_code = excluded.province_code,"
+            " last_event_at = greatest(rollup_counties.last_event_at, excluded.last_event_at)",
+            county, province, max(e.timestamp for e in events),
+        )
+
+    async def forget(self, conn: Any, schema: str) -> None:
+        county = adcode_of(schema)
+        await conn.execute("DELETE FROM rollup.rollup_county_months WHERE county = $1", county)
+        await conn.execute("DELETE FROM rollup.rollup_counties WHERE county = $1", county)
+
+
+projection = Rollup()
+
+
+def _row(row: Any) -> dict:
+    return {"county": row["county"], "month": row["month"], "as_of_date": row["as_of_date"],
+            **{f: row[f] for f in FIGURES}}
+
+
+async def county_months(conn: Any, county: str, *, year: int | None = None, as_of: date | None = None) -> list[dict]:
+    """One county's figures per month (oldest first), each as of its latest day ≤ `as_of`."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (month) * FROM rollup.rollup_county_months WHERE county = $1"
+        " AND ($2::date IS NULL OR as_of_date <= $2) AND ($3::int IS NULL OR extract(year FROM month) = $3)"
+        " ORDER BY month, as_of_date DESC",
+        county, as_of, year,
+    )
+    return [_row(r) for r in rows]
+
+
+async def rankings(conn: Any, province_code: str, month: Period, *, by: str = "coverage_pct",
+                   as_of: date | None = None) -> list[dict]:
+    """The province's counties for a month, ranked by `by` (more is better; no figure ranks last), then
+    by verified visits, then by adcode ascending; `rank` is the position, never shared."""
+    if by not in RANKABLE:
+        raise ValueError(f"counties rank by one of {', '.join(RANKABLE)}, not {by!r}")
+    if month != _month(month.start):
+        raise ValueError(f"the rollup is monthly: {month} is not one calendar month")
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (county) * FROM rollup.rollup_county_months WHERE province_code = $1 AND month = $2"
+        " AND ($3::date IS NULL OR as_of_date <= $3) ORDER BY county, as_of_date DESC",
+        province_code, month.start, as_of,
+    )
+    items = [_row(r) for r in rows]
+
+    def key(item: dict) -> tuple:
+        value = item[by]
+        return (value is None, -(value or 0), -item["verified_visits"], item["county"])
+
+    return [{"rank": i, **item} for i, item in enumerate(sorted(items, key=key), start=1)]
