@@ -130,7 +130,8 @@ def may_see_personal(call: Call) -> bool:
 
 
 def open_households(county: Any, household_ids: Iterable[UUID]) -> dict[UUID, dict[str, Any]]:
-    """Head's name, phone, address, tags, version and archived flag of households (sync: run in a thread).
+    """Households as they stand, personal fields opened: head's name, phone, place, tags, version and
+    archived flag (sync: run in a thread).
 
     Read from the households' own events with their keys, so an erased household (key gone) reads as
     erased here too."""
@@ -145,8 +146,9 @@ def open_households(county: Any, household_ids: Iterable[UUID]) -> dict[UUID, di
         personal = open_personal(household.personal, key, household_id) if key is not None else ERASED
         opened[household_id] = {
             "head_name": personal.head_name, "phone": personal.phone, "erased": personal.erased,
-            "address": household.address, "tags": list(household.tags), "version": household.version,
-            "archived": household.archived, "size": household.size,
+            "village": household.village, "township": household.township, "address": household.address,
+            "lat": household.lat, "lon": household.lon, "tags": list(household.tags), "size": household.size,
+            "version": household.version, "archived": household.archived,
         }
     return opened
 

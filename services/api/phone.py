@@ -1,0 +1,247 @@
+"""What a cadre's phone caches for offline work: `/me/due`, `/me/households?since=`, `/me/stats`.
+
+Shapes are those of docs/contracts.md (the PWA builds against them). A cadre's households are the
+households of their township plus the ones they are paired with wherever those live.
+
+`since` / `cursor`: the cursor is opaque to the phone. It holds a moment a little before the answer
+was made; `since=<cursor>` answers the households whose record, place, tags, visits or issues changed
+in the read models from that moment on, archived ones included (`archived: true`: drop them). The
+slack (CURSOR_SLACK) covers events committed or projected just after an answer was made, so nothing
+falls between two cursors; a household may come twice, which a cache keyed by id absorbs.
+"""
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime, timedelta, timezone
+from functools import cache
+from typing import Any, Literal
+from uuid import UUID
+
+from anyio import to_thread
+from pydantic import BaseModel, Field
+
+from projections import completeness, issues, leaderboards, pairing, verdicts
+from projections.base import SHANGHAI, Period
+
+from .errors import ApiError
+from .queries import county_app, lookup, open_households, reading, schema_of
+from .routing import Call, endpoint
+
+CURSOR_SLACK = timedelta(minutes=10)
+PHONE_ROLES = {"cadre"}
+
+
+@cache
+def place_names(adcode: str) -> dict[str, str]:
+    """Village and township names by code. The only names the system knows are the demo map's (there
+    is no place registry yet); other counties get None and the phone shows the code."""
+    from services.demo import geography
+
+    try:
+        county = geography.county(adcode)
+    except (KeyError, ValueError, LookupError):
+        return {}
+    names = {township.code: township.name for township in county.townships}
+    names.update({village.code: village.name for village in county.villages})
+    return names
+
+
+def my_cadre(call: Call) -> UUID:
+    assert call.session is not None
+    if call.session.cadre_id is None:
+        raise ApiError(403, "This account is not linked to a cadre.", "此账号未关联干部，无法使用走访功能。",
+                       kind="no-cadre")
+    return call.session.cadre_id
+
+
+# ---- /me/due ----------------------------------------------------------------------------------------------------
+
+
+class DueItem(BaseModel):
+    household_id: UUID
+    head_name: str | None = Field(description="None when the household's personal data was erased")
+    village: str
+    village_name: str | None
+    lat: float
+    lon: float
+    reason: Literal["pairing", "annual_rule"]
+    status: Literal["due", "overdue"]
+    due_date: date
+    last_visit: date | None
+
+
+class DueList(BaseModel):
+    items: list[DueItem]
+
+
+@endpoint("GET", "/me/due", response=DueList, roles=PHONE_ROLES, tags=["phone"],
+          summary="My households to visit: paired ones and those the annual rule marks due, overdue first")
+async def my_due(call: Call) -> DueList:
+    cadre_id = my_cadre(call)
+    async with reading(call) as conn:
+        items = await completeness.due_list(conn, schema_of(call), cadre_id)
+    opened = await to_thread.run_sync(open_households, county_app(call), [i["household_id"] for i in items])
+    names = place_names(call.county)
+    return DueList(items=[
+        DueItem(household_id=i["household_id"], head_name=opened.get(i["household_id"], {}).get("head_name"),
+                village=i["village"], village_name=names.get(i["village"]), lat=i["lat"], lon=i["lon"],
+                reason=i["reason"], status=i["status"], due_date=i["due_date"], last_visit=i["last_visit"])
+        for i in items
+    ])
+
+
+# ---- /me/households ---------------------------------------------------------------------------------------------
+
+
+class MyHousehold(BaseModel):
+    id: UUID
+    head_name: str | None
+    phone: str | None
+    village: str
+    village_name: str | None
+    township: str
+    township_name: str | None
+    address: str
+    lat: float
+    lon: float
+    tags: list[str]
+    archived: bool
+    version: int
+    last_visit: date | None
+    visits_this_year: int
+    open_issues: int
+
+
+class MyHouseholds(BaseModel):
+    households: list[MyHousehold]
+    cursor: str = Field(description="pass as `since` next time to get only what changed")
+
+
+class SinceQuery(BaseModel):
+    since: str | None = Field(None, max_length=64, description="the `cursor` of an earlier answer")
+
+
+def _cursor(moment: datetime) -> str:
+    return base64.urlsafe_b64encode(f"t1:{moment.isoformat()}".encode()).decode().rstrip("=")
+
+
+def _since(text: str) -> datetime:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        if not raw.startswith("t1:"):
+            raise ValueError(raw)
+        moment = datetime.fromisoformat(raw[3:])
+        if moment.tzinfo is None:
+            raise ValueError(raw)
+        return moment
+    except ValueError:
+        raise ApiError(422, "`since` is not a cursor this server gave: omit it to get every household.",
+                       "since 参数无效：请省略它以获取全部农户。", kind="invalid") from None
+
+
+async def _changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+    """Households whose record, place, tags, visits or issues changed in the read models from `moment`."""
+    rows = await conn.fetch(
+        f"""
+        SELECT household_id FROM {schema}.coverage_places WHERE valid_from >= $1
+        UNION SELECT household_id FROM {schema}.coverage_households WHERE archived_at >= $1
+        UNION SELECT household_id FROM {schema}.pairing_households WHERE valid_from >= $1
+        UNION SELECT household_id FROM {schema}.verdicts_checkins
+              WHERE household_id IS NOT NULL AND (recorded_at >= $1 OR voided_at >= $1)
+        UNION SELECT household_id FROM {schema}.issues_versions WHERE household_id IS NOT NULL AND valid_from >= $1
+        """,
+        moment,
+    )
+    return {row["household_id"] for row in rows}
+
+
+async def _open_issue_counts(conn: Any, schema: str, household_ids: list[UUID]) -> dict[UUID, int]:
+    rows = await conn.fetch(
+        f"SELECT household_id, count(*) AS open FROM {issues.snapshot(schema)} s WHERE household_id = ANY($2)"
+        " AND state NOT IN ('resolved', 'replied', 'rated') GROUP BY household_id",
+        None, household_ids,
+    )
+    return {row["household_id"]: row["open"] for row in rows}
+
+
+@endpoint("GET", "/me/households", query=SinceQuery, response=MyHouseholds, roles=PHONE_ROLES, tags=["phone"],
+          summary="My township's and my paired households, for the phone's offline cache")
+async def my_households(call: Call) -> MyHouseholds:
+    """Without `since`: every active household. With `since`: only those changed since that cursor,
+    archived ones included so the phone can drop them."""
+    cadre_id = my_cadre(call)
+    since = _since(call.query.since) if call.query.since else None
+    made_at = datetime.now(timezone.utc)
+    cadre = await lookup(call, "cadre", cadre_id, ("cadre", "干部"))
+    home = cadre["township"]
+    schema = schema_of(call)
+    async with reading(call) as conn:
+        paired = await pairing.pairings(conn, schema, cadre_id=cadre_id, limit=1000)
+        paired_ids = {UUID(p["target_id"]) for p in paired["items"] if p["target_kind"] == "household"}
+        changed = await _changed_since(conn, schema, since) if since else None
+    records = await to_thread.run_sync(open_households, county_app(call), paired_ids | (changed or set()))
+    townships = {home} | {records[i]["township"] for i in paired_ids if i in records}
+    async with reading(call) as conn:
+        figures: dict[UUID, dict[str, Any]] = {}
+        for township in sorted(t for t in townships if t):
+            for item in await completeness.households(conn, schema, township=township):
+                figures[item["household_id"]] = item
+        in_scope = {i for i, f in figures.items() if f["township"] == home} | paired_ids
+        # Archived households are in no completeness list: a changed one in scope is still sent, to be dropped.
+        in_scope |= {i for i, r in records.items() if r["archived"] and r["township"] == home}
+        chosen = sorted(in_scope if changed is None else in_scope & changed)
+        counts = await _open_issue_counts(conn, schema, chosen)
+    missing = [i for i in chosen if i not in records]
+    if missing:
+        records |= await to_thread.run_sync(open_households, county_app(call), missing)
+    names = place_names(call.county)
+    households = []
+    for household_id in chosen:
+        record, figure = records.get(household_id), figures.get(household_id)
+        if record is None:  # a paired target id that is no household of this county
+            continue
+        households.append(MyHousehold(
+            id=household_id, head_name=record["head_name"], phone=record["phone"], village=record["village"],
+            village_name=names.get(record["village"]), township=record["township"],
+            township_name=names.get(record["township"]), address=record["address"], lat=record["lat"],
+            lon=record["lon"], tags=record["tags"], archived=record["archived"], version=record["version"],
+            last_visit=figure["last_visit"] if figure else None,
+            visits_this_year=figure["visits_this_year"] if figure else 0, open_issues=counts.get(household_id, 0),
+        ))
+    return MyHouseholds(households=households, cursor=_cursor(made_at - CURSOR_SLACK))
+
+
+# ---- /me/stats --------------------------------------------------------------------------------------------------
+
+
+class MyStats(BaseModel):
+    month_visits: int = Field(description="my check-ins this month (voided ones left out)")
+    verified_visits: int = Field(description="of those, the verified ones")
+    verified_ratio: float | None = Field(description="verified / month visits; None without visits")
+    township_rank: int | None = Field(description="my place among my township's cadres by verified visits")
+    township_size: int = Field(description="cadres ranked in my township")
+
+
+@endpoint("GET", "/me/stats", response=MyStats, roles=PHONE_ROLES, tags=["phone"],
+          summary="This month: my visits, verified ratio and my place on the township leaderboard")
+async def my_stats(call: Call) -> MyStats:
+    cadre_id = my_cadre(call)
+    today = datetime.now(SHANGHAI).date()
+    month = Period.month(today.year, today.month)
+    schema = schema_of(call)
+    async with reading(call) as conn:
+        mine = await verdicts.checkins(conn, schema, period=month, cadre_id=cadre_id)
+        board = await leaderboards.cadres(conn, schema, month, limit=1000)
+    me = next((row for row in board["items"] if row["cadre_id"] == cadre_id), None)
+    township = me["township"] if me else None
+    neighbours = [row for row in board["items"] if township is not None and row["township"] == township]
+    verified = sum(1 for visit in mine if visit["verified"])
+    return MyStats(
+        month_visits=len(mine), verified_visits=verified,
+        verified_ratio=round(verified / len(mine), 3) if mine else None,
+        township_rank=next((n for n, row in enumerate(neighbours, start=1) if row["cadre_id"] == cadre_id), None),
+        township_size=len(neighbours),
+    )
+
+
+routes = [my_due, my_households, my_stats]

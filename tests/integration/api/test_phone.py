@@ -1,0 +1,86 @@
+"""/me/due, /me/households?since=, /me/stats: what the phone caches, in the shapes of docs/contracts.md."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from projections.base import SHANGHAI
+from services.api.phone import _cursor
+from services.county import Actor
+from services.domain import commands as c
+from tests.integration.api.conftest import COUNTY_A
+from tests.integration.api.test_queries import (  # noqa: F401 (seeded is a fixture)
+    TOWNSHIP, VILLAGE_1, login, run, seeded, wait_for_projections,
+)
+
+HOUSEHOLD_FIELDS = {"id", "head_name", "phone", "village", "village_name", "township", "township_name", "address",
+                    "lat", "lon", "tags", "archived", "version", "last_visit", "visits_this_year", "open_issues"}
+DUE_FIELDS = {"household_id", "head_name", "village", "village_name", "lat", "lon", "reason", "status", "due_date",
+              "last_visit"}
+
+
+async def test_my_households_are_my_townships_with_personal_fields_and_figures(api, seeded):
+    phone = await login(api, seeded.username)
+    response = await phone.get("/api/v1/me/households")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["cursor"]
+    by_id = {h["id"]: h for h in body["households"]}
+    assert set(by_id) == {str(h) for h in seeded.households}
+    assert all(set(h) == HOUSEHOLD_FIELDS for h in body["households"])
+    first = by_id[str(seeded.households[0])]
+    assert (first["head_name"], first["phone"], first["village"], first["township"]) == (
+        "张大山", "13800000000", VILLAGE_1, TOWNSHIP)
+    assert (first["visits_this_year"], first["open_issues"], first["tags"]) == (1, 1, ["hardship_resident"])
+    assert first["last_visit"] is not None and first["archived"] is False
+
+
+async def test_since_a_fresh_cursor_nothing_has_changed_and_a_new_visit_brings_its_household(api, seeded,
+                                                                                         database_url):
+    phone = await login(api, seeded.username)
+    before = datetime.now(timezone.utc)
+    quiet = (await phone.get("/api/v1/me/households", params={"since": _cursor(before)})).json()
+    assert quiet["households"] == []
+    as_cadre = Actor(user_id="phone-test", roles=frozenset({"cadre"}), county=COUNTY_A, cadre_id=seeded.cadre)
+    run(api, COUNTY_A, c.CheckIn(command_id=uuid.uuid4(), target_kind="household", target_id=str(seeded.households[2]),
+                                 kind="chat", occurred_at=before - timedelta(minutes=1)), as_cadre)
+    await wait_for_projections(database_url, COUNTY_A)
+    changed = (await phone.get("/api/v1/me/households", params={"since": _cursor(before)})).json()
+    assert [h["id"] for h in changed["households"]] == [str(seeded.households[2])]
+    assert changed["households"][0]["visits_this_year"] == 1
+
+
+async def test_a_cursor_from_elsewhere_is_a_422(api, seeded):
+    phone = await login(api, seeded.username)
+    response = await phone.get("/api/v1/me/households", params={"since": "not-a-cursor"})
+    assert response.status_code == 422 and response.json()["detail_zh"]
+
+
+async def test_my_due_list_has_the_contract_fields_and_overdue_first(api, seeded):
+    phone = await login(api, seeded.username)
+    response = await phone.get("/api/v1/me/due")
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert all(set(item) == DUE_FIELDS for item in items)
+    assert all(item["head_name"] for item in items)
+    assert [i["status"] for i in items] == sorted((i["status"] for i in items), key=lambda s: s != "overdue")
+    # The paired household was visited this quarter: it is not due under its pairing.
+    assert not any(i["household_id"] == str(seeded.households[0]) and i["reason"] == "pairing" for i in items)
+
+
+async def test_my_stats_count_this_months_visits_and_rank_me_in_my_township(api, seeded):
+    phone = await login(api, seeded.username)
+    stats = (await phone.get("/api/v1/me/stats")).json()
+    assert set(stats) == {"month_visits", "verified_visits", "verified_ratio", "township_rank", "township_size"}
+    now = datetime.now(SHANGHAI)
+    if (now - timedelta(hours=4)).month == now.month:  # the seeded visits are hours old: this month, mostly
+        assert stats["month_visits"] >= 2 and stats["verified_visits"] >= 1
+        assert 0 < stats["verified_ratio"] < 1
+    assert stats["township_rank"] == 1 and stats["township_size"] >= 1
+
+
+async def test_phone_endpoints_need_a_cadre_account(api, seeded):
+    admin = await api.client("county_admin")
+    for path in ("/api/v1/me/due", "/api/v1/me/households", "/api/v1/me/stats"):
+        assert (await admin.get(path)).status_code == 403, path
+        assert (await api.anonymous().get(path)).status_code == 401, path
