@@ -141,6 +141,7 @@ export function App({ db, initialSession }) {
     version,
     async signedIn(next) {
       await setMeta(db, 'session', next);
+      sessionRef.current = next; // refresh() below must see it before the next render
       setSession(next);
       navigate('/today', { replace: true });
       await refresh();
@@ -150,6 +151,7 @@ export function App({ db, initialSession }) {
       api.logout().catch(() => {}); // best effort: the token also expires on the server
       flusher.stop();
       await purgePersonalData(db);
+      sessionRef.current = null;
       setQueued(0);
       setSession(null);
       navigate('/login', { replace: true });

@@ -44,7 +44,7 @@ def eventually(condition, timeout: float = 30.0, every: float = 0.1) -> None:
 
 
 def shot(page: Page, artifacts, name: str) -> None:
-    page.screenshot(path=str(artifacts / f"pwa-{name}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"pwa-{name}.png"))
 
 
 def log_in(page: Page) -> None:

@@ -93,6 +93,7 @@ export default {
   sync_queued: 'Queued',
   sync_last: 'Last successful sync',
   sync_never: 'never',
+  sync_offline: 'Offline: these sync by themselves once there is a connection.',
   sync_now: 'Sync now',
   sync_running: 'Syncing…',
   sync_retry_in: 'Sync failed ({error}); retrying in {s} s',

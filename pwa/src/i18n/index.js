@@ -34,3 +34,7 @@ export const reasonText = (reason) => (reason ? (lang === 'en' ? reason.en : rea
 /** The user-facing text of an HttpError's problem+json body. */
 export const problemText = (error) =>
   (lang === 'en' ? error.problem?.detail : error.problem?.detail_zh || error.problem?.detail) || `HTTP ${error.status}`;
+
+/** A device-local date and time, e.g. 2026/11/22 10:22. */
+export const formatTime = (iso) =>
+  new Date(iso).toLocaleString(lang, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });

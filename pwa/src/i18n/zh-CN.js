@@ -93,6 +93,7 @@ export default {
   sync_queued: '待同步',
   sync_last: '上次成功同步',
   sync_never: '从未同步',
+  sync_offline: '当前离线：联网后会自动同步，无需重新操作。',
   sync_now: '立即同步',
   sync_running: '正在同步…',
   sync_retry_in: '同步失败（{error}），{s} 秒后自动重试',

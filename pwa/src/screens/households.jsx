@@ -3,7 +3,7 @@ import { useApp } from '../app.jsx';
 import { queued } from '../lib/outbox.js';
 import { refreshDetail } from '../lib/data.js';
 import { searchHouseholds } from '../lib/geo.js';
-import { label, t } from '../i18n/index.js';
+import { formatTime, label, t } from '../i18n/index.js';
 import { Link, markUsable } from '../router.jsx';
 
 const SHOWN = 100; // a township has thousands; render the first matches only
@@ -146,7 +146,7 @@ export function HouseholdDetail({ id }) {
         {pending.map((c) => (
           <li key={c.id}>
             <span class="grow">
-              {c.payload.occurred_at.slice(0, 16).replace('T', ' ')} · {label('kind', c.payload.kind)}
+              {formatTime(c.payload.occurred_at)} · {label('kind', c.payload.kind)}
               <small>
                 <em>{t('today_queued')}</em>
               </small>
@@ -156,7 +156,7 @@ export function HouseholdDetail({ id }) {
         {visits.map((v) => (
           <li key={v.id}>
             <span class="grow">
-              {v.occurred_at.slice(0, 16).replace('T', ' ')} · {label('kind', v.kind)} · {v.cadre_name}
+              {formatTime(v.occurred_at)} · {label('kind', v.kind)} · {v.cadre_name}
               <small>
                 {(v.topics || []).map((x) => label('visit_topic', x)).join('、')}
               </small>

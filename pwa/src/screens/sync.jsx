@@ -3,10 +3,10 @@ import { useApp } from '../app.jsx';
 import { getMeta } from '../lib/db.js';
 import { answered, dismiss, queued } from '../lib/outbox.js';
 import { HttpError } from '../lib/api.js';
-import { reasonText, t } from '../i18n/index.js';
+import { formatTime, reasonText, t } from '../i18n/index.js';
 import { markUsable } from '../router.jsx';
 
-const when = (iso) => (iso ? new Date(iso).toLocaleString(document.documentElement.lang) : t('sync_never'));
+const when = (iso) => (iso ? formatTime(iso) : t('sync_never'));
 
 function errorText(error) {
   if (!(error instanceof HttpError)) return t('sync_error_network');
@@ -46,7 +46,8 @@ export function Sync() {
       <button class="primary" disabled={running} onClick={() => app.flushNow()} data-testid="sync-now">
         {running ? t('sync_running') : t('sync_now')}
       </button>
-      {result?.error && (
+      {!app.online && state.items.length > 0 && <p class="hint">{t('sync_offline')}</p>}
+      {app.online && result?.error && (
         <p class="warn" data-testid="sync-error">
           {t('sync_retry_in', { error: errorText(result.error), s: Math.round((result.retryIn || 0) / 1000) })}
         </p>

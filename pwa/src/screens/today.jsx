@@ -3,7 +3,7 @@ import { useApp } from '../app.jsx';
 import { getMeta } from '../lib/db.js';
 import { queued } from '../lib/outbox.js';
 import { distanceMetres, formatDistance, orderDue } from '../lib/geo.js';
-import { label, t } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
 import { Link, markUsable } from '../router.jsx';
 
 export function Today() {
@@ -37,6 +37,7 @@ export function Today() {
   return (
     <section>
       <h1>{t('today_title')}</h1>
+      {location.search.includes('saved=1') && <p class="hint ok">{t('checkin_saved')}</p>}
       {!here && items.length > 0 && <p class="hint">{t('today_no_position')}</p>}
       {ordered.length === 0 && <p class="empty">{t('today_empty')}</p>}
       <ul class="list" data-testid="due-list">
