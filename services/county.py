@@ -247,7 +247,7 @@ class County(Application[UUID]):
             chunk = list(enumerate(commands[start:start + batch_size], start))
             work.preload(i for _, cmd in chunk for i in _references(cmd, actor))
             receipt_ids = {cmd.command_id: receipt_id(cmd.command_id) for _, cmd in chunk}
-            receipted = self._receipted(list(receipt_ids.values()))
+            receipted = self.load_many(self._receipted(list(receipt_ids.values())))
             work.prefetch_keys((cmd.command_id for _, cmd in chunk if isinstance(cmd, c.RegisterHousehold)),
                                create=True)
             work.prefetch_keys(UUID(cmd.target_id) for _, cmd in chunk
@@ -256,8 +256,11 @@ class County(Application[UUID]):
             receipts: list[CommandReceipt] = []
             seen: dict[UUID, tuple[str, dict[str, Any]]] = {}
             for index, command in chunk:
-                if command.command_id in seen or receipt_ids[command.command_id] in receipted:
-                    outcomes[index] = self._repeat(command, seen) or self.execute(command, actor)
+                if command.command_id in seen:
+                    outcomes[index] = self._repeat(command, seen)
+                    continue
+                if receipt_ids[command.command_id] in receipted:
+                    outcomes[index] = _answer(receipted[receipt_ids[command.command_id]], command)
                     continue
                 refusal = self._decide(command, actor, work)
                 if refusal is not None:
@@ -285,11 +288,14 @@ class County(Application[UUID]):
 
     def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, LibraryAggregate]:
         """Aggregates by id, from their events. County takes no snapshots, so events are all there is."""
+        aggregate_ids = list(aggregate_ids)
+        if not aggregate_ids:
+            return {}
         with self.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
             cursor.execute(
                 sql.SQL("SELECT originator_id, originator_version, topic, state FROM {}"
                         " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version")
-                .format(self._events_table), (list(aggregate_ids),),
+                .format(self._events_table), (aggregate_ids,),
             )
             rows = cursor.fetchall()
         events: dict[UUID, list[Any]] = {}
@@ -299,9 +305,7 @@ class County(Application[UUID]):
         return {i: project_aggregate(None, evs) for i, evs in events.items()}
 
     @staticmethod
-    def _repeat(command: c.Command, seen: dict[UUID, tuple[str, dict[str, Any]]]) -> Outcome | None:
-        if command.command_id not in seen:
-            return None
+    def _repeat(command: c.Command, seen: dict[UUID, tuple[str, dict[str, Any]]]) -> Outcome:
         earlier_digest, result = seen[command.command_id]
         return Outcome("duplicate", None, result) if earlier_digest == digest(command) else _id_reused()
 
@@ -332,11 +336,7 @@ class County(Application[UUID]):
             receipt = self.repository.get(receipt_id(command.command_id))
         except AggregateNotFoundError:
             return None
-        if not isinstance(receipt, CommandReceipt):
-            return _id_reused()
-        if receipt.command == command.type and receipt.digest == digest(command):
-            return Outcome("duplicate", None, receipt.result)
-        return _id_reused()
+        return _answer(receipt, command)
 
     def _receipted(self, receipt_ids: list[UUID]) -> set[UUID]:
         """Which of these receipts exist already: one query for a whole batch."""
@@ -580,6 +580,13 @@ def _references(command: c.Command, actor: Actor) -> list[UUID]:
     elif isinstance(command, c.RaiseIssue) and command.household_id:
         ids.append(command.household_id)
     return ids
+
+
+def _answer(receipt: LibraryAggregate, command: c.Command) -> Outcome:
+    """The answer to a command whose id already has a receipt."""
+    if isinstance(receipt, CommandReceipt) and receipt.command == command.type and receipt.digest == digest(command):
+        return Outcome("duplicate", None, receipt.result)
+    return _id_reused()
 
 
 def _id_reused() -> Outcome:
