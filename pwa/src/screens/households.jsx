@@ -45,7 +45,7 @@ export function Households() {
           <li key={h.id}>
             <Link href={`/households/${h.id}`} class="row">
               <span class="grow">
-                <b>{h.head_name}</b> · {h.village_name}
+                <b>{h.head_name}</b> · {h.village_name || h.village}
                 <small>
                   {(h.tags || []).map((tag) => label('tag', tag)).join('、')}
                   {h.open_issues > 0 && ` · ${t('household_open_issues')} ${h.open_issues}`}
@@ -98,7 +98,7 @@ export function HouseholdDetail({ id }) {
       <div class="card">
         <h1>{household.head_name}</h1>
         <p>
-          {household.township_name} {household.village_name}
+          {household.township_name || household.township} {household.village_name || household.village}
         </p>
         <dl>
           <dt>{t('household_address')}</dt>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../app.jsx';
 import { getMeta } from '../lib/db.js';
+import { refreshStats } from '../lib/data.js';
 import { queuedCount } from '../lib/outbox.js';
 import { LANGUAGES, language, setLanguage, t } from '../i18n/index.js';
 import { markUsable } from '../router.jsx';
@@ -12,6 +13,8 @@ export function Me() {
 
   useEffect(() => {
     getMeta(app.db, 'stats').then((s) => setStats(s || null));
+    // The figures move with every synced visit: ask again whenever the screen opens online.
+    if (navigator.onLine) refreshStats(app.db, app.api).then(() => getMeta(app.db, 'stats').then(setStats), () => {});
   }, [app.version]);
   useEffect(() => {
     if (stats !== undefined) markUsable('me');
