@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -25,6 +26,7 @@ from openpyxl.utils import get_column_letter
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # Leading characters that make Excel (or LibreOffice) treat a cell as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -63,10 +65,10 @@ def _cell_value(column: Column, value: Any) -> Any:
         return "是" if value else "否"
     if isinstance(value, datetime) and value.tzinfo is not None:
         # Excel has no time zones: show Beijing time, which is what county staff expect to read.
-        from zoneinfo import ZoneInfo
-
-        return value.astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
-    return value
+        return value.astimezone(SHANGHAI).replace(tzinfo=None)
+    if value is None or isinstance(value, (str, int, float, date)):
+        return value
+    return str(value)  # ids (UUID), decimals and the like: as their text
 
 
 def _looks_like_formula(value: Any) -> bool:

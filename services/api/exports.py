@@ -1,0 +1,207 @@
+"""Exports: the county's ledgers (台账) as XLSX or CSV with Chinese headers, and coverage as GeoJSON files.
+
+Each ledger is the same read-model query the admin pages show (`projections/`), every row of it, as of
+`as_of`; codes are written as the Chinese words county staff use (转办, 逾期, 基本满意). A department
+exports only the issues routed to it. Household heads' names appear only for county admins.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from anyio import to_thread
+from pydantic import Field
+from starlette.responses import Response
+
+from projections import completeness, coverage, interviews, issues, pairing
+from projections.base import SHANGHAI
+from services.ledger import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, Ledger, content_disposition, to_csv, to_xlsx
+
+from .queries import (
+    ADMIN, GEOJSON_MEDIA_TYPE, ISSUE_READERS, AsOf, CoverageQuery, county_app, department_scope, open_households,
+    period_of, reading, schema_of,
+)
+from .routing import Call, endpoint
+
+ROUTES = {"on_the_spot": "即接即办", "monthly_review": "一月一议", "department": "转办", "leadership": "上报"}
+ISSUE_STATUS = {"open": "办理中", "overdue": "逾期", "resolved": "已办结"}
+ISSUE_STATES = {"raised": "已受理", "routed": "已分办", "resolved": "已办结", "replied": "已答复", "rated": "已评价",
+                "reopened": "已重启"}
+SATISFACTION = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
+SOURCES = {"visit": "走访", "interview": "约谈", "reception": "接待"}
+DUE_STATUS = {"ok": "正常", "due": "待访", "overdue": "逾期"}
+CADENCES = {"monthly": "每月", "quarterly": "每季度", "yearly": "每年"}
+RANKS = {"section_chief": "正科", "deputy_section_chief": "副科", "staff": "一般干部", "village_cadre": "村干部"}
+TARGETS = {"household": "农户", "party_branch": "党支部", "enterprise": "企业", "talent": "人才",
+           "village_official": "大学生村官", "community": "社区"}
+EXPORT_CONTENT = {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                  "text/csv": {"schema": {"type": "string"}}}
+PAGE = 500  # rows per read-model page while collecting a whole ledger
+
+
+class ExportQuery(AsOf):
+    format: Literal["xlsx", "csv"] = "xlsx"
+
+
+def download(call: Call, ledger: Ledger) -> Response:
+    query: ExportQuery = call.query
+    day = (query.as_of or datetime.now(SHANGHAI).date()).isoformat()
+    county_name = (call.session.county_name if call.session else None) or call.county
+    filename = f"{ledger.title}-{county_name}-{day}.{query.format}"
+    if query.format == "csv":
+        body, media_type = to_csv(ledger), CSV_MEDIA_TYPE
+    else:
+        body, media_type = to_xlsx(ledger), XLSX_MEDIA_TYPE
+    return Response(body, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)})
+
+
+def _label(labels: dict[str, str]) -> Any:
+    return lambda code: labels.get(code, code)
+
+
+def _names(county: Any, ids: list[UUID], attribute: str) -> dict[UUID, Any]:
+    """One plain attribute (an issue's summary, a cadre's name) of many aggregates, from their events."""
+    return {aggregate_id: getattr(aggregate, attribute, None)
+            for aggregate_id, aggregate in county.load_many(ids).items()} if ids else {}
+
+
+# ---- issues (问题台账) ---------------------------------------------------------------------------------------------
+
+ISSUE_COLUMNS = [
+    Column("issue_id", "问题编号", 38), Column("occurred_at", "提出时间", 17), Column("township", "乡镇代码", 12),
+    Column("village", "村(社区)代码", 15), Column("category", "类别", 10), Column("summary", "问题描述", 40),
+    Column("source_kind", "来源", 8, _label(SOURCES)), Column("state", "办理环节", 10, _label(ISSUE_STATES)),
+    Column("status", "状态", 8, _label(ISSUE_STATUS)), Column("route", "办理方式", 10, _label(ROUTES)),
+    Column("department", "责任部门", 14), Column("deadline", "办结期限", 12), Column("due_on", "应办结日期", 12),
+    Column("resolved_at", "办结时间", 17), Column("resolution_hours", "办理用时(小时)", 12),
+    Column("satisfaction", "满意度", 10, _label(SATISFACTION)),
+]
+
+
+async def issue_rows(call: Call, query: AsOf) -> list[dict[str, Any]]:
+    """Every issue of the ledger (newest first), with its summary, as the caller may see it."""
+    rows: list[dict[str, Any]] = []
+    after = None
+    async with reading(call) as conn:
+        while True:
+            page = await issues.issues(conn, schema_of(call), department=department_scope(call), limit=PAGE,
+                                       after=after, as_of=query.as_of)
+            rows.extend(page["items"])
+            after = page["next"]
+            if after is None:
+                break
+    summaries = await to_thread.run_sync(_names, county_app(call), [row["issue_id"] for row in rows], "summary")
+    return [{**row, "summary": summaries.get(row["issue_id"])} for row in rows]
+
+
+@endpoint("GET", "/exports/issues", query=ExportQuery, roles=ISSUE_READERS, tags=["exports"], content=EXPORT_CONTENT,
+          summary="The issue ledger (问题台账) as XLSX or CSV")
+async def export_issues(call: Call) -> Response:
+    return download(call, Ledger("问题台账", ISSUE_COLUMNS, await issue_rows(call, call.query)))
+
+
+# ---- completeness (走访完成情况台账) ---------------------------------------------------------------------------------
+
+COMPLETENESS_COLUMNS = [
+    Column("household_id", "户编号", 38), Column("head_name", "户主姓名", 10), Column("township", "乡镇代码", 12),
+    Column("village", "村(社区)代码", 15), Column("visits_this_year", "本年走访次数", 12),
+    Column("required", "应走访次数", 10), Column("last_visit", "最近走访日期", 13),
+    Column("next_due", "下次应访日期", 13), Column("status", "状态", 8, _label(DUE_STATUS)),
+]
+
+
+@endpoint("GET", "/exports/completeness", query=ExportQuery, roles=ADMIN, tags=["exports"], content=EXPORT_CONTENT,
+          summary="Household-visit completeness (走访完成情况台账) as XLSX or CSV")
+async def export_completeness(call: Call) -> Response:
+    async with reading(call) as conn:
+        rows = await completeness.households(conn, schema_of(call), as_of=call.query.as_of)
+    opened = await to_thread.run_sync(open_households, county_app(call), [row["household_id"] for row in rows])
+    rows = [{**row, "head_name": opened.get(row["household_id"], {}).get("head_name")} for row in rows]
+    rows.sort(key=lambda row: (row["township"], row["village"], str(row["household_id"])))
+    return download(call, Ledger("走访完成情况台账", COMPLETENESS_COLUMNS, rows))
+
+
+# ---- pairings (结对帮扶台账) -------------------------------------------------------------------------------------------
+
+PAIRING_COLUMNS = [
+    Column("pairing_id", "结对编号", 38), Column("cadre_name", "干部", 10), Column("programme", "项目", 12),
+    Column("target_kind", "对象类型", 10, _label(TARGETS)), Column("target_id", "对象编号", 38),
+    Column("target_name", "户主姓名", 10), Column("cadence", "走访周期", 8, _label(CADENCES)),
+    Column("formed_on", "结对日期", 12), Column("last_visit", "最近走访日期", 13),
+    Column("visits_in_period", "本期走访次数", 12), Column("verified_visits_in_period", "本期核验走访", 12),
+    Column("due_date", "应访日期", 12), Column("status", "状态", 8, _label(DUE_STATUS)),
+]
+
+
+@endpoint("GET", "/exports/pairings", query=ExportQuery, roles=ADMIN, tags=["exports"], content=EXPORT_CONTENT,
+          summary="Pairings (结对帮扶台账) as XLSX or CSV")
+async def export_pairings(call: Call) -> Response:
+    rows: list[dict[str, Any]] = []
+    after = None
+    async with reading(call) as conn:
+        while True:
+            page = await pairing.pairings(conn, schema_of(call), limit=PAGE, after=after, as_of=call.query.as_of)
+            rows.extend(page["items"])
+            after = page["next"]
+            if after is None:
+                break
+    households = [UUID(row["target_id"]) for row in rows if row["target_kind"] == "household"]
+    cadres = await to_thread.run_sync(_names, county_app(call), sorted({row["cadre_id"] for row in rows}), "name")
+    heads = await to_thread.run_sync(open_households, county_app(call), households)
+    rows = [{**row, "cadre_name": cadres.get(row["cadre_id"]),
+             "target_name": heads.get(UUID(row["target_id"]), {}).get("head_name")
+             if row["target_kind"] == "household" else None}
+            for row in rows]
+    return download(call, Ledger("结对帮扶台账", PAIRING_COLUMNS, rows))
+
+
+# ---- interviews (约谈台账) ----------------------------------------------------------------------------------------
+
+INTERVIEW_COLUMNS = [
+    Column("cadre_id", "干部编号", 38), Column("cadre_name", "干部", 10), Column("rank", "职级", 10, _label(RANKS)),
+    Column("interviews_this_year", "本年约谈次数", 12), Column("expected_rank_this_year", "符合职级要求次数", 16),
+    Column("required", "应约谈次数", 10), Column("last_day", "最近约谈日期", 13),
+    Column("last_interviewer_rank", "最近约谈人职级", 14, _label(RANKS)), Column("status", "状态", 8, _label(DUE_STATUS)),
+]
+
+
+@endpoint("GET", "/exports/interviews", query=ExportQuery, roles=ADMIN, tags=["exports"], content=EXPORT_CONTENT,
+          summary="Interview coverage per cadre (约谈台账) as XLSX or CSV")
+async def export_interviews(call: Call) -> Response:
+    rows: list[dict[str, Any]] = []
+    after = None
+    async with reading(call) as conn:
+        while True:
+            page = await interviews.cadres(conn, schema_of(call), limit=PAGE, after=after, as_of=call.query.as_of)
+            rows.extend(page["items"])
+            after = page["next"]
+            if after is None:
+                break
+    names = await to_thread.run_sync(_names, county_app(call), [row["cadre_id"] for row in rows], "name")
+    rows = [{**row, "cadre_name": names.get(row["cadre_id"]),
+             "last_day": (row["last_interview"] or {}).get("day"),
+             "last_interviewer_rank": (row["last_interview"] or {}).get("interviewer_rank")} for row in rows]
+    return download(call, Ledger("约谈台账", INTERVIEW_COLUMNS, rows))
+
+
+# ---- GeoJSON ---------------------------------------------------------------------------------------------------
+
+
+@endpoint("GET", "/exports/coverage.geojson", query=CoverageQuery, roles=ADMIN, tags=["exports"],
+          content={GEOJSON_MEDIA_TYPE: {"schema": {"type": "object"}}},
+          summary="Coverage as a GeoJSON file (village, township, county or H3 cells)")
+async def export_coverage(call: Call) -> Response:
+    query: CoverageQuery = call.query
+    period = period_of(query)
+    async with reading(call) as conn:
+        collection = await coverage.geojson(conn, schema_of(call), period, query.level,
+                                            resolution=query.resolution, as_of=query.as_of)
+    level = f"h3-{query.resolution}" if query.level == "h3" else query.level
+    filename = f"走访覆盖-{call.county}-{level}-{period.start.isoformat()}_{period.end.isoformat()}.geojson"
+    return Response(json.dumps(collection, ensure_ascii=False, default=str), media_type=GEOJSON_MEDIA_TYPE,
+                    headers={"Content-Disposition": content_disposition(filename)})
+
+
+routes = [export_issues, export_completeness, export_pairings, export_interviews, export_coverage]
