@@ -20,25 +20,31 @@ from hypothesis import strategies as st
 from projections.driver import County, Driver, decoder
 from projections.registry import PROJECTIONS
 from projections.rules import Rules
-from services.domain import Cadre, Interview, Issue, Pairing, clock
+from services.domain import Cadre, Household, Interview, Issue, Pairing, Visit, clock
 from tests.integration.projections.strategies import (
-    SHANGHAI, START, TOWNSHIPS, VILLAGES, Fold, World, _active, _step, cutoff, name, reset_county, store_events,
+    SHANGHAI, START, TOWNSHIPS, VILLAGES, Fold, World, _active, cutoff, name, reset_county, store_events,
 )
 
 RANKS = ["section_chief", "deputy_section_chief", "staff", "village_cadre"]
 OTHER_TARGETS = [("enterprise", "ENT-1"), ("community", "COM-1"), ("talent", "TAL-1"), ("village_official", "VO-1")]
 DEPARTMENTS = ["交通局", "水务局"]
 HARDSHIP = ["hardship_resident", "subsistence"]
-OWN_ACTIONS = ["enrol_ranked", "rank", "retag", "pair_other", "interview", "interview", "raise", "raise", "route",
-               "route", "resolve", "resolve", "reply", "rate", "reopen"]
-BASE_ACTIONS = ["register", "register", "enrol", "check_in", "check_in", "check_in", "relocate", "archive",
-                "depart", "pair", "end_pairing", "void"]
+ACTIONS = ["register", "register", "enrol", "enrol", "rank", "retag", "relocate", "archive", "depart", "pair",
+           "pair", "pair_other", "end_pairing", "check_in", "check_in", "check_in", "check_in", "void", "interview",
+           "interview", "raise", "raise", "route", "route", "resolve", "resolve", "reply", "rate", "reopen"]
+METRE = 1 / 111_320  # degrees of latitude per metre
 
 
 @dataclass
 class LedgerWorld(World):
     interviews: dict[uuid.UUID, Interview] = field(default_factory=dict)
     issues: dict[uuid.UUID, Issue] = field(default_factory=dict)
+    made: int = 0
+
+    def new_id(self) -> uuid.UUID:
+        # A counter, not a drawn number: shrinking would make drawn ids collide.
+        self.made += 1
+        return uuid.UUID(int=self.made)
 
 
 @st.composite
@@ -47,17 +53,9 @@ def ledger_histories(draw: Any, min_steps: int = 6, max_steps: int = 50, step_da
     moment = START + timedelta(minutes=draw(st.integers(0, 60 * 24 * 30)))
     for _ in range(draw(st.integers(min_steps, max_steps))):
         moment += timedelta(minutes=draw(st.integers(1, 60 * 24 * step_days)))
-        action = draw(st.sampled_from(OWN_ACTIONS + BASE_ACTIONS))
         with clock.at(moment):
-            if action in BASE_ACTIONS:
-                _step(draw, world, action, moment)
-            else:
-                _own_step(draw, world, action, moment)
+            _own_step(draw, world, draw(st.sampled_from(ACTIONS)), moment)
     return world.events
-
-
-def _new_id(draw: Any) -> uuid.UUID:
-    return uuid.UUID(int=draw(st.integers(1, 2**64)))
 
 
 def _issues_in(world: LedgerWorld, states: set[str]) -> list[uuid.UUID]:
@@ -67,8 +65,20 @@ def _issues_in(world: LedgerWorld, states: set[str]) -> list[uuid.UUID]:
 def _own_step(draw: Any, world: LedgerWorld, action: str, moment: datetime) -> None:
     cadres = _active(world.cadres, "departed")
     households = _active(world.households, "archived")
-    if action == "enrol_ranked" or (action in ("rank", "pair_other", "interview") and len(cadres) < 2):
-        cadre = Cadre(id=_new_id(draw), name=f"干部{len(world.cadres)}", rank=draw(st.sampled_from(RANKS)), unit="u",
+    today = moment.astimezone(SHANGHAI).date()
+    if action == "register" or (action in ("relocate", "archive", "retag", "pair") and not households):
+        village = draw(st.sampled_from(sorted(VILLAGES)))
+        township, lat, lon = VILLAGES[village]
+        household = Household(
+            id=world.new_id(), village=village, township=township, address="",
+            lat=lat + draw(st.integers(-400, 400)) * METRE, lon=lon, personal="sealed", size=2,
+            tags=draw(st.lists(st.sampled_from([*HARDSHIP, "disabled"]), unique=True, max_size=2)),
+        )
+        world.households[household.id] = household
+        world.keep(household)
+    elif action == "enrol" or (action in ("rank", "depart", "pair", "pair_other", "interview", "check_in")
+                               and len(cadres) < 2):
+        cadre = Cadre(id=world.new_id(), name=f"干部{world.made}", rank=draw(st.sampled_from(RANKS)), unit="u",
                       township=draw(st.sampled_from([None, *TOWNSHIPS])), phone=None)
         world.cadres[cadre.id] = cadre
         world.keep(cadre)
@@ -76,23 +86,46 @@ def _own_step(draw: Any, world: LedgerWorld, action: str, moment: datetime) -> N
         cadre = world.cadres[draw(st.sampled_from(cadres))]
         cadre.change_rank(draw(st.sampled_from([r for r in RANKS if r != cadre.rank])))
         world.keep(cadre)
-    elif action == "retag" and households:
+    elif action == "depart":
+        cadre = world.cadres[draw(st.sampled_from(cadres))]
+        cadre.depart("retired")
+        world.keep(cadre)
+    elif action == "retag":
         household = world.households[draw(st.sampled_from(households))]
         household.retag(draw(st.lists(st.sampled_from([*HARDSHIP, "disabled"]), unique=True, max_size=2)))
         world.keep(household)
-    elif action == "pair_other":
-        kind, target = draw(st.sampled_from(OTHER_TARGETS))
+    elif action == "relocate":
+        household = world.households[draw(st.sampled_from(households))]
+        household.relocate(household.village, household.township, "", household.lat + 300 * METRE, household.lon)
+        world.keep(household)
+    elif action == "archive":
+        household = world.households[draw(st.sampled_from(households))]
+        household.archive("moved away")
+        world.keep(household)
+    elif action in ("pair", "pair_other"):
+        kind, target = ("household", str(draw(st.sampled_from(households)))) if action == "pair" \
+            else draw(st.sampled_from(OTHER_TARGETS))
         pairing = Pairing(
-            id=_new_id(draw), cadre_id=draw(st.sampled_from(cadres)), target_kind=kind, target_id=target,
-            programme="五个一", cadence=draw(st.sampled_from(["monthly", "quarterly", "yearly"])),
-            formed_on=(moment.astimezone(SHANGHAI).date() - timedelta(days=draw(st.integers(0, 200)))).isoformat(),
+            id=world.new_id(), cadre_id=draw(st.sampled_from(cadres)), target_kind=kind, target_id=target,
+            programme="结对", cadence=draw(st.sampled_from(["monthly", "quarterly", "quarterly", "yearly"])),
+            formed_on=(today - timedelta(days=draw(st.integers(0, 200)))).isoformat(),
         )
         world.pairings[pairing.id] = pairing
         world.keep(pairing)
+    elif action == "end_pairing" and _active(world.pairings, "ended_on"):
+        pairing = world.pairings[draw(st.sampled_from(_active(world.pairings, "ended_on")))]
+        pairing.end("no longer in hardship", max(pairing.formed_on, today.isoformat()))
+        world.keep(pairing)
+    elif action == "check_in":
+        _check_in(draw, world, cadres, households, moment)
+    elif action == "void" and _active(world.visits, "voided"):
+        visit = world.visits[draw(st.sampled_from(_active(world.visits, "voided")))]
+        visit.void("admin", "duplicate entry")
+        world.keep(visit)
     elif action == "interview":
         interviewer, interviewee = draw(st.lists(st.sampled_from(cadres), min_size=2, max_size=2, unique=True))
         interview = Interview.hold(
-            id=_new_id(draw), interviewer_id=interviewer, interviewee_id=interviewee, form="one_on_one",
+            id=world.new_id(), interviewer_id=interviewer, interviewee_id=interviewee, form="one_on_one",
             direction=draw(st.sampled_from(["leader_to_cadre", "leader_to_cadre", "cadre_to_leader"])),
             topics=["family"], opinions_count=draw(st.integers(0, 3)), follow_up=False,
             occurred_at=moment - timedelta(minutes=draw(st.integers(0, 60 * 24 * 20))), received_at=moment, note="",
@@ -101,7 +134,7 @@ def _own_step(draw: Any, world: LedgerWorld, action: str, moment: datetime) -> N
         world.keep(interview)
     elif action == "raise":
         issue = Issue(
-            id=_new_id(draw), source_kind="visit", source_id=None, household_id=None,
+            id=world.new_id(), source_kind="visit", source_id=None, household_id=None,
             village=draw(st.sampled_from(sorted(VILLAGES))), category=draw(st.sampled_from(["roads", "water"])),
             summary="", raised_by=draw(st.sampled_from([None, *cadres])),
             occurred_at=moment - timedelta(minutes=draw(st.integers(0, 60 * 24 * 3))),
@@ -132,6 +165,28 @@ def _own_step(draw: Any, world: LedgerWorld, action: str, moment: datetime) -> N
         issue = world.issues[draw(st.sampled_from(_issues_in(world, {"resolved", "replied", "rated"})))]
         issue.reopen("not fixed", "resident")
         world.keep(issue)
+
+
+def _check_in(draw: Any, world: LedgerWorld, cadres: list, households: list, moment: datetime) -> None:
+    """A check-in at a household or at one of the other targets: near, far, mocked, inaccurate or without a fix."""
+    household = world.households[draw(st.sampled_from(households))] if households and draw(st.booleans()) else None
+    kind, target = ("household", str(household.id)) if household else draw(st.sampled_from(OTHER_TARGETS))
+    lat, lon = (household.lat, household.lon) if household else VILLAGES["469029100201"][1:]
+    fix = draw(st.sampled_from(["near", "near", "far", "none"]))
+    position = None if fix == "none" else {
+        "lat": lat + draw(st.integers(-60, 60) if fix == "near" else st.integers(200, 400)) * METRE, "lon": lon,
+        "accuracy_m": float(draw(st.sampled_from([8, 25, 150]))), "provider": "gps",
+        "is_mock": draw(st.sampled_from([False, False, True])),
+    }
+    visit = Visit(
+        id=world.new_id(), cadre_id=draw(st.sampled_from(cadres)), target_kind=kind, target_id=target,
+        household_id=household.id if household else None,
+        village=household.village if household else draw(st.sampled_from([None, *sorted(VILLAGES)])), kind="home",
+        occurred_at=moment - timedelta(minutes=draw(st.integers(0, 60 * 24 * 4))), received_at=moment,
+        position=position, topics=[], note="", companions=[], device_id=None,
+    )
+    world.visits[visit.id] = visit
+    world.keep(visit)
 
 
 # -- running a history through the real driver ---------------------------------------------------
@@ -198,7 +253,9 @@ class LedgerFold:
 
     def __init__(self, events: list[Any], as_of: date, rules: Rules) -> None:
         self.as_of, self.rules = as_of, rules
-        self.base = Fold(events, as_of, rules)  # check-ins with verdicts, households, pairings' lifecycle
+        # The shared fold judges check-ins; it knows only household pairings, so it does not see pairings.
+        self.base = Fold([e for e in events if not name(e).startswith("Pairing.")], as_of, rules)
+        self.targets: dict[uuid.UUID, tuple[str, str]] = {}
         self.ranks: dict[uuid.UUID, str] = {}
         self.enrolled: dict[uuid.UUID, date] = {}
         self.departed: set[uuid.UUID] = set()
@@ -232,6 +289,8 @@ class LedgerFold:
                                               "formed_on": date.fromisoformat(e.formed_on)}
         elif kind == "Pairing.Ended":
             del self.pairings[e.originator_id]
+        elif kind == "Visit.CheckedIn":
+            self.targets[e.originator_id] = (e.target_kind, e.target_id)
         elif kind == "Interview.Held":
             self.interviews.append({"id": e.originator_id, "by": e.interviewer_id, "of": e.interviewee_id,
                                     "direction": e.direction, "day": _local(e.occurred_at),
@@ -269,8 +328,7 @@ class LedgerFold:
         for pairing_id, p in self.pairings.items():
             days = []
             for c in visits.get(p["cadre_id"], []):
-                target = ("household", str(c["household_id"])) if c["household_id"] else ("enterprise", "ENT-1")
-                if target == (p["target_kind"], p["target_id"]):
+                if self.targets[c["visit_id"]] == (p["target_kind"], p["target_id"]):
                     days.append(_local(c["occurred_at"]))
             start, end = span(p["cadence"], self.as_of)
             prev_start, prev_end = span(p["cadence"], start - timedelta(days=1))
