@@ -347,20 +347,37 @@ def _household_changes(story: _Story, paired: dict[uuid.UUID, tuple[_Cadre, uuid
 
 # --- the year's field work --------------------------------------------------------------------------
 
-def _visit(story: _Story, cadre: _Cadre, household: _Household, kind: str, occurred: datetime,
-           companions: list[_Cadre] = ()) -> uuid.UUID | None:
-    """A household check-in, uploaded when the phone next had a signal."""
+def _trip(story: _Story, cadre: _Cadre, households: list[_Household], day: date, kinds: tuple[str, ...],
+          kind_weights: tuple[int, ...], companions: list[_Cadre] = ()) -> None:
+    """A cadre's day in the villages (走村入户): household visits one after another, uploaded together
+    when the phone next has a signal (at once where there is coverage, else that evening or next day)."""
     rng = story.rng
-    if household.archived_at and occurred >= household.archived_at:
-        return None
-    delay = timedelta(minutes=rng.uniform(0.5, 10)) if rng.random() < 0.7 else timedelta(hours=rng.uniform(1, 40))
-    lat, lon = household.place(occurred)
-    return story.add(
-        occurred + delay, "check_in", Actor("cadre", cadre.id), target_kind="household", target_id=str(household.id),
-        kind=kind, occurred_at=occurred, position=None if kind == "phone" else _fix(rng, lat, lon),
-        topics=rng.sample(_VISIT_TOPICS, rng.randint(1, 3)), note=rng.choice(_VISIT_NOTES),
-        companions=[c.id for c in companions], device_id=cadre.device,
-    )
+    occurred = _local(day, rng.uniform(8.5, max(8.5, 16.5 - 0.6 * len(households))))
+    visits = []
+    for household in households:
+        if household.archived_at and occurred >= household.archived_at:
+            continue
+        if household.paired_until and kinds == _PAIRING_KINDS and occurred >= household.paired_until:
+            continue
+        visits.append((household, occurred))
+        occurred += timedelta(minutes=rng.uniform(20, 50))
+    if rng.random() < 0.4:
+        synced = occurred + timedelta(minutes=rng.uniform(1, 10))
+    else:
+        synced = occurred + timedelta(hours=rng.uniform(2, 16))
+    for household, at in visits:
+        kind = rng.choices(kinds, kind_weights)[0]
+        lat, lon = household.place(at)
+        story.add(
+            synced, "check_in", Actor("cadre", cadre.id), target_kind="household", target_id=str(household.id),
+            kind=kind, occurred_at=at, position=None if kind == "phone" else _fix(rng, lat, lon),
+            topics=rng.sample(_VISIT_TOPICS, rng.randint(1, 3)), note=rng.choice(_VISIT_NOTES),
+            companions=[c.id for c in companions if c is not cadre], device_id=cadre.device,
+        )
+
+
+_GENERAL_KINDS, _GENERAL_WEIGHTS = ("home", "chat", "phone", "petition"), (70, 20, 8, 2)
+_PAIRING_KINDS, _PAIRING_WEIGHTS = ("home", "chat", "stay"), (60, 25, 15)
 
 
 def _visits(story: _Story, paired: dict[uuid.UUID, tuple[_Cadre, uuid.UUID]]) -> None:
@@ -376,41 +393,54 @@ def _visits(story: _Story, paired: dict[uuid.UUID, tuple[_Cadre, uuid.UUID]]) ->
             by_township.setdefault(cadre.township, []).append(cadre)
         if cadre.role == "village":
             by_village[cadre.village] = cadre
-
-    def visitor(household: _Household) -> _Cadre:
-        own = by_village.get(household.village.code)
-        if own and rng.random() < 0.6:
-            return own
-        return rng.choice(by_township[household.village.township])
-
+    villages: dict[str, list[_Household]] = {}
     for household in story.households:
-        # The annual rule (≥2 visits a year): most households get there, some never get a visit.
-        count = rng.choices((0, 1, 2, 3, 4), (9, 14, 45, 24, 8))[0]
-        for day in rng.choices(workdays, weights, k=count):
-            cadre = visitor(household)
-            kind = rng.choices(("home", "chat", "phone", "petition"), (70, 20, 8, 2))[0]
-            companions = [rng.choice(by_township[household.village.township])] if rng.random() < 0.15 else []
-            _visit(story, cadre, household, kind, _local(day, _work_hour(rng)),
-                   [c for c in companions if c is not cadre])
-        # The pairing's cadence: about once a quarter, sometimes missed.
+        villages.setdefault(household.village.code, []).append(household)
+
+    def visitor(village: Village) -> _Cadre:
+        own = by_village.get(village.code)
+        return own if own and rng.random() < 0.6 else rng.choice(by_township[village.township])
+
+    # The annual rule (≥2 visits a year): most households get there, some never get a visit. A trip
+    # takes a cadre to 3–8 households of one village.
+    for members in villages.values():
+        village = members[0].village
+        wanted = {h.id: rng.choices((0, 1, 2, 3, 4), (9, 14, 45, 24, 8))[0] for h in members}
+        while any(wanted.values()):
+            due = [h for h in members if wanted[h.id]]
+            chosen = rng.sample(due, min(len(due), rng.randint(3, 8)))
+            for household in chosen:
+                wanted[household.id] -= 1
+            cadre = visitor(village)
+            companions = [rng.choice(by_township[village.township])] if rng.random() < 0.15 else []
+            day = rng.choices(workdays, weights)[0]
+            _trip(story, cadre, chosen, day, _GENERAL_KINDS, _GENERAL_WEIGHTS, companions)
+    # The pairing's cadence: each cadre sees their paired households about once a quarter, in one trip.
+    by_cadre: dict[uuid.UUID, list[_Household]] = {}
+    for household in story.households:
         if household.id in paired:
-            cadre = paired[household.id][0]
-            for quarter in range(4):
-                if rng.random() < 0.12:
-                    continue
-                in_quarter = [d for d in workdays if (d.month - 1) // 3 == quarter]
-                if not in_quarter:
-                    continue
-                occurred = _local(rng.choice(in_quarter), _work_hour(rng))
-                if household.paired_until is None or occurred < household.paired_until:
-                    _visit(story, cadre, household, rng.choice(("home", "home", "chat", "stay")), occurred)
-        # Festival visits (节日慰问) to the households the county looks after, mostly in the days before.
-        if FESTIVAL_CARE & set(household.tags):
-            for festival, (reach, before, after) in _FESTIVAL_REACH.items():
-                if rng.random() < reach:
-                    day = FESTIVALS[festival] + timedelta(days=rng.randint(before, after))
-                    cadre = paired[household.id][0] if household.id in paired else visitor(household)
-                    _visit(story, cadre, household, "festival", _local(day, _work_hour(rng)))
+            by_cadre.setdefault(paired[household.id][0].id, []).append(household)
+    cadres = {c.id: c for c in story.cadres}
+    for cadre_id, households in by_cadre.items():
+        for quarter in range(4):
+            in_quarter = [d for d in workdays if (d.month - 1) // 3 == quarter]
+            going = [h for h in households if rng.random() >= 0.12]  # now and then one is missed
+            if in_quarter and going:
+                _trip(story, cadres[cadre_id], going, rng.choice(in_quarter), _PAIRING_KINDS, _PAIRING_WEIGHTS)
+    # Festival visits (节日慰问) to the households the county looks after, in the days before: paired
+    # households by their own cadre, the others village by village.
+    for festival, (reach, before, after) in _FESTIVAL_REACH.items():
+        trips: dict[tuple[uuid.UUID, str], list[_Household]] = {}
+        for members in villages.values():
+            cadre = visitor(members[0].village)
+            for household in members:
+                if FESTIVAL_CARE & set(household.tags) and rng.random() < reach:
+                    who = paired[household.id][0] if household.id in paired else cadre
+                    trips.setdefault((who.id, household.village.code), []).append(household)
+        for (cadre_id, _), households in trips.items():
+            day = FESTIVALS[festival] + timedelta(days=rng.randint(before, after))
+            if day <= last_day:
+                _trip(story, cadres[cadre_id], households, day, ("festival",), (1,))
 
 
 def _receptions_and_forums(story: _Story) -> None:
@@ -434,7 +464,7 @@ def _receptions_and_forums(story: _Story) -> None:
             if day > last_day:
                 continue
             occurred = _local(day, rng.uniform(9, 10.5))
-            story.add(occurred + timedelta(minutes=rng.uniform(1, 30)), "check_in", Actor("cadre", cadre.id),
+            story.add(occurred + timedelta(hours=rng.uniform(2, 8)), "check_in", Actor("cadre", cadre.id),
                       target_kind="party_branch", target_id=village.code, kind=kind, occurred_at=occurred,
                       position=_fix(rng, village.lat, village.lon), topics=["听取群众意见"], note="",
                       companions=[], device_id=cadre.device)
@@ -543,26 +573,43 @@ def _random_fate(rng: random.Random, category: str) -> tuple[str | None, str]:
     return (None, "raised") if state == "raised" else (route, state)
 
 
+def _session(after: datetime, hour: float, days: float = 0) -> datetime:
+    """The office works its ledger in sessions: the first working day at least `days` after `after`
+    (and after it), at `hour` Beijing time. Everything handled in one session arrives together."""
+    day = (after + timedelta(days=days)).astimezone(CHINA).date()
+    while True:
+        moment = _local(day, hour)
+        if day.weekday() < 5 and moment > after:
+            return moment
+        day += timedelta(days=1)
+
+
+# The office's daily sessions (Beijing time): departments report at 16:00, the office records
+# callbacks (回访) at 16:30, closes leadership items at 17:00, routes and reopens at 17:30, replies at 17:45.
+_DEPARTMENT_HOUR, _CALLBACK_HOUR, _CLOSING_HOUR, _ROUTING_HOUR, _REPLY_HOUR = 16.0, 16.5, 17.0, 17.5, 17.75
+
+
 def _issue_story(story: _Story, issue: _Raised, route: str | None, state: str) -> None:
     rng = story.rng
     summaries = _SUMMARIES.get(issue.category) or _INTERVIEW_CATEGORIES[issue.category]
-    issue_id = story.add(issue.at + timedelta(minutes=rng.uniform(1, 20)), "raise_issue", Actor("cadre", issue.by.id),
-                         source_kind=issue.source_kind, source_id=issue.source_id, household_id=issue.household,
-                         village=issue.village, category=issue.category, summary=rng.choice(summaries),
-                         occurred_at=issue.occurred)
+    # Raised in the same upload as the visit, interview or reception it came from.
+    raiser = Actor("cadre", issue.by.id)
+    issue_id = story.add(issue.at, "raise_issue", raiser, source_kind=issue.source_kind, source_id=issue.source_id,
+                         household_id=issue.household, village=issue.village, category=issue.category,
+                         summary=rng.choice(summaries), occurred_at=issue.occurred)
     if route is None:
         return
-    raiser = Actor("cadre", issue.by.id)
     department = _DEPARTMENTS.get(issue.category) if route == "department" else None
-    at = issue.at + timedelta(minutes=25)
+    at = issue.at
     for cycle in range(2 if state == "rated_again" else 1):
         final = "rated" if state == "rated_again" and cycle else ("reopened" if state == "rated_again" else state)
         if route == "on_the_spot":
-            at += timedelta(minutes=rng.uniform(5, 30))
+            # 即接即办: taken and settled on the spot, in the same upload as the visit (after a
+            # reopening: on the cadre's next visit).
+            at += timedelta(days=rng.uniform(1, 3)) if cycle else timedelta(0)
             router = raiser
         else:
-            next_day = (at + timedelta(days=rng.uniform(1, 3))).astimezone(CHINA).date()
-            at = _local(next_day, _work_hour(rng))
+            at = _session(at, _ROUTING_HOUR, rng.uniform(0, 2))
             router = ADMIN
         deadline = None
         if department:
@@ -571,37 +618,38 @@ def _issue_story(story: _Story, issue: _Raised, route: str | None, state: str) -
         if final == "routed":
             return
         if route == "on_the_spot":
-            at += timedelta(minutes=rng.uniform(10, 90))
             resolver = raiser
         elif route == "monthly_review":
-            at = _next_review(at) + timedelta(days=rng.choice((0, 0, 3, 7)), minutes=rng.uniform(0, 120))
+            at = _next_review(at)  # 一月一议: settled at the meeting
             resolver = ADMIN
         elif route == "department":
             # Most departments finish inside the deadline; about one in five runs late.
             late = rng.random() < 0.2
-            at += timedelta(days=rng.uniform(25, 45) if late else rng.uniform(3, 14))
+            at = _session(at, _DEPARTMENT_HOUR, rng.uniform(25, 45) if late else rng.uniform(3, 14))
             resolver = Actor("department", department=department)
         else:
-            at += timedelta(days=rng.uniform(10, 60))
+            at = _session(at, _CLOSING_HOUR, rng.uniform(10, 60))
             resolver = ADMIN
         story.add(at, "resolve_issue", resolver, issue_id=issue_id,
                   resolution=rng.choice(("已协调解决", "已现场处理", "已纳入整改计划并完成", "已联系相关单位落实")))
         if final == "resolved":
             return
-        at += timedelta(days=rng.uniform(1, 5))
-        replier = resolver if resolver.role == "department" else ADMIN
+        if resolver.role == "department":
+            replier, at = resolver, _session(at, _DEPARTMENT_HOUR, rng.uniform(0, 4))
+        else:
+            replier, at = ADMIN, _session(at, _REPLY_HOUR, rng.uniform(0, 4))
         story.add(at, "reply_issue", replier, issue_id=issue_id, reply="问题已办结，已向群众反馈办理结果。")
         if final == "replied":
             return
-        at += timedelta(days=rng.uniform(0.5, 7))
         if final == "reopened":
             satisfaction = "unsatisfied"
         else:
             satisfaction = rng.choices(("satisfied", "basically_satisfied", "unsatisfied"), (78, 16, 6))[0]
-        story.add(at, "rate_issue", raiser, issue_id=issue_id, satisfaction=satisfaction)
+        at = _session(at, _CALLBACK_HOUR, rng.uniform(0, 6))  # the office calls the household back
+        story.add(at, "rate_issue", ADMIN, issue_id=issue_id, satisfaction=satisfaction)
         if final == "rated":
             return
-        at += timedelta(days=rng.uniform(1, 4))
+        at = _session(at, _ROUTING_HOUR, rng.uniform(0, 3))
         story.add(at, "reopen_issue", ADMIN, issue_id=issue_id, reason="群众对办理结果不满意，重新办理")
 
 
