@@ -42,8 +42,9 @@ def embedded_url(home: Path) -> str:
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     done = subprocess.run(
         [sys.executable, "-c", "from services.storage.database import database_url; print(database_url())"],
-        env={**env, "GRASSROOTS_HOME": str(home)}, capture_output=True, text=True, timeout=120, check=True,
+        env={**env, "GRASSROOTS_HOME": str(home)}, capture_output=True, text=True, timeout=120,
     )
+    assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]
 
 
