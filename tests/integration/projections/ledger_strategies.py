@@ -252,10 +252,11 @@ class LedgerFold:
     """The five read models' answers on `as_of`, by replaying the events up to its cutoff."""
 
     def __init__(self, events: list[Any], as_of: date, rules: Rules) -> None:
-        self.as_of, self.rules = as_of, rules
+        self.events, self.as_of, self.rules = events, as_of, rules
         # The shared fold judges check-ins; it knows only household pairings, so it does not see pairings.
         self.base = Fold([e for e in events if not name(e).startswith("Pairing.")], as_of, rules)
         self.targets: dict[uuid.UUID, tuple[str, str]] = {}
+        self.villages: dict[uuid.UUID, str | None] = {}
         self.ranks: dict[uuid.UUID, str] = {}
         self.enrolled: dict[uuid.UUID, date] = {}
         self.departed: set[uuid.UUID] = set()
@@ -291,6 +292,7 @@ class LedgerFold:
             del self.pairings[e.originator_id]
         elif kind == "Visit.CheckedIn":
             self.targets[e.originator_id] = (e.target_kind, e.target_id)
+            self.villages[e.originator_id] = e.village
         elif kind == "Interview.Held":
             self.interviews.append({"id": e.originator_id, "by": e.interviewer_id, "of": e.interviewee_id,
                                     "direction": e.direction, "day": _local(e.occurred_at),
@@ -490,3 +492,22 @@ async def all_pages(fetch: Any) -> list[dict]:
         if page["next"] is None:
             return items
         after = page["next"]
+
+
+def township_board(fold: LedgerFold, first: date, last: date) -> dict[str, tuple]:
+    """township -> (verified visits, distinct households, issues resolved, satisfaction %)."""
+    start, end = cutoff(first - timedelta(days=1)), cutoff(last)
+    towns = {place["township"] for h, place in fold.base.places.items()
+             if h not in fold.base.archived or fold.base.archived[h] >= start}
+    verified = [c for c in fold.base.checkins.values() if c["verified"] and fold.villages[c["visit_id"]] is not None
+                and start <= c["occurred_at"] < end]
+    towns |= {fold.villages[c["visit_id"]][:9] for c in verified}
+    towns |= {i["village"][:9] for i in fold.issues.values()}
+    result = {}
+    for town in towns:
+        visits = [c for c in verified if fold.villages[c["visit_id"]][:9] == town]
+        resolved, rated, satisfied = fold._period_issue_counts(
+            [i for i in fold.issues.values() if i["village"][:9] == town], start, end)
+        result[town] = (len(visits), len({c["household_id"] for c in visits} - {None}), resolved,
+                        round(100.0 * satisfied / rated, 1) if rated else None)
+    return result
