@@ -98,8 +98,9 @@ async def test_only_a_county_admin_may_import(api):
 
 async def test_an_upload_without_a_file_part_is_a_422(api):
     admin = await api.client("county_admin")
-    response = await admin.post("/api/v1/households/import", files={"other": ("a.csv", b"x", "text/csv")})
-    assert response.status_code == 422
+    response = await admin.post("/api/v1/households/import", data={"note": "no file"},
+                                files={"placeholder": (None, b"")})
+    assert response.status_code == 422 and "file" in response.json()["detail"]
 
 
 async def test_the_template_downloads_as_xlsx_with_the_chinese_headers_and_a_chinese_file_name(api):

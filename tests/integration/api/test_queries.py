@@ -71,8 +71,18 @@ def household(village: str, name: str, key: str, lat: float, tags=()) -> c.Regis
                                phone="13800000000", notes="")
 
 
+_seeds: dict[str, Seed] = {}
+
+
 @pytest.fixture(scope="session")
 async def seeded(api, database_url) -> Seed:
+    # Each module importing this fixture gets its own fixture definition: seed the database only once.
+    if database_url not in _seeds:
+        _seeds[database_url] = await _seed(api, database_url)
+    return _seeds[database_url]
+
+
+async def _seed(api, database_url: str) -> Seed:
     today = date.today()
     now = datetime.now(timezone.utc) - timedelta(minutes=5)
     cadre = uuid.UUID(run(api, COUNTY_A, c.EnrolCadre(command_id=sid("cadre"), name="种子干部", rank="staff",
