@@ -155,9 +155,8 @@ def field_errors(error: ValidationError, prefix: str = "") -> list[FieldError]:
     for item in error.errors(include_url=False):
         path = ".".join(str(part) for part in item["loc"])
         field = ".".join(part for part in (prefix, path) if part) or "body"
-        zh = _ZH.get(item["type"], "取值无效")
-        if item["type"] == "value_error" and "ctx" in item and "zh" in (item["ctx"] or {}):
-            zh = str(item["ctx"]["zh"])
+        # Custom errors (the domain's) carry their Chinese in the context.
+        zh = str((item.get("ctx") or {}).get("zh") or _ZH.get(item["type"], "取值无效"))
         result.append(FieldError(field=field, message=item["msg"], message_zh=zh))
     return result
 

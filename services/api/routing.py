@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .auth import authenticate, county_of, require
-from .errors import ApiError, invalid
+from .errors import ApiError, FieldError, invalid
 from services.identity import Session
 
 Handler = Callable[["Call"], Awaitable[Any]]
@@ -56,6 +56,7 @@ class Operation:
     content: dict[str, dict[str, Any]] | None = None  # non-JSON success media types -> their schema
     errors: frozenset[int] = frozenset()  # statuses the handler itself may raise
     description: str = ""
+    reject_nul: bool = True  # 422 for NUL characters in the body (sync rejects them per command instead)
 
     @property
     def operation_id(self) -> str:
@@ -138,16 +139,38 @@ def endpoint(
     content: dict[str, dict[str, Any]] | None = None,
     errors: Iterable[int] = (),
     description: str = "",
+    reject_nul: bool = True,
 ) -> Callable[[Handler], ApiRoute]:
     def decorate(handler: Handler) -> ApiRoute:
         return ApiRoute(Operation(
             method=method.upper(), path=path, handler=handler, summary=summary, body=body, query=query,
             response=response, roles=frozenset(roles) if roles is not None else None, status=status,
             tags=tuple(tags), upload=upload, content=content, errors=frozenset(errors),
-            description=description or (handler.__doc__ or "").strip(),
+            description=description or (handler.__doc__ or "").strip(), reject_nul=reject_nul,
         ))
 
     return decorate
+
+
+def nul_fields(value: Any, path: str = "") -> list[str]:
+    """Where a value holds a NUL character: PostgreSQL cannot store one in text, so none gets in."""
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in nul_fields(k, path) + nul_fields(v, f"{path}.{k}".lstrip("."))]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [f for i, v in enumerate(value) for f in nul_fields(v, f"{path}.{i}".lstrip("."))]
+    return []
+
+
+def _refuse_nul(value: Any, prefix: str = "") -> None:
+    fields = nul_fields(value, prefix)
+    if fields:
+        raise ApiError(422, "Text may not contain NUL characters.", "文字中不能含有空字符（NUL）。", kind="invalid",
+                       errors=[FieldError(field=f, message="contains a NUL character", message_zh="含有空字符（NUL）")
+                               for f in fields])
 
 
 def _query_values(model: type[BaseModel], request: Request) -> dict[str, Any]:
@@ -176,6 +199,7 @@ async def _run(op: Operation, request: Request) -> Response:
             call.query = op.query.model_validate(_query_values(op.query, request))
         except ValidationError as error:
             raise invalid(error, "query") from None
+        _refuse_nul(call.query, "query")
     if op.body is not None:
         raw = await request.body()
         try:
@@ -184,6 +208,8 @@ async def _run(op: Operation, request: Request) -> Response:
             if any(e["type"] in ("json_invalid", "json_type") for e in error.errors()):
                 raise ApiError(400, "The body is not valid JSON.", "请求内容不是合法的 JSON。", kind="malformed-json") from None
             raise invalid(error) from None
+        if op.reject_nul:
+            _refuse_nul(call.body)
     if op.upload:
         call.form = await request.form(max_files=1, max_fields=20, max_part_size=1024 * 1024)
         file = call.form.get("file")

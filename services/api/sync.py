@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from services.domain.commands import parse_command
 from services.domain.errors import InvalidCommand
 
-from .routing import Call, endpoint
+from .routing import Call, endpoint, nul_fields
 
 MAX_COMMANDS = 500
 SYNC_ROLES = {"cadre", "county_admin", "department"}
@@ -76,6 +76,14 @@ def run_batch(counties, actor, batch: SyncBatch) -> list[CommandResult]:
         payload = entry.payload
         if entry.type == "check_in" and isinstance(payload, dict) and batch.device_id and "device_id" not in payload:
             payload = {**payload, "device_id": batch.device_id}
+        nul = nul_fields(payload)
+        if nul:
+            answers[index] = CommandResult(
+                id=entry.id, status="rejected",
+                reason=Reason(zh="文字中不能含有空字符（NUL）。", en="Text may not contain NUL characters."),
+                errors=[FieldProblem(field=f, zh=f"{f}：含有空字符（NUL）", en=f"{f}: contains a NUL character")
+                        for f in nul])
+            continue
         try:
             valid.append((index, parse_command(entry.type, entry.id, payload)))
         except InvalidCommand as error:
@@ -91,7 +99,7 @@ def run_batch(counties, actor, batch: SyncBatch) -> list[CommandResult]:
     return answers  # type: ignore[return-value]
 
 
-@endpoint("POST", "/sync", body=SyncBatch, response=SyncResults, roles=SYNC_ROLES, tags=["sync"],
+@endpoint("POST", "/sync", body=SyncBatch, response=SyncResults, roles=SYNC_ROLES, tags=["sync"], reject_nul=False,
           summary="Send a batch of offline commands; each is answered applied, duplicate, conflict or rejected")
 async def sync(call: Call) -> SyncResults:
     county = call.county
