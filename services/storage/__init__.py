@@ -1,0 +1,3 @@
+"""Storage: where the database is (`database`), the county schemas (`schemas`) and the event recorder
+every county shares one connection pool through (`recorder`). See docs/contracts.md, "Database layout".
+"""
