@@ -14,6 +14,7 @@ from typing import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from psycopg.errors import UndefinedTable
 from psycopg.rows import dict_row
 
 from .tables import ensure_tables
@@ -109,7 +110,10 @@ def ensure_user(
     ensure_tables(conn)
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         if county is not None:
-            row = cur.execute("SELECT province_code FROM core.counties WHERE adcode = %s", (county,)).fetchone()
+            try:
+                row = cur.execute("SELECT province_code FROM core.counties WHERE adcode = %s", (county,)).fetchone()
+            except UndefinedTable:  # no county was ever added to this database
+                row = None
             if row is None:
                 raise InvalidUser(f"no county {county}: add it first with `grassroots county add {county} ...`")
             province = row["province_code"]
