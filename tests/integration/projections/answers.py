@@ -20,8 +20,8 @@ async def answers(conn: Any, schema: str, as_of: date | None) -> dict:
     result["households"] = await completeness.households(conn, schema, as_of=as_of)
     result["percentages"] = await completeness.percentages(conn, schema, as_of=as_of)
     cadres = await conn.fetch(f"SELECT DISTINCT cadre_id FROM {schema}.completeness_cadres ORDER BY 1")
-    result["due"] = {r["cadre_id"]: await completeness.due_list(conn, schema, r["cadre_id"], as_of=as_of)
-                     for r in cadres}
+    due = {r["cadre_id"]: await completeness.due_list(conn, schema, r["cadre_id"], as_of=as_of) for r in cadres}
+    result["due"] = {cadre_id: items for cadre_id, items in due.items() if items}  # cadres enrolled later: []
     return result
 
 
@@ -45,6 +45,7 @@ def matches_fold(result: dict, fold: Any) -> None:
             assert figures == fold.coverage(period.start, period.end, level), (period, level)
     statuses = {h["household_id"]: (h["visits_this_year"], h["status"], h["next_due"]) for h in result["households"]}
     assert statuses == fold.household_status()
+    assert set(result["due"]) == {c for c in fold.cadres if fold.due_list(c)}
     for cadre_id, items in result["due"].items():
         got_items = [(i["household_id"], i["reason"], i["status"], i["due_date"]) for i in items]
         assert got_items == fold.due_list(cadre_id), cadre_id

@@ -207,10 +207,6 @@ async def run_history(conn: Any, url: str, schema: str, events: list[Any], chunk
     assert county.failed_until == 0.0, "the driver failed on this history (see the log)"
 
 
-async def connect(url: str) -> Any:
-    return await asyncpg.connect(url)
-
-
 def as_of_days(events: list[Any]) -> tuple[date, date]:
     """(a day in the middle of the history, its last day)."""
     days = [e.timestamp.astimezone(SHANGHAI).date() for e in events] or [START.date()]
@@ -511,3 +507,94 @@ def township_board(fold: LedgerFold, first: date, last: date) -> dict[str, tuple
         result[town] = (len(visits), len({c["household_id"] for c in visits} - {None}), resolved,
                         round(100.0 * satisfied / rated, 1) if rated else None)
     return result
+
+
+# -- hand-written stories for the specific cases ----------------------------------------------------
+
+
+class Story:
+    """Builds a county's history by hand: each call runs a domain command at a Shanghai wall-clock time."""
+
+    def __init__(self) -> None:
+        self.world = LedgerWorld()
+
+    @property
+    def events(self) -> list[Any]:
+        return self.world.events
+
+    def at(self, *when: int) -> Any:
+        return clock.at(datetime(*when, tzinfo=SHANGHAI))
+
+    def cadre(self, when: tuple, rank: str = "staff", township: str | None = None) -> uuid.UUID:
+        with self.at(*when):
+            cadre = Cadre(id=self.world.new_id(), name=f"干部{self.world.made}", rank=rank, unit="u",
+                          township=township, phone=None)
+        self.world.cadres[cadre.id] = cadre
+        self.world.keep(cadre)
+        return cadre.id
+
+    def household(self, when: tuple, village: str = "469029100201", tags: list[str] | None = None) -> uuid.UUID:
+        township, lat, lon = VILLAGES[village]
+        with self.at(*when):
+            household = Household(id=self.world.new_id(), village=village, township=township, address="", lat=lat,
+                                  lon=lon, tags=tags or [], size=3, personal="sealed")
+        self.world.households[household.id] = household
+        self.world.keep(household)
+        return household.id
+
+    def pair(self, when: tuple, cadre: uuid.UUID, kind: str, target: str, formed_on: str,
+             cadence: str = "quarterly") -> uuid.UUID:
+        with self.at(*when):
+            pairing = Pairing(id=self.world.new_id(), cadre_id=cadre, target_kind=kind, target_id=target,
+                              programme="结对", cadence=cadence, formed_on=formed_on)
+        self.world.keep(pairing)
+        return pairing.id
+
+    def visit(self, when: tuple, cadre: uuid.UUID, household: uuid.UUID | None = None, *, metres: int = 20,
+              mock: bool = False, target: tuple[str, str] | None = None) -> uuid.UUID:
+        """A check-in `metres` north of the household (or at a non-household target), accurate to 10 m."""
+        home = self.world.households[household] if household else None
+        lat, lon = (home.lat, home.lon) if home else VILLAGES["469029100201"][1:]
+        moment = datetime(*when, tzinfo=SHANGHAI)
+        with clock.at(moment):
+            visit = Visit(
+                id=self.world.new_id(), cadre_id=cadre, target_kind=target[0] if target else "household",
+                target_id=target[1] if target else str(household), household_id=household,
+                village=home.village if home else None, kind="home", occurred_at=moment, received_at=moment,
+                position={"lat": lat + metres * METRE, "lon": lon, "accuracy_m": 10.0, "provider": "gps",
+                          "is_mock": mock},
+                topics=[], note="", companions=[], device_id=None,
+            )
+        self.world.keep(visit)
+        return visit.id
+
+    def interview(self, when: tuple, interviewer: uuid.UUID, interviewee: uuid.UUID) -> uuid.UUID:
+        moment = datetime(*when, tzinfo=SHANGHAI)
+        with clock.at(moment):
+            interview = Interview.hold(id=self.world.new_id(), interviewer_id=interviewer, interviewee_id=interviewee,
+                                       form="one_on_one", direction="leader_to_cadre", topics=["family"], opinions_count=1, follow_up=False,
+                                       occurred_at=moment, received_at=moment, note="")
+        self.world.keep(interview)
+        return interview.id
+
+    def issue(self, when: tuple, *, raised_by: uuid.UUID | None = None, village: str = "469029100201",
+              category: str = "roads") -> Issue:
+        moment = datetime(*when, tzinfo=SHANGHAI)
+        with clock.at(moment):
+            issue = Issue(id=self.world.new_id(), source_kind="visit", source_id=None, household_id=None,
+                          village=village, category=category, summary="", raised_by=raised_by, occurred_at=moment)
+        self.world.keep(issue)
+        return issue
+
+    def then(self, when: tuple, aggregate: Any, command: str, *args: Any) -> None:
+        """Run `aggregate.command(*args)` at `when` and keep its events."""
+        with self.at(*when):
+            getattr(aggregate, command)(*args)
+        self.world.keep(aggregate)
+
+
+async def project(url: str, schema: str, events: list[Any]) -> Any:
+    """A connection to a county whose read models hold exactly `events` (driven by the real driver)."""
+    conn = await asyncpg.connect(url)
+    await run_history(conn, url, schema, events, [max(1, len(events))], 1000)
+    return conn

@@ -65,7 +65,8 @@ def histories(draw: Any, min_steps: int = 4, max_steps: int = 45) -> list[Any]:
     world = World()
     moment = START + timedelta(minutes=draw(st.integers(0, 60 * 24 * 30)))
     for _ in range(draw(st.integers(min_steps, max_steps))):
-        moment += timedelta(minutes=draw(st.integers(1, 60 * 24 * 12)))
+        # Mostly days apart, sometimes minutes (so a distant fix can be impossible travel).
+        moment += timedelta(minutes=draw(st.sampled_from([1, 20, 90, 60 * 24, 60 * 24 * 4, 60 * 24 * 11])))
         action = draw(st.sampled_from(ACTIONS))
         with clock.at(moment):
             _step(draw, world, action, moment)
@@ -137,16 +138,17 @@ def _check_in(draw: Any, world: World, cadres: list, households: list, moment: d
     at_household = bool(households) and draw(st.sampled_from([True, True, False]))
     household = world.households[draw(st.sampled_from(households))] if at_household else None
     lat, lon = (household.lat, household.lon) if household else VILLAGES["469029100201"][1:]
-    fix = draw(st.sampled_from(["near", "near", "far", "none", "distant"]))
+    fix = draw(st.sampled_from(["near", "near", "far", "none", "distant", "distant"]))
     position = None
     if fix != "none":
-        offset = {"near": 60, "far": 400, "distant": 60_000}[fix]
+        offset = {"near": 60, "far": 400}.get(fix)
+        north = draw(st.integers(-offset, offset)) if offset else draw(st.sampled_from([-50_000, 50_000]))
         position = {
-            "lat": lat + draw(st.integers(-offset, offset)) * METRE, "lon": lon,
+            "lat": lat + north * METRE, "lon": lon,
             "accuracy_m": float(draw(st.sampled_from([8, 25, 90, 150]))), "provider": "gps",
             "is_mock": draw(st.sampled_from([False, False, True])),
         }
-    occurred = moment - timedelta(minutes=draw(st.integers(0, 60 * 24 * 4)))  # synced late
+    occurred = moment - timedelta(minutes=draw(st.sampled_from([0, 0, 0, 30, 60 * 24 * 3])))  # some synced late
     visit = Visit(
         id=world.new_id(draw), cadre_id=draw(st.sampled_from(cadres)),
         target_kind="household" if household else "enterprise",
