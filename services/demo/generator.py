@@ -39,7 +39,7 @@ _TAG_ODDS = (("hardship_resident", 0.20), ("subsistence", 0.08), ("monitored", 0
              ("hardship_member", 0.05), ("empty_nest_elderly", 0.12), ("left_behind_child", 0.10),
              ("disabled", 0.06))
 # General visits by month (Jan..Dec): busy spring and autumn, quiet in the holiday and the rains.
-_MONTH_WEIGHT = (0.8, 0.5, 1.2, 1.2, 1.1, 1.0, 0.9, 0.7, 0.8, 1.1, 1.2, 1.0)
+_MONTH_WEIGHT = (0.8, 0.5, 1.2, 1.2, 1.1, 1.0, 0.9, 0.7, 0.8, 1.0, 1.2, 1.0)
 _FESTIVAL_REACH = {"spring_festival": (0.75, -11, 2), "duanwu": (0.35, -7, 1), "mid_autumn": (0.65, -10, 1)}
 
 ROUTES = ("on_the_spot", "monthly_review", "department", "leadership")
@@ -550,11 +550,12 @@ def _issues(story: _Story) -> None:
             raised.append(_Raised(step.at, p["occurred_at"], by, village, None, "interview",
                                   str(p["command_id"]), rng.choice(list(_INTERVIEW_CATEGORIES))))
     raised.sort(key=lambda r: r.at)
-    # Every route in every state, and unrouted ones, show up in every county: the first issues of
-    # February to August get those fates; the rest are drawn at random.
+    # Every route in every state, and unrouted ones, show up in every county: issues from visits and
+    # receptions spread over January to August (time enough to reach any state) get those fates; the
+    # rest are drawn at random.
     forced = [(route, state) for route in ROUTES for state in ROUTED_STATES] + [(None, "raised")]
     early = [i for i, r in enumerate(raised)
-             if r.source_kind == "visit" and 2 <= r.occurred.astimezone(CHINA).month <= 8]
+             if r.source_kind != "interview" and r.occurred.astimezone(CHINA).month <= 8]
     fates: dict[int, tuple[str | None, str]] = {}
     for n, fate in enumerate(forced):
         if early:
@@ -569,7 +570,7 @@ def _random_fate(rng: random.Random, category: str) -> tuple[str | None, str]:
     if category in _INTERVIEW_CATEGORIES and route == "department":
         route = "leadership"
     state = rng.choices(("raised", "routed", "resolved", "replied", "rated", "reopened", "rated_again"),
-                        (2, 10, 8, 12, 58, 3, 7))[0]
+                        (2, 10, 8, 12, 66, 1, 1))[0]
     return (None, "raised") if state == "raised" else (route, state)
 
 
@@ -644,7 +645,7 @@ def _issue_story(story: _Story, issue: _Raised, route: str | None, state: str) -
         if final == "reopened":
             satisfaction = "unsatisfied"
         else:
-            satisfaction = rng.choices(("satisfied", "basically_satisfied", "unsatisfied"), (78, 16, 6))[0]
+            satisfaction = rng.choices(("satisfied", "basically_satisfied", "unsatisfied"), (80, 16, 4))[0]
         at = _session(at, _CALLBACK_HOUR, rng.uniform(0, 6))  # the office calls the household back
         story.add(at, "rate_issue", ADMIN, issue_id=issue_id, satisfaction=satisfaction)
         if final == "rated":

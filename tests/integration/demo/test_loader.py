@@ -1,0 +1,125 @@
+"""Loading the demo through the command path into a real PostgreSQL (its own database, so the demo
+counties never meet other tests' data)."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from uuid import uuid4
+
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from services.county import EVENTS_PER_COMMAND, County
+from services.demo.generator import generate
+from services.demo.loader import DEMO_PASSWORD, MARKER_ACCOUNT, load_demo
+from services.identity.users import verify_password
+from services.storage.database import connect
+from services.tenancy import Counties
+
+SEED, SCALE = 5, 0.02
+ADCODES = ("469029", "469030", "469001")
+
+
+@pytest.fixture(scope="module")
+def demo_url(database_url: str) -> str:
+    name = f"demo_{uuid4().hex[:8]}"
+    with connect(database_url) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return make_conninfo(database_url, dbname=name)
+
+
+@pytest.fixture(scope="module")
+def first_load(demo_url: str):
+    return load_demo(demo_url, SEED, SCALE)
+
+
+@pytest.fixture(scope="module")
+def steps():
+    return generate(SEED, SCALE)
+
+
+def event_counts(url: str) -> dict[str, int]:
+    with connect(url) as conn:
+        return {adcode: conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(f"county_{adcode}", "county_events"))
+        ).fetchone()[0] for adcode in ADCODES}
+
+
+def test_every_generated_command_is_applied_with_its_event_and_receipt(demo_url, first_load, steps):
+    assert first_load.commands == len(steps)
+    assert first_load.outcomes == {"applied": len(steps)}
+    per_county = Counter(s.county for s in steps)
+    assert event_counts(demo_url) == {a: per_county[a] * EVENTS_PER_COMMAND for a in ADCODES}
+
+
+def test_events_carry_the_simulated_time_and_personal_fields_are_sealed(demo_url, first_load, steps):
+    registered = next(s for s in steps if s.command == "register_household" and s.county == "469001")
+    visit = next(s for s in steps if s.command == "check_in" and s.county == "469001"
+                 and s.payload["target_kind"] == "household")
+    counties = Counties(demo_url, County)
+    try:
+        app = counties.get("469001")
+        assert app.repository.get(registered.command_id).created_on == registered.at
+        household = app.household(registered.command_id)
+        assert household["head_name"] == registered.payload["head_name"]
+        assert app.visit(visit.command_id)["received_at"] == visit.at.isoformat()
+    finally:
+        counties.close()
+    with connect(demo_url) as conn:
+        state = conn.execute("SELECT state FROM county_469001.county_events WHERE originator_id = %s",
+                             (registered.command_id,)).fetchone()[0]
+    assert registered.payload["head_name"].encode() not in bytes(state)
+
+
+def test_demo_accounts_cover_every_role_with_the_documented_password(demo_url, first_load):
+    with connect(demo_url) as conn:
+        rows = conn.execute("SELECT username, roles, password_hash FROM core.users").fetchall()
+    roles = {role for _, user_roles, _ in rows for role in user_roles}
+    assert roles == {"cadre", "county_admin", "department", "province_viewer", "operator"}
+    assert {a.username for a in first_load.accounts} <= {username for username, _, _ in rows}
+    admin_hash = next(h for username, _, h in rows if username == "baoting.admin")
+    assert verify_password(admin_hash, DEMO_PASSWORD)
+
+
+def test_the_counties_are_registered_with_their_map(demo_url, first_load):
+    with connect(demo_url) as conn:
+        rows = conn.execute("SELECT adcode, province_code, boundary FROM core.counties ORDER BY adcode").fetchall()
+    assert [r[0] for r in rows] == sorted(ADCODES)
+    for _, province_code, boundary in rows:
+        assert province_code == "460000"
+        levels = Counter(f["properties"]["level"] for f in boundary["features"])
+        assert levels["county"] == 1 and levels["township"] >= 7 and levels["village"] >= 55
+
+
+def test_a_second_load_finds_the_demo_there_and_adds_nothing(demo_url, first_load):
+    before = event_counts(demo_url)
+    started = time.monotonic()
+    again = load_demo(demo_url, SEED, SCALE)
+    assert again.already_loaded and again.commands == 0
+    assert time.monotonic() - started < 5
+    assert {a.username for a in again.accounts} == {a.username for a in first_load.accounts}
+    assert event_counts(demo_url) == before
+
+
+def test_without_the_completion_mark_the_receipts_show_nothing_is_missing(demo_url, first_load):
+    before = event_counts(demo_url)
+    with connect(demo_url) as conn:
+        conn.execute("DELETE FROM core.users WHERE username = %s", (MARKER_ACCOUNT,))
+    again = load_demo(demo_url, SEED, SCALE)
+    assert again.commands == 0 and again.already_loaded
+    assert event_counts(demo_url) == before
+    with connect(demo_url) as conn:
+        assert conn.execute("SELECT 1 FROM core.users WHERE username = %s", (MARKER_ACCOUNT,)).fetchone()
+
+
+def test_grassroots_demo_prints_the_accounts_and_their_password(demo_url, first_load, monkeypatch, capsys):
+    from services.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", demo_url)
+    assert main(["demo", "--seed", str(SEED), "--scale", str(SCALE)]) == 0
+    out = capsys.readouterr().out
+    assert "already loaded" in out
+    assert DEMO_PASSWORD in out
+    for username in ("baoting.admin", "qiongzhong.cadre", "wuzhishan.dept", "hainan.viewer", "operator"):
+        assert username in out
