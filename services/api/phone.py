@@ -1,4 +1,5 @@
-"""What a cadre's phone caches for offline work: `/me/due`, `/me/households?since=`, `/me/stats`.
+"""What a cadre's phone caches for offline work: `/me/due`, `/me/households?since=`, `/me/households/{id}`,
+`/me/cadres`, `/me/stats`.
 
 Shapes are those of docs/contracts.md (the PWA builds against them). A cadre's households are the
 households of their township plus the ones they are paired with wherever those live.
@@ -20,10 +21,10 @@ from uuid import UUID
 from anyio import to_thread
 from pydantic import BaseModel, Field
 
-from projections import completeness, issues, leaderboards, pairing, verdicts
+from projections import completeness, interviews, issues, leaderboards, pairing, verdicts
 from projections.base import SHANGHAI, Period
 
-from .errors import ApiError
+from .errors import ApiError, not_found
 from .queries import county_app, lookup, open_households, reading, schema_of
 from .routing import Call, endpoint
 
@@ -195,20 +196,130 @@ async def my_households(call: Call) -> MyHouseholds:
     if missing:
         records |= await to_thread.run_sync(open_households, county_app(call), missing)
     names = place_names(call.county)
-    households = []
-    for household_id in chosen:
-        record, figure = records.get(household_id), figures.get(household_id)
-        if record is None:  # a paired target id that is no household of this county
-            continue
-        households.append(MyHousehold(
-            id=household_id, head_name=record["head_name"], phone=record["phone"], village=record["village"],
-            village_name=names.get(record["village"]), township=record["township"],
-            township_name=names.get(record["township"]), address=record["address"], lat=record["lat"],
-            lon=record["lon"], tags=record["tags"], archived=record["archived"], version=record["version"],
-            last_visit=figure["last_visit"] if figure else None,
-            visits_this_year=figure["visits_this_year"] if figure else 0, open_issues=counts.get(household_id, 0),
-        ))
+    households = [  # a paired target id that is no household of this county has no record: left out
+        my_household(household_id, records[household_id], figures.get(household_id), counts.get(household_id, 0),
+                     names)
+        for household_id in chosen if household_id in records
+    ]
     return MyHouseholds(households=households, cursor=_cursor(made_at - CURSOR_SLACK))
+
+
+def my_household(household_id: UUID, record: dict[str, Any], figure: dict[str, Any] | None, open_issues: int,
+                 names: dict[str, str]) -> MyHousehold:
+    """The phone's record of a household: `record` from `open_households`, `figure` from completeness."""
+    return MyHousehold(
+        id=household_id, head_name=record["head_name"], phone=record["phone"], village=record["village"],
+        village_name=names.get(record["village"]), township=record["township"],
+        township_name=names.get(record["township"]), address=record["address"], lat=record["lat"],
+        lon=record["lon"], tags=record["tags"], archived=record["archived"], version=record["version"],
+        last_visit=figure["last_visit"] if figure else None,
+        visits_this_year=figure["visits_this_year"] if figure else 0, open_issues=open_issues,
+    )
+
+
+# ---- /me/households/{id} ----------------------------------------------------------------------------------------
+
+
+class HouseholdVisit(BaseModel):
+    id: UUID
+    occurred_at: datetime
+    kind: str
+    cadre_name: str | None
+    topics: list[str]
+    verified: bool
+
+
+class HouseholdIssue(BaseModel):
+    id: UUID
+    category: str
+    summary: str | None
+    state: str
+    raised_at: datetime
+
+
+class MyHouseholdDetail(BaseModel):
+    household: MyHousehold
+    visits: list[HouseholdVisit] = Field(description="newest first")
+    issues: list[HouseholdIssue] = Field(description="newest first, open and closed")
+
+
+def _visit_details(county: Any, visit_ids: list[UUID]) -> tuple[dict[UUID, Any], dict[UUID, Any]]:
+    """(visits by id, their cadres by id) from their events: topics and names live only there."""
+    visits = county.load_many(visit_ids) if visit_ids else {}
+    cadre_ids = {visit.cadre_id for visit in visits.values()}
+    return visits, county.load_many(cadre_ids) if cadre_ids else {}
+
+
+@endpoint("GET", "/me/households/{household_id:uuid}", response=MyHouseholdDetail, roles=PHONE_ROLES,
+          tags=["phone"], summary="One household for the phone: its record, visit history and issues")
+async def my_household_detail(call: Call) -> MyHouseholdDetail:
+    my_cadre(call)
+    household_id = call.path["household_id"]
+    records = await to_thread.run_sync(open_households, county_app(call), [household_id])
+    if household_id not in records:
+        raise not_found("household", "农户")
+    record = records[household_id]
+    schema = schema_of(call)
+    async with reading(call) as conn:
+        township = await completeness.households(conn, schema, township=record["township"])
+        figure = next((item for item in township if item["household_id"] == household_id), None)
+        checkins = await verdicts.checkins(conn, schema, household_id=household_id)
+        raised = await conn.fetch(
+            f"SELECT issue_id, category, state, occurred_at FROM {issues.snapshot(schema)} s WHERE household_id = $2"
+            " ORDER BY occurred_at DESC, issue_id", None, household_id,
+        )
+    visits, cadres = await to_thread.run_sync(_visit_details, county_app(call), [v["visit_id"] for v in checkins])
+    summaries = await to_thread.run_sync(_issue_summaries, county_app(call), [row["issue_id"] for row in raised])
+    open_count = sum(1 for row in raised if row["state"] not in ("resolved", "replied", "rated"))
+    return MyHouseholdDetail(
+        household=my_household(household_id, record, figure, open_count, place_names(call.county)),
+        visits=[HouseholdVisit(
+            id=v["visit_id"], occurred_at=v["occurred_at"], kind=v["kind"], verified=v["verified"],
+            cadre_name=getattr(cadres.get(v["cadre_id"]), "name", None),
+            topics=list(getattr(visits.get(v["visit_id"]), "topics", []) or []),
+        ) for v in checkins],
+        issues=[HouseholdIssue(id=row["issue_id"], category=row["category"], summary=summaries.get(row["issue_id"]),
+                               state=row["state"], raised_at=row["occurred_at"]) for row in raised],
+    )
+
+
+def _issue_summaries(county: Any, issue_ids: list[UUID]) -> dict[UUID, str]:
+    return {i: issue.summary for i, issue in county.load_many(issue_ids).items()} if issue_ids else {}
+
+
+# ---- /me/cadres ----------------------------------------------------------------------------------------------
+
+
+class CadreEntry(BaseModel):
+    id: UUID
+    name: str
+    rank: str
+    unit: str
+    township_name: str | None
+
+
+class CadreList(BaseModel):
+    cadres: list[CadreEntry]
+
+
+@endpoint("GET", "/me/cadres", response=CadreList, roles=PHONE_ROLES, tags=["phone"],
+          summary="The county's active cadres (the Interview screen's interviewee list)")
+async def my_cadres(call: Call) -> CadreList:
+    my_cadre(call)
+    active: list[UUID] = []
+    after = None
+    async with reading(call) as conn:
+        while True:  # interview coverage lists exactly the active cadres
+            page = await interviews.cadres(conn, schema_of(call), limit=1000, after=after)
+            active.extend(item["cadre_id"] for item in page["items"])
+            after = page["next"]
+            if after is None:
+                break
+    loaded = await to_thread.run_sync(county_app(call).load_many, active) if active else {}
+    names = place_names(call.county)
+    entries = [CadreEntry(id=i, name=c.name, rank=c.rank, unit=c.unit, township_name=names.get(c.township or ""))
+               for i, c in loaded.items()]
+    return CadreList(cadres=sorted(entries, key=lambda entry: (entry.name, str(entry.id))))
 
 
 # ---- /me/stats --------------------------------------------------------------------------------------------------
@@ -244,4 +355,4 @@ async def my_stats(call: Call) -> MyStats:
     )
 
 
-routes = [my_due, my_households, my_stats]
+routes = [my_due, my_households, my_household_detail, my_cadres, my_stats]

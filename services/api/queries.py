@@ -25,6 +25,7 @@ from projections import completeness, coverage, interviews, issues, leaderboards
 from projections.base import SHANGHAI, Period
 from projections.schema import county_schema
 from services.domain.errors import NotFound
+from services.domain.household import Household
 from services.personal import ERASED, open_personal
 
 from .errors import ApiError, not_found
@@ -142,6 +143,8 @@ def open_households(county: Any, household_ids: Iterable[UUID]) -> dict[UUID, di
     keys = county.keys.get_many(ids)
     opened = {}
     for household_id, household in aggregates.items():
+        if not isinstance(household, Household):  # an id of another kind of record: no household
+            continue
         key = keys.get(household_id)
         personal = open_personal(household.personal, key, household_id) if key is not None else ERASED
         opened[household_id] = {

@@ -84,3 +84,31 @@ async def test_phone_endpoints_need_a_cadre_account(api, seeded):
     for path in ("/api/v1/me/due", "/api/v1/me/households", "/api/v1/me/stats"):
         assert (await admin.get(path)).status_code == 403, path
         assert (await api.anonymous().get(path)).status_code == 401, path
+
+
+async def test_one_household_for_the_phone_has_its_visits_with_cadre_names_and_its_issues(api, seeded):
+    phone = await login(api, seeded.username)
+    response = await phone.get(f"/api/v1/me/households/{seeded.households[0]}")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body["household"]) == HOUSEHOLD_FIELDS and body["household"]["head_name"] == "张大山"
+    (visit,) = body["visits"]
+    assert (visit["id"], visit["cadre_name"], visit["topics"], visit["verified"]) == (
+        str(seeded.visit_good), "种子干部", ["生活"], True)
+    (issue,) = body["issues"]
+    assert issue["id"] == str(seeded.issue_department) and issue["summary"].endswith("村道塌方")
+    assert body["household"]["open_issues"] == 1
+
+
+async def test_a_phone_asking_for_an_unknown_or_foreign_household_gets_404(api, seeded):
+    phone = await login(api, seeded.username)
+    for some_id in (seeded.household_b, seeded.visit_good, uuid.uuid4()):
+        assert (await phone.get(f"/api/v1/me/households/{some_id}")).status_code == 404, some_id
+
+
+async def test_the_cadre_list_has_the_countys_active_cadres_only(api, seeded):
+    phone = await login(api, seeded.username)
+    cadres = (await phone.get("/api/v1/me/cadres")).json()["cadres"]
+    mine = next(cadre for cadre in cadres if cadre["id"] == str(seeded.cadre))
+    assert (mine["name"], mine["rank"], mine["unit"]) == ("种子干部", "staff", "县委组织部")
+    assert str(seeded.cadre_b) not in {cadre["id"] for cadre in cadres}
