@@ -1,0 +1,55 @@
+"""The province rollup on hand-written histories: county rankings, frozen months, no personal data."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from projections import rollup
+from projections.base import Period
+from tests.integration.projections.ledger_strategies import Story, project
+
+PROVINCE = "460000"
+MAY = Period.month(2026, 5)
+
+
+def _county_story(visited: int, households: int) -> Story:
+    story = Story()
+    cadre = story.cadre((2026, 5, 1, 8))
+    homes = [story.household((2026, 5, 1, 8)) for _ in range(households)]
+    for home in homes[:visited]:
+        story.visit((2026, 5, 10, 9), cadre, home)
+    story.visit((2026, 6, 2, 9), cadre, homes[-1])  # June's work must not change May's figures
+    return story
+
+
+async def test_counties_of_a_province_rank_by_coverage_then_verified_visits_then_adcode(database_url, county):
+    for adcode, (visited, households) in {"469030": (1, 4), "469031": (3, 4), "469032": (1, 4)}.items():
+        conn = await project(database_url, county(adcode), _county_story(visited, households).events)
+        await conn.close()
+    conn = await project(database_url, county("469033"), [])  # a county with no events has no row
+    try:
+        ranked = await rollup.rankings(conn, PROVINCE, MAY)
+        assert [(r["rank"], r["county"], r["coverage_pct"]) for r in ranked if r["county"] != "469029"] == [
+            (1, "469031", 75.0), (2, "469030", 25.0), (3, "469032", 25.0)]
+        [may] = [m for m in await rollup.county_months(conn, "469031") if m["month"] == MAY.start]
+        assert (may["as_of_date"], may["households"], may["visited"], may["verified_visits"]) == (
+            date(2026, 5, 10), 4, 3, 3)
+        mid_may = await rollup.rankings(conn, PROVINCE, MAY, as_of=date(2026, 5, 5))
+        assert {r["county"]: r["visited"] for r in mid_may if r["county"] != "469029"} == {
+            "469030": 0, "469031": 0, "469032": 0}
+        with pytest.raises(ValueError, match="monthly"):
+            await rollup.rankings(conn, PROVINCE, Period.quarter(2026, 2))
+    finally:
+        await conn.close()
+
+
+async def test_the_rollup_keeps_no_personal_data(database_url, county):
+    conn = await project(database_url, county("469030"), _county_story(2, 3).events)
+    try:
+        columns = {r["column_name"] for r in await conn.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'rollup'")}
+        assert columns and not columns & {"household_id", "cadre_id", "name", "head_name", "phone", "lat", "lon",
+                                          "address", "village", "note", "summary"}
+    finally:
+        await conn.close()
