@@ -34,12 +34,14 @@ class Session:
     cadre_id: uuid.UUID | None
     department: str | None
     expires_at: datetime
+    demo: bool = False  # the county (or a county of the province) has generated demo data
 
     def user(self) -> dict[str, Any]:
         """The `user` object of the API (docs/contracts.md)."""
         return {"id": self.user_id, "username": self.username, "display_name": self.display_name,
                 "roles": sorted(self.roles), "county": self.county, "county_name": self.county_name,
-                "province": self.province, "cadre_id": self.cadre_id, "department": self.department}
+                "province": self.province, "cadre_id": self.cadre_id, "department": self.department,
+                "demo": self.demo}
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,11 @@ def token_hash(token: str) -> bytes:
 
 _SESSION_SQL = """
 SELECT u.id, u.username, u.display_name, u.roles, u.county, c.name AS county_name, u.province,
-       u.cadre_id, u.department, s.expires_at
+       u.cadre_id, u.department, s.expires_at,
+       -- `grassroots demo` marks its invented villages `generated` in the county's map
+       coalesce((SELECT bool_or(d.boundary @> '{"features": [{"properties": {"generated": true}}]}')
+                 FROM core.counties d
+                 WHERE d.adcode = u.county OR (u.county IS NULL AND d.province_code = u.province)), false) AS demo
 FROM core.sessions s
 JOIN core.users u ON u.id = s.user_id
 LEFT JOIN core.counties c ON c.adcode = u.county
@@ -72,7 +78,7 @@ def _session(row) -> Session:
     return Session(user_id=_uuid(row["id"]), username=row["username"], display_name=row["display_name"],
                    roles=frozenset(row["roles"]), county=row["county"], county_name=row["county_name"],
                    province=row["province"], cadre_id=_uuid(row["cadre_id"]), department=row["department"],
-                   expires_at=row["expires_at"])
+                   expires_at=row["expires_at"], demo=row["demo"])
 
 
 async def resolve(conn, token: str) -> Session | None:

@@ -182,3 +182,19 @@ async def test_a_login_without_a_password_answers_422_naming_the_field(api):
     response = await api.anonymous().post("/api/v1/session", json={"username": "someone"})
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["password"]
+
+
+async def test_a_user_of_a_county_with_generated_demo_villages_is_told_it_is_a_demo(api, database_url):
+    assert (await (await api.client("cadre")).get("/api/v1/me")).json()["demo"] is False
+    from services.storage.database import connect as connect_db
+    from services.storage.schemas import provision_county
+    boundary = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": None, "properties": {"level": "village", "generated": True}}]}
+    provision_county(database_url, "940001", "演示县", "演示省", province_code="940000", boundary=boundary)
+    with connect_db(database_url) as conn:
+        ensure_user(conn, "t_demo_admin", roles=["county_admin"], password=PASSWORD, county="940001")
+        ensure_user(conn, "t_demo_viewer", roles=["province_viewer"], password=PASSWORD, province="940000")
+    for name in ("t_demo_admin", "t_demo_viewer"):
+        login = await api.anonymous(address=fresh_address()).post("/api/v1/session",
+                                                                  json={"username": name, "password": PASSWORD})
+        assert login.json()["user"]["demo"] is True
