@@ -48,8 +48,9 @@ EVENTS_TABLE = "county_events"
 SNAPSHOTS_TABLE = "county_snapshots"
 NOTIFY_CHANNEL = "grassroots_events"
 COUNTY_LOCK_CLASS = 1  # advisory lock class ids: 1 = county write lock (docs/contracts.md)
-# psycopg 3.3.9's pipelined insert hung with ~1,000 events of ~420 B; 500 never did. A bigger save
-# is refused rather than split here, so that one save stays one transaction.
+# The cap bounds how long one save holds its county's write lock and how big one statement gets
+# (psycopg 3.3.9's pipelined insert hung with ~1,000 events of ~420 B; we insert without a pipeline).
+# A bigger save is refused, not split here: one save must stay one transaction.
 MAX_EVENTS_PER_SAVE = 500
 
 POOL_NAME = "grassroots-counties"
@@ -132,7 +133,7 @@ def shared_pool(url: str, settings: PostgresDatastore) -> ConnectionPool[Any]:
 
 @atexit.register
 def close_pools() -> None:
-    """Close every shared pool (at exit, and in tests that want a fresh pool)."""
+    """Close every shared pool (at exit: the counties share them until then)."""
     with _pools_lock:
         pools = list(_pools.values())
         _pools.clear()
