@@ -13,8 +13,9 @@ falls between two cursors; a household may come twice, which a cache keyed by id
 from __future__ import annotations
 
 import base64
+import json
+import time
 from datetime import date, datetime, timedelta, timezone
-from functools import cache
 from typing import Any, Literal
 from uuid import UUID
 
@@ -32,19 +33,29 @@ CURSOR_SLACK = timedelta(minutes=10)
 PHONE_ROLES = {"cadre"}
 
 
-@cache
-def place_names(adcode: str) -> dict[str, str]:
-    """Village and township names by code. The only names the system knows are the demo map's (there
-    is no place registry yet); other counties get None and the phone shows the code."""
-    from services.demo import geography
-
-    try:
-        county = geography.county(adcode)
-    except (KeyError, ValueError, LookupError):
-        return {}
-    names = {township.code: township.name for township in county.townships}
-    names.update({village.code: village.name for village in county.villages})
+async def place_names(call: Call) -> dict[str, str]:
+    """Township and village names by code, from the county's boundary FeatureCollection
+    (docs/contracts.md: `core.counties.boundary`); a county without one gets {} and the phone shows codes.
+    Cached for NAMES_TTL: boundaries change with a re-provisioning, not with field work."""
+    adcode = call.county
+    cached = _names_cache.get(adcode)
+    if cached is not None and time.monotonic() - cached[0] < NAMES_TTL:
+        return cached[1]
+    async with call.db.acquire() as conn:
+        stored = await conn.fetchval("SELECT boundary FROM core.counties WHERE adcode = $1", adcode)
+    boundary = json.loads(stored) if isinstance(stored, str) else stored
+    names: dict[str, str] = {}
+    if isinstance(boundary, dict) and boundary.get("type") == "FeatureCollection":
+        for feature in boundary.get("features") or []:
+            properties = feature.get("properties") or {}
+            if properties.get("level") in ("township", "village") and properties.get("code") and properties.get("name"):
+                names[str(properties["code"])] = str(properties["name"])
+    _names_cache[adcode] = (time.monotonic(), names)
     return names
+
+
+NAMES_TTL = 300.0
+_names_cache: dict[str, tuple[float, dict[str, str]]] = {}
 
 
 def my_cadre(call: Call) -> UUID:
@@ -82,7 +93,7 @@ async def my_due(call: Call) -> DueList:
     async with reading(call) as conn:
         items = await completeness.due_list(conn, schema_of(call), cadre_id)
     opened = await to_thread.run_sync(open_households, county_app(call), [i["household_id"] for i in items])
-    names = place_names(call.county)
+    names = await place_names(call)
     return DueList(items=[
         DueItem(household_id=i["household_id"], head_name=opened.get(i["household_id"], {}).get("head_name"),
                 village=i["village"], village_name=names.get(i["village"]), lat=i["lat"], lon=i["lon"],
@@ -195,7 +206,7 @@ async def my_households(call: Call) -> MyHouseholds:
     missing = [i for i in chosen if i not in records]
     if missing:
         records |= await to_thread.run_sync(open_households, county_app(call), missing)
-    names = place_names(call.county)
+    names = await place_names(call)
     households = [  # a paired target id that is no household of this county has no record: left out
         my_household(household_id, records[household_id], figures.get(household_id), counts.get(household_id, 0),
                      names)
@@ -272,7 +283,7 @@ async def my_household_detail(call: Call) -> MyHouseholdDetail:
     summaries = await to_thread.run_sync(_issue_summaries, county_app(call), [row["issue_id"] for row in raised])
     open_count = sum(1 for row in raised if row["state"] not in ("resolved", "replied", "rated"))
     return MyHouseholdDetail(
-        household=my_household(household_id, record, figure, open_count, place_names(call.county)),
+        household=my_household(household_id, record, figure, open_count, await place_names(call)),
         visits=[HouseholdVisit(
             id=v["visit_id"], occurred_at=v["occurred_at"], kind=v["kind"], verified=v["verified"],
             cadre_name=getattr(cadres.get(v["cadre_id"]), "name", None),
@@ -316,7 +327,7 @@ async def my_cadres(call: Call) -> CadreList:
             if after is None:
                 break
     loaded = await to_thread.run_sync(county_app(call).load_many, active) if active else {}
-    names = place_names(call.county)
+    names = await place_names(call)
     entries = [CadreEntry(id=i, name=c.name, rank=c.rank, unit=c.unit, township_name=names.get(c.township or ""))
                for i, c in loaded.items()]
     return CadreList(cadres=sorted(entries, key=lambda entry: (entry.name, str(entry.id))))

@@ -4,8 +4,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from psycopg.types.json import Jsonb
+
 from projections.base import SHANGHAI
+from services.api import phone as phone_module
 from services.api.phone import _cursor
+from services.storage.database import connect
 from services.county import Actor
 from services.domain import commands as c
 from tests.integration.api.conftest import COUNTY_A
@@ -112,3 +116,28 @@ async def test_the_cadre_list_has_the_countys_active_cadres_only(api, seeded):
     mine = next(cadre for cadre in cadres if cadre["id"] == str(seeded.cadre))
     assert (mine["name"], mine["rank"], mine["unit"]) == ("种子干部", "staff", "县委组织部")
     assert str(seeded.cadre_b) not in {cadre["id"] for cadre in cadres}
+
+
+async def test_village_and_township_names_come_from_the_countys_boundary_collection(api, seeded, database_url):
+    collection = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": None,
+         "properties": {"level": "township", "code": TOWNSHIP, "name": "测试镇", "parent": COUNTY_A}},
+        {"type": "Feature", "geometry": None,
+         "properties": {"level": "village", "code": VILLAGE_1, "name": "上村", "parent": TOWNSHIP}},
+    ]}
+    with connect(database_url) as conn:
+        saved = conn.execute("SELECT boundary FROM core.counties WHERE adcode = %s", (COUNTY_A,)).fetchone()[0]
+        conn.execute("UPDATE core.counties SET boundary = %s WHERE adcode = %s", (Jsonb(collection), COUNTY_A))
+    phone_module._names_cache.clear()
+    try:
+        phone = await login(api, seeded.username)
+        households = (await phone.get("/api/v1/me/households")).json()["households"]
+        first = next(h for h in households if h["id"] == str(seeded.households[0]))
+        third = next(h for h in households if h["id"] == str(seeded.households[2]))
+        assert (first["village_name"], first["township_name"]) == ("上村", "测试镇")
+        assert third["village_name"] is None  # a village the collection does not name
+    finally:
+        with connect(database_url) as conn:
+            conn.execute("UPDATE core.counties SET boundary = %s WHERE adcode = %s",
+                         (Jsonb(saved) if saved is not None else None, COUNTY_A))
+        phone_module._names_cache.clear()
