@@ -1,0 +1,231 @@
+"""What the admin and province web views need beyond the read-model queries: runtime map config,
+place names and outlines, the county's cadres and accounts, and the province's county outlines.
+
+- `GET /config`: the map's tile server, set when the server starts (`GRASSROOTS_TILE_URL`,
+  `GRASSROOTS_TILE_ATTRIBUTION`), never baked into the build; none means GeoJSON layers only.
+- `GET /places`: village and township names and outlines of the caller's county. The only place
+  registry is the demo map's (services/demo/geography.py); other counties get an empty list and the
+  views show codes.
+- `GET /cadres`, `GET /users`, `POST /users`: a county admin's people. Accounts are made in the
+  admin's own county only, with county roles only, and an existing username is never overwritten.
+- `GET /province/map`: the province viewer's counties (centroid, outline): county level, no more.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+from anyio import to_thread
+from pydantic import BaseModel, Field
+
+from services.domain import Cadre
+from services.identity import ROLES
+from services.identity.users import MIN_PASSWORD, InvalidUser, check_account, hash_password
+
+from .errors import ApiError, FieldError
+from .queries import ADMIN, PROVINCE, county_app, province_of
+from .routing import Call, endpoint
+
+TILE_URL = "GRASSROOTS_TILE_URL"
+TILE_ATTRIBUTION = "GRASSROOTS_TILE_ATTRIBUTION"
+PLACE_READERS = {"county_admin", "department", "cadre"}
+CountyRole = Literal["cadre", "county_admin", "department"]
+
+
+# ---- runtime map configuration --------------------------------------------------------------------------------
+
+
+class MapConfig(BaseModel):
+    tile_url: str | None = Field(description="Leaflet URL template ({z}/{x}/{y}); null: no base map")
+    tile_attribution: str | None
+
+
+@endpoint("GET", "/config", response=MapConfig, roles=ROLES, tags=["admin"],
+          summary="Runtime configuration of the web views (the map's tile server)")
+async def web_config(call: Call) -> MapConfig:
+    return MapConfig(tile_url=os.environ.get(TILE_URL) or None, tile_attribution=os.environ.get(TILE_ATTRIBUTION) or None)
+
+
+# ---- places ---------------------------------------------------------------------------------------------------
+
+
+class Place(BaseModel):
+    code: str
+    name: str
+    level: Literal["township", "village"]
+    boundary: dict[str, Any] | None = Field(description="GeoJSON Polygon ([lon, lat], closed) or null")
+    generated: bool = Field(description="true for the demo's invented villages")
+
+
+class Places(BaseModel):
+    places: list[Place]
+
+
+def _polygon(points: tuple[tuple[float, float], ...]) -> dict[str, Any]:
+    ring = [list(point) for point in points]
+    if ring[0] != ring[-1]:
+        ring.append(ring[0])
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def places_of(adcode: str) -> list[Place]:
+    from services.demo import geography
+
+    try:
+        county = geography.county(adcode)
+    except KeyError:
+        return []
+    places = []
+    for township in county.townships:
+        places.append(Place(code=township.code, name=township.name, level="township",
+                            boundary=_polygon(township.boundary), generated=False))
+        places.extend(Place(code=village.code, name=village.name, level="village",
+                            boundary=_polygon(village.boundary), generated=village.generated)
+                      for village in township.villages)
+    return places
+
+
+@endpoint("GET", "/places", response=Places, roles=PLACE_READERS, tags=["admin"],
+          summary="Village and township names and outlines of my county (empty where none are known)")
+async def county_places(call: Call) -> Places:
+    return Places(places=places_of(call.county))
+
+
+# ---- cadres ---------------------------------------------------------------------------------------------------
+
+
+class CadreRow(BaseModel):
+    id: UUID
+    name: str
+    rank: str
+    unit: str
+    township: str | None
+    phone: str | None
+    version: int
+
+
+class CadreList(BaseModel):
+    cadres: list[CadreRow]
+
+
+def _cadres(county: Any, ids: list[UUID]) -> list[CadreRow]:
+    rows = [CadreRow(id=cadre.id, name=cadre.name, rank=cadre.rank, unit=cadre.unit, township=cadre.township,
+                     phone=cadre.phone, version=cadre.version)
+            for cadre in county.load_many(ids).values() if isinstance(cadre, Cadre) and not cadre.departed]
+    return sorted(rows, key=lambda row: (row.township or "", row.name, str(row.id)))
+
+
+@endpoint("GET", "/cadres", response=CadreList, roles=ADMIN, tags=["cadres"],
+          summary="The county's active cadres with rank, unit and township")
+async def cadre_list(call: Call) -> CadreList:
+    async with call.db.acquire() as conn:
+        ids = [row["cadre_id"] for row in await conn.fetch(
+            f"SELECT DISTINCT cadre_id FROM county_{call.county}.leaderboards_cadres")]
+    return CadreList(cadres=await to_thread.run_sync(_cadres, county_app(call), ids))
+
+
+# ---- accounts -------------------------------------------------------------------------------------------------
+
+
+class Account(BaseModel):
+    id: UUID
+    username: str
+    display_name: str
+    roles: list[str]
+    cadre_id: UUID | None
+    department: str | None
+    disabled: bool
+
+
+class AccountList(BaseModel):
+    users: list[Account]
+
+
+class NewAccount(BaseModel):
+    username: str = Field(min_length=3, max_length=64)
+    display_name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=MIN_PASSWORD, max_length=256)
+    roles: list[CountyRole] = Field(min_length=1)
+    cadre_id: UUID | None = None
+    department: str | None = Field(None, max_length=50)
+
+
+@endpoint("GET", "/users", response=AccountList, roles=ADMIN, tags=["users"], summary="The county's accounts")
+async def user_list(call: Call) -> AccountList:
+    async with call.db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT id, username, display_name, roles, cadre_id, department, disabled_at IS NOT NULL AS disabled"
+            " FROM core.users WHERE county = $1 ORDER BY username", call.county)
+    return AccountList(users=[Account(**dict(row)) for row in rows])
+
+
+@endpoint("POST", "/users", body=NewAccount, response=Account, roles=ADMIN, status=201, tags=["users"],
+          errors={409, 422}, summary="Create an account in my county (cadre, county admin or department)")
+async def user_create(call: Call) -> Account:
+    """A cadre account must name a cadre of this county; a department account its department."""
+    body: NewAccount = call.body
+    county = call.county
+    try:
+        roles = check_account(body.username, body.roles, county, None, body.cadre_id, body.department)
+    except InvalidUser as error:
+        raise ApiError(422, str(error), f"账号信息有误：{error}", kind="invalid") from None
+    if body.cadre_id is not None:
+        cadre = (await to_thread.run_sync(county_app(call).load_many, [body.cadre_id])).get(body.cadre_id)
+        if not isinstance(cadre, Cadre) or cadre.departed:
+            raise ApiError(422, "cadre_id is not an active cadre of this county.", "所填干部编号不是本县在岗干部。",
+                           kind="invalid", errors=[FieldError(field="cadre_id", message="not an active cadre here",
+                                                              message_zh="不是本县在岗干部")])
+    password_hash = await to_thread.run_sync(hash_password, body.password)
+    user_id = uuid4()
+    department = (body.department or "").strip() or None if "department" in roles else None
+    async with call.db.acquire() as conn, conn.transaction():
+        province = await conn.fetchval("SELECT province_code FROM core.counties WHERE adcode = $1", county)
+        created = await conn.fetchval(
+            "INSERT INTO core.users (id, username, display_name, password_hash, roles, county, province, cadre_id,"
+            " department) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (username) DO NOTHING RETURNING id",
+            user_id, body.username, body.display_name, password_hash, list(roles), county, province,
+            body.cadre_id if "cadre" in roles else None, department)
+        if created is None:
+            raise ApiError(409, f"The username {body.username} is taken: choose another.",
+                           f"账号 {body.username} 已存在，请换一个。", kind="conflict")
+        assert call.session is not None
+        await conn.execute(
+            "INSERT INTO core.audit_log (action, user_id, username, county, detail) VALUES ($1, $2, $3, $4, $5::jsonb)",
+            "user.created", user_id, body.username, county,
+            json.dumps({"by": call.session.username, "roles": list(roles)}, ensure_ascii=False))
+    return Account(id=user_id, username=body.username, display_name=body.display_name, roles=list(roles),
+                   cadre_id=body.cadre_id if "cadre" in roles else None, department=department, disabled=False)
+
+
+# ---- province map ---------------------------------------------------------------------------------------------
+
+
+class CountyShape(BaseModel):
+    adcode: str
+    name: str
+    lat: float | None
+    lon: float | None
+    boundary: dict[str, Any] | None
+
+
+class ProvinceMap(BaseModel):
+    counties: list[CountyShape]
+
+
+@endpoint("GET", "/province/map", response=ProvinceMap, roles=PROVINCE, tags=["province"],
+          summary="The province's counties: centroid and outline (county level only)")
+async def province_map(call: Call) -> ProvinceMap:
+    async with call.db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT adcode, name, centroid_lat, centroid_lon, boundary FROM core.counties WHERE province_code = $1"
+            " ORDER BY adcode", province_of(call))
+    return ProvinceMap(counties=[
+        CountyShape(adcode=row["adcode"], name=row["name"], lat=row["centroid_lat"], lon=row["centroid_lon"],
+                    boundary=json.loads(row["boundary"]) if isinstance(row["boundary"], str) else row["boundary"])
+        for row in rows
+    ])
+
+
+routes = [web_config, county_places, cadre_list, user_list, user_create, province_map]

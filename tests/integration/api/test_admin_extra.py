@@ -1,0 +1,126 @@
+"""services/api/admin_extra.py: web config, places, the county's cadres and accounts, the province map."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from services.demo import geography
+
+from .conftest import COUNTY_A, COUNTY_B, PASSWORD, PROVINCE_AB, Api
+
+
+async def test_config_names_the_tile_server_set_at_runtime_and_none_by_default(api: Api, monkeypatch):
+    admin = await api.client("county_admin")
+    monkeypatch.delenv("GRASSROOTS_TILE_URL", raising=False)
+    assert (await admin.get("/api/v1/config")).json() == {"tile_url": None, "tile_attribution": None}
+    monkeypatch.setenv("GRASSROOTS_TILE_URL", "https://tiles.example/{z}/{x}/{y}.png")
+    monkeypatch.setenv("GRASSROOTS_TILE_ATTRIBUTION", "© 示例")
+    answer = (await admin.get("/api/v1/config")).json()
+    assert answer == {"tile_url": "https://tiles.example/{z}/{x}/{y}.png", "tile_attribution": "© 示例"}
+
+
+async def test_config_needs_a_login(api: Api):
+    assert (await api.anonymous().get("/api/v1/config")).status_code == 401
+
+
+async def test_places_of_a_county_without_a_place_registry_are_empty(api: Api):
+    admin = await api.client("county_admin")
+    assert (await admin.get("/api/v1/places")).json() == {"places": []}
+
+
+def test_demo_places_have_names_and_closed_outlines():
+    from services.api.admin_extra import places_of
+
+    places = places_of("469029")
+    villages = [p for p in places if p.level == "village"]
+    assert len(villages) == len(geography.county("469029").villages) == 62
+    assert all(p.boundary["coordinates"][0][0] == p.boundary["coordinates"][0][-1] for p in places)
+    assert {p.name for p in places if p.level == "township"} >= {"保城镇", "什玲镇", "毛感乡"}
+
+
+async def test_province_viewers_get_no_places(api: Api):
+    viewer = await api.client("province_viewer")
+    assert (await viewer.get("/api/v1/places")).status_code == 403
+
+
+async def test_cadre_list_shows_enrolled_cadres_of_my_county_only(api: Api):
+    cadre_id = api.cadre(COUNTY_A)
+    other = api.cadre(COUNTY_B)
+    admin = await api.client("county_admin")
+    for _ in range(100):  # the list reads the projected cadres: wait for the projector
+        listed = {row["id"]: row for row in (await admin.get("/api/v1/cadres")).json()["cadres"]}
+        if str(cadre_id) in listed:
+            break
+        await asyncio.sleep(0.05)
+    assert listed[str(cadre_id)]["rank"] == "staff" and listed[str(cadre_id)]["unit"] == "县委组织部"
+    assert str(other) not in listed
+
+
+async def test_admin_creates_a_department_account_that_can_log_in(api: Api):
+    admin = await api.client("county_admin")
+    name = f"dept_{uuid.uuid4().hex[:8]}"
+    response = await admin.post("/api/v1/users", json={
+        "username": name, "display_name": "县住建局", "password": PASSWORD, "roles": ["department"],
+        "department": "县住建局"})
+    assert response.status_code == 201, response.text
+    assert response.json()["department"] == "县住建局"
+    login = await api.anonymous().post("/api/v1/session", json={"username": name, "password": PASSWORD})
+    assert login.status_code == 201
+    assert login.json()["user"]["county"] == COUNTY_A and login.json()["user"]["roles"] == ["department"]
+    listed = (await admin.get("/api/v1/users")).json()["users"]
+    assert name in {u["username"] for u in listed}
+    assert all(u["username"] != api.account("county_admin", COUNTY_B).username for u in listed)
+
+
+async def test_an_existing_username_is_never_overwritten(api: Api):
+    admin = await api.client("county_admin")
+    taken = api.account("county_admin", COUNTY_B).username
+    response = await admin.post("/api/v1/users", json={
+        "username": taken, "display_name": "x", "password": "another-password", "roles": ["county_admin"]})
+    assert response.status_code == 409
+    assert (await api.anonymous().post("/api/v1/session", json={"username": taken, "password": PASSWORD})).status_code == 201
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"roles": ["province_viewer"]}, "roles"),
+    ({"roles": ["department"]}, None),  # no department named
+    ({"roles": ["cadre"], "cadre_id": str(uuid.uuid4())}, "cadre_id"),
+    ({"roles": ["county_admin"], "password": "short"}, "password"),
+])
+async def test_accounts_that_make_no_sense_are_refused_with_a_reason(api: Api, body, field):
+    admin = await api.client("county_admin")
+    response = await admin.post("/api/v1/users", json={
+        "username": f"u_{uuid.uuid4().hex[:8]}", "display_name": "x", "password": PASSWORD, **body})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["detail_zh"]
+    if field is not None:
+        assert any(field in error["field"] for error in problem.get("errors", [])) or field in problem["detail"]
+
+
+async def test_a_cadre_account_must_name_a_cadre_of_my_county(api: Api):
+    admin = await api.client("county_admin")
+    foreign = api.cadre(COUNTY_B)
+    response = await admin.post("/api/v1/users", json={
+        "username": f"c_{uuid.uuid4().hex[:8]}", "display_name": "x", "password": PASSWORD, "roles": ["cadre"],
+        "cadre_id": str(foreign)})
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize("role", ["cadre", "department", "province_viewer"])
+async def test_only_county_admins_manage_accounts(api: Api, role):
+    client = await api.client(role)
+    assert (await client.get("/api/v1/users")).status_code == 403
+    assert (await client.post("/api/v1/users", json={
+        "username": "nobody_x", "display_name": "x", "password": PASSWORD, "roles": ["county_admin"]})).status_code == 403
+
+
+async def test_province_map_lists_the_province_counties_with_centroids(api: Api):
+    viewer = await api.client("province_viewer")
+    counties = (await viewer.get("/api/v1/province/map")).json()["counties"]
+    assert [c["adcode"] for c in counties] == sorted(a for a, p in {"910001": PROVINCE_AB, "910002": PROVINCE_AB}.items())
+    assert counties[0]["lat"] == pytest.approx(18.64)
+    admin = await api.client("county_admin")
+    assert (await admin.get("/api/v1/province/map")).status_code == 403
