@@ -30,7 +30,8 @@ from .pwa import DEFAULT_DIST, PwaFiles
 log = logging.getLogger("grassroots.app")
 
 # Every module under services/api that serves part of /api/v1; each exposes `routes`.
-API_MODULES = ("session", "sync", "commands", "openapi", "phone", "queries", "imports", "exports", "sse")
+API_MODULES = ("session", "sync", "commands", "openapi", "phone", "queries", "imports", "exports", "sse",
+               "admin_extra")
 # 4b's modules, mounted once they exist (they are written alongside this one).
 _PENDING = {"phone", "queries", "imports", "exports", "sse"}
 
