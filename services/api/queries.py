@@ -43,8 +43,14 @@ GEOJSON_CONTENT = {GEOJSON_MEDIA_TYPE: {"schema": {"type": "object", "descriptio
 # ---- shared by every read endpoint (phone.py and exports.py use these too) -------------------------------------
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+# Free-text filters go into SQL parameters: PostgreSQL text cannot hold control characters like NUL.
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
+
 class AsOf(BaseModel):
-    as_of: date | None = Field(None, description="answer as of the end of this day (China time); default: now")
+    as_of: date | None = Field(None, ge=EARLIEST, le=LATEST,
+                               description="answer as of the end of this day (China time); default: now")
 
 
 class Paged(AsOf):
@@ -54,7 +60,7 @@ class Paged(AsOf):
 
 class Keyset(AsOf):
     limit: int = Field(50, ge=1, le=500)
-    after: str | None = Field(None, max_length=100, description="the `next` of the previous page")
+    after: str | None = Field(None, max_length=100, pattern=PLAIN_TEXT, description="the `next` of the previous page")
 
 
 class InPeriod(AsOf):
@@ -317,14 +323,14 @@ def department_scope(call: Call, asked: str | None = None) -> str | None:
     assert call.session is not None
     if "county_admin" in call.session.roles:
         return asked
-    return call.session.department or "\x00"  # a department account without a department sees nothing
+    return call.session.department or ""  # no department is named "": an account without one sees nothing
 
 
 class IssuesQuery(Keyset):
     status: Literal["open", "overdue", "resolved"] | None = None
     route: Literal["on_the_spot", "monthly_review", "department", "leadership"] | None = None
-    department: str | None = Field(None, max_length=50)
-    category: str | None = Field(None, max_length=50)
+    department: str | None = Field(None, max_length=50, pattern=PLAIN_TEXT)
+    category: str | None = Field(None, max_length=50, pattern=PLAIN_TEXT)
 
 
 @endpoint("GET", "/issues", query=IssuesQuery, response=Page, roles=ISSUE_READERS, tags=["issues"],

@@ -330,3 +330,18 @@ async def test_county_roles_cannot_read_province_rollups_and_viewers_cannot_read
 
 async def test_queries_need_a_session(api):
     assert (await api.anonymous().get("/api/v1/completeness")).status_code == 401
+
+
+@pytest.mark.parametrize("path, params", [
+    ("/api/v1/issues", {"department": "民政\x00局"}),
+    ("/api/v1/issues", {"category": "\x1b[31m"}),
+    ("/api/v1/completeness", {"as_of": "9999-12-31"}),
+    ("/api/v1/pairings/summary", {"as_of": "0001-01-01"}),
+    ("/api/v1/issues", {"after": "2026-01-01T00:00:00|nope"}),
+    ("/api/v1/visits", {"limit": 0}),
+    ("/api/v1/leaderboards/cadres", {"offset": -1}),
+])
+async def test_hostile_query_values_get_a_422_never_a_500(api, path, params):
+    admin = await api.client("county_admin")
+    response = await admin.get(path, params=params)
+    assert response.status_code == 422, response.text
