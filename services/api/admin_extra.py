@@ -3,12 +3,13 @@ place names and outlines, the county's cadres and accounts, and the province's c
 
 - `GET /config`: the map's tile server, set when the server starts (`GRASSROOTS_TILE_URL`,
   `GRASSROOTS_TILE_ATTRIBUTION`), never baked into the build; none means GeoJSON layers only.
-- `GET /places`: village and township names and outlines of the caller's county. The only place
-  registry is the demo map's (services/demo/geography.py); other counties get an empty list and the
-  views show codes.
+- `GET /places`: village and township names and outlines of the caller's county, from its
+  `core.counties.boundary` FeatureCollection (docs/contracts.md); a county without one gets an empty
+  list and the views show codes.
 - `GET /cadres`, `GET /users`, `POST /users`: a county admin's people. Accounts are made in the
   admin's own county only, with county roles only, and an existing username is never overwritten.
-- `GET /province/map`: the province viewer's counties (centroid, outline): county level, no more.
+- `GET /province/map`: the province viewer's counties (centroid, the county's own outline): county
+  level, no township or village.
 """
 from __future__ import annotations
 
@@ -63,34 +64,40 @@ class Places(BaseModel):
     places: list[Place]
 
 
-def _polygon(points: tuple[tuple[float, float], ...]) -> dict[str, Any]:
-    ring = [list(point) for point in points]
-    if ring[0] != ring[-1]:
-        ring.append(ring[0])
-    return {"type": "Polygon", "coordinates": [ring]}
+def stored_map(stored: Any) -> Any:
+    return json.loads(stored) if isinstance(stored, str) else stored
 
 
-def places_of(adcode: str) -> list[Place]:
-    from services.demo import geography
-
-    try:
-        county = geography.county(adcode)
-    except KeyError:
+def places_of(boundary: Any) -> list[Place]:
+    """Townships and villages of a county's `core.counties.boundary` (docs/contracts.md): a plain
+    geometry names no places; a FeatureCollection's features carry `level`, `code` and `name`."""
+    if not isinstance(boundary, dict) or boundary.get("type") != "FeatureCollection":
         return []
     places = []
-    for township in county.townships:
-        places.append(Place(code=township.code, name=township.name, level="township",
-                            boundary=_polygon(township.boundary), generated=False))
-        places.extend(Place(code=village.code, name=village.name, level="village",
-                            boundary=_polygon(village.boundary), generated=village.generated)
-                      for village in township.villages)
+    for feature in boundary.get("features") or []:
+        properties = feature.get("properties") or {}
+        if properties.get("level") in ("township", "village") and properties.get("code") and properties.get("name"):
+            places.append(Place(code=str(properties["code"]), name=str(properties["name"]), level=properties["level"],
+                                boundary=feature.get("geometry"), generated=bool(properties.get("generated"))))
     return places
+
+
+def county_outline(boundary: Any) -> dict[str, Any] | None:
+    """The county's own geometry: the boundary itself, or its FeatureCollection's `county` feature."""
+    if not isinstance(boundary, dict):
+        return None
+    if boundary.get("type") != "FeatureCollection":
+        return boundary
+    return next((f.get("geometry") for f in boundary.get("features") or []
+                 if (f.get("properties") or {}).get("level") == "county"), None)
 
 
 @endpoint("GET", "/places", response=Places, roles=PLACE_READERS, tags=["admin"],
           summary="Village and township names and outlines of my county (empty where none are known)")
 async def county_places(call: Call) -> Places:
-    return Places(places=places_of(call.county))
+    async with call.db.acquire() as conn:
+        stored = await conn.fetchval("SELECT boundary FROM core.counties WHERE adcode = $1", call.county)
+    return Places(places=places_of(stored_map(stored)))
 
 
 # ---- cadres ---------------------------------------------------------------------------------------------------
@@ -223,7 +230,7 @@ async def province_map(call: Call) -> ProvinceMap:
             " ORDER BY adcode", province_of(call))
     return ProvinceMap(counties=[
         CountyShape(adcode=row["adcode"], name=row["name"], lat=row["centroid_lat"], lon=row["centroid_lon"],
-                    boundary=json.loads(row["boundary"]) if isinstance(row["boundary"], str) else row["boundary"])
+                    boundary=county_outline(stored_map(row["boundary"])))
         for row in rows
     ])
 

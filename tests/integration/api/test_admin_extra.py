@@ -6,8 +6,6 @@ import uuid
 
 import pytest
 
-from services.demo import geography
-
 from .conftest import COUNTY_A, COUNTY_B, PASSWORD, PROVINCE_AB, Api
 
 
@@ -30,14 +28,31 @@ async def test_places_of_a_county_without_a_place_registry_are_empty(api: Api):
     assert (await admin.get("/api/v1/places")).json() == {"places": []}
 
 
-def test_demo_places_have_names_and_closed_outlines():
-    from services.api.admin_extra import places_of
+def square(lon: float, lat: float) -> dict:
+    ring = [[lon, lat], [lon + 0.01, lat], [lon + 0.01, lat + 0.01], [lon, lat + 0.01], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
 
-    places = places_of("469029")
-    villages = [p for p in places if p.level == "village"]
-    assert len(villages) == len(geography.county("469029").villages) == 62
-    assert all(p.boundary["coordinates"][0][0] == p.boundary["coordinates"][0][-1] for p in places)
-    assert {p.name for p in places if p.level == "township"} >= {"保城镇", "什玲镇", "毛感乡"}
+
+COUNTY_MAP = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "geometry": square(109.6, 18.6), "properties": {"level": "county", "code": "469029", "name": "保亭"}},
+    {"type": "Feature", "geometry": square(109.7, 18.6),
+     "properties": {"level": "township", "code": "469029100", "name": "保城镇", "parent": "469029"}},
+    {"type": "Feature", "geometry": square(109.71, 18.61),
+     "properties": {"level": "village", "code": "469029100201", "name": "什聘村", "parent": "469029100",
+                    "generated": True}},
+]}
+
+
+def test_places_and_the_county_outline_come_from_the_county_map():
+    from services.api.admin_extra import county_outline, places_of
+
+    places = places_of(COUNTY_MAP)
+    assert [(p.code, p.name, p.level, p.generated) for p in places] == [
+        ("469029100", "保城镇", "township", False), ("469029100201", "什聘村", "village", True)]
+    assert places[1].boundary == square(109.71, 18.61)
+    assert county_outline(COUNTY_MAP) == square(109.6, 18.6)
+    assert county_outline(square(1, 2)) == square(1, 2)
+    assert places_of(square(1, 2)) == [] and places_of(None) == [] and county_outline(None) is None
 
 
 async def test_province_viewers_get_no_places(api: Api):
