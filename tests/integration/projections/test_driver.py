@@ -1,0 +1,202 @@
+"""The projection driver: wake-ups, sweeps, reconnection, several drivers, and a kill in mid-batch."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import asyncpg
+import pytest
+
+from projections.base import Projection
+from projections.driver import APPLICATION_NAME, run_driver
+from projections.registry import PROJECTIONS
+from services.domain import Cadre, Household, Visit, clock
+from tests.integration.projections.strategies import SHANGHAI, VILLAGES, reset_county, store_events
+
+
+def household_visits(households: int, visits_each: int, start: datetime) -> list:
+    """A county's worth of events: households, one cadre, and verified check-ins at each household."""
+    events = []
+    with clock.at(start):
+        cadre = Cadre(id=uuid.uuid4(), name="c", rank="staff", unit="u", township="469029100", phone=None)
+        events += cadre.collect_events()
+        village, (township, lat, lon) = next(iter(VILLAGES.items()))
+        homes = [Household(id=uuid.uuid4(), village=village, township=township, address="", lat=lat, lon=lon,
+                           tags=[], size=2, personal="sealed") for _ in range(households)]
+        for home in homes:
+            events += home.collect_events()
+    for n in range(visits_each):
+        for i, home in enumerate(homes):
+            moment = start + timedelta(days=n, minutes=i + 1)
+            with clock.at(moment):
+                visit = Visit(
+                    id=uuid.uuid4(), cadre_id=cadre.id, target_kind="household", target_id=str(home.id),
+                    household_id=home.id, village=village, kind="home", occurred_at=moment, received_at=moment,
+                    position={"lat": lat, "lon": lon, "accuracy_m": 10.0, "provider": "gps", "is_mock": False},
+                    topics=[], note="", companions=[], device_id=None,
+                )
+                events += visit.collect_events()
+    return events
+
+
+async def wait_for(condition, timeout: float = 15.0, every: float = 0.01):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await condition()
+        if value:
+            return value
+        await asyncio.sleep(every)
+    raise AssertionError(f"not within {timeout} s")
+
+
+async def checkin_count(conn, schema: str) -> int:
+    return await conn.fetchval(f"SELECT count(*) FROM {schema}.verdicts_checkins")
+
+
+@pytest.fixture
+async def conn(database_url):
+    connection = await asyncpg.connect(database_url)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+async def driver(database_url):
+    """A running driver; stopped (and its task awaited) after the test."""
+    stops, tasks = [], []
+
+    def start(projections=None):
+        stop = asyncio.Event()
+        stops.append(stop)
+        tasks.append(asyncio.create_task(run_driver(database_url, stop, projections=projections, sweep_seconds=0.5)))
+
+    yield start
+    for stop in stops:
+        stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
+
+
+async def test_an_appended_event_is_visible_within_a_fraction_of_a_second(conn, county, driver):
+    schema = county("469029")
+    await reset_county(conn, schema)
+    driver()
+    await wait_for(lambda: conn.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 2 AND objid = 469029"))
+    lags = []
+    for n in range(20):
+        events = household_visits(1, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))
+        started = time.perf_counter()
+        await store_events(conn, schema, events)
+        await wait_for(lambda: conn.fetchval(f"SELECT count(*) = {n + 1} FROM {schema}.verdicts_checkins"), every=0.001)
+        lags.append(time.perf_counter() - started)
+    lags.sort()
+    print(f"append-to-visible lag: median {lags[10] * 1000:.1f} ms, max {lags[-1] * 1000:.1f} ms")
+    assert lags[10] < 0.25  # a notification, not the 0.5 s sweep, woke the driver
+
+
+async def test_events_appended_without_a_notification_are_found_by_the_sweep(conn, county, driver):
+    schema = county("469029")
+    await reset_county(conn, schema)
+    driver()
+    # Lost notifications: insert the way the recorder does, minus pg_notify.
+    from services.county import event_mapper
+
+    mapper = event_mapper()
+    stored = [mapper.to_stored_event(e) for e in household_visits(3, 2, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))]
+    await conn.executemany(
+        f"INSERT INTO {schema}.county_events (originator_id, originator_version, topic, state) VALUES ($1, $2, $3, $4)",
+        [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored],
+    )
+    await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 6 FROM {schema}.verdicts_checkins"))
+
+
+async def test_the_driver_reconnects_after_losing_its_connection(conn, county, driver):
+    schema = county("469029")
+    await reset_county(conn, schema)
+    driver()
+    await wait_for(lambda: conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                                         APPLICATION_NAME))
+    # What a database restart does to the driver: its backend goes away mid-session.
+    await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                       APPLICATION_NAME)
+    await store_events(conn, schema, household_visits(2, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI)))
+    await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 2 FROM {schema}.verdicts_checkins"))
+
+
+class Witness(Projection):
+    """Records which driver applied which event (a test instrument, not a read model)."""
+
+    name = "witness"
+    tables: list[str] = []
+
+    def __init__(self, label: str, seen: list) -> None:
+        self.label, self.seen = label, seen
+
+    async def apply(self, conn, schema, events, rules) -> None:
+        self.seen.extend((self.label, schema, e.originator_id, e.originator_version) for e in events)
+
+
+async def test_two_drivers_split_the_counties_and_never_apply_an_event_twice(conn, county, driver):
+    schemas = [county("469029"), county("469030")]
+    for schema in schemas:
+        await reset_county(conn, schema)
+    seen: list = []
+    driver([*PROJECTIONS, Witness("a", seen)])
+    driver([*PROJECTIONS, Witness("b", seen)])
+    # The first driver up may take both counties until it sees the second and gives one back.
+    await wait_for(lambda: conn.fetchval(
+        "SELECT count(DISTINCT pid) = 2 AND count(*) = 2 FROM pg_locks WHERE locktype = 'advisory'"
+        " AND classid = 2 AND objid IN (469029, 469030) AND granted"))
+    for round_ in range(5):
+        for schema in schemas:
+            await store_events(conn, schema, household_visits(4, 2, datetime(2026, 5, 1 + round_, tzinfo=SHANGHAI)))
+    for schema in schemas:
+        await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 40 FROM {schema}.verdicts_checkins"))
+    await wait_for(lambda: asyncio.sleep(0, len(seen) == 2 * 5 * (1 + 4 + 8)))
+    applied = [(schema, originator, version) for _, schema, originator, version in seen]
+    assert len(applied) == len(set(applied))  # no event applied twice
+    owners = {schema: {label for label, s, _, _ in seen if s == schema} for schema in schemas}
+    assert all(len(labels) == 1 for labels in owners.values()), owners
+    assert owners[schemas[0]] != owners[schemas[1]], "the two drivers split the two counties"
+
+
+async def test_a_driver_killed_in_mid_batch_resumes_with_no_event_missing_or_applied_twice(
+        conn, county, database_url):
+    schema = county("469029")
+    await reset_county(conn, schema)
+    events = household_visits(300, 20, datetime(2026, 3, 1, 9, tzinfo=SHANGHAI))
+    for start in range(0, len(events), 2000):
+        await store_events(conn, schema, events[start:start + 2000])
+    last = await conn.fetchval(f"SELECT max(notification_id) FROM {schema}.county_events")
+    env = {**os.environ, "DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "services.cli", "projector"]
+
+    def tracking():
+        return conn.fetchval(f"SELECT min(notification_id) FROM {schema}.projection_tracking")
+
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        await wait_for(tracking, timeout=30, every=0.005)
+        position = await tracking()
+        first.send_signal(signal.SIGKILL)  # no goodbye: whatever batch it was in is cut off
+        first.wait(10)
+        assert 0 < position < last
+    finally:
+        if first.poll() is None:
+            first.kill()
+    second = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        await wait_for(lambda: conn.fetchval(f"SELECT min(notification_id) = {last} FROM {schema}.projection_tracking"),
+                       timeout=60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(10)
+    assert await checkin_count(conn, schema) == 300 * 20
+    visits = await conn.fetchval(f"SELECT count(DISTINCT visit_id) FROM {schema}.verdicts_checkins WHERE verified")
+    assert visits == 300 * 20
