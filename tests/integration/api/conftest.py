@@ -22,15 +22,16 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher, profiles
 
+from services.api.app import create_app
 from services.county import Actor, County, Outcome
 from services.domain import commands as c
 from services.identity import ROLES, User, ensure_user
+from services.identity.users import use_password_hasher
 from services.storage.database import connect
 from services.storage.schemas import provision_county
 from services.tenancy import Counties
-
-from services.api.app import create_app
 
 COUNTY_A, COUNTY_B, COUNTY_C = "910001", "910002", "920001"
 PROVINCE_AB, PROVINCE_C = "910000", "920000"
@@ -69,6 +70,12 @@ class Account:
 
 def admin_actor(county: str) -> Actor:
     return Actor(user_id="test-fixture", roles=frozenset({"county_admin"}), county=county)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> None:
+    # Hundreds of logins and throttled failures: argon2's default profile would take minutes on 2 cores.
+    use_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 @pytest.fixture(scope="session")
