@@ -13,10 +13,12 @@ import pytest
 from eventsourcing.tests.persistence import (
     AggregateRecorderTestCase,
     ApplicationRecorderTestCase,
+    InfrastructureFactoryTestCase,
     NonInterleavingNotificationIDsBaseCase,
     ProcessRecorderTestCase,
     TrackingRecorderTestCase,
 )
+from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.utils import Environment
 from psycopg.sql import SQL, Identifier
 
@@ -48,9 +50,8 @@ class FreshCountySchema:
         schema = county_schema(adcode)
         with connect(database_url) as conn:
             conn.execute(SQL("CREATE SCHEMA {}").format(Identifier(schema)))
-        self.factory = CountyFactory(
-            Environment(APPLICATION_NAME, {**county_env(adcode, database_url), "CREATE_TABLE": "yes"})
-        )
+        self.env = Environment(APPLICATION_NAME, {**county_env(adcode, database_url), "CREATE_TABLE": "yes"})
+        self.factory = CountyFactory(self.env)
         yield
         self.factory.close()
         with connect(database_url) as conn:
@@ -88,3 +89,29 @@ class TestCountyNotificationIdsDoNotInterleave(FreshCountySchema, NonInterleavin
 
     def create_recorder(self) -> CountyApplicationRecorder:
         return self.factory.application_recorder()
+
+
+class TrackingRecorderSubclass(PostgresTrackingRecorder):
+    pass
+
+
+class TestCountyFactory(FreshCountySchema, InfrastructureFactoryTestCase[CountyFactory]):
+    """County env picks our factory by topic, and the factory picks our recorder classes."""
+
+    def expected_factory_class(self) -> type[CountyFactory]:
+        return CountyFactory
+
+    def expected_aggregate_recorder_class(self) -> type[CountyAggregateRecorder]:
+        return CountyAggregateRecorder
+
+    def expected_application_recorder_class(self) -> type[CountyApplicationRecorder]:
+        return CountyApplicationRecorder
+
+    def expected_tracking_recorder_class(self) -> type[PostgresTrackingRecorder]:
+        return PostgresTrackingRecorder
+
+    def tracking_recorder_subclass(self) -> type[PostgresTrackingRecorder]:
+        return TrackingRecorderSubclass
+
+    def expected_process_recorder_class(self) -> type[CountyProcessRecorder]:
+        return CountyProcessRecorder
