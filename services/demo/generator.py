@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from services.demo.geography import VILLAGE_RADIUS_M, DemoCounty, Village, distance_m, hainan, offset
+from services.demo.geography import VILLAGE_RADIUS_M, DemoCounty, Village, hainan, offset
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 DEMO_START = date(2026, 1, 1)
@@ -146,11 +146,12 @@ class _Story:
     cadres: list[_Cadre] = field(default_factory=list)
     households: list[_Household] = field(default_factory=list)
 
-    def uuid(self) -> uuid.UUID:
+    def new_id(self) -> uuid.UUID:
+        """A version-4 UUID drawn from the story's own random stream, so ids repeat with the seed."""
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
 
     def add(self, at: datetime, command: str, actor: Actor, **payload: Any) -> uuid.UUID:
-        command_id = self.uuid()
+        command_id = self.new_id()
         if at <= self.until:  # work that would happen after the story's end never happened
             self.steps.append(Step(at, self.county.adcode, command, {"command_id": command_id, **payload}, actor))
         return command_id
@@ -503,7 +504,8 @@ def _interviews(story: _Story) -> None:
             opinions = rng.choices((0, 1, 2, 3), (40, 35, 17, 8))[0]
             story.add(
                 occurred + timedelta(minutes=rng.uniform(1, 20)), "hold_interview", Actor("cadre", talker.id),
-                interviewee_id=talked_to.id, form=rng.choices(("one_on_one", "group", "home", "phone"), (70, 10, 10, 10))[0],
+                interviewee_id=talked_to.id,
+                form=rng.choices(("one_on_one", "group", "home", "phone"), (70, 10, 10, 10))[0],
                 direction="cadre_to_leader" if upward else "leader_to_cadre",
                 topics=rng.sample(("family", "health", "performance", "team", "organisation", "difficulties"),
                                   rng.randint(3, 6)),

@@ -269,9 +269,18 @@ def main(args: argparse.Namespace) -> int:
     """The `grassroots demo` handler."""
     from services.storage.database import database_url
 
-    report = load_demo(database_url(), args.seed, args.scale, progress=sys.stderr.isatty() or args.progress)
+    if not 0 < args.scale <= 1:
+        print(f"error: --scale must be more than 0 and at most 1 (a fraction of the full demo), got {args.scale}",
+              file=sys.stderr)
+        return 2
+    try:
+        report = load_demo(database_url(), args.seed, args.scale, progress=sys.stderr.isatty() or args.progress)
+    except DemoLoadError as error:
+        print(f"error: the demo could not be loaded: {error}", file=sys.stderr)
+        return 1
     if report.already_loaded:
-        print(f"demo province already loaded (checked in {report.seconds:.1f} s)")
+        print(f"demo province already loaded (checked in {report.seconds:.1f} s; it keeps the seed and scale"
+              " it was first loaded with)")
     else:
         print(f"demo province loaded: {report.commands} commands in {report.seconds:.0f} s")
     print(f"demo accounts (password {DEMO_PASSWORD}); village names and households are generated:")

@@ -123,3 +123,10 @@ def test_grassroots_demo_prints_the_accounts_and_their_password(demo_url, first_
     assert DEMO_PASSWORD in out
     for username in ("baoting.admin", "qiongzhong.cadre", "wuzhishan.dept", "hainan.viewer", "operator"):
         assert username in out
+
+
+def test_grassroots_demo_refuses_a_scale_outside_zero_to_one(capsys):
+    from services.cli import main
+
+    assert main(["demo", "--scale", "2"]) == 2
+    assert "--scale must be more than 0" in capsys.readouterr().err
