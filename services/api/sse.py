@@ -13,9 +13,9 @@ and a comment line as heartbeat every HEARTBEAT_SECONDS so proxies keep the conn
 that reconnects sends `Last-Event-ID`; if the read models moved meanwhile it gets a `changed` at once.
 
 A stream ends when the client goes away (Starlette cancels it) or when the server shuts down:
-`close_streams(app)` sends every stream a final `event: shutdown` and ends it (call it before the
-server waits for open connections, e.g. from uvicorn's `handle_exit`), and EventSource reconnects
-after `retry` milliseconds to whichever server is up.
+`close_streams(app)` sends every stream a final `event: shutdown` and ends it (a server must call it
+before it waits for open connections: `StreamClosingServer` does, from uvicorn's `handle_exit`), and
+EventSource reconnects after `retry` milliseconds to whichever server is up.
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import StreamingResponse
 
@@ -126,6 +127,19 @@ def close_streams(app: Starlette) -> None:
     hub = getattr(app.state, "event_hub", None)
     if hub is not None:
         hub.close()
+
+
+class StreamClosingServer(uvicorn.Server):
+    """uvicorn's server, except that a stop signal first ends the open event streams.
+
+    uvicorn waits for open responses before it shuts the app down, and an event stream never ends
+    by itself, so a plain `uvicorn.run` would wait for every admin page to close. Use it as
+    `StreamClosingServer(uvicorn.Config(app, ...)).run()`."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if isinstance(self.config.app, Starlette):
+            close_streams(self.config.app)
+        super().handle_exit(sig, frame)
 
 
 def _position(positions: Positions) -> int:

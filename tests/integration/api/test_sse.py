@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import time
 import uuid
@@ -31,7 +32,7 @@ async def server(database_url, api) -> AsyncIterator[Server]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    uv = uvicorn.Server(config)
+    uv = sse.StreamClosingServer(config)
     task = asyncio.create_task(uv.serve(sockets=[sock]))
     while not uv.started:
         await asyncio.sleep(0.02)
@@ -135,18 +136,21 @@ async def test_a_disconnected_client_leaves_no_watcher_behind(server, api):
     assert COUNTY_A not in hub.watches
 
 
-async def test_server_shutdown_ends_open_streams_with_a_shutdown_event(server, api):
+async def test_server_shutdown_ends_open_streams_with_a_shutdown_event(server, api, monkeypatch):
+    # uvicorn re-raises the stop signal once it has stopped; here that would stop the test run itself.
+    reraised: list[int] = []
+    monkeypatch.setattr(signal, "raise_signal", reraised.append)
     token = await api.token("department")
     async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client:
         async with client.stream("GET", "/api/v1/events/stream") as response:
             stream = events(response)
             await next_event(stream, "ready", 5)
-            sse.close_streams(server.app)
+            server.server.handle_exit(signal.SIGTERM, None)  # what a stop signal runs
             await next_event(stream, "shutdown", 2)
             remaining = [name async for name, _, _ in stream]  # the response ends
             assert remaining == []
-    server.server.should_exit = True
-    await asyncio.wait_for(server.task, 5)
+    await asyncio.wait_for(server.task, 5)  # and the server stops without waiting for anyone
+    assert reraised == [signal.SIGTERM]
 
 
 async def test_the_stream_needs_a_county_session(api):
