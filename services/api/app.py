@@ -166,10 +166,13 @@ def serve(args) -> int:
     """`grassroots serve`: uvicorn on --host/--port, JSON logs, the projector unless --no-projector."""
     import uvicorn
 
+    from .sse import StreamClosingServer
+
     ops.configure_logging()
     app = create_app(projector=not args.no_projector)
     if not (DEFAULT_DIST / "index.html").is_file():
         log.warning("no built PWA in %s: serving the API only (build it with `make pwa`)", DEFAULT_DIST)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                proxy_headers=True, server_header=False)
+    # The server that ends open event streams on a stop signal: else shutdown waits for every admin page.
+    StreamClosingServer(uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
+                                       proxy_headers=True, server_header=False)).run()
     return 0

@@ -55,7 +55,8 @@ class Metrics:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id and any `extra` fields."""
 
-    _standard = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+    # uvicorn adds `color_message` (the message with terminal colours) to its records: not for JSON.
+    _standard = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
