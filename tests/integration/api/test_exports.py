@@ -43,8 +43,10 @@ async def test_a_department_exports_only_its_own_issues(api, seeded):
     department = await api.client("department")
     response = await department.get("/api/v1/exports/issues", params={"format": "csv"})
     assert response.status_code == 200
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert [row[0] for row in rows[1:]] == [str(seeded.issue_department)]
+    header, *rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert str(seeded.issue_department) in {row[0] for row in rows}
+    assert str(seeded.issue_review) not in {row[0] for row in rows}
+    assert {row[header.index("责任部门")] for row in rows} == {DEPARTMENT}
     assert (await department.get("/api/v1/exports/completeness")).status_code == 403
 
 
