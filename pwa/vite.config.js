@@ -5,7 +5,11 @@ import { VitePWA } from 'vite-plugin-pwa';
 // written to assets/admin/ and left out of the service worker's precache: a cadre's phone never
 // downloads them unless someone opens /admin.
 const ADMIN_ONLY = /\/src\/admin\/|\/node_modules\/leaflet\//;
-const isAdminChunk = (chunk) => chunk.moduleIds.length > 0 && chunk.moduleIds.every((id) => ADMIN_ONLY.test(id));
+// Virtual modules (`\0rolldown/runtime.js`, the CommonJS interop Leaflet pulls in) belong to whichever chunk needs them.
+const isAdminChunk = (chunk) => {
+  const real = chunk.moduleIds.filter((id) => !id.startsWith('\0'));
+  return real.length > 0 && real.every((id) => ADMIN_ONLY.test(id));
+};
 const isAdminAsset = (asset) => (asset.originalFileNames || []).some((name) => ADMIN_ONLY.test(`/${name}`));
 
 // The field app's JS is inlined into index.html: on "Slow 3G" each request costs a 2 s round trip, and

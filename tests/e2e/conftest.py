@@ -76,3 +76,25 @@ def browser_context_args(browser_context_args):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# ---- admin and province views (tests/e2e/test_admin*.py, test_province*.py) --------------------------------------
+
+DESKTOP_VIEWPORT = {"width": 1440, "height": 900}
+
+
+@pytest.fixture(scope="session")
+def admin_seeded(database_url: str, seeded: Seeded):
+    from .admin_seed import seed_admin
+
+    return seed_admin(database_url, seeded)
+
+
+@pytest.fixture
+def desktop(admin_seeded, browser, server: Server):
+    """A page in a fresh desktop-sized context (the admin views are for office PCs)."""
+    context = browser.new_context(base_url=server.url, viewport=DESKTOP_VIEWPORT, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()

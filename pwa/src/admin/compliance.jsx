@@ -1,0 +1,350 @@
+// Compliance tables: household-visit completeness, pairing compliance and interview coverage, each
+// with its filters and its ledger export (XLSX/CSV, the server's own 台账 with Chinese headers).
+import { useState } from 'preact/hooks';
+import { at, pct } from './i18n.js';
+import { problem, ready, useAdmin, useLive } from './context.js';
+import { placeName, usePlaces } from './places.js';
+
+const TABS = [
+  ['completeness', 'compliance_completeness'],
+  ['pairings', 'compliance_pairings'],
+  ['interviews', 'compliance_interviews'],
+];
+const STATUSES = ['ok', 'due', 'overdue'];
+const RANKS = ['section_chief', 'deputy_section_chief', 'staff', 'village_cadre'];
+
+export function Compliance() {
+  const [tab, setTab] = useState('completeness');
+  return (
+    <div>
+      <div class="tabs">
+        {TABS.map(([name, key]) => (
+          <button class={tab === name ? 'active' : ''} onClick={() => setTab(name)} data-testid={`tab-${name}`}>
+            {at(key)}
+          </button>
+        ))}
+      </div>
+      {tab === 'completeness' && <Completeness />}
+      {tab === 'pairings' && <Pairings />}
+      {tab === 'interviews' && <Interviews />}
+    </div>
+  );
+}
+
+export function ExportButtons({ path, params = {} }) {
+  const { api } = useAdmin();
+  const [note, setNote] = useState(null);
+  const run = async (format) => {
+    try {
+      const name = await api.download(path, { ...params, format }, `export.${format}`);
+      setNote(at('exported', { name }));
+    } catch (e) {
+      setNote(at('error', { detail: problem(e) }));
+    }
+  };
+  return (
+    <span class="exports">
+      <button onClick={() => run('xlsx')} data-testid={`export-${path.split('/').pop()}`}>
+        {at('export_xlsx')}
+      </button>
+      <button onClick={() => run('csv')}>{at('export_csv')}</button>
+      {note && <small class="hint">{note}</small>}
+    </span>
+  );
+}
+
+function Select({ label, value, onChange, options, testid }) {
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.currentTarget.value)} data-testid={testid}>
+        <option value="">{at('all')}</option>
+        {options.map(([code, text]) => (
+          <option value={code}>{text}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+const statusOptions = () => STATUSES.map((s) => [s, at(`status_${s}`)]);
+const Status = ({ value }) => <span class={`pill ${value}`}>{at(`status_${value}`)}</span>;
+
+function Completeness() {
+  const { api } = useAdmin();
+  const places = usePlaces();
+  const [filters, setFilters] = useState({ township: '', village: '', status: '' });
+  const [summary, setSummary] = useState(null);
+  const [page, setPage] = useState(null);
+  const [error, setError] = useState(null);
+  const load = async () => {
+    try {
+      const [s, p] = await Promise.all([
+        api.get('/completeness'),
+        api.get('/completeness/households', { ...filters, limit: 500 }),
+      ]);
+      setSummary(s);
+      setPage(p);
+      ready('admin-compliance');
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  useLive(['completeness'], load, [filters.township, filters.village, filters.status]);
+  const townships = summary?.townships.map((t) => t.township) ?? [];
+  const villages = [...new Set((page?.items ?? []).map((h) => h.village))].sort();
+  return (
+    <section class="card">
+      <div class="filters">
+        <Select
+          label={at('filter_township')}
+          value={filters.township}
+          testid="filter-township"
+          onChange={(township) => setFilters({ ...filters, township, village: '' })}
+          options={townships.map((code) => [code, placeName(places, code)])}
+        />
+        <Select
+          label={at('filter_village')}
+          value={filters.village}
+          testid="filter-village"
+          onChange={(village) => setFilters({ ...filters, village })}
+          options={villages.map((code) => [code, placeName(places, code)])}
+        />
+        <Select
+          label={at('filter_status')}
+          value={filters.status}
+          testid="filter-status"
+          onChange={(status) => setFilters({ ...filters, status })}
+          options={statusOptions()}
+        />
+        <ExportButtons path="/exports/completeness" />
+      </div>
+      {error && <p class="error">{at('error', { detail: error })}</p>}
+      {summary && (
+        <table class="grid compact">
+          <thead>
+            <tr>
+              <th>{at('township')}</th>
+              <th>{at('households')}</th>
+              <th>{at('complete_pct')}</th>
+              <th>{at('status_due')}</th>
+              <th>{at('status_overdue')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            <tr class="total">
+              <td>{at('total')}</td>
+              <td>{summary.county.households}</td>
+              <td data-testid="completeness-pct">{pct(summary.county.complete_pct)}</td>
+              <td>{summary.county.due}</td>
+              <td>{summary.county.overdue}</td>
+            </tr>
+            {summary.townships.map((t) => (
+              <tr>
+                <td>{placeName(places, t.township)}</td>
+                <td>{t.households}</td>
+                <td>{pct(t.complete_pct)}</td>
+                <td>{t.due}</td>
+                <td>{t.overdue}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {page && (
+        <>
+          <p class="hint" data-testid="rows">{at('rows', { n: page.total })}</p>
+          <table class="grid" data-testid="completeness-table">
+            <thead>
+              <tr>
+                <th>{at('head_name')}</th>
+                <th>{at('village')}</th>
+                <th>{at('visits_this_year')}</th>
+                <th>{at('required')}</th>
+                <th>{at('last_visit')}</th>
+                <th>{at('next_due')}</th>
+                <th>{at('status')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.items.map((h) => (
+                <tr>
+                  <td>{h.head_name || '—'}</td>
+                  <td>{placeName(places, h.village)}</td>
+                  <td>{h.visits_this_year}</td>
+                  <td>{h.required}</td>
+                  <td>{h.last_visit || at('never')}</td>
+                  <td>{h.next_due}</td>
+                  <td>
+                    <Status value={h.status} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** Every page of a keyset list (`next` → `after`), up to `cap` rows. */
+async function keysetAll(api, path, params, cap = 2000) {
+  const items = [];
+  let after;
+  do {
+    const page = await api.get(path, { ...params, after, limit: 500 });
+    items.push(...page.items);
+    after = page.next;
+  } while (after && items.length < cap);
+  return items;
+}
+
+function useCadreNames() {
+  const { api } = useAdmin();
+  const [names, setNames] = useState({});
+  useLive([], async () => {
+    const board = await api.get('/leaderboards/cadres', { limit: 500 }).catch(() => ({ items: [] }));
+    setNames(Object.fromEntries(board.items.map((c) => [c.cadre_id, c.name])));
+  }, []);
+  return names;
+}
+
+function Pairings() {
+  const { api } = useAdmin();
+  const names = useCadreNames();
+  const [filters, setFilters] = useState({ cadre_id: '', status: '' });
+  const [summary, setSummary] = useState(null);
+  const [items, setItems] = useState(null);
+  const [error, setError] = useState(null);
+  const load = async () => {
+    try {
+      const [s, list] = await Promise.all([api.get('/pairings/summary'), keysetAll(api, '/pairings', filters)]);
+      setSummary(s);
+      setItems(list);
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  useLive(['pairing'], load, [filters.cadre_id, filters.status]);
+  return (
+    <section class="card">
+      <div class="filters">
+        <Select
+          label={at('filter_cadre')}
+          value={filters.cadre_id}
+          onChange={(cadre_id) => setFilters({ ...filters, cadre_id })}
+          options={Object.entries(names).sort((a, b) => (a[1] || '').localeCompare(b[1] || ''))}
+        />
+        <Select label={at('filter_status')} value={filters.status} onChange={(status) => setFilters({ ...filters, status })} options={statusOptions()} />
+        <ExportButtons path="/exports/pairings" />
+      </div>
+      {error && <p class="error">{at('error', { detail: error })}</p>}
+      {summary && (
+        <p class="hint">
+          {at('pairing_ok_pct')}: <b>{pct(summary.compliant_pct ?? summary.not_overdue_pct)}</b>
+        </p>
+      )}
+      {items && (
+        <>
+          <p class="hint">{at('rows', { n: items.length })}</p>
+          <table class="grid">
+            <thead>
+              <tr>
+                <th>{at('cadre')}</th>
+                <th>{at('target')}</th>
+                <th>{at('cadence')}</th>
+                <th>{at('last_visit')}</th>
+                <th>{at('visits_in_period')}</th>
+                <th>{at('due_date')}</th>
+                <th>{at('status')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((p) => (
+                <tr>
+                  <td>{names[p.cadre_id] || p.cadre_id}</td>
+                  <td>{p.target_kind}</td>
+                  <td>{p.cadence}</td>
+                  <td>{p.last_visit || at('never')}</td>
+                  <td>{p.visits_in_period}</td>
+                  <td>{p.due_date}</td>
+                  <td>
+                    <Status value={p.status} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+function Interviews() {
+  const { api } = useAdmin();
+  const names = useCadreNames();
+  const [filters, setFilters] = useState({ rank: '', status: '' });
+  const [coverage, setCoverage] = useState(null);
+  const [items, setItems] = useState(null);
+  const [error, setError] = useState(null);
+  const load = async () => {
+    try {
+      const [c, list] = await Promise.all([api.get('/interviews/coverage'), keysetAll(api, '/interviews/cadres', filters)]);
+      setCoverage(c);
+      setItems(list);
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  useLive(['interviews'], load, [filters.rank, filters.status]);
+  return (
+    <section class="card">
+      <div class="filters">
+        <Select
+          label={at('filter_rank')}
+          value={filters.rank}
+          onChange={(rank) => setFilters({ ...filters, rank })}
+          options={RANKS.map((r) => [r, at(`rank_${r}`)])}
+        />
+        <Select label={at('filter_status')} value={filters.status} onChange={(status) => setFilters({ ...filters, status })} options={statusOptions()} />
+        <ExportButtons path="/exports/interviews" />
+      </div>
+      {error && <p class="error">{at('error', { detail: error })}</p>}
+      {coverage && (
+        <p class="hint">
+          {at('interview_coverage')}: <b>{pct(coverage.county?.coverage_pct ?? coverage.coverage_pct)}</b>
+        </p>
+      )}
+      {items && (
+        <table class="grid">
+          <thead>
+            <tr>
+              <th>{at('cadre')}</th>
+              <th>{at('rank')}</th>
+              <th>{at('interviews_this_year')}</th>
+              <th>{at('required')}</th>
+              <th>{at('last_interview')}</th>
+              <th>{at('status')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((c) => (
+              <tr>
+                <td>{names[c.cadre_id] || c.cadre_id}</td>
+                <td>{c.rank ? at(`rank_${c.rank}`) : '—'}</td>
+                <td>{c.interviews_this_year}</td>
+                <td>{c.required}</td>
+                <td>{c.last_interview?.day || at('never')}</td>
+                <td>
+                  <Status value={c.status} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,181 @@
+// The county admin and province views: a separate chunk (vite.config.js writes src/admin/** and
+// Leaflet to assets/admin/, which the service worker never precaches), loaded by app.jsx at /admin.
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { Link, match, navigate, usePath } from '../router.jsx';
+import { language, setLanguage } from '../i18n/index.js';
+import { createAdminApi, followChanges, loadSession, saveSession } from './api.js';
+import { at } from './i18n.js';
+import { AdminContext } from './context.js';
+import { CoverageMap } from './map.jsx';
+import { Compliance } from './compliance.jsx';
+import { IssueBoard } from './issues.jsx';
+import { Leaderboards } from './leaderboards.jsx';
+import { People } from './people.jsx';
+import { Province } from './province.jsx';
+import './admin.css';
+
+// [path, view, nav label, roles that may open it]
+const VIEWS = [
+  ['/admin/map', CoverageMap, 'nav_map', ['county_admin']],
+  ['/admin/compliance', Compliance, 'nav_compliance', ['county_admin']],
+  ['/admin/issues', IssueBoard, 'nav_issues', ['county_admin', 'department']],
+  ['/admin/leaderboards', Leaderboards, 'nav_leaderboards', ['county_admin']],
+  ['/admin/people', People, 'nav_people', ['county_admin']],
+  ['/admin/province', Province, 'nav_province', ['province_viewer']],
+];
+
+const allowed = (roles, user) => user && user.roles.some((role) => roles.includes(role));
+export const homeOf = (user) => VIEWS.find(([, , , roles]) => allowed(roles, user))?.[0] ?? null;
+
+export default function AdminApp() {
+  const path = usePath();
+  const [session, setSession] = useState(loadSession);
+  const [, setLang] = useState(language());
+  const [changes, setChanges] = useState({});
+  const [live, setLive] = useState(false);
+
+  const api = useMemo(
+    () =>
+      createAdminApi({
+        getToken: () => loadSession()?.token,
+        onUnauthorized: () => {
+          saveSession(null);
+          setSession(null);
+        },
+      }),
+    [],
+  );
+
+  const streams = session && session.user.roles.some((r) => ['county_admin', 'department'].includes(r));
+  useEffect(() => {
+    if (!streams) return undefined;
+    setLive(true);
+    const stop = followChanges(api, (projections) =>
+      setChanges((before) => {
+        const next = { ...before };
+        for (const name of projections) next[name] = (next[name] || 0) + 1;
+        return next;
+      }),
+    );
+    return () => {
+      setLive(false);
+      stop();
+    };
+  }, [session?.token]);
+
+  const signedIn = (answer) => {
+    const next = { token: answer.token, user: answer.user };
+    saveSession(next);
+    setSession(next);
+    const home = homeOf(answer.user);
+    if (home) navigate(home, { replace: true });
+  };
+  const signOut = () => {
+    api.logout().catch(() => {});
+    saveSession(null);
+    setSession(null);
+    navigate('/admin', { replace: true });
+  };
+
+  useEffect(() => {
+    document.title = at(session?.user.roles.includes('province_viewer') ? 'province_title' : 'title');
+  }, [session, path]);
+
+  if (!session) return <Login api={api} onDone={signedIn} />;
+  const user = session.user;
+  const home = homeOf(user);
+  if (!home) {
+    return (
+      <div class="admin-login card">
+        <p>{at('not_for_cadres')}</p>
+        <a href="/today">{at('go_field')}</a>
+        <button onClick={signOut}>{at('logout')}</button>
+      </div>
+    );
+  }
+  if (path === '/admin' || path === '/admin/') {
+    history.replaceState(null, '', home);
+  }
+  const found = match(VIEWS.map(([p, view]) => [p, view]), path === '/admin' || path === '/admin/' ? home : path);
+  const entry = VIEWS.find(([p]) => p === (found ? VIEWS.find(([, v]) => v === found.component)[0] : null));
+  const View = found?.component;
+  const context = { api, session, user, changes, live };
+  return (
+    <AdminContext.Provider value={context}>
+      <div class="admin">
+        <header class="admin-bar">
+          <strong>{at(user.roles.includes('province_viewer') ? 'province_title' : 'title')}</strong>
+          <span class="admin-where">{user.county_name || user.province || ''}</span>
+          <nav class="admin-nav">
+            {VIEWS.filter(([, , , roles]) => allowed(roles, user)).map(([href, , key]) => (
+              <Link href={href} class={path.startsWith(href) ? 'active' : ''}>
+                {at(key)}
+              </Link>
+            ))}
+          </nav>
+          <span class="spacer" />
+          {streams && (
+            <span class={live ? 'live on' : 'live'} data-testid="live">
+              {at(live ? 'live' : 'live_off')}
+            </span>
+          )}
+          <span class="who">{user.display_name}</span>
+          <button
+            class="link"
+            onClick={() => {
+              setLanguage(language() === 'en' ? 'zh-CN' : 'en');
+              setLang(language());
+            }}
+          >
+            {at('language')}
+          </button>
+          <button class="link" onClick={signOut}>
+            {at('logout')}
+          </button>
+        </header>
+        {user.demo && <div class="demo">{at('demo_banner')}</div>}
+        <main class="admin-main">
+          {View && allowed(entry[3], user) ? <View /> : <p class="empty" data-testid="no-access">{at('no_access')}</p>}
+        </main>
+      </div>
+    </AdminContext.Provider>
+  );
+}
+
+function Login({ api, onDone }) {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    document.body.dataset.usable = 'admin-login';
+  }, []);
+  const submit = async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setBusy(true);
+    setError(null);
+    try {
+      onDone(await api.login(form.get('username'), form.get('password')));
+    } catch (e) {
+      setError(at('login_failed', { detail: (language() === 'en' ? e.problem?.detail : e.problem?.detail_zh) || e.message }));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="admin-login card" onSubmit={submit}>
+      <h1>{at('login_title')}</h1>
+      <label>
+        {at('login_username')}
+        <input name="username" autocomplete="username" required />
+      </label>
+      <label>
+        {at('login_password')}
+        <input name="password" type="password" autocomplete="current-password" required />
+      </label>
+      {error && <p class="error">{error}</p>}
+      <button class="primary" disabled={busy}>
+        {at('login_submit')}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,302 @@
+// Coverage map: village choropleth, H3 cells and household points on Leaflet, with no tile server
+// needed (a tile URL comes from the server's runtime config when there is one). A period selector and
+// an as-of slider replay coverage through the year; the map follows live changes (SSE).
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import L from 'leaflet';
+import 'leaflet/dist/leaflet.css';
+import { at, pct } from './i18n.js';
+import { problem, ready, today, useAdmin, useLive } from './context.js';
+import { STATUS_COLOURS, coverageColour, householdState, periodOptions, sliderDays } from './periods.js';
+import { usePlaces } from './places.js';
+
+const HOUSEHOLD_PAGE = 500;
+const HOUSEHOLD_CAP = 5000; // beyond this the points stop being readable; the village layer still counts all
+
+async function allHouseholds(api, params) {
+  const items = [];
+  for (let offset = 0; offset < HOUSEHOLD_CAP; offset += HOUSEHOLD_PAGE) {
+    const page = await api.get('/completeness/households', { ...params, limit: HOUSEHOLD_PAGE, offset });
+    items.push(...page.items);
+    if (items.length >= page.total) break;
+  }
+  return items;
+}
+
+function periodLabel(option) {
+  if (option.kind === 'year') return at('period_year', { year: option.year });
+  if (option.kind === 'quarter') return at('period_quarter', { year: option.year, q: option.q });
+  return at('period_month', { year: option.year, m: option.m });
+}
+
+export function CoverageMap() {
+  const { api } = useAdmin();
+  const places = usePlaces();
+  const day = today();
+  const year = Number(day.slice(0, 4));
+  const [period, setPeriod] = useState(String(year));
+  const days = useMemo(() => sliderDays(period, day), [period, day]);
+  const [step, setStep] = useState(days.length - 1);
+  const [layers, setLayers] = useState({ villages: true, h3: false, households: true });
+  const [data, setData] = useState(null);
+  const [error, setError] = useState(null);
+  const [selected, setSelected] = useState(null);
+  const [config, setConfig] = useState(null);
+
+  useEffect(() => setStep(days.length - 1), [days]);
+  useEffect(() => {
+    api.get('/config').then(setConfig, () => setConfig({}));
+  }, []);
+
+  const index = Math.min(step, days.length - 1);
+  const shown = days[index];
+  // The slider's last step on a current period is "now": no as_of, so live changes show at once.
+  const asOf = index === days.length - 1 && shown === day ? null : shown;
+
+  const load = async () => {
+    try {
+      const params = { period, as_of: asOf };
+      const [county, villages, cells, households] = await Promise.all([
+        api.get('/coverage', { ...params, level: 'county' }),
+        api.get('/coverage', { ...params, level: 'village' }),
+        layers.h3 ? api.get('/coverage', { ...params, level: 'h3', resolution: 8 }) : null,
+        layers.households ? allHouseholds(api, { as_of: asOf }) : null,
+      ]);
+      setData({ key: `${period}|${asOf}`, county: county.features[0]?.properties ?? null, villages, cells, households });
+      setError(null);
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  useLive(['coverage', 'verdicts', 'completeness'], load, [period, asOf, layers.h3, layers.households]);
+
+  useEffect(() => {
+    if (data) ready('admin-map');
+  }, [data]);
+
+  const villageFigures = selected && data?.villages.features.find((f) => f.id === selected)?.properties;
+  const figures = data?.county;
+  return (
+    <div class="map-view">
+      <section class="map-controls card">
+        <label>
+          {at('period')}
+          <select value={period} onChange={(e) => setPeriod(e.currentTarget.value)} data-testid="period">
+            {[year - 1, year].flatMap(periodOptions).map((option) => (
+              <option value={option.value}>{periodLabel(option)}</option>
+            ))}
+          </select>
+        </label>
+        <label class="slider">
+          {at('as_of')}: <b data-testid="as-of-label">{asOf ?? `${shown}（${at('as_of_today')}）`}</b>
+          <input
+            type="range"
+            min="0"
+            max={days.length - 1}
+            value={index}
+            data-testid="as-of"
+            onInput={(e) => setStep(Number(e.currentTarget.value))}
+          />
+        </label>
+        <fieldset class="layers">
+          <legend>{at('layers')}</legend>
+          {['villages', 'h3', 'households'].map((name) => (
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={layers[name]}
+                data-testid={`layer-${name}`}
+                onChange={(e) => setLayers({ ...layers, [name]: e.currentTarget.checked })}
+              />
+              {at(`layer_${name}`)}
+            </label>
+          ))}
+        </fieldset>
+        <div class="figures" data-testid="county-figures" data-key={data?.key}>
+          {['households', 'visited_once', 'visited_twice', 'visits', 'verified_visits'].map((name) => (
+            <div>
+              <small>{at(name)}</small>
+              <b data-testid={`fig-${name}`}>{figures ? figures[name] : '…'}</b>
+            </div>
+          ))}
+          <div>
+            <small>{at('coverage_pct')}</small>
+            <b data-testid="fig-coverage_pct">{figures ? pct(figures.coverage_pct) : '…'}</b>
+          </div>
+        </div>
+        <Legend />
+        {error && <p class="error">{at('error', { detail: error })}</p>}
+      </section>
+      <LeafletMap data={data} places={places} layers={layers} config={config} onVillage={setSelected} />
+      <aside class="village-panel card" data-testid="village-panel">
+        {selected ? (
+          <VillagePanel
+            code={selected}
+            name={places.names[selected]}
+            figures={villageFigures}
+            households={data?.households}
+            asOf={asOf}
+            onClose={() => setSelected(null)}
+          />
+        ) : (
+          <p class="hint">{at('village_panel_hint')}</p>
+        )}
+      </aside>
+    </div>
+  );
+}
+
+function Legend() {
+  return (
+    <div class="legend">
+      {Object.entries({ visited: 'legend_visited', not_yet: 'legend_not_yet', due: 'legend_due', overdue: 'legend_overdue' }).map(
+        ([state, key]) => (
+          <span>
+            <i style={{ background: STATUS_COLOURS[state] }} />
+            {at(key)}
+          </span>
+        ),
+      )}
+      <span class="ramp">
+        0%
+        {[0, 20, 40, 60, 80, 100].map((value) => (
+          <i style={{ background: coverageColour(value) }} />
+        ))}
+        100%
+      </span>
+    </div>
+  );
+}
+
+function LeafletMap({ data, places, layers, config, onVillage }) {
+  const element = useRef(null);
+  const map = useRef(null);
+  const groups = useRef(null);
+  const fitted = useRef(false);
+
+  useEffect(() => {
+    map.current = L.map(element.current, { preferCanvas: true, zoomSnap: 0.5 });
+    map.current.setView([18.8, 109.6], 10);
+    groups.current = { villages: L.layerGroup(), h3: L.layerGroup(), households: L.layerGroup() };
+    for (const group of Object.values(groups.current)) group.addTo(map.current);
+    return () => map.current.remove();
+  }, []);
+
+  useEffect(() => {
+    // Tiles only when the server's configuration names a tile server (Tianditu, an intranet one).
+    if (!config?.tile_url) return undefined;
+    const tiles = L.tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 18 });
+    tiles.addTo(map.current);
+    tiles.bringToBack();
+    return () => tiles.remove();
+  }, [config?.tile_url]);
+
+  useEffect(() => {
+    if (!data) return;
+    const { villages, h3, households } = groups.current;
+    villages.clearLayers();
+    h3.clearLayers();
+    households.clearLayers();
+    if (layers.h3 && data.cells) {
+      L.geoJSON(data.cells, {
+        style: (feature) => ({ color: '#555', weight: 0.6, fillOpacity: 0.45, fillColor: coverageColour(feature.properties.coverage_pct) }),
+        onEachFeature: (feature, layer) =>
+          layer.bindTooltip(`${feature.id}<br>${at('coverage_pct')} ${pct(feature.properties.coverage_pct)}`),
+      }).addTo(h3);
+    }
+    if (layers.villages) {
+      for (const feature of data.villages.features) {
+        const p = feature.properties;
+        const style = { color: '#5b3a29', weight: 1, fillOpacity: 0.7, fillColor: coverageColour(p.coverage_pct) };
+        const boundary = places.boundaries[feature.id];
+        const [lon, lat] = feature.geometry.coordinates;
+        const shape = boundary
+          ? L.geoJSON(boundary, { style: () => style })
+          : L.circleMarker([lat, lon], { ...style, radius: 8 + Math.sqrt(p.households) * 2 });
+        shape.bindTooltip(`${places.names[feature.id] || feature.id}：${pct(p.coverage_pct)}（${p.visited_once}/${p.households}）`);
+        shape.on('click', () => onVillage(feature.id));
+        shape.addTo(villages);
+      }
+    }
+    if (layers.households && data.households) {
+      for (const household of data.households) {
+        const state = householdState(household);
+        L.circleMarker([household.lat, household.lon], {
+          radius: 4,
+          weight: 1,
+          color: '#fff',
+          fillColor: STATUS_COLOURS[state],
+          fillOpacity: 0.95,
+        })
+          .bindTooltip(`${household.head_name || ''} ${at(`legend_${state}`)}`)
+          .addTo(households);
+      }
+    }
+    if (!fitted.current && data.villages.features.length) {
+      const points = data.villages.features.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]]);
+      map.current.fitBounds(L.latLngBounds(points).pad(0.3));
+      fitted.current = true;
+    }
+  }, [data, places, layers]);
+
+  return <div class="leaflet-host" ref={element} data-testid="map" />;
+}
+
+function VillagePanel({ code, name, figures, households, asOf, onClose }) {
+  const { api } = useAdmin();
+  const [list, setList] = useState(null);
+  useEffect(() => {
+    // The map's own points when loaded, else ask for this village only.
+    const mine = households?.filter((h) => h.village === code);
+    if (mine) setList(mine);
+    else api.get('/completeness/households', { village: code, as_of: asOf, limit: 500 }).then((page) => setList(page.items));
+  }, [code, households, asOf]);
+  const unvisited = list?.filter((h) => h.visits_this_year === 0) ?? [];
+  return (
+    <div data-testid="village-detail" data-village={code}>
+      <h2>
+        {name || code} <button class="link" onClick={onClose}>{at('close')}</button>
+      </h2>
+      {figures && (
+        <dl>
+          <dt>{at('households')}</dt>
+          <dd data-testid="village-households">{figures.households}</dd>
+          <dt>{at('visited_once')}</dt>
+          <dd>{figures.visited_once}</dd>
+          <dt>{at('verified_visits')}</dt>
+          <dd>{figures.verified_visits}</dd>
+          <dt>{at('coverage_pct')}</dt>
+          <dd>{pct(figures.coverage_pct)}</dd>
+        </dl>
+      )}
+      {list === null ? (
+        <p class="hint">{at('loading')}</p>
+      ) : unvisited.length === 0 ? (
+        <p class="hint ok">{at('all_visited')}</p>
+      ) : (
+        <>
+          <h3>{at('unvisited', { n: unvisited.length })}</h3>
+          <table class="grid" data-testid="unvisited">
+            <thead>
+              <tr>
+                <th>{at('head_name')}</th>
+                <th>{at('status')}</th>
+                <th>{at('next_due')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {unvisited.map((h) => (
+                <tr>
+                  <td>{h.head_name || '—'}</td>
+                  <td>
+                    <span class={`pill ${h.status}`}>{at(`status_${h.status}`)}</span>
+                  </td>
+                  <td>{h.next_due}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </div>
+  );
+}

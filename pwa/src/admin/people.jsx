@@ -1,0 +1,282 @@
+// Households and people: the household import (民情档案, CSV/XLSX) with its row-by-row error report,
+// the county's cadres (list, enrol) and its accounts (list, create).
+import { useState } from 'preact/hooks';
+import { at } from './i18n.js';
+import { problem, ready, useAdmin, useLive } from './context.js';
+import { placeName, usePlaces } from './places.js';
+
+const RANKS = ['section_chief', 'deputy_section_chief', 'staff', 'village_cadre'];
+const COUNTY_ROLES = ['county_admin', 'department', 'cadre'];
+
+export function People() {
+  return (
+    <div class="people">
+      <Import />
+      <Cadres />
+      <Users />
+    </div>
+  );
+}
+
+function Import() {
+  const { api } = useAdmin();
+  const [result, setResult] = useState(null);
+  const [rejected, setRejected] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event) => {
+    event.preventDefault();
+    const file = new FormData(event.currentTarget).get('file');
+    if (!file || !file.name) return;
+    setBusy(true);
+    setResult(null);
+    setRejected(null);
+    try {
+      setResult(await api.upload('/households/import', file));
+    } catch (e) {
+      setRejected({ message: problem(e), errors: e.problem?.errors || [] });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="card" data-testid="import">
+      <h2>{at('people_import')}</h2>
+      <p class="hint">{at('import_hint')}</p>
+      <form class="filters" onSubmit={submit}>
+        <input type="file" name="file" accept=".csv,.xlsx" data-testid="import-file" />
+        <button class="primary-inline" disabled={busy} data-testid="import-submit">
+          {at('import_submit')}
+        </button>
+        <button type="button" onClick={() => api.download('/households/import/template', { format: 'xlsx' })}>
+          {at('import_template')}
+        </button>
+      </form>
+      {result && (
+        <p class="hint ok" data-testid="import-result">
+          {at('import_done', result)}
+          {result.ignored_columns.length > 0 && ` ${at('import_ignored', { columns: result.ignored_columns.join('、') })}`}
+        </p>
+      )}
+      {rejected && (
+        <div data-testid="import-errors">
+          <p class="error">{rejected.message}</p>
+          {rejected.errors.length > 0 && (
+            <table class="grid">
+              <caption>{at('import_errors')}</caption>
+              <thead>
+                <tr>
+                  <th>{at('import_row')}</th>
+                  <th>{at('import_column')}</th>
+                  <th>{at('import_reason')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rejected.errors.map((e) => (
+                  <tr>
+                    <td>{e.row ?? '—'}</td>
+                    <td>{e.column ?? '—'}</td>
+                    <td>{e.message_zh && document.documentElement.lang !== 'en' ? e.message_zh : e.message}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Cadres() {
+  const { api } = useAdmin();
+  const places = usePlaces();
+  const [cadres, setCadres] = useState(null);
+  const [error, setError] = useState(null);
+  const [note, setNote] = useState(null);
+  const load = () => api.get('/cadres').then((answer) => {
+    setCadres(answer.cadres);
+    ready('admin-people');
+  }, (e) => setError(problem(e)));
+  useLive(['leaderboards'], load, []);
+  const enrol = async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const f = new FormData(form);
+    try {
+      await api.post('/cadres', {
+        name: f.get('name'),
+        rank: f.get('rank'),
+        unit: f.get('unit'),
+        township: f.get('township') || null,
+        phone: f.get('phone') || null,
+      });
+      setNote(at('done'));
+      setError(null);
+      form.reset();
+      load();
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  const townships = Object.keys(places.names).filter((code) => code.length === 9).sort();
+  return (
+    <section class="card" data-testid="cadres">
+      <h2>{at('cadres')}</h2>
+      <form class="filters" onSubmit={enrol}>
+        <label>
+          {at('name')}
+          <input name="name" required />
+        </label>
+        <label>
+          {at('rank')}
+          <select name="rank">
+            {RANKS.map((r) => (
+              <option value={r}>{at(`rank_${r}`)}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {at('unit')}
+          <input name="unit" required />
+        </label>
+        <label>
+          {at('township')}
+          {townships.length ? (
+            <select name="township">
+              <option value="">—</option>
+              {townships.map((code) => (
+                <option value={code}>{places.names[code]}</option>
+              ))}
+            </select>
+          ) : (
+            <input name="township" pattern="\d{9}" />
+          )}
+        </label>
+        <label>
+          {at('phone')}
+          <input name="phone" />
+        </label>
+        <button>{at('enrol_cadre')}</button>
+      </form>
+      {error && <p class="error">{error}</p>}
+      {note && <p class="hint ok">{note}</p>}
+      {cadres && (
+        <table class="grid">
+          <thead>
+            <tr>
+              <th>{at('name')}</th>
+              <th>{at('rank')}</th>
+              <th>{at('unit')}</th>
+              <th>{at('township')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {cadres.map((c) => (
+              <tr>
+                <td>{c.name}</td>
+                <td>{at(`rank_${c.rank}`)}</td>
+                <td>{c.unit}</td>
+                <td>{placeName(places, c.township)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function Users() {
+  const { api } = useAdmin();
+  const [users, setUsers] = useState(null);
+  const [role, setRole] = useState('department');
+  const [error, setError] = useState(null);
+  const [note, setNote] = useState(null);
+  const load = () => api.get('/users').then((answer) => setUsers(answer.users), (e) => setError(problem(e)));
+  useLive([], load, []);
+  const create = async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const f = new FormData(form);
+    try {
+      await api.post('/users', {
+        username: f.get('username'),
+        display_name: f.get('display_name'),
+        password: f.get('password'),
+        roles: [role],
+        department: role === 'department' ? f.get('department') : null,
+        cadre_id: role === 'cadre' ? f.get('cadre_id') : null,
+      });
+      setNote(at('done'));
+      setError(null);
+      form.reset();
+      load();
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  return (
+    <section class="card" data-testid="users">
+      <h2>{at('users')}</h2>
+      <form class="filters" onSubmit={create}>
+        <label>
+          {at('username')}
+          <input name="username" required autocomplete="off" />
+        </label>
+        <label>
+          {at('display_name')}
+          <input name="display_name" required />
+        </label>
+        <label>
+          {at('password')}
+          <input name="password" type="password" minlength="8" required autocomplete="new-password" />
+        </label>
+        <label>
+          {at('roles')}
+          <select value={role} onChange={(e) => setRole(e.currentTarget.value)}>
+            {COUNTY_ROLES.map((r) => (
+              <option value={r}>{at(`role_${r}`)}</option>
+            ))}
+          </select>
+        </label>
+        {role === 'department' && (
+          <label>
+            {at('department')}
+            <input name="department" required />
+          </label>
+        )}
+        {role === 'cadre' && (
+          <label>
+            {at('cadre')} ID
+            <input name="cadre_id" required />
+          </label>
+        )}
+        <button>{at('add_user')}</button>
+      </form>
+      {error && <p class="error">{error}</p>}
+      {note && <p class="hint ok">{note}</p>}
+      {users && (
+        <table class="grid">
+          <thead>
+            <tr>
+              <th>{at('username')}</th>
+              <th>{at('display_name')}</th>
+              <th>{at('roles')}</th>
+              <th>{at('department')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((u) => (
+              <tr>
+                <td>{u.username}</td>
+                <td>{u.display_name}</td>
+                <td>{u.roles.map((r) => at(`role_${r}`)).join('、')}</td>
+                <td>{u.department || '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,116 @@
+"""Data for the admin and province browser tests, added to the field tests' county (seed.py).
+
+A second township of the test county gets households registered on 5 January of this year and
+visited through the year (by the seed's cadre, at the household, so every visit is verified), so that
+the as-of slider has history to replay. Issues sit on every route: one routed to the civil affairs
+bureau and overdue, one not routed yet, one for the monthly review, one routed to another department.
+A second county in the province gives the province ranking two rows. Accounts: a county admin, the
+civil affairs bureau (department) and a province viewer.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+from services.county import Actor, County
+from services.domain import clock
+from services.domain import commands as c
+from services.identity import ensure_user
+from services.storage.database import connect
+from services.storage.schemas import provision_county
+from services.tenancy import Counties
+
+from .seed import COUNTY, PASSWORD, Seeded
+
+PROVINCE_CODE = "930000"
+OTHER_COUNTY = "930002"
+TOWNSHIP = "930001002"
+VILLAGE = "930001002001"
+ORIGIN = (18.70, 109.76)  # the second township's households, east of the first's
+HOUSEHOLDS = 8
+ADMIN, DEPARTMENT_USER, PROVINCE_USER = "e2e_admin", "e2e_civil", "e2e_province"
+DEPARTMENT, OTHER_DEPARTMENT = "县民政局", "县住建局"
+
+
+@dataclass
+class AdminSeeded:
+    households: list[dict]
+    issues: dict[str, str] = field(default_factory=dict)  # name -> issue id
+
+
+def _at(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, 3, 0, tzinfo=timezone.utc)  # 11:00 in China
+
+
+def seed_admin(database_url: str, seeded: Seeded) -> AdminSeeded:
+    year = date.today().year
+    registry = Counties(database_url, County)
+    try:
+        county = registry.get(COUNTY)
+        admin = Actor(user_id="e2e-admin-fixture", roles=frozenset({"county_admin"}), county=COUNTY)
+        cadre = Actor(user_id="e2e-cadre-fixture", roles=frozenset({"cadre"}), county=COUNTY,
+                      cadre_id=uuid.UUID(seeded.cadre_id))
+
+        def run(make, actor: Actor, moment: datetime) -> str:
+            with clock.at(moment):  # commands check device times against "now": build them then
+                outcome = county.execute(make(), actor)
+            assert outcome.status == "applied", outcome
+            return str(outcome.result["id"])
+
+        households = []
+        for n in range(HOUSEHOLDS):
+            place = {"lat": ORIGIN[0] + n * 0.001, "lon": ORIGIN[1] + n * 0.001}
+            household_id = run(lambda: c.RegisterHousehold(
+                command_id=uuid.uuid4(), village=VILLAGE, township=TOWNSHIP, address=f"测试三村{n + 1}号",
+                size=4, head_name=f"老户{n + 1:02d}", tags=["empty_nest_elderly"], **place), admin, _at(year, 1, 5))
+            households.append({"id": household_id, **place})
+        # Visits: two in February, two more in June, one in September (the slider replays them).
+        for n, month in ((0, 2), (1, 2), (2, 6), (3, 6), (0, 9)):
+            household = households[n]
+            moment = _at(year, month, 10 + n)
+            run(lambda: c.CheckIn(
+                command_id=uuid.uuid4(), target_kind="household", target_id=household["id"], kind="home",
+                occurred_at=moment, position={"lat": household["lat"], "lon": household["lon"], "accuracy_m": 8,
+                                              "provider": "gps"}, note="拉家常"), cadre, moment)
+
+        issues = {}
+
+        def raise_issue(name: str, moment: datetime, category: str) -> str:
+            issues[name] = run(lambda: c.RaiseIssue(
+                command_id=uuid.uuid4(), source_kind="visit", household_id=households[0]["id"], village=VILLAGE,
+                category=category, summary=f"{category}问题（{name}）", occurred_at=moment), cadre, moment)
+            return issues[name]
+
+        def route(name: str, moment: datetime, **how) -> None:
+            run(lambda: c.RouteIssue(command_id=uuid.uuid4(), issue_id=issues[name], expected_version=1,
+                                     **how), admin, moment)
+
+        late = _at(year, 10, 1)
+        raise_issue("overdue", late, "低保")
+        route("overdue", late, route="department", department=DEPARTMENT, deadline=(late + timedelta(days=14)).date())
+        raise_issue("unrouted", datetime.now(timezone.utc) - timedelta(hours=2), "道路")
+        raise_issue("review", datetime.now(timezone.utc) - timedelta(hours=3), "饮水")
+        route("review", datetime.now(timezone.utc), route="monthly_review")
+        raise_issue("elsewhere", datetime.now(timezone.utc) - timedelta(hours=4), "危房")
+        route("elsewhere", datetime.now(timezone.utc), route="department", department=OTHER_DEPARTMENT,
+              deadline=date.today() + timedelta(days=30))
+
+        provision_county(database_url, OTHER_COUNTY, "测试邻县", "测试省", province_code=PROVINCE_CODE,
+                         centroid=(18.90, 109.95))
+        neighbour = registry.get(OTHER_COUNTY)
+        other_admin = Actor(user_id="e2e-admin-fixture", roles=frozenset({"county_admin"}), county=OTHER_COUNTY)
+        for n in range(3):
+            outcome = neighbour.execute(c.RegisterHousehold(
+                command_id=uuid.uuid4(), village="930002001001", township="930002001", address=f"邻县{n + 1}号",
+                lat=18.90 + n * 0.001, lon=109.95, size=2, head_name=f"邻户{n + 1}", tags=[]), other_admin)
+            assert outcome.status == "applied", outcome
+    finally:
+        registry.close()
+    with connect(database_url) as conn:
+        ensure_user(conn, ADMIN, roles=["county_admin"], password=PASSWORD, county=COUNTY, display_name="组织部管理员")
+        ensure_user(conn, DEPARTMENT_USER, roles=["department"], password=PASSWORD, county=COUNTY,
+                    display_name="县民政局", department=DEPARTMENT)
+        ensure_user(conn, PROVINCE_USER, roles=["province_viewer"], password=PASSWORD, province=PROVINCE_CODE,
+                    display_name="省委组织部")
+    return AdminSeeded(households=households, issues=issues)

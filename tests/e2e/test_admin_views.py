@@ -1,0 +1,208 @@
+"""The county admin views in Debian's Chromium at a desktop size, against the real server (conftest.py):
+map figures equal the API's (now and as of a past day), live check-ins, the issue board, the ledger
+export, and a screenshot of every view in test-artifacts/."""
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from datetime import date, datetime, timezone
+
+import httpx
+import openpyxl
+import pytest
+from playwright.sync_api import Page, expect
+
+from .admin_seed import ADMIN, DEPARTMENT, DEPARTMENT_USER, AdminSeeded
+from .conftest import Server
+from .seed import CADRE_USERNAME, PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+FIGURES = ("households", "visited_once", "visited_twice", "visits", "verified_visits")
+
+
+def token(server: Server, username: str) -> str:
+    response = httpx.post(f"{server.url}/api/v1/session", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
+def api_get(server: Server, bearer: str, path: str, **params) -> httpx.Response:
+    return httpx.get(f"{server.url}/api/v1{path}", params=params, headers={"Authorization": f"Bearer {bearer}"},
+                     timeout=10)
+
+
+def county_figures(server: Server, bearer: str, **params) -> dict:
+    collection = api_get(server, bearer, "/coverage", level="county", period=str(date.today().year), **params).json()
+    return collection["features"][0]["properties"]
+
+
+def log_in(page: Page, username: str, lands_on: str) -> None:
+    page.goto("/admin")
+    expect(page.locator("body[data-usable=admin-login]")).to_be_attached()
+    page.get_by_label("账号").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator(f"body[data-usable={lands_on}]")).to_be_attached()
+
+
+def shown_figures(page: Page) -> dict:
+    return {name: int(page.get_by_test_id(f"fig-{name}").inner_text()) for name in FIGURES}
+
+
+def wait_until(condition, timeout: float, every: float = 0.05) -> float:
+    """Seconds it took for `condition()` to hold; fails after `timeout`."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < timeout, "condition not met in time"
+        time.sleep(every)
+    return time.monotonic() - start
+
+
+def go(page: Page, path: str) -> None:
+    page.evaluate("path => { history.pushState(null, '', path); dispatchEvent(new PopStateEvent('popstate')); }", path)
+
+
+def test_map_figures_equal_the_api_now_and_as_of_a_day_the_slider_picks(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
+    page = desktop
+    log_in(page, ADMIN, "admin-map")
+    bearer = token(server, ADMIN)
+    wait_until(lambda: shown_figures(page) == {k: county_figures(server, bearer)[k] for k in FIGURES}, 10)
+    assert float(page.get_by_test_id("fig-coverage_pct").inner_text().rstrip("%")) == \
+        county_figures(server, bearer)["coverage_pct"]
+    page.wait_for_timeout(300)  # Leaflet draws on a canvas after the figures arrive
+    page.screenshot(path=str(artifacts / "admin-1-map.png"))
+
+    year = date.today().year
+    day = date(year, 3, 1)
+    page.get_by_test_id("as-of").fill(str((day - date(year, 1, 1)).days))
+    expect(page.get_by_test_id("county-figures")).to_have_attribute("data-key", f"{year}|{day.isoformat()}")
+    past = county_figures(server, bearer, as_of=day.isoformat())
+    assert shown_figures(page) == {k: past[k] for k in FIGURES}
+    # On 1 March only the households registered in January existed, and two of them had been visited.
+    assert past["households"] == len(admin_seeded.households) and past["visited_once"] == 2
+    expect(page.get_by_test_id("as-of-label")).to_have_text(day.isoformat())
+    page.screenshot(path=str(artifacts / "admin-2-map-as-of.png"))
+
+    # A village shows its figures and its unvisited households.
+    page.get_by_test_id("layer-households").uncheck()
+    page.get_by_test_id("as-of").fill("400")  # past the end: the slider stops at today
+    expect(page.get_by_test_id("as-of-label")).to_contain_text("今天")
+
+
+def test_a_check_in_posted_through_the_api_appears_on_the_open_map_within_two_seconds(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
+    page = desktop
+    log_in(page, ADMIN, "admin-map")
+    expect(page.get_by_test_id("live")).to_have_class("live on")
+    bearer = token(server, ADMIN)
+    wait_until(lambda: shown_figures(page)["visits"] == county_figures(server, bearer)["visits"], 10)
+    before = shown_figures(page)["visits"]
+    page.wait_for_timeout(600)  # let the stream settle after the first load
+    household = admin_seeded.households[-1]
+    cadre = token(server, CADRE_USERNAME)
+    response = httpx.post(f"{server.url}/api/v1/sync", headers={"Authorization": f"Bearer {cadre}"}, json={
+        "device_id": "e2e-phone", "commands": [{"id": str(uuid.uuid4()), "type": "check_in", "payload": {
+            "target_kind": "household", "target_id": household["id"], "kind": "home",
+            "occurred_at": datetime.now(timezone.utc).isoformat(), "topics": [], "note": "实时走访", "companions": [],
+            "position": {"lat": household["lat"], "lon": household["lon"], "accuracy_m": 6, "provider": "gps"}}}]})
+    posted = time.monotonic()
+    assert response.json()["results"][0]["status"] == "applied", response.text
+    wait_until(lambda: shown_figures(page)["visits"] == before + 1, 5, every=0.02)
+    elapsed = time.monotonic() - posted
+    assert elapsed < 2.0, f"the check-in took {elapsed:.2f} s to reach the map"
+    page.screenshot(path=str(artifacts / "admin-3-map-live.png"))
+
+
+def test_routing_an_issue_moves_it_on_the_board_and_the_department_sees_only_its_queue(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded, browser, artifacts):
+    page = desktop
+    log_in(page, ADMIN, "admin-map")
+    go(page, "/admin/issues")
+    expect(page.locator("body[data-usable=admin-issues]")).to_be_attached()
+    unrouted = admin_seeded.issues["unrouted"]
+    card = f"[data-testid=issue-card][data-issue='{unrouted}']"
+    expect(page.locator(f"[data-testid=column-none] {card}")).to_be_visible()
+    overdue = page.locator(f"[data-testid=issue-card][data-issue='{admin_seeded.issues['overdue']}']")
+    expect(overdue).to_have_class("issue-card overdue")
+    page.screenshot(path=str(artifacts / "admin-4-issues-board.png"))
+
+    page.locator(card).click()
+    page.get_by_test_id("route-select").select_option("department")
+    page.get_by_test_id("route-department").fill(DEPARTMENT)
+    page.get_by_test_id("route-submit").click()
+    expect(page.get_by_test_id("issue-state")).to_have_text("已分办")
+    expect(page.locator(f"[data-testid=column-department] {card}")).to_be_visible()
+    expect(page.locator(f"[data-testid=column-none] {card}")).to_have_count(0)
+    page.screenshot(path=str(artifacts / "admin-5-issue-routed.png"))
+    page.get_by_test_id("tab-agenda").click()
+    expect(page.get_by_test_id("agenda")).to_contain_text("饮水")
+    page.screenshot(path=str(artifacts / "admin-6-agenda.png"))
+
+    # The civil affairs bureau sees its two issues and nothing routed elsewhere.
+    context = browser.new_context(base_url=server.url, viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    department = context.new_page()
+    try:
+        log_in(department, DEPARTMENT_USER, "admin-issues")
+        cards = department.get_by_test_id("issue-card")
+        expect(cards).to_have_count(2)
+        shown = {cards.nth(i).get_attribute("data-issue") for i in range(2)}
+        assert shown == {unrouted, admin_seeded.issues["overdue"]}
+        department.locator(card).click()
+        department.get_by_label("办理结果").fill("已联系民政所上门核实")
+        department.get_by_test_id("resolve").click()
+        expect(department.get_by_test_id("issue-state")).to_have_text("已办结")
+        department.screenshot(path=str(artifacts / "admin-7-department-queue.png"))
+    finally:
+        context.close()
+
+
+def test_the_issue_ledger_export_opens_with_openpyxl_and_matches_the_ledger(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded):
+    page = desktop
+    log_in(page, ADMIN, "admin-map")
+    go(page, "/admin/issues")
+    expect(page.locator("body[data-usable=admin-issues]")).to_be_attached()
+    with page.expect_download() as info:
+        page.get_by_test_id("export-issues").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".xlsx") and "问题台账" in download.suggested_filename
+    with open(download.path(), "rb") as file:
+        sheet = openpyxl.load_workbook(io.BytesIO(file.read())).worksheets[0]
+    rows = [row for row in sheet.iter_rows(values_only=True)]
+    header = rows.index(next(r for r in rows if r and r[0] == "问题编号"))
+    exported = {r[0]: r for r in rows[header + 1:] if r and r[0]}
+    ledger = api_get(server, token(server, ADMIN), "/issues", limit=500).json()["items"]
+    assert set(exported) == {item["issue_id"] for item in ledger}
+    columns = rows[header]
+    for item in ledger:
+        row = dict(zip(columns, exported[item["issue_id"]]))
+        assert row["类别"] == item["category"] and row["村(社区)代码"] == item["village"]
+        assert row["责任部门"] == item["department"]
+
+
+def test_every_admin_view_renders_its_data(desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
+    page = desktop
+    log_in(page, ADMIN, "admin-map")
+    go(page, "/admin/compliance")
+    expect(page.locator("body[data-usable=admin-compliance]")).to_be_attached()
+    completeness = api_get(server, token(server, ADMIN), "/completeness").json()["county"]
+    assert float(page.get_by_test_id("completeness-pct").inner_text().rstrip("%")) == completeness["complete_pct"]
+    page.get_by_test_id("filter-status").select_option("overdue")
+    page.screenshot(path=str(artifacts / "admin-8-compliance.png"))
+    go(page, "/admin/leaderboards")
+    expect(page.locator("body[data-usable=admin-leaderboards]")).to_be_attached()
+    expect(page.get_by_test_id("rule")).to_contain_text("150")
+    expect(page.get_by_test_id("lb-cadres")).to_contain_text("李测试")
+    page.screenshot(path=str(artifacts / "admin-9-leaderboards.png"))
+    go(page, "/admin/people")
+    expect(page.locator("body[data-usable=admin-people]")).to_be_attached()
+    expect(page.get_by_test_id("cadres")).to_contain_text("王部长")
+    page.get_by_test_id("import-file").set_input_files(files=[{
+        "name": "households.csv", "mimeType": "text/csv",
+        "buffer": "户主姓名,村(社区)代码,地址,纬度,经度,人口\n张三,930001002001,测试三村9号,18.71,109.77,abc\n".encode()}])
+    page.get_by_test_id("import-submit").click()
+    expect(page.get_by_test_id("import-errors")).to_contain_text("人口")
+    page.screenshot(path=str(artifacts / "admin-10-people.png"), full_page=True)

@@ -1,0 +1,70 @@
+"""The province view in Debian's Chromium: county ranking, map and trends, and no household data
+anywhere, in the UI or through the API."""
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from .admin_seed import PROVINCE_USER, AdminSeeded
+from .conftest import Server
+from .seed import COUNTY, PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+# Everything that carries households (or their people) for a county account.
+HOUSEHOLD_PATHS = ["/completeness/households", "/coverage", "/exports/completeness", "/exports/pairings",
+                   "/me/households", "/me/due", "/visits", "/pairings", "/issues", "/exports/issues",
+                   "/exports/coverage.geojson", "/places", "/cadres", "/users"]
+
+
+def log_in(page: Page) -> None:
+    page.goto("/admin")
+    expect(page.locator("body[data-usable=admin-login]")).to_be_attached()
+    page.get_by_label("账号").fill(PROVINCE_USER)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("body[data-usable=admin-province]")).to_be_attached()
+
+
+def test_province_viewer_sees_the_county_ranking_and_drills_down_to_county_figures_only(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
+    page = desktop
+    answers: list[tuple[str, int]] = []
+    page.on("response", lambda r: answers.append((r.url, r.status)) if "/api/v1/" in r.url else None)
+    log_in(page)
+    expect(page.get_by_test_id("rankings").locator("tbody tr")).to_have_count(2)
+    expect(page.get_by_test_id("rankings")).to_contain_text("测试走访县")
+    page.get_by_test_id("county-link").filter(has_text="测试走访县").click()
+    detail = page.get_by_test_id("county-detail")
+    expect(detail).to_contain_text("测试走访县 逐月数据")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(artifacts / "province-1-ranking.png"), full_page=True)
+    text = page.locator("body").inner_text()
+    for household in admin_seeded.households:
+        assert household["id"] not in text
+    assert "老户" not in text and "户主" not in text
+
+    # The county views are not for this account: the page says so and fetches nothing.
+    page.goto("/admin/map")
+    expect(page.get_by_test_id("no-access")).to_be_visible()
+    page.screenshot(path=str(artifacts / "province-2-no-access.png"))
+    leaked = [(url, status) for url, status in answers
+              if status == 200 and any(path in url for path in HOUSEHOLD_PATHS)]
+    assert leaked == []
+
+
+def test_province_viewer_gets_no_household_data_through_the_api(server: Server, admin_seeded: AdminSeeded):
+    login = httpx.post(f"{server.url}/api/v1/session", json={"username": PROVINCE_USER, "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    household = admin_seeded.households[0]["id"]
+    for path in [*HOUSEHOLD_PATHS, f"/households/{household}", f"/issues/{admin_seeded.issues['overdue']}"]:
+        response = httpx.get(f"{server.url}/api/v1{path}", headers=headers)
+        assert response.status_code == 403, (path, response.status_code, response.text[:200])
+    sync = httpx.post(f"{server.url}/api/v1/sync", headers=headers, json={"device_id": "x", "commands": []})
+    assert sync.status_code == 403
+    # What it may read carries county figures only.
+    for path in ["/province/counties", "/province/rankings", "/province/map", f"/province/counties/{COUNTY}/months"]:
+        response = httpx.get(f"{server.url}/api/v1{path}", headers=headers)
+        assert response.status_code == 200, (path, response.text[:200])
+        assert household not in response.text and "老户" not in response.text
