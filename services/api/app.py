@@ -41,16 +41,7 @@ STOP_TIMEOUT = 10.0
 
 
 def api_routes() -> list[BaseRoute]:
-    routes: list[BaseRoute] = []
-    for name in API_MODULES:
-        try:
-            module = importlib.import_module(f"services.api.{name}")
-        except ModuleNotFoundError as error:
-            if name in _PENDING and error.name == f"services.api.{name}":
-                continue
-            raise
-        routes.extend(module.routes if name not in _PENDING else getattr(module, "routes", []))
-    return routes
+    return [route for name in API_MODULES for route in importlib.import_module(f"services.api.{name}").routes]
 
 
 class BodyLimit:
