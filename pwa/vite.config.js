@@ -14,25 +14,45 @@ const isAdminAsset = (asset) => (asset.originalFileNames || []).some((name) => A
 
 // The field app's JS is inlined into index.html: on "Slow 3G" each request costs a 2 s round trip, and
 // a separate script would be a second one before the login screen can appear (docs/benchmarks.md).
-// Its relative dynamic imports (the admin chunk) are rewritten to absolute paths, since an inline
-// script resolves them against the page's URL instead of assets/.
+// - Its relative dynamic imports (the admin chunk) are rewritten to absolute paths, since an inline
+//   script resolves them against the page's URL instead of assets/.
+// - What the admin chunk imports from the entry (preact, app.jsx, i18n, ...) must be the SAME module
+//   instances, not a second copy: the inline entry publishes its exports on a global, and the entry's
+//   file name is taken by a tiny module that re-exports them for the admin chunk.
+const ENTRY_EXPORTS = '__grassrootsEntry';
+
 function inlineEntry() {
   return {
     name: 'grassroots:inline-entry',
     apply: 'build',
-    enforce: 'post',
-    transformIndexHtml: {
+    // After every other plugin: Vite fills its preload placeholders in generateBundle too.
+    generateBundle: {
       order: 'post',
-      handler(html, { bundle, chunk }) {
-        if (!bundle || !chunk) return html;
+      handler(_, bundle) {
+        const page = bundle['index.html'];
+        const chunk = Object.values(bundle).find((item) => item.type === 'chunk' && item.isEntry);
+        if (!page || !chunk) return;
+        const html = String(page.source);
         const tag = `<script type="module" crossorigin src="/${chunk.fileName}"></script>`;
         if (!html.includes(tag)) throw new Error(`inline-entry: no ${tag} in index.html`);
         const dir = `/${chunk.fileName.slice(0, chunk.fileName.lastIndexOf('/') + 1)}`;
-        const code = chunk.code
-          .replace(/import\((['"`])\.\//g, (_, quote) => `import(${quote}${dir}`)
-          .replace(/<\/script/gi, '<\\/script');
-        delete bundle[chunk.fileName];
-        return html.replace(tag, () => `<script type="module">${code}</script>`);
+        let code = chunk.code.replace(/import\((['"`])\.\//g, (_, quote) => `import(${quote}${dir}`);
+        const exported = code.match(/export\s*\{([^}]*)\};?\s*$/);
+        if (exported) {
+          const pairs = exported[1].split(',').map((item) => item.trim()).filter(Boolean).map((item) => {
+            const [local, name = local] = item.split(/\s+as\s+/);
+            return [local, name];
+          });
+          code = `${code.slice(0, exported.index)}globalThis.${ENTRY_EXPORTS}={${pairs.map(([l, n]) => `${JSON.stringify(n)}:${l}`).join(',')}};`;
+          chunk.code =
+            `const e=globalThis.${ENTRY_EXPORTS};` +
+            pairs.map(([, n], i) => `const x${i}=e[${JSON.stringify(n)}];`).join('') +
+            `export{${pairs.map(([, n], i) => `x${i} as ${n}`).join(',')}};`;
+        } else {
+          delete bundle[chunk.fileName];
+        }
+        code = code.replace(/<\/script/gi, '<\\/script');
+        page.source = html.replace(tag, () => `<script type="module">${code}</script>`);
       },
     },
   };

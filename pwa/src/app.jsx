@@ -52,15 +52,20 @@ const TABS = [
   ['/me', 'nav_me'],
 ];
 
-export function App({ db, initialSession }) {
+export function App({ db, initialSession, boot = null }) {
   const path = usePath();
   const [session, setSession] = useState(initialSession);
   const [online, setOnline] = useState(navigator.onLine);
-  const [queued, setQueued] = useState(0);
+  const [queued, setQueued] = useState(boot ? boot.outbox.length : 0);
   const [sync, setSync] = useState({ running: false, result: null });
   const [version, setVersion] = useState(0); // bumped when cached data changed
   const [, setLang] = useState(0);
   const sessionRef = useRef(session);
+  // What main.jsx read before the first render; stale once anything has happened after it.
+  const bootRef = useRef(boot);
+  useEffect(() => {
+    bootRef.current = null;
+  }, []);
   sessionRef.current = session;
 
   const api = useMemo(() => createApi({ getToken: tokenGetter(db) }), [db]);
@@ -119,7 +124,7 @@ export function App({ db, initialSession }) {
       setVersion((v) => v + 1);
     };
     navigator.serviceWorker?.addEventListener('message', onMessage);
-    if (session && !session.expired) {
+    if (session && !session.expired && navigator.onLine) {
       flushSoon();
       refresh();
     }
@@ -133,6 +138,7 @@ export function App({ db, initialSession }) {
 
   const app = {
     db,
+    bootData: () => bootRef.current,
     api,
     session,
     online,

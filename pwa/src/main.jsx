@@ -2,14 +2,16 @@
 // network wait before the first screen), then registers the service worker and syncs.
 import { render } from 'preact';
 import { openStore, getMeta } from './lib/db.js';
+import { queued } from './lib/outbox.js';
 import { App } from './app.jsx';
 import { language } from './i18n/index.js';
 
 document.documentElement.lang = language();
 
 openStore().then(async (db) => {
-  const session = (await getMeta(db, 'session')) || null;
-  render(<App db={db} initialSession={session} />, document.getElementById('app'));
+  // One read of everything the first screen needs, so that it renders once, with its data.
+  const [session, due, outbox] = await Promise.all([getMeta(db, 'session'), getMeta(db, 'due'), queued(db)]);
+  render(<App db={db} initialSession={session || null} boot={{ due: due || [], outbox }} />, document.getElementById('app'));
 });
 
 if ('serviceWorker' in navigator) {

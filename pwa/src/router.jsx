@@ -1,6 +1,6 @@
 // A path router (the server answers every non-API path with index.html, the service worker does
 // the same offline). Routes are [pattern, component] with `:name` parameters.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 
 export function navigate(path, { replace = false } = {}) {
   history[replace ? 'replaceState' : 'pushState'](null, '', path);
@@ -47,4 +47,14 @@ export function Link({ href, children, ...rest }) {
 export function markUsable(screen) {
   document.body.dataset.usable = screen;
   performance.mark(`usable:${screen}`);
+}
+
+/**
+ * Marks the screen usable once `ready` is true. A layout effect runs as soon as the DOM is updated;
+ * a plain effect waits for an animation frame, which a phone may delay by 100 ms or more.
+ */
+export function useUsable(screen, ready) {
+  useLayoutEffect(() => {
+    if (ready) markUsable(screen);
+  }, [ready]);
 }

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../app.jsx';
 import { uuid } from '../lib/db.js';
 import { codes, label, t } from '../i18n/index.js';
-import { markUsable, navigate } from '../router.jsx';
+import { useUsable, navigate } from '../router.jsx';
 
 // A fix this good is kept at once; the server verifies a check-in at ≤ 100 m (DESIGN §5), so we aim
 // under it. After FIX_LIMIT_S without one the screen says "weak signal" and keeps the best fix seen.
@@ -62,9 +62,7 @@ export function CheckIn({ id }) {
   useEffect(() => {
     app.db.get('households', id).then((h) => setHousehold(h || null));
   }, [id]);
-  useEffect(() => {
-    if (household !== undefined) markUsable('checkin');
-  }, [household !== undefined]);
+  useUsable('checkin', household !== undefined);
 
   if (household === undefined) return null;
   if (household === null) return <p class="empty">{t('household_not_found')}</p>;

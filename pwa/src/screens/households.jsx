@@ -4,7 +4,7 @@ import { queued } from '../lib/outbox.js';
 import { refreshDetail } from '../lib/data.js';
 import { searchHouseholds } from '../lib/geo.js';
 import { formatTime, label, t } from '../i18n/index.js';
-import { Link, markUsable } from '../router.jsx';
+import { Link, useUsable } from '../router.jsx';
 
 const SHOWN = 100; // a township has thousands; render the first matches only
 
@@ -19,9 +19,7 @@ export function Households() {
       setAll(list);
     });
   }, [version]);
-  useEffect(() => {
-    if (all) markUsable('households');
-  }, [all !== null]);
+  useUsable('households', all !== null);
 
   if (!all) return null;
   const found = searchHouseholds(all, query, (tag) => label('tag', tag));
@@ -80,9 +78,7 @@ export function HouseholdDetail({ id }) {
         })
         .catch(() => {});
   }, [id]);
-  useEffect(() => {
-    if (household !== undefined) markUsable('household');
-  }, [household !== undefined]);
+  useUsable('household', household !== undefined);
 
   if (household === undefined) return null;
   if (household === null) return <p class="empty">{t('household_not_found')}</p>;

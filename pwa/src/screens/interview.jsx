@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../app.jsx';
 import { getMeta } from '../lib/db.js';
 import { codes, label, t } from '../i18n/index.js';
-import { markUsable, navigate } from '../router.jsx';
+import { useUsable, navigate } from '../router.jsx';
 
 export function Interview() {
   const app = useApp();
@@ -13,9 +13,7 @@ export function Interview() {
   useEffect(() => {
     getMeta(app.db, 'cadres').then((list) => setCadres(list || []));
   }, [app.version]);
-  useEffect(() => {
-    if (cadres) markUsable('interview');
-  }, [cadres !== null]);
+  useUsable('interview', cadres !== null);
   if (!cadres) return null;
 
   const me = app.session.user.cadre_id;

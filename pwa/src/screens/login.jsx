@@ -4,7 +4,7 @@ import { purgePersonalData } from '../lib/db.js';
 import { queuedCount } from '../lib/outbox.js';
 import { HttpError } from '../lib/api.js';
 import { problemText, t } from '../i18n/index.js';
-import { markUsable } from '../router.jsx';
+import { useUsable } from '../router.jsx';
 
 export function Login() {
   const app = useApp();
@@ -13,8 +13,8 @@ export function Login() {
   const [waiting, setWaiting] = useState(0);
   const expired = app.session?.expired;
 
+  useUsable('login', true);
   useEffect(() => {
-    markUsable('login');
     if (expired) queuedCount(app.db).then(setWaiting);
   }, []);
 

@@ -4,7 +4,7 @@ import { getMeta } from '../lib/db.js';
 import { refreshStats } from '../lib/data.js';
 import { queuedCount } from '../lib/outbox.js';
 import { LANGUAGES, language, setLanguage, t } from '../i18n/index.js';
-import { markUsable } from '../router.jsx';
+import { useUsable } from '../router.jsx';
 
 export function Me() {
   const app = useApp();
@@ -16,9 +16,7 @@ export function Me() {
     // The figures move with every synced visit: ask again whenever the screen opens online.
     if (navigator.onLine) refreshStats(app.db, app.api).then(() => getMeta(app.db, 'stats').then(setStats), () => {});
   }, [app.version]);
-  useEffect(() => {
-    if (stats !== undefined) markUsable('me');
-  }, [stats !== undefined]);
+  useUsable('me', stats !== undefined);
 
   async function signOut() {
     const n = await queuedCount(app.db);

@@ -4,7 +4,7 @@ import { getMeta } from '../lib/db.js';
 import { answered, dismiss, queued } from '../lib/outbox.js';
 import { HttpError } from '../lib/api.js';
 import { formatTime, reasonText, t } from '../i18n/index.js';
-import { markUsable } from '../router.jsx';
+import { useUsable } from '../router.jsx';
 
 const when = (iso) => (iso ? formatTime(iso) : t('sync_never'));
 
@@ -24,9 +24,7 @@ export function Sync() {
   useEffect(() => {
     load();
   }, [app.queued, app.sync, app.version]);
-  useEffect(() => {
-    if (state) markUsable('sync');
-  }, [state !== null]);
+  useUsable('sync', state !== null);
   if (!state) return null;
 
   const { running, result } = app.sync;

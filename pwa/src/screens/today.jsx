@@ -4,24 +4,27 @@ import { getMeta } from '../lib/db.js';
 import { queued } from '../lib/outbox.js';
 import { distanceMetres, formatDistance, orderDue } from '../lib/geo.js';
 import { t } from '../i18n/index.js';
-import { Link, markUsable } from '../router.jsx';
+import { Link, useUsable } from '../router.jsx';
+
+const visitedIn = (outbox) => new Set(outbox.filter((c) => c.type === 'check_in').map((c) => c.payload.target_id));
 
 export function Today() {
-  const { db, version } = useApp();
-  const [items, setItems] = useState(null);
-  const [visited, setVisited] = useState(new Set());
+  const { db, version, bootData } = useApp();
+  // At start-up main.jsx has read the data already: the first render is the finished screen.
+  const [boot] = useState(bootData);
+  const [items, setItems] = useState(boot ? boot.due : null);
+  const [visited, setVisited] = useState(() => visitedIn(boot ? boot.outbox : []));
   const [here, setHere] = useState(null);
 
   useEffect(() => {
+    if (boot && version === 0) return;
     Promise.all([getMeta(db, 'due'), queued(db)]).then(([due, outbox]) => {
       setItems(due || []);
-      setVisited(new Set(outbox.filter((c) => c.type === 'check_in').map((c) => c.payload.target_id)));
+      setVisited(visitedIn(outbox));
     });
   }, [version]);
 
-  useEffect(() => {
-    if (items !== null) markUsable('today');
-  }, [items !== null]);
+  useUsable('today', items !== null);
 
   useEffect(() => {
     // A coarse, possibly cached fix is enough to order a list; never block the screen on it.
