@@ -28,6 +28,9 @@ from .recorder import (
     county_schema,
 )
 
+# Advisory lock class 4: provisioning DDL, key 0 for `core`, a county's adcode for its schema.
+PROVISIONING_LOCK_CLASS = 4
+
 CORE_DDL = """
 CREATE SCHEMA IF NOT EXISTS core;
 CREATE TABLE IF NOT EXISTS core.counties (
@@ -72,7 +75,10 @@ class CountyRecord:
 
 
 def ensure_core(url: str) -> None:
-    with connect(url) as conn:
+    # Two processes starting on a fresh database (server, driver) both run this: concurrent
+    # `CREATE … IF NOT EXISTS` of one name can still collide in the catalog, so take turns.
+    with connect(url) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (PROVISIONING_LOCK_CLASS,))
         conn.execute(CORE_DDL)
 
 
@@ -102,8 +108,16 @@ def provision_county(
             raise ValueError(f"centroid must be (lat, lon) in degrees, got {centroid!r}")
     schema = county_schema(adcode)
     ensure_core(url)
-    with connect(url) as conn, conn.transaction():
-        conn.execute(
+    factory = CountyFactory(Environment(APPLICATION_NAME, county_env(adcode, url)))
+    event_tables = [
+        CountyApplicationRecorder(factory.datastore, events_table_name=EVENTS_TABLE),
+        CountyAggregateRecorder(factory.datastore, events_table_name=SNAPSHOTS_TABLE),
+    ]
+    # One transaction: the registry row appears together with every table, so a county that the
+    # registry knows (and tenancy serves) always has them, and a failure leaves nothing half made.
+    with connect(url) as conn, conn.transaction(), conn.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (PROVISIONING_LOCK_CLASS, int(adcode)))
+        cursor.execute(
             "INSERT INTO core.counties (adcode, name, prefecture, province, province_code, centroid_lat,"
             " centroid_lon, boundary, rules) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (adcode) DO NOTHING",
@@ -111,21 +125,18 @@ def provision_county(
              centroid[0] if centroid else None, centroid[1] if centroid else None,
              Jsonb(boundary) if boundary is not None else None, Jsonb(rules or {})),
         )
-        conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
-        conn.execute(SQL(HOUSEHOLD_KEYS_DDL).format(schema=Identifier(schema)))
+        cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+        for recorder in event_tables:
+            # The body of the recorder's create_table() (which would run it in a transaction of its
+            # own); ours have no composite types or adapters, the only other things it does.
+            recorder._create_table(cursor)
+        cursor.execute(SQL(HOUSEHOLD_KEYS_DDL).format(schema=Identifier(schema)))
         projection_tables = _projection_tables()
         if projection_tables is not None:
             projection_tables(conn, schema)
-    _create_event_tables(adcode, url)
     record = get_county(url, adcode)
     assert record is not None
     return record
-
-
-def _create_event_tables(adcode: str, url: str) -> None:
-    factory = CountyFactory(Environment(APPLICATION_NAME, county_env(adcode, url)))
-    CountyApplicationRecorder(factory.datastore, events_table_name=EVENTS_TABLE).create_table()
-    CountyAggregateRecorder(factory.datastore, events_table_name=SNAPSHOTS_TABLE).create_table()
 
 
 def _projection_tables():

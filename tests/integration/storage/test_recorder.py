@@ -156,7 +156,8 @@ def test_a_reader_tailing_the_log_sees_every_event_of_four_concurrent_writers_in
 def test_two_hundred_counties_in_one_process_share_one_pool_of_at_most_its_max_connections(
     database_url, new_county, counties
 ):
-    adcodes = [new_county() for _ in range(200)]
+    with ThreadPoolExecutor(4) as pool:
+        adcodes = list(pool.map(lambda _: new_county(), range(200)))
 
     def save_twice(adcode: str) -> None:
         app = counties.get(adcode)
