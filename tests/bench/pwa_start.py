@@ -15,6 +15,7 @@ data; times are from navigation start. Runs on its own embedded PostgreSQL:
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import shutil
 import statistics
@@ -183,6 +184,7 @@ def main() -> int:
     finally:
         server.cleanup()
         shutil.rmtree(datadir, ignore_errors=True)
+    load = os.getloadavg()[0]
     sizes = bundle_sizes()
     kb = lambda n: f"{n / 1024:.1f} KB"  # noqa: E731
     ms = lambda xs: f"median {statistics.median(xs):.0f} ms (min {min(xs):.0f}, max {max(xs):.0f}, n={len(xs)})"  # noqa: E731
@@ -191,6 +193,7 @@ def main() -> int:
 Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python -m tests.bench.pwa_start` on this 2-core machine,
 {chromium_version()}, 390×844 phone viewport, CPU throttled {CPU_SLOWDOWN}× and network "Slow 3G"
 (2,000 ms round trip, 50 KB/s down and up) through the DevTools protocol; `grassroots serve` on loopback.
+Load average when done: {load:.1f} (other work on the machine makes the CPU-bound figures slower and noisier).
 
 | what | figure | target |
 |---|---|---|
