@@ -100,3 +100,25 @@ def test_nothing_of_the_other_county_was_changed(api, foreign):
     assert county.pairing(foreign["pairing_id"])["version"] == 1
     assert county.visit(foreign["visit_id"])["version"] == 1
     assert county.issue(foreign["issue_id"])["version"] == 2  # raised, then routed
+
+
+# What a province viewer may call: its own session, the map config, and the province's rollups.
+PROVINCE_VIEWER_PATHS = {"/api/v1/session", "/api/v1/me", "/api/v1/config"}
+ALL_OPERATIONS = list(operations(create_app("postgresql://collection-only", projector=False, pwa_dir=None).routes))
+
+
+def test_a_province_viewer_is_declared_only_on_province_rollups_and_its_own_session():
+    for prefix, op in ALL_OPERATIONS:
+        path = prefix + op.openapi_path
+        if op.roles is not None and "province_viewer" in op.roles:
+            assert path.startswith("/api/v1/province/") or path in PROVINCE_VIEWER_PATHS, path
+
+
+@pytest.mark.parametrize("path", sorted(
+    prefix + op.openapi_path for prefix, op in ALL_OPERATIONS
+    if op.method == "GET" and op.roles is not None and "province_viewer" not in op.roles
+    and not op.path_parameters()))
+async def test_a_province_viewer_is_refused_every_county_query(api, path):
+    response = await (await api.client("province_viewer")).get(path)
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"

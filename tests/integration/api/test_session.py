@@ -198,3 +198,24 @@ async def test_a_user_of_a_county_with_generated_demo_villages_is_told_it_is_a_d
         login = await api.anonymous(address=fresh_address()).post("/api/v1/session",
                                                                   json={"username": name, "password": PASSWORD})
         assert login.json()["user"]["demo"] is True
+
+
+async def test_an_expired_session_answers_401(api, database_url):
+    from services.identity.sessions import token_hash
+    login = await api.anonymous(address=fresh_address()).post(
+        "/api/v1/session", json={"username": api.account("cadre").username, "password": PASSWORD})
+    body = login.json()
+    client = api.anonymous(token=body["token"])
+    assert (await client.get("/api/v1/me")).status_code == 200
+    with connect(database_url) as conn:
+        conn.execute("UPDATE core.sessions SET expires_at = now() - interval '1 second' WHERE token_hash = %s",
+                     (token_hash(body["token"]),))
+    assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_a_session_lasts_thirty_days(api):
+    from datetime import datetime, timedelta, timezone
+    login = await api.anonymous(address=fresh_address()).post(
+        "/api/v1/session", json={"username": api.account("cadre").username, "password": PASSWORD})
+    expires = datetime.fromisoformat(login.json()["expires_at"])
+    assert abs(expires - (datetime.now(timezone.utc) + timedelta(days=30))) < timedelta(minutes=1)
