@@ -25,10 +25,14 @@ STORE_COUNT = """(store) => new Promise((resolve, reject) => {
 GO = "path => { history.pushState(null, '', path); dispatchEvent(new PopStateEvent('popstate')); }"
 
 
-def visits_on_server(database_url: str) -> int:
+def events_on_server(database_url: str, topic: str) -> int:
     with psycopg.connect(database_url) as conn:
         return conn.execute(f"SELECT count(*) FROM county_{COUNTY}.county_events WHERE topic = %s",
-                            ("grassroots:Visit.CheckedIn",)).fetchone()[0]
+                            (f"grassroots:{topic}",)).fetchone()[0]
+
+
+def visits_on_server(database_url: str) -> int:
+    return events_on_server(database_url, "Visit.CheckedIn")
 
 
 def stored(page: Page, store: str) -> int:
@@ -126,8 +130,19 @@ def test_fifty_offline_check_ins_reach_the_server_exactly_once_through_flaky_net
     assert visits_on_server(server.database_url) == before + CHECK_INS
     (artifacts / "pwa-flush-seconds.txt").write_text(f"{flush_seconds:.2f}\n")
 
+    # The synced visits come back as the household's history, judged by the server's projections.
+    page.evaluate(GO, "/households")
+
+    def history_shows_verified_visits() -> bool:
+        page.evaluate(GO, f"/households/{households[0]}")
+        page.wait_for_selector("body[data-usable=household]", state="attached")
+        page.wait_for_timeout(300)
+        return page.get_by_test_id("visit-history").get_by_text("已核验").count() > 0
+    eventually(history_shows_verified_visits, timeout=20, every=0.5)
+    shot(page, artifacts, "9-household-history")
+
     page.evaluate(GO, "/me")
-    expect(page.locator("body[data-usable=me]")).to_be_attached()
+    expect(page.get_by_test_id("stats")).to_contain_text(str(CHECK_INS))
     shot(page, artifacts, "9-me")
     page.evaluate(GO, "/interview")
     expect(page.locator("body[data-usable=interview]")).to_be_attached()
@@ -175,3 +190,28 @@ def test_english_switch_relabels_the_app(page: Page, server: Server, seeded: See
     page.get_by_test_id("language").select_option("en")
     expect(page.get_by_role("link", name="Today")).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def test_a_check_in_raises_an_issue_in_the_same_step_and_an_interview_is_recorded(
+        page: Page, server: Server, seeded: Seeded, artifacts):
+    log_in(page)
+    issues, interviews = (events_on_server(server.database_url, t) for t in ("Issue.Raised", "Interview.Held"))
+    page.evaluate(GO, f"/checkin/{seeded.households[3]['id']}")
+    expect(page.locator("[data-testid=gps][data-status=good]")).to_be_visible()
+    page.get_by_label("同时登记群众反映的问题").check()
+    page.get_by_label("问题类别").select_option("housing")
+    page.get_by_label("问题简述").fill("屋顶漏雨，需要修缮")
+    shot(page, artifacts, "12-check-in-with-issue")
+    page.get_by_test_id("checkin-submit").click()
+    expect(page.locator("body[data-usable=today]")).to_be_attached()
+
+    page.evaluate(GO, "/interview")
+    page.get_by_label("谈话对象").select_option(label="王部长 · 正科 · 县委组织部")
+    page.get_by_label("干部约谈领导").check()
+    page.get_by_label("家庭情况").check()
+    page.get_by_label("困难诉求").check()
+    page.get_by_role("button", name="保存谈话记录").click()
+    expect(page.locator("body[data-usable=sync]")).to_be_attached()
+    expect(page.get_by_test_id("queued-count")).to_have_text("0")
+    eventually(lambda: events_on_server(server.database_url, "Interview.Held") == interviews + 1)
+    assert events_on_server(server.database_url, "Issue.Raised") == issues + 1
