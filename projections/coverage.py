@@ -13,6 +13,7 @@ source exists yet); the county is its boundary from `core.counties` where known.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
@@ -139,7 +140,8 @@ async def coverage(conn: Any, schema: str, period: Period, level: Level = "villa
 
 
 def _mean(items: list[dict], field: str) -> float:
-    return sum(i[field] for i in items) / len(items)
+    # fsum: the same answer whatever order the database returned the rows in.
+    return math.fsum(i[field] for i in items) / len(items)
 
 
 async def geojson(conn: Any, schema: str, period: Period, level: Level = "village", *, resolution: int = 8,

@@ -342,10 +342,15 @@ async def store_events(conn: Any, schema: str, events: list[Any]) -> None:
 
 
 async def reset_county(conn: Any, schema: str) -> None:
-    """Empty the county's log, read models and tracking (between hypothesis examples)."""
+    """Empty the county's log, read models and tracking (between hypothesis examples), and its rows in
+    the shared tables (rollup)."""
     tables = [r["tablename"] for r in await conn.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename <> 'household_keys'", schema)]
     await conn.execute(f"TRUNCATE {', '.join(f'{schema}.{t}' for t in tables)} RESTART IDENTITY")
+    from projections.registry import PROJECTIONS
     from projections.schema import ensure_tables_async
 
     await ensure_tables_async(conn, schema)
+    for projection in PROJECTIONS:
+        if projection.shared_tables:
+            await projection.forget(conn, schema)
