@@ -227,7 +227,8 @@ def _item(row: Any) -> dict:
 async def issues(conn: Any, schema: str, *, status: Status | None = None, route: str | None = None,
                  department: str | None = None, category: str | None = None, limit: int = 50,
                  after: str | None = None, as_of: date | None = None) -> dict:
-    """A page of issues, newest raised first: `{items, next}`; pass `next` back as `after`."""
+    """A page of issues, newest raised first: `{items, next}`; pass `next` back as `after`.
+    `status="open"` includes the overdue ones, as the ledger's `open` count does."""
     if status is not None and status not in ("open", "overdue", "resolved"):
         raise ValueError(f"status is open, overdue or resolved, not {status!r}")
     if not 1 <= limit <= 500:

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from projections.base import (
-    SHANGHAI, Period, Projection, event_name, local_date, parse_date, recorded_before, reference_date,
+    SHANGHAI, Period, Projection, event_name, parse_date, recorded_before, reference_date,
 )
 from projections.interviews import cadres_as_of
 from projections.rules import Rules, load_rules
@@ -96,6 +97,7 @@ def _uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
+@lru_cache(maxsize=4096)  # a county's pairings share a few (cadence, day) pairs; Period is never mutated
 def cadence_period(cadence: str, day: date) -> Period:
     """The period of `cadence` (monthly / quarterly / yearly) that holds `day`."""
     if cadence == "monthly":
@@ -134,12 +136,12 @@ async def _judged_pairings(conn: Any, schema: str, as_of: date | None, cadre_id:
         f"""
         WITH v AS {visible_checkins(schema)}
         SELECT p.pairing_id, p.cadre_id, p.target_kind, p.target_id, p.programme, p.cadence, p.formed_on,
-               max(v.occurred_at) AS last_visit,
-               coalesce(array_agg(v.occurred_at) FILTER (WHERE v.occurred_at >= $2), '{{}}') AS recent,
-               coalesce(array_agg(v.occurred_at) FILTER (WHERE v.verified AND v.occurred_at >= $2), '{{}}')
+               max(v.day) AS last_visit,
+               coalesce(array_agg(v.day) FILTER (WHERE v.occurred_at >= $2), '{{}}') AS recent,
+               coalesce(array_agg(v.day) FILTER (WHERE v.verified AND v.occurred_at >= $2), '{{}}')
                  AS recent_verified
         FROM {schema}.pairing_pairings p
-        LEFT JOIN v ON v.cadre_id = p.cadre_id AND v.target_kind = p.target_kind AND v.target_id = p.target_id
+        LEFT JOIN (SELECT *, (occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS day FROM v) v ON v.cadre_id = p.cadre_id AND v.target_kind = p.target_kind AND v.target_id = p.target_id
         WHERE {_active("p")} AND ($3::uuid IS NULL OR p.cadre_id = $3)
         GROUP BY p.pairing_id ORDER BY p.pairing_id
         """,
@@ -147,17 +149,15 @@ async def _judged_pairings(conn: Any, schema: str, as_of: date | None, cadre_id:
     )
     result = []
     for row in rows:
-        days = [local_date(t) for t in row["recent"]]
+        days = row["recent"]
         status, due = judge_pairing(row["cadence"], row["formed_on"], days, today)
         period = cadence_period(row["cadence"], today)
         result.append({
             "pairing_id": row["pairing_id"], "cadre_id": row["cadre_id"], "target_kind": row["target_kind"],
             "target_id": row["target_id"], "programme": row["programme"], "cadence": row["cadence"],
-            "formed_on": row["formed_on"], "last_visit": local_date(row["last_visit"]) if row["last_visit"] else None,
+            "formed_on": row["formed_on"], "last_visit": row["last_visit"],
             "visits_in_period": sum(1 for d in days if period.start <= d <= period.end),
-            "verified_visits_in_period": sum(
-                1 for t in row["recent_verified"] if period.start <= local_date(t) <= period.end
-            ),
+            "verified_visits_in_period": sum(1 for d in row["recent_verified"] if period.start <= d <= period.end),
             "status": status, "due_date": due,
         })
     return result
