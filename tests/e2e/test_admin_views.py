@@ -13,8 +13,8 @@ import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
-from .admin_seed import ADMIN, DEPARTMENT, DEPARTMENT_USER, AdminSeeded
-from .conftest import Server
+from .admin_seed import ADMIN, DEPARTMENT, DEPARTMENT_USER, VILLAGE, AdminSeeded
+from .conftest import DESKTOP_VIEWPORT, Server
 from .seed import CADRE_USERNAME, PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -86,10 +86,19 @@ def test_map_figures_equal_the_api_now_and_as_of_a_day_the_slider_picks(
     expect(page.get_by_test_id("as-of-label")).to_have_text(day.isoformat())
     page.screenshot(path=str(artifacts / "admin-2-map-as-of.png"))
 
-    # A village shows its figures and its unvisited households.
-    page.get_by_test_id("layer-households").uncheck()
+    # Back to today; a village shows its figures and its households not visited this year.
     page.get_by_test_id("as-of").fill("400")  # past the end: the slider stops at today
     expect(page.get_by_test_id("as-of-label")).to_contain_text("今天")
+    page.locator(f"path.v{VILLAGE}").click()
+    panel = page.get_by_test_id("village-detail")
+    village = next(f["properties"] for f in api_get(server, bearer, "/coverage", level="village").json()["features"]
+                   if f["id"] == VILLAGE)
+    expect(panel.get_by_test_id("village-households")).to_have_text(str(village["households"]))
+    households = api_get(server, bearer, "/completeness/households", village=VILLAGE, limit=500).json()["items"]
+    unvisited = [h for h in households if h["visits_this_year"] == 0]
+    expect(panel.get_by_test_id("unvisited").locator("tbody tr")).to_have_count(len(unvisited))
+    expect(panel).to_contain_text(unvisited[0]["head_name"])
+    page.screenshot(path=str(artifacts / "admin-2b-map-village.png"))
 
 
 def test_a_check_in_posted_through_the_api_appears_on_the_open_map_within_two_seconds(
@@ -142,7 +151,8 @@ def test_routing_an_issue_moves_it_on_the_board_and_the_department_sees_only_its
     page.screenshot(path=str(artifacts / "admin-6-agenda.png"))
 
     # The civil affairs bureau sees its two issues and nothing routed elsewhere.
-    context = browser.new_context(base_url=server.url, viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    context = browser.new_context(base_url=server.url, viewport=DESKTOP_VIEWPORT, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
     department = context.new_page()
     try:
         log_in(department, DEPARTMENT_USER, "admin-issues")
@@ -154,6 +164,7 @@ def test_routing_an_issue_moves_it_on_the_board_and_the_department_sees_only_its
         department.get_by_label("办理结果").fill("已联系民政所上门核实")
         department.get_by_test_id("resolve").click()
         expect(department.get_by_test_id("issue-state")).to_have_text("已办结")
+        expect(department.locator(card)).to_contain_text("已办结")  # the board follows the ledger (SSE)
         department.screenshot(path=str(artifacts / "admin-7-department-queue.png"))
     finally:
         context.close()
@@ -190,7 +201,10 @@ def test_every_admin_view_renders_its_data(desktop: Page, server: Server, admin_
     expect(page.locator("body[data-usable=admin-compliance]")).to_be_attached()
     completeness = api_get(server, token(server, ADMIN), "/completeness").json()["county"]
     assert float(page.get_by_test_id("completeness-pct").inner_text().rstrip("%")) == completeness["complete_pct"]
+    overdue = api_get(server, token(server, ADMIN), "/completeness/households", status="overdue").json()["total"]
     page.get_by_test_id("filter-status").select_option("overdue")
+    expect(page.get_by_test_id("rows")).to_have_text(f"共 {overdue} 条")
+    expect(page.get_by_test_id("completeness-table").locator("tbody tr")).to_have_count(overdue)
     page.screenshot(path=str(artifacts / "admin-8-compliance.png"))
     go(page, "/admin/leaderboards")
     expect(page.locator("body[data-usable=admin-leaderboards]")).to_be_attached()

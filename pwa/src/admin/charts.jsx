@@ -1,15 +1,5 @@
 // Small inline SVG charts: no chart library in the bundle.
-
-/** Points of a polyline for `values` (nulls skipped) in a width × height box, min 0, max ≥ 1. */
-export function sparkPoints(values, width, height, max = null) {
-  const top = max ?? Math.max(1, ...values.filter((v) => v !== null && v !== undefined));
-  const step = values.length > 1 ? width / (values.length - 1) : 0;
-  return values
-    .map((value, i) => (value === null || value === undefined ? null : [i * step, height - (value / top) * height]))
-    .filter(Boolean)
-    .map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`)
-    .join(' ');
-}
+import { sparkPoints } from './shaping.js';
 
 export function Sparkline({ values, width = 120, height = 28, max = null, label = '' }) {
   const points = sparkPoints(values, width, height - 2, max);

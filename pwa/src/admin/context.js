@@ -29,3 +29,15 @@ export const today = () => {
   const now = new Date();
   return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
 };
+
+const pad = (n) => String(n).padStart(2, '0');
+/** An instant (ISO text) as the local calendar day, `2026-11-22`. */
+export const localDay = (iso) => {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+};
+/** An instant as local day and time, `2026-11-22 08:41`. */
+export const localTime = (iso) => {
+  const d = new Date(iso);
+  return `${localDay(iso)} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+};

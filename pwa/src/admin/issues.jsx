@@ -5,20 +5,12 @@
 // scopes every answer; the board just shows what it gets).
 import { useEffect, useState } from 'preact/hooks';
 import { at, pct } from './i18n.js';
-import { problem, ready, today, useAdmin, useLive } from './context.js';
+import { localDay, localTime, problem, ready, today, useAdmin, useLive } from './context.js';
 import { ExportButtons } from './compliance.jsx';
 import { placeName, usePlaces } from './places.js';
+import { COLUMNS, ROUTES, byRoute } from './shaping.js';
 
-export const ROUTES = ['on_the_spot', 'monthly_review', 'department', 'leadership'];
-const COLUMNS = ['none', ...ROUTES];
 const SATISFACTION = ['satisfied', 'basically_satisfied', 'unsatisfied'];
-
-/** Issues into board columns by their current route ("none" when not routed yet). */
-export function byRoute(items) {
-  const columns = Object.fromEntries(COLUMNS.map((c) => [c, []]));
-  for (const item of items) columns[item.route || 'none'].push(item);
-  return columns;
-}
 
 async function everyIssue(api) {
   const items = [];
@@ -48,7 +40,7 @@ export function IssueBoard() {
   };
   useLive(['issues'], load, []);
   return (
-    <div class="issues-view">
+    <div class={selected ? 'issues-view with-panel' : 'issues-view'}>
       <div class="tabs">
         <button class={tab === 'board' ? 'active' : ''} onClick={() => setTab('board')}>
           {at('issues_board')}
@@ -66,10 +58,14 @@ export function IssueBoard() {
         <ExportButtons path="/exports/issues" />
       </div>
       {error && <p class="error">{at('error', { detail: error })}</p>}
-      {tab === 'board' && items && <Board items={items} onOpen={setSelected} admin={admin} />}
-      {tab === 'agenda' && <Agenda onOpen={setSelected} />}
-      {tab === 'ledger' && <Ledger />}
-      {selected && <IssuePanel id={selected} admin={admin} onClose={() => setSelected(null)} onChanged={load} />}
+      <div class="issues-body">
+        <div class="issues-main">
+          {tab === 'board' && items && <Board items={items} onOpen={setSelected} admin={admin} />}
+          {tab === 'agenda' && <Agenda onOpen={setSelected} />}
+          {tab === 'ledger' && <Ledger />}
+        </div>
+        {selected && <IssuePanel id={selected} admin={admin} onClose={() => setSelected(null)} onChanged={load} />}
+      </div>
     </div>
   );
 }
@@ -96,7 +92,7 @@ function Board({ items, onOpen, admin }) {
               <span class={`pill ${issue.status === 'resolved' ? 'ok' : issue.status}`}>{at(`issue_status_${issue.status}`)}</span>
               <b>{issue.category}</b>
               <small>
-                {placeName(places, issue.village)} · {issue.occurred_at.slice(0, 10)}
+                {placeName(places, issue.village)} · {localDay(issue.occurred_at)}
               </small>
               {issue.department && <small>{issue.department}</small>}
               {issue.due_on && issue.status !== 'resolved' && (
@@ -131,7 +127,7 @@ function Agenda({ onOpen }) {
           {agenda.items.map((issue) => (
             <li>
               <button class="link" onClick={() => onOpen(issue.issue_id)}>
-                {issue.category} · {placeName(places, issue.village)} · {issue.occurred_at.slice(0, 10)}
+                {issue.category} · {placeName(places, issue.village)} · {localDay(issue.occurred_at)}
               </button>{' '}
               <span class={`pill ${issue.status === 'resolved' ? 'ok' : issue.status}`}>{at(`issue_status_${issue.status}`)}</span>
             </li>
@@ -219,7 +215,7 @@ function IssuePanel({ id, admin, onClose, onChanged }) {
         <dt>{at('village')}</dt>
         <dd>{placeName(places, issue.village)}</dd>
         <dt>{at('raised_at')}</dt>
-        <dd>{issue.occurred_at.slice(0, 16).replace('T', ' ')}</dd>
+        <dd>{localTime(issue.occurred_at)}</dd>
         <dt>{at('status')}</dt>
         <dd data-testid="issue-state">{at(`state_${issue.state}`)}</dd>
         <dt>{at('route_department')}</dt>

@@ -171,11 +171,15 @@ function LeafletMap({ data, places, layers, config, onVillage }) {
   const element = useRef(null);
   const map = useRef(null);
   const groups = useRef(null);
+  const renderer = useRef(null);
   const fitted = useRef(false);
 
   useEffect(() => {
-    map.current = L.map(element.current, { preferCanvas: true, zoomSnap: 0.5 });
+    map.current = L.map(element.current, { zoomSnap: 0.5 });
     map.current.setView([18.8, 109.6], 10);
+    // Households may be thousands of points: a canvas in a pane under the villages (SVG, clickable).
+    map.current.createPane('households').style.zIndex = 350;
+    renderer.current = L.canvas({ pane: 'households' });
     groups.current = { villages: L.layerGroup(), h3: L.layerGroup(), households: L.layerGroup() };
     for (const group of Object.values(groups.current)) group.addTo(map.current);
     return () => map.current.remove();
@@ -206,7 +210,7 @@ function LeafletMap({ data, places, layers, config, onVillage }) {
     if (layers.villages) {
       for (const feature of data.villages.features) {
         const p = feature.properties;
-        const style = { color: '#5b3a29', weight: 1, fillOpacity: 0.7, fillColor: coverageColour(p.coverage_pct) };
+        const style = { color: '#5b3a29', weight: 1, fillOpacity: 0.5, fillColor: coverageColour(p.coverage_pct), className: `village v${feature.id}` };
         const boundary = places.boundaries[feature.id];
         const [lon, lat] = feature.geometry.coordinates;
         const shape = boundary
@@ -221,6 +225,8 @@ function LeafletMap({ data, places, layers, config, onVillage }) {
       for (const household of data.households) {
         const state = householdState(household);
         L.circleMarker([household.lat, household.lon], {
+          renderer: renderer.current,
+          pane: 'households',
           radius: 4,
           weight: 1,
           color: '#fff',

@@ -44,11 +44,12 @@ export function sliderDays(period, today) {
   return days.length ? days : [first];
 }
 
-// Coverage colours, light to dark green; no figure is grey.
+// Coverage colours: pink for none visited, then five steps of 20 points up to dark green; no figure is grey.
 export const RAMP = ['#f4d6d2', '#f6e3b4', '#d9ecb0', '#9fd49a', '#4fa865', '#1b7f3b'];
 export function coverageColour(pct) {
   if (pct === null || pct === undefined) return '#c9c4c1';
-  return RAMP[Math.min(RAMP.length - 1, Math.floor((pct / 100) * (RAMP.length - 1) + 1e-9))];
+  if (pct <= 0) return RAMP[0];
+  return RAMP[Math.min(RAMP.length - 1, 1 + Math.floor((pct - 1e-9) / 20))];
 }
 
 // A household's point: visited this year, else its completeness status.

@@ -8,21 +8,12 @@ import { at, pct } from './i18n.js';
 import { problem, ready, today, useAdmin } from './context.js';
 import { coverageColour } from './periods.js';
 import { Sparkline } from './charts.jsx';
+import { monthSeries } from './shaping.js';
 
 const RANK_BY = ['coverage_pct', 'verified_visits', 'issues_resolved', 'satisfaction_pct', 'pairings_compliant_pct', 'interview_coverage_pct'];
 const SHOWN = ['households', 'visited', 'coverage_pct', 'verified_visits', 'issues_raised', 'issues_resolved', 'satisfaction_pct', 'pairings_compliant_pct', 'interview_coverage_pct'];
 const PERCENT = new Set(['coverage_pct', 'satisfaction_pct', 'pairings_compliant_pct', 'interview_coverage_pct']);
 const show = (field, value) => (PERCENT.has(field) ? pct(value) : value ?? '—');
-
-/** Twelve values for a year (January first) of one figure from a county's monthly rows. */
-export function monthSeries(months, field, year) {
-  const values = Array(12).fill(null);
-  for (const row of months) {
-    const [y, m] = String(row.month).split('-').map(Number);
-    if (y === year) values[m - 1] = row[field];
-  }
-  return values;
-}
 
 export function Province() {
   const { api } = useAdmin();
