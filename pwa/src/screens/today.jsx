@@ -15,6 +15,11 @@ export function Today() {
   const [items, setItems] = useState(boot ? boot.due : null);
   const [visited, setVisited] = useState(() => visitedIn(boot ? boot.outbox : []));
   const [here, setHere] = useState(null);
+  // The check-in screen comes back with ?saved=1: say so once, then drop it from the address.
+  const [saved] = useState(() => location.search.includes('saved=1'));
+  useEffect(() => {
+    if (saved) history.replaceState(null, '', '/today');
+  }, []);
 
   useEffect(() => {
     if (boot && version === 0) return;
@@ -40,15 +45,15 @@ export function Today() {
   return (
     <section>
       <h1>{t('today_title')}</h1>
-      {location.search.includes('saved=1') && <p class="hint ok">{t('checkin_saved')}</p>}
+      {saved && <p class="hint ok">{t('checkin_saved')}</p>}
       {!here && items.length > 0 && <p class="hint">{t('today_no_position')}</p>}
       {ordered.length === 0 && <p class="empty">{t('today_empty')}</p>}
       <ul class="list" data-testid="due-list">
         {ordered.map((item) => (
           <li key={item.household_id + item.reason} class={item.status}>
             <Link href={`/households/${item.household_id}`} class="row">
-              <span class={`pill ${item.status}`}>{item.status === 'overdue' ? t('today_overdue') : t('today_due')}</span>
               <span class="grow">
+                <span class={`pill ${item.status}`}>{item.status === 'overdue' ? t('today_overdue') : t('today_due')}</span>
                 <b>{item.head_name}</b> · {item.village_name || item.village}
                 <small>
                   {t(`today_reason_${item.reason}`)} · {t('today_due_date', { date: item.due_date })} ·{' '}
