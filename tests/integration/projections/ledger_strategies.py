@@ -355,8 +355,9 @@ class LedgerFold:
             if rank in ("section_chief", "deputy_section_chief", "staff"):
                 rules.append(("households_by_rank", len(homes), {"section_chief": 3, "deputy_section_chief": 2,
                                                                   "staff": 1}[rank]))
-            five = ["community", "enterprise", "talent", "village_official", "household"]
-            rules.append(("five_contacts", sum(k in kinds for k in five), 5))
+            if self.rules.five_contacts is not None:
+                five = self.rules.five_contacts
+                rules.append(("five_contacts", sum(k in kinds for k in five), len(five)))
             result[cadre_id] = (all(a >= r for _, a, r in rules), [(n, a) for n, a, _ in rules])
         return result
 

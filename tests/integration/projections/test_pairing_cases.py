@@ -59,6 +59,8 @@ async def test_quotas_count_hardship_households_households_by_rank_and_the_five_
     story.world.keep(story.world.households[homes[0]])
     conn = await project(database_url, county(ADCODE), story.events)
     try:
+        await conn.execute("UPDATE core.counties SET rules = $2 WHERE adcode = $1", ADCODE,
+                           '{"five_contacts": ["community", "enterprise", "talent", "village_official", "household"]}')
         [before] = await pairing.quotas(conn, SCHEMA, as_of=date(2026, 2, 2))
         assert before["compliant"] and [(q["rule"], q["actual"]) for q in before["quotas"]] == [
             ("hardship_households", 5), ("households_by_rank", 5), ("five_contacts", 5)]
@@ -67,6 +69,7 @@ async def test_quotas_count_hardship_households_households_by_rank_and_the_five_
         assert [(q["rule"], q["actual"], q["met"]) for q in after["quotas"]] == [
             ("hardship_households", 4, False), ("households_by_rank", 5, True), ("five_contacts", 5, True)]
     finally:
+        await conn.execute("UPDATE core.counties SET rules = '{}' WHERE adcode = $1", ADCODE)
         await conn.close()
 
 
