@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psutil
@@ -48,8 +50,12 @@ def embedded_url(home: Path) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def test_the_embedded_server_outlives_its_process_and_works_under_a_path_too_long_for_a_socket(tmp_path):
-    home = tmp_path / ("a-very-long-directory-name-" * 4)  # the data dir path is far over ~100 bytes
+def test_the_embedded_server_outlives_its_process_and_works_under_a_path_too_long_for_a_socket():
+    # Not pytest's tmp_path: as root, pgserver runs PostgreSQL as user `pgserver` and opens up the
+    # directories above the data dir, and any pytest session starting meanwhile resets
+    # /tmp/pytest-of-root to 0700 ("pg_ctl: could not access directory … Permission denied").
+    top = Path(tempfile.mkdtemp(prefix="gr-pg-long-", dir="/tmp"))
+    home = top / ("a-very-long-directory-name-" * 4)  # the data dir path is far over ~100 bytes
     pgdata = home / "pgdata"
     try:
         first = embedded_url(home)
@@ -67,3 +73,4 @@ def test_the_embedded_server_outlives_its_process_and_works_under_a_path_too_lon
             postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
             postmaster.send_signal(signal.SIGINT)
             postmaster.wait(timeout=30)
+        shutil.rmtree(top, ignore_errors=True)
