@@ -36,9 +36,9 @@ class Rules(BaseModel):
     hardship_tags: list[str] = Field(
         default_factory=lambda: ["hardship_member", "hardship_resident", "subsistence", "monitored"]
     )
-    five_contacts: list[str] | None = Field(  # Lucheng's 五个一: one target of each kind
-        default_factory=lambda: ["community", "enterprise", "talent", "village_official", "household"]
-    )
+    # Lucheng's 五个一, one pairing of each kind: off unless a county sets e.g. ["community", "enterprise",
+    # "talent", "village_official", "household"] (it needs non-household pairings most counties do not keep).
+    five_contacts: list[str] | None = None
 
     # Interview coverage: every cadre interviewed ≥ n per year, by an interviewer of an expected rank.
     interviews_per_year: int = Field(1, ge=1, le=52)
