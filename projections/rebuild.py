@@ -11,6 +11,7 @@ swapped: it is forgotten and replayed in place, in one transaction.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,7 @@ async def rebuild(url: str, *, county: str | None = None, projection: str | None
     conn = await asyncpg.connect(url)
     try:
         if county:
+            county_schema(county)  # refuses anything but 6 digits, saying so
             counties = [county] if await conn.fetchval(
                 "SELECT 1 FROM core.counties WHERE adcode = $1", county
             ) else []
@@ -152,7 +154,7 @@ def command(args: Any) -> int:
     try:
         results = asyncio.run(rebuild(database_url(), county=args.county, projection=args.projection, progress=True))
     except (LookupError, KeyError, ValueError) as error:
-        print(f"error: {error.args[0] if error.args else error}")
+        print(f"error: {error.args[0] if error.args else error}", file=sys.stderr)
         return 2
     for result in results:
         print(f"county {result.county}: rebuilt {', '.join(result.projections)} from {result.events:,} events"
