@@ -4,9 +4,10 @@ Everything goes through the command path users go through (`County.execute` / `e
 the simulated clock (`services.domain.clock.at`) set to each command's own time, so the events are
 exactly what phones and the office would have produced. No SQL writes the data.
 
-A second run finds the data already there: every command leaves a `CommandReceipt`, so the loader
-asks which receipts exist (one query per county) and sends only the missing commands, which also
-finishes a load that was interrupted. When nothing is missing it returns within seconds.
+A second run finds the data already there: the province viewer's account is made last, so when it
+exists (and the counties have events) the run ends at once. Otherwise every command's `CommandReceipt`
+tells what is stored: the loader asks which receipts exist (one query per county) and sends only the
+missing commands, which finishes a load that was interrupted.
 
 Demo accounts (all with password `demo-2026`) are printed at the end; cadres without an account of
 their own act as user `cadre:<cadre id>` in the events.
@@ -40,8 +41,8 @@ from services.tenancy import Counties
 
 DEMO_PASSWORD = "demo-2026"
 ACCOUNT_PREFIX = {"469029": "baoting", "469030": "qiongzhong", "469001": "wuzhishan"}
-# One department per county has a login (the one most issues go to); the others act as user
-# `department:<name>` in the events. Every account costs an argon2 hash (~0.5 s here).
+# One department per county has a login (water: drinking water and irrigation issues go to it); the
+# others act as user `department:<name>` in the events. Every account costs an argon2 hash (~0.5 s here).
 DEMO_DEPARTMENT = "水务局"
 MARKER_ACCOUNT = "hainan.viewer"  # made last: its existence says a load completed
 assert DEMO_DEPARTMENT in DEPARTMENTS
