@@ -1,0 +1,113 @@
+"""Visit verdicts: distance, accuracy and mock decide `verified`; impossible travel; voids; as_of."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from projections import verdicts
+from projections.base import Period
+from projections.rules import Rules
+from tests.integration.projections.cases import Story, project
+from tests.integration.projections.strategies import SHANGHAI
+
+SCHEMA = "county_469029"
+T0 = datetime(2026, 6, 1, 9, tzinfo=SHANGHAI)
+
+
+async def test_a_check_in_is_verified_only_when_near_accurate_and_not_mocked(database_url, county):
+    county("469029")
+    story = Story()
+    cadre = story.cadre(T0, "469029100")
+    home = story.household(T0, "469029100201", 18.64, 109.70)
+    hour = timedelta(hours=1)
+    cases = {
+        "near": story.visit(T0 + 1 * hour, cadre, home, north_m=100),
+        "far": story.visit(T0 + 2 * hour, cadre, home, north_m=200),
+        "inaccurate": story.visit(T0 + 3 * hour, cadre, home, accuracy_m=150),
+        "mocked": story.visit(T0 + 4 * hour, cadre, home, mock=True),
+        "no fix": story.visit(T0 + 5 * hour, cadre, home, fix=False),
+        "enterprise": story.visit(T0 + 6 * hour, cadre, None, lat=18.64, lon=109.70),
+    }
+    conn = await project(database_url, SCHEMA, story.events)
+    try:
+        got = {c["visit_id"]: c for c in await verdicts.checkins(conn, SCHEMA)}
+        judged = {name: got[visit.id]["verified"] for name, visit in cases.items()}
+        assert judged == {"near": True, "far": False, "inaccurate": False, "mocked": False, "no fix": False,
+                          "enterprise": True}
+        assert 95 < got[cases["near"].id]["distance_m"] < 105
+        assert got[cases["no fix"].id]["distance_m"] is None and got[cases["enterprise"].id]["distance_m"] is None
+        summary = await verdicts.summary(conn, SCHEMA, period=Period.month(2026, 6))
+        assert summary == {"checkins": 6, "verified": 2, "without_position": 1, "mocked": 1, "too_far": 1,
+                           "poor_accuracy": 1, "impossible_travel": 0}
+    finally:
+        await conn.close()
+
+
+async def test_a_county_that_accepts_mock_fixes_verifies_them(database_url, county):
+    county("469029")
+    story = Story()
+    cadre = story.cadre(T0, None)
+    home = story.household(T0, "469029100201", 18.64, 109.70)
+    story.visit(T0, cadre, home, mock=True)
+    conn = await project(database_url, SCHEMA, story.events, Rules(mock_fixes_rejected=False))
+    try:
+        [checkin] = await verdicts.checkins(conn, SCHEMA)
+        assert checkin["verified"] and checkin["is_mock"]
+    finally:
+        await conn.close()
+
+
+async def test_impossible_travel_is_judged_between_consecutive_check_ins_even_when_synced_late(database_url, county):
+    county("469029")
+    story = Story()
+    cadre = story.cadre(T0, None)
+    here = story.household(T0, "469029100201", 18.64, 109.70)
+    far = story.household(T0, "469029101201", 18.64 + 0.45, 109.70)  # 50 km north
+    first = story.visit(T0 + timedelta(hours=1), cadre, here)
+    second = story.visit(T0 + timedelta(hours=3), cadre, far)  # 50 km in 2 h: 25 km/h, fine
+    # Synced a day later: a check-in at `far` 10 minutes after the first one.
+    late = story.visit(T0 + timedelta(days=1), cadre, far, occurred_at=T0 + timedelta(hours=1, minutes=10))
+    conn = await project(database_url, SCHEMA, story.events)
+    try:
+        before = {c["visit_id"]: c for c in await verdicts.checkins(conn, SCHEMA, as_of=date(2026, 6, 1))}
+        assert not before[second.id]["impossible_travel"]
+        assert 24 < before[second.id]["travel_kmh"] < 26
+        after = {c["visit_id"]: c for c in await verdicts.checkins(conn, SCHEMA)}
+        assert after[late.id]["impossible_travel"] and after[late.id]["previous_visit_id"] == first.id
+        assert not after[second.id]["impossible_travel"]  # now 0 km from the late one
+        assert after[first.id]["previous_visit_id"] is None
+    finally:
+        await conn.close()
+
+
+async def test_a_voided_check_in_disappears_from_the_day_it_was_voided(database_url, county):
+    county("469029")
+    story = Story()
+    cadre = story.cadre(T0, None)
+    home = story.household(T0, "469029100201", 18.64, 109.70)
+    visit = story.visit(T0, cadre, home)
+    story.then(T0 + timedelta(days=3), visit, "void", "admin", "entered twice")
+    conn = await project(database_url, SCHEMA, story.events)
+    try:
+        assert [c["visit_id"] for c in await verdicts.checkins(conn, SCHEMA, as_of=date(2026, 6, 3))] == [visit.id]
+        assert await verdicts.checkins(conn, SCHEMA, as_of=date(2026, 6, 4)) == []
+        assert await verdicts.checkins(conn, SCHEMA) == []
+        assert await verdicts.checkins(conn, SCHEMA, as_of=date(2026, 5, 31)) == []  # not yet recorded
+    finally:
+        await conn.close()
+
+
+async def test_a_check_in_is_judged_against_where_the_household_lived_at_the_time(database_url, county):
+    county("469029")
+    story = Story()
+    cadre = story.cadre(T0, None)
+    home = story.household(T0, "469029100201", 18.64, 109.70)
+    before = story.visit(T0 + timedelta(hours=1), cadre, home)
+    story.then(T0 + timedelta(days=1), home, "relocate", "469029100202", "469029100", "", 18.70, 109.70)
+    after = story.visit(T0 + timedelta(days=2), cadre, home)
+    conn = await project(database_url, SCHEMA, story.events)
+    try:
+        got = {c["visit_id"]: c for c in await verdicts.checkins(conn, SCHEMA)}
+        assert got[before.id]["verified"] and got[before.id]["distance_m"] < 1
+        assert got[after.id]["verified"] and got[after.id]["distance_m"] < 1  # the fix was at the new home
+    finally:
+        await conn.close()
