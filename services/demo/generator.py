@@ -270,7 +270,7 @@ def _register_households(story: _Story, scale: float) -> None:
 
 def _enrol_cadres(story: _Story) -> None:
     rng, county = story.rng, story.county
-    office = f"{county.short_name}{'市' if county.name.endswith('市') else '县'}委组织部"
+    office = f"{county.short_title}委组织部"
     at = _local(date(2026, 1, 2), 9.0)
     team = [("minister", "section_chief", office, None, None), ("deputy_minister", "section_chief", office, None, None),
             ("office", "deputy_section_chief", office, None, None), ("office", "staff", office, None, None)]

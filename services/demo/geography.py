@@ -71,6 +71,11 @@ class DemoCounty:
     townships: tuple[Township, ...]
 
     @property
+    def short_title(self) -> str:
+        """How offices name the county: 保亭县, 五指山市 (its Party committee is the 县委 / 市委)."""
+        return self.short_name + ("市" if self.name.endswith("市") else "县")
+
+    @property
     def villages(self) -> tuple[Village, ...]:
         return tuple(v for t in self.townships for v in t.villages)
 

@@ -81,12 +81,12 @@ def demo_accounts(steps: Sequence[Step]) -> list[DemoAccount]:
         cadre = next(s for s in steps if s.county == county.adcode and s.command == "enrol_cadre"
                      and s.payload["rank"] == "village_cadre")
         accounts += [
-            DemoAccount(f"{prefix}.admin", ("county_admin",), county.adcode, f"{county.name}组织部管理员"),
+            DemoAccount(f"{prefix}.admin", ("county_admin",), county.adcode, f"{county.short_title}委组织部管理员"),
             DemoAccount(f"{prefix}.cadre", ("cadre",), county.adcode,
                         f"{cadre.payload['name']}（{cadre.payload['unit']}）", cadre_id=cadre.command_id),
         ]
         accounts.append(DemoAccount(f"{prefix}.dept", ("department",), county.adcode,
-                                    f"{county.short_name}{DEMO_DEPARTMENT}", department=DEMO_DEPARTMENT))
+                                    f"{county.short_title}{DEMO_DEPARTMENT}", department=DEMO_DEPARTMENT))
     accounts += [
         DemoAccount(MARKER_ACCOUNT, ("province_viewer",), None, f"{PROVINCE}（省级汇总，无个人信息）",
                     province=PROVINCE_CODE),
