@@ -72,8 +72,13 @@ def test_map_figures_equal_the_api_now_and_as_of_a_day_the_slider_picks(
     wait_until(lambda: shown_figures(page) == {k: county_figures(server, bearer)[k] for k in FIGURES}, 10)
     assert float(page.get_by_test_id("fig-coverage_pct").inner_text().rstrip("%")) == \
         county_figures(server, bearer)["coverage_pct"]
-    page.wait_for_timeout(300)  # Leaflet draws on a canvas after the figures arrive
+    expect(page.locator(".leaflet-tile")).to_have_count(0)  # no tile server configured: GeoJSON layers only
+    page.get_by_test_id("layer-h3").check()
+    cells = api_get(server, bearer, "/coverage", level="h3", resolution=8, period=str(date.today().year)).json()
+    expect(page.locator("path.h3")).to_have_count(len(cells["features"]))
+    page.wait_for_timeout(300)  # Leaflet draws the household canvas after the figures arrive
     page.screenshot(path=str(artifacts / "admin-1-map.png"))
+    page.get_by_test_id("layer-h3").uncheck()
 
     year = date.today().year
     day = date(year, 3, 1)
@@ -220,3 +225,7 @@ def test_every_admin_view_renders_its_data(desktop: Page, server: Server, admin_
     page.get_by_test_id("import-submit").click()
     expect(page.get_by_test_id("import-errors")).to_contain_text("人口")
     page.screenshot(path=str(artifacts / "admin-10-people.png"), full_page=True)
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("link", name="Coverage map")).to_be_visible()
+    expect(page.get_by_test_id("cadres")).to_contain_text("Section chief")
+    page.get_by_role("button", name="中文").click()  # the choice is kept per browser: leave it Chinese

@@ -55,16 +55,16 @@ def test_province_viewer_sees_the_county_ranking_and_drills_down_to_county_figur
 
 
 def test_province_viewer_gets_no_household_data_through_the_api(server: Server, admin_seeded: AdminSeeded):
-    login = httpx.post(f"{server.url}/api/v1/session", json={"username": PROVINCE_USER, "password": PASSWORD})
-    headers = {"Authorization": f"Bearer {login.json()['token']}"}
-    household = admin_seeded.households[0]["id"]
-    for path in [*HOUSEHOLD_PATHS, f"/households/{household}", f"/issues/{admin_seeded.issues['overdue']}"]:
-        response = httpx.get(f"{server.url}/api/v1{path}", headers=headers)
-        assert response.status_code == 403, (path, response.status_code, response.text[:200])
-    sync = httpx.post(f"{server.url}/api/v1/sync", headers=headers, json={"device_id": "x", "commands": []})
-    assert sync.status_code == 403
-    # What it may read carries county figures only.
-    for path in ["/province/counties", "/province/rankings", "/province/map", f"/province/counties/{COUNTY}/months"]:
-        response = httpx.get(f"{server.url}/api/v1{path}", headers=headers)
-        assert response.status_code == 200, (path, response.text[:200])
-        assert household not in response.text and "老户" not in response.text
+    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=10) as client:
+        login = client.post("/session", json={"username": PROVINCE_USER, "password": PASSWORD})
+        client.headers["Authorization"] = f"Bearer {login.json()['token']}"
+        household = admin_seeded.households[0]["id"]
+        for path in [*HOUSEHOLD_PATHS, f"/households/{household}", f"/issues/{admin_seeded.issues['overdue']}"]:
+            response = client.get(path)
+            assert response.status_code == 403, (path, response.status_code, response.text[:200])
+        assert client.post("/sync", json={"device_id": "x", "commands": []}).status_code == 403
+        # What it may read carries county figures only.
+        for path in ["/province/counties", "/province/rankings", "/province/map", f"/province/counties/{COUNTY}/months"]:
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.text[:200])
+            assert household not in response.text and "老户" not in response.text

@@ -42,17 +42,27 @@ export function CoverageMap() {
   const [selected, setSelected] = useState(null);
   const [config, setConfig] = useState(null);
 
+  // Dragging the slider asks for the day it rests on, not for every day it passes.
+  const [settled, setSettled] = useState(step);
   useEffect(() => setStep(days.length - 1), [days]);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(step), 150);
+    return () => clearTimeout(timer);
+  }, [step]);
   useEffect(() => {
     api.get('/config').then(setConfig, () => setConfig({}));
   }, []);
 
   const index = Math.min(step, days.length - 1);
   const shown = days[index];
+  const asked = days[Math.min(settled, days.length - 1)];
   // The slider's last step on a current period is "now": no as_of, so live changes show at once.
-  const asOf = index === days.length - 1 && shown === day ? null : shown;
+  const asOf = asked === day ? null : asked;
 
+  // Answers can arrive out of order (a slow "now" after a quick "as of"): only the latest request counts.
+  const latest = useRef(0);
   const load = async () => {
+    const request = ++latest.current;
     try {
       const params = { period, as_of: asOf };
       const [county, villages, cells, households] = await Promise.all([
@@ -61,10 +71,11 @@ export function CoverageMap() {
         layers.h3 ? api.get('/coverage', { ...params, level: 'h3', resolution: 8 }) : null,
         layers.households ? allHouseholds(api, { as_of: asOf }) : null,
       ]);
+      if (request !== latest.current) return;
       setData({ key: `${period}|${asOf}`, county: county.features[0]?.properties ?? null, villages, cells, households });
       setError(null);
     } catch (e) {
-      setError(problem(e));
+      if (request === latest.current) setError(problem(e));
     }
   };
   useLive(['coverage', 'verdicts', 'completeness'], load, [period, asOf, layers.h3, layers.households]);
@@ -87,7 +98,7 @@ export function CoverageMap() {
           </select>
         </label>
         <label class="slider">
-          {at('as_of')}: <b data-testid="as-of-label">{asOf ?? `${shown}（${at('as_of_today')}）`}</b>
+          {at('as_of')}: <b data-testid="as-of-label">{shown === day ? `${shown}（${at('as_of_today')}）` : shown}</b>
           <input
             type="range"
             min="0"
@@ -202,7 +213,7 @@ function LeafletMap({ data, places, layers, config, onVillage }) {
     households.clearLayers();
     if (layers.h3 && data.cells) {
       L.geoJSON(data.cells, {
-        style: (feature) => ({ color: '#555', weight: 0.6, fillOpacity: 0.45, fillColor: coverageColour(feature.properties.coverage_pct) }),
+        style: (feature) => ({ color: '#555', weight: 0.6, fillOpacity: 0.45, fillColor: coverageColour(feature.properties.coverage_pct), className: 'h3' }),
         onEachFeature: (feature, layer) =>
           layer.bindTooltip(`${feature.id}<br>${at('coverage_pct')} ${pct(feature.properties.coverage_pct)}`),
       }).addTo(h3);

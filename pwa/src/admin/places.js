@@ -2,21 +2,24 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useAdmin } from './context.js';
 
-let cached = null;
+// One county's places per session: kept with the token they were fetched with.
+let cached = { token: null, places: null };
 const EMPTY = { names: {}, boundaries: {} };
 
 export function usePlaces() {
-  const { api } = useAdmin();
-  const [places, setPlaces] = useState(cached || EMPTY);
+  const { api, session } = useAdmin();
+  const mine = cached.token === session.token ? cached.places : null;
+  const [places, setPlaces] = useState(mine || EMPTY);
   useEffect(() => {
-    if (cached) return;
+    if (mine) return;
     api.get('/places').then(
       (answer) => {
-        cached = {
+        const fetched = {
           names: Object.fromEntries(answer.places.map((p) => [p.code, p.name])),
           boundaries: Object.fromEntries(answer.places.filter((p) => p.boundary).map((p) => [p.code, p.boundary])),
         };
-        setPlaces(cached);
+        cached = { token: session.token, places: fetched };
+        setPlaces(fetched);
       },
       () => setPlaces(EMPTY), // names are a nicety: codes still identify every place
     );
