@@ -1,0 +1,102 @@
+"""Coverage figures per level and period, and GeoJSON that RFC 7946 accepts."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from projections import coverage
+from projections.base import Period
+from tests.integration.projections.cases import Story, project
+from tests.integration.projections.strategies import SHANGHAI
+
+SCHEMA = "county_469029"
+T0 = datetime(2026, 2, 1, 9, tzinfo=SHANGHAI)
+
+
+def story() -> tuple[Story, dict]:
+    s = Story()
+    cadre = s.cadre(T0, "469029100")
+    homes = {
+        "a": s.household(T0, "469029100201", 18.640, 109.700),
+        "b": s.household(T0, "469029100201", 18.641, 109.701),
+        "c": s.household(T0, "469029100202", 18.655, 109.712),
+        "d": s.household(T0, "469029101201", 18.600, 109.650),
+    }
+    s.visit(T0 + timedelta(days=10), cadre, homes["a"])
+    s.visit(T0 + timedelta(days=40), cadre, homes["a"], north_m=500)  # not verified
+    s.visit(T0 + timedelta(days=11), cadre, homes["c"])
+    s.then(T0 + timedelta(days=20), homes["d"], "archive", "moved to the city")
+    s.visit(T0 + timedelta(days=200), cadre, homes["b"])  # in August
+    return s, homes
+
+
+async def test_coverage_counts_households_visited_once_and_twice_per_village_township_and_county(
+        database_url, county):
+    county("469029")
+    s, _ = story()
+    conn = await project(database_url, SCHEMA, s.events)
+    try:
+        villages = {r["key"]: r for r in await coverage.coverage(conn, SCHEMA, Period.parse("2026-Q1"), "village")}
+        assert {k: (r["households"], r["visited_once"], r["visited_twice"], r["visits"], r["verified_visits"],
+                    r["coverage_pct"]) for k, r in villages.items()} == {
+            "469029100201": (2, 1, 1, 2, 1, 50.0),
+            "469029100202": (1, 1, 0, 1, 1, 100.0),
+            "469029101201": (1, 0, 0, 0, 0, 0.0),  # archived during the quarter: still counted in it
+        }
+        [whole] = await coverage.coverage(conn, SCHEMA, Period.year(2026), "county")
+        assert (whole["households"], whole["visited_once"], whole["visits"]) == (4, 3, 4)
+        townships = await coverage.coverage(conn, SCHEMA, Period.month(2026, 8), "township")
+        assert [(r["key"], r["households"], r["visited_once"]) for r in townships] == [("469029100", 3, 1)]
+        # As of 5 February nothing had been visited yet, and the archive was unknown.
+        [early] = await coverage.coverage(conn, SCHEMA, Period.year(2026), "county", as_of=date(2026, 2, 5))
+        assert (early["households"], early["visits"]) == (4, 0)
+    finally:
+        await conn.close()
+
+
+def assert_rfc7946(collection: dict) -> None:
+    assert collection["type"] == "FeatureCollection" and isinstance(collection["features"], list)
+    for feature in collection["features"]:
+        assert feature["type"] == "Feature" and isinstance(feature["properties"], dict)
+        geometry = feature["geometry"]
+        if geometry["type"] == "Point":
+            points = [geometry["coordinates"]]
+        else:
+            assert geometry["type"] == "Polygon"
+            for ring in geometry["coordinates"]:
+                assert len(ring) >= 4 and ring[0] == ring[-1]  # closed linear ring
+            exterior = geometry["coordinates"][0]
+            area = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(exterior, exterior[1:]))
+            assert area > 0  # exterior rings are counter-clockwise
+            points = [p for ring in geometry["coordinates"] for p in ring]
+        for lon, lat in points:  # [longitude, latitude]: Hainan is at 109°E, 18°N
+            assert 108 < lon < 112 and 18 < lat < 21
+
+
+@pytest.mark.parametrize("level, resolution", [("village", 8), ("township", 8), ("county", 8), ("h3", 7),
+                                               ("h3", 8), ("h3", 9)])
+async def test_coverage_geojson_is_valid_rfc_7946(database_url, county, level, resolution):
+    county("469029")
+    s, _ = story()
+    conn = await project(database_url, SCHEMA, s.events)
+    try:
+        collection = await coverage.geojson(conn, SCHEMA, Period.year(2026), level, resolution=resolution)
+        assert_rfc7946(collection)
+        assert sum(f["properties"]["households"] for f in collection["features"]) == 4
+    finally:
+        await conn.close()
+
+
+async def test_an_unknown_level_or_resolution_is_refused_with_a_clear_error(database_url, county):
+    county("469029")
+    conn = await project(database_url, SCHEMA, [])
+    try:
+        with pytest.raises(ValueError, match="village, township, county or h3"):
+            await coverage.coverage(conn, SCHEMA, Period.year(2026), "province")
+        with pytest.raises(ValueError, match="resolution must be one of"):
+            await coverage.geojson(conn, SCHEMA, Period.year(2026), "h3", resolution=12)
+        with pytest.raises(ValueError, match="not a period"):
+            Period.parse("2026-13")
+    finally:
+        await conn.close()
