@@ -104,9 +104,13 @@ _pools: dict[tuple[tuple[str, Any], ...], ConnectionPool[Any]] = {}
 _pools_lock = threading.Lock()
 
 
+def _pool_key(url: str) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(conninfo_to_dict(url).items()))
+
+
 def shared_pool(url: str, settings: PostgresDatastore) -> ConnectionPool[Any]:
     """The pool of the database at `url`, made with the sizes and timeouts of `settings`."""
-    key = tuple(sorted(conninfo_to_dict(url).items()))
+    key = _pool_key(url)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None or pool.closed:
@@ -132,11 +136,12 @@ def shared_pool(url: str, settings: PostgresDatastore) -> ConnectionPool[Any]:
 
 
 @atexit.register
-def close_pools() -> None:
-    """Close every shared pool (at exit: the counties share them until then)."""
+def close_pools(url: str | None = None) -> None:
+    """Close the shared pool of the database at `url`, or every one (at exit: the counties share
+    them until then). Applications still holding a closed pool fail; make new ones."""
     with _pools_lock:
-        pools = list(_pools.values())
-        _pools.clear()
+        keys = [_pool_key(url)] if url else list(_pools)
+        pools = [_pools.pop(key) for key in keys if key in _pools]
     for pool in pools:
         pool.close()
 

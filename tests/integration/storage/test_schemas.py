@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from uuid import uuid4
 
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from services.cli import main
+from services.storage import schemas
 from services.storage.database import connect
-from services.storage.recorder import InvalidAdcode
+from services.storage.recorder import InvalidAdcode, close_pools
 from services.storage.schemas import get_county, list_counties, provision_county
 from services.tenancy import UnknownCounty
 
@@ -124,3 +128,25 @@ def test_the_county_command_explains_bad_input_and_exits_2(database_url, monkeyp
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert main(["county", "add", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.fixture
+def fresh_database(database_url):
+    """A new, empty database on the test server (no `core` schema yet)."""
+    name = f"grassroots_fresh_{uuid4().hex[:8]}"
+    with connect(database_url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_conninfo(database_url, dbname=name)
+    yield url
+    close_pools(url)  # the shared pool of that database holds connections to it
+    with connect(database_url) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_concurrent_provisioning_on_a_fresh_database_does_not_collide_in_the_catalog(fresh_database, monkeypatch):
+    monkeypatch.setattr(schemas, "_projection_tables", lambda: None)  # the read side's DDL has its own lock
+    adcodes = ["469029", "469029", "469029", "469030", "469001", "469002"]
+    with ThreadPoolExecutor(len(adcodes)) as pool:
+        provisioned = list(pool.map(lambda adcode: provision_county(fresh_database, adcode, "某县", "海南省"), adcodes))
+    assert [county.adcode for county in provisioned] == adcodes
+    assert [county.adcode for county in list_counties(fresh_database)] == ["469001", "469002", "469029", "469030"]
