@@ -106,12 +106,16 @@ export function App({ db, initialSession, boot = null }) {
     setVersion((v) => v + 1);
   }
 
-  const flushSoon = () => (sessionRef.current && !sessionRef.current.expired ? flusher.flushNow() : null);
+  // Offline there is nothing to try: the `online` event flushes, and failures meanwhile would only
+  // stretch the backoff that the first retry after reconnecting has to wait out.
+  const flushSoon = () =>
+    sessionRef.current && !sessionRef.current.expired && navigator.onLine ? flusher.flushNow() : null;
 
   useEffect(() => {
     queuedCount(db).then(setQueued);
     const goOnline = () => {
       setOnline(true);
+      flusher.reset();
       flushSoon();
     };
     const goOffline = () => setOnline(false);

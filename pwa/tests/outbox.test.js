@@ -173,6 +173,16 @@ describe('flusher backoff', () => {
     expect(run).toHaveBeenCalledTimes(2);
   });
 
+  it('after a reset the next failure waits the shortest delay again', async () => {
+    const run = vi.fn(async () => ({ error: new NetworkError() }));
+    const flusher = createFlusher(run, { base: 1000, max: 60000, random: () => 1 });
+    for (let i = 0; i < 4; i += 1) await flusher.flushNow();
+    expect(flusher.failures).toBe(4);
+    flusher.reset();
+    const result = await flusher.flushNow();
+    expect(result.retryIn).toBe(1000);
+  });
+
   it('a flush asked for during a flush runs once more right after it, never two at once', async () => {
     let active = 0;
     let maxActive = 0;

@@ -64,5 +64,9 @@ export function createFlusher(run, { onResult = () => {}, base, max, random, tim
       if (timer) timers.clearTimeout(timer);
       timer = null;
     },
+    /** Forget past failures (a new connection deserves a quick first retry). */
+    reset() {
+      failures = 0;
+    },
   };
 }
