@@ -2,7 +2,7 @@
 // board columns, province series, sparkline points and the string tables.
 import { describe, expect, it, vi } from 'vitest';
 import { coverageColour, householdState, periodOptions, periodRange, RAMP, sliderDays } from '../src/admin/periods.js';
-import { createAdminApi, dispositionName, queryString, sseParser } from '../src/admin/api.js';
+import { createAdminApi, dispositionName, followChanges, queryString, sseParser } from '../src/admin/api.js';
 import { byRoute, monthSeries, sparkPoints } from '../src/admin/shaping.js';
 import { KEYS } from '../src/admin/i18n.js';
 
@@ -99,6 +99,30 @@ describe('server-sent events', () => {
     expect(seen).toEqual([]);
     feed('\n');
     expect(seen).toEqual([{ event: 'message', id: null, data: 'a\nb' }]);
+  });
+});
+
+describe('following changes', () => {
+  it('reports changed projections from a stream it reads with the bearer token, then reconnects with the last id', async () => {
+    const bodies = ['event: ready\nid: 3\ndata: {"position": 3}\n\nevent: changed\nid: 5\ndata: {"projections": ["coverage", "issues"], "position": 5}\n\n'];
+    const calls = [];
+    const fetchImpl = async (url, init) => {
+      calls.push([url, { ...init.headers }]);
+      const text = bodies.shift();
+      if (text === undefined) return new Promise(() => {}); // the second connection stays open
+      return new Response(new Blob([text]).stream(), { status: 200, headers: { 'Content-Type': 'text/event-stream' } });
+    };
+    const api = createAdminApi({ getToken: () => 'tok', fetchImpl });
+    const changed = [];
+    const states = [];
+    const stop = followChanges(api, (projections) => changed.push(projections), { retryMs: 5, onState: (s) => states.push(s) });
+    await vi.waitFor(() => expect(calls).toHaveLength(2));
+    stop();
+    expect(changed).toEqual([['coverage', 'issues']]);
+    expect(states.slice(0, 2)).toEqual([true, false]);
+    expect(calls[0][0]).toBe('/api/v1/events/stream');
+    expect(calls[0][1].Authorization).toBe('Bearer tok');
+    expect(calls[1][1]['Last-Event-ID']).toBe('5');
   });
 });
 

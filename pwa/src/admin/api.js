@@ -124,10 +124,11 @@ export function sseParser(onEvent) {
 }
 
 /**
- * Follows /events/stream while `isOpen()`: calls `onChanged(projections)` on each `changed` event and
- * reconnects after a pause (server restart, network) with the last event id.
+ * Follows /events/stream until the returned function is called: `onChanged(projections)` on each
+ * `changed` event, `onState(connected)` as the stream opens and drops; reconnects after a pause
+ * (server restart, network) with the last event id.
  */
-export function followChanges(api, onChanged, { retryMs = 3000 } = {}) {
+export function followChanges(api, onChanged, { retryMs = 3000, onState = () => {} } = {}) {
   let stopped = false;
   let controller = null;
   let lastId = null;
@@ -139,6 +140,7 @@ export function followChanges(api, onChanged, { retryMs = 3000 } = {}) {
         if (lastId) headers['Last-Event-ID'] = lastId;
         const response = await api.fetchImpl(`${api.base}/events/stream`, { headers, signal: controller.signal, cache: 'no-store' });
         if (!response.ok || !response.body) throw new Error(`stream: HTTP ${response.status}`);
+        onState(true);
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         const feed = sseParser(({ event, id, data }) => {
           if (id) lastId = id;
@@ -152,6 +154,7 @@ export function followChanges(api, onChanged, { retryMs = 3000 } = {}) {
       } catch {
         // aborted, or the server went away: retry below unless stopped
       }
+      onState(false);
       if (!stopped) await new Promise((resolve) => setTimeout(resolve, retryMs));
     }
   }

@@ -5,7 +5,7 @@ import { Link, match, navigate, usePath } from '../router.jsx';
 import { language, setLanguage } from '../i18n/index.js';
 import { createAdminApi, followChanges, loadSession, saveSession } from './api.js';
 import { at } from './i18n.js';
-import { AdminContext } from './context.js';
+import { AdminContext, problem } from './context.js';
 import { CoverageMap } from './map.jsx';
 import { Compliance } from './compliance.jsx';
 import { IssueBoard } from './issues.jsx';
@@ -49,13 +49,15 @@ export default function AdminApp() {
   const streams = session && session.user.roles.some((r) => ['county_admin', 'department'].includes(r));
   useEffect(() => {
     if (!streams) return undefined;
-    setLive(true);
-    const stop = followChanges(api, (projections) =>
-      setChanges((before) => {
-        const next = { ...before };
-        for (const name of projections) next[name] = (next[name] || 0) + 1;
-        return next;
-      }),
+    const stop = followChanges(
+      api,
+      (projections) =>
+        setChanges((before) => {
+          const next = { ...before };
+          for (const name of projections) next[name] = (next[name] || 0) + 1;
+          return next;
+        }),
+      { onState: setLive },
     );
     return () => {
       setLive(false);
@@ -97,7 +99,7 @@ export default function AdminApp() {
     history.replaceState(null, '', home);
   }
   const found = match(VIEWS.map(([p, view]) => [p, view]), path === '/admin' || path === '/admin/' ? home : path);
-  const entry = VIEWS.find(([p]) => p === (found ? VIEWS.find(([, v]) => v === found.component)[0] : null));
+  const entry = found && VIEWS.find(([, view]) => view === found.component);
   const View = found?.component;
   const context = { api, session, user, changes, live };
   return (
@@ -135,7 +137,7 @@ export default function AdminApp() {
         </header>
         {user.demo && <div class="demo">{at('demo_banner')}</div>}
         <main class="admin-main">
-          {View && allowed(entry[3], user) ? <View /> : <p class="empty" data-testid="no-access">{at('no_access')}</p>}
+          {entry && allowed(entry[3], user) ? <View /> : <p class="empty" data-testid="no-access">{at('no_access')}</p>}
         </main>
       </div>
     </AdminContext.Provider>
@@ -156,7 +158,7 @@ function Login({ api, onDone }) {
     try {
       onDone(await api.login(form.get('username'), form.get('password')));
     } catch (e) {
-      setError(at('login_failed', { detail: (language() === 'en' ? e.problem?.detail : e.problem?.detail_zh) || e.message }));
+      setError(at('login_failed', { detail: problem(e) }));
     } finally {
       setBusy(false);
     }
