@@ -1,4 +1,7 @@
-"""County provisioning, the county registry, the tenancy registry and the `grassroots county` command."""
+"""County provisioning, the county registry, the tenancy registry and the `grassroots county` command.
+
+Counties in the shared test database use 88xxxx adcodes: no real county has them, nor any other test area.
+"""
 from __future__ import annotations
 
 import threading
@@ -37,26 +40,26 @@ def catalog(url: str, schema: str) -> list[tuple]:
 
 
 def test_provisioning_makes_the_county_schema_with_events_snapshots_keys_and_read_side_tables(database_url):
-    county = provision_county(database_url, "469029", "保亭黎族苗族自治县", "海南省", prefecture=None,
+    county = provision_county(database_url, "880029", "保亭黎族苗族自治县", "海南省", prefecture=None,
                               province_code="460000", centroid=(18.64, 109.70), rules={"household_visits_per_year": 2})
-    assert (county.adcode, county.name, county.province, county.centroid) == ("469029", "保亭黎族苗族自治县", "海南省", (18.64, 109.70))
-    assert county.rules == {"household_visits_per_year": 2} and county.schema == "county_469029"
+    assert (county.adcode, county.name, county.province, county.centroid) == ("880029", "保亭黎族苗族自治县", "海南省", (18.64, 109.70))
+    assert county.rules == {"household_visits_per_year": 2} and county.schema == "county_880029"
     with connect(database_url) as conn:
         tables = {row[0] for row in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'county_469029'")}
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'county_880029'")}
         composite_types = conn.execute(
             "SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
-            " WHERE nspname = 'county_469029' AND typname LIKE 'stored_event%'").fetchone()[0]
+            " WHERE nspname = 'county_880029' AND typname LIKE 'stored_event%'").fetchone()[0]
     assert {"county_events", "county_snapshots", "household_keys", "projection_tracking"} <= tables
     assert composite_types == 0  # nothing per schema that a shared connection would have to learn
 
 
 def test_provisioning_a_county_twice_changes_nothing(database_url):
-    provision_county(database_url, "469030", "琼中黎族苗族自治县", "海南省", centroid=(19.03, 109.84))
-    before = catalog(database_url, "county_469030")
-    provision_county(database_url, "469030", "另一个名字", "海南省", centroid=(0.0, 0.0))
-    assert catalog(database_url, "county_469030") == before
-    assert get_county(database_url, "469030").name == "琼中黎族苗族自治县"
+    provision_county(database_url, "880030", "琼中黎族苗族自治县", "海南省", centroid=(19.03, 109.84))
+    before = catalog(database_url, "county_880030")
+    provision_county(database_url, "880030", "另一个名字", "海南省", centroid=(0.0, 0.0))
+    assert catalog(database_url, "county_880030") == before
+    assert get_county(database_url, "880030").name == "琼中黎族苗族自治县"
 
 
 @pytest.mark.parametrize("adcode", ["46902", "4690290", "46902x", "", "county_469029", "469 029"])
@@ -72,8 +75,8 @@ def test_an_adcode_that_is_not_six_digits_is_refused_with_a_clear_error(database
 ])
 def test_a_county_without_name_or_province_or_with_a_wrong_centroid_is_refused(database_url, name, province, centroid, message):
     with pytest.raises(ValueError, match=message):
-        provision_county(database_url, "469001", name, province, centroid=centroid)
-    assert get_county(database_url, "469001") is None
+        provision_county(database_url, "880001", name, province, centroid=centroid)
+    assert get_county(database_url, "880001") is None
 
 
 def test_list_counties_gives_every_provisioned_county_in_adcode_order(database_url, new_county):
@@ -104,20 +107,20 @@ def test_the_registry_keeps_each_countys_events_in_its_own_schema(new_county, co
 
 
 def test_an_unknown_county_raises_unknown_county_and_makes_no_application(counties):
-    with pytest.raises(UnknownCounty, match="county 469999 is not provisioned") as raised:
-        counties.get("469999")
-    assert raised.value.adcode == "469999" and len(counties) == 0
+    with pytest.raises(UnknownCounty, match="county 889999 is not provisioned") as raised:
+        counties.get("889999")
+    assert raised.value.adcode == "889999" and len(counties) == 0
     with pytest.raises(InvalidAdcode):
         counties.get("../etc")
 
 
 def test_the_county_command_adds_and_lists_counties(database_url, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", database_url)
-    assert main(["county", "add", "469002", "--name", "琼海市", "--province", "海南省",
+    assert main(["county", "add", "880002", "--name", "琼海市", "--province", "海南省",
                  "--lat", "19.26", "--lon", "110.47"]) == 0
-    assert "county 469002 琼海市 (海南省) ready in schema county_469002" in capsys.readouterr().out
+    assert "county 880002 琼海市 (海南省) ready in schema county_880002" in capsys.readouterr().out
     assert main(["county", "list"]) == 0
-    assert "469002  琼海市  海南省  (19.26, 110.47)" in capsys.readouterr().out
+    assert "880002  琼海市  海南省  (19.26, 110.47)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("argv", "message"), [
