@@ -168,7 +168,8 @@ def test_two_hundred_counties_in_one_process_share_one_pool_of_at_most_its_max_c
         list(pool.map(save_twice, adcodes))
     with connect(database_url) as conn:
         connections = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (POOL_NAME,)
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()",
+            (POOL_NAME,),
         ).fetchone()[0]
 
     apps = [counties.get(adcode) for adcode in adcodes]
