@@ -58,7 +58,8 @@ def test_counties_are_adjacent_and_do_not_overlap():
     lons = [p[0] for c in counties for p in c.boundary]
     lats = [p[1] for c in counties for p in c.boundary]
     for i, j in itertools.product(range(60), range(60)):
-        point = (min(lons) + (max(lons) - min(lons)) * (i + 0.5) / 60, min(lats) + (max(lats) - min(lats)) * (j + 0.5) / 60)
+        point = (min(lons) + (max(lons) - min(lons)) * (i + 0.5) / 60,
+                 min(lats) + (max(lats) - min(lats)) * (j + 0.5) / 60)
         assert sum(contains(c.boundary, point) for c in counties) <= 1
 
 
