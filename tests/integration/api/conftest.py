@@ -198,14 +198,16 @@ class Api:
             await client.aclose()
 
 
-@pytest.fixture(scope="session")
+# Package scope: the app's projection driver must stop when these tests end, or it would compete with
+# the drivers that the projections tests start for the same counties.
+@pytest.fixture(scope="package")
 async def api_app(database_url: str, test_counties, accounts):
     app = create_app(database_url, projector=True, pwa_dir=None)
     async with app.router.lifespan_context(app):
         yield app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def api(api_app, accounts, county_apps) -> AsyncIterator[Api]:
     clients = Api(api_app, accounts, county_apps)
     yield clients
@@ -217,7 +219,7 @@ class LiveServer:
     url: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def live_server(database_url: str, test_counties, accounts) -> AsyncIterator[LiveServer]:
     """The app served by uvicorn on a loopback port (real HTTP, real connections), without a projector."""
     app = create_app(database_url, projector=False, pwa_dir=None)
