@@ -215,3 +215,30 @@ def test_a_check_in_raises_an_issue_in_the_same_step_and_an_interview_is_recorde
     expect(page.get_by_test_id("queued-count")).to_have_text("0")
     eventually(lambda: events_on_server(server.database_url, "Interview.Held") == interviews + 1)
     assert events_on_server(server.database_url, "Issue.Raised") == issues + 1
+
+
+def test_a_weak_gps_fix_turns_into_a_clear_weak_signal_state_and_can_still_be_saved(
+        page: Page, context: BrowserContext, server: Server, seeded: Seeded, artifacts):
+    context.set_geolocation({"latitude": 18.64, "longitude": 109.70, "accuracy": 400})
+    page.clock.install()
+    log_in(page)
+    context.set_offline(True)
+    page.evaluate(GO, f"/checkin/{seeded.households[5]['id']}")
+    gps = page.get_by_test_id("gps")
+    expect(gps).to_have_attribute("data-status", "waiting")
+    expect(gps).to_contain_text("精度 ±400 米")
+    expect(page.get_by_test_id("checkin-submit")).to_have_text("等待定位…（也可直接提交）")
+    page.clock.fast_forward("00:31")  # past the 30 s limit for a good fix
+    expect(gps).to_have_attribute("data-status", "weak")
+    expect(gps).to_contain_text("信号弱")
+    shot(page, artifacts, "13-check-in-weak-signal")
+    page.get_by_test_id("checkin-submit").click()
+    expect(page.locator("body[data-usable=today]")).to_be_attached()
+    position = page.evaluate("""() => new Promise((resolve) => {
+      const open = indexedDB.open('grassroots');
+      open.onsuccess = () => {
+        const r = open.result.transaction('outbox').objectStore('outbox').getAll();
+        r.onsuccess = () => resolve(r.result[0].payload.position);
+      };
+    })""")
+    assert position == {"lat": 18.64, "lon": 109.70, "accuracy_m": 400, "provider": "web"}
