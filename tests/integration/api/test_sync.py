@@ -12,7 +12,7 @@ from services.domain import commands as c
 from services.domain import receipt_id
 from services.storage.database import connect
 
-from .conftest import COUNTY_A, COUNTY_B, PASSWORD
+from .conftest import COUNTY_A, COUNTY_B
 
 
 def register(api, county: str = COUNTY_A) -> uuid.UUID:
