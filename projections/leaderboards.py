@@ -114,7 +114,8 @@ async def cadres(conn: Any, schema: str, period: Period, *, by: str = "verified_
             FROM {issues_snapshot(schema)} s WHERE raised_by IS NOT NULL GROUP BY raised_by
         )
         SELECT coalesce(c.cadre_id, v.cadre_id, i.cadre_id) AS cadre_id, c.name, c.township,
-               c.cadre_id IS NOT NULL AND NOT c.departed AS active, v.visits, v.households, i.resolved, i.rated, i.satisfied
+               c.cadre_id IS NOT NULL AND NOT c.departed AS active, v.visits, v.households, i.resolved, i.rated,
+               i.satisfied
         FROM c FULL JOIN v ON v.cadre_id = c.cadre_id FULL JOIN i ON i.cadre_id = coalesce(c.cadre_id, v.cadre_id)
         """,
         recorded_before(as_of), start, end,

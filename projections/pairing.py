@@ -141,7 +141,8 @@ async def _judged_pairings(conn: Any, schema: str, as_of: date | None, cadre_id:
                coalesce(array_agg(v.day) FILTER (WHERE v.verified AND v.occurred_at >= $2), '{{}}')
                  AS recent_verified
         FROM {schema}.pairing_pairings p
-        LEFT JOIN (SELECT *, (occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS day FROM v) v ON v.cadre_id = p.cadre_id AND v.target_kind = p.target_kind AND v.target_id = p.target_id
+        LEFT JOIN (SELECT *, (occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS day FROM v) v
+          ON v.cadre_id = p.cadre_id AND v.target_kind = p.target_kind AND v.target_id = p.target_id
         WHERE {_active("p")} AND ($3::uuid IS NULL OR p.cadre_id = $3)
         GROUP BY p.pairing_id ORDER BY p.pairing_id
         """,
@@ -191,7 +192,9 @@ def judge_quotas(rank: str, paired: list[dict], rules: Rules) -> list[dict]:
     if by_rank is not None:
         quotas.append({"rule": "households_by_rank", "required": by_rank, "actual": len(households)})
     if rules.five_contacts is not None:
-        kinds = {p["target_kind"] for p in paired if p["target_kind"] != "household"} | ({"household"} if hardship else set())
+        kinds = {p["target_kind"] for p in paired if p["target_kind"] != "household"}
+        if hardship:
+            kinds.add("household")
         missing = [kind for kind in rules.five_contacts if kind not in kinds]
         quotas.append({"rule": "five_contacts", "required": len(rules.five_contacts),
                        "actual": len(rules.five_contacts) - len(missing), "missing": missing})

@@ -15,9 +15,10 @@ batch's first day are recomputed too (a late event changes them). So:
   `rollup.rollup_counties.last_event_at` says how current each county's rows are.
 
 Figures: households (not archived before the month), visited ≥ 1, coverage %, verified visits
-(`projections.coverage`); issues raised / resolved / rated / satisfied in the month
-(`projections.issues`); pairings compliant % (not overdue, `projections.pairing`); interview
-coverage % (`projections.interviews`), the last two judged on D.
+(`projections.coverage`'s definitions, summed in SQL over its and the verdicts' tables); issues
+raised / resolved / rated / satisfied in the month (`projections.issues`); pairings compliant % (not
+overdue, `projections.pairing`); interview coverage % (`projections.interviews`), the last two judged
+on D.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from projections.issues import PERIOD_COUNTS
 from projections.issues import snapshot as issues_snapshot
 from projections.rules import Rules
 from projections.schema import adcode_of
+from projections.verdicts import visible_checkins
 
 FIGURES = (
     "households", "visited", "coverage_pct", "verified_visits", "issues_raised", "issues_resolved", "issues_rated",
@@ -63,14 +65,27 @@ async def county_figures(conn: Any, schema: str, day: date) -> dict:
     """The figures of `day`'s month for the county, as of `day` (reads only the county schema)."""
     month = _month(day)
     start, end = month.instants()
-    counted = await coverage.coverage(conn, schema, month, "county", as_of=day)
-    place = counted[0] if counted else {"households": 0, "visited_once": 0, "coverage_pct": None, "verified_visits": 0}
+    # `coverage.household_visits` summed in SQL: its figures, without a row per household in Python.
+    place = await conn.fetchrow(
+        f"""
+        WITH h AS {coverage.households_as_of(schema)}, v AS {visible_checkins(schema)},
+        per AS (
+            SELECT h.household_id, count(v.visit_id) AS visits, count(v.visit_id) FILTER (WHERE v.verified) AS verified
+            FROM h LEFT JOIN v ON v.household_id = h.household_id AND v.occurred_at >= $2 AND v.occurred_at < $3
+            WHERE h.archived_at IS NULL OR h.archived_at >= $2 GROUP BY h.household_id
+        )
+        SELECT count(*)::int AS households, count(*) FILTER (WHERE visits >= 1)::int AS visited,
+               coalesce(sum(verified), 0)::int AS verified_visits FROM per
+        """,
+        recorded_before(day), start, end,
+    )
     handled = await conn.fetchrow(f"SELECT {PERIOD_COUNTS} FROM {issues_snapshot(schema)} s", recorded_before(day),
                                   start, end)
     paired = await pairing.compliance(conn, schema, as_of=day)
     talked = (await interviews.coverage_by_rank(conn, schema, as_of=day))["county"]
     return {
-        "households": place["households"], "visited": place["visited_once"], "coverage_pct": place["coverage_pct"],
+        "households": place["households"], "visited": place["visited"],
+        "coverage_pct": round(100.0 * place["visited"] / place["households"], 1) if place["households"] else None,
         "verified_visits": place["verified_visits"], "issues_raised": handled["raised"],
         "issues_resolved": handled["resolved"], "issues_rated": handled["rated"],
         "issues_satisfied": handled["satisfied"],
