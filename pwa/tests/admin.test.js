@@ -3,7 +3,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { coverageColour, householdState, periodOptions, periodRange, RAMP, sliderDays } from '../src/admin/periods.js';
 import { createAdminApi, dispositionName, followChanges, queryString, sseParser } from '../src/admin/api.js';
-import { byRoute, monthSeries, sparkPoints } from '../src/admin/shaping.js';
+import { byRoute, byUrgency, monthSeries, sparkPoints } from '../src/admin/shaping.js';
 import { KEYS } from '../src/admin/i18n.js';
 
 describe('periods', () => {
@@ -133,6 +133,16 @@ describe('shaping', () => {
     expect(columns.none.map((i) => i.id)).toEqual([1]);
     expect(columns.department.map((i) => i.id)).toEqual([2, 3]);
     expect(columns.leadership).toEqual([]);
+  });
+
+  it('orders cards overdue first, then open, then resolved, newest first within each', () => {
+    const items = [
+      { id: 'r', status: 'resolved', occurred_at: '2026-11-20T00:00:00Z' },
+      { id: 'o1', status: 'open', occurred_at: '2026-10-01T00:00:00Z' },
+      { id: 'late', status: 'overdue', occurred_at: '2026-01-01T00:00:00Z' },
+      { id: 'o2', status: 'open', occurred_at: '2026-11-01T00:00:00Z' },
+    ];
+    expect(items.toSorted(byUrgency).map((i) => i.id)).toEqual(['late', 'o2', 'o1', 'r']);
   });
 
   it('lays a county’s monthly rows on twelve months, gaps as null', () => {

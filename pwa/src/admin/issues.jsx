@@ -8,7 +8,7 @@ import { at, pct } from './i18n.js';
 import { localDay, localTime, problem, ready, today, useAdmin, useLive } from './context.js';
 import { ExportButtons } from './compliance.jsx';
 import { placeName, usePlaces } from './places.js';
-import { COLUMNS, ROUTES, byRoute } from './shaping.js';
+import { COLUMNS, ROUTES, byRoute, byUrgency } from './shaping.js';
 
 const SATISFACTION = ['satisfied', 'basically_satisfied', 'unsatisfied'];
 
@@ -72,7 +72,7 @@ export function IssueBoard() {
 
 function Board({ items, onOpen, admin }) {
   const places = usePlaces();
-  const columns = byRoute(items);
+  const columns = byRoute([...items].sort(byUrgency));
   const shown = admin ? COLUMNS : COLUMNS.filter((c) => columns[c].length || c === 'department');
   return (
     <div class="board" data-testid="board">

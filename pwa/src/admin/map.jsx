@@ -191,7 +191,7 @@ function LeafletMap({ data, places, layers, config, onVillage }) {
     // Households may be thousands of points: a canvas in a pane under the villages (SVG, clickable).
     map.current.createPane('households').style.zIndex = 350;
     renderer.current = L.canvas({ pane: 'households' });
-    groups.current = { villages: L.layerGroup(), h3: L.layerGroup(), households: L.layerGroup() };
+    groups.current = { outlines: L.layerGroup(), villages: L.layerGroup(), h3: L.layerGroup(), households: L.layerGroup() };
     for (const group of Object.values(groups.current)) group.addTo(map.current);
     return () => map.current.remove();
   }, []);
@@ -204,6 +204,32 @@ function LeafletMap({ data, places, layers, config, onVillage }) {
     tiles.bringToBack();
     return () => tiles.remove();
   }, [config?.tile_url]);
+
+  useEffect(() => {
+    // Township outlines and names, and every village's outline, for orientation (where the county's
+    // map names them): villages without households have no coverage figure but are still there.
+    const { outlines } = groups.current;
+    outlines.clearLayers();
+    for (const [code, boundary] of Object.entries(places.boundaries)) {
+      const township = code.length === 9;
+      const shape = L.geoJSON(boundary, {
+        interactive: false,
+        style: () => (township
+          ? { color: '#7a6a62', weight: 1.2, dashArray: '4 4', fill: false }
+          : { color: '#b9aea8', weight: 0.8, fillColor: '#ffffff', fillOpacity: 0.3 }),
+      }).addTo(outlines);
+      if (township) {
+        L.tooltip({ permanent: true, direction: 'center', className: 'place-label', interactive: false })
+          .setLatLng(shape.getBounds().getCenter())
+          .setContent(places.names[code])
+          .addTo(outlines);
+      }
+    }
+    if (Object.keys(places.boundaries).length) {
+      map.current.fitBounds(L.featureGroup(outlines.getLayers().filter((l) => l.getBounds)).getBounds().pad(0.05));
+      fitted.current = true;
+    }
+  }, [places]);
 
   useEffect(() => {
     if (!data) return;

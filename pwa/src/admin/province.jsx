@@ -170,7 +170,7 @@ function ProvinceMap({ shapes, ranking, by, onCounty }) {
       const shape = county.boundary
         ? L.geoJSON(county.boundary, { style: () => style })
         : L.circleMarker([county.lat, county.lon], { ...style, radius: 18 });
-      shape.bindTooltip(`${county.name}<br>${at(by)}: ${show(by, value)}`, { sticky: true });
+      shape.bindTooltip(`${county.name}<br>${at(by)}: ${show(by, value)}`, { permanent: true, direction: 'center', className: 'place-label' });
       shape.on('click', () => onCounty(county.adcode));
       shape.addTo(layer.current);
     }

@@ -10,6 +10,11 @@ export function byRoute(items) {
   return columns;
 }
 
+const URGENCY = { overdue: 0, open: 1, resolved: 2 };
+/** Board order: overdue first, then open, then resolved; newest first within each. */
+export const byUrgency = (a, b) =>
+  URGENCY[a.status] - URGENCY[b.status] || (a.occurred_at < b.occurred_at ? 1 : a.occurred_at > b.occurred_at ? -1 : 0);
+
 /** Twelve values for a year (January first) of one figure from a county's monthly rows. */
 export function monthSeries(months, field, year) {
   const values = Array(12).fill(null);
