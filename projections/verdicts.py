@@ -159,6 +159,9 @@ async def checkins(conn: Any, schema: str, *, period: Period | None = None, cadr
             SELECT v.*, lag(lat) OVER w AS prev_lat, lag(lon) OVER w AS prev_lon,
                    lag(occurred_at) OVER w AS prev_at, lag(visit_id) OVER w AS prev_visit
             FROM visible v WHERE lat IS NOT NULL
+              -- a chain is one cadre's: only the cadres asked about need theirs
+              AND ($4::uuid IS NULL OR cadre_id = $4)
+              AND ($5::uuid IS NULL OR cadre_id IN (SELECT cadre_id FROM visible WHERE household_id = $5))
             WINDOW w AS (PARTITION BY cadre_id ORDER BY occurred_at, visit_id)
         ),
         judged AS (

@@ -75,6 +75,10 @@ async def test_impossible_travel_is_judged_between_consecutive_check_ins_even_wh
         assert after[late.id]["impossible_travel"] and after[late.id]["previous_visit_id"] == first.id
         assert not after[second.id]["impossible_travel"]  # now 0 km from the late one
         assert after[first.id]["previous_visit_id"] is None
+        # Asking about one cadre or one household judges the same chain.
+        assert {c["visit_id"]: c for c in await verdicts.checkins(conn, SCHEMA, cadre_id=cadre.id)} == after
+        at_far = await verdicts.checkins(conn, SCHEMA, household_id=far.id)
+        assert [c for c in at_far if c["impossible_travel"]] == [after[late.id]]
     finally:
         await conn.close()
 
