@@ -54,6 +54,7 @@ class County:
     schema: str
     rules: Rules | None = None  # None while the stored rules are invalid
     rules_error: str | None = None
+    has_events: bool = False
     gaps_seen: dict[int, float] = field(default_factory=dict)  # first missing id -> when first seen
     failed_until: float = 0.0
 
@@ -178,19 +179,21 @@ class Driver:
         await conn.execute("SELECT pg_advisory_unlock($1, $2::int)", DRIVER_LOCK_CLASS, int(county.adcode))
 
     async def lagging(self, conn: Any) -> set[str]:
-        """Owned counties whose event log is ahead of some projection's tracking."""
-        behind = set()
-        for schema in self.owned:
+        """Owned counties whose event log is ahead of some projection's tracking: one query per 200."""
+        for county in self.owned.values():
             # The events table appears just after the county's row (provisioning makes it last).
-            if await conn.fetchval(f"SELECT to_regclass('{schema}.county_events') IS NULL"):
-                continue
-            if await conn.fetchval(
-                f"SELECT (SELECT coalesce(max(notification_id), 0) FROM {schema}.county_events) >"
-                f" (SELECT coalesce(min(notification_id), 0) FROM {schema}.projection_tracking"
-                f"  WHERE projection = ANY($1))",
-                self.names,
-            ):
-                behind.add(schema)
+            if not county.has_events:
+                county.has_events = await conn.fetchval(f"SELECT to_regclass('{county.schema}.county_events') IS NOT NULL")
+        schemas = sorted(s for s, c in self.owned.items() if c.has_events)
+        behind = set()
+        for start in range(0, len(schemas), 200):
+            rows = await conn.fetch(" UNION ALL ".join(
+                f"SELECT '{schema}' AS schema WHERE (SELECT coalesce(max(notification_id), 0) FROM"
+                f" {schema}.county_events) > (SELECT coalesce(min(notification_id), 0) FROM"
+                f" {schema}.projection_tracking WHERE projection = ANY($1))"
+                for schema in schemas[start:start + 200]
+            ), self.names)
+            behind.update(r["schema"] for r in rows)
         return behind
 
     async def process(self, conn: Any, county: County) -> int:
