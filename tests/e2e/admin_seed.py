@@ -1,8 +1,8 @@
 """Data for the admin and province browser tests, added to the field tests' county (seed.py).
 
-A second township of the test county gets households registered on 5 January of this year and
-visited through the year (by the seed's cadre, at the household, so every visit is verified), so that
-the as-of slider has history to replay. Issues sit on every route: one routed to the civil affairs
+A second township of the test county gets its own cadre and households registered on 5 January of
+this year and visited through the year (by that cadre, at the household, so every visit is verified),
+so that the as-of slider has history to replay; the field tests' cadre is left alone. Issues sit on every route: one routed to the civil affairs
 bureau and overdue, one not routed yet, one for the monthly review, one routed to another department.
 A second county in the province gives the province ranking two rows. Accounts: a county admin, the
 civil affairs bureau (department) and a province viewer.
@@ -29,7 +29,7 @@ TOWNSHIP = "930001002"
 VILLAGE = "930001002001"
 ORIGIN = (18.70, 109.76)  # the second township's households, east of the first's
 HOUSEHOLDS = 8
-ADMIN, DEPARTMENT_USER, PROVINCE_USER = "e2e_admin", "e2e_civil", "e2e_province"
+ADMIN, DEPARTMENT_USER, PROVINCE_USER, CADRE = "e2e_admin", "e2e_civil", "e2e_province", "e2e_cadre_east"
 DEPARTMENT, OTHER_DEPARTMENT = "县民政局", "县住建局"
 
 
@@ -49,14 +49,18 @@ def seed_admin(database_url: str, seeded: Seeded) -> AdminSeeded:
     try:
         county = registry.get(COUNTY)
         admin = Actor(user_id="e2e-admin-fixture", roles=frozenset({"county_admin"}), county=COUNTY)
-        cadre = Actor(user_id="e2e-cadre-fixture", roles=frozenset({"cadre"}), county=COUNTY,
-                      cadre_id=uuid.UUID(seeded.cadre_id))
 
         def run(make, actor: Actor, moment: datetime) -> str:
             with clock.at(moment):  # commands check device times against "now": build them then
                 outcome = county.execute(make(), actor)
             assert outcome.status == "applied", outcome
             return str(outcome.result["id"])
+
+        # Our own cadre, so that the field tests' cadre keeps figures of its own.
+        cadre_id = run(lambda: c.EnrolCadre(command_id=uuid.uuid4(), name="赵东片", rank="staff", unit="县委组织部",
+                                            township=TOWNSHIP), admin, _at(year, 1, 4))
+        cadre = Actor(user_id="e2e-cadre-fixture", roles=frozenset({"cadre"}), county=COUNTY,
+                      cadre_id=uuid.UUID(cadre_id))
 
         households = []
         for n in range(HOUSEHOLDS):
@@ -108,6 +112,8 @@ def seed_admin(database_url: str, seeded: Seeded) -> AdminSeeded:
     finally:
         registry.close()
     with connect(database_url) as conn:
+        ensure_user(conn, CADRE, roles=["cadre"], password=PASSWORD, county=COUNTY, display_name="赵东片",
+                    cadre_id=cadre_id)
         ensure_user(conn, ADMIN, roles=["county_admin"], password=PASSWORD, county=COUNTY, display_name="组织部管理员")
         ensure_user(conn, DEPARTMENT_USER, roles=["department"], password=PASSWORD, county=COUNTY,
                     display_name="县民政局", department=DEPARTMENT)

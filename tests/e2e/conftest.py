@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .seed import ROOT, Seeded, ServerFailed, running_server, seed_county, CENTROID
+from .seed import CENTROID, ROOT, Seeded, ServerFailed, running_server, seed_county, seed_demo_county
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -27,6 +27,11 @@ class Server:
 @pytest.fixture(scope="session")
 def seeded(database_url: str) -> Seeded:
     return seed_county(database_url)
+
+
+@pytest.fixture(scope="session")
+def demo_county(database_url: str) -> None:
+    seed_demo_county(database_url)
 
 
 @pytest.fixture(scope="session")

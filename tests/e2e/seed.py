@@ -86,6 +86,30 @@ def seed_county(database_url: str) -> Seeded:
     return Seeded(cadre_id=cadre_id, households=households)
 
 
+DEMO_COUNTY = "930002"
+DEMO_CADRE_USERNAME = "e2e_demo_cadre"
+
+
+def seed_demo_county(database_url: str) -> None:
+    """A county whose map has a village marked `generated`, as `grassroots demo` leaves it: its users
+    are told (`user.demo`) that the data is generated."""
+    boundary = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"generated": True, "code": "930002001001"}, "geometry": None}]}
+    provision_county(database_url, DEMO_COUNTY, "演示测试县", "测试省", province_code="930000", centroid=CENTROID,
+                     boundary=boundary)
+    registry = Counties(database_url, County)
+    try:
+        admin = Actor(user_id="e2e-fixture", roles=frozenset({"county_admin"}), county=DEMO_COUNTY)
+        outcome = registry.get(DEMO_COUNTY).execute(
+            c.EnrolCadre(command_id=uuid.uuid4(), name="演示干部", rank="staff", unit="县委组织部"), admin)
+        assert outcome.status == "applied", outcome
+    finally:
+        registry.close()
+    with connect(database_url) as conn:
+        ensure_user(conn, DEMO_CADRE_USERNAME, roles=["cadre"], password=PASSWORD, county=DEMO_COUNTY,
+                    display_name="演示干部", cadre_id=str(outcome.result["id"]))
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -13,9 +13,9 @@ import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
-from .admin_seed import ADMIN, DEPARTMENT, DEPARTMENT_USER, VILLAGE, AdminSeeded
+from .admin_seed import ADMIN, CADRE, DEPARTMENT, DEPARTMENT_USER, VILLAGE, AdminSeeded
 from .conftest import DESKTOP_VIEWPORT, Server
-from .seed import CADRE_USERNAME, PASSWORD
+from .seed import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -116,7 +116,7 @@ def test_a_check_in_posted_through_the_api_appears_on_the_open_map_within_two_se
     before = shown_figures(page)["visits"]
     page.wait_for_timeout(600)  # let the stream settle after the first load
     household = admin_seeded.households[-1]
-    cadre = token(server, CADRE_USERNAME)
+    cadre = token(server, CADRE)
     response = httpx.post(f"{server.url}/api/v1/sync", headers={"Authorization": f"Bearer {cadre}"}, json={
         "device_id": "e2e-phone", "commands": [{"id": str(uuid.uuid4()), "type": "check_in", "payload": {
             "target_kind": "household", "target_id": household["id"], "kind": "home",
@@ -214,7 +214,7 @@ def test_every_admin_view_renders_its_data(desktop: Page, server: Server, admin_
     go(page, "/admin/leaderboards")
     expect(page.locator("body[data-usable=admin-leaderboards]")).to_be_attached()
     expect(page.get_by_test_id("rule")).to_contain_text("150")
-    expect(page.get_by_test_id("lb-cadres")).to_contain_text("李测试")
+    expect(page.get_by_test_id("lb-cadres")).to_contain_text("赵东片")
     page.screenshot(path=str(artifacts / "admin-9-leaderboards.png"))
     go(page, "/admin/people")
     expect(page.locator("body[data-usable=admin-people]")).to_be_attached()

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from .conftest import Server
-from .seed import CADRE_USERNAME, COUNTY, PASSWORD, Seeded
+from .seed import CADRE_USERNAME, COUNTY, DEMO_CADRE_USERNAME, PASSWORD, Seeded
 
 pytestmark = pytest.mark.e2e
 
@@ -242,3 +242,14 @@ def test_a_weak_gps_fix_turns_into_a_clear_weak_signal_state_and_can_still_be_sa
       };
     })""")
     assert position == {"lat": 18.64, "lon": 109.70, "accuracy_m": 400, "provider": "web"}
+
+
+def test_the_demo_county_says_its_data_is_generated(page: Page, server: Server, demo_county, artifacts):
+    page.goto("/")
+    expect(page.locator("body[data-usable=login]")).to_be_attached()
+    page.get_by_label("账号").fill(DEMO_CADRE_USERNAME)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("body[data-usable=today]")).to_be_attached()
+    expect(page.get_by_text("演示环境：村庄、农户和走访记录均为生成数据")).to_be_visible()
+    shot(page, artifacts, "14-demo-banner")
