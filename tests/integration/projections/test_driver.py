@@ -200,3 +200,32 @@ async def test_a_driver_killed_in_mid_batch_resumes_with_no_event_missing_or_app
     assert await checkin_count(conn, schema) == 300 * 20
     visits = await conn.fetchval(f"SELECT count(DISTINCT visit_id) FROM {schema}.verdicts_checkins WHERE verified")
     assert visits == 300 * 20
+
+
+async def test_a_young_gap_in_notification_ids_holds_the_batch_back_until_it_is_old(conn, county, database_url,
+                                                                                  monkeypatch):
+    from projections import driver as module
+    from projections.driver import County, Driver, decoder
+    from projections.rules import Rules
+    from services.county import event_mapper
+
+    monkeypatch.setattr(module, "GAP_PATIENCE", 1.0)
+    schema = county("469029")
+    await reset_county(conn, schema)
+    first, *rest = household_visits(2, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))
+    await store_events(conn, schema, [first])
+    # An insert whose id 2 never committed: the next one got id 3.
+    late = event_mapper().to_stored_event(rest[0])
+    await conn.execute(f"INSERT INTO {schema}.county_events VALUES ($1, $2, $3, $4, 3)",
+                       late.originator_id, late.originator_version, late.topic, late.state)
+    follower = Driver(database_url, PROJECTIONS, decoder(), 100, 2.0)
+    county_state = County("469029", schema, Rules())
+
+    async def position():
+        await follower.process(conn, county_state)
+        return await conn.fetchval(f"SELECT min(notification_id) FROM {schema}.projection_tracking")
+
+    assert await position() == 1
+    assert await position() == 1  # still young: maybe a commit in flight
+    await asyncio.sleep(1.1)
+    assert await position() == 3  # old: a rolled-back insert, passed
