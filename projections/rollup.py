@@ -5,7 +5,8 @@ applied that batch to the county's other read models in the same transaction. It
 computes, for each Chinese calendar day D the batch's events were recorded on, the figures of D's
 month as of D, by asking the county's own read models (`as_of=D`, in their schema), and upserts one
 row (county, month, as_of_date = D) into `rollup.rollup_county_months`. Rows recorded later than the
-batch's first day are recomputed too (a late event changes them). So:
+batch's first day are recomputed too (a late event changes them); a row already stored for a day
+keeps the figure groups (`GROUPS`) that none of the batch's events can change. So:
 - a month's figures are those known at the last day with events in it, and frozen after the month;
 - `as_of` d reads, per month, the row with the latest `as_of_date` ≤ d, which is exactly the row a
   rebuild cut at d would have written (each row only depends on events recorded up to its day);
@@ -27,7 +28,7 @@ from datetime import date
 from typing import Any
 
 from projections import coverage, interviews, pairing
-from projections.base import Period, Projection, local_date, recorded_before
+from projections.base import Period, Projection, event_name, local_date, recorded_before
 from projections.issues import PERIOD_COUNTS
 from projections.issues import snapshot as issues_snapshot
 from projections.rules import Rules
@@ -61,38 +62,58 @@ def _month(day: date) -> Period:
     return Period.month(day.year, day.month)
 
 
-async def county_figures(conn: Any, schema: str, day: date) -> dict:
-    """The figures of `day`'s month for the county, as of `day` (reads only the county schema)."""
+# Which events can change which figures: a day's stored row keeps the figures no new event touches.
+GROUPS = {
+    "coverage": (("Household.", "Visit."), ("households", "visited", "coverage_pct", "verified_visits")),
+    "issues": (("Issue.",), ("issues_raised", "issues_resolved", "issues_rated", "issues_satisfied",
+                            "satisfaction_pct")),
+    "pairing": (("Pairing.", "Visit."), ("pairings", "pairings_compliant_pct")),
+    "interviews": (("Interview.", "Cadre."), ("cadres", "interview_coverage_pct")),
+}
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+async def county_figures(conn: Any, schema: str, day: date, groups: Sequence[str] = tuple(GROUPS)) -> dict:
+    """The figures of `day`'s month for the county, as of `day` (reads only the county schema), for
+    the figure groups asked for."""
     month = _month(day)
     start, end = month.instants()
-    # `coverage.household_visits` summed in SQL: its figures, without a row per household in Python.
-    place = await conn.fetchrow(
-        f"""
-        WITH h AS {coverage.households_as_of(schema)}, v AS {visible_checkins(schema)},
-        per AS (
-            SELECT h.household_id, count(v.visit_id) AS visits, count(v.visit_id) FILTER (WHERE v.verified) AS verified
-            FROM h LEFT JOIN v ON v.household_id = h.household_id AND v.occurred_at >= $2 AND v.occurred_at < $3
-            WHERE h.archived_at IS NULL OR h.archived_at >= $2 GROUP BY h.household_id
+    cutoff = recorded_before(day)
+    figures: dict[str, Any] = {}
+    if "coverage" in groups:
+        # `coverage.household_visits` summed in SQL: its figures, without a row per household in Python.
+        place = await conn.fetchrow(
+            f"""
+            WITH h AS {coverage.households_as_of(schema)}, v AS {visible_checkins(schema)},
+            per AS (
+                SELECT h.household_id, count(v.visit_id) AS visits,
+                       count(v.visit_id) FILTER (WHERE v.verified) AS verified
+                FROM h LEFT JOIN v ON v.household_id = h.household_id AND v.occurred_at >= $2 AND v.occurred_at < $3
+                WHERE h.archived_at IS NULL OR h.archived_at >= $2 GROUP BY h.household_id
+            )
+            SELECT count(*)::int AS households, count(*) FILTER (WHERE visits >= 1)::int AS visited,
+                   coalesce(sum(verified), 0)::int AS verified_visits FROM per
+            """,
+            cutoff, start, end,
         )
-        SELECT count(*)::int AS households, count(*) FILTER (WHERE visits >= 1)::int AS visited,
-               coalesce(sum(verified), 0)::int AS verified_visits FROM per
-        """,
-        recorded_before(day), start, end,
-    )
-    handled = await conn.fetchrow(f"SELECT {PERIOD_COUNTS} FROM {issues_snapshot(schema)} s", recorded_before(day),
-                                  start, end)
-    paired = await pairing.compliance(conn, schema, as_of=day)
-    talked = (await interviews.coverage_by_rank(conn, schema, as_of=day))["county"]
-    return {
-        "households": place["households"], "visited": place["visited"],
-        "coverage_pct": round(100.0 * place["visited"] / place["households"], 1) if place["households"] else None,
-        "verified_visits": place["verified_visits"], "issues_raised": handled["raised"],
-        "issues_resolved": handled["resolved"], "issues_rated": handled["rated"],
-        "issues_satisfied": handled["satisfied"],
-        "satisfaction_pct": round(100.0 * handled["satisfied"] / handled["rated"], 1) if handled["rated"] else None,
-        "pairings": paired["pairings"], "pairings_compliant_pct": paired["compliant_pct"],
-        "cadres": talked["cadres"], "interview_coverage_pct": talked["coverage_pct"],
-    }
+        figures.update(households=place["households"], visited=place["visited"],
+                       coverage_pct=_pct(place["visited"], place["households"]),
+                       verified_visits=place["verified_visits"])
+    if "issues" in groups:
+        handled = await conn.fetchrow(f"SELECT {PERIOD_COUNTS} FROM {issues_snapshot(schema)} s", cutoff, start, end)
+        figures.update(issues_raised=handled["raised"], issues_resolved=handled["resolved"],
+                       issues_rated=handled["rated"], issues_satisfied=handled["satisfied"],
+                       satisfaction_pct=_pct(handled["satisfied"], handled["rated"]))
+    if "pairing" in groups:
+        paired = await pairing.compliance(conn, schema, as_of=day)
+        figures.update(pairings=paired["pairings"], pairings_compliant_pct=paired["compliant_pct"])
+    if "interviews" in groups:
+        talked = (await interviews.coverage_by_rank(conn, schema, as_of=day))["county"]
+        figures.update(cadres=talked["cadres"], interview_coverage_pct=talked["coverage_pct"])
+    return figures
 
 
 class Rollup(Projection):
@@ -104,17 +125,25 @@ class Rollup(Projection):
         if not events:
             return
         county = adcode_of(schema)
-        days = {local_date(e.timestamp) for e in events}
-        days |= {
-            r["as_of_date"] for r in await conn.fetch(
-                "SELECT as_of_date FROM rollup.rollup_county_months WHERE county = $1 AND as_of_date > $2",
-                county, min(days),
+        dated = [(local_date(e.timestamp), event_name(e)) for e in events]
+        first = min(day for day, _ in dated)
+        stored = {
+            r["as_of_date"]: dict(r) for r in await conn.fetch(
+                "SELECT * FROM rollup.rollup_county_months WHERE county = $1 AND as_of_date >= $2", county, first
             )
         }
         province = await conn.fetchval("SELECT province_code FROM core.counties WHERE adcode = $1", county)
         rows = []
-        for day in sorted(days):
-            figures = await county_figures(conn, schema, day)
+        for day in sorted({day for day, _ in dated} | set(stored)):
+            # The new events a day's figures include are those recorded on or before it.
+            touched = [
+                group for group, (prefixes, _) in GROUPS.items()
+                if any(d <= day and name.startswith(prefixes) for d, name in dated)
+            ]
+            if day in stored:
+                figures = {**stored[day], **await county_figures(conn, schema, day, touched)}
+            else:
+                figures = await county_figures(conn, schema, day)
             rows.append((county, province, _month(day).start, day, *(figures[f] for f in FIGURES)))
         placeholders = ", ".join(f"${i}" for i in range(1, len(FIGURES) + 5))
         updates = ", ".join(f"{f} = excluded.{f}" for f in FIGURES)
