@@ -88,7 +88,9 @@ export function App({ db, initialSession, boot = null }) {
         },
         {
           onResult: async (result) => {
-            setSync({ running: false, result });
+            // A flush that found nothing to send keeps the last report of one that did.
+            const empty = !result.error && result.applied + result.duplicate + result.conflict + result.rejected === 0;
+            setSync((s) => ({ running: false, result: empty && s.result && !s.result.error ? s.result : result }));
             setQueued(await queuedCount(db));
             if (result.error instanceof HttpError && result.error.status === 401) expire();
             const delivered = result.applied + result.duplicate + result.conflict + result.rejected;

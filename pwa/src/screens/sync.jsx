@@ -50,7 +50,9 @@ export function Sync() {
           {t('sync_retry_in', { error: errorText(result.error), s: Math.round((result.retryIn || 0) / 1000) })}
         </p>
       )}
-      {result && !result.error && <p class="hint">{t('sync_done', result)}</p>}
+      {result && !result.error && result.applied + result.duplicate + result.rejected + result.conflict > 0 && (
+        <p class="hint">{t('sync_done', result)}</p>
+      )}
       <ul class="list">
         {state.items.map((c) => (
           <li key={c.id}>
