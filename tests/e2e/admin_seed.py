@@ -24,7 +24,7 @@ from services.tenancy import Counties
 from .seed import COUNTY, PASSWORD, Seeded
 
 PROVINCE_CODE = "930000"
-OTHER_COUNTY = "930002"
+OTHER_COUNTY = "930009"  # 930002 is the field tests' demo county
 TOWNSHIP = "930001002"
 VILLAGE = "930001002001"
 ORIGIN = (18.70, 109.76)  # the second township's households, east of the first's
@@ -44,6 +44,7 @@ def _at(year: int, month: int, day: int) -> datetime:
 
 
 def seed_admin(database_url: str, seeded: Seeded) -> AdminSeeded:
+    """Adds to the county `seeded` made (it must exist first)."""
     year = date.today().year
     registry = Counties(database_url, County)
     try:
@@ -106,7 +107,7 @@ def seed_admin(database_url: str, seeded: Seeded) -> AdminSeeded:
         other_admin = Actor(user_id="e2e-admin-fixture", roles=frozenset({"county_admin"}), county=OTHER_COUNTY)
         for n in range(3):
             outcome = neighbour.execute(c.RegisterHousehold(
-                command_id=uuid.uuid4(), village="930002001001", township="930002001", address=f"邻县{n + 1}号",
+                command_id=uuid.uuid4(), village="930009001001", township="930009001", address=f"邻县{n + 1}号",
                 lat=18.90 + n * 0.001, lon=109.95, size=2, head_name=f"邻户{n + 1}", tags=[]), other_admin)
             assert outcome.status == "applied", outcome
     finally:
