@@ -64,6 +64,18 @@ def go(page: Page, path: str) -> None:
     page.evaluate("path => { history.pushState(null, '', path); dispatchEvent(new PopStateEvent('popstate')); }", path)
 
 
+def test_the_admin_views_load_on_demand_and_are_never_precached_for_phones(desktop: Page, server: Server):
+    assert "assets/admin/" not in httpx.get(f"{server.url}/sw.js").text
+    scripts: list[str] = []
+    desktop.on("request", lambda request: scripts.append(request.url) if request.resource_type == "script" else None)
+    desktop.goto("/today")
+    expect(desktop.locator("body[data-usable=login]")).to_be_attached()
+    assert not [url for url in scripts if "/assets/admin/" in url]
+    desktop.goto("/admin")
+    expect(desktop.locator("body[data-usable=admin-login]")).to_be_attached()
+    assert [url for url in scripts if "/assets/admin/" in url]
+
+
 def test_map_figures_equal_the_api_now_and_as_of_a_day_the_slider_picks(
         desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
     page = desktop
