@@ -12,7 +12,6 @@ from typing import Any, Literal
 from uuid import UUID
 
 from anyio import to_thread
-from pydantic import Field
 from starlette.responses import Response
 
 from projections import completeness, coverage, interviews, issues, pairing

@@ -74,7 +74,7 @@ def household(village: str, name: str, key: str, lat: float, tags=()) -> c.Regis
 _seeds: dict[str, Seed] = {}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # as long as the `api` fixture it uses
 async def seeded(api, database_url) -> Seed:
     # Each module importing this fixture gets its own fixture definition: seed the database only once.
     if database_url not in _seeds:
