@@ -264,8 +264,8 @@ function Pairings() {
               {items.map((p) => (
                 <tr>
                   <td>{names[p.cadre_id] || p.cadre_id}</td>
-                  <td>{p.target_kind}</td>
-                  <td>{p.cadence}</td>
+                  <td>{at(`target_${p.target_kind}`)}</td>
+                  <td>{at(`cadence_${p.cadence}`)}</td>
                   <td>{p.last_visit || at('never')}</td>
                   <td>{p.visits_in_period}</td>
                   <td>{p.due_date}</td>

@@ -186,6 +186,15 @@ const zh = {
   interview_coverage_pct: '约谈覆盖率',
   issues_raised: '新提问题',
   no_data: '暂无数据',
+  target_household: '农户',
+  target_party_branch: '党支部',
+  target_enterprise: '企业',
+  target_talent: '人才',
+  target_village_official: '大学生村官',
+  target_community: '社区',
+  cadence_monthly: '每月',
+  cadence_quarterly: '每季度',
+  cadence_yearly: '每年',
 };
 
 const en = {
@@ -372,6 +381,15 @@ const en = {
   interview_coverage_pct: 'Interview coverage',
   issues_raised: 'Issues raised',
   no_data: 'No data yet',
+  target_household: 'Household',
+  target_party_branch: 'Party branch',
+  target_enterprise: 'Enterprise',
+  target_talent: 'Talent',
+  target_village_official: 'Village official',
+  target_community: 'Community',
+  cadence_monthly: 'Monthly',
+  cadence_quarterly: 'Quarterly',
+  cadence_yearly: 'Yearly',
 };
 
 const dictionaries = { 'zh-CN': zh, en };
