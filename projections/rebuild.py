@@ -81,6 +81,8 @@ async def rebuild_county(conn: Any, schema: str, projections: list[Projection], 
             tables[projection.name] = sorted(await _tables(conn, scratch) - before)
         target = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.county_events")
         events = await _replay(conn, schema, scratch, swapped, rules, mapper, 0, target, progress)
+        for table in sorted(t for names in tables.values() for t in names):
+            await conn.execute(f"ANALYZE {scratch}.{table}")  # fresh tables have no statistics for the planner
         async with conn.transaction():
             await _lock_tracking(conn, schema, swapped)
             final = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.county_events")
