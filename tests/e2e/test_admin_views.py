@@ -187,6 +187,18 @@ def test_routing_an_issue_moves_it_on_the_board_and_the_department_sees_only_its
     finally:
         context.close()
 
+    # Back at the county: the resolved issue is rated, then reopened.
+    page.get_by_role("button", name="问题看板").click()
+    expect(page.locator(card)).to_contain_text("已办结")
+    page.locator(card).click()
+    page.get_by_label("满意度").select_option("basically_satisfied")
+    page.get_by_test_id("rate").click()
+    expect(page.get_by_test_id("issue-state")).to_have_text("已评价")
+    page.get_by_label("重启原因").fill("群众反映仍未解决")
+    page.get_by_test_id("reopen").click()
+    expect(page.get_by_test_id("issue-state")).to_have_text("已重启")
+    expect(page.get_by_test_id("route-form")).to_be_visible()
+
 
 def test_the_issue_ledger_export_opens_with_openpyxl_and_matches_the_ledger(
         desktop: Page, server: Server, admin_seeded: AdminSeeded):
@@ -237,6 +249,13 @@ def test_every_admin_view_renders_its_data(desktop: Page, server: Server, admin_
         "buffer": "户主姓名,村(社区)代码,地址,纬度,经度,人口\n张三,930001002001,测试三村9号,18.71,109.77,abc\n".encode()}])
     page.get_by_test_id("import-submit").click()
     expect(page.get_by_test_id("import-errors")).to_contain_text("人口")
+    users = page.get_by_test_id("users")
+    users.get_by_label("账号").fill("e2e_housing")
+    users.get_by_label("显示名").fill("县住建局")
+    users.get_by_label("初始密码").fill(PASSWORD)
+    users.get_by_label("责任部门").fill("县住建局")
+    users.get_by_role("button", name="新建账号").click()
+    expect(users.locator("tbody")).to_contain_text("e2e_housing")
     page.screenshot(path=str(artifacts / "admin-10-people.png"), full_page=True)
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("link", name="Coverage map")).to_be_visible()

@@ -183,8 +183,8 @@ function IssuePanel({ id, admin, onClose, onChanged }) {
   useEffect(() => {
     setIssue(null);
     setNote(null);
-    load();
   }, [id]);
+  useLive(['issues'], load, [id]); // someone else (a department) may act on it meanwhile
 
   const command = async (action, body) => {
     setError(null);
