@@ -46,7 +46,8 @@ class MapConfig(BaseModel):
 @endpoint("GET", "/config", response=MapConfig, roles=ROLES, tags=["admin"],
           summary="Runtime configuration of the web views (the map's tile server)")
 async def web_config(call: Call) -> MapConfig:
-    return MapConfig(tile_url=os.environ.get(TILE_URL) or None, tile_attribution=os.environ.get(TILE_ATTRIBUTION) or None)
+    return MapConfig(tile_url=os.environ.get(TILE_URL) or None,
+                     tile_attribution=os.environ.get(TILE_ATTRIBUTION) or None)
 
 
 # ---- places ---------------------------------------------------------------------------------------------------

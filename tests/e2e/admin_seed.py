@@ -2,10 +2,11 @@
 
 A second township of the test county gets its own cadre and households registered on 5 January of
 this year and visited through the year (by that cadre, at the household, so every visit is verified),
-so that the as-of slider has history to replay; the field tests' cadre is left alone. Issues sit on every route: one routed to the civil affairs
-bureau and overdue, one not routed yet, one for the monthly review, one routed to another department.
-A second county in the province gives the province ranking two rows. Accounts: a county admin, the
-civil affairs bureau (department) and a province viewer.
+so that the as-of slider has history to replay; the field tests' cadre is left alone. Issues sit on
+every route: one routed to the civil affairs bureau and overdue, one not routed yet, one for the
+monthly review, one routed to another department. A neighbour county in the province gives the
+province ranking a second row. Accounts: that cadre, a county admin, the civil affairs bureau
+(department) and a province viewer.
 """
 from __future__ import annotations
 
