@@ -35,7 +35,8 @@ def demo_county(database_url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def server(database_url: str, seeded: Seeded, tmp_path_factory):
+def server(database_url: str, seeded: Seeded, demo_county: None, tmp_path_factory):
+    # Every county exists before the server (and its projector) starts: no provisioning races it.
     try:
         with running_server(database_url, tmp_path_factory.mktemp("server") / "serve.log") as url:
             yield Server(url=url, database_url=database_url)

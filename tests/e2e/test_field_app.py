@@ -244,7 +244,7 @@ def test_a_weak_gps_fix_turns_into_a_clear_weak_signal_state_and_can_still_be_sa
     assert position == {"lat": 18.64, "lon": 109.70, "accuracy_m": 400, "provider": "web"}
 
 
-def test_the_demo_county_says_its_data_is_generated(page: Page, server: Server, demo_county, artifacts):
+def test_the_demo_county_says_its_data_is_generated(page: Page, server: Server, artifacts):
     page.goto("/")
     expect(page.locator("body[data-usable=login]")).to_be_attached()
     page.get_by_label("账号").fill(DEMO_CADRE_USERNAME)
