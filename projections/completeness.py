@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from projections.base import Period, Projection, event_name, local_date, parse_date, recorded_before, reference_date
-from projections.coverage import households_as_of
+from projections.coverage import households_as_of, visit_counts
 from projections.rules import Rules, load_rules
 from projections.schema import adcode_of
 from projections.verdicts import visible_checkins
@@ -110,23 +110,26 @@ async def households(conn: Any, schema: str, *, township: str | None = None, vil
     rules = await load_rules(conn, adcode_of(schema))
     today = reference_date(as_of)
     year_start, year_end = Period.year(today.year).instants()
+    cutoff = recorded_before(as_of)
     rows = await conn.fetch(
-        f"""
-        WITH h AS {households_as_of(schema)}, v AS {visible_checkins(schema)}
-        SELECT h.household_id, h.village, h.township, h.lat, h.lon,
-               count(v.visit_id) FILTER (WHERE v.occurred_at >= $2 AND v.occurred_at < $3) AS visits_this_year,
-               max(v.occurred_at) AS last_visit
-        FROM h LEFT JOIN v ON v.household_id = h.household_id
-        WHERE h.archived_at IS NULL AND ($4::text IS NULL OR h.township = $4) AND ($5::text IS NULL OR h.village = $5)
-        GROUP BY 1, 2, 3, 4, 5 ORDER BY h.household_id
-        """,
-        recorded_before(as_of), year_start, year_end, township, village,
+        f"SELECT household_id, village, township, lat, lon FROM {households_as_of(schema)} h"
+        " WHERE archived_at IS NULL AND ($2::text IS NULL OR township = $2) AND ($3::text IS NULL OR village = $3)"
+        " ORDER BY household_id",
+        cutoff, township, village,
     )
+    # Joined here, not in SQL: see coverage.visit_counts.
+    year = await visit_counts(conn, schema, cutoff, year_start, year_end)
+    last = {r["household_id"]: r["last_visit"] for r in await conn.fetch(
+        f"SELECT household_id, max(occurred_at) AS last_visit FROM {visible_checkins(schema)} c"
+        " WHERE household_id IS NOT NULL GROUP BY household_id", cutoff,
+    )}
     result = []
     for row in rows:
-        status, due = judge_household(row["visits_this_year"], today, rules)
+        visits = year.get(row["household_id"], {}).get("visits", 0)
+        status, due = judge_household(visits, today, rules)
         result.append({
-            **dict(row), "last_visit": local_date(row["last_visit"]) if row["last_visit"] else None,
+            **dict(row), "visits_this_year": visits,
+            "last_visit": local_date(last[row["household_id"]]) if row["household_id"] in last else None,
             "required": rules.household_visits_per_year, "status": status, "next_due": due,
         })
     return result
