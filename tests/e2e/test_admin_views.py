@@ -103,6 +103,11 @@ def test_map_figures_equal_the_api_now_and_as_of_a_day_the_slider_picks(
     expect(page.get_by_test_id("as-of-label")).to_have_text(day.isoformat())
     page.screenshot(path=str(artifacts / "admin-2-map-as-of.png"))
 
+    # Replay walks on from there a week at a time, each step an as-of answer.
+    page.get_by_test_id("replay").click()
+    expect(page.get_by_test_id("county-figures")).to_have_attribute("data-key", f"{year}|{year}-03-08")
+    page.get_by_test_id("replay").click()
+
     # Back to today; a village shows its figures and its households not visited this year.
     page.get_by_test_id("as-of").fill("400")  # past the end: the slider stops at today
     expect(page.get_by_test_id("as-of-label")).to_contain_text("今天")

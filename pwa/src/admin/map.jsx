@@ -10,6 +10,8 @@ import { STATUS_COLOURS, coverageColour, householdState, periodOptions, sliderDa
 import { usePlaces } from './places.js';
 
 const HOUSEHOLD_PAGE = 500;
+const REPLAY_DAYS = 7;
+const REPLAY_MS = 700;
 const HOUSEHOLD_CAP = 5000; // beyond this the points stop being readable; the village layer still counts all
 
 async function allHouseholds(api, params) {
@@ -52,6 +54,24 @@ export function CoverageMap() {
   useEffect(() => {
     api.get('/config').then(setConfig, () => setConfig({}));
   }, []);
+
+  // Replay: the slider walks from the period's first day to its last, a week per step.
+  const [playing, setPlaying] = useState(false);
+  useEffect(() => {
+    if (!playing) return undefined;
+    const timer = setInterval(() => {
+      setStep((current) => {
+        const next = Math.min(current + REPLAY_DAYS, days.length - 1);
+        if (next === days.length - 1) setPlaying(false);
+        return next;
+      });
+    }, REPLAY_MS);
+    return () => clearInterval(timer);
+  }, [playing, days]);
+  const replay = () => {
+    if (!playing && step >= days.length - 1) setStep(0);
+    setPlaying(!playing);
+  };
 
   const index = Math.min(step, days.length - 1);
   const shown = days[index];
@@ -108,6 +128,9 @@ export function CoverageMap() {
             onInput={(e) => setStep(Number(e.currentTarget.value))}
           />
         </label>
+        <button type="button" onClick={replay} data-testid="replay">
+          {at(playing ? 'replay_stop' : 'replay')}
+        </button>
         <fieldset class="layers">
           <legend>{at('layers')}</legend>
           {['villages', 'h3', 'households'].map((name) => (
