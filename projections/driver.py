@@ -44,6 +44,7 @@ BATCH_SIZE = 1000
 SWEEP_SECONDS = 2.0
 GAP_PATIENCE = 5.0
 RETRY_FAILED_SECONDS = 30.0
+ANALYZE_AFTER = 5000  # events in one catch-up
 # Command receipts are the write side's idempotency records: no read model follows them.
 SKIPPED_TOPICS = ("grassroots:CommandReceipt",)
 
@@ -206,6 +207,8 @@ class Driver:
                 applied, more = await self.batch(conn, county)
                 total += applied
                 if not more:
+                    if total >= ANALYZE_AFTER:
+                        await self.analyze(conn, county)
                     return total
         except Exception:
             if conn.is_closed():
@@ -213,6 +216,16 @@ class Driver:
             log.exception("projections of %s failed; retrying in %.0f s", county.schema, RETRY_FAILED_SECONDS)
             county.failed_until = time.monotonic() + RETRY_FAILED_SECONDS
             return total
+
+    async def analyze(self, conn: Any, county: County) -> None:
+        """Fresh statistics after a big catch-up (a first start, a demo load): autovacuum would take a
+        while, and until then the planner takes the tables for empty."""
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE ANY($2)",
+            county.schema, [f"{name}\\_%" for name in self.names],
+        )
+        for row in tables:
+            await conn.execute(f"ANALYZE {county.schema}.{row['tablename']}")
 
     async def batch(self, conn: Any, county: County) -> tuple[int, bool]:
         """Apply one batch in one transaction. Returns (events read, whether more may follow)."""
