@@ -44,7 +44,7 @@ async def _check(url: str, schema: str, events: list, chunks: list[int], batch_s
         await conn.close()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=5), batch_size=st.integers(1, 40))
 def test_incremental_batches_equal_a_rebuild_and_a_plain_fold(database_url, county, events, chunks, batch_size):
     asyncio.run(_check(database_url, county(ADCODE), events, chunks, batch_size))
