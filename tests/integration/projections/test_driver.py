@@ -229,3 +229,17 @@ async def test_a_young_gap_in_notification_ids_holds_the_batch_back_until_it_is_
     assert await position() == 1  # still young: maybe a commit in flight
     await asyncio.sleep(1.1)
     assert await position() == 3  # old: a rolled-back insert, passed
+
+
+async def test_a_county_with_invalid_rules_waits_until_they_are_fixed(conn, county, driver):
+    schema = county("469029")
+    await reset_county(conn, schema)
+    await conn.execute("UPDATE core.counties SET rules = '{\"household_visits_per_year\": 0}' WHERE adcode = '469029'")
+    try:
+        driver()
+        await store_events(conn, schema, household_visits(1, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI)))
+        await asyncio.sleep(1.5)  # three sweeps
+        assert await checkin_count(conn, schema) == 0
+    finally:
+        await conn.execute("UPDATE core.counties SET rules = '{}' WHERE adcode = '469029'")
+    await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 1 FROM {schema}.verdicts_checkins"))
