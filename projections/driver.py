@@ -89,7 +89,8 @@ async def run_driver(url: str, stop: asyncio.Event, *, projections: list[Project
             await driver.follow(stop)
             backoff = 0.5
         except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            log.warning("projection driver lost the database (%s); reconnecting in %.1f s", error, backoff)
+            log.warning("projection driver stopped on a database error (%s: %s); reconnecting in %.1f s",
+                        type(error).__name__, error, backoff)
         await _wait(stop, backoff)
         backoff = min(backoff * 2, 10.0)
 
