@@ -39,9 +39,12 @@ run: install pwa
 	$(BIN)/grassroots demo
 	$(BIN)/grassroots serve
 
+# The browser tests run in a pytest process of their own: Playwright's sync API keeps an event loop
+# running for the whole session, which the asyncio tests cannot share.
 test: install debs pwa
 	cd pwa && npm test
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
+	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
 
 bench: install pwa
 	$(BIN)/python -m tests.bench.run
