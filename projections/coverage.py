@@ -156,22 +156,39 @@ async def geojson(conn: Any, schema: str, period: Period, level: Level = "villag
                   as_of: date | None = None) -> dict:
     """The same figures as an RFC 7946 FeatureCollection (properties = the figures + key)."""
     rows = await coverage(conn, schema, period, level, resolution=resolution, as_of=as_of)
-    county_boundary = None
-    if level == "county":
-        stored = await conn.fetchval("SELECT boundary FROM core.counties WHERE adcode = $1", adcode_of(schema))
-        county_boundary = json.loads(stored) if isinstance(stored, str) else stored
+    shapes = {} if level == "h3" else await known_shapes(conn, schema, level)
     features = []
     for row in rows:
         if level == "h3":
             geometry = cell_polygon(row["key"])
-        elif county_boundary:
-            geometry = county_boundary
         else:
-            geometry = {"type": "Point", "coordinates": [round(row["lon"], 6), round(row["lat"], 6)]}
+            geometry = shapes.get(row["key"]) or {
+                "type": "Point", "coordinates": [round(row["lon"], 6), round(row["lat"], 6)]}
         properties = {k: v for k, v in row.items() if k not in ("lat", "lon")}
         features.append({"type": "Feature", "id": row["key"], "geometry": geometry,
                          "properties": {"level": level, **properties}})
     return {"type": "FeatureCollection", "features": features}
+
+
+async def known_shapes(conn: Any, schema: str, level: Level) -> dict[str, dict]:
+    """Polygons by code for `level` from the county's stored boundary, where it knows them.
+
+    `core.counties.boundary` is either the county's own geometry or a FeatureCollection of the county,
+    its townships and villages (`properties.level` and `properties.code`), as the demo stores it.
+    """
+    county = adcode_of(schema)
+    stored = await conn.fetchval("SELECT boundary FROM core.counties WHERE adcode = $1", county)
+    boundary = json.loads(stored) if isinstance(stored, str) else stored
+    if not boundary:
+        return {}
+    if boundary.get("type") != "FeatureCollection":
+        return {county: boundary} if level == "county" else {}
+    return {
+        str(f["properties"]["code"]): f["geometry"]
+        for f in boundary.get("features", [])
+        if f.get("geometry") and (f.get("properties") or {}).get("level") == level
+        and (f.get("properties") or {}).get("code") is not None
+    }
 
 
 def cell_polygon(cell: str) -> dict:

@@ -1,6 +1,7 @@
 """Coverage figures per level and period, and GeoJSON that RFC 7946 accepts."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -99,4 +100,37 @@ async def test_an_unknown_level_or_resolution_is_refused_with_a_clear_error(data
         with pytest.raises(ValueError, match="not a period"):
             Period.parse("2026-13")
     finally:
+        await conn.close()
+
+
+def square(lon: float, lat: float, half: float = 0.002) -> dict:
+    ring = [[lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half], [lon - half, lat + half]]
+    return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
+
+
+async def test_coverage_geojson_draws_the_stored_polygons_of_known_places_and_points_for_the_rest(
+        database_url, county):
+    county("469029")
+    s, _ = story()
+    conn = await project(database_url, SCHEMA, s.events)
+    shapes = {"469029": square(109.7, 18.64, 0.2), "469029100": square(109.7, 18.645, 0.05),
+              "469029100201": square(109.7005, 18.6405)}
+    levels = {"469029": "county", "469029100": "township", "469029100201": "village"}
+    boundary = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": shape, "properties": {"code": code, "level": levels[code]}}
+        for code, shape in shapes.items()]}
+    try:
+        await conn.execute("UPDATE core.counties SET boundary = $1::jsonb WHERE adcode = '469029'",
+                           json.dumps(boundary))
+        for level in ("village", "township", "county"):
+            collection = await coverage.geojson(conn, SCHEMA, Period.year(2026), level)
+            assert_rfc7946(collection)
+            geometries = {f["id"]: f["geometry"] for f in collection["features"]}
+            for key, geometry in geometries.items():
+                assert geometry == shapes.get(key, geometry)
+                assert geometry["type"] == ("Polygon" if key in shapes else "Point"), (level, key)
+        villages = {f["id"] for f in (await coverage.geojson(conn, SCHEMA, Period.year(2026)))["features"]}
+        assert "469029100202" in villages  # no stored shape: drawn as a point at its households
+    finally:
+        await conn.execute("UPDATE core.counties SET boundary = NULL WHERE adcode = '469029'")
         await conn.close()
