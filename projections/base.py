@@ -1,8 +1,10 @@
 """What every read model is: a name, its tables and one `apply` for a batch of decoded events.
 
 Timing (Marten's words): every read model here is *async*: the driver (`projections.driver`) applies
-committed events in batches, each batch in ONE transaction together with the tracking row, so an
-event is applied exactly once. Rules for a projection:
+committed events in batches, each batch in ONE transaction together with the tracking rows, so an
+event is applied exactly once. A `deferred` projection (the province rollup) gets its own transaction
+and tracking row after the county's read models committed the batch: it is slow and reads them, so
+they must not wait for it, and it must not run ahead of them. Rules for a projection:
 
 - `tables` are DDL strings with a `{schema}` placeholder (the county schema, or the rebuild schema
   `county_<adcode>__rebuild`). Every table and index name starts with the projection's `name` and
@@ -31,6 +33,8 @@ class Projection:
     name: ClassVar[str]
     tables: ClassVar[list[str]]
     shared_tables: ClassVar[list[str]] = []
+    # Applied in its own transaction, never past the county's other read models (see the module doc).
+    deferred: ClassVar[bool] = False
 
     async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
         """Update this projection's tables in `schema` for a batch of decoded events (asyncpg conn,

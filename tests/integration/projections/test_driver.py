@@ -250,3 +250,80 @@ async def test_a_county_with_invalid_rules_waits_until_they_are_fixed(conn, coun
     finally:
         await conn.execute("UPDATE core.counties SET rules = '{}' WHERE adcode = '469029'")
     await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 1 FROM {schema}.verdicts_checkins"))
+
+
+class Slow(Projection):
+    """A deferred projection that holds each batch until `release` is set, like a slow rollup (a test
+    instrument): says which events it got and how many check-ins the county showed when it got them."""
+
+    name = "slow"
+    tables: list[str] = []
+    deferred = True
+
+    def __init__(self, schema: str) -> None:
+        self.schema, self.release, self.entered = schema, asyncio.Event(), asyncio.Event()
+        self.seen: list = []
+        self.checkins_shown: list[int] = []
+
+    async def apply(self, conn, schema, events, rules) -> None:
+        if schema != self.schema:  # other tests' counties share the database
+            return
+        self.seen.extend((e.originator_id, e.originator_version) for e in events)
+        self.checkins_shown.append(await checkin_count(conn, schema))
+        self.entered.set()
+        await self.release.wait()
+
+
+def tracked(conn, schema: str, projection: str):
+    return conn.fetchval(f"SELECT notification_id FROM {schema}.projection_tracking WHERE projection = $1",
+                         projection)
+
+
+async def test_a_new_check_in_shows_in_the_county_read_models_while_a_slow_deferred_projection_still_works(
+        conn, county, driver):
+    schema = county("469029")
+    await reset_county(conn, schema)
+    slow = Slow(schema)
+    driver([*(p for p in PROJECTIONS if not p.deferred), slow])
+    events = household_visits(2, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))
+    try:
+        await store_events(conn, schema, events)
+        await asyncio.wait_for(slow.entered.wait(), 15)
+        last = await conn.fetchval(f"SELECT max(notification_id) FROM {schema}.county_events")
+        # The county's batch committed before the slow one began, which still holds its own row.
+        assert await checkin_count(conn, schema) == 2
+        assert await tracked(conn, schema, "verdicts") == last
+        assert slow.checkins_shown == [2]
+        assert (await tracked(conn, schema, "slow") or 0) < last
+    finally:
+        slow.release.set()
+    await wait_for(lambda: conn.fetchval(
+        f"SELECT notification_id = {last} FROM {schema}.projection_tracking WHERE projection = 'slow'"))
+    assert sorted(slow.seen) == sorted((e.originator_id, e.originator_version) for e in events)
+
+
+async def test_a_deferred_projection_applies_only_what_the_county_read_models_have_each_event_once(
+        conn, county, database_url):
+    from projections.driver import County, Driver, decoder
+    from projections.rules import Rules
+
+    schema = county("469029")
+    await reset_county(conn, schema)
+    slow = Slow(schema)
+    slow.release.set()
+    follower = Driver(database_url, [*(p for p in PROJECTIONS if not p.deferred), slow], decoder(), 100, 2.0)
+    county_state = County("469029", schema, Rules())
+    first = household_visits(2, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))
+    await store_events(conn, schema, first)
+    assert await follower.batch(conn, county_state, [slow]) == (0, False)  # the county has nothing yet
+    await follower.batch(conn, county_state, follower.groups[0])
+    position = await tracked(conn, schema, "verdicts")
+    later = household_visits(1, 1, datetime(2026, 5, 2, 9, tzinfo=SHANGHAI))
+    await store_events(conn, schema, later)  # arrives between the county's batch and the slow one
+    assert await follower.batch(conn, county_state, [slow]) == (len(first), False)
+    assert await tracked(conn, schema, "slow") == position
+    assert slow.seen == [(e.originator_id, e.originator_version) for e in first]
+    assert await follower.process(conn, county_state) == len(later)
+    assert await follower.process(conn, county_state) == 0
+    assert slow.seen == [(e.originator_id, e.originator_version) for e in first + later]  # each once, in order
+    assert slow.checkins_shown == [2, 3]
