@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal, TypeVar
@@ -150,11 +151,19 @@ class Work:
                            id=str(aggregate_id))
         return aggregate
 
-    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
-        """Read many aggregates in one query (a bulk load would otherwise read them one by one)."""
-        wanted = {i for i in aggregate_ids if i not in self.aggregates}
-        if wanted:
-            self.aggregates.update(self.county.load_many(wanted))
+    def read(self, aggregate_ids: Iterable[UUID], receipt_ids: Iterable[UUID],
+             household_ids: Iterable[UUID]) -> dict[UUID, LibraryAggregate]:
+        """Read what a batch needs at once (else one query each): the aggregates it references and the
+        household keys, kept for the unit, and the receipts that exist among `receipt_ids` (returned:
+        those commands are done already)."""
+        receipt_ids = set(receipt_ids)
+        wanted = {i for i in aggregate_ids if i not in self.aggregates} | receipt_ids
+        keys = [i for i in dict.fromkeys(household_ids) if i not in self.keys]
+        loaded, found = self.county.read(wanted, keys)
+        self.keys.update({i: found.get(i) for i in keys})
+        receipts = {i: loaded.pop(i) for i in receipt_ids if i in loaded}
+        self.aggregates.update(loaded)
+        return receipts
 
     def created(self, aggregate: A) -> A:
         self.aggregates[aggregate.id] = aggregate
@@ -172,9 +181,9 @@ class Work:
             self.keys[household_id] = self.county.keys.get(household_id)
         return self.keys[household_id]
 
-    def prefetch_keys(self, household_ids: Iterable[UUID], create: bool = False) -> None:
+    def create_keys(self, household_ids: Iterable[UUID]) -> None:
         ids = [i for i in household_ids if i not in self.keys]
-        found = self.county.keys.create_many(ids) if create else self.county.keys.get_many(ids)
+        found = self.county.keys.create_many(ids)
         self.keys.update({i: found.get(i) for i in ids})
 
     def forget_changes(self) -> None:
@@ -245,13 +254,11 @@ class County(Application[UUID]):
         work = Work(self)
         for start in range(0, len(commands), batch_size):
             chunk = list(enumerate(commands[start:start + batch_size], start))
-            work.preload(i for _, cmd in chunk for i in _references(cmd, actor))
             receipt_ids = {cmd.command_id: receipt_id(cmd.command_id) for _, cmd in chunk}
-            receipted = self.load_many(self._receipted(list(receipt_ids.values())))
-            work.prefetch_keys((cmd.command_id for _, cmd in chunk if isinstance(cmd, c.RegisterHousehold)),
-                               create=True)
-            work.prefetch_keys(UUID(cmd.target_id) for _, cmd in chunk
-                               if isinstance(cmd, c.CheckIn) and cmd.target_kind == "household")
+            work.create_keys(cmd.command_id for _, cmd in chunk if isinstance(cmd, c.RegisterHousehold))
+            receipted = work.read((i for _, cmd in chunk for i in _references(cmd, actor)), receipt_ids.values(),
+                                  (UUID(cmd.target_id) for _, cmd in chunk
+                                   if isinstance(cmd, c.CheckIn) and cmd.target_kind == "household"))
             applied: list[tuple[int, c.Command, dict[str, Any]]] = []
             receipts: list[CommandReceipt] = []
             seen: dict[UUID, tuple[str, dict[str, Any]]] = {}
@@ -288,21 +295,32 @@ class County(Application[UUID]):
 
     def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, LibraryAggregate]:
         """Aggregates by id, from their events. County takes no snapshots, so events are all there is."""
-        aggregate_ids = list(aggregate_ids)
-        if not aggregate_ids:
-            return {}
-        with self.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
-            cursor.execute(
-                sql.SQL("SELECT originator_id, originator_version, topic, state FROM {}"
-                        " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version")
-                .format(self._events_table), (aggregate_ids,),
-            )
-            rows = cursor.fetchall()
+        return self.read(aggregate_ids, ())[0]
+
+    def read(self, aggregate_ids: Iterable[UUID],
+             household_ids: Iterable[UUID]) -> tuple[dict[UUID, LibraryAggregate], dict[UUID, bytes]]:
+        """Aggregates by id and the keys of households, on one pooled connection.
+
+        No transaction: the pool's connections autocommit, each statement reads one snapshot, and
+        BEGIN and ROLLBACK would cost two more round trips (a sync request is mostly round trips)."""
+        aggregate_ids, household_ids = list(aggregate_ids), list(household_ids)
+        if not aggregate_ids and not household_ids:
+            return {}, {}
+        rows: list[Any] = []
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            if aggregate_ids:
+                cursor.execute(
+                    sql.SQL("SELECT originator_id, originator_version, topic, state FROM {}"
+                            " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version")
+                    .format(self._events_table), (aggregate_ids,),
+                )
+                rows = cursor.fetchall()
+            keys = KeyStore(lambda: nullcontext(cursor), self.schema).get_many(household_ids)
         events: dict[UUID, list[Any]] = {}
         for row in rows:
             stored = StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
             events.setdefault(row["originator_id"], []).append(self.mapper.to_domain_event(stored))
-        return {i: project_aggregate(None, evs) for i, evs in events.items()}
+        return {i: project_aggregate(None, evs) for i, evs in events.items()}, keys
 
     @staticmethod
     def _repeat(command: c.Command, seen: dict[UUID, tuple[str, dict[str, Any]]]) -> Outcome:
@@ -337,15 +355,6 @@ class County(Application[UUID]):
         except AggregateNotFoundError:
             return None
         return _answer(receipt, command)
-
-    def _receipted(self, receipt_ids: list[UUID]) -> set[UUID]:
-        """Which of these receipts exist already: one query for a whole batch."""
-        with self.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
-            cursor.execute(
-                sql.SQL("SELECT originator_id FROM {} WHERE originator_id = ANY(%s) AND originator_version = 1")
-                .format(self._events_table), (receipt_ids,),
-            )
-            return {row["originator_id"] for row in cursor.fetchall()}
 
     # --- households --------------------------------------------------------------------------------
 

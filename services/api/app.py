@@ -17,6 +17,7 @@ import asyncpg
 from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,6 +39,9 @@ _PENDING = {"phone", "queries", "imports", "exports", "sse"}
 JSON_LIMIT = 2 * 1024 * 1024  # sync batches of 500 check-ins are ~0.5 MiB
 UPLOAD_LIMIT = 10 * 1024 * 1024  # household files (CSV/XLSX)
 STOP_TIMEOUT = 10.0
+# Smaller bodies gain less than gzip's header and CPU cost them. Starlette leaves text/event-stream
+# uncompressed (it would buffer the stream), so SSE still streams.
+GZIP_MINIMUM_SIZE = 1024
 
 
 def api_routes() -> list[BaseRoute]:
@@ -117,7 +121,8 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
         routes.append(Mount("/", app=PwaFiles(Path(pwa_dir))))
     return Starlette(
         routes=routes,
-        middleware=[Middleware(ops.RequestContext), Middleware(BodyLimit)],
+        middleware=[Middleware(ops.RequestContext), Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE),
+                    Middleware(BodyLimit)],
         exception_handlers=errors.handlers(),
         lifespan=lifespan,
     )

@@ -105,3 +105,15 @@ async def test_the_built_pwa_is_served_with_a_fallback_and_service_worker_header
         missing_api = await client.get("/api/v2/anything")
         assert missing_api.status_code == 404 and missing_api.headers["content-type"] == "application/problem+json"
         assert (await client.get("/api/v1/nope")).headers["content-type"] == "application/problem+json"
+
+
+async def test_bodies_over_a_kilobyte_are_gzipped_for_clients_that_accept_it(api):
+    client = api.anonymous()
+    big = await client.get("/api/v1/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert big.headers["content-encoding"] == "gzip"
+    assert int(big.headers["content-length"]) < len(big.content)  # httpx has unzipped it
+    assert "paths" in big.json()
+    plain = await client.get("/api/v1/openapi.json", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.json() == big.json()
+    small = await client.get("/healthz", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers
