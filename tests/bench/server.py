@@ -337,8 +337,8 @@ check-ins in county {biggest} through `County.execute` one at a time, {LAG_SPACI
 lag is from `execute` returning (committed) until the visit's row is in `verdicts_checkins` (polled every
 millisecond): **median {ms(lag['lag'])}, p90 {p(lag['lag'], 90)}** (max {max(lag['lag']) * 1000:.1f} ms).
 The append itself took median {ms(lag['append'])}, p90 {p(lag['append'], 90)}. Where the lag goes: the
-driver applies a batch to every read model in one transaction, so a row shows only when all are done;
-median `apply` per batch: {', '.join(f"{k.removeprefix('apply:')} {ms(v)}" for k, v in lag.items()
+county's read models commit a batch in one transaction, then the rollup (`deferred`) applies it in its
+own; median `apply` per batch: {', '.join(f"{k.removeprefix('apply:')} {ms(v)}" for k, v in lag.items()
                                     if k.startswith('apply:'))}.
 
 **4. Sync over HTTP**: `grassroots serve` (with its projector) on loopback, {CLIENTS} concurrent clients
