@@ -5,9 +5,10 @@ The year's required visits n are spread evenly: visit k is due by the end of mon
 v+1's; it is `overdue` after that date, `due` within `due_soon_days` of it, otherwise `ok`. Visits
 are all non-voided check-ins at the household (any cadre), counted by `occurred_at`.
 
-A cadre's due list holds (a) the households they are paired with that they have not visited in the
-pairing's current cadence period (`reason: pairing`; overdue when the previous period was missed
-too), and (b) the households of their township that the annual rule marks due or overdue
+A cadre answers for the households they are paired with and those of their township
+(`responsibility`; the completeness table's cadre filter shows exactly these). A cadre's due list
+holds (a) the paired households they have not visited in the pairing's current cadence period
+(`reason: pairing`; overdue when the previous period was missed too), and (b) the households of their township that the annual rule marks due or overdue
 (`reason: annual_rule`); township-level cadres answer for their township's households, as in the
 Chongqing practice of every household visited twice a year. Overdue first, then by due date.
 
@@ -17,7 +18,7 @@ places and visits are read from the coverage and verdicts tables.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -105,17 +106,27 @@ def judge_household(visits_this_year: int, today: date, rules: Rules) -> tuple[s
 
 
 async def households(conn: Any, schema: str, *, township: str | None = None, village: str | None = None,
-                     as_of: date | None = None) -> list[dict]:
-    """Per household (not archived as of the date): visits this year, last visit, status, next due."""
+                     cadre_id: UUID | None = None, as_of: date | None = None) -> list[dict]:
+    """Per household (not archived as of the date): visits this year, last visit, status, next due.
+    With `cadre_id`, only the households that cadre answers for (see `responsibility`)."""
     rules = await load_rules(conn, adcode_of(schema))
     today = reference_date(as_of)
     year_start, year_end = Period.year(today.year).instants()
     cutoff = recorded_before(as_of)
+    paired: list[UUID] | None = None
+    own_township = None
+    if cadre_id is not None:
+        answers_for = await responsibility(conn, schema, cadre_id, cutoff)
+        if answers_for is None:
+            return []
+        own_township, pairings = answers_for
+        paired = [p["household_id"] for p in pairings]
     rows = await conn.fetch(
         f"SELECT household_id, village, township, lat, lon FROM {households_as_of(schema)} h"
         " WHERE archived_at IS NULL AND ($2::text IS NULL OR township = $2) AND ($3::text IS NULL OR village = $3)"
+        " AND ($4::uuid[] IS NULL OR household_id = ANY($4) OR township = $5)"
         " ORDER BY household_id",
-        cutoff, township, village,
+        cutoff, township, village, paired, own_township,
     )
     # Joined here, not in SQL: see coverage.visit_counts.
     year = await visit_counts(conn, schema, cutoff, year_start, year_end)
@@ -166,29 +177,41 @@ def _cadence_period(cadence: str, day: date) -> Period:
     return Period.quarter(day.year, (day.month - 1) // 3 + 1)
 
 
-async def due_list(conn: Any, schema: str, cadre_id: UUID, *, as_of: date | None = None) -> list[dict]:
-    """The cadre's households to visit: paired ones not visited this cadence period, then those of the
-    cadre's township that the annual rule marks due or overdue. Overdue first, then by due date."""
-    cutoff = recorded_before(as_of)
-    today = reference_date(as_of)
+async def responsibility(conn: Any, schema: str, cadre_id: UUID,
+                         cutoff: datetime | None) -> tuple[str | None, list[Any]] | None:
+    """What a cadre answers for as of `cutoff`: (their township, their active household pairings with
+    cadence and start day); None for a cadre not enrolled by then or departed. The one definition of
+    "a cadre's households", shared by the due list and the completeness table's cadre filter."""
     cadre = await conn.fetchrow(
         f"SELECT township, departed FROM {schema}.completeness_cadres WHERE cadre_id = $1"
         " AND ($2::timestamptz IS NULL OR valid_from < $2) ORDER BY version DESC LIMIT 1",
         cadre_id, cutoff,
     )
     if cadre is None or cadre["departed"]:
-        return []
-    places = {
-        r["household_id"]: r for r in await conn.fetch(
-            f"SELECT * FROM {households_as_of(schema)} h WHERE archived_at IS NULL", cutoff
-        )
-    }
+        return None
     pairings = await conn.fetch(
         f"SELECT household_id, cadence, formed_on FROM {schema}.completeness_pairings WHERE cadre_id = $2"
         " AND ($1::timestamptz IS NULL OR formed_at < $1) AND (ended_at IS NULL OR ($1::timestamptz IS NOT NULL"
         " AND ended_at >= $1)) ORDER BY household_id",
         cutoff, cadre_id,
     )
+    return cadre["township"], list(pairings)
+
+
+async def due_list(conn: Any, schema: str, cadre_id: UUID, *, as_of: date | None = None) -> list[dict]:
+    """The cadre's households to visit: paired ones not visited this cadence period, then those of the
+    cadre's township that the annual rule marks due or overdue. Overdue first, then by due date."""
+    cutoff = recorded_before(as_of)
+    today = reference_date(as_of)
+    answers_for = await responsibility(conn, schema, cadre_id, cutoff)
+    if answers_for is None:
+        return []
+    township, pairings = answers_for
+    places = {
+        r["household_id"]: r for r in await conn.fetch(
+            f"SELECT * FROM {households_as_of(schema)} h WHERE archived_at IS NULL", cutoff
+        )
+    }
     own_visits = await conn.fetch(
         f"SELECT household_id, occurred_at FROM {visible_checkins(schema)} v WHERE cadre_id = $2", cutoff, cadre_id
     )
@@ -212,8 +235,8 @@ async def due_list(conn: Any, schema: str, cadre_id: UUID, *, as_of: date | None
             household, "pairing", "overdue" if missed_previous else "due",
             previous.end if missed_previous else current.end, max(days, default=None),
         )
-    if cadre["township"]:
-        for household in await households(conn, schema, township=cadre["township"], as_of=as_of):
+    if township:
+        for household in await households(conn, schema, township=township, as_of=as_of):
             if household["status"] != "ok" and household["household_id"] not in items:
                 items[household["household_id"]] = _item(
                     household, "annual_rule", household["status"], household["next_due"], household["last_visit"]

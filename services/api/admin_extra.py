@@ -8,6 +8,7 @@ place names and outlines, the county's cadres and accounts, and the province's c
   list and the views show codes.
 - `GET /cadres`, `GET /users`, `POST /users`: a county admin's people. Accounts are made in the
   admin's own county only, with county roles only, and an existing username is never overwritten.
+- `GET /province/about`: the province viewer's province, code and name (the views' header shows the name).
 - `GET /province/map`: the province viewer's counties (centroid, the county's own outline): county
   level, no township or village.
 """
@@ -210,6 +211,22 @@ async def user_create(call: Call) -> Account:
 # ---- province map ---------------------------------------------------------------------------------------------
 
 
+class Province(BaseModel):
+    code: str
+    name: str | None = Field(description="null while no county of the province is provisioned")
+
+
+@endpoint("GET", "/province/about", response=Province, roles=PROVINCE, tags=["province"],
+          summary="The caller's province: its code and name")
+async def province(call: Call) -> Province:
+    code = province_of(call)
+    async with call.db.acquire() as conn:
+        # The name is kept on each county row (`grassroots county add --province`); they all agree.
+        name = await conn.fetchval(
+            "SELECT province FROM core.counties WHERE province_code = $1 ORDER BY adcode LIMIT 1", code)
+    return Province(code=code, name=name)
+
+
 class CountyShape(BaseModel):
     adcode: str
     name: str
@@ -236,4 +253,4 @@ async def province_map(call: Call) -> ProvinceMap:
     ])
 
 
-routes = [web_config, county_places, cadre_list, user_list, user_create, province_map]
+routes = [web_config, county_places, cadre_list, user_list, user_create, province, province_map]

@@ -212,16 +212,20 @@ async def completeness_summary(call: Call) -> Document:
 class HouseholdsQuery(Paged):
     township: str | None = Field(None, pattern=r"^\d{9}$")
     village: str | None = Field(None, pattern=r"^\d{12}$")
+    cadre: UUID | None = Field(None, description="only the households this cadre answers for: paired with them,"
+                                                 " or in their township (as on the cadre's due list)")
     status: Literal["ok", "due", "overdue"] | None = None
 
 
-@endpoint("GET", "/completeness/households", query=HouseholdsQuery, response=Page, roles=ADMIN,
+@endpoint("GET", "/completeness/households", query=HouseholdsQuery, response=Page, roles=ADMIN, errors={404},
           tags=["completeness"], summary="Households with visits this year, last visit, status and next due date")
 async def completeness_households(call: Call) -> Page:
     query: HouseholdsQuery = call.query
+    if query.cadre is not None:
+        await lookup(call, "cadre", query.cadre, ("cadre", "干部"))  # another county's cadre: 404, not an empty page
     async with reading(call) as conn:
         items = await completeness.households(conn, schema_of(call), township=query.township, village=query.village,
-                                              as_of=query.as_of)
+                                              cadre_id=query.cadre, as_of=query.as_of)
     if query.status is not None:
         items = [item for item in items if item["status"] == query.status]
     page = offset_page(items, query)

@@ -240,6 +240,14 @@ def test_every_admin_view_renders_its_data(desktop: Page, server: Server, admin_
     page.get_by_test_id("filter-status").select_option("overdue")
     expect(page.get_by_test_id("rows")).to_have_text(f"共 {overdue} 条")
     expect(page.get_by_test_id("completeness-table").locator("tbody tr")).to_have_count(overdue)
+    # The cadre filter: the households 赵东片 answers for (the API's rule), overdue among them.
+    cadre = next(c["id"] for c in api_get(server, token(server, ADMIN), "/cadres").json()["cadres"]
+                 if c["name"] == "赵东片")
+    theirs = api_get(server, token(server, ADMIN), "/completeness/households", cadre=cadre, status="overdue").json()
+    assert theirs["total"] < overdue  # the field tests' households are not theirs
+    page.get_by_test_id("filter-cadre").select_option(cadre)
+    expect(page.get_by_test_id("rows")).to_have_text(f"共 {theirs['total']} 条")
+    page.get_by_test_id("filter-cadre").select_option("")
     page.screenshot(path=str(artifacts / "admin-8-compliance.png"))
     go(page, "/admin/leaderboards")
     expect(page.locator("body[data-usable=admin-leaderboards]")).to_be_attached()

@@ -33,6 +33,7 @@ def test_province_viewer_sees_the_county_ranking_and_drills_down_to_county_figur
     answers: list[tuple[str, int]] = []
     page.on("response", lambda r: answers.append((r.url, r.status)) if "/api/v1/" in r.url else None)
     log_in(page)
+    expect(page.get_by_test_id("admin-where")).to_have_text("测试省")  # the province's name, not 930000
     rankings = page.get_by_test_id("rankings")
     expect(rankings).to_contain_text("测试走访县")
     expect(rankings).to_contain_text("测试邻县")

@@ -73,7 +73,8 @@ const Status = ({ value }) => <span class={`pill ${value}`}>{at(`status_${value}
 function Completeness() {
   const { api } = useAdmin();
   const places = usePlaces();
-  const [filters, setFilters] = useState({ township: '', village: '', status: '' });
+  const [filters, setFilters] = useState({ township: '', village: '', cadre: '', status: '' });
+  const cadres = useCadres();
   const [summary, setSummary] = useState(null);
   const [page, setPage] = useState(null);
   const [error, setError] = useState(null);
@@ -90,7 +91,7 @@ function Completeness() {
       setError(problem(e));
     }
   };
-  useLive(['completeness'], load, [filters.township, filters.village, filters.status]);
+  useLive(['completeness'], load, [filters.township, filters.village, filters.cadre, filters.status]);
   const townships = summary?.townships.map((t) => t.township) ?? [];
   const villages = [...new Set((page?.items ?? []).map((h) => h.village))].sort();
   return (
@@ -109,6 +110,13 @@ function Completeness() {
           testid="filter-village"
           onChange={(village) => setFilters({ ...filters, village })}
           options={villages.map((code) => [code, placeName(places, code)])}
+        />
+        <Select
+          label={at('filter_cadre')}
+          value={filters.cadre}
+          testid="filter-cadre"
+          onChange={(cadre) => setFilters({ ...filters, cadre })}
+          options={cadres.map((c) => [c.id, c.township ? `${c.name}（${placeName(places, c.township)}）` : c.name])}
         />
         <Select
           label={at('filter_status')}
@@ -186,6 +194,18 @@ function Completeness() {
       )}
     </section>
   );
+}
+
+/** The county's active cadres (GET /cadres) for the cadre filter: they answer for their paired
+ * households and their township's (the server applies that rule). */
+function useCadres() {
+  const { api } = useAdmin();
+  const [cadres, setCadres] = useState([]);
+  useLive([], async () => {
+    const answer = await api.get('/cadres').catch(() => ({ cadres: [] }));
+    setCadres(answer.cadres);
+  }, []);
+  return cadres;
 }
 
 /** Every page of a keyset list (`next` → `after`), up to `cap` rows. */

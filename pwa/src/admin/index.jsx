@@ -46,6 +46,15 @@ export default function AdminApp() {
     [],
   );
 
+  // The session names the province by code only; its name (海南省) comes from GET /province/about.
+  const [provinceName, setProvinceName] = useState(null);
+  const viewer = Boolean(session?.user.roles.includes('province_viewer'));
+  useEffect(() => {
+    setProvinceName(null);
+    if (!viewer) return;
+    api.get('/province/about').then((answer) => setProvinceName(answer.name), () => {});
+  }, [session?.token, viewer]);
+
   const streams = session && session.user.roles.some((r) => ['county_admin', 'department'].includes(r));
   useEffect(() => {
     if (!streams) return undefined;
@@ -107,7 +116,7 @@ export default function AdminApp() {
       <div class="admin">
         <header class="admin-bar">
           <strong>{at(user.roles.includes('province_viewer') ? 'province_title' : 'title')}</strong>
-          <span class="admin-where">{user.county_name || user.province || ''}</span>
+          <span class="admin-where" data-testid="admin-where">{user.county_name || provinceName || user.province || ''}</span>
           <nav class="admin-nav">
             {VIEWS.filter(([, , , roles]) => allowed(roles, user)).map(([href, , key]) => (
               <Link href={href} class={path.startsWith(href) ? 'active' : ''}>
