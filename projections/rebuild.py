@@ -96,13 +96,24 @@ async def rebuild_county(conn: Any, schema: str, projections: list[Projection], 
     if in_place:
         async with conn.transaction():
             await _lock_tracking(conn, schema, in_place)
-            final = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.county_events")
+            # The rollup reads the county's own read models, so it may only go as far as they have:
+            # the driver's deferred step takes it on from there.
+            final = await conn.fetchval(
+                f"SELECT coalesce(min(notification_id), 0) FROM {schema}.projection_tracking WHERE projection = ANY($1)",
+                [p.name for p in county_models()],
+            )
             for projection in in_place:
                 await projection.forget(conn, schema)
             replayed = await _replay(conn, schema, schema, in_place, rules, mapper, 0, final, progress)
             events = max(events, replayed)
             await _track(conn, schema, in_place, final)
     return Rebuilt(adcode_of(schema), [p.name for p in projections], events, time.perf_counter() - started)
+
+
+def county_models() -> list[Projection]:
+    from projections.registry import PROJECTIONS
+
+    return [p for p in PROJECTIONS if not p.deferred]
 
 
 async def _tables(conn: Any, schema: str) -> set[str]:

@@ -96,3 +96,14 @@ def test_rebuilding_an_unknown_county_or_projection_says_what_is_wrong(database_
     args.county, args.projection = "12", None
     assert command(args) == 2
     assert "6 digits" in capsys.readouterr().err
+
+
+async def test_rebuilding_the_rollup_goes_no_further_than_the_county_read_models_it_reads(conn, database_url):
+    await store_events(conn, SCHEMA, visit_at_distance(10))
+    await rebuild(database_url, county=ADCODE)  # every read model at the end of the log
+    projected = await conn.fetchval(f"SELECT max(notification_id) FROM {SCHEMA}.county_events")
+    await store_events(conn, SCHEMA, visit_at_distance(20))  # no driver runs: the county models stay behind
+    assert await conn.fetchval(f"SELECT max(notification_id) FROM {SCHEMA}.county_events") > projected
+    await rebuild(database_url, county=ADCODE, projection="rollup")
+    positions = dict(await conn.fetch(f"SELECT projection, notification_id FROM {SCHEMA}.projection_tracking"))
+    assert positions["rollup"] == positions["verdicts"] == projected
