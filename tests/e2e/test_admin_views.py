@@ -248,6 +248,7 @@ def test_every_admin_view_renders_its_data(desktop: Page, server: Server, admin_
     page.get_by_test_id("filter-cadre").select_option(cadre)
     expect(page.get_by_test_id("rows")).to_have_text(f"共 {theirs['total']} 条")
     page.get_by_test_id("filter-cadre").select_option("")
+    expect(page.get_by_test_id("rows")).to_have_text(f"共 {overdue} 条")
     page.screenshot(path=str(artifacts / "admin-8-compliance.png"))
     go(page, "/admin/leaderboards")
     expect(page.locator("body[data-usable=admin-leaderboards]")).to_be_attached()
