@@ -319,7 +319,8 @@ Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python -m tests.ben
 {total_seconds:.0f} s on {host['cpus']} × {host['cpu']}, {host['memory_gib']:.1f} GiB memory; a fresh
 embedded PostgreSQL 16 (pgserver) in a temp dir. Load average (1/5/15 min) at the start {load_at['start']},
 before the rebuild {load_at['rebuild']}, the lag test {load_at['lag']}, the sync test {load_at['sync']}, at
-the end {load_at['end']}: other work shared the two cores, so the figures are lower bounds of this machine.
+the end {load_at['end']}. The benchmark alone keeps the two cores busy (a load near 2); a higher load means
+other work shared them and the figures are lower bounds of this machine.
 
 **1. Demo province load** (`load_demo`, seed {SEED}, scale {SCALE}; three counties, one thread each,
 through `County.execute` / `execute_many`): {loaded.commands:,} commands in {loaded.seconds:.1f} s =
