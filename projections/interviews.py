@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from projections.base import Period, Projection, event_name, local_date, parse_time, recorded_before, reference_date
+from projections.completeness import cadre_townships_as_of
 from projections.rules import Rules, load_rules
 from projections.schema import adcode_of
 
@@ -113,7 +114,11 @@ async def _judge_all(conn: Any, schema: str, as_of: date | None) -> tuple[list[d
     rules = await load_rules(conn, adcode_of(schema))
     cutoff, today = recorded_before(as_of), reference_date(as_of)
     this_year, last_year = Period.year(today.year), Period.year(today.year - 1)
-    cadres = await conn.fetch(f"SELECT * FROM {cadres_as_of(schema)} c ORDER BY cadre_id", cutoff)
+    cadres = await conn.fetch(
+        f"SELECT c.*, t.township FROM {cadres_as_of(schema)} c LEFT JOIN {cadre_townships_as_of(schema)} t"
+        " USING (cadre_id) ORDER BY cadre_id",
+        cutoff,
+    )
     held = await conn.fetch(
         f"SELECT * FROM {schema}.interviews_held WHERE direction = 'leader_to_cadre'"
         " AND ($1::timestamptz IS NULL OR recorded_at < $1::timestamptz) ORDER BY occurred_at, interview_id",
@@ -142,7 +147,8 @@ async def _judge_all(conn: Any, schema: str, as_of: date | None) -> tuple[list[d
         )
         last = mine[-1] if mine else None
         result.append({
-            "cadre_id": cadre["cadre_id"], "rank": cadre["rank"], "status": status, "required": required,
+            "cadre_id": cadre["cadre_id"], "rank": cadre["rank"], "township": cadre["township"],
+            "status": status, "required": required,
             "interviews_this_year": len(this), "expected_rank_this_year": good_this,
             "last_interview": None if last is None else {
                 "interview_id": last["interview_id"], "day": last["day"], "interviewer_id": last["interviewer_id"],
@@ -152,9 +158,11 @@ async def _judge_all(conn: Any, schema: str, as_of: date | None) -> tuple[list[d
     return result, [i for i in judged if i["day"] >= last_year.start]
 
 
-async def cadres(conn: Any, schema: str, *, rank: str | None = None, status: str | None = None, limit: int = 100,
+async def cadres(conn: Any, schema: str, *, rank: str | None = None, status: str | None = None,
+                 township: str | None = None, cadre_id: UUID | None = None, limit: int = 100,
                  after: UUID | None = None, as_of: date | None = None) -> dict:
-    """A page of active cadres with their year (by cadre id): `{items, next}`; pass `next` as `after`."""
+    """A page of active cadres with their year (by cadre id): `{items, next}`; pass `next` as `after`.
+    `township` is the cadre's own (none for county-level cadres)."""
     if status is not None and status not in STATUSES:
         raise ValueError(f"status is one of {', '.join(STATUSES)}, not {status!r}")
     if not 1 <= limit <= 1000:
@@ -163,6 +171,7 @@ async def cadres(conn: Any, schema: str, *, rank: str | None = None, status: str
     chosen = [
         r for r in rows
         if (rank is None or r["rank"] == rank) and (status is None or r["status"] == status)
+        and (township is None or r["township"] == township) and (cadre_id is None or r["cadre_id"] == cadre_id)
         and (after is None or r["cadre_id"] > after)
     ]
     page = chosen[:limit]

@@ -28,6 +28,7 @@ from uuid import UUID
 from projections.base import (
     SHANGHAI, Period, Projection, event_name, parse_date, recorded_before, reference_date,
 )
+from projections.coverage import households_as_of
 from projections.interviews import cadres_as_of
 from projections.rules import Rules, load_rules
 from projections.schema import adcode_of
@@ -127,8 +128,12 @@ def _active(alias: str) -> str:
     )
 
 
-async def _judged_pairings(conn: Any, schema: str, as_of: date | None, cadre_id: UUID | None = None) -> list[dict]:
-    """Every pairing active as of the date, judged, by pairing id."""
+async def _judged_pairings(conn: Any, schema: str, as_of: date | None, cadre_id: UUID | None = None,
+                           township: str | None = None, village: str | None = None,
+                           rank: str | None = None) -> list[dict]:
+    """Every pairing active as of the date, judged, by pairing id, with its cadre's rank and, for a
+    household target, the household's township and village then. A place filter keeps only household
+    targets (the other kinds of target have no place in the read models)."""
     today = reference_date(as_of)
     # Visits since last year began cover the current and previous period of every cadence.
     since = datetime.combine(date(today.year - 1, 1, 1), time(), SHANGHAI)
@@ -136,17 +141,20 @@ async def _judged_pairings(conn: Any, schema: str, as_of: date | None, cadre_id:
         f"""
         WITH v AS {visible_checkins(schema)}
         SELECT p.pairing_id, p.cadre_id, p.target_kind, p.target_id, p.programme, p.cadence, p.formed_on,
-               max(v.day) AS last_visit,
+               h.household_id, h.township, h.village, c.rank, max(v.day) AS last_visit,
                coalesce(array_agg(v.day) FILTER (WHERE v.occurred_at >= $2), '{{}}') AS recent,
                coalesce(array_agg(v.day) FILTER (WHERE v.verified AND v.occurred_at >= $2), '{{}}')
                  AS recent_verified
         FROM {schema}.pairing_pairings p
+        LEFT JOIN {households_as_of(schema)} h ON p.target_kind = 'household' AND h.household_id::text = p.target_id
+        LEFT JOIN {cadres_as_of(schema)} c ON c.cadre_id = p.cadre_id
         LEFT JOIN (SELECT *, (occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS day FROM v) v
           ON v.cadre_id = p.cadre_id AND v.target_kind = p.target_kind AND v.target_id = p.target_id
-        WHERE {_active("p")} AND ($3::uuid IS NULL OR p.cadre_id = $3)
-        GROUP BY p.pairing_id ORDER BY p.pairing_id
+        WHERE {_active("p")} AND ($3::uuid IS NULL OR p.cadre_id = $3) AND ($4::text IS NULL OR h.township = $4)
+          AND ($5::text IS NULL OR h.village = $5) AND ($6::text IS NULL OR c.rank = $6)
+        GROUP BY p.pairing_id, h.household_id, h.township, h.village, c.rank ORDER BY p.pairing_id
         """,
-        recorded_before(as_of), since, cadre_id,
+        recorded_before(as_of), since, cadre_id, township, village, rank,
     )
     result = []
     for row in rows:
@@ -156,7 +164,9 @@ async def _judged_pairings(conn: Any, schema: str, as_of: date | None, cadre_id:
         result.append({
             "pairing_id": row["pairing_id"], "cadre_id": row["cadre_id"], "target_kind": row["target_kind"],
             "target_id": row["target_id"], "programme": row["programme"], "cadence": row["cadence"],
-            "formed_on": row["formed_on"], "last_visit": row["last_visit"],
+            "formed_on": row["formed_on"], "household_id": row["household_id"], "township": row["township"],
+            "village": row["village"],
+            "rank": row["rank"], "last_visit": row["last_visit"],
             "visits_in_period": sum(1 for d in days if period.start <= d <= period.end),
             "verified_visits_in_period": sum(1 for d in row["recent_verified"] if period.start <= d <= period.end),
             "status": status, "due_date": due,
@@ -165,14 +175,16 @@ async def _judged_pairings(conn: Any, schema: str, as_of: date | None, cadre_id:
 
 
 async def pairings(conn: Any, schema: str, *, cadre_id: UUID | None = None, status: str | None = None,
+                   township: str | None = None, village: str | None = None, rank: str | None = None,
                    limit: int = 100, after: UUID | None = None, as_of: date | None = None) -> dict:
-    """A page of active pairings (by pairing id) with last visit, due date and status: `{items, next}`."""
+    """A page of active pairings (by pairing id) with last visit, due date and status: `{items, next}`.
+    `township` and `village` are where a paired household lives, `rank` the cadre's."""
     if status is not None and status not in STATUSES:
         raise ValueError(f"status is one of {', '.join(STATUSES)}, not {status!r}")
     if not 1 <= limit <= 1000:
         raise ValueError(f"limit is 1 to 1000, not {limit}")
     chosen = [
-        p for p in await _judged_pairings(conn, schema, as_of, cadre_id)
+        p for p in await _judged_pairings(conn, schema, as_of, cadre_id, township, village, rank)
         if (status is None or p["status"] == status) and (after is None or p["pairing_id"] > after)
     ]
     page = chosen[:limit]

@@ -1,7 +1,7 @@
 """Exports: the county's ledgers (台账) as XLSX or CSV with Chinese headers, and coverage as GeoJSON files.
 
-Each ledger is the same read-model query the admin pages show (`projections/`), every row of it, as of
-`as_of`; codes are written as the Chinese words county staff use (转办, 逾期, 基本满意). A department
+Each ledger is the same read-model query the admin pages show (`projections/`), every row of it that
+passes the table's filters, as of `as_of`; codes are written as the Chinese words county staff use (转办, 逾期, 基本满意). A department
 exports only the issues routed to it. Household heads' names appear only for county admins.
 """
 from __future__ import annotations
@@ -14,13 +14,14 @@ from uuid import UUID
 from anyio import to_thread
 from starlette.responses import Response
 
-from projections import completeness, coverage, interviews, issues, pairing
+from projections import coverage, interviews, issues, pairing
 from projections.base import SHANGHAI
 from services.ledger import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, Ledger, content_disposition, to_csv, to_xlsx
 
 from .queries import (
-    ADMIN, GEOJSON_MEDIA_TYPE, ISSUE_READERS, AsOf, CoverageQuery, county_app, department_scope, open_households,
-    period_of, reading, schema_of,
+    ADMIN, GEOJSON_MEDIA_TYPE, ISSUE_READERS, AsOf, CompletenessFilters, CoverageQuery, InterviewFilters,
+    PairingFilters, completeness_rows, county_app, department_scope, interview_filters, open_households,
+    pairing_filters, period_of, reading, schema_of,
 )
 from .routing import Call, endpoint
 
@@ -42,6 +43,19 @@ PAGE = 500  # rows per read-model page while collecting a whole ledger
 
 class ExportQuery(AsOf):
     format: Literal["xlsx", "csv"] = "xlsx"
+
+
+# A compliance ledger takes its table's filters, so the download is what the admin was looking at.
+class CompletenessExport(CompletenessFilters, ExportQuery):
+    pass
+
+
+class PairingsExport(PairingFilters, ExportQuery):
+    pass
+
+
+class InterviewsExport(InterviewFilters, ExportQuery):
+    pass
 
 
 def download(call: Call, ledger: Ledger) -> Response:
@@ -111,11 +125,10 @@ COMPLETENESS_COLUMNS = [
 ]
 
 
-@endpoint("GET", "/exports/completeness", query=ExportQuery, roles=ADMIN, tags=["exports"], content=EXPORT_CONTENT,
-          summary="Household-visit completeness (走访完成情况台账) as XLSX or CSV")
+@endpoint("GET", "/exports/completeness", query=CompletenessExport, roles=ADMIN, errors={404}, tags=["exports"],
+          content=EXPORT_CONTENT, summary="Household-visit completeness (走访完成情况台账) as XLSX or CSV")
 async def export_completeness(call: Call) -> Response:
-    async with reading(call) as conn:
-        rows = await completeness.households(conn, schema_of(call), as_of=call.query.as_of)
+    rows = await completeness_rows(call, call.query)
     opened = await to_thread.run_sync(open_households, county_app(call), [row["household_id"] for row in rows])
     rows = [{**row, "head_name": opened.get(row["household_id"], {}).get("head_name")} for row in rows]
     rows.sort(key=lambda row: (row["township"], row["village"], str(row["household_id"])))
@@ -125,34 +138,33 @@ async def export_completeness(call: Call) -> Response:
 # ---- pairings (结对帮扶台账) -------------------------------------------------------------------------------------------
 
 PAIRING_COLUMNS = [
-    Column("pairing_id", "结对编号", 38), Column("cadre_name", "干部", 10), Column("programme", "项目", 12),
-    Column("target_kind", "对象类型", 10, _label(TARGETS)), Column("target_id", "对象编号", 38),
-    Column("target_name", "户主姓名", 10), Column("cadence", "走访周期", 8, _label(CADENCES)),
+    Column("pairing_id", "结对编号", 38), Column("cadre_name", "干部", 10), Column("rank", "职级", 10, _label(RANKS)),
+    Column("programme", "项目", 12), Column("target_kind", "对象类型", 10, _label(TARGETS)),
+    Column("target_id", "对象编号", 38), Column("target_name", "户主姓名", 10), Column("township", "乡镇代码", 12),
+    Column("village", "村(社区)代码", 15), Column("cadence", "走访周期", 8, _label(CADENCES)),
     Column("formed_on", "结对日期", 12), Column("last_visit", "最近走访日期", 13),
     Column("visits_in_period", "本期走访次数", 12), Column("verified_visits_in_period", "本期核验走访", 12),
     Column("due_date", "应访日期", 12), Column("status", "状态", 8, _label(DUE_STATUS)),
 ]
 
 
-@endpoint("GET", "/exports/pairings", query=ExportQuery, roles=ADMIN, tags=["exports"], content=EXPORT_CONTENT,
+@endpoint("GET", "/exports/pairings", query=PairingsExport, roles=ADMIN, tags=["exports"], content=EXPORT_CONTENT,
           summary="Pairings (结对帮扶台账) as XLSX or CSV")
 async def export_pairings(call: Call) -> Response:
     rows: list[dict[str, Any]] = []
     after = None
     async with reading(call) as conn:
         while True:
-            page = await pairing.pairings(conn, schema_of(call), limit=PAGE, after=after, as_of=call.query.as_of)
+            page = await pairing.pairings(conn, schema_of(call), **pairing_filters(call.query), limit=PAGE, after=after)
             rows.extend(page["items"])
             after = page["next"]
             if after is None:
                 break
-    households = [UUID(row["target_id"]) for row in rows if row["target_kind"] == "household"]
+    households = [row["household_id"] for row in rows if row["household_id"] is not None]
     cadres = await to_thread.run_sync(_names, county_app(call), sorted({row["cadre_id"] for row in rows}), "name")
     heads = await to_thread.run_sync(open_households, county_app(call), households)
     rows = [{**row, "cadre_name": cadres.get(row["cadre_id"]),
-             "target_name": heads.get(UUID(row["target_id"]), {}).get("head_name")
-             if row["target_kind"] == "household" else None}
-            for row in rows]
+             "target_name": heads.get(row["household_id"], {}).get("head_name")} for row in rows]
     return download(call, Ledger("结对帮扶台账", PAIRING_COLUMNS, rows))
 
 
@@ -160,20 +172,21 @@ async def export_pairings(call: Call) -> Response:
 
 INTERVIEW_COLUMNS = [
     Column("cadre_id", "干部编号", 38), Column("cadre_name", "干部", 10), Column("rank", "职级", 10, _label(RANKS)),
-    Column("interviews_this_year", "本年约谈次数", 12), Column("expected_rank_this_year", "符合职级要求次数", 16),
+    Column("township", "乡镇代码", 12), Column("interviews_this_year", "本年约谈次数", 12), Column("expected_rank_this_year", "符合职级要求次数", 16),
     Column("required", "应约谈次数", 10), Column("last_day", "最近约谈日期", 13),
     Column("last_interviewer_rank", "最近约谈人职级", 14, _label(RANKS)), Column("status", "状态", 8, _label(DUE_STATUS)),
 ]
 
 
-@endpoint("GET", "/exports/interviews", query=ExportQuery, roles=ADMIN, tags=["exports"], content=EXPORT_CONTENT,
+@endpoint("GET", "/exports/interviews", query=InterviewsExport, roles=ADMIN, tags=["exports"], content=EXPORT_CONTENT,
           summary="Interview coverage per cadre (约谈台账) as XLSX or CSV")
 async def export_interviews(call: Call) -> Response:
     rows: list[dict[str, Any]] = []
     after = None
     async with reading(call) as conn:
         while True:
-            page = await interviews.cadres(conn, schema_of(call), limit=PAGE, after=after, as_of=call.query.as_of)
+            page = await interviews.cadres(conn, schema_of(call), **interview_filters(call.query), limit=PAGE,
+                                           after=after)
             rows.extend(page["items"])
             after = page["next"]
             if after is None:

@@ -26,6 +26,7 @@ from projections.base import SHANGHAI, Period
 from projections.schema import county_schema
 from services.domain.errors import NotFound
 from services.domain.household import Household
+from services.domain.values import Rank
 from services.personal import ERASED, open_personal
 
 from .errors import ApiError, not_found
@@ -209,26 +210,37 @@ async def completeness_summary(call: Call) -> Document:
         return Document(await completeness.percentages(conn, schema_of(call), as_of=call.query.as_of))
 
 
-class HouseholdsQuery(Paged):
-    township: str | None = Field(None, pattern=r"^\d{9}$")
-    village: str | None = Field(None, pattern=r"^\d{12}$")
+# The compliance tables' filters, shared with their exports (exports.py) so a download is what the table shows.
+DueStatus = Literal["ok", "due", "overdue"]
+
+
+class CompletenessFilters(AsOf):
+    township: str | None = Field(None, pattern=r"^\d{9}$", description="township code (9 digits)")
+    village: str | None = Field(None, pattern=r"^\d{12}$", description="village code (12 digits)")
     cadre: UUID | None = Field(None, description="only the households this cadre answers for: paired with them,"
                                                  " or in their township (as on the cadre's due list)")
-    status: Literal["ok", "due", "overdue"] | None = None
+    status: DueStatus | None = None
+
+
+class HouseholdsQuery(CompletenessFilters, Paged):
+    pass
+
+
+async def completeness_rows(call: Call, query: CompletenessFilters) -> list[dict[str, Any]]:
+    """Every household of the completeness table that passes the filters (by household id)."""
+    if query.cadre is not None:
+        await lookup(call, "cadre", query.cadre, ("cadre", "干部"))  # another county's cadre: 404, not an empty page
+    async with reading(call) as conn:
+        items = await completeness.households(conn, schema_of(call), township=query.township, village=query.village,
+                                              cadre_id=query.cadre, as_of=query.as_of)
+    return [item for item in items if query.status is None or item["status"] == query.status]
 
 
 @endpoint("GET", "/completeness/households", query=HouseholdsQuery, response=Page, roles=ADMIN, errors={404},
           tags=["completeness"], summary="Households with visits this year, last visit, status and next due date")
 async def completeness_households(call: Call) -> Page:
     query: HouseholdsQuery = call.query
-    if query.cadre is not None:
-        await lookup(call, "cadre", query.cadre, ("cadre", "干部"))  # another county's cadre: 404, not an empty page
-    async with reading(call) as conn:
-        items = await completeness.households(conn, schema_of(call), township=query.township, village=query.village,
-                                              cadre_id=query.cadre, as_of=query.as_of)
-    if query.status is not None:
-        items = [item for item in items if item["status"] == query.status]
-    page = offset_page(items, query)
+    page = offset_page(await completeness_rows(call, query), query)
     page.items = await with_heads(call, page.items)
     return page
 
@@ -248,9 +260,22 @@ async def cadre_due(call: Call) -> Page:
 # ---- pairings -------------------------------------------------------------------------------------------------
 
 
-class PairingsQuery(Keyset):
+class PairingFilters(AsOf):
     cadre_id: UUID | None = None
-    status: Literal["ok", "due", "overdue"] | None = None
+    township: str | None = Field(None, pattern=r"^\d{9}$", description="where the paired household lives"
+                                                                     " (other targets have no place)")
+    village: str | None = Field(None, pattern=r"^\d{12}$", description="where the paired household lives")
+    rank: Rank | None = Field(None, description="the cadre's rank")
+    status: DueStatus | None = None
+
+
+class PairingsQuery(PairingFilters, Keyset):
+    pass
+
+
+def pairing_filters(query: PairingFilters) -> dict[str, Any]:
+    return {"cadre_id": query.cadre_id, "township": query.township, "village": query.village, "rank": query.rank,
+            "status": query.status, "as_of": query.as_of}
 
 
 @endpoint("GET", "/pairings", query=PairingsQuery, response=Page, roles=ADMIN, tags=["pairings"],
@@ -258,9 +283,11 @@ class PairingsQuery(Keyset):
 async def pairings_list(call: Call) -> Page:
     query: PairingsQuery = call.query
     async with reading(call) as conn:
-        answer = await pairing.pairings(conn, schema_of(call), cadre_id=query.cadre_id, status=query.status,
-                                        limit=query.limit, after=uuid_param(query.after, "after"), as_of=query.as_of)
-    return keyset_page(answer, query.limit)
+        answer = await pairing.pairings(conn, schema_of(call), **pairing_filters(query), limit=query.limit,
+                                        after=uuid_param(query.after, "after"))
+    page = keyset_page(answer, query.limit)
+    page.items = await with_heads(call, page.items)  # a paired household's head (household_id is None otherwise)
+    return page
 
 
 @endpoint("GET", "/pairings/summary", query=AsOf, response=Document, roles=ADMIN, tags=["pairings"],
@@ -289,9 +316,20 @@ async def pairing_quotas(call: Call) -> Page:
 # ---- interviews -----------------------------------------------------------------------------------------------
 
 
-class InterviewCadresQuery(Keyset):
-    rank: Literal["section_chief", "deputy_section_chief", "staff", "village_cadre"] | None = None
-    status: Literal["ok", "due", "overdue"] | None = None
+class InterviewFilters(AsOf):
+    township: str | None = Field(None, pattern=r"^\d{9}$", description="the cadre's township")
+    cadre_id: UUID | None = None
+    rank: Rank | None = None
+    status: DueStatus | None = None
+
+
+class InterviewCadresQuery(InterviewFilters, Keyset):
+    pass
+
+
+def interview_filters(query: InterviewFilters) -> dict[str, Any]:
+    return {"township": query.township, "cadre_id": query.cadre_id, "rank": query.rank, "status": query.status,
+            "as_of": query.as_of}
 
 
 @endpoint("GET", "/interviews/cadres", query=InterviewCadresQuery, response=Page, roles=ADMIN, tags=["interviews"],
@@ -299,8 +337,8 @@ class InterviewCadresQuery(Keyset):
 async def interview_cadres(call: Call) -> Page:
     query: InterviewCadresQuery = call.query
     async with reading(call) as conn:
-        answer = await interviews.cadres(conn, schema_of(call), rank=query.rank, status=query.status,
-                                         limit=query.limit, after=uuid_param(query.after, "after"), as_of=query.as_of)
+        answer = await interviews.cadres(conn, schema_of(call), **interview_filters(query), limit=query.limit,
+                                         after=uuid_param(query.after, "after"))
     return keyset_page(answer, query.limit)
 
 

@@ -80,6 +80,15 @@ def seed_admin(database_url: str, seeded: Seeded) -> AdminSeeded:
                 occurred_at=moment, position={"lat": household["lat"], "lon": household["lon"], "accuracy_m": 8,
                                               "provider": "gps"}, note="拉家常"), cadre, moment)
 
+        # A section chief paired with a household and a party branch: the pairings filters have ranks and
+        # a target without a place to tell apart.
+        chief = run(lambda: c.EnrolCadre(command_id=uuid.uuid4(), name="钱科长", rank="section_chief",
+                                         unit="县委组织部", township=TOWNSHIP), admin, _at(year, 1, 4))
+        for kind, target in (("household", households[0]["id"]), ("party_branch", "测试三村党支部")):
+            run(lambda: c.FormPairing(command_id=uuid.uuid4(), cadre_id=uuid.UUID(chief), target_kind=kind,
+                                      target_id=target, programme="五个一", formed_on=date(year, 1, 6)),
+                admin, _at(year, 1, 6))
+
         issues = {}
 
         def raise_issue(name: str, moment: datetime, category: str) -> str:

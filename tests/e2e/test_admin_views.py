@@ -229,6 +229,40 @@ def test_the_issue_ledger_export_opens_with_openpyxl_and_matches_the_ledger(
         assert row["责任部门"] == item["department"]
 
 
+def test_pairing_and_interview_filters_match_the_api_and_the_export_is_the_filtered_table(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
+    page = desktop
+    admin = token(server, ADMIN)
+    log_in(page, ADMIN, "admin-map")
+    go(page, "/admin/compliance")
+    expect(page.locator("body[data-usable=admin-compliance]")).to_be_attached()
+    page.get_by_test_id("tab-pairings").click()
+    everything = api_get(server, admin, "/pairings", limit=500).json()["items"]
+    expect(page.get_by_test_id("pairings-rows")).to_have_text(f"共 {len(everything)} 条")
+    expect(page.get_by_test_id("pairings-table")).to_contain_text("农户 · 老户01")  # the paired household's head
+    expect(page.get_by_test_id("pairings-table")).to_contain_text("党支部 · 测试三村党支部")
+    township = next(p["township"] for p in everything if p["township"])
+    staff = api_get(server, admin, "/pairings", limit=500, township=township, rank="staff").json()["items"]
+    assert 0 < len(staff) < len(everything)
+    page.get_by_test_id("pairings-filter-township").select_option(township)
+    page.get_by_test_id("pairings-filter-rank").select_option("staff")
+    expect(page.get_by_test_id("pairings-rows")).to_have_text(f"共 {len(staff)} 条")
+    expect(page.get_by_test_id("pairings-table").locator("tbody tr")).to_have_count(len(staff))
+    with page.expect_download() as info:
+        page.get_by_test_id("export-pairings").click()
+    with open(info.value.path(), "rb") as file:
+        rows = list(openpyxl.load_workbook(io.BytesIO(file.read())).worksheets[0].iter_rows(values_only=True))
+    header = rows.index(next(r for r in rows if r and r[0] == "结对编号"))
+    assert {r[0] for r in rows[header + 1:] if r and r[0]} == {p["pairing_id"] for p in staff}
+    page.screenshot(path=str(artifacts / "admin-8b-pairings-filtered.png"), full_page=True)
+    page.get_by_test_id("tab-interviews").click()
+    cadres = api_get(server, admin, "/interviews/cadres", limit=500, township=township).json()["items"]
+    assert cadres and all(c["township"] == township for c in cadres)
+    page.get_by_test_id("interviews-filter-township").select_option(township)
+    expect(page.get_by_test_id("interviews-rows")).to_have_text(f"共 {len(cadres)} 条")
+    page.screenshot(path=str(artifacts / "admin-8c-interviews-filtered.png"), full_page=True)
+
+
 def test_every_admin_view_renders_its_data(desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
     page = desktop
     log_in(page, ADMIN, "admin-map")

@@ -68,6 +68,25 @@ function Select({ label, value, onChange, options, testid }) {
 }
 
 const statusOptions = () => STATUSES.map((s) => [s, at(`status_${s}`)]);
+const rankOptions = () => RANKS.map((r) => [r, at(`rank_${r}`)]);
+
+/** Township and village choices: the county's named places plus any code the rows carry; a chosen
+ * township narrows the villages to its own (a village code starts with its township's). */
+function placeChoices(places, seen, township) {
+  const codes = [...new Set([...Object.keys(places.names), ...seen.filter(Boolean)])].sort();
+  const named = (code) => [code, placeName(places, code)];
+  return {
+    townships: codes.filter((c) => c.length === 9).map(named),
+    villages: codes.filter((c) => c.length === 12 && (!township || c.startsWith(township))).map(named),
+  };
+}
+
+/** Cadre choices "name（township）" from GET /cadres. */
+const cadreOptions = (cadres, places) =>
+  cadres.map((c) => [c.id, c.township ? `${c.name}（${placeName(places, c.township)}）` : c.name]);
+
+/** Only the filters that are set, as query parameters for a list and for its export. */
+const chosen = (filters) => Object.fromEntries(Object.entries(filters).filter(([, v]) => v));
 const Status = ({ value }) => <span class={`pill ${value}`}>{at(`status_${value}`)}</span>;
 
 function Completeness() {
@@ -92,8 +111,11 @@ function Completeness() {
     }
   };
   useLive(['completeness'], load, [filters.township, filters.village, filters.cadre, filters.status]);
-  const townships = summary?.townships.map((t) => t.township) ?? [];
-  const villages = [...new Set((page?.items ?? []).map((h) => h.village))].sort();
+  const { townships, villages } = placeChoices(
+    places,
+    [...(summary?.townships.map((t) => t.township) ?? []), ...(page?.items ?? []).map((h) => h.village)],
+    filters.township,
+  );
   return (
     <section class="card">
       <div class="filters">
@@ -102,21 +124,21 @@ function Completeness() {
           value={filters.township}
           testid="filter-township"
           onChange={(township) => setFilters({ ...filters, township, village: '' })}
-          options={townships.map((code) => [code, placeName(places, code)])}
+          options={townships}
         />
         <Select
           label={at('filter_village')}
           value={filters.village}
           testid="filter-village"
           onChange={(village) => setFilters({ ...filters, village })}
-          options={villages.map((code) => [code, placeName(places, code)])}
+          options={villages}
         />
         <Select
           label={at('filter_cadre')}
           value={filters.cadre}
           testid="filter-cadre"
           onChange={(cadre) => setFilters({ ...filters, cadre })}
-          options={cadres.map((c) => [c.id, c.township ? `${c.name}（${placeName(places, c.township)}）` : c.name])}
+          options={cadreOptions(cadres, places)}
         />
         <Select
           label={at('filter_status')}
@@ -125,7 +147,7 @@ function Completeness() {
           onChange={(status) => setFilters({ ...filters, status })}
           options={statusOptions()}
         />
-        <ExportButtons path="/exports/completeness" />
+        <ExportButtons path="/exports/completeness" params={chosen(filters)} />
       </div>
       {error && <p class="error">{at('error', { detail: error })}</p>}
       {summary && (
@@ -220,45 +242,70 @@ async function keysetAll(api, path, params, cap = 2000) {
   return items;
 }
 
-function useCadreNames() {
-  const { api } = useAdmin();
-  const [names, setNames] = useState({});
-  useLive([], async () => {
-    const board = await api.get('/leaderboards/cadres', { limit: 500 }).catch(() => ({ items: [] }));
-    setNames(Object.fromEntries(board.items.map((c) => [c.cadre_id, c.name])));
-  }, []);
-  return names;
-}
+const cadreNames = (cadres) => Object.fromEntries(cadres.map((c) => [c.id, c.name]));
 
 function Pairings() {
   const { api } = useAdmin();
-  const names = useCadreNames();
-  const [filters, setFilters] = useState({ cadre_id: '', status: '' });
+  const places = usePlaces();
+  const cadres = useCadres();
+  const names = cadreNames(cadres);
+  const [filters, setFilters] = useState({ township: '', village: '', cadre_id: '', rank: '', status: '' });
   const [summary, setSummary] = useState(null);
   const [items, setItems] = useState(null);
   const [error, setError] = useState(null);
   const load = async () => {
     try {
-      const [s, list] = await Promise.all([api.get('/pairings/summary'), keysetAll(api, '/pairings', filters)]);
+      const [s, list] = await Promise.all([api.get('/pairings/summary'), keysetAll(api, '/pairings', chosen(filters))]);
       setSummary(s);
       setItems(list);
+      setError(null);
     } catch (e) {
       setError(problem(e));
     }
   };
-  useLive(['pairing'], load, [filters.cadre_id, filters.status]);
+  useLive(['pairing'], load, Object.values(filters));
+  const { townships, villages } = placeChoices(places, (items ?? []).flatMap((p) => [p.township, p.village]), filters.township);
   return (
     <section class="card">
       <div class="filters">
         <Select
+          label={at('filter_township')}
+          value={filters.township}
+          testid="pairings-filter-township"
+          onChange={(township) => setFilters({ ...filters, township, village: '' })}
+          options={townships}
+        />
+        <Select
+          label={at('filter_village')}
+          value={filters.village}
+          testid="pairings-filter-village"
+          onChange={(village) => setFilters({ ...filters, village })}
+          options={villages}
+        />
+        <Select
           label={at('filter_cadre')}
           value={filters.cadre_id}
+          testid="pairings-filter-cadre"
           onChange={(cadre_id) => setFilters({ ...filters, cadre_id })}
-          options={Object.entries(names).sort((a, b) => (a[1] || '').localeCompare(b[1] || ''))}
+          options={cadreOptions(cadres, places)}
         />
-        <Select label={at('filter_status')} value={filters.status} onChange={(status) => setFilters({ ...filters, status })} options={statusOptions()} />
-        <ExportButtons path="/exports/pairings" />
+        <Select
+          label={at('filter_rank')}
+          value={filters.rank}
+          testid="pairings-filter-rank"
+          onChange={(rank) => setFilters({ ...filters, rank })}
+          options={rankOptions()}
+        />
+        <Select
+          label={at('filter_status')}
+          value={filters.status}
+          testid="pairings-filter-status"
+          onChange={(status) => setFilters({ ...filters, status })}
+          options={statusOptions()}
+        />
+        <ExportButtons path="/exports/pairings" params={chosen(filters)} />
       </div>
+      {(filters.township || filters.village) && <p class="hint">{at('pairings_place_hint')}</p>}
       {error && <p class="error">{at('error', { detail: error })}</p>}
       {summary && (
         <p class="hint">
@@ -267,12 +314,14 @@ function Pairings() {
       )}
       {items && (
         <>
-          <p class="hint">{at('rows', { n: items.length })}</p>
-          <table class="grid">
+          <p class="hint" data-testid="pairings-rows">{at('rows', { n: items.length })}</p>
+          <table class="grid" data-testid="pairings-table">
             <thead>
               <tr>
                 <th>{at('cadre')}</th>
+                <th>{at('rank')}</th>
                 <th>{at('target')}</th>
+                <th>{at('village')}</th>
                 <th>{at('cadence')}</th>
                 <th>{at('last_visit')}</th>
                 <th>{at('visits_in_period')}</th>
@@ -284,7 +333,11 @@ function Pairings() {
               {items.map((p) => (
                 <tr>
                   <td>{names[p.cadre_id] || p.cadre_id}</td>
-                  <td>{at(`target_${p.target_kind}`)}</td>
+                  <td>{p.rank ? at(`rank_${p.rank}`) : '—'}</td>
+                  <td>
+                    {at(`target_${p.target_kind}`)} · {p.household_id ? p.head_name || '—' : p.target_id}
+                  </td>
+                  <td>{placeName(places, p.village)}</td>
                   <td>{at(`cadence_${p.cadence}`)}</td>
                   <td>{p.last_visit || at('never')}</td>
                   <td>{p.visits_in_period}</td>
@@ -304,32 +357,60 @@ function Pairings() {
 
 function Interviews() {
   const { api } = useAdmin();
-  const names = useCadreNames();
-  const [filters, setFilters] = useState({ rank: '', status: '' });
+  const places = usePlaces();
+  const cadres = useCadres();
+  const names = cadreNames(cadres);
+  const [filters, setFilters] = useState({ township: '', cadre_id: '', rank: '', status: '' });
   const [coverage, setCoverage] = useState(null);
   const [items, setItems] = useState(null);
   const [error, setError] = useState(null);
   const load = async () => {
     try {
-      const [c, list] = await Promise.all([api.get('/interviews/coverage'), keysetAll(api, '/interviews/cadres', filters)]);
+      const [c, list] = await Promise.all([
+        api.get('/interviews/coverage'),
+        keysetAll(api, '/interviews/cadres', chosen(filters)),
+      ]);
       setCoverage(c);
       setItems(list);
+      setError(null);
     } catch (e) {
       setError(problem(e));
     }
   };
-  useLive(['interviews'], load, [filters.rank, filters.status]);
+  useLive(['interviews'], load, Object.values(filters));
+  const { townships } = placeChoices(places, [...cadres.map((c) => c.township), ...(items ?? []).map((c) => c.township)]);
   return (
     <section class="card">
       <div class="filters">
         <Select
+          label={at('filter_township')}
+          value={filters.township}
+          testid="interviews-filter-township"
+          onChange={(township) => setFilters({ ...filters, township })}
+          options={townships}
+        />
+        <Select
+          label={at('filter_cadre')}
+          value={filters.cadre_id}
+          testid="interviews-filter-cadre"
+          onChange={(cadre_id) => setFilters({ ...filters, cadre_id })}
+          options={cadreOptions(cadres, places)}
+        />
+        <Select
           label={at('filter_rank')}
           value={filters.rank}
+          testid="interviews-filter-rank"
           onChange={(rank) => setFilters({ ...filters, rank })}
-          options={RANKS.map((r) => [r, at(`rank_${r}`)])}
+          options={rankOptions()}
         />
-        <Select label={at('filter_status')} value={filters.status} onChange={(status) => setFilters({ ...filters, status })} options={statusOptions()} />
-        <ExportButtons path="/exports/interviews" />
+        <Select
+          label={at('filter_status')}
+          value={filters.status}
+          testid="interviews-filter-status"
+          onChange={(status) => setFilters({ ...filters, status })}
+          options={statusOptions()}
+        />
+        <ExportButtons path="/exports/interviews" params={chosen(filters)} />
       </div>
       {error && <p class="error">{at('error', { detail: error })}</p>}
       {coverage && (
@@ -338,32 +419,37 @@ function Interviews() {
         </p>
       )}
       {items && (
-        <table class="grid">
-          <thead>
-            <tr>
-              <th>{at('cadre')}</th>
-              <th>{at('rank')}</th>
-              <th>{at('interviews_this_year')}</th>
-              <th>{at('required')}</th>
-              <th>{at('last_interview')}</th>
-              <th>{at('status')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((c) => (
+        <>
+          <p class="hint" data-testid="interviews-rows">{at('rows', { n: items.length })}</p>
+          <table class="grid" data-testid="interviews-table">
+            <thead>
               <tr>
-                <td>{names[c.cadre_id] || c.cadre_id}</td>
-                <td>{c.rank ? at(`rank_${c.rank}`) : '—'}</td>
-                <td>{c.interviews_this_year}</td>
-                <td>{c.required}</td>
-                <td>{c.last_interview?.day || at('never')}</td>
-                <td>
-                  <Status value={c.status} />
-                </td>
+                <th>{at('cadre')}</th>
+                <th>{at('rank')}</th>
+                <th>{at('township')}</th>
+                <th>{at('interviews_this_year')}</th>
+                <th>{at('required_interviews')}</th>
+                <th>{at('last_interview')}</th>
+                <th>{at('status')}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {items.map((c) => (
+                <tr>
+                  <td>{names[c.cadre_id] || c.cadre_id}</td>
+                  <td>{c.rank ? at(`rank_${c.rank}`) : '—'}</td>
+                  <td>{placeName(places, c.township)}</td>
+                  <td>{c.interviews_this_year}</td>
+                  <td>{c.required}</td>
+                  <td>{c.last_interview?.day || at('never')}</td>
+                  <td>
+                    <Status value={c.status} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
       )}
     </section>
   );
