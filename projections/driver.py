@@ -15,9 +15,11 @@
   count each other (connections named `APPLICATION_NAME`) and take at most their fair share, so
   several processes split the counties; when one dies its locks go with its connection and the
   others pick its counties up at their next sweep.
-- Gaps: the writer's per-county lock makes ids commit in order, so a gap is a rolled-back insert, or
-  (never seen) a commit still in flight. A gap younger than `GAP_PATIENCE` seconds stops the batch
-  before it; an older one is passed.
+- Gaps: every insert takes the county's write lock (advisory lock class 1) before it takes an id and
+  keeps it until it ends, so ids commit in order and a gap below a committed id is a rolled-back
+  insert (a refused duplicate, a conflict). It is passed at once when nobody holds that lock; while
+  somebody does, a gap younger than `GAP_PATIENCE` seconds stops the batch before it (belt and braces:
+  an old gap is passed whatever happens).
 - Failures: a lost connection (database restart) reconnects with backoff and resumes from tracking;
   an error inside one county (bad rules, a bug in a handler) is logged and that county is retried
   later while the others go on.
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "grassroots_events"
 APPLICATION_NAME = "grassroots-projector"
+COUNTY_LOCK_CLASS = 1  # the writers' county lock (services.storage.recorder, docs/contracts.md)
 DRIVER_LOCK_CLASS = 2
 BATCH_SIZE = 1000
 SWEEP_SECONDS = 2.0
@@ -272,7 +275,7 @@ class Driver:
             more = len(rows) == self.batch_size
             if upto is None:
                 whole = len(rows)
-                rows = self._before_young_gap(county, start, rows)
+                rows = await self._before_young_gap(conn, county, start, rows)
                 more = more and len(rows) == whole
             if not rows:
                 return 0, False
@@ -295,12 +298,16 @@ class Driver:
         county.gaps_seen = {k: v for k, v in county.gaps_seen.items() if k > last}
         return len(rows), more
 
-    def _before_young_gap(self, county: County, start: int, rows: list[Any]) -> list[Any]:
+    async def _before_young_gap(self, conn: Any, county: County, start: int, rows: list[Any]) -> list[Any]:
         expected = start + 1
         for index, row in enumerate(rows):
             if row["notification_id"] != expected:
                 first_seen = county.gaps_seen.setdefault(expected, time.monotonic())
-                if time.monotonic() - first_seen < GAP_PATIENCE:
+                if time.monotonic() - first_seen < GAP_PATIENCE and await conn.fetchval(
+                    "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND classid = $1"
+                    " AND objid = $2 AND objsubid = 2 AND granted)",
+                    COUNTY_LOCK_CLASS, int(county.adcode),
+                ):
                     self.later[county.schema] = time.monotonic() + 0.5  # look again soon
                     return rows[:index]
                 log.info("%s: passing notification ids %d..%d, never committed", county.schema, expected,

@@ -209,22 +209,29 @@ async def test_a_driver_killed_in_mid_batch_resumes_with_no_event_missing_or_app
     assert visits == 300 * 20
 
 
-async def test_a_young_gap_in_notification_ids_holds_the_batch_back_until_it_is_old(conn, county, database_url,
-                                                                                  monkeypatch):
+async def test_a_gap_is_passed_at_once_when_no_writer_holds_the_county_lock_and_held_back_while_one_does(
+        conn, county, database_url, monkeypatch):
+    import asyncpg
+
     from projections import driver as module
     from projections.driver import County, Driver, decoder
     from projections.rules import Rules
     from services.county import event_mapper
+    from services.storage import recorder
 
+    assert module.COUNTY_LOCK_CLASS == recorder.COUNTY_LOCK_CLASS
     monkeypatch.setattr(module, "GAP_PATIENCE", 1.0)
     schema = county("469029")
     await reset_county(conn, schema)
-    first, *rest = household_visits(2, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))
+    first, second, third, *_ = household_visits(2, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))
     await store_events(conn, schema, [first])
-    # An insert whose id 2 never committed: the next one got id 3.
-    late = event_mapper().to_stored_event(rest[0])
-    await conn.execute(f"INSERT INTO {schema}.county_events VALUES ($1, $2, $3, $4, 3)",
-                       late.originator_id, late.originator_version, late.topic, late.state)
+
+    async def insert(event, notification_id: int) -> None:  # as if the ids between never committed
+        stored = event_mapper().to_stored_event(event)
+        await conn.execute(f"INSERT INTO {schema}.county_events VALUES ($1, $2, $3, $4, $5)",
+                           stored.originator_id, stored.originator_version, stored.topic, stored.state,
+                           notification_id)
+
     follower = Driver(database_url, PROJECTIONS, decoder(), 100, 2.0)
     county_state = County("469029", schema, Rules())
 
@@ -232,10 +239,19 @@ async def test_a_young_gap_in_notification_ids_holds_the_batch_back_until_it_is_
         await follower.process(conn, county_state)
         return await conn.fetchval(f"SELECT min(notification_id) FROM {schema}.projection_tracking")
 
-    assert await position() == 1
-    assert await position() == 1  # still young: maybe a commit in flight
-    await asyncio.sleep(1.1)
-    assert await position() == 3  # old: a rolled-back insert, passed
+    await insert(second, 3)  # id 2 was a rolled-back insert; nobody writes now: passed at once
+    assert await position() == 3
+    await insert(third, 5)  # id 4 missing while a writer holds the county's lock: maybe its commit
+    writer = await asyncpg.connect(database_url)
+    try:
+        async with writer.transaction():
+            await writer.execute("SELECT pg_advisory_xact_lock(1, 469029)")
+            assert await position() == 3
+            assert await position() == 3
+            await asyncio.sleep(1.1)
+            assert await position() == 5  # old: passed whatever happens
+    finally:
+        await writer.close()
 
 
 async def test_a_county_with_invalid_rules_waits_until_they_are_fixed(conn, county, driver):
