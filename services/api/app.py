@@ -33,12 +33,11 @@ log = logging.getLogger("grassroots.app")
 # Every module under services/api that serves part of /api/v1; each exposes `routes`.
 API_MODULES = ("session", "sync", "commands", "openapi", "phone", "queries", "imports", "exports", "sse",
                "admin_extra")
-# 4b's modules, mounted once they exist (they are written alongside this one).
-_PENDING = {"phone", "queries", "imports", "exports", "sse"}
 
 JSON_LIMIT = 2 * 1024 * 1024  # sync batches of 500 check-ins are ~0.5 MiB
 UPLOAD_LIMIT = 10 * 1024 * 1024  # household files (CSV/XLSX)
 STOP_TIMEOUT = 10.0
+HOUSEKEEPING_EVERY = 3600.0  # seconds
 # Smaller bodies gain less than gzip's header and CPU cost them. Starlette leaves text/event-stream
 # uncompressed (it would buffer the stream), so SSE still streams.
 GZIP_MINIMUM_SIZE = 1024
@@ -99,6 +98,7 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
         app.state.counties = _counties(db_url)
         stop = asyncio.Event()
         driver = asyncio.create_task(_run_projector(db_url, stop), name="projector") if projector else None
+        housekeeping = asyncio.create_task(_housekeeping(app.state.db, stop), name="housekeeping")
         try:
             yield
         finally:
@@ -108,8 +108,9 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
                     await asyncio.wait_for(driver, STOP_TIMEOUT)
                 except TimeoutError:
                     log.warning("projector did not stop in %ss; cancelled", STOP_TIMEOUT)
-            if app.state.counties is not None:
-                await to_thread.run_sync(app.state.counties.close)
+            housekeeping.cancel()
+            await asyncio.gather(housekeeping, return_exceptions=True)
+            await to_thread.run_sync(app.state.counties.close)
             await app.state.db.close()
 
     routes: list[BaseRoute] = [
@@ -137,15 +138,29 @@ def _prepare_core(url: str) -> None:
 
 
 def _counties(url: str):
-    try:
-        from services.county import County
-    except ModuleNotFoundError as error:  # the write side is being written alongside
-        if error.name != "services.county":
-            raise
-        return None
+    from services.county import County
     from services.tenancy import Counties
 
     return Counties(url, County)
+
+
+async def _housekeeping(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+    """Every HOUSEKEEPING_EVERY seconds: forget ended sessions and old login attempts (the audit log
+    keeps the record of both), so neither table grows with every login for ever."""
+    from services.identity import purge
+
+    while not stop.is_set():
+        try:
+            async with pool.acquire() as conn:
+                sessions, attempts = await purge(conn)
+            if sessions or attempts:
+                log.info("purged %d ended sessions and %d old login attempts", sessions, attempts)
+        except (OSError, asyncpg.PostgresError):
+            log.exception("housekeeping failed; trying again later")
+        try:
+            await asyncio.wait_for(stop.wait(), HOUSEKEEPING_EVERY)
+        except TimeoutError:
+            pass
 
 
 async def _run_projector(url: str, stop: asyncio.Event) -> None:

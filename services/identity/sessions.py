@@ -130,3 +130,16 @@ async def logout(conn, token: str, address: str) -> bool:
 async def _audit(conn, action: str, user_id, username, county, address) -> None:
     await conn.execute("INSERT INTO core.audit_log (action, user_id, username, county, address)"
                        " VALUES ($1, $2, $3, $4, $5)", action, user_id, username, county, address)
+
+
+async def purge(conn, attempts_older_than: timedelta = timedelta(days=1)) -> tuple[int, int]:
+    """Delete ended sessions (expired or revoked: they can never be resolved again) and login attempts
+    older than `attempts_older_than` (throttling looks back 15 minutes). Returns (sessions, attempts)."""
+    sessions = await conn.fetchval(
+        "WITH gone AS (DELETE FROM core.sessions WHERE expires_at <= now() OR revoked_at IS NOT NULL RETURNING 1)"
+        " SELECT count(*) FROM gone")
+    attempts = await conn.fetchval(
+        "WITH gone AS (DELETE FROM core.login_attempts WHERE at < now() - $1::interval RETURNING 1)"
+        " SELECT count(*) FROM gone", attempts_older_than)
+    return sessions, attempts
+

@@ -219,3 +219,42 @@ async def test_a_session_lasts_thirty_days(api):
         "/api/v1/session", json={"username": api.account("cadre").username, "password": PASSWORD})
     expires = datetime.fromisoformat(login.json()["expires_at"])
     assert abs(expires - (datetime.now(timezone.utc) + timedelta(days=30))) < timedelta(minutes=1)
+
+
+async def test_housekeeping_forgets_ended_sessions_and_old_login_attempts_and_keeps_the_rest(api, database_url):
+    import asyncpg
+
+    from services.identity import purge
+    from services.identity.sessions import token_hash
+
+    account = api.account("cadre")
+    client = api.anonymous(address=fresh_address())
+
+    async def log_in() -> str:
+        response = await client.post("/api/v1/session", json={"username": account.username, "password": PASSWORD})
+        assert response.status_code == 201
+        return response.json()["token"]
+
+    live, ended = await log_in(), await log_in()
+    assert (await api.anonymous(token=ended).delete("/api/v1/session")).status_code == 204
+    conn = await asyncpg.connect(database_url)
+    try:
+        expired = uuid.uuid4().bytes
+        await conn.execute("INSERT INTO core.sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now())",
+                           expired, account.user.id)
+        old, recent = f"t_purge_{uuid.uuid4().hex[:8]}", f"t_purge_{uuid.uuid4().hex[:8]}"
+        await conn.execute("INSERT INTO core.login_attempts (username, address, succeeded, at)"
+                           " VALUES ($1, '10.255.0.1', false, now() - interval '25 hours'),"
+                           " ($2, '10.255.0.1', false, now() - interval '10 minutes')", old, recent)
+        sessions, attempts = await purge(conn)
+        assert sessions >= 2 and attempts >= 1
+        left = {row["token_hash"] for row in await conn.fetch(
+            "SELECT token_hash FROM core.sessions WHERE token_hash = ANY($1)",
+            [token_hash(live), token_hash(ended), expired])}
+        assert left == {token_hash(live)}
+        assert [r["username"] for r in await conn.fetch(
+            "SELECT username FROM core.login_attempts WHERE username = ANY($1)", [old, recent])] == [recent]
+    finally:
+        await conn.close()
+    assert (await api.anonymous(token=live).get("/api/v1/me")).status_code == 200
+    assert (await api.anonymous(token=ended).get("/api/v1/me")).status_code == 401
