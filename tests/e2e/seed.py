@@ -117,15 +117,17 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str, log_path: Path) -> Iterator[str]:
-    """`grassroots serve` (API, built PWA, projector) on a free loopback port; yields its base URL."""
+def running_server(database_url: str, log_path: Path, *options: str, env: dict[str, str] | None = None
+                   ) -> Iterator[str]:
+    """`grassroots serve` (API, built PWA, projector) on a free loopback port, with more command-line
+    `options` and environment `env` if given; yields its base URL."""
     if not (DIST / "index.html").is_file():
         raise ServerFailed("pwa/dist is not built: run `make pwa` (make test does it first)")
     port = _free_port()
     grassroots = shutil.which("grassroots", path=str(Path(sys.executable).parent)) or "grassroots"
     with log_path.open("w") as log:
-        process = subprocess.Popen([grassroots, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                   env={**os.environ, "DATABASE_URL": database_url}, stdout=log,
+        process = subprocess.Popen([grassroots, "serve", "--host", "127.0.0.1", "--port", str(port), *options],
+                                   env={**os.environ, "DATABASE_URL": database_url, **(env or {})}, stdout=log,
                                    stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:

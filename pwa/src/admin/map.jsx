@@ -210,6 +210,8 @@ function LeafletMap({ data, places, layers, config, onVillage }) {
 
   useEffect(() => {
     map.current = L.map(element.current, { zoomSnap: 0.5 });
+    // Credit Leaflet in plain text: its default prefix carries a national flag, out of place on a Party office's map.
+    map.current.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
     map.current.setView([18.8, 109.6], 10);
     // Households may be thousands of points: a canvas in a pane under the villages (SVG, clickable).
     map.current.createPane('households').style.zIndex = 350;

@@ -155,6 +155,8 @@ function ProvinceMap({ shapes, ranking, by, onCounty }) {
   const layer = useRef(null);
   useEffect(() => {
     map.current = L.map(element.current, { zoomSnap: 0.5 }).setView([18.85, 109.7], 9);
+    // Credit Leaflet in plain text: its default prefix carries a national flag, out of place on a Party office's map.
+    map.current.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
     layer.current = L.featureGroup().addTo(map.current);
     return () => map.current.remove();
   }, []);

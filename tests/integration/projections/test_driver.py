@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -343,3 +346,49 @@ async def test_a_deferred_projection_applies_only_what_the_county_read_models_ha
     assert await follower.process(conn, county_state) == 0
     assert slow.seen == [(e.originator_id, e.originator_version) for e in first + later]  # each once, in order
     assert slow.checkins_shown == [2, 3]
+
+
+async def test_a_projector_survives_a_real_database_restart_with_nothing_missed_or_applied_twice(tmp_path_factory):
+    """Its own embedded PostgreSQL (the session's is shared), restarted with pg_ctl while a `grassroots
+    projector` follows a county: events written before, and after it is back, are each applied once."""
+    import pgserver
+    from pgserver._commands import pg_ctl
+
+    from services.storage.schemas import provision_county
+
+    datadir = tempfile.mkdtemp(prefix="gr-restart-", dir="/tmp")  # a short path: the socket lives there
+    server = pgserver.get_server(datadir, cleanup_mode="stop")
+    url = server.get_uri()
+    projector = None
+    try:
+        provision_county(url, "469029", name="保亭", province="海南省", province_code="460000")
+        schema = "county_469029"
+        conn = await asyncpg.connect(url)
+        await store_events(conn, schema, household_visits(5, 2, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI)))
+        projector = subprocess.Popen([sys.executable, "-m", "services.cli", "projector"],
+                                     env={**os.environ, "DATABASE_URL": url},
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 10 FROM {schema}.verdicts_checkins"), timeout=30)
+        await conn.close()
+
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=Path(datadir), user=server.system_user, timeout=60)
+
+        conn = await asyncpg.connect(url)
+        try:
+            await store_events(conn, schema, household_visits(5, 2, datetime(2026, 6, 1, 9, tzinfo=SHANGHAI)))
+            await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 20 FROM {schema}.verdicts_checkins"),
+                           timeout=60)
+            assert projector.poll() is None  # it reconnected rather than exiting
+            last = await conn.fetchval(f"SELECT max(notification_id) FROM {schema}.county_events")
+            await wait_for(lambda: conn.fetchval(
+                f"SELECT min(notification_id) = {last} FROM {schema}.projection_tracking"), timeout=30)
+            assert await conn.fetchval(f"SELECT count(*) FROM {schema}.verdicts_checkins") == 20
+            assert await conn.fetchval(f"SELECT count(DISTINCT visit_id) FROM {schema}.verdicts_checkins") == 20
+        finally:
+            await conn.close()
+    finally:
+        if projector is not None:
+            projector.terminate()
+            projector.wait(10)
+        server.cleanup()
+        shutil.rmtree(datadir, ignore_errors=True)
