@@ -20,8 +20,8 @@ from services.ledger import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, Ledger, con
 
 from .queries import (
     ADMIN, GEOJSON_MEDIA_TYPE, ISSUE_READERS, AsOf, CompletenessFilters, CoverageQuery, InterviewFilters,
-    PairingFilters, completeness_rows, county_app, department_scope, interview_filters, open_households,
-    pairing_filters, period_of, reading, schema_of,
+    PairingFilters, completeness_rows, county_app, department_scope, every_row, interview_filters,
+    open_households, pairing_filters, period_of, reading, schema_of,
 )
 from .routing import Call, endpoint
 
@@ -38,7 +38,6 @@ TARGETS = {"household": "农户", "party_branch": "党支部", "enterprise": "�
            "village_official": "大学生村官", "community": "社区"}
 EXPORT_CONTENT = {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
                   "text/csv": {"schema": {"type": "string"}}}
-PAGE = 500  # rows per read-model page while collecting a whole ledger
 
 
 class ExportQuery(AsOf):
@@ -95,16 +94,7 @@ ISSUE_COLUMNS = [
 
 async def issue_rows(call: Call, query: AsOf) -> list[dict[str, Any]]:
     """Every issue of the ledger (newest first), with its summary, as the caller may see it."""
-    rows: list[dict[str, Any]] = []
-    after = None
-    async with reading(call) as conn:
-        while True:
-            page = await issues.issues(conn, schema_of(call), department=department_scope(call), limit=PAGE,
-                                       after=after, as_of=query.as_of)
-            rows.extend(page["items"])
-            after = page["next"]
-            if after is None:
-                break
+    rows = await every_row(call, issues.issues, department=department_scope(call), as_of=query.as_of)
     summaries = await to_thread.run_sync(_names, county_app(call), [row["issue_id"] for row in rows], "summary")
     return [{**row, "summary": summaries.get(row["issue_id"])} for row in rows]
 
@@ -151,15 +141,7 @@ PAIRING_COLUMNS = [
 @endpoint("GET", "/exports/pairings", query=PairingsExport, roles=ADMIN, tags=["exports"], content=EXPORT_CONTENT,
           summary="Pairings (结对帮扶台账) as XLSX or CSV")
 async def export_pairings(call: Call) -> Response:
-    rows: list[dict[str, Any]] = []
-    after = None
-    async with reading(call) as conn:
-        while True:
-            page = await pairing.pairings(conn, schema_of(call), **pairing_filters(call.query), limit=PAGE, after=after)
-            rows.extend(page["items"])
-            after = page["next"]
-            if after is None:
-                break
+    rows = await every_row(call, pairing.pairings, **pairing_filters(call.query))
     households = [row["household_id"] for row in rows if row["household_id"] is not None]
     cadres = await to_thread.run_sync(_names, county_app(call), sorted({row["cadre_id"] for row in rows}), "name")
     heads = await to_thread.run_sync(open_households, county_app(call), households)
@@ -181,16 +163,7 @@ INTERVIEW_COLUMNS = [
 @endpoint("GET", "/exports/interviews", query=InterviewsExport, roles=ADMIN, tags=["exports"], content=EXPORT_CONTENT,
           summary="Interview coverage per cadre (约谈台账) as XLSX or CSV")
 async def export_interviews(call: Call) -> Response:
-    rows: list[dict[str, Any]] = []
-    after = None
-    async with reading(call) as conn:
-        while True:
-            page = await interviews.cadres(conn, schema_of(call), **interview_filters(call.query), limit=PAGE,
-                                           after=after)
-            rows.extend(page["items"])
-            after = page["next"]
-            if after is None:
-                break
+    rows = await every_row(call, interviews.cadres, **interview_filters(call.query))
     names = await to_thread.run_sync(_names, county_app(call), [row["cadre_id"] for row in rows], "name")
     rows = [{**row, "cadre_name": names.get(row["cadre_id"]),
              "last_day": (row["last_interview"] or {}).get("day"),

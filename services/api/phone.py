@@ -26,7 +26,7 @@ from projections import completeness, interviews, issues, leaderboards, pairing,
 from projections.base import SHANGHAI, Period
 
 from .errors import ApiError, not_found
-from .queries import county_app, lookup, open_households, reading, schema_of
+from .queries import county_app, every_row, lookup, open_households, reading, schema_of
 from .routing import Call, endpoint
 
 CURSOR_SLACK = timedelta(minutes=10)
@@ -317,15 +317,8 @@ class CadreList(BaseModel):
           summary="The county's active cadres (the Interview screen's interviewee list)")
 async def my_cadres(call: Call) -> CadreList:
     my_cadre(call)
-    active: list[UUID] = []
-    after = None
-    async with reading(call) as conn:
-        while True:  # interview coverage lists exactly the active cadres
-            page = await interviews.cadres(conn, schema_of(call), limit=1000, after=after)
-            active.extend(item["cadre_id"] for item in page["items"])
-            after = page["next"]
-            if after is None:
-                break
+    # Interview coverage lists exactly the active cadres.
+    active: list[UUID] = [item["cadre_id"] for item in await every_row(call, interviews.cadres)]
     loaded = await to_thread.run_sync(county_app(call).load_many, active) if active else {}
     names = await place_names(call)
     entries = [CadreEntry(id=i, name=c.name, rank=c.rank, unit=c.unit, township_name=names.get(c.township or ""))

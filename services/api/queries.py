@@ -11,7 +11,7 @@ household's county (DESIGN §8); departments and province viewers never get them
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any, Literal
@@ -161,6 +161,20 @@ def open_households(county: Any, household_ids: Iterable[UUID]) -> dict[UUID, di
             "version": household.version, "archived": household.archived,
         }
     return opened
+
+
+async def every_row(call: Call, page_of: Callable[..., Awaitable[dict[str, Any]]], **filters: Any) -> list[dict[str, Any]]:
+    """Every row of a keyset-paged read-model query (`page_of(conn, schema, …, limit, after)` answering
+    `{items, next}`) in the caller's county."""
+    rows: list[dict[str, Any]] = []
+    after = None
+    async with reading(call) as conn:
+        while True:
+            page = await page_of(conn, schema_of(call), **filters, limit=500, after=after)
+            rows.extend(page["items"])
+            after = page["next"]
+            if after is None:
+                return rows
 
 
 async def with_heads(call: Call, items: list[dict[str, Any]], key: str = "household_id") -> list[dict[str, Any]]:

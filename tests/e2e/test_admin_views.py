@@ -241,7 +241,7 @@ def test_pairing_and_interview_filters_match_the_api_and_the_export_is_the_filte
     expect(page.get_by_test_id("pairings-rows")).to_have_text(f"共 {len(everything)} 条")
     expect(page.get_by_test_id("pairings-table")).to_contain_text("农户 · 老户01")  # the paired household's head
     expect(page.get_by_test_id("pairings-table")).to_contain_text("党支部 · 测试三村党支部")
-    township = next(p["township"] for p in everything if p["township"])
+    township = next(p["township"] for p in everything if p["township"] and p["rank"] == "staff")
     staff = api_get(server, admin, "/pairings", limit=500, township=township, rank="staff").json()["items"]
     assert 0 < len(staff) < len(everything)
     page.get_by_test_id("pairings-filter-township").select_option(township)
@@ -304,6 +304,18 @@ def test_every_admin_view_renders_its_data(desktop: Page, server: Server, admin_
     users.get_by_label("责任部门").fill("县住建局")
     users.get_by_role("button", name="新建账号").click()
     expect(users.locator("tbody")).to_contain_text("e2e_housing")
+    # A cadre's account is tied to a cadre picked by name, not typed in as an id.
+    users.get_by_label("账号").fill("e2e_zhao_phone")
+    users.get_by_label("显示名").fill("赵东片")
+    users.get_by_label("初始密码").fill(PASSWORD)
+    users.get_by_label("角色").select_option("cadre")
+    cadre_id = next(c["id"] for c in api_get(server, token(server, ADMIN), "/cadres").json()["cadres"]
+                    if c["name"] == "赵东片")
+    users.get_by_test_id("user-cadre").select_option(cadre_id)
+    users.get_by_role("button", name="新建账号").click()
+    expect(users.locator("tbody tr", has_text="e2e_zhao_phone")).to_contain_text("赵东片")
+    me = httpx.post(f"{server.url}/api/v1/session", json={"username": "e2e_zhao_phone", "password": PASSWORD}).json()
+    assert me["user"]["cadre_id"] == cadre_id
     page.screenshot(path=str(artifacts / "admin-10-people.png"), full_page=True)
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("link", name="Coverage map")).to_be_visible()

@@ -87,6 +87,30 @@ const cadreOptions = (cadres, places) =>
 
 /** Only the filters that are set, as query parameters for a list and for its export. */
 const chosen = (filters) => Object.fromEntries(Object.entries(filters).filter(([, v]) => v));
+
+/** A table's filters, one select per `[name, options]` (choosing a township clears the village), and its
+ * ledger export with the same filters. Test ids: `{prefix}filter-township`, `…-cadre` for `cadre_id`. */
+function FilterBar({ filters, setFilters, choices, exportPath, prefix = '' }) {
+  return (
+    <div class="filters">
+      {choices.map(([name, options]) => {
+        const kind = name.replace(/_id$/, '');
+        return (
+          <Select
+            label={at(`filter_${kind}`)}
+            value={filters[name]}
+            testid={`${prefix}filter-${kind}`}
+            onChange={(value) =>
+              setFilters({ ...filters, [name]: value, ...(name === 'township' && 'village' in filters && { village: '' }) })
+            }
+            options={options}
+          />
+        );
+      })}
+      <ExportButtons path={exportPath} params={chosen(filters)} />
+    </div>
+  );
+}
 const Status = ({ value }) => <span class={`pill ${value}`}>{at(`status_${value}`)}</span>;
 
 function Completeness() {
@@ -110,7 +134,7 @@ function Completeness() {
       setError(problem(e));
     }
   };
-  useLive(['completeness'], load, [filters.township, filters.village, filters.cadre, filters.status]);
+  useLive(['completeness'], load, Object.values(filters));
   const { townships, villages } = placeChoices(
     places,
     [...(summary?.townships.map((t) => t.township) ?? []), ...(page?.items ?? []).map((h) => h.village)],
@@ -118,37 +142,17 @@ function Completeness() {
   );
   return (
     <section class="card">
-      <div class="filters">
-        <Select
-          label={at('filter_township')}
-          value={filters.township}
-          testid="filter-township"
-          onChange={(township) => setFilters({ ...filters, township, village: '' })}
-          options={townships}
-        />
-        <Select
-          label={at('filter_village')}
-          value={filters.village}
-          testid="filter-village"
-          onChange={(village) => setFilters({ ...filters, village })}
-          options={villages}
-        />
-        <Select
-          label={at('filter_cadre')}
-          value={filters.cadre}
-          testid="filter-cadre"
-          onChange={(cadre) => setFilters({ ...filters, cadre })}
-          options={cadreOptions(cadres, places)}
-        />
-        <Select
-          label={at('filter_status')}
-          value={filters.status}
-          testid="filter-status"
-          onChange={(status) => setFilters({ ...filters, status })}
-          options={statusOptions()}
-        />
-        <ExportButtons path="/exports/completeness" params={chosen(filters)} />
-      </div>
+      <FilterBar
+        filters={filters}
+        setFilters={setFilters}
+        exportPath="/exports/completeness"
+        choices={[
+          ['township', townships],
+          ['village', villages],
+          ['cadre', cadreOptions(cadres, places)],
+          ['status', statusOptions()],
+        ]}
+      />
       {error && <p class="error">{at('error', { detail: error })}</p>}
       {summary && (
         <table class="grid compact">
@@ -244,67 +248,44 @@ async function keysetAll(api, path, params, cap = 2000) {
 
 const cadreNames = (cadres) => Object.fromEntries(cadres.map((c) => [c.id, c.name]));
 
-function Pairings() {
+/** A keyset-paged compliance list with the filters set and its summary, reloaded when the filters or
+ * the read model change: `{ summary, items, error }`. */
+function useListing(projection, summaryPath, listPath, filters) {
   const { api } = useAdmin();
+  const [state, setState] = useState({ summary: null, items: null, error: null });
+  useLive([projection], async () => {
+    try {
+      const [summary, items] = await Promise.all([api.get(summaryPath), keysetAll(api, listPath, chosen(filters))]);
+      setState({ summary, items, error: null });
+    } catch (e) {
+      setState((now) => ({ ...now, error: problem(e) }));
+    }
+  }, Object.values(filters));
+  return state;
+}
+
+function Pairings() {
   const places = usePlaces();
   const cadres = useCadres();
   const names = cadreNames(cadres);
   const [filters, setFilters] = useState({ township: '', village: '', cadre_id: '', rank: '', status: '' });
-  const [summary, setSummary] = useState(null);
-  const [items, setItems] = useState(null);
-  const [error, setError] = useState(null);
-  const load = async () => {
-    try {
-      const [s, list] = await Promise.all([api.get('/pairings/summary'), keysetAll(api, '/pairings', chosen(filters))]);
-      setSummary(s);
-      setItems(list);
-      setError(null);
-    } catch (e) {
-      setError(problem(e));
-    }
-  };
-  useLive(['pairing'], load, Object.values(filters));
+  const { summary, items, error } = useListing('pairing', '/pairings/summary', '/pairings', filters);
   const { townships, villages } = placeChoices(places, (items ?? []).flatMap((p) => [p.township, p.village]), filters.township);
   return (
     <section class="card">
-      <div class="filters">
-        <Select
-          label={at('filter_township')}
-          value={filters.township}
-          testid="pairings-filter-township"
-          onChange={(township) => setFilters({ ...filters, township, village: '' })}
-          options={townships}
-        />
-        <Select
-          label={at('filter_village')}
-          value={filters.village}
-          testid="pairings-filter-village"
-          onChange={(village) => setFilters({ ...filters, village })}
-          options={villages}
-        />
-        <Select
-          label={at('filter_cadre')}
-          value={filters.cadre_id}
-          testid="pairings-filter-cadre"
-          onChange={(cadre_id) => setFilters({ ...filters, cadre_id })}
-          options={cadreOptions(cadres, places)}
-        />
-        <Select
-          label={at('filter_rank')}
-          value={filters.rank}
-          testid="pairings-filter-rank"
-          onChange={(rank) => setFilters({ ...filters, rank })}
-          options={rankOptions()}
-        />
-        <Select
-          label={at('filter_status')}
-          value={filters.status}
-          testid="pairings-filter-status"
-          onChange={(status) => setFilters({ ...filters, status })}
-          options={statusOptions()}
-        />
-        <ExportButtons path="/exports/pairings" params={chosen(filters)} />
-      </div>
+      <FilterBar
+        filters={filters}
+        setFilters={setFilters}
+        exportPath="/exports/pairings"
+        prefix="pairings-"
+        choices={[
+          ['township', townships],
+          ['village', villages],
+          ['cadre_id', cadreOptions(cadres, places)],
+          ['rank', rankOptions()],
+          ['status', statusOptions()],
+        ]}
+      />
       {(filters.township || filters.village) && <p class="hint">{at('pairings_place_hint')}</p>}
       {error && <p class="error">{at('error', { detail: error })}</p>}
       {summary && (
@@ -356,62 +337,26 @@ function Pairings() {
 }
 
 function Interviews() {
-  const { api } = useAdmin();
   const places = usePlaces();
   const cadres = useCadres();
   const names = cadreNames(cadres);
   const [filters, setFilters] = useState({ township: '', cadre_id: '', rank: '', status: '' });
-  const [coverage, setCoverage] = useState(null);
-  const [items, setItems] = useState(null);
-  const [error, setError] = useState(null);
-  const load = async () => {
-    try {
-      const [c, list] = await Promise.all([
-        api.get('/interviews/coverage'),
-        keysetAll(api, '/interviews/cadres', chosen(filters)),
-      ]);
-      setCoverage(c);
-      setItems(list);
-      setError(null);
-    } catch (e) {
-      setError(problem(e));
-    }
-  };
-  useLive(['interviews'], load, Object.values(filters));
+  const { summary: coverage, items, error } = useListing('interviews', '/interviews/coverage', '/interviews/cadres', filters);
   const { townships } = placeChoices(places, [...cadres.map((c) => c.township), ...(items ?? []).map((c) => c.township)]);
   return (
     <section class="card">
-      <div class="filters">
-        <Select
-          label={at('filter_township')}
-          value={filters.township}
-          testid="interviews-filter-township"
-          onChange={(township) => setFilters({ ...filters, township })}
-          options={townships}
-        />
-        <Select
-          label={at('filter_cadre')}
-          value={filters.cadre_id}
-          testid="interviews-filter-cadre"
-          onChange={(cadre_id) => setFilters({ ...filters, cadre_id })}
-          options={cadreOptions(cadres, places)}
-        />
-        <Select
-          label={at('filter_rank')}
-          value={filters.rank}
-          testid="interviews-filter-rank"
-          onChange={(rank) => setFilters({ ...filters, rank })}
-          options={rankOptions()}
-        />
-        <Select
-          label={at('filter_status')}
-          value={filters.status}
-          testid="interviews-filter-status"
-          onChange={(status) => setFilters({ ...filters, status })}
-          options={statusOptions()}
-        />
-        <ExportButtons path="/exports/interviews" params={chosen(filters)} />
-      </div>
+      <FilterBar
+        filters={filters}
+        setFilters={setFilters}
+        exportPath="/exports/interviews"
+        prefix="interviews-"
+        choices={[
+          ['township', townships],
+          ['cadre_id', cadreOptions(cadres, places)],
+          ['rank', rankOptions()],
+          ['status', statusOptions()],
+        ]}
+      />
       {error && <p class="error">{at('error', { detail: error })}</p>}
       {coverage && (
         <p class="hint">

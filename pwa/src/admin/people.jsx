@@ -9,11 +9,20 @@ const RANKS = ['section_chief', 'deputy_section_chief', 'staff', 'village_cadre'
 const COUNTY_ROLES = ['county_admin', 'department', 'cadre'];
 
 export function People() {
+  const { api } = useAdmin();
+  const [cadres, setCadres] = useState(null);
+  const [error, setError] = useState(null);
+  // One list for both cards: the cadre table, and the cadre an account of role "cadre" belongs to.
+  const load = () => api.get('/cadres').then((answer) => {
+    setCadres(answer.cadres);
+    ready('admin-people');
+  }, (e) => setError(problem(e)));
+  useLive(['leaderboards'], load, []);
   return (
     <div class="people">
       <Import />
-      <Cadres />
-      <Users />
+      <Cadres cadres={cadres} reload={load} loadError={error} />
+      <Users cadres={cadres || []} />
     </div>
   );
 }
@@ -87,17 +96,11 @@ function Import() {
   );
 }
 
-function Cadres() {
+function Cadres({ cadres, reload, loadError }) {
   const { api } = useAdmin();
   const places = usePlaces();
-  const [cadres, setCadres] = useState(null);
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
-  const load = () => api.get('/cadres').then((answer) => {
-    setCadres(answer.cadres);
-    ready('admin-people');
-  }, (e) => setError(problem(e)));
-  useLive(['leaderboards'], load, []);
   const enrol = async (event) => {
     event.preventDefault();
     const form = event.currentTarget;
@@ -113,7 +116,7 @@ function Cadres() {
       setNote(at('done'));
       setError(null);
       form.reset();
-      load();
+      reload();
     } catch (e) {
       setError(problem(e));
     }
@@ -158,7 +161,7 @@ function Cadres() {
         </label>
         <button>{at('enrol_cadre')}</button>
       </form>
-      {error && <p class="error">{error}</p>}
+      {(error || loadError) && <p class="error">{error || loadError}</p>}
       {note && <p class="hint ok">{note}</p>}
       {cadres && (
         <table class="grid">
@@ -186,7 +189,8 @@ function Cadres() {
   );
 }
 
-function Users() {
+function Users({ cadres }) {
+  const places = usePlaces();
   const { api } = useAdmin();
   const [users, setUsers] = useState(null);
   const [role, setRole] = useState('department');
@@ -247,8 +251,13 @@ function Users() {
         )}
         {role === 'cadre' && (
           <label>
-            {at('cadre')} ID
-            <input name="cadre_id" required />
+            {at('cadre')}
+            <select name="cadre_id" required data-testid="user-cadre">
+              <option value="">—</option>
+              {cadres.map((c) => (
+                <option value={c.id}>{c.township ? `${c.name}（${placeName(places, c.township)}）` : c.name}</option>
+              ))}
+            </select>
           </label>
         )}
         <button>{at('add_user')}</button>
@@ -262,7 +271,7 @@ function Users() {
               <th>{at('username')}</th>
               <th>{at('display_name')}</th>
               <th>{at('roles')}</th>
-              <th>{at('department')}</th>
+              <th>{at('belongs_to')}</th>
             </tr>
           </thead>
           <tbody>
@@ -271,7 +280,7 @@ function Users() {
                 <td>{u.username}</td>
                 <td>{u.display_name}</td>
                 <td>{u.roles.map((r) => at(`role_${r}`)).join('、')}</td>
-                <td>{u.department || '—'}</td>
+                <td>{u.department || cadres.find((c) => c.id === u.cadre_id)?.name || '—'}</td>
               </tr>
             ))}
           </tbody>
