@@ -106,9 +106,11 @@ def judge_household(visits_this_year: int, today: date, rules: Rules) -> tuple[s
 
 
 async def households(conn: Any, schema: str, *, township: str | None = None, village: str | None = None,
-                     cadre_id: UUID | None = None, as_of: date | None = None) -> list[dict]:
+                     cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
+                     as_of: date | None = None) -> list[dict]:
     """Per household (not archived as of the date): visits this year, last visit, status, next due.
-    With `cadre_id`, only the households that cadre answers for (see `responsibility`)."""
+    With `cadre_id`, only the households that cadre answers for (see `responsibility`); with `bbox`
+    (west, south, east, north in degrees), only those placed inside it."""
     rules = await load_rules(conn, adcode_of(schema))
     today = reference_date(as_of)
     year_start, year_end = Period.year(today.year).instants()
@@ -125,8 +127,9 @@ async def households(conn: Any, schema: str, *, township: str | None = None, vil
         f"SELECT household_id, village, township, lat, lon FROM {households_as_of(schema)} h"
         " WHERE archived_at IS NULL AND ($2::text IS NULL OR township = $2) AND ($3::text IS NULL OR village = $3)"
         " AND ($4::uuid[] IS NULL OR household_id = ANY($4) OR township = $5)"
+        " AND ($6::float8[] IS NULL OR (lon BETWEEN $6[1] AND $6[3] AND lat BETWEEN $6[2] AND $6[4]))"
         " ORDER BY household_id",
-        cutoff, township, village, paired, own_township,
+        cutoff, township, village, paired, own_township, None if bbox is None else list(bbox),
     )
     # Joined here, not in SQL: see coverage.visit_counts.
     year = await visit_counts(conn, schema, cutoff, year_start, year_end)

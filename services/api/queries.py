@@ -18,7 +18,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from anyio import to_thread
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel, Field, RootModel, field_validator
 from starlette.responses import JSONResponse
 
 from projections import completeness, coverage, interviews, issues, leaderboards, pairing, rollup, verdicts
@@ -237,16 +237,34 @@ class CompletenessFilters(AsOf):
 
 
 class HouseholdsQuery(CompletenessFilters, Paged):
-    pass
+    bbox: str | None = Field(None, max_length=100, description="west,south,east,north in degrees (WGS 84): only the"
+                                                               " households inside (the map asks for what it shows)")
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            west, south, east, north = (float(part) for part in value.split(","))
+        except ValueError:
+            raise ValueError("bbox is four numbers west,south,east,north, e.g. 109.5,18.6,109.9,18.9") from None
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise ValueError("bbox needs -180 ≤ west < east ≤ 180 and -90 ≤ south < north ≤ 90")
+        return value
+
+    def box(self) -> tuple[float, float, float, float] | None:
+        return None if self.bbox is None else tuple(float(part) for part in self.bbox.split(","))  # type: ignore[return-value]
 
 
-async def completeness_rows(call: Call, query: CompletenessFilters) -> list[dict[str, Any]]:
+async def completeness_rows(call: Call, query: CompletenessFilters,
+                            bbox: tuple[float, float, float, float] | None = None) -> list[dict[str, Any]]:
     """Every household of the completeness table that passes the filters (by household id)."""
     if query.cadre is not None:
         await lookup(call, "cadre", query.cadre, ("cadre", "干部"))  # another county's cadre: 404, not an empty page
     async with reading(call) as conn:
         items = await completeness.households(conn, schema_of(call), township=query.township, village=query.village,
-                                              cadre_id=query.cadre, as_of=query.as_of)
+                                              cadre_id=query.cadre, bbox=bbox, as_of=query.as_of)
     return [item for item in items if query.status is None or item["status"] == query.status]
 
 
@@ -254,7 +272,7 @@ async def completeness_rows(call: Call, query: CompletenessFilters) -> list[dict
           tags=["completeness"], summary="Households with visits this year, last visit, status and next due date")
 async def completeness_households(call: Call) -> Page:
     query: HouseholdsQuery = call.query
-    page = offset_page(await completeness_rows(call, query), query)
+    page = offset_page(await completeness_rows(call, query, query.box()), query)
     page.items = await with_heads(call, page.items)
     return page
 

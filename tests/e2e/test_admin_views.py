@@ -85,6 +85,9 @@ def test_map_figures_equal_the_api_now_and_as_of_a_day_the_slider_picks(
     assert float(page.get_by_test_id("fig-coverage_pct").inner_text().rstrip("%")) == \
         county_figures(server, bearer)["coverage_pct"]
     expect(page.locator(".leaflet-tile")).to_have_count(0)  # no tile server configured: GeoJSON layers only
+    # Household points are those in view: all of the county's here (none once dragged away, below).
+    everyone = api_get(server, bearer, "/completeness/households", limit=1).json()["total"]
+    expect(page.get_by_test_id("map")).to_have_attribute("data-points", str(everyone))
     page.get_by_test_id("layer-h3").check()
     cells = api_get(server, bearer, "/coverage", level="h3", resolution=8, period=str(date.today().year)).json()
     expect(page.locator("path.h3")).to_have_count(len(cells["features"]))
@@ -121,6 +124,13 @@ def test_map_figures_equal_the_api_now_and_as_of_a_day_the_slider_picks(
     expect(panel.get_by_test_id("unvisited").locator("tbody tr")).to_have_count(len(unvisited))
     expect(panel).to_contain_text(unvisited[0]["head_name"])
     page.screenshot(path=str(artifacts / "admin-2b-map-village.png"))
+    box = page.get_by_test_id("map").bounding_box()
+    for _ in range(3):
+        page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] / 2, steps=5)
+        page.mouse.up()
+    expect(page.get_by_test_id("map")).to_have_attribute("data-points", "0")
 
 
 def test_a_check_in_posted_through_the_api_appears_on_the_open_map_within_two_seconds(

@@ -12,16 +12,19 @@ import { usePlaces } from './places.js';
 const HOUSEHOLD_PAGE = 500;
 const REPLAY_DAYS = 7;
 const REPLAY_MS = 700;
-const HOUSEHOLD_CAP = 5000; // beyond this the points stop being readable; the village layer still counts all
+// Household points are asked for the part of the county in view: a whole county has tens of thousands,
+// more than a map can show readably. Past the cap the map says to zoom in; the village layer counts all.
+const POINT_CAP = 5000;
 
-async function allHouseholds(api, params) {
-  const items = [];
-  for (let offset = 0; offset < HOUSEHOLD_CAP; offset += HOUSEHOLD_PAGE) {
-    const page = await api.get('/completeness/households', { ...params, limit: HOUSEHOLD_PAGE, offset });
-    items.push(...page.items);
-    if (items.length >= page.total) break;
-  }
-  return items;
+/** The households inside `bbox` with their status: `{ items, total }`, items empty when total > cap. */
+async function householdsIn(api, bbox, asOf) {
+  const params = { bbox, as_of: asOf, limit: HOUSEHOLD_PAGE };
+  const first = await api.get('/completeness/households', params);
+  if (first.total > POINT_CAP) return { items: [], total: first.total };
+  const offsets = [];
+  for (let offset = HOUSEHOLD_PAGE; offset < first.total; offset += HOUSEHOLD_PAGE) offsets.push(offset);
+  const rest = await Promise.all(offsets.map((offset) => api.get('/completeness/households', { ...params, offset })));
+  return { items: [first, ...rest].flatMap((page) => page.items), total: first.total };
 }
 
 function periodLabel(option) {
@@ -85,20 +88,36 @@ export function CoverageMap() {
     const request = ++latest.current;
     try {
       const params = { period, as_of: asOf };
-      const [county, villages, cells, households] = await Promise.all([
+      const [county, villages, cells] = await Promise.all([
         api.get('/coverage', { ...params, level: 'county' }),
         api.get('/coverage', { ...params, level: 'village' }),
         layers.h3 ? api.get('/coverage', { ...params, level: 'h3', resolution: 8 }) : null,
-        layers.households ? allHouseholds(api, { as_of: asOf }) : null,
       ]);
       if (request !== latest.current) return;
-      setData({ key: `${period}|${asOf}`, county: county.features[0]?.properties ?? null, villages, cells, households });
+      setData({ key: `${period}|${asOf}`, county: county.features[0]?.properties ?? null, villages, cells });
       setError(null);
     } catch (e) {
       if (request === latest.current) setError(problem(e));
     }
   };
-  useLive(['coverage', 'verdicts', 'completeness'], load, [period, asOf, layers.h3, layers.households]);
+  useLive(['coverage', 'verdicts'], load, [period, asOf, layers.h3]);
+
+  // Household points of the part in view (`bbox`, set by the map as it moves), on their own so that
+  // panning asks for points only.
+  const [bbox, setBbox] = useState(null);
+  const [points, setPoints] = useState(null);
+  const latestPoints = useRef(0);
+  const loadPoints = async () => {
+    const request = ++latestPoints.current;
+    if (!layers.households || !bbox) return setPoints(null);
+    try {
+      const answer = await householdsIn(api, bbox, asOf);
+      if (request === latestPoints.current) setPoints(answer);
+    } catch (e) {
+      if (request === latestPoints.current) setError(problem(e));
+    }
+  };
+  useLive(['completeness', 'verdicts'], loadPoints, [bbox, asOf, layers.households]);
 
   useEffect(() => {
     if (data) ready('admin-map');
@@ -158,16 +177,26 @@ export function CoverageMap() {
           </div>
         </div>
         <Legend />
+        {points && points.total > POINT_CAP && (
+          <p class="hint" data-testid="points-hint">{at('points_zoom_in', { n: points.total })}</p>
+        )}
         {error && <p class="error">{at('error', { detail: error })}</p>}
       </section>
-      <LeafletMap data={data} places={places} layers={layers} config={config} onVillage={setSelected} />
+      <LeafletMap
+        data={data}
+        points={layers.households ? points?.items : null}
+        places={places}
+        layers={layers}
+        config={config}
+        onVillage={setSelected}
+        onView={setBbox}
+      />
       <aside class="village-panel card" data-testid="village-panel">
         {selected ? (
           <VillagePanel
             code={selected}
             name={places.names[selected]}
             figures={villageFigures}
-            households={data?.households}
             asOf={asOf}
             onClose={() => setSelected(null)}
           />
@@ -201,7 +230,17 @@ function Legend() {
   );
 }
 
-function LeafletMap({ data, places, layers, config, onVillage }) {
+/** The view's bounds, a fifth wider each way (small pans need no new points), as `west,south,east,north`
+ * rounded to ~100 m so that a jitter of the map asks nothing new. */
+function viewBox(map) {
+  const bounds = map.getBounds().pad(0.2);
+  const r = (value) => value.toFixed(3);
+  return [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
+    .map((v, i) => r(Math.max(i % 2 ? -90 : -180, Math.min(i % 2 ? 90 : 180, v))))
+    .join(',');
+}
+
+function LeafletMap({ data, points, places, layers, config, onVillage, onView }) {
   const element = useRef(null);
   const map = useRef(null);
   const groups = useRef(null);
@@ -218,6 +257,8 @@ function LeafletMap({ data, places, layers, config, onVillage }) {
     renderer.current = L.canvas({ pane: 'households' });
     groups.current = { outlines: L.layerGroup(), villages: L.layerGroup(), h3: L.layerGroup(), households: L.layerGroup() };
     for (const group of Object.values(groups.current)) group.addTo(map.current);
+    map.current.on('moveend', () => onView(viewBox(map.current)));
+    onView(viewBox(map.current));
     return () => map.current.remove();
   }, []);
 
@@ -258,10 +299,9 @@ function LeafletMap({ data, places, layers, config, onVillage }) {
 
   useEffect(() => {
     if (!data) return;
-    const { villages, h3, households } = groups.current;
+    const { villages, h3 } = groups.current;
     villages.clearLayers();
     h3.clearLayers();
-    households.clearLayers();
     if (layers.h3 && data.cells) {
       L.geoJSON(data.cells, {
         style: (feature) => ({ color: '#555', weight: 0.6, fillOpacity: 0.45, fillColor: coverageColour(feature.properties.coverage_pct), className: 'h3' }),
@@ -283,8 +323,18 @@ function LeafletMap({ data, places, layers, config, onVillage }) {
         shape.addTo(villages);
       }
     }
-    if (layers.households && data.households) {
-      for (const household of data.households) {
+    if (!fitted.current && data.villages.features.length) {
+      const centres = data.villages.features.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]]);
+      map.current.fitBounds(L.latLngBounds(centres).pad(0.3));
+      fitted.current = true;
+    }
+  }, [data, places, layers]);
+
+  useEffect(() => {
+    const { households } = groups.current;
+    households.clearLayers();
+    if (points) {
+      for (const household of points) {
         const state = householdState(household);
         L.circleMarker([household.lat, household.lon], {
           renderer: renderer.current,
@@ -299,25 +349,17 @@ function LeafletMap({ data, places, layers, config, onVillage }) {
           .addTo(households);
       }
     }
-    if (!fitted.current && data.villages.features.length) {
-      const points = data.villages.features.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]]);
-      map.current.fitBounds(L.latLngBounds(points).pad(0.3));
-      fitted.current = true;
-    }
-  }, [data, places, layers]);
+  }, [points]);
 
-  return <div class="leaflet-host" ref={element} data-testid="map" />;
+  return <div class="leaflet-host" ref={element} data-testid="map" data-points={points?.length ?? 0} />;
 }
 
-function VillagePanel({ code, name, figures, households, asOf, onClose }) {
+function VillagePanel({ code, name, figures, asOf, onClose }) {
   const { api } = useAdmin();
   const [list, setList] = useState(null);
   useEffect(() => {
-    // The map's own points when loaded, else ask for this village only.
-    const mine = households?.filter((h) => h.village === code);
-    if (mine) setList(mine);
-    else api.get('/completeness/households', { village: code, as_of: asOf, limit: 500 }).then((page) => setList(page.items));
-  }, [code, households, asOf]);
+    api.get('/completeness/households', { village: code, as_of: asOf, limit: 500 }).then((page) => setList(page.items));
+  }, [code, asOf, figures]);
   const unvisited = list?.filter((h) => h.visits_this_year === 0) ?? [];
   return (
     <div data-testid="village-detail" data-village={code}>

@@ -148,3 +148,21 @@ async def test_exporting_with_another_countys_cadre_is_404(api, world, seeded): 
     admin = await api.client("county_admin")
     response = await admin.get("/api/v1/exports/completeness", params={"cadre": str(seeded.cadre_b)})
     assert response.status_code == 404 and response.json()["detail_zh"]
+
+
+async def test_completeness_households_inside_a_bbox_are_those_placed_there(api, world):
+    admin = await api.client("county_admin")
+    response = await admin.get("/api/v1/completeness/households",
+                               params={"bbox": "109.6,18.705,109.8,18.715", "limit": 500})
+    assert response.status_code == 200, response.text
+    assert [h["household_id"] for h in response.json()["items"]] == [str(world["h1"])]
+    both = await admin.get("/api/v1/completeness/households", params={"bbox": "109.6,18.705,109.8,18.725"})
+    assert {h["household_id"] for h in both.json()["items"]} == {str(world["h1"]), str(world["h2"])}
+
+
+@pytest.mark.parametrize("bbox", ["1,2,3", "a,b,c,d", "109.8,18.6,109.6,18.9", "109.6,91,109.8,92", "1,2,3,4,5"])
+async def test_a_bbox_that_is_not_a_box_is_422_with_the_form_it_needs(api, bbox):
+    admin = await api.client("county_admin")
+    response = await admin.get("/api/v1/completeness/households", params={"bbox": bbox})
+    assert response.status_code == 422, response.text
+    assert "west,south,east,north" in response.text or "west <" in response.text
