@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextvars
+import hmac
 import json
 import logging
 import os
@@ -28,6 +29,8 @@ from .errors import ApiError
 from .routing import Call, endpoint
 
 MAX_LAG = int(os.environ.get("GRASSROOTS_READY_MAX_LAG", "5000"))
+METRICS_TOKEN = "GRASSROOTS_METRICS_TOKEN"  # when set, /metrics wants it as a bearer token (Prometheus'
+# `authorization` scrape setting); read per request so a restart is all a change needs
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -161,8 +164,14 @@ async def readyz(call: Call) -> Readiness:
 
 
 @endpoint("GET", "/metrics", tags=["operations"], content={CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
-          summary="Prometheus metrics")
+          errors={401}, summary="Prometheus metrics (a bearer token when GRASSROOTS_METRICS_TOKEN is set)")
 async def metrics(call: Call) -> Response:
+    expected = os.environ.get(METRICS_TOKEN)
+    if expected:
+        given = call.request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ApiError(401, f"/metrics wants the bearer token set in {METRICS_TOKEN}.",
+                           f"/metrics 需要 {METRICS_TOKEN} 中设置的令牌（Bearer）。", kind="unauthorized")
     registry: Metrics = call.app_state.metrics
     async with call.db.acquire() as conn:
         for county, events in (await projector_lag(conn)).items():

@@ -117,3 +117,14 @@ async def test_bodies_over_a_kilobyte_are_gzipped_for_clients_that_accept_it(api
     assert "content-encoding" not in plain.headers and plain.json() == big.json()
     small = await client.get("/healthz", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in small.headers
+
+
+async def test_metrics_want_the_configured_bearer_token_when_one_is_set(api, monkeypatch):
+    monkeypatch.setenv(ops.METRICS_TOKEN, "scrape-secret-1")
+    assert (await api.anonymous().get("/metrics")).status_code == 401
+    wrong = await api.anonymous(token="not-it").get("/metrics")
+    assert wrong.status_code == 401 and "GRASSROOTS_METRICS_TOKEN" in wrong.json()["detail"]
+    right = await api.anonymous(token="scrape-secret-1").get("/metrics")
+    assert right.status_code == 200 and "grassroots_http_requests_total" in right.text
+    monkeypatch.delenv(ops.METRICS_TOKEN)
+    assert (await api.anonymous().get("/metrics")).status_code == 200
