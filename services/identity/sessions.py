@@ -58,9 +58,7 @@ def token_hash(token: str) -> bytes:
 _SESSION_SQL = """
 SELECT u.id, u.username, u.display_name, u.roles, u.county, c.name AS county_name, u.province,
        u.cadre_id, u.department, s.expires_at,
-       -- `grassroots demo` marks its invented villages `generated` in the county's map
-       coalesce((SELECT bool_or(d.boundary @> '{"features": [{"properties": {"generated": true}}]}')
-                 FROM core.counties d
+       coalesce((SELECT bool_or(d.demo) FROM core.counties d
                  WHERE d.adcode = u.county OR (u.county IS NULL AND d.province_code = u.province)), false) AS demo
 FROM core.sessions s
 JOIN core.users u ON u.id = s.user_id

@@ -45,6 +45,11 @@ CREATE TABLE IF NOT EXISTS core.counties (
     rules jsonb NOT NULL DEFAULT '{}',
     created_at timestamptz NOT NULL DEFAULT now()
 );
+-- `grassroots demo` marks the villages it invents `generated` in the county's map: worked out once
+-- when the map is written, not by searching the map on every session lookup (added in place to
+-- databases made before it).
+ALTER TABLE core.counties ADD COLUMN IF NOT EXISTS demo boolean GENERATED ALWAYS AS
+    (coalesce(boundary @> '{"features": [{"properties": {"generated": true}}]}', false)) STORED;
 """
 
 # Personal fields of a household are sealed with its own key: deleting the key erases them from
