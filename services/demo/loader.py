@@ -15,6 +15,7 @@ their own act as user `cadre:<cadre id>` in the events.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import threading
 import time
@@ -271,6 +272,15 @@ def main(args: argparse.Namespace) -> int:
               " it was first loaded with)")
     else:
         print(f"demo province loaded: {report.commands} commands in {report.seconds:.0f} s")
+        # Build the read models now, so the first page a newcomer opens shows the whole province rather
+        # than the projector catching up for a minute (it would get there by itself: this is quicker).
+        from projections.rebuild import rebuild
+
+        progress = sys.stderr.isatty() or args.progress
+        built = [result for adcode in ACCOUNT_PREFIX
+                 for result in asyncio.run(rebuild(database_url(), county=adcode, progress=progress))]
+        seconds = sum(result.seconds for result in built)
+        print(f"read models built from {sum(result.events for result in built):,} events in {seconds:.0f} s")
     print(f"demo accounts (password {DEMO_PASSWORD}); village names and households are generated:")
     for account in report.accounts:
         print(f"  {account.username:<20} {'/'.join(account.roles):<16} {account.description}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
 import pytest
@@ -123,6 +124,29 @@ def test_grassroots_demo_prints_the_accounts_and_their_password(demo_url, first_
     assert DEMO_PASSWORD in out
     for username in ("baoting.admin", "qiongzhong.cadre", "wuzhishan.dept", "hainan.viewer", "operator"):
         assert username in out
+
+
+def test_a_fresh_grassroots_demo_leaves_every_read_model_up_to_date(database_url, monkeypatch, capsys):
+    from services.cli import main
+
+    name = f"demo_{uuid4().hex[:8]}"
+    with connect(database_url) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))  # a URL, as DATABASE_URL is
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["demo", "--seed", str(SEED), "--scale", str(SCALE)]) == 0
+    assert "read models built from" in capsys.readouterr().out
+    with connect(url) as conn:  # no projector ran: the demo command built them
+        for adcode in ADCODES:
+            schema = f"county_{adcode}"
+            last, behind = conn.execute(sql.SQL(
+                "SELECT (SELECT max(notification_id) FROM {events}),"
+                " (SELECT count(*) FROM {tracking} WHERE notification_id < (SELECT max(notification_id) FROM {events}))"
+            ).format(events=sql.Identifier(schema, "county_events"),
+                     tracking=sql.Identifier(schema, "projection_tracking"))).fetchone()
+            assert last > 0 and behind == 0
+            assert conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
+                sql.Identifier(schema, "verdicts_checkins"))).fetchone()[0] > 0
 
 
 def test_grassroots_demo_refuses_a_scale_outside_zero_to_one(capsys):
