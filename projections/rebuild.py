@@ -3,7 +3,8 @@
 Each county is replayed into fresh tables in the scratch schema `county_<adcode>__rebuild` while the
 live tables keep answering queries (and the driver keeps them current). Then one transaction takes
 the county's tracking rows (so the driver waits), applies the few events that arrived meanwhile,
-drops the live tables, moves the rebuilt ones in and sets tracking to the rebuilt position.
+locks the live tables without ever waiting while holding one (a query reading several would deadlock
+with it), drops them, moves the rebuilt ones in and sets tracking to the rebuilt position.
 
 A projection with tables outside the county schema (`shared_tables`, the province rollup) cannot be
 swapped: it is forgotten and replayed in place, in one transaction.
@@ -87,6 +88,7 @@ async def rebuild_county(conn: Any, schema: str, projections: list[Projection], 
             await _lock_tracking(conn, schema, swapped)
             final = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.county_events")
             events += await _replay(conn, schema, scratch, swapped, rules, mapper, target, final, False)
+            await _take_live_tables(conn, schema, sorted(t for names in tables.values() for t in names))
             for projection in swapped:
                 for table in tables[projection.name]:
                     await conn.execute(f"DROP TABLE IF EXISTS {schema}.{table} CASCADE")
@@ -125,6 +127,27 @@ async def _lock_tracking(conn: Any, schema: str, projections: list[Projection]) 
         f"SELECT 1 FROM {schema}.projection_tracking WHERE projection = ANY($1) ORDER BY projection FOR UPDATE",
         [p.name for p in projections],
     )
+
+
+async def _take_live_tables(conn: Any, schema: str, tables: list[str]) -> None:
+    """Lock the live tables for the swap without ever waiting while holding some of them.
+
+    A query reads several read-model tables in one statement; a swap that held one table and waited
+    for another would deadlock with it and one of the two would fail. So the swap asks for all of them
+    at once with NOWAIT and, while any is in use, lets go and asks again: queries are short, and none
+    waits behind the swap until it has every lock. The tracking rows stay locked meanwhile, so the
+    driver cannot slip an event in between.
+    """
+    names = ", ".join(f"{schema}.{table}" for table in tables)
+    pause = 0.005
+    while True:
+        try:
+            async with conn.transaction():  # a savepoint: a refused try leaves the tracking locks held
+                await conn.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            return
+        except asyncpg.LockNotAvailableError:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
 
 async def _track(conn: Any, schema: str, projections: list[Projection], position: int) -> None:

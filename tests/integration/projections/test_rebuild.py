@@ -85,6 +85,41 @@ async def test_queries_keep_answering_while_a_rebuild_runs(conn, database_url):
     print(f"rebuild of verdicts: {result.events_per_second:,.0f} events/s")
 
 
+async def test_a_query_reading_two_tables_never_deadlocks_with_the_swap(conn, database_url):
+    """Readers take verdicts_households, then verdicts_checkins: the reverse of the swap's order. A swap
+    that waited for a table while holding another would deadlock with them and one side would fail."""
+    events = household_visits(50, 4, datetime(2026, 3, 1, 9, tzinfo=SHANGHAI))
+    await store_events(conn, SCHEMA, events)
+    await Driver(database_url, [by_name("verdicts")], decoder(), 1000, 2).process(
+        conn, County(ADCODE, SCHEMA, Rules()))
+    stop = asyncio.Event()
+
+    async def reader() -> int:
+        connection, reads = await asyncpg.connect(database_url), 0
+        try:
+            while not stop.is_set():
+                async with connection.transaction():
+                    await connection.fetchval(f"SELECT count(*) FROM {SCHEMA}.verdicts_households")
+                    await asyncio.sleep(0.01)  # the swap asks for its locks now
+                    await connection.fetchval(f"SELECT count(*) FROM {SCHEMA}.verdicts_checkins")
+                reads += 1
+                await asyncio.sleep(0.005)
+        finally:
+            await connection.close()
+        return reads
+
+    readers = [asyncio.create_task(reader()) for _ in range(3)]
+    try:
+        for _ in range(5):
+            [result] = await rebuild(database_url, county=ADCODE, projection="verdicts")
+            assert result.events == len(events)
+    finally:
+        stop.set()
+        reads = await asyncio.gather(*readers)  # a deadlock victim would raise here
+    assert all(reads)
+    assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.verdicts_checkins") == 200
+
+
 def test_rebuilding_an_unknown_county_or_projection_says_what_is_wrong(database_url, capsys, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database_url)
     args = type("Args", (), {"county": "123456", "projection": None})
