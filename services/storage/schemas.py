@@ -46,10 +46,16 @@ CREATE TABLE IF NOT EXISTS core.counties (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 -- `grassroots demo` marks the villages it invents `generated` in the county's map: worked out once
--- when the map is written, not by searching the map on every session lookup (added in place to
--- databases made before it).
-ALTER TABLE core.counties ADD COLUMN IF NOT EXISTS demo boolean GENERATED ALWAYS AS
-    (coalesce(boundary @> '{"features": [{"properties": {"generated": true}}]}', false)) STORED;
+-- when the map is written, not by searching the map on every session lookup. Added in place to
+-- databases made before it, and only then: ALTER TABLE locks the registry against every reader
+-- (each session lookup) even when the column is already there.
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.counties'::regclass
+                   AND attname = 'demo' AND NOT attisdropped) THEN
+        ALTER TABLE core.counties ADD COLUMN demo boolean GENERATED ALWAYS AS
+            (coalesce(boundary @> '{"features": [{"properties": {"generated": true}}]}', false)) STORED;
+    END IF;
+END $$;
 """
 
 # Personal fields of a household are sealed with its own key: deleting the key erases them from

@@ -168,3 +168,15 @@ def test_the_demo_flag_is_worked_out_from_the_map_and_added_to_databases_made_be
         flags = dict(conn.execute("SELECT adcode, demo FROM core.counties WHERE adcode IN (%s, %s)",
                                   (plain, invented)).fetchall())
     assert flags == {plain: False, invented: True}
+
+
+def test_ensuring_core_again_does_not_wait_for_readers_of_the_registry(database_url):
+    """Every `user add` and `county add` runs it while the server reads core.counties on each request:
+    it must take no lock that waits for them (a reader stuck in a transaction would stall it)."""
+    from services.storage.schemas import ensure_core
+
+    ensure_core(database_url)
+    impatient = database_url + ("&" if "?" in database_url else "?") + "options=-c%20lock_timeout%3D3000"
+    with connect(database_url) as reader, reader.transaction():
+        reader.execute("SELECT count(*) FROM core.counties").fetchone()
+        ensure_core(impatient)  # raises LockNotAvailable if it waits for the reader
