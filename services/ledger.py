@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -101,6 +102,9 @@ def to_xlsx(ledger: Ledger) -> bytes:
 
 
 def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    if isinstance(value, str):
+        # XML 1.0 cannot hold most control characters; a phone's text may: show where one was.
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     if isinstance(value, date) and not isinstance(value, datetime):
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = "yyyy-mm-dd"
