@@ -27,6 +27,7 @@ from services.storage.schemas import ensure_core
 from . import errors, ops, status
 from .errors import ApiError, problem_response
 from .pwa import DEFAULT_DIST, PwaFiles
+from .rejudge import Rejudging
 
 log = logging.getLogger("grassroots.app")
 
@@ -96,6 +97,7 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
         app.state.openapi = None
         app.state.db = await asyncpg.create_pool(db_url, min_size=1, max_size=10)
         app.state.counties = _counties(db_url)
+        app.state.rejudging = Rejudging(db_url)
         stop = asyncio.Event()
         driver = asyncio.create_task(_run_projector(db_url, stop), name="projector") if projector else None
         housekeeping = asyncio.create_task(_housekeeping(app.state.db, stop), name="housekeeping")
@@ -110,6 +112,7 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
                     log.warning("projector did not stop in %ss; cancelled", STOP_TIMEOUT)
             housekeeping.cancel()
             await asyncio.gather(housekeeping, return_exceptions=True)
+            await app.state.rejudging.close()
             await to_thread.run_sync(app.state.counties.close)
             await app.state.db.close()
 

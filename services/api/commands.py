@@ -156,8 +156,9 @@ async def get_rules(call: Call) -> Rules:
 
 @endpoint("PUT", "/rules", body=Rules, response=Rules, roles={"county_admin"}, tags=["rules"],
           summary="Replace the county's rules (fields left out take the defaults)",
-          description="The read models judge by these rules; rebuild them (`grassroots projections rebuild`) "
-                      "to re-judge history under the new rules.")
+          description="The read models judge by these rules. The server re-judges the county's history under "
+                      "the new rules in the background: a rebuild, seconds to a minute; the old figures answer "
+                      "until the rebuilt ones are swapped in.")
 async def put_rules(call: Call) -> Rules:
     assert call.session is not None
     stored = call.body.model_dump(mode="json", exclude_unset=True)
@@ -168,6 +169,7 @@ async def put_rules(call: Call) -> Rules:
             "INSERT INTO core.audit_log (action, user_id, username, county, detail) VALUES ($1, $2, $3, $4, $5::jsonb)",
             "rules.changed", call.session.user_id, call.session.username, call.county,
             call.body.model_dump_json(exclude_unset=True))
+    call.app_state.rejudging.start(call.county)
     return Rules.model_validate(stored)
 
 

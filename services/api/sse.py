@@ -1,7 +1,9 @@
 """Live updates: a Server-Sent Events stream telling admin pages that their county's read models changed.
 
 The projection driver commits each batch together with its `projection_tracking` rows, so a tracking
-position that moved means a read model changed. One watcher per county (shared by every open stream
+position that moved means a read model changed. A rebuild (e.g. after `PUT /rules`) swaps in re-judged
+tables at the same position but rewrites the tracking rows, so the watcher also compares each row's
+`xmin` (the transaction that last wrote it). One watcher per county (shared by every open stream
 of that county in this process) polls the county's tracking table twice a second; no extra channel is
 needed and nothing is missed while a LISTEN connection would be down. Each stream gets
 
@@ -38,7 +40,8 @@ HEARTBEAT_SECONDS = 15.0
 RETRY_MILLISECONDS = 3000
 STREAM_ROLES = {"county_admin", "department", "operator"}
 
-Positions = dict[str, int]
+# projection -> (tracking position, xmin of its tracking row)
+Positions = dict[str, tuple[int, str]]
 
 
 class _CountyWatch:
@@ -54,8 +57,9 @@ class _CountyWatch:
     async def read(self) -> Positions:
         async with self.hub.pool.acquire() as conn:
             rows = await conn.fetch(
-                f"SELECT projection, notification_id FROM county_{self.adcode}.projection_tracking")
-        return {row["projection"]: row["notification_id"] for row in rows}
+                "SELECT projection, notification_id, xmin::text AS written"
+                f" FROM county_{self.adcode}.projection_tracking")
+        return {row["projection"]: (row["notification_id"], row["written"]) for row in rows}
 
     async def run(self) -> None:
         while self.listeners:
@@ -143,7 +147,7 @@ class StreamClosingServer(uvicorn.Server):
 
 
 def _position(positions: Positions) -> int:
-    return max(positions.values(), default=0)
+    return max((position for position, _ in positions.values()), default=0)
 
 
 def _changed(before: Positions, after: Positions) -> str:

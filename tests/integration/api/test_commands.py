@@ -205,3 +205,52 @@ async def test_invalid_rules_answer_422_and_change_nothing(api):
 @pytest.mark.parametrize("role", ["cadre", "department", "province_viewer"])
 async def test_only_a_county_admin_changes_rules(api, role):
     assert (await (await api.client(role)).put("/api/v1/rules", json={})).status_code == 403
+
+
+async def test_new_rules_re_judge_the_countys_history_without_a_manual_rebuild(api, database_url):
+    """A check-in 1.1 km from its household is not verified at the default 150 m; once the county admin
+    allows 2 km the server rebuilds in the background and it is, and back again when the rule returns."""
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    import asyncpg
+
+    from services.county import Actor
+    from services.domain import commands as c
+    from tests.integration.api.conftest import COUNTY_C
+
+    admin = await api.client("county_admin", COUNTY_C)
+    home = api.execute(COUNTY_C, c.RegisterHousehold(
+        command_id=uuid.uuid4(), village=f"{COUNTY_C}101201", township=f"{COUNTY_C}101", address="远处", lat=26.570,
+        lon=107.980, size=2, head_name="远户", tags=[])).result["id"]
+    cadre = api.account("cadre", COUNTY_C).user.cadre_id
+    as_cadre = Actor(user_id="t", roles=frozenset({"cadre"}), county=COUNTY_C, cadre_id=cadre)
+    moment = datetime.now(timezone.utc) - timedelta(minutes=1)
+    far = api.county_apps.get(COUNTY_C).execute(c.CheckIn(
+        command_id=uuid.uuid4(), target_kind="household", target_id=str(home), kind="home", occurred_at=moment,
+        position={"lat": 26.580, "lon": 107.980, "accuracy_m": 10, "provider": "gps"}), as_cadre)
+    assert far.status == "applied", far
+
+    async def verified() -> bool | None:
+        # asyncpg, not a blocking driver: the rebuild runs on this very event loop.
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await conn.fetchval(f"SELECT verified FROM county_{COUNTY_C}.verdicts_checkins WHERE visit_id = $1",
+                                       far.result["id"])
+        finally:
+            await conn.close()
+
+    async def settles_on(expected: bool) -> None:
+        for _ in range(300):
+            if await verified() is expected:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"the check-in's verdict did not become verified={expected}")
+
+    await settles_on(False)
+    try:
+        assert (await admin.put("/api/v1/rules", json={"verified_max_distance_m": 2000})).status_code == 200
+        await settles_on(True)
+    finally:
+        assert (await admin.put("/api/v1/rules", json={})).status_code == 200
+    await settles_on(False)

@@ -114,6 +114,21 @@ async def test_another_countys_writes_are_not_announced(server, api, monkeypatch
             assert "changed" not in seen and "heartbeat" in seen
 
 
+async def test_a_rebuild_is_announced_though_the_position_stays(server, api, database_url):
+    """After `PUT /rules` the re-judged tables come in at the same position: pages must still reload."""
+    from projections.rebuild import rebuild
+
+    token = await api.token("county_admin", COUNTY_A)
+    async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client:
+        async with client.stream("GET", "/api/v1/events/stream") as response:
+            stream = events(response)
+            ready, _ = await next_event(stream, "ready", 5)
+            await asyncio.sleep(sse.POLL_SECONDS * 2)
+            [result] = await rebuild(database_url, county=COUNTY_A, projection="verdicts")
+            data, _ = await next_event(stream, "changed", 2.0)
+            assert data["projections"] == ["verdicts"] and result.events > 0
+
+
 async def test_a_reconnect_with_an_old_last_event_id_is_told_at_once(server, api):
     token = await api.token("county_admin")
     headers = {"Authorization": f"Bearer {token}", "Last-Event-ID": "0"}

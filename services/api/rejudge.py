@@ -1,0 +1,52 @@
+"""Re-judging a county's history when its rules change (`PUT /rules`).
+
+Verdicts (distance, accuracy, impossible travel) and a pairing's default cadence are fixed when an
+event is applied, so new rules reach the past only through a rebuild. The server starts one for the
+county in the background: queries keep answering from the old tables until the rebuilt ones are
+swapped in (projections.rebuild). A change that arrives while one runs queues exactly one more, which
+reads the newest rules.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+log = logging.getLogger("grassroots.rejudge")
+
+
+class Rejudging:
+    """The app's background rebuilds, one at a time per county."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self.again: set[str] = set()
+
+    def start(self, county: str) -> None:
+        task = self.running.get(county)
+        if task is not None and not task.done():
+            self.again.add(county)
+            return
+        self.running[county] = asyncio.create_task(self._run(county), name=f"rejudge-{county}")
+
+    async def _run(self, county: str) -> None:
+        from projections.rebuild import rebuild
+
+        while True:
+            self.again.discard(county)
+            try:
+                [result] = await rebuild(self.url, county=county)
+                log.info("county %s re-judged under its new rules: %d events in %.1f s", county, result.events,
+                         result.seconds)
+            except Exception:  # the driver still follows the county; an operator can rebuild by hand
+                log.exception("re-judging county %s failed; run `grassroots projections rebuild --county %s`",
+                              county, county)
+            if county not in self.again:
+                return
+
+    async def close(self) -> None:
+        tasks: list[Any] = [task for task in self.running.values() if not task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
