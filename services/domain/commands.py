@@ -56,6 +56,14 @@ def _digits(count: int, en_name: str, zh_name: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _without(characters: re.Pattern[str], en: str, zh: str) -> Any:
+    def check(value: str) -> str:
+        if characters.search(value):
+            raise _problem("control_character", f"may not contain {en}", f"不能含有{zh}")
+        return value
+    return check
+
+
 def _unique_sorted(values: list[Any]) -> list[Any]:
     return sorted(set(values))
 
@@ -66,15 +74,20 @@ def _phone(value: str) -> str:
     return value
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-ShortNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Text from phones and spreadsheets ends up in ledgers (XLSX cannot hold control characters) and on
+# screens: one-line fields take none, free text may break lines and nothing else.
+OneLine = AfterValidator(_without(re.compile(r"[\x00-\x1f\x7f]"), "line breaks or control characters",
+                                  "换行或控制字符"))
+Lines = AfterValidator(_without(re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"), "control characters",
+                                "控制字符"))
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), OneLine]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30), OneLine]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Lines]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Lines]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), Lines]
+ShortNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), Lines]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), OneLine]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_phone)]
 VillageCode = Annotated[str, _digits(12, "village", "村（社区）")]
 TownshipCode = Annotated[str, _digits(9, "township", "乡镇（街道）")]

@@ -159,6 +159,24 @@ def test_texts_longer_than_their_limit_are_rejected(type_name, field, limit):
 
 
 @pytest.mark.parametrize(("type_name", "field"), [
+    ("register_household", "head_name"), ("register_household", "address"), ("enrol_cadre", "name"),
+])
+def test_one_line_texts_refuse_line_breaks_and_control_characters(type_name, field):
+    for bad in ("王\n五", "王\t五", "王\x1f五", "王\x7f五"):
+        error = rejection(type_name, **{field: bad})
+        assert "不能含有换行或控制字符" in error.zh and field in error.en
+
+
+@pytest.mark.parametrize(("type_name", "field"), [
+    ("check_in", "note"), ("raise_issue", "summary"), ("resolve_issue", "resolution"), ("archive_household", "reason"),
+])
+def test_free_texts_may_break_lines_but_refuse_other_control_characters(type_name, field):
+    assert getattr(parse(type_name, **{field: "第一行\n第二行\t完"}), field) == "第一行\n第二行\t完"
+    error = rejection(type_name, **{field: "响铃\x07"})
+    assert "不能含有控制字符" in error.zh and field in error.en
+
+
+@pytest.mark.parametrize(("type_name", "field"), [
     ("register_household", "head_name"),
     ("raise_issue", "summary"),
     ("enrol_cadre", "name"),
