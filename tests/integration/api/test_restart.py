@@ -1,21 +1,15 @@
 """`grassroots serve` through a real database restart: the requests after it are answered (no 500s),
-writes included, and the projector makes them visible. Its own embedded PostgreSQL, restarted with
-pg_ctl, because the session's is shared with every other test."""
+writes included, and the projector makes them visible."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import httpx
-import pgserver
-from pgserver._commands import pg_ctl
 
 from services.identity import ensure_tables, ensure_user
 from services.storage.database import connect
@@ -30,10 +24,8 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_the_server_answers_reads_and_writes_after_the_database_restarts(tmp_path):
-    datadir = tempfile.mkdtemp(prefix="gr-restart-", dir="/tmp")  # a short path: the socket lives there
-    server = pgserver.get_server(datadir, cleanup_mode="stop")
-    url = server.get_uri()
+def test_the_server_answers_reads_and_writes_after_the_database_restarts(tmp_path, restartable_database):
+    url = restartable_database.url
     serving = None
     try:
         provision_county(url, "469029", name="保亭县", province="海南省", province_code="460000")
@@ -64,7 +56,7 @@ def test_the_server_answers_reads_and_writes_after_the_database_restarts(tmp_pat
 
             assert register("甲").status_code == 201
 
-            pg_ctl(["-w", "-m", "fast", "restart"], pgdata=Path(datadir), user=server.system_user, timeout=60)
+            restartable_database.restart()
 
             # Every pooled connection died with the restart; each request below must still be answered.
             assert client.get("/api/v1/me").status_code == 200
@@ -79,5 +71,3 @@ def test_the_server_answers_reads_and_writes_after_the_database_restarts(tmp_pat
         if serving is not None:
             serving.terminate()
             serving.wait(10)
-        server.cleanup()
-        shutil.rmtree(datadir, ignore_errors=True)

@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -348,17 +345,12 @@ async def test_a_deferred_projection_applies_only_what_the_county_read_models_ha
     assert slow.checkins_shown == [2, 3]
 
 
-async def test_a_projector_survives_a_real_database_restart_with_nothing_missed_or_applied_twice(tmp_path_factory):
-    """Its own embedded PostgreSQL (the session's is shared), restarted with pg_ctl while a `grassroots
-    projector` follows a county: events written before, and after it is back, are each applied once."""
-    import pgserver
-    from pgserver._commands import pg_ctl
-
+async def test_a_projector_survives_a_real_database_restart_with_nothing_missed_or_applied_twice(restartable_database):
+    """A database restarted while a `grassroots projector` follows a county: events written before, and
+    after it is back, are each applied once."""
     from services.storage.schemas import provision_county
 
-    datadir = tempfile.mkdtemp(prefix="gr-restart-", dir="/tmp")  # a short path: the socket lives there
-    server = pgserver.get_server(datadir, cleanup_mode="stop")
-    url = server.get_uri()
+    url = restartable_database.url
     projector = None
     try:
         provision_county(url, "469029", name="保亭", province="海南省", province_code="460000")
@@ -371,7 +363,7 @@ async def test_a_projector_survives_a_real_database_restart_with_nothing_missed_
         await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 10 FROM {schema}.verdicts_checkins"), timeout=30)
         await conn.close()
 
-        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=Path(datadir), user=server.system_user, timeout=60)
+        restartable_database.restart()
 
         conn = await asyncpg.connect(url)
         try:
@@ -390,5 +382,3 @@ async def test_a_projector_survives_a_real_database_restart_with_nothing_missed_
         if projector is not None:
             projector.terminate()
             projector.wait(10)
-        server.cleanup()
-        shutil.rmtree(datadir, ignore_errors=True)
