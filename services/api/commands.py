@@ -173,4 +173,15 @@ async def put_rules(call: Call) -> Rules:
     return Rules.model_validate(stored)
 
 
-routes = [*command_routes, get_rules, put_rules]
+class RejudgingState(BaseModel):
+    running: bool = Field(description="true while the county's history is being re-judged under its newest "
+                                      "rules; its figures are final once this is false")
+
+
+@endpoint("GET", "/rules/rejudging", response=RejudgingState, roles={"county_admin", "operator"}, tags=["rules"],
+          summary="Whether the county's history is still being re-judged after a rules change")
+async def get_rejudging(call: Call) -> RejudgingState:
+    return RejudgingState(running=call.app_state.rejudging.busy(call.county))
+
+
+routes = [*command_routes, get_rules, put_rules, get_rejudging]

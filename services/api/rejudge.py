@@ -30,6 +30,11 @@ class Rejudging:
             return
         self.running[county] = asyncio.create_task(self._run(county), name=f"rejudge-{county}")
 
+    def busy(self, county: str) -> bool:
+        """Whether this server is re-judging the county (or has one more queued)."""
+        task = self.running.get(county)
+        return task is not None and not task.done()
+
     async def _run(self, county: str) -> None:
         from projections.rebuild import rebuild
 

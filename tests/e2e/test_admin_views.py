@@ -331,3 +331,31 @@ def test_every_admin_view_renders_its_data(desktop: Page, server: Server, admin_
     expect(page.get_by_role("link", name="Coverage map")).to_be_visible()
     expect(page.get_by_test_id("cadres")).to_contain_text("Section chief")
     page.get_by_role("button", name="中文").click()  # the choice is kept per browser: leave it Chinese
+
+
+def test_the_rules_page_saves_the_rules_and_says_when_history_is_re_judged(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
+    page = desktop
+    bearer = token(server, ADMIN)
+    before = api_get(server, bearer, "/rules").json()
+    verified_before = county_figures(server, bearer)["verified_visits"]
+    log_in(page, ADMIN, "admin-map")
+    go(page, "/admin/rules")
+    expect(page.locator("body[data-usable=admin-rules]")).to_be_attached()
+    distance = page.get_by_test_id("rule-verified_max_distance_m")
+    expect(distance).to_have_value(f"{before['verified_max_distance_m']:g}")
+    try:
+        distance.fill("5000")
+        page.get_by_test_id("rule-household_visits_per_year").fill("3")
+        page.get_by_test_id("rules-save").click()
+        expect(page.get_by_test_id("rules-state")).to_have_attribute("data-state", "rejudged", timeout=60_000)
+        page.screenshot(path=str(artifacts / "admin-11-rules.png"), full_page=True)
+        after = api_get(server, bearer, "/rules").json()
+        assert after == {**before, "verified_max_distance_m": 5000, "household_visits_per_year": 3}
+        assert county_figures(server, bearer)["verified_visits"] >= verified_before
+        go(page, "/admin/leaderboards")
+        expect(page.get_by_test_id("rule")).to_contain_text("5000")
+    finally:
+        restored = httpx.put(f"{server.url}/api/v1/rules", json=before, headers={"Authorization": f"Bearer {bearer}"})
+        assert restored.status_code == 200
+        wait_until(lambda: not api_get(server, bearer, "/rules/rejudging").json()["running"], timeout=60, every=0.2)

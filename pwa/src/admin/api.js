@@ -70,6 +70,7 @@ export function createAdminApi({ getToken, onUnauthorized = () => {}, base = '/a
   return {
     get: (path, params) => json('GET', path + queryString(params)),
     post: (path, body) => json('POST', path, { body: body ?? {} }),
+    put: (path, body) => json('PUT', path, { body: body ?? {} }),
     upload: (path, file) => {
       const form = new FormData();
       form.append('file', file, file.name);

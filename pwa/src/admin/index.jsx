@@ -12,6 +12,7 @@ import { IssueBoard } from './issues.jsx';
 import { Leaderboards } from './leaderboards.jsx';
 import { People } from './people.jsx';
 import { Province } from './province.jsx';
+import { Rules } from './rules.jsx';
 import './admin.css';
 
 // [path, view, nav label, roles that may open it]
@@ -21,6 +22,7 @@ const VIEWS = [
   ['/admin/issues', IssueBoard, 'nav_issues', ['county_admin', 'department']],
   ['/admin/leaderboards', Leaderboards, 'nav_leaderboards', ['county_admin']],
   ['/admin/people', People, 'nav_people', ['county_admin']],
+  ['/admin/rules', Rules, 'nav_rules', ['county_admin']],
   ['/admin/province', Province, 'nav_province', ['province_viewer']],
 ];
 

@@ -204,7 +204,9 @@ async def test_invalid_rules_answer_422_and_change_nothing(api):
 
 @pytest.mark.parametrize("role", ["cadre", "department", "province_viewer"])
 async def test_only_a_county_admin_changes_rules(api, role):
-    assert (await (await api.client(role)).put("/api/v1/rules", json={})).status_code == 403
+    client = await api.client(role)
+    assert (await client.put("/api/v1/rules", json={})).status_code == 403
+    assert (await client.get("/api/v1/rules/rejudging")).status_code == 403
 
 
 async def test_new_rules_re_judge_the_countys_history_without_a_manual_rebuild(api, database_url):
@@ -247,10 +249,22 @@ async def test_new_rules_re_judge_the_countys_history_without_a_manual_rebuild(a
             await asyncio.sleep(0.1)
         raise AssertionError(f"the check-in's verdict did not become verified={expected}")
 
+    async def rejudged() -> None:
+        for _ in range(300):
+            answer = await admin.get("/api/v1/rules/rejudging")
+            assert answer.status_code == 200
+            if not answer.json()["running"]:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("re-judging did not finish")
+
     await settles_on(False)
     try:
         assert (await admin.put("/api/v1/rules", json={"verified_max_distance_m": 2000})).status_code == 200
-        await settles_on(True)
+        assert (await admin.get("/api/v1/rules/rejudging")).json() == {"running": True}
+        await rejudged()
+        assert await verified() is True  # final once the server says so
     finally:
         assert (await admin.put("/api/v1/rules", json={})).status_code == 200
-    await settles_on(False)
+    await rejudged()
+    assert await verified() is False

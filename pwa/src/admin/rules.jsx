@@ -1,0 +1,118 @@
+// The county's rules: how often a household and a pairing must be visited, what makes a check-in
+// verified, interviews per year. Saving re-judges the county's history on the server (a background
+// rebuild); the page says so until GET /rules/rejudging answers that the figures are final.
+import { useEffect, useState } from 'preact/hooks';
+import { at } from './i18n.js';
+import { problem, ready, useAdmin } from './context.js';
+
+const CADENCES = ['monthly', 'quarterly', 'yearly'];
+// [rule, min, max, step]; a blank optional quota switches it off (null).
+const NUMBERS = [
+  ['household_visits_per_year', 1, 12, 1],
+  ['due_soon_days', 0, 366, 1],
+  ['hardship_households_per_cadre', 0, 100, 1],
+  ['interviews_per_year', 1, 52, 1],
+  ['verified_max_distance_m', 1, 100000, 'any'],
+  ['verified_max_accuracy_m', 1, 10000, 'any'],
+  ['impossible_travel_kmh', 1, 2000, 'any'],
+];
+const OPTIONAL = new Set(['hardship_households_per_cadre']);
+const WHOLE = new Set(['household_visits_per_year', 'due_soon_days', 'hardship_households_per_cadre', 'interviews_per_year']);
+const POLL_MS = 1000;
+
+export function Rules() {
+  const { api } = useAdmin();
+  const [rules, setRules] = useState(null);
+  const [error, setError] = useState(null);
+  const [state, setState] = useState(null); // null | 'rejudging' | 'rejudged'
+
+  useEffect(() => {
+    api.get('/rules').then((answer) => {
+      setRules(answer);
+      ready('admin-rules');
+    }, (e) => setError(problem(e)));
+  }, []);
+
+  useEffect(() => {
+    if (state !== 'rejudging') return undefined;
+    const timer = setInterval(() => {
+      api.get('/rules/rejudging').then((answer) => answer.running || setState('rejudged'), () => {});
+    }, POLL_MS);
+    return () => clearInterval(timer);
+  }, [state]);
+
+  const save = async (event) => {
+    event.preventDefault();
+    const f = new FormData(event.currentTarget);
+    // PUT replaces the rules: send every rule, the ones this form does not show as they were.
+    const next = { ...rules, default_pairing_cadence: f.get('default_pairing_cadence') };
+    for (const [key] of NUMBERS) {
+      const text = String(f.get(key)).trim();
+      next[key] = text === '' && OPTIONAL.has(key) ? null : WHOLE.has(key) ? parseInt(text, 10) : parseFloat(text);
+    }
+    next.mock_fixes_rejected = f.get('mock_fixes_rejected') === 'on';
+    next.monthly_review_weekday = parseInt(f.get('monthly_review_weekday'), 10);
+    try {
+      setRules(await api.put('/rules', next));
+      setError(null);
+      setState('rejudging');
+    } catch (e) {
+      setError(problem(e));
+      setState(null);
+    }
+  };
+
+  if (!rules) return error ? <p class="error">{error}</p> : <p class="empty">{at('loading')}</p>;
+  return (
+    <section class="card rules" data-testid="rules">
+      <h2>{at('nav_rules')}</h2>
+      <p class="hint">{at('rules_hint')}</p>
+      <form onSubmit={save}>
+        <div class="filters">
+          {NUMBERS.map(([key, min, max, step]) => (
+            <label>
+              {at(`rule_${key}`)}
+              <input
+                name={key}
+                type="number"
+                min={min}
+                max={max}
+                step={step}
+                required={!OPTIONAL.has(key)}
+                value={rules[key] ?? ''}
+                data-testid={`rule-${key}`}
+              />
+            </label>
+          ))}
+          <label>
+            {at('rule_default_pairing_cadence')}
+            <select name="default_pairing_cadence" value={rules.default_pairing_cadence}>
+              {CADENCES.map((c) => (
+                <option value={c}>{at(`cadence_${c}`)}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {at('rule_monthly_review_weekday')}
+            <select name="monthly_review_weekday" value={rules.monthly_review_weekday}>
+              {[0, 1, 2, 3, 4, 5, 6].map((day) => (
+                <option value={day}>{at(`weekday_${day}`)}</option>
+              ))}
+            </select>
+          </label>
+          <label class="check">
+            <input name="mock_fixes_rejected" type="checkbox" checked={rules.mock_fixes_rejected} />
+            {at('rule_mock_fixes_rejected')}
+          </label>
+        </div>
+        <button class="primary-inline" data-testid="rules-save">{at('save')}</button>
+      </form>
+      {error && <p class="error" data-testid="rules-error">{error}</p>}
+      {state && (
+        <p class={state === 'rejudged' ? 'hint ok' : 'hint'} data-testid="rules-state" data-state={state}>
+          {at(state === 'rejudged' ? 'rules_rejudged' : 'rules_rejudging')}
+        </p>
+      )}
+    </section>
+  );
+}
