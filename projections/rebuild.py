@@ -26,6 +26,9 @@ from projections.rules import load_rules
 from projections.schema import adcode_of, county_schema, ensure_tables_async, rebuild_schema
 
 REPLAY_BATCH = 2000
+# Session advisory lock (5, adcode): one rebuild of a county at a time, whoever starts it (the CLI, a
+# rules change on any server), since they share the county's scratch schema.
+REBUILD_LOCK_CLASS = 5
 
 
 @dataclass
@@ -64,6 +67,16 @@ async def rebuild(url: str, *, county: str | None = None, projection: str | None
 
 async def rebuild_county(conn: Any, schema: str, projections: list[Projection], *,
                          progress: bool = False) -> Rebuilt:
+    key = int(adcode_of(schema))
+    await conn.execute("SELECT pg_advisory_lock($1, $2::int)", REBUILD_LOCK_CLASS, key)
+    try:
+        return await _rebuild_county(conn, schema, projections, progress)
+    finally:
+        if not conn.is_closed():
+            await conn.execute("SELECT pg_advisory_unlock($1, $2::int)", REBUILD_LOCK_CLASS, key)
+
+
+async def _rebuild_county(conn: Any, schema: str, projections: list[Projection], progress: bool) -> Rebuilt:
     started = time.perf_counter()
     mapper = decoder()
     rules = await load_rules(conn, adcode_of(schema))

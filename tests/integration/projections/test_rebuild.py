@@ -120,6 +120,17 @@ async def test_a_query_reading_two_tables_never_deadlocks_with_the_swap(conn, da
     assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.verdicts_checkins") == 200
 
 
+async def test_two_rebuilds_of_one_county_at_once_take_turns(conn, database_url):
+    """The CLI and a rules change (or two servers) may rebuild a county together: they share its scratch
+    schema, so the second waits for the first instead of dropping the tables it is filling."""
+    events = household_visits(100, 5, datetime(2026, 3, 1, 9, tzinfo=SHANGHAI))
+    await store_events(conn, SCHEMA, events)
+    first, second = await asyncio.gather(rebuild(database_url, county=ADCODE), rebuild(database_url, county=ADCODE))
+    assert first[0].events == second[0].events == len(events)
+    assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.verdicts_checkins") == 500
+    assert await conn.fetchval("SELECT to_regnamespace($1)", f"{SCHEMA}__rebuild") is None
+
+
 def test_rebuilding_an_unknown_county_or_projection_says_what_is_wrong(database_url, capsys, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database_url)
     args = type("Args", (), {"county": "123456", "projection": None})
