@@ -303,6 +303,9 @@ def _parse_row(number: int, cells: dict[str, Any], county: CountyPlace,
         errors.append(RowError(number, header, zh, en))
 
     text = {key: _text(value) for key, value in cells.items()}
+    for key in ("head_name", "address", "tags"):
+        # A line break typed into a cell (Alt+Enter in Excel) is no reason to refuse a row: one line.
+        text[key] = re.sub(r"\s*[\r\n\t]+\s*", " ", text.get(key, ""))
     for spec in FIELDS:
         if spec.required and not text.get(spec.key):
             bad(spec.key, "必填项为空", "required value is missing")

@@ -44,6 +44,19 @@ def test_every_bad_row_is_named_with_its_excel_row_number_and_column():
     assert any("swapped" in en for row, _, en in errors if row == 7)
 
 
+def test_line_breaks_typed_into_one_line_cells_become_spaces_and_notes_keep_theirs():
+    broken = ["王\n阿公", "13876543210", "469029100201", "469029100", "什聘村三组\r\n12号", "18.6412", "109.7013", "4",
+              "困难群众、\n空巢老人", "第一行\n第二行"]
+    (row,) = parse_households([HEADER, broken], BAOTING).rows
+    assert (row.head_name, row.address, row.notes) == ("王 阿公", "什聘村三组 12号", "第一行\n第二行")
+    assert row.tags == ["hardship_resident", "empty_nest_elderly"]
+
+
+def test_a_control_character_in_a_cell_names_its_row_and_column():
+    bell = [*GOOD[:4], "什聘村\x07三组", *GOOD[5:]]
+    assert [(row, column) for row, column, _ in rejected([HEADER, bell])] == [(2, "地址")]
+
+
 def test_a_missing_required_column_is_reported_on_the_header_row():
     header = [name for name in HEADER if name != "纬度"]
     row = [value for name, value in zip(HEADER, GOOD) if name != "纬度"]
