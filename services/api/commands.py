@@ -179,9 +179,12 @@ class RejudgingState(BaseModel):
 
 
 @endpoint("GET", "/rules/rejudging", response=RejudgingState, roles={"county_admin", "operator"}, tags=["rules"],
-          summary="Whether the county's history is still being re-judged after a rules change")
+          summary="Whether the county's history is still being re-judged after a rules change",
+          description="True while this or any other server, or `grassroots projections rebuild`, rebuilds the "
+                      "county's read models.")
 async def get_rejudging(call: Call) -> RejudgingState:
-    return RejudgingState(running=call.app_state.rejudging.busy(call.county))
+    async with call.db.acquire() as conn:
+        return RejudgingState(running=await call.app_state.rejudging.anywhere(conn, call.county))
 
 
 routes = [*command_routes, get_rules, put_rules, get_rejudging]

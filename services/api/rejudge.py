@@ -35,6 +35,15 @@ class Rejudging:
         task = self.running.get(county)
         return task is not None and not task.done()
 
+    async def anywhere(self, conn: Any, county: str) -> bool:
+        """Whether the county is being rebuilt by this server, another one or `grassroots projections
+        rebuild`: a rebuild holds the county's rebuild lock while it runs."""
+        from projections.rebuild import REBUILD_LOCK_CLASS
+
+        return self.busy(county) or await conn.fetchval(
+            "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2"
+            " AND objsubid = 2)", REBUILD_LOCK_CLASS, int(county))
+
     async def _run(self, county: str) -> None:
         from projections.rebuild import rebuild
 

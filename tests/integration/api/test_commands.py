@@ -268,3 +268,22 @@ async def test_new_rules_re_judge_the_countys_history_without_a_manual_rebuild(a
         assert (await admin.put("/api/v1/rules", json={})).status_code == 200
     await rejudged()
     assert await verified() is False
+
+
+async def test_a_rebuild_started_elsewhere_counts_as_re_judging(api, database_url):
+    """Another server or `grassroots projections rebuild` holds the county's rebuild lock meanwhile."""
+    import asyncpg
+
+    from projections.rebuild import REBUILD_LOCK_CLASS
+    from tests.integration.api.conftest import COUNTY_C
+
+    admin = await api.client("county_admin", COUNTY_C)
+    elsewhere = await asyncpg.connect(database_url)
+    try:
+        await elsewhere.execute("SELECT pg_advisory_lock($1, $2::int)", REBUILD_LOCK_CLASS, int(COUNTY_C))
+        assert (await admin.get("/api/v1/rules/rejudging")).json() == {"running": True}
+        other = await api.client("county_admin")  # another county is not affected
+        assert (await other.get("/api/v1/rules/rejudging")).json() == {"running": False}
+    finally:
+        await elsewhere.close()
+    assert (await admin.get("/api/v1/rules/rejudging")).json() == {"running": False}
