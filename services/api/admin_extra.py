@@ -26,7 +26,7 @@ from services.domain import Cadre
 from services.identity import ROLES
 from services.identity.users import MIN_PASSWORD, InvalidUser, check_account, hash_password
 
-from .errors import ApiError, FieldError
+from .errors import ApiError, FieldError, not_found
 from .queries import ADMIN, PROVINCE, county_app, province_of
 from .routing import Call, endpoint
 
@@ -208,6 +208,52 @@ async def user_create(call: Call) -> Account:
                    cadre_id=body.cadre_id if "cadre" in roles else None, department=department, disabled=False)
 
 
+class AccountChange(BaseModel):
+    """What an admin changes about an account; fields left out stay as they are."""
+
+    disabled: bool | None = Field(None, description="true: the account can no longer log in and its sessions end")
+    password: str | None = Field(None, min_length=MIN_PASSWORD, max_length=256,
+                                 description="a new password (e.g. the holder forgot theirs); its sessions end")
+
+
+@endpoint("PATCH", "/users/{user_id:uuid}", body=AccountChange, response=Account, roles=ADMIN, tags=["users"],
+          errors={422}, summary="Disable or enable an account of my county, or set a new password")
+async def user_change(call: Call) -> Account:
+    """Either change ends the account's open sessions: a phone left with a departed cadre, or a password
+    that leaked, stops working at once."""
+    body: AccountChange = call.body
+    assert call.session is not None
+    user_id = call.path["user_id"]
+    if body.disabled is None and body.password is None:
+        raise ApiError(422, "Nothing to change: send disabled or password.", "没有要修改的内容（disabled 或 password）。",
+                       kind="invalid")
+    if body.disabled and user_id == call.session.user_id:
+        raise ApiError(422, "You cannot disable your own account.", "不能停用自己的账号。", kind="invalid")
+    password_hash = await to_thread.run_sync(hash_password, body.password) if body.password is not None else None
+    async with call.db.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "UPDATE core.users SET"
+            " disabled_at = CASE WHEN $3::boolean IS NULL THEN disabled_at"
+            "   WHEN $3 THEN coalesce(disabled_at, now()) ELSE NULL END,"
+            " password_hash = coalesce($4, password_hash)"
+            " WHERE id = $1 AND county = $2"
+            " RETURNING id, username, display_name, roles, cadre_id, department, disabled_at IS NOT NULL AS disabled",
+            user_id, call.county, body.disabled, password_hash)
+        if row is None:
+            raise not_found("account", "账号")
+        await conn.execute("UPDATE core.sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+                           user_id)
+        for action, changed in (("user.disabled", body.disabled is True), ("user.enabled", body.disabled is False),
+                                ("user.password_set", body.password is not None)):
+            if changed:
+                await conn.execute(
+                    "INSERT INTO core.audit_log (action, user_id, username, county, detail)"
+                    " VALUES ($1, $2, $3, $4, $5::jsonb)",
+                    action, user_id, row["username"], call.county,
+                    json.dumps({"by": call.session.username}, ensure_ascii=False))
+    return Account(**dict(row))
+
+
 # ---- province map ---------------------------------------------------------------------------------------------
 
 
@@ -253,4 +299,4 @@ async def province_map(call: Call) -> ProvinceMap:
     ])
 
 
-routes = [web_config, county_places, cadre_list, user_list, user_create, province, province_map]
+routes = [web_config, county_places, cadre_list, user_list, user_create, user_change, province, province_map]

@@ -359,3 +359,38 @@ def test_the_rules_page_saves_the_rules_and_says_when_history_is_re_judged(
         restored = httpx.put(f"{server.url}/api/v1/rules", json=before, headers={"Authorization": f"Bearer {bearer}"})
         assert restored.status_code == 200
         wait_until(lambda: not api_get(server, bearer, "/rules/rejudging").json()["running"], timeout=60, every=0.2)
+
+
+def test_an_admin_disables_enables_and_sets_a_new_password_for_an_account(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
+    bearer = token(server, ADMIN)
+    name = f"e2e_lost_{uuid.uuid4().hex[:6]}"
+    made = httpx.post(f"{server.url}/api/v1/users", headers={"Authorization": f"Bearer {bearer}"}, json={
+        "username": name, "display_name": "丢了手机的干事", "password": PASSWORD, "roles": ["department"],
+        "department": "县民政局"})
+    assert made.status_code == 201, made.text
+    holder = token(server, name)
+
+    def logs_in(password: str) -> int:
+        return httpx.post(f"{server.url}/api/v1/session", json={"username": name, "password": password}).status_code
+
+    page = desktop
+    log_in(page, ADMIN, "admin-map")
+    go(page, "/admin/people")
+    expect(page.locator("body[data-usable=admin-people]")).to_be_attached()
+    row = page.locator(f"tr[data-username={name}]")
+    expect(row).to_contain_text("正常")
+    row.get_by_role("button", name="停用").click()
+    expect(row).to_contain_text("已停用")
+    assert api_get(server, holder, "/me").status_code == 401  # the lost phone's session ended
+    assert logs_in(PASSWORD) == 401
+    row.get_by_role("button", name="启用").click()
+    expect(row).to_contain_text("正常")
+    row.get_by_role("button", name="重设密码").click()
+    row.get_by_label("新密码（至少 8 位）").fill("new-secret-2026")
+    page.screenshot(path=str(artifacts / "admin-10b-account-password.png"), full_page=True)
+    row.get_by_role("button", name="保存").click()
+    expect(page.get_by_test_id("users")).to_contain_text(f"已为 {name} 设置新密码")
+    assert logs_in(PASSWORD) == 401 and logs_in("new-secret-2026") == 201
+    # an admin cannot lock themselves out: their own row has no 停用
+    expect(page.locator(f"tr[data-username={ADMIN}]").get_by_role("button", name="停用")).to_have_count(0)

@@ -71,6 +71,7 @@ export function createAdminApi({ getToken, onUnauthorized = () => {}, base = '/a
     get: (path, params) => json('GET', path + queryString(params)),
     post: (path, body) => json('POST', path, { body: body ?? {} }),
     put: (path, body) => json('PUT', path, { body: body ?? {} }),
+    patch: (path, body) => json('PATCH', path, { body: body ?? {} }),
     upload: (path, file) => {
       const form = new FormData();
       form.append('file', file, file.name);

@@ -196,8 +196,27 @@ function Users({ cadres }) {
   const [role, setRole] = useState('department');
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
+  const [resetting, setResetting] = useState(null); // the account whose new password is being typed
+  const { session } = useAdmin();
   const load = () => api.get('/users').then((answer) => setUsers(answer.users), (e) => setError(problem(e)));
   useLive([], load, []);
+  // Disabling or a new password ends the account's sessions on the server (a lost phone stops working).
+  const change = async (user, body, done) => {
+    try {
+      await api.patch(`/users/${user.id}`, body);
+      setNote(done);
+      setError(null);
+      setResetting(null);
+      load();
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  const setPassword = (user) => (event) => {
+    event.preventDefault();
+    const password = new FormData(event.currentTarget).get('password');
+    change(user, { password }, at('password_set', { username: user.username }));
+  };
   const create = async (event) => {
     event.preventDefault();
     const form = event.currentTarget;
@@ -272,15 +291,43 @@ function Users({ cadres }) {
               <th>{at('display_name')}</th>
               <th>{at('roles')}</th>
               <th>{at('belongs_to')}</th>
+              <th>{at('account_state')}</th>
+              <th />
             </tr>
           </thead>
           <tbody>
             {users.map((u) => (
-              <tr>
+              <tr class={u.disabled ? 'disabled' : ''} data-username={u.username}>
                 <td>{u.username}</td>
                 <td>{u.display_name}</td>
                 <td>{u.roles.map((r) => at(`role_${r}`)).join('、')}</td>
                 <td>{u.department || cadres.find((c) => c.id === u.cadre_id)?.name || '—'}</td>
+                <td>{at(u.disabled ? 'account_disabled' : 'account_active')}</td>
+                <td class="actions">
+                  {u.id !== session.user.id && (
+                    <button
+                      type="button"
+                      class="link"
+                      onClick={() =>
+                        change(u, { disabled: !u.disabled }, at(u.disabled ? 'enabled_note' : 'disabled_note', { username: u.username }))
+                      }
+                    >
+                      {at(u.disabled ? 'enable' : 'disable')}
+                    </button>
+                  )}
+                  {resetting === u.id ? (
+                    <form class="inline" onSubmit={setPassword(u)}>
+                      <input name="password" type="password" minlength="8" required autocomplete="new-password"
+                        aria-label={at('new_password')} placeholder={at('new_password')} />
+                      <button>{at('save')}</button>
+                      <button type="button" class="link" onClick={() => setResetting(null)}>{at('cancel')}</button>
+                    </form>
+                  ) : (
+                    <button type="button" class="link" onClick={() => setResetting(u.id)}>
+                      {at('reset_password')}
+                    </button>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import httpx
 import pytest
 
 from .conftest import COUNTY_A, COUNTY_B, PASSWORD, Api
@@ -130,6 +131,69 @@ async def test_only_county_admins_manage_accounts(api: Api, role):
     assert (await client.get("/api/v1/users")).status_code == 403
     assert (await client.post("/api/v1/users", json={
         "username": "nobody_x", "display_name": "x", "password": PASSWORD, "roles": ["county_admin"]})).status_code == 403
+    target = api.account("department").user.id
+    assert (await client.patch(f"/api/v1/users/{target}", json={"disabled": True})).status_code == 403
+
+
+async def new_account(api: Api) -> tuple[str, str, httpx.AsyncClient]:
+    """A fresh department account of county A, its id, and a client logged in as it."""
+    admin = await api.client("county_admin")
+    name = f"d_{uuid.uuid4().hex[:8]}"
+    made = await admin.post("/api/v1/users", json={
+        "username": name, "display_name": "县水务局", "password": PASSWORD, "roles": ["department"],
+        "department": "县水务局"})
+    assert made.status_code == 201, made.text
+    login = await api.anonymous().post("/api/v1/session", json={"username": name, "password": PASSWORD})
+    return name, made.json()["id"], api.anonymous(token=login.json()["token"])
+
+
+async def test_a_disabled_account_is_logged_out_and_cannot_log_in_until_enabled(api: Api):
+    admin = await api.client("county_admin")
+    name, user_id, holder = await new_account(api)
+    assert (await holder.get("/api/v1/me")).status_code == 200
+    disabled = await admin.patch(f"/api/v1/users/{user_id}", json={"disabled": True})
+    assert disabled.status_code == 200 and disabled.json()["disabled"] is True
+    assert (await holder.get("/api/v1/me")).status_code == 401
+    login = await api.anonymous().post("/api/v1/session", json={"username": name, "password": PASSWORD})
+    assert login.status_code == 401
+    listed = {u["username"]: u for u in (await admin.get("/api/v1/users")).json()["users"]}
+    assert listed[name]["disabled"] is True
+    assert (await admin.patch(f"/api/v1/users/{user_id}", json={"disabled": False})).json()["disabled"] is False
+    login = await api.anonymous().post("/api/v1/session", json={"username": name, "password": PASSWORD})
+    assert login.status_code == 201
+
+
+async def test_a_new_password_replaces_the_old_one_and_ends_open_sessions(api: Api):
+    admin = await api.client("county_admin")
+    name, user_id, holder = await new_account(api)
+    changed = await admin.patch(f"/api/v1/users/{user_id}", json={"password": "a-brand-new-secret"})
+    assert changed.status_code == 200 and changed.json()["disabled"] is False
+    assert (await holder.get("/api/v1/me")).status_code == 401
+    old = await api.anonymous().post("/api/v1/session", json={"username": name, "password": PASSWORD})
+    assert old.status_code == 401
+    new = await api.anonymous().post("/api/v1/session", json={"username": name, "password": "a-brand-new-secret"})
+    assert new.status_code == 201
+
+
+@pytest.mark.parametrize("body, status, says", [
+    ({}, 422, "Nothing to change"),
+    ({"password": "short"}, 422, "password"),
+    ({"disabled": "maybe"}, 422, "disabled"),
+])
+async def test_account_changes_that_make_no_sense_are_refused(api: Api, body, status, says):
+    admin = await api.client("county_admin")
+    _, user_id, holder = await new_account(api)
+    response = await admin.patch(f"/api/v1/users/{user_id}", json=body)
+    assert response.status_code == status and says in response.text
+    assert (await holder.get("/api/v1/me")).status_code == 200  # nothing happened to it
+
+
+async def test_an_admin_cannot_disable_their_own_account(api: Api):
+    admin = await api.client("county_admin")
+    me = api.account("county_admin").user.id
+    response = await admin.patch(f"/api/v1/users/{me}", json={"disabled": True})
+    assert response.status_code == 422 and "自己" in response.json()["detail_zh"]
+    assert (await admin.get("/api/v1/me")).status_code == 200
 
 
 async def test_province_map_lists_the_province_counties_with_centroids(api: Api):

@@ -35,6 +35,7 @@ FOREIGN_KINDS = {
     "issue_id": lambda api, county: api.issue(county, department=DEPARTMENT),
     # a county itself (province endpoints): C is in another province than A, so foreign to every role of A
     "adcode": lambda api, county: COUNTY_C,
+    "user_id": lambda api, county: api.account("department", county).user.id,
 }
 
 # operation id -> a valid request apart from the id: {"json": body, "params": query}
@@ -53,6 +54,7 @@ REQUESTS = {
     "reply_issue": {"json": {"reply": "已答复", "expected_version": 2}},
     "rate_issue": {"json": {"satisfaction": "satisfied", "expected_version": 2}},
     "reopen_issue": {"json": {"reason": "未解决", "expected_version": 2}},
+    "user_change": {"json": {"disabled": True}},
 }
 
 
