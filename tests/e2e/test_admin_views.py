@@ -394,3 +394,41 @@ def test_an_admin_disables_enables_and_sets_a_new_password_for_an_account(
     assert logs_in(PASSWORD) == 401 and logs_in("new-secret-2026") == 201
     # an admin cannot lock themselves out: their own row has no 停用
     expect(page.locator(f"tr[data-username={ADMIN}]").get_by_role("button", name="停用")).to_have_count(0)
+
+
+def test_an_admin_changes_a_cadres_rank_transfers_them_and_records_their_departure(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
+    bearer = token(server, ADMIN)
+    name = f"调动{uuid.uuid4().hex[:4]}"
+    enrolled = httpx.post(f"{server.url}/api/v1/cadres", headers={"Authorization": f"Bearer {bearer}"},
+                          json={"name": name, "rank": "staff", "unit": "县委组织部"})
+    assert enrolled.status_code == 201, enrolled.text
+    cadre_id = enrolled.json()["result"]["id"]
+
+    def listed() -> dict | None:
+        cadres = api_get(server, bearer, "/cadres").json()["cadres"]
+        return next((c for c in cadres if c["id"] == cadre_id), None)
+
+    wait_until(lambda: listed() is not None, timeout=10)  # the cadre list reads the leaderboard read model
+    page = desktop
+    log_in(page, ADMIN, "admin-map")
+    go(page, "/admin/people")
+    expect(page.locator("body[data-usable=admin-people]")).to_be_attached()
+    cadres = page.get_by_test_id("cadres")
+    cadres.locator(f"tr[data-cadre={name}]").get_by_role("button", name="调整").click()
+    editor = cadres.locator("tr.editing")
+    editor.get_by_label("职级").select_option("deputy_section_chief")
+    editor.get_by_label("单位").fill("什玲镇党委")
+    editor.get_by_role("button", name="保存").click()
+    expect(cadres.locator(f"tr[data-cadre={name}]")).to_contain_text("什玲镇党委")
+    now = listed()
+    assert (now["rank"], now["unit"], now["version"]) == ("deputy_section_chief", "什玲镇党委", 3)
+    cadres.locator(f"tr[data-cadre={name}]").get_by_role("button", name="调整").click()
+    editor.get_by_role("button", name="调离").click()
+    expect(editor).to_contain_text("请填写调离原因")
+    editor.get_by_label("调离原因").fill("调往县财政局")
+    page.screenshot(path=str(artifacts / "admin-10c-cadre-departure.png"), full_page=True)
+    editor.get_by_role("button", name="调离").click()
+    expect(cadres).to_contain_text(f"{name} 已调离")
+    expect(cadres.locator(f"tr[data-cadre={name}]")).to_have_count(0)
+    assert listed() is None

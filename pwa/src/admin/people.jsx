@@ -101,6 +101,7 @@ function Cadres({ cadres, reload, loadError }) {
   const places = usePlaces();
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
+  const [editing, setEditing] = useState(null); // the cadre whose rank, unit or township is being changed
   const enrol = async (event) => {
     event.preventDefault();
     const form = event.currentTarget;
@@ -171,21 +172,116 @@ function Cadres({ cadres, reload, loadError }) {
               <th>{at('rank')}</th>
               <th>{at('unit')}</th>
               <th>{at('township')}</th>
+              <th />
             </tr>
           </thead>
           <tbody>
-            {cadres.map((c) => (
-              <tr>
-                <td>{c.name}</td>
-                <td>{at(`rank_${c.rank}`)}</td>
-                <td>{c.unit}</td>
-                <td>{placeName(places, c.township)}</td>
-              </tr>
-            ))}
+            {cadres.map((c) =>
+              editing === c.id ? (
+                <CadreEditor cadre={c} townships={townships} done={(message) => {
+                  setEditing(null);
+                  setNote(message);
+                  setError(null);
+                  reload();
+                }} cancel={() => setEditing(null)} />
+              ) : (
+                <tr data-cadre={c.name}>
+                  <td>{c.name}</td>
+                  <td>{at(`rank_${c.rank}`)}</td>
+                  <td>{c.unit}</td>
+                  <td>{placeName(places, c.township)}</td>
+                  <td class="actions">
+                    <button type="button" class="link" onClick={() => setEditing(c.id)}>{at('cadre_change')}</button>
+                  </td>
+                </tr>
+              ),
+            )}
           </tbody>
         </table>
       )}
     </section>
+  );
+}
+
+// One cadre's row as a form: a new rank, a transfer (unit, township), or a departure with its reason.
+// Each is a command on the cadre with its expected version; a second one goes with the version the
+// first returned.
+function CadreEditor({ cadre, townships, done, cancel }) {
+  const { api } = useAdmin();
+  const places = usePlaces();
+  const [error, setError] = useState(null);
+  const save = async (event) => {
+    event.preventDefault();
+    const f = new FormData(event.currentTarget);
+    let version = cadre.version;
+    try {
+      if (f.get('rank') !== cadre.rank) {
+        version = (await api.post(`/cadres/${cadre.id}/rank`, { rank: f.get('rank'), expected_version: version }))
+          .result.version;
+      }
+      const township = f.get('township') || null;
+      if (f.get('unit').trim() !== cadre.unit || township !== (cadre.township || null)) {
+        await api.post(`/cadres/${cadre.id}/transfer`, { unit: f.get('unit'), township, expected_version: version });
+      }
+      done(at('done'));
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  const depart = async (event) => {
+    const reason = event.currentTarget.form.elements.reason.value.trim();
+    if (!reason) {
+      setError(at('depart_needs_reason'));
+      return;
+    }
+    try {
+      await api.post(`/cadres/${cadre.id}/depart`, { reason, expected_version: cadre.version });
+      done(at('departed_note', { name: cadre.name }));
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  return (
+    <tr class="editing" data-cadre={cadre.name}>
+      <td colSpan={5}>
+        <form class="filters" onSubmit={save}>
+          <strong>{cadre.name}</strong>
+          <label>
+            {at('rank')}
+            <select name="rank" value={cadre.rank}>
+              {RANKS.map((r) => (
+                <option value={r}>{at(`rank_${r}`)}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {at('unit')}
+            <input name="unit" required value={cadre.unit} />
+          </label>
+          <label>
+            {at('township')}
+            {townships.length ? (
+              <select name="township" value={cadre.township || ''}>
+                <option value="">—</option>
+                {[...new Set([...(cadre.township ? [cadre.township] : []), ...townships])].map((code) => (
+                  <option value={code}>{placeName(places, code)}</option>
+                ))}
+              </select>
+            ) : (
+              <input name="township" pattern="\d{9}" value={cadre.township || ''} />
+            )}
+          </label>
+          <button>{at('save')}</button>
+          <label>
+            {at('depart_reason')}
+            <input name="reason" />
+          </label>
+          <button type="button" class="depart" onClick={depart}>{at('depart')}</button>
+          <button type="button" class="link" onClick={cancel}>{at('cancel')}</button>
+        </form>
+        {error && <p class="error">{error}</p>}
+      </td>
+    </tr>
   );
 }
 
