@@ -432,3 +432,36 @@ def test_an_admin_changes_a_cadres_rank_transfers_them_and_records_their_departu
     expect(cadres).to_contain_text(f"{name} 已调离")
     expect(cadres.locator(f"tr[data-cadre={name}]")).to_have_count(0)
     assert listed() is None
+
+
+def test_an_admin_pairs_a_cadre_with_a_household_and_ends_the_pairing(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
+    admin = token(server, ADMIN)
+    before = {p["pairing_id"] for p in api_get(server, admin, "/pairings", limit=500).json()["items"]}
+    cadre = next(c for c in api_get(server, admin, "/cadres").json()["cadres"] if c["name"] == "钱科长")
+    page = desktop
+    log_in(page, ADMIN, "admin-map")
+    go(page, "/admin/compliance")
+    expect(page.locator("body[data-usable=admin-compliance]")).to_be_attached()
+    page.get_by_test_id("tab-pairings").click()
+    page.get_by_test_id("new-pairing").click()
+    form = page.get_by_test_id("pairing-form")
+    form.get_by_label("干部").select_option(cadre["id"])
+    form.get_by_label("村").fill(VILLAGE)  # no village names in this county: the code
+    form.get_by_label("农户").select_option(label="老户03")
+    form.get_by_label("周期").select_option("monthly")
+    page.screenshot(path=str(artifacts / "admin-8d-new-pairing.png"), full_page=True)
+    form.get_by_role("button", name="结对").click()
+    expect(page.get_by_test_id("pairing-note")).to_have_text("已结对。")
+    wait_until(lambda: len(api_get(server, admin, "/pairings", limit=500).json()["items"]) == len(before) + 1, 10)
+    [made] = [p for p in api_get(server, admin, "/pairings", limit=500).json()["items"] if p["pairing_id"] not in before]
+    assert (made["cadre_id"], made["head_name"], made["cadence"], made["programme"]) == (
+        cadre["id"], "老户03", "monthly", "结对帮扶")
+    row = page.locator(f"tr[data-pairing='{made['pairing_id']}']")
+    expect(row).to_contain_text("老户03")
+    row.get_by_role("button", name="结束结对").click()
+    row.get_by_label("结束原因").fill("户籍迁出")
+    row.get_by_role("button", name="结束结对").click()
+    expect(page.get_by_test_id("pairing-note")).to_have_text("已结束结对。")
+    expect(row).to_have_count(0)
+    assert made["pairing_id"] not in {p["pairing_id"] for p in api_get(server, admin, "/pairings", limit=500).json()["items"]}

@@ -4,6 +4,7 @@ import { useState } from 'preact/hooks';
 import { at, pct } from './i18n.js';
 import { problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces } from './places.js';
+import { EndPairing, NewPairing } from './pairing.jsx';
 
 const TABS = [
   ['completeness', 'compliance_completeness'],
@@ -271,8 +272,13 @@ function Pairings() {
   const [filters, setFilters] = useState({ township: '', village: '', cadre_id: '', rank: '', status: '' });
   const { summary, items, error } = useListing('pairing', '/pairings/summary', '/pairings', filters);
   const { townships, villages } = placeChoices(places, (items ?? []).flatMap((p) => [p.township, p.village]), filters.township);
+  const [note, setNote] = useState(null);
+  // The table follows the pairing read model (SSE), so a new or ended pairing shows once projected.
+  const allVillages = placeChoices(places, [], '').villages;
   return (
     <section class="card">
+      <NewPairing cadres={cadres} villages={allVillages} done={setNote} />
+      {note && <p class="hint ok" data-testid="pairing-note">{note}</p>}
       <FilterBar
         filters={filters}
         setFilters={setFilters}
@@ -308,11 +314,12 @@ function Pairings() {
                 <th>{at('visits_in_period')}</th>
                 <th>{at('due_date')}</th>
                 <th>{at('status')}</th>
+                <th />
               </tr>
             </thead>
             <tbody>
               {items.map((p) => (
-                <tr>
+                <tr data-pairing={p.pairing_id}>
                   <td>{names[p.cadre_id] || p.cadre_id}</td>
                   <td>{p.rank ? at(`rank_${p.rank}`) : '—'}</td>
                   <td>
@@ -325,6 +332,9 @@ function Pairings() {
                   <td>{p.due_date}</td>
                   <td>
                     <Status value={p.status} />
+                  </td>
+                  <td class="actions">
+                    <EndPairing pairing={p} done={setNote} />
                   </td>
                 </tr>
               ))}

@@ -1,0 +1,150 @@
+// Forming and ending pairings (结对子) from the pairing compliance table: a cadre, a household picked by
+// village, the programme and its visit cadence. Household heads' names are personal data, so the
+// picker asks the server for one village's households at a time.
+import { useState } from 'preact/hooks';
+import { at } from './i18n.js';
+import { problem, useAdmin } from './context.js';
+import { placeName, usePlaces } from './places.js';
+
+const CADENCES = ['monthly', 'quarterly', 'yearly'];
+// The programme is data, kept in Chinese whatever the page's language (as the demo and the ledgers).
+const PROGRAMME = '结对帮扶';
+const today = () => new Date().toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' }); // YYYY-MM-DD, Beijing
+// An active pairing has only its forming event; ending it is the one change it takes.
+const ACTIVE_PAIRING_VERSION = 1;
+
+export function NewPairing({ cadres, villages, done }) {
+  const { api } = useAdmin();
+  const places = usePlaces();
+  const [open, setOpen] = useState(false);
+  const [households, setHouseholds] = useState(null);
+  const [error, setError] = useState(null);
+  const pickVillage = async (village) => {
+    setHouseholds(null);
+    if (!/^\d{12}$/.test(village)) return;
+    try {
+      const answer = await api.get('/completeness/households', { village, limit: 500 });
+      setHouseholds(answer.items);
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  const submit = async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const f = new FormData(form);
+    try {
+      await api.post('/pairings', {
+        cadre_id: f.get('cadre_id'),
+        target_kind: 'household',
+        target_id: f.get('household_id'),
+        programme: f.get('programme'),
+        cadence: f.get('cadence'),
+        formed_on: f.get('formed_on'),
+      });
+      setError(null);
+      setOpen(false);
+      setHouseholds(null);
+      done(at('paired_note'));
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  if (!open) {
+    return (
+      <button type="button" onClick={() => setOpen(true)} data-testid="new-pairing">
+        {at('new_pairing')}
+      </button>
+    );
+  }
+  return (
+    <form class="filters pairing-form" onSubmit={submit} data-testid="pairing-form">
+      <label>
+        {at('cadre')}
+        <select name="cadre_id" required>
+          <option value="">—</option>
+          {cadres.map((c) => (
+            <option value={c.id}>{c.township ? `${c.name}（${placeName(places, c.township)}）` : c.name}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {at('village')}
+        {villages.length ? (
+          <select name="village" required onChange={(e) => pickVillage(e.currentTarget.value)}>
+            <option value="">—</option>
+            {villages.map(([code, name]) => (
+              <option value={code}>{name}</option>
+            ))}
+          </select>
+        ) : (
+          <input name="village" required pattern="\d{12}" onInput={(e) => pickVillage(e.currentTarget.value)} />
+        )}
+      </label>
+      <label>
+        {at('household')}
+        <select name="household_id" required disabled={!households}>
+          <option value="">{households && !households.length ? at('no_households') : '—'}</option>
+          {(households || []).map((h) => (
+            <option value={h.household_id}>{h.head_name || h.household_id.slice(0, 8)}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {at('programme')}
+        <input name="programme" required maxLength={30} value={PROGRAMME} />
+      </label>
+      <label>
+        {at('cadence')}
+        <select name="cadence" value="quarterly">
+          {CADENCES.map((c) => (
+            <option value={c}>{at(`cadence_${c}`)}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {at('formed_on')}
+        <input name="formed_on" type="date" required value={today()} />
+      </label>
+      <button class="primary-inline">{at('pair')}</button>
+      <button type="button" class="link" onClick={() => setOpen(false)}>{at('cancel')}</button>
+      {error && <p class="error" data-testid="pairing-error">{error}</p>}
+    </form>
+  );
+}
+
+export function EndPairing({ pairing, done }) {
+  const { api } = useAdmin();
+  const [open, setOpen] = useState(false);
+  const [error, setError] = useState(null);
+  if (!open) {
+    return (
+      <button type="button" class="link" onClick={() => setOpen(true)}>
+        {at('end_pairing')}
+      </button>
+    );
+  }
+  const submit = async (event) => {
+    event.preventDefault();
+    const f = new FormData(event.currentTarget);
+    try {
+      await api.post(`/pairings/${pairing.pairing_id}/end`, {
+        reason: f.get('reason'),
+        ended_on: f.get('ended_on'),
+        expected_version: ACTIVE_PAIRING_VERSION,
+      });
+      done(at('pairing_ended_note'));
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  return (
+    <form class="inline" onSubmit={submit}>
+      <input name="reason" required maxLength={200} aria-label={at('end_reason')} placeholder={at('end_reason')} />
+      <input name="ended_on" type="date" required value={today()} aria-label={at('ended_on')} />
+      <button>{at('end_pairing')}</button>
+      <button type="button" class="link" onClick={() => setOpen(false)}>{at('cancel')}</button>
+      {error && <span class="error">{error}</span>}
+    </form>
+  );
+}
