@@ -465,3 +465,45 @@ def test_an_admin_pairs_a_cadre_with_a_household_and_ends_the_pairing(
     expect(page.get_by_test_id("pairing-note")).to_have_text("已结束结对。")
     expect(row).to_have_count(0)
     assert made["pairing_id"] not in {p["pairing_id"] for p in api_get(server, admin, "/pairings", limit=500).json()["items"]}
+
+
+def test_an_admin_retags_corrects_and_archives_a_household(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
+    admin = token(server, ADMIN)
+    bearer = {"Authorization": f"Bearer {admin}"}
+    made = httpx.post(f"{server.url}/api/v1/households", headers=bearer, json={
+        "command_id": str(uuid.uuid4()), "village": VILLAGE, "township": VILLAGE[:9], "address": "测试三村99号",
+        "lat": 18.71, "lon": 109.77, "size": 3, "head_name": "档案户", "tags": []})
+    assert made.status_code == 201, made.text
+    home = made.json()["result"]["id"]
+    wait_until(lambda: any(h["household_id"] == home for h in api_get(
+        server, admin, "/completeness/households", village=VILLAGE, limit=500).json()["items"]), 10)
+    page = desktop
+    log_in(page, ADMIN, "admin-map")
+    go(page, "/admin/people")
+    expect(page.locator("body[data-usable=admin-people]")).to_be_attached()
+    card = page.get_by_test_id("households")
+    card.get_by_test_id("households-village").fill(VILLAGE)
+    card.locator("tr[data-household=档案户]").get_by_role("button", name="调整").click()
+    editor = card.get_by_test_id("household-editor")
+    editor.get_by_label("低保户").check()
+    editor.get_by_label("空巢老人").check()
+    editor.get_by_role("button", name="保存标签").click()
+    expect(card.get_by_test_id("households-note")).to_have_text("标签已更新。")
+    detail = api_get(server, admin, f"/households/{home}").json()
+    assert sorted(detail["tags"]) == ["empty_nest_elderly", "subsistence"] and detail["version"] == 2
+    card.locator("tr[data-household=档案户]").get_by_role("button", name="调整").click()
+    editor.get_by_label("纬度").fill("18.7125")
+    editor.get_by_label("地址").fill("测试三村99号（新址）")
+    editor.get_by_role("button", name="更正位置").click()
+    expect(card.get_by_test_id("households-note")).to_have_text("位置已更正。")
+    detail = api_get(server, admin, f"/households/{home}").json()
+    assert (detail["lat"], detail["address"], detail["version"]) == (18.7125, "测试三村99号（新址）", 3)
+    card.locator("tr[data-household=档案户]").get_by_role("button", name="调整").click()
+    editor.get_by_label("注销原因").fill("全户迁出")
+    page.screenshot(path=str(artifacts / "admin-10d-household-record.png"), full_page=True)
+    editor.get_by_role("button", name="注销农户").click()
+    expect(card.get_by_test_id("households-note")).to_contain_text("农户已注销")
+    assert api_get(server, admin, f"/households/{home}").json()["archived"] is True
+    wait_until(lambda: all(h["household_id"] != home for h in api_get(
+        server, admin, "/completeness/households", village=VILLAGE, limit=500).json()["items"]), 10)

@@ -1,9 +1,11 @@
 // Households and people: the household import (民情档案, CSV/XLSX) with its row-by-row error report,
-// the county's cadres (list, enrol) and its accounts (list, create).
+// one village's households to keep up to date, the county's cadres (enrol, change, departure) and its
+// accounts (create, disable, new password).
 import { useState } from 'preact/hooks';
 import { at } from './i18n.js';
 import { problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces } from './places.js';
+import { Households } from './households.jsx';
 
 const RANKS = ['section_chief', 'deputy_section_chief', 'staff', 'village_cadre'];
 const COUNTY_ROLES = ['county_admin', 'department', 'cadre'];
@@ -21,6 +23,7 @@ export function People() {
   return (
     <div class="people">
       <Import />
+      <Households />
       <Cadres cadres={cadres} reload={load} loadError={error} />
       <Users cadres={cadres || []} />
     </div>
