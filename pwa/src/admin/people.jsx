@@ -134,31 +134,7 @@ function Cadres({ cadres, reload, loadError }) {
           {at('name')}
           <input name="name" required />
         </label>
-        <label>
-          {at('rank')}
-          <select name="rank">
-            {RANKS.map((r) => (
-              <option value={r}>{at(`rank_${r}`)}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {at('unit')}
-          <input name="unit" required />
-        </label>
-        <label>
-          {at('township')}
-          {townships.length ? (
-            <select name="township">
-              <option value="">—</option>
-              {townships.map((code) => (
-                <option value={code}>{places.names[code]}</option>
-              ))}
-            </select>
-          ) : (
-            <input name="township" pattern="\d{9}" />
-          )}
-        </label>
+        <CadreFields townships={townships} />
         <label>
           {at('phone')}
           <input name="phone" />
@@ -206,12 +182,46 @@ function Cadres({ cadres, reload, loadError }) {
   );
 }
 
+/** Rank, unit and township: empty when enrolling, a cadre's own when changing them. */
+function CadreFields({ cadre = null, townships }) {
+  const places = usePlaces();
+  const choices = [...new Set([...(cadre?.township ? [cadre.township] : []), ...townships])];
+  return (
+    <>
+      <label>
+        {at('rank')}
+        <select name="rank" value={cadre?.rank}>
+          {RANKS.map((r) => (
+            <option value={r}>{at(`rank_${r}`)}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {at('unit')}
+        <input name="unit" required value={cadre?.unit} />
+      </label>
+      <label>
+        {at('township')}
+        {townships.length ? (
+          <select name="township" value={cadre?.township || ''}>
+            <option value="">—</option>
+            {choices.map((code) => (
+              <option value={code}>{placeName(places, code)}</option>
+            ))}
+          </select>
+        ) : (
+          <input name="township" pattern="\d{9}" value={cadre?.township || ''} />
+        )}
+      </label>
+    </>
+  );
+}
+
 // One cadre's row as a form: a new rank, a transfer (unit, township), or a departure with its reason.
 // Each is a command on the cadre with its expected version; a second one goes with the version the
 // first returned.
 function CadreEditor({ cadre, townships, done, cancel }) {
   const { api } = useAdmin();
-  const places = usePlaces();
   const [error, setError] = useState(null);
   const save = async (event) => {
     event.preventDefault();
@@ -249,31 +259,7 @@ function CadreEditor({ cadre, townships, done, cancel }) {
       <td colSpan={5}>
         <form class="filters" onSubmit={save}>
           <strong>{cadre.name}</strong>
-          <label>
-            {at('rank')}
-            <select name="rank" value={cadre.rank}>
-              {RANKS.map((r) => (
-                <option value={r}>{at(`rank_${r}`)}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            {at('unit')}
-            <input name="unit" required value={cadre.unit} />
-          </label>
-          <label>
-            {at('township')}
-            {townships.length ? (
-              <select name="township" value={cadre.township || ''}>
-                <option value="">—</option>
-                {[...new Set([...(cadre.township ? [cadre.township] : []), ...townships])].map((code) => (
-                  <option value={code}>{placeName(places, code)}</option>
-                ))}
-              </select>
-            ) : (
-              <input name="township" pattern="\d{9}" value={cadre.township || ''} />
-            )}
-          </label>
+          <CadreFields cadre={cadre} townships={townships} />
           <button>{at('save')}</button>
           <label>
             {at('depart_reason')}
