@@ -347,11 +347,17 @@ def test_the_rules_page_saves_the_rules_and_says_when_history_is_re_judged(
     try:
         distance.fill("5000")
         page.get_by_test_id("rule-household_visits_per_year").fill("3")
+        page.get_by_test_id("rule-days-department").fill("15")
+        page.get_by_test_id("rule-quota-staff").fill("")  # no pairing quota for staff any more
         page.get_by_test_id("rules-save").click()
         expect(page.get_by_test_id("rules-state")).to_have_attribute("data-state", "rejudged", timeout=60_000)
         page.screenshot(path=str(artifacts / "admin-11-rules.png"), full_page=True)
         after = api_get(server, bearer, "/rules").json()
-        assert after == {**before, "verified_max_distance_m": 5000, "household_visits_per_year": 3}
+        assert before["paired_households_by_rank"]["staff"] == 1  # the default the page was asked to drop
+        quotas = {rank: n for rank, n in before["paired_households_by_rank"].items() if rank != "staff"}
+        assert after == {**before, "verified_max_distance_m": 5000, "household_visits_per_year": 3,
+                         "issue_days_by_route": {**before["issue_days_by_route"], "department": 15},
+                         "paired_households_by_rank": quotas}
         assert county_figures(server, bearer)["verified_visits"] >= verified_before
         go(page, "/admin/leaderboards")
         expect(page.get_by_test_id("rule")).to_contain_text("5000")

@@ -18,7 +18,19 @@ const NUMBERS = [
 ];
 const OPTIONAL = new Set(['hardship_households_per_cadre']);
 const WHOLE = new Set(['household_visits_per_year', 'due_soon_days', 'hardship_households_per_cadre', 'interviews_per_year']);
+const ROUTES = ['on_the_spot', 'monthly_review', 'department', 'leadership'];
+const RANKS = ['section_chief', 'deputy_section_chief', 'staff', 'village_cadre'];
 const POLL_MS = 1000;
+
+/** `{key: int}` from the inputs named `${prefix}${key}`; a blank input leaves its key out. */
+function numbersByKey(f, prefix, keys) {
+  const out = {};
+  for (const key of keys) {
+    const text = String(f.get(prefix + key) ?? '').trim();
+    if (text !== '') out[key] = parseInt(text, 10);
+  }
+  return out;
+}
 
 export function Rules() {
   const { api } = useAdmin();
@@ -51,6 +63,10 @@ export function Rules() {
       next[key] = text === '' && OPTIONAL.has(key) ? null : WHOLE.has(key) ? parseInt(text, 10) : parseFloat(text);
     }
     next.mock_fixes_rejected = f.get('mock_fixes_rejected') === 'on';
+    next.issue_days_by_route = { ...rules.issue_days_by_route, ...numbersByKey(f, 'days_', ROUTES) };
+    // A rank left blank has no pairing quota; all blank switches the by-rank quota off.
+    const byRank = numbersByKey(f, 'quota_', RANKS);
+    next.paired_households_by_rank = Object.keys(byRank).length ? byRank : null;
     next.monthly_review_weekday = parseInt(f.get('monthly_review_weekday'), 10);
     try {
       setRules(await api.put('/rules', next));
@@ -105,6 +121,26 @@ export function Rules() {
             {at('rule_mock_fixes_rejected')}
           </label>
         </div>
+        <fieldset class="filters">
+          <legend>{at('rule_issue_days_by_route')}</legend>
+          {ROUTES.map((route) => (
+            <label>
+              {at(`route_${route}`)}
+              <input name={`days_${route}`} type="number" min="1" max="366" required
+                value={rules.issue_days_by_route[route] ?? ''} data-testid={`rule-days-${route}`} />
+            </label>
+          ))}
+        </fieldset>
+        <fieldset class="filters">
+          <legend>{at('rule_paired_households_by_rank')}</legend>
+          {RANKS.map((rank) => (
+            <label>
+              {at(`rank_${rank}`)}
+              <input name={`quota_${rank}`} type="number" min="0" max="100"
+                value={rules.paired_households_by_rank?.[rank] ?? ''} data-testid={`rule-quota-${rank}`} />
+            </label>
+          ))}
+        </fieldset>
         <button class="primary-inline" data-testid="rules-save">{at('save')}</button>
       </form>
       {error && <p class="error" data-testid="rules-error">{error}</p>}
