@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
@@ -254,6 +255,42 @@ async def user_change(call: Call) -> Account:
     return Account(**dict(row))
 
 
+# ---- audit log -------------------------------------------------------------------------------------------------
+
+
+class AuditQuery(BaseModel):
+    limit: int = Field(100, ge=1, le=500)
+    before: int | None = Field(None, ge=1, description="the `next` of the previous page: entries older than it")
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    action: str = Field(description="login, logout, login.failed, rules.changed, user.created, user.disabled, "
+                                    "user.enabled, user.password_set")
+    username: str | None
+    address: str | None
+    detail: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next: int | None = Field(description="pass as `before` for older entries; null on the last page")
+
+
+@endpoint("GET", "/audit", query=AuditQuery, response=AuditPage, roles=ADMIN, tags=["users"],
+          summary="My county's audit log, newest first: logins, rule changes, account changes")
+async def audit_log(call: Call) -> AuditPage:
+    query: AuditQuery = call.query
+    async with call.db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT id, at, action, username, address, detail FROM core.audit_log"
+            " WHERE county = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+            call.county, query.before, query.limit + 1)
+    items = [AuditEntry(**{**dict(row), "detail": json.loads(row["detail"])}) for row in rows[:query.limit]]
+    return AuditPage(items=items, next=items[-1].id if len(rows) > query.limit else None)
+
+
 # ---- province map ---------------------------------------------------------------------------------------------
 
 
@@ -299,4 +336,5 @@ async def province_map(call: Call) -> ProvinceMap:
     ])
 
 
-routes = [web_config, county_places, cadre_list, user_list, user_create, user_change, province, province_map]
+routes = [web_config, county_places, cadre_list, user_list, user_create, user_change, audit_log, province,
+          province_map]

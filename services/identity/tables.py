@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS core.audit_log (
     detail jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS audit_log_at ON core.audit_log (at);
+CREATE INDEX IF NOT EXISTS audit_log_county ON core.audit_log (county, id);
 """
 
 

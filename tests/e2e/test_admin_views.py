@@ -397,6 +397,11 @@ def test_an_admin_disables_enables_and_sets_a_new_password_for_an_account(
     page.screenshot(path=str(artifacts / "admin-10b-account-password.png"), full_page=True)
     row.get_by_role("button", name="保存").click()
     expect(page.get_by_test_id("users")).to_contain_text(f"已为 {name} 设置新密码")
+    # the audit log (newest first) tells who did what
+    audit = page.get_by_test_id("audit")
+    expect(audit.locator("tbody tr").first).to_contain_text("重设密码")  # reloaded after the change
+    newest = [entry.inner_text().split("\t")[1:4] for entry in audit.locator("tbody tr").all()[:3]]
+    assert newest == [["重设密码", name, ADMIN], ["启用账号", name, ADMIN], ["停用账号", name, ADMIN]]
     assert logs_in(PASSWORD) == 401 and logs_in("new-secret-2026") == 201
     # an admin cannot lock themselves out: their own row has no 停用
     expect(page.locator(f"tr[data-username={ADMIN}]").get_by_role("button", name="停用")).to_have_count(0)

@@ -1,11 +1,12 @@
 // Households and people: the household import (民情档案, CSV/XLSX) with its row-by-row error report,
 // one village's households to keep up to date, the county's cadres (enrol, change, departure) and its
-// accounts (create, disable, new password).
+// accounts (create, disable, new password), and the county's audit log.
 import { useState } from 'preact/hooks';
 import { at } from './i18n.js';
 import { problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces } from './places.js';
 import { Households } from './households.jsx';
+import { AuditLog } from './audit.jsx';
 
 const RANKS = ['section_chief', 'deputy_section_chief', 'staff', 'village_cadre'];
 const COUNTY_ROLES = ['county_admin', 'department', 'cadre'];
@@ -20,12 +21,14 @@ export function People() {
     ready('admin-people');
   }, (e) => setError(problem(e)));
   useLive(['leaderboards'], load, []);
+  const [accountChanges, setAccountChanges] = useState(0); // the audit log reloads after each
   return (
     <div class="people">
       <Import />
       <Households />
       <Cadres cadres={cadres} reload={load} loadError={error} />
-      <Users cadres={cadres || []} />
+      <Users cadres={cadres || []} changed={() => setAccountChanges((n) => n + 1)} />
+      <AuditLog refresh={accountChanges} />
     </div>
   );
 }
@@ -274,7 +277,7 @@ function CadreEditor({ cadre, townships, done, cancel }) {
   );
 }
 
-function Users({ cadres }) {
+function Users({ cadres, changed }) {
   const places = usePlaces();
   const { api } = useAdmin();
   const [users, setUsers] = useState(null);
@@ -293,6 +296,7 @@ function Users({ cadres }) {
       setError(null);
       setResetting(null);
       load();
+      changed();
     } catch (e) {
       setError(problem(e));
     }
@@ -319,6 +323,7 @@ function Users({ cadres }) {
       setError(null);
       form.reset();
       load();
+      changed();
     } catch (e) {
       setError(problem(e));
     }

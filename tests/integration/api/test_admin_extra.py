@@ -133,6 +133,7 @@ async def test_only_county_admins_manage_accounts(api: Api, role):
         "username": "nobody_x", "display_name": "x", "password": PASSWORD, "roles": ["county_admin"]})).status_code == 403
     target = api.account("department").user.id
     assert (await client.patch(f"/api/v1/users/{target}", json={"disabled": True})).status_code == 403
+    assert (await client.get("/api/v1/audit")).status_code == 403
 
 
 async def new_account(api: Api) -> tuple[str, str, httpx.AsyncClient]:
@@ -194,6 +195,31 @@ async def test_an_admin_cannot_disable_their_own_account(api: Api):
     response = await admin.patch(f"/api/v1/users/{me}", json={"disabled": True})
     assert response.status_code == 422 and "自己" in response.json()["detail_zh"]
     assert (await admin.get("/api/v1/me")).status_code == 200
+
+
+async def test_the_audit_log_shows_my_countys_account_changes_newest_first_in_pages(api: Api):
+    admin = await api.client("county_admin")
+    name, user_id, _ = await new_account(api)
+    await admin.patch(f"/api/v1/users/{user_id}", json={"disabled": True})
+    await admin.patch(f"/api/v1/users/{user_id}", json={"password": "another-secret-1"})
+    first = (await admin.get("/api/v1/audit", params={"limit": 3})).json()
+    mine = api.account("county_admin").username
+    assert [(e["action"], e["username"], e["detail"].get("by")) for e in first["items"]] == [
+        ("user.password_set", name, mine), ("user.disabled", name, mine), ("login", name, None)]
+    assert first["next"] == first["items"][-1]["id"]
+    older = (await admin.get("/api/v1/audit", params={"limit": 3, "before": first["next"]})).json()
+    assert older["items"][0] == {**older["items"][0], "action": "user.created", "username": name}
+    assert all(e["id"] < first["next"] for e in older["items"])
+    # county B's admin sees none of it
+    other = await api.client("county_admin", COUNTY_B)
+    theirs = (await other.get("/api/v1/audit", params={"limit": 500})).json()["items"]
+    assert name not in {e["username"] for e in theirs}
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 501}, {"before": "x"}, {"before": 0}])
+async def test_bad_audit_parameters_are_422(api: Api, params):
+    response = await (await api.client("county_admin")).get("/api/v1/audit", params=params)
+    assert response.status_code == 422, response.text
 
 
 async def test_province_map_lists_the_province_counties_with_centroids(api: Api):
