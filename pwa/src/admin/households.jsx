@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import { codes, label } from '../i18n/index.js';
 import { at } from './i18n.js';
 import { problem, useAdmin } from './context.js';
-import { placeName, usePlaces } from './places.js';
+import { usePlaces, villageLabel } from './places.js';
 
 export function Households() {
   const { api } = useAdmin();
@@ -54,7 +54,7 @@ export function Households() {
             <select value={village} onChange={(e) => load(e.currentTarget.value)} data-testid="households-village">
               <option value="">—</option>
               {villages.map((code) => (
-                <option value={code}>{placeName(places, code)}</option>
+                <option value={code}>{villageLabel(places, code)}</option>
               ))}
             </select>
           ) : (

@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { at } from './i18n.js';
 import { problem, useAdmin } from './context.js';
-import { placeName, usePlaces } from './places.js';
+import { placeName, usePlaces, villageLabel } from './places.js';
 
 const CADENCES = ['monthly', 'quarterly', 'yearly'];
 // The programme is data, kept in Chinese whatever the page's language (as the demo and the ledgers).
@@ -73,8 +73,8 @@ export function NewPairing({ cadres, villages, done }) {
         {villages.length ? (
           <select name="village" required onChange={(e) => pickVillage(e.currentTarget.value)}>
             <option value="">—</option>
-            {villages.map(([code, name]) => (
-              <option value={code}>{name}</option>
+            {villages.map(([code]) => (
+              <option value={code}>{villageLabel(places, code)}</option>
             ))}
           </select>
         ) : (

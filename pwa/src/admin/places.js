@@ -29,3 +29,6 @@ export function usePlaces() {
 
 /** "什玲镇" or the code when the name is unknown. */
 export const placeName = (places, code) => (code ? places.names[code] || code : '—');
+
+/** "township · village": a village's 12-digit code begins with its township's 9 (names repeat across townships). */
+export const villageLabel = (places, code) => `${placeName(places, code.slice(0, 9))} · ${placeName(places, code)}`;
