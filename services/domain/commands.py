@@ -190,7 +190,9 @@ class FormPairing(Command):
     target_kind: TargetKind
     target_id: Reference
     programme: Label
-    cadence: Cadence = "quarterly"
+    # Left out: the county's default cadence (rules.default_pairing_cadence), so changing that rule
+    # re-judges these pairings; quarterly unless the county says otherwise.
+    cadence: Cadence | None = None
     formed_on: date
 
     @model_validator(mode="after")

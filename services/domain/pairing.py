@@ -12,14 +12,14 @@ from services.domain.errors import InvalidState
 class Pairing(Aggregate):
     @event("Formed")
     def __init__(
-        self, id: UUID, cadre_id: UUID, target_kind: str, target_id: str, programme: str, cadence: str,
+        self, id: UUID, cadre_id: UUID, target_kind: str, target_id: str, programme: str, cadence: str | None,
         formed_on: str,
     ) -> None:
         self.cadre_id = cadre_id
         self.target_kind = target_kind
         self.target_id = target_id
         self.programme = programme
-        self.cadence = cadence
+        self.cadence = cadence  # None: the county's default cadence (its rules), judged by the read model
         self.formed_on = formed_on
         self.ended_on: str | None = None
 

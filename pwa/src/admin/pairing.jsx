@@ -39,7 +39,7 @@ export function NewPairing({ cadres, villages, done }) {
         target_kind: 'household',
         target_id: f.get('household_id'),
         programme: f.get('programme'),
-        cadence: f.get('cadence'),
+        cadence: f.get('cadence') || null, // null: the county's default, which follows its rules
         formed_on: f.get('formed_on'),
       });
       setError(null);
@@ -96,7 +96,8 @@ export function NewPairing({ cadres, villages, done }) {
       </label>
       <label>
         {at('cadence')}
-        <select name="cadence" value="quarterly">
+        <select name="cadence" value="">
+          <option value="">{at('cadence_county_default')}</option>
           {CADENCES.map((c) => (
             <option value={c}>{at(`cadence_${c}`)}</option>
           ))}

@@ -287,3 +287,42 @@ async def test_a_rebuild_started_elsewhere_counts_as_re_judging(api, database_ur
     finally:
         await elsewhere.close()
     assert (await admin.get("/api/v1/rules/rejudging")).json() == {"running": False}
+
+
+async def test_a_pairing_formed_without_a_cadence_follows_the_countys_default(api):
+    """Rules: default_pairing_cadence. A pairing that names no cadence is judged by the county's default,
+    now and after the default changes; one that names its own keeps it."""
+    import asyncio
+    from datetime import date
+
+    from tests.integration.api.conftest import COUNTY_C
+
+    admin = await api.client("county_admin", COUNTY_C)
+    cadre = str(api.cadre(COUNTY_C))
+
+    async def pair(**cadence) -> str:
+        answer = await admin.post("/api/v1/pairings", json={
+            "cadre_id": cadre, "target_kind": "household", "target_id": str(api.household(COUNTY_C)),
+            "programme": "结对帮扶", "formed_on": date.today().isoformat(), **cadence})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["result"]["id"]
+
+    async def cadences() -> dict[str, str]:
+        for _ in range(100):
+            items = (await admin.get("/api/v1/pairings", params={"cadre_id": cadre, "limit": 500})).json()["items"]
+            found = {p["pairing_id"]: p["cadence"] for p in items}
+            if {default, own} <= set(found) and not (await admin.get("/api/v1/rules/rejudging")).json()["running"]:
+                return found
+            await asyncio.sleep(0.1)
+        raise AssertionError("the pairings did not show")
+
+    default, own = await pair(), await pair(cadence="yearly")
+    found = await cadences()
+    assert (found[default], found[own]) == ("quarterly", "yearly")
+    try:
+        assert (await admin.put("/api/v1/rules", json={"default_pairing_cadence": "monthly"})).status_code == 200
+        found = await cadences()
+        assert (found[default], found[own]) == ("monthly", "yearly")
+    finally:
+        assert (await admin.put("/api/v1/rules", json={})).status_code == 200
+        await cadences()

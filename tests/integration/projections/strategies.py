@@ -117,7 +117,7 @@ def _step(draw: Any, world: World, action: str, moment: datetime) -> None:
         pairing = Pairing(
             id=world.new_id(draw), cadre_id=draw(st.sampled_from(cadres)),
             target_kind="household", target_id=str(draw(st.sampled_from(households))), programme="结对",
-            cadence=draw(st.sampled_from(["monthly", "quarterly", "yearly"])),
+            cadence=draw(st.sampled_from(["monthly", "quarterly", "yearly", None])),  # None: the county's default
             formed_on=(moment.astimezone(SHANGHAI).date() - timedelta(days=draw(st.integers(0, 120)))).isoformat(),
         )
         world.pairings[pairing.id] = pairing
@@ -205,7 +205,8 @@ class Fold:
             del self.checkins[e.originator_id]
         elif kind == "Pairing.Formed":
             self.pairings[e.originator_id] = {"cadre_id": e.cadre_id, "household_id": uuid.UUID(e.target_id),
-                                              "cadence": e.cadence, "formed_on": date.fromisoformat(e.formed_on)}
+                                              "cadence": e.cadence or self.rules.default_pairing_cadence,
+                                              "formed_on": date.fromisoformat(e.formed_on)}
         elif kind == "Pairing.Ended":
             del self.pairings[e.originator_id]
         elif kind in ("Cadre.Enrolled", "Cadre.Transferred"):
