@@ -77,8 +77,12 @@ async def rebuild_county(conn: Any, schema: str, projections: list[Projection], 
 
 
 async def _rebuild_county(conn: Any, schema: str, projections: list[Projection], progress: bool) -> Rebuilt:
+    from projections.registry import PROJECTIONS
+
     started = time.perf_counter()
     mapper = decoder()
+    # Read before the rules themselves: the rules used are of this revision or newer.
+    revision = await conn.fetchval("SELECT rules_revision FROM core.counties WHERE adcode = $1", adcode_of(schema))
     rules = await load_rules(conn, adcode_of(schema))
     await ensure_tables_async(conn, schema)
     swapped = [p for p in projections if not p.shared_tables]
@@ -122,6 +126,10 @@ async def _rebuild_county(conn: Any, schema: str, projections: list[Projection],
             replayed = await _replay(conn, schema, schema, in_place, rules, mapper, 0, final, progress)
             events = max(events, replayed)
             await _track(conn, schema, in_place, final)
+    if {p.name for p in projections} == {p.name for p in PROJECTIONS}:
+        # Every read model now judges the county's history under rules of this revision (or newer).
+        await conn.execute("UPDATE core.counties SET judged_revision = greatest(judged_revision, $2) WHERE adcode = $1",
+                           adcode_of(schema), revision)
     return Rebuilt(adcode_of(schema), [p.name for p in projections], events, time.perf_counter() - started)
 
 

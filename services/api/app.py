@@ -97,7 +97,8 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
         app.state.openapi = None
         app.state.db = await asyncpg.create_pool(db_url, min_size=1, max_size=10)
         app.state.counties = _counties(db_url)
-        app.state.rejudging = Rejudging(db_url)
+        app.state.rejudging = Rejudging(db_url, app.state.db)
+        await app.state.rejudging.resume()
         stop = asyncio.Event()
         driver = asyncio.create_task(_run_projector(db_url, stop), name="projector") if projector else None
         housekeeping = asyncio.create_task(_housekeeping(app.state.db, stop), name="housekeeping")

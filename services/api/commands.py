@@ -163,7 +163,8 @@ async def put_rules(call: Call) -> Rules:
     assert call.session is not None
     stored = call.body.model_dump(mode="json", exclude_unset=True)
     async with call.db.acquire() as conn, conn.transaction():
-        await conn.execute("UPDATE core.counties SET rules = $1::jsonb WHERE adcode = $2",
+        await conn.execute("UPDATE core.counties SET rules = $1::jsonb, rules_revision = rules_revision + 1"
+                           " WHERE adcode = $2",
                            Rules.model_validate(stored).model_dump_json(exclude_unset=True), call.county)
         await conn.execute(
             "INSERT INTO core.audit_log (action, user_id, username, county, detail) VALUES ($1, $2, $3, $4, $5::jsonb)",

@@ -5,6 +5,10 @@ event is applied, so new rules reach the past only through a rebuild. The server
 county in the background: queries keep answering from the old tables until the rebuilt ones are
 swapped in (projections.rebuild). A change that arrives while one runs queues exactly one more, which
 reads the newest rules.
+
+Each change counts up the county's `rules_revision`; a full rebuild records the revision it judged
+by in `judged_revision`. A county whose rules are ahead of its judgement is re-judged when a server
+starts (one that stopped mid-rebuild leaves it so), and counts as being re-judged meanwhile.
 """
 from __future__ import annotations
 
@@ -18,10 +22,19 @@ log = logging.getLogger("grassroots.rejudge")
 class Rejudging:
     """The app's background rebuilds, one at a time per county."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: Any) -> None:
         self.url = url
+        self.pool = pool
         self.running: dict[str, asyncio.Task[None]] = {}
         self.again: set[str] = set()
+
+    async def resume(self) -> None:
+        """Re-judge every county whose rules changed after its last full rebuild."""
+        async with self.pool.acquire() as conn:
+            behind = await conn.fetch("SELECT adcode FROM core.counties WHERE rules_revision > judged_revision")
+        for row in behind:
+            log.info("county %s: rules changed since its history was last judged; re-judging", row["adcode"])
+            self.start(row["adcode"])
 
     def start(self, county: str) -> None:
         task = self.running.get(county)
@@ -36,13 +49,15 @@ class Rejudging:
         return task is not None and not task.done()
 
     async def anywhere(self, conn: Any, county: str) -> bool:
-        """Whether the county is being rebuilt by this server, another one or `grassroots projections
-        rebuild`: a rebuild holds the county's rebuild lock while it runs."""
+        """Whether the county's figures are not final yet: this server, another one or `grassroots
+        projections rebuild` is rebuilding it (a rebuild holds the county's rebuild lock), or its rules
+        are ahead of its last full rebuild."""
         from projections.rebuild import REBUILD_LOCK_CLASS
 
         return self.busy(county) or await conn.fetchval(
             "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2"
-            " AND objsubid = 2)", REBUILD_LOCK_CLASS, int(county))
+            " AND objsubid = 2) OR EXISTS (SELECT FROM core.counties WHERE adcode = $3"
+            " AND rules_revision > judged_revision)", REBUILD_LOCK_CLASS, int(county), county)
 
     async def _run(self, county: str) -> None:
         from projections.rebuild import rebuild

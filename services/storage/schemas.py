@@ -45,15 +45,23 @@ CREATE TABLE IF NOT EXISTS core.counties (
     rules jsonb NOT NULL DEFAULT '{}',
     created_at timestamptz NOT NULL DEFAULT now()
 );
--- `grassroots demo` marks the villages it invents `generated` in the county's map: worked out once
--- when the map is written, not by searching the map on every session lookup. Added in place to
--- databases made before it, and only then: ALTER TABLE locks the registry against every reader
--- (each session lookup) even when the column is already there.
+-- Columns added after the first databases were made, added in place only when missing: ALTER TABLE
+-- locks the registry against every reader (each session lookup) even when the column is there.
+--   demo: `grassroots demo` marks the villages it invents `generated` in the county's map; worked out
+--     once when the map is written, not by searching the map on every session lookup.
+--   rules_revision / judged_revision: each rules change counts up the first; re-judging the county's
+--     history under them (a rebuild) sets the second, so a server that stopped before it finished
+--     resumes it at start (services/api/rejudge.py).
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.counties'::regclass
                    AND attname = 'demo' AND NOT attisdropped) THEN
         ALTER TABLE core.counties ADD COLUMN demo boolean GENERATED ALWAYS AS
             (coalesce(boundary @> '{"features": [{"properties": {"generated": true}}]}', false)) STORED;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'core.counties'::regclass
+                   AND attname = 'judged_revision' AND NOT attisdropped) THEN
+        ALTER TABLE core.counties ADD COLUMN rules_revision bigint NOT NULL DEFAULT 0,
+                                  ADD COLUMN judged_revision bigint NOT NULL DEFAULT 0;
     END IF;
 END $$;
 """

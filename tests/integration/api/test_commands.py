@@ -326,3 +326,58 @@ async def test_a_pairing_formed_without_a_cadence_follows_the_countys_default(ap
     finally:
         assert (await admin.put("/api/v1/rules", json={})).status_code == 200
         await cadences()
+
+
+async def test_a_server_that_stopped_before_re_judging_resumes_it_when_it_starts(api, database_url):
+    """Rules saved, then the server stopped before its rebuild finished: the county's rules are ahead of
+    its judgement. The next server to start re-judges it, and says so until it is done."""
+    import asyncio
+
+    import asyncpg
+
+    from services.api.app import create_app
+    from tests.integration.api.conftest import COUNTY_C
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        async def revisions() -> tuple[int, int]:
+            row = await conn.fetchrow("SELECT rules_revision, judged_revision FROM core.counties WHERE adcode = $1",
+                                      COUNTY_C)
+            return row["rules_revision"], row["judged_revision"]
+
+        ruled, judged = await revisions()
+        assert ruled == judged  # nothing pending from earlier tests
+        # what PUT /rules commits, with no server left to rebuild
+        await conn.execute("UPDATE core.counties SET rules_revision = rules_revision + 1 WHERE adcode = $1", COUNTY_C)
+        admin = await api.client("county_admin", COUNTY_C)
+        assert (await admin.get("/api/v1/rules/rejudging")).json() == {"running": True}  # pending counts
+        app = create_app(database_url, projector=False, pwa_dir=None)
+        async with app.router.lifespan_context(app):
+            for _ in range(300):
+                if (await revisions())[1] == ruled + 1:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the starting server did not re-judge the county")
+        assert (await admin.get("/api/v1/rules/rejudging")).json() == {"running": False}
+    finally:
+        await conn.close()
+
+
+async def test_a_partial_rebuild_does_not_count_as_re_judging(api, database_url):
+    from projections.rebuild import rebuild
+    from tests.integration.api.conftest import COUNTY_C
+
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE core.counties SET rules_revision = rules_revision + 1 WHERE adcode = $1", COUNTY_C)
+        await rebuild(database_url, county=COUNTY_C, projection="coverage")
+        assert await conn.fetchval("SELECT rules_revision - judged_revision FROM core.counties WHERE adcode = $1",
+                                   COUNTY_C) == 1
+        await rebuild(database_url, county=COUNTY_C)  # every read model: judged
+        assert await conn.fetchval("SELECT rules_revision - judged_revision FROM core.counties WHERE adcode = $1",
+                                   COUNTY_C) == 0
+    finally:
+        await conn.close()

@@ -155,19 +155,24 @@ def test_concurrent_provisioning_on_a_fresh_database_does_not_collide_in_the_cat
     assert [county.adcode for county in list_counties(fresh_database)] == ["469001", "469002", "469029", "469030"]
 
 
-def test_the_demo_flag_is_worked_out_from_the_map_and_added_to_databases_made_before_it(database_url, new_county):
+def test_the_demo_flag_and_rules_revisions_are_added_to_databases_made_before_them(database_url, new_county):
     from services.storage.schemas import ensure_core
 
     plain, invented = new_county(), new_county()
     generated = '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"generated": true}}]}'
     with connect(database_url) as conn:
         conn.execute("UPDATE core.counties SET boundary = %s WHERE adcode = %s", (generated, invented))
-        conn.execute("ALTER TABLE core.counties DROP COLUMN demo")  # as made before the flag existed
+        # as made before the flag and the rules revisions existed
+        conn.execute("ALTER TABLE core.counties DROP COLUMN demo, DROP COLUMN rules_revision,"
+                     " DROP COLUMN judged_revision")
     ensure_core(database_url)
     with connect(database_url) as conn:
         flags = dict(conn.execute("SELECT adcode, demo FROM core.counties WHERE adcode IN (%s, %s)",
                                   (plain, invented)).fetchall())
+        revisions = conn.execute("SELECT rules_revision, judged_revision FROM core.counties WHERE adcode = %s",
+                                 (plain,)).fetchone()
     assert flags == {plain: False, invented: True}
+    assert tuple(revisions.values() if isinstance(revisions, dict) else revisions) == (0, 0)
 
 
 def test_ensuring_core_again_does_not_wait_for_readers_of_the_registry(database_url):
