@@ -74,19 +74,25 @@ async def test_cadre_list_shows_enrolled_cadres_of_my_county_only(api: Api):
     assert str(other) not in listed
 
 
+async def new_account(api: Api) -> tuple[str, str, httpx.AsyncClient]:
+    """A fresh department account of county A, its id, and a client logged in as it."""
+    admin = await api.client("county_admin")
+    name = f"d_{uuid.uuid4().hex[:8]}"
+    made = await admin.post("/api/v1/users", json={
+        "username": name, "display_name": "县水务局", "password": PASSWORD, "roles": ["department"],
+        "department": "县水务局"})
+    assert made.status_code == 201, made.text
+    login = await api.anonymous().post("/api/v1/session", json={"username": name, "password": PASSWORD})
+    return name, made.json()["id"], api.anonymous(token=login.json()["token"])
+
+
 async def test_admin_creates_a_department_account_that_can_log_in(api: Api):
     admin = await api.client("county_admin")
-    name = f"dept_{uuid.uuid4().hex[:8]}"
-    response = await admin.post("/api/v1/users", json={
-        "username": name, "display_name": "县住建局", "password": PASSWORD, "roles": ["department"],
-        "department": "县住建局"})
-    assert response.status_code == 201, response.text
-    assert response.json()["department"] == "县住建局"
-    login = await api.anonymous().post("/api/v1/session", json={"username": name, "password": PASSWORD})
-    assert login.status_code == 201
-    assert login.json()["user"]["county"] == COUNTY_A and login.json()["user"]["roles"] == ["department"]
+    name, user_id, holder = await new_account(api)
+    me = (await holder.get("/api/v1/me")).json()
+    assert (me["username"], me["county"], me["roles"], me["department"]) == (name, COUNTY_A, ["department"], "县水务局")
     listed = (await admin.get("/api/v1/users")).json()["users"]
-    assert name in {u["username"] for u in listed}
+    assert {u["username"]: u["id"] for u in listed}[name] == user_id
     assert all(u["username"] != api.account("county_admin", COUNTY_B).username for u in listed)
 
 
@@ -134,18 +140,6 @@ async def test_only_county_admins_manage_accounts(api: Api, role):
     target = api.account("department").user.id
     assert (await client.patch(f"/api/v1/users/{target}", json={"disabled": True})).status_code == 403
     assert (await client.get("/api/v1/audit")).status_code == 403
-
-
-async def new_account(api: Api) -> tuple[str, str, httpx.AsyncClient]:
-    """A fresh department account of county A, its id, and a client logged in as it."""
-    admin = await api.client("county_admin")
-    name = f"d_{uuid.uuid4().hex[:8]}"
-    made = await admin.post("/api/v1/users", json={
-        "username": name, "display_name": "县水务局", "password": PASSWORD, "roles": ["department"],
-        "department": "县水务局"})
-    assert made.status_code == 201, made.text
-    login = await api.anonymous().post("/api/v1/session", json={"username": name, "password": PASSWORD})
-    return name, made.json()["id"], api.anonymous(token=login.json()["token"])
 
 
 async def test_a_disabled_account_is_logged_out_and_cannot_log_in_until_enabled(api: Api):
