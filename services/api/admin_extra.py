@@ -260,7 +260,8 @@ async def user_change(call: Call) -> Account:
 
 class AuditQuery(BaseModel):
     limit: int = Field(100, ge=1, le=500)
-    before: int | None = Field(None, ge=1, description="the `next` of the previous page: entries older than it")
+    before: int | None = Field(None, ge=1, le=2**63 - 1,  # a bigint id
+                               description="the `next` of the previous page: entries older than it")
 
 
 class AuditEntry(BaseModel):

@@ -210,7 +210,8 @@ async def test_the_audit_log_shows_my_countys_account_changes_newest_first_in_pa
     assert name not in {e["username"] for e in theirs}
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 501}, {"before": "x"}, {"before": 0}])
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 501}, {"before": "x"}, {"before": 0},
+                                    {"before": 2**64}])
 async def test_bad_audit_parameters_are_422(api: Api, params):
     response = await (await api.client("county_admin")).get("/api/v1/audit", params=params)
     assert response.status_code == 422, response.text
