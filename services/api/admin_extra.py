@@ -25,8 +25,10 @@ from pydantic import BaseModel, Field
 
 from services.domain import Cadre
 from services.identity import ROLES
+from services.identity.sessions import token_hash
 from services.identity.users import MIN_PASSWORD, InvalidUser, check_account, hash_password
 
+from .auth import bearer_token
 from .errors import ApiError, FieldError, not_found
 from .queries import ADMIN, PROVINCE, county_app, province_of
 from .routing import Call, endpoint
@@ -242,8 +244,10 @@ async def user_change(call: Call) -> Account:
             user_id, call.county, body.disabled, password_hash)
         if row is None:
             raise not_found("account", "账号")
-        await conn.execute("UPDATE core.sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
-                           user_id)
+        # Every session of the account ends, except the one making this call (an admin setting their own
+        # new password stays logged in here; their other devices are logged out).
+        await conn.execute("UPDATE core.sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL"
+                           " AND token_hash <> $2", user_id, token_hash(bearer_token(call.request) or ""))
         for action, changed in (("user.disabled", body.disabled is True), ("user.enabled", body.disabled is False),
                                 ("user.password_set", body.password is not None)):
             if changed:

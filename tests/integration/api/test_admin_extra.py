@@ -183,6 +183,25 @@ async def test_account_changes_that_make_no_sense_are_refused(api: Api, body, st
     assert (await holder.get("/api/v1/me")).status_code == 200  # nothing happened to it
 
 
+async def test_an_admin_setting_their_own_password_stays_logged_in_here_only(api: Api):
+    """A fresh admin (the shared test admin's password must not change): two devices logged in."""
+    admin = await api.client("county_admin")
+    name = f"a_{uuid.uuid4().hex[:8]}"
+    made = await admin.post("/api/v1/users", json={"username": name, "display_name": "副部长", "password": PASSWORD,
+                                                   "roles": ["county_admin"]})
+    assert made.status_code == 201, made.text
+
+    async def device() -> httpx.AsyncClient:
+        login = await api.anonymous().post("/api/v1/session", json={"username": name, "password": PASSWORD})
+        return api.anonymous(token=login.json()["token"])
+
+    desk, phone = await device(), await device()
+    changed = await desk.patch(f"/api/v1/users/{made.json()['id']}", json={"password": "my-own-new-secret"})
+    assert changed.status_code == 200, changed.text
+    assert (await desk.get("/api/v1/me")).status_code == 200
+    assert (await phone.get("/api/v1/me")).status_code == 401
+
+
 async def test_an_admin_cannot_disable_their_own_account(api: Api):
     admin = await api.client("county_admin")
     me = api.account("county_admin").user.id
