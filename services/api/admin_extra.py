@@ -259,6 +259,27 @@ async def user_change(call: Call) -> Account:
     return Account(**dict(row))
 
 
+async def end_departed_accounts(call: Call, cadre_ids: list[UUID]) -> None:
+    """A cadre who left keeps no access to the county's households (their personal data): the accounts
+    tied to them are disabled and their sessions end. An admin can enable one again. Run after a
+    `depart_cadre` command is applied (or resent), from either path that carries it (endpoint, sync)."""
+    if not cadre_ids:
+        return
+    assert call.session is not None
+    async with call.db.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "UPDATE core.users SET disabled_at = now() WHERE county = $1 AND cadre_id = ANY($2)"
+            " AND disabled_at IS NULL RETURNING id, username", call.county, cadre_ids)
+        if not rows:
+            return
+        await conn.execute("UPDATE core.sessions SET revoked_at = now() WHERE user_id = ANY($1) AND revoked_at IS NULL",
+                           [row["id"] for row in rows])
+        await conn.executemany(
+            "INSERT INTO core.audit_log (action, user_id, username, county, detail) VALUES ($1, $2, $3, $4, $5::jsonb)",
+            [("user.disabled", row["id"], row["username"], call.county,
+              json.dumps({"by": call.session.username, "why": "cadre departed"})) for row in rows])
+
+
 # ---- audit log -------------------------------------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from services.domain import Cadre, Household, Issue, Pairing, Visit
 from services.domain import commands as c
 from services.domain.commands import explain
 
+from .admin_extra import end_departed_accounts
 from .errors import ApiError, FieldError, not_found
 from .routing import ApiRoute, Call, endpoint
 from .sync import actor_of
@@ -107,6 +108,8 @@ async def run(call: Call, command_type: type[c.Command]) -> CommandOutcome:
         raise ApiError(409, outcome.reason["en"], outcome.reason["zh"], kind="conflict")
     if outcome.status == "rejected":
         raise ApiError(422, outcome.reason["en"], outcome.reason["zh"], kind="rejected")
+    if isinstance(command, c.DepartCadre):
+        await end_departed_accounts(call, [command.cadre_id])
     return CommandOutcome(status=outcome.status, result=Done(**outcome.result))
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from services.domain.commands import parse_command
 from services.domain.errors import InvalidCommand
 
+from .admin_extra import end_departed_accounts
 from .routing import Call, endpoint, nul_fields
 
 MAX_COMMANDS = 500
@@ -105,6 +106,9 @@ async def sync(call: Call) -> SyncResults:
     county = call.county
     assert call.session is not None
     results = await to_thread.run_sync(run_batch, call.app_state.counties, actor_of(call.session, county), call.body)
+    await end_departed_accounts(call, [
+        UUID(str(entry.payload.get("cadre_id"))) for entry, result in zip(call.body.commands, results)
+        if entry.type == "depart_cadre" and result.status in ("applied", "duplicate")])
     metrics = getattr(call.app_state, "metrics", None)
     if metrics is not None:
         for result in results:

@@ -243,3 +243,31 @@ async def test_province_map_lists_the_province_counties_with_centroids(api: Api)
     assert counties[0]["lat"] == pytest.approx(18.64)
     admin = await api.client("county_admin")
     assert (await admin.get("/api/v1/province/map")).status_code == 403
+
+
+@pytest.mark.parametrize("path", ["endpoint", "sync"])
+async def test_a_departed_cadre_loses_access_at_once(api: Api, path):
+    """Their accounts are disabled and logged out, however the departure was sent, and the log says why."""
+    admin = await api.client("county_admin")
+    cadre_id = str(api.cadre(COUNTY_A))
+    name = f"c_{uuid.uuid4().hex[:8]}"
+    made = await admin.post("/api/v1/users", json={"username": name, "display_name": "李某", "password": PASSWORD,
+                                                   "roles": ["cadre"], "cadre_id": cadre_id})
+    assert made.status_code == 201, made.text
+    login = await api.anonymous().post("/api/v1/session", json={"username": name, "password": PASSWORD})
+    phone = api.anonymous(token=login.json()["token"])
+    assert (await phone.get("/api/v1/me/due")).status_code == 200
+    departure = {"reason": "调往外县", "expected_version": 1}
+    if path == "endpoint":
+        answer = await admin.post(f"/api/v1/cadres/{cadre_id}/depart", json=departure)
+        assert answer.status_code == 200, answer.text
+    else:
+        answer = await admin.post("/api/v1/sync", json={"commands": [
+            {"id": str(uuid.uuid4()), "type": "depart_cadre", "payload": {"cadre_id": cadre_id, **departure}}]})
+        assert answer.json()["results"][0]["status"] == "applied", answer.text
+    assert (await phone.get("/api/v1/me/due")).status_code == 401
+    listed = {u["username"]: u for u in (await admin.get("/api/v1/users")).json()["users"]}
+    assert listed[name]["disabled"] is True
+    [entry] = [e for e in (await admin.get("/api/v1/audit")).json()["items"] if e["username"] == name
+               and e["action"] == "user.disabled"]
+    assert entry["detail"]["why"] == "cadre departed"
