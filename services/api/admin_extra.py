@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from services.domain import Cadre
 from services.identity import ROLES
-from services.identity.sessions import token_hash
+from services.identity.sessions import audit, end_sessions
 from services.identity.users import MIN_PASSWORD, InvalidUser, check_account, hash_password
 
 from .auth import bearer_token
@@ -203,10 +203,8 @@ async def user_create(call: Call) -> Account:
             raise ApiError(409, f"The username {body.username} is taken: choose another.",
                            f"账号 {body.username} 已存在，请换一个。", kind="conflict")
         assert call.session is not None
-        await conn.execute(
-            "INSERT INTO core.audit_log (action, user_id, username, county, detail) VALUES ($1, $2, $3, $4, $5::jsonb)",
-            "user.created", user_id, body.username, county,
-            json.dumps({"by": call.session.username, "roles": list(roles)}, ensure_ascii=False))
+        await audit(conn, "user.created", user_id, body.username, county,
+                    detail={"by": call.session.username, "roles": list(roles)})
     return Account(id=user_id, username=body.username, display_name=body.display_name, roles=list(roles),
                    cadre_id=body.cadre_id if "cadre" in roles else None, department=department, disabled=False)
 
@@ -246,16 +244,11 @@ async def user_change(call: Call) -> Account:
             raise not_found("account", "账号")
         # Every session of the account ends, except the one making this call (an admin setting their own
         # new password stays logged in here; their other devices are logged out).
-        await conn.execute("UPDATE core.sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL"
-                           " AND token_hash <> $2", user_id, token_hash(bearer_token(call.request) or ""))
+        await end_sessions(conn, [user_id], keep_token=bearer_token(call.request))
         for action, changed in (("user.disabled", body.disabled is True), ("user.enabled", body.disabled is False),
                                 ("user.password_set", body.password is not None)):
             if changed:
-                await conn.execute(
-                    "INSERT INTO core.audit_log (action, user_id, username, county, detail)"
-                    " VALUES ($1, $2, $3, $4, $5::jsonb)",
-                    action, user_id, row["username"], call.county,
-                    json.dumps({"by": call.session.username}, ensure_ascii=False))
+                await audit(conn, action, user_id, row["username"], call.county, detail={"by": call.session.username})
     return Account(**dict(row))
 
 
@@ -272,12 +265,10 @@ async def end_departed_accounts(call: Call, cadre_ids: list[UUID]) -> None:
             " AND disabled_at IS NULL RETURNING id, username", call.county, cadre_ids)
         if not rows:
             return
-        await conn.execute("UPDATE core.sessions SET revoked_at = now() WHERE user_id = ANY($1) AND revoked_at IS NULL",
-                           [row["id"] for row in rows])
-        await conn.executemany(
-            "INSERT INTO core.audit_log (action, user_id, username, county, detail) VALUES ($1, $2, $3, $4, $5::jsonb)",
-            [("user.disabled", row["id"], row["username"], call.county,
-              json.dumps({"by": call.session.username, "why": "cadre departed"})) for row in rows])
+        await end_sessions(conn, [row["id"] for row in rows])
+        for row in rows:
+            await audit(conn, "user.disabled", row["id"], row["username"], call.county,
+                        detail={"by": call.session.username, "why": "cadre departed"})
 
 
 # ---- audit log -------------------------------------------------------------------------------------------------

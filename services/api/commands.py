@@ -25,6 +25,7 @@ from services.county import ALLOWED_ROLES, Outcome
 from services.domain import Cadre, Household, Issue, Pairing, Visit
 from services.domain import commands as c
 from services.domain.commands import explain
+from services.identity.sessions import audit
 
 from .admin_extra import end_departed_accounts
 from .errors import ApiError, FieldError, not_found
@@ -169,10 +170,7 @@ async def put_rules(call: Call) -> Rules:
         await conn.execute("UPDATE core.counties SET rules = $1::jsonb, rules_revision = rules_revision + 1"
                            " WHERE adcode = $2",
                            Rules.model_validate(stored).model_dump_json(exclude_unset=True), call.county)
-        await conn.execute(
-            "INSERT INTO core.audit_log (action, user_id, username, county, detail) VALUES ($1, $2, $3, $4, $5::jsonb)",
-            "rules.changed", call.session.user_id, call.session.username, call.county,
-            call.body.model_dump_json(exclude_unset=True))
+        await audit(conn, "rules.changed", call.session.user_id, call.session.username, call.county, detail=stored)
     call.app_state.rejudging.start(call.county)
     return Rules.model_validate(stored)
 

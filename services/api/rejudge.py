@@ -43,18 +43,13 @@ class Rejudging:
             return
         self.running[county] = asyncio.create_task(self._run(county), name=f"rejudge-{county}")
 
-    def busy(self, county: str) -> bool:
-        """Whether this server is re-judging the county (or has one more queued)."""
-        task = self.running.get(county)
-        return task is not None and not task.done()
-
     async def anywhere(self, conn: Any, county: str) -> bool:
-        """Whether the county's figures are not final yet: this server, another one or `grassroots
-        projections rebuild` is rebuilding it (a rebuild holds the county's rebuild lock), or its rules
-        are ahead of its last full rebuild."""
+        """Whether the county's figures are not final yet: its rules are ahead of its last full rebuild
+        (so while this or another server re-judges it, or has one queued), or `grassroots projections
+        rebuild` is rebuilding it (a rebuild holds the county's rebuild lock)."""
         from projections.rebuild import REBUILD_LOCK_CLASS
 
-        return self.busy(county) or await conn.fetchval(
+        return await conn.fetchval(
             "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2"
             " AND objsubid = 2) OR EXISTS (SELECT FROM core.counties WHERE adcode = $3"
             " AND rules_revision > judged_revision)", REBUILD_LOCK_CLASS, int(county), county)

@@ -6,6 +6,7 @@ out revokes it at once. Resolving a token is one indexed lookup per request (asy
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -91,7 +92,7 @@ async def login(conn, username: str, password: str, address: str, user_agent: st
     """Check the password (throttled) and open a session; every attempt is recorded and audited."""
     locked = await throttle.lockout(conn, username, address)
     if locked:
-        await _audit(conn, "login.throttled", None, username, None, address)
+        await audit(conn, "login.throttled", None, username, None, address=address)
         return LoginResult(lockout=locked)
     row = await conn.fetchrow(
         "SELECT id, password_hash, county FROM core.users WHERE username = $1 AND disabled_at IS NULL", username)
@@ -99,8 +100,8 @@ async def login(conn, username: str, password: str, address: str, user_agent: st
     ok = await to_thread.run_sync(verify_password, row["password_hash"] if row else None, password)
     await throttle.record_attempt(conn, username, address, ok)
     if not ok:
-        await _audit(conn, "login.failed", row["id"] if row else None, username, row["county"] if row else None,
-                     address)
+        await audit(conn, "login.failed", row["id"] if row else None, username, row["county"] if row else None,
+                    address=address)
         return LoginResult()
     token = secrets.token_urlsafe(32)
     async with conn.transaction():
@@ -108,7 +109,7 @@ async def login(conn, username: str, password: str, address: str, user_agent: st
             "INSERT INTO core.sessions (token_hash, user_id, expires_at, address, user_agent)"
             " VALUES ($1, $2, now() + $3::interval, $4, $5)",
             token_hash(token), row["id"], timedelta(days=SESSION_DAYS), address, (user_agent or "")[:300])
-        await _audit(conn, "login", row["id"], username, row["county"], address)
+        await audit(conn, "login", row["id"], username, row["county"], address=address)
     session = await resolve(conn, token)
     assert session is not None
     return LoginResult(token=token, session=session)
@@ -121,13 +122,23 @@ async def logout(conn, token: str, address: str) -> bool:
         " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND u.id = s.user_id"
         " RETURNING u.id, u.username, u.county", token_hash(token))
     if row:
-        await _audit(conn, "logout", row["id"], row["username"], row["county"], address)
+        await audit(conn, "logout", row["id"], row["username"], row["county"], address=address)
     return row is not None
 
 
-async def _audit(conn, action: str, user_id, username, county, address) -> None:
-    await conn.execute("INSERT INTO core.audit_log (action, user_id, username, county, address)"
-                       " VALUES ($1, $2, $3, $4, $5)", action, user_id, username, county, address)
+async def audit(conn, action: str, user_id, username, county, *, address: str | None = None,
+                detail: dict[str, Any] | None = None) -> None:
+    """One line of core.audit_log (asyncpg), in the caller's transaction."""
+    await conn.execute("INSERT INTO core.audit_log (action, user_id, username, county, address, detail)"
+                       " VALUES ($1, $2, $3, $4, $5, $6::jsonb)", action, user_id, username, county, address,
+                       json.dumps(detail or {}, ensure_ascii=False))
+
+
+async def end_sessions(conn, user_ids: list[uuid.UUID], keep_token: str | None = None) -> None:
+    """Revoke every live session of these accounts, except the one holding `keep_token`."""
+    await conn.execute("UPDATE core.sessions SET revoked_at = now() WHERE user_id = ANY($1) AND revoked_at IS NULL"
+                       " AND ($2::bytea IS NULL OR token_hash <> $2)",
+                       user_ids, token_hash(keep_token) if keep_token else None)
 
 
 async def purge(conn, attempts_older_than: timedelta = timedelta(days=1)) -> tuple[int, int]:

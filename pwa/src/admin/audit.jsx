@@ -2,7 +2,7 @@
 // time: what an organisation department is asked to show when something went wrong.
 import { useState } from 'preact/hooks';
 import { at } from './i18n.js';
-import { problem, useAdmin, useLive } from './context.js';
+import { localTime, problem, useAdmin, useLive } from './context.js';
 
 const PAGE = 50;
 const actionLabel = (action) => {
@@ -10,7 +10,6 @@ const actionLabel = (action) => {
   const text = at(key);
   return text === key ? action : text; // an action this page has no words for yet: its code
 };
-const when = (iso) => new Date(iso).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false });
 
 export function AuditLog({ refresh = 0 }) {
   const { api } = useAdmin();
@@ -45,7 +44,7 @@ export function AuditLog({ refresh = 0 }) {
           <tbody>
             {entries.map((e) => (
               <tr>
-                <td>{when(e.at)}</td>
+                <td>{localTime(e.at)}</td>
                 <td>{actionLabel(e.action)}</td>
                 <td>{e.username || '—'}</td>
                 <td>{e.detail.by || '—'}</td>

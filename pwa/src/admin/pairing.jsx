@@ -3,13 +3,12 @@
 // picker asks the server for one village's households at a time.
 import { useState } from 'preact/hooks';
 import { at } from './i18n.js';
-import { problem, useAdmin } from './context.js';
+import { problem, today, useAdmin } from './context.js';
 import { placeName, usePlaces, villageLabel } from './places.js';
 
 const CADENCES = ['monthly', 'quarterly', 'yearly'];
 // The programme is data, kept in Chinese whatever the page's language (as the demo and the ledgers).
 const PROGRAMME = '结对帮扶';
-const today = () => new Date().toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' }); // YYYY-MM-DD, Beijing
 // An active pairing has only its forming event; ending it is the one change it takes.
 const ACTIVE_PAIRING_VERSION = 1;
 

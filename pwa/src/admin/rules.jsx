@@ -2,6 +2,7 @@
 // verified, interviews per year. Saving re-judges the county's history on the server (a background
 // rebuild); the page says so until GET /rules/rejudging answers that the figures are final.
 import { useEffect, useState } from 'preact/hooks';
+import { codes } from '../i18n/index.js';
 import { at } from './i18n.js';
 import { problem, ready, useAdmin } from './context.js';
 
@@ -19,7 +20,7 @@ const NUMBERS = [
 const OPTIONAL = new Set(['hardship_households_per_cadre']);
 const WHOLE = new Set(['household_visits_per_year', 'due_soon_days', 'hardship_households_per_cadre', 'interviews_per_year']);
 const ROUTES = ['on_the_spot', 'monthly_review', 'department', 'leadership'];
-const RANKS = ['section_chief', 'deputy_section_chief', 'staff', 'village_cadre'];
+const RANKS = codes('rank');
 const POLL_MS = 1000;
 
 /** `{key: int}` from the inputs named `${prefix}${key}`; a blank input leaves its key out. */
