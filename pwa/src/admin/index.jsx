@@ -128,7 +128,11 @@ export default function AdminApp() {
           </nav>
           <span class="spacer" />
           {streams && (
-            <span class={live ? 'live on' : 'live'} data-testid="live">
+            <span
+              class={live ? 'live on' : 'live'}
+              data-testid="live"
+              data-changes={Object.values(changes).reduce((sum, n) => sum + n, 0)}
+            >
               {at(live ? 'live' : 'live_off')}
             </span>
           )}

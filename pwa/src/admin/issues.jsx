@@ -319,7 +319,7 @@ function RouteForm({ onSubmit }) {
           </label>
           <label>
             {at('deadline')}
-            <input name="deadline" type="date" required min={today()} value={inTwoWeeks} data-testid="route-deadline" />
+            <input name="deadline" type="date" required min={today()} defaultValue={inTwoWeeks} data-testid="route-deadline" />
           </label>
         </>
       )}

@@ -91,11 +91,11 @@ export function NewPairing({ cadres, villages, done }) {
       </label>
       <label>
         {at('programme')}
-        <input name="programme" required maxLength={30} value={PROGRAMME} />
+        <input name="programme" required maxLength={30} defaultValue={PROGRAMME} />
       </label>
       <label>
         {at('cadence')}
-        <select name="cadence" value="">
+        <select name="cadence">
           <option value="">{at('cadence_county_default')}</option>
           {CADENCES.map((c) => (
             <option value={c}>{at(`cadence_${c}`)}</option>
@@ -104,7 +104,7 @@ export function NewPairing({ cadres, villages, done }) {
       </label>
       <label>
         {at('formed_on')}
-        <input name="formed_on" type="date" required value={today()} />
+        <input name="formed_on" type="date" required defaultValue={today()} />
       </label>
       <button class="primary-inline">{at('pair')}</button>
       <button type="button" class="link" onClick={() => setOpen(false)}>{at('cancel')}</button>
@@ -141,7 +141,7 @@ export function EndPairing({ pairing, done }) {
   return (
     <form class="inline" onSubmit={submit}>
       <input name="reason" required maxLength={200} aria-label={at('end_reason')} placeholder={at('end_reason')} />
-      <input name="ended_on" type="date" required value={today()} aria-label={at('ended_on')} />
+      <input name="ended_on" type="date" required defaultValue={today()} aria-label={at('ended_on')} />
       <button>{at('end_pairing')}</button>
       <button type="button" class="link" onClick={() => setOpen(false)}>{at('cancel')}</button>
       {error && <span class="error">{error}</span>}

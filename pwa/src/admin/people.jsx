@@ -193,27 +193,27 @@ function CadreFields({ cadre = null, townships }) {
     <>
       <label>
         {at('rank')}
-        <select name="rank" value={cadre?.rank}>
+        <select name="rank">
           {RANKS.map((r) => (
-            <option value={r}>{at(`rank_${r}`)}</option>
+            <option value={r} selected={r === cadre?.rank}>{at(`rank_${r}`)}</option>
           ))}
         </select>
       </label>
       <label>
         {at('unit')}
-        <input name="unit" required value={cadre?.unit} />
+        <input name="unit" required defaultValue={cadre?.unit} />
       </label>
       <label>
         {at('township')}
         {townships.length ? (
-          <select name="township" value={cadre?.township || ''}>
+          <select name="township">
             <option value="">—</option>
             {choices.map((code) => (
-              <option value={code}>{placeName(places, code)}</option>
+              <option value={code} selected={code === cadre?.township}>{placeName(places, code)}</option>
             ))}
           </select>
         ) : (
-          <input name="township" pattern="\d{9}" value={cadre?.township || ''} />
+          <input name="township" pattern="\d{9}" defaultValue={cadre?.township || ''} />
         )}
       </label>
     </>

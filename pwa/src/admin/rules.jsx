@@ -96,29 +96,29 @@ export function Rules() {
                 max={max}
                 step={step}
                 required={!OPTIONAL.has(key)}
-                value={rules[key] ?? ''}
+                defaultValue={rules[key] ?? ''}
                 data-testid={`rule-${key}`}
               />
             </label>
           ))}
           <label>
             {at('rule_default_pairing_cadence')}
-            <select name="default_pairing_cadence" value={rules.default_pairing_cadence}>
+            <select name="default_pairing_cadence">
               {CADENCES.map((c) => (
-                <option value={c}>{at(`cadence_${c}`)}</option>
+                <option value={c} selected={c === rules.default_pairing_cadence}>{at(`cadence_${c}`)}</option>
               ))}
             </select>
           </label>
           <label>
             {at('rule_monthly_review_weekday')}
-            <select name="monthly_review_weekday" value={rules.monthly_review_weekday}>
+            <select name="monthly_review_weekday">
               {[0, 1, 2, 3, 4, 5, 6].map((day) => (
-                <option value={day}>{at(`weekday_${day}`)}</option>
+                <option value={day} selected={day === rules.monthly_review_weekday}>{at(`weekday_${day}`)}</option>
               ))}
             </select>
           </label>
           <label class="check">
-            <input name="mock_fixes_rejected" type="checkbox" checked={rules.mock_fixes_rejected} />
+            <input name="mock_fixes_rejected" type="checkbox" defaultChecked={rules.mock_fixes_rejected} />
             {at('rule_mock_fixes_rejected')}
           </label>
         </div>
@@ -128,7 +128,7 @@ export function Rules() {
             <label>
               {at(`route_${route}`)}
               <input name={`days_${route}`} type="number" min="1" max="366" required
-                value={rules.issue_days_by_route[route] ?? ''} data-testid={`rule-days-${route}`} />
+                defaultValue={rules.issue_days_by_route[route] ?? ''} data-testid={`rule-days-${route}`} />
             </label>
           ))}
         </fieldset>
@@ -138,7 +138,7 @@ export function Rules() {
             <label>
               {at(`rank_${rank}`)}
               <input name={`quota_${rank}`} type="number" min="0" max="100"
-                value={rules.paired_households_by_rank?.[rank] ?? ''} data-testid={`rule-quota-${rank}`} />
+                defaultValue={rules.paired_households_by_rank?.[rank] ?? ''} data-testid={`rule-quota-${rank}`} />
             </label>
           ))}
         </fieldset>
