@@ -3,8 +3,8 @@
 // Each is a command on the household with the version the detail was read at; a changed household
 // answers 409 and the editor asks to reopen it.
 import { useState } from 'preact/hooks';
-import { codes, label } from '../i18n/index.js';
 import { at } from './i18n.js';
+import { codes, label } from './vocab.js';
 import { problem, useAdmin } from './context.js';
 import { usePlaces, villageLabel } from './places.js';
 
@@ -81,7 +81,7 @@ export function Households() {
             {items.map((h) => (
               <tr data-household={h.head_name}>
                 <td>{h.head_name || '—'}</td>
-                <td>{at(`status_${h.status}`)}</td>
+                <td>{label('due_status', h.status)}</td>
                 <td>{h.last_visit || at('never')}</td>
                 <td class="actions">
                   <button type="button" class="link" onClick={() => open(h.household_id)}>{at('cadre_change')}</button>
@@ -133,10 +133,10 @@ function HouseholdEditor({ household, done, cancel }) {
       <form class="filters" onSubmit={retag}>
         <fieldset class="tags">
           <legend>{at('tags')}</legend>
-          {codes('tag').map((tag) => (
+          {codes('household_tag').map((tag) => (
             <label class="check">
               <input type="checkbox" name="tags" value={tag} defaultChecked={household.tags.includes(tag)} />
-              {label('tag', tag)}
+              {label('household_tag', tag)}
             </label>
           ))}
         </fieldset>

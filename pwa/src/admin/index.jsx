@@ -2,7 +2,7 @@
 // Leaflet to assets/admin/, which the service worker never precaches), loaded by app.jsx at /admin.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Link, match, navigate, usePath } from '../router.jsx';
-import { language, setLanguage } from '../i18n/index.js';
+import { language, setLanguage } from '../i18n/language.js';
 import { createAdminApi, followChanges, loadSession, saveSession } from './api.js';
 import { at } from './i18n.js';
 import { AdminContext, problem } from './context.js';

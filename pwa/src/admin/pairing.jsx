@@ -3,10 +3,11 @@
 // picker asks the server for one village's households at a time.
 import { useState } from 'preact/hooks';
 import { at } from './i18n.js';
+import { codes, label } from './vocab.js';
 import { problem, today, useAdmin } from './context.js';
 import { placeName, usePlaces, villageLabel } from './places.js';
 
-const CADENCES = ['monthly', 'quarterly', 'yearly'];
+const CADENCES = codes('cadence');
 // The programme is data, kept in Chinese whatever the page's language (as the demo and the ledgers).
 const PROGRAMME = '结对帮扶';
 // An active pairing has only its forming event; ending it is the one change it takes.
@@ -98,7 +99,7 @@ export function NewPairing({ cadres, villages, done }) {
         <select name="cadence">
           <option value="">{at('cadence_county_default')}</option>
           {CADENCES.map((c) => (
-            <option value={c}>{at(`cadence_${c}`)}</option>
+            <option value={c}>{label('cadence', c)}</option>
           ))}
         </select>
       </label>

@@ -2,11 +2,11 @@
 // verified, interviews per year. Saving re-judges the county's history on the server (a background
 // rebuild); the page says so until GET /rules/rejudging answers that the figures are final.
 import { useEffect, useState } from 'preact/hooks';
-import { codes } from '../i18n/index.js';
 import { at } from './i18n.js';
+import { codes, label } from './vocab.js';
 import { problem, ready, useAdmin } from './context.js';
 
-const CADENCES = ['monthly', 'quarterly', 'yearly'];
+const CADENCES = codes('cadence');
 // [rule, min, max, step]; a blank optional quota switches it off (null).
 const NUMBERS = [
   ['household_visits_per_year', 1, 12, 1],
@@ -105,7 +105,7 @@ export function Rules() {
             {at('rule_default_pairing_cadence')}
             <select name="default_pairing_cadence">
               {CADENCES.map((c) => (
-                <option value={c} selected={c === rules.default_pairing_cadence}>{at(`cadence_${c}`)}</option>
+                <option value={c} selected={c === rules.default_pairing_cadence}>{label('cadence', c)}</option>
               ))}
             </select>
           </label>
@@ -126,7 +126,7 @@ export function Rules() {
           <legend>{at('rule_issue_days_by_route')}</legend>
           {ROUTES.map((route) => (
             <label>
-              {at(`route_${route}`)}
+              {label('issue_route', route)}
               <input name={`days_${route}`} type="number" min="1" max="366" required
                 defaultValue={rules.issue_days_by_route[route] ?? ''} data-testid={`rule-days-${route}`} />
             </label>
@@ -136,7 +136,7 @@ export function Rules() {
           <legend>{at('rule_paired_households_by_rank')}</legend>
           {RANKS.map((rank) => (
             <label>
-              {at(`rank_${rank}`)}
+              {label('rank', rank)}
               <input name={`quota_${rank}`} type="number" min="0" max="100"
                 defaultValue={rules.paired_households_by_rank?.[rank] ?? ''} data-testid={`rule-quota-${rank}`} />
             </label>
