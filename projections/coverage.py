@@ -22,8 +22,8 @@ import h3
 
 from projections.base import Period, Projection, event_name, recorded_before
 from projections.rules import Rules
-from projections.schema import adcode_of
 from projections.verdicts import visible_checkins
+from services.storage.names import adcode_of
 
 H3_RESOLUTIONS = (7, 8, 9)
 Level = Literal["village", "township", "county", "h3"]

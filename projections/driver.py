@@ -39,14 +39,14 @@ from eventsourcing.persistence import StoredEvent
 
 from projections.base import Projection
 from projections.rules import InvalidRules, Rules
-from projections.schema import county_schema, ensure_tables_async
+from projections.schema import ensure_tables_async
+from services.storage.names import (
+    COUNTY_LOCK_CLASS, DRIVER_LOCK_CLASS, NOTIFY_CHANNEL, county_schema, event_mapper,
+)
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "grassroots_events"
 APPLICATION_NAME = "grassroots-projector"
-COUNTY_LOCK_CLASS = 1  # the writers' county lock (services.storage.recorder, docs/contracts.md)
-DRIVER_LOCK_CLASS = 2
 BATCH_SIZE = 1000
 SWEEP_SECONDS = 2.0
 GAP_PATIENCE = 5.0
@@ -69,8 +69,6 @@ class County:
 
 def decoder() -> Any:
     """The write side's mapper (same transcodings), so events decode exactly as they were encoded."""
-    from services.county import event_mapper
-
     return event_mapper()
 
 
@@ -129,7 +127,7 @@ class Driver:
         conn = await asyncpg.connect(self.url, server_settings={"application_name": APPLICATION_NAME}, timeout=10)
         self.owned.clear()  # session locks died with any previous connection
         try:
-            await conn.add_listener(CHANNEL, self._notified)
+            await conn.add_listener(NOTIFY_CHANNEL, self._notified)
             next_sweep = 0.0
             while not stop.is_set():
                 if time.monotonic() >= next_sweep:

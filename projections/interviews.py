@@ -20,9 +20,10 @@ from typing import Any
 from uuid import UUID
 
 from projections.base import Period, Projection, event_name, local_date, parse_time, recorded_before, reference_date
+from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.completeness import cadre_townships_as_of
 from projections.rules import Rules, load_rules
-from projections.schema import adcode_of
+from services.storage.names import adcode_of
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.interviews_cadres ("
@@ -37,10 +38,6 @@ TABLES = [
 ]
 
 STATUSES = ("ok", "due", "overdue")
-
-
-def _uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 class Interviews(Projection):

@@ -24,8 +24,9 @@ from typing import Any, Literal
 from uuid import UUID
 
 from projections.base import Period, Projection, event_name, parse_date, parse_time, recorded_before, reference_date
+from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
-from projections.schema import adcode_of
+from services.storage.names import adcode_of
 
 RESOLVED_STATES = ("resolved", "replied", "rated")
 SATISFIED = ("satisfied", "basically_satisfied")
@@ -48,10 +49,6 @@ TABLES = [
     "CREATE INDEX IF NOT EXISTS issues_versions_current ON {schema}.issues_versions (issue_id)"
     " WHERE valid_to IS NULL",
 ]
-
-
-def _uuid(value: Any) -> UUID | None:
-    return None if value is None else value if isinstance(value, UUID) else UUID(str(value))
 
 
 def next_version(prior: dict | None, event: Any) -> dict:

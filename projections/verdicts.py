@@ -25,8 +25,9 @@ from uuid import UUID
 from geopy.distance import geodesic
 
 from projections.base import Period, Projection, event_name, parse_time, recorded_before
+from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
-from projections.schema import adcode_of
+from services.storage.names import adcode_of
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.verdicts_households ("
@@ -79,10 +80,6 @@ def judge(position: dict | None, household: tuple[float, float] | None, is_house
         and (distance <= rules.verified_max_distance_m if distance is not None else not is_household_target)
     )
     return distance, bool(verified)
-
-
-def _uuid(value: Any) -> UUID | None:
-    return None if value is None else value if isinstance(value, UUID) else UUID(str(value))
 
 
 class Verdicts(Projection):

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 
 from projections import completeness, coverage, interviews, issues, leaderboards, pairing, rollup, verdicts
 from projections.base import SHANGHAI, Period
-from projections.schema import county_schema
+from services.storage.names import county_schema
 from services.domain.errors import NotFound
 from services.domain.household import Household
 from services.domain.values import Rank

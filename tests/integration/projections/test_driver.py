@@ -105,7 +105,7 @@ async def test_events_appended_without_a_notification_are_found_by_the_sweep(con
     await reset_county(conn, schema)
     driver()
     # Lost notifications: insert the way the recorder does, minus pg_notify.
-    from services.county import event_mapper
+    from services.storage.names import event_mapper
 
     mapper = event_mapper()
     stored = [mapper.to_stored_event(e) for e in household_visits(3, 2, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))]
@@ -216,7 +216,7 @@ async def test_a_gap_is_passed_at_once_when_no_writer_holds_the_county_lock_and_
     from projections import driver as module
     from projections.driver import County, Driver, decoder
     from projections.rules import Rules
-    from services.county import event_mapper
+    from services.storage.names import event_mapper
     from services.storage import recorder
 
     assert module.COUNTY_LOCK_CLASS == recorder.COUNTY_LOCK_CLASS
