@@ -208,3 +208,10 @@ async def rank_mismatches(conn: Any, schema: str, *, as_of: date | None = None) 
                            "interviewee_rank")}
         for i in judged if i["day"].year == year and not i["expected_rank"]
     ]
+
+
+async def active_cadres(conn: Any, schema: str) -> list[UUID]:
+    """The county's active cadres now: enrolled and not departed (the one list every page uses)."""
+    rows = await conn.fetch(f"SELECT cadre_id FROM {cadres_as_of(schema)} c WHERE NOT departed ORDER BY cadre_id",
+                            None)
+    return [row["cadre_id"] for row in rows]

@@ -282,3 +282,43 @@ async def review_agenda(conn: Any, schema: str, *, as_of: date | None = None) ->
         *params, last,
     )
     return {"last_meeting": last, "meeting_on": upcoming, "items": [_item(r) for r in rows]}
+
+
+# ---- one household's issues (the phone's cache and the household pages) ------------------------------------------
+
+
+def is_open(state: str) -> bool:
+    """The open-issue rule: an issue stands open until it is resolved (then replied to and rated)."""
+    return state not in RESOLVED_STATES
+
+
+_OPEN = "state NOT IN (" + ", ".join(f"'{state}'" for state in RESOLVED_STATES) + ")"  # is_open, in SQL
+
+
+async def of_household(conn: Any, schema: str, household_id: UUID, *, open_only: bool = False) -> list[dict]:
+    """A household's issues as they stand now (only the open ones with `open_only`), newest first."""
+    rows = await conn.fetch(
+        "SELECT issue_id, category, state, route, department, deadline, occurred_at"
+        f" FROM {snapshot(schema)} s WHERE household_id = $2{f' AND {_OPEN}' if open_only else ''}"
+        " ORDER BY occurred_at DESC, issue_id",
+        None, household_id,
+    )
+    return [dict(row) for row in rows]
+
+
+async def open_for_households(conn: Any, schema: str, household_ids: Sequence[UUID]) -> dict[UUID, int]:
+    """How many issues stand open now per household (households without any are left out)."""
+    rows = await conn.fetch(
+        f"SELECT household_id, count(*) AS open FROM {snapshot(schema)} s WHERE household_id = ANY($2)"
+        f" AND {_OPEN} GROUP BY household_id",
+        None, list(household_ids),
+    )
+    return {row["household_id"]: row["open"] for row in rows}
+
+
+async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+    """Households whose issues changed in this read model from `moment` on."""
+    rows = await conn.fetch(
+        f"SELECT DISTINCT household_id FROM {schema}.issues_versions WHERE household_id IS NOT NULL"
+        " AND valid_from >= $1", moment)
+    return {row["household_id"] for row in rows}

@@ -268,3 +268,10 @@ async def summary(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
         "cadres": len(cadres), "cadres_meeting_quotas": meeting,
         "quota_pct": round(100.0 * meeting / len(cadres), 1) if cadres else None,
     }
+
+
+async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+    """Households whose pairings changed in this read model from `moment` on."""
+    rows = await conn.fetch(
+        f"SELECT DISTINCT household_id FROM {schema}.pairing_households WHERE valid_from >= $1", moment)
+    return {row["household_id"] for row in rows}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.storage.names import DRIVER_LOCK_CLASS, REBUILD_SUFFIX, adcode_of
+from services.storage.names import DRIVER_LOCK_CLASS, EVENTS_TABLE, REBUILD_SUFFIX, adcode_of
 
 TRACKING = [
     "CREATE TABLE IF NOT EXISTS {schema}.projection_tracking ("
@@ -50,3 +50,17 @@ async def ensure_tables_async(conn: Any, schema: str, projections: list[Any] | N
         await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", DRIVER_LOCK_CLASS)
         for statement in statements(schema, projections):
             await conn.execute(statement)
+
+
+async def tracking_positions(conn: Any, schema: str) -> dict[str, tuple[int, str]]:
+    """Per projection: its tracking position and the transaction that last wrote its row (`xmin`: a
+    rebuild rewrites the rows at the same position)."""
+    rows = await conn.fetch(f"SELECT projection, notification_id, xmin::text AS written FROM {schema}.projection_tracking")
+    return {row["projection"]: (row["notification_id"], row["written"]) for row in rows}
+
+
+async def lag(conn: Any, schema: str) -> int:
+    """Events of the county not yet applied by its slowest projection (0 when up to date)."""
+    head = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.{EVENTS_TABLE}")
+    tail = await conn.fetchval(f"SELECT coalesce(min(notification_id), 0) FROM {schema}.projection_tracking")
+    return max(0, head - tail)

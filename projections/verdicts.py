@@ -18,7 +18,7 @@ gives its rows as of a cutoff (recorded before it, not voided before it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -223,3 +223,11 @@ async def summary(conn: Any, schema: str, *, period: Period | None = None, as_of
         ),
         "impossible_travel": sum(i["impossible_travel"] for i in items),
     }
+
+
+async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+    """Households with a check-in recorded or voided in this read model from `moment` on."""
+    rows = await conn.fetch(
+        f"SELECT DISTINCT household_id FROM {schema}.verdicts_checkins"
+        " WHERE household_id IS NOT NULL AND (recorded_at >= $1 OR voided_at >= $1)", moment)
+    return {row["household_id"] for row in rows}

@@ -19,11 +19,12 @@ from projections.base import SHANGHAI
 from services.ledger import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, Ledger, content_disposition, to_csv, to_xlsx
 from services.vocabulary import labels
 
-from .queries import (
-    ADMIN, GEOJSON_MEDIA_TYPE, ISSUE_READERS, AsOf, CompletenessFilters, CoverageQuery, InterviewFilters,
-    PairingFilters, completeness_rows, county_app, department_scope, every_row, interview_filters,
-    open_households, pairing_filters, period_of, reading, schema_of,
+from .auth import ADMIN, ISSUE_READERS, department_scope
+from .filters import (
+    CompletenessFilters, CoverageQuery, InterviewFilters, PairingFilters, completeness_rows, interview_filters,
+    pairing_filters,
 )
+from .reading import GEOJSON_MEDIA_TYPE, AsOf, county_app, every_row, open_households, period_of, reading, schema_of
 from .routing import Call, endpoint
 
 EXPORT_CONTENT = {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
@@ -85,7 +86,8 @@ ISSUE_COLUMNS = [
 
 async def issue_rows(call: Call, query: AsOf) -> list[dict[str, Any]]:
     """Every issue of the ledger (newest first), with its summary, as the caller may see it."""
-    rows = await every_row(call, issues.issues, department=department_scope(call), as_of=query.as_of)
+    assert call.session is not None
+    rows = await every_row(call, issues.issues, department=department_scope(call.session), as_of=query.as_of)
     summaries = await to_thread.run_sync(_names, county_app(call), [row["issue_id"] for row in rows], "summary")
     return [{**row, "summary": summaries.get(row["issue_id"])} for row in rows]
 
