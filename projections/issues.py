@@ -28,7 +28,9 @@ from projections.base import as_uuid as _uuid  # one definition for every read m
 from projections.rules import Rules, load_rules
 from services.storage.names import adcode_of
 
+# The open-issue rule: an issue stands open (raised, routed, reopened) until it is resolved, replied to or rated.
 RESOLVED_STATES = ("resolved", "replied", "rated")
+RESOLVED = "state IN (" + ", ".join(f"'{state}'" for state in RESOLVED_STATES) + ")"  # the rule in SQL
 SATISFIED = ("satisfied", "basically_satisfied")
 GROUPINGS = ("route", "department", "category", "township")
 Status = Literal["open", "overdue", "resolved"]
@@ -132,9 +134,9 @@ def snapshot(schema: str) -> str:
 # Figures of the issues handled in a period [$2, $3) over `snapshot` rows: raised (by `occurred_at`),
 # resolved (standing resolved, resolved in it), rated in it and of those satisfied. Leaderboards and
 # the province rollup group them.
-PERIOD_COUNTS = """
+PERIOD_COUNTS = f"""
     count(*) FILTER (WHERE occurred_at >= $2 AND occurred_at < $3) AS raised,
-    count(*) FILTER (WHERE state IN ('resolved', 'replied', 'rated') AND resolved_at >= $2 AND resolved_at < $3)
+    count(*) FILTER (WHERE {RESOLVED} AND resolved_at >= $2 AND resolved_at < $3)
       AS resolved,
     count(*) FILTER (WHERE rated_at >= $2 AND rated_at < $3) AS rated,
     count(*) FILTER (WHERE rated_at >= $2 AND rated_at < $3 AND satisfaction IN ('satisfied', 'basically_satisfied'))
@@ -146,7 +148,7 @@ def _judged(schema: str) -> str:
     """SQL: the snapshot with `due_on` and `status` judged on day $3 with route days $2 (jsonb)."""
     return f"""(
         SELECT s.*, d.due_on,
-               CASE WHEN s.state IN ('resolved', 'replied', 'rated') THEN 'resolved'
+               CASE WHEN s.{RESOLVED} THEN 'resolved'
                     WHEN d.due_on < $3::date THEN 'overdue' ELSE 'open' END AS status,
                extract(epoch FROM s.resolved_at - s.occurred_at)::float8 / 3600.0 AS resolution_hours
         FROM {snapshot(schema)} s,
@@ -288,18 +290,15 @@ async def review_agenda(conn: Any, schema: str, *, as_of: date | None = None) ->
 
 
 def is_open(state: str) -> bool:
-    """The open-issue rule: an issue stands open until it is resolved (then replied to and rated)."""
+    """Whether an issue in this state stands open (the rule: RESOLVED_STATES)."""
     return state not in RESOLVED_STATES
-
-
-_OPEN = "state NOT IN (" + ", ".join(f"'{state}'" for state in RESOLVED_STATES) + ")"  # is_open, in SQL
 
 
 async def of_household(conn: Any, schema: str, household_id: UUID, *, open_only: bool = False) -> list[dict]:
     """A household's issues as they stand now (only the open ones with `open_only`), newest first."""
     rows = await conn.fetch(
         "SELECT issue_id, category, state, route, department, deadline, occurred_at"
-        f" FROM {snapshot(schema)} s WHERE household_id = $2{f' AND {_OPEN}' if open_only else ''}"
+        f" FROM {snapshot(schema)} s WHERE household_id = $2{f' AND NOT {RESOLVED}' if open_only else ''}"
         " ORDER BY occurred_at DESC, issue_id",
         None, household_id,
     )
@@ -310,7 +309,7 @@ async def open_for_households(conn: Any, schema: str, household_ids: Sequence[UU
     """How many issues stand open now per household (households without any are left out)."""
     rows = await conn.fetch(
         f"SELECT household_id, count(*) AS open FROM {snapshot(schema)} s WHERE household_id = ANY($2)"
-        f" AND {_OPEN} GROUP BY household_id",
+        f" AND NOT {RESOLVED} GROUP BY household_id",
         None, list(household_ids),
     )
     return {row["household_id"]: row["open"] for row in rows}

@@ -32,7 +32,7 @@ from services.domain import (
 )
 from services.domain import commands as c
 from services.personal import ERASED, KeyStore, open_personal, open_text, seal_personal, seal_text
-from services.storage.names import register_transcodings
+from services.storage.names import adcode_of, register_transcodings
 from services.storage.recorder import MAX_EVENTS_PER_SAVE
 
 A = TypeVar("A", bound=LibraryAggregate)
@@ -193,7 +193,7 @@ class County(Application[UUID]):
         super().__init__(env)
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
         self.schema: str = datastore.schema
-        self.adcode = self.schema.removeprefix("county_")
+        self.adcode = adcode_of(self.schema)
         self.keys = KeyStore(partial(datastore.transaction, commit=True), self.schema)
         self._events_table = sql.Identifier(self.schema, self.recorder.events_table_name)  # type: ignore[attr-defined]
 
