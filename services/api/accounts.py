@@ -1,6 +1,6 @@
 """A county admin's accounts: list them, create one in the admin's own county (county roles only, an
-existing username never overwritten), disable or enable one, set a new password. The accounts live in
-`core.users` (services/identity)."""
+existing username never overwritten), disable or enable one, set a new password. The accounts and their
+SQL are services/identity/accounts.py; here the input is checked and the answers shaped."""
 from __future__ import annotations
 
 from typing import Literal
@@ -10,7 +10,7 @@ from anyio import to_thread
 from pydantic import BaseModel, Field
 
 from services.domain import Cadre
-from services.identity.sessions import audit, end_sessions
+from services.identity.accounts import change_account, county_accounts, create_account
 from services.identity.users import MIN_PASSWORD, InvalidUser, check_account, hash_password
 
 from .auth import ADMIN, bearer_token
@@ -47,10 +47,7 @@ class NewAccount(BaseModel):
 @endpoint("GET", "/users", response=AccountList, roles=ADMIN, tags=["users"], summary="The county's accounts")
 async def user_list(call: Call) -> AccountList:
     async with call.db.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT id, username, display_name, roles, cadre_id, department, disabled_at IS NOT NULL AS disabled"
-            " FROM core.users WHERE county = $1 ORDER BY username", call.county)
-    return AccountList(users=[Account(**dict(row)) for row in rows])
+        return AccountList(users=[Account(**row) for row in await county_accounts(conn, call.county)])
 
 
 @endpoint("POST", "/users", body=NewAccount, response=Account, roles=ADMIN, status=201, tags=["users"],
@@ -72,21 +69,16 @@ async def user_create(call: Call) -> Account:
     password_hash = await to_thread.run_sync(hash_password, body.password)
     user_id = uuid4()
     department = (body.department or "").strip() or None if "department" in roles else None
-    async with call.db.acquire() as conn, conn.transaction():
-        province = await conn.fetchval("SELECT province_code FROM core.counties WHERE adcode = $1", county)
-        created = await conn.fetchval(
-            "INSERT INTO core.users (id, username, display_name, password_hash, roles, county, province, cadre_id,"
-            " department) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (username) DO NOTHING RETURNING id",
-            user_id, body.username, body.display_name, password_hash, list(roles), county, province,
-            body.cadre_id if "cadre" in roles else None, department)
-        if created is None:
-            raise ApiError(409, f"The username {body.username} is taken: choose another.",
-                           f"账号 {body.username} 已存在，请换一个。", kind="conflict")
-        assert call.session is not None
-        await audit(conn, "user.created", user_id, body.username, county,
-                    detail={"by": call.session.username, "roles": list(roles)})
+    cadre_id = body.cadre_id if "cadre" in roles else None
+    assert call.session is not None
+    async with call.db.acquire() as conn:
+        created = await create_account(conn, user_id, body.username, body.display_name, password_hash, list(roles),
+                                       county, cadre_id, department, by=call.session.username)
+    if not created:
+        raise ApiError(409, f"The username {body.username} is taken: choose another.",
+                       f"账号 {body.username} 已存在，请换一个。", kind="conflict")
     return Account(id=user_id, username=body.username, display_name=body.display_name, roles=list(roles),
-                   cadre_id=body.cadre_id if "cadre" in roles else None, department=department, disabled=False)
+                   cadre_id=cadre_id, department=department, disabled=False)
 
 
 class AccountChange(BaseModel):
@@ -111,25 +103,13 @@ async def user_change(call: Call) -> Account:
     if body.disabled and user_id == call.session.user_id:
         raise ApiError(422, "You cannot disable your own account.", "不能停用自己的账号。", kind="invalid")
     password_hash = await to_thread.run_sync(hash_password, body.password) if body.password is not None else None
-    async with call.db.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            "UPDATE core.users SET"
-            " disabled_at = CASE WHEN $3::boolean IS NULL THEN disabled_at"
-            "   WHEN $3 THEN coalesce(disabled_at, now()) ELSE NULL END,"
-            " password_hash = coalesce($4, password_hash)"
-            " WHERE id = $1 AND county = $2"
-            " RETURNING id, username, display_name, roles, cadre_id, department, disabled_at IS NOT NULL AS disabled",
-            user_id, call.county, body.disabled, password_hash)
-        if row is None:
-            raise not_found("account", "账号")
-        # Every session of the account ends, except the one making this call (an admin setting their own
-        # new password stays logged in here; their other devices are logged out).
-        await end_sessions(conn, [user_id], keep_token=bearer_token(call.request))
-        for action, changed in (("user.disabled", body.disabled is True), ("user.enabled", body.disabled is False),
-                                ("user.password_set", body.password is not None)):
-            if changed:
-                await audit(conn, action, user_id, row["username"], call.county, detail={"by": call.session.username})
-    return Account(**dict(row))
+    async with call.db.acquire() as conn:
+        # The session making this call stays (an admin setting their own new password stays logged in here).
+        row = await change_account(conn, user_id, call.county, disabled=body.disabled, password_hash=password_hash,
+                                   keep_token=bearer_token(call.request), by=call.session.username)
+    if row is None:
+        raise not_found("account", "账号")
+    return Account(**row)
 
 
 routes = [user_list, user_create, user_change]

@@ -1,12 +1,13 @@
 """`GET /audit`: the county's audit log, newest first: logins, rule changes, account changes
-(written by services/identity)."""
+(kept by services/identity/sessions.py)."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from services.identity.sessions import audit_entries
 
 from .auth import ADMIN
 from .routing import Call, endpoint
@@ -38,11 +39,9 @@ class AuditPage(BaseModel):
 async def audit_log(call: Call) -> AuditPage:
     query: AuditQuery = call.query
     async with call.db.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT id, at, action, username, address, detail FROM core.audit_log"
-            " WHERE county = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
-            call.county, query.before, query.limit + 1)
-    items = [AuditEntry(**{**dict(row), "detail": json.loads(row["detail"])}) for row in rows[:query.limit]]
+        # One more than a page: whether there is a next page.
+        rows = await audit_entries(conn, call.county, before=query.before, limit=query.limit + 1)
+    items = [AuditEntry(**row) for row in rows[:query.limit]]
     return AuditPage(items=items, next=items[-1].id if len(rows) > query.limit else None)
 
 
