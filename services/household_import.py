@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from services.domain.commands import RegisterHousehold
 from services.ledger import Column, Ledger
+from services.vocabulary import labels
 
 MAX_IMPORT_ROWS = 20_000
 # A household farther than this from the county's centroid is almost surely a typo or swapped lat/lon.
@@ -34,15 +35,7 @@ MAX_KM_FROM_CENTROID = 150.0
 # Command ids of imported rows live in their own namespace (uuid5), so they never collide with phones'.
 IMPORT_NAMESPACE = uuid.UUID("6f1f3c1e-3f0e-5b8e-9a51-0c2d6c1e4a01")
 
-TAG_LABELS = {
-    "hardship_member": "困难党员",
-    "hardship_resident": "困难群众",
-    "empty_nest_elderly": "空巢老人",
-    "left_behind_child": "留守儿童",
-    "subsistence": "低保户",
-    "monitored": "脱贫监测户",
-    "disabled": "残疾人",
-}
+TAG_LABELS = labels("household_tag")  # a file may name tags by their labels or their codes
 _TAG_CODES = {label: code for code, label in TAG_LABELS.items()} | {code: code for code in TAG_LABELS}
 
 
