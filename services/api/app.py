@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import asyncpg
 from anyio import to_thread

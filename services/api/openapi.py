@@ -6,7 +6,8 @@ dialect of OpenAPI 3.1), so the document cannot drift from the server.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema

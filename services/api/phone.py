@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -163,7 +163,7 @@ async def my_households(call: Call) -> MyHouseholds:
     archived ones included so the phone can drop them."""
     cadre_id = my_cadre(call)
     since = _since(call.query.since) if call.query.since else None
-    made_at = datetime.now(timezone.utc)
+    made_at = datetime.now(UTC)
     cadre = await lookup(call, "cadre", cadre_id, ("cadre", "干部"))
     home = cadre["township"]
     schema = schema_of(call)

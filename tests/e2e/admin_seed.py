@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from services.county import Actor, County
 from services.domain import clock
@@ -41,7 +41,7 @@ class AdminSeeded:
 
 
 def _at(year: int, month: int, day: int) -> datetime:
-    return datetime(year, month, day, 3, 0, tzinfo=timezone.utc)  # 11:00 in China
+    return datetime(year, month, day, 3, 0, tzinfo=UTC)  # 11:00 in China
 
 
 def seed_admin(database_url: str, seeded: Seeded) -> AdminSeeded:
@@ -104,11 +104,11 @@ def seed_admin(database_url: str, seeded: Seeded) -> AdminSeeded:
         late = _at(year, 10, 1)
         raise_issue("overdue", late, "低保")
         route("overdue", late, route="department", department=DEPARTMENT, deadline=(late + timedelta(days=14)).date())
-        raise_issue("unrouted", datetime.now(timezone.utc) - timedelta(hours=2), "道路")
-        raise_issue("review", datetime.now(timezone.utc) - timedelta(hours=3), "饮水")
-        route("review", datetime.now(timezone.utc), route="monthly_review")
-        raise_issue("elsewhere", datetime.now(timezone.utc) - timedelta(hours=4), "危房")
-        route("elsewhere", datetime.now(timezone.utc), route="department", department=OTHER_DEPARTMENT,
+        raise_issue("unrouted", datetime.now(UTC) - timedelta(hours=2), "道路")
+        raise_issue("review", datetime.now(UTC) - timedelta(hours=3), "饮水")
+        route("review", datetime.now(UTC), route="monthly_review")
+        raise_issue("elsewhere", datetime.now(UTC) - timedelta(hours=4), "危房")
+        route("elsewhere", datetime.now(UTC), route="department", department=OTHER_DEPARTMENT,
               deadline=date.today() + timedelta(days=30))
 
         provision_county(database_url, OTHER_COUNTY, "测试邻县", "测试省", province_code=PROVINCE_CODE,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import httpx
 import openpyxl
@@ -147,7 +147,7 @@ def test_a_check_in_posted_through_the_api_appears_on_the_open_map_within_two_se
     response = httpx.post(f"{server.url}/api/v1/sync", headers={"Authorization": f"Bearer {cadre}"}, json={
         "device_id": "e2e-phone", "commands": [{"id": str(uuid.uuid4()), "type": "check_in", "payload": {
             "target_kind": "household", "target_id": household["id"], "kind": "home",
-            "occurred_at": datetime.now(timezone.utc).isoformat(), "topics": [], "note": "实时走访", "companions": [],
+            "occurred_at": datetime.now(UTC).isoformat(), "topics": [], "note": "实时走访", "companions": [],
             "position": {"lat": household["lat"], "lon": household["lon"], "accuracy_m": 6, "provider": "gps"}}}]})
     posted = time.monotonic()
     assert response.json()["results"][0]["status"] == "applied", response.text

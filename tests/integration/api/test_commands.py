@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 
 import pytest
 
@@ -213,7 +214,7 @@ async def test_new_rules_re_judge_the_countys_history_without_a_manual_rebuild(a
     """A check-in 1.1 km from its household is not verified at the default 150 m; once the county admin
     allows 2 km the server rebuilds in the background and it is, and back again when the rule returns."""
     import asyncio
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import asyncpg
 
@@ -227,7 +228,7 @@ async def test_new_rules_re_judge_the_countys_history_without_a_manual_rebuild(a
         lon=107.980, size=2, head_name="远户", tags=[])).result["id"]
     cadre = api.account("cadre", COUNTY_C).user.cadre_id
     as_cadre = Actor(user_id="t", roles=frozenset({"cadre"}), county=COUNTY_C, cadre_id=cadre)
-    moment = datetime.now(timezone.utc) - timedelta(minutes=1)
+    moment = datetime.now(UTC) - timedelta(minutes=1)
     far = api.county_apps.get(COUNTY_C).execute(c.CheckIn(
         command_id=uuid.uuid4(), target_kind="household", target_id=str(home), kind="home", occurred_at=moment,
         position={"lat": 26.580, "lon": 107.980, "accuracy_m": 10, "provider": "gps"}), as_cadre)
@@ -365,10 +366,10 @@ async def test_a_server_that_stopped_before_re_judging_resumes_it_when_it_starts
 
 
 async def test_a_partial_rebuild_does_not_count_as_re_judging(api, database_url):
+    import asyncpg
+
     from projections.rebuild import rebuild
     from tests.integration.api.conftest import COUNTY_C
-
-    import asyncpg
 
     conn = await asyncpg.connect(database_url)
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -84,7 +84,7 @@ async def seeded(api, database_url) -> Seed:
 
 async def _seed(api, database_url: str) -> Seed:
     today = date.today()
-    now = datetime.now(timezone.utc) - timedelta(minutes=5)
+    now = datetime.now(UTC) - timedelta(minutes=5)
     cadre = uuid.UUID(run(api, COUNTY_A, c.EnrolCadre(command_id=sid("cadre"), name="种子干部", rank="staff",
                                                           unit="县委组织部", township=TOWNSHIP))["id"])
     cadre_b = uuid.UUID(run(api, COUNTY_B, c.EnrolCadre(command_id=sid("cadre-b"), name="乙县干部", rank="staff",

@@ -1,7 +1,7 @@
 """Commands: every command's accepted path, and each validation rejection with a bilingual message."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -9,7 +9,7 @@ import pytest
 from services.domain import InvalidCommand, clock
 from services.domain.commands import COMMANDS, parse_command
 
-NOW = datetime(2026, 3, 5, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 5, 2, 0, tzinfo=UTC)
 ID = str(uuid4())
 VALID: dict[str, dict] = {
     "register_household": {"village": "469029100001", "township": "469029100", "address": "保城镇新民村3组",
