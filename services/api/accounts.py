@@ -98,8 +98,8 @@ async def user_change(call: Call) -> Account:
     assert call.session is not None
     user_id = call.path["user_id"]
     if body.disabled is None and body.password is None:
-        raise ApiError(422, "Nothing to change: send disabled or password.", "没有要修改的内容（disabled 或 password）。",
-                       kind="invalid")
+        raise ApiError(422, "Nothing to change: send disabled or password.",
+                       "没有要修改的内容（disabled 或 password）。", kind="invalid")
     if body.disabled and user_id == call.session.user_id:
         raise ApiError(422, "You cannot disable your own account.", "不能停用自己的账号。", kind="invalid")
     password_hash = await to_thread.run_sync(hash_password, body.password) if body.password is not None else None

@@ -10,7 +10,7 @@ import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 import asyncpg
@@ -165,10 +165,8 @@ async def _housekeeping(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
                 log.info("purged %d ended sessions and %d old login attempts", sessions, attempts)
         except (OSError, asyncpg.PostgresError):
             log.exception("housekeeping failed; trying again later")
-        try:
+        with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), HOUSEKEEPING_EVERY)
-        except TimeoutError:
-            pass
 
 
 async def _run_projector(url: str, stop: asyncio.Event) -> None:

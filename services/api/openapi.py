@@ -30,7 +30,8 @@ def operations(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[
             yield from operations(route.routes, prefix + route.path)
 
 
-def document(routes: Iterable[BaseRoute], *, title: str = "Grassroots (下基层) API", version: str = "1") -> dict[str, Any]:
+def document(routes: Iterable[BaseRoute], *, title: str = "Grassroots (下基层) API",
+             version: str = "1") -> dict[str, Any]:
     found = list(operations(routes))
     seen: dict[str, str] = {}
     for prefix, op in found:

@@ -160,8 +160,9 @@ async def readyz(call: Call) -> Readiness:
     return Readiness(status="ready", max_lag=MAX_LAG, lag=lag)
 
 
-@endpoint("GET", "/metrics", tags=["operations"], content={CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
-          errors={401}, summary="Prometheus metrics (a bearer token when GRASSROOTS_METRICS_TOKEN is set)")
+@endpoint("GET", "/metrics", tags=["operations"],
+          content={CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}, errors={401},
+          summary="Prometheus metrics (a bearer token when GRASSROOTS_METRICS_TOKEN is set)")
 async def metrics(call: Call) -> Response:
     expected = os.environ.get(METRICS_TOKEN)
     if expected:

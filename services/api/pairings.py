@@ -9,7 +9,8 @@ from services.domain import commands as c
 
 from .auth import ADMIN
 from .filters import PairingFilters, pairing_filters
-from .reading import AsOf, Document, Keyset, Page, Paged, keyset_page, offset_page, reading, schema_of, uuid_param, with_heads
+from .reading import (AsOf, Document, Keyset, Page, Paged, keyset_page, offset_page, reading, schema_of, uuid_param,
+                      with_heads)
 from .routing import Call, endpoint
 from .writing import command_endpoint
 

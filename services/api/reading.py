@@ -124,7 +124,8 @@ def whole_page(items: list[dict[str, Any]]) -> Page:
     return Page(items=items, total=len(items), limit=max(len(items), 1), offset=0)
 
 
-async def every_row(call: Call, page_of: Callable[..., Awaitable[dict[str, Any]]], **filters: Any) -> list[dict[str, Any]]:
+async def every_row(call: Call, page_of: Callable[..., Awaitable[dict[str, Any]]],
+                    **filters: Any) -> list[dict[str, Any]]:
     """Every row of a keyset-paged read-model query (`page_of(conn, schema, …, limit, after)` answering
     `{items, next}`) in the caller's county."""
     rows: list[dict[str, Any]] = []

@@ -208,7 +208,8 @@ async def _run(op: Operation, request: Request) -> Response:
             call.body = op.body.model_validate_json(raw or b"")
         except ValidationError as error:
             if any(e["type"] in ("json_invalid", "json_type") for e in error.errors()):
-                raise ApiError(400, "The body is not valid JSON.", "请求内容不是合法的 JSON。", kind="malformed-json") from None
+                raise ApiError(400, "The body is not valid JSON.", "请求内容不是合法的 JSON。",
+                               kind="malformed-json") from None
             raise invalid(error) from None
         if op.reject_nul:
             _refuse_nul(call.body)

@@ -87,7 +87,7 @@ def run_batch(counties: Any, actor: Actor, batch: SyncBatch) -> list[CommandResu
             answers[index] = CommandResult(id=entry.id, status="rejected", reason=Reason(**error.reason),
                                            errors=[FieldProblem(**p) for p in problems] if problems else None)
     outcomes = county_app.execute_many([command for _, command in valid], actor) if valid else []
-    for (index, _), outcome in zip(valid, outcomes):
+    for (index, _), outcome in zip(valid, outcomes, strict=True):
         answers[index] = CommandResult(id=batch.commands[index].id, status=outcome.status,
                                        reason=Reason(**outcome.reason) if outcome.reason else None,
                                        result=outcome.result or None)
@@ -101,7 +101,8 @@ async def sync(call: Call) -> SyncResults:
     county = call.county
     assert call.session is not None
     results = await to_thread.run_sync(run_batch, call.app_state.counties, actor_of(call.session, county), call.body)
-    departed = [UUID(str(entry.payload.get("cadre_id"))) for entry, result in zip(call.body.commands, results)
+    departed = [UUID(str(entry.payload.get("cadre_id")))
+                for entry, result in zip(call.body.commands, results, strict=True)
                 if entry.type == "depart_cadre" and result.status in ("applied", "duplicate")]
     if departed:
         async with call.db.acquire() as conn:

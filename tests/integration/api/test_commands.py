@@ -49,13 +49,15 @@ async def test_a_village_outside_its_township_answers_422_naming_the_field(api):
 
 
 async def test_a_body_with_an_unknown_field_answers_422(api):
-    response = await (await api.client("county_admin")).post("/api/v1/households", json={**HOUSEHOLD, "county": "910002"})
+    admin = await api.client("county_admin")
+    response = await admin.post("/api/v1/households", json={**HOUSEHOLD, "county": "910002"})
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["county"]
 
 
 @pytest.mark.parametrize("path, body", [
-    ("relocate", {"village": "910001002003", "township": "910001002", "address": "新村 1 号", "lat": 18.7, "lon": 109.8}),
+    ("relocate", {"village": "910001002003", "township": "910001002", "address": "新村 1 号",
+                  "lat": 18.7, "lon": 109.8}),
     ("retag", {"tags": ["disabled", "subsistence"]}),
     ("archive", {"reason": "迁出本县"}),
 ])

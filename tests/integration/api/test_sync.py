@@ -128,7 +128,8 @@ async def test_a_stale_expected_version_is_a_conflict(api):
     household = register(api)
     entry = {"id": str(uuid.uuid4()), "type": "retag_household",
              "payload": {"household_id": str(household), "expected_version": 7, "tags": ["disabled"]}}
-    [result] = (await (await api.client("county_admin")).post("/api/v1/sync", json={"commands": [entry]})).json()["results"]
+    admin = await api.client("county_admin")
+    [result] = (await admin.post("/api/v1/sync", json={"commands": [entry]})).json()["results"]
     assert result["status"] == "conflict"
 
 

@@ -39,7 +39,8 @@ def test_every_command_is_applied_through_its_whole_path(county, admin):
     assert run(c.EndPairing(command_id=uuid4(), pairing_id=pairing, expected_version=1, reason="已脱贫",
                             ended_on=date(2026, 6, 30)), admin).status == "applied"
     visit = applied(run(check_in(household), cadre))
-    assert run(c.VoidVisit(command_id=uuid4(), visit_id=visit, expected_version=1, reason="误报"), admin).status == "applied"
+    void = c.VoidVisit(command_id=uuid4(), visit_id=visit, expected_version=1, reason="误报")
+    assert run(void, admin).status == "applied"
     interview = c.HoldInterview(command_id=uuid4(), interviewee_id=other_cadre, form="one_on_one",
                                 direction="cadre_to_leader", topics=["team"], occurred_at=datetime.now(UTC))
     assert run(interview, cadre).status == "applied"
@@ -47,7 +48,8 @@ def test_every_command_is_applied_through_its_whole_path(county, admin):
     for command, actor in [
         (c.RouteIssue(command_id=uuid4(), issue_id=issue, expected_version=1, route="department",
                       department="县卫健委", deadline=date.today() + timedelta(days=14)), admin),
-        (c.ResolveIssue(command_id=uuid4(), issue_id=issue, expected_version=2, resolution="已补药"), department(county)),
+        (c.ResolveIssue(command_id=uuid4(), issue_id=issue, expected_version=2, resolution="已补药"),
+         department(county)),
         (c.ReplyIssue(command_id=uuid4(), issue_id=issue, expected_version=3, reply="已答复"), department(county)),
         (c.RateIssue(command_id=uuid4(), issue_id=issue, expected_version=4, satisfaction="unsatisfied"), cadre),
         (c.ReopenIssue(command_id=uuid4(), issue_id=issue, expected_version=5, reason="仍缺药"), cadre),
