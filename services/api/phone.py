@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from projections import completeness, coverage, issues, leaderboards, pairing, verdicts
 from projections.base import SHANGHAI, Period
 from services.county_map import places_of, stored_map
+from services.storage.connections import AsyncConnection
 
 from .errors import ApiError, not_found
 from .reading import active_cadres, county_app, lookup, open_households, reading, schema_of
@@ -148,7 +149,7 @@ def _since(text: str) -> datetime:
 CHANGES = (coverage, pairing, verdicts, issues)
 
 
-async def _changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+async def _changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:
     """Households whose record, place, tags, visits or issues changed in the read models from `moment`."""
     changed: set[UUID] = set()
     for read_model in CHANGES:

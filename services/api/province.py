@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from projections import rollup
 from projections.base import SHANGHAI, Period
 from services.county_map import county_outline, decoded
+from services.storage.connections import AsyncConnection
 
 from .auth import PROVINCE
 from .errors import ApiError, not_found
@@ -25,7 +26,7 @@ def province_of(call: Call) -> str:
     return call.session.province
 
 
-async def counties_of(conn: Any, province: str) -> list[dict[str, Any]]:
+async def counties_of(conn: AsyncConnection, province: str) -> list[dict[str, Any]]:
     rows = await conn.fetch("SELECT adcode, name FROM core.counties WHERE province_code = $1 ORDER BY adcode", province)
     return [dict(row) for row in rows]
 

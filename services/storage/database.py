@@ -11,6 +11,8 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from .connections import SyncConnection
+
 DEFAULT_HOME = ".grassroots"
 
 
@@ -41,7 +43,7 @@ def database_url() -> str:
     return pgserver.get_server(home / "pgdata", cleanup_mode=None).get_uri()
 
 
-def connect(url: str | None = None, *, autocommit: bool = True) -> psycopg.Connection:
+def connect(url: str | None = None, *, autocommit: bool = True) -> SyncConnection:
     """A plain psycopg connection (for administration: provisioning, the CLI, tests)."""
     return psycopg.connect(url or database_url(), autocommit=autocommit)
 
