@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -55,7 +56,7 @@ def eventsourcing_settings(url: str) -> dict[str, str]:
     directory as host (`?host=/dir`, pgserver's form, or percent-encoded: `postgresql://u@%2Fdir/db`).
     """
     try:
-        params = conninfo_to_dict(url)
+        params: dict[str, Any] = conninfo_to_dict(url)
     except psycopg.ProgrammingError as error:
         raise ValueError(f"not a PostgreSQL URL: {error}") from None
     return {
