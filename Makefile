@@ -52,8 +52,10 @@ test: lint debs pwa
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
 
+# `make bench SCALE=county40k|county290k|province38|tenants3000` runs issue 12's real-size figures at that
+# scale only (tests/bench/real.py); without SCALE, the server and PWA figures and a quick county40k run.
 bench: install pwa
-	$(BIN)/python -m tests.bench.run
+	SCALE=$(SCALE) $(BIN)/python -m tests.bench.run
 
 clean:
 	rm -rf $(VENV) pwa/node_modules pwa/dist

@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
-from pathlib import Path
 from uuid import UUID
 
 from services.demo.bulk import BulkLog, decide, store
@@ -44,10 +43,9 @@ from tests.e2e.seed import ROOT
 SEED = 2026
 PASSWORD = "bench-2026"
 CACHE = ROOT / ".grassroots-bench"
-# The code whose change changes the events: a new digest makes a new cache entry.
+# The code whose change changes the events: a new digest makes a new cache entry (as does a Part's change).
 EVENT_SOURCES = ("services/demo/generator.py", "services/demo/geography.py", "services/demo/bulk.py",
-                 "services/domain", "services/county.py", "services/personal.py", "tests/bench/datasets.py",
-                 "tests/bench/geography.py")
+                 "services/domain", "services/county.py", "services/personal.py", "tests/bench/geography.py")
 PROVISIONING_THREADS = 4  # provisioning is round trips: a few at once keep PostgreSQL busy
 
 
@@ -138,7 +136,8 @@ class Loaded:
 
 def county_log(name: str, part: Part) -> tuple[BulkLog, bool]:
     """The county's log: from the cache, or made now (and cached). True when it was cached."""
-    path = CACHE / name / code_version() / f"{part.place.adcode}.pickle"
+    made_of = hashlib.sha256(repr((SEED, part)).encode()).hexdigest()[:12]  # its size, shape and map
+    path = CACHE / name / code_version() / f"{part.place.adcode}-{made_of}.pickle"
     if path.exists():
         with path.open("rb") as file:
             return pickle.load(file), True
@@ -162,7 +161,7 @@ def load(name: str, url: str, *, progress: bool = True) -> Loaded:
     ensure_core(url)
     loaded = Loaded(chosen, url, {})
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else (lambda text: None)
-    first_cadre: UUID | None = None
+    cadres: tuple[UUID, UUID] | None = None
     for number, part in enumerate(chosen.parts, 1):
         started = time.monotonic()
         log, cached = county_log(name, part)
@@ -179,8 +178,8 @@ def load(name: str, url: str, *, progress: bool = True) -> Loaded:
         loaded.copy_seconds += stored - provisioned
         loaded.commands += log.commands
         loaded.events += len(log.events)
-        if first_cadre is None:
-            first_cadre = village_cadre(log)
+        if cadres is None:
+            cadres = village_cadres(log)
         say(f"  {name} {number}/{len(chosen.parts)} {part.place.adcode}: {log.commands:,} commands,"
             f" {len(log.events):,} events ({'cached' if cached else f'decided in {decided - started:.0f} s'},"
             f" copied in {stored - provisioned:.1f} s)")
@@ -190,25 +189,33 @@ def load(name: str, url: str, *, progress: bool = True) -> Loaded:
             list(pool.map(lambda p: provision(url, p, TENANTS, None), chosen.empty))
         loaded.provision_seconds += time.monotonic() - started
         say(f"  {name}: {len(chosen.empty):,} empty counties provisioned in {time.monotonic() - started:.0f} s")
-    loaded.accounts = make_accounts(url, chosen, first_cadre)
+    assert cadres is not None
+    loaded.accounts = make_accounts(url, chosen, cadres)
     return loaded
 
 
-def village_cadre(log: BulkLog) -> UUID:
-    """The first village cadre the county enrols: the one whose phone the read benchmarks use."""
-    return next(originator_id for originator_id, _, topic, state in log.events
-                if topic.endswith(":Cadre.Enrolled") and json.loads(state)["rank"] == "village_cadre")
+def village_cadres(log: BulkLog) -> tuple[UUID, UUID]:
+    """The first village cadre the county enrols (whose phone the benchmarks use) and the first of
+    another township (the probe's, so that its households never meet the load's)."""
+    enrolled = [(originator_id, json.loads(state)) for originator_id, _, topic, state in log.events
+                if topic.endswith(":Cadre.Enrolled")]
+    village = [(i, s["township"]) for i, s in enrolled if s["rank"] == "village_cadre"]
+    first = village[0]
+    return first[0], next(i for i, township in village if township != first[1])
 
 
-def make_accounts(url: str, chosen: Dataset, cadre_id: UUID | None) -> dict[str, Account]:
+def make_accounts(url: str, chosen: Dataset, cadres: tuple[UUID, UUID]) -> dict[str, Account]:
+    """In the first county: its admin, the load's cadre, the probe's cadre; the province's viewer."""
     first = chosen.parts[0]
     adcode = first.place.adcode
-    accounts = {"admin": Account("bench.admin"), "cadre": Account("bench.cadre", cadre_id),
-                "viewer": Account("bench.viewer")}
+    accounts = {"admin": Account("bench.admin"), "cadre": Account("bench.cadre", cadres[0]),
+                "prober": Account("bench.prober", cadres[1]), "viewer": Account("bench.viewer")}
     with connect(url) as conn:
         ensure_identity_tables(conn)
         ensure_user(conn, "bench.admin", roles=("county_admin",), password=PASSWORD, county=adcode)
-        ensure_user(conn, "bench.cadre", roles=("cadre",), password=PASSWORD, county=adcode, cadre_id=cadre_id)
+        for name in ("cadre", "prober"):
+            ensure_user(conn, accounts[name].username, roles=("cadre",), password=PASSWORD, county=adcode,
+                        cadre_id=accounts[name].cadre_id)
         ensure_user(conn, "bench.viewer", roles=("province_viewer",), password=PASSWORD, province=first.province[1])
     return accounts
 

@@ -16,74 +16,27 @@ from __future__ import annotations
 
 import asyncio
 import copy as copy_module
-import math
-import os
-import re
 import shutil
 import statistics
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import asyncpg
-import httpx
 
-from tests.e2e.seed import ROOT, running_server
+from tests.bench.common import (Households, load_average, machine, memory_kib, percentile, serving_pid,
+                                write_section)
+from tests.bench.sync import Outbox, Phase, sessions, sync_phase
+from tests.e2e.seed import running_server
 
 SEED, SCALE = 2026, 1.0
 LAG_CHECKINS, LAG_SPACING, LAG_TIMEOUT = 50, 0.1, 10.0
 CLIENTS = 4
 SINGLE_REQUESTS = 60  # per client, one check-in each
 BATCH_SIZE, BATCH_REQUESTS = 50, 10  # per client
-REQUEST_TIMEOUT = 30.0
 PHASE_TIMEOUT = 120.0
-REPORT = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- server: begin -->", "<!-- server: end -->"
-
-
-# ---- the machine ----------------------------------------------------------------------------------------------
-
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")
-    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
-    return {"cpus": len(os.sched_getaffinity(0)), "cpu": cpu,
-            "memory_gib": int(meminfo["MemTotal"].split()[0]) / 1024 ** 2}
-
-
-def load_average() -> str:
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def memory_kib(pid: int) -> dict[str, int]:
-    """VmRSS (now) and VmHWM (peak) of a process, in KiB."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
-    return {key: int(fields[key].split()[0]) for key in ("VmRSS", "VmHWM")}
-
-
-def serving_pid(port: int) -> int:
-    """`running_server` starts `grassroots serve --port PORT` as our child: find it in /proc."""
-    me = os.getpid()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
-        if ppid == me and b"serve" in argv and str(port).encode() in argv:
-            return int(entry.name)
-    raise LookupError(f"no child process serving port {port}")
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered), max(1, math.ceil(q / 100 * len(ordered)))) - 1]
 
 
 # ---- 1. demo load -----------------------------------------------------------------------------------------------
@@ -98,19 +51,6 @@ async def events_per_county(url: str) -> dict[str, int]:
 
 
 # ---- 3. append-to-visible lag -----------------------------------------------------------------------------------
-
-@dataclass
-class Households:
-    ids: list[tuple[uuid.UUID, float, float]]  # id, lat, lon (active households of the county)
-
-    def checkin(self, n: int) -> dict:
-        """A sync entry's payload: a home visit with a good GPS fix at the household."""
-        household, lat, lon = self.ids[n % len(self.ids)]
-        return {"target_kind": "household", "target_id": str(household), "kind": "home",
-                "occurred_at": datetime.now(timezone.utc).isoformat(),
-                "position": {"lat": lat, "lon": lon, "accuracy_m": 12.0, "provider": "gps"},
-                "topics": [], "note": "", "companions": []}
-
 
 async def active_households(url: str, adcode: str) -> Households:
     conn = await asyncpg.connect(url)
@@ -186,75 +126,20 @@ async def append_lag(url: str, adcode: str, cadre_id: uuid.UUID, households: Hou
 
 # ---- 4. sync over HTTP ------------------------------------------------------------------------------------------
 
-@dataclass
-class Phase:
-    name: str
-    commands: int
-    seconds: float
-    latencies: list[float]
-    statuses: dict[str, int]
-
-    @property
-    def rate(self) -> float:
-        return self.commands / self.seconds
-
-
-async def sync_phase(name: str, base: str, tokens: list[str], batches: list[list[list[dict]]]) -> Phase:
-    """Each client posts its list of batches one after another; all clients at once."""
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-
-    async def client(token: str, mine: list[list[dict]]) -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT,
-                                     headers={"Authorization": f"Bearer {token}"}) as http:
-            for batch in mine:
-                started = time.perf_counter()
-                response = await http.post("/api/v1/sync", json={"device_id": "bench", "commands": batch})
-                latencies.append(time.perf_counter() - started)
-                response.raise_for_status()
-                for result in response.json()["results"]:
-                    statuses[result["status"]] = statuses.get(result["status"], 0) + 1
-
-    started = time.perf_counter()
-    await asyncio.wait_for(asyncio.gather(*(client(t, b) for t, b in zip(tokens, batches))), PHASE_TIMEOUT)
-    seconds = time.perf_counter() - started
-    return Phase(name, sum(len(b) for mine in batches for b in mine), seconds, latencies, statuses)
-
-
 async def sync_over_http(base: str, username: str, password: str, households: Households) -> list[Phase]:
-    async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT) as http:
-        tokens = []
-        for _ in range(CLIENTS):  # one session per client, as four phones would have
-            response = await http.post("/api/v1/session", json={"username": username, "password": password})
-            response.raise_for_status()
-            tokens.append(response.json()["token"])
-    counter = iter(range(10 ** 9))
-
-    def entries(size: int) -> list[dict]:
-        return [{"id": str(command_id), "type": "check_in", "payload": households.checkin(next(counter))}
-                for command_id in (uuid.uuid4() for _ in range(size))]
-
-    await sync_phase("warm-up", base, tokens, [[entries(1)] for _ in tokens])
-    singles = [[entries(1) for _ in range(SINGLE_REQUESTS)] for _ in tokens]
-    fifties = [[entries(BATCH_SIZE) for _ in range(BATCH_REQUESTS)] for _ in tokens]
+    tokens = sessions(base, username, password, CLIENTS)
+    outbox = Outbox(households)
+    await sync_phase("warm-up", base, tokens, [[outbox.entries(1)] for _ in tokens], PHASE_TIMEOUT)
+    singles = [[outbox.entries(1) for _ in range(SINGLE_REQUESTS)] for _ in tokens]
+    fifties = [[outbox.entries(BATCH_SIZE) for _ in range(BATCH_REQUESTS)] for _ in tokens]
     return [
-        await sync_phase("batches of 1", base, tokens, singles),
-        await sync_phase(f"batches of {BATCH_SIZE}", base, tokens, fifties),
-        await sync_phase(f"batches of {BATCH_SIZE}, identical resend", base, tokens, fifties),
+        await sync_phase("batches of 1", base, tokens, singles, PHASE_TIMEOUT),
+        await sync_phase(f"batches of {BATCH_SIZE}", base, tokens, fifties, PHASE_TIMEOUT),
+        await sync_phase(f"batches of {BATCH_SIZE}, identical resend", base, tokens, fifties, PHASE_TIMEOUT),
     ]
 
 
 # ---- the run ----------------------------------------------------------------------------------------------------
-
-def write_report(text: str) -> None:
-    section = f"{BEGIN}\n{text}\n{END}"
-    current = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n\nFigures measured on the project's machines.\n"
-    if BEGIN in current:
-        current = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: section, current, flags=re.S)
-    else:
-        current = current.rstrip("\n") + "\n\n" + section + "\n"
-    REPORT.write_text(current)
-
 
 def main() -> int:
     import pgserver
@@ -362,7 +247,7 @@ process), so the comparison is of order only.
 sync load (peak {mib(memory_after['VmHWM'])}).
 """
     print(text)
-    write_report(text)
+    write_section("server", text)
     return 0
 
 

@@ -1,0 +1,107 @@
+"""Reads over real HTTP at a real size (issue 12's read targets): each endpoint asked one request at a
+time, as the admin pages, a cadre's phone and the province view ask it, with p50 and p95 per endpoint.
+
+Only public endpoints and their JSON are used, never a table, so the read models can change underneath.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from uuid import UUID
+
+import httpx
+
+from tests.bench.common import REQUEST_TIMEOUT, bearer, ms, percentile
+
+REPEATS = int(os.environ.get("BENCH_READ_REPEATS", "20"))  # timed requests per endpoint, after one warm-up
+AS_OF = "2026-06-30"
+READ_TARGET, H3_TARGET, PROVINCE_TARGET = 0.100, 0.300, 0.050  # p95 seconds (issue 12)
+
+
+@dataclass(frozen=True)
+class Read:
+    name: str
+    path: str
+    who: str  # admin | cadre | viewer
+    target: float
+
+
+@dataclass
+class Timed:
+    read: Read
+    seconds: list[float]
+    status: int
+    size: int  # bytes of the last answer
+    items: int | None  # items of the last answer, where it is a page or a FeatureCollection
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.seconds, 95)
+
+    @property
+    def met(self) -> bool:
+        return self.status == 200 and self.p95 <= self.read.target
+
+
+def county_reads(cadre_id: UUID, bbox: tuple[float, float, float, float]) -> list[Read]:
+    box = ",".join(f"{x:.6f}" for x in bbox)
+    reads = [Read(f"coverage {level}{' as_of' if as_of else ''}",
+                  f"/api/v1/coverage?level={level}{f'&as_of={AS_OF}' if as_of else ''}", "admin",
+                  H3_TARGET if level == "h3" else READ_TARGET)
+             for level in ("village", "township", "county", "h3") for as_of in (False, True)]
+    return reads + [
+        Read("completeness summary", "/api/v1/completeness", "admin", READ_TARGET),
+        Read("completeness first page", "/api/v1/completeness/households?limit=50", "admin", READ_TARGET),
+        Read("/me/due (cadre)", "/api/v1/me/due", "cadre", READ_TARGET),
+        Read("/cadres/{id}/due", f"/api/v1/cadres/{cadre_id}/due?limit=50", "admin", READ_TARGET),
+        Read("pairings summary", "/api/v1/pairings/summary", "admin", READ_TARGET),
+        Read("pairings first page", "/api/v1/pairings?limit=50", "admin", READ_TARGET),
+        Read("leaderboard cadres", "/api/v1/leaderboards/cadres", "admin", READ_TARGET),
+        Read("leaderboard townships", "/api/v1/leaderboards/townships", "admin", READ_TARGET),
+        Read("households in a village's bbox", f"/api/v1/completeness/households?bbox={box}&limit=500", "admin",
+             READ_TARGET),
+        Read("province counties (rollup)", "/api/v1/province/counties", "viewer", PROVINCE_TARGET),
+        Read("province rankings (rollup)", "/api/v1/province/rankings", "viewer", PROVINCE_TARGET),
+    ]
+
+
+def _items(answer: object) -> int | None:
+    if isinstance(answer, dict):
+        for key in ("items", "features", "households"):
+            if isinstance(answer.get(key), list):
+                return len(answer[key])
+    return None
+
+
+def measure(base: str, tokens: dict[str, str], reads: list[Read], repeats: int = REPEATS) -> list[Timed]:
+    """Each read once unmeasured, then `repeats` times one after another (the next read starts after)."""
+    results = []
+    with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT) as http:
+        for read in reads:
+            headers = bearer(tokens[read.who])
+            response = http.get(read.path, headers=headers)
+            seconds = []
+            for _ in range(repeats if response.status_code == 200 else 1):
+                started = time.perf_counter()
+                response = http.get(read.path, headers=headers)
+                seconds.append(time.perf_counter() - started)
+            items = _items(response.json()) if response.status_code == 200 else None
+            results.append(Timed(read, seconds, response.status_code, len(response.content), items))
+            print(f"    {read.name}: p50 {ms(results[-1].p50)}, p95 {ms(results[-1].p95)} ({response.status_code})",
+                  flush=True)
+    return results
+
+
+def table(results: list[Timed]) -> str:
+    rows = [f"| {t.read.name} | `{t.read.path.split('?')[0]}` | {ms(t.p50)} | **{ms(t.p95)}** | ≤ {ms(t.read.target)} |"
+            f" {'met' if t.met else 'missed'} | {t.status} | {'' if t.items is None else f'{t.items:,}'} |"
+            f" {t.size / 1024:,.0f} KiB |"
+            for t in results]
+    return "\n".join(["| read | path | p50 | p95 | target p95 | | status | items | size |",
+                      "|---|---|---|---|---|---|---|---|---|", *rows])
