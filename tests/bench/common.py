@@ -18,6 +18,7 @@ import httpx
 from tests.e2e.seed import ROOT
 
 REPORT = ROOT / "docs" / "benchmarks.md"
+EARLIER = "## Earlier runs"
 REQUEST_TIMEOUT = 60.0
 
 
@@ -107,6 +108,8 @@ def write_section(name: str, text: str) -> None:
     current = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n\nFigures measured on the project's machines.\n"
     if begin in current:
         current = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: section, current, flags=re.S)
+    elif EARLIER in current:  # new sections go above the runs kept by hand
+        current = current.replace(EARLIER, section + "\n\n" + EARLIER, 1)
     else:
         current = current.rstrip("\n") + "\n\n" + section + "\n"
     REPORT.write_text(current)

@@ -48,14 +48,16 @@ async def copy_reference(url: str, adcode: str, after: int) -> tuple[int, float]
     """(rows, rows/s): the rows stored after notification `after`, copied again with asyncpg COPY."""
     conn = await asyncpg.connect(url)
     try:
-        rows = await conn.fetch(f"SELECT originator_id, originator_version, topic, state FROM county_{adcode}.county_events"
+        rows = await conn.fetch("SELECT originator_id, originator_version, topic, state, notification_id"
+                                f" FROM county_{adcode}.county_events"
                                 " WHERE notification_id > $1 ORDER BY notification_id", after)
         await conn.execute(f"CREATE TEMP TABLE copied (LIKE county_{adcode}.county_events)")
         records = [tuple(r) for r in rows]
         started = time.perf_counter()
         for start in range(0, len(records), COPY_ROWS_PER_CALL):
             await conn.copy_records_to_table("copied", records=records[start:start + COPY_ROWS_PER_CALL],
-                                             columns=["originator_id", "originator_version", "topic", "state"])
+                                             columns=["originator_id", "originator_version", "topic", "state",
+                                                      "notification_id"])
         seconds = time.perf_counter() - started
         return len(records), len(records) / seconds if seconds else 0.0
     finally:

@@ -20,6 +20,7 @@ import re
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 import asyncpg
@@ -63,13 +64,17 @@ async def decode_rate(url: str, adcode: str) -> tuple[int, float]:
         await conn.close()
 
 
-def rebuild_all(url: str, scale: str) -> tuple[list, float]:
-    """Every read model of every county, rollup included; profiled when below the target."""
+def rebuild_all(url: str, scale: str, adcodes: list[str]) -> tuple[list, float]:
+    """Every read model of the counties with data, rollup included (the empty ones of tenants3000 are the
+    projector's to start)."""
     from projections.rebuild import rebuild
+
+    async def every() -> list:
+        return [built for adcode in adcodes for built in await rebuild(url, county=adcode)]
 
     started = time.perf_counter()
     with recording(os.getpid(), f"{scale}-rebuild", f"rebuild of every read model at {scale}, {commit()}"):
-        built = asyncio.run(rebuild(url))
+        built = asyncio.run(every())
     return built, time.perf_counter() - started
 
 
@@ -89,7 +94,7 @@ def measure(scale: str) -> str:
         loads["rebuild"] = load_average()
         print("2. rebuild …", flush=True)
         decoded, decode_per_second = asyncio.run(decode_rate(url, first))
-        built, rebuild_seconds = rebuild_all(url, scale)
+        built, rebuild_seconds = rebuild_all(url, scale, loaded.adcodes)
         rebuilt_events = sum(r.events for r in built)
         rebuild_rate = rebuilt_events / rebuild_seconds
         if rebuild_rate >= REBUILD_TARGET:
@@ -114,7 +119,7 @@ def measure(scale: str) -> str:
             missed = [t.read for t in timed if not t.met and t.status == 200]
             if missed:
                 with recording(pid, f"{scale}-reads", f"serving the missed reads at {scale}, {commit()}"):
-                    reads.measure(base, tokens, missed, repeats=3)
+                    reads.measure(base, tokens, missed, repeats=2)
                 profiles.append(f"{scale}-reads")
             memory_reads = memory_kib(pid)
             text = [header(scale, label, loaded, began), dataset_text(loaded),
@@ -122,27 +127,16 @@ def measure(scale: str) -> str:
                     reads_text(timed, floor, memory_start, memory_reads)]
             if scale in ("county40k", "county290k"):
                 loads["ingest"] = load_average()
-                print("5. ingest …", flush=True)
-                households = my_households(base, tokens["cadre"])
-                sessions = [login(base, "bench.cadre", PASSWORD) for _ in range(ingest.CLIENTS)]
-                ingested = ingest.run(url, base, first, sessions, households)
+                text.append(stage("Ingest", lambda: ingest_stage(url, base, first, tokens)))
                 loads["sustained"] = load_average()
-                print(f"6. sustained /sync for {projector.SUSTAIN_SECONDS:.0f} s …", flush=True)
-                probes = my_households(base, tokens["prober"])
-                with recording(pid, f"{scale}-sustained", f"serving sustained /sync at {scale}, {commit()}"):
-                    sustained = asyncio.run(projector.sustain(base, sessions, tokens["prober"], tokens["admin"],
-                                                              households, probes))
-                profiles.append(f"{scale}-sustained")
-                text += [ingest_text(ingested), "**Projector under sustained ingest** (targets at county40k: "
-                         "append→visible p99 ≤ 1 s, `/readyz` 200 throughout):\n" + projector.sustained_text(sustained)]
+                text.append(stage("Projector under sustained ingest",
+                                  lambda: sustained_stage(base, pid, scale, tokens, profiles)))
             if scale == "tenants3000":
                 loads["tenants"] = load_average()
-                print("5. tenants: probes, idle CPU, statements …", flush=True)
-                text.append(tenants_text(url, base, pid, tokens, loaded))
+                print("5. tenants: probes, statements …", flush=True)
+                text.append(stage("Tenants", lambda: tenants_text(url, base, tokens, loaded)))
             print("7. idle CPU …", flush=True)
-            idle = projector.idle_cpu(pid)
-            text.append(f"**Idle**: with no requests, the serving process (API and projector) used {idle:.1f} % of a core"
-                        f" over {projector.IDLE_SECONDS:.0f} s (/proc/{{pid}}/stat; target at tenants3000 ≤ 2 %).")
+            text.append(stage("Idle", lambda: idle_text(pid)))
     loads["end"] = load_average()
     text.append(f"Load average (1/5/15 min) at the start {loads['start']}, "
                 + ", ".join(f"before {k} {v}" for k, v in loads.items() if k not in ("start", "end"))
@@ -151,6 +145,39 @@ def measure(scale: str) -> str:
     if profiles:
         text.append("Profiles (py-spy, text): " + ", ".join(f"`docs/profiles/{p}.txt`" for p in profiles) + ".")
     return "\n\n".join(text).replace("{TOTAL}", f"{time.monotonic() - began:.0f}")
+
+
+def stage(name: str, measure_it) -> str:
+    """A stage's text, or what stopped it: a failure late in a long run keeps the figures before it."""
+    try:
+        return measure_it()
+    except Exception as error:  # noqa: BLE001 - reported in the section, with the traceback on stderr
+        traceback.print_exc()
+        return f"**{name}**: failed: `{type(error).__name__}: {error}`."
+
+
+def ingest_stage(url: str, base: str, adcode: str, tokens: dict[str, str]) -> str:
+    print("5. ingest …", flush=True)
+    households = my_households(base, tokens["cadre"])
+    sessions = [login(base, "bench.cadre", PASSWORD) for _ in range(ingest.CLIENTS)]
+    return ingest_text(ingest.run(url, base, adcode, sessions, households))
+
+
+def sustained_stage(base: str, pid: int, scale: str, tokens: dict[str, str], profiles: list[str]) -> str:
+    print(f"6. sustained /sync for {projector.SUSTAIN_SECONDS:.0f} s …", flush=True)
+    households, probes = my_households(base, tokens["cadre"]), my_households(base, tokens["prober"])
+    sessions = [login(base, "bench.cadre", PASSWORD) for _ in range(projector.CLIENTS)]
+    with recording(pid, f"{scale}-sustained", f"serving sustained /sync at {scale}, {commit()}"):
+        sustained = asyncio.run(projector.sustain(base, sessions, tokens["prober"], tokens["admin"], households, probes))
+    profiles.append(f"{scale}-sustained")
+    return ("**Projector under sustained ingest** (targets at county40k: append→visible p99 ≤ 1 s, `/readyz` 200"
+            " throughout):\n" + projector.sustained_text(sustained))
+
+
+def idle_text(pid: int) -> str:
+    idle = projector.idle_cpu(pid)
+    return (f"**Idle**: with no requests, the serving process (API and projector) used {idle:.1f} % of a core"
+            f" over {projector.IDLE_SECONDS:.0f} s (/proc/<pid>/stat; target at tenants3000 ≤ 2 %).")
 
 
 def header(scale: str, label: str | None, loaded: Loaded, began: float) -> str:
@@ -198,7 +225,7 @@ def ingest_text(ingested: list) -> str:
             + ingest.table(ingested))
 
 
-def tenants_text(url: str, base: str, pid: int, tokens: dict[str, str], loaded: Loaded) -> str:
+def tenants_text(url: str, base: str, tokens: dict[str, str], loaded: Loaded) -> str:
     import httpx
 
     from projections.driver import APPLICATION_NAME, SWEEP_SECONDS
