@@ -237,8 +237,16 @@ def embedded_database() -> Iterator[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    names = (argv if argv is not None else sys.argv[1:]) or ["county40k"]
-    for name in names:
+    """`python -m tests.bench.datasets [--cache-only] NAME…`: load each into a fresh embedded PostgreSQL and
+    say what it took, or (--cache-only) just make the logs the cache lacks."""
+    args = argv if argv is not None else sys.argv[1:]
+    cache_only = "--cache-only" in args
+    for name in [a for a in args if a != "--cache-only"] or ["county40k"]:
+        if cache_only:
+            for part in dataset(name).parts:
+                log, cached = county_log(name, part)
+                print(f"{name} {part.place.adcode}: {len(log.events):,} events {'cached' if cached else 'made'}")
+            continue
         with embedded_database() as url:
             started = time.monotonic()
             loaded = load(name, url)

@@ -39,7 +39,7 @@ from tests.e2e.seed import running_server
 REBUILD_TARGET = 50_000  # events/s (issue 12, at county290k)
 RSS_TARGET_MIB = 300
 READY_TIMEOUT = float(os.environ.get("BENCH_READY_SECONDS", "1800"))
-PROBES = 100  # append→visible probes at rest (tenants3000)
+PROBES = int(os.environ.get("BENCH_PROBES", "100"))  # append→visible probes at rest (tenants3000)
 DECODE_BATCH = 10_000
 
 
@@ -248,7 +248,7 @@ def tenants_text(url: str, base: str, tokens: dict[str, str], loaded: Loaded) ->
             f" {loaded.adcodes[0]} (target p99 ≤ 200 ms: {'met' if met else 'missed'}): "
             f"{projector.lag_summary(lags, unseen)}. Statements sent to PostgreSQL (counted with `log_statement = all`"
             f" and the application name in the log prefix; pgserver has no pg_stat_statements), target a constant"
-            f" number: one `/readyz` {counts['/readyz']:,}, one `/metrics` {counts['/api/v1/metrics']:,},"
+            f" number: one `/readyz` {counts['/readyz']:,}, one `/metrics` {counts['/metrics']:,},"
             f" the projector's idle sweep {sweep:,.0f} per {SWEEP_SECONDS:.0f} s sweep (over {window:.0f} s).")
 
 
