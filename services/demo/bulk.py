@@ -14,6 +14,7 @@ database would be rejected as not found.
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -26,7 +27,7 @@ from services.demo.generator import Step
 from services.demo.loader import batches, send
 from services.personal import new_key
 from services.storage.bulk import EventRow, copy_events, copy_keys
-from services.storage.recorder import check_adcode, county_schema
+from services.storage.names import check_adcode, county_schema
 
 PAGE = 10_000  # notifications read from the in-memory log at a time
 
@@ -79,24 +80,27 @@ class InMemoryCounty(County):
         })
         self.adcode = check_adcode(adcode)
         self.schema = county_schema(self.adcode)
-        self.keys = MemoryKeys()  # type: ignore[assignment]
+        self.memory_keys = MemoryKeys()
+        self.keys = self.memory_keys  # type: ignore[assignment]  # KeyStore's interface, in memory
 
     def read(self, aggregate_ids: Iterable[UUID],
              household_ids: Iterable[UUID]) -> tuple[dict[UUID, LibraryAggregate], dict[UUID, bytes]]:
-        found = {}
+        found: dict[UUID, LibraryAggregate] = {}
         for aggregate_id in aggregate_ids:
-            try:
+            with suppress(AggregateNotFoundError):  # not there: the command answers not found
                 found[aggregate_id] = self.repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                pass
         return found, self.keys.get_many(household_ids)
 
     def stored_events(self) -> Iterator[EventRow]:
         """The log in notification order, as the county's table stores it."""
         start = 1
         while page := self.recorder.select_notifications(start, PAGE):
-            yield from ((n.originator_id, n.originator_version, n.topic, n.state) for n in page)
+            yield from ((_uuid(n.originator_id), n.originator_version, n.topic, n.state) for n in page)
             start = page[-1].id + 1
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ def decide(adcode: str, steps: Sequence[Step], actor: Callable[[Step], Actor] = 
     county = InMemoryCounty(adcode)
     for batch in batches(list(steps)):
         send(county, batch, actor(batch[0]))
-    return BulkLog(county.adcode, list(county.stored_events()), list(county.keys.keys.items()), len(steps),
+    return BulkLog(county.adcode, list(county.stored_events()), list(county.memory_keys.keys.items()), len(steps),
                    time.monotonic() - started)
 
 
