@@ -30,6 +30,7 @@ from services.domain.values import Rank
 from services.personal import ERASED, open_personal
 
 from .errors import ApiError, not_found
+from .params import MonthText, PeriodText
 from .routing import Call, endpoint
 
 ADMIN = {"county_admin"}
@@ -65,8 +66,8 @@ class Keyset(AsOf):
 
 
 class InPeriod(AsOf):
-    period: str | None = Field(None, max_length=30, description="2026, 2026-Q1, 2026-03 or 2026-01-05..2026-02-20;"
-                                                                " default: this year")
+    period: PeriodText | None = Field(None, description="2026, 2026-Q1, 2026-03 or 2026-01-05..2026-02-20;"
+                                                        " default: this year")
 
 
 class Page(BaseModel):
@@ -108,15 +109,6 @@ def period_of(query: InPeriod) -> Period:
         return Period.parse(query.period)
     except ValueError as error:
         raise invalid_query(str(error)) from None
-
-
-def uuid_param(value: str | None, name: str) -> UUID | None:
-    if value is None:
-        return None
-    try:
-        return UUID(value)
-    except ValueError:
-        raise invalid_query(f"{name} is not a UUID: {value!r}") from None
 
 
 def offset_page(items: Sequence[dict[str, Any]], query: Paged) -> Page:
@@ -237,8 +229,10 @@ class CompletenessFilters(AsOf):
 
 
 class HouseholdsQuery(CompletenessFilters, Paged):
-    bbox: str | None = Field(None, max_length=100, description="west,south,east,north in degrees (WGS 84): only the"
-                                                               " households inside (the map asks for what it shows)")
+    bbox: str | None = Field(None, max_length=100, pattern=r"^-?[0-9]+(\.[0-9]+)?(,-?[0-9]+(\.[0-9]+)?){3}$",
+                             description="west,south,east,north in degrees (WGS 84), -180 ≤ west < east ≤ 180 and"
+                                         " -90 ≤ south < north ≤ 90: only the households inside (the map asks for"
+                                         " what it shows)")
 
     @field_validator("bbox")
     @classmethod
@@ -302,7 +296,7 @@ class PairingFilters(AsOf):
 
 
 class PairingsQuery(PairingFilters, Keyset):
-    pass
+    after: UUID | None = Field(None, description="the `next` of the previous page")
 
 
 def pairing_filters(query: PairingFilters) -> dict[str, Any]:
@@ -316,7 +310,7 @@ async def pairings_list(call: Call) -> Page:
     query: PairingsQuery = call.query
     async with reading(call) as conn:
         answer = await pairing.pairings(conn, schema_of(call), **pairing_filters(query), limit=query.limit,
-                                        after=uuid_param(query.after, "after"))
+                                        after=query.after)
     page = keyset_page(answer, query.limit)
     page.items = await with_heads(call, page.items)  # a paired household's head (household_id is None otherwise)
     return page
@@ -356,7 +350,7 @@ class InterviewFilters(AsOf):
 
 
 class InterviewCadresQuery(InterviewFilters, Keyset):
-    pass
+    after: UUID | None = Field(None, description="the `next` of the previous page")
 
 
 def interview_filters(query: InterviewFilters) -> dict[str, Any]:
@@ -370,7 +364,7 @@ async def interview_cadres(call: Call) -> Page:
     query: InterviewCadresQuery = call.query
     async with reading(call) as conn:
         answer = await interviews.cadres(conn, schema_of(call), **interview_filters(query), limit=query.limit,
-                                         after=uuid_param(query.after, "after"))
+                                         after=query.after)
     return keyset_page(answer, query.limit)
 
 
@@ -400,11 +394,18 @@ def department_scope(call: Call, asked: str | None = None) -> str | None:
     return call.session.department or ""  # no department is named "": an account without one sees nothing
 
 
+# The issue ledger's keyset: the last issue's time and id, `2026-06-30T10:00:00.123456+08:00|<uuid>`.
+ISSUE_CURSOR = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][0-9]{2}:[0-9]{2}"
+                r"\|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
 class IssuesQuery(Keyset):
     status: Literal["open", "overdue", "resolved"] | None = None
     route: Literal["on_the_spot", "monthly_review", "department", "leadership"] | None = None
     department: str | None = Field(None, max_length=50, pattern=PLAIN_TEXT)
     category: str | None = Field(None, max_length=50, pattern=PLAIN_TEXT)
+    after: str | None = Field(None, max_length=100, pattern=ISSUE_CURSOR,
+                              description="the `next` of the previous page (another value answers 422)")
 
 
 @endpoint("GET", "/issues", query=IssuesQuery, response=Page, roles=ISSUE_READERS, tags=["issues"],
@@ -491,7 +492,7 @@ async def leaderboard_townships(call: Call) -> Page:
 
 
 class VisitsQuery(Paged):
-    period: str | None = Field(None, max_length=30, description="default: every period")
+    period: PeriodText | None = Field(None, description="default: every period")
     cadre_id: UUID | None = None
     household_id: UUID | None = None
     verified: bool | None = None
@@ -596,7 +597,7 @@ async def province_county_months(call: Call) -> Page:
 
 
 class RankingQuery(AsOf):
-    month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; default: this month")
+    month: MonthText | None = Field(None, description="YYYY-MM; default: this month")
     by: Literal["coverage_pct", "verified_visits", "issues_resolved", "satisfaction_pct", "pairings_compliant_pct",
                 "interview_coverage_pct"] = "coverage_pct"
 
