@@ -198,7 +198,7 @@ async def user_create(call: Call) -> Account:
         cadre = (await to_thread.run_sync(county_app(call).load_many, [body.cadre_id])).get(body.cadre_id)
         if not isinstance(cadre, Cadre) or cadre.departed:
             raise ApiError(422, "cadre_id is not an active cadre of this county.", "所填干部编号不是本县在岗干部。",
-                           kind="invalid", errors=[FieldError(field="cadre_id", message="not an active cadre here",
+                           kind="rejected", errors=[FieldError(field="cadre_id", message="not an active cadre here",
                                                               message_zh="不是本县在岗干部")])
     password_hash = await to_thread.run_sync(hash_password, body.password)
     user_id = uuid4()

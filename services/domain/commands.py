@@ -70,6 +70,9 @@ def _digits(count: int, en_name: str, zh_name: str) -> Any:
     return Annotated[str, AfterValidator(check), Stated(pattern=rf"^\d{{{count}}}$")]
 
 
+WHITE_SPACE = r"\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"  # with \t-\r (controls)
+
+
 def _text(max_length: int, *, lines: bool = False, blank: bool = False) -> Any:
     """Text from phones and spreadsheets, stripped: it ends up in ledgers (XLSX cannot hold control
     characters) and on screens, so one-line text takes none and free text (`lines`) may break lines and
@@ -83,10 +86,11 @@ def _text(max_length: int, *, lines: bool = False, blank: bool = False) -> Any:
             raise _problem("control_character", f"may not contain {en}", f"不能含有{zh}")
         return value
     allowed = f"[^{banned}]"
-    # The schema's pattern sees the text before stripping: blank text is text of spaces only.
-    pattern = f"^{allowed}*$" if blank else rf"^{allowed}*[^\s\x00-\x1f\x7f]{allowed}*$"
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=None if blank else 1, max_length=max_length),
-                     AfterValidator(check), Stated(pattern=pattern)]
+    # The schema's pattern sees the text before stripping: blank text is control characters and the
+    # spaces stripping removes (Unicode White_Space, spelled out: regex dialects disagree on `\s`).
+    pattern = f"^{allowed}*$" if blank else rf"^{allowed}*[^\x00-\x1f\x7f{WHITE_SPACE}]{allowed}*$"
+    length = StringConstraints(strip_whitespace=True, min_length=None if blank else 1, max_length=max_length)
+    return Annotated[str, length, AfterValidator(check), Stated(pattern=pattern)]
 
 
 def _unique_sorted(values: list[Any]) -> list[Any]:
