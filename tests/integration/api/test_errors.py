@@ -94,6 +94,16 @@ async def test_field_names_and_values_a_problem_echoes_lose_their_control_charac
     assert_no_control_characters(result)
 
 
+async def test_a_rule_of_infinity_is_refused_not_stored_as_null(api):
+    """JSON has no Infinity, but pydantic reads the token: a rule of it was stored as null and every later
+    read of the county's rules failed."""
+    admin = await api.client("county_admin")
+    response = await admin.put("/api/v1/rules", content=b'{"verified_max_distance_m": Infinity}',
+                               headers={"content-type": "application/json"})
+    assert_problem(response, 422)
+    assert (await admin.get("/api/v1/rules")).status_code == 200
+
+
 async def test_malformed_json_is_a_400_problem(api):
     client = await api.client("cadre")
     for raw in (b"{", b"", b"\xff\xfe", b'{"commands": [}', b"[" * 100_000):
