@@ -234,7 +234,7 @@ class HouseholdsQuery(CompletenessFilters, Paged):
                                          " -90 ≤ south < north ≤ 90: only the households inside (the map asks for"
                                          " what it shows)")
 
-    @field_validator("bbox")
+    @field_validator("bbox", mode="before")  # before the pattern: its message says the form
     @classmethod
     def _bbox(cls, value: str | None) -> str | None:
         if value is None:
