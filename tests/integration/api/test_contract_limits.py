@@ -349,7 +349,7 @@ def assert_invalid(response, op: Operation, field: str, what: str, value: Any) -
 async def test_every_declared_query_limit_is_enforced_with_a_422(api: Api):
     schemas, ops = await contract(api)
     caller = Caller(api, schemas)
-    broken = 0
+    broken: set[str] = set()
     for op in [op for op in ops if op.query]:
         path = await caller.path_of(op)
         base = caller.base_query(op)
@@ -366,14 +366,20 @@ async def test_every_declared_query_limit_is_enforced_with_a_422(api: Api):
                 if bad is not ABSENT:
                     query[name] = bad
                 assert_invalid(await caller.send(op, path, query), op, f"query.{name}", what, bad)
-                broken += 1
-    assert broken > 200  # every list's limit, offset, as_of, codes, cursors, periods …
+                broken.add(f"{op} {name} {what}")
+    assert len(broken) > 200
+    # Among them the limits a read of the code once found enforced but not stated:
+    assert {"GET /api/v1/coverage as_of formatMinimum", "GET /api/v1/coverage period pattern",
+            "GET /api/v1/completeness/households bbox pattern", "GET /api/v1/pairings township pattern",
+            "GET /api/v1/completeness/households village pattern", "GET /api/v1/pairings after format",
+            "GET /api/v1/issues after pattern", "GET /api/v1/me/households since pattern",
+            "GET /api/v1/province/rankings month pattern"} <= broken
 
 
 async def test_every_declared_body_limit_is_enforced_with_a_422(api: Api):
     schemas, ops = await contract(api)
     caller = Caller(api, schemas)
-    broken = 0
+    broken: set[str] = set()
     for op in [op for op in ops if op.body is not None]:
         path = await caller.path_of(op)
         body = caller.samples.value(op.body)
@@ -383,8 +389,13 @@ async def test_every_declared_body_limit_is_enforced_with_a_422(api: Api):
                 continue
             field = what.split(":")[0].removeprefix("then.")
             assert_invalid(await caller.send(op, path, {}, bad), op, field, what, bad)
-            broken += 1
-    assert broken > 300
+            broken.add(f"{op} {what}")
+    assert len(broken) > 250
+    route = "POST /api/v1/issues/{issue_id}/route"
+    assert {f"{route} then.department", f"{route} then.deadline", "POST /api/v1/pairings then.target_id",
+            "POST /api/v1/households township.pattern", "POST /api/v1/households head_name.pattern", "POST /api/v1/users then.cadre_id",
+            "POST /api/v1/users then.department", "PATCH /api/v1/users/{user_id} anyOf",
+            "PUT /api/v1/rules paired_households_by_rank.propertyNames"} <= broken
 
 
 async def test_a_request_meeting_every_declared_limit_is_not_refused_as_invalid(api: Api):
