@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import operator
 import re
 import uuid
 from collections.abc import Iterator
@@ -33,7 +34,9 @@ NOT_REPEATED = {("PUT", "/api/v1/rules"), ("POST", "/api/v1/households/import")}
 ROLE_PREFERENCE = ["county_admin", "cadre", "department", "province_viewer", "operator"]
 # Formats the document uses, and a value of each that breaks it.
 NOT_FORMATTED = {"uuid": "not-a-uuid", "date": "2026-13-45", "date-time": "yesterday at noon"}
-FORMAT_BOUNDS = {"formatMinimum": -1, "formatMaximum": 1, "formatExclusiveMinimum": 0, "formatExclusiveMaximum": 0}
+# Bounds of dates and times: how a value meets each, and the step past it (in days) that breaks it.
+FORMAT_BOUNDS = {"formatMinimum": (operator.ge, -1), "formatMaximum": (operator.le, 1),
+                 "formatExclusiveMinimum": (operator.gt, 0), "formatExclusiveMaximum": (operator.lt, 0)}
 ABSENT = object()
 
 
@@ -71,19 +74,19 @@ class Schemas:
                 yield from self._walk(schema["items"], item)
 
 
+def _moment(schema: dict[str, Any], text: str) -> date | datetime:
+    return date.fromisoformat(text) if schema.get("format") == "date" else datetime.fromisoformat(text)
+
+
 def _within_bounds(schema: dict[str, Any], value: Any) -> bool:
-    if not isinstance(value, str) or schema.get("type") != "string":
+    if not isinstance(value, str) or not FORMAT_BOUNDS.keys() & schema.keys():
         return True
     try:
-        moment = date.fromisoformat(value) if schema.get("format") == "date" else datetime.fromisoformat(value)
+        moment = _moment(schema, value)
     except ValueError:
         return True  # not this branch's format: the validator judged it
-    for keyword, sign in FORMAT_BOUNDS.items():
-        if keyword in schema:
-            bound = type(moment).fromisoformat(schema[keyword])
-            if (moment > bound) - (moment < bound) == sign or (sign == 0 and moment == bound):
-                return False
-    return True
+    return all(meets(moment, _moment(schema, schema[keyword]))
+               for keyword, (meets, _) in FORMAT_BOUNDS.items() if keyword in schema)
 
 
 def _branch(schema: dict[str, Any], schemas: Schemas) -> dict[str, Any]:
@@ -201,10 +204,9 @@ def _breaking_text(schema: dict[str, Any], value: str) -> Iterator[tuple[str, An
                 yield "pattern", candidate
     if schema.get("format") in NOT_FORMATTED:
         yield "format", NOT_FORMATTED[schema["format"]]
-    for keyword, sign in FORMAT_BOUNDS.items():
+    for keyword, (_, step) in FORMAT_BOUNDS.items():
         if keyword in schema:
-            bound = date.fromisoformat(schema[keyword][:10])
-            yield keyword, (bound + timedelta(days=sign)).isoformat()
+            yield keyword, (_moment(schema, schema[keyword]) + timedelta(days=step)).isoformat()
 
 
 def _fits(schema: dict[str, Any], text: str) -> bool:
@@ -234,9 +236,8 @@ def _breaking_object(schema: dict[str, Any], value: dict[str, Any], schemas: Sch
                         if not any(k in schemas.resolve(b).get("required", []) for b in schema["anyOf"])}
     for rule in [schema, *schema.get("allOf", [])]:
         if "if" in rule:
-            meets_if = {**value, **{k: sub["const"] if "const" in sub else [sub["contains"]["const"]]
-                                    for k, sub in rule["if"]["properties"].items()}}
-            filled = {**value, **meets_if}
+            filled = {**value, **{k: sub["const"] if "const" in sub else [sub["contains"]["const"]]
+                                  for k, sub in rule["if"]["properties"].items()}}  # meets the `if`
             for name in rule["then"].get("required", []):
                 filled.setdefault(name, samples.value(properties[name], name))
             for name in rule["then"].get("required", []):
