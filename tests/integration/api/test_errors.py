@@ -46,8 +46,9 @@ async def test_a_405_names_every_method_the_path_answers(api, method, path, allo
     response = await (await api.client("county_admin")).request(method, path)
     assert_problem(response, 405)
     assert set(response.headers["allow"].split(", ")) == allowed
-    for other in allowed - {"HEAD"}:  # and each of them is served
-        assert (await (await api.client("county_admin")).request(other, path, json={})).status_code != 405
+    for other in allowed - {"HEAD"}:  # and each of them is served (a body no write accepts: nothing changes)
+        served = await (await api.client("county_admin")).request(other, path, json={"no_such_field": 1})
+        assert served.status_code == (200 if other == "GET" else 422), served.text
 
 
 # What a hostile client sends to be echoed back: NUL, a terminal escape sequence, a line break.
