@@ -28,6 +28,7 @@ from . import errors, ops, status
 from .errors import ApiError, problem_response
 from .pwa import DEFAULT_DIST, PwaFiles
 from .rejudge import Rejudging
+from .routing import share_paths
 
 log = logging.getLogger("grassroots.app")
 
@@ -49,7 +50,8 @@ GZIP_MINIMUM_SIZE = 1024
 
 
 def api_routes() -> list[BaseRoute]:
-    return [route for name in API_MODULES for route in importlib.import_module(f"services.api.{name}").routes]
+    return share_paths([route for name in API_MODULES
+                        for route in importlib.import_module(f"services.api.{name}").routes])
 
 
 class BodyLimit:
