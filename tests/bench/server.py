@@ -5,7 +5,8 @@
 3. append-to-visible lag: with the projection driver running, single check-ins through `County.execute`
    one at a time, each timed until its row is in the verdicts read model;
 4. sync over real HTTP: `grassroots serve` on loopback, 4 concurrent clients posting check-ins as a demo
-   cadre, in batches of 1 and of 50, then the batches of 50 resent unchanged (all `duplicate`);
+   cadre, in batches of 1, 50 and 100, then the batches of 100 resent unchanged (all `duplicate`); the
+   reference: asyncpg COPY of the rows the batches of 100 stored, in the same run;
 5. the serving process's memory after that load.
 
 A benchmark, not a test: it prints the figures and writes its section of docs/benchmarks.md. Every loop
@@ -37,7 +38,9 @@ SEED, SCALE = 2026, 1.0
 LAG_CHECKINS, LAG_SPACING, LAG_TIMEOUT = 50, 0.1, 10.0
 CLIENTS = 4
 SINGLE_REQUESTS = 60  # per client, one check-in each
-BATCH_SIZE, BATCH_REQUESTS = 50, 10  # per client
+BATCHES = ((50, 10), (100, 25))  # (commands per request, requests per client)
+COPY_ROWS_PER_CALL = 10_000
+EVENTS_PER_CHECK_IN = 2  # the visit's CheckedIn and the command's receipt
 REQUEST_TIMEOUT = 30.0
 PHASE_TIMEOUT = 120.0
 REPORT = ROOT / "docs" / "benchmarks.md"
@@ -198,6 +201,11 @@ class Phase:
     def rate(self) -> float:
         return self.commands / self.seconds
 
+    @property
+    def events_rate(self) -> float:
+        """Events stored per second: each applied check-in stores its event and its command receipt."""
+        return self.statuses.get("applied", 0) * EVENTS_PER_CHECK_IN / self.seconds
+
 
 async def sync_phase(name: str, base: str, tokens: list[str], batches: list[list[list[dict]]]) -> Phase:
     """Each client posts its list of batches one after another; all clients at once."""
@@ -221,7 +229,52 @@ async def sync_phase(name: str, base: str, tokens: list[str], batches: list[list
     return Phase(name, sum(len(b) for mine in batches for b in mine), seconds, latencies, statuses)
 
 
-async def sync_over_http(base: str, username: str, password: str, households: Households) -> list[Phase]:
+async def latest_notification_id(url: str, adcode: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM county_{adcode}.county_events")
+    finally:
+        await conn.close()
+
+
+@dataclass
+class CopyReference:
+    rows: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds
+
+
+async def copy_reference(url: str, adcode: str, first: int, last: int) -> CopyReference:
+    """asyncpg COPY of the event rows with notification ids in (first, last] into a table like the
+    county's event table (same columns and indexes), COPY_ROWS_PER_CALL rows per call: the raw write
+    speed of the same rows in the same run, against which sync is reported."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            f"SELECT originator_id, originator_version, topic, state, notification_id"
+            f" FROM county_{adcode}.county_events WHERE notification_id > $1 AND notification_id <= $2"
+            " ORDER BY notification_id", first, last)
+        records = [tuple(r) for r in rows]
+        await conn.execute(f"CREATE TABLE public.copy_reference (LIKE county_{adcode}.county_events INCLUDING INDEXES)")
+        try:
+            started = time.perf_counter()
+            for start in range(0, len(records), COPY_ROWS_PER_CALL):
+                await conn.copy_records_to_table(
+                    "copy_reference", schema_name="public", records=records[start:start + COPY_ROWS_PER_CALL],
+                    columns=["originator_id", "originator_version", "topic", "state", "notification_id"])
+            seconds = time.perf_counter() - started
+        finally:
+            await conn.execute("DROP TABLE public.copy_reference")
+    finally:
+        await conn.close()
+    return CopyReference(len(records), seconds)
+
+
+async def sync_over_http(url: str, adcode: str, base: str, username: str, password: str,
+                         households: Households) -> tuple[list[Phase], CopyReference]:
     async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT) as http:
         tokens = []
         for _ in range(CLIENTS):  # one session per client, as four phones would have
@@ -235,13 +288,16 @@ async def sync_over_http(base: str, username: str, password: str, households: Ho
                 for command_id in (uuid.uuid4() for _ in range(size))]
 
     await sync_phase("warm-up", base, tokens, [[entries(1)] for _ in tokens])
-    singles = [[entries(1) for _ in range(SINGLE_REQUESTS)] for _ in tokens]
-    fifties = [[entries(BATCH_SIZE) for _ in range(BATCH_REQUESTS)] for _ in tokens]
-    return [
-        await sync_phase("batches of 1", base, tokens, singles),
-        await sync_phase(f"batches of {BATCH_SIZE}", base, tokens, fifties),
-        await sync_phase(f"batches of {BATCH_SIZE}, identical resend", base, tokens, fifties),
-    ]
+    phases = [await sync_phase("batches of 1", base, tokens,
+                               [[entries(1) for _ in range(SINGLE_REQUESTS)] for _ in tokens])]
+    for size, requests in BATCHES:
+        batches = [[entries(size) for _ in range(requests)] for _ in tokens]
+        before = await latest_notification_id(url, adcode)
+        phases.append(await sync_phase(f"batches of {size}", base, tokens, batches))
+        after = await latest_notification_id(url, adcode)
+    phases.append(await sync_phase(f"batches of {size}, identical resend", base, tokens, batches))
+    # The rows of the last (largest) batch size: its events and receipts, as stored.
+    return phases, await copy_reference(url, adcode, before, after)
 
 
 # ---- the run ----------------------------------------------------------------------------------------------------
@@ -294,7 +350,8 @@ def main() -> int:
         with running_server(url, log) as base:
             pid = serving_pid(int(base.rsplit(":", 1)[1]))
             memory_idle = memory_kib(pid)
-            phases = asyncio.run(sync_over_http(base, cadre.username, DEMO_PASSWORD, households))
+            phases, copied = asyncio.run(sync_over_http(url, biggest, base, cadre.username, DEMO_PASSWORD,
+                                                        households))
             memory_after = memory_kib(pid)
     finally:
         server.cleanup()
@@ -310,7 +367,8 @@ def main() -> int:
     mib = lambda kib: f"{kib / 1024:.0f} MiB"  # noqa: E731
     single = phases[0]
     rows = "\n".join(
-        f"| {ph.name} | {ph.commands:,} in {len(ph.latencies)} requests | {ph.rate:,.0f} | {ms(ph.latencies)} |"
+        f"| {ph.name} | {ph.commands:,} in {len(ph.latencies)} requests | {ph.rate:,.0f} | {ph.events_rate:,.0f} |"
+        f" {ph.events_rate / copied.rate:.3f} | {ms(ph.latencies)} |"
         f" {p(ph.latencies, 99)} | {', '.join(f'{k} {v:,}' for k, v in sorted(ph.statuses.items()))} |"
         for ph in phases)
     text = f"""## Server: demo load, rebuild, projection lag, sync over HTTP, memory
@@ -346,9 +404,13 @@ own; median `apply` per batch: {', '.join(f"{k.removeprefix('apply:')} {ms(v)}" 
 (httpx, one session each) posting `check_in` to `POST /api/v1/sync` as the cadre `{cadre.username}` of
 {biggest}, to its active households with a good GPS fix; after one unmeasured request per client. All four
 write to one county, so their saves queue on that county's write lock (advisory lock class 1).
+The reference, in the same run: asyncpg COPY of the {copied.rows:,} event rows the batches of
+{BATCHES[-1][0]} stored (check-ins and receipts, as stored) into a table like `county_events` (same
+indexes), {COPY_ROWS_PER_CALL:,} rows per call: **{copied.rate:,.0f} rows/s**; "÷ COPY" is each phase's
+events stored per second divided by it.
 
-| phase | commands | commands/s | p50 per request | p99 per request | answers |
-|---|---|---|---|---|---|
+| phase | commands | commands/s | events stored/s | ÷ COPY | p50 per request | p99 per request | answers |
+|---|---|---|---|---|---|---|---|
 {rows}
 
 DESIGN §9's peer, ODK Central, took 102–123 form submissions/s from 4 concurrent clients with p50 31–38 ms
