@@ -9,8 +9,10 @@ be shared between schemas. Here, instead:
 - events go in through four typed arrays with `unnest`, in one statement (its own transaction on
   the pool's autocommit connections: one round trip) that takes the county's write lock, notifies
   `grassroots_events` with the schema as payload, and inserts `RETURNING notification_id`;
+- saves to one county made at the same moment share that statement (group commit, see
+  group_commit.py), each caller answered after the commit that holds its events;
 - no pipeline mode (psycopg 3.3.9's pipeline hung on large saves) and at most
-  `MAX_EVENTS_PER_SAVE` events per save.
+  `MAX_EVENTS_PER_SAVE` events per save, and per statement.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from .database import eventsourcing_settings
+from .group_commit import GroupCommit
 
 APPLICATION_NAME = "County"  # eventsourcing names the tables after it: county_events, county_snapshots
 EVENTS_TABLE = "county_events"
@@ -168,12 +171,16 @@ class CountyDatastore(PostgresDatastore):
         self.close()
 
 
-def _columns(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
+def _check_size(stored_events: Sequence[StoredEvent]) -> None:
     if len(stored_events) > MAX_EVENTS_PER_SAVE:
         raise SaveTooLarge(
             f"one save holds {len(stored_events)} events but at most {MAX_EVENTS_PER_SAVE} fit in one "
             "insert: split the work into several saves"
         )
+
+
+def _columns(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
+    _check_size(stored_events)
     return (
         [e.originator_id for e in stored_events],
         [e.originator_version for e in stored_events],
@@ -252,24 +259,30 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
             lock_and_notify=self.lock_and_notify_statement, schema=Identifier(self.datastore.schema),
             table=Identifier(self.events_table_name), id_type=Identifier(self.datastore.originator_id_type),
         )
+        self.group_commit = GroupCommit(self._append, MAX_EVENTS_PER_SAVE)
 
     def _lock_and_notify_parameters(self) -> tuple[Any, ...]:
         return (f"{self.datastore.lock_timeout}s", COUNTY_LOCK_CLASS, self.county_key, NOTIFY_CHANNEL,
                 self.datastore.schema)
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        columns = _columns(stored_events)
+        _check_size(stored_events)
         if kwargs.get("tracking") is not None:
-            return self._insert_with_tracking(stored_events, columns, **kwargs)
+            return self._insert_with_tracking(stored_events, **kwargs)
         if not stored_events:
             return None
+        return self.group_commit.append(stored_events)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _append(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """One statement: lock, notify, insert (see `append_statement`)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.append_statement, (*self._lock_and_notify_parameters(), *columns), prepare=True)
+            curs.execute(self.append_statement, (*self._lock_and_notify_parameters(), *_columns(stored_events)),
+                         prepare=True)
             return self._notification_ids(stored_events, curs.fetchall())
 
-    def _insert_with_tracking(self, stored_events: Sequence[StoredEvent], columns: tuple[list[Any], ...],
-                              **kwargs: Any) -> Sequence[int] | None:
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert_with_tracking(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         """The process recorder's path: its tracking row and the events in one transaction, under the
         same lock (the stock `_insert_events` hook writes the tracking row)."""
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
@@ -278,7 +291,7 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
             self._insert_events(curs, stored_events, **kwargs)
             if not stored_events:
                 return None
-            curs.execute(self.insert_events_statement, columns, prepare=True)
+            curs.execute(self.insert_events_statement, _columns(stored_events), prepare=True)
             rows = curs.fetchall()
         return self._notification_ids(stored_events, rows)
 
