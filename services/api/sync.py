@@ -68,7 +68,7 @@ def actor_of(session, county: str):
                  department=session.department)
 
 
-def run_batch(counties, actor, batch: SyncBatch, may_hold_nul: bool = True) -> list[CommandResult]:
+def run_batch(counties, actor, batch: SyncBatch, may_hold_nul: bool) -> list[CommandResult]:
     """Parse every entry, execute the valid ones in order (in batched transactions), answer each.
     `may_hold_nul=False` skips looking for NUL characters entry by entry (the body has none)."""
     county_app = counties.get(actor.county)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 
 Write = Callable[[Sequence[StoredEvent]], list[int]]
 
@@ -63,6 +63,10 @@ class GroupCommit:
                 self._commit(group)
             finally:
                 with self._changed:
+                    for member in group:
+                        if not member.done:  # interrupted (a BaseException): nobody may wait for it forever
+                            member.error = PersistenceError("the save was interrupted; whether it was stored is unknown")
+                            member.done = True
                     self._writing = False
                     self._changed.notify_all()
         if save.error is not None:
