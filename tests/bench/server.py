@@ -189,6 +189,24 @@ async def append_lag(url: str, adcode: str, cadre_id: uuid.UUID, households: Hou
 
 # ---- 4. sync over HTTP ------------------------------------------------------------------------------------------
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children, the live ones and those reaped (so for
+    PostgreSQL's postmaster: every backend's)."""
+    def times(stat: str) -> list[int]:
+        fields = stat.rsplit(")", 1)[1].split()
+        return [int(x) for x in fields[11:15]]  # utime stime cutime cstime
+
+    total = sum(times(Path(f"/proc/{pid}/stat").read_text()))
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue  # gone meanwhile
+        if stat and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            total += sum(times(stat)[:2])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Phase:
     name: str
@@ -196,6 +214,7 @@ class Phase:
     seconds: float
     latencies: list[float]
     statuses: dict[str, int]
+    cpu: dict[str, float]  # CPU seconds spent meanwhile: "server" (API + projector), "postgres"
 
     @property
     def rate(self) -> float:
@@ -207,8 +226,10 @@ class Phase:
         return self.statuses.get("applied", 0) * EVENTS_PER_CHECK_IN / self.seconds
 
 
-async def sync_phase(name: str, base: str, tokens: list[str], batches: list[list[list[dict]]]) -> Phase:
-    """Each client posts its list of batches one after another; all clients at once."""
+async def sync_phase(name: str, base: str, tokens: list[str], batches: list[list[list[dict]]],
+                     pids: dict[str, int]) -> Phase:
+    """Each client posts its list of batches one after another; all clients at once. `pids`: the
+    processes whose CPU time to count (the server, PostgreSQL's postmaster)."""
     latencies: list[float] = []
     statuses: dict[str, int] = {}
 
@@ -223,10 +244,12 @@ async def sync_phase(name: str, base: str, tokens: list[str], batches: list[list
                 for result in response.json()["results"]:
                     statuses[result["status"]] = statuses.get(result["status"], 0) + 1
 
+    cpu = {key: cpu_seconds(pid) for key, pid in pids.items()}
     started = time.perf_counter()
     await asyncio.wait_for(asyncio.gather(*(client(t, b) for t, b in zip(tokens, batches))), PHASE_TIMEOUT)
     seconds = time.perf_counter() - started
-    return Phase(name, sum(len(b) for mine in batches for b in mine), seconds, latencies, statuses)
+    cpu = {key: cpu_seconds(pid) - cpu[key] for key, pid in pids.items()}
+    return Phase(name, sum(len(b) for mine in batches for b in mine), seconds, latencies, statuses, cpu)
 
 
 async def latest_notification_id(url: str, adcode: str) -> int:
@@ -278,7 +301,7 @@ async def copy_reference(url: str, adcode: str, first: int, last: int) -> CopyRe
 
 
 async def sync_over_http(url: str, adcode: str, base: str, username: str, password: str,
-                         households: Households) -> tuple[list[Phase], CopyReference]:
+                         households: Households, pids: dict[str, int]) -> tuple[list[Phase], CopyReference]:
     async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT) as http:
         tokens = []
         for _ in range(CLIENTS):  # one session per client, as four phones would have
@@ -291,15 +314,15 @@ async def sync_over_http(url: str, adcode: str, base: str, username: str, passwo
         return [{"id": str(command_id), "type": "check_in", "payload": households.checkin(next(counter))}
                 for command_id in (uuid.uuid4() for _ in range(size))]
 
-    await sync_phase("warm-up", base, tokens, [[entries(1)] for _ in tokens])
+    await sync_phase("warm-up", base, tokens, [[entries(1)] for _ in tokens], pids)
     phases = [await sync_phase("batches of 1", base, tokens,
-                               [[entries(1) for _ in range(SINGLE_REQUESTS)] for _ in tokens])]
+                               [[entries(1) for _ in range(SINGLE_REQUESTS)] for _ in tokens], pids)]
     for size, requests in BATCHES:
         batches = [[entries(size) for _ in range(requests)] for _ in tokens]
         before = await latest_notification_id(url, adcode)
-        phases.append(await sync_phase(f"batches of {size}", base, tokens, batches))
+        phases.append(await sync_phase(f"batches of {size}", base, tokens, batches, pids))
         after = await latest_notification_id(url, adcode)
-    phases.append(await sync_phase(f"batches of {size}, identical resend", base, tokens, batches))
+    phases.append(await sync_phase(f"batches of {size}, identical resend", base, tokens, batches, pids))
     # The rows of the last (largest) batch size: its events and receipts, as stored.
     return phases, await copy_reference(url, adcode, before, after)
 
@@ -354,8 +377,9 @@ def main() -> int:
         with running_server(url, log) as base:
             pid = serving_pid(int(base.rsplit(":", 1)[1]))
             memory_idle = memory_kib(pid)
+            postmaster = int((Path(datadir) / "postmaster.pid").read_text().split()[0])
             phases, copied = asyncio.run(sync_over_http(url, biggest, base, cadre.username, DEMO_PASSWORD,
-                                                        households))
+                                                        households, {"server": pid, "postgres": postmaster}))
             memory_after = memory_kib(pid)
     finally:
         server.cleanup()
@@ -373,8 +397,9 @@ def main() -> int:
     largest = next(ph for ph in phases if ph.name == f"batches of {BATCHES[-1][0]}")
     rows = "\n".join(
         f"| {ph.name} | {ph.commands:,} in {len(ph.latencies)} requests | {ph.rate:,.0f} | {ph.events_rate:,.0f} |"
-        f" {ph.events_rate / copied.rate:.3f} | {ms(ph.latencies)} |"
-        f" {p(ph.latencies, 99)} | {', '.join(f'{k} {v:,}' for k, v in sorted(ph.statuses.items()))} |"
+        f" {ph.events_rate / copied.rate:.3f} | {ms(ph.latencies)} | {p(ph.latencies, 99)} |"
+        f" {ph.cpu['server'] / ph.commands * 1e6:,.0f} / {ph.cpu['postgres'] / ph.commands * 1e6:,.0f} µs |"
+        f" {', '.join(f'{k} {v:,}' for k, v in sorted(ph.statuses.items()))} |"
         for ph in phases)
     text = f"""## Server: demo load, rebuild, projection lag, sync over HTTP, memory
 
@@ -413,12 +438,14 @@ The reference, in the same run: asyncpg COPY of the {copied.rows:,} event rows t
 {BATCHES[-1][0]} stored (check-ins and receipts, as stored) into a table like `county_events` (same
 indexes), {COPY_ROWS_PER_CALL:,} rows per call, median of {COPY_REPEATS} runs: **{copied.rate:,.0f} rows/s**;
 "÷ COPY" is each phase's
-events stored per second divided by it. Targets (issue 12): batches of 100 ≥ 10,000 events stored/s
+events stored per second divided by it. CPU per command: the serving process's CPU time (API and
+projector) and PostgreSQL's (every backend: the API's, the projector's) during the phase, per command;
+on a shared machine these vary less than the rates. Targets (issue 12): batches of 100 ≥ 10,000 events stored/s
 (here {largest.events_rate:,.0f}: {'met' if largest.events_rate >= 10_000 else 'missed'}); one check-in per
 request ≥ 1,000 commands/s (here {single.rate:,.0f}: {'met' if single.rate >= 1_000 else 'missed'}).
 
-| phase | commands | commands/s | events stored/s | ÷ COPY | p50 per request | p99 per request | answers |
-|---|---|---|---|---|---|---|---|
+| phase | commands | commands/s | events stored/s | ÷ COPY | p50 per request | p99 per request | CPU per command: server / PostgreSQL | answers |
+|---|---|---|---|---|---|---|---|---|
 {rows}
 
 DESIGN §9's peer, ODK Central, took 102–123 form submissions/s from 4 concurrent clients with p50 31–38 ms
