@@ -23,8 +23,10 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate as LibraryAggregate
 from eventsourcing.persistence import (
-    DatetimeAsISO, DecimalAsStr, IntegrityError, JSONTranscoder, Mapper, StoredEvent, UUIDAsHex,
+    DatetimeAsISO, DecimalAsStr, IntegrityError, InterfaceError, JSONTranscoder, Mapper, OperationalError, StoredEvent,
+    UUIDAsHex,
 )
+from eventsourcing.utils import retry
 from psycopg import sql
 
 from services.domain import (
@@ -311,13 +313,10 @@ class County(Application[UUID]):
         aggregate_ids, household_ids = list(aggregate_ids), list(household_ids)
         if not aggregate_ids and not household_ids:
             return {}, {}
-        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
-            cursor.execute(self._read_statement, (aggregate_ids, household_ids), prepare=True)
-            rows = cursor.fetchall()
         aggregates: dict[UUID, Any] = {}
         keys: dict[UUID, bytes] = {}
         to_domain_event = self.mapper.to_domain_event
-        for row in rows:
+        for row in self._select(aggregate_ids, household_ids):
             originator_id, version = row["originator_id"], row["originator_version"]
             if version == 0:
                 keys[originator_id] = bytes(row["state"])
@@ -327,6 +326,14 @@ class County(Application[UUID]):
             event = to_domain_event(StoredEvent(originator_id, version, row["topic"], bytes(row["state"])))
             aggregates[originator_id] = event.mutate(aggregates.get(originator_id))
         return aggregates, keys
+
+    # Retried like the recorder's own reads: after a database restart the pool still holds dead
+    # connections, and this is the first statement of every command.
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _select(self, aggregate_ids: list[UUID], household_ids: list[UUID]) -> list[Any]:
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute(self._read_statement, (aggregate_ids, household_ids), prepare=True)
+            return cursor.fetchall()
 
     def _save(self, *aggregates: LibraryAggregate) -> None:
         """`Application.save` for aggregates, without its per-object isinstance checks against runtime
