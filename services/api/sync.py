@@ -11,6 +11,7 @@ The write side is synchronous (psycopg), so the whole batch runs in one threadpo
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Literal
 from uuid import UUID
 
@@ -115,8 +116,8 @@ async def sync(call: Call) -> SyncResults:
         if entry.type == "depart_cadre" and result.status in ("applied", "duplicate")])
     metrics = getattr(call.app_state, "metrics", None)
     if metrics is not None:
-        for result in results:
-            metrics.sync_commands.labels(result.status).inc()
+        for status, count in Counter(result.status for result in results).items():
+            metrics.sync_commands.labels(status).inc(count)
     return SyncResults(results=results)
 
 
