@@ -249,6 +249,8 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
         # where BEGIN, lock + notify, INSERT and COMMIT took four (the write path was round-trip bound:
         # DESIGN §9). `locked` is joined into the insert's rows, so the lock is held before the first
         # row takes its notification id; RETURNING makes a duplicate a unique violation on Citus too.
+        # (Citus ran the same lock, notify and insert as separate statements, DESIGN §13; this one-statement
+        # form is not yet run there: check that the lock and NOTIFY stay on the coordinator.)
         self.append_statement = SQL(
             "WITH locked AS MATERIALIZED ({lock_and_notify}),"
             " inserted AS (INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
