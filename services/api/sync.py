@@ -18,10 +18,12 @@ from uuid import UUID
 from anyio import to_thread
 from pydantic import BaseModel, Field
 
+from services.county import Actor
 from services.domain.commands import parse_command
 from services.domain.errors import InvalidCommand
+from services.identity import end_departed_accounts
 
-from .admin_extra import end_departed_accounts
+from .auth import actor_of
 from .routing import Call, endpoint, nul_fields
 
 MAX_COMMANDS = 500
@@ -62,14 +64,7 @@ class SyncResults(BaseModel):
     results: list[CommandResult]
 
 
-def actor_of(session, county: str):
-    from services.county import Actor
-
-    return Actor(user_id=str(session.user_id), roles=session.roles, county=county, cadre_id=session.cadre_id,
-                 department=session.department)
-
-
-def run_batch(counties, actor, batch: SyncBatch, may_hold_nul: bool) -> list[CommandResult]:
+def run_batch(counties: Any, actor: Actor, batch: SyncBatch, may_hold_nul: bool) -> list[CommandResult]:
     """Parse every entry, execute the valid ones in order (in batched transactions), answer each.
     `may_hold_nul=False` skips looking for NUL characters entry by entry (the body has none)."""
     county_app = counties.get(actor.county)
@@ -111,9 +106,11 @@ async def sync(call: Call) -> SyncResults:
     may_hold_nul = b"\\u0000" in await call.request.body()
     results = await to_thread.run_sync(run_batch, call.app_state.counties, actor_of(call.session, county), call.body,
                                        may_hold_nul)
-    await end_departed_accounts(call, [
-        UUID(str(entry.payload.get("cadre_id"))) for entry, result in zip(call.body.commands, results)
-        if entry.type == "depart_cadre" and result.status in ("applied", "duplicate")])
+    departed = [UUID(str(entry.payload.get("cadre_id"))) for entry, result in zip(call.body.commands, results)
+                if entry.type == "depart_cadre" and result.status in ("applied", "duplicate")]
+    if departed:
+        async with call.db.acquire() as conn:
+            await end_departed_accounts(conn, county, departed, call.session.username)
     metrics = getattr(call.app_state, "metrics", None)
     if metrics is not None:
         for status, count in Counter(result.status for result in results).items():

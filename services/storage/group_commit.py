@@ -65,7 +65,7 @@ class GroupCommit:
                 with self._changed:
                     for member in group:
                         if not member.done:  # interrupted (a BaseException): nobody may wait for it forever
-                            member.error = PersistenceError("the save was interrupted; whether it was stored is unknown")
+                            member.error = PersistenceError("the save was interrupted: stored or not is unknown")
                             member.done = True
                     self._writing = False
                     self._changed.notify_all()
