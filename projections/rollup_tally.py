@@ -1,0 +1,456 @@
+"""The province rollup's running state in a county: the counters its month rows are read from.
+
+`projections.rollup` applies a batch by loading the `Tally` of the entities the batch touches (one
+query per table, keyed by the batch's ids), moving it event by event in memory and writing back
+what changed: a batch costs O(its events), never O(county). Its tables live in the county schema
+(`rollup_*`), next to the read models it reads the batch's facts from, never joined with a table
+of schema `rollup` (Citus: they live on different nodes).
+
+What each counter is, for the county's current day D (the latest day applied) and its month M:
+- `rollup_totals`: households registered and archived, archived before M began, active cadres;
+- `rollup_households`, `rollup_household_months`: per household its archive day, and per household
+  and month of `occurred_at` its live (not voided) check-ins and verified ones; `rollup_months`
+  per month: households counted in it (not archived before it began) with ≥ 1 live check-in, their
+  verified check-ins, and the issues raised (by `occurred_at`), resolved, rated and satisfied in it;
+- `rollup_pairings` (active ones), `rollup_target_days` (live check-ins per cadre, target and day),
+  `rollup_pairing_periods` per cadence and period P: active pairings that can first be overdue in P
+  (formed before the period preceding P) and, of those that can be overdue in P, the ones visited in
+  P or the period before it, so overdue in P = eligible up to P − covered in P;
+- `rollup_cadres`, `rollup_cadre_years` (expected-rank leader-to-cadre interviews per cadre and
+  year) and `rollup_years`: active cadres with enough of them that year.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from projections.base import event_name, local_date, parse_date
+from projections.interviews import expected_rank
+from projections.issues import RESOLVED_STATES, SATISFIED
+from projections.pairing import cadence_period
+from projections.rules import Rules
+
+TABLES = [
+    # Tables made before the rollup kept state of its own: it replays the county from the start.
+    "DO $$ BEGIN IF to_regclass('{schema}.rollup_totals') IS NULL THEN"
+    " UPDATE {schema}.projection_tracking SET notification_id = 0 WHERE projection = 'rollup'; END IF; END $$",
+    "CREATE TABLE IF NOT EXISTS {schema}.rollup_totals (one boolean PRIMARY KEY CHECK (one), day date NOT NULL,"
+    " registered int NOT NULL, archived int NOT NULL, archived_before int NOT NULL, cadres int NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {schema}.rollup_months (month date PRIMARY KEY, visited int NOT NULL,"
+    " verified_visits int NOT NULL, issues_raised int NOT NULL, issues_resolved int NOT NULL,"
+    " issues_rated int NOT NULL, issues_satisfied int NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {schema}.rollup_households (household_id uuid PRIMARY KEY, archived_on date)",
+    "CREATE TABLE IF NOT EXISTS {schema}.rollup_household_months (household_id uuid NOT NULL, month date NOT NULL,"
+    " visits int NOT NULL, verified int NOT NULL, PRIMARY KEY (household_id, month))",
+    "CREATE TABLE IF NOT EXISTS {schema}.rollup_pairings (pairing_id uuid PRIMARY KEY, cadre_id uuid NOT NULL,"
+    " target_kind text NOT NULL, target_id text NOT NULL, cadence text NOT NULL, eligible_from date NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS rollup_pairings_target ON {schema}.rollup_pairings (cadre_id, target_kind, target_id)",
+    "CREATE TABLE IF NOT EXISTS {schema}.rollup_target_days (cadre_id uuid NOT NULL, target_kind text NOT NULL,"
+    " target_id text NOT NULL, day date NOT NULL, visits int NOT NULL,"
+    " PRIMARY KEY (cadre_id, target_kind, target_id, day))",
+    "CREATE TABLE IF NOT EXISTS {schema}.rollup_pairing_periods (cadence text NOT NULL, period_start date NOT NULL,"
+    " eligible int NOT NULL, covered int NOT NULL, PRIMARY KEY (cadence, period_start))",
+    "CREATE TABLE IF NOT EXISTS {schema}.rollup_cadres (cadre_id uuid PRIMARY KEY, departed boolean NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {schema}.rollup_cadre_years (cadre_id uuid NOT NULL, year int NOT NULL,"
+    " interviews int NOT NULL, PRIMARY KEY (cadre_id, year))",
+    "CREATE TABLE IF NOT EXISTS {schema}.rollup_years (year int PRIMARY KEY, interviewed int NOT NULL)",
+]
+STATE_TABLES = ("rollup_totals", "rollup_months", "rollup_households", "rollup_household_months", "rollup_pairings",
+                "rollup_target_days", "rollup_pairing_periods", "rollup_cadres", "rollup_cadre_years", "rollup_years")
+MONTH_FIGURES = ("visited", "verified_visits", "issues_raised", "issues_resolved", "issues_rated", "issues_satisfied")
+CADENCES = ("monthly", "quarterly", "yearly")
+
+Target = tuple[UUID, str, str]  # (cadre, target kind, target id)
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _period_after(cadence: str, start: date) -> date:
+    return cadence_period(cadence, cadence_period(cadence, start).end + timedelta(days=1)).start
+
+
+def eligible_from(cadence: str, formed_on: date) -> date:
+    """The first period in which a pairing formed on that day can be overdue: the one after the next
+    (it must exist before the previous period begins)."""
+    return _period_after(cadence, _period_after(cadence, cadence_period(cadence, formed_on).start))
+
+
+@dataclass
+class Pairing:
+    cadre_id: UUID
+    target_kind: str
+    target_id: str
+    cadence: str
+    eligible_from: date
+
+    @property
+    def target(self) -> Target:
+        return (self.cadre_id, self.target_kind, self.target_id)
+
+
+@dataclass
+class Tally:
+    rules: Rules
+    day: date | None = None
+    registered: int = 0
+    archived: int = 0
+    archived_before: int = 0
+    cadres_active: int = 0
+    months: dict[date, dict[str, int]] = field(default_factory=dict)
+    households: dict[UUID, date | None] = field(default_factory=dict)  # registered ones: their archive day
+    household_months: dict[tuple[UUID, date], list[int]] = field(default_factory=dict)  # [visits, verified]
+    pairings: dict[UUID, Pairing] = field(default_factory=dict)
+    target_days: dict[Target, dict[date, int]] = field(default_factory=lambda: defaultdict(dict))
+    periods: dict[tuple[str, date], list[int]] = field(default_factory=dict)  # [eligible, covered]
+    cadres: dict[UUID, bool] = field(default_factory=dict)  # cadre -> departed
+    cadre_years: dict[tuple[UUID, int], int] = field(default_factory=dict)
+    years: dict[int, int] = field(default_factory=dict)
+    dirty: dict[str, set] = field(default_factory=lambda: defaultdict(set))
+    ended: set[UUID] = field(default_factory=set)
+
+    # -- days --------------------------------------------------------------------------------------
+    def advance(self, day: date) -> None:
+        """Make `day` the current day; a new month starts counting households archived before it."""
+        if self.day is None or month_of(day) != month_of(self.day):
+            self.archived_before = self.archived
+        self.day = day
+
+    def figures(self) -> dict[str, Any]:
+        """The current day's month as of the current day."""
+        assert self.day is not None
+        month = self.months.get(month_of(self.day)) or dict.fromkeys(MONTH_FIGURES, 0)
+        households = self.registered - self.archived_before
+        pairings = sum(eligible for eligible, _ in self.periods.values())
+        overdue = 0
+        for cadence in CADENCES:
+            current = cadence_period(cadence, self.day).start
+            overdue += sum(e for (c, start), (e, _) in self.periods.items() if c == cadence and start <= current)
+            overdue -= self.periods.get((cadence, current), [0, 0])[1]
+        interviewed = self.years.get(self.day.year, 0)
+        return {
+            "households": households, "visited": month["visited"], "coverage_pct": _pct(month["visited"], households),
+            "verified_visits": month["verified_visits"],
+            **{f: month[f] for f in MONTH_FIGURES[2:]},
+            "satisfaction_pct": _pct(month["issues_satisfied"], month["issues_rated"]),
+            "pairings": pairings, "pairings_compliant_pct": _pct(pairings - overdue, pairings),
+            "cadres": self.cadres_active, "interview_coverage_pct": _pct(interviewed, self.cadres_active),
+        }
+
+    def _month(self, month: date) -> dict[str, int]:
+        self.dirty["months"].add(month)
+        return self.months.setdefault(month, dict.fromkeys(MONTH_FIGURES, 0))
+
+    # -- households and check-ins ------------------------------------------------------------------
+    def _counted(self, household: UUID, month: date) -> bool:
+        """Registered, and not archived before the month began."""
+        if household not in self.households:
+            return False
+        archived_on = self.households[household]
+        return archived_on is None or archived_on >= month
+
+    def _own_months(self, household: UUID) -> list[tuple[date, list[int]]]:
+        return [(m, counts) for (h, m), counts in self.household_months.items() if h == household and counts[0] > 0]
+
+    def registered_household(self, household: UUID) -> None:
+        self.households[household] = None
+        self.dirty["households"].add(household)
+        self.registered += 1
+        for month, (_, verified) in self._own_months(household):
+            counters = self._month(month)
+            counters["visited"] += 1
+            counters["verified_visits"] += verified
+
+    def archived_household(self, household: UUID) -> None:
+        if household not in self.households or self.households[household] is not None:
+            return
+        assert self.day is not None
+        counted = {m for m, _ in self._own_months(household) if self._counted(household, m)}
+        self.households[household] = self.day
+        self.dirty["households"].add(household)
+        self.archived += 1
+        for month, (_, verified) in self._own_months(household):
+            if month in counted and not self._counted(household, month):
+                counters = self._month(month)
+                counters["visited"] -= 1
+                counters["verified_visits"] -= verified
+
+    def checkin(self, fact: Any, sign: int) -> None:
+        """A live check-in added (+1) or voided (-1): `fact` is its `verdicts_checkins` row."""
+        day = local_date(fact["occurred_at"])
+        household = fact["household_id"]
+        if household is not None:
+            month = month_of(day)
+            counts = self.household_months.setdefault((household, month), [0, 0])
+            self.dirty["household_months"].add((household, month))
+            was_visited = counts[0] > 0
+            counts[0] += sign
+            counts[1] += sign * fact["verified"]
+            if self._counted(household, month):
+                counters = self._month(month)
+                counters["visited"] += (counts[0] > 0) - was_visited
+                counters["verified_visits"] += sign * fact["verified"]
+        target = (fact["cadre_id"], fact["target_kind"], fact["target_id"])
+        paired = [p for p in self.pairings.values() if p.target == target]
+        before = [self._covered(p) for p in paired]
+        days = self.target_days[target]
+        days[day] = days.get(day, 0) + sign
+        self.dirty["target_days"].add((*target, day))
+        for pairing, covered in zip(paired, before):
+            self._cover(pairing, covered, self._covered(pairing))
+
+    # -- pairings ----------------------------------------------------------------------------------
+    def _period(self, cadence: str, start: date) -> list[int]:
+        self.dirty["periods"].add((cadence, start))
+        return self.periods.setdefault((cadence, start), [0, 0])
+
+    def _covered(self, pairing: Pairing) -> set[date]:
+        """The periods (by start) in which the pairing could be overdue but is not: visited in them or
+        in the period before."""
+        periods = set()
+        for day, visits in self.target_days.get(pairing.target, {}).items():
+            if visits > 0:
+                start = cadence_period(pairing.cadence, day).start
+                periods |= {start, _period_after(pairing.cadence, start)}
+        return {start for start in periods if start >= pairing.eligible_from}
+
+    def _cover(self, pairing: Pairing, before: set[date], after: set[date]) -> None:
+        for start in before - after:
+            self._period(pairing.cadence, start)[1] -= 1
+        for start in after - before:
+            self._period(pairing.cadence, start)[1] += 1
+
+    def formed(self, pairing_id: UUID, pairing: Pairing) -> None:
+        self.pairings[pairing_id] = pairing
+        self.dirty["pairings"].add(pairing_id)
+        self._period(pairing.cadence, pairing.eligible_from)[0] += 1
+        self._cover(pairing, set(), self._covered(pairing))
+
+    def ended_pairing(self, pairing_id: UUID) -> None:
+        pairing = self.pairings.pop(pairing_id, None)
+        if pairing is None:
+            return
+        self.ended.add(pairing_id)
+        self._period(pairing.cadence, pairing.eligible_from)[0] -= 1
+        self._cover(pairing, self._covered(pairing), set())
+
+    # -- cadres and interviews ---------------------------------------------------------------------
+    def _years_met(self, cadre: UUID) -> list[int]:
+        required = self.rules.interviews_per_year
+        return [y for (c, y), n in self.cadre_years.items() if c == cadre and n >= required]
+
+    def _interviewed(self, cadre: UUID, sign: int) -> None:
+        for year in self._years_met(cadre):
+            self.years[year] = self.years.get(year, 0) + sign
+            self.dirty["years"].add(year)
+
+    def enrolled(self, cadre: UUID) -> None:
+        if cadre in self.cadres:
+            return
+        self.cadres[cadre] = False
+        self.dirty["cadres"].add(cadre)
+        self.cadres_active += 1
+        self._interviewed(cadre, +1)
+
+    def departed(self, cadre: UUID) -> None:
+        if self.cadres.get(cadre) is not False:
+            return
+        self.cadres[cadre] = True
+        self.dirty["cadres"].add(cadre)
+        self.cadres_active -= 1
+        self._interviewed(cadre, -1)
+
+    def interview(self, fact: Any) -> None:
+        """A leader-to-cadre interview held: `fact` is its `interviews_held` row."""
+        if fact["direction"] != "leader_to_cadre" or not expected_rank(
+                fact["interviewer_rank"], fact["interviewee_rank"], self.rules):
+            return
+        key = (fact["interviewee_id"], local_date(fact["occurred_at"]).year)
+        self.cadre_years[key] = count = self.cadre_years.get(key, 0) + 1
+        self.dirty["cadre_years"].add(key)
+        if count == self.rules.interviews_per_year and self.cadres.get(key[0]) is False:
+            self.years[key[1]] = self.years.get(key[1], 0) + 1
+            self.dirty["years"].add(key[1])
+
+    # -- issues ------------------------------------------------------------------------------------
+    def issue_changed(self, before: Any | None, after: Any) -> None:
+        """An issue moved from version `before` (None: just raised) to `after` (`issues_versions` rows)."""
+        for sign, version in ((-1, before), (+1, after)):
+            if version is None:
+                continue
+            for month, figure in _issue_counts(version):
+                self._month(month)[figure] += sign
+
+
+def _issue_counts(version: Any) -> list[tuple[date, str]]:
+    """Which month figures an issue's version counts in (`projections.issues.PERIOD_COUNTS`)."""
+    counts = [(month_of(local_date(version["occurred_at"])), "issues_raised")]
+    if version["state"] in RESOLVED_STATES and version["resolved_at"] is not None:
+        counts.append((month_of(local_date(version["resolved_at"])), "issues_resolved"))
+    if version["rated_at"] is not None:
+        rated = month_of(local_date(version["rated_at"]))
+        counts.append((rated, "issues_rated"))
+        if version["satisfaction"] in SATISFIED:
+            counts.append((rated, "issues_satisfied"))
+    return counts
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def apply_event(tally: Tally, event: Any, facts: dict[str, dict]) -> None:
+    """Move the tally by one event; `facts` holds the batch's rows of the county's read models."""
+    name = event_name(event)
+    key = event.originator_id
+    if name == "Household.Registered":
+        tally.registered_household(key)
+    elif name == "Household.Archived":
+        tally.archived_household(key)
+    elif name == "Visit.CheckedIn" and key in facts["checkins"]:
+        tally.checkin(facts["checkins"][key], +1)
+    elif name == "Visit.Voided" and key in facts["checkins"]:
+        tally.checkin(facts["checkins"][key], -1)
+    elif name == "Pairing.Formed":
+        cadence = event.cadence or tally.rules.default_pairing_cadence
+        tally.formed(key, Pairing(_uuid(event.cadre_id), event.target_kind, str(event.target_id), cadence,
+                                  eligible_from(cadence, parse_date(event.formed_on))))
+    elif name == "Pairing.Ended":
+        tally.ended_pairing(key)
+    elif name == "Cadre.Enrolled":
+        tally.enrolled(key)
+    elif name == "Cadre.Departed":
+        tally.departed(key)
+    elif name == "Interview.Held" and key in facts["interviews"]:
+        tally.interview(facts["interviews"][key])
+    elif name.startswith("Issue.") and (key, event.originator_version) in facts["issues"]:
+        versions = facts["issues"]
+        tally.issue_changed(versions.get((key, event.originator_version - 1)), versions[(key, event.originator_version)])
+
+
+# -- loading and saving -------------------------------------------------------------------------------
+
+
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _unnest_targets(targets: set[Target]) -> tuple[list, list, list]:
+    ordered = sorted(targets)
+    return [t[0] for t in ordered], [t[1] for t in ordered], [t[2] for t in ordered]
+
+
+async def load(conn: Any, schema: str, events: list[Any], rules: Rules) -> tuple[Tally, dict[str, dict]]:
+    """The tally of what `events` touch, and the facts the county's read models hold about them."""
+    names = [(event_name(e), e) for e in events]
+    visits = [e.originator_id for n, e in names if n in ("Visit.CheckedIn", "Visit.Voided")]
+    issues = [(e.originator_id, v) for n, e in names if n.startswith("Issue.")
+              for v in (e.originator_version - 1, e.originator_version)]
+    interviews = [e.originator_id for n, e in names if n == "Interview.Held"]
+    facts: dict[str, dict] = {"checkins": {}, "issues": {}, "interviews": {}}
+    if visits:
+        facts["checkins"] = {r["visit_id"]: r for r in await conn.fetch(
+            f"SELECT visit_id, cadre_id, target_kind, target_id, household_id, occurred_at, verified"
+            f" FROM {schema}.verdicts_checkins WHERE visit_id = ANY($1::uuid[])", visits)}
+    if issues:
+        facts["issues"] = {(r["issue_id"], r["version"]): r for r in await conn.fetch(
+            f"SELECT issue_id, version, occurred_at, state, resolved_at, rated_at, satisfaction"
+            f" FROM {schema}.issues_versions WHERE (issue_id, version) IN"
+            " (SELECT * FROM unnest($1::uuid[], $2::bigint[]))",
+            [k for k, _ in issues], [v for _, v in issues])}
+    if interviews:
+        facts["interviews"] = {r["interview_id"]: r for r in await conn.fetch(
+            f"SELECT interview_id, interviewee_id, direction, interviewer_rank, interviewee_rank, occurred_at"
+            f" FROM {schema}.interviews_held WHERE interview_id = ANY($1::uuid[])", interviews)}
+
+    households = {e.originator_id for n, e in names if n.startswith("Household.")}
+    households |= {r["household_id"] for r in facts["checkins"].values() if r["household_id"] is not None}
+    cadres = {e.originator_id for n, e in names if n.startswith("Cadre.")}
+    cadres |= {r["interviewee_id"] for r in facts["interviews"].values()}
+    ended = [e.originator_id for n, e in names if n == "Pairing.Ended"]
+    targets = {(r["cadre_id"], r["target_kind"], r["target_id"]) for r in facts["checkins"].values()}
+    targets |= {(_uuid(e.cadre_id), e.target_kind, str(e.target_id)) for n, e in names if n == "Pairing.Formed"}
+
+    tally = Tally(rules)
+    totals = await conn.fetchrow(f"SELECT * FROM {schema}.rollup_totals")
+    if totals is not None:
+        tally.day, tally.registered, tally.archived = totals["day"], totals["registered"], totals["archived"]
+        tally.archived_before, tally.cadres_active = totals["archived_before"], totals["cadres"]
+    tally.months = {r["month"]: {f: r[f] for f in MONTH_FIGURES}
+                    for r in await conn.fetch(f"SELECT * FROM {schema}.rollup_months")}
+    tally.periods = {(r["cadence"], r["period_start"]): [r["eligible"], r["covered"]]
+                     for r in await conn.fetch(f"SELECT * FROM {schema}.rollup_pairing_periods")}
+    tally.years = {r["year"]: r["interviewed"] for r in await conn.fetch(f"SELECT * FROM {schema}.rollup_years")}
+    if households:
+        ids = list(households)
+        tally.households = {r["household_id"]: r["archived_on"] for r in await conn.fetch(
+            f"SELECT * FROM {schema}.rollup_households WHERE household_id = ANY($1::uuid[])", ids)}
+        tally.household_months = {(r["household_id"], r["month"]): [r["visits"], r["verified"]] for r in await conn.fetch(
+            f"SELECT * FROM {schema}.rollup_household_months WHERE household_id = ANY($1::uuid[])", ids)}
+    if ended or targets:
+        for r in await conn.fetch(
+            f"SELECT * FROM {schema}.rollup_pairings WHERE pairing_id = ANY($1::uuid[]) OR"
+            " (cadre_id, target_kind, target_id) IN (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]))",
+            ended, *_unnest_targets(targets),
+        ):
+            tally.pairings[r["pairing_id"]] = pairing = Pairing(
+                r["cadre_id"], r["target_kind"], r["target_id"], r["cadence"], r["eligible_from"])
+            targets.add(pairing.target)
+    if targets:
+        for r in await conn.fetch(
+            f"SELECT * FROM {schema}.rollup_target_days WHERE (cadre_id, target_kind, target_id) IN"
+            " (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]))",
+            *_unnest_targets(targets),
+        ):
+            tally.target_days[(r["cadre_id"], r["target_kind"], r["target_id"])][r["day"]] = r["visits"]
+    if cadres:
+        ids = list(cadres)
+        tally.cadres = {r["cadre_id"]: r["departed"] for r in await conn.fetch(
+            f"SELECT * FROM {schema}.rollup_cadres WHERE cadre_id = ANY($1::uuid[])", ids)}
+        tally.cadre_years = {(r["cadre_id"], r["year"]): r["interviews"] for r in await conn.fetch(
+            f"SELECT * FROM {schema}.rollup_cadre_years WHERE cadre_id = ANY($1::uuid[])", ids)}
+    return tally, facts
+
+
+async def _upsert(conn: Any, table: str, keys: tuple[str, ...], values: tuple[str, ...], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    columns = (*keys, *values)
+    await conn.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))})"
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(f'{v} = excluded.{v}' for v in values)}",
+        rows,
+    )
+
+
+async def save(conn: Any, schema: str, tally: Tally) -> None:
+    """Write back what the batch changed."""
+    dirty = tally.dirty
+    await _upsert(conn, f"{schema}.rollup_totals", ("one",), ("day", "registered", "archived", "archived_before", "cadres"),
+                  [(True, tally.day, tally.registered, tally.archived, tally.archived_before, tally.cadres_active)])
+    await _upsert(conn, f"{schema}.rollup_months", ("month",), MONTH_FIGURES,
+                  [(m, *(tally.months[m][f] for f in MONTH_FIGURES)) for m in dirty["months"]])
+    await _upsert(conn, f"{schema}.rollup_households", ("household_id",), ("archived_on",),
+                  [(h, tally.households[h]) for h in dirty["households"]])
+    await _upsert(conn, f"{schema}.rollup_household_months", ("household_id", "month"), ("visits", "verified"),
+                  [(*k, *tally.household_months[k]) for k in dirty["household_months"]])
+    formed = [(k, p.cadre_id, p.target_kind, p.target_id, p.cadence, p.eligible_from)
+              for k, p in tally.pairings.items() if k in dirty["pairings"]]
+    await _upsert(conn, f"{schema}.rollup_pairings", ("pairing_id",),
+                  ("cadre_id", "target_kind", "target_id", "cadence", "eligible_from"), formed)
+    if tally.ended:
+        await conn.execute(f"DELETE FROM {schema}.rollup_pairings WHERE pairing_id = ANY($1::uuid[])", list(tally.ended))
+    await _upsert(conn, f"{schema}.rollup_target_days", ("cadre_id", "target_kind", "target_id", "day"), ("visits",),
+                  [(*k, tally.target_days[k[:3]][k[3]]) for k in dirty["target_days"]])
+    await _upsert(conn, f"{schema}.rollup_pairing_periods", ("cadence", "period_start"), ("eligible", "covered"),
+                  [(*k, *tally.periods[k]) for k in dirty["periods"]])
+    await _upsert(conn, f"{schema}.rollup_cadres", ("cadre_id",), ("departed",),
+                  [(c, tally.cadres[c]) for c in dirty["cadres"]])
+    await _upsert(conn, f"{schema}.rollup_cadre_years", ("cadre_id", "year"), ("interviews",),
+                  [(*k, tally.cadre_years[k]) for k in dirty["cadre_years"]])
+    await _upsert(conn, f"{schema}.rollup_years", ("year",), ("interviewed",),
+                  [(y, tally.years[y]) for y in dirty["years"]])
