@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 from tqdm import tqdm
 
+from projections import positions
 from projections.base import Projection
 from projections.driver import SKIPPED_TOPICS, decode, decoder
 from projections.rules import load_rules
@@ -172,10 +173,13 @@ async def _take_live_tables(conn: Any, schema: str, tables: list[str]) -> None:
 
 
 async def _track(conn: Any, schema: str, projections: list[Projection], position: int) -> None:
+    from projections.registry import PROJECTIONS
+
     await conn.execute(
         f"UPDATE {schema}.projection_tracking SET notification_id = $2 WHERE projection = ANY($1)",
         [p.name for p in projections], position,
     )
+    await positions.record_projected(conn, schema, [p.name for p in PROJECTIONS])
 
 
 async def _replay(conn: Any, schema: str, target: str, projections: list[Projection], rules: Any, mapper: Any,

@@ -36,14 +36,19 @@ def rebuild_schema(schema: str) -> str:
 
 
 def statements(schema: str, projections: list[Any] | None = None) -> list[str]:
-    """DDL for tracking and the projections' tables (all registered ones by default), plus a
-    tracking row at 0 for each so the driver's row lock always has a row to take."""
+    """DDL for tracking, the log's position (`projections.positions`) and the projections' tables (all
+    registered ones by default), plus a tracking row at 0 for each so the driver's row lock always
+    has a row to take."""
+    from projections import positions
+
     if projections is None:
         from projections.registry import PROJECTIONS
 
         projections = PROJECTIONS
     adcode_of(schema.removesuffix(REBUILD_SUFFIX))  # refuses anything but a county schema
-    result = [statement.format(schema=schema) for statement in TRACKING]
+    result = [*positions.SHARED, *(statement.format(schema=schema) for statement in TRACKING)]
+    if not schema.endswith(REBUILD_SUFFIX):
+        result.extend(positions.county_statements(schema))
     for projection in projections:
         result.extend(projection.shared_tables)
         result.extend(projection.ddl(schema))
