@@ -34,7 +34,7 @@ from typing import Any
 from projections.base import Period, Projection, local_date
 from projections.rollup_tally import STATE_TABLES, TABLES, apply_event, load, month_of, save
 from projections.rules import Rules
-from projections.schema import adcode_of
+from projections.schema import REBUILD_SUFFIX, adcode_of
 
 FIGURES = (
     "households", "visited", "coverage_pct", "verified_visits", "issues_raised", "issues_resolved", "issues_rated",
@@ -63,16 +63,26 @@ def _month(day: date) -> Period:
     return Period.month(day.year, day.month)
 
 
+REBUILT_ROWS = "rollup_rebuilt_months"  # a rebuild's rows, in the rebuild schema until `adopt`
+
+
 class Rollup(Projection):
     name = "rollup"
     deferred = True  # the county's read models commit first (projections.driver)
     tables = TABLES
     shared_tables = SHARED_TABLES
+    reads = ("verdicts", "issues", "interviews")
+
+    def ddl(self, schema: str) -> list[str]:
+        if not schema.endswith(REBUILD_SUFFIX):
+            return super().ddl(schema)
+        return [*(statement.format(schema=schema) for statement in TABLES[1:]),  # no tracking to reset there
+                f"CREATE TABLE {schema}.{REBUILT_ROWS} (LIKE rollup.rollup_county_months INCLUDING ALL)"]
 
     async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
         if not events:
             return
-        county = adcode_of(schema)
+        county = adcode_of(schema.removesuffix(REBUILD_SUFFIX))
         tally, facts = await load(conn, schema, list(events), rules)
         figures: dict[date, dict] = {}  # the days this batch applied events on -> their row
         for event in events:
@@ -87,27 +97,50 @@ class Rollup(Projection):
             apply_event(tally, event, facts)
         assert tally.day is not None
         figures[tally.day] = tally.figures()
+        tally.last_event_at = max([e.timestamp for e in events] + ([tally.last_event_at] if tally.last_event_at else []))
         province = await conn.fetchval("SELECT province_code FROM core.counties WHERE adcode = $1", county)
+        rebuilding = schema.endswith(REBUILD_SUFFIX)
         placeholders = ", ".join(f"${i}" for i in range(1, len(FIGURES) + 5))
         updates = ", ".join(f"{f} = excluded.{f}" for f in FIGURES)
         await conn.executemany(
-            f"INSERT INTO rollup.rollup_county_months (county, province_code, month, as_of_date, {', '.join(FIGURES)})"
+            f"INSERT INTO {f'{schema}.{REBUILT_ROWS}' if rebuilding else 'rollup.rollup_county_months'}"
+            f" (county, province_code, month, as_of_date, {', '.join(FIGURES)})"
             f" VALUES ({placeholders}) ON CONFLICT (county, as_of_date) DO UPDATE SET {updates}",
             [(county, province, month_of(day), day, *(row[f] for f in FIGURES)) for day, row in sorted(figures.items())],
         )
-        await conn.execute(
-            "INSERT INTO rollup.rollup_counties VALUES ($1, $2, $3) ON CONFLICT (county) DO UPDATE"
-            " SET province_code = excluded.province_code,"
-            " last_event_at = greatest(rollup_counties.last_event_at, excluded.last_event_at)",
-            county, province, max(e.timestamp for e in events),
-        )
+        if not rebuilding:
+            await _counted_until(conn, county, province, tally.last_event_at)
         await save(conn, schema, tally)
 
-    async def forget(self, conn: Any, schema: str) -> None:
+    async def adopt(self, conn: Any, scratch: str, schema: str) -> None:
         county = adcode_of(schema)
-        await conn.execute("DELETE FROM rollup.rollup_county_months WHERE county = $1", county)
-        await conn.execute("DELETE FROM rollup.rollup_counties WHERE county = $1", county)
+        rows = await conn.fetch(f"SELECT * FROM {scratch}.{REBUILT_ROWS}")
+        await _forget_rows(conn, county)
+        if rows:
+            await conn.copy_records_to_table("rollup_county_months", schema_name="rollup", columns=list(rows[0].keys()),
+                                             records=[tuple(r) for r in rows])
+            province = await conn.fetchval("SELECT province_code FROM core.counties WHERE adcode = $1", county)
+            await _counted_until(conn, county, province,
+                                 await conn.fetchval(f"SELECT last_event_at FROM {scratch}.rollup_totals"))
+        await conn.execute(f"DROP TABLE {scratch}.{REBUILT_ROWS}")
+
+    async def forget(self, conn: Any, schema: str) -> None:
+        await _forget_rows(conn, adcode_of(schema))
         await conn.execute(f"TRUNCATE {', '.join(f'{schema}.{table}' for table in STATE_TABLES)}")
+
+
+async def _forget_rows(conn: Any, county: str) -> None:
+    await conn.execute("DELETE FROM rollup.rollup_county_months WHERE county = $1", county)
+    await conn.execute("DELETE FROM rollup.rollup_counties WHERE county = $1", county)
+
+
+async def _counted_until(conn: Any, county: str, province: str | None, last_event_at: Any) -> None:
+    await conn.execute(
+        "INSERT INTO rollup.rollup_counties VALUES ($1, $2, $3) ON CONFLICT (county) DO UPDATE"
+        " SET province_code = excluded.province_code,"
+        " last_event_at = greatest(rollup_counties.last_event_at, excluded.last_event_at)",
+        county, province, last_event_at,
+    )
 
 
 projection = Rollup()

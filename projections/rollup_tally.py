@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -38,7 +38,8 @@ TABLES = [
     "DO $$ BEGIN IF to_regclass('{schema}.rollup_totals') IS NULL THEN"
     " UPDATE {schema}.projection_tracking SET notification_id = 0 WHERE projection = 'rollup'; END IF; END $$",
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_totals (one boolean PRIMARY KEY CHECK (one), day date NOT NULL,"
-    " registered int NOT NULL, archived int NOT NULL, archived_before int NOT NULL, cadres int NOT NULL)",
+    " last_event_at timestamptz NOT NULL, registered int NOT NULL, archived int NOT NULL, archived_before int NOT NULL,"
+    " cadres int NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_months (month date PRIMARY KEY, visited int NOT NULL,"
     " verified_visits int NOT NULL, issues_raised int NOT NULL, issues_resolved int NOT NULL,"
     " issues_rated int NOT NULL, issues_satisfied int NOT NULL)",
@@ -97,6 +98,7 @@ class Pairing:
 class Tally:
     rules: Rules
     day: date | None = None
+    last_event_at: datetime | None = None
     registered: int = 0
     archived: int = 0
     archived_before: int = 0
@@ -378,7 +380,8 @@ async def load(conn: Any, schema: str, events: list[Any], rules: Rules) -> tuple
     tally = Tally(rules)
     totals = await conn.fetchrow(f"SELECT * FROM {schema}.rollup_totals")
     if totals is not None:
-        tally.day, tally.registered, tally.archived = totals["day"], totals["registered"], totals["archived"]
+        tally.day, tally.last_event_at = totals["day"], totals["last_event_at"]
+        tally.registered, tally.archived = totals["registered"], totals["archived"]
         tally.archived_before, tally.cadres_active = totals["archived_before"], totals["cadres"]
     tally.months = {r["month"]: {f: r[f] for f in MONTH_FIGURES}
                     for r in await conn.fetch(f"SELECT * FROM {schema}.rollup_months")}
@@ -430,8 +433,10 @@ async def _upsert(conn: Any, table: str, keys: tuple[str, ...], values: tuple[st
 async def save(conn: Any, schema: str, tally: Tally) -> None:
     """Write back what the batch changed."""
     dirty = tally.dirty
-    await _upsert(conn, f"{schema}.rollup_totals", ("one",), ("day", "registered", "archived", "archived_before", "cadres"),
-                  [(True, tally.day, tally.registered, tally.archived, tally.archived_before, tally.cadres_active)])
+    await _upsert(conn, f"{schema}.rollup_totals", ("one",),
+                  ("day", "last_event_at", "registered", "archived", "archived_before", "cadres"),
+                  [(True, tally.day, tally.last_event_at, tally.registered, tally.archived, tally.archived_before,
+                    tally.cadres_active)])
     await _upsert(conn, f"{schema}.rollup_months", ("month",), MONTH_FIGURES,
                   [(m, *(tally.months[m][f] for f in MONTH_FIGURES)) for m in dirty["months"]])
     await _upsert(conn, f"{schema}.rollup_households", ("household_id",), ("archived_on",),
