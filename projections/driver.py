@@ -57,6 +57,9 @@ SWEEP_SECONDS = 2.0
 GAP_PATIENCE = 5.0
 RETRY_FAILED_SECONDS = 30.0
 ANALYZE_AFTER = 5000  # events in one catch-up
+ANALYZE_EVERY = 600.0  # seconds at least between two of a county's ANALYZEs (under a steady load every
+# catch-up may pass ANALYZE_AFTER, and analysing a 40,000-household county's tables each time costs more
+# than the batches)
 CONNECTION_MAX_AGE = 600.0  # seconds
 # Command receipts are the write side's idempotency records: no read model follows them.
 SKIPPED_TOPICS = ("grassroots:CommandReceipt",)
@@ -71,6 +74,7 @@ class County:
     rules_text: str | None = None  # as stored: validated again only when it changes
     gaps_seen: dict[int, float] = field(default_factory=dict)  # first missing id -> when first seen
     failed_until: float = 0.0
+    analyzed_at: float = -math.inf
 
 
 def decoder() -> Any:
@@ -240,8 +244,9 @@ class Driver:
                         total += applied  # what the county's own tables took in (for ANALYZE_AFTER)
                     more = more or group_more
                 if not more:
-                    if total >= ANALYZE_AFTER:
+                    if total >= ANALYZE_AFTER and time.monotonic() - county.analyzed_at >= ANALYZE_EVERY:
                         await self.analyze(conn, county)
+                        county.analyzed_at = time.monotonic()
                     if total == 0:  # e.g. a position lost with a truncated log: store it again
                         await positions.record_projected(conn, county.schema, self.names)
                     return total
