@@ -105,12 +105,14 @@ class Tally:
     cadres_active: int = 0
     months: dict[date, dict[str, int]] = field(default_factory=dict)
     households: dict[UUID, date | None] = field(default_factory=dict)  # registered ones: their archive day
-    household_months: dict[tuple[UUID, date], list[int]] = field(default_factory=dict)  # [visits, verified]
+    # household -> month -> [live check-ins, verified ones]
+    household_months: dict[UUID, dict[date, list[int]]] = field(default_factory=lambda: defaultdict(dict))
     pairings: dict[UUID, Pairing] = field(default_factory=dict)
+    paired: dict[Target, set[UUID]] = field(default_factory=lambda: defaultdict(set))  # target -> active pairings
     target_days: dict[Target, dict[date, int]] = field(default_factory=lambda: defaultdict(dict))
     periods: dict[tuple[str, date], list[int]] = field(default_factory=dict)  # [eligible, covered]
     cadres: dict[UUID, bool] = field(default_factory=dict)  # cadre -> departed
-    cadre_years: dict[tuple[UUID, int], int] = field(default_factory=dict)
+    cadre_years: dict[UUID, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
     years: dict[int, int] = field(default_factory=dict)
     dirty: dict[str, set] = field(default_factory=lambda: defaultdict(set))
     ended: set[UUID] = field(default_factory=set)
@@ -156,7 +158,7 @@ class Tally:
         return archived_on is None or archived_on >= month
 
     def _own_months(self, household: UUID) -> list[tuple[date, list[int]]]:
-        return [(m, counts) for (h, m), counts in self.household_months.items() if h == household and counts[0] > 0]
+        return [(m, counts) for m, counts in self.household_months.get(household, {}).items() if counts[0] > 0]
 
     def registered_household(self, household: UUID) -> None:
         self.households[household] = None
@@ -187,7 +189,7 @@ class Tally:
         household = fact["household_id"]
         if household is not None:
             month = month_of(day)
-            counts = self.household_months.setdefault((household, month), [0, 0])
+            counts = self.household_months[household].setdefault(month, [0, 0])
             self.dirty["household_months"].add((household, month))
             was_visited = counts[0] > 0
             counts[0] += sign
@@ -197,7 +199,7 @@ class Tally:
                 counters["visited"] += (counts[0] > 0) - was_visited
                 counters["verified_visits"] += sign * fact["verified"]
         target = (fact["cadre_id"], fact["target_kind"], fact["target_id"])
-        paired = [p for p in self.pairings.values() if p.target == target]
+        paired = [self.pairings[p] for p in self.paired.get(target, ())]
         before = [self._covered(p) for p in paired]
         days = self.target_days[target]
         days[day] = days.get(day, 0) + sign
@@ -228,6 +230,7 @@ class Tally:
 
     def formed(self, pairing_id: UUID, pairing: Pairing) -> None:
         self.pairings[pairing_id] = pairing
+        self.paired[pairing.target].add(pairing_id)
         self.dirty["pairings"].add(pairing_id)
         self._period(pairing.cadence, pairing.eligible_from)[0] += 1
         self._cover(pairing, set(), self._covered(pairing))
@@ -236,6 +239,7 @@ class Tally:
         pairing = self.pairings.pop(pairing_id, None)
         if pairing is None:
             return
+        self.paired[pairing.target].discard(pairing_id)
         self.ended.add(pairing_id)
         self._period(pairing.cadence, pairing.eligible_from)[0] -= 1
         self._cover(pairing, self._covered(pairing), set())
@@ -243,7 +247,7 @@ class Tally:
     # -- cadres and interviews ---------------------------------------------------------------------
     def _years_met(self, cadre: UUID) -> list[int]:
         required = self.rules.interviews_per_year
-        return [y for (c, y), n in self.cadre_years.items() if c == cadre and n >= required]
+        return [y for y, n in self.cadre_years.get(cadre, {}).items() if n >= required]
 
     def _interviewed(self, cadre: UUID, sign: int) -> None:
         for year in self._years_met(cadre):
@@ -272,7 +276,8 @@ class Tally:
                 fact["interviewer_rank"], fact["interviewee_rank"], self.rules):
             return
         key = (fact["interviewee_id"], local_date(fact["occurred_at"]).year)
-        self.cadre_years[key] = count = self.cadre_years.get(key, 0) + 1
+        years = self.cadre_years[key[0]]
+        years[key[1]] = count = years.get(key[1], 0) + 1
         self.dirty["cadre_years"].add(key)
         if count == self.rules.interviews_per_year and self.cadres.get(key[0]) is False:
             self.years[key[1]] = self.years.get(key[1], 0) + 1
@@ -392,8 +397,9 @@ async def load(conn: Any, schema: str, events: list[Any], rules: Rules) -> tuple
         ids = list(households)
         tally.households = {r["household_id"]: r["archived_on"] for r in await conn.fetch(
             f"SELECT * FROM {schema}.rollup_households WHERE household_id = ANY($1::uuid[])", ids)}
-        tally.household_months = {(r["household_id"], r["month"]): [r["visits"], r["verified"]] for r in await conn.fetch(
-            f"SELECT * FROM {schema}.rollup_household_months WHERE household_id = ANY($1::uuid[])", ids)}
+        for r in await conn.fetch(
+                f"SELECT * FROM {schema}.rollup_household_months WHERE household_id = ANY($1::uuid[])", ids):
+            tally.household_months[r["household_id"]][r["month"]] = [r["visits"], r["verified"]]
     if ended or targets:
         for r in await conn.fetch(
             f"SELECT * FROM {schema}.rollup_pairings WHERE pairing_id = ANY($1::uuid[]) OR"
@@ -402,6 +408,7 @@ async def load(conn: Any, schema: str, events: list[Any], rules: Rules) -> tuple
         ):
             tally.pairings[r["pairing_id"]] = pairing = Pairing(
                 r["cadre_id"], r["target_kind"], r["target_id"], r["cadence"], r["eligible_from"])
+            tally.paired[pairing.target].add(r["pairing_id"])
             targets.add(pairing.target)
     if targets:
         for r in await conn.fetch(
@@ -414,8 +421,8 @@ async def load(conn: Any, schema: str, events: list[Any], rules: Rules) -> tuple
         ids = list(cadres)
         tally.cadres = {r["cadre_id"]: r["departed"] for r in await conn.fetch(
             f"SELECT * FROM {schema}.rollup_cadres WHERE cadre_id = ANY($1::uuid[])", ids)}
-        tally.cadre_years = {(r["cadre_id"], r["year"]): r["interviews"] for r in await conn.fetch(
-            f"SELECT * FROM {schema}.rollup_cadre_years WHERE cadre_id = ANY($1::uuid[])", ids)}
+        for r in await conn.fetch(f"SELECT * FROM {schema}.rollup_cadre_years WHERE cadre_id = ANY($1::uuid[])", ids):
+            tally.cadre_years[r["cadre_id"]][r["year"]] = r["interviews"]
     return tally, facts
 
 
@@ -442,7 +449,7 @@ async def save(conn: Any, schema: str, tally: Tally) -> None:
     await _upsert(conn, f"{schema}.rollup_households", ("household_id",), ("archived_on",),
                   [(h, tally.households[h]) for h in dirty["households"]])
     await _upsert(conn, f"{schema}.rollup_household_months", ("household_id", "month"), ("visits", "verified"),
-                  [(*k, *tally.household_months[k]) for k in dirty["household_months"]])
+                  [(h, m, *tally.household_months[h][m]) for h, m in dirty["household_months"]])
     formed = [(k, p.cadre_id, p.target_kind, p.target_id, p.cadence, p.eligible_from)
               for k, p in tally.pairings.items() if k in dirty["pairings"]]
     await _upsert(conn, f"{schema}.rollup_pairings", ("pairing_id",),
@@ -456,6 +463,6 @@ async def save(conn: Any, schema: str, tally: Tally) -> None:
     await _upsert(conn, f"{schema}.rollup_cadres", ("cadre_id",), ("departed",),
                   [(c, tally.cadres[c]) for c in dirty["cadres"]])
     await _upsert(conn, f"{schema}.rollup_cadre_years", ("cadre_id", "year"), ("interviews",),
-                  [(*k, tally.cadre_years[k]) for k in dirty["cadre_years"]])
+                  [(c, y, tally.cadre_years[c][y]) for c, y in dirty["cadre_years"]])
     await _upsert(conn, f"{schema}.rollup_years", ("year",), ("interviewed",),
                   [(y, tally.years[y]) for y in dirty["years"]])
