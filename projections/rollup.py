@@ -4,7 +4,7 @@ Hook with the driver: `rollup` is `deferred`: the driver commits each batch to t
 models first, then applies it here in a transaction of its own (with its tracking row), never past
 their position, so they already hold every event it is given. It reads from them only the batch's
 own facts (a check-in's verdict, an issue's versions, an interview's ranks, by id) and applies the
-batch's deltas to counters of its own in the county schema (`projections.rollup_tally`): a batch
+batch's deltas to counters of its own in the county schema (`projections.rollup_tally`, `projections.rollup_store`): a batch
 costs O(its events), never O(county) (the recompute it replaced took ~140 ms per county-day at
 40,000 households and held the projector to ~1,150 events/s).
 
@@ -32,7 +32,8 @@ from datetime import date
 from typing import Any
 
 from projections.base import Period, Projection, local_date
-from projections.rollup_tally import STATE_TABLES, TABLES, apply_event, load, month_of, save
+from projections.rollup_store import STATE_TABLES, TABLES, load, save
+from projections.rollup_tally import apply_event, month_of
 from projections.rules import Rules
 from projections.schema import REBUILD_SUFFIX, adcode_of
 
