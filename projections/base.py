@@ -9,7 +9,7 @@ they must not wait for it, and it must not run ahead of them. Rules for a projec
 - `tables` are DDL strings with a `{schema}` placeholder (the county schema, or the rebuild schema
   `county_<adcode>__rebuild`). Every table and index name starts with the projection's `name` and
   `_`, e.g. `coverage_households`, so rebuild knows which tables to swap. Use `IF NOT EXISTS`:
-  `ensure_tables` runs them on every driver start.
+  `ensure_tables` runs them whenever a driver first has events for the county.
 - `apply` writes only its own tables, and only in `schema` (a rebuild passes its scratch schema).
   It may read other tables of its own; queries may read other projections' tables.
 - Tables holding facts carry the event `timestamp` that made them, so a query `as_of` a date keeps

@@ -2,7 +2,7 @@
 
 `ensure_tables(conn, schema)` takes a sync psycopg connection (`provision_county` calls it);
 the driver and rebuild use `ensure_tables_async` on asyncpg. Both run the same idempotent DDL, so
-a projection added to the registry later gets its tables when a driver next takes the county.
+a projection added to the registry later gets its tables when a driver next has events for the county.
 """
 from __future__ import annotations
 
