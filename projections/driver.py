@@ -57,9 +57,6 @@ SWEEP_SECONDS = 2.0
 GAP_PATIENCE = 5.0
 RETRY_FAILED_SECONDS = 30.0
 ANALYZE_AFTER = 5000  # events in one catch-up
-ANALYZE_EVERY = 600.0  # seconds at least between two of a county's ANALYZEs (under a steady load every
-# catch-up may pass ANALYZE_AFTER, and analysing a 40,000-household county's tables each time costs more
-# than the batches)
 CONNECTION_MAX_AGE = 600.0  # seconds
 DECODED_KEPT = 10_000  # decoded events kept per county for the deferred projections
 # Command receipts are the write side's idempotency records: no read model follows them.
@@ -75,7 +72,6 @@ class County:
     rules_text: str | None = None  # as stored: validated again only when it changes
     gaps_seen: dict[int, float] = field(default_factory=dict)  # first missing id -> when first seen
     failed_until: float = 0.0
-    analyzed_at: float = -math.inf
     decoded: dict[int, Any] = field(default_factory=dict)  # by notification id: for the deferred projections
 
 
@@ -246,9 +242,8 @@ class Driver:
                         total += applied  # what the county's own tables took in (for ANALYZE_AFTER)
                     more = more or group_more
                 if not more:
-                    if total >= ANALYZE_AFTER and time.monotonic() - county.analyzed_at >= ANALYZE_EVERY:
+                    if total >= ANALYZE_AFTER:
                         await self.analyze(conn, county)
-                        county.analyzed_at = time.monotonic()
                     if total == 0:  # e.g. a position lost with a truncated log: store it again
                         await positions.record_projected(conn, county.schema, self.names)
                     return total
@@ -260,14 +255,17 @@ class Driver:
             return total
 
     async def analyze(self, conn: Any, county: County) -> None:
-        """Fresh statistics after a big catch-up (a first start, a demo load): autovacuum would take a
-        while, and until then the planner takes the tables for empty."""
+        """Statistics for tables that have none after a big catch-up (a first start, a demo load):
+        autovacuum would take a while, and until then the planner takes the tables for empty. Tables
+        analysed before are left to autovacuum: under a steady load every catch-up passes
+        ANALYZE_AFTER, and analysing a big county's tables each time stalls every county's batches behind it."""
         tables = await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE ANY($2)",
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = $1 AND relname LIKE ANY($2)"
+            " AND last_analyze IS NULL AND last_autoanalyze IS NULL",
             county.schema, [f"{name}\\_%" for name in self.names],
         )
         for row in tables:
-            await conn.execute(f"ANALYZE {county.schema}.{row['tablename']}")
+            await conn.execute(f"ANALYZE {county.schema}.{row['relname']}")
 
     async def batch(self, conn: Any, county: County, projections: list[Projection]) -> tuple[int, bool]:
         """Apply one batch to `projections` in one transaction, with their tracking rows. Returns
