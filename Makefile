@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEBS := chromium chromium-driver fonts-noto-cjk
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test bench install debs pwa serve clean
+.PHONY: run test lint bench install debs pwa serve clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,7 +30,8 @@ pwa/node_modules/.installed: pwa/package.json pwa/package-lock.json
 	cd pwa && npm ci --no-audit --no-fund
 	touch $@
 
-pwa/dist/index.html: pwa/node_modules/.installed $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/vite.config.js pwa/index.html
+pwa/dist/index.html: pwa/node_modules/.installed $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/vite.config.js pwa/index.html \
+                     $(wildcard services/vocabulary/*.json)
 	cd pwa && npm run build
 
 pwa: pwa/dist/index.html
@@ -39,9 +40,14 @@ run: install pwa
 	$(BIN)/grassroots demo
 	$(BIN)/grassroots serve
 
+# Lint and type checks (pyproject.toml configures both); seconds, so they run before the tests.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 # The browser tests run in a pytest process of their own: Playwright's sync API keeps an event loop
 # running for the whole session, which the asyncio tests cannot share.
-test: install debs pwa
+test: lint debs pwa
 	cd pwa && npm test
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e

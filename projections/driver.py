@@ -44,14 +44,14 @@ from eventsourcing.persistence import StoredEvent
 from projections import positions
 from projections.base import Projection
 from projections.rules import InvalidRules, Rules
-from projections.schema import county_schema, ensure_tables_async
+from projections.schema import ensure_tables_async
+from services.storage.names import (
+    COUNTY_LOCK_CLASS, DRIVER_LOCK_CLASS, NOTIFY_CHANNEL, county_schema, event_mapper,
+)
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "grassroots_events"
 APPLICATION_NAME = "grassroots-projector"
-COUNTY_LOCK_CLASS = 1  # the writers' county lock (services.storage.recorder, docs/contracts.md)
-DRIVER_LOCK_CLASS = 2
 BATCH_SIZE = 1000
 SWEEP_SECONDS = 2.0
 GAP_PATIENCE = 5.0
@@ -64,7 +64,9 @@ SKIPPED_TOPICS = ("grassroots:CommandReceipt",)
 
 
 @dataclass
-class County:
+class FollowedCounty:
+    """A county this driver follows (the write side's application is `services.county.County`)."""
+
     adcode: str
     schema: str
     rules: Rules | None = None  # None while the stored rules are invalid
@@ -77,8 +79,6 @@ class County:
 
 def decoder() -> Any:
     """The write side's mapper (same transcodings), so events decode exactly as they were encoded."""
-    from services.county import event_mapper
-
     return event_mapper()
 
 
@@ -129,7 +129,7 @@ class Driver:
         self.groups = [group for group in (
             [p for p in projections if not p.deferred], *([p] for p in projections if p.deferred)
         ) if group]
-        self.owned: dict[str, County] = {}
+        self.owned: dict[str, FollowedCounty] = {}
         self.ensured: set[str] = set()  # schemas whose tables this process made sure of
         self.dirty: set[str] = set()
         self.later: dict[str, float] = {}  # schema -> when to look again (a young gap)
@@ -140,7 +140,7 @@ class Driver:
         retire_at = time.monotonic() + CONNECTION_MAX_AGE
         self.owned.clear()  # session locks died with any previous connection
         try:
-            await conn.add_listener(CHANNEL, self._notified)
+            await conn.add_listener(NOTIFY_CHANNEL, self._notified)
             await self.position_every_county(conn)
             next_sweep = 0.0
             while not stop.is_set() and time.monotonic() < retire_at:
@@ -175,7 +175,7 @@ class Driver:
         if await conn.fetchval("SELECT to_regclass('core.counties')") is None:
             return
         async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(2, 0)")  # the read side's DDL lock (projections.schema)
+            await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", DRIVER_LOCK_CLASS)  # the read side's DDL lock
             for statement in positions.SHARED:
                 await conn.execute(statement)
         for adcode in await positions.unpositioned(conn):
@@ -210,7 +210,7 @@ class Driver:
                 "SELECT a FROM unnest($2::text[]) a WHERE pg_try_advisory_lock($1, a::int) LIMIT $3",
                 DRIVER_LOCK_CLASS, candidates, share - len(self.owned),
             ):
-                self.owned[county_schema(row["a"])] = County(row["a"], county_schema(row["a"]))
+                self.owned[county_schema(row["a"])] = FollowedCounty(row["a"], county_schema(row["a"]))
         for county in self.owned.values():
             stored = counties[county.adcode]
             if stored == county.rules_text:
@@ -227,7 +227,7 @@ class Driver:
         """Owned counties whose event log is ahead of their read models (one query for all)."""
         return {s for s in map(county_schema, await positions.lagging(conn)) if s in self.owned}
 
-    async def process(self, conn: Any, county: County) -> int:
+    async def process(self, conn: Any, county: FollowedCounty) -> int:
         """Catch one county up; a failure inside it (not the connection's) is logged and retried later."""
         if county.rules is None or time.monotonic() < county.failed_until:
             return 0
@@ -254,7 +254,7 @@ class Driver:
             county.failed_until = time.monotonic() + RETRY_FAILED_SECONDS
             return total
 
-    async def analyze(self, conn: Any, county: County) -> None:
+    async def analyze(self, conn: Any, county: FollowedCounty) -> None:
         """Statistics for tables that have none after a big catch-up (a first start, a demo load):
         autovacuum would take a while, and until then the planner takes the tables for empty. Tables
         analysed before are left to autovacuum: under a steady load every catch-up passes
@@ -267,7 +267,7 @@ class Driver:
         for row in tables:
             await conn.execute(f"ANALYZE {county.schema}.{row['relname']}")
 
-    async def batch(self, conn: Any, county: County, projections: list[Projection]) -> tuple[int, bool]:
+    async def batch(self, conn: Any, county: FollowedCounty, projections: list[Projection]) -> tuple[int, bool]:
         """Apply one batch to `projections` in one transaction, with their tracking rows. Returns
         (events read, whether more may follow)."""
         schema = county.schema
@@ -325,7 +325,7 @@ class Driver:
         county.gaps_seen = {k: v for k, v in county.gaps_seen.items() if k > last}
         return len(rows), more
 
-    def _decoded(self, county: County, row: Any, deferred: bool) -> Any:
+    def _decoded(self, county: FollowedCounty, row: Any, deferred: bool) -> Any:
         """The row's event: for a deferred projection, as the county's batch already decoded it (decoding
         is a third of a live batch's time); checked against the row, since a log can be truncated."""
         event = county.decoded.pop(row["notification_id"], None) if deferred else None
@@ -334,7 +334,7 @@ class Driver:
             event = decode(self.mapper, row)
         return event
 
-    async def _before_young_gap(self, conn: Any, county: County, start: int, rows: list[Any]) -> list[Any]:
+    async def _before_young_gap(self, conn: Any, county: FollowedCounty, start: int, rows: list[Any]) -> list[Any]:
         expected = start + 1
         for index, row in enumerate(rows):
             if row["notification_id"] != expected:

@@ -28,11 +28,12 @@ from uuid import UUID
 from projections.base import (
     SHANGHAI, Period, Projection, event_name, parse_date, recorded_before, reference_date,
 )
+from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.coverage import households_as_of
 from projections.interviews import cadres_as_of
 from projections.rules import Rules, load_rules
-from projections.schema import adcode_of
 from projections.verdicts import visible_checkins
+from services.storage.names import adcode_of
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.pairing_pairings ("
@@ -92,10 +93,6 @@ class Pairings(Projection):
 
 
 projection = Pairings()
-
-
-def _uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 @lru_cache(maxsize=4096)  # a county's pairings share a few (cadence, day) pairs; Period is never mutated
@@ -271,3 +268,10 @@ async def summary(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
         "cadres": len(cadres), "cadres_meeting_quotas": meeting,
         "quota_pct": round(100.0 * meeting / len(cadres), 1) if cadres else None,
     }
+
+
+async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+    """Households whose pairings changed in this read model from `moment` on."""
+    rows = await conn.fetch(
+        f"SELECT DISTINCT household_id FROM {schema}.pairing_households WHERE valid_from >= $1", moment)
+    return {row["household_id"] for row in rows}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.schema import adcode_of
+from services.storage.names import EVENTS_TABLE, adcode_of
 
 SHARED = [
     "CREATE SCHEMA IF NOT EXISTS core",
@@ -53,17 +53,17 @@ def county_statements(schema: str) -> list[str]:
     trigger's creation holds off inserts until the transaction ends, so none is counted twice or missed)."""
     adcode = adcode_of(schema)
     return [
-        f"""DO $do$ BEGIN IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = '{schema}.county_events'::regclass
+        f"""DO $do$ BEGIN IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = '{schema}.{EVENTS_TABLE}'::regclass
             AND tgname = 'county_events_positions') THEN
-            CREATE TRIGGER county_events_positions AFTER INSERT ON {schema}.county_events
+            CREATE TRIGGER county_events_positions AFTER INSERT ON {schema}.{EVENTS_TABLE}
                 REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION core.count_county_events();
-            CREATE TRIGGER county_events_forgotten AFTER TRUNCATE ON {schema}.county_events
+            CREATE TRIGGER county_events_forgotten AFTER TRUNCATE ON {schema}.{EVENTS_TABLE}
                 FOR EACH STATEMENT EXECUTE FUNCTION core.count_county_events();
             INSERT INTO core.county_positions
             SELECT '{adcode}', coalesce(max(notification_id), 0), count(*),
                    count(*) FILTER (WHERE topic = 'grassroots:Household.Registered'),
                    count(*) FILTER (WHERE topic = 'grassroots:Cadre.Enrolled')
-            FROM {schema}.county_events
+            FROM {schema}.{EVENTS_TABLE}
             ON CONFLICT (county) DO UPDATE SET last_notification_id = excluded.last_notification_id,
                 events = excluded.events, households = excluded.households, cadres = excluded.cadres;
         END IF; END $do$""",

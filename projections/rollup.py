@@ -35,7 +35,7 @@ from projections.base import Period, Projection, local_date
 from projections.rollup_store import STATE_TABLES, TABLES, load, save
 from projections.rollup_tally import apply_event, month_of
 from projections.rules import Rules
-from projections.schema import REBUILD_SUFFIX, adcode_of
+from services.storage.names import REBUILD_SUFFIX, adcode_of
 
 FIGURES = (
     "households", "visited", "coverage_pct", "verified_visits", "issues_raised", "issues_resolved", "issues_rated",

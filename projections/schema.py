@@ -6,11 +6,10 @@ a projection added to the registry later gets its tables when a driver next has 
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
-COUNTY_SCHEMA = re.compile(r"^county_(\d{6})$")
-REBUILD_SUFFIX = "__rebuild"
+from projections import positions
+from services.storage.names import DRIVER_LOCK_CLASS, REBUILD_SUFFIX, adcode_of
 
 TRACKING = [
     "CREATE TABLE IF NOT EXISTS {schema}.projection_tracking ("
@@ -18,29 +17,10 @@ TRACKING = [
 ]
 
 
-def county_schema(adcode: str) -> str:
-    if not re.fullmatch(r"\d{6}", str(adcode)):
-        raise ValueError(f"a county adcode is 6 digits, not {adcode!r}")
-    return f"county_{adcode}"
-
-
-def adcode_of(schema: str) -> str:
-    match = COUNTY_SCHEMA.match(schema)
-    if not match:
-        raise ValueError(f"not a county schema: {schema!r}")
-    return match.group(1)
-
-
-def rebuild_schema(schema: str) -> str:
-    return f"{county_schema(adcode_of(schema))}{REBUILD_SUFFIX}"
-
-
 def statements(schema: str, projections: list[Any] | None = None) -> list[str]:
     """DDL for tracking, the log's position (`projections.positions`) and the projections' tables (all
     registered ones by default), plus a tracking row at 0 for each so the driver's row lock always
     has a row to take."""
-    from projections import positions
-
     if projections is None:
         from projections.registry import PROJECTIONS
 
@@ -61,7 +41,7 @@ def statements(schema: str, projections: list[Any] | None = None) -> list[str]:
 def ensure_tables(conn: Any, schema: str) -> None:
     """Create the read side's tables in `schema` (sync psycopg connection; the schema must exist).
     Runs in the caller's transaction if one is open; takes the same DDL lock as the async variant."""
-    conn.execute("SELECT pg_advisory_xact_lock(2, 0)")
+    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (DRIVER_LOCK_CLASS,))
     for statement in statements(schema):
         conn.execute(statement)
 
@@ -69,8 +49,16 @@ def ensure_tables(conn: Any, schema: str) -> None:
 async def ensure_tables_async(conn: Any, schema: str, projections: list[Any] | None = None) -> None:
     """The same on an asyncpg connection. Two drivers (or a driver and a rebuild) may run it at once,
     and concurrent `CREATE TABLE IF NOT EXISTS` of one name can still collide in the catalog: advisory
-    lock (2, 0) serialises the read side's DDL (0 is no adcode)."""
+    lock (DRIVER_LOCK_CLASS, 0) serialises the read side's DDL (0 is no adcode)."""
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(2, 0)")
+        await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", DRIVER_LOCK_CLASS)
         for statement in statements(schema, projections):
             await conn.execute(statement)
+
+
+async def tracking_positions(conn: Any, schema: str) -> dict[str, tuple[int, str]]:
+    """Per projection: its tracking position and the transaction that last wrote its row (`xmin`: a
+    rebuild rewrites the rows at the same position)."""
+    rows = await conn.fetch(f"SELECT projection, notification_id, xmin::text AS written FROM {schema}.projection_tracking")
+    return {row["projection"]: (row["notification_id"], row["written"]) for row in rows}
+

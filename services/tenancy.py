@@ -6,7 +6,8 @@ from typing import Generic, TypeVar
 
 from eventsourcing.application import Application
 
-from services.storage.recorder import check_adcode, county_env
+from services.storage.names import check_adcode
+from services.storage.recorder import county_env
 from services.storage.schemas import get_county
 
 App = TypeVar("App", bound=Application)
@@ -17,7 +18,8 @@ class UnknownCounty(LookupError):
 
     def __init__(self, adcode: str):
         super().__init__(
-            f"county {adcode} is not provisioned here: add it with `grassroots county add {adcode} --name … --province …`"
+            f"county {adcode} is not provisioned here: "
+            f"add it with `grassroots county add {adcode} --name … --province …`"
         )
         self.adcode = adcode
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import AsyncIterator
 
 import asyncpg
 from anyio import to_thread
@@ -31,9 +31,13 @@ from .rejudge import Rejudging
 
 log = logging.getLogger("grassroots.app")
 
-# Every module under services/api that serves part of /api/v1; each exposes `routes`.
-API_MODULES = ("session", "sync", "commands", "openapi", "phone", "queries", "imports", "exports", "sse",
-               "admin_extra")
+# Every module under services/api that serves part of /api/v1, by resource or audience; each exposes `routes`.
+API_MODULES = (
+    "session", "openapi", "sync", "phone",                                          # the field app and everyone
+    "coverage", "completeness", "pairings", "interviews", "issues", "leaderboards",  # read models
+    "visits", "households", "people", "accounts", "audit", "places", "rules",        # the county admin
+    "imports", "exports", "sse", "province",
+)
 
 JSON_LIMIT = 2 * 1024 * 1024  # sync batches of 500 check-ins are ~0.5 MiB
 UPLOAD_LIMIT = 10 * 1024 * 1024  # household files (CSV/XLSX)
@@ -162,10 +166,8 @@ async def _housekeeping(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
                 log.info("purged %d ended sessions and %d old login attempts", sessions, attempts)
         except (OSError, asyncpg.PostgresError):
             log.exception("housekeeping failed; trying again later")
-        try:
+        with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), HOUSEKEEPING_EVERY)
-        except TimeoutError:
-            pass
 
 
 async def _run_projector(url: str, stop: asyncio.Event) -> None:

@@ -6,7 +6,8 @@ dialect of OpenAPI 3.1), so the document cannot drift from the server.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -29,7 +30,8 @@ def operations(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[
             yield from operations(route.routes, prefix + route.path)
 
 
-def document(routes: Iterable[BaseRoute], *, title: str = "Grassroots (下基层) API", version: str = "1") -> dict[str, Any]:
+def document(routes: Iterable[BaseRoute], *, title: str = "Grassroots (下基层) API",
+             version: str = "1") -> dict[str, Any]:
     found = list(operations(routes))
     seen: dict[str, str] = {}
     for prefix, op in found:

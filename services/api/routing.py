@@ -17,8 +17,9 @@ Starlette `Response` for other media types (declare them with `content=`).
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
@@ -26,9 +27,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from services.identity import Session
+
 from .auth import authenticate, county_of, require
 from .errors import ApiError, FieldError, invalid
-from services.identity import Session
 
 Handler = Callable[["Call"], Awaitable[Any]]
 
@@ -206,7 +208,8 @@ async def _run(op: Operation, request: Request) -> Response:
             call.body = op.body.model_validate_json(raw or b"")
         except ValidationError as error:
             if any(e["type"] in ("json_invalid", "json_type") for e in error.errors()):
-                raise ApiError(400, "The body is not valid JSON.", "请求内容不是合法的 JSON。", kind="malformed-json") from None
+                raise ApiError(400, "The body is not valid JSON.", "请求内容不是合法的 JSON。",
+                               kind="malformed-json") from None
             raise invalid(error) from None
         if op.reject_nul:
             _refuse_nul(call.body)

@@ -111,7 +111,8 @@ class ChangeCommand(Command):
 
     @property
     def aggregate_id(self) -> UUID:
-        return getattr(self, self.target)
+        target: UUID = getattr(self, self.target)
+        return target
 
 
 class _Place(BaseModel):

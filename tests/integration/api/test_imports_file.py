@@ -6,7 +6,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from services.api.imports import CountyPlace, ImportRejected, parse_households, read_table, template
+from services.household_import import CountyPlace, ImportRejected, parse_households, read_table, template
 from services.ledger import to_csv, to_xlsx
 
 BAOTING = CountyPlace("469029", (18.64, 109.70))
@@ -59,7 +59,7 @@ def test_a_control_character_in_a_cell_names_its_row_and_column():
 
 def test_a_missing_required_column_is_reported_on_the_header_row():
     header = [name for name in HEADER if name != "纬度"]
-    row = [value for name, value in zip(HEADER, GOOD) if name != "纬度"]
+    row = [value for name, value in zip(HEADER, GOOD, strict=True) if name != "纬度"]
     assert rejected([header, row]) == [(1, "纬度", "missing required column '纬度'")]
 
 

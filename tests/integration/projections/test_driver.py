@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
 import asyncpg
 import pytest
@@ -93,7 +94,8 @@ async def test_an_appended_event_is_visible_within_a_fraction_of_a_second(conn, 
         events = household_visits(1, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))
         started = time.perf_counter()
         await store_events(conn, schema, events)
-        await wait_for(lambda: conn.fetchval(f"SELECT count(*) = {n + 1} FROM {schema}.verdicts_checkins"), every=0.001)
+        await wait_for(partial(conn.fetchval, f"SELECT count(*) = {n + 1} FROM {schema}.verdicts_checkins"),
+                       every=0.001)
         lags.append(time.perf_counter() - started)
     lags.sort()
     print(f"append-to-visible lag: median {lags[10] * 1000:.1f} ms, max {lags[-1] * 1000:.1f} ms")
@@ -105,7 +107,7 @@ async def test_events_appended_without_a_notification_are_found_by_the_sweep(con
     await reset_county(conn, schema)
     driver()
     # Lost notifications: insert the way the recorder does, minus pg_notify.
-    from services.county import event_mapper
+    from services.storage.names import event_mapper
 
     mapper = event_mapper()
     stored = [mapper.to_stored_event(e) for e in household_visits(3, 2, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))]
@@ -165,7 +167,7 @@ async def test_two_drivers_split_the_counties_and_never_apply_an_event_twice(con
         for schema in schemas:
             await store_events(conn, schema, household_visits(4, 2, datetime(2026, 5, 1 + round_, tzinfo=SHANGHAI)))
     for schema in schemas:
-        await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 40 FROM {schema}.verdicts_checkins"))
+        await wait_for(partial(conn.fetchval, f"SELECT count(*) = 40 FROM {schema}.verdicts_checkins"))
     await wait_for(lambda: asyncio.sleep(0, len(seen) == 2 * 5 * (1 + 4 + 8)))
     applied = [(schema, originator, version) for _, schema, originator, version in seen]
     assert len(applied) == len(set(applied))  # no event applied twice
@@ -214,9 +216,9 @@ async def test_a_gap_is_passed_at_once_when_no_writer_holds_the_county_lock_and_
     import asyncpg
 
     from projections import driver as module
-    from projections.driver import County, Driver, decoder
+    from projections.driver import Driver, FollowedCounty, decoder
     from projections.rules import Rules
-    from services.county import event_mapper
+    from services.storage.names import event_mapper
     from services.storage import recorder
 
     assert module.COUNTY_LOCK_CLASS == recorder.COUNTY_LOCK_CLASS
@@ -233,7 +235,7 @@ async def test_a_gap_is_passed_at_once_when_no_writer_holds_the_county_lock_and_
                            notification_id)
 
     follower = Driver(database_url, PROJECTIONS, decoder(), 100, 2.0)
-    county_state = County("469029", schema, Rules())
+    county_state = FollowedCounty("469029", schema, Rules())
 
     async def position():
         await follower.process(conn, county_state)
@@ -320,7 +322,7 @@ async def test_a_new_check_in_shows_in_the_county_read_models_while_a_slow_defer
 
 async def test_a_deferred_projection_applies_only_what_the_county_read_models_have_each_event_once(
         conn, county, database_url):
-    from projections.driver import County, Driver, decoder
+    from projections.driver import Driver, FollowedCounty, decoder
     from projections.rules import Rules
 
     schema = county("469029")
@@ -328,7 +330,7 @@ async def test_a_deferred_projection_applies_only_what_the_county_read_models_ha
     slow = Slow(schema)
     slow.release.set()
     follower = Driver(database_url, [*(p for p in PROJECTIONS if not p.deferred), slow], decoder(), 100, 2.0)
-    county_state = County("469029", schema, Rules())
+    county_state = FollowedCounty("469029", schema, Rules())
     first = household_visits(2, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))
     await store_events(conn, schema, first)
     assert await follower.batch(conn, county_state, [slow]) == (0, False)  # the county has nothing yet
