@@ -26,7 +26,7 @@ from services.demo.generator import Step
 from services.demo.loader import batches, send
 from services.personal import new_key
 from services.storage.bulk import EventRow, copy_events, copy_keys
-from services.storage.recorder import check_adcode, county_schema
+from services.storage.names import check_adcode, county_schema
 
 PAGE = 10_000  # notifications read from the in-memory log at a time
 

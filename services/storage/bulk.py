@@ -15,7 +15,7 @@ from uuid import UUID
 from psycopg import sql
 
 from .database import connect
-from .recorder import COUNTY_LOCK_CLASS, EVENTS_TABLE, NOTIFY_CHANNEL, check_adcode, county_schema
+from .names import COUNTY_LOCK_CLASS, EVENTS_TABLE, NOTIFY_CHANNEL, check_adcode, county_schema
 
 # Rows per transaction: big enough that COPY's own speed shows, small enough that the lock is held
 # for well under a second.

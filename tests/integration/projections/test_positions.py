@@ -77,7 +77,8 @@ async def test_the_position_follows_every_insert_but_not_a_rolled_back_one_and_a
         events = household_visits(3, 2, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))  # 1 cadre, 3 homes, 6 visits
         await store_events(conn, schema, events[:4])
         await store_events(conn, schema, events[4:])
-        position = "SELECT last_notification_id, events, households, cadres FROM core.county_positions WHERE county = $1"
+        position = ("SELECT last_notification_id, events, households, cadres FROM core.county_positions"
+                    " WHERE county = $1")
         assert tuple(await conn.fetchrow(position, "710099")) == (
             await conn.fetchval(f"SELECT max(notification_id) FROM {schema}.county_events"), 10, 3, 1)
         before = tuple(await conn.fetchrow(position, "710099"))
