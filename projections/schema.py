@@ -2,13 +2,14 @@
 
 `ensure_tables(conn, schema)` takes a sync psycopg connection (`provision_county` calls it);
 the driver and rebuild use `ensure_tables_async` on asyncpg. Both run the same idempotent DDL, so
-a projection added to the registry later gets its tables when a driver next takes the county.
+a projection added to the registry later gets its tables when a driver next has events for the county.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from services.storage.names import DRIVER_LOCK_CLASS, EVENTS_TABLE, REBUILD_SUFFIX, adcode_of
+from projections import positions
+from services.storage.names import DRIVER_LOCK_CLASS, REBUILD_SUFFIX, adcode_of
 
 TRACKING = [
     "CREATE TABLE IF NOT EXISTS {schema}.projection_tracking ("
@@ -17,14 +18,17 @@ TRACKING = [
 
 
 def statements(schema: str, projections: list[Any] | None = None) -> list[str]:
-    """DDL for tracking and the projections' tables (all registered ones by default), plus a
-    tracking row at 0 for each so the driver's row lock always has a row to take."""
+    """DDL for tracking, the log's position (`projections.positions`) and the projections' tables (all
+    registered ones by default), plus a tracking row at 0 for each so the driver's row lock always
+    has a row to take."""
     if projections is None:
         from projections.registry import PROJECTIONS
 
         projections = PROJECTIONS
     adcode_of(schema.removesuffix(REBUILD_SUFFIX))  # refuses anything but a county schema
-    result = [statement.format(schema=schema) for statement in TRACKING]
+    result = [*positions.SHARED, *(statement.format(schema=schema) for statement in TRACKING)]
+    if not schema.endswith(REBUILD_SUFFIX):
+        result.extend(positions.county_statements(schema))
     for projection in projections:
         result.extend(projection.shared_tables)
         result.extend(projection.ddl(schema))
@@ -58,9 +62,3 @@ async def tracking_positions(conn: Any, schema: str) -> dict[str, tuple[int, str
     rows = await conn.fetch(f"SELECT projection, notification_id, xmin::text AS written FROM {schema}.projection_tracking")
     return {row["projection"]: (row["notification_id"], row["written"]) for row in rows}
 
-
-async def lag(conn: Any, schema: str) -> int:
-    """Events of the county not yet applied by its slowest projection (0 when up to date)."""
-    head = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.{EVENTS_TABLE}")
-    tail = await conn.fetchval(f"SELECT coalesce(min(notification_id), 0) FROM {schema}.projection_tracking")
-    return max(0, head - tail)

@@ -101,7 +101,8 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
         app.state.url = db_url
         app.state.metrics = ops.Metrics()
         app.state.openapi = None
-        app.state.db = await asyncpg.create_pool(db_url, min_size=1, max_size=10)
+        # Recycled after max_queries: a backend keeps the catalog of every county schema it touched (DESIGN §9).
+        app.state.db = await asyncpg.create_pool(db_url, min_size=1, max_size=10, max_queries=20_000)
         app.state.counties = _counties(db_url)
         app.state.rejudging = Rejudging(db_url, app.state.db)
         await app.state.rejudging.resume()
