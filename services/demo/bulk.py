@@ -13,9 +13,11 @@ database would be rejected as not found.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -79,23 +81,22 @@ class InMemoryCounty(County):
         })
         self.adcode = check_adcode(adcode)
         self.schema = county_schema(self.adcode)
-        self.keys = MemoryKeys()  # type: ignore[assignment]
+        self.memory_keys = MemoryKeys()
+        self.keys = self.memory_keys  # type: ignore[assignment]
 
     def read(self, aggregate_ids: Iterable[UUID],
              household_ids: Iterable[UUID]) -> tuple[dict[UUID, LibraryAggregate], dict[UUID, bytes]]:
-        found = {}
+        found: dict[UUID, LibraryAggregate] = {}
         for aggregate_id in aggregate_ids:
-            try:
+            with contextlib.suppress(AggregateNotFoundError):
                 found[aggregate_id] = self.repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                pass
         return found, self.keys.get_many(household_ids)
 
     def stored_events(self) -> Iterator[EventRow]:
         """The log in notification order, as the county's table stores it."""
         start = 1
         while page := self.recorder.select_notifications(start, PAGE):
-            yield from ((n.originator_id, n.originator_version, n.topic, n.state) for n in page)
+            yield from ((cast(UUID, n.originator_id), n.originator_version, n.topic, n.state) for n in page)
             start = page[-1].id + 1
 
 
@@ -116,7 +117,7 @@ def decide(adcode: str, steps: Sequence[Step], actor: Callable[[Step], Actor] = 
     county = InMemoryCounty(adcode)
     for batch in batches(list(steps)):
         send(county, batch, actor(batch[0]))
-    return BulkLog(county.adcode, list(county.stored_events()), list(county.keys.keys.items()), len(steps),
+    return BulkLog(county.adcode, list(county.stored_events()), list(county.memory_keys.keys.items()), len(steps),
                    time.monotonic() - started)
 
 
