@@ -20,25 +20,23 @@ at that date would.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from projections.base import (
-    SHANGHAI, Period, Projection, event_name, parse_date, recorded_before, reference_date,
-)
-from projections.coverage import households_as_of
+from projections.base import Period, Projection, event_name, parse_date, recorded_before, reference_date
 from projections.interviews import cadres_as_of
 from projections.rules import Rules, load_rules
 from projections.schema import adcode_of
-from projections.verdicts import visible_checkins
 
 TABLES = [
+    # `household_id`: the target as a uuid when it is a household's id as the household read models
+    # write it, so pairings join households by index (a `household_id::text = target_id` join cannot).
     "CREATE TABLE IF NOT EXISTS {schema}.pairing_pairings ("
     " pairing_id uuid PRIMARY KEY, cadre_id uuid NOT NULL, target_kind text NOT NULL, target_id text NOT NULL,"
-    " programme text NOT NULL, cadence text NOT NULL, formed_on date NOT NULL, formed_at timestamptz NOT NULL,"
-    " ended_on date, ended_at timestamptz)",
+    " household_id uuid, programme text NOT NULL, cadence text NOT NULL, formed_on date NOT NULL,"
+    " formed_at timestamptz NOT NULL, ended_on date, ended_at timestamptz)",
     "CREATE INDEX IF NOT EXISTS pairing_pairings_cadre ON {schema}.pairing_pairings (cadre_id)",
     "CREATE TABLE IF NOT EXISTS {schema}.pairing_households ("
     " household_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL, tags text[] NOT NULL,"
@@ -46,6 +44,7 @@ TABLES = [
 ]
 
 STATUSES = ("ok", "due", "overdue")
+CADENCES = ("monthly", "quarterly", "yearly")
 
 
 class Pairings(Projection):
@@ -69,7 +68,7 @@ class Pairings(Projection):
             if name == "Pairing.Formed":
                 formed.append((
                     event.originator_id, _uuid(event.cadre_id), event.target_kind, str(event.target_id),
-                    event.programme, event.cadence or rules.default_pairing_cadence, parse_date(event.formed_on),
+                    _household_id(event.target_kind, str(event.target_id)), event.programme, event.cadence or rules.default_pairing_cadence, parse_date(event.formed_on),
                     event.timestamp,
                 ))
             elif name == "Pairing.Ended":
@@ -81,7 +80,8 @@ class Pairings(Projection):
                                    tags.get(event.originator_id, []), name == "Household.Archived"))
         if formed:
             await conn.executemany(
-                f"INSERT INTO {schema}.pairing_pairings VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)", formed
+                f"INSERT INTO {schema}.pairing_pairings VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL)",
+                formed,
             )
         if ended:
             await conn.executemany(
@@ -98,6 +98,18 @@ def _uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
+def _household_id(target_kind: str, target_id: str) -> UUID | None:
+    """The household a target names, when it names one exactly as households' ids are written (the
+    text join it replaces matched no other spelling)."""
+    if target_kind != "household":
+        return None
+    try:
+        household = UUID(target_id)
+    except ValueError:
+        return None
+    return household if str(household) == target_id else None
+
+
 @lru_cache(maxsize=4096)  # a county's pairings share a few (cadence, day) pairs; Period is never mutated
 def cadence_period(cadence: str, day: date) -> Period:
     """The period of `cadence` (monthly / quarterly / yearly) that holds `day`."""
@@ -110,104 +122,130 @@ def cadence_period(cadence: str, day: date) -> Period:
     raise ValueError(f"cadence is monthly, quarterly or yearly, not {cadence!r}")
 
 
-def judge_pairing(cadence: str, formed_on: date, visit_days: list[date], today: date) -> tuple[str, date]:
-    """(status, due date) of one pairing on `today`, given the days its target was visited."""
-    current = cadence_period(cadence, today)
-    previous = cadence_period(cadence, current.start - timedelta(days=1))
-    if any(current.start <= d <= current.end for d in visit_days):
-        return "ok", cadence_period(cadence, current.end + timedelta(days=1)).end
-    if formed_on < previous.start and not any(previous.start <= d <= previous.end for d in visit_days):
-        return "overdue", previous.end
-    return "due", current.end
+def _cadences(today: date) -> list[list[Any]]:
+    """Per cadence, the bounds a pairing of it is judged by on `today`, as columns for `unnest`:
+    cadence, previous period's first instant and first day, current period's first and after-last
+    instants."""
+    columns: list[list[Any]] = [[], [], [], [], []]
+    for cadence in CADENCES:
+        current = cadence_period(cadence, today)
+        previous = cadence_period(cadence, current.start - timedelta(days=1))
+        for column, value in zip(columns, (cadence, previous.instants()[0], previous.start, *current.instants())):
+            column.append(value)
+    return columns
 
 
-def _active(alias: str) -> str:
-    return (
-        f"($1::timestamptz IS NULL OR {alias}.formed_at < $1::timestamptz) AND ({alias}.ended_at IS NULL"
-        f" OR ($1::timestamptz IS NOT NULL AND {alias}.ended_at >= $1::timestamptz))"
-    )
-
-
-async def _judged_pairings(conn: Any, schema: str, as_of: date | None, cadre_id: UUID | None = None,
-                           township: str | None = None, village: str | None = None,
-                           rank: str | None = None) -> list[dict]:
-    """Every pairing active as of the date, judged, by pairing id, with its cadre's rank and, for a
-    household target, the household's township and village then. A place filter keeps only household
-    targets (the other kinds of target have no place in the read models)."""
-    today = reference_date(as_of)
-    # Visits since last year began cover the current and previous period of every cadence.
-    since = datetime.combine(date(today.year - 1, 1, 1), time(), SHANGHAI)
-    rows = await conn.fetch(
-        f"""
-        WITH v AS {visible_checkins(schema)}
-        SELECT p.pairing_id, p.cadre_id, p.target_kind, p.target_id, p.programme, p.cadence, p.formed_on,
-               h.household_id, h.township, h.village, c.rank, max(v.day) AS last_visit,
-               coalesce(array_agg(v.day) FILTER (WHERE v.occurred_at >= $2), '{{}}') AS recent,
-               coalesce(array_agg(v.day) FILTER (WHERE v.verified AND v.occurred_at >= $2), '{{}}')
-                 AS recent_verified
+def _judged(schema: str, until: str, first: int) -> str:
+    """SQL: every pairing active at cutoff `until`, judged on the day whose `_cadences` are parameters
+    $first… : its visits in its current period (all, verified) and previous one, and its status.
+    Each pairing's visits are one probe of `verdicts_checkins_target` (a pairing is judged by its
+    own few check-ins, never by a scan of the county's)."""
+    bounds = ", ".join(f"${first + i}::{t}[]" for i, t in enumerate(("text", "timestamptz", "date", "timestamptz",
+                                                                     "timestamptz")))
+    return f"""(
+        SELECT p.*, k.current, k.current_verified,
+               CASE WHEN k.current > 0 THEN 'ok' WHEN p.formed_on < c.previous_start AND k.previous = 0
+                    THEN 'overdue' ELSE 'due' END AS status
         FROM {schema}.pairing_pairings p
-        LEFT JOIN {households_as_of(schema)} h ON p.target_kind = 'household' AND h.household_id::text = p.target_id
-        LEFT JOIN {cadres_as_of(schema)} c ON c.cadre_id = p.cadre_id
-        LEFT JOIN (SELECT *, (occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS day FROM v) v
-          ON v.cadre_id = p.cadre_id AND v.target_kind = p.target_kind AND v.target_id = p.target_id
-        WHERE {_active("p")} AND ($3::uuid IS NULL OR p.cadre_id = $3) AND ($4::text IS NULL OR h.township = $4)
-          AND ($5::text IS NULL OR h.village = $5) AND ($6::text IS NULL OR c.rank = $6)
-        GROUP BY p.pairing_id, h.household_id, h.township, h.village, c.rank ORDER BY p.pairing_id
-        """,
-        recorded_before(as_of), since, cadre_id, township, village, rank,
-    )
-    result = []
-    for row in rows:
-        days = row["recent"]
-        status, due = judge_pairing(row["cadence"], row["formed_on"], days, today)
-        period = cadence_period(row["cadence"], today)
-        result.append({
-            "pairing_id": row["pairing_id"], "cadre_id": row["cadre_id"], "target_kind": row["target_kind"],
-            "target_id": row["target_id"], "programme": row["programme"], "cadence": row["cadence"],
-            "formed_on": row["formed_on"], "household_id": row["household_id"], "township": row["township"],
-            "village": row["village"],
-            "rank": row["rank"], "last_visit": row["last_visit"],
-            "visits_in_period": sum(1 for d in days if period.start <= d <= period.end),
-            "verified_visits_in_period": sum(1 for d in row["recent_verified"] if period.start <= d <= period.end),
-            "status": status, "due_date": due,
-        })
-    return result
+        CROSS JOIN LATERAL (
+            SELECT * FROM unnest({bounds}) AS c(cadence, previous_from, previous_start, current_from, current_until)
+            WHERE c.cadence = p.cadence
+        ) c
+        CROSS JOIN LATERAL (
+            SELECT count(*) FILTER (WHERE v.occurred_at >= c.current_from) AS current,
+                   count(*) FILTER (WHERE v.occurred_at >= c.current_from AND v.verified) AS current_verified,
+                   count(*) FILTER (WHERE v.occurred_at < c.current_from) AS previous
+            FROM {schema}.verdicts_checkins v
+            WHERE v.cadre_id = p.cadre_id AND v.target_id = p.target_id AND v.target_kind = p.target_kind
+              AND v.occurred_at >= c.previous_from AND v.occurred_at < c.current_until
+              AND v.recorded_at < {until} AND (v.voided_at IS NULL OR v.voided_at >= {until})
+        ) k
+        WHERE p.formed_at < {until} AND (p.ended_at IS NULL OR p.ended_at >= {until})
+    )"""
+
+
+def _until(parameter: str) -> str:
+    # `coalesce` to infinity, not `$1 IS NULL OR …`: see `projections.verdicts.visible_checkins`.
+    return f"coalesce({parameter}::timestamptz, 'infinity')"
 
 
 async def pairings(conn: Any, schema: str, *, cadre_id: UUID | None = None, status: str | None = None,
                    township: str | None = None, village: str | None = None, rank: str | None = None,
                    limit: int = 100, after: UUID | None = None, as_of: date | None = None) -> dict:
     """A page of active pairings (by pairing id) with last visit, due date and status: `{items, next}`.
-    `township` and `village` are where a paired household lives, `rank` the cadre's."""
+    `township` and `village` are where a paired household lives, `rank` the cadre's. A place filter
+    keeps only household targets (the other kinds of target have no place in the read models)."""
     if status is not None and status not in STATUSES:
         raise ValueError(f"status is one of {', '.join(STATUSES)}, not {status!r}")
     if not 1 <= limit <= 1000:
         raise ValueError(f"limit is 1 to 1000, not {limit}")
-    chosen = [
-        p for p in await _judged_pairings(conn, schema, as_of, cadre_id, township, village, rank)
-        if (status is None or p["status"] == status) and (after is None or p["pairing_id"] > after)
-    ]
-    page = chosen[:limit]
-    return {"items": page, "next": page[-1]["pairing_id"] if len(chosen) > limit else None}
+    today = reference_date(as_of)
+    until = _until("$1")
+    args: list[Any] = [recorded_before(as_of), *_cadences(today), limit + 1]
+    # Only the filters asked for go into the SQL (a generic plan of `$n IS NULL OR …` misjudges).
+    wanted = []
+    for column, value in (("cadre_id", cadre_id), ("status", status), ("township", township),
+                          ("village", village), ("rank", rank)):
+        if value is not None:
+            args.append(value)
+            wanted.append(f"{column} = ${len(args)}")
+    if after is not None:
+        args.append(after)
+        wanted.append(f"pairing_id > ${len(args)}")
+    rows = await conn.fetch(
+        f"""
+        SELECT j.*, h.household_id AS known_household, h.township, h.village, r.rank,
+               (lv.last_at AT TIME ZONE 'Asia/Shanghai')::date AS last_visit
+        FROM {_judged(schema, until, 2)} j
+        LEFT JOIN LATERAL (
+            SELECT cp.household_id, cp.township, cp.village FROM {schema}.coverage_places cp
+            WHERE cp.household_id = j.household_id AND cp.valid_from < {until} ORDER BY cp.version DESC LIMIT 1
+        ) h ON true
+        LEFT JOIN LATERAL (
+            SELECT ic.rank FROM {schema}.interviews_cadres ic
+            WHERE ic.cadre_id = j.cadre_id AND ic.valid_from < {until} ORDER BY ic.version DESC LIMIT 1
+        ) r ON true
+        LEFT JOIN LATERAL (
+            SELECT max(v.occurred_at) AS last_at FROM {schema}.verdicts_checkins v
+            WHERE v.cadre_id = j.cadre_id AND v.target_id = j.target_id AND v.target_kind = j.target_kind
+              AND v.recorded_at < {until} AND (v.voided_at IS NULL OR v.voided_at >= {until})
+        ) lv ON true
+        WHERE {" AND ".join(["true", *(f"({w})" for w in wanted)])}
+        ORDER BY j.pairing_id LIMIT $7
+        """,
+        *args,
+    )
+    page = [_item(row, today) for row in rows[:limit]]
+    return {"items": page, "next": page[-1]["pairing_id"] if len(rows) > limit else None}
 
 
-def judge_quotas(rank: str, paired: list[dict], rules: Rules) -> list[dict]:
-    """The county's quota rules for one cadre; `paired` = their active pairings, households marked
-    with `hardship` (True / False) and archived ones already left out."""
-    households = {p["target_id"] for p in paired if p["target_kind"] == "household"}
-    hardship = {p["target_id"] for p in paired if p["target_kind"] == "household" and p["hardship"]}
+def _item(row: Any, today: date) -> dict:
+    current = cadence_period(row["cadence"], today)
+    due = {"ok": cadence_period(row["cadence"], current.end + timedelta(days=1)).end,
+           "overdue": current.start - timedelta(days=1), "due": current.end}[row["status"]]
+    return {
+        "pairing_id": row["pairing_id"], "cadre_id": row["cadre_id"], "target_kind": row["target_kind"],
+        "target_id": row["target_id"], "programme": row["programme"], "cadence": row["cadence"],
+        "formed_on": row["formed_on"], "household_id": row["known_household"], "township": row["township"],
+        "village": row["village"], "rank": row["rank"], "last_visit": row["last_visit"],
+        "visits_in_period": row["current"], "verified_visits_in_period": row["current_verified"],
+        "status": row["status"], "due_date": due,
+    }
+
+
+def judge_quotas(rank: str, households: int, hardship: int, kinds: list[str], rules: Rules) -> list[dict]:
+    """The county's quota rules for one cadre, from their active pairings (archived households left
+    out): distinct paired households, of those with a hardship tag, and the other kinds of target."""
     quotas = []
     if rules.hardship_households_per_cadre is not None:
         quotas.append({"rule": "hardship_households", "required": rules.hardship_households_per_cadre,
-                       "actual": len(hardship)})
+                       "actual": hardship})
     by_rank = (rules.paired_households_by_rank or {}).get(rank)
     if by_rank is not None:
-        quotas.append({"rule": "households_by_rank", "required": by_rank, "actual": len(households)})
+        quotas.append({"rule": "households_by_rank", "required": by_rank, "actual": households})
     if rules.five_contacts is not None:
-        kinds = {p["target_kind"] for p in paired if p["target_kind"] != "household"}
-        if hardship:
-            kinds.add("household")
-        missing = [kind for kind in rules.five_contacts if kind not in kinds]
+        held = set(kinds) | ({"household"} if hardship else set())
+        missing = [kind for kind in rules.five_contacts if kind not in held]
         quotas.append({"rule": "five_contacts", "required": len(rules.five_contacts),
                        "actual": len(rules.five_contacts) - len(missing), "missing": missing})
     for quota in quotas:
@@ -224,41 +262,51 @@ async def quotas(conn: Any, schema: str, *, cadre_id: UUID | None = None, as_of:
         " cadre_id = $2) ORDER BY cadre_id",
         cutoff, cadre_id,
     )
-    paired = await conn.fetch(
-        f"""
-        WITH h AS (
-            SELECT DISTINCT ON (household_id) household_id::text AS target_id, tags, archived
-            FROM {schema}.pairing_households WHERE $1::timestamptz IS NULL OR valid_from < $1::timestamptz
-            ORDER BY household_id, version DESC
+    until = _until("$1")
+    # Each pairing's household as of the cutoff by one index probe, counted per cadre in SQL.
+    held = {
+        row["cadre_id"]: row for row in await conn.fetch(
+            f"""
+            SELECT p.cadre_id, count(*) AS pairings,
+                   count(DISTINCT p.target_id) FILTER (WHERE p.target_kind = 'household') AS households,
+                   count(DISTINCT p.target_id) FILTER (WHERE p.target_kind = 'household' AND h.tags && $2::text[])
+                     AS hardship,
+                   coalesce(array_agg(DISTINCT p.target_kind) FILTER (WHERE p.target_kind <> 'household'), '{{}}')
+                     AS kinds
+            FROM {schema}.pairing_pairings p
+            LEFT JOIN LATERAL (
+                SELECT ph.tags, ph.archived FROM {schema}.pairing_households ph
+                WHERE ph.household_id = p.household_id AND ph.valid_from < {until} ORDER BY ph.version DESC LIMIT 1
+            ) h ON true
+            WHERE p.formed_at < {until} AND (p.ended_at IS NULL OR p.ended_at >= {until})
+              AND NOT coalesce(h.archived, false) AND ($3::uuid IS NULL OR p.cadre_id = $3)
+            GROUP BY p.cadre_id
+            """,
+            cutoff, rules.hardship_tags, cadre_id,
         )
-        SELECT p.cadre_id, p.target_kind, p.target_id, coalesce(h.tags && $2::text[], false) AS hardship,
-               coalesce(h.archived, false) AS archived
-        FROM {schema}.pairing_pairings p
-        LEFT JOIN h ON p.target_kind = 'household' AND h.target_id = p.target_id
-        WHERE {_active("p")}
-        """,
-        cutoff, rules.hardship_tags,
-    )
-    by_cadre: dict[UUID, list[dict]] = {}
-    for row in paired:
-        if not row["archived"]:
-            by_cadre.setdefault(row["cadre_id"], []).append(dict(row))
+    }
     result = []
     for cadre in cadres:
-        mine = by_cadre.get(cadre["cadre_id"], [])
-        judged = judge_quotas(cadre["rank"], mine, rules)
-        result.append({"cadre_id": cadre["cadre_id"], "rank": cadre["rank"], "pairings": len(mine),
+        mine = held.get(cadre["cadre_id"])
+        judged = judge_quotas(cadre["rank"], mine["households"] if mine else 0, mine["hardship"] if mine else 0,
+                              mine["kinds"] if mine else [], rules)
+        result.append({"cadre_id": cadre["cadre_id"], "rank": cadre["rank"], "pairings": mine["pairings"] if mine else 0,
                        "quotas": judged, "compliant": all(q["met"] for q in judged)})
     return result
 
 
 async def compliance(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
-    """Active pairings by status and the share not overdue (`compliant_pct`)."""
-    judged = await _judged_pairings(conn, schema, as_of)
-    counts = {status: sum(1 for p in judged if p["status"] == status) for status in STATUSES}
+    """Active pairings by status and the share not overdue (`compliant_pct`), counted in SQL."""
+    row = await conn.fetchrow(
+        f"SELECT count(*) AS pairings, count(*) FILTER (WHERE status = 'ok') AS ok,"
+        f" count(*) FILTER (WHERE status = 'due') AS due, count(*) FILTER (WHERE status = 'overdue') AS overdue"
+        f" FROM {_judged(schema, _until('$1'), 2)} j",
+        recorded_before(as_of), *_cadences(reference_date(as_of)),
+    )
+    total = row["pairings"]
     return {
-        "pairings": len(judged), **counts,
-        "compliant_pct": round(100.0 * (len(judged) - counts["overdue"]) / len(judged), 1) if judged else None,
+        "pairings": total, **{status: row[status] for status in STATUSES},
+        "compliant_pct": round(100.0 * (total - row["overdue"]) / total, 1) if total else None,
     }
 
 
