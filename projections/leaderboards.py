@@ -17,24 +17,121 @@ better; no satisfaction ranks below any), then by id ascending (cadre UUID as te
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
+from uuid import UUID
 
-from projections.base import Period, Projection, event_name, recorded_before
-from projections.coverage import households_as_of
+from projections.base import Period, Projection, event_name, local_date, parse_time, recorded_before
 from projections.issues import PERIOD_COUNTS
 from projections.issues import snapshot as issues_snapshot
 from projections.rules import Rules
-from projections.verdicts import visible_checkins
+from projections.verdicts import judge, visible_checkins
 
 FIGURES = ("verified_visits", "distinct_households", "issues_resolved", "satisfaction_pct")
+KINDS = ("month", "quarter", "year")
+ALWAYS = date(1, 1, 1)  # the period of the `present` tallies: households of a township, whenever
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_cadres ("
     " cadre_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL, name text NOT NULL,"
     " township text, departed boolean NOT NULL, PRIMARY KEY (cadre_id, version))",
+    # Where each household is now (to judge check-ins as `projections.verdicts` does) and when archived.
+    "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_households ("
+    " household_id uuid PRIMARY KEY, township text NOT NULL, lat float8 NOT NULL, lon float8 NOT NULL,"
+    " archived_at timestamptz)",
+    "CREATE INDEX IF NOT EXISTS leaderboards_households_archived ON {schema}.leaderboards_households (archived_at)"
+    " WHERE archived_at IS NOT NULL",
+    # The verified check-ins not voided (a void must know what it takes away).
+    "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_visits ("
+    " visit_id uuid PRIMARY KEY, cadre_id uuid NOT NULL, household_id uuid, township text, day date NOT NULL)",
+    # Per board key (a cadre, a township) and household: the days of those visits, to tell when a
+    # household starts or stops counting as reached in a period.
+    "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_reach ("
+    " board text NOT NULL, key text NOT NULL, household_id uuid NOT NULL, days date[] NOT NULL,"
+    " PRIMARY KEY (board, key, household_id))",
+    # Running totals per board key and fixed period (month, quarter, year by `occurred_at`), one
+    # version per Chinese day they changed on (`recorded_on`): the version on or before D is the figure
+    # as of D. Board `present` counts a township's households placed there and not archived.
+    "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_tallies ("
+    " board text NOT NULL, kind text NOT NULL, period_start date NOT NULL, key text NOT NULL,"
+    " recorded_on date NOT NULL, visits int NOT NULL, households int NOT NULL,"
+    " PRIMARY KEY (board, kind, period_start, key, recorded_on))",
+    "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_keys ("
+    " board text NOT NULL, kind text NOT NULL, period_start date NOT NULL, key text NOT NULL,"
+    " PRIMARY KEY (board, kind, period_start, key))",
 ]
+
+
+def _uuid(value: Any) -> UUID | None:
+    return None if value is None else value if isinstance(value, UUID) else UUID(str(value))
+
+
+def fixed_periods(day: date) -> list[tuple[str, Period]]:
+    """The month, quarter and year holding `day`."""
+    return [("month", Period.month(day.year, day.month)),
+            ("quarter", Period.quarter(day.year, (day.month - 1) // 3 + 1)), ("year", Period.year(day.year))]
+
+
+def kind_of(period: Period) -> str | None:
+    """`month`, `quarter` or `year` when the period is exactly one (however it was written), else None."""
+    return next((kind for kind, fixed in fixed_periods(period.start) if fixed == period), None)
+
+
+class Tally:
+    """A batch's changes to the tallies: (board, kind, period start, key, recorded day) -> [visits, households]."""
+
+    def __init__(self) -> None:
+        self.deltas: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+
+    def add(self, board: str, kind: str, start: date, key: str, day: date, visits: int, households: int) -> None:
+        delta = self.deltas[(board, kind, start, key, day)]
+        delta[0] += visits
+        delta[1] += households
+
+    async def write(self, conn: Any, schema: str) -> None:
+        rows = [(*key, *delta) for key, delta in self.deltas.items() if delta != [0, 0]]
+        if not rows:
+            return
+        columns = [list(column) for column in zip(*rows)]
+        table = f"{schema}.leaderboards_tallies"
+        source = ("unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::date[], $6::int[], $7::int[])"
+                  " AS d(board, kind, period_start, key, recorded_on, visits, households)")
+        await conn.execute(
+            f"INSERT INTO {schema}.leaderboards_keys SELECT DISTINCT board, kind, period_start, key FROM {source}"
+            " ON CONFLICT DO NOTHING", *columns,
+        )
+        # A day's version starts as a copy of the one before it; then every version from a change's day
+        # on takes the change (one recorded late, before versions already stored, included).
+        await conn.execute(
+            f"""
+            INSERT INTO {table} SELECT d.board, d.kind, d.period_start, d.key, d.recorded_on,
+                   coalesce(p.visits, 0), coalesce(p.households, 0)
+            FROM {source} LEFT JOIN LATERAL (
+                SELECT t.visits, t.households FROM {table} t WHERE (t.board, t.kind, t.period_start, t.key)
+                  = (d.board, d.kind, d.period_start, d.key) AND t.recorded_on < d.recorded_on
+                ORDER BY t.recorded_on DESC LIMIT 1
+            ) p ON true
+            ON CONFLICT DO NOTHING
+            """,
+            *columns,
+        )
+        await conn.execute(
+            f"""
+            UPDATE {table} t SET visits = t.visits + s.visits, households = t.households + s.households
+            FROM (
+                SELECT t.board, t.kind, t.period_start, t.key, t.recorded_on, sum(d.visits) AS visits,
+                       sum(d.households) AS households
+                FROM {source} JOIN {table} t ON (t.board, t.kind, t.period_start, t.key)
+                  = (d.board, d.kind, d.period_start, d.key) AND t.recorded_on >= d.recorded_on
+                GROUP BY t.board, t.kind, t.period_start, t.key, t.recorded_on
+            ) s
+            WHERE (t.board, t.kind, t.period_start, t.key, t.recorded_on)
+              = (s.board, s.kind, s.period_start, s.key, s.recorded_on)
+            """,
+            *columns,
+        )
 
 
 class Leaderboards(Projection):
@@ -42,6 +139,10 @@ class Leaderboards(Projection):
     tables = TABLES
 
     async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+        await self._cadres(conn, schema, events)
+        await self._visits(conn, schema, events, rules)
+
+    async def _cadres(self, conn: Any, schema: str, events: Sequence[Any]) -> None:
         mine = [e for e in events if event_name(e) in ("Cadre.Enrolled", "Cadre.Transferred", "Cadre.Departed")]
         if not mine:
             return
@@ -65,8 +166,106 @@ class Leaderboards(Projection):
                          *known[event.originator_id], name == "Cadre.Departed"))
         await conn.executemany(f"INSERT INTO {schema}.leaderboards_cadres VALUES ($1, $2, $3, $4, $5, $6)", rows)
 
+    async def _visits(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+        mine = [e for e in events if event_name(e).startswith(("Household.", "Visit."))]
+        if not mine:
+            return
+        wanted = {e.originator_id for e in mine if event_name(e).startswith("Household.")}
+        wanted |= {_uuid(e.household_id) for e in mine if event_name(e) == "Visit.CheckedIn" and e.household_id}
+        homes = {r["household_id"]: dict(r) for r in await conn.fetch(
+            f"SELECT * FROM {schema}.leaderboards_households WHERE household_id = ANY($1)", list(wanted))}
+        visits = {r["visit_id"]: dict(r) for r in await conn.fetch(
+            f"SELECT * FROM {schema}.leaderboards_visits WHERE visit_id = ANY($1)",
+            [e.originator_id for e in mine if event_name(e) == "Visit.Voided"])}
+        reached = {(board, key, household) for visit in [*visits.values(), *(
+            _visit(e) for e in mine if event_name(e) == "Visit.CheckedIn")] for board, key, household in _reach(visit)}
+        reach: dict[tuple, list[date]] = {(r["board"], r["key"], r["household_id"]): list(r["days"]) for r in await conn.fetch(
+            f"SELECT r.* FROM {schema}.leaderboards_reach r JOIN unnest($1::text[], $2::text[], $3::uuid[])"
+            " AS w(board, key, household_id) USING (board, key, household_id)",
+            *([list(c) for c in zip(*reached)] if reached else [[], [], []]),
+        )}
+        tally, changed_homes, added, removed = Tally(), set(), [], []
+        for event in mine:
+            name, day = event_name(event), local_date(event.timestamp)
+            if name in ("Household.Registered", "Household.Relocated"):
+                before = homes.get(event.originator_id)
+                if before is not None:
+                    tally.add("present", "all", ALWAYS, before["township"], day, -1, 0)
+                homes[event.originator_id] = {"household_id": event.originator_id, "township": event.township,
+                                              "lat": float(event.lat), "lon": float(event.lon), "archived_at": None}
+                tally.add("present", "all", ALWAYS, event.township, day, 1, 0)
+                changed_homes.add(event.originator_id)
+            elif name == "Household.Archived" and event.originator_id in homes:
+                homes[event.originator_id]["archived_at"] = event.timestamp
+                tally.add("present", "all", ALWAYS, homes[event.originator_id]["township"], day, -1, 0)
+                changed_homes.add(event.originator_id)
+            elif name == "Visit.CheckedIn":
+                home = homes.get(_uuid(event.household_id)) if event.household_id else None
+                _, verified = judge(event.position, (home["lat"], home["lon"]) if home else None,
+                                    event.target_kind == "household", rules)
+                if verified:
+                    visits[event.originator_id] = visit = _visit(event)
+                    added.append(visit)
+                    _count(tally, reach, visit, day, 1)
+            elif name == "Visit.Voided" and event.originator_id in visits:
+                _count(tally, reach, visits.pop(event.originator_id), day, -1)
+                removed.append(event.originator_id)
+        if changed_homes:
+            await conn.executemany(
+                f"INSERT INTO {schema}.leaderboards_households VALUES ($1, $2, $3, $4, $5) ON CONFLICT (household_id)"
+                " DO UPDATE SET township = excluded.township, lat = excluded.lat, lon = excluded.lon,"
+                " archived_at = excluded.archived_at",
+                [tuple(homes[h][c] for c in ("household_id", "township", "lat", "lon", "archived_at"))
+                 for h in changed_homes],
+            )
+        if added:
+            await conn.executemany(
+                f"INSERT INTO {schema}.leaderboards_visits VALUES ($1, $2, $3, $4, $5)",
+                [tuple(v[c] for c in ("visit_id", "cadre_id", "household_id", "township", "day")) for v in added],
+            )
+        if removed:
+            await conn.execute(f"DELETE FROM {schema}.leaderboards_visits WHERE visit_id = ANY($1)", removed)
+        if reached:
+            await conn.executemany(
+                f"INSERT INTO {schema}.leaderboards_reach VALUES ($1, $2, $3, $4) ON CONFLICT (board, key, household_id)"
+                " DO UPDATE SET days = excluded.days",
+                [(*k, reach.get(k, [])) for k in reached],
+            )
+        await tally.write(conn, schema)
+
 
 projection = Leaderboards()
+
+
+def _visit(event: Any) -> dict:
+    return {"visit_id": event.originator_id, "cadre_id": _uuid(event.cadre_id), "household_id": _uuid(event.household_id),
+            "township": event.village[:9] if event.village else None,
+            "day": local_date(parse_time(event.occurred_at))}
+
+
+def _boards(visit: dict) -> list[tuple[str, str]]:
+    return [("cadre", str(visit["cadre_id"]))] + ([("township", visit["township"])] if visit["township"] else [])
+
+
+def _reach(visit: dict) -> list[tuple[str, str, UUID]]:
+    return [(board, key, visit["household_id"]) for board, key in _boards(visit)] if visit["household_id"] else []
+
+
+def _count(tally: Tally, reach: dict[tuple, list[date]], visit: dict, day: date, sign: int) -> None:
+    """Add (sign 1) or take away (-1) a verified visit recorded on `day`: its periods' visits, and
+    its household in a period where it is the first (or was the last) such visit."""
+    for board, key in _boards(visit):
+        days = reach.setdefault((board, key, visit["household_id"]), []) if visit["household_id"] else None
+        before = list(days) if days is not None else []
+        if days is not None:
+            days.append(visit["day"]) if sign > 0 else days.remove(visit["day"])
+        for kind, period in fixed_periods(visit["day"]):
+            households = 0
+            if days is not None:
+                had = any(period.start <= d <= period.end for d in before)
+                has = any(period.start <= d <= period.end for d in days)
+                households = int(has) - int(had)
+            tally.add(board, kind, period.start, key, day, sign, households)
 
 
 def rank_rows(rows: list[dict], by: str, key: str) -> list[dict]:
@@ -94,68 +293,88 @@ def _page(ranked: list[dict], limit: int, offset: int) -> dict:
     return {"total": len(ranked), "items": ranked[offset:offset + limit]}
 
 
+async def _tallied(conn: Any, schema: str, board: str, kind: str, start: date, as_of: date | None) -> dict:
+    """key -> (visits, households) of the tallies' versions on or before `as_of`: one probe per key."""
+    rows = await conn.fetch(
+        f"""
+        SELECT k.key, t.visits, t.households FROM {schema}.leaderboards_keys k
+        CROSS JOIN LATERAL (
+            SELECT t.visits, t.households FROM {schema}.leaderboards_tallies t
+            WHERE (t.board, t.kind, t.period_start, t.key) = (k.board, k.kind, k.period_start, k.key)
+              AND t.recorded_on <= $4 ORDER BY t.recorded_on DESC LIMIT 1
+        ) t
+        WHERE k.board = $1 AND k.kind = $2 AND k.period_start = $3
+        """,
+        board, kind, start, as_of or date.max,
+    )
+    return {r["key"]: (r["visits"], r["households"]) for r in rows}
+
+
+async def _visits(conn: Any, schema: str, board: str, period: Period, as_of: date | None) -> dict:
+    """key (cadre id as text, township) -> (verified visits, distinct households) in the period."""
+    kind = kind_of(period)
+    if kind is not None:
+        return await _tallied(conn, schema, board, kind, period.start, as_of)
+    # Any other range is counted from its own check-ins: O(the visits in the range).
+    key, township = ("cadre_id::text", "") if board == "cadre" else ("left(village, 9)", "AND village IS NOT NULL")
+    rows = await conn.fetch(
+        f"SELECT {key} AS key, count(*) AS visits, count(DISTINCT household_id) AS households"
+        f" FROM {visible_checkins(schema)} v WHERE verified AND occurred_at >= $2 AND occurred_at < $3 {township}"
+        " GROUP BY 1",
+        recorded_before(as_of), *period.instants(),
+    )
+    return {r["key"]: (r["visits"], r["households"]) for r in rows}
+
+
+async def _issues(conn: Any, schema: str, key: str, period: Period, as_of: date | None) -> dict:
+    """key -> (resolved, rated, satisfied) of every issue known as of the date, grouped by `key`."""
+    rows = await conn.fetch(
+        f"SELECT {key} AS key, {PERIOD_COUNTS} FROM {issues_snapshot(schema)} s WHERE {key} IS NOT NULL GROUP BY 1",
+        recorded_before(as_of), *period.instants(),
+    )
+    return {r["key"]: (r["resolved"], r["rated"], r["satisfied"]) for r in rows}
+
+
 async def cadres(conn: Any, schema: str, period: Period, *, by: str = "verified_visits", limit: int = 20,
                  offset: int = 0, as_of: date | None = None) -> dict:
     """Cadres ranked for the period: `{total, items: [{rank, cadre_id, name, township, figures…}]}`."""
-    start, end = period.instants()
-    rows = await conn.fetch(
-        f"""
-        WITH c AS (
-            SELECT DISTINCT ON (cadre_id) cadre_id, name, township, departed FROM {schema}.leaderboards_cadres
-            WHERE $1::timestamptz IS NULL OR valid_from < $1::timestamptz ORDER BY cadre_id, version DESC
-        ),
-        v AS (
-            SELECT cadre_id, count(*) AS visits, count(DISTINCT household_id) AS households
-            FROM {visible_checkins(schema)} v WHERE verified AND occurred_at >= $2 AND occurred_at < $3
-            GROUP BY cadre_id
-        ),
-        i AS (
-            SELECT raised_by AS cadre_id, {PERIOD_COUNTS}
-            FROM {issues_snapshot(schema)} s WHERE raised_by IS NOT NULL GROUP BY raised_by
+    known = {
+        r["cadre_id"]: r for r in await conn.fetch(
+            f"SELECT DISTINCT ON (cadre_id) cadre_id, name, township, departed FROM {schema}.leaderboards_cadres"
+            " WHERE valid_from < coalesce($1::timestamptz, 'infinity') ORDER BY cadre_id, version DESC",
+            recorded_before(as_of),
         )
-        SELECT coalesce(c.cadre_id, v.cadre_id, i.cadre_id) AS cadre_id, c.name, c.township,
-               c.cadre_id IS NOT NULL AND NOT c.departed AS active, v.visits, v.households, i.resolved, i.rated,
-               i.satisfied
-        FROM c FULL JOIN v ON v.cadre_id = c.cadre_id FULL JOIN i ON i.cadre_id = coalesce(c.cadre_id, v.cadre_id)
-        """,
-        recorded_before(as_of), start, end,
-    )
+    }
+    visits = {UUID(k): v for k, v in (await _visits(conn, schema, "cadre", period, as_of)).items()}
+    issues = await _issues(conn, schema, "raised_by", period, as_of)
     listed = []
-    for row in rows:
-        figures = _figures(row["visits"], row["households"], row["resolved"], row["rated"], row["satisfied"])
-        if not row["active"] and not any(figures[f] for f in FIGURES[:3]) and not row["rated"]:
+    for cadre_id in known.keys() | visits.keys() | issues.keys():
+        cadre = known.get(cadre_id)
+        figures = _figures(*visits.get(cadre_id, (0, 0)), *issues.get(cadre_id, (0, 0, 0)))
+        rated = issues.get(cadre_id, (0, 0, 0))[1]
+        if (cadre is None or cadre["departed"]) and not any(figures[f] for f in FIGURES[:3]) and not rated:
             continue
-        listed.append({"cadre_id": row["cadre_id"], "name": row["name"], "township": row["township"], **figures})
+        listed.append({"cadre_id": cadre_id, "name": cadre["name"] if cadre else None,
+                       "township": cadre["township"] if cadre else None, **figures})
     return _page(rank_rows(listed, by, "cadre_id"), limit, offset)
 
 
 async def townships(conn: Any, schema: str, period: Period, *, by: str = "verified_visits", limit: int = 50,
                     offset: int = 0, as_of: date | None = None) -> dict:
     """Townships ranked for the period: `{total, items: [{rank, township, figures…}]}`."""
-    start, end = period.instants()
-    rows = await conn.fetch(
-        f"""
-        WITH h AS (SELECT DISTINCT township FROM {households_as_of(schema)} h
-                   WHERE archived_at IS NULL OR archived_at >= $2),
-        v AS (
-            SELECT left(village, 9) AS township, count(*) AS visits, count(DISTINCT household_id) AS households
-            FROM {visible_checkins(schema)} v
-            WHERE verified AND village IS NOT NULL AND occurred_at >= $2 AND occurred_at < $3
-            GROUP BY 1
-        ),
-        i AS (
-            SELECT township, {PERIOD_COUNTS}
-            FROM {issues_snapshot(schema)} s GROUP BY township
-        )
-        SELECT coalesce(h.township, v.township, i.township) AS township, v.visits, v.households, i.resolved,
-               i.rated, i.satisfied
-        FROM h FULL JOIN v ON v.township = h.township FULL JOIN i ON i.township = coalesce(h.township, v.township)
-        """,
-        recorded_before(as_of), start, end,
+    start = period.instants()[0]
+    present = await _tallied(conn, schema, "present", "all", ALWAYS, as_of)
+    # Households archived since the period began count in it, where they lived.
+    archived = await conn.fetch(
+        f"SELECT DISTINCT township FROM {schema}.leaderboards_households"
+        " WHERE archived_at >= $1 AND archived_at < coalesce($2::timestamptz, 'infinity')",
+        start, recorded_before(as_of),
     )
+    visits = await _visits(conn, schema, "township", period, as_of)
+    issues = await _issues(conn, schema, "township", period, as_of)
+    towns = {k for k, (households, _) in present.items() if households > 0} | {r["township"] for r in archived}
     listed = [
-        {"township": row["township"],
-         **_figures(row["visits"], row["households"], row["resolved"], row["rated"], row["satisfied"])}
-        for row in rows
+        {"township": town, **_figures(*visits.get(town, (0, 0)), *issues.get(town, (0, 0, 0)))}
+        for town in towns | visits.keys() | issues.keys()
     ]
     return _page(rank_rows(listed, by, "township"), limit, offset)
