@@ -1,4 +1,4 @@
-"""The pairing, leaderboard and interview reads cost O(their answer), not O(county): on a seeded county
+"""The pairing and leaderboard reads cost O(their answer), not O(county): on a seeded county
 every query they send is run under EXPLAIN ANALYZE first, and the rows each county table gave up
 (scanned rows, those a filter removed included, times loops) stay a small share of the table."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from projections import interviews, leaderboards, pairing
+from projections import leaderboards, pairing
 from projections.base import Period
 from projections.driver import County, Driver, decoder
 from projections.registry import PROJECTIONS
@@ -26,7 +26,7 @@ ADCODE = "469031"
 SCHEMA = f"county_{ADCODE}"
 HOUSEHOLDS, CADRES, PAIRINGS, VISITS = 4000, 40, 120, 12000
 BIG = ("verdicts_checkins", "coverage_places", "coverage_households", "pairing_households", "leaderboards_households",
-       "leaderboards_visits", "leaderboards_reach", "completeness_cadres", "interviews_held")
+       "leaderboards_visits", "leaderboards_reach")
 
 
 class Explained:
@@ -36,7 +36,7 @@ class Explained:
         self.conn, self.read, self.scanned = conn, Counter(), set()
 
     async def _explain(self, sql: str, args: tuple) -> None:
-        [plan] = json.loads(await self.conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *args))
+        [plan] = json.loads(await self.conn.fetchval(f"EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) {sql}", *args))
         self._walk(plan["Plan"])
 
     def _walk(self, node: dict) -> None:
@@ -128,8 +128,6 @@ READS = {
     "cadres of a month as of a day": lambda c: leaderboards.cadres(c, SCHEMA, Period.month(2026, 9), as_of=DAY),
     "townships of a quarter as of a day": lambda c: leaderboards.townships(c, SCHEMA, Period.quarter(2026, 3),
                                                                            as_of=DAY),
-    "interview coverage": lambda c: interviews.coverage_by_rank(c, SCHEMA, as_of=DAY),
-    "interviewed cadres first page": lambda c: interviews.cadres(c, SCHEMA, limit=20),
 }
 
 
@@ -140,7 +138,8 @@ def test_a_read_touches_a_small_share_of_each_county_table(seeded: str, read: st
         try:
             explained = Explained(conn)
             answer = await READS[read](explained)
-            sizes = {t: await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.{t}") for t in BIG}
+            sizes = {t: await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.{t}") for t in BIG
+                     if await conn.fetchval("SELECT to_regclass($1)", f"{SCHEMA}.{t}")}
             return explained.read, explained.scanned, {"answer": answer, **sizes}
         finally:
             await conn.close()
@@ -148,6 +147,7 @@ def test_a_read_touches_a_small_share_of_each_county_table(seeded: str, read: st
     read_rows, scanned, got = asyncio.run(run())
     assert got["answer"], "the read answered nothing: the seeded county is not what this test expects"
     assert got["verdicts_checkins"] == VISITS
-    for table in BIG:
+    assert sum(read_rows.values()) > 0, "no county table seen in the plans"
+    for table in got.keys() & set(BIG):
         assert table not in scanned, f"{read} scans all of {table}"
         assert read_rows[table] <= got[table] // 10, f"{read} read {read_rows[table]} of {got[table]} rows of {table}"
