@@ -30,7 +30,8 @@ pwa/node_modules/.installed: pwa/package.json pwa/package-lock.json
 	cd pwa && npm ci --no-audit --no-fund
 	touch $@
 
-pwa/dist/index.html: pwa/node_modules/.installed $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/vite.config.js pwa/index.html
+pwa/dist/index.html: pwa/node_modules/.installed $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/vite.config.js pwa/index.html \
+                     $(wildcard services/vocabulary/*.json)
 	cd pwa && npm run build
 
 pwa: pwa/dist/index.html

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from projections.rules import Rules
@@ -53,6 +54,12 @@ def event_name(event: Any) -> str:
     """`Aggregate.Event` of a decoded event, e.g. `Visit.CheckedIn` (the stored topic without its
     `grassroots:` prefix)."""
     return type(event).__qualname__
+
+
+def as_uuid(value: Any) -> Any:
+    """An id from an event field as a UUID (events carry UUIDs, or their hex after a round trip through
+    JSON); None stays None."""
+    return None if value is None else value if isinstance(value, UUID) else UUID(str(value))
 
 
 def recorded_before(as_of: date | None) -> datetime | None:

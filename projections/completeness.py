@@ -23,10 +23,11 @@ from typing import Any
 from uuid import UUID
 
 from projections.base import Period, Projection, event_name, local_date, parse_date, recorded_before, reference_date
+from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.coverage import households_as_of, visit_counts
 from projections.rules import Rules, load_rules
-from projections.schema import adcode_of
 from projections.verdicts import visible_checkins
+from services.storage.names import adcode_of
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.completeness_pairings ("
@@ -83,10 +84,6 @@ class Completeness(Projection):
 
 
 projection = Completeness()
-
-
-def _uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 def due_dates(year: int, required: int) -> list[date]:

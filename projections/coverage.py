@@ -15,15 +15,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
+from uuid import UUID
 
 import h3
 
 from projections.base import Period, Projection, event_name, recorded_before
 from projections.rules import Rules
-from projections.schema import adcode_of
 from projections.verdicts import visible_checkins
+from services.storage.names import adcode_of
 
 H3_RESOLUTIONS = (7, 8, 9)
 Level = Literal["village", "township", "county", "h3"]
@@ -203,3 +204,10 @@ def cell_polygon(cell: str) -> dict:
 def _signed_area(ring: list[list[float]]) -> float:
     return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1])) / 2
 
+
+async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+    """Households registered, moved, retagged or archived in this read model from `moment` on."""
+    rows = await conn.fetch(
+        f"SELECT household_id FROM {schema}.coverage_places WHERE valid_from >= $1"
+        f" UNION SELECT household_id FROM {schema}.coverage_households WHERE archived_at >= $1", moment)
+    return {row["household_id"] for row in rows}

@@ -39,14 +39,14 @@ from eventsourcing.persistence import StoredEvent
 
 from projections.base import Projection
 from projections.rules import InvalidRules, Rules
-from projections.schema import county_schema, ensure_tables_async
+from projections.schema import ensure_tables_async
+from services.storage.names import (
+    COUNTY_LOCK_CLASS, DRIVER_LOCK_CLASS, NOTIFY_CHANNEL, county_schema, event_mapper,
+)
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "grassroots_events"
 APPLICATION_NAME = "grassroots-projector"
-COUNTY_LOCK_CLASS = 1  # the writers' county lock (services.storage.recorder, docs/contracts.md)
-DRIVER_LOCK_CLASS = 2
 BATCH_SIZE = 1000
 SWEEP_SECONDS = 2.0
 GAP_PATIENCE = 5.0
@@ -57,7 +57,9 @@ SKIPPED_TOPICS = ("grassroots:CommandReceipt",)
 
 
 @dataclass
-class County:
+class FollowedCounty:
+    """A county this driver follows (the write side's application is `services.county.County`)."""
+
     adcode: str
     schema: str
     rules: Rules | None = None  # None while the stored rules are invalid
@@ -69,8 +71,6 @@ class County:
 
 def decoder() -> Any:
     """The write side's mapper (same transcodings), so events decode exactly as they were encoded."""
-    from services.county import event_mapper
-
     return event_mapper()
 
 
@@ -120,7 +120,7 @@ class Driver:
         self.groups = [group for group in (
             [p for p in projections if not p.deferred], *([p] for p in projections if p.deferred)
         ) if group]
-        self.owned: dict[str, County] = {}
+        self.owned: dict[str, FollowedCounty] = {}
         self.dirty: set[str] = set()
         self.later: dict[str, float] = {}  # schema -> when to look again (a young gap)
         self.wake = asyncio.Event()
@@ -129,7 +129,7 @@ class Driver:
         conn = await asyncpg.connect(self.url, server_settings={"application_name": APPLICATION_NAME}, timeout=10)
         self.owned.clear()  # session locks died with any previous connection
         try:
-            await conn.add_listener(CHANNEL, self._notified)
+            await conn.add_listener(NOTIFY_CHANNEL, self._notified)
             next_sweep = 0.0
             while not stop.is_set():
                 if time.monotonic() >= next_sweep:
@@ -177,7 +177,7 @@ class Driver:
             if len(self.owned) >= share:
                 break
             if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2::int)", DRIVER_LOCK_CLASS, int(adcode)):
-                county = County(adcode, county_schema(adcode))
+                county = FollowedCounty(adcode, county_schema(adcode))
                 await ensure_tables_async(conn, county.schema, self.projections)
                 self.owned[county.schema] = county
                 self.dirty.add(county.schema)
@@ -189,7 +189,7 @@ class Driver:
                     log.error("%s; its read models wait until the rules are fixed", error)
                 county.rules, county.rules_error = None, str(error)
 
-    async def _release(self, conn: Any, county: County) -> None:
+    async def _release(self, conn: Any, county: FollowedCounty) -> None:
         await conn.execute("SELECT pg_advisory_unlock($1, $2::int)", DRIVER_LOCK_CLASS, int(county.adcode))
 
     async def lagging(self, conn: Any) -> set[str]:
@@ -210,7 +210,7 @@ class Driver:
             behind.update(r["schema"] for r in rows)
         return behind
 
-    async def process(self, conn: Any, county: County) -> int:
+    async def process(self, conn: Any, county: FollowedCounty) -> int:
         """Catch one county up; a failure inside it (not the connection's) is logged and retried later."""
         if county.rules is None or time.monotonic() < county.failed_until:
             return 0
@@ -234,7 +234,7 @@ class Driver:
             county.failed_until = time.monotonic() + RETRY_FAILED_SECONDS
             return total
 
-    async def analyze(self, conn: Any, county: County) -> None:
+    async def analyze(self, conn: Any, county: FollowedCounty) -> None:
         """Fresh statistics after a big catch-up (a first start, a demo load): autovacuum would take a
         while, and until then the planner takes the tables for empty."""
         tables = await conn.fetch(
@@ -244,7 +244,7 @@ class Driver:
         for row in tables:
             await conn.execute(f"ANALYZE {county.schema}.{row['tablename']}")
 
-    async def batch(self, conn: Any, county: County, projections: list[Projection]) -> tuple[int, bool]:
+    async def batch(self, conn: Any, county: FollowedCounty, projections: list[Projection]) -> tuple[int, bool]:
         """Apply one batch to `projections` in one transaction, with their tracking rows. Returns
         (events read, whether more may follow)."""
         schema = county.schema
@@ -298,7 +298,7 @@ class Driver:
         county.gaps_seen = {k: v for k, v in county.gaps_seen.items() if k > last}
         return len(rows), more
 
-    async def _before_young_gap(self, conn: Any, county: County, start: int, rows: list[Any]) -> list[Any]:
+    async def _before_young_gap(self, conn: Any, county: FollowedCounty, start: int, rows: list[Any]) -> list[Any]:
         expected = start + 1
         for index, row in enumerate(rows):
             if row["notification_id"] != expected:

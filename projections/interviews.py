@@ -21,8 +21,9 @@ from typing import Any
 from uuid import UUID
 
 from projections.base import Period, Projection, event_name, parse_time, recorded_before, reference_date
+from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
-from projections.schema import adcode_of
+from services.storage.names import adcode_of
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.interviews_cadres ("
@@ -38,10 +39,6 @@ TABLES = [
 ]
 
 STATUSES = ("ok", "due", "overdue")
-
-
-def _uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 class Interviews(Projection):
@@ -232,3 +229,10 @@ async def rank_mismatches(conn: Any, schema: str, *, as_of: date | None = None) 
         "ORDER BY h.occurred_at, h.interview_id",
     )
     return [dict(r) for r in rows]
+
+
+async def active_cadres(conn: Any, schema: str) -> list[UUID]:
+    """The county's active cadres now: enrolled and not departed (the one list every page uses)."""
+    rows = await conn.fetch(f"SELECT cadre_id FROM {cadres_as_of(schema)} c WHERE NOT departed ORDER BY cadre_id",
+                            None)
+    return [row["cadre_id"] for row in rows]

@@ -24,10 +24,13 @@ from typing import Any, Literal
 from uuid import UUID
 
 from projections.base import Period, Projection, event_name, parse_date, parse_time, recorded_before, reference_date
+from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
-from projections.schema import adcode_of
+from services.storage.names import adcode_of
 
+# The open-issue rule: an issue stands open (raised, routed, reopened) until it is resolved, replied to or rated.
 RESOLVED_STATES = ("resolved", "replied", "rated")
+RESOLVED = "state IN (" + ", ".join(f"'{state}'" for state in RESOLVED_STATES) + ")"  # the rule in SQL
 SATISFIED = ("satisfied", "basically_satisfied")
 GROUPINGS = ("route", "department", "category", "township")
 Status = Literal["open", "overdue", "resolved"]
@@ -48,10 +51,6 @@ TABLES = [
     "CREATE INDEX IF NOT EXISTS issues_versions_current ON {schema}.issues_versions (issue_id)"
     " WHERE valid_to IS NULL",
 ]
-
-
-def _uuid(value: Any) -> UUID | None:
-    return None if value is None else value if isinstance(value, UUID) else UUID(str(value))
 
 
 def next_version(prior: dict | None, event: Any) -> dict:
@@ -135,9 +134,9 @@ def snapshot(schema: str) -> str:
 # Figures of the issues handled in a period [$2, $3) over `snapshot` rows: raised (by `occurred_at`),
 # resolved (standing resolved, resolved in it), rated in it and of those satisfied. Leaderboards and
 # the province rollup group them.
-PERIOD_COUNTS = """
+PERIOD_COUNTS = f"""
     count(*) FILTER (WHERE occurred_at >= $2 AND occurred_at < $3) AS raised,
-    count(*) FILTER (WHERE state IN ('resolved', 'replied', 'rated') AND resolved_at >= $2 AND resolved_at < $3)
+    count(*) FILTER (WHERE {RESOLVED} AND resolved_at >= $2 AND resolved_at < $3)
       AS resolved,
     count(*) FILTER (WHERE rated_at >= $2 AND rated_at < $3) AS rated,
     count(*) FILTER (WHERE rated_at >= $2 AND rated_at < $3 AND satisfaction IN ('satisfied', 'basically_satisfied'))
@@ -149,7 +148,7 @@ def _judged(schema: str) -> str:
     """SQL: the snapshot with `due_on` and `status` judged on day $3 with route days $2 (jsonb)."""
     return f"""(
         SELECT s.*, d.due_on,
-               CASE WHEN s.state IN ('resolved', 'replied', 'rated') THEN 'resolved'
+               CASE WHEN s.{RESOLVED} THEN 'resolved'
                     WHEN d.due_on < $3::date THEN 'overdue' ELSE 'open' END AS status,
                extract(epoch FROM s.resolved_at - s.occurred_at)::float8 / 3600.0 AS resolution_hours
         FROM {snapshot(schema)} s,
@@ -285,3 +284,40 @@ async def review_agenda(conn: Any, schema: str, *, as_of: date | None = None) ->
         *params, last,
     )
     return {"last_meeting": last, "meeting_on": upcoming, "items": [_item(r) for r in rows]}
+
+
+# ---- one household's issues (the phone's cache and the household pages) ------------------------------------------
+
+
+def is_open(state: str) -> bool:
+    """Whether an issue in this state stands open (the rule: RESOLVED_STATES)."""
+    return state not in RESOLVED_STATES
+
+
+async def of_household(conn: Any, schema: str, household_id: UUID, *, open_only: bool = False) -> list[dict]:
+    """A household's issues as they stand now (only the open ones with `open_only`), newest first."""
+    rows = await conn.fetch(
+        "SELECT issue_id, category, state, route, department, deadline, occurred_at"
+        f" FROM {snapshot(schema)} s WHERE household_id = $2{f' AND NOT {RESOLVED}' if open_only else ''}"
+        " ORDER BY occurred_at DESC, issue_id",
+        None, household_id,
+    )
+    return [dict(row) for row in rows]
+
+
+async def open_for_households(conn: Any, schema: str, household_ids: Sequence[UUID]) -> dict[UUID, int]:
+    """How many issues stand open now per household (households without any are left out)."""
+    rows = await conn.fetch(
+        f"SELECT household_id, count(*) AS open FROM {snapshot(schema)} s WHERE household_id = ANY($2)"
+        f" AND NOT {RESOLVED} GROUP BY household_id",
+        None, list(household_ids),
+    )
+    return {row["household_id"]: row["open"] for row in rows}
+
+
+async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+    """Households whose issues changed in this read model from `moment` on."""
+    rows = await conn.fetch(
+        f"SELECT DISTINCT household_id FROM {schema}.issues_versions WHERE household_id IS NOT NULL"
+        " AND valid_from >= $1", moment)
+    return {row["household_id"] for row in rows}

@@ -26,6 +26,7 @@ from typing import Any
 from uuid import UUID
 
 from projections.base import Period, Projection, event_name, local_date, parse_time, recorded_before
+from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.issues import PERIOD_COUNTS
 from projections.issues import snapshot as issues_snapshot
 from projections.rules import Rules
@@ -64,10 +65,6 @@ TABLES = [
     " board text NOT NULL, kind text NOT NULL, period_start date NOT NULL, key text NOT NULL,"
     " PRIMARY KEY (board, kind, period_start, key))",
 ]
-
-
-def _uuid(value: Any) -> UUID | None:
-    return None if value is None else value if isinstance(value, UUID) else UUID(str(value))
 
 
 @lru_cache(maxsize=4096)  # every visit asks; Period is never mutated

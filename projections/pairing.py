@@ -26,9 +26,10 @@ from typing import Any
 from uuid import UUID
 
 from projections.base import Period, Projection, event_name, parse_date, recorded_before, reference_date
+from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.interviews import cadres_as_of
 from projections.rules import Rules, load_rules
-from projections.schema import adcode_of
+from services.storage.names import adcode_of
 
 TABLES = [
     # `household_id`: the target as a uuid when it is a household's id as the household read models
@@ -92,10 +93,6 @@ class Pairings(Projection):
 
 
 projection = Pairings()
-
-
-def _uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 def _household_id(target_kind: str, target_id: str) -> UUID | None:
@@ -319,3 +316,10 @@ async def summary(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
         "cadres": len(cadres), "cadres_meeting_quotas": meeting,
         "quota_pct": round(100.0 * meeting / len(cadres), 1) if cadres else None,
     }
+
+
+async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+    """Households whose pairings changed in this read model from `moment` on."""
+    rows = await conn.fetch(
+        f"SELECT DISTINCT household_id FROM {schema}.pairing_households WHERE valid_from >= $1", moment)
+    return {row["household_id"] for row in rows}

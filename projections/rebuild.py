@@ -23,12 +23,10 @@ from tqdm import tqdm
 from projections.base import Projection
 from projections.driver import SKIPPED_TOPICS, decode, decoder
 from projections.rules import load_rules
-from projections.schema import adcode_of, county_schema, ensure_tables_async, rebuild_schema
+from projections.schema import ensure_tables_async
+from services.storage.names import REBUILD_LOCK_CLASS, adcode_of, county_schema, rebuild_schema
 
 REPLAY_BATCH = 2000
-# Session advisory lock (5, adcode): one rebuild of a county at a time, whoever starts it (the CLI, a
-# rules change on any server), since they share the county's scratch schema.
-REBUILD_LOCK_CLASS = 5
 
 
 @dataclass

@@ -33,8 +33,8 @@ from projections.base import Period, Projection, event_name, local_date, recorde
 from projections.issues import PERIOD_COUNTS
 from projections.issues import snapshot as issues_snapshot
 from projections.rules import Rules
-from projections.schema import adcode_of
 from projections.verdicts import visible_checkins
+from services.storage.names import adcode_of
 
 FIGURES = (
     "households", "visited", "coverage_pct", "verified_visits", "issues_raised", "issues_resolved", "issues_rated",

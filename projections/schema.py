@@ -6,33 +6,14 @@ a projection added to the registry later gets its tables when a driver next take
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
-COUNTY_SCHEMA = re.compile(r"^county_(\d{6})$")
-REBUILD_SUFFIX = "__rebuild"
+from services.storage.names import DRIVER_LOCK_CLASS, EVENTS_TABLE, REBUILD_SUFFIX, adcode_of
 
 TRACKING = [
     "CREATE TABLE IF NOT EXISTS {schema}.projection_tracking ("
     " projection text PRIMARY KEY, notification_id bigint NOT NULL)",
 ]
-
-
-def county_schema(adcode: str) -> str:
-    if not re.fullmatch(r"\d{6}", str(adcode)):
-        raise ValueError(f"a county adcode is 6 digits, not {adcode!r}")
-    return f"county_{adcode}"
-
-
-def adcode_of(schema: str) -> str:
-    match = COUNTY_SCHEMA.match(schema)
-    if not match:
-        raise ValueError(f"not a county schema: {schema!r}")
-    return match.group(1)
-
-
-def rebuild_schema(schema: str) -> str:
-    return f"{county_schema(adcode_of(schema))}{REBUILD_SUFFIX}"
 
 
 def statements(schema: str, projections: list[Any] | None = None) -> list[str]:
@@ -56,7 +37,7 @@ def statements(schema: str, projections: list[Any] | None = None) -> list[str]:
 def ensure_tables(conn: Any, schema: str) -> None:
     """Create the read side's tables in `schema` (sync psycopg connection; the schema must exist).
     Runs in the caller's transaction if one is open; takes the same DDL lock as the async variant."""
-    conn.execute("SELECT pg_advisory_xact_lock(2, 0)")
+    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (DRIVER_LOCK_CLASS,))
     for statement in statements(schema):
         conn.execute(statement)
 
@@ -64,8 +45,22 @@ def ensure_tables(conn: Any, schema: str) -> None:
 async def ensure_tables_async(conn: Any, schema: str, projections: list[Any] | None = None) -> None:
     """The same on an asyncpg connection. Two drivers (or a driver and a rebuild) may run it at once,
     and concurrent `CREATE TABLE IF NOT EXISTS` of one name can still collide in the catalog: advisory
-    lock (2, 0) serialises the read side's DDL (0 is no adcode)."""
+    lock (DRIVER_LOCK_CLASS, 0) serialises the read side's DDL (0 is no adcode)."""
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(2, 0)")
+        await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", DRIVER_LOCK_CLASS)
         for statement in statements(schema, projections):
             await conn.execute(statement)
+
+
+async def tracking_positions(conn: Any, schema: str) -> dict[str, tuple[int, str]]:
+    """Per projection: its tracking position and the transaction that last wrote its row (`xmin`: a
+    rebuild rewrites the rows at the same position)."""
+    rows = await conn.fetch(f"SELECT projection, notification_id, xmin::text AS written FROM {schema}.projection_tracking")
+    return {row["projection"]: (row["notification_id"], row["written"]) for row in rows}
+
+
+async def lag(conn: Any, schema: str) -> int:
+    """Events of the county not yet applied by its slowest projection (0 when up to date)."""
+    head = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.{EVENTS_TABLE}")
+    tail = await conn.fetchval(f"SELECT coalesce(min(notification_id), 0) FROM {schema}.projection_tracking")
+    return max(0, head - tail)

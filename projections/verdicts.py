@@ -18,15 +18,16 @@ gives its rows as of a cutoff (recorded before it, not voided before it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from geopy.distance import geodesic
 
 from projections.base import Period, Projection, event_name, parse_time, recorded_before
+from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
-from projections.schema import adcode_of
+from services.storage.names import adcode_of
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.verdicts_households ("
@@ -82,10 +83,6 @@ def judge(position: dict | None, household: tuple[float, float] | None, is_house
         and (distance <= rules.verified_max_distance_m if distance is not None else not is_household_target)
     )
     return distance, bool(verified)
-
-
-def _uuid(value: Any) -> UUID | None:
-    return None if value is None else value if isinstance(value, UUID) else UUID(str(value))
 
 
 class Verdicts(Projection):
@@ -229,3 +226,11 @@ async def summary(conn: Any, schema: str, *, period: Period | None = None, as_of
         ),
         "impossible_travel": sum(i["impossible_travel"] for i in items),
     }
+
+
+async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+    """Households with a check-in recorded or voided in this read model from `moment` on."""
+    rows = await conn.fetch(
+        f"SELECT DISTINCT household_id FROM {schema}.verdicts_checkins"
+        " WHERE household_id IS NOT NULL AND (recorded_at >= $1 OR voided_at >= $1)", moment)
+    return {row["household_id"] for row in rows}

@@ -5,10 +5,13 @@ import { VitePWA } from 'vite-plugin-pwa';
 // written to assets/admin/ and left out of the service worker's precache: a cadre's phone never
 // downloads them unless someone opens /admin.
 const ADMIN_ONLY = /\/src\/admin\/|\/node_modules\/leaflet\//;
+// Code labels (services/vocabulary/*.json) that only the admin views import travel in their chunk;
+// those the phone shows are in the entry.
+const VOCABULARY = /\/services\/vocabulary\/[^/]+\.json$/;
 // Virtual modules (`\0rolldown/runtime.js`, the CommonJS interop Leaflet pulls in) belong to whichever chunk needs them.
 const isAdminChunk = (chunk) => {
   const real = chunk.moduleIds.filter((id) => !id.startsWith('\0'));
-  return real.length > 0 && real.every((id) => ADMIN_ONLY.test(id));
+  return real.some((id) => ADMIN_ONLY.test(id)) && real.every((id) => ADMIN_ONLY.test(id) || VOCABULARY.test(id));
 };
 const isAdminAsset = (asset) => (asset.originalFileNames || []).some((name) => ADMIN_ONLY.test(`/${name}`));
 
@@ -16,7 +19,7 @@ const isAdminAsset = (asset) => (asset.originalFileNames || []).some((name) => A
 // a separate script would be a second one before the login screen can appear (docs/benchmarks.md).
 // - Its relative dynamic imports (the admin chunk) are rewritten to absolute paths, since an inline
 //   script resolves them against the page's URL instead of assets/.
-// - What the admin chunk imports from the entry (preact, app.jsx, i18n, ...) must be the SAME module
+// - What the admin chunk imports from the entry (preact, router, language, vocabulary, ...) must be the SAME module
 //   instances, not a second copy: the inline entry publishes its exports on a global, and the entry's
 //   file name is taken by a tiny module that re-exports them for the admin chunk.
 const ENTRY_EXPORTS = '__grassrootsEntry';

@@ -76,7 +76,7 @@ def register_county(commands: argparse._SubParsersAction) -> None:
     import importlib
 
     def storage_command(name: str):  # imported on use: keeps `grassroots --help` fast
-        return lambda args: getattr(importlib.import_module("services.storage.commands"), name)(args)
+        return lambda args: getattr(importlib.import_module("services.storage.cli"), name)(args)
 
     county = commands.add_parser("county", help="provision and list counties (tenants)")
     actions = county.add_subparsers(dest="county_command", required=True, metavar="ACTION")

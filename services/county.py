@@ -23,9 +23,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import Aggregate as LibraryAggregate
-from eventsourcing.persistence import (
-    DatetimeAsISO, DecimalAsStr, IntegrityError, JSONTranscoder, Mapper, StoredEvent, UUIDAsHex,
-)
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent
 from psycopg import sql
 
 from services.domain import (
@@ -34,6 +32,7 @@ from services.domain import (
 )
 from services.domain import commands as c
 from services.personal import ERASED, KeyStore, open_personal, open_text, seal_personal, seal_text
+from services.storage.names import adcode_of, register_transcodings
 from services.storage.recorder import MAX_EVENTS_PER_SAVE
 
 A = TypeVar("A", bound=LibraryAggregate)
@@ -100,19 +99,6 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     "reopen_issue": frozenset({"cadre", "county_admin"}),
 }
 assert set(ALLOWED_ROLES) == set(c.COMMANDS)
-
-
-def register_transcodings(transcoder: JSONTranscoder) -> None:
-    transcoder.register(UUIDAsHex())
-    transcoder.register(DecimalAsStr())
-    transcoder.register(DatetimeAsISO())
-
-
-def event_mapper() -> Mapper[UUID]:
-    """The mapper County uses (same transcodings, no cipher), for the read side to decode events."""
-    transcoder = JSONTranscoder()
-    register_transcodings(transcoder)
-    return Mapper(transcoder=transcoder)
 
 
 def digest(command: c.Command) -> str:
@@ -207,7 +193,7 @@ class County(Application[UUID]):
         super().__init__(env)
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
         self.schema: str = datastore.schema
-        self.adcode = self.schema.removeprefix("county_")
+        self.adcode = adcode_of(self.schema)
         self.keys = KeyStore(partial(datastore.transaction, commit=True), self.schema)
         self._events_table = sql.Identifier(self.schema, self.recorder.events_table_name)  # type: ignore[attr-defined]
 

@@ -6,7 +6,8 @@ from typing import Generic, TypeVar
 
 from eventsourcing.application import Application
 
-from services.storage.recorder import check_adcode, county_env
+from services.storage.names import check_adcode
+from services.storage.recorder import county_env
 from services.storage.schemas import get_county
 
 App = TypeVar("App", bound=Application)

@@ -1,7 +1,6 @@
 // The field app: session, connectivity, outbox state and the screens. The county admin and province
 // views are a separate chunk under src/admin/ (see routes below), loaded only when visited.
-import { createContext } from 'preact';
-import { useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { getMeta, purgePersonalData, setMeta } from './lib/db.js';
 import { createApi, HttpError } from './lib/api.js';
 import { enqueue, queuedCount } from './lib/outbox.js';
@@ -10,6 +9,7 @@ import { flushOnce, SYNC_TAG, tokenGetter } from './lib/sync.js';
 import { refreshAll } from './lib/data.js';
 import { t } from './i18n/index.js';
 import { Link, match, navigate, usePath } from './router.jsx';
+import { AppContext, useApp } from './context.js';
 import { Login } from './screens/login.jsx';
 import { Today } from './screens/today.jsx';
 import { Households, HouseholdDetail } from './screens/households.jsx';
@@ -17,9 +17,6 @@ import { CheckIn } from './screens/checkin.jsx';
 import { Interview } from './screens/interview.jsx';
 import { Me } from './screens/me.jsx';
 import { Sync } from './screens/sync.jsx';
-
-const AppContext = createContext(null);
-export const useApp = () => useContext(AppContext);
 
 // The admin entry is optional at build time (another area adds it); import.meta.glob makes it a
 // separate chunk that vite.config.js writes under assets/admin/, which the service worker never precaches.

@@ -4,7 +4,7 @@ import { render } from 'preact';
 import { openStore, getMeta } from './lib/db.js';
 import { queued } from './lib/outbox.js';
 import { App } from './app.jsx';
-import { language } from './i18n/index.js';
+import { language } from './i18n/language.js';
 
 document.documentElement.lang = language();
 

@@ -3,7 +3,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { coverageColour, householdState, periodOptions, periodRange, RAMP, sliderDays } from '../src/admin/periods.js';
 import { createAdminApi, dispositionName, followChanges, queryString, sseParser } from '../src/admin/api.js';
-import { byRoute, byUrgency, monthSeries, sparkPoints } from '../src/admin/shaping.js';
+import { byRoute, byUrgency, latestMonth, monthSeries, sparkPoints } from '../src/admin/shaping.js';
 import { KEYS } from '../src/admin/i18n.js';
 
 describe('periods', () => {
@@ -151,6 +151,17 @@ describe('shaping', () => {
     expect(values[1]).toBe(25);
     expect(values[10]).toBe(65);
     expect(values.filter((v) => v !== null)).toHaveLength(2);
+  });
+
+  it('finds the latest month any county has figures for', () => {
+    const counties = [
+      { adcode: '930001', months: [{ month: '2026-10-01' }, { month: '2026-11-01' }] },
+      { adcode: '930009', months: [{ month: '2025-12-01' }] },
+      { adcode: '930010', months: [] },
+    ];
+    expect(latestMonth(counties)).toBe('2026-11');
+    expect(latestMonth([{ adcode: '930010', months: [] }])).toBeNull();
+    expect(latestMonth([])).toBeNull();
   });
 
   it('scales sparkline points to the box and skips missing values', () => {

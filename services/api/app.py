@@ -31,9 +31,13 @@ from .rejudge import Rejudging
 
 log = logging.getLogger("grassroots.app")
 
-# Every module under services/api that serves part of /api/v1; each exposes `routes`.
-API_MODULES = ("session", "sync", "commands", "openapi", "phone", "queries", "imports", "exports", "sse",
-               "admin_extra")
+# Every module under services/api that serves part of /api/v1, by resource or audience; each exposes `routes`.
+API_MODULES = (
+    "session", "openapi", "sync", "phone",                                          # the field app and everyone
+    "coverage", "completeness", "pairings", "interviews", "issues", "leaderboards",  # read models
+    "visits", "households", "people", "accounts", "audit", "places", "rules",        # the county admin
+    "imports", "exports", "sse", "province",
+)
 
 JSON_LIMIT = 2 * 1024 * 1024  # sync batches of 500 check-ins are ~0.5 MiB
 UPLOAD_LIMIT = 10 * 1024 * 1024  # household files (CSV/XLSX)

@@ -3,7 +3,8 @@
 A request carries `Authorization: Bearer <token>`; `authenticate` resolves it to a `Session` (once per
 request, cached on `request.state`). `require` checks roles. County scoping is by construction: every
 county-bound endpoint takes the county from `county_of(session)`, never from the request, so an id
-from another county is simply not found there (404, same answer as a missing id).
+from another county is simply not found there (404, same answer as a missing id). Within a county, a
+department sees only the issues routed to it (`department_scope`), and commands run as `actor_of`.
 """
 from __future__ import annotations
 
@@ -11,13 +12,21 @@ from typing import Iterable
 
 from starlette.requests import Request
 
+from services.county import Actor
 from services.identity import Session, resolve
 
 from .errors import ApiError, forbidden, unauthorized
 
-__all__ = ["Session", "authenticate", "bearer_token", "county_of", "require"]
+__all__ = ["Session", "actor_of", "authenticate", "bearer_token", "county_of", "department_scope", "may_see_issue",
+           "require"]
 
 COUNTY_ROLES = frozenset({"cadre", "county_admin", "department", "operator"})
+# Who may call what, by audience (an endpoint's `roles`).
+ADMIN = frozenset({"county_admin"})
+PERSONAL_ROLES = frozenset({"cadre", "county_admin"})  # may see household heads' names and phones (DESIGN §8)
+ISSUE_READERS = frozenset({"county_admin", "department"})
+RANK_READERS = frozenset({"county_admin", "cadre"})  # leaderboards carry no personal data
+PROVINCE = frozenset({"province_viewer"})
 
 
 def bearer_token(request: Request) -> str | None:
@@ -53,3 +62,23 @@ def county_of(session: Session) -> str:
     if session.county is None:
         raise ApiError(403, "This account belongs to no county.", "此账号不属于任何县（区）。", kind="no-county")
     return session.county
+
+
+def actor_of(session: Session, county: str) -> Actor:
+    """Who sends a command, as the County application knows them: from the session, never the request."""
+    return Actor(user_id=str(session.user_id), roles=session.roles, county=county, cadre_id=session.cadre_id,
+                 department=session.department)
+
+
+def department_scope(session: Session, asked: str | None = None) -> str | None:
+    """The department whose issues the caller may see or handle: None for every issue. A department user
+    (not also a county admin) gets only its own, whatever it asked; everyone else gets `asked` (a filter)."""
+    if "department" not in session.roles or "county_admin" in session.roles:
+        return asked
+    return session.department or ""  # no department is named "": an account without one sees nothing
+
+
+def may_see_issue(session: Session, route: str | None, department: str | None) -> bool:
+    """Whether an issue routed so is visible to the caller (a department's: only those routed to it)."""
+    scope = department_scope(session)
+    return scope is None or (route == "department" and department == scope)

@@ -17,25 +17,16 @@ from starlette.responses import Response
 from projections import coverage, interviews, issues, pairing
 from projections.base import SHANGHAI
 from services.ledger import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, Ledger, content_disposition, to_csv, to_xlsx
+from services.vocabulary import labels
 
-from .queries import (
-    ADMIN, GEOJSON_MEDIA_TYPE, ISSUE_READERS, AsOf, CompletenessFilters, CoverageQuery, InterviewFilters,
-    PairingFilters, completeness_rows, county_app, department_scope, every_row, interview_filters,
-    open_households, pairing_filters, period_of, reading, schema_of,
+from .auth import ADMIN, ISSUE_READERS, department_scope
+from .filters import (
+    CompletenessFilters, CoverageQuery, InterviewFilters, PairingFilters, completeness_rows, interview_filters,
+    pairing_filters,
 )
+from .reading import GEOJSON_MEDIA_TYPE, AsOf, county_app, every_row, open_households, period_of, reading, schema_of
 from .routing import Call, endpoint
 
-ROUTES = {"on_the_spot": "即接即办", "monthly_review": "一月一议", "department": "转办", "leadership": "上报"}
-ISSUE_STATUS = {"open": "办理中", "overdue": "逾期", "resolved": "已办结"}
-ISSUE_STATES = {"raised": "已受理", "routed": "已分办", "resolved": "已办结", "replied": "已答复", "rated": "已评价",
-                "reopened": "已重启"}
-SATISFACTION = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
-SOURCES = {"visit": "走访", "interview": "约谈", "reception": "接待"}
-DUE_STATUS = {"ok": "正常", "due": "待访", "overdue": "逾期"}
-CADENCES = {"monthly": "每月", "quarterly": "每季度", "yearly": "每年"}
-RANKS = {"section_chief": "正科", "deputy_section_chief": "副科", "staff": "一般干部", "village_cadre": "村干部"}
-TARGETS = {"household": "农户", "party_branch": "党支部", "enterprise": "企业", "talent": "人才",
-           "village_official": "大学生村官", "community": "社区"}
 EXPORT_CONTENT = {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
                   "text/csv": {"schema": {"type": "string"}}}
 
@@ -69,8 +60,9 @@ def download(call: Call, ledger: Ledger) -> Response:
     return Response(body, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)})
 
 
-def _label(labels: dict[str, str]) -> Any:
-    return lambda code: labels.get(code, code)
+def _label(group: str) -> Any:
+    names = labels(group)
+    return lambda code: names.get(code, code)
 
 
 def _names(county: Any, ids: list[UUID], attribute: str) -> dict[UUID, Any]:
@@ -84,17 +76,18 @@ def _names(county: Any, ids: list[UUID], attribute: str) -> dict[UUID, Any]:
 ISSUE_COLUMNS = [
     Column("issue_id", "问题编号", 38), Column("occurred_at", "提出时间", 17), Column("township", "乡镇代码", 12),
     Column("village", "村(社区)代码", 15), Column("category", "类别", 10), Column("summary", "问题描述", 40),
-    Column("source_kind", "来源", 8, _label(SOURCES)), Column("state", "办理环节", 10, _label(ISSUE_STATES)),
-    Column("status", "状态", 8, _label(ISSUE_STATUS)), Column("route", "办理方式", 10, _label(ROUTES)),
+    Column("source_kind", "来源", 8, _label("issue_source")), Column("state", "办理环节", 10, _label("issue_state")),
+    Column("status", "状态", 8, _label("issue_status")), Column("route", "办理方式", 10, _label("issue_route_short")),
     Column("department", "责任部门", 14), Column("deadline", "办结期限", 12), Column("due_on", "应办结日期", 12),
     Column("resolved_at", "办结时间", 17), Column("resolution_hours", "办理用时(小时)", 12),
-    Column("satisfaction", "满意度", 10, _label(SATISFACTION)),
+    Column("satisfaction", "满意度", 10, _label("satisfaction")),
 ]
 
 
 async def issue_rows(call: Call, query: AsOf) -> list[dict[str, Any]]:
     """Every issue of the ledger (newest first), with its summary, as the caller may see it."""
-    rows = await every_row(call, issues.issues, department=department_scope(call), as_of=query.as_of)
+    assert call.session is not None
+    rows = await every_row(call, issues.issues, department=department_scope(call.session), as_of=query.as_of)
     summaries = await to_thread.run_sync(_names, county_app(call), [row["issue_id"] for row in rows], "summary")
     return [{**row, "summary": summaries.get(row["issue_id"])} for row in rows]
 
@@ -111,7 +104,7 @@ COMPLETENESS_COLUMNS = [
     Column("household_id", "户编号", 38), Column("head_name", "户主姓名", 10), Column("township", "乡镇代码", 12),
     Column("village", "村(社区)代码", 15), Column("visits_this_year", "本年走访次数", 12),
     Column("required", "应走访次数", 10), Column("last_visit", "最近走访日期", 13),
-    Column("next_due", "下次应访日期", 13), Column("status", "状态", 8, _label(DUE_STATUS)),
+    Column("next_due", "下次应访日期", 13), Column("status", "状态", 8, _label("due_status")),
 ]
 
 
@@ -128,13 +121,13 @@ async def export_completeness(call: Call) -> Response:
 # ---- pairings (结对帮扶台账) -------------------------------------------------------------------------------------------
 
 PAIRING_COLUMNS = [
-    Column("pairing_id", "结对编号", 38), Column("cadre_name", "干部", 10), Column("rank", "职级", 10, _label(RANKS)),
-    Column("programme", "项目", 12), Column("target_kind", "对象类型", 10, _label(TARGETS)),
+    Column("pairing_id", "结对编号", 38), Column("cadre_name", "干部", 10), Column("rank", "职级", 10, _label("rank")),
+    Column("programme", "项目", 12), Column("target_kind", "对象类型", 10, _label("target_kind")),
     Column("target_id", "对象编号", 38), Column("target_name", "户主姓名", 10), Column("township", "乡镇代码", 12),
-    Column("village", "村(社区)代码", 15), Column("cadence", "走访周期", 8, _label(CADENCES)),
+    Column("village", "村(社区)代码", 15), Column("cadence", "走访周期", 8, _label("cadence")),
     Column("formed_on", "结对日期", 12), Column("last_visit", "最近走访日期", 13),
     Column("visits_in_period", "本期走访次数", 12), Column("verified_visits_in_period", "本期核验走访", 12),
-    Column("due_date", "应访日期", 12), Column("status", "状态", 8, _label(DUE_STATUS)),
+    Column("due_date", "应访日期", 12), Column("status", "状态", 8, _label("due_status")),
 ]
 
 
@@ -153,10 +146,10 @@ async def export_pairings(call: Call) -> Response:
 # ---- interviews (约谈台账) ----------------------------------------------------------------------------------------
 
 INTERVIEW_COLUMNS = [
-    Column("cadre_id", "干部编号", 38), Column("cadre_name", "干部", 10), Column("rank", "职级", 10, _label(RANKS)),
+    Column("cadre_id", "干部编号", 38), Column("cadre_name", "干部", 10), Column("rank", "职级", 10, _label("rank")),
     Column("township", "乡镇代码", 12), Column("interviews_this_year", "本年约谈次数", 12), Column("expected_rank_this_year", "符合职级要求次数", 16),
     Column("required", "应约谈次数", 10), Column("last_day", "最近约谈日期", 13),
-    Column("last_interviewer_rank", "最近约谈人职级", 14, _label(RANKS)), Column("status", "状态", 8, _label(DUE_STATUS)),
+    Column("last_interviewer_rank", "最近约谈人职级", 14, _label("rank")), Column("status", "状态", 8, _label("due_status")),
 ]
 
 

@@ -25,6 +25,9 @@ from pydantic import BaseModel
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from projections.schema import lag as projection_lag
+from services.storage.names import county_schema
+
 from .errors import ApiError
 from .routing import Call, endpoint
 
@@ -132,13 +135,7 @@ class Readiness(BaseModel):
 async def projector_lag(conn) -> dict[str, int]:
     """Events not yet applied by the slowest projection, per county (0 when up to date)."""
     counties = [row["adcode"] for row in await conn.fetch("SELECT adcode FROM core.counties ORDER BY adcode")]
-    lag = {}
-    for adcode in counties:
-        schema = f"county_{adcode}"
-        head = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.county_events")
-        tail = await conn.fetchval(f"SELECT coalesce(min(notification_id), 0) FROM {schema}.projection_tracking")
-        lag[adcode] = max(0, head - tail)
-    return lag
+    return {adcode: await projection_lag(conn, county_schema(adcode)) for adcode in counties}
 
 
 @endpoint("GET", "/healthz", response=Health, tags=["operations"], summary="Liveness: the process answers")

@@ -13,7 +13,6 @@ falls between two cursors; a household may come twice, which a cache keyed by id
 from __future__ import annotations
 
 import base64
-import json
 import time
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
@@ -22,11 +21,12 @@ from uuid import UUID
 from anyio import to_thread
 from pydantic import BaseModel, Field
 
-from projections import completeness, interviews, issues, leaderboards, pairing, verdicts
+from projections import completeness, coverage, issues, leaderboards, pairing, verdicts
 from projections.base import SHANGHAI, Period
+from services.county_map import places_of, stored_map
 
 from .errors import ApiError, not_found
-from .queries import county_app, every_row, lookup, open_households, reading, schema_of
+from .reading import active_cadres, county_app, lookup, open_households, reading, schema_of
 from .routing import Call, endpoint
 
 CURSOR_SLACK = timedelta(minutes=10)
@@ -42,14 +42,7 @@ async def place_names(call: Call) -> dict[str, str]:
     if cached is not None and time.monotonic() - cached[0] < NAMES_TTL:
         return cached[1]
     async with call.db.acquire() as conn:
-        stored = await conn.fetchval("SELECT boundary FROM core.counties WHERE adcode = $1", adcode)
-    boundary = json.loads(stored) if isinstance(stored, str) else stored
-    names: dict[str, str] = {}
-    if isinstance(boundary, dict) and boundary.get("type") == "FeatureCollection":
-        for feature in boundary.get("features") or []:
-            properties = feature.get("properties") or {}
-            if properties.get("level") in ("township", "village") and properties.get("code") and properties.get("name"):
-                names[str(properties["code"])] = str(properties["name"])
+        names = {place.code: place.name for place in places_of(await stored_map(conn, adcode))}
     _names_cache[adcode] = (time.monotonic(), names)
     return names
 
@@ -151,29 +144,16 @@ def _since(text: str) -> datetime:
                        "since 参数无效：请省略它以获取全部农户。", kind="invalid") from None
 
 
+# The read models a household's record on the phone comes from (record and place, pairings, visits, issues).
+CHANGES = (coverage, pairing, verdicts, issues)
+
+
 async def _changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
     """Households whose record, place, tags, visits or issues changed in the read models from `moment`."""
-    rows = await conn.fetch(
-        f"""
-        SELECT household_id FROM {schema}.coverage_places WHERE valid_from >= $1
-        UNION SELECT household_id FROM {schema}.coverage_households WHERE archived_at >= $1
-        UNION SELECT household_id FROM {schema}.pairing_households WHERE valid_from >= $1
-        UNION SELECT household_id FROM {schema}.verdicts_checkins
-              WHERE household_id IS NOT NULL AND (recorded_at >= $1 OR voided_at >= $1)
-        UNION SELECT household_id FROM {schema}.issues_versions WHERE household_id IS NOT NULL AND valid_from >= $1
-        """,
-        moment,
-    )
-    return {row["household_id"] for row in rows}
-
-
-async def _open_issue_counts(conn: Any, schema: str, household_ids: list[UUID]) -> dict[UUID, int]:
-    rows = await conn.fetch(
-        f"SELECT household_id, count(*) AS open FROM {issues.snapshot(schema)} s WHERE household_id = ANY($2)"
-        " AND state NOT IN ('resolved', 'replied', 'rated') GROUP BY household_id",
-        None, household_ids,
-    )
-    return {row["household_id"]: row["open"] for row in rows}
+    changed: set[UUID] = set()
+    for read_model in CHANGES:
+        changed |= await read_model.households_changed_since(conn, schema, moment)
+    return changed
 
 
 @endpoint("GET", "/me/households", query=SinceQuery, response=MyHouseholds, roles=PHONE_ROLES, tags=["phone"],
@@ -202,7 +182,7 @@ async def my_households(call: Call) -> MyHouseholds:
         # Archived households are in no completeness list: a changed one in scope is still sent, to be dropped.
         in_scope |= {i for i, r in records.items() if r["archived"] and r["township"] == home}
         chosen = sorted(in_scope if changed is None else in_scope & changed)
-        counts = await _open_issue_counts(conn, schema, chosen)
+        counts = await issues.open_for_households(conn, schema, chosen)
     missing = [i for i in chosen if i not in records]
     if missing:
         records |= await to_thread.run_sync(open_households, county_app(call), missing)
@@ -275,13 +255,10 @@ async def my_household_detail(call: Call) -> MyHouseholdDetail:
         township = await completeness.households(conn, schema, township=record["township"])
         figure = next((item for item in township if item["household_id"] == household_id), None)
         checkins = await verdicts.checkins(conn, schema, household_id=household_id)
-        raised = await conn.fetch(
-            f"SELECT issue_id, category, state, occurred_at FROM {issues.snapshot(schema)} s WHERE household_id = $2"
-            " ORDER BY occurred_at DESC, issue_id", None, household_id,
-        )
+        raised = await issues.of_household(conn, schema, household_id)
     visits, cadres = await to_thread.run_sync(_visit_details, county_app(call), [v["visit_id"] for v in checkins])
     summaries = await to_thread.run_sync(_issue_summaries, county_app(call), [row["issue_id"] for row in raised])
-    open_count = sum(1 for row in raised if row["state"] not in ("resolved", "replied", "rated"))
+    open_count = sum(1 for row in raised if issues.is_open(row["state"]))
     return MyHouseholdDetail(
         household=my_household(household_id, record, figure, open_count, await place_names(call)),
         visits=[HouseholdVisit(
@@ -301,7 +278,7 @@ def _issue_summaries(county: Any, issue_ids: list[UUID]) -> dict[UUID, str]:
 # ---- /me/cadres ----------------------------------------------------------------------------------------------
 
 
-class CadreEntry(BaseModel):
+class Interviewee(BaseModel):
     id: UUID
     name: str
     rank: str
@@ -309,21 +286,18 @@ class CadreEntry(BaseModel):
     township_name: str | None
 
 
-class CadreList(BaseModel):
-    cadres: list[CadreEntry]
+class Interviewees(BaseModel):
+    cadres: list[Interviewee]
 
 
-@endpoint("GET", "/me/cadres", response=CadreList, roles=PHONE_ROLES, tags=["phone"],
+@endpoint("GET", "/me/cadres", response=Interviewees, roles=PHONE_ROLES, tags=["phone"],
           summary="The county's active cadres (the Interview screen's interviewee list)")
-async def my_cadres(call: Call) -> CadreList:
+async def my_cadres(call: Call) -> Interviewees:
     my_cadre(call)
-    # Interview coverage lists exactly the active cadres.
-    active: list[UUID] = [item["cadre_id"] for item in await every_row(call, interviews.cadres)]
-    loaded = await to_thread.run_sync(county_app(call).load_many, active) if active else {}
     names = await place_names(call)
-    entries = [CadreEntry(id=i, name=c.name, rank=c.rank, unit=c.unit, township_name=names.get(c.township or ""))
-               for i, c in loaded.items()]
-    return CadreList(cadres=sorted(entries, key=lambda entry: (entry.name, str(entry.id))))
+    entries = [Interviewee(id=c.id, name=c.name, rank=c.rank, unit=c.unit, township_name=names.get(c.township or ""))
+               for c in await active_cadres(call)]
+    return Interviewees(cadres=sorted(entries, key=lambda entry: (entry.name, str(entry.id))))
 
 
 # ---- /me/stats --------------------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ import asyncio
 import logging
 from typing import Any
 
+from services.storage.names import REBUILD_LOCK_CLASS
+
 log = logging.getLogger("grassroots.rejudge")
 
 
@@ -47,8 +49,6 @@ class Rejudging:
         """Whether the county's figures are not final yet: its rules are ahead of its last full rebuild
         (so while this or another server re-judges it, or has one queued), or `grassroots projections
         rebuild` is rebuilding it (a rebuild holds the county's rebuild lock)."""
-        from projections.rebuild import REBUILD_LOCK_CLASS
-
         return await conn.fetchval(
             "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2"
             " AND objsubid = 2) OR EXISTS (SELECT FROM core.counties WHERE adcode = $3"

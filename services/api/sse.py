@@ -31,7 +31,10 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import StreamingResponse
 
-from services.api.routing import Call, endpoint
+from projections.schema import tracking_positions
+from services.storage.names import county_schema
+
+from .routing import Call, endpoint
 
 log = logging.getLogger("grassroots.api.sse")
 
@@ -56,10 +59,7 @@ class _CountyWatch:
 
     async def read(self) -> Positions:
         async with self.hub.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT projection, notification_id, xmin::text AS written"
-                f" FROM county_{self.adcode}.projection_tracking")
-        return {row["projection"]: (row["notification_id"], row["written"]) for row in rows}
+            return await tracking_positions(conn, county_schema(self.adcode))
 
     async def run(self) -> None:
         while self.listeners:

@@ -11,11 +11,13 @@ from html import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-_COUNTS = """
+from services.storage.names import EVENTS_TABLE, county_schema
+
+_COUNTS = f"""
 SELECT count(*) AS events,
        count(*) FILTER (WHERE topic = 'grassroots:Household.Registered') AS households,
        count(*) FILTER (WHERE topic = 'grassroots:Cadre.Enrolled') AS cadres
-FROM {schema}.county_events
+FROM {{schema}}.{EVENTS_TABLE}
 """
 
 
@@ -23,7 +25,7 @@ async def county_counts(conn) -> list[dict]:
     rows = await conn.fetch("SELECT adcode, name, province FROM core.counties ORDER BY adcode")
     result = []
     for row in rows:
-        counts = await conn.fetchrow(_COUNTS.format(schema=f"county_{row['adcode']}"))
+        counts = await conn.fetchrow(_COUNTS.format(schema=county_schema(row["adcode"])))
         result.append({**dict(row), **dict(counts)})
     return result
 

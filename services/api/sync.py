@@ -17,10 +17,12 @@ from uuid import UUID
 from anyio import to_thread
 from pydantic import BaseModel, Field
 
+from services.county import Actor
 from services.domain.commands import parse_command
 from services.domain.errors import InvalidCommand
+from services.identity import end_departed_accounts
 
-from .admin_extra import end_departed_accounts
+from .auth import actor_of
 from .routing import Call, endpoint, nul_fields
 
 MAX_COMMANDS = 500
@@ -61,14 +63,7 @@ class SyncResults(BaseModel):
     results: list[CommandResult]
 
 
-def actor_of(session, county: str):
-    from services.county import Actor
-
-    return Actor(user_id=str(session.user_id), roles=session.roles, county=county, cadre_id=session.cadre_id,
-                 department=session.department)
-
-
-def run_batch(counties, actor, batch: SyncBatch) -> list[CommandResult]:
+def run_batch(counties: Any, actor: Actor, batch: SyncBatch) -> list[CommandResult]:
     """Parse every entry, execute the valid ones in order (in batched transactions), answer each."""
     county_app = counties.get(actor.county)
     answers: list[CommandResult | None] = [None] * len(batch.commands)
@@ -106,9 +101,11 @@ async def sync(call: Call) -> SyncResults:
     county = call.county
     assert call.session is not None
     results = await to_thread.run_sync(run_batch, call.app_state.counties, actor_of(call.session, county), call.body)
-    await end_departed_accounts(call, [
-        UUID(str(entry.payload.get("cadre_id"))) for entry, result in zip(call.body.commands, results)
-        if entry.type == "depart_cadre" and result.status in ("applied", "duplicate")])
+    departed = [UUID(str(entry.payload.get("cadre_id"))) for entry, result in zip(call.body.commands, results)
+                if entry.type == "depart_cadre" and result.status in ("applied", "duplicate")]
+    if departed:
+        async with call.db.acquire() as conn:
+            await end_departed_accounts(conn, county, departed, call.session.username)
     metrics = getattr(call.app_state, "metrics", None)
     if metrics is not None:
         for result in results:

@@ -37,6 +37,7 @@ from services.domain.commands import COMMANDS
 from services.identity import ensure_user
 from services.identity import ensure_tables as ensure_identity_tables
 from services.storage.database import connect
+from services.storage.names import EVENTS_TABLE, county_schema
 from services.storage.schemas import provision_county
 from services.tenancy import Counties
 
@@ -147,9 +148,9 @@ def _completed(url: str) -> bool:
                                           (MARKER_ACCOUNT,)).fetchone():
             return False
         for county in hainan():
-            events = sql.Identifier(f"county_{county.adcode}", "county_events")
-            exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
-                                  (f"county_{county.adcode}.county_events",)).fetchone()[0]
+            schema = county_schema(county.adcode)
+            events = sql.Identifier(schema, EVENTS_TABLE)
+            exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.{EVENTS_TABLE}",)).fetchone()[0]
             if not exists or not conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(events)).fetchone():
                 return False
     return True
@@ -192,7 +193,7 @@ def county_geojson(county: DemoCounty) -> dict:
 def _missing(url: str, adcode: str, steps: list[Step]) -> list[Step]:
     """The steps whose command left no receipt yet: all of them on a fresh database, none after a load."""
     receipts = [receipt_id(s.command_id) for s in steps]
-    events = sql.Identifier(f"county_{adcode}", "county_events")
+    events = sql.Identifier(county_schema(adcode), EVENTS_TABLE)
     with connect(url) as conn:
         found = {row[0] for row in conn.execute(
             sql.SQL("SELECT originator_id FROM {} WHERE originator_id = ANY(%s) AND originator_version = 1")

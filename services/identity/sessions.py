@@ -134,6 +134,14 @@ async def audit(conn, action: str, user_id, username, county, *, address: str | 
                        json.dumps(detail or {}, ensure_ascii=False))
 
 
+async def audit_entries(conn, county: str, *, before: int | None, limit: int) -> list[dict[str, Any]]:
+    """The county's audit log, newest first: up to `limit` entries older than `before` (an id), if given."""
+    rows = await conn.fetch(
+        "SELECT id, at, action, username, address, detail FROM core.audit_log"
+        " WHERE county = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3", county, before, limit)
+    return [{**dict(row), "detail": json.loads(row["detail"])} for row in rows]
+
+
 async def end_sessions(conn, user_ids: list[uuid.UUID], keep_token: str | None = None) -> None:
     """Revoke every live session of these accounts, except the one holding `keep_token`."""
     await conn.execute("UPDATE core.sessions SET revoked_at = now() WHERE user_id = ANY($1) AND revoked_at IS NULL"

@@ -6,8 +6,9 @@ because the server and the CLI may both do it at the same moment.
 """
 from __future__ import annotations
 
-# Advisory lock class 3: setting up the identity tables (classes 1 and 2: docs/contracts.md).
-SETUP_LOCK = "SELECT pg_advisory_xact_lock(3, 0)"
+from services.storage.names import IDENTITY_LOCK_CLASS
+
+SETUP_LOCK = f"SELECT pg_advisory_xact_lock({IDENTITY_LOCK_CLASS}, 0)"
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS core;

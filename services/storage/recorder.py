@@ -15,7 +15,6 @@ be shared between schemas. Here, instead:
 from __future__ import annotations
 
 import atexit
-import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -42,12 +41,10 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from .database import eventsourcing_settings
+from .names import COUNTY_LOCK_CLASS, COUNTY_SCHEMA, EVENTS_TABLE, NOTIFY_CHANNEL, county_schema
 
 APPLICATION_NAME = "County"  # eventsourcing names the tables after it: county_events, county_snapshots
-EVENTS_TABLE = "county_events"
 SNAPSHOTS_TABLE = "county_snapshots"
-NOTIFY_CHANNEL = "grassroots_events"
-COUNTY_LOCK_CLASS = 1  # advisory lock class ids: 1 = county write lock (docs/contracts.md)
 # The cap bounds how long one save holds its county's write lock and how big one statement gets
 # (psycopg 3.3.9's pipelined insert hung with ~1,000 events of ~420 B; we insert without a pipeline).
 # A bigger save is refused, not split here: one save must stay one transaction.
@@ -59,29 +56,8 @@ POOL_MAX_SIZE = 10
 # Seconds before a pooled connection is replaced: backends grow with every schema they touch.
 CONNECTION_MAX_AGE = 600
 
-_ADCODE = re.compile(r"[0-9]{6}")
-_COUNTY_SCHEMA = re.compile(r"county_([0-9]{6})")
-
-
-class InvalidAdcode(ValueError):
-    """A county id that is not a 6-digit administrative division code."""
-
-
 class SaveTooLarge(ProgrammingError):
     """More events in one save than one insert may carry."""
-
-
-def check_adcode(adcode: object) -> str:
-    text = str(adcode).strip()
-    if not _ADCODE.fullmatch(text):
-        raise InvalidAdcode(
-            f"county adcode must be 6 digits (e.g. 469029 for 保亭), got {adcode!r}"
-        )
-    return text
-
-
-def county_schema(adcode: object) -> str:
-    return f"county_{check_adcode(adcode)}"
 
 
 def county_env(adcode: object, url: str) -> dict[str, str]:
@@ -221,7 +197,7 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
         self, datastore: PostgresDatastore, *, events_table_name: str = EVENTS_TABLE, **kwargs: Any
     ):
         super().__init__(datastore, events_table_name=events_table_name, **kwargs)
-        match = _COUNTY_SCHEMA.fullmatch(datastore.schema)
+        match = COUNTY_SCHEMA.fullmatch(datastore.schema)
         if match is None:
             raise ProgrammingError(
                 f"county recorders work in a county schema (county_<6-digit adcode>), not {datastore.schema!r}"

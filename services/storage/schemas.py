@@ -18,18 +18,13 @@ from psycopg.types.json import Jsonb
 from .database import connect
 from .recorder import (
     APPLICATION_NAME,
-    EVENTS_TABLE,
     SNAPSHOTS_TABLE,
     CountyAggregateRecorder,
     CountyApplicationRecorder,
     CountyFactory,
-    check_adcode,
     county_env,
-    county_schema,
 )
-
-# Advisory lock class 4: provisioning DDL, key 0 for `core`, a county's adcode for its schema.
-PROVISIONING_LOCK_CLASS = 4
+from .names import EVENTS_TABLE, PROVISIONING_LOCK_CLASS, check_adcode, county_schema
 
 CORE_DDL = """
 CREATE SCHEMA IF NOT EXISTS core;

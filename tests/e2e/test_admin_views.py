@@ -518,3 +518,42 @@ def test_an_admin_retags_corrects_and_archives_a_household(
     assert api_get(server, admin, f"/households/{home}").json()["archived"] is True
     wait_until(lambda: all(h["household_id"] != home for h in api_get(
         server, admin, "/completeness/households", village=VILLAGE, limit=500).json()["items"]), 10)
+
+
+def test_a_live_update_while_the_admin_types_keeps_what_they_typed(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded):
+    """Regression: every live update re-renders the admin pages, and the household editor's inputs were
+    controlled by the stored values, so a change elsewhere in the county put them back over the typing."""
+    admin = token(server, ADMIN)
+    bearer = {"Authorization": f"Bearer {admin}"}
+
+    def register(head: str, address: str) -> str:
+        made = httpx.post(f"{server.url}/api/v1/households", headers=bearer, json={
+            "command_id": str(uuid.uuid4()), "village": VILLAGE, "township": VILLAGE[:9], "address": address,
+            "lat": 18.72, "lon": 109.78, "size": 2, "head_name": head, "tags": []})
+        assert made.status_code == 201, made.text
+        return made.json()["result"]["id"]
+
+    home = register("打字户", "测试三村1号")
+    wait_until(lambda: any(h["household_id"] == home for h in api_get(
+        server, admin, "/completeness/households", village=VILLAGE, limit=500).json()["items"]), 10)
+    page = desktop
+    log_in(page, ADMIN, "admin-map")
+    go(page, "/admin/people")
+    expect(page.locator("body[data-usable=admin-people]")).to_be_attached()
+    live = page.get_by_test_id("live")
+    expect(live).to_have_class("live on")
+    card = page.get_by_test_id("households")
+    card.get_by_test_id("households-village").fill(VILLAGE)
+    card.locator("tr[data-household=打字户]").get_by_role("button", name="调整").click()
+    editor = card.get_by_test_id("household-editor")
+    editor.get_by_label("纬度").fill("18.7231")
+    editor.get_by_label("地址").fill("测试三村1号（新址）")
+    seen = int(live.get_attribute("data-changes"))
+    register("邻居户", "测试三村2号")  # another record changes: the open pages hear of it
+    wait_until(lambda: int(live.get_attribute("data-changes")) > seen, 10)
+    expect(editor.get_by_label("纬度")).to_have_value("18.7231")
+    editor.get_by_role("button", name="更正位置").click()
+    expect(card.get_by_test_id("households-note")).to_have_text("位置已更正。")
+    detail = api_get(server, admin, f"/households/{home}").json()
+    assert (detail["lat"], detail["address"]) == (18.7231, "测试三村1号（新址）")

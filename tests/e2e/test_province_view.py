@@ -1,6 +1,9 @@
-"""The province view in Debian's Chromium: county ranking, map and trends, and no household data
-anywhere, in the UI or through the API."""
+"""The province view in Debian's Chromium: county ranking, map and trends, opening on the latest month
+with figures, and no household data anywhere, in the UI or through the API."""
 from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -70,3 +73,33 @@ def test_province_viewer_gets_no_household_data_through_the_api(server: Server, 
             response = client.get(path)
             assert response.status_code == 200, (path, response.text[:200])
             assert household not in response.text and "老户" not in response.text
+
+
+def latest_month_with_figures(server: Server) -> str:
+    """`YYYY-MM` of the latest month any county of the province has rollup figures for (the API's word)."""
+    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=10) as client:
+        login = client.post("/session", json={"username": PROVINCE_USER, "password": PASSWORD})
+        client.headers["Authorization"] = f"Bearer {login.json()['token']}"
+        counties = client.get("/province/counties").json()["items"]
+    return max(str(row["month"])[:7] for county in counties for row in county["months"])
+
+
+@pytest.mark.parametrize("later", ["the next month", "the next January"])
+def test_province_view_opens_on_the_latest_month_with_figures(desktop: Page, server: Server,
+                                                               admin_seeded: AdminSeeded, later: str):
+    # The browser's clock is moved past the seeded figures, as on 4 December when November's were the
+    # latest: the current month (and, in January, the current year) has none yet.
+    latest = latest_month_with_figures(server)
+    year, month = int(latest[:4]), int(latest[5:])
+    if later == "the next month":
+        when = datetime(year + month // 12, month % 12 + 1, 4, 10)
+    else:
+        when = datetime(year + 1, 1, 4, 10)
+    page = desktop
+    page.clock.set_fixed_time(when.replace(tzinfo=ZoneInfo("Asia/Shanghai")))
+    log_in(page)
+    expect(page.get_by_test_id("month")).to_have_value(latest)
+    rankings = page.get_by_test_id("rankings")
+    expect(rankings).to_contain_text("测试走访县")
+    expect(rankings).to_contain_text("测试邻县")
+    assert "暂无数据" not in page.locator("body").inner_text()

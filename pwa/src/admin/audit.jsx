@@ -2,14 +2,10 @@
 // time: what an organisation department is asked to show when something went wrong.
 import { useState } from 'preact/hooks';
 import { at } from './i18n.js';
+import { label } from './vocab.js';
 import { localTime, problem, useAdmin, useLive } from './context.js';
 
 const PAGE = 50;
-const actionLabel = (action) => {
-  const key = `audit_${action.replace('.', '_')}`;
-  const text = at(key);
-  return text === key ? action : text; // an action this page has no words for yet: its code
-};
 
 export function AuditLog({ refresh = 0 }) {
   const { api } = useAdmin();
@@ -45,7 +41,7 @@ export function AuditLog({ refresh = 0 }) {
             {entries.map((e) => (
               <tr>
                 <td>{localTime(e.at)}</td>
-                <td>{actionLabel(e.action)}</td>
+                <td>{label('audit_action', e.action)}</td>
                 <td>{e.username || '—'}</td>
                 <td>{e.detail.by || '—'}</td>
                 <td>{e.address || '—'}</td>

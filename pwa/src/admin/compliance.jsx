@@ -2,6 +2,7 @@
 // with its filters and its ledger export (XLSX/CSV, the server's own 台账 with Chinese headers).
 import { useState } from 'preact/hooks';
 import { at, pct } from './i18n.js';
+import { codes, label } from './vocab.js';
 import { problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces } from './places.js';
 import { EndPairing, NewPairing } from './pairing.jsx';
@@ -11,8 +12,8 @@ const TABS = [
   ['pairings', 'compliance_pairings'],
   ['interviews', 'compliance_interviews'],
 ];
-const STATUSES = ['ok', 'due', 'overdue'];
-const RANKS = ['section_chief', 'deputy_section_chief', 'staff', 'village_cadre'];
+const STATUSES = codes('due_status');
+const RANKS = codes('rank');
 
 export function Compliance() {
   const [tab, setTab] = useState('completeness');
@@ -68,8 +69,8 @@ function Select({ label, value, onChange, options, testid }) {
   );
 }
 
-const statusOptions = () => STATUSES.map((s) => [s, at(`status_${s}`)]);
-const rankOptions = () => RANKS.map((r) => [r, at(`rank_${r}`)]);
+const statusOptions = () => STATUSES.map((s) => [s, label('due_status', s)]);
+const rankOptions = () => RANKS.map((r) => [r, label('rank', r)]);
 
 /** Township and village choices: the county's named places plus any code the rows carry; a chosen
  * township narrows the villages to its own (a village code starts with its township's). */
@@ -112,7 +113,7 @@ function FilterBar({ filters, setFilters, choices, exportPath, prefix = '' }) {
     </div>
   );
 }
-const Status = ({ value }) => <span class={`pill ${value}`}>{at(`status_${value}`)}</span>;
+const Status = ({ value }) => <span class={`pill ${value}`}>{label('due_status', value)}</span>;
 
 function Completeness() {
   const { api } = useAdmin();
@@ -321,12 +322,12 @@ function Pairings() {
               {items.map((p) => (
                 <tr data-pairing={p.pairing_id}>
                   <td>{names[p.cadre_id] || p.cadre_id}</td>
-                  <td>{p.rank ? at(`rank_${p.rank}`) : '—'}</td>
+                  <td>{p.rank ? label('rank', p.rank) : '—'}</td>
                   <td>
-                    {at(`target_${p.target_kind}`)} · {p.household_id ? p.head_name || '—' : p.target_id}
+                    {label('target_kind', p.target_kind)} · {p.household_id ? p.head_name || '—' : p.target_id}
                   </td>
                   <td>{placeName(places, p.village)}</td>
-                  <td>{at(`cadence_${p.cadence}`)}</td>
+                  <td>{label('cadence', p.cadence)}</td>
                   <td>{p.last_visit || at('never')}</td>
                   <td>{p.visits_in_period}</td>
                   <td>{p.due_date}</td>
@@ -392,7 +393,7 @@ function Interviews() {
               {items.map((c) => (
                 <tr>
                   <td>{names[c.cadre_id] || c.cadre_id}</td>
-                  <td>{c.rank ? at(`rank_${c.rank}`) : '—'}</td>
+                  <td>{c.rank ? label('rank', c.rank) : '—'}</td>
                   <td>{placeName(places, c.township)}</td>
                   <td>{c.interviews_this_year}</td>
                   <td>{c.required}</td>

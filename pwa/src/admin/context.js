@@ -1,7 +1,7 @@
 // What every admin view shares: the API client, the session, and the live change counters (SSE).
 import { createContext } from 'preact';
 import { useContext, useEffect } from 'preact/hooks';
-import { language } from '../i18n/index.js';
+import { language } from '../i18n/language.js';
 
 export const AdminContext = createContext(null);
 export const useAdmin = () => useContext(AdminContext);

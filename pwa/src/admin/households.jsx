@@ -3,8 +3,8 @@
 // Each is a command on the household with the version the detail was read at; a changed household
 // answers 409 and the editor asks to reopen it.
 import { useState } from 'preact/hooks';
-import { codes, label } from '../i18n/index.js';
 import { at } from './i18n.js';
+import { codes, label } from './vocab.js';
 import { problem, useAdmin } from './context.js';
 import { usePlaces, villageLabel } from './places.js';
 
@@ -64,7 +64,9 @@ export function Households() {
       </div>
       {error && <p class="error">{error}</p>}
       {note && <p class="hint ok" data-testid="households-note">{note}</p>}
-      {editing && <HouseholdEditor household={editing} done={done} cancel={() => setEditing(null)} />}
+      {editing && (
+        <HouseholdEditor key={`${editing.id}:${editing.version}`} household={editing} done={done} cancel={() => setEditing(null)} />
+      )}
       {items && (
         <table class="grid">
           <thead>
@@ -79,7 +81,7 @@ export function Households() {
             {items.map((h) => (
               <tr data-household={h.head_name}>
                 <td>{h.head_name || '—'}</td>
-                <td>{at(`status_${h.status}`)}</td>
+                <td>{label('due_status', h.status)}</td>
                 <td>{h.last_visit || at('never')}</td>
                 <td class="actions">
                   <button type="button" class="link" onClick={() => open(h.household_id)}>{at('cadre_change')}</button>
@@ -93,6 +95,8 @@ export function Households() {
   );
 }
 
+// Uncontrolled inputs (default values, keyed by version): every live update re-renders the admin pages,
+// and a controlled `value` would put the stored figures back over what the admin is typing.
 function HouseholdEditor({ household, done, cancel }) {
   const { api } = useAdmin();
   const [error, setError] = useState(null);
@@ -129,10 +133,10 @@ function HouseholdEditor({ household, done, cancel }) {
       <form class="filters" onSubmit={retag}>
         <fieldset class="tags">
           <legend>{at('tags')}</legend>
-          {codes('tag').map((tag) => (
+          {codes('household_tag').map((tag) => (
             <label class="check">
-              <input type="checkbox" name="tags" value={tag} checked={household.tags.includes(tag)} />
-              {label('tag', tag)}
+              <input type="checkbox" name="tags" value={tag} defaultChecked={household.tags.includes(tag)} />
+              {label('household_tag', tag)}
             </label>
           ))}
         </fieldset>
@@ -141,15 +145,15 @@ function HouseholdEditor({ household, done, cancel }) {
       <form class="filters" onSubmit={relocate}>
         <label>
           {at('address')}
-          <input name="address" required maxLength={100} value={household.address} />
+          <input name="address" required maxLength={100} defaultValue={household.address} />
         </label>
         <label>
           {at('lat')}
-          <input name="lat" type="number" step="any" min="-90" max="90" required value={household.lat} />
+          <input name="lat" type="number" step="any" min="-90" max="90" required defaultValue={household.lat} />
         </label>
         <label>
           {at('lon')}
-          <input name="lon" type="number" step="any" min="-180" max="180" required value={household.lon} />
+          <input name="lon" type="number" step="any" min="-180" max="180" required defaultValue={household.lon} />
         </label>
         <button>{at('save_place')}</button>
       </form>

@@ -2,7 +2,7 @@
 // Leaflet to assets/admin/, which the service worker never precaches), loaded by app.jsx at /admin.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Link, match, navigate, usePath } from '../router.jsx';
-import { language, setLanguage } from '../i18n/index.js';
+import { language, setLanguage } from '../i18n/language.js';
 import { createAdminApi, followChanges, loadSession, saveSession } from './api.js';
 import { at } from './i18n.js';
 import { AdminContext, problem } from './context.js';
@@ -128,7 +128,11 @@ export default function AdminApp() {
           </nav>
           <span class="spacer" />
           {streams && (
-            <span class={live ? 'live on' : 'live'} data-testid="live">
+            <span
+              class={live ? 'live on' : 'live'}
+              data-testid="live"
+              data-changes={Object.values(changes).reduce((sum, n) => sum + n, 0)}
+            >
               {at(live ? 'live' : 'live_off')}
             </span>
           )}

@@ -5,12 +5,16 @@
 // scopes every answer; the board just shows what it gets).
 import { useEffect, useState } from 'preact/hooks';
 import { at, pct } from './i18n.js';
+import { codes, label } from './vocab.js';
 import { localDay, localTime, problem, ready, today, useAdmin, useLive } from './context.js';
 import { ExportButtons } from './compliance.jsx';
 import { placeName, usePlaces } from './places.js';
 import { COLUMNS, ROUTES, byRoute, byUrgency } from './shaping.js';
 
-const SATISFACTION = ['satisfied', 'basically_satisfied', 'unsatisfied'];
+/** A route's label; an issue not routed yet sits in the column "none" (待分办). */
+const routeLabel = (route) => (route && route !== 'none' ? label('issue_route', route) : at('route_none'));
+
+const SATISFACTION = codes('satisfaction');
 
 async function everyIssue(api) {
   const items = [];
@@ -79,7 +83,7 @@ function Board({ items, onOpen, admin }) {
       {shown.map((column) => (
         <section class="column" data-testid={`column-${column}`}>
           <h2>
-            {at(`route_${column}`)} <small>{columns[column].length}</small>
+            {routeLabel(column)} <small>{columns[column].length}</small>
           </h2>
           {columns[column].length === 0 && <p class="hint">{at('board_empty')}</p>}
           {columns[column].map((issue) => (
@@ -89,7 +93,7 @@ function Board({ items, onOpen, admin }) {
               data-issue={issue.issue_id}
               onClick={() => onOpen(issue.issue_id)}
             >
-              <span class={`pill ${issue.status === 'resolved' ? 'ok' : issue.status}`}>{at(`issue_status_${issue.status}`)}</span>
+              <span class={`pill ${issue.status === 'resolved' ? 'ok' : issue.status}`}>{label('issue_status', issue.status)}</span>
               <b>{issue.category}</b>
               <small>
                 {placeName(places, issue.village)} · {localDay(issue.occurred_at)}
@@ -100,7 +104,7 @@ function Board({ items, onOpen, admin }) {
                   {at('due_on')} {issue.due_on}
                 </small>
               )}
-              <small>{at(`state_${issue.state}`)}</small>
+              <small>{label('issue_state', issue.state)}</small>
             </button>
           ))}
         </section>
@@ -129,7 +133,7 @@ function Agenda({ onOpen }) {
               <button class="link" onClick={() => onOpen(issue.issue_id)}>
                 {issue.category} · {placeName(places, issue.village)} · {localDay(issue.occurred_at)}
               </button>{' '}
-              <span class={`pill ${issue.status === 'resolved' ? 'ok' : issue.status}`}>{at(`issue_status_${issue.status}`)}</span>
+              <span class={`pill ${issue.status === 'resolved' ? 'ok' : issue.status}`}>{label('issue_status', issue.status)}</span>
             </li>
           ))}
         </ol>
@@ -147,7 +151,7 @@ function Ledger() {
     <table class="grid card" data-testid="ledger">
       <thead>
         <tr>
-          <th>{at('route_department')}</th>
+          <th>{label('issue_route', 'department')}</th>
           <th>{at('total')}</th>
           <th>{at('open')}</th>
           <th>{at('overdue')}</th>
@@ -159,7 +163,7 @@ function Ledger() {
       <tbody>
         {rows.map((row) => (
           <tr class={row.overdue ? 'overdue' : ''}>
-            <td>{at(`route_${row.key || 'none'}`)}</td>
+            <td>{routeLabel(row.key)}</td>
             <td>{row.total}</td>
             <td>{row.open}</td>
             <td>{row.overdue}</td>
@@ -217,10 +221,10 @@ function IssuePanel({ id, admin, onClose, onChanged }) {
         <dt>{at('raised_at')}</dt>
         <dd>{localTime(issue.occurred_at)}</dd>
         <dt>{at('status')}</dt>
-        <dd data-testid="issue-state">{at(`state_${issue.state}`)}</dd>
-        <dt>{at('route_department')}</dt>
+        <dd data-testid="issue-state">{label('issue_state', issue.state)}</dd>
+        <dt>{label('issue_route', 'department')}</dt>
         <dd>
-          {issue.route ? at(`route_${issue.route}`) : at('route_none')}
+          {routeLabel(issue.route)}
           {issue.department ? ` · ${issue.department}` : ''}
           {issue.deadline ? ` · ${at('deadline')} ${issue.deadline}` : ''}
         </dd>
@@ -239,7 +243,7 @@ function IssuePanel({ id, admin, onClose, onChanged }) {
         {issue.satisfaction && (
           <>
             <dt>{at('satisfaction')}</dt>
-            <dd>{at(`satisfaction_${issue.satisfaction}`)}</dd>
+            <dd>{label('satisfaction', issue.satisfaction)}</dd>
           </>
         )}
       </dl>
@@ -270,7 +274,7 @@ function IssuePanel({ id, admin, onClose, onChanged }) {
             {at('satisfaction')}
             <select name="satisfaction">
               {SATISFACTION.map((s) => (
-                <option value={s}>{at(`satisfaction_${s}`)}</option>
+                <option value={s}>{label('satisfaction', s)}</option>
               ))}
             </select>
           </label>
@@ -307,7 +311,7 @@ function RouteForm({ onSubmit }) {
         {at('action_route')}
         <select name="route" value={route} onChange={(e) => setRoute(e.currentTarget.value)} data-testid="route-select">
           {ROUTES.map((r) => (
-            <option value={r}>{at(`route_${r}`)}</option>
+            <option value={r}>{label('issue_route', r)}</option>
           ))}
         </select>
       </label>
@@ -319,7 +323,7 @@ function RouteForm({ onSubmit }) {
           </label>
           <label>
             {at('deadline')}
-            <input name="deadline" type="date" required min={today()} value={inTwoWeeks} data-testid="route-deadline" />
+            <input name="deadline" type="date" required min={today()} defaultValue={inTwoWeeks} data-testid="route-deadline" />
           </label>
         </>
       )}

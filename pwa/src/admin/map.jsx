@@ -5,6 +5,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { at, pct } from './i18n.js';
+import { label } from './vocab.js';
 import { problem, ready, today, useAdmin, useLive } from './context.js';
 import { STATUS_COLOURS, coverageColour, householdState, periodOptions, sliderDays } from './periods.js';
 import { usePlaces } from './places.js';
@@ -398,7 +399,7 @@ function VillagePanel({ code, name, figures, asOf, onClose }) {
                 <tr>
                   <td>{h.head_name || '—'}</td>
                   <td>
-                    <span class={`pill ${h.status}`}>{at(`status_${h.status}`)}</span>
+                    <span class={`pill ${h.status}`}>{label('due_status', h.status)}</span>
                   </td>
                   <td>{h.next_due}</td>
                 </tr>

@@ -3,10 +3,11 @@
 // picker asks the server for one village's households at a time.
 import { useState } from 'preact/hooks';
 import { at } from './i18n.js';
+import { codes, label } from './vocab.js';
 import { problem, today, useAdmin } from './context.js';
 import { placeName, usePlaces, villageLabel } from './places.js';
 
-const CADENCES = ['monthly', 'quarterly', 'yearly'];
+const CADENCES = codes('cadence');
 // The programme is data, kept in Chinese whatever the page's language (as the demo and the ledgers).
 const PROGRAMME = '结对帮扶';
 // An active pairing has only its forming event; ending it is the one change it takes.
@@ -91,20 +92,20 @@ export function NewPairing({ cadres, villages, done }) {
       </label>
       <label>
         {at('programme')}
-        <input name="programme" required maxLength={30} value={PROGRAMME} />
+        <input name="programme" required maxLength={30} defaultValue={PROGRAMME} />
       </label>
       <label>
         {at('cadence')}
-        <select name="cadence" value="">
+        <select name="cadence">
           <option value="">{at('cadence_county_default')}</option>
           {CADENCES.map((c) => (
-            <option value={c}>{at(`cadence_${c}`)}</option>
+            <option value={c}>{label('cadence', c)}</option>
           ))}
         </select>
       </label>
       <label>
         {at('formed_on')}
-        <input name="formed_on" type="date" required value={today()} />
+        <input name="formed_on" type="date" required defaultValue={today()} />
       </label>
       <button class="primary-inline">{at('pair')}</button>
       <button type="button" class="link" onClick={() => setOpen(false)}>{at('cancel')}</button>
@@ -141,7 +142,7 @@ export function EndPairing({ pairing, done }) {
   return (
     <form class="inline" onSubmit={submit}>
       <input name="reason" required maxLength={200} aria-label={at('end_reason')} placeholder={at('end_reason')} />
-      <input name="ended_on" type="date" required value={today()} aria-label={at('ended_on')} />
+      <input name="ended_on" type="date" required defaultValue={today()} aria-label={at('ended_on')} />
       <button>{at('end_pairing')}</button>
       <button type="button" class="link" onClick={() => setOpen(false)}>{at('cancel')}</button>
       {error && <span class="error">{error}</span>}

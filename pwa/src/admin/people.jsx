@@ -3,12 +3,13 @@
 // accounts (create, disable, new password), and the county's audit log.
 import { useState } from 'preact/hooks';
 import { at } from './i18n.js';
+import { codes, label } from './vocab.js';
 import { problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces } from './places.js';
 import { Households } from './households.jsx';
 import { AuditLog } from './audit.jsx';
 
-const RANKS = ['section_chief', 'deputy_section_chief', 'staff', 'village_cadre'];
+const RANKS = codes('rank');
 const COUNTY_ROLES = ['county_admin', 'department', 'cadre'];
 
 export function People() {
@@ -169,7 +170,7 @@ function Cadres({ cadres, reload, loadError }) {
               ) : (
                 <tr data-cadre={c.name}>
                   <td>{c.name}</td>
-                  <td>{at(`rank_${c.rank}`)}</td>
+                  <td>{label('rank', c.rank)}</td>
                   <td>{c.unit}</td>
                   <td>{placeName(places, c.township)}</td>
                   <td class="actions">
@@ -193,27 +194,27 @@ function CadreFields({ cadre = null, townships }) {
     <>
       <label>
         {at('rank')}
-        <select name="rank" value={cadre?.rank}>
+        <select name="rank">
           {RANKS.map((r) => (
-            <option value={r}>{at(`rank_${r}`)}</option>
+            <option value={r} selected={r === cadre?.rank}>{label('rank', r)}</option>
           ))}
         </select>
       </label>
       <label>
         {at('unit')}
-        <input name="unit" required value={cadre?.unit} />
+        <input name="unit" required defaultValue={cadre?.unit} />
       </label>
       <label>
         {at('township')}
         {townships.length ? (
-          <select name="township" value={cadre?.township || ''}>
+          <select name="township">
             <option value="">—</option>
             {choices.map((code) => (
-              <option value={code}>{placeName(places, code)}</option>
+              <option value={code} selected={code === cadre?.township}>{placeName(places, code)}</option>
             ))}
           </select>
         ) : (
-          <input name="township" pattern="\d{9}" value={cadre?.township || ''} />
+          <input name="township" pattern="\d{9}" defaultValue={cadre?.township || ''} />
         )}
       </label>
     </>
@@ -348,7 +349,7 @@ function Users({ cadres, changed }) {
           {at('roles')}
           <select value={role} onChange={(e) => setRole(e.currentTarget.value)}>
             {COUNTY_ROLES.map((r) => (
-              <option value={r}>{at(`role_${r}`)}</option>
+              <option value={r}>{label('role', r)}</option>
             ))}
           </select>
         </label>
@@ -390,7 +391,7 @@ function Users({ cadres, changed }) {
               <tr class={u.disabled ? 'disabled' : ''} data-username={u.username}>
                 <td>{u.username}</td>
                 <td>{u.display_name}</td>
-                <td>{u.roles.map((r) => at(`role_${r}`)).join('、')}</td>
+                <td>{u.roles.map((r) => label('role', r)).join('、')}</td>
                 <td>{u.department || cadres.find((c) => c.id === u.cadre_id)?.name || '—'}</td>
                 <td>{at(u.disabled ? 'account_disabled' : 'account_active')}</td>
                 <td class="actions">

@@ -1,6 +1,7 @@
-// Province view: the province's counties ranked for a month, on a map, with each county's year as
-// small charts; clicking a county shows its monthly figures. It stops at county figures: the API
-// gives a province viewer rollups only, never a household, a village or a person.
+// Province view: the province's counties ranked for a month (at first the latest month with figures),
+// on a map, with each county's year as small charts; clicking a county shows its monthly figures. It
+// stops at county figures: the API gives a province viewer rollups only, never a household, a village
+// or a person.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
@@ -8,7 +9,7 @@ import { at, pct } from './i18n.js';
 import { problem, ready, today, useAdmin } from './context.js';
 import { coverageColour } from './periods.js';
 import { Sparkline } from './charts.jsx';
-import { monthSeries } from './shaping.js';
+import { latestMonth, monthSeries } from './shaping.js';
 
 const RANK_BY = ['coverage_pct', 'verified_visits', 'issues_resolved', 'satisfaction_pct', 'pairings_compliant_pct', 'interview_coverage_pct'];
 const SHOWN = ['households', 'visited', 'coverage_pct', 'verified_visits', 'issues_raised', 'issues_resolved', 'satisfaction_pct', 'pairings_compliant_pct', 'interview_coverage_pct'];
@@ -17,9 +18,11 @@ const show = (field, value) => (PERCENT.has(field) ? pct(value) : value ?? '—'
 
 export function Province() {
   const { api } = useAdmin();
-  const day = today();
-  const year = Number(day.slice(0, 4));
-  const [month, setMonth] = useState(day.slice(0, 7));
+  const thisMonth = today().slice(0, 7);
+  const thisYear = Number(thisMonth.slice(0, 4));
+  const [year, setYear] = useState(thisYear);
+  // null until the counties' figures say which month the view opens on (see below).
+  const [month, setMonth] = useState(null);
   const [by, setBy] = useState('coverage_pct');
   const [ranking, setRanking] = useState(null);
   const [counties, setCounties] = useState(null);
@@ -28,15 +31,28 @@ export function Province() {
   const [error, setError] = useState(null);
 
   useEffect(() => {
-    Promise.all([api.get('/province/counties', { year }), api.get('/province/map').catch(() => ({ counties: [] }))]).then(
-      ([page, map]) => {
+    api.get('/province/map').then((map) => setShapes(map.counties), () => setShapes([]));
+  }, []);
+  useEffect(() => {
+    api.get('/province/counties', { year }).then(
+      (page) => {
         setCounties(page.items);
-        setShapes(map.counties);
+        if (month) return;
+        // Open on the latest month with figures: early in a month the current one has none yet
+        // ("暂无数据" on 4 December), and in January the latest figures are last year's.
+        const latest = latestMonth(page.items);
+        if (latest) setMonth(latest);
+        else if (year === thisYear) setYear(thisYear - 1);
+        else {
+          setMonth(thisMonth); // no figures at all yet
+          setYear(thisYear);
+        }
       },
       (e) => setError(problem(e)),
     );
-  }, []);
+  }, [year]);
   useEffect(() => {
+    if (!month) return;
     api.get('/province/rankings', { month, by }).then(
       (page) => {
         setRanking(page.items);
@@ -46,7 +62,7 @@ export function Province() {
     );
   }, [month, by]);
 
-  const months = Array.from({ length: 12 }, (_, i) => `${year}-${String(i + 1).padStart(2, '0')}`).filter((m) => m <= day.slice(0, 7));
+  const months = Array.from({ length: 12 }, (_, i) => `${year}-${String(i + 1).padStart(2, '0')}`).filter((m) => m <= thisMonth);
   const series = (adcode, field) => monthSeries(counties?.find((c) => c.adcode === adcode)?.months ?? [], field, year);
   const chosen = selected && counties?.find((c) => c.adcode === selected);
   return (

@@ -2,11 +2,11 @@
 // verified, interviews per year. Saving re-judges the county's history on the server (a background
 // rebuild); the page says so until GET /rules/rejudging answers that the figures are final.
 import { useEffect, useState } from 'preact/hooks';
-import { codes } from '../i18n/index.js';
 import { at } from './i18n.js';
+import { codes, label } from './vocab.js';
 import { problem, ready, useAdmin } from './context.js';
 
-const CADENCES = ['monthly', 'quarterly', 'yearly'];
+const CADENCES = codes('cadence');
 // [rule, min, max, step]; a blank optional quota switches it off (null).
 const NUMBERS = [
   ['household_visits_per_year', 1, 12, 1],
@@ -96,29 +96,29 @@ export function Rules() {
                 max={max}
                 step={step}
                 required={!OPTIONAL.has(key)}
-                value={rules[key] ?? ''}
+                defaultValue={rules[key] ?? ''}
                 data-testid={`rule-${key}`}
               />
             </label>
           ))}
           <label>
             {at('rule_default_pairing_cadence')}
-            <select name="default_pairing_cadence" value={rules.default_pairing_cadence}>
+            <select name="default_pairing_cadence">
               {CADENCES.map((c) => (
-                <option value={c}>{at(`cadence_${c}`)}</option>
+                <option value={c} selected={c === rules.default_pairing_cadence}>{label('cadence', c)}</option>
               ))}
             </select>
           </label>
           <label>
             {at('rule_monthly_review_weekday')}
-            <select name="monthly_review_weekday" value={rules.monthly_review_weekday}>
+            <select name="monthly_review_weekday">
               {[0, 1, 2, 3, 4, 5, 6].map((day) => (
-                <option value={day}>{at(`weekday_${day}`)}</option>
+                <option value={day} selected={day === rules.monthly_review_weekday}>{at(`weekday_${day}`)}</option>
               ))}
             </select>
           </label>
           <label class="check">
-            <input name="mock_fixes_rejected" type="checkbox" checked={rules.mock_fixes_rejected} />
+            <input name="mock_fixes_rejected" type="checkbox" defaultChecked={rules.mock_fixes_rejected} />
             {at('rule_mock_fixes_rejected')}
           </label>
         </div>
@@ -126,9 +126,9 @@ export function Rules() {
           <legend>{at('rule_issue_days_by_route')}</legend>
           {ROUTES.map((route) => (
             <label>
-              {at(`route_${route}`)}
+              {label('issue_route', route)}
               <input name={`days_${route}`} type="number" min="1" max="366" required
-                value={rules.issue_days_by_route[route] ?? ''} data-testid={`rule-days-${route}`} />
+                defaultValue={rules.issue_days_by_route[route] ?? ''} data-testid={`rule-days-${route}`} />
             </label>
           ))}
         </fieldset>
@@ -136,9 +136,9 @@ export function Rules() {
           <legend>{at('rule_paired_households_by_rank')}</legend>
           {RANKS.map((rank) => (
             <label>
-              {at(`rank_${rank}`)}
+              {label('rank', rank)}
               <input name={`quota_${rank}`} type="number" min="0" max="100"
-                value={rules.paired_households_by_rank?.[rank] ?? ''} data-testid={`rule-quota-${rank}`} />
+                defaultValue={rules.paired_households_by_rank?.[rank] ?? ''} data-testid={`rule-quota-${rank}`} />
             </label>
           ))}
         </fieldset>

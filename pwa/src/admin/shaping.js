@@ -15,6 +15,12 @@ const URGENCY = { overdue: 0, open: 1, resolved: 2 };
 export const byUrgency = (a, b) =>
   URGENCY[a.status] - URGENCY[b.status] || (a.occurred_at < b.occurred_at ? 1 : a.occurred_at > b.occurred_at ? -1 : 0);
 
+/** The latest month (`YYYY-MM`) any county has figures for, or null: counties as /province/counties gives them. */
+export const latestMonth = (counties) =>
+  counties
+    .flatMap((county) => county.months.map((row) => String(row.month).slice(0, 7)))
+    .reduce((latest, month) => (latest && latest > month ? latest : month), null);
+
 /** Twelve values for a year (January first) of one figure from a county's monthly rows. */
 export function monthSeries(months, field, year) {
   const values = Array(12).fill(null);

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { useApp } from '../app.jsx';
+import { useApp } from '../context.js';
 import { uuid } from '../lib/db.js';
-import { codes, label, t } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
+import { codes, label } from '../i18n/vocab.js';
 import { useUsable, navigate } from '../router.jsx';
 
 // A fix this good is kept at once; the server verifies a check-in at ≤ 100 m (DESIGN §5), so we aim
@@ -133,8 +134,8 @@ export function CheckIn({ id }) {
       <label>
         {t('checkin_kind')}
         <select name="kind">
-          {codes('kind').map((code) => (
-            <option value={code}>{label('kind', code)}</option>
+          {codes('visit_kind').map((code) => (
+            <option value={code}>{label('visit_kind', code)}</option>
           ))}
         </select>
       </label>

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
-import { useApp } from '../app.jsx';
+import { useApp } from '../context.js';
 import { queued } from '../lib/outbox.js';
 import { refreshDetail } from '../lib/data.js';
 import { searchHouseholds } from '../lib/geo.js';
-import { formatTime, label, t } from '../i18n/index.js';
+import { formatTime, t } from '../i18n/index.js';
+import { label } from '../i18n/vocab.js';
 import { Link, useUsable } from '../router.jsx';
 
 const SHOWN = 100; // a township has thousands; render the first matches only
@@ -22,7 +23,7 @@ export function Households() {
   useUsable('households', all !== null);
 
   if (!all) return null;
-  const found = searchHouseholds(all, query, (tag) => label('tag', tag));
+  const found = searchHouseholds(all, query, (tag) => label('household_tag', tag));
   return (
     <section>
       <h1>{t('households_title')}</h1>
@@ -45,7 +46,7 @@ export function Households() {
               <span class="grow">
                 <b>{h.head_name}</b> · {h.village_name || h.village}
                 <small>
-                  {(h.tags || []).map((tag) => label('tag', tag)).join('、')}
+                  {(h.tags || []).map((tag) => label('household_tag', tag)).join('、')}
                   {h.open_issues > 0 && ` · ${t('household_open_issues')} ${h.open_issues}`}
                 </small>
               </span>
@@ -114,7 +115,7 @@ export function HouseholdDetail({ id }) {
             </>
           )}
         </dl>
-        <p class="tags">{(household.tags || []).map((tag) => <span class="pill">{label('tag', tag)}</span>)}</p>
+        <p class="tags">{(household.tags || []).map((tag) => <span class="pill">{label('household_tag', tag)}</span>)}</p>
         <Link href={`/checkin/${household.id}`} class="button primary">
           {t('household_check_in')}
         </Link>
@@ -129,7 +130,7 @@ export function HouseholdDetail({ id }) {
               <span class="grow">
                 <b>{label('issue_category', issue.category)}</b> {issue.summary}
                 <small>
-                  {label('issue_state', issue.state)} · {issue.raised_at?.slice(0, 10)}
+                  {label('issue_state_field', issue.state)} · {issue.raised_at?.slice(0, 10)}
                 </small>
               </span>
             </li>
@@ -142,7 +143,7 @@ export function HouseholdDetail({ id }) {
         {pending.map((c) => (
           <li key={c.id}>
             <span class="grow">
-              {formatTime(c.payload.occurred_at)} · {label('kind', c.payload.kind)}
+              {formatTime(c.payload.occurred_at)} · {label('visit_kind', c.payload.kind)}
               <small>
                 <em>{t('today_queued')}</em>
               </small>
@@ -152,7 +153,7 @@ export function HouseholdDetail({ id }) {
         {visits.map((v) => (
           <li key={v.id}>
             <span class="grow">
-              {formatTime(v.occurred_at)} · {label('kind', v.kind)} · {v.cadre_name}
+              {formatTime(v.occurred_at)} · {label('visit_kind', v.kind)} · {v.cadre_name}
               <small>
                 {(v.topics || []).map((x) => label('visit_topic', x)).join('、')}
               </small>

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { useApp } from '../app.jsx';
+import { useApp } from '../context.js';
 import { getMeta } from '../lib/db.js';
-import { codes, label, t } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
+import { codes, label } from '../i18n/vocab.js';
 import { useUsable, navigate } from '../router.jsx';
 
 export function Interview() {
@@ -60,17 +61,17 @@ export function Interview() {
       <label>
         {t('interview_form')}
         <select name="form">
-          {codes('form').map((code) => (
-            <option value={code}>{label('form', code)}</option>
+          {codes('interview_form').map((code) => (
+            <option value={code}>{label('interview_form', code)}</option>
           ))}
         </select>
       </label>
       <fieldset>
         <legend>{t('interview_direction')}</legend>
-        {codes('direction').map((code, i) => (
+        {codes('interview_direction').map((code, i) => (
           <label class="chip">
             <input type="radio" name="direction" value={code} defaultChecked={i === 0} />
-            {label('direction', code)}
+            {label('interview_direction', code)}
           </label>
         ))}
       </fieldset>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { useApp } from '../app.jsx';
+import { useApp } from '../context.js';
 import { purgePersonalData } from '../lib/db.js';
 import { queuedCount } from '../lib/outbox.js';
 import { HttpError } from '../lib/api.js';

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
-import { useApp } from '../app.jsx';
+import { useApp } from '../context.js';
 import { getMeta } from '../lib/db.js';
 import { refreshStats } from '../lib/data.js';
 import { queuedCount } from '../lib/outbox.js';
-import { LANGUAGES, language, setLanguage, t } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
+import { LANGUAGES, language, setLanguage } from '../i18n/language.js';
 import { useUsable } from '../router.jsx';
 
 export function Me() {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { useApp } from '../app.jsx';
+import { useApp } from '../context.js';
 import { getMeta } from '../lib/db.js';
 import { queued } from '../lib/outbox.js';
 import { distanceMetres, formatDistance, orderDue } from '../lib/geo.js';

@@ -45,7 +45,7 @@ COUNTY_MAP = {"type": "FeatureCollection", "features": [
 
 
 def test_places_and_the_county_outline_come_from_the_county_map():
-    from services.api.admin_extra import county_outline, places_of
+    from services.county_map import county_outline, places_of
 
     places = places_of(COUNTY_MAP)
     assert [(p.code, p.name, p.level, p.generated) for p in places] == [

@@ -274,7 +274,7 @@ async def test_a_rebuild_started_elsewhere_counts_as_re_judging(api, database_ur
     """Another server or `grassroots projections rebuild` holds the county's rebuild lock meanwhile."""
     import asyncpg
 
-    from projections.rebuild import REBUILD_LOCK_CLASS
+    from services.storage.names import REBUILD_LOCK_CLASS
     from tests.integration.api.conftest import COUNTY_C
 
     admin = await api.client("county_admin", COUNTY_C)

@@ -6,7 +6,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from services.api.imports import CountyPlace, ImportRejected, parse_households, read_table, template
+from services.household_import import CountyPlace, ImportRejected, parse_households, read_table, template
 from services.ledger import to_csv, to_xlsx
 
 BAOTING = CountyPlace("469029", (18.64, 109.70))

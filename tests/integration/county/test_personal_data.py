@@ -2,7 +2,8 @@
 event still loads."""
 from __future__ import annotations
 
-from services.county import County, event_mapper
+from services.county import County
+from services.storage.names import event_mapper
 
 from .conftest import cadre_actor, check_in, enrol, register
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from projections.driver import County, Driver, decoder
+from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
 from projections.rules import Rules
 from services.domain import Cadre, Household, Pairing, Visit, clock
@@ -69,5 +69,5 @@ async def project(url: str, schema: str, events: list[Any], rules: Rules | None 
     await reset_county(conn, schema)
     await store_events(conn, schema, events)
     await Driver(url, [by_name(n) for n in MINE], decoder(), 1000, 2).process(
-        conn, County(schema.removeprefix("county_"), schema, rules or Rules()))
+        conn, FollowedCounty(schema.removeprefix("county_"), schema, rules or Rules()))
     return conn

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 from hypothesis import strategies as st
 
-from projections.driver import County, Driver, decoder
+from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import PROJECTIONS
 from projections.rules import Rules
 from services.domain import Cadre, Household, Interview, Issue, Pairing, Visit, clock
@@ -197,7 +197,7 @@ async def run_history(conn: Any, url: str, schema: str, events: list[Any], chunk
     await reset_county(conn, schema)
     await conn.execute("DELETE FROM rollup.rollup_county_months WHERE county = $1", schema.removeprefix("county_"))
     driver = Driver(url, PROJECTIONS, decoder(), batch_size, 2.0)
-    county = County(schema.removeprefix("county_"), schema, Rules())
+    county = FollowedCounty(schema.removeprefix("county_"), schema, Rules())
     position, index = 0, 0
     while position < len(events):
         size = chunks[index % len(chunks)]

@@ -328,7 +328,7 @@ def _cadence_span(cadence: str, day: date) -> tuple[date, date]:
 
 async def store_events(conn: Any, schema: str, events: list[Any]) -> None:
     """Append events to the county's log as the write side would (its mapper, lock and notify)."""
-    from services.county import event_mapper
+    from services.storage.names import event_mapper
 
     mapper = event_mapper()
     stored = [mapper.to_stored_event(e) for e in events]

@@ -8,7 +8,7 @@ import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from projections.driver import County, Driver, decoder
+from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
 from projections.rules import Rules
 from tests.integration.projections.answers import answers
@@ -26,7 +26,7 @@ async def _check(url: str, full: str, cut: str, events: list, days_back: int) ->
             await reset_county(conn, schema)
             await store_events(conn, schema, stored)
             await Driver(url, MINE, decoder(), 1000, 2.0).process(
-                conn, County(schema.removeprefix("county_"), schema, Rules()))
+                conn, FollowedCounty(schema.removeprefix("county_"), schema, Rules()))
         assert _anonymous(await answers(conn, full, as_of)) == _anonymous(await answers(conn, cut, as_of))
     finally:
         await conn.close()

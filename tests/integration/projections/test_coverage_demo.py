@@ -10,7 +10,7 @@ from psycopg import sql
 
 from projections import completeness, coverage
 from projections.base import Period
-from projections.driver import County, Driver, decoder
+from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
 from projections.rules import Rules
 from services.demo.loader import load_demo
@@ -58,7 +58,7 @@ async def test_demo_coverage_and_completeness_equal_sql_over_the_raw_events(demo
     conn = await asyncpg.connect(demo_url)
     try:
         mine = [by_name(n) for n in ("verdicts", "coverage", "completeness")]
-        await Driver(demo_url, mine, decoder(), 1000, 2).process(conn, County("469001", SCHEMA, Rules()))
+        await Driver(demo_url, mine, decoder(), 1000, 2).process(conn, FollowedCounty("469001", SCHEMA, Rules()))
         rows = await conn.fetch(PER_HOUSEHOLD)
         assert len(rows) > 20 and sum(r["visits"] for r in rows) > 20  # the demo has something to count
         in_year = [r for r in rows if r["archived_at"] is None or str(r["archived_at"].year) >= "2026"]

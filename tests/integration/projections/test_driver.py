@@ -105,7 +105,7 @@ async def test_events_appended_without_a_notification_are_found_by_the_sweep(con
     await reset_county(conn, schema)
     driver()
     # Lost notifications: insert the way the recorder does, minus pg_notify.
-    from services.county import event_mapper
+    from services.storage.names import event_mapper
 
     mapper = event_mapper()
     stored = [mapper.to_stored_event(e) for e in household_visits(3, 2, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))]
@@ -214,9 +214,9 @@ async def test_a_gap_is_passed_at_once_when_no_writer_holds_the_county_lock_and_
     import asyncpg
 
     from projections import driver as module
-    from projections.driver import County, Driver, decoder
+    from projections.driver import Driver, FollowedCounty, decoder
     from projections.rules import Rules
-    from services.county import event_mapper
+    from services.storage.names import event_mapper
     from services.storage import recorder
 
     assert module.COUNTY_LOCK_CLASS == recorder.COUNTY_LOCK_CLASS
@@ -233,7 +233,7 @@ async def test_a_gap_is_passed_at_once_when_no_writer_holds_the_county_lock_and_
                            notification_id)
 
     follower = Driver(database_url, PROJECTIONS, decoder(), 100, 2.0)
-    county_state = County("469029", schema, Rules())
+    county_state = FollowedCounty("469029", schema, Rules())
 
     async def position():
         await follower.process(conn, county_state)
@@ -320,7 +320,7 @@ async def test_a_new_check_in_shows_in_the_county_read_models_while_a_slow_defer
 
 async def test_a_deferred_projection_applies_only_what_the_county_read_models_have_each_event_once(
         conn, county, database_url):
-    from projections.driver import County, Driver, decoder
+    from projections.driver import Driver, FollowedCounty, decoder
     from projections.rules import Rules
 
     schema = county("469029")
@@ -328,7 +328,7 @@ async def test_a_deferred_projection_applies_only_what_the_county_read_models_ha
     slow = Slow(schema)
     slow.release.set()
     follower = Driver(database_url, [*(p for p in PROJECTIONS if not p.deferred), slow], decoder(), 100, 2.0)
-    county_state = County("469029", schema, Rules())
+    county_state = FollowedCounty("469029", schema, Rules())
     first = household_visits(2, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))
     await store_events(conn, schema, first)
     assert await follower.batch(conn, county_state, [slow]) == (0, False)  # the county has nothing yet

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from projections import verdicts
-from projections.driver import County, Driver, decoder
+from projections.driver import Driver, FollowedCounty, decoder
 from projections.rebuild import command, rebuild
 from projections.registry import by_name
 from projections.rules import Rules
@@ -48,7 +48,7 @@ async def conn(database_url, county):
 
 async def test_changing_a_rule_and_rebuilding_rejudges_history(conn, database_url):
     await store_events(conn, SCHEMA, visit_at_distance(200))
-    await Driver(database_url, [by_name("verdicts")], decoder(), 100, 2).process(conn, County(ADCODE, SCHEMA, Rules()))
+    await Driver(database_url, [by_name("verdicts")], decoder(), 100, 2).process(conn, FollowedCounty(ADCODE, SCHEMA, Rules()))
     [before] = await verdicts.checkins(conn, SCHEMA)
     assert 190 < before["distance_m"] < 210 and not before["verified"]  # 150 m by default
     await conn.execute("UPDATE core.counties SET rules = $2 WHERE adcode = $1", ADCODE,
@@ -68,7 +68,7 @@ async def test_queries_keep_answering_while_a_rebuild_runs(conn, database_url):
     for start in range(0, len(events), 2000):
         await store_events(conn, SCHEMA, events[start:start + 2000])
     mine = [by_name(n) for n in ("verdicts", "coverage", "completeness")]
-    await Driver(database_url, mine, decoder(), 1000, 2).process(conn, County(ADCODE, SCHEMA, Rules()))
+    await Driver(database_url, mine, decoder(), 1000, 2).process(conn, FollowedCounty(ADCODE, SCHEMA, Rules()))
     reader = await asyncpg.connect(database_url)
     answers = []
     try:
@@ -91,7 +91,7 @@ async def test_a_query_reading_two_tables_never_deadlocks_with_the_swap(conn, da
     events = household_visits(50, 4, datetime(2026, 3, 1, 9, tzinfo=SHANGHAI))
     await store_events(conn, SCHEMA, events)
     await Driver(database_url, [by_name("verdicts")], decoder(), 1000, 2).process(
-        conn, County(ADCODE, SCHEMA, Rules()))
+        conn, FollowedCounty(ADCODE, SCHEMA, Rules()))
     stop = asyncio.Event()
 
     async def reader() -> int:

@@ -8,7 +8,7 @@ import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from projections.driver import County, Driver, decoder
+from projections.driver import Driver, FollowedCounty, decoder
 from projections.rebuild import rebuild_county
 from projections.registry import by_name
 from projections.rules import Rules
@@ -26,7 +26,7 @@ async def _check(url: str, schema: str, events: list, chunks: list[int], batch_s
     try:
         await reset_county(conn, schema)
         driver = Driver(url, MINE, decoder(), batch_size, 2.0)
-        county = County(ADCODE, schema, Rules())
+        county = FollowedCounty(ADCODE, schema, Rules())
         position = 0
         for size in chunks * (len(events) // max(1, sum(chunks)) + 1):
             if position >= len(events):

@@ -31,8 +31,8 @@ from services.storage.recorder import (
     CountyFactory,
     CountyProcessRecorder,
     county_env,
-    county_schema,
 )
+from services.storage.names import county_schema
 
 # Adcodes no real county has (9xxxxx), one per test so that every suite starts from an empty log.
 _adcodes = itertools.count(900001)

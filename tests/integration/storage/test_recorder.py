@@ -11,12 +11,11 @@ from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.utils import Environment
 
 from services.storage.database import connect
+from services.storage.names import COUNTY_LOCK_CLASS, NOTIFY_CHANNEL
 from services.storage.recorder import (
     APPLICATION_NAME,
     CONNECTION_MAX_AGE,
-    COUNTY_LOCK_CLASS,
     MAX_EVENTS_PER_SAVE,
-    NOTIFY_CHANNEL,
     POOL_MAX_SIZE,
     POOL_NAME,
     CountyFactory,

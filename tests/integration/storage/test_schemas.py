@@ -14,7 +14,8 @@ from psycopg.conninfo import make_conninfo
 from services.cli import main
 from services.storage import schemas
 from services.storage.database import connect
-from services.storage.recorder import InvalidAdcode, close_pools
+from services.storage.names import InvalidAdcode
+from services.storage.recorder import close_pools
 from services.storage.schemas import get_county, list_counties, provision_county
 from services.tenancy import UnknownCounty
 

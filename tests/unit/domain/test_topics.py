@@ -6,9 +6,9 @@ from uuid import uuid4
 
 from eventsourcing.utils import get_topic, resolve_topic
 
-from services.county import event_mapper
 from services.domain import Visit
 from services.domain.topics import stored_topics
+from services.storage.names import event_mapper
 
 CONTRACT_EVENTS = {
     "Household": {"Registered", "Relocated", "Retagged", "Archived"},

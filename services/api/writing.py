@@ -1,4 +1,4 @@
-"""Admin commands as endpoints: households, cadres, pairings, issues, visits, and the county's rules.
+"""The plumbing every command endpoint shares: `command_endpoint` turns a domain command into a POST.
 
 Each endpoint builds the domain command from the path id and the JSON body and runs
 `County.execute` in the threadpool, in the session's county. The answer:
@@ -9,7 +9,8 @@ Each endpoint builds the domain command from the path id and the JSON body and r
 - the path's object is not in this county (or, for a department, not routed to it): 404.
 
 The body models are the domain's command models minus `command_id` (optional here: send one to make
-retries safe) and minus the id the path gives; `roles` are the County's own `ALLOWED_ROLES`.
+retries safe) and minus the id the path gives; `roles` are the County's own `ALLOWED_ROLES`. The
+resource modules (households, people, pairings, visits, issues) list their commands' endpoints.
 """
 from __future__ import annotations
 
@@ -20,17 +21,15 @@ from anyio import to_thread
 from eventsourcing.application import AggregateNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from projections.rules import Rules
 from services.county import ALLOWED_ROLES, Outcome
 from services.domain import Cadre, Household, Issue, Pairing, Visit
 from services.domain import commands as c
 from services.domain.commands import explain
-from services.identity.sessions import audit
+from services.identity import end_departed_accounts
 
-from .admin_extra import end_departed_accounts
+from .auth import Session, actor_of, may_see_issue
 from .errors import ApiError, FieldError, not_found
 from .routing import ApiRoute, Call, endpoint
-from .sync import actor_of
 
 # The aggregate each path id names, and how to say "not found" in both languages.
 TARGETS: dict[str, tuple[type, str, str]] = {
@@ -62,7 +61,7 @@ def body_model(command: type[c.Command]) -> type[BaseModel]:
                         __doc__=command.__doc__, **fields)
 
 
-def _visible(county_app, session, target: str, aggregate_id: UUID) -> bool:
+def _visible(county_app: Any, session: Session, target: str, aggregate_id: UUID) -> bool:
     """The path's object exists in this county (as the right kind) and this session may see it."""
     cls = TARGETS[target][0]
     try:
@@ -71,13 +70,12 @@ def _visible(county_app, session, target: str, aggregate_id: UUID) -> bool:
         return False
     if not isinstance(aggregate, cls):
         return False
-    if cls is Issue and "department" in session.roles and "county_admin" not in session.roles:
-        # A department sees only the issues routed to it.
-        return aggregate.current_route == "department" and aggregate.department == session.department
+    if cls is Issue:
+        return may_see_issue(session, aggregate.current_route, aggregate.department)
     return True
 
 
-def _execute(counties, session, county: str, command: c.Command) -> Outcome | None:
+def _execute(counties: Any, session: Session, county: str, command: c.Command) -> Outcome | None:
     county_app = counties.get(county)
     target = getattr(command, "target", None)
     if target is not None and not _visible(county_app, session, target, getattr(command, target)):
@@ -110,7 +108,8 @@ async def run(call: Call, command_type: type[c.Command]) -> CommandOutcome:
     if outcome.status == "rejected":
         raise ApiError(422, outcome.reason["en"], outcome.reason["zh"], kind="rejected")
     if isinstance(command, c.DepartCadre):
-        await end_departed_accounts(call, [command.cadre_id])
+        async with call.db.acquire() as conn:
+            await end_departed_accounts(conn, county, [command.cadre_id], call.session.username)
     return CommandOutcome(status=outcome.status, result=Done(**outcome.result))
 
 
@@ -125,68 +124,3 @@ def command_endpoint(command_type: type[c.Command], path: str, summary: str, tag
     return endpoint("POST", path, body=body_model(command_type), response=CommandOutcome,
                     roles=ALLOWED_ROLES[command_type.type], status=201 if creates else 200, tags=[tag],
                     errors={404, 409, 422} if not creates else {409, 422}, summary=summary)(handler)
-
-
-HOUSEHOLD, CADRE, PAIRING = "/households/{household_id:uuid}", "/cadres/{cadre_id:uuid}", "/pairings/{pairing_id:uuid}"
-ISSUE, VISIT = "/issues/{issue_id:uuid}", "/visits/{visit_id:uuid}"
-
-command_routes = [
-    command_endpoint(c.RegisterHousehold, "/households", "Register a household (民情档案)", "households"),
-    command_endpoint(c.RelocateHousehold, HOUSEHOLD + "/relocate", "Move a household", "households"),
-    command_endpoint(c.RetagHousehold, HOUSEHOLD + "/retag", "Change a household's tags", "households"),
-    command_endpoint(c.ArchiveHousehold, HOUSEHOLD + "/archive", "Archive a household", "households"),
-    command_endpoint(c.EnrolCadre, "/cadres", "Enrol a cadre", "cadres"),
-    command_endpoint(c.ChangeRank, CADRE + "/rank", "Change a cadre's rank", "cadres"),
-    command_endpoint(c.TransferCadre, CADRE + "/transfer", "Transfer a cadre to another unit", "cadres"),
-    command_endpoint(c.DepartCadre, CADRE + "/depart", "Record that a cadre left", "cadres"),
-    command_endpoint(c.FormPairing, "/pairings", "Pair a cadre with a target (结对)", "pairings"),
-    command_endpoint(c.EndPairing, PAIRING + "/end", "End a pairing", "pairings"),
-    command_endpoint(c.VoidVisit, VISIT + "/void", "Void a visit", "visits"),
-    command_endpoint(c.RouteIssue, ISSUE + "/route", "Route an issue (即接即办 / 一月一议 / 转办 / 上报)", "issues"),
-    command_endpoint(c.ResolveIssue, ISSUE + "/resolve", "Resolve an issue", "issues"),
-    command_endpoint(c.ReplyIssue, ISSUE + "/reply", "Reply to the person who raised an issue", "issues"),
-    command_endpoint(c.RateIssue, ISSUE + "/rate", "Record satisfaction with an issue's handling", "issues"),
-    command_endpoint(c.ReopenIssue, ISSUE + "/reopen", "Reopen an issue", "issues"),
-]
-
-
-@endpoint("GET", "/rules", response=Rules, roles={"county_admin", "operator"}, tags=["rules"],
-          summary="The county's rules (defaults filled in)")
-async def get_rules(call: Call) -> Rules:
-    async with call.db.acquire() as conn:
-        stored = await conn.fetchval("SELECT rules FROM core.counties WHERE adcode = $1", call.county)
-    return Rules.from_stored(stored, call.county)
-
-
-@endpoint("PUT", "/rules", body=Rules, response=Rules, roles={"county_admin"}, tags=["rules"],
-          summary="Replace the county's rules (fields left out take the defaults)",
-          description="The read models judge by these rules. The server re-judges the county's history under "
-                      "the new rules in the background: a rebuild, seconds to a minute; the old figures answer "
-                      "until the rebuilt ones are swapped in.")
-async def put_rules(call: Call) -> Rules:
-    assert call.session is not None
-    stored = call.body.model_dump(mode="json", exclude_unset=True)
-    async with call.db.acquire() as conn, conn.transaction():
-        await conn.execute("UPDATE core.counties SET rules = $1::jsonb, rules_revision = rules_revision + 1"
-                           " WHERE adcode = $2",
-                           Rules.model_validate(stored).model_dump_json(exclude_unset=True), call.county)
-        await audit(conn, "rules.changed", call.session.user_id, call.session.username, call.county, detail=stored)
-    call.app_state.rejudging.start(call.county)
-    return Rules.model_validate(stored)
-
-
-class RejudgingState(BaseModel):
-    running: bool = Field(description="true while the county's history is being re-judged under its newest "
-                                      "rules; its figures are final once this is false")
-
-
-@endpoint("GET", "/rules/rejudging", response=RejudgingState, roles={"county_admin", "operator"}, tags=["rules"],
-          summary="Whether the county's history is still being re-judged after a rules change",
-          description="True while this or any other server, or `grassroots projections rebuild`, rebuilds the "
-                      "county's read models.")
-async def get_rejudging(call: Call) -> RejudgingState:
-    async with call.db.acquire() as conn:
-        return RejudgingState(running=await call.app_state.rejudging.anywhere(conn, call.county))
-
-
-routes = [*command_routes, get_rules, put_rules, get_rejudging]

@@ -1,0 +1,64 @@
+"""Household-visit completeness: the county's and townships' shares, the households table (with its map
+box) and a cadre's due list, from the completeness read model (projections/completeness.py)."""
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from projections import completeness
+
+from .auth import ADMIN
+from .filters import CompletenessFilters, completeness_rows
+from .reading import AsOf, Document, Page, Paged, lookup, offset_page, reading, schema_of, with_heads
+from .routing import Call, endpoint
+
+
+@endpoint("GET", "/completeness", query=AsOf, response=Document, roles=ADMIN, tags=["completeness"],
+          summary="Household-visit completeness: county and per-township percentages")
+async def completeness_summary(call: Call) -> Document:
+    async with reading(call) as conn:
+        return Document(await completeness.percentages(conn, schema_of(call), as_of=call.query.as_of))
+
+
+class HouseholdsQuery(CompletenessFilters, Paged):
+    bbox: str | None = Field(None, max_length=100, description="west,south,east,north in degrees (WGS 84): only the"
+                                                               " households inside (the map asks for what it shows)")
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            west, south, east, north = (float(part) for part in value.split(","))
+        except ValueError:
+            raise ValueError("bbox is four numbers west,south,east,north, e.g. 109.5,18.6,109.9,18.9") from None
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise ValueError("bbox needs -180 ≤ west < east ≤ 180 and -90 ≤ south < north ≤ 90")
+        return value
+
+    def box(self) -> tuple[float, float, float, float] | None:
+        return None if self.bbox is None else tuple(float(part) for part in self.bbox.split(","))  # type: ignore[return-value]
+
+
+@endpoint("GET", "/completeness/households", query=HouseholdsQuery, response=Page, roles=ADMIN, errors={404},
+          tags=["completeness"], summary="Households with visits this year, last visit, status and next due date")
+async def completeness_households(call: Call) -> Page:
+    query: HouseholdsQuery = call.query
+    page = offset_page(await completeness_rows(call, query, query.box()), query)
+    page.items = await with_heads(call, page.items)
+    return page
+
+
+@endpoint("GET", "/cadres/{cadre_id:uuid}/due", query=Paged, response=Page, roles=ADMIN, tags=["completeness"],
+          summary="A cadre's due list: paired and annual-rule households to visit, overdue first")
+async def cadre_due(call: Call) -> Page:
+    cadre_id = call.path["cadre_id"]
+    await lookup(call, "cadre", cadre_id, ("cadre", "干部"))
+    async with reading(call) as conn:
+        items = await completeness.due_list(conn, schema_of(call), cadre_id, as_of=call.query.as_of)
+    page = offset_page(items, call.query)
+    page.items = await with_heads(call, page.items)
+    return page
+
+
+routes = [completeness_summary, completeness_households, cadre_due]

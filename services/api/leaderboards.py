@@ -1,0 +1,42 @@
+"""Leaderboards: cadres and townships ranked for a period (only verified visits count), from the
+leaderboards read model (projections/leaderboards.py)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from projections import leaderboards
+
+from .auth import RANK_READERS
+from .reading import InPeriod, Page, period_of, reading, schema_of
+from .routing import Call, endpoint
+
+
+class LeaderboardQuery(InPeriod):
+    by: Literal["verified_visits", "distinct_households", "issues_resolved", "satisfaction_pct"] = "verified_visits"
+    limit: int = Field(20, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+@endpoint("GET", "/leaderboards/cadres", query=LeaderboardQuery, response=Page, roles=RANK_READERS,
+          tags=["leaderboards"], summary="Cadres ranked for a period (only verified visits count)")
+async def leaderboard_cadres(call: Call) -> Page:
+    query: LeaderboardQuery = call.query
+    async with reading(call) as conn:
+        answer = await leaderboards.cadres(conn, schema_of(call), period_of(query), by=query.by, limit=query.limit,
+                                           offset=query.offset, as_of=query.as_of)
+    return Page(items=answer["items"], total=answer["total"], limit=query.limit, offset=query.offset)
+
+
+@endpoint("GET", "/leaderboards/townships", query=LeaderboardQuery, response=Page, roles=RANK_READERS,
+          tags=["leaderboards"], summary="Townships ranked for a period")
+async def leaderboard_townships(call: Call) -> Page:
+    query: LeaderboardQuery = call.query
+    async with reading(call) as conn:
+        answer = await leaderboards.townships(conn, schema_of(call), period_of(query), by=query.by,
+                                              limit=query.limit, offset=query.offset, as_of=query.as_of)
+    return Page(items=answer["items"], total=answer["total"], limit=query.limit, offset=query.offset)
+
+
+routes = [leaderboard_cadres, leaderboard_townships]

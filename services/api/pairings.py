@@ -1,0 +1,62 @@
+"""Pairings (结对子 / 结穷亲 / 五个一): the active pairings against their cadence, the county's figures and
+each cadre's quotas, from the pairing read model (projections/pairing.py); forming and ending one."""
+from __future__ import annotations
+
+from uuid import UUID
+
+from projections import pairing
+from services.domain import commands as c
+
+from .auth import ADMIN
+from .filters import PairingFilters, pairing_filters
+from .reading import AsOf, Document, Keyset, Page, Paged, keyset_page, offset_page, reading, schema_of, uuid_param, with_heads
+from .routing import Call, endpoint
+from .writing import command_endpoint
+
+PAIRING = "/pairings/{pairing_id:uuid}"
+
+
+class PairingsQuery(PairingFilters, Keyset):
+    pass
+
+
+@endpoint("GET", "/pairings", query=PairingsQuery, response=Page, roles=ADMIN, tags=["pairings"],
+          summary="Active pairings with last visit, due date and status against their cadence")
+async def pairings_list(call: Call) -> Page:
+    query: PairingsQuery = call.query
+    async with reading(call) as conn:
+        answer = await pairing.pairings(conn, schema_of(call), **pairing_filters(query), limit=query.limit,
+                                        after=uuid_param(query.after, "after"))
+    page = keyset_page(answer, query.limit)
+    page.items = await with_heads(call, page.items)  # a paired household's head (household_id is None otherwise)
+    return page
+
+
+@endpoint("GET", "/pairings/summary", query=AsOf, response=Document, roles=ADMIN, tags=["pairings"],
+          summary="Pairings by status, % not overdue, cadres meeting every quota")
+async def pairings_summary(call: Call) -> Document:
+    async with reading(call) as conn:
+        return Document(await pairing.summary(conn, schema_of(call), as_of=call.query.as_of))
+
+
+class QuotasQuery(Paged):
+    cadre_id: UUID | None = None
+    compliant: bool | None = None
+
+
+@endpoint("GET", "/pairings/quotas", query=QuotasQuery, response=Page, roles=ADMIN, tags=["pairings"],
+          summary="Per cadre: the county's pairing quotas (hardship households, 3/2/1 by rank, 五个一)")
+async def pairing_quotas(call: Call) -> Page:
+    query: QuotasQuery = call.query
+    async with reading(call) as conn:
+        items = await pairing.quotas(conn, schema_of(call), cadre_id=query.cadre_id, as_of=query.as_of)
+    if query.compliant is not None:
+        items = [item for item in items if item["compliant"] == query.compliant]
+    return offset_page(items, query)
+
+
+routes = [
+    pairings_list, pairings_summary, pairing_quotas,
+    command_endpoint(c.FormPairing, "/pairings", "Pair a cadre with a target (结对)", "pairings"),
+    command_endpoint(c.EndPairing, PAIRING + "/end", "End a pairing", "pairings"),
+]

@@ -1,0 +1,202 @@
+"""The plumbing every read endpoint shares: query models (`as_of`, pages, periods), a connection in the
+caller's county schema, pages, and the few records that come from the events rather than a read model.
+
+Every answer comes from the read models' own query functions (`projections/`), run in the caller's
+county schema; the county comes from the session, never from the request, so another county's id is
+simply not there (404). Lists are pages: `limit`/`offset` with `total`, or, where the read model pages
+by key, `limit`/`after` with `next`. Every query takes `as_of` (a date): the answer a rebuild from the
+events up to that day would give.
+
+Household personal fields (head's name, phone) are opened only for cadres and county admins of the
+household's county (DESIGN §8); departments and province viewers never get them.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from anyio import to_thread
+from pydantic import BaseModel, Field, RootModel
+
+from projections import interviews
+from projections.base import SHANGHAI, Period
+from services.domain import Cadre
+from services.domain.errors import NotFound
+from services.domain.household import Household
+from services.personal import ERASED, open_personal
+from services.storage.names import county_schema
+
+from .auth import PERSONAL_ROLES
+from .errors import ApiError, not_found
+from .routing import Call
+
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+# Free-text filters go into SQL parameters: PostgreSQL text cannot hold control characters like NUL.
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
+GEOJSON_MEDIA_TYPE = "application/geo+json"
+
+
+class AsOf(BaseModel):
+    as_of: date | None = Field(None, ge=EARLIEST, le=LATEST,
+                               description="answer as of the end of this day (China time); default: now")
+
+
+class Paged(AsOf):
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+class Keyset(AsOf):
+    limit: int = Field(50, ge=1, le=500)
+    after: str | None = Field(None, max_length=100, pattern=PLAIN_TEXT, description="the `next` of the previous page")
+
+
+class InPeriod(AsOf):
+    period: str | None = Field(None, max_length=30, description="2026, 2026-Q1, 2026-03 or 2026-01-05..2026-02-20;"
+                                                                " default: this year")
+
+
+class Page(BaseModel):
+    """A page of a list: `total` and `offset` for offset pages, `next` (pass as `after`) for keyset pages."""
+
+    items: list[dict[str, Any]]
+    total: int | None = None
+    limit: int
+    offset: int | None = None
+    next: str | None = None
+
+
+class Document(RootModel[dict[str, Any]]):
+    """A read model's figures (see the operation's description)."""
+
+
+def invalid_query(message: str) -> ApiError:
+    return ApiError(422, f"Invalid query: {message}", f"查询参数有误：{message}", kind="invalid")
+
+
+@asynccontextmanager
+async def reading(call: Call) -> AsyncIterator[Any]:
+    """A pooled asyncpg connection; the read models' ValueErrors (bad period, status, …) become 422."""
+    async with call.db.acquire() as conn:
+        try:
+            yield conn
+        except ValueError as error:
+            raise invalid_query(str(error)) from None
+
+
+def schema_of(call: Call) -> str:
+    return county_schema(call.county)
+
+
+def period_of(query: InPeriod) -> Period:
+    if query.period is None:
+        return Period.year(datetime.now(SHANGHAI).year)
+    try:
+        return Period.parse(query.period)
+    except ValueError as error:
+        raise invalid_query(str(error)) from None
+
+
+def uuid_param(value: str | None, name: str) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        raise invalid_query(f"{name} is not a UUID: {value!r}") from None
+
+
+def offset_page(items: Sequence[dict[str, Any]], query: Paged) -> Page:
+    return Page(items=list(items[query.offset:query.offset + query.limit]), total=len(items), limit=query.limit,
+                offset=query.offset)
+
+
+def keyset_page(answer: dict[str, Any], limit: int) -> Page:
+    following = answer.get("next")
+    return Page(items=answer["items"], limit=limit, next=None if following is None else str(following))
+
+
+def whole_page(items: list[dict[str, Any]]) -> Page:
+    """Every item on one page (short lists: groups, a province's counties)."""
+    return Page(items=items, total=len(items), limit=max(len(items), 1), offset=0)
+
+
+async def every_row(call: Call, page_of: Callable[..., Awaitable[dict[str, Any]]], **filters: Any) -> list[dict[str, Any]]:
+    """Every row of a keyset-paged read-model query (`page_of(conn, schema, …, limit, after)` answering
+    `{items, next}`) in the caller's county."""
+    rows: list[dict[str, Any]] = []
+    after = None
+    async with reading(call) as conn:
+        while True:
+            page = await page_of(conn, schema_of(call), **filters, limit=500, after=after)
+            rows.extend(page["items"])
+            after = page["next"]
+            if after is None:
+                return rows
+
+
+# ---- records from the events (personal fields, names): the County application --------------------------------
+
+
+def county_app(call: Call) -> Any:
+    return call.app_state.counties.get(call.county)
+
+
+async def lookup(call: Call, reader: str, object_id: UUID, what: tuple[str, str]) -> dict[str, Any]:
+    """One aggregate through the County's read helpers; not in this county → 404."""
+    try:
+        return await to_thread.run_sync(getattr(county_app(call), reader), object_id)
+    except NotFound:
+        raise not_found(*what) from None
+
+
+def may_see_personal(call: Call) -> bool:
+    return call.session is not None and bool(call.session.roles & PERSONAL_ROLES)
+
+
+def open_households(county: Any, household_ids: Iterable[UUID]) -> dict[UUID, dict[str, Any]]:
+    """Households as they stand, personal fields opened: head's name, phone, place, tags, version and
+    archived flag (sync: run in a thread).
+
+    Read from the households' own events with their keys, so an erased household (key gone) reads as
+    erased here too."""
+    ids = list(dict.fromkeys(household_ids))
+    if not ids:
+        return {}
+    aggregates = county.load_many(ids)
+    keys = county.keys.get_many(ids)
+    opened = {}
+    for household_id, household in aggregates.items():
+        if not isinstance(household, Household):  # an id of another kind of record: no household
+            continue
+        key = keys.get(household_id)
+        personal = open_personal(household.personal, key, household_id) if key is not None else ERASED
+        opened[household_id] = {
+            "head_name": personal.head_name, "phone": personal.phone, "erased": personal.erased,
+            "village": household.village, "township": household.township, "address": household.address,
+            "lat": household.lat, "lon": household.lon, "tags": list(household.tags), "size": household.size,
+            "version": household.version, "archived": household.archived,
+        }
+    return opened
+
+
+async def with_heads(call: Call, items: list[dict[str, Any]], key: str = "household_id") -> list[dict[str, Any]]:
+    """Items with `head_name` added, opened only for roles that may see it (else left out)."""
+    if not may_see_personal(call):
+        return items
+    ids = [item[key] for item in items if item.get(key) is not None]
+    opened = await to_thread.run_sync(open_households, county_app(call), ids)
+    return [{**item, "head_name": opened.get(item[key], {}).get("head_name")} if item.get(key) else item
+            for item in items]
+
+
+async def active_cadres(call: Call) -> list[Cadre]:
+    """The county's active cadres: the interview read model's list, their records from their events (so a
+    departure the read model has not applied yet already counts)."""
+    async with reading(call) as conn:
+        ids = await interviews.active_cadres(conn, schema_of(call))
+    loaded = await to_thread.run_sync(county_app(call).load_many, ids) if ids else {}
+    return [cadre for cadre in loaded.values() if isinstance(cadre, Cadre) and not cadre.departed]
