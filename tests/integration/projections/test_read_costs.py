@@ -16,7 +16,7 @@ import pytest
 
 from projections import leaderboards, pairing
 from projections.base import Period
-from projections.driver import County, Driver, decoder
+from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import PROJECTIONS
 from projections.rules import Rules
 from services.domain import Cadre, Household, Interview, Pairing, Visit, clock
@@ -109,8 +109,8 @@ def seeded(database_url: str, county: Any) -> str:
             await reset_county(conn, county(ADCODE))
             await store_events(conn, SCHEMA, _history())
             driver = Driver(database_url, PROJECTIONS, decoder(), 5000, 2.0)
-            await driver.process(conn, County(ADCODE, SCHEMA, Rules()))
-            await driver.analyze(conn, County(ADCODE, SCHEMA, Rules()))
+            await driver.process(conn, FollowedCounty(ADCODE, SCHEMA, Rules()))
+            await driver.analyze(conn, FollowedCounty(ADCODE, SCHEMA, Rules()))
         finally:
             await conn.close()
 
