@@ -41,9 +41,6 @@ TABLES = [
     "CREATE INDEX IF NOT EXISTS verdicts_checkins_cadre ON {schema}.verdicts_checkins (cadre_id, occurred_at)",
     "CREATE INDEX IF NOT EXISTS verdicts_checkins_household ON {schema}.verdicts_checkins (household_id)",
     "CREATE INDEX IF NOT EXISTS verdicts_checkins_occurred ON {schema}.verdicts_checkins (occurred_at)",
-    # a pairing's visits (projections.pairing): one index probe per pairing, not a scan of every check-in
-    "CREATE INDEX IF NOT EXISTS verdicts_checkins_target ON {schema}.verdicts_checkins"
-    " (cadre_id, target_id, occurred_at)",
 ]
 
 CHECKIN_COLUMNS = (

@@ -26,7 +26,7 @@ ADCODE = "469031"
 SCHEMA = f"county_{ADCODE}"
 HOUSEHOLDS, CADRES, PAIRINGS, VISITS = 4000, 40, 120, 12000
 BIG = ("verdicts_checkins", "coverage_places", "coverage_households", "pairing_households", "leaderboards_households",
-       "leaderboards_visits", "leaderboards_reach")
+       "leaderboards_visits", "leaderboards_reach", "pairing_checkins")
 
 
 class Explained:
