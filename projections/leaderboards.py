@@ -14,6 +14,12 @@ figure in the period; townships are those with households or with a figure in th
 Ties are broken deterministically: by the chosen figure, then the others in the order above (more is
 better; no satisfaction ranks below any), then by id ascending (cadre UUID as text, township code).
 `rank` is the position after these tie-breaks, so two rows never share a rank.
+
+Cost (DESIGN §6): a month, quarter or year is read from running tallies per cadre and township,
+kept by this projection as one version per Chinese day they changed on, so a board as of D is one
+index probe per cadre or township; any other range is counted from its own check-ins. The tallies
+judge check-ins as `projections.verdicts` does, from this projection's own household places (a
+rebuild of this projection alone must not read another's tables).
 """
 from __future__ import annotations
 

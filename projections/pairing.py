@@ -16,6 +16,10 @@ Quotas per active cadre, each switched off by a None in the county's Rules:
 Archived households and ended pairings count for nothing. Pairings, households' tags and (through
 `projections.interviews`) cadres' ranks are time-stamped facts, so `as_of` answers what a rebuild cut
 at that date would.
+
+Cost (DESIGN §6): each pairing's visits are kept with the cadence period they fall in
+(`pairing_visits`), so the county's compliance is one hash join of its pairings with two periods'
+visits, and a page looks up its rows' households, ranks and last visits by index.
 """
 from __future__ import annotations
 
