@@ -67,9 +67,10 @@ TABLES = [
     " board text NOT NULL, kind text NOT NULL, period_start date NOT NULL, key text NOT NULL,"
     " recorded_on date NOT NULL, visits int NOT NULL, households int NOT NULL,"
     " PRIMARY KEY (board, kind, period_start, key, recorded_on))",
+    # Every key tallied for a period, with its figures now (the newest version's, read without a probe).
     "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_keys ("
     " board text NOT NULL, kind text NOT NULL, period_start date NOT NULL, key text NOT NULL,"
-    " PRIMARY KEY (board, kind, period_start, key))",
+    " visits int NOT NULL, households int NOT NULL, PRIMARY KEY (board, kind, period_start, key))",
 ]
 
 
@@ -123,9 +124,14 @@ class Tally:
                     continue
                 visits, households = visits + more_visits, households + more_households
                 versions.append((*group, day, visits, households))
-        new = [group for group in changes if group not in latest]
-        if new:
-            await conn.execute(f"INSERT INTO {schema}.leaderboards_keys SELECT * FROM {groups}", *_columns(new))
+        totals = [(*group, sum(d[1] for d in deltas), sum(d[2] for d in deltas)) for group, deltas in changes.items()]
+        await conn.execute(
+            f"INSERT INTO {schema}.leaderboards_keys SELECT * FROM unnest($1::text[], $2::text[], $3::date[],"
+            " $4::text[], $5::int[], $6::int[]) ON CONFLICT (board, kind, period_start, key) DO UPDATE SET"
+            " visits = leaderboards_keys.visits + excluded.visits,"
+            " households = leaderboards_keys.households + excluded.households",
+            *_columns(totals),
+        )
         changed = ("unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::date[], $6::int[], $7::int[])"
                    " AS g(board, kind, period_start, key, recorded_on, visits, households)")
         if versions:
@@ -340,7 +346,15 @@ def _page(ranked: list[dict], limit: int, offset: int) -> dict:
 
 
 async def _tallied(conn: Any, schema: str, board: str, kind: str, start: date, as_of: date | None) -> dict:
-    """key -> (visits, households) of the tallies' versions on or before `as_of`: one probe per key."""
+    """key -> (visits, households) of the tallies' versions on or before `as_of`: one probe per key,
+    none for now."""
+    if as_of is None:
+        rows = await conn.fetch(
+            f"SELECT key, visits, households FROM {schema}.leaderboards_keys"
+            " WHERE board = $1 AND kind = $2 AND period_start = $3",
+            board, kind, start,
+        )
+        return {r["key"]: (r["visits"], r["households"]) for r in rows}
     rows = await conn.fetch(
         f"""
         SELECT k.key, t.visits, t.households FROM {schema}.leaderboards_keys k
@@ -351,7 +365,7 @@ async def _tallied(conn: Any, schema: str, board: str, kind: str, start: date, a
         ) t
         WHERE k.board = $1 AND k.kind = $2 AND k.period_start = $3
         """,
-        board, kind, start, as_of or date.max,
+        board, kind, start, as_of,
     )
     return {r["key"]: (r["visits"], r["households"]) for r in rows}
 

@@ -59,6 +59,14 @@ async def check(url, schema, events, chunks, batch_size, asked):
                 chosen = await all_pages(lambda after: pairing.pairings(
                     conn, schema, status=status, limit=2, after=after, as_of=as_of))
                 assert {p["pairing_id"] for p in chosen} == {k for k, v in statuses.items() if v[0] == status}
+            # Without as_of: every event (the fold's cutoff after them all).
+            everything = LedgerFold(events, date(2100, 1, 1), Rules())
+            board = await leaderboards.cadres(conn, schema, period, limit=1000)
+            assert {i["cadre_id"]: tuple(i[f] for f in FIGURES) for i in board["items"]} \
+                == everything.cadre_board(first, last), period
+            towns = await leaderboards.townships(conn, schema, period, limit=1000)
+            assert {t["township"]: tuple(t[f] for f in FIGURES) for t in towns["items"]} \
+                == township_board(everything, first, last), period
             expected = fold.interview_statuses()
             county = (await interviews.coverage_by_rank(conn, schema, as_of=as_of))["county"]
             assert (county["cadres"], county["interviewed"]) == (
