@@ -43,7 +43,9 @@ TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.pairing_pairings ("
     " pairing_id uuid PRIMARY KEY, cadre_id uuid NOT NULL, target_kind text NOT NULL, target_id text NOT NULL,"
     " household_id uuid, programme text NOT NULL, cadence text NOT NULL, formed_on date NOT NULL,"
-    " formed_at timestamptz NOT NULL, ended_on date, ended_at timestamptz)",
+    " formed_at timestamptz NOT NULL, ended_on date, ended_at timestamptz,"
+    # the household's tags and archived flag now, for the quotas without as_of (no probe per pairing)
+    " household_tags text[], household_archived boolean)",
     "CREATE INDEX IF NOT EXISTS pairing_pairings_cadre ON {schema}.pairing_pairings (cadre_id)",
     "CREATE INDEX IF NOT EXISTS pairing_pairings_target ON {schema}.pairing_pairings (cadre_id, target_id)",
     "CREATE TABLE IF NOT EXISTS {schema}.pairing_households ("
@@ -106,7 +108,7 @@ class Pairings(Projection):
                                    tags.get(event.originator_id, []), name == "Household.Archived"))
         if formed:
             await conn.executemany(
-                f"INSERT INTO {schema}.pairing_pairings VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL)",
+                f"INSERT INTO {schema}.pairing_pairings VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL, NULL)",
                 formed,
             )
         if ended:
@@ -115,6 +117,14 @@ class Pairings(Projection):
             )
         if households:
             await conn.executemany(f"INSERT INTO {schema}.pairing_households VALUES ($1, $2, $3, $4, $5)", households)
+        if households or formed:
+            await conn.execute(
+                f"UPDATE {schema}.pairing_pairings p SET household_tags = h.tags, household_archived = h.archived"
+                f" FROM (SELECT DISTINCT ON (household_id) * FROM {schema}.pairing_households"
+                "        WHERE household_id = ANY($1) ORDER BY household_id, version DESC) h"
+                " WHERE p.household_id = h.household_id",
+                list({h[0] for h in households} | {f[4] for f in formed if f[4] is not None}),
+            )
         if checkins:
             await conn.executemany(
                 f"INSERT INTO {schema}.pairing_checkins VALUES ($1, $2, $3, $4, $5, $6, NULL)", checkins
@@ -311,7 +321,10 @@ async def quotas(conn: Any, schema: str, *, cadre_id: UUID | None = None, as_of:
         cutoff, cadre_id,
     )
     until = _until("$1")
-    # Each pairing's household as of the cutoff by one index probe, counted per cadre in SQL.
+    # Each pairing's household now as kept beside it, or as of the cutoff by one index probe.
+    household = "SELECT p.household_tags AS tags, p.household_archived AS archived" if as_of is None else (
+        f"SELECT ph.tags, ph.archived FROM {schema}.pairing_households ph"
+        f" WHERE ph.household_id = p.household_id AND ph.valid_from < {until} ORDER BY ph.version DESC LIMIT 1")
     held = {
         row["cadre_id"]: row for row in await conn.fetch(
             f"""
@@ -322,10 +335,7 @@ async def quotas(conn: Any, schema: str, *, cadre_id: UUID | None = None, as_of:
                    coalesce(array_agg(DISTINCT p.target_kind) FILTER (WHERE p.target_kind <> 'household'), '{{}}')
                      AS kinds
             FROM {schema}.pairing_pairings p
-            LEFT JOIN LATERAL (
-                SELECT ph.tags, ph.archived FROM {schema}.pairing_households ph
-                WHERE ph.household_id = p.household_id AND ph.valid_from < {until} ORDER BY ph.version DESC LIMIT 1
-            ) h ON true
+            LEFT JOIN LATERAL ({household}) h ON true
             WHERE p.formed_at < {until} AND (p.ended_at IS NULL OR p.ended_at >= {until})
               AND NOT coalesce(h.archived, false) AND ($3::uuid IS NULL OR p.cadre_id = $3)
             GROUP BY p.cadre_id

@@ -67,6 +67,9 @@ async def check(url, schema, events, chunks, batch_size, asked):
             towns = await leaderboards.townships(conn, schema, period, limit=1000)
             assert {t["township"]: tuple(t[f] for f in FIGURES) for t in towns["items"]} \
                 == township_board(everything, first, last), period
+            quotas = await pairing.quotas(conn, schema)
+            assert {q["cadre_id"]: (q["compliant"], [(r["rule"], r["actual"]) for r in q["quotas"]]) for q in quotas} \
+                == everything.quotas()
             expected = fold.interview_statuses()
             county = (await interviews.coverage_by_rank(conn, schema, as_of=as_of))["county"]
             assert (county["cadres"], county["interviewed"]) == (
