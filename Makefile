@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEBS := chromium chromium-driver fonts-noto-cjk
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test bench install debs pwa serve clean
+.PHONY: run test lint bench install debs pwa serve clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -40,9 +40,14 @@ run: install pwa
 	$(BIN)/grassroots demo
 	$(BIN)/grassroots serve
 
+# Lint and type checks (pyproject.toml configures both); seconds, so they run before the tests.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 # The browser tests run in a pytest process of their own: Playwright's sync API keeps an event loop
 # running for the whole session, which the asyncio tests cannot share.
-test: install debs pwa
+test: lint debs pwa
 	cd pwa && npm test
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from services.storage.connections import AsyncConnection
+
 
 class Place(BaseModel):
     """A township or village of the county's map."""
@@ -20,7 +22,7 @@ class Place(BaseModel):
     generated: bool = Field(description="true for the demo's invented villages")
 
 
-async def stored_map(conn: Any, adcode: str) -> Any:
+async def stored_map(conn: AsyncConnection, adcode: str) -> Any:
     """The county's boundary as stored (asyncpg), decoded; None when it has none."""
     return decoded(await conn.fetchval("SELECT boundary FROM core.counties WHERE adcode = $1", adcode))
 

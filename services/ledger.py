@@ -106,7 +106,7 @@ def _xlsx_cell(sheet: Any, value: Any) -> Any:
         # XML 1.0 cannot hold most control characters; a phone's text may: show where one was.
         value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     if isinstance(value, date) and not isinstance(value, datetime):
-        cell = WriteOnlyCell(sheet, value=value)
+        cell = WriteOnlyCell(sheet, value=value)  # type: ignore[arg-type]  # openpyxl writes dates; its stubs say no
         cell.number_format = "yyyy-mm-dd"
         return cell
     if isinstance(value, datetime):

@@ -115,7 +115,8 @@ class KeyStore:
             return self._select(cursor, ids)
 
     def _select(self, cursor: Cursor[Any], ids: list[UUID]) -> dict[UUID, bytes]:
-        cursor.execute(sql.SQL("SELECT household_id, key FROM {} WHERE household_id = ANY(%s)").format(self._table), (ids,))
+        cursor.execute(sql.SQL("SELECT household_id, key FROM {} WHERE household_id = ANY(%s)").format(self._table),
+                       (ids,))
         return {row["household_id"]: bytes(row["key"]) for row in _dict_rows(cursor)}
 
     def delete(self, household_id: UUID) -> bool:
@@ -130,5 +131,5 @@ def _dict_rows(cursor: Cursor[Any]) -> list[dict[str, Any]]:
     rows = cursor.fetchall()
     if rows and not isinstance(rows[0], dict):
         names = [column.name for column in cursor.description or ()]
-        return [dict(zip(names, row)) for row in rows]
+        return [dict(zip(names, row, strict=True)) for row in rows]
     return rows

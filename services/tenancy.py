@@ -18,7 +18,8 @@ class UnknownCounty(LookupError):
 
     def __init__(self, adcode: str):
         super().__init__(
-            f"county {adcode} is not provisioned here: add it with `grassroots county add {adcode} --name … --province …`"
+            f"county {adcode} is not provisioned here: "
+            f"add it with `grassroots county add {adcode} --name … --province …`"
         )
         self.adcode = adcode
 

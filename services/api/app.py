@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import AsyncIterator
 
 import asyncpg
 from anyio import to_thread
@@ -28,6 +28,7 @@ from . import errors, ops, status
 from .errors import ApiError, problem_response
 from .pwa import DEFAULT_DIST, PwaFiles
 from .rejudge import Rejudging
+from .routing import share_paths
 
 log = logging.getLogger("grassroots.app")
 
@@ -49,7 +50,8 @@ GZIP_MINIMUM_SIZE = 1024
 
 
 def api_routes() -> list[BaseRoute]:
-    return [route for name in API_MODULES for route in importlib.import_module(f"services.api.{name}").routes]
+    return share_paths([route for name in API_MODULES
+                        for route in importlib.import_module(f"services.api.{name}").routes])
 
 
 class BodyLimit:
@@ -165,10 +167,8 @@ async def _housekeeping(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
                 log.info("purged %d ended sessions and %d old login attempts", sessions, attempts)
         except (OSError, asyncpg.PostgresError):
             log.exception("housekeeping failed; trying again later")
-        try:
+        with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), HOUSEKEEPING_EVERY)
-        except TimeoutError:
-            pass
 
 
 async def _run_projector(url: str, stop: asyncio.Event) -> None:

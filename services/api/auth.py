@@ -8,7 +8,7 @@ department sees only the issues routed to it (`department_scope`), and commands 
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from starlette.requests import Request
 

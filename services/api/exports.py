@@ -1,8 +1,9 @@
 """Exports: the county's ledgers (台账) as XLSX or CSV with Chinese headers, and coverage as GeoJSON files.
 
 Each ledger is the same read-model query the admin pages show (`projections/`), every row of it that
-passes the table's filters, as of `as_of`; codes are written as the Chinese words county staff use (转办, 逾期, 基本满意). A department
-exports only the issues routed to it. Household heads' names appear only for county admins.
+passes the table's filters, as of `as_of`; codes are written as the Chinese words county staff use
+(转办, 逾期, 基本满意). A department exports only the issues routed to it. Household heads' names appear only
+for county admins.
 """
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ async def export_completeness(call: Call) -> Response:
     return download(call, Ledger("走访完成情况台账", COMPLETENESS_COLUMNS, rows))
 
 
-# ---- pairings (结对帮扶台账) -------------------------------------------------------------------------------------------
+# ---- pairings (结对帮扶台账) -----------------------------------------------------------------------------------------
 
 PAIRING_COLUMNS = [
     Column("pairing_id", "结对编号", 38), Column("cadre_name", "干部", 10), Column("rank", "职级", 10, _label("rank")),
@@ -147,9 +148,11 @@ async def export_pairings(call: Call) -> Response:
 
 INTERVIEW_COLUMNS = [
     Column("cadre_id", "干部编号", 38), Column("cadre_name", "干部", 10), Column("rank", "职级", 10, _label("rank")),
-    Column("township", "乡镇代码", 12), Column("interviews_this_year", "本年约谈次数", 12), Column("expected_rank_this_year", "符合职级要求次数", 16),
+    Column("township", "乡镇代码", 12), Column("interviews_this_year", "本年约谈次数", 12),
+    Column("expected_rank_this_year", "符合职级要求次数", 16),
     Column("required", "应约谈次数", 10), Column("last_day", "最近约谈日期", 13),
-    Column("last_interviewer_rank", "最近约谈人职级", 14, _label("rank")), Column("status", "状态", 8, _label("due_status")),
+    Column("last_interviewer_rank", "最近约谈人职级", 14, _label("rank")),
+    Column("status", "状态", 8, _label("due_status")),
 ]
 
 

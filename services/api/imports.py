@@ -90,13 +90,13 @@ async def import_households(call: Call) -> ImportResult:
     outcomes = await to_thread.run_sync(county_app.execute_many, commands, actor_of(call.session, adcode))
     refused = [RowError(row.row, None, o.reason["zh"] if o.reason else "未能登记",
                         o.reason["en"] if o.reason else f"not registered ({o.status})")
-               for row, o in zip(plan.rows, outcomes) if o.status not in ("applied", "duplicate")]
+               for row, o in zip(plan.rows, outcomes, strict=True) if o.status not in ("applied", "duplicate")]
     if refused:
         # Checked rows are refused only by a concurrent change (e.g. the county's rules): say so plainly.
         log.warning("household import: %d of %d rows refused after checks passed", len(refused), len(outcomes))
         return _rejection(refused)
     items = [ImportedHousehold(row=row.row, id=UUID(o.result["id"]), status=o.status)
-             for row, o in zip(plan.rows, outcomes)]
+             for row, o in zip(plan.rows, outcomes, strict=True)]
     return ImportResult(households=len(items), applied=sum(i.status == "applied" for i in items),
                         duplicate=sum(i.status == "duplicate" for i in items),
                         ignored_columns=plan.ignored_columns, items=items)

@@ -17,7 +17,8 @@ import re
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -64,8 +65,9 @@ class JsonFormatter(logging.Formatter):
     _standard = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-                 "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
         if request_id.get():
             entry["request_id"] = request_id.get()
         entry.update({k: v for k, v in vars(record).items() if k not in self._standard})
@@ -160,8 +162,9 @@ async def readyz(call: Call) -> Readiness:
     return Readiness(status="ready", max_lag=MAX_LAG, lag=lag)
 
 
-@endpoint("GET", "/metrics", tags=["operations"], content={CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
-          errors={401}, summary="Prometheus metrics (a bearer token when GRASSROOTS_METRICS_TOKEN is set)")
+@endpoint("GET", "/metrics", tags=["operations"],
+          content={CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}, errors={401},
+          summary="Prometheus metrics (a bearer token when GRASSROOTS_METRICS_TOKEN is set)")
 async def metrics(call: Call) -> Response:
     expected = os.environ.get(METRICS_TOKEN)
     if expected:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from projections import completeness, coverage, issues, leaderboards, pairing, verdicts
 from projections.base import SHANGHAI, Period
 from services.county_map import places_of, stored_map
+from services.storage.connections import AsyncConnection
 
 from .errors import ApiError, not_found
 from .reading import active_cadres, county_app, lookup, open_households, reading, schema_of
@@ -123,7 +124,8 @@ class MyHouseholds(BaseModel):
 
 
 class SinceQuery(BaseModel):
-    since: str | None = Field(None, max_length=64, description="the `cursor` of an earlier answer")
+    since: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]*$",
+                              description="the `cursor` of an earlier answer (another value answers 422)")
 
 
 def _cursor(moment: datetime) -> str:
@@ -148,7 +150,7 @@ def _since(text: str) -> datetime:
 CHANGES = (coverage, pairing, verdicts, issues)
 
 
-async def _changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+async def _changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:
     """Households whose record, place, tags, visits or issues changed in the read models from `moment`."""
     changed: set[UUID] = set()
     for read_model in CHANGES:
@@ -163,7 +165,7 @@ async def my_households(call: Call) -> MyHouseholds:
     archived ones included so the phone can drop them."""
     cadre_id = my_cadre(call)
     since = _since(call.query.since) if call.query.since else None
-    made_at = datetime.now(timezone.utc)
+    made_at = datetime.now(UTC)
     cadre = await lookup(call, "cadre", cadre_id, ("cadre", "干部"))
     home = cadre["township"]
     schema = schema_of(call)

@@ -11,10 +11,12 @@ from pydantic import BaseModel, Field
 from projections import rollup
 from projections.base import SHANGHAI, Period
 from services.county_map import county_outline, decoded
+from services.storage.connections import AsyncConnection
 
 from .auth import PROVINCE
 from .errors import ApiError, not_found
 from .reading import AsOf, Page, reading, whole_page
+from .params import MonthText
 from .routing import Call, endpoint
 
 
@@ -25,7 +27,7 @@ def province_of(call: Call) -> str:
     return call.session.province
 
 
-async def counties_of(conn: Any, province: str) -> list[dict[str, Any]]:
+async def counties_of(conn: AsyncConnection, province: str) -> list[dict[str, Any]]:
     rows = await conn.fetch("SELECT adcode, name FROM core.counties WHERE province_code = $1 ORDER BY adcode", province)
     return [dict(row) for row in rows]
 
@@ -101,7 +103,7 @@ async def province_county_months(call: Call) -> Page:
 
 
 class RankingQuery(AsOf):
-    month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; default: this month")
+    month: MonthText | None = Field(None, description="YYYY-MM; default: this month")
     by: Literal["coverage_pct", "verified_visits", "issues_resolved", "satisfaction_pct", "pairings_compliant_pct",
                 "interview_coverage_pct"] = "coverage_pct"
 

@@ -31,6 +31,7 @@ from services.storage.names import county_schema
 
 from .auth import PERSONAL_ROLES
 from .errors import ApiError, not_found
+from .params import PeriodText
 from .routing import Call
 
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
@@ -50,13 +51,14 @@ class Paged(AsOf):
 
 
 class Keyset(AsOf):
+    """A keyset page: each list declares its own `after` (the `next` of the previous page) in its own form."""
+
     limit: int = Field(50, ge=1, le=500)
-    after: str | None = Field(None, max_length=100, pattern=PLAIN_TEXT, description="the `next` of the previous page")
 
 
 class InPeriod(AsOf):
-    period: str | None = Field(None, max_length=30, description="2026, 2026-Q1, 2026-03 or 2026-01-05..2026-02-20;"
-                                                                " default: this year")
+    period: PeriodText | None = Field(None, description="2026, 2026-Q1, 2026-03 or 2026-01-05..2026-02-20;"
+                                                        " default: this year")
 
 
 class Page(BaseModel):
@@ -100,14 +102,6 @@ def period_of(query: InPeriod) -> Period:
         raise invalid_query(str(error)) from None
 
 
-def uuid_param(value: str | None, name: str) -> UUID | None:
-    if value is None:
-        return None
-    try:
-        return UUID(value)
-    except ValueError:
-        raise invalid_query(f"{name} is not a UUID: {value!r}") from None
-
 
 def offset_page(items: Sequence[dict[str, Any]], query: Paged) -> Page:
     return Page(items=list(items[query.offset:query.offset + query.limit]), total=len(items), limit=query.limit,
@@ -124,7 +118,8 @@ def whole_page(items: list[dict[str, Any]]) -> Page:
     return Page(items=items, total=len(items), limit=max(len(items), 1), offset=0)
 
 
-async def every_row(call: Call, page_of: Callable[..., Awaitable[dict[str, Any]]], **filters: Any) -> list[dict[str, Any]]:
+async def every_row(call: Call, page_of: Callable[..., Awaitable[dict[str, Any]]],
+                    **filters: Any) -> list[dict[str, Any]]:
     """Every row of a keyset-paged read-model query (`page_of(conn, schema, …, limit, after)` answering
     `{items, next}`) in the caller's county."""
     rows: list[dict[str, Any]] = []

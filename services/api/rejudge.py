@@ -16,6 +16,7 @@ import asyncio
 import logging
 from typing import Any
 
+from services.storage.connections import AsyncConnection
 from services.storage.names import REBUILD_LOCK_CLASS
 
 log = logging.getLogger("grassroots.rejudge")
@@ -45,7 +46,7 @@ class Rejudging:
             return
         self.running[county] = asyncio.create_task(self._run(county), name=f"rejudge-{county}")
 
-    async def anywhere(self, conn: Any, county: str) -> bool:
+    async def anywhere(self, conn: AsyncConnection, county: str) -> bool:
         """Whether the county's figures are not final yet: its rules are ahead of its last full rebuild
         (so while this or another server re-judges it, or has one queued), or `grassroots projections
         rebuild` is rebuilding it (a rebuild holds the county's rebuild lock)."""

@@ -19,7 +19,7 @@ import math
 import random
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from services.demo.geography import VILLAGE_RADIUS_M, DemoCounty, Village, hainan, offset
@@ -167,7 +167,7 @@ def generate(seed: int = 2026, scale: float = 1.0, until: date = DEMO_UNTIL) -> 
 
 def county_steps(county: DemoCounty, seed: int, scale: float, until: date = DEMO_UNTIL) -> list[Step]:
     story = _Story(county, random.Random(f"{seed}:{county.adcode}"),
-                   datetime.combine(until, time(23, 59), CHINA).astimezone(timezone.utc))
+                   datetime.combine(until, time(23, 59), CHINA).astimezone(UTC))
     _register_households(story, scale)
     _enrol_cadres(story)
     pairings = _form_pairings(story)
@@ -185,7 +185,7 @@ def county_steps(county: DemoCounty, seed: int, scale: float, until: date = DEMO
 def _local(day: date, hour: float) -> datetime:
     """A Beijing-time moment on `day` at `hour` (fractional), in UTC."""
     moment = datetime.combine(day, time(0), CHINA) + timedelta(hours=hour)
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _work_hour(rng: random.Random) -> float:

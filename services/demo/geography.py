@@ -148,7 +148,7 @@ def contains(polygon: Polygon, p: Point) -> bool:
     """Ray casting; points exactly on an edge may fall either way (fine for generated points)."""
     x, y = p
     inside = False
-    for (x1, y1), (x2, y2) in zip(polygon, polygon[1:] + polygon[:1]):
+    for (x1, y1), (x2, y2) in zip(polygon, polygon[1:] + polygon[:1], strict=True):
         if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
             inside = not inside
     return inside
@@ -156,7 +156,7 @@ def contains(polygon: Polygon, p: Point) -> bool:
 
 def area_km2(polygon: Polygon) -> float:
     pts = [_xy(p) for p in polygon]
-    twice = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1]))
+    twice = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1], strict=True))
     return abs(twice) / 2 / 1e6
 
 
@@ -171,7 +171,7 @@ def _clip_nearer(polygon: Polygon, seat: Point, other: Point) -> Polygon:
         return (x - mid[0]) * nx + (y - mid[1]) * ny
 
     out: list[Point] = []
-    for a, b in zip(polygon, polygon[1:] + polygon[:1]):
+    for a, b in zip(polygon, polygon[1:] + polygon[:1], strict=True):
         sa, sb = side(a), side(b)
         if sa <= 0:
             out.append(a)
@@ -247,7 +247,7 @@ def hainan() -> tuple[DemoCounty, ...]:
         names = iter(_village_names(rng, _VILLAGE_COUNTS[adcode]))
         taken: list[Point] = []
         built = []
-        for index, ((t_name, t_lat, t_lon), cell, quota) in enumerate(zip(townships, cells, quotas)):
+        for index, ((t_name, t_lat, t_lon), cell, quota) in enumerate(zip(townships, cells, quotas, strict=True)):
             # Towns (镇) are numbered 1xx and townships (乡) 2xx, in the order listed.
             towns_before = sum(1 for n, *_ in townships[:index] if n.endswith("镇"))
             number = 100 + index if t_name.endswith("镇") else 200 + index - towns_before

@@ -198,7 +198,7 @@ def _missing(url: str, adcode: str, steps: list[Step]) -> list[Step]:
         found = {row[0] for row in conn.execute(
             sql.SQL("SELECT originator_id FROM {} WHERE originator_id = ANY(%s) AND originator_version = 1")
             .format(events), (receipts,))}
-    return [s for s, r in zip(steps, receipts) if r not in found]
+    return [s for s, r in zip(steps, receipts, strict=True) if r not in found]
 
 
 def _ensure_accounts(url: str, accounts: list[DemoAccount]) -> dict[str, dict]:
@@ -248,7 +248,7 @@ def _send(app: County, batch: list[Step], actor: Actor) -> list[Outcome]:
     with clock.at(batch[0].at):
         commands = [COMMANDS[s.command].model_validate(s.payload) for s in batch]
         outcomes = app.execute_many(commands, actor) if len(commands) > 1 else [app.execute(commands[0], actor)]
-    for step, outcome in zip(batch, outcomes):
+    for step, outcome in zip(batch, outcomes, strict=True):
         if outcome.status not in ("applied", "duplicate"):
             raise DemoLoadError(f"{step.county} {step.command} {step.command_id} at {step.at.isoformat()}: "
                                 f"{outcome.status} {outcome.reason}")

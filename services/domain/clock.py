@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _simulated: ContextVar[datetime | None] = ContextVar("grassroots_clock", default=None)
 
@@ -17,7 +17,7 @@ _simulated: ContextVar[datetime | None] = ContextVar("grassroots_clock", default
 def now() -> datetime:
     """The current time, timezone-aware (UTC unless a simulated moment is set)."""
     moment = _simulated.get()
-    return moment if moment is not None else datetime.now(timezone.utc)
+    return moment if moment is not None else datetime.now(UTC)
 
 
 @contextmanager

@@ -45,7 +45,8 @@ class Household(Aggregate):
     def _require_active(self) -> None:
         if self.archived:
             raise InvalidState(
-                "household_archived", "该户已归档，不能再修改。", "This household is archived and can no longer change.",
+                "household_archived", "该户已归档，不能再修改。",
+                "This household is archived and can no longer change.",
                 household_id=str(self.id),
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -13,7 +14,7 @@ from services.domain.errors import InvalidState
 
 class Interview(Aggregate):
     @classmethod
-    def hold(cls, *, id: UUID, interviewer_id: UUID, interviewee_id: UUID, **fields: object) -> Interview:
+    def hold(cls, *, id: UUID, interviewer_id: UUID, interviewee_id: UUID, **fields: Any) -> Interview:
         # A rule checked once, when the talk is recorded (not on every replay of the event).
         if interviewer_id == interviewee_id:
             raise InvalidState(

@@ -9,18 +9,20 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from services.storage.connections import AsyncConnection
+
 from .sessions import audit, end_sessions
 
 _ACCOUNT = "id, username, display_name, roles, cadre_id, department, disabled_at IS NOT NULL AS disabled"
 
 
-async def county_accounts(conn: Any, county: str) -> list[dict[str, Any]]:
+async def county_accounts(conn: AsyncConnection, county: str) -> list[dict[str, Any]]:
     """The county's accounts by username: `{id, username, display_name, roles, cadre_id, department, disabled}`."""
     rows = await conn.fetch(f"SELECT {_ACCOUNT} FROM core.users WHERE county = $1 ORDER BY username", county)
     return [dict(row) for row in rows]
 
 
-async def create_account(conn: Any, user_id: UUID, username: str, display_name: str, password_hash: str,
+async def create_account(conn: AsyncConnection, user_id: UUID, username: str, display_name: str, password_hash: str,
                          roles: Sequence[str], county: str, cadre_id: UUID | None, department: str | None,
                          by: str) -> bool:
     """A new account of the county (its province is the county's); False when the username is taken, which
@@ -37,7 +39,7 @@ async def create_account(conn: Any, user_id: UUID, username: str, display_name: 
     return True
 
 
-async def change_account(conn: Any, user_id: UUID, county: str, *, disabled: bool | None,
+async def change_account(conn: AsyncConnection, user_id: UUID, county: str, *, disabled: bool | None,
                          password_hash: str | None, keep_token: str | None, by: str) -> dict[str, Any] | None:
     """Disable or enable an account of the county, or set its password (None: leave as it is). Every
     session of the account ends except the one holding `keep_token` (an admin setting their own new
@@ -60,7 +62,7 @@ async def change_account(conn: Any, user_id: UUID, county: str, *, disabled: boo
     return dict(row)
 
 
-async def end_departed_accounts(conn: Any, county: str, cadre_ids: Sequence[UUID], by: str) -> None:
+async def end_departed_accounts(conn: AsyncConnection, county: str, cadre_ids: Sequence[UUID], by: str) -> None:
     """A cadre who left keeps no access to the county's households (their personal data): the accounts
     tied to them are disabled, their sessions end and the audit log says why (an admin can enable one
     again). Run after a `depart_cadre` command is applied (or resent), whichever path carried it

@@ -7,9 +7,12 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+
+from .connections import SyncConnection
 
 DEFAULT_HOME = ".grassroots"
 
@@ -41,7 +44,7 @@ def database_url() -> str:
     return pgserver.get_server(home / "pgdata", cleanup_mode=None).get_uri()
 
 
-def connect(url: str | None = None, *, autocommit: bool = True) -> psycopg.Connection:
+def connect(url: str | None = None, *, autocommit: bool = True) -> SyncConnection:
     """A plain psycopg connection (for administration: provisioning, the CLI, tests)."""
     return psycopg.connect(url or database_url(), autocommit=autocommit)
 
@@ -53,7 +56,7 @@ def eventsourcing_settings(url: str) -> dict[str, str]:
     directory as host (`?host=/dir`, pgserver's form, or percent-encoded: `postgresql://u@%2Fdir/db`).
     """
     try:
-        params = conninfo_to_dict(url)
+        params: dict[str, Any] = conninfo_to_dict(url)
     except psycopg.ProgrammingError as error:
         raise ValueError(f"not a PostgreSQL URL: {error}") from None
     return {

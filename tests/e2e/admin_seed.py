@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from services.county import Actor, County
 from services.domain import clock
@@ -41,7 +42,7 @@ class AdminSeeded:
 
 
 def _at(year: int, month: int, day: int) -> datetime:
-    return datetime(year, month, day, 3, 0, tzinfo=timezone.utc)  # 11:00 in China
+    return datetime(year, month, day, 3, 0, tzinfo=UTC)  # 11:00 in China
 
 
 def seed_admin(database_url: str, seeded: Seeded) -> AdminSeeded:
@@ -59,15 +60,15 @@ def seed_admin(database_url: str, seeded: Seeded) -> AdminSeeded:
             return str(outcome.result["id"])
 
         # Our own cadre, so that the field tests' cadre keeps figures of its own.
-        cadre_id = run(lambda: c.EnrolCadre(command_id=uuid.uuid4(), name="赵东片", rank="staff", unit="县委组织部",
-                                            township=TOWNSHIP), admin, _at(year, 1, 4))
+        cadre_id = run(partial(c.EnrolCadre, command_id=uuid.uuid4(), name="赵东片", rank="staff", unit="县委组织部",
+                                             township=TOWNSHIP), admin, _at(year, 1, 4))
         cadre = Actor(user_id="e2e-cadre-fixture", roles=frozenset({"cadre"}), county=COUNTY,
                       cadre_id=uuid.UUID(cadre_id))
 
         households = []
         for n in range(HOUSEHOLDS):
             place = {"lat": ORIGIN[0] + n * 0.001, "lon": ORIGIN[1] + n * 0.001}
-            household_id = run(lambda: c.RegisterHousehold(
+            household_id = run(partial(c.RegisterHousehold,
                 command_id=uuid.uuid4(), village=VILLAGE, township=TOWNSHIP, address=f"测试三村{n + 1}号",
                 size=4, head_name=f"老户{n + 1:02d}", tags=["empty_nest_elderly"], **place), admin, _at(year, 1, 5))
             households.append({"id": household_id, **place})
@@ -75,40 +76,40 @@ def seed_admin(database_url: str, seeded: Seeded) -> AdminSeeded:
         for n, month in ((0, 2), (1, 2), (2, 6), (3, 6), (0, 9)):
             household = households[n]
             moment = _at(year, month, 10 + n)
-            run(lambda: c.CheckIn(
+            run(partial(c.CheckIn,
                 command_id=uuid.uuid4(), target_kind="household", target_id=household["id"], kind="home",
                 occurred_at=moment, position={"lat": household["lat"], "lon": household["lon"], "accuracy_m": 8,
                                               "provider": "gps"}, note="拉家常"), cadre, moment)
 
         # A section chief paired with a household and a party branch: the pairings filters have ranks and
         # a target without a place to tell apart.
-        chief = run(lambda: c.EnrolCadre(command_id=uuid.uuid4(), name="钱科长", rank="section_chief",
-                                         unit="县委组织部", township=TOWNSHIP), admin, _at(year, 1, 4))
+        chief = run(partial(c.EnrolCadre, command_id=uuid.uuid4(), name="钱科长", rank="section_chief",
+                                          unit="县委组织部", township=TOWNSHIP), admin, _at(year, 1, 4))
         for kind, target in (("household", households[0]["id"]), ("party_branch", "测试三村党支部")):
-            run(lambda: c.FormPairing(command_id=uuid.uuid4(), cadre_id=uuid.UUID(chief), target_kind=kind,
-                                      target_id=target, programme="五个一", formed_on=date(year, 1, 6)),
+            run(partial(c.FormPairing, command_id=uuid.uuid4(), cadre_id=uuid.UUID(chief), target_kind=kind,
+                                       target_id=target, programme="五个一", formed_on=date(year, 1, 6)),
                 admin, _at(year, 1, 6))
 
         issues = {}
 
         def raise_issue(name: str, moment: datetime, category: str) -> str:
-            issues[name] = run(lambda: c.RaiseIssue(
+            issues[name] = run(partial(c.RaiseIssue,
                 command_id=uuid.uuid4(), source_kind="visit", household_id=households[0]["id"], village=VILLAGE,
                 category=category, summary=f"{category}问题（{name}）", occurred_at=moment), cadre, moment)
             return issues[name]
 
         def route(name: str, moment: datetime, **how) -> None:
-            run(lambda: c.RouteIssue(command_id=uuid.uuid4(), issue_id=issues[name], expected_version=1,
-                                     **how), admin, moment)
+            run(partial(c.RouteIssue, command_id=uuid.uuid4(), issue_id=issues[name], expected_version=1,
+                                      **how), admin, moment)
 
         late = _at(year, 10, 1)
         raise_issue("overdue", late, "低保")
         route("overdue", late, route="department", department=DEPARTMENT, deadline=(late + timedelta(days=14)).date())
-        raise_issue("unrouted", datetime.now(timezone.utc) - timedelta(hours=2), "道路")
-        raise_issue("review", datetime.now(timezone.utc) - timedelta(hours=3), "饮水")
-        route("review", datetime.now(timezone.utc), route="monthly_review")
-        raise_issue("elsewhere", datetime.now(timezone.utc) - timedelta(hours=4), "危房")
-        route("elsewhere", datetime.now(timezone.utc), route="department", department=OTHER_DEPARTMENT,
+        raise_issue("unrouted", datetime.now(UTC) - timedelta(hours=2), "道路")
+        raise_issue("review", datetime.now(UTC) - timedelta(hours=3), "饮水")
+        route("review", datetime.now(UTC), route="monthly_review")
+        raise_issue("elsewhere", datetime.now(UTC) - timedelta(hours=4), "危房")
+        route("elsewhere", datetime.now(UTC), route="department", department=OTHER_DEPARTMENT,
               deadline=date.today() + timedelta(days=30))
 
         provision_county(database_url, OTHER_COUNTY, "测试邻县", "测试省", province_code=PROVINCE_CODE,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import httpx
 import openpyxl
@@ -147,7 +147,7 @@ def test_a_check_in_posted_through_the_api_appears_on_the_open_map_within_two_se
     response = httpx.post(f"{server.url}/api/v1/sync", headers={"Authorization": f"Bearer {cadre}"}, json={
         "device_id": "e2e-phone", "commands": [{"id": str(uuid.uuid4()), "type": "check_in", "payload": {
             "target_kind": "household", "target_id": household["id"], "kind": "home",
-            "occurred_at": datetime.now(timezone.utc).isoformat(), "topics": [], "note": "实时走访", "companions": [],
+            "occurred_at": datetime.now(UTC).isoformat(), "topics": [], "note": "实时走访", "companions": [],
             "position": {"lat": household["lat"], "lon": household["lon"], "accuracy_m": 6, "provider": "gps"}}}]})
     posted = time.monotonic()
     assert response.json()["results"][0]["status"] == "applied", response.text
@@ -234,7 +234,7 @@ def test_the_issue_ledger_export_opens_with_openpyxl_and_matches_the_ledger(
     assert set(exported) == {item["issue_id"] for item in ledger}
     columns = rows[header]
     for item in ledger:
-        row = dict(zip(columns, exported[item["issue_id"]]))
+        row = dict(zip(columns, exported[item["issue_id"]], strict=True))
         assert row["类别"] == item["category"] and row["村(社区)代码"] == item["village"]
         assert row["责任部门"] == item["department"]
 
@@ -304,7 +304,8 @@ def test_every_admin_view_renders_its_data(desktop: Page, server: Server, admin_
     expect(page.get_by_test_id("cadres")).to_contain_text("王部长")
     page.get_by_test_id("import-file").set_input_files(files=[{
         "name": "households.csv", "mimeType": "text/csv",
-        "buffer": "户主姓名,村(社区)代码,地址,纬度,经度,人口\n张三,930001002001,测试三村9号,18.71,109.77,abc\n".encode()}])
+        "buffer": ("户主姓名,村(社区)代码,地址,纬度,经度,人口\n"
+                   "张三,930001002001,测试三村9号,18.71,109.77,abc\n").encode()}])
     page.get_by_test_id("import-submit").click()
     expect(page.get_by_test_id("import-errors")).to_contain_text("人口")
     users = page.get_by_test_id("users")
@@ -465,7 +466,8 @@ def test_an_admin_pairs_a_cadre_with_a_household_and_ends_the_pairing(
     form.get_by_role("button", name="结对").click()
     expect(page.get_by_test_id("pairing-note")).to_have_text("已结对。")
     wait_until(lambda: len(api_get(server, admin, "/pairings", limit=500).json()["items"]) == len(before) + 1, 10)
-    [made] = [p for p in api_get(server, admin, "/pairings", limit=500).json()["items"] if p["pairing_id"] not in before]
+    [made] = [p for p in api_get(server, admin, "/pairings", limit=500).json()["items"]
+              if p["pairing_id"] not in before]
     assert (made["cadre_id"], made["head_name"], made["cadence"], made["programme"]) == (
         cadre["id"], "老户03", "monthly", "结对帮扶")
     row = page.locator(f"tr[data-pairing='{made['pairing_id']}']")
@@ -475,7 +477,8 @@ def test_an_admin_pairs_a_cadre_with_a_household_and_ends_the_pairing(
     row.get_by_role("button", name="结束结对").click()
     expect(page.get_by_test_id("pairing-note")).to_have_text("已结束结对。")
     expect(row).to_have_count(0)
-    assert made["pairing_id"] not in {p["pairing_id"] for p in api_get(server, admin, "/pairings", limit=500).json()["items"]}
+    after = api_get(server, admin, "/pairings", limit=500).json()["items"]
+    assert made["pairing_id"] not in {p["pairing_id"] for p in after}
 
 
 def test_an_admin_retags_corrects_and_archives_a_household(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -152,7 +152,7 @@ def test_fifty_offline_check_ins_reach_the_server_exactly_once_through_flaky_net
 def test_a_rejected_check_in_is_shown_with_its_reason_and_what_to_do(
         page: Page, server: Server, seeded: Seeded, artifacts):
     # A phone whose clock runs a day ahead: the server rejects the check-in's device time.
-    page.clock.set_fixed_time(datetime.now(timezone.utc) + timedelta(days=1))
+    page.clock.set_fixed_time(datetime.now(UTC) + timedelta(days=1))
     log_in(page)
     before = visits_on_server(server.database_url)
     check_in(page, seeded.households[1]["id"], "时钟错误的手机")

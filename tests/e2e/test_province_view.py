@@ -69,7 +69,8 @@ def test_province_viewer_gets_no_household_data_through_the_api(server: Server, 
             assert response.status_code == 403, (path, response.status_code, response.text[:200])
         assert client.post("/sync", json={"device_id": "x", "commands": []}).status_code == 403
         # What it may read carries county figures only.
-        for path in ["/province/counties", "/province/rankings", "/province/map", f"/province/counties/{COUNTY}/months"]:
+        for path in ["/province/counties", "/province/rankings", "/province/map",
+                     f"/province/counties/{COUNTY}/months"]:
             response = client.get(path)
             assert response.status_code == 200, (path, response.text[:200])
             assert household not in response.text and "老户" not in response.text

@@ -17,7 +17,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -179,14 +179,14 @@ class Api:
     def visit(self, county: str = COUNTY_A, household_id: uuid.UUID | None = None) -> uuid.UUID:
         command = c.CheckIn(command_id=uuid.uuid4(), target_kind="household",
                             target_id=str(household_id or self.household(county)), kind="home",
-                            occurred_at=datetime.now(timezone.utc), note="身体还好")
+                            occurred_at=datetime.now(UTC), note="身体还好")
         return self._applied(self.county_apps.get(county).execute(command, self.cadre_actor(county)))
 
     def issue(self, county: str = COUNTY_A, department: str | None = None) -> uuid.UUID:
         """An issue raised by the county's test cadre; routed to `department` when given."""
         issue_id = self._applied(self.county_apps.get(county).execute(c.RaiseIssue(
             command_id=uuid.uuid4(), source_kind="visit", village=county + "001001", category="道路",
-            summary="村道塌方", occurred_at=datetime.now(timezone.utc)), self.cadre_actor(county)))
+            summary="村道塌方", occurred_at=datetime.now(UTC)), self.cadre_actor(county)))
         if department is not None:
             self._applied(self.execute(county, c.RouteIssue(
                 command_id=uuid.uuid4(), issue_id=issue_id, expected_version=1, route="department",

@@ -35,7 +35,8 @@ def square(lon: float, lat: float) -> dict:
 
 
 COUNTY_MAP = {"type": "FeatureCollection", "features": [
-    {"type": "Feature", "geometry": square(109.6, 18.6), "properties": {"level": "county", "code": "469029", "name": "保亭"}},
+    {"type": "Feature", "geometry": square(109.6, 18.6),
+     "properties": {"level": "county", "code": "469029", "name": "保亭"}},
     {"type": "Feature", "geometry": square(109.7, 18.6),
      "properties": {"level": "township", "code": "469029100", "name": "保城镇", "parent": "469029"}},
     {"type": "Feature", "geometry": square(109.71, 18.61),
@@ -102,7 +103,8 @@ async def test_an_existing_username_is_never_overwritten(api: Api):
     response = await admin.post("/api/v1/users", json={
         "username": taken, "display_name": "x", "password": "another-password", "roles": ["county_admin"]})
     assert response.status_code == 409
-    assert (await api.anonymous().post("/api/v1/session", json={"username": taken, "password": PASSWORD})).status_code == 201
+    login = await api.anonymous().post("/api/v1/session", json={"username": taken, "password": PASSWORD})
+    assert login.status_code == 201
 
 
 @pytest.mark.parametrize("body, field", [
@@ -136,7 +138,8 @@ async def test_only_county_admins_manage_accounts(api: Api, role):
     client = await api.client(role)
     assert (await client.get("/api/v1/users")).status_code == 403
     assert (await client.post("/api/v1/users", json={
-        "username": "nobody_x", "display_name": "x", "password": PASSWORD, "roles": ["county_admin"]})).status_code == 403
+        "username": "nobody_x", "display_name": "x", "password": PASSWORD, "roles": ["county_admin"],
+    })).status_code == 403
     target = api.account("department").user.id
     assert (await client.patch(f"/api/v1/users/{target}", json={"disabled": True})).status_code == 403
     assert (await client.get("/api/v1/audit")).status_code == 403

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 
 import pytest
 
@@ -48,13 +49,15 @@ async def test_a_village_outside_its_township_answers_422_naming_the_field(api):
 
 
 async def test_a_body_with_an_unknown_field_answers_422(api):
-    response = await (await api.client("county_admin")).post("/api/v1/households", json={**HOUSEHOLD, "county": "910002"})
+    admin = await api.client("county_admin")
+    response = await admin.post("/api/v1/households", json={**HOUSEHOLD, "county": "910002"})
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["county"]
 
 
 @pytest.mark.parametrize("path, body", [
-    ("relocate", {"village": "910001002003", "township": "910001002", "address": "新村 1 号", "lat": 18.7, "lon": 109.8}),
+    ("relocate", {"village": "910001002003", "township": "910001002", "address": "新村 1 号",
+                  "lat": 18.7, "lon": 109.8}),
     ("retag", {"tags": ["disabled", "subsistence"]}),
     ("archive", {"reason": "迁出本县"}),
 ])
@@ -213,7 +216,7 @@ async def test_new_rules_re_judge_the_countys_history_without_a_manual_rebuild(a
     """A check-in 1.1 km from its household is not verified at the default 150 m; once the county admin
     allows 2 km the server rebuilds in the background and it is, and back again when the rule returns."""
     import asyncio
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import asyncpg
 
@@ -227,7 +230,7 @@ async def test_new_rules_re_judge_the_countys_history_without_a_manual_rebuild(a
         lon=107.980, size=2, head_name="远户", tags=[])).result["id"]
     cadre = api.account("cadre", COUNTY_C).user.cadre_id
     as_cadre = Actor(user_id="t", roles=frozenset({"cadre"}), county=COUNTY_C, cadre_id=cadre)
-    moment = datetime.now(timezone.utc) - timedelta(minutes=1)
+    moment = datetime.now(UTC) - timedelta(minutes=1)
     far = api.county_apps.get(COUNTY_C).execute(c.CheckIn(
         command_id=uuid.uuid4(), target_kind="household", target_id=str(home), kind="home", occurred_at=moment,
         position={"lat": 26.580, "lon": 107.980, "accuracy_m": 10, "provider": "gps"}), as_cadre)
@@ -365,10 +368,10 @@ async def test_a_server_that_stopped_before_re_judging_resumes_it_when_it_starts
 
 
 async def test_a_partial_rebuild_does_not_count_as_re_judging(api, database_url):
+    import asyncpg
+
     from projections.rebuild import rebuild
     from tests.integration.api.conftest import COUNTY_C
-
-    import asyncpg
 
     conn = await asyncpg.connect(database_url)
     try:

@@ -133,14 +133,16 @@ async def test_the_pairings_export_is_the_filtered_table(api, world):
 async def test_the_interview_and_completeness_exports_are_the_filtered_tables(api, world):
     admin = await api.client("county_admin")
     header, *rows = sheet_rows((await admin.get("/api/v1/exports/interviews", params={"township": T2})).content)
-    assert [dict(zip(header, row))["干部编号"] for row in rows] == [str(world["chief"])]
+    assert [dict(zip(header, row, strict=True))["干部编号"] for row in rows] == [str(world["chief"])]
     header, *rows = sheet_rows((await admin.get("/api/v1/exports/completeness", params={"village": V1})).content)
-    assert [(r["户编号"], r["户主姓名"]) for r in (dict(zip(header, row)) for row in rows)] == [(str(world["h1"]), "丙一")]
+    listed = [dict(zip(header, row, strict=True)) for row in rows]
+    assert [(r["户编号"], r["户主姓名"]) for r in listed] == [(str(world["h1"]), "丙一")]
     table = (await admin.get("/api/v1/completeness/households",
                              params={"cadre": str(world["staff"]), "limit": 500})).json()["items"]
     header, *rows = sheet_rows((await admin.get("/api/v1/exports/completeness",
                                                 params={"cadre": str(world["staff"])})).content)
-    assert sorted(dict(zip(header, row))["户编号"] for row in rows) == sorted(h["household_id"] for h in table)
+    exported = sorted(dict(zip(header, row, strict=True))["户编号"] for row in rows)
+    assert exported == sorted(h["household_id"] for h in table)
     assert {str(world["h1"]), str(world["h2"])} <= {h["household_id"] for h in table}
 
 

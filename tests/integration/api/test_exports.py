@@ -30,7 +30,7 @@ async def test_the_issue_ledger_xlsx_matches_the_ledger_query(api, seeded):
     header, *rows = sheet_rows(response.content)
     assert header[:6] == ["问题编号", "提出时间", "乡镇代码", "村(社区)代码", "类别", "问题描述"]
     assert [row[0] for row in rows] == [item["issue_id"] for item in listed]
-    by_id = {row[0]: dict(zip(header, row)) for row in rows}
+    by_id = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
     routed = by_id[str(seeded.issue_department)]
     assert (routed["办理方式"], routed["责任部门"], routed["状态"]) == ("转办", DEPARTMENT, "办理中")
     # A summary that starts like a formula stays text: opening the ledger runs nothing.
@@ -74,7 +74,8 @@ async def test_the_completeness_ledger_lists_each_household_with_its_head(api, s
 async def test_the_pairing_and_interview_ledgers_name_the_cadres(api, seeded):
     admin = await api.client("county_admin")
     header, *rows = sheet_rows((await admin.get("/api/v1/exports/pairings")).content)
-    pairing = next(dict(zip(header, row)) for row in rows if row[header.index("对象编号")] == str(seeded.households[0]))
+    pairing = next(dict(zip(header, row, strict=True)) for row in rows
+                   if row[header.index("对象编号")] == str(seeded.households[0]))
     assert (pairing["干部"], pairing["户主姓名"], pairing["对象类型"], pairing["走访周期"]) == (
         "种子干部", "张大山", "农户", "每季度")
     header, *rows = sheet_rows((await admin.get("/api/v1/exports/interviews")).content)

@@ -57,8 +57,10 @@ async def test_a_good_csv_registers_every_household_and_a_second_upload_register
 async def test_an_xlsx_with_one_more_row_registers_only_the_new_one(api):
     admin = await api.client("county_admin")
     rows = household_rows("导入乙", 3)
-    await admin.post("/api/v1/households/import", files={"file": ("a.xlsx", xlsx_file(rows[:2]), "application/octet-stream")})
-    response = await admin.post("/api/v1/households/import", files={"file": ("a.xlsx", xlsx_file(rows), "application/octet-stream")})
+    await admin.post("/api/v1/households/import",
+                     files={"file": ("a.xlsx", xlsx_file(rows[:2]), "application/octet-stream")})
+    response = await admin.post("/api/v1/households/import",
+                                files={"file": ("a.xlsx", xlsx_file(rows), "application/octet-stream")})
     assert response.status_code == 200, response.text
     assert [(i["row"], i["status"]) for i in response.json()["items"]] == [(2, "duplicate"), (3, "duplicate"),
                                                                           (4, "applied")]

@@ -59,7 +59,7 @@ def test_a_control_character_in_a_cell_names_its_row_and_column():
 
 def test_a_missing_required_column_is_reported_on_the_header_row():
     header = [name for name in HEADER if name != "纬度"]
-    row = [value for name, value in zip(HEADER, GOOD) if name != "纬度"]
+    row = [value for name, value in zip(HEADER, GOOD, strict=True) if name != "纬度"]
     assert rejected([header, row]) == [(1, "纬度", "missing required column '纬度'")]
 
 

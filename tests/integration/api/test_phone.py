@@ -2,19 +2,24 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from psycopg.types.json import Jsonb
 
 from projections.base import SHANGHAI
 from services.api import phone as phone_module
 from services.api.phone import _cursor
-from services.storage.database import connect
 from services.county import Actor
 from services.domain import commands as c
+from services.storage.database import connect
 from tests.integration.api.conftest import COUNTY_A
 from tests.integration.api.test_queries import (  # noqa: F401 (seeded is a fixture)
-    TOWNSHIP, VILLAGE_1, login, run, seeded, wait_for_projections,
+    TOWNSHIP,
+    VILLAGE_1,
+    login,
+    run,
+    seeded,
+    wait_for_projections,
 )
 
 HOUSEHOLD_FIELDS = {"id", "head_name", "phone", "village", "village_name", "township", "township_name", "address",
@@ -42,7 +47,7 @@ async def test_my_households_are_my_townships_with_personal_fields_and_figures(a
 async def test_since_a_fresh_cursor_nothing_has_changed_and_a_new_visit_brings_its_household(api, seeded,
                                                                                          database_url):
     phone = await login(api, seeded.username)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     quiet = (await phone.get("/api/v1/me/households", params={"since": _cursor(before)})).json()
     assert quiet["households"] == []
     as_cadre = Actor(user_id="phone-test", roles=frozenset({"cadre"}), county=COUNTY_A, cadre_id=seeded.cadre)

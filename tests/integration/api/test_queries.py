@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -53,7 +53,8 @@ def run(api, county: str, command, actor=None) -> dict:
 
 def caught_up(database_url: str, county: str) -> bool:
     with connect(database_url) as conn:
-        last = conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM county_{county}.county_events").fetchone()[0]
+        last = conn.execute(
+            f"SELECT coalesce(max(notification_id), 0) FROM county_{county}.county_events").fetchone()[0]
         lowest = conn.execute(f"SELECT min(notification_id) FROM county_{county}.projection_tracking").fetchone()[0]
     return lowest is not None and lowest >= last
 
@@ -84,7 +85,7 @@ async def seeded(api, database_url) -> Seed:
 
 async def _seed(api, database_url: str) -> Seed:
     today = date.today()
-    now = datetime.now(timezone.utc) - timedelta(minutes=5)
+    now = datetime.now(UTC) - timedelta(minutes=5)
     cadre = uuid.UUID(run(api, COUNTY_A, c.EnrolCadre(command_id=sid("cadre"), name="种子干部", rank="staff",
                                                           unit="县委组织部", township=TOWNSHIP))["id"])
     cadre_b = uuid.UUID(run(api, COUNTY_B, c.EnrolCadre(command_id=sid("cadre-b"), name="乙县干部", rank="staff",
@@ -236,7 +237,8 @@ async def test_a_department_sees_only_the_issues_routed_to_it(api, seeded):
     assert str(seeded.issue_department) in {item["issue_id"] for item in listed}
     assert str(seeded.issue_review) not in {item["issue_id"] for item in listed}
     assert {item["department"] for item in listed} == {DEPARTMENT}
-    asked_other = (await department.get("/api/v1/issues", params={"department": "县公安局", "limit": 500})).json()["items"]
+    asked_other = (await department.get("/api/v1/issues",
+                                        params={"department": "县公安局", "limit": 500})).json()["items"]
     assert asked_other == listed
     assert (await department.get(f"/api/v1/issues/{seeded.issue_department}")).status_code == 200
     assert (await department.get(f"/api/v1/issues/{seeded.issue_review}")).status_code == 404

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 
 from services.identity import ensure_user
 from services.storage.database import connect
@@ -214,11 +215,11 @@ async def test_an_expired_session_answers_401(api, database_url):
 
 
 async def test_a_session_lasts_thirty_days(api):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
     login = await api.anonymous(address=fresh_address()).post(
         "/api/v1/session", json={"username": api.account("cadre").username, "password": PASSWORD})
     expires = datetime.fromisoformat(login.json()["expires_at"])
-    assert abs(expires - (datetime.now(timezone.utc) + timedelta(days=30))) < timedelta(minutes=1)
+    assert abs(expires - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
 
 
 async def test_housekeeping_forgets_ended_sessions_and_old_login_attempts_and_keeps_the_rest(api, database_url):

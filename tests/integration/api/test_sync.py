@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -27,7 +27,7 @@ def register(api, county: str = COUNTY_A) -> uuid.UUID:
 
 def check_in(household_id, **changes) -> dict:
     payload = {"target_kind": "household", "target_id": str(household_id), "kind": "home",
-               "occurred_at": datetime.now(timezone.utc).isoformat(),
+               "occurred_at": datetime.now(UTC).isoformat(),
                "position": {"lat": 18.64, "lon": 109.70, "accuracy_m": 12.0, "provider": "gps", "is_mock": False},
                "topics": ["health"], "note": "身体还好", "companions": []}
     return {"id": str(uuid.uuid4()), "type": "check_in", "payload": {**payload, **changes}}
@@ -128,7 +128,8 @@ async def test_a_stale_expected_version_is_a_conflict(api):
     household = register(api)
     entry = {"id": str(uuid.uuid4()), "type": "retag_household",
              "payload": {"household_id": str(household), "expected_version": 7, "tags": ["disabled"]}}
-    [result] = (await (await api.client("county_admin")).post("/api/v1/sync", json={"commands": [entry]})).json()["results"]
+    admin = await api.client("county_admin")
+    [result] = (await admin.post("/api/v1/sync", json={"commands": [entry]})).json()["results"]
     assert result["status"] == "conflict"
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import pytest
@@ -57,7 +57,7 @@ def cadre_actor(county: County, cadre_id: UUID, user_id: str = "cadre-1") -> Act
 
 def check_in(household_id: UUID, **changes) -> c.CheckIn:
     fields = dict(target_kind="household", target_id=str(household_id), kind="home",
-                  occurred_at=datetime.now(timezone.utc),
+                  occurred_at=datetime.now(UTC),
                   position=c.Position(lat=18.64, lon=109.70, accuracy_m=8.0, provider="gps"),
                   topics=["医保"], note="老人腿脚不便")
     return c.CheckIn(command_id=uuid4(), **{**fields, **changes})
@@ -65,5 +65,5 @@ def check_in(household_id: UUID, **changes) -> c.CheckIn:
 
 def raise_issue(household_id: UUID | None = None, **changes) -> c.RaiseIssue:
     fields = dict(source_kind="visit", household_id=household_id, village=VILLAGE, category="医疗",
-                  summary="村卫生室缺药", occurred_at=datetime.now(timezone.utc))
+                  summary="村卫生室缺药", occurred_at=datetime.now(UTC))
     return c.RaiseIssue(command_id=uuid4(), **{**fields, **changes})

@@ -51,7 +51,8 @@ def test_the_same_command_id_with_another_payload_is_a_conflict(county, admin):
 
 def test_a_command_id_reused_for_another_command_type_is_a_conflict(county, admin):
     command_id = uuid4()
-    assert county.execute(c.EnrolCadre(command_id=command_id, name="甲", rank="staff", unit="u"), admin).status == "applied"
+    enrol = c.EnrolCadre(command_id=command_id, name="甲", rank="staff", unit="u")
+    assert county.execute(enrol, admin).status == "applied"
     other = c.DepartCadre(command_id=command_id, cadre_id=command_id, expected_version=1, reason="调离")
     assert county.execute(other, admin).status == "conflict"
     assert county.cadre(command_id)["departed"] is False

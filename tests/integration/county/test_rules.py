@@ -1,7 +1,7 @@
 """Application rules: who may send which command, and what the county's data allows."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -39,15 +39,17 @@ def test_every_command_is_applied_through_its_whole_path(county, admin):
     assert run(c.EndPairing(command_id=uuid4(), pairing_id=pairing, expected_version=1, reason="已脱贫",
                             ended_on=date(2026, 6, 30)), admin).status == "applied"
     visit = applied(run(check_in(household), cadre))
-    assert run(c.VoidVisit(command_id=uuid4(), visit_id=visit, expected_version=1, reason="误报"), admin).status == "applied"
+    void = c.VoidVisit(command_id=uuid4(), visit_id=visit, expected_version=1, reason="误报")
+    assert run(void, admin).status == "applied"
     interview = c.HoldInterview(command_id=uuid4(), interviewee_id=other_cadre, form="one_on_one",
-                                direction="cadre_to_leader", topics=["team"], occurred_at=datetime.now(timezone.utc))
+                                direction="cadre_to_leader", topics=["team"], occurred_at=datetime.now(UTC))
     assert run(interview, cadre).status == "applied"
     issue = applied(run(raise_issue(household), cadre))
     for command, actor in [
         (c.RouteIssue(command_id=uuid4(), issue_id=issue, expected_version=1, route="department",
                       department="县卫健委", deadline=date.today() + timedelta(days=14)), admin),
-        (c.ResolveIssue(command_id=uuid4(), issue_id=issue, expected_version=2, resolution="已补药"), department(county)),
+        (c.ResolveIssue(command_id=uuid4(), issue_id=issue, expected_version=2, resolution="已补药"),
+         department(county)),
         (c.ReplyIssue(command_id=uuid4(), issue_id=issue, expected_version=3, reply="已答复"), department(county)),
         (c.RateIssue(command_id=uuid4(), issue_id=issue, expected_version=4, satisfaction="unsatisfied"), cadre),
         (c.ReopenIssue(command_id=uuid4(), issue_id=issue, expected_version=5, reason="仍缺药"), cadre),
@@ -129,7 +131,7 @@ def test_an_interview_needs_a_known_interviewee_other_than_oneself(county, admin
     cadre = cadre_actor(county, cadre_id)
     for interviewee, message in [(uuid4(), "No such cadre"), (cadre_id, "cannot interview themselves")]:
         answer = county.execute(c.HoldInterview(command_id=uuid4(), interviewee_id=interviewee, form="phone",
-                                                direction="leader_to_cadre", occurred_at=datetime.now(timezone.utc)),
+                                                direction="leader_to_cadre", occurred_at=datetime.now(UTC)),
                                 cadre)
         assert answer.status == "rejected" and message in answer.reason["en"]
 
@@ -174,7 +176,7 @@ def test_rating_an_unresolved_issue_is_rejected_with_the_domain_reason(county, a
 
 
 def test_event_timestamps_and_received_at_follow_the_clock(county, admin):
-    moment = datetime(2025, 9, 17, 2, 30, tzinfo=timezone.utc)
+    moment = datetime(2025, 9, 17, 2, 30, tzinfo=UTC)
     household = register(county, admin)
     cadre = cadre_actor(county, enrol(county, admin))
     with clock.at(moment):

@@ -350,7 +350,8 @@ class LedgerFold:
                 p["target_kind"] == "household" and uuid.UUID(p["target_id"]) in self.archived)]
             homes = {p["target_id"] for p in mine if p["target_kind"] == "household"}
             poor = {h for h in homes if hardship_tags & set(self.tags.get(uuid.UUID(h), []))}
-            kinds = {p["target_kind"] for p in mine if p["target_kind"] != "household"} | ({"household"} if poor else set())
+            kinds = ({p["target_kind"] for p in mine if p["target_kind"] != "household"}
+                     | ({"household"} if poor else set()))
             rules = [("hardship_households", len(poor), 5)]
             if rank in ("section_chief", "deputy_section_chief", "staff"):
                 rules.append(("households_by_rank", len(homes), {"section_chief": 3, "deputy_section_chief": 2,
@@ -363,7 +364,8 @@ class LedgerFold:
 
     # -- interviews --------------------------------------------------------------------------------
     def _expected(self, interview: dict) -> bool:
-        allowed = {"section_chief": {"section_chief"}, "deputy_section_chief": {"section_chief", "deputy_section_chief"},
+        allowed = {"section_chief": {"section_chief"},
+                   "deputy_section_chief": {"section_chief", "deputy_section_chief"},
                    "staff": {"section_chief", "deputy_section_chief"},
                    "village_cadre": {"section_chief", "deputy_section_chief", "staff"}}
         return interview["by_rank"] in allowed[interview["of_rank"]] if interview["of_rank"] in allowed else True
@@ -424,7 +426,8 @@ class LedgerFold:
             last = last_weekday_of(prev.year, prev.month, self.rules.monthly_review_weekday)
         else:
             last = this
-        return last, {k for k, i in self.issues.items() if i["route"] == "monthly_review" and _local(i["routed_at"]) > last}
+        return last, {k for k, i in self.issues.items()
+                      if i["route"] == "monthly_review" and _local(i["routed_at"]) > last}
 
     # -- leaderboards ------------------------------------------------------------------------------
     def _period_issue_counts(self, issues: list[dict], start: datetime, end: datetime) -> tuple[int, int, int]:
@@ -573,7 +576,8 @@ class Story:
         moment = datetime(*when, tzinfo=SHANGHAI)
         with clock.at(moment):
             interview = Interview.hold(id=self.world.new_id(), interviewer_id=interviewer, interviewee_id=interviewee,
-                                       form="one_on_one", direction="leader_to_cadre", topics=["family"], opinions_count=1, follow_up=False,
+                                       form="one_on_one", direction="leader_to_cadre", topics=["family"],
+                                       opinions_count=1, follow_up=False,
                                        occurred_at=moment, received_at=moment, note="")
         self.world.keep(interview)
         return interview.id

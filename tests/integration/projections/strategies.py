@@ -15,6 +15,7 @@ import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -226,7 +227,7 @@ class Fold:
                 by_cadre.setdefault(c["cadre_id"], []).append(c)
         for chain in by_cadre.values():
             chain.sort(key=lambda c: (c["occurred_at"], str(c["visit_id"])))
-            for before, after in zip(chain, chain[1:]):
+            for before, after in pairwise(chain):
                 km = _haversine_km(before["position"], after["position"])
                 hours = (after["occurred_at"] - before["occurred_at"]).total_seconds() / 3600
                 speed = km / hours if hours > 0 else (0.0 if km == 0 else math.inf)
@@ -285,11 +286,13 @@ class Fold:
             days = own.get(household, [])
             if any(start <= d <= end for d in days):
                 continue
-            missed = pairing["formed_on"] < previous_start and not any(previous_start <= d <= previous_end for d in days)
+            missed = (pairing["formed_on"] < previous_start
+                      and not any(previous_start <= d <= previous_end for d in days))
             items[household] = ("pairing", "overdue" if missed else "due", previous_end if missed else end)
         if cadre["township"]:
             for household, (_, status, due) in self.household_status().items():
-                if self.places[household]["township"] == cadre["township"] and status != "ok" and household not in items:
+                if (self.places[household]["township"] == cadre["township"] and status != "ok"
+                        and household not in items):
                     items[household] = ("annual_rule", status, due)
         ordered = sorted(items.items(), key=lambda kv: (kv[1][1] != "overdue", kv[1][2], str(kv[0])))
         return [(household, *item) for household, item in ordered]

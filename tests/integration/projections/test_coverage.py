@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -68,7 +69,7 @@ def assert_rfc7946(collection: dict) -> None:
             for ring in geometry["coordinates"]:
                 assert len(ring) >= 4 and ring[0] == ring[-1]  # closed linear ring
             exterior = geometry["coordinates"][0]
-            area = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(exterior, exterior[1:]))
+            area = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in pairwise(exterior))
             assert area > 0  # exterior rings are counter-clockwise
             points = [p for ring in geometry["coordinates"] for p in ring]
         for lon, lat in points:  # [longitude, latitude]: Hainan is at 109°E, 18°N

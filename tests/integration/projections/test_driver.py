@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
 import asyncpg
 import pytest
@@ -93,7 +94,8 @@ async def test_an_appended_event_is_visible_within_a_fraction_of_a_second(conn, 
         events = household_visits(1, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))
         started = time.perf_counter()
         await store_events(conn, schema, events)
-        await wait_for(lambda: conn.fetchval(f"SELECT count(*) = {n + 1} FROM {schema}.verdicts_checkins"), every=0.001)
+        await wait_for(partial(conn.fetchval, f"SELECT count(*) = {n + 1} FROM {schema}.verdicts_checkins"),
+                       every=0.001)
         lags.append(time.perf_counter() - started)
     lags.sort()
     print(f"append-to-visible lag: median {lags[10] * 1000:.1f} ms, max {lags[-1] * 1000:.1f} ms")
@@ -165,7 +167,7 @@ async def test_two_drivers_split_the_counties_and_never_apply_an_event_twice(con
         for schema in schemas:
             await store_events(conn, schema, household_visits(4, 2, datetime(2026, 5, 1 + round_, tzinfo=SHANGHAI)))
     for schema in schemas:
-        await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 40 FROM {schema}.verdicts_checkins"))
+        await wait_for(partial(conn.fetchval, f"SELECT count(*) = 40 FROM {schema}.verdicts_checkins"))
     await wait_for(lambda: asyncio.sleep(0, len(seen) == 2 * 5 * (1 + 4 + 8)))
     applied = [(schema, originator, version) for _, schema, originator, version in seen]
     assert len(applied) == len(set(applied))  # no event applied twice

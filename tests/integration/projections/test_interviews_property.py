@@ -23,7 +23,8 @@ async def answer(conn, schema, day):
 def compare(got, fold):
     expected = fold.interview_statuses()
     assert {c["cadre_id"]: (c["status"], c["interviews_this_year"], c["expected_rank_this_year"],
-                            c["last_interview"] and c["last_interview"]["interview_id"]) for c in got["cadres"]} == expected
+                            c["last_interview"] and c["last_interview"]["interview_id"])
+            for c in got["cadres"]} == expected
     assert {m["interview_id"] for m in got["mismatches"]} == fold.rank_mismatches()
     county = got["by_rank"]["county"]
     assert (county["cadres"], county["interviewed"]) == (len(expected), sum(s == "ok" for s, *_ in expected.values()))

@@ -31,7 +31,8 @@ def compare(got, fold):
     assert [i["occurred_at"] for i in got["all"]] == sorted((i["occurred_at"] for i in got["all"]), reverse=True)
     assert {i["issue_id"] for i in got["overdue"]} == {k for k, i in fold.issues.items()
                                                         if fold.issue_status(i) == "overdue"}
-    assert sum(r["total"] for r in got["of one department"]) == sum(i["department"] == "交通局" for i in fold.issues.values())
+    assert (sum(r["total"] for r in got["of one department"])
+            == sum(i["department"] == "交通局" for i in fold.issues.values()))
     last, agenda = fold.agenda()
     assert got["agenda"]["last_meeting"] == last and {i["issue_id"] for i in got["agenda"]["items"]} == agenda
     assert got["summary"]["total"] == len(fold.issues)

@@ -34,7 +34,7 @@ def _order(rows, by):
 
     def key(item):
         cadre_id, figures = item
-        values = dict(zip(FIGURES, figures))
+        values = dict(zip(FIGURES, figures, strict=True))
         return tuple(-(values[f] if values[f] is not None else -1) for f in [by, *others]) + (str(cadre_id),)
 
     return [cadre_id for cadre_id, _ in sorted(rows.items(), key=key)]

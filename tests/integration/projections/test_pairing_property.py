@@ -28,7 +28,8 @@ def compare(got, fold):
     assert got["summary"]["overdue"] == sum(s == "overdue" for s, _, _ in fold.pairing_statuses().values())
 
 
-@settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate], suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=ledger_histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=4),
        batch_size=st.integers(1, 40))
 def test_pairing_compliance_is_the_same_incrementally_rebuilt_folded_and_cut(database_url, county, events, chunks,

@@ -48,7 +48,8 @@ async def conn(database_url, county):
 
 async def test_changing_a_rule_and_rebuilding_rejudges_history(conn, database_url):
     await store_events(conn, SCHEMA, visit_at_distance(200))
-    await Driver(database_url, [by_name("verdicts")], decoder(), 100, 2).process(conn, FollowedCounty(ADCODE, SCHEMA, Rules()))
+    driver = Driver(database_url, [by_name("verdicts")], decoder(), 100, 2)
+    await driver.process(conn, FollowedCounty(ADCODE, SCHEMA, Rules()))
     [before] = await verdicts.checkins(conn, SCHEMA)
     assert 190 < before["distance_m"] < 210 and not before["verified"]  # 150 m by default
     await conn.execute("UPDATE core.counties SET rules = $2 WHERE adcode = $1", ADCODE,

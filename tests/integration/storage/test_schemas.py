@@ -43,7 +43,8 @@ def catalog(url: str, schema: str) -> list[tuple]:
 def test_provisioning_makes_the_county_schema_with_events_snapshots_keys_and_read_side_tables(database_url):
     county = provision_county(database_url, "880029", "保亭黎族苗族自治县", "海南省", prefecture=None,
                               province_code="460000", centroid=(18.64, 109.70), rules={"household_visits_per_year": 2})
-    assert (county.adcode, county.name, county.province, county.centroid) == ("880029", "保亭黎族苗族自治县", "海南省", (18.64, 109.70))
+    assert (county.adcode, county.name, county.province, county.centroid) == (
+        "880029", "保亭黎族苗族自治县", "海南省", (18.64, 109.70))
     assert county.rules == {"household_visits_per_year": 2} and county.schema == "county_880029"
     with connect(database_url) as conn:
         tables = {row[0] for row in conn.execute(
@@ -74,7 +75,8 @@ def test_an_adcode_that_is_not_six_digits_is_refused_with_a_clear_error(database
     ("某县", "  ", None, "needs a name and a province"),
     ("某县", "海南省", (109.7, 18.6 + 100), "centroid must be"),
 ])
-def test_a_county_without_name_or_province_or_with_a_wrong_centroid_is_refused(database_url, name, province, centroid, message):
+def test_a_county_without_name_or_province_or_with_a_wrong_centroid_is_refused(database_url, name, province, centroid,
+                                                                               message):
     with pytest.raises(ValueError, match=message):
         provision_county(database_url, "880001", name, province, centroid=centroid)
     assert get_county(database_url, "880001") is None

@@ -1,14 +1,14 @@
 """Domain rules of the aggregates: each accepted path and each refusal (a bilingual DomainError)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
 
 from services.domain import Cadre, Household, Interview, InvalidState, Issue, Pairing, Visit, clock
 
-RAISED_AT = datetime(2026, 3, 5, 1, 40, tzinfo=timezone.utc)  # 09:40 in China
+RAISED_AT = datetime(2026, 3, 5, 1, 40, tzinfo=UTC)  # 09:40 in China
 
 
 def household() -> Household:
@@ -200,7 +200,7 @@ def test_a_deadline_cannot_precede_the_day_the_issue_was_raised_in_china():
 
 
 def test_events_take_their_timestamp_from_the_clock():
-    moment = datetime(2025, 2, 1, 3, 0, tzinfo=timezone.utc)
+    moment = datetime(2025, 2, 1, 3, 0, tzinfo=UTC)
     with clock.at(moment):
         h = household()
         h.retag([])

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -8,11 +8,11 @@ from services.domain import clock
 
 
 def test_the_clock_reads_real_time_by_default():
-    assert abs(clock.now() - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
 
 
 def test_a_simulated_moment_applies_inside_the_block_only():
-    moment = datetime(2025, 10, 6, 8, 0, tzinfo=timezone.utc)
+    moment = datetime(2025, 10, 6, 8, 0, tzinfo=UTC)
     with clock.at(moment):
         assert clock.now() == moment
         with clock.at(moment + timedelta(hours=1)):

@@ -1,7 +1,7 @@
 """Commands: every command's accepted path, and each validation rejection with a bilingual message."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -9,7 +9,7 @@ import pytest
 from services.domain import InvalidCommand, clock
 from services.domain.commands import COMMANDS, parse_command
 
-NOW = datetime(2026, 3, 5, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 5, 2, 0, tzinfo=UTC)
 ID = str(uuid4())
 VALID: dict[str, dict] = {
     "register_household": {"village": "469029100001", "township": "469029100", "address": "保城镇新民村3组",
@@ -26,7 +26,8 @@ VALID: dict[str, dict] = {
     "form_pairing": {"cadre_id": ID, "target_kind": "household", "target_id": ID, "programme": "结穷亲",
                      "formed_on": "2026-01-10"},
     "end_pairing": {"pairing_id": ID, "expected_version": 1, "reason": "已脱贫", "ended_on": "2026-06-30"},
-    "check_in": {"target_kind": "household", "target_id": ID, "kind": "home", "occurred_at": "2026-03-05T09:30:00+08:00",
+    "check_in": {"target_kind": "household", "target_id": ID, "kind": "home",
+                 "occurred_at": "2026-03-05T09:30:00+08:00",
                  "position": {"lat": 18.64, "lon": 109.70, "accuracy_m": 12.5, "provider": "gps", "is_mock": False},
                  "topics": ["医保"], "note": "了解看病难问题", "companions": [ID]},
     "void_visit": {"visit_id": ID, "expected_version": 1, "reason": "误操作"},

@@ -1,7 +1,7 @@
 """Stored topics are fixed strings, so moving a module never breaks stored events."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import uuid4
 
 from eventsourcing.utils import get_topic, resolve_topic
@@ -34,7 +34,7 @@ def test_each_fixed_topic_is_what_get_topic_gives_and_resolves_back():
 
 
 def test_a_stored_event_carries_the_fixed_topic_and_decodes_back():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     visit = Visit(id=uuid4(), cadre_id=uuid4(), target_kind="enterprise", target_id="EN-1", household_id=None,
                   village=None, kind="forum", occurred_at=now, received_at=now, position=None, topics=["用工"],
                   note="", companions=[], device_id="phone-1")
