@@ -24,7 +24,7 @@ visits, and a page looks up its rows' households, ranks and last visits by index
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from uuid import UUID

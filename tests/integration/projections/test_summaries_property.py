@@ -50,14 +50,15 @@ async def check(url, schema, events, chunks, batch_size, asked):
             assert {t["township"]: tuple(t[f] for f in FIGURES) for t in towns["items"]} \
                 == township_board(fold, first, last), (as_of, period)
             statuses = fold.pairing_statuses()
-            listed = await all_pages(lambda after: pairing.pairings(conn, schema, limit=4, after=after, as_of=as_of))
+            listed = await all_pages(
+                lambda after, day=as_of: pairing.pairings(conn, schema, limit=4, after=after, as_of=day))
             assert {p["pairing_id"]: (p["status"], p["due_date"], p["last_visit"]) for p in listed} == statuses
             compliance = await pairing.compliance(conn, schema, as_of=as_of)
             assert [compliance[s] for s in ("pairings", "ok", "due", "overdue")] == [
                 len(statuses), *(sum(v[0] == s for v in statuses.values()) for s in ("ok", "due", "overdue"))]
             for status in ("ok", "due", "overdue"):
-                chosen = await all_pages(lambda after: pairing.pairings(
-                    conn, schema, status=status, limit=2, after=after, as_of=as_of))
+                chosen = await all_pages(lambda after, day=as_of, status=status: pairing.pairings(
+                    conn, schema, status=status, limit=2, after=after, as_of=day))
                 assert {p["pairing_id"] for p in chosen} == {k for k, v in statuses.items() if v[0] == status}
             # Without as_of: every event (the fold's cutoff after them all).
             everything = LedgerFold(events, date(2100, 1, 1), Rules())
