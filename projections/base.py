@@ -41,6 +41,9 @@ class Projection:
     deferred: ClassVar[bool] = False
     # The other read models whose tables `apply` reads (a rebuild replays them together).
     reads: ClassVar[tuple[str, ...]] = ()
+    # Count it up when `apply` changes what the rows mean without changing `tables`: counties built
+    # by the old code are then replayed (projections.schema, like a change of the DDL).
+    version: ClassVar[int] = 1
 
     async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
         """Update this projection's tables in `schema` for a batch of decoded events (asyncpg conn,
@@ -48,7 +51,12 @@ class Projection:
         raise NotImplementedError
 
     async def forget(self, conn: Any, schema: str) -> None:
-        """Delete this county's rows from `shared_tables` (only projections that have any)."""
+        """Delete this county's rows from `shared_tables` and empty its own state (only projections
+        that have shared tables)."""
+        raise NotImplementedError(f"{self.name} keeps no shared tables")
+
+    async def forget_rows(self, conn: Any, schema: str) -> None:
+        """Delete this county's rows from `shared_tables` only (its own tables may be of another shape)."""
         raise NotImplementedError(f"{self.name} keeps no shared tables")
 
     async def adopt(self, conn: Any, scratch: str, schema: str) -> None:

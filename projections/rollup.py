@@ -77,7 +77,7 @@ class Rollup(Projection):
     def ddl(self, schema: str) -> list[str]:
         if not schema.endswith(REBUILD_SUFFIX):
             return super().ddl(schema)
-        return [*(statement.format(schema=schema) for statement in TABLES[1:]),  # no tracking to reset there
+        return [*(statement.format(schema=schema) for statement in TABLES),
                 f"CREATE TABLE {schema}.{REBUILT_ROWS} (LIKE rollup.rollup_county_months INCLUDING ALL)"]
 
     async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
@@ -116,7 +116,7 @@ class Rollup(Projection):
     async def adopt(self, conn: Any, scratch: str, schema: str) -> None:
         county = adcode_of(schema)
         rows = await conn.fetch(f"SELECT * FROM {scratch}.{REBUILT_ROWS}")
-        await _forget_rows(conn, county)
+        await self.forget_rows(conn, schema)
         if rows:
             await conn.copy_records_to_table("rollup_county_months", schema_name="rollup", columns=list(rows[0].keys()),
                                              records=[tuple(r) for r in rows])
@@ -126,13 +126,13 @@ class Rollup(Projection):
         await conn.execute(f"DROP TABLE {scratch}.{REBUILT_ROWS}")
 
     async def forget(self, conn: Any, schema: str) -> None:
-        await _forget_rows(conn, adcode_of(schema))
+        await self.forget_rows(conn, schema)
         await conn.execute(f"TRUNCATE {', '.join(f'{schema}.{table}' for table in STATE_TABLES)}")
 
-
-async def _forget_rows(conn: Any, county: str) -> None:
-    await conn.execute("DELETE FROM rollup.rollup_county_months WHERE county = $1", county)
-    await conn.execute("DELETE FROM rollup.rollup_counties WHERE county = $1", county)
+    async def forget_rows(self, conn: Any, schema: str) -> None:
+        county = adcode_of(schema.removesuffix(REBUILD_SUFFIX))
+        await conn.execute("DELETE FROM rollup.rollup_county_months WHERE county = $1", county)
+        await conn.execute("DELETE FROM rollup.rollup_counties WHERE county = $1", county)
 
 
 async def _counted_until(conn: Any, county: str, province: str | None, last_event_at: Any) -> None:

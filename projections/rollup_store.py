@@ -14,9 +14,6 @@ from projections.rollup_tally import MONTH_FIGURES, Pairing, Tally, Target, as_u
 from projections.rules import Rules
 
 TABLES = [
-    # Tables made before the rollup kept state of its own: it replays the county from the start.
-    "DO $$ BEGIN IF to_regclass('{schema}.rollup_totals') IS NULL THEN"
-    " UPDATE {schema}.projection_tracking SET notification_id = 0 WHERE projection = 'rollup'; END IF; END $$",
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_totals (one boolean PRIMARY KEY CHECK (one), day date NOT NULL,"
     " last_event_at timestamptz NOT NULL, registered int NOT NULL, archived int NOT NULL, archived_before int NOT NULL,"
     " cadres int NOT NULL)",
