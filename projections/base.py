@@ -9,13 +9,16 @@ they must not wait for it, and it must not run ahead of them. Rules for a projec
 - `tables` are DDL strings with a `{schema}` placeholder (the county schema, or the rebuild schema
   `county_<adcode>__rebuild`). Every table and index name starts with the projection's `name` and
   `_`, e.g. `coverage_households`, so rebuild knows which tables to swap. Use `IF NOT EXISTS`:
-  `ensure_tables` runs them on every driver start.
+  `ensure_tables` runs them whenever a driver first has events for the county.
 - `apply` writes only its own tables, and only in `schema` (a rebuild passes its scratch schema).
   It may read other tables of its own; queries may read other projections' tables.
 - Tables holding facts carry the event `timestamp` that made them, so a query `as_of` a date keeps
   what `recorded_before(as_of)` allows and answers what a rebuild cut at that moment would.
 - A projection whose tables live outside the county schema (the province rollup) lists them in
-  `shared_tables` (no placeholder) and implements `forget`, which rebuild calls before replaying.
+  `shared_tables` (no placeholder) and implements `forget`, which rebuild calls before replaying it
+  in place. When the read models it `reads` are rebuilt with it, it is replayed into the rebuild
+  schema with them instead (its shared rows kept in a table there), and `adopt` moves those rows
+  into the shared tables in the swap's transaction.
 """
 from __future__ import annotations
 
@@ -36,6 +39,11 @@ class Projection:
     shared_tables: ClassVar[list[str]] = []
     # Applied in its own transaction, never past the county's other read models (see the module doc).
     deferred: ClassVar[bool] = False
+    # The other read models whose tables `apply` reads (a rebuild replays them together).
+    reads: ClassVar[tuple[str, ...]] = ()
+    # Count it up when `apply` changes what the rows mean without changing `tables`: counties built
+    # by the old code are then replayed (projections.schema, like a change of the DDL).
+    version: ClassVar[int] = 1
 
     async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
         """Update this projection's tables in `schema` for a batch of decoded events (asyncpg conn,
@@ -43,7 +51,16 @@ class Projection:
         raise NotImplementedError
 
     async def forget(self, conn: Any, schema: str) -> None:
-        """Delete this county's rows from `shared_tables` (only projections that have any)."""
+        """Delete this county's rows from `shared_tables` and empty its own state (only projections
+        that have shared tables)."""
+        raise NotImplementedError(f"{self.name} keeps no shared tables")
+
+    async def forget_rows(self, conn: Any, schema: str) -> None:
+        """Delete this county's rows from `shared_tables` only (its own tables may be of another shape)."""
+        raise NotImplementedError(f"{self.name} keeps no shared tables")
+
+    async def adopt(self, conn: Any, scratch: str, schema: str) -> None:
+        """Replace this county's rows in `shared_tables` with those kept in the rebuild schema."""
         raise NotImplementedError(f"{self.name} keeps no shared tables")
 
     def ddl(self, schema: str) -> list[str]:

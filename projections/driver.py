@@ -2,7 +2,8 @@
 
 - Wake-ups: LISTEN on `grassroots_events` (payload = the county schema). Notifications sent while
   the driver was disconnected are lost, so a sweep every `SWEEP_SECONDS` also compares each county's
-  last notification id with its tracking position.
+  last notification id with its read models' position, both kept in `core` (`projections.positions`):
+  a sweep costs the same few queries for 3 counties or 3,000.
 - Catch-up: batches of up to `BATCH_SIZE` events. One transaction per batch locks the county's
   tracking rows (FOR UPDATE), reads the events after them, lets every projection apply the events
   it has not seen, and moves the tracking rows: an event is applied exactly once, even if two
@@ -12,9 +13,12 @@
   check-in shows in the county's read models without waiting for it. It reads those read models, so
   its batch stops at their position: it never applies an event they have not.
 - Ownership: a county is followed by the driver holding session advisory lock (2, adcode). Drivers
-  count each other (connections named `APPLICATION_NAME`) and take at most their fair share, so
-  several processes split the counties; when one dies its locks go with its connection and the
-  others pick its counties up at their next sweep.
+  count each other (connections named `APPLICATION_NAME`) and take at most their fair share (in one
+  query), so several processes split the counties; when one dies its locks go with its connection
+  and the others pick its counties up at their next sweep. A county's tables are made sure of when
+  the driver first has events for it, not at start (3,000 counties took 8.6 s that way).
+- Memory: a backend keeps the catalog of every schema it touched, so the driver reconnects after
+  `CONNECTION_MAX_AGE` seconds.
 - Gaps: every insert takes the county's write lock (advisory lock class 1) before it takes an id and
   keeps it until it ends, so ids commit in order and a gap below a committed id is a rolled-back
   insert (a refused duplicate, a conflict). It is passed at once when nobody holds that lock; while
@@ -37,6 +41,7 @@ from typing import Any
 import asyncpg
 from eventsourcing.persistence import StoredEvent
 
+from projections import positions
 from projections.base import Projection
 from projections.rules import InvalidRules, Rules
 from projections.schema import ensure_tables_async
@@ -52,6 +57,8 @@ SWEEP_SECONDS = 2.0
 GAP_PATIENCE = 5.0
 RETRY_FAILED_SECONDS = 30.0
 ANALYZE_AFTER = 5000  # events in one catch-up
+CONNECTION_MAX_AGE = 600.0  # seconds
+DECODED_KEPT = 10_000  # decoded events kept per county for the deferred projections
 # Command receipts are the write side's idempotency records: no read model follows them.
 SKIPPED_TOPICS = ("grassroots:CommandReceipt",)
 
@@ -64,9 +71,10 @@ class FollowedCounty:
     schema: str
     rules: Rules | None = None  # None while the stored rules are invalid
     rules_error: str | None = None
-    has_events: bool = False
+    rules_text: str | None = None  # as stored: validated again only when it changes
     gaps_seen: dict[int, float] = field(default_factory=dict)  # first missing id -> when first seen
     failed_until: float = 0.0
+    decoded: dict[int, Any] = field(default_factory=dict)  # by notification id: for the deferred projections
 
 
 def decoder() -> Any:
@@ -95,6 +103,7 @@ async def run_driver(url: str, stop: asyncio.Event, *, projections: list[Project
         try:
             await driver.follow(stop)
             backoff = 0.5
+            continue  # stopped, or a connection old enough to be replaced: reconnect at once
         except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("projection driver stopped on a database error (%s: %s); reconnecting in %.1f s",
                         type(error).__name__, error, backoff)
@@ -121,17 +130,20 @@ class Driver:
             [p for p in projections if not p.deferred], *([p] for p in projections if p.deferred)
         ) if group]
         self.owned: dict[str, FollowedCounty] = {}
+        self.ensured: set[str] = set()  # schemas whose tables this process made sure of
         self.dirty: set[str] = set()
         self.later: dict[str, float] = {}  # schema -> when to look again (a young gap)
         self.wake = asyncio.Event()
 
     async def follow(self, stop: asyncio.Event) -> None:
         conn = await asyncpg.connect(self.url, server_settings={"application_name": APPLICATION_NAME}, timeout=10)
+        retire_at = time.monotonic() + CONNECTION_MAX_AGE
         self.owned.clear()  # session locks died with any previous connection
         try:
             await conn.add_listener(NOTIFY_CHANNEL, self._notified)
+            await self.position_every_county(conn)
             next_sweep = 0.0
-            while not stop.is_set():
+            while not stop.is_set() and time.monotonic() < retire_at:
                 if time.monotonic() >= next_sweep:
                     await self.claim(conn)
                     self.dirty |= await self.lagging(conn)
@@ -157,58 +169,63 @@ class Driver:
         self.dirty.add(payload)
         self.wake.set()
 
+    async def position_every_county(self, conn: Any) -> None:
+        """Make the positions' tables, and keep the position of counties provisioned before they were
+        kept (once: afterwards every county has one)."""
+        if await conn.fetchval("SELECT to_regclass('core.counties')") is None:
+            return
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", DRIVER_LOCK_CLASS)  # the read side's DDL lock
+            for statement in positions.SHARED:
+                await conn.execute(statement)
+        for adcode in await positions.unpositioned(conn):
+            await self.ensure(conn, county_schema(adcode))
+
+    async def ensure(self, conn: Any, schema: str) -> None:
+        if schema not in self.ensured:
+            await ensure_tables_async(conn, schema, self.projections)
+            self.ensured.add(schema)
+
     async def claim(self, conn: Any) -> None:
         """Refresh the county list and rules; take unowned counties up to a fair share, give back extras."""
         if await conn.fetchval("SELECT to_regclass('core.counties')") is None:
             return
-        counties = {r["adcode"]: r["rules"] for r in await conn.fetch("SELECT adcode, rules FROM core.counties")}
+        counties = {r["adcode"]: r["rules"] for r in await conn.fetch("SELECT adcode, rules::text AS rules FROM core.counties")}
         drivers = await conn.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
             APPLICATION_NAME,
         )
         share = math.ceil(len(counties) / max(1, drivers))
-        for schema in [s for s, c in self.owned.items() if c.adcode not in counties]:
-            await self._release(conn, self.owned.pop(schema))
+        released = [self.owned.pop(s).adcode for s in [s for s, c in self.owned.items() if c.adcode not in counties]]
         while len(self.owned) > share:
-            await self._release(conn, self.owned.pop(random.choice(sorted(self.owned))))
+            released.append(self.owned.pop(random.choice(sorted(self.owned))).adcode)
+        if released:
+            await conn.execute("SELECT pg_advisory_unlock($1, a::int) FROM unnest($2::text[]) a",
+                               DRIVER_LOCK_CLASS, released)
         candidates = [a for a in counties if county_schema(a) not in self.owned]
         random.shuffle(candidates)
-        for adcode in candidates:
-            if len(self.owned) >= share:
-                break
-            if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2::int)", DRIVER_LOCK_CLASS, int(adcode)):
-                county = FollowedCounty(adcode, county_schema(adcode))
-                await ensure_tables_async(conn, county.schema, self.projections)
-                self.owned[county.schema] = county
-                self.dirty.add(county.schema)
+        if candidates and len(self.owned) < share:
+            # The function runs row by row as LIMIT pulls them: no lock is taken beyond the share.
+            for row in await conn.fetch(
+                "SELECT a FROM unnest($2::text[]) a WHERE pg_try_advisory_lock($1, a::int) LIMIT $3",
+                DRIVER_LOCK_CLASS, candidates, share - len(self.owned),
+            ):
+                self.owned[county_schema(row["a"])] = FollowedCounty(row["a"], county_schema(row["a"]))
         for county in self.owned.values():
+            stored = counties[county.adcode]
+            if stored == county.rules_text:
+                continue
+            county.rules_text = stored
             try:
-                county.rules, county.rules_error = Rules.from_stored(counties[county.adcode], county.adcode), None
+                county.rules, county.rules_error = Rules.from_stored(stored, county.adcode), None
             except InvalidRules as error:
                 if county.rules_error != str(error):
                     log.error("%s; its read models wait until the rules are fixed", error)
                 county.rules, county.rules_error = None, str(error)
 
-    async def _release(self, conn: Any, county: FollowedCounty) -> None:
-        await conn.execute("SELECT pg_advisory_unlock($1, $2::int)", DRIVER_LOCK_CLASS, int(county.adcode))
-
     async def lagging(self, conn: Any) -> set[str]:
-        """Owned counties whose event log is ahead of some projection's tracking: one query per 200."""
-        for county in self.owned.values():
-            # The events table appears just after the county's row (provisioning makes it last).
-            if not county.has_events:
-                county.has_events = await conn.fetchval(f"SELECT to_regclass('{county.schema}.county_events') IS NOT NULL")
-        schemas = sorted(s for s, c in self.owned.items() if c.has_events)
-        behind = set()
-        for start in range(0, len(schemas), 200):
-            rows = await conn.fetch(" UNION ALL ".join(
-                f"SELECT '{schema}' AS schema WHERE (SELECT coalesce(max(notification_id), 0) FROM"
-                f" {schema}.county_events) > (SELECT coalesce(min(notification_id), 0) FROM"
-                f" {schema}.projection_tracking WHERE projection = ANY($1))"
-                for schema in schemas[start:start + 200]
-            ), self.names)
-            behind.update(r["schema"] for r in rows)
-        return behind
+        """Owned counties whose event log is ahead of their read models (one query for all)."""
+        return {s for s in map(county_schema, await positions.lagging(conn)) if s in self.owned}
 
     async def process(self, conn: Any, county: FollowedCounty) -> int:
         """Catch one county up; a failure inside it (not the connection's) is logged and retried later."""
@@ -216,6 +233,7 @@ class Driver:
             return 0
         total = 0
         try:
+            await self.ensure(conn, county.schema)
             while True:
                 more = False
                 for group in self.groups:
@@ -226,6 +244,8 @@ class Driver:
                 if not more:
                     if total >= ANALYZE_AFTER:
                         await self.analyze(conn, county)
+                    if total == 0:  # e.g. a position lost with a truncated log: store it again
+                        await positions.record_projected(conn, county.schema, self.names)
                     return total
         except Exception:
             if conn.is_closed():
@@ -235,14 +255,17 @@ class Driver:
             return total
 
     async def analyze(self, conn: Any, county: FollowedCounty) -> None:
-        """Fresh statistics after a big catch-up (a first start, a demo load): autovacuum would take a
-        while, and until then the planner takes the tables for empty."""
+        """Statistics for tables that have none after a big catch-up (a first start, a demo load):
+        autovacuum would take a while, and until then the planner takes the tables for empty. Tables
+        analysed before are left to autovacuum: under a steady load every catch-up passes
+        ANALYZE_AFTER, and analysing a big county's tables each time stalls every county's batches behind it."""
         tables = await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE ANY($2)",
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = $1 AND relname LIKE ANY($2)"
+            " AND last_analyze IS NULL AND last_autoanalyze IS NULL",
             county.schema, [f"{name}\\_%" for name in self.names],
         )
         for row in tables:
-            await conn.execute(f"ANALYZE {county.schema}.{row['tablename']}")
+            await conn.execute(f"ANALYZE {county.schema}.{row['relname']}")
 
     async def batch(self, conn: Any, county: FollowedCounty, projections: list[Projection]) -> tuple[int, bool]:
         """Apply one batch to `projections` in one transaction, with their tracking rows. Returns
@@ -250,14 +273,14 @@ class Driver:
         schema = county.schema
         names = [p.name for p in projections]
         async with conn.transaction():
-            positions = {
+            tracked = {
                 r["projection"]: r["notification_id"] for r in await conn.fetch(
                     f"SELECT projection, notification_id FROM {schema}.projection_tracking"
                     " WHERE projection = ANY($1) ORDER BY projection FOR UPDATE",
                     names,
                 )
             }
-            start = min(positions.get(name, 0) for name in names)
+            start = min(tracked.get(name, 0) for name in names)
             upto = None
             if projections[0].deferred and self.county_names:
                 # The county's committed position: every later statement here sees at least that much of
@@ -279,12 +302,15 @@ class Driver:
                 more = more and len(rows) == whole
             if not rows:
                 return 0, False
-            events = [
-                (r["notification_id"], decode(self.mapper, r)) for r in rows if not r["topic"].startswith(SKIPPED_TOPICS)
-            ]
+            events = [(r["notification_id"], self._decoded(county, r, projections[0].deferred))
+                      for r in rows if not r["topic"].startswith(SKIPPED_TOPICS)]
+            if not projections[0].deferred and len(self.groups) > 1:
+                if len(county.decoded) > DECODED_KEPT:
+                    county.decoded.clear()  # the deferred projections are far behind: they decode their own
+                county.decoded.update(events)
             assert county.rules is not None
             for projection in projections:
-                seen = positions.get(projection.name, 0)
+                seen = tracked.get(projection.name, 0)
                 mine = [event for notification_id, event in events if notification_id > seen]
                 if mine:
                     await projection.apply(conn, schema, mine, county.rules)
@@ -295,8 +321,18 @@ class Driver:
                 " WHERE projection_tracking.notification_id < excluded.notification_id",
                 names, last,
             )
+            await positions.record_projected(conn, schema, self.names)
         county.gaps_seen = {k: v for k, v in county.gaps_seen.items() if k > last}
         return len(rows), more
+
+    def _decoded(self, county: FollowedCounty, row: Any, deferred: bool) -> Any:
+        """The row's event: for a deferred projection, as the county's batch already decoded it (decoding
+        is a third of a live batch's time); checked against the row, since a log can be truncated."""
+        event = county.decoded.pop(row["notification_id"], None) if deferred else None
+        if event is None or (event.originator_id, event.originator_version) != (
+                row["originator_id"], row["originator_version"]):
+            event = decode(self.mapper, row)
+        return event
 
     async def _before_young_gap(self, conn: Any, county: FollowedCounty, start: int, rows: list[Any]) -> list[Any]:
         expected = start + 1

@@ -14,14 +14,14 @@ cut at that date would.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from projections.base import Period, Projection, event_name, local_date, parse_time, recorded_before, reference_date
+from projections.base import Period, Projection, event_name, parse_time, recorded_before, reference_date
 from projections.base import as_uuid as _uuid  # one definition for every read model
-from projections.completeness import cadre_townships_as_of
 from projections.rules import Rules, load_rules
 from services.storage.names import adcode_of
 
@@ -35,6 +35,7 @@ TABLES = [
     " follow_up boolean NOT NULL, occurred_at timestamptz NOT NULL, recorded_at timestamptz NOT NULL,"
     " interviewer_rank text, interviewee_rank text)",
     "CREATE INDEX IF NOT EXISTS interviews_held_interviewee ON {schema}.interviews_held (interviewee_id, occurred_at)",
+    "CREATE INDEX IF NOT EXISTS interviews_held_occurred ON {schema}.interviews_held (occurred_at)",
 ]
 
 STATUSES = ("ok", "due", "overdue")
@@ -106,53 +107,60 @@ def cadres_as_of(schema: str) -> str:
     )"""
 
 
-async def _judge_all(conn: Any, schema: str, as_of: date | None) -> tuple[list[dict], list[dict]]:
-    """(per active cadre their year, every leader-to-cadre interview of last and this year judged)."""
+def _expected(alias: str, ranks: str) -> str:
+    """SQL of `expected_rank` for interview `alias`, the rule's map being the jsonb parameter `ranks`."""
+    allowed = f"({ranks}::jsonb -> coalesce({alias}.interviewee_rank, ''))"
+    return f"coalesce({allowed} ? {alias}.interviewer_rank, {allowed} IS NULL)"
+
+
+async def _judged(conn: Any, schema: str, as_of: date | None, wanted: dict[str, Any], *, tail: str = "",
+                  select: str = "j.*") -> list[Any]:
+    """Every active cadre's year judged in SQL, each by index probes into its own interviews;
+    `wanted` = condition -> value filters (e.g. `rank =`; only those given go into the SQL), `tail` =
+    ORDER/GROUP/LIMIT."""
     rules = await load_rules(conn, adcode_of(schema))
-    cutoff, today = recorded_before(as_of), reference_date(as_of)
+    today = reference_date(as_of)
     this_year, last_year = Period.year(today.year), Period.year(today.year - 1)
-    cadres = await conn.fetch(
-        f"SELECT c.*, t.township FROM {cadres_as_of(schema)} c LEFT JOIN {cadre_townships_as_of(schema)} t"
-        " USING (cadre_id) ORDER BY cadre_id",
-        cutoff,
+    until = "coalesce($1::timestamptz, 'infinity')"
+    args: list[Any] = [recorded_before(as_of), json.dumps(rules.interviewer_ranks), rules.interviews_per_year,
+                       last_year.instants()[0], this_year.instants()[0], this_year.instants()[1],
+                       # enrolled by the time last year began (its first day, in China)
+                       Period(last_year.start, last_year.start).instants()[1]]
+    filters = []
+    for condition, value in wanted.items():
+        args.append(value)
+        filters.append(f"j.{condition} ${len(args)}")
+    mine = f"h.interviewee_id = c.cadre_id AND h.direction = 'leader_to_cadre' AND h.recorded_at < {until}"
+    return await conn.fetch(
+        f"""
+        SELECT {select} FROM (
+            SELECT c.cadre_id, c.rank, t.township, k.this_year, k.good_this,
+                   CASE WHEN k.good_this >= $3 THEN 'ok' WHEN c.enrolled_at < $7 AND k.good_last < $3 THEN 'overdue'
+                        ELSE 'due' END AS status,
+                   l.interview_id, (l.occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS day, l.interviewer_id,
+                   l.interviewer_rank, l.expected
+            FROM {cadres_as_of(schema)} c
+            LEFT JOIN LATERAL (
+                SELECT cc.township FROM {schema}.completeness_cadres cc
+                WHERE cc.cadre_id = c.cadre_id AND cc.valid_from < {until} ORDER BY cc.version DESC LIMIT 1
+            ) t ON true
+            CROSS JOIN LATERAL (
+                SELECT count(*) FILTER (WHERE h.occurred_at >= $5) AS this_year,
+                       count(*) FILTER (WHERE h.occurred_at >= $5 AND {_expected("h", "$2")}) AS good_this,
+                       count(*) FILTER (WHERE h.occurred_at < $5 AND {_expected("h", "$2")}) AS good_last
+                FROM {schema}.interviews_held h WHERE {mine} AND h.occurred_at >= $4 AND h.occurred_at < $6
+            ) k
+            LEFT JOIN LATERAL (
+                SELECT h.interview_id, h.occurred_at, h.interviewer_id, h.interviewer_rank,
+                       {_expected("h", "$2")} AS expected
+                FROM {schema}.interviews_held h WHERE {mine} ORDER BY h.occurred_at DESC, h.interview_id DESC LIMIT 1
+            ) l ON true
+            WHERE NOT c.departed
+        ) j
+        WHERE {" AND ".join(["true", *filters])} {tail}
+        """,
+        *args,
     )
-    held = await conn.fetch(
-        f"SELECT * FROM {schema}.interviews_held WHERE direction = 'leader_to_cadre'"
-        " AND ($1::timestamptz IS NULL OR recorded_at < $1::timestamptz) ORDER BY occurred_at, interview_id",
-        cutoff,
-    )
-    judged = [
-        {**dict(h), "day": local_date(h["occurred_at"]),
-         "expected_rank": expected_rank(h["interviewer_rank"], h["interviewee_rank"], rules)}
-        for h in held
-    ]
-    by_cadre: dict[UUID, list[dict]] = {}
-    for interview in judged:
-        by_cadre.setdefault(interview["interviewee_id"], []).append(interview)
-    required = rules.interviews_per_year
-    result = []
-    for cadre in cadres:
-        if cadre["departed"]:
-            continue
-        mine = by_cadre.get(cadre["cadre_id"], [])
-        this = [i for i in mine if this_year.start <= i["day"] <= this_year.end]
-        good_this = sum(i["expected_rank"] for i in this)
-        good_last = sum(i["expected_rank"] for i in mine if last_year.start <= i["day"] <= last_year.end)
-        judged_last_year = local_date(cadre["enrolled_at"]) <= last_year.start
-        status = "ok" if good_this >= required else (
-            "overdue" if judged_last_year and good_last < required else "due"
-        )
-        last = mine[-1] if mine else None
-        result.append({
-            "cadre_id": cadre["cadre_id"], "rank": cadre["rank"], "township": cadre["township"],
-            "status": status, "required": required,
-            "interviews_this_year": len(this), "expected_rank_this_year": good_this,
-            "last_interview": None if last is None else {
-                "interview_id": last["interview_id"], "day": last["day"], "interviewer_id": last["interviewer_id"],
-                "interviewer_rank": last["interviewer_rank"], "expected_rank": last["expected_rank"],
-            },
-        })
-    return result, [i for i in judged if i["day"] >= last_year.start]
 
 
 async def cadres(conn: Any, schema: str, *, rank: str | None = None, status: str | None = None,
@@ -164,50 +172,63 @@ async def cadres(conn: Any, schema: str, *, rank: str | None = None, status: str
         raise ValueError(f"status is one of {', '.join(STATUSES)}, not {status!r}")
     if not 1 <= limit <= 1000:
         raise ValueError(f"limit is 1 to 1000, not {limit}")
-    rows, _ = await _judge_all(conn, schema, as_of)
-    chosen = [
-        r for r in rows
-        if (rank is None or r["rank"] == rank) and (status is None or r["status"] == status)
-        and (township is None or r["township"] == township) and (cadre_id is None or r["cadre_id"] == cadre_id)
-        and (after is None or r["cadre_id"] > after)
-    ]
-    page = chosen[:limit]
-    return {"items": page, "next": page[-1]["cadre_id"] if len(chosen) > limit else None}
+    wanted = {k: v for k, v in (("rank =", rank), ("status =", status), ("township =", township),
+                                ("cadre_id =", cadre_id), ("cadre_id >", after)) if v is not None}
+    rules = await load_rules(conn, adcode_of(schema))
+    rows = await _judged(conn, schema, as_of, wanted, tail=f"ORDER BY j.cadre_id LIMIT {limit + 1}")
+    page = [{
+        "cadre_id": r["cadre_id"], "rank": r["rank"], "township": r["township"], "status": r["status"],
+        "required": rules.interviews_per_year, "interviews_this_year": r["this_year"],
+        "expected_rank_this_year": r["good_this"],
+        "last_interview": None if r["interview_id"] is None else {
+            "interview_id": r["interview_id"], "day": r["day"], "interviewer_id": r["interviewer_id"],
+            "interviewer_rank": r["interviewer_rank"], "expected_rank": r["expected"],
+        },
+    } for r in rows[:limit]]
+    return {"items": page, "next": page[-1]["cadre_id"] if len(rows) > limit else None}
+
+
+async def _mismatched(conn: Any, schema: str, as_of: date | None, select: str, tail: str) -> list[Any]:
+    """This year's leader-to-cadre interviews whose interviewer lacked the expected rank (by the
+    occurred index: O(this year's interviews))."""
+    rules = await load_rules(conn, adcode_of(schema))
+    start, end = Period.year(reference_date(as_of).year).instants()
+    return await conn.fetch(
+        f"SELECT {select} FROM {schema}.interviews_held h WHERE h.direction = 'leader_to_cadre'"
+        " AND h.recorded_at < coalesce($1::timestamptz, 'infinity') AND h.occurred_at >= $3 AND h.occurred_at < $4"
+        f" AND NOT {_expected('h', '$2')} {tail}",
+        recorded_before(as_of), json.dumps(rules.interviewer_ranks), start, end,
+    )
 
 
 async def coverage_by_rank(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
     """Per rank and for the county: active cadres, those `ok` this year, coverage %, and this year's
     interviews whose interviewer did not have the expected rank."""
-    rows, judged = await _judge_all(conn, schema, as_of)
-    year = reference_date(as_of).year
-    wrong = [i for i in judged if i["day"].year == year and not i["expected_rank"]]
+    judged = await _judged(conn, schema, as_of, {}, select="j.rank, count(*) AS cadres,"
+                           " count(*) FILTER (WHERE j.status = 'ok') AS interviewed", tail="GROUP BY j.rank")
+    wrong = {r["rank"]: r["count"] for r in await _mismatched(
+        conn, schema, as_of, "h.interviewee_rank AS rank, count(*)", "GROUP BY h.interviewee_rank")}
 
-    def figures(group: list[dict], mismatched: int) -> dict:
-        ok = sum(1 for r in group if r["status"] == "ok")
-        return {"cadres": len(group), "interviewed": ok,
-                "coverage_pct": round(100.0 * ok / len(group), 1) if group else None,
+    def figures(cadres: int, ok: int, mismatched: int) -> dict:
+        return {"cadres": cadres, "interviewed": ok, "coverage_pct": round(100.0 * ok / cadres, 1) if cadres else None,
                 "rank_mismatches": mismatched}
 
-    ranks = sorted({r["rank"] for r in rows})
     return {
-        "county": figures(rows, len(wrong)),
-        "ranks": [
-            {"rank": rank, **figures([r for r in rows if r["rank"] == rank],
-                                     sum(1 for i in wrong if i["interviewee_rank"] == rank))}
-            for rank in ranks
-        ],
+        "county": figures(sum(r["cadres"] for r in judged), sum(r["interviewed"] for r in judged),
+                          sum(wrong.values())),
+        "ranks": [{"rank": r["rank"], **figures(r["cadres"], r["interviewed"], wrong.get(r["rank"], 0))}
+                  for r in sorted(judged, key=lambda r: r["rank"])],
     }
 
 
 async def rank_mismatches(conn: Any, schema: str, *, as_of: date | None = None) -> list[dict]:
     """This year's leader-to-cadre interviews whose interviewer lacked the rank the rule expects."""
-    _, judged = await _judge_all(conn, schema, as_of)
-    year = reference_date(as_of).year
-    return [
-        {k: i[k] for k in ("interview_id", "day", "interviewer_id", "interviewer_rank", "interviewee_id",
-                           "interviewee_rank")}
-        for i in judged if i["day"].year == year and not i["expected_rank"]
-    ]
+    rows = await _mismatched(
+        conn, schema, as_of, "h.interview_id, (h.occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS day,"
+        " h.interviewer_id, h.interviewer_rank, h.interviewee_id, h.interviewee_rank",
+        "ORDER BY h.occurred_at, h.interview_id",
+    )
+    return [dict(r) for r in rows]
 
 
 async def active_cadres(conn: Any, schema: str) -> list[UUID]:

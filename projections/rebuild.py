@@ -6,8 +6,11 @@ the county's tracking rows (so the driver waits), applies the few events that ar
 locks the live tables without ever waiting while holding one (a query reading several would deadlock
 with it), drops them, moves the rebuilt ones in and sets tracking to the rebuilt position.
 
-A projection with tables outside the county schema (`shared_tables`, the province rollup) cannot be
-swapped: it is forgotten and replayed in place, in one transaction.
+The log is read and decoded once per rebuild, in big batches, and every chosen read model applies
+each batch in turn; secondary indexes are built after the replay. A projection with tables outside
+the county schema (`shared_tables`, the province rollup) is replayed with the others when the read
+models it reads are rebuilt too, keeping its shared rows in the scratch schema until the swap's
+transaction adopts them; alone, it is forgotten and replayed in place, in one transaction.
 """
 from __future__ import annotations
 
@@ -20,13 +23,14 @@ from typing import Any
 import asyncpg
 from tqdm import tqdm
 
+from projections import positions
 from projections.base import Projection
 from projections.driver import SKIPPED_TOPICS, decode, decoder
 from projections.rules import load_rules
 from projections.schema import ensure_tables_async
 from services.storage.names import REBUILD_LOCK_CLASS, adcode_of, county_schema, rebuild_schema
 
-REPLAY_BATCH = 2000
+REPLAY_BATCH = 10000  # events per read and per transaction: fewer statements per event
 
 
 @dataclass
@@ -83,31 +87,40 @@ async def _rebuild_county(conn: Any, schema: str, projections: list[Projection],
     revision = await conn.fetchval("SELECT rules_revision FROM core.counties WHERE adcode = $1", adcode_of(schema))
     rules = await load_rules(conn, adcode_of(schema))
     await ensure_tables_async(conn, schema)
-    swapped = [p for p in projections if not p.shared_tables]
-    in_place = [p for p in projections if p.shared_tables]
+    chosen = {p.name for p in projections}
+    # A projection with shared tables is swapped too when what it reads is rebuilt with it (the rollup
+    # then reads the rebuilt tables); otherwise it is replayed in place from the live ones.
+    swapped = [p for p in projections if not p.shared_tables or set(p.reads) <= chosen]
+    in_place = [p for p in projections if p not in swapped]
     events = 0
     if swapped:
         scratch = rebuild_schema(schema)
         await conn.execute(f"DROP SCHEMA IF EXISTS {scratch} CASCADE; CREATE SCHEMA {scratch}")
-        tables = {}
+        indexes = []
         for projection in swapped:
-            before = await _tables(conn, scratch)
             for statement in projection.ddl(scratch):
-                await conn.execute(statement)
-            tables[projection.name] = sorted(await _tables(conn, scratch) - before)
+                # Secondary indexes are built once after the bulk of the replay, not row by row.
+                if statement.startswith("CREATE INDEX"):
+                    indexes.append(statement)
+                else:
+                    await conn.execute(statement)
         target = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.county_events")
         events = await _replay(conn, schema, scratch, swapped, rules, mapper, 0, target, progress)
-        for table in sorted(t for names in tables.values() for t in names):
-            await conn.execute(f"ANALYZE {scratch}.{table}")  # fresh tables have no statistics for the planner
+        for statement in indexes:
+            await conn.execute(statement)
+        await conn.execute(f"ANALYZE {', '.join(f'{scratch}.{t}' for t in sorted(await _tables(conn, scratch)))}")
         async with conn.transaction():
             await _lock_tracking(conn, schema, swapped)
             final = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.county_events")
             events += await _replay(conn, schema, scratch, swapped, rules, mapper, target, final, False)
-            await _take_live_tables(conn, schema, sorted(t for names in tables.values() for t in names))
             for projection in swapped:
-                for table in tables[projection.name]:
-                    await conn.execute(f"DROP TABLE IF EXISTS {schema}.{table} CASCADE")
-                    await conn.execute(f"ALTER TABLE {scratch}.{table} SET SCHEMA {schema}")
+                if projection.shared_tables:
+                    await projection.adopt(conn, scratch, schema)
+            tables = sorted(await _tables(conn, scratch))
+            await _take_live_tables(conn, schema, tables)
+            for table in tables:
+                await conn.execute(f"DROP TABLE IF EXISTS {schema}.{table} CASCADE")
+                await conn.execute(f"ALTER TABLE {scratch}.{table} SET SCHEMA {schema}")
             await _track(conn, schema, swapped, final)
             await conn.execute(f"DROP SCHEMA {scratch} CASCADE")
     if in_place:
@@ -124,7 +137,7 @@ async def _rebuild_county(conn: Any, schema: str, projections: list[Projection],
             replayed = await _replay(conn, schema, schema, in_place, rules, mapper, 0, final, progress)
             events = max(events, replayed)
             await _track(conn, schema, in_place, final)
-    if {p.name for p in projections} == {p.name for p in PROJECTIONS}:
+    if chosen == {p.name for p in PROJECTIONS}:
         # Every read model now judges the county's history under rules of this revision (or newer).
         await conn.execute("UPDATE core.counties SET judged_revision = greatest(judged_revision, $2) WHERE adcode = $1",
                            adcode_of(schema), revision)
@@ -170,10 +183,13 @@ async def _take_live_tables(conn: Any, schema: str, tables: list[str]) -> None:
 
 
 async def _track(conn: Any, schema: str, projections: list[Projection], position: int) -> None:
+    from projections.registry import PROJECTIONS
+
     await conn.execute(
         f"UPDATE {schema}.projection_tracking SET notification_id = $2 WHERE projection = ANY($1)",
         [p.name for p in projections], position,
     )
+    await positions.record_projected(conn, schema, [p.name for p in PROJECTIONS])
 
 
 async def _replay(conn: Any, schema: str, target: str, projections: list[Projection], rules: Any, mapper: Any,

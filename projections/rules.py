@@ -18,7 +18,8 @@ class InvalidRules(ValueError):
 
 
 class Rules(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No Infinity or NaN (pydantic reads those tokens): stored as JSON, they came back null and unreadable.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # Household-visit completeness (Chongqing: every household ≥2 visits per calendar year).
     household_visits_per_year: int = Field(2, ge=1, le=12)

@@ -2,54 +2,142 @@
 
 `ensure_tables(conn, schema)` takes a sync psycopg connection (`provision_county` calls it);
 the driver and rebuild use `ensure_tables_async` on asyncpg. Both run the same idempotent DDL, so
-a projection added to the registry later gets its tables when a driver next takes the county.
+a projection added to the registry later gets its tables when a driver next has events for the county.
+
+A read model whose tables were made by other code (its DDL or `version` changed since: an upgrade) is
+*stale*: `CREATE TABLE IF NOT EXISTS` would keep the old shape, and its rows may mean something else.
+`projection_versions` keeps each read model's fingerprint; the async path drops a stale read model's
+tables, forgets its shared rows and sets its tracking to 0, so the driver replays it from the log. The
+sync path (provisioning) leaves a stale read model alone for the driver.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from services.storage.names import DRIVER_LOCK_CLASS, EVENTS_TABLE, REBUILD_SUFFIX, adcode_of
+from psycopg.rows import dict_row
+
+from projections import positions
+from services.storage.names import DRIVER_LOCK_CLASS, REBUILD_SUFFIX, adcode_of
 
 TRACKING = [
     "CREATE TABLE IF NOT EXISTS {schema}.projection_tracking ("
     " projection text PRIMARY KEY, notification_id bigint NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {schema}.projection_versions (projection text PRIMARY KEY, fingerprint text NOT NULL)",
 ]
+# Read before the DDL: the stored fingerprints and positions (the tables may not exist yet).
+KNOWN = (
+    "SELECT t.projection, t.notification_id, v.fingerprint FROM {schema}.projection_tracking t"
+    " LEFT JOIN {schema}.projection_versions v USING (projection)"
+)
+
+
+def fingerprint(projection: Any) -> str:
+    """What built a read model's tables and rows: its DDL and its `version`."""
+    text = "\n".join([str(projection.version), *projection.tables, *projection.shared_tables])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def stale(projections: list[Any], known: list[Any]) -> list[Any]:
+    """The projections whose stored rows other code made: a fingerprint that differs, or none at all
+    for a read model that has applied events (made before fingerprints were kept)."""
+    by_name = {row["projection"]: row for row in known}
+    result = []
+    for projection in projections:
+        row = by_name.get(projection.name)
+        if row is None:
+            continue
+        if row["fingerprint"] is None and row["notification_id"] == 0:
+            continue  # created, never applied: nothing to throw away
+        if row["fingerprint"] != fingerprint(projection):
+            result.append(projection)
+    return result
+
+
+def _record(schema: str, projections: list[Any]) -> str:
+    """Record the fingerprints of read models that are fresh or current (never over a stale one's)."""
+    values = ", ".join(f"('{p.name}', '{fingerprint(p)}')" for p in projections)
+    return (
+        f"INSERT INTO {schema}.projection_versions SELECT v.* FROM (VALUES {values}) v (projection, fingerprint)"
+        f" WHERE NOT EXISTS (SELECT FROM {schema}.projection_tracking t WHERE t.projection = v.projection"
+        f" AND t.notification_id > 0) ON CONFLICT (projection) DO NOTHING"
+    )
 
 
 def statements(schema: str, projections: list[Any] | None = None) -> list[str]:
-    """DDL for tracking and the projections' tables (all registered ones by default), plus a
-    tracking row at 0 for each so the driver's row lock always has a row to take."""
+    """DDL for tracking, the log's position (`projections.positions`) and the projections' tables (all
+    registered ones by default), plus a tracking row at 0 for each so the driver's row lock always
+    has a row to take."""
     if projections is None:
         from projections.registry import PROJECTIONS
 
         projections = PROJECTIONS
     adcode_of(schema.removesuffix(REBUILD_SUFFIX))  # refuses anything but a county schema
-    result = [statement.format(schema=schema) for statement in TRACKING]
+    result = [*positions.SHARED, *(statement.format(schema=schema) for statement in TRACKING)]
+    if not schema.endswith(REBUILD_SUFFIX):
+        result.extend(positions.county_statements(schema))
     for projection in projections:
         result.extend(projection.shared_tables)
         result.extend(projection.ddl(schema))
         result.append(
             f"INSERT INTO {schema}.projection_tracking VALUES ('{projection.name}', 0) ON CONFLICT DO NOTHING"
         )
+    if projections:
+        result.append(_record(schema, projections))
     return result
+
+
+def _registered(projections: list[Any] | None) -> list[Any]:
+    if projections is None:
+        from projections.registry import PROJECTIONS
+
+        return PROJECTIONS
+    return projections
 
 
 def ensure_tables(conn: Any, schema: str) -> None:
     """Create the read side's tables in `schema` (sync psycopg connection; the schema must exist).
-    Runs in the caller's transaction if one is open; takes the same DDL lock as the async variant."""
+    Runs in the caller's transaction if one is open; takes the same DDL lock as the async variant.
+    A stale read model is left for the driver (its old tables may lack what the new DDL indexes)."""
     conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (DRIVER_LOCK_CLASS,))
-    for statement in statements(schema):
+    for statement in TRACKING:
+        conn.execute(statement.format(schema=schema))
+    cursor = conn.cursor(row_factory=dict_row)
+    known = cursor.execute(KNOWN.format(schema=schema)).fetchall()
+    left = stale(_registered(None), known)
+    for statement in statements(schema, [p for p in _registered(None) if p not in left]):
         conn.execute(statement)
 
 
 async def ensure_tables_async(conn: Any, schema: str, projections: list[Any] | None = None) -> None:
-    """The same on an asyncpg connection. Two drivers (or a driver and a rebuild) may run it at once,
-    and concurrent `CREATE TABLE IF NOT EXISTS` of one name can still collide in the catalog: advisory
-    lock (DRIVER_LOCK_CLASS, 0) serialises the read side's DDL (0 is no adcode)."""
+    """The same on an asyncpg connection, replaying stale read models (module doc). Two drivers (or a
+    driver and a rebuild) may run it at once, and concurrent `CREATE TABLE IF NOT EXISTS` of one name
+    can still collide in the catalog: advisory lock (DRIVER_LOCK_CLASS, 0) serialises the read side's
+    DDL (0 is no adcode)."""
+    chosen = _registered(projections)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", DRIVER_LOCK_CLASS)
-        for statement in statements(schema, projections):
+        if not schema.endswith(REBUILD_SUFFIX):
+            for statement in TRACKING:
+                await conn.execute(statement.format(schema=schema))
+            for projection in stale(chosen, await conn.fetch(KNOWN.format(schema=schema))):
+                await _forget(conn, schema, projection)
+        for statement in statements(schema, chosen):
             await conn.execute(statement)
+
+
+async def _forget(conn: Any, schema: str, projection: Any) -> None:
+    """Throw away a stale read model: its tables, its shared rows, its position."""
+    for table in await conn.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND starts_with(tablename, $2)",
+        schema, f"{projection.name}_",
+    ):
+        await conn.execute(f'DROP TABLE {schema}."{table["tablename"]}"')
+    if projection.shared_tables:
+        await projection.forget_rows(conn, schema)
+    await conn.execute(f"UPDATE {schema}.projection_tracking SET notification_id = 0 WHERE projection = $1",
+                       projection.name)
+    await conn.execute(f"DELETE FROM {schema}.projection_versions WHERE projection = $1", projection.name)
 
 
 async def tracking_positions(conn: Any, schema: str) -> dict[str, tuple[int, str]]:
@@ -58,9 +146,3 @@ async def tracking_positions(conn: Any, schema: str) -> dict[str, tuple[int, str
     rows = await conn.fetch(f"SELECT projection, notification_id, xmin::text AS written FROM {schema}.projection_tracking")
     return {row["projection"]: (row["notification_id"], row["written"]) for row in rows}
 
-
-async def lag(conn: Any, schema: str) -> int:
-    """Events of the county not yet applied by its slowest projection (0 when up to date)."""
-    head = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.{EVENTS_TABLE}")
-    tail = await conn.fetchval(f"SELECT coalesce(min(notification_id), 0) FROM {schema}.projection_tracking")
-    return max(0, head - tail)

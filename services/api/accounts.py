@@ -7,11 +7,12 @@ from typing import Literal
 from uuid import UUID, uuid4
 
 from anyio import to_thread
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from services.domain import Cadre
 from services.identity.accounts import change_account, county_accounts, create_account
-from services.identity.users import MIN_PASSWORD, InvalidUser, check_account, hash_password
+from services.identity.users import MIN_PASSWORD, USERNAME, InvalidUser, check_account, hash_password
 
 from .auth import ADMIN, bearer_token
 from .errors import ApiError, FieldError, not_found
@@ -36,7 +37,16 @@ class AccountList(BaseModel):
 
 
 class NewAccount(BaseModel):
-    username: str = Field(min_length=3, max_length=64)
+    """A cadre account names its cadre (`cadre_id`), a department account its department (not blank):
+    `check_account` enforces both; the schema states them."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"properties": {"roles": {"contains": {"const": "cadre"}}}, "required": ["roles"]},
+         "then": {"properties": {"cadre_id": {"type": "string"}}, "required": ["cadre_id"]}},
+        {"if": {"properties": {"roles": {"contains": {"const": "department"}}}, "required": ["roles"]},
+         "then": {"properties": {"department": {"type": "string", "pattern": r"\S"}}, "required": ["department"]}},
+    ]})
+    username: str = Field(min_length=3, max_length=64, pattern=USERNAME.pattern)
     display_name: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=MIN_PASSWORD, max_length=256)
     roles: list[CountyRole] = Field(min_length=1)
@@ -53,7 +63,8 @@ async def user_list(call: Call) -> AccountList:
 @endpoint("POST", "/users", body=NewAccount, response=Account, roles=ADMIN, status=201, tags=["users"],
           errors={409, 422}, summary="Create an account in my county (cadre, county admin or department)")
 async def user_create(call: Call) -> Account:
-    """A cadre account must name a cadre of this county; a department account its department."""
+    """A cadre account must name an active cadre of this county (else 422); a department account its
+    department."""
     body: NewAccount = call.body
     county = call.county
     try:
@@ -64,7 +75,7 @@ async def user_create(call: Call) -> Account:
         cadre = (await to_thread.run_sync(county_app(call).load_many, [body.cadre_id])).get(body.cadre_id)
         if not isinstance(cadre, Cadre) or cadre.departed:
             raise ApiError(422, "cadre_id is not an active cadre of this county.", "所填干部编号不是本县在岗干部。",
-                           kind="invalid", errors=[FieldError(field="cadre_id", message="not an active cadre here",
+                           kind="rejected", errors=[FieldError(field="cadre_id", message="not an active cadre here",
                                                               message_zh="不是本县在岗干部")])
     password_hash = await to_thread.run_sync(hash_password, body.password)
     user_id = uuid4()
@@ -82,24 +93,34 @@ async def user_create(call: Call) -> Account:
 
 
 class AccountChange(BaseModel):
-    """What an admin changes about an account; fields left out stay as they are."""
+    """What an admin changes about an account (at least one of `disabled`, `password`); fields left out
+    stay as they are."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"properties": {"disabled": {"type": "boolean"}}, "required": ["disabled"]},
+        {"properties": {"password": {"type": "string"}}, "required": ["password"]},
+    ]})
 
     disabled: bool | None = Field(None, description="true: the account can no longer log in and its sessions end")
     password: str | None = Field(None, min_length=MIN_PASSWORD, max_length=256,
                                  description="a new password (e.g. the holder forgot theirs); its sessions end")
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> AccountChange:
+        if self.disabled is None and self.password is None:
+            raise PydanticCustomError("nothing_to_change", "Nothing to change: send disabled or password.",
+                                      {"zh": "没有要修改的内容（disabled 或 password）。"})
+        return self
 
 
 @endpoint("PATCH", "/users/{user_id:uuid}", body=AccountChange, response=Account, roles=ADMIN, tags=["users"],
           errors={422}, summary="Disable or enable an account of my county, or set a new password")
 async def user_change(call: Call) -> Account:
     """Either change ends the account's open sessions: a phone left with a departed cadre, or a password
-    that leaked, stops working at once."""
+    that leaked, stops working at once. An admin cannot disable their own account (422)."""
     body: AccountChange = call.body
     assert call.session is not None
     user_id = call.path["user_id"]
-    if body.disabled is None and body.password is None:
-        raise ApiError(422, "Nothing to change: send disabled or password.",
-                       "没有要修改的内容（disabled 或 password）。", kind="invalid")
     if body.disabled and user_id == call.session.user_id:
         raise ApiError(422, "You cannot disable your own account.", "不能停用自己的账号。", kind="invalid")
     password_hash = await to_thread.run_sync(hash_password, body.password) if body.password is not None else None

@@ -28,6 +28,7 @@ from . import errors, ops, status
 from .errors import ApiError, problem_response
 from .pwa import DEFAULT_DIST, PwaFiles
 from .rejudge import Rejudging
+from .routing import share_paths
 
 log = logging.getLogger("grassroots.app")
 
@@ -49,7 +50,8 @@ GZIP_MINIMUM_SIZE = 1024
 
 
 def api_routes() -> list[BaseRoute]:
-    return [route for name in API_MODULES for route in importlib.import_module(f"services.api.{name}").routes]
+    return share_paths([route for name in API_MODULES
+                        for route in importlib.import_module(f"services.api.{name}").routes])
 
 
 class BodyLimit:
@@ -99,7 +101,8 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
         app.state.url = db_url
         app.state.metrics = ops.Metrics()
         app.state.openapi = None
-        app.state.db = await asyncpg.create_pool(db_url, min_size=1, max_size=10)
+        # Recycled after max_queries: a backend keeps the catalog of every county schema it touched (DESIGN §9).
+        app.state.db = await asyncpg.create_pool(db_url, min_size=1, max_size=10, max_queries=20_000)
         app.state.counties = _counties(db_url)
         app.state.rejudging = Rejudging(db_url, app.state.db)
         await app.state.rejudging.resume()

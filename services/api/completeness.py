@@ -20,10 +20,12 @@ async def completeness_summary(call: Call) -> Document:
 
 
 class HouseholdsQuery(CompletenessFilters, Paged):
-    bbox: str | None = Field(None, max_length=100, description="west,south,east,north in degrees (WGS 84): only the"
-                                                               " households inside (the map asks for what it shows)")
+    bbox: str | None = Field(None, max_length=100, pattern=r"^-?[0-9]+(\.[0-9]+)?(,-?[0-9]+(\.[0-9]+)?){3}$",
+                             description="west,south,east,north in degrees (WGS 84), -180 ≤ west < east ≤ 180 and"
+                                         " -90 ≤ south < north ≤ 90: only the households inside (the map asks for"
+                                         " what it shows)")
 
-    @field_validator("bbox")
+    @field_validator("bbox", mode="before")  # before the pattern: its message says the form
     @classmethod
     def _bbox(cls, value: str | None) -> str | None:
         if value is None:

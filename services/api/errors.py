@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from services.domain.errors import shown
+
 log = logging.getLogger("grassroots.api")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -77,9 +79,14 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def problem(self) -> Problem:
+        """The answer's body. Details and field names may echo the request (an unknown key, a value
+        pydantic quotes): their control characters never go back."""
         title = TITLES.get(self.status, ("Error", "错误"))[0]
-        return Problem(type=TYPE_BASE + self.kind, title=title, status=self.status, detail=self.detail,
-                       detail_zh=self.detail_zh, errors=self.errors)
+        errors = None if self.errors is None else [
+            FieldError(field=shown(e.field), message=shown(e.message), message_zh=shown(e.message_zh))
+            for e in self.errors]
+        return Problem(type=TYPE_BASE + self.kind, title=title, status=self.status, detail=shown(self.detail),
+                       detail_zh=shown(self.detail_zh), errors=errors)
 
 
 def problem_response(error: ApiError) -> JSONResponse:

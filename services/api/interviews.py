@@ -3,16 +3,20 @@ interviewer of the wrong rank, from the interviews read model (projections/inter
 themselves are recorded from the phone (`hold_interview` through sync)."""
 from __future__ import annotations
 
+from uuid import UUID
+
+from pydantic import Field
+
 from projections import interviews
 
 from .auth import ADMIN
 from .filters import InterviewFilters, interview_filters
-from .reading import AsOf, Document, Keyset, Page, Paged, keyset_page, offset_page, reading, schema_of, uuid_param
+from .reading import AsOf, Document, Keyset, Page, Paged, keyset_page, offset_page, reading, schema_of
 from .routing import Call, endpoint
 
 
 class InterviewCadresQuery(InterviewFilters, Keyset):
-    pass
+    after: UUID | None = Field(None, description="the `next` of the previous page")
 
 
 @endpoint("GET", "/interviews/cadres", query=InterviewCadresQuery, response=Page, roles=ADMIN, tags=["interviews"],
@@ -21,7 +25,7 @@ async def interview_cadres(call: Call) -> Page:
     query: InterviewCadresQuery = call.query
     async with reading(call) as conn:
         answer = await interviews.cadres(conn, schema_of(call), **interview_filters(query), limit=query.limit,
-                                         after=uuid_param(query.after, "after"))
+                                         after=query.after)
     return keyset_page(answer, query.limit)
 
 

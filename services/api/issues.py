@@ -21,11 +21,18 @@ from .writing import command_endpoint
 ISSUE = "/issues/{issue_id:uuid}"
 
 
+# The issue ledger's keyset: the last issue's time and id, `2026-06-30T10:00:00.123456+08:00|<uuid>`.
+ISSUE_CURSOR = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][0-9]{2}:[0-9]{2}"
+                r"\|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
 class IssuesQuery(Keyset):
     status: Literal["open", "overdue", "resolved"] | None = None
     route: Literal["on_the_spot", "monthly_review", "department", "leadership"] | None = None
     department: str | None = Field(None, max_length=50, pattern=PLAIN_TEXT)
     category: str | None = Field(None, max_length=50, pattern=PLAIN_TEXT)
+    after: str | None = Field(None, max_length=100, pattern=ISSUE_CURSOR,
+                              description="the `next` of the previous page (another value answers 422)")
 
 
 @endpoint("GET", "/issues", query=IssuesQuery, response=Page, roles=ISSUE_READERS, tags=["issues"],

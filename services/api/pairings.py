@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from pydantic import Field
+
 from projections import pairing
 from services.domain import commands as c
 
 from .auth import ADMIN
 from .filters import PairingFilters, pairing_filters
-from .reading import (AsOf, Document, Keyset, Page, Paged, keyset_page, offset_page, reading, schema_of, uuid_param,
+from .reading import (AsOf, Document, Keyset, Page, Paged, keyset_page, offset_page, reading, schema_of,
                       with_heads)
 from .routing import Call, endpoint
 from .writing import command_endpoint
@@ -18,7 +20,7 @@ PAIRING = "/pairings/{pairing_id:uuid}"
 
 
 class PairingsQuery(PairingFilters, Keyset):
-    pass
+    after: UUID | None = Field(None, description="the `next` of the previous page")
 
 
 @endpoint("GET", "/pairings", query=PairingsQuery, response=Page, roles=ADMIN, tags=["pairings"],
@@ -27,7 +29,7 @@ async def pairings_list(call: Call) -> Page:
     query: PairingsQuery = call.query
     async with reading(call) as conn:
         answer = await pairing.pairings(conn, schema_of(call), **pairing_filters(query), limit=query.limit,
-                                        after=uuid_param(query.after, "after"))
+                                        after=query.after)
     page = keyset_page(answer, query.limit)
     page.items = await with_heads(call, page.items)  # a paired household's head (household_id is None otherwise)
     return page

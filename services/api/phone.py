@@ -124,7 +124,8 @@ class MyHouseholds(BaseModel):
 
 
 class SinceQuery(BaseModel):
-    since: str | None = Field(None, max_length=64, description="the `cursor` of an earlier answer")
+    since: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]*$",
+                              description="the `cursor` of an earlier answer (another value answers 422)")
 
 
 def _cursor(moment: datetime) -> str:

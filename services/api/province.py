@@ -16,6 +16,7 @@ from services.storage.connections import AsyncConnection
 from .auth import PROVINCE
 from .errors import ApiError, not_found
 from .reading import AsOf, Page, reading, whole_page
+from .params import MonthText
 from .routing import Call, endpoint
 
 
@@ -102,7 +103,7 @@ async def province_county_months(call: Call) -> Page:
 
 
 class RankingQuery(AsOf):
-    month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; default: this month")
+    month: MonthText | None = Field(None, description="YYYY-MM; default: this month")
     by: Literal["coverage_pct", "verified_visits", "issues_resolved", "satisfaction_pct", "pairings_compliant_pct",
                 "interview_coverage_pct"] = "coverage_pct"
 

@@ -31,6 +31,7 @@ from services.storage.names import county_schema
 
 from .auth import PERSONAL_ROLES
 from .errors import ApiError, not_found
+from .params import PeriodText
 from .routing import Call
 
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
@@ -50,13 +51,14 @@ class Paged(AsOf):
 
 
 class Keyset(AsOf):
+    """A keyset page: each list declares its own `after` (the `next` of the previous page) in its own form."""
+
     limit: int = Field(50, ge=1, le=500)
-    after: str | None = Field(None, max_length=100, pattern=PLAIN_TEXT, description="the `next` of the previous page")
 
 
 class InPeriod(AsOf):
-    period: str | None = Field(None, max_length=30, description="2026, 2026-Q1, 2026-03 or 2026-01-05..2026-02-20;"
-                                                                " default: this year")
+    period: PeriodText | None = Field(None, description="2026, 2026-Q1, 2026-03 or 2026-01-05..2026-02-20;"
+                                                        " default: this year")
 
 
 class Page(BaseModel):
@@ -99,14 +101,6 @@ def period_of(query: InPeriod) -> Period:
     except ValueError as error:
         raise invalid_query(str(error)) from None
 
-
-def uuid_param(value: str | None, name: str) -> UUID | None:
-    if value is None:
-        return None
-    try:
-        return UUID(value)
-    except ValueError:
-        raise invalid_query(f"{name} is not a UUID: {value!r}") from None
 
 
 def offset_page(items: Sequence[dict[str, Any]], query: Paged) -> Page:

@@ -23,10 +23,13 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
+from services.domain.errors import shown
 from services.identity import Session
 
 from .auth import authenticate, county_of, require
@@ -124,6 +127,27 @@ class ApiRoute(Route):
             return await _run(operation, request)
 
         super().__init__(operation.path, run, methods=[operation.method], name=operation.operation_id)
+        self.allowed = sorted(self.methods or ())  # every method of this path: see `share_paths`
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Starlette answers a wrong method with the first route of the path it met, naming only that
+        # route's methods; the path's other routes serve the rest.
+        if scope["type"] == "http" and self.methods and scope["method"] not in self.methods:
+            raise HTTPException(status_code=405, headers={"Allow": ", ".join(self.allowed)})
+        await super().handle(scope, receive, send)
+
+
+def share_paths(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """The routes, each knowing every method its path is served with (a 405's `Allow`): a path is
+    often declared by several modules (GET /cadres reads, POST /cadres enrols)."""
+    methods: dict[str, set[str]] = {}
+    for route in routes:
+        if isinstance(route, ApiRoute):
+            methods.setdefault(route.path, set()).update(route.methods or ())
+    for route in routes:
+        if isinstance(route, ApiRoute):
+            route.allowed = sorted(methods[route.path])
+    return routes
 
 
 def endpoint(
@@ -160,8 +184,9 @@ def nul_fields(value: Any, path: str = "") -> list[str]:
         return [path or "body"] if "\x00" in value else []
     if isinstance(value, BaseModel):
         value = value.model_dump()
-    if isinstance(value, dict):
-        return [f for k, v in value.items() for f in nul_fields(k, path) + nul_fields(v, f"{path}.{k}".lstrip("."))]
+    if isinstance(value, dict):  # a key names the field: shown, since the answer echoes it
+        return [f for k, v in value.items()
+                for f in nul_fields(k, path) + nul_fields(v, f"{path}.{shown(str(k))}".lstrip("."))]
     if isinstance(value, (list, tuple, set, frozenset)):
         return [f for i, v in enumerate(value) for f in nul_fields(v, f"{path}.{i}".lstrip("."))]
     return []

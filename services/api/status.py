@@ -1,8 +1,8 @@
 """`GET /status`: a public HTML page listing the counties served here and how much each holds.
 
 Counts only (households registered, cadres enrolled, events): no names, no personal data, no login.
-The counts come straight from each county's event log, so the page is right even before any read
-model has caught up.
+The counts are kept with the county's event log as it is written (`projections.positions`), so the
+page is right even before any read model has caught up, and costs two queries for any number of counties.
 """
 from __future__ import annotations
 
@@ -11,29 +11,13 @@ from html import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from services.storage.names import EVENTS_TABLE, county_schema
-
-_COUNTS = f"""
-SELECT count(*) AS events,
-       count(*) FILTER (WHERE topic = 'grassroots:Household.Registered') AS households,
-       count(*) FILTER (WHERE topic = 'grassroots:Cadre.Enrolled') AS cadres
-FROM {{schema}}.{EVENTS_TABLE}
-"""
-
-
-async def county_counts(conn) -> list[dict]:
-    rows = await conn.fetch("SELECT adcode, name, province FROM core.counties ORDER BY adcode")
-    result = []
-    for row in rows:
-        counts = await conn.fetchrow(_COUNTS.format(schema=county_schema(row["adcode"])))
-        result.append({**dict(row), **dict(counts)})
-    return result
+from projections import positions
 
 
 async def page(request: Request) -> HTMLResponse:
     request.scope["grassroots.route"] = "/status"
     async with request.app.state.db.acquire() as conn:
-        counties = await county_counts(conn)
+        counties = await positions.counts(conn)
     rows = "\n".join(
         f"<tr><td>{escape(c['adcode'])}</td><td>{escape(c['name'])}</td><td>{escape(c['province'])}</td>"
         f"<td>{c['households']:,}</td><td>{c['cadres']:,}</td><td>{c['events']:,}</td></tr>"

@@ -12,6 +12,7 @@ from services.domain import commands as c
 
 from .auth import ADMIN
 from .reading import Document, InPeriod, Page, Paged, lookup, offset_page, period_of, reading, schema_of
+from .params import PeriodText
 from .routing import Call, endpoint
 from .writing import command_endpoint
 
@@ -19,7 +20,7 @@ VISIT = "/visits/{visit_id:uuid}"
 
 
 class VisitsQuery(Paged):
-    period: str | None = Field(None, max_length=30, description="default: every period")
+    period: PeriodText | None = Field(None, description="default: every period")
     cadre_id: UUID | None = None
     household_id: UUID | None = None
     verified: bool | None = None

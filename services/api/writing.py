@@ -57,8 +57,10 @@ def body_model(command: type[c.Command]) -> type[BaseModel]:
     fields: dict[str, Any] = {name: (info.annotation, info) for name, info in command.model_fields.items()
                               if name not in ("command_id", target)}
     fields["command_id"] = (UUID | None, Field(None, description="send one to make retries safe (idempotency key)"))
-    return create_model(f"{command.__name__}Body", __config__=ConfigDict(extra="forbid", allow_inf_nan=False),
-                        __doc__=command.__doc__, **fields)
+    # The command's own model validators run when `run` builds it; its schema extras state them here.
+    config = ConfigDict(extra="forbid", allow_inf_nan=False,
+                        json_schema_extra=command.model_config.get("json_schema_extra"))
+    return create_model(f"{command.__name__}Body", __config__=config, __doc__=command.__doc__, **fields)
 
 
 def _visible(county_app: Any, session: Session, target: str, aggregate_id: UUID) -> bool:
@@ -120,7 +122,8 @@ def command_endpoint(command_type: type[c.Command], path: str, summary: str, tag
         return await run(call, command_type)
 
     handler.__name__ = command_type.type
-    handler.__doc__ = f"Runs the `{command_type.type}` command."
+    handler.__doc__ = (f"Runs the `{command_type.type}` command. A rule of the domain it breaks (the object's state,"
+                       " the caller's role) answers 422 with `type` …/rejected.")
     return endpoint("POST", path, body=body_model(command_type), response=CommandOutcome,
                     roles=ALLOWED_ROLES[command_type.type], status=201 if creates else 200, tags=[tag],
                     errors={404, 409, 422} if not creates else {409, 422}, summary=summary)(handler)

@@ -13,10 +13,11 @@ database would be rejected as not found.
 """
 from __future__ import annotations
 
+import contextlib
 import time
-from contextlib import suppress
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -81,13 +82,13 @@ class InMemoryCounty(County):
         self.adcode = check_adcode(adcode)
         self.schema = county_schema(self.adcode)
         self.memory_keys = MemoryKeys()
-        self.keys = self.memory_keys  # type: ignore[assignment]  # KeyStore's interface, in memory
+        self.keys = self.memory_keys  # type: ignore[assignment]
 
     def read(self, aggregate_ids: Iterable[UUID],
              household_ids: Iterable[UUID]) -> tuple[dict[UUID, LibraryAggregate], dict[UUID, bytes]]:
         found: dict[UUID, LibraryAggregate] = {}
         for aggregate_id in aggregate_ids:
-            with suppress(AggregateNotFoundError):  # not there: the command answers not found
+            with contextlib.suppress(AggregateNotFoundError):
                 found[aggregate_id] = self.repository.get(aggregate_id)
         return found, self.keys.get_many(household_ids)
 
@@ -95,12 +96,8 @@ class InMemoryCounty(County):
         """The log in notification order, as the county's table stores it."""
         start = 1
         while page := self.recorder.select_notifications(start, PAGE):
-            yield from ((_uuid(n.originator_id), n.originator_version, n.topic, n.state) for n in page)
+            yield from ((cast(UUID, n.originator_id), n.originator_version, n.topic, n.state) for n in page)
             start = page[-1].id + 1
-
-
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(value)
 
 
 @dataclass(frozen=True)

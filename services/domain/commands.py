@@ -8,18 +8,22 @@ command or an `InvalidCommand` whose message names every problem in Chinese and 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
+
+from annotated_types import GroupedMetadata
 
 from pydantic import (
     AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
     model_validator,
 )
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from services.domain import clock
-from services.domain.errors import InvalidCommand
+from services.domain.errors import InvalidCommand, shown
 from services.domain.values import (
     Cadence, HouseholdTag, InterviewDirection, InterviewForm, IssueRoute, IssueSource, MustTalkTopic, Rank,
     Satisfaction, TargetKind, VisitKind,
@@ -46,26 +50,82 @@ def _device_time(value: datetime) -> datetime:
     return value
 
 
-def _digits(count: int, en_name: str, zh_name: str) -> AfterValidator:
+class Stated:
+    """JSON Schema keywords saying what a validator beside it checks: pydantic cannot see inside an
+    AfterValidator, and the OpenAPI document must state every limit the server enforces."""
+
+    def __init__(self, **keywords: Any) -> None:
+        self.keywords = keywords
+
+    def __hash__(self) -> int:  # Annotated metadata must hash (typing deduplicates unions)
+        return hash(tuple(sorted(self.keywords.items())))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> dict[str, Any]:
+        return {**handler(schema), **self.keywords}
+
+
+class _Checks(GroupedMetadata):
+    """Several constraints as one `Annotated` item (pydantic unpacks it), so a text or code type is
+    `Annotated[str, _text(…)]`, a form the type checker reads as well."""
+
+    def __init__(self, *checks: Any) -> None:
+        self.checks = checks
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.checks)
+
+    def __hash__(self) -> int:  # Annotated metadata must hash (typing deduplicates unions)
+        return hash(self.checks)
+
+
+def _digits(count: int, en_name: str, zh_name: str) -> _Checks:
     pattern = re.compile(rf"\d{{{count}}}")
 
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
             raise _problem("bad_code", f"must be a {count}-digit {en_name} code", f"必须是 {count} 位{zh_name}代码")
         return value
-    return AfterValidator(check)
+    return _Checks(AfterValidator(check), Stated(pattern=rf"^\d{{{count}}}$"))
 
 
-def _without(characters: re.Pattern[str], en: str, zh: str) -> Any:
+WHITE_SPACE = r"\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"  # with \t-\r (controls)
+
+
+def _text(max_length: int, *, lines: bool = False, blank: bool = False) -> _Checks:
+    """Text from phones and spreadsheets, stripped: it ends up in ledgers (XLSX cannot hold control
+    characters) and on screens, so one-line text takes none and free text (`lines`) may break lines and
+    nothing else; unless `blank`, something must be left after stripping."""
+    banned = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f" if lines else r"\x00-\x1f\x7f"
+    en, zh = ("control characters", "控制字符") if lines else ("line breaks or control characters", "换行或控制字符")
+    characters = re.compile(f"[{banned}]")
+
     def check(value: str) -> str:
         if characters.search(value):
             raise _problem("control_character", f"may not contain {en}", f"不能含有{zh}")
         return value
-    return check
+    allowed = f"[^{banned}]"
+    # The schema's pattern sees the text before stripping: blank text is control characters and the
+    # spaces stripping removes (Unicode White_Space, spelled out: regex dialects disagree on `\s`).
+    pattern = f"^{allowed}*$" if blank else rf"^{allowed}*[^\x00-\x1f\x7f{WHITE_SPACE}]{allowed}*$"
+    length = StringConstraints(strip_whitespace=True, min_length=None if blank else 1, max_length=max_length)
+    return _Checks(length, AfterValidator(check), Stated(pattern=pattern))
 
 
 def _unique_sorted(values: list[Any]) -> list[Any]:
     return sorted(set(values))
+
+
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# The model validators' rules, stated in JSON Schema for the OpenAPI document (`json_schema_extra`).
+HOUSEHOLD_TARGET_IS_AN_ID: JsonDict = {
+    "if": {"properties": {"target_kind": {"const": "household"}}, "required": ["target_kind"]},
+    "then": {"properties": {"target_id": {"pattern": UUID_PATTERN}}},
+}
+DEPARTMENT_ROUTE_IS_COMPLETE: JsonDict = {
+    "if": {"properties": {"route": {"const": "department"}}, "required": ["route"]},
+    "then": {"properties": {"department": {"type": "string"}, "deadline": {"type": "string"}},
+             "required": ["department", "deadline"]},
+}
 
 
 def _phone(value: str) -> str:
@@ -74,21 +134,16 @@ def _phone(value: str) -> str:
     return value
 
 
-# Text from phones and spreadsheets ends up in ledgers (XLSX cannot hold control characters) and on
-# screens: one-line fields take none, free text may break lines and nothing else.
-OneLine = AfterValidator(_without(re.compile(r"[\x00-\x1f\x7f]"), "line breaks or control characters",
-                                  "换行或控制字符"))
-Lines = AfterValidator(_without(re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"), "control characters",
-                                "控制字符"))
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), OneLine]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30), OneLine]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Lines]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Lines]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), Lines]
-ShortNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), Lines]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), OneLine]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_phone)]
+Name = Annotated[str, _text(50)]
+Label = Annotated[str, _text(30)]
+Reason = Annotated[str, _text(200, lines=True)]
+Summary = Annotated[str, _text(500, lines=True)]
+Note = Annotated[str, _text(500, lines=True, blank=True)]
+ShortNote = Annotated[str, _text(200, lines=True, blank=True)]
+Address = Annotated[str, _text(100)]
+Reference = Annotated[str, _text(64)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_phone),
+                  Stated(pattern=r"^\+?[0-9][0-9 \-]{4,19}$")]
 VillageCode = Annotated[str, _digits(12, "village", "村（社区）")]
 TownshipCode = Annotated[str, _digits(9, "township", "乡镇（街道）")]
 Lat = Annotated[float, Field(ge=-90, le=90)]
@@ -116,7 +171,7 @@ class ChangeCommand(Command):
 
 
 class _Place(BaseModel):
-    village: VillageCode
+    village: VillageCode = Field(description="12 digits, beginning with its township's 9")
     township: TownshipCode
     address: Address
     lat: Lat
@@ -132,6 +187,8 @@ class _Place(BaseModel):
 
 
 class RegisterHousehold(Command, _Place):
+    """The village code begins with the township code (a village's 12 digits start with its township's 9)."""
+
     type = "register_household"
     tags: Tags = []
     size: int = Field(ge=1, le=30)
@@ -141,6 +198,8 @@ class RegisterHousehold(Command, _Place):
 
 
 class RelocateHousehold(ChangeCommand, _Place):
+    """The village code begins with the township code (a village's 12 digits start with its township's 9)."""
+
     type, target = "relocate_household", "household_id"
     household_id: UUID
 
@@ -186,6 +245,9 @@ class DepartCadre(ChangeCommand):
 
 
 class FormPairing(Command):
+    """A household target (`target_kind` household) is named by the household's id (a UUID)."""
+
+    model_config = ConfigDict(json_schema_extra=HOUSEHOLD_TARGET_IS_AN_ID)
     type = "form_pairing"
     cadre_id: UUID
     target_kind: TargetKind
@@ -220,6 +282,9 @@ class Position(BaseModel):
 
 
 class CheckIn(Command):
+    """A household target (`target_kind` household) is named by the household's id (a UUID)."""
+
+    model_config = ConfigDict(json_schema_extra=HOUSEHOLD_TARGET_IS_AN_ID)
     type = "check_in"
     target_kind: TargetKind
     target_id: Reference
@@ -268,6 +333,9 @@ class RaiseIssue(Command):
 
 
 class RouteIssue(ChangeCommand):
+    """A department route (`route` department) needs a department and a deadline."""
+
+    model_config = ConfigDict(json_schema_extra=DEPARTMENT_ROUTE_IS_COMPLETE)
     type, target = "route_issue", "issue_id"
     issue_id: UUID
     route: IssueRoute
@@ -328,7 +396,8 @@ def parse_command(type_name: str, command_id: Any, payload: Any) -> Command:
     """A sync entry `{id, type, payload}` as a command, or `InvalidCommand` saying what is wrong."""
     model = COMMANDS.get(type_name) if isinstance(type_name, str) else None
     if model is None:
-        raise InvalidCommand("unknown_command", f"未知的操作类型：{type_name}", f"Unknown command type: {type_name}")
+        shown_type = shown(str(type_name))
+        raise InvalidCommand("unknown_command", f"未知的操作类型：{shown_type}", f"Unknown command type: {shown_type}")
     if not isinstance(payload, dict):
         raise InvalidCommand("payload_not_object", "数据格式不正确（应为对象）。", "The payload must be a JSON object.")
     if "command_id" in payload and str(payload["command_id"]).lower() != str(command_id).lower():
@@ -387,11 +456,13 @@ def explain(error: ValidationError) -> InvalidCommand:
     problems = []
     for item in error.errors(include_url=False):
         # Union members add their own name to the location (e.g. `position.Position.lat`): drop it.
-        field = ".".join(str(part) for part in item["loc"] if not (isinstance(part, str) and part[:1].isupper()))
+        # Field names (an unknown key) and pydantic's messages (a character it found) may echo the input.
+        field = shown(".".join(str(part) for part in item["loc"] if not (isinstance(part, str) and part[:1].isupper())))
         ctx = {key: _readable(value) for key, value in (item.get("ctx") or {}).items()}
         zh = ctx.get("zh") or _ZH.get(item["type"], "不正确").format(**ctx)
+        message = shown(item["msg"])
         problems.append({"field": field, "zh": f"{field}：{zh}" if field else zh,
-                         "en": f"{field}: {item['msg']}" if field else item["msg"]})
+                         "en": f"{field}: {message}" if field else message})
     return InvalidCommand(
         "invalid_command", "；".join(p["zh"] for p in problems), "; ".join(p["en"] for p in problems),
         errors=problems,

@@ -34,3 +34,12 @@ class NotFound(DomainError):
 
 class NotPermitted(DomainError):
     """The actor's role does not allow this command."""
+
+
+_CONTROL = str.maketrans({code: "\ufffd" for code in (*range(0x20), 0x7f)})
+
+
+def shown(text: str) -> str:
+    """User input as a message may echo it: control characters (NUL, escape sequences, line breaks)
+    become U+FFFD, so an echo can neither break a log line or a terminal nor hide what was sent."""
+    return text.translate(_CONTROL)

@@ -6,11 +6,13 @@ be shared between schemas. Here, instead:
 
 - one psycopg pool per database URL serves every county, and recycles its connections (a connection
   that touched thousands of schemas keeps their catalog caches: 201 MiB after 3,000);
-- events go in through four typed arrays with `unnest`, in one short transaction that takes the
-  county's write lock, notifies `grassroots_events` with the schema as payload, and inserts
-  `RETURNING notification_id`;
+- events go in through four typed arrays with `unnest`, in one statement (its own transaction on
+  the pool's autocommit connections: one round trip) that takes the county's write lock, notifies
+  `grassroots_events` with the schema as payload, and inserts `RETURNING notification_id`;
+- saves to one county made at the same moment share that statement (group commit, see
+  group_commit.py), each caller answered after the commit that holds its events;
 - no pipeline mode (psycopg 3.3.9's pipeline hung on large saves) and at most
-  `MAX_EVENTS_PER_SAVE` events per save.
+  `MAX_EVENTS_PER_SAVE` events per save, and per statement.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from .database import eventsourcing_settings
+from .group_commit import GroupCommit
 from .names import COUNTY_LOCK_CLASS, COUNTY_SCHEMA, EVENTS_TABLE, NOTIFY_CHANNEL, county_schema
 
 APPLICATION_NAME = "County"  # eventsourcing names the tables after it: county_events, county_snapshots
@@ -144,12 +147,16 @@ class CountyDatastore(PostgresDatastore):
         self.close()
 
 
-def _columns(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
+def _check_size(stored_events: Sequence[StoredEvent]) -> None:
     if len(stored_events) > MAX_EVENTS_PER_SAVE:
         raise SaveTooLarge(
             f"one save holds {len(stored_events)} events but at most {MAX_EVENTS_PER_SAVE} fit in one "
             "insert: split the work into several saves"
         )
+
+
+def _columns(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
+    _check_size(stored_events)
     return (
         [e.originator_id for e in stored_events],
         [e.originator_version for e in stored_events],
@@ -206,38 +213,71 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
         self.channel_name = NOTIFY_CHANNEL
         self.sql_create_statements = _without_composite_types(self.sql_create_statements)
         self.insert_events_statement = _insert_statement(self, " RETURNING notification_id")
-        # One statement for every county (its parameters differ), so each pooled connection prepares
-        # it once. The per-county advisory lock serialises the county's inserts, so notification ids
-        # are committed in the order they were issued and a tailing reader never passes a gap that is
+        # The per-county advisory lock serialises the county's inserts, so notification ids are
+        # committed in the order they were issued and a tailing reader never passes a gap that is
         # filled later. It replaces the stock LOCK TABLE, which Citus sends to every worker (DESIGN §13).
+        # The statement is the same for every county (its parameters differ), so each pooled
+        # connection prepares it once.
         self.lock_and_notify_statement = SQL(
             "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s::int, %s::int), pg_notify(%s, %s)"
         )
+        # Lock, notify and insert as one statement: on an autocommit connection that is one round trip
+        # where BEGIN, lock + notify, INSERT and COMMIT took four (the write path was round-trip bound:
+        # DESIGN §9). `locked` is joined into the insert's rows, so the lock is held before the first
+        # row takes its notification id; RETURNING makes a duplicate a unique violation on Citus too.
+        # (Citus ran the same lock, notify and insert as separate statements, DESIGN §13; this one-statement
+        # form is not yet run there: check that the lock and NOTIFY stay on the coordinator.)
+        self.append_statement = SQL(
+            "WITH locked AS MATERIALIZED ({lock_and_notify}),"
+            " inserted AS (INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
+            " SELECT e.* FROM locked, unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[])"
+            " AS e(originator_id, originator_version, topic, state) RETURNING notification_id)"
+            " SELECT notification_id FROM inserted"
+        ).format(
+            lock_and_notify=self.lock_and_notify_statement, schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name), id_type=Identifier(self.datastore.originator_id_type),
+        )
+        self.group_commit = GroupCommit(self._append, MAX_EVENTS_PER_SAVE)
+
+    def _lock_and_notify_parameters(self) -> tuple[Any, ...]:
+        return (f"{self.datastore.lock_timeout}s", COUNTY_LOCK_CLASS, self.county_key, NOTIFY_CHANNEL,
+                self.datastore.schema)
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        _check_size(stored_events)
+        if kwargs.get("tracking") is not None:
+            return self._insert_with_tracking(stored_events, **kwargs)
+        if not stored_events:
+            return None
+        return self.group_commit.append(stored_events)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        columns = _columns(stored_events)
-        if not stored_events and kwargs.get("tracking") is None:
-            return None
+    def _append(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """One statement: lock, notify, insert (see `append_statement`)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.append_statement, (*self._lock_and_notify_parameters(), *_columns(stored_events)),
+                         prepare=True)
+            return self._notification_ids(stored_events, curs.fetchall())
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert_with_tracking(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """The process recorder's path: its tracking row and the events in one transaction, under the
+        same lock (the stock `_insert_events` hook writes the tracking row)."""
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             if stored_events:
-                curs.execute(
-                    self.lock_and_notify_statement,
-                    (f"{self.datastore.lock_timeout}s", COUNTY_LOCK_CLASS, self.county_key,
-                     NOTIFY_CHANNEL, self.datastore.schema),
-                    prepare=True,
-                )
-            # The stock hook where a process recorder writes its tracking row, under the same lock.
+                curs.execute(self.lock_and_notify_statement, self._lock_and_notify_parameters(), prepare=True)
             self._insert_events(curs, stored_events, **kwargs)
             if not stored_events:
                 return None
-            curs.execute(self.insert_events_statement, columns, prepare=True)
-            notification_ids = [row["notification_id"] for row in curs.fetchall()]
-        if len(notification_ids) != len(stored_events):
-            raise IntegrityError(
-                f"inserted {len(stored_events)} events but got {len(notification_ids)} notification ids"
-            )
-        return notification_ids
+            curs.execute(self.insert_events_statement, _columns(stored_events), prepare=True)
+            rows = curs.fetchall()
+        return self._notification_ids(stored_events, rows)
+
+    @staticmethod
+    def _notification_ids(stored_events: Sequence[StoredEvent], rows: list[Any]) -> list[int]:
+        if len(rows) != len(stored_events):
+            raise IntegrityError(f"inserted {len(stored_events)} events but got {len(rows)} notification ids")
+        return [row["notification_id"] for row in rows]
 
 
 class CountyProcessRecorder(CountyApplicationRecorder, PostgresProcessRecorder):

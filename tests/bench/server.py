@@ -5,7 +5,8 @@
 3. append-to-visible lag: with the projection driver running, single check-ins through `County.execute`
    one at a time, each timed until its row is in the verdicts read model;
 4. sync over real HTTP: `grassroots serve` on loopback, 4 concurrent clients posting check-ins as a demo
-   cadre, in batches of 1 and of 50, then the batches of 50 resent unchanged (all `duplicate`);
+   cadre, in batches of 1, 50 and 100, then the batches of 100 resent unchanged (all `duplicate`); the
+   reference: asyncpg COPY of the rows the batches of 100 stored, in the same run;
 5. the serving process's memory after that load.
 
 A benchmark, not a test: it prints the figures and writes its section of docs/benchmarks.md. Every loop
@@ -16,27 +17,76 @@ from __future__ import annotations
 
 import asyncio
 import copy as copy_module
+import math
+import os
+import re
 import shutil
 import statistics
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import asyncpg
+import httpx
 
-from tests.bench.common import (Households, load_average, machine, memory_kib, percentile, serving_pid,
-                                write_section)
-from tests.bench.sync import Outbox, Phase, sessions, sync_phase
-from tests.e2e.seed import running_server
+from tests.e2e.seed import ROOT, running_server
 
 SEED, SCALE = 2026, 1.0
 LAG_CHECKINS, LAG_SPACING, LAG_TIMEOUT = 50, 0.1, 10.0
 CLIENTS = 4
 SINGLE_REQUESTS = 60  # per client, one check-in each
-BATCH_SIZE, BATCH_REQUESTS = 50, 10  # per client
+BATCHES = ((50, 10), (100, 25))  # (commands per request, requests per client)
+COPY_ROWS_PER_CALL, COPY_REPEATS = 10_000, 5
+EVENTS_PER_CHECK_IN = 2  # the visit's CheckedIn and the command's receipt
+REQUEST_TIMEOUT = 30.0
 PHASE_TIMEOUT = 120.0
+REPORT = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- server: begin -->", "<!-- server: end -->"
+
+
+# ---- the machine ----------------------------------------------------------------------------------------------
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown CPU")
+    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    return {"cpus": len(os.sched_getaffinity(0)), "cpu": cpu,
+            "memory_gib": int(meminfo["MemTotal"].split()[0]) / 1024 ** 2}
+
+
+def load_average() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak) of a process, in KiB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return {key: int(fields[key].split()[0]) for key in ("VmRSS", "VmHWM")}
+
+
+def serving_pid(port: int) -> int:
+    """`running_server` starts `grassroots serve --port PORT` as our child: find it in /proc."""
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if ppid == me and b"serve" in argv and str(port).encode() in argv:
+            return int(entry.name)
+    raise LookupError(f"no child process serving port {port}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered), max(1, math.ceil(q / 100 * len(ordered)))) - 1]
 
 
 # ---- 1. demo load -----------------------------------------------------------------------------------------------
@@ -51,6 +101,19 @@ async def events_per_county(url: str) -> dict[str, int]:
 
 
 # ---- 3. append-to-visible lag -----------------------------------------------------------------------------------
+
+@dataclass
+class Households:
+    ids: list[tuple[uuid.UUID, float, float]]  # id, lat, lon (active households of the county)
+
+    def checkin(self, n: int) -> dict:
+        """A sync entry's payload: a home visit with a good GPS fix at the household."""
+        household, lat, lon = self.ids[n % len(self.ids)]
+        return {"target_kind": "household", "target_id": str(household), "kind": "home",
+                "occurred_at": datetime.now(timezone.utc).isoformat(),
+                "position": {"lat": lat, "lon": lon, "accuracy_m": 12.0, "provider": "gps"},
+                "topics": [], "note": "", "companions": []}
+
 
 async def active_households(url: str, adcode: str) -> Households:
     conn = await asyncpg.connect(url)
@@ -126,20 +189,155 @@ async def append_lag(url: str, adcode: str, cadre_id: uuid.UUID, households: Hou
 
 # ---- 4. sync over HTTP ------------------------------------------------------------------------------------------
 
-async def sync_over_http(base: str, username: str, password: str, households: Households) -> list[Phase]:
-    tokens = sessions(base, username, password, CLIENTS)
-    outbox = Outbox(households)
-    await sync_phase("warm-up", base, tokens, [[outbox.entries(1)] for _ in tokens], PHASE_TIMEOUT)
-    singles = [[outbox.entries(1) for _ in range(SINGLE_REQUESTS)] for _ in tokens]
-    fifties = [[outbox.entries(BATCH_SIZE) for _ in range(BATCH_REQUESTS)] for _ in tokens]
-    return [
-        await sync_phase("batches of 1", base, tokens, singles, PHASE_TIMEOUT),
-        await sync_phase(f"batches of {BATCH_SIZE}", base, tokens, fifties, PHASE_TIMEOUT),
-        await sync_phase(f"batches of {BATCH_SIZE}, identical resend", base, tokens, fifties, PHASE_TIMEOUT),
-    ]
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children, the live ones and those reaped (so for
+    PostgreSQL's postmaster: every backend's)."""
+    def times(stat: str) -> list[int]:
+        fields = stat.rsplit(")", 1)[1].split()
+        return [int(x) for x in fields[11:15]]  # utime stime cutime cstime
+
+    total = sum(times(Path(f"/proc/{pid}/stat").read_text()))
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue  # gone meanwhile
+        if stat and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            total += sum(times(stat)[:2])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Phase:
+    name: str
+    commands: int
+    seconds: float
+    latencies: list[float]
+    statuses: dict[str, int]
+    cpu: dict[str, float]  # CPU seconds spent meanwhile: "server" (API + projector), "postgres"
+
+    @property
+    def rate(self) -> float:
+        return self.commands / self.seconds
+
+    @property
+    def events_rate(self) -> float:
+        """Events stored per second: each applied check-in stores its event and its command receipt."""
+        return self.statuses.get("applied", 0) * EVENTS_PER_CHECK_IN / self.seconds
+
+
+async def sync_phase(name: str, base: str, tokens: list[str], batches: list[list[list[dict]]],
+                     pids: dict[str, int]) -> Phase:
+    """Each client posts its list of batches one after another; all clients at once. `pids`: the
+    processes whose CPU time to count (the server, PostgreSQL's postmaster)."""
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+
+    async def client(token: str, mine: list[list[dict]]) -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT,
+                                     headers={"Authorization": f"Bearer {token}"}) as http:
+            for batch in mine:
+                started = time.perf_counter()
+                response = await http.post("/api/v1/sync", json={"device_id": "bench", "commands": batch})
+                latencies.append(time.perf_counter() - started)
+                response.raise_for_status()
+                for result in response.json()["results"]:
+                    statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+
+    cpu = {key: cpu_seconds(pid) for key, pid in pids.items()}
+    started = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(client(t, b) for t, b in zip(tokens, batches))), PHASE_TIMEOUT)
+    seconds = time.perf_counter() - started
+    cpu = {key: cpu_seconds(pid) - cpu[key] for key, pid in pids.items()}
+    return Phase(name, sum(len(b) for mine in batches for b in mine), seconds, latencies, statuses, cpu)
+
+
+async def latest_notification_id(url: str, adcode: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM county_{adcode}.county_events")
+    finally:
+        await conn.close()
+
+
+@dataclass
+class CopyReference:
+    rows: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds
+
+
+async def copy_reference(url: str, adcode: str, first: int, last: int) -> CopyReference:
+    """asyncpg COPY of the event rows with notification ids in (first, last] into a table like the
+    county's event table (same columns and indexes), COPY_ROWS_PER_CALL rows per call: the raw write
+    speed of the same rows in the same run, against which sync is reported. The median of
+    COPY_REPEATS runs (one run takes a fraction of a second, so one run alone is noisy)."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            f"SELECT originator_id, originator_version, topic, state, notification_id"
+            f" FROM county_{adcode}.county_events WHERE notification_id > $1 AND notification_id <= $2"
+            " ORDER BY notification_id", first, last)
+        records = [tuple(r) for r in rows]
+        await conn.execute(f"CREATE TABLE public.copy_reference (LIKE county_{adcode}.county_events INCLUDING INDEXES)")
+        runs = []
+        try:
+            for _ in range(COPY_REPEATS):
+                await conn.execute("TRUNCATE public.copy_reference")
+                started = time.perf_counter()
+                for start in range(0, len(records), COPY_ROWS_PER_CALL):
+                    await conn.copy_records_to_table(
+                        "copy_reference", schema_name="public", records=records[start:start + COPY_ROWS_PER_CALL],
+                        columns=["originator_id", "originator_version", "topic", "state", "notification_id"])
+                runs.append(time.perf_counter() - started)
+        finally:
+            await conn.execute("DROP TABLE public.copy_reference")
+    finally:
+        await conn.close()
+    return CopyReference(len(records), statistics.median(runs))
+
+
+async def sync_over_http(url: str, adcode: str, base: str, username: str, password: str,
+                         households: Households, pids: dict[str, int]) -> tuple[list[Phase], CopyReference]:
+    async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT) as http:
+        tokens = []
+        for _ in range(CLIENTS):  # one session per client, as four phones would have
+            response = await http.post("/api/v1/session", json={"username": username, "password": password})
+            response.raise_for_status()
+            tokens.append(response.json()["token"])
+    counter = iter(range(10 ** 9))
+
+    def entries(size: int) -> list[dict]:
+        return [{"id": str(command_id), "type": "check_in", "payload": households.checkin(next(counter))}
+                for command_id in (uuid.uuid4() for _ in range(size))]
+
+    await sync_phase("warm-up", base, tokens, [[entries(1)] for _ in tokens], pids)
+    phases = [await sync_phase("batches of 1", base, tokens,
+                               [[entries(1) for _ in range(SINGLE_REQUESTS)] for _ in tokens], pids)]
+    for size, requests in BATCHES:
+        batches = [[entries(size) for _ in range(requests)] for _ in tokens]
+        before = await latest_notification_id(url, adcode)
+        phases.append(await sync_phase(f"batches of {size}", base, tokens, batches, pids))
+        after = await latest_notification_id(url, adcode)
+    phases.append(await sync_phase(f"batches of {size}, identical resend", base, tokens, batches, pids))
+    # The rows of the last (largest) batch size: its events and receipts, as stored.
+    return phases, await copy_reference(url, adcode, before, after)
 
 
 # ---- the run ----------------------------------------------------------------------------------------------------
+
+def write_report(text: str) -> None:
+    section = f"{BEGIN}\n{text}\n{END}"
+    current = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n\nFigures measured on the project's machines.\n"
+    if BEGIN in current:
+        current = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: section, current, flags=re.S)
+    else:
+        current = current.rstrip("\n") + "\n\n" + section + "\n"
+    REPORT.write_text(current)
+
 
 def main() -> int:
     import pgserver
@@ -179,7 +377,9 @@ def main() -> int:
         with running_server(url, log) as base:
             pid = serving_pid(int(base.rsplit(":", 1)[1]))
             memory_idle = memory_kib(pid)
-            phases = asyncio.run(sync_over_http(base, cadre.username, DEMO_PASSWORD, households))
+            postmaster = int((Path(datadir) / "postmaster.pid").read_text().split()[0])
+            phases, copied = asyncio.run(sync_over_http(url, biggest, base, cadre.username, DEMO_PASSWORD,
+                                                        households, {"server": pid, "postgres": postmaster}))
             memory_after = memory_kib(pid)
     finally:
         server.cleanup()
@@ -194,9 +394,12 @@ def main() -> int:
     p = lambda xs, q: f"{percentile(xs, q) * 1000:.1f} ms"  # noqa: E731
     mib = lambda kib: f"{kib / 1024:.0f} MiB"  # noqa: E731
     single = phases[0]
+    largest = next(ph for ph in phases if ph.name == f"batches of {BATCHES[-1][0]}")
     rows = "\n".join(
-        f"| {ph.name} | {ph.commands:,} in {len(ph.latencies)} requests | {ph.rate:,.0f} | {ms(ph.latencies)} |"
-        f" {p(ph.latencies, 99)} | {', '.join(f'{k} {v:,}' for k, v in sorted(ph.statuses.items()))} |"
+        f"| {ph.name} | {ph.commands:,} in {len(ph.latencies)} requests | {ph.rate:,.0f} | {ph.events_rate:,.0f} |"
+        f" {ph.events_rate / copied.rate:.3f} | {ms(ph.latencies)} | {p(ph.latencies, 99)} |"
+        f" {ph.cpu['server'] / ph.commands * 1e6:,.0f} / {ph.cpu['postgres'] / ph.commands * 1e6:,.0f} µs |"
+        f" {', '.join(f'{k} {v:,}' for k, v in sorted(ph.statuses.items()))} |"
         for ph in phases)
     text = f"""## Server: demo load, rebuild, projection lag, sync over HTTP, memory
 
@@ -231,9 +434,18 @@ own; median `apply` per batch: {', '.join(f"{k.removeprefix('apply:')} {ms(v)}" 
 (httpx, one session each) posting `check_in` to `POST /api/v1/sync` as the cadre `{cadre.username}` of
 {biggest}, to its active households with a good GPS fix; after one unmeasured request per client. All four
 write to one county, so their saves queue on that county's write lock (advisory lock class 1).
+The reference, in the same run: asyncpg COPY of the {copied.rows:,} event rows the batches of
+{BATCHES[-1][0]} stored (check-ins and receipts, as stored) into a table like `county_events` (same
+indexes), {COPY_ROWS_PER_CALL:,} rows per call, median of {COPY_REPEATS} runs: **{copied.rate:,.0f} rows/s**;
+"÷ COPY" is each phase's
+events stored per second divided by it. CPU per command: the serving process's CPU time (API and
+projector) and PostgreSQL's (every backend: the API's, the projector's) during the phase, per command;
+on a shared machine these vary less than the rates. Targets (issue 12): batches of 100 ≥ 10,000 events stored/s
+(here {largest.events_rate:,.0f}: {'met' if largest.events_rate >= 10_000 else 'missed'}); one check-in per
+request ≥ 1,000 commands/s (here {single.rate:,.0f}: {'met' if single.rate >= 1_000 else 'missed'}).
 
-| phase | commands | commands/s | p50 per request | p99 per request | answers |
-|---|---|---|---|---|---|
+| phase | commands | commands/s | events stored/s | ÷ COPY | p50 per request | p99 per request | CPU per command: server / PostgreSQL | answers |
+|---|---|---|---|---|---|---|---|---|
 {rows}
 
 DESIGN §9's peer, ODK Central, took 102–123 form submissions/s from 4 concurrent clients with p50 31–38 ms
@@ -247,7 +459,7 @@ process), so the comparison is of order only.
 sync load (peak {mib(memory_after['VmHWM'])}).
 """
     print(text)
-    write_section("server", text)
+    write_report(text)
     return 0
 
 

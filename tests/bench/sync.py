@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from tests.bench.common import REQUEST_TIMEOUT, Households, bearer, login
+from tests.bench.common import REQUEST_TIMEOUT, Households, bearer
 
 
 @dataclass
@@ -36,11 +36,6 @@ class Outbox:
     def entries(self, size: int) -> list[dict]:
         return [{"id": str(uuid.uuid4()), "type": "check_in", "payload": self.households.checkin(next(self.counter))}
                 for _ in range(size)]
-
-
-def sessions(base: str, username: str, password: str, count: int) -> list[str]:
-    """One session per client, as that many phones would have."""
-    return [login(base, username, password) for _ in range(count)]
 
 
 async def post(http: httpx.AsyncClient, batch: list[dict], statuses: dict[str, int]) -> None:

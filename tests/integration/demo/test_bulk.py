@@ -17,13 +17,14 @@ from psycopg import sql
 
 from projections.rebuild import rebuild
 from services.county import County
+from services.storage.names import event_mapper
 from services.demo.bulk import actor_of, decide, store
 from services.demo.generator import DEMO_SHAPE, county_steps
 from services.demo.geography import PREFECTURE, PROVINCE, PROVINCE_CODE, county
 from services.demo.loader import batches, send
 from services.personal import TOKEN_PREFIX, open_text
 from services.storage.database import connect
-from services.storage.names import EVENTS_TABLE, event_mapper
+from services.storage.names import EVENTS_TABLE
 from services.storage.schemas import provision_county
 from services.tenancy import Counties
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from projections import leaderboards
+import asyncpg
+
+from projections import leaderboards, verdicts
 from projections.base import Period
-from tests.integration.projections.ledger_strategies import Story, project
+from tests.integration.projections.ledger_strategies import Story, project, run_history
 
 ADCODE = "469030"
 SCHEMA = f"county_{ADCODE}"
@@ -56,5 +58,44 @@ async def test_townships_rank_by_where_the_work_happened(database_url, county):
             (1, "469029100", 2), (2, "469029101", 1)]
         earlier = await leaderboards.townships(conn, SCHEMA, MAY, as_of=date(2026, 4, 30))
         assert earlier["items"] == []
+    finally:
+        await conn.close()
+
+
+async def test_a_visit_logged_after_a_later_days_visit_still_counts_from_its_own_day(database_url, county):
+    # The log's order is not quite time order (concurrent writers): the tallies' later versions must
+    # take a change recorded on an earlier day.
+    story = Story()
+    cadre = story.cadre((2026, 5, 1, 8))
+    homes = [story.household((2026, 5, 1, 8)) for _ in range(2)]
+    head = list(story.events)
+    story.visit((2026, 5, 10, 9), cadre, homes[0])
+    story.visit((2026, 5, 12, 9), cadre, homes[0])
+    later = story.events[len(head):]
+    story.visit((2026, 5, 5, 9), cadre, homes[1])
+    earlier = story.events[len(head) + len(later):]
+    conn = await asyncpg.connect(database_url)
+    try:
+        await run_history(conn, database_url, county(ADCODE), head + later + earlier, [len(head) + len(later), 1], 1000)
+        for day, visits, households in ((4, 0, 0), (5, 1, 1), (10, 2, 2), (12, 3, 2)):
+            for period in (MAY, Period(date(2026, 5, 1), date(2026, 5, 20))):  # tallied, and counted from check-ins
+                [item] = (await leaderboards.cadres(conn, SCHEMA, period, as_of=date(2026, 5, day)))["items"]
+                assert (item["verified_visits"], item["distinct_households"]) == (visits, households), (day, period)
+    finally:
+        await conn.close()
+
+
+async def test_a_fix_just_inside_or_outside_the_distance_rule_is_judged_as_the_verdicts_judge_it(database_url, county):
+    story = Story()
+    cadre = story.cadre((2026, 5, 1, 8))
+    home = story.household((2026, 5, 1, 8))
+    for hour, metres in enumerate((148, 149, 150, 151, 152)):
+        story.visit((2026, 5, 2, 9 + hour), cadre, home, metres=metres)
+    conn = await project(database_url, county(ADCODE), story.events)
+    try:
+        verified = sum(c["verified"] for c in await verdicts.checkins(conn, SCHEMA))
+        assert 0 < verified < 5
+        [item] = (await leaderboards.cadres(conn, SCHEMA, MAY))["items"]
+        assert item["verified_visits"] == verified
     finally:
         await conn.close()

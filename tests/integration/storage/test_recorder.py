@@ -100,6 +100,26 @@ def test_every_insert_path_waits_for_the_county_write_lock_and_other_counties_do
     assert app.recorder.max_notification_id() == 2  # both paths wrote once the lock was free
 
 
+def test_a_save_draws_its_notification_ids_only_once_it_holds_the_county_lock(database_url, new_county, counties):
+    # Lock, notify and insert are one statement: were the ids drawn before the lock, a save waiting
+    # for it could commit ids below those of a save that committed already (a tailing reader skips them).
+    adcode = new_county()
+    app = counties.get(adcode)
+    sequence = f"county_{adcode}.county_events_notification_id_seq"
+    with connect(database_url) as conn:
+        before = conn.execute(f"SELECT last_value, is_called FROM {sequence}").fetchone()
+    with connect(database_url, autocommit=False) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s, %s)", (COUNTY_LOCK_CLASS, int(adcode)))
+        writer = threading.Thread(target=lambda: app.save(tally_with_events("waits", 3)))
+        writer.start()
+        assert wait_for_lock_waiter(database_url, adcode)
+        with connect(database_url) as conn:
+            assert conn.execute(f"SELECT last_value, is_called FROM {sequence}").fetchone() == before
+        holder.rollback()
+    writer.join(timeout=10)
+    assert app.recorder.max_notification_id() == 3
+
+
 def test_a_reader_tailing_the_log_sees_every_event_of_four_concurrent_writers_in_order_without_gaps(
     new_county, counties
 ):

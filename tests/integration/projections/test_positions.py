@@ -1,0 +1,92 @@
+"""Counties' positions in `core`: kept by every insert, and read in a constant number of queries
+by /readyz, /metrics, /status and the driver's sweep, however many counties there are."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+import pytest
+
+from projections import positions
+from projections.driver import Driver, decoder
+from projections.registry import PROJECTIONS
+from services.api import ops
+from tests.integration.projections.strategies import SHANGHAI, reset_county, store_events
+from tests.integration.projections.test_driver import household_visits
+
+QUERIES = ("execute", "executemany", "fetch", "fetchrow", "fetchval")
+
+
+class Counted:
+    """A real asyncpg connection that counts the statements sent through it."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn, self.statements = conn, 0
+
+    def __getattr__(self, name: str):
+        method = getattr(self.conn, name)
+        if name not in QUERIES:
+            return method
+
+        async def counted(*args, **kwargs):
+            self.statements += 1
+            return await method(*args, **kwargs)
+
+        return counted
+
+
+async def statements_of(conn: asyncpg.Connection, work) -> tuple[int, object]:
+    counted = Counted(conn)
+    result = await work(counted)
+    return counted.statements, result
+
+
+async def sweep(database_url: str, conn) -> set[str]:
+    driver = Driver(database_url, PROJECTIONS, decoder(), 1000, 2.0)
+    await driver.claim(conn)
+    return await driver.lagging(conn)
+
+
+async def test_readyz_status_and_the_sweep_cost_the_same_queries_for_ten_times_the_counties(database_url, county):
+    many = [f"7100{n:02d}" for n in range(30)]
+    costs = []
+    for provisioned in (many[:3], many):
+        for adcode in provisioned:
+            county(adcode)
+        conn = await asyncpg.connect(database_url)
+        try:
+            await store_events(conn, "county_710001", household_visits(1, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI)))
+            lag_queries, lag = await statements_of(conn, ops.projector_lag)
+            status_queries, counts = await statements_of(conn, positions.counts)
+            sweep_queries, lagging = await statements_of(conn, lambda c: sweep(database_url, c))
+        finally:
+            await conn.close()
+        assert set(provisioned) <= set(lag) and set(provisioned) <= {c["adcode"] for c in counts}
+        assert lag["710001"] > 0 and "county_710001" in lagging  # nobody projects it in this test
+        costs.append((lag_queries, status_queries, sweep_queries))
+    assert costs[0] == costs[1], f"3 counties: {costs[0]}, 30 counties: {costs[1]} (readyz, status, sweep)"
+    assert max(costs[1]) <= 5
+
+
+async def test_the_position_follows_every_insert_but_not_a_rolled_back_one_and_a_truncated_log_has_none(
+        database_url, county):
+    schema = county("710099")
+    conn = await asyncpg.connect(database_url)
+    try:
+        await reset_county(conn, schema)
+        events = household_visits(3, 2, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))  # 1 cadre, 3 homes, 6 visits
+        await store_events(conn, schema, events[:4])
+        await store_events(conn, schema, events[4:])
+        position = ("SELECT last_notification_id, events, households, cadres FROM core.county_positions"
+                    " WHERE county = $1")
+        assert tuple(await conn.fetchrow(position, "710099")) == (
+            await conn.fetchval(f"SELECT max(notification_id) FROM {schema}.county_events"), 10, 3, 1)
+        before = tuple(await conn.fetchrow(position, "710099"))
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await store_events(conn, schema, events[:1])  # a duplicate: the insert rolls back
+        assert tuple(await conn.fetchrow(position, "710099")) == before
+        await conn.execute(f"TRUNCATE {schema}.county_events")
+        assert await conn.fetchrow(position, "710099") is None
+        assert (await positions.lag(conn))["710099"] == 0
+    finally:
+        await conn.close()
