@@ -39,28 +39,32 @@ def fingerprint(projection: Any) -> str:
 
 
 def stale(projections: list[Any], known: list[Any]) -> list[Any]:
-    """The projections whose stored rows other code made: a fingerprint that differs, or none at all
-    for a read model that has applied events (made before fingerprints were kept)."""
+    """The projections whose stored rows other code made: a fingerprint that differs, or, in a county
+    built before fingerprints were kept (none stored at all), every read model that applied events."""
     by_name = {row["projection"]: row for row in known}
+    before_fingerprints = all(row["fingerprint"] is None for row in known)
     result = []
     for projection in projections:
         row = by_name.get(projection.name)
         if row is None:
             continue
-        if row["fingerprint"] is None and row["notification_id"] == 0:
-            continue  # created, never applied: nothing to throw away
-        if row["fingerprint"] != fingerprint(projection):
+        if row["fingerprint"] is None:
+            if before_fingerprints and row["notification_id"] > 0:
+                result.append(projection)
+        elif row["fingerprint"] != fingerprint(projection):
             result.append(projection)
     return result
 
 
 def _record(schema: str, projections: list[Any]) -> str:
-    """Record the fingerprints of read models that are fresh or current (never over a stale one's)."""
+    """Record the fingerprints not yet stored (never over a stale one's), unless the county was built
+    before fingerprints were kept: then `stale` must still see it so."""
     values = ", ".join(f"('{p.name}', '{fingerprint(p)}')" for p in projections)
     return (
         f"INSERT INTO {schema}.projection_versions SELECT v.* FROM (VALUES {values}) v (projection, fingerprint)"
-        f" WHERE NOT EXISTS (SELECT FROM {schema}.projection_tracking t WHERE t.projection = v.projection"
-        f" AND t.notification_id > 0) ON CONFLICT (projection) DO NOTHING"
+        f" WHERE EXISTS (SELECT FROM {schema}.projection_versions)"
+        f" OR NOT EXISTS (SELECT FROM {schema}.projection_tracking WHERE notification_id > 0)"
+        f" ON CONFLICT (projection) DO NOTHING"
     )
 
 

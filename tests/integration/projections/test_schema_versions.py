@@ -68,10 +68,19 @@ async def test_a_changed_read_model_is_dropped_and_replayed_and_the_others_are_k
     assert (await positions(conn))["verdicts"] == before["verdicts"]
 
 
-async def test_a_read_model_built_before_fingerprints_were_kept_is_replayed(conn):
+async def test_a_county_built_before_fingerprints_were_kept_is_replayed(conn):
+    await conn.execute(f"DELETE FROM {SCHEMA}.projection_versions")
+    await ensure_tables_async(conn, SCHEMA)
+    assert set((await positions(conn)).values()) == {0}
+    stored = dict(await conn.fetch(f"SELECT projection, fingerprint FROM {SCHEMA}.projection_versions"))
+    assert stored == {p.name: fingerprint(p) for p in PROJECTIONS}
+
+
+async def test_a_read_model_added_to_a_county_that_keeps_fingerprints_is_only_recorded(conn):
+    before = await positions(conn)
     await conn.execute(f"DELETE FROM {SCHEMA}.projection_versions WHERE projection = 'leaderboards'")
     await ensure_tables_async(conn, SCHEMA)
-    assert (await positions(conn))["leaderboards"] == 0
+    assert await positions(conn) == before
 
 
 async def test_provisioning_again_leaves_a_changed_read_model_for_the_driver(conn, database_url):
