@@ -141,8 +141,10 @@ async def households(conn: Any, schema: str, *, township: str | None = None, vil
         mine = f"h.household_id = ANY({param([p['household_id'] for p in pairings])}::uuid[])"
         where.append(f"({mine} OR h.township = {param(own_township)})" if own_township else mine)
     if bbox is not None:
-        box = param(list(bbox))
-        where.append(f"point(h.lon, h.lat) <@ box(point({box}[1], {box}[2]), point({box}[3], {box}[4]))")
+        box = f"({param(list(bbox))}::float8[])"
+        # The box finds them by the places' GiST index; its comparisons allow 1e-6°, the BETWEENs are exact.
+        where.append(f"point(h.lon, h.lat) <@ box(point({box}[1], {box}[2]), point({box}[3], {box}[4]))"
+                     f" AND h.lon BETWEEN {box}[1] AND {box}[3] AND h.lat BETWEEN {box}[2] AND {box}[4]")
     if status is not None:
         status = (status,) if isinstance(status, str) else status
         wanted = [v for v, (judged, _) in enumerate(statuses) if judged in status]
@@ -315,3 +317,17 @@ def _item(household: Any, reason: str, status: str, due: date, last_visit: date 
         "township": household["township"], "lat": household["lat"], "lon": household["lon"],
         "reason": reason, "status": status, "due_date": due, "last_visit": last_visit,
     }
+
+
+async def count_households(conn: Any, schema: str, *, township: str | None = None, village: str | None = None,
+                           cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
+                           as_of: date | None = None, status: str | None = None) -> int:
+    """How many households `households` lists with these filters: from the village shares (O(villages))
+    unless a cadre or a box picks them, whose households are few enough to count one by one."""
+    if cadre_id is not None or bbox is not None:
+        return len(await households(conn, schema, township=township, village=village, cadre_id=cadre_id, bbox=bbox,
+                                    as_of=as_of, status=status))
+    return sum(
+        v["households"] if status is None else v[status] for v in await village_shares(conn, schema, as_of)
+        if (township is None or v["township"] == township) and (village is None or v["village"] == village)
+    )

@@ -263,18 +263,22 @@ async def completeness_rows(call: Call, query: CompletenessFilters,
     if query.cadre is not None:
         await lookup(call, "cadre", query.cadre, ("cadre", "干部"))  # another county's cadre: 404, not an empty page
     async with reading(call) as conn:
-        items = await completeness.households(conn, schema_of(call), township=query.township, village=query.village,
-                                              cadre_id=query.cadre, bbox=bbox, as_of=query.as_of)
-    return [item for item in items if query.status is None or item["status"] == query.status]
+        return await completeness.households(conn, schema_of(call), township=query.township, village=query.village,
+                                             cadre_id=query.cadre, bbox=bbox, as_of=query.as_of, status=query.status)
 
 
 @endpoint("GET", "/completeness/households", query=HouseholdsQuery, response=Page, roles=ADMIN, errors={404},
           tags=["completeness"], summary="Households with visits this year, last visit, status and next due date")
 async def completeness_households(call: Call) -> Page:
     query: HouseholdsQuery = call.query
-    page = offset_page(await completeness_rows(call, query, query.box()), query)
-    page.items = await with_heads(call, page.items)
-    return page
+    if query.cadre is not None:
+        await lookup(call, "cadre", query.cadre, ("cadre", "干部"))  # another county's cadre: 404, not an empty page
+    filters = {"township": query.township, "village": query.village, "cadre_id": query.cadre, "bbox": query.box(),
+               "as_of": query.as_of, "status": query.status}
+    async with reading(call) as conn:  # the page and its total, not every household
+        items = await completeness.households(conn, schema_of(call), **filters, limit=query.limit, offset=query.offset)
+        total = await completeness.count_households(conn, schema_of(call), **filters)
+    return Page(items=await with_heads(call, items), total=total, limit=query.limit, offset=query.offset)
 
 
 @endpoint("GET", "/cadres/{cadre_id:uuid}/due", query=Paged, response=Page, roles=ADMIN, tags=["completeness"],
