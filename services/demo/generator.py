@@ -80,6 +80,21 @@ _RANKS_BY_INTERVIEWER = {  # who talks to whom (DESIGN §1, Baoting's rule)
 
 
 @dataclass(frozen=True)
+class Shape:
+    """How much work a county's year holds besides its size (`scale`). The demo's is `DEMO_SHAPE`; the
+    benchmarks' real-size counties (tests/bench/datasets.py) have bigger village work teams and fewer
+    visits and issues per household. The defaults draw exactly the demo's random numbers."""
+
+    village_team: int = 1  # village cadres stationed in each village (驻村工作队)
+    general_visits: tuple[int, ...] = (9, 14, 45, 24, 8)  # weights of 0, 1, 2, 3, 4 general visits a year
+    festival_reach: float = 1.0  # multiplies the share of cared-for households visited at each festival
+    issue_odds: float = 1.0  # multiplies the odds that a household visit raises an issue
+
+
+DEMO_SHAPE = Shape()
+
+
+@dataclass(frozen=True)
 class Actor:
     """Who sends a command: the county office, one of its cadres, or a department."""
 
@@ -118,7 +133,7 @@ class _Cadre:
     device: str = ""
 
 
-@dataclass
+@dataclass(eq=False)  # identity: `due.remove` in `_visits` must not compare every field
 class _Household:
     id: uuid.UUID
     village: Village
@@ -142,6 +157,7 @@ class _Story:
     county: DemoCounty
     rng: random.Random
     until: datetime
+    shape: Shape = DEMO_SHAPE
     steps: list[Step] = field(default_factory=list)
     cadres: list[_Cadre] = field(default_factory=list)
     households: list[_Household] = field(default_factory=list)
@@ -165,9 +181,12 @@ def generate(seed: int = 2026, scale: float = 1.0, until: date = DEMO_UNTIL) -> 
     return sorted(steps, key=lambda s: s.at)
 
 
-def county_steps(county: DemoCounty, seed: int, scale: float, until: date = DEMO_UNTIL) -> list[Step]:
+def county_steps(county: DemoCounty, seed: int, scale: float, until: date = DEMO_UNTIL,
+                 shape: Shape = DEMO_SHAPE) -> list[Step]:
+    """One county's commands in time order. `scale` multiplies the households (above 1 for the
+    benchmarks' real-size counties: 20 gives 琼中 about 40,000)."""
     story = _Story(county, random.Random(f"{seed}:{county.adcode}"),
-                   datetime.combine(until, time(23, 59), CHINA).astimezone(timezone.utc))
+                   datetime.combine(until, time(23, 59), CHINA).astimezone(timezone.utc), shape)
     _register_households(story, scale)
     _enrol_cadres(story)
     pairings = _form_pairings(story)
@@ -281,7 +300,7 @@ def _enrol_cadres(story: _Story) -> None:
                  ("township", "staff", f"{township.name}党委", township.code, None),
                  ("township", "staff", f"{township.name}党委", township.code, None)]
         team += [("village", "village_cadre", f"{township.name}{v.name}驻村工作队", township.code, v.code)
-                 for v in township.villages if v.code in villages_used]
+                 for v in township.villages if v.code in villages_used for _ in range(story.shape.village_team)]
     for number, (role, rank, unit, township, village) in enumerate(team, 1):
         name = _name(rng)
         cadre_id = story.add(at, "enrol_cadre", ADMIN, name=name, rank=rank, unit=unit,
@@ -295,7 +314,10 @@ def _form_pairings(story: _Story) -> dict[uuid.UUID, tuple[_Cadre, uuid.UUID]]:
     leaders keep a contact-point Party branch. Answers household id -> (cadre, pairing id)."""
     rng = story.rng
     paired: dict[uuid.UUID, tuple[_Cadre, uuid.UUID]] = {}
-    hardship = [h for h in story.households if HARDSHIP & set(h.tags)]
+    hardship: dict[str, list[_Household]] = {}  # by township, in registration order
+    for household in story.households:
+        if HARDSHIP & set(household.tags):
+            hardship.setdefault(household.village.township, []).append(household)
     # Each township's pairings are agreed at one meeting in the second week of January.
     meetings = {t.code: date(2026, 1, 5) + timedelta(days=rng.randrange(10)) for t in story.county.townships}
     office_meeting = date(2026, 1, 5)
@@ -310,7 +332,7 @@ def _form_pairings(story: _Story) -> dict[uuid.UUID, tuple[_Cadre, uuid.UUID]]:
             continue
         if cadre.township is None:
             continue
-        free = [h for h in hardship if h.id not in paired and h.village.township == cadre.township]
+        free = [h for h in hardship.get(cadre.township, ()) if h.id not in paired]
         free.sort(key=lambda h: (h.village.code != cadre.village, rng.random()))
         for household in free[:5]:
             pairing_id = story.add(at, "form_pairing", ADMIN, cadre_id=cadre.id, target_kind="household",
@@ -366,6 +388,8 @@ def _trip(story: _Story, cadre: _Cadre, households: list[_Household], day: date,
         synced = occurred + timedelta(minutes=rng.uniform(1, 10))
     else:
         synced = occurred + timedelta(hours=rng.uniform(2, 16))
+    # A household archived before the phone synced takes no more visits (the office was quicker).
+    visits = [(h, at) for h, at in visits if not (h.archived_at and synced >= h.archived_at)]
     for household, at in visits:
         kind = rng.choices(kinds, kind_weights)[0]
         lat, lon = household.place(at)
@@ -388,30 +412,34 @@ def _visits(story: _Story, paired: dict[uuid.UUID, tuple[_Cadre, uuid.UUID]]) ->
     workdays = [d for d in year if not SPRING_HOLIDAY[0] <= d <= SPRING_HOLIDAY[1]]
     weights = [_MONTH_WEIGHT[d.month - 1] for d in workdays]
     by_township: dict[str, list[_Cadre]] = {}
-    by_village: dict[str, _Cadre] = {}
+    by_village: dict[str, list[_Cadre]] = {}
     for cadre in story.cadres:
         if cadre.township:
             by_township.setdefault(cadre.township, []).append(cadre)
         if cadre.role == "village":
-            by_village[cadre.village] = cadre
+            by_village.setdefault(cadre.village, []).append(cadre)
     villages: dict[str, list[_Household]] = {}
     for household in story.households:
         villages.setdefault(household.village.code, []).append(household)
 
     def visitor(village: Village) -> _Cadre:
         own = by_village.get(village.code)
-        return own if own and rng.random() < 0.6 else rng.choice(by_township[village.township])
+        if own and rng.random() < 0.6:
+            return own[0] if len(own) == 1 else rng.choice(own)  # one member: no draw (the demo's stream)
+        return rng.choice(by_township[village.township])
 
     # The annual rule (≥2 visits a year): most households get there, some never get a visit. A trip
     # takes a cadre to 3–8 households of one village.
     for members in villages.values():
         village = members[0].village
-        wanted = {h.id: rng.choices((0, 1, 2, 3, 4), (9, 14, 45, 24, 8))[0] for h in members}
-        while any(wanted.values()):
-            due = [h for h in members if wanted[h.id]]
+        wanted = {h.id: rng.choices((0, 1, 2, 3, 4), story.shape.general_visits)[0] for h in members}
+        due = [h for h in members if wanted[h.id]]  # kept in order as households drop out (O(n) per trip)
+        while due:
             chosen = rng.sample(due, min(len(due), rng.randint(3, 8)))
             for household in chosen:
                 wanted[household.id] -= 1
+                if not wanted[household.id]:
+                    due.remove(household)
             cadre = visitor(village)
             companions = [rng.choice(by_township[village.township])] if rng.random() < 0.15 else []
             day = rng.choices(workdays, weights)[0]
@@ -435,7 +463,7 @@ def _visits(story: _Story, paired: dict[uuid.UUID, tuple[_Cadre, uuid.UUID]]) ->
         for members in villages.values():
             cadre = visitor(members[0].village)
             for household in members:
-                if FESTIVAL_CARE & set(household.tags) and rng.random() < reach:
+                if FESTIVAL_CARE & set(household.tags) and rng.random() < reach * story.shape.festival_reach:
                     who = paired[household.id][0] if household.id in paired else cadre
                     trips.setdefault((who.id, household.village.code), []).append(household)
         for (cadre_id, _), households in trips.items():
@@ -537,7 +565,7 @@ def _issues(story: _Story) -> None:
     for step in list(story.steps):
         p, by = step.payload, cadres.get(step.actor.cadre_id)
         if step.command == "check_in" and p["target_kind"] == "household":
-            if rng.random() < (0.15 if p["kind"] in ("festival", "petition") else 0.09):
+            if rng.random() < (0.15 if p["kind"] in ("festival", "petition") else 0.09) * story.shape.issue_odds:
                 category = rng.choice(list(_SUMMARIES))
                 raised.append(_Raised(step.at, p["occurred_at"], by, households[p["target_id"]].village.code,
                                       uuid.UUID(p["target_id"]), "visit", str(p["command_id"]), category))

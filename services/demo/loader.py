@@ -122,8 +122,8 @@ def load_demo(url: str, seed: int = 2026, scale: float = 1.0, *, progress: bool 
         with tqdm(total=total, unit="cmd", desc="demo", disable=not progress, smoothing=0.05) as bar:
             def load(adcode: str) -> None:
                 app = counties.get(adcode)
-                for batch in _batches(pending[adcode]):
-                    results = _send(app, batch, _actor(batch[0], users))
+                for batch in batches(pending[adcode]):
+                    results = send(app, batch, _actor(batch[0], users))
                     with lock:
                         for outcome in results:
                             outcomes[outcome.status] = outcomes.get(outcome.status, 0) + 1
@@ -231,7 +231,7 @@ def _actor(step: Step, users: dict[str, dict]) -> Actor:
     return Actor(user_id, frozenset({"cadre"}), step.county, cadre_id=who.cadre_id)
 
 
-def _batches(steps: list[Step]) -> Iterator[list[Step]]:
+def batches(steps: list[Step]) -> Iterator[list[Step]]:
     """Runs of steps with one sender at one moment (the office's January imports), sent together."""
     batch: list[Step] = []
     for step in steps:
@@ -243,7 +243,7 @@ def _batches(steps: list[Step]) -> Iterator[list[Step]]:
         yield batch
 
 
-def _send(app: County, batch: list[Step], actor: Actor) -> list[Outcome]:
+def send(app: County, batch: list[Step], actor: Actor) -> list[Outcome]:
     with clock.at(batch[0].at):
         commands = [COMMANDS[s.command].model_validate(s.payload) for s in batch]
         outcomes = app.execute_many(commands, actor) if len(commands) > 1 else [app.execute(commands[0], actor)]

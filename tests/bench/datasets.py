@@ -1,0 +1,246 @@
+"""The benchmark datasets of issue 12, made by the demo generator and loaded by the bulk path.
+
+- `county40k`: 琼中 (469030) at real size: 40,265 households and a year of work (~80,000 visits,
+  ~2,100 pairings with their visits, ~2,000 issues with their routes, resolutions, replies and ratings,
+  interviews, ~430 cadres): ~135,000 commands, ~270,000 events (each command's event and its receipt).
+- `county290k`: the same shape at 292,000 households (~980,000 commands, ~1.96 million events).
+- `province38`: 38 generated counties of the county40k shape in one generated province (tests/bench/geography.py).
+- `tenants3000`: 3,000 provisioned counties, 30 of them with a demo-size year (~2,000 households each).
+
+Each county's log is made in memory by the County's own rules (services/demo/bulk.py) and copied in
+with COPY; the log and keys are cached in `.grassroots-bench/<dataset>/<version>/` (git-ignored), where
+the version is a digest of the code that makes events, so a second run only copies. A dataset is
+loaded into a database that has nothing else: the read models are left to `projections.rebuild` (which
+the benchmarks time). Run `python -m tests.bench.datasets county40k` to load one into a fresh embedded
+PostgreSQL and print what it took.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from uuid import UUID
+
+from services.demo.bulk import BulkLog, decide, store
+from services.demo.generator import Shape, Step, county_steps
+from services.demo.geography import PREFECTURE, PROVINCE, PROVINCE_CODE, DemoCounty, county
+from services.demo.loader import county_geojson
+from services.identity import ensure_tables as ensure_identity_tables
+from services.identity import ensure_user
+from services.storage.database import connect
+from services.storage.schemas import ensure_core, provision_county
+from tests.bench.geography import BASE, PROVINCE38, TENANTS, generated_county, province38_adcodes, tenant_adcodes
+from tests.e2e.seed import ROOT
+
+SEED = 2026
+PASSWORD = "bench-2026"
+CACHE = ROOT / ".grassroots-bench"
+# The code whose change changes the events: a new digest makes a new cache entry.
+EVENT_SOURCES = ("services/demo/generator.py", "services/demo/geography.py", "services/demo/bulk.py",
+                 "services/domain", "services/county.py", "services/personal.py", "tests/bench/datasets.py",
+                 "tests/bench/geography.py")
+PROVISIONING_THREADS = 4  # provisioning is round trips: a few at once keep PostgreSQL busy
+
+
+def real_shape(scale: float) -> Shape:
+    """A real county's year (issue 12: 40,000 households, 80,000 visits, 2,000 pairings, 2,000 issues):
+    a village work team of ~6 per 625 households, five pairings each; fewer visits and issues per
+    household than the demo's showcase."""
+    return Shape(village_team=max(1, round(scale * 0.3)), general_visits=(22, 31, 32, 12, 3),
+                 festival_reach=0.5, issue_odds=0.24)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A county of a dataset with a year of work: its map, its size (the demo's households × scale)."""
+
+    place: DemoCounty
+    scale: float
+    shape: Shape
+    province: tuple[str, str] = (PROVINCE, PROVINCE_CODE)
+    prefecture: str | None = PREFECTURE
+
+    def steps(self) -> list[Step]:
+        return county_steps(self.place, SEED, self.scale, shape=self.shape)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    parts: tuple[Part, ...]
+    empty: tuple[DemoCounty, ...] = ()  # provisioned, no events
+    description: str = ""
+
+
+def dataset(name: str) -> Dataset:
+    if name == "county40k":
+        return Dataset(name, (Part(county(BASE), 20.0, real_shape(20.0)),),
+                       description="琼中 (469030) at 40,265 households, a year of work")
+    if name == "county290k":
+        return Dataset(name, (Part(county(BASE), 144.0, real_shape(144.0)),),
+                       description="琼中 (469030) at 292,000 households, the same shape")
+    if name == "province38":
+        return Dataset(name, tuple(Part(generated_county(a, i), 20.0, real_shape(20.0), PROVINCE38, None)
+                                   for i, a in enumerate(province38_adcodes())),
+                       description="38 generated counties of the county40k shape in one generated province")
+    if name == "tenants3000":
+        places = [generated_county(a, i) for i, a in enumerate(tenant_adcodes())]
+        return Dataset(name, tuple(Part(p, 1.0, Shape(), TENANTS, None) for p in places[:30]), tuple(places[30:]),
+                       description="3,000 provisioned counties, 30 with a demo-size year")
+    raise KeyError(f"no dataset {name!r}: county40k, county290k, province38 or tenants3000")
+
+
+NAMES = ("county40k", "county290k", "province38", "tenants3000")
+
+
+def code_version() -> str:
+    digest = hashlib.sha256(f"eventsourcing {version('eventsourcing')}".encode())
+    for source in EVENT_SOURCES:
+        path = ROOT / source
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(file.relative_to(ROOT).as_posix().encode() + file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@dataclass
+class Account:
+    username: str
+    cadre_id: UUID | None = None
+
+
+@dataclass
+class Loaded:
+    """A dataset in a database, with what it took."""
+
+    dataset: Dataset
+    url: str
+    accounts: dict[str, Account]  # admin, cadre (a village cadre of the first county), viewer
+    commands: int = 0
+    events: int = 0
+    decide_seconds: float = 0.0  # in memory (0 when every log came from the cache)
+    copy_seconds: float = 0.0
+    provision_seconds: float = 0.0
+    cached: list[str] = field(default_factory=list)  # adcodes whose log came from the cache
+
+    @property
+    def adcodes(self) -> list[str]:
+        return [p.place.adcode for p in self.dataset.parts]
+
+
+def county_log(name: str, part: Part) -> tuple[BulkLog, bool]:
+    """The county's log: from the cache, or made now (and cached). True when it was cached."""
+    path = CACHE / name / code_version() / f"{part.place.adcode}.pickle"
+    if path.exists():
+        with path.open("rb") as file:
+            return pickle.load(file), True
+    log = decide(part.place.adcode, part.steps())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_suffix(".partial")
+    with scratch.open("wb") as file:
+        pickle.dump(log, file, protocol=pickle.HIGHEST_PROTOCOL)
+    scratch.rename(path)  # a run stopped while writing leaves no half entry
+    return log, False
+
+
+def provision(url: str, place: DemoCounty, province: tuple[str, str], prefecture: str | None) -> None:
+    provision_county(url, place.adcode, place.name, province[0], prefecture=prefecture, province_code=province[1],
+                     centroid=(place.lat, place.lon), boundary=county_geojson(place))
+
+
+def load(name: str, url: str, *, progress: bool = True) -> Loaded:
+    """Provision the dataset's counties in the (empty) database at `url` and copy their logs in."""
+    chosen = dataset(name)
+    ensure_core(url)
+    loaded = Loaded(chosen, url, {})
+    say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else (lambda text: None)
+    first_cadre: UUID | None = None
+    for number, part in enumerate(chosen.parts, 1):
+        started = time.monotonic()
+        log, cached = county_log(name, part)
+        decided = time.monotonic()
+        provision(url, part.place, part.province, part.prefecture)
+        provisioned = time.monotonic()
+        store(url, log)
+        stored = time.monotonic()
+        if cached:
+            loaded.cached.append(part.place.adcode)
+        else:
+            loaded.decide_seconds += decided - started
+        loaded.provision_seconds += provisioned - decided
+        loaded.copy_seconds += stored - provisioned
+        loaded.commands += log.commands
+        loaded.events += len(log.events)
+        if first_cadre is None:
+            first_cadre = village_cadre(log)
+        say(f"  {name} {number}/{len(chosen.parts)} {part.place.adcode}: {log.commands:,} commands,"
+            f" {len(log.events):,} events ({'cached' if cached else f'decided in {decided - started:.0f} s'},"
+            f" copied in {stored - provisioned:.1f} s)")
+    if chosen.empty:
+        started = time.monotonic()
+        with ThreadPoolExecutor(PROVISIONING_THREADS) as pool:
+            list(pool.map(lambda p: provision(url, p, TENANTS, None), chosen.empty))
+        loaded.provision_seconds += time.monotonic() - started
+        say(f"  {name}: {len(chosen.empty):,} empty counties provisioned in {time.monotonic() - started:.0f} s")
+    loaded.accounts = make_accounts(url, chosen, first_cadre)
+    return loaded
+
+
+def village_cadre(log: BulkLog) -> UUID:
+    """The first village cadre the county enrols: the one whose phone the read benchmarks use."""
+    return next(originator_id for originator_id, _, topic, state in log.events
+                if topic.endswith(":Cadre.Enrolled") and json.loads(state)["rank"] == "village_cadre")
+
+
+def make_accounts(url: str, chosen: Dataset, cadre_id: UUID | None) -> dict[str, Account]:
+    first = chosen.parts[0]
+    adcode = first.place.adcode
+    accounts = {"admin": Account("bench.admin"), "cadre": Account("bench.cadre", cadre_id),
+                "viewer": Account("bench.viewer")}
+    with connect(url) as conn:
+        ensure_identity_tables(conn)
+        ensure_user(conn, "bench.admin", roles=("county_admin",), password=PASSWORD, county=adcode)
+        ensure_user(conn, "bench.cadre", roles=("cadre",), password=PASSWORD, county=adcode, cadre_id=cadre_id)
+        ensure_user(conn, "bench.viewer", roles=("province_viewer",), password=PASSWORD, province=first.province[1])
+    return accounts
+
+
+@contextmanager
+def embedded_database() -> Iterator[str]:
+    """A fresh embedded PostgreSQL in a temp dir (never the developer's .grassroots), stopped after."""
+    import shutil
+
+    import pgserver
+
+    datadir = tempfile.mkdtemp(prefix="gr-bench-", dir="/tmp")
+    server = pgserver.get_server(datadir, cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(datadir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    names = (argv if argv is not None else sys.argv[1:]) or ["county40k"]
+    for name in names:
+        with embedded_database() as url:
+            started = time.monotonic()
+            loaded = load(name, url)
+            print(f"{name}: {loaded.commands:,} commands, {loaded.events:,} events in {time.monotonic() - started:.0f} s"
+                  f" (decide {loaded.decide_seconds:.0f} s, provision {loaded.provision_seconds:.0f} s,"
+                  f" copy {loaded.copy_seconds:.0f} s = {loaded.events / max(loaded.copy_seconds, 1e-9):,.0f} events/s;"
+                  f" cached: {len(loaded.cached)} of {len(loaded.dataset.parts)})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
