@@ -118,12 +118,27 @@ async def households(conn: Any, schema: str, *, township: str | None = None, vil
     by household id. With `cadre_id`, only the households that cadre answers for (see `responsibility`);
     with `bbox` (west, south, east, north in degrees), only those placed inside it; with `status`, only
     those in one of those statuses; `limit` and `offset` page it. Costs O(the households it reads):
-    the filters reach the indexes of the places, each household's visits are read by its own index."""
+    now from `coverage_current` (one index scan of a township, village, box or cadre's households);
+    as of a past day from the places then, each household's visits read by its own index."""
     rules = await load_rules(conn, adcode_of(schema))
     today = reference_date(as_of)
     statuses = _statuses(today, rules)
-    args: list[Any] = [recorded_before(as_of), *Period.year(today.year).instants()]
-    where = ["h.archived_at IS NULL"]
+    cutoff = recorded_before(as_of)
+    until = "coalesce($1::timestamptz, 'infinity')"
+    if as_of is None:
+        args: list[Any] = [today.year]
+        source = (f"(SELECT household_id, village, township, lat, lon, last_visit,"
+                  f" coalesce(visits[array_position(years, $1)], 0) AS visits"
+                  f" FROM {schema}.coverage_current WHERE NOT archived) h")
+    else:
+        args = [cutoff, *Period.year(today.year).instants()]
+        source = f"""(SELECT p.*, v.visits, v.last_visit FROM {households_as_of(schema)} p CROSS JOIN LATERAL (
+                SELECT count(*) FILTER (WHERE c.occurred_at >= $2 AND c.occurred_at < $3)::int AS visits,
+                       max(c.occurred_at) AS last_visit
+                FROM {schema}.verdicts_checkins c WHERE c.household_id = p.household_id
+                AND c.recorded_at < {until} AND (c.voided_at IS NULL OR c.voided_at >= {until})) v
+            WHERE p.archived_at IS NULL) h"""
+    where = ["true"]
 
     def param(value: Any) -> str:
         args.append(value)
@@ -134,7 +149,7 @@ async def households(conn: Any, schema: str, *, township: str | None = None, vil
     if village is not None:
         where.append(f"h.village = {param(village)}")
     if cadre_id is not None:
-        answers_for = await responsibility(conn, schema, cadre_id, args[0])
+        answers_for = await responsibility(conn, schema, cadre_id, cutoff)
         if answers_for is None:
             return []
         own_township, pairings = answers_for
@@ -148,16 +163,10 @@ async def households(conn: Any, schema: str, *, township: str | None = None, vil
     if status is not None:
         status = (status,) if isinstance(status, str) else status
         wanted = [v for v, (judged, _) in enumerate(statuses) if judged in status]
-        where.append(f"least(v.visits, {len(statuses) - 1}) = ANY({param(wanted)}::int[])")
-    until = "coalesce($1::timestamptz, 'infinity')"
+        where.append(f"least(h.visits, {len(statuses) - 1}) = ANY({param(wanted)}::int[])")
     page = f"LIMIT {param(limit)} OFFSET {param(offset)}" if limit is not None else ""
     rows = await conn.fetch(
-        f"""SELECT h.household_id, h.village, h.township, h.lat, h.lon, v.visits, v.last_visit
-            FROM {households_as_of(schema)} h CROSS JOIN LATERAL (
-                SELECT count(*) FILTER (WHERE c.occurred_at >= $2 AND c.occurred_at < $3)::int AS visits,
-                       max(c.occurred_at) AS last_visit
-                FROM {schema}.verdicts_checkins c WHERE c.household_id = h.household_id
-                AND c.recorded_at < {until} AND (c.voided_at IS NULL OR c.voided_at >= {until})) v
+        f"""SELECT h.household_id, h.village, h.township, h.lat, h.lon, h.visits, h.last_visit FROM {source}
             WHERE {" AND ".join(where)} ORDER BY h.household_id
             {page}""",
         *args,

@@ -75,6 +75,16 @@ TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.coverage_visits ("
     " visit_id uuid PRIMARY KEY, household_id uuid NOT NULL, occurred_at timestamptz NOT NULL,"
     " verified boolean NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS coverage_visits_household ON {schema}.coverage_visits (household_id, occurred_at)",
+    # Each household as it stands now, with its visits per calendar year and its last visit: the
+    # lists and due lists of today read a township or a box from here in one index scan.
+    "CREATE TABLE IF NOT EXISTS {schema}.coverage_current ("
+    " household_id uuid PRIMARY KEY, village text NOT NULL, township text NOT NULL, lat float8 NOT NULL,"
+    " lon float8 NOT NULL, archived boolean NOT NULL, years int[] NOT NULL, visits int[] NOT NULL,"
+    " last_visit timestamptz)",
+    "CREATE INDEX IF NOT EXISTS coverage_current_township ON {schema}.coverage_current (township)",
+    "CREATE INDEX IF NOT EXISTS coverage_current_village ON {schema}.coverage_current (village)",
+    "CREATE INDEX IF NOT EXISTS coverage_current_point ON {schema}.coverage_current USING gist (point(lon, lat))",
     "CREATE TABLE IF NOT EXISTS {schema}.coverage_groups ("
     " grouping text NOT NULL, key text NOT NULL, township text NOT NULL, PRIMARY KEY (grouping, key, township))",
     PLACED.ddl(), TALLIES.ddl(), COUNTS.ddl(),
@@ -210,6 +220,7 @@ class Coverage(Projection):
             await conn.executemany(f"INSERT INTO {schema}.coverage_visits VALUES ($1, $2, $3, $4)", new)
         if removed:
             await conn.execute(f"DELETE FROM {schema}.coverage_visits WHERE visit_id = ANY($1)", removed)
+        await _keep_current(conn, schema, households)
         groups = sorted({key[:3] for key in deltas.placed})
         if groups:
             await conn.execute(
@@ -242,6 +253,32 @@ def _count(deltas: _Deltas, household_id: UUID, household: _Household, day: date
             figures[1] += sign * int(verified)
 
     deltas.change(household, day, periods, False, count)
+
+
+async def _keep_current(conn: Any, schema: str, households: dict[UUID, _Household]) -> None:
+    """Write the batch's households as they now stand (after their visits are written)."""
+    rows = [(household_id, h.place, h.archived is not None, sorted(p for p in h.counts if len(p) == 4))
+            for household_id, h in households.items() if h.place is not None]
+    if not rows:
+        return
+    columns = (
+        [r[0] for r in rows], [r[1]["village"] for r in rows], [r[1]["township"] for r in rows],
+        [r[1]["lat"] for r in rows], [r[1]["lon"] for r in rows], [r[2] for r in rows],
+        # int[] per row travel as text: unnest would flatten a two-dimensional array
+        ["{" + ",".join(r[3]) + "}" for r in rows],
+        ["{" + ",".join(str(households[r[0]].counts[y][0]) for y in r[3]) + "}" for r in rows],
+    )
+    await conn.execute(
+        f"""INSERT INTO {schema}.coverage_current
+            SELECT d.household_id, d.village, d.township, d.lat, d.lon, d.archived, d.years::int[], d.visits::int[],
+                   (SELECT max(v.occurred_at) FROM {schema}.coverage_visits v WHERE v.household_id = d.household_id)
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::boolean[], $7::text[],
+                        $8::text[]) AS d(household_id, village, township, lat, lon, archived, years, visits)
+            ON CONFLICT (household_id) DO UPDATE SET village = excluded.village, township = excluded.township,
+              lat = excluded.lat, lon = excluded.lon, archived = excluded.archived, years = excluded.years,
+              visits = excluded.visits, last_visit = excluded.last_visit""",
+        *columns,
+    )
 
 
 async def _load(conn: Any, schema: str, ids: set[UUID]) -> dict[UUID, _Household]:
