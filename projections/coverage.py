@@ -36,7 +36,7 @@ from projections.base import Period, Projection, event_name, local_date, parse_t
 from projections.rules import Rules
 from projections.running import RunningTotals
 from projections.schema import adcode_of
-from projections.verdicts import judge, visible_checkins
+from projections.verdicts import is_verified, visible_checkins
 
 H3_RESOLUTIONS = (7, 8, 9)
 Level = Literal["village", "township", "county", "h3"]
@@ -147,11 +147,16 @@ class _Deltas:
         before = household.contributions(periods, placed)
         mutate()
         after = household.contributions(periods, placed)
-        for sign, (places, tallies) in ((-1, before), (1, after)):
-            for target, figures in ((self.placed, places), (self.tallies, tallies)):
-                for key, vector in figures.items():
-                    total = target[(*key, day)]
-                    target[(*key, day)] = [a + sign * b for a, b in zip(total, vector)]
+        for target, old, new in ((self.placed, before[0], after[0]), (self.tallies, before[1], after[1])):
+            differences: dict[tuple[int, int], list] = {}  # a period's vector is shared by its four groups
+            for key in old.keys() | new.keys():
+                was, now = old.get(key), new.get(key)
+                pair = (id(was), id(now))
+                if pair not in differences:
+                    differences[pair] = (now if was is None else [-a for a in was] if now is None
+                                         else [b - a for a, b in zip(was, now)])
+                total = target[(*key, day)]
+                target[(*key, day)] = [a + b for a, b in zip(total, differences[pair])]
 
 
 class Coverage(Projection):
@@ -195,8 +200,8 @@ class Coverage(Projection):
             elif name == "Visit.CheckedIn" and event.household_id is not None:
                 household_id, household = _uuid(event.household_id), households[_uuid(event.household_id)]
                 place = household.place
-                _, verified = judge(event.position, (place["lat"], place["lon"]) if place else None,
-                                    event.target_kind == "household", rules)
+                verified = is_verified(event.position, (place["lat"], place["lon"]) if place else None,
+                                       event.target_kind == "household", rules)
                 occurred = parse_time(event.occurred_at)
                 visits[event.originator_id] = (household_id, occurred, verified)
                 added.append(event.originator_id)
