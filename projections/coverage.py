@@ -82,8 +82,8 @@ TABLES = [
     " household_id uuid PRIMARY KEY, village text NOT NULL, township text NOT NULL, lat float8 NOT NULL,"
     " lon float8 NOT NULL, archived boolean NOT NULL, years int[] NOT NULL, visits int[] NOT NULL,"
     " last_visit timestamptz)",
-    "CREATE INDEX IF NOT EXISTS coverage_current_township ON {schema}.coverage_current (township)",
-    "CREATE INDEX IF NOT EXISTS coverage_current_village ON {schema}.coverage_current (village)",
+    "CREATE INDEX IF NOT EXISTS coverage_current_township ON {schema}.coverage_current (township, household_id)",
+    "CREATE INDEX IF NOT EXISTS coverage_current_village ON {schema}.coverage_current (village, household_id)",
     "CREATE INDEX IF NOT EXISTS coverage_current_point ON {schema}.coverage_current USING gist (point(lon, lat))",
     "CREATE TABLE IF NOT EXISTS {schema}.coverage_groups ("
     " grouping text NOT NULL, key text NOT NULL, township text NOT NULL, PRIMARY KEY (grouping, key, township))",
