@@ -24,7 +24,7 @@ from uuid import UUID
 
 from projections.base import Period, Projection, event_name, local_date, parse_date, recorded_before, reference_date
 from projections.base import as_uuid as _uuid  # one definition for every read model
-from projections.coverage import households_as_of, visit_counts
+from projections.coverage import PLACED, TALLIES, households_as_of
 from projections.rules import Rules, load_rules
 from projections.verdicts import visible_checkins
 from services.storage.names import adcode_of
@@ -102,69 +102,130 @@ def judge_household(visits_this_year: int, today: date, rules: Rules) -> tuple[s
     return ("due" if today >= due - timedelta(days=rules.due_soon_days) else "ok"), due
 
 
+def _statuses(today: date, rules: Rules) -> list[tuple[str, date]]:
+    """(status, next due) of a household with v = 0 .. n visits this year on `today`."""
+    return [judge_household(v, today, rules) for v in range(rules.household_visits_per_year + 1)]
+
+
 async def households(conn: Any, schema: str, *, township: str | None = None, village: str | None = None,
                      cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
-                     as_of: date | None = None) -> list[dict]:
-    """Per household (not archived as of the date): visits this year, last visit, status, next due.
-    With `cadre_id`, only the households that cadre answers for (see `responsibility`); with `bbox`
-    (west, south, east, north in degrees), only those placed inside it."""
+                     as_of: date | None = None, status: Sequence[str] | None = None,
+                     limit: int | None = None, offset: int = 0) -> list[dict]:
+    """Per household (not archived as of the date): visits this year, last visit, status, next due,
+    by household id. With `cadre_id`, only the households that cadre answers for (see `responsibility`);
+    with `bbox` (west, south, east, north in degrees), only those placed inside it; with `status`, only
+    those in one of those statuses; `limit` and `offset` page it. Costs O(the households it reads):
+    now from `coverage_current` (one index scan of a township, village, box or cadre's households);
+    as of a past day from the places then, each household's visits read by its own index."""
     rules = await load_rules(conn, adcode_of(schema))
     today = reference_date(as_of)
-    year_start, year_end = Period.year(today.year).instants()
+    statuses = _statuses(today, rules)
     cutoff = recorded_before(as_of)
-    paired: list[UUID] | None = None
-    own_township = None
+    until = "coalesce($1::timestamptz, 'infinity')"
+    if as_of is None:
+        args: list[Any] = [today.year]
+        source = (f"(SELECT household_id, village, township, lat, lon, last_visit,"
+                  f" coalesce(visits[array_position(years, $1)], 0) AS visits"
+                  f" FROM {schema}.coverage_current WHERE NOT archived) h")
+    else:
+        args = [cutoff, *Period.year(today.year).instants()]
+        source = f"""(SELECT p.*, v.visits, v.last_visit FROM {households_as_of(schema)} p CROSS JOIN LATERAL (
+                SELECT count(*) FILTER (WHERE c.occurred_at >= $2 AND c.occurred_at < $3)::int AS visits,
+                       max(c.occurred_at) AS last_visit
+                FROM {schema}.verdicts_checkins c WHERE c.household_id = p.household_id
+                AND c.recorded_at < {until} AND (c.voided_at IS NULL OR c.voided_at >= {until})) v
+            WHERE p.archived_at IS NULL) h"""
+    where = ["true"]
+
+    def param(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if township is not None:
+        where.append(f"h.township = {param(township)}")
+    if village is not None:
+        where.append(f"h.village = {param(village)}")
     if cadre_id is not None:
         answers_for = await responsibility(conn, schema, cadre_id, cutoff)
         if answers_for is None:
             return []
         own_township, pairings = answers_for
-        paired = [p["household_id"] for p in pairings]
+        mine = f"h.household_id = ANY({param([p['household_id'] for p in pairings])}::uuid[])"
+        where.append(f"({mine} OR h.township = {param(own_township)})" if own_township else mine)
+    if bbox is not None:
+        box = f"({param(list(bbox))}::float8[])"
+        # The box finds them by the places' GiST index; its comparisons allow 1e-6°, the BETWEENs are exact.
+        where.append(f"point(h.lon, h.lat) <@ box(point({box}[1], {box}[2]), point({box}[3], {box}[4]))"
+                     f" AND h.lon BETWEEN {box}[1] AND {box}[3] AND h.lat BETWEEN {box}[2] AND {box}[4]")
+    if status is not None:
+        status = (status,) if isinstance(status, str) else status
+        wanted = [v for v, (judged, _) in enumerate(statuses) if judged in status]
+        where.append(f"least(h.visits, {len(statuses) - 1}) = ANY({param(wanted)}::int[])")
+    page = f"LIMIT {param(limit)} OFFSET {param(offset)}" if limit is not None else ""
     rows = await conn.fetch(
-        f"SELECT household_id, village, township, lat, lon FROM {households_as_of(schema)} h"
-        " WHERE archived_at IS NULL AND ($2::text IS NULL OR township = $2) AND ($3::text IS NULL OR village = $3)"
-        " AND ($4::uuid[] IS NULL OR household_id = ANY($4) OR township = $5)"
-        " AND ($6::float8[] IS NULL OR (lon BETWEEN $6[1] AND $6[3] AND lat BETWEEN $6[2] AND $6[4]))"
-        " ORDER BY household_id",
-        cutoff, township, village, paired, own_township, None if bbox is None else list(bbox),
+        f"""SELECT h.household_id, h.village, h.township, h.lat, h.lon, h.visits, h.last_visit FROM {source}
+            WHERE {" AND ".join(where)} ORDER BY h.household_id
+            {page}""",
+        *args,
     )
-    # Joined here, not in SQL: see coverage.visit_counts.
-    year = await visit_counts(conn, schema, cutoff, year_start, year_end)
-    last = {r["household_id"]: r["last_visit"] for r in await conn.fetch(
-        f"SELECT household_id, max(occurred_at) AS last_visit FROM {visible_checkins(schema)} c"
-        " WHERE household_id IS NOT NULL GROUP BY household_id", cutoff,
-    )}
+    return [{
+        "household_id": row["household_id"], "village": row["village"], "township": row["township"],
+        "lat": row["lat"], "lon": row["lon"], "visits_this_year": row["visits"],
+        "last_visit": local_date(row["last_visit"]) if row["last_visit"] else None,
+        "required": rules.household_visits_per_year,
+        "status": statuses[min(row["visits"], len(statuses) - 1)][0],
+        "next_due": statuses[min(row["visits"], len(statuses) - 1)][1],
+    } for row in rows]
+
+
+async def village_shares(conn: Any, schema: str, as_of: date | None = None) -> list[dict]:
+    """Per village (with its township) as of the date: households not archived, how many completed this
+    year's visits and how many are ok, due or overdue, from the coverage summaries (O(villages))."""
+    rules = await load_rules(conn, adcode_of(schema))
+    today = reference_date(as_of)
+    n = rules.household_visits_per_year
+    match = "t.grouping = g.grouping AND t.key = g.key AND t.township = g.township"
+    held = ", ".join(f"held{k}" for k in range(1, n + 1))
+    rows = await conn.fetch(
+        f"""SELECT g.key, g.township, p.households - p.archived AS households, {held}
+            FROM {schema}.coverage_groups g
+            CROSS JOIN LATERAL {PLACED.latest_sql(schema, match, "$1::date", "households, archived")} p
+            LEFT JOIN LATERAL {TALLIES.latest_sql(schema, match + " AND t.period = $2", "$1::date", held)} v
+              ON true
+            WHERE g.grouping = 'village' AND p.households > p.archived""",
+        as_of, str(today.year),
+    )
+    statuses = _statuses(today, rules)
     result = []
     for row in rows:
-        visits = year.get(row["household_id"], {}).get("visits", 0)
-        status, due = judge_household(visits, today, rules)
-        result.append({
-            **dict(row), "visits_this_year": visits,
-            "last_visit": local_date(last[row["household_id"]]) if row["household_id"] in last else None,
-            "required": rules.household_visits_per_year, "status": status, "next_due": due,
-        })
+        reached = [row["households"], *(row[f"held{k}"] or 0 for k in range(1, n + 1)), 0]
+        counts = {"ok": 0, "due": 0, "overdue": 0}
+        for visits, (judged, _) in enumerate(statuses):
+            counts[judged] += reached[visits] - reached[visits + 1] if visits < n else reached[n]
+        result.append({"village": row["key"], "township": row["township"], "households": row["households"],
+                       "complete": reached[n], **counts})
     return result
 
 
-def _summary(items: list[dict]) -> dict:
-    total = len(items)
-    complete = sum(1 for i in items if i["visits_this_year"] >= i["required"])
+def _summary(villages: list[dict]) -> dict:
+    total = sum(v["households"] for v in villages)
+    complete = sum(v["complete"] for v in villages)
     return {
         "households": total,
         "complete": complete,
         "complete_pct": round(100.0 * complete / total, 1) if total else None,
-        **{status: sum(1 for i in items if i["status"] == status) for status in ("ok", "due", "overdue")},
+        **{status: sum(v[status] for v in villages) for status in ("ok", "due", "overdue")},
     }
 
 
 async def percentages(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
     """County and per-township shares of households that already had this year's required visits."""
-    items = await households(conn, schema, as_of=as_of)
+    villages = await village_shares(conn, schema, as_of)
     by_township: dict[str, list[dict]] = {}
-    for item in items:
-        by_township.setdefault(item["township"], []).append(item)
+    for village in villages:
+        by_township.setdefault(village["township"], []).append(village)
     return {
-        "county": _summary(items),
+        "county": _summary(villages),
         "townships": [{"township": t, **_summary(g)} for t, g in sorted(by_township.items())],
     }
 
@@ -216,13 +277,16 @@ async def due_list(conn: Any, schema: str, cadre_id: UUID, *, as_of: date | None
     if answers_for is None:
         return []
     township, pairings = answers_for
+    paired = [p["household_id"] for p in pairings]
     places = {
         r["household_id"]: r for r in await conn.fetch(
-            f"SELECT * FROM {households_as_of(schema)} h WHERE archived_at IS NULL", cutoff
+            f"SELECT * FROM {households_as_of(schema)} h WHERE archived_at IS NULL AND household_id = ANY($2)",
+            cutoff, paired,
         )
     }
     own_visits = await conn.fetch(
-        f"SELECT household_id, occurred_at FROM {visible_checkins(schema)} v WHERE cadre_id = $2", cutoff, cadre_id
+        f"SELECT household_id, occurred_at FROM {visible_checkins(schema)} v WHERE cadre_id = $2"
+        " AND household_id = ANY($3)", cutoff, cadre_id, paired,
     )
     visited: dict[UUID, list[date]] = {}
     for row in own_visits:
@@ -245,8 +309,8 @@ async def due_list(conn: Any, schema: str, cadre_id: UUID, *, as_of: date | None
             previous.end if missed_previous else current.end, max(days, default=None),
         )
     if township:
-        for household in await households(conn, schema, township=township, as_of=as_of):
-            if household["status"] != "ok" and household["household_id"] not in items:
+        for household in await households(conn, schema, township=township, as_of=as_of, status=("due", "overdue")):
+            if household["household_id"] not in items:
                 items[household["household_id"]] = _item(
                     household, "annual_rule", household["status"], household["next_due"], household["last_visit"]
                 )
@@ -259,3 +323,17 @@ def _item(household: Any, reason: str, status: str, due: date, last_visit: date 
         "township": household["township"], "lat": household["lat"], "lon": household["lon"],
         "reason": reason, "status": status, "due_date": due, "last_visit": last_visit,
     }
+
+
+async def count_households(conn: Any, schema: str, *, township: str | None = None, village: str | None = None,
+                           cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
+                           as_of: date | None = None, status: str | None = None) -> int:
+    """How many households `households` lists with these filters: from the village shares (O(villages))
+    unless a cadre or a box picks them, whose households are few enough to count one by one."""
+    if cadre_id is not None or bbox is not None:
+        return len(await households(conn, schema, township=township, village=village, cadre_id=cadre_id, bbox=bbox,
+                                    as_of=as_of, status=status))
+    return sum(
+        v["households"] if status is None else v[status] for v in await village_shares(conn, schema, as_of)
+        if (township is None or v["township"] == township) and (village is None or v["village"] == village)
+    )

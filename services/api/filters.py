@@ -36,9 +36,8 @@ async def completeness_rows(call: Call, query: CompletenessFilters,
     if query.cadre is not None:
         await lookup(call, "cadre", query.cadre, ("cadre", "干部"))  # another county's cadre: 404, not an empty page
     async with reading(call) as conn:
-        items = await completeness.households(conn, schema_of(call), township=query.township, village=query.village,
-                                              cadre_id=query.cadre, bbox=bbox, as_of=query.as_of)
-    return [item for item in items if query.status is None or item["status"] == query.status]
+        return await completeness.households(conn, schema_of(call), township=query.township, village=query.village,
+                                             cadre_id=query.cadre, bbox=bbox, as_of=query.as_of, status=query.status)
 
 
 class PairingFilters(AsOf):

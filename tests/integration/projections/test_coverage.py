@@ -135,3 +135,40 @@ async def test_coverage_geojson_draws_the_stored_polygons_of_known_places_and_po
     finally:
         await conn.execute("UPDATE core.counties SET boundary = NULL WHERE adcode = '469029'")
         await conn.close()
+
+
+async def test_an_archive_on_a_quarters_first_day_keeps_the_household_in_that_quarter_not_in_the_next(
+        database_url, county):
+    """The summaries' day boundaries: archived at 00:30 on 1 April it counts in Q2 (not archived before
+    Q2 began) and in no later quarter; archived late on 31 March it is out of Q2. Its late-synced visit
+    and a void recorded after the archive move its figures only in the periods it counts in."""
+    county("469029")
+    s = Story()
+    cadre = s.cadre(T0, "469029100")
+    first_day = s.household(T0, "469029100201", 18.640, 109.700)
+    eve = s.household(T0, "469029100201", 18.641, 109.701)
+    s.visit(datetime(2026, 3, 30, 10, tzinfo=SHANGHAI), cadre, first_day)
+    gone = s.visit(datetime(2026, 3, 30, 11, tzinfo=SHANGHAI), cadre, eve)
+    s.then(datetime(2026, 3, 31, 23, 30, tzinfo=SHANGHAI), eve, "archive", "moved")
+    s.visit(datetime(2026, 4, 1, 0, 10, tzinfo=SHANGHAI), cadre, first_day)
+    s.then(datetime(2026, 4, 1, 0, 30, tzinfo=SHANGHAI), first_day, "archive", "moved")
+    s.visit(datetime(2026, 4, 2, 9, tzinfo=SHANGHAI), cadre, None, lat=18.6, lon=109.6)  # not at a household
+    s.then(datetime(2026, 4, 3, 9, tzinfo=SHANGHAI), gone, "void", "admin", "wrong household")
+    conn = await project(database_url, SCHEMA, s.events)
+    try:
+        def figures(rows):
+            return [(r["households"], r["visited_once"], r["visits"]) for r in rows]
+
+        assert figures(await coverage.coverage(conn, SCHEMA, Period.parse("2026-Q1"), "county")) == [(2, 1, 1)]
+        assert figures(await coverage.coverage(conn, SCHEMA, Period.parse("2026-Q1"), "county",
+                                               as_of=date(2026, 4, 2))) == [(2, 2, 2)]  # before the void
+        assert figures(await coverage.coverage(conn, SCHEMA, Period.parse("2026-Q2"), "county")) == [(1, 1, 1)]
+        assert figures(await coverage.coverage(conn, SCHEMA, Period.parse("2026-Q2"), "county",
+                                               as_of=date(2026, 3, 31))) == [(1, 0, 0)]
+        assert figures(await coverage.coverage(conn, SCHEMA, Period.parse("2026-Q2"), "county",
+                                               as_of=date(2026, 3, 30))) == [(2, 0, 0)]
+        assert await coverage.coverage(conn, SCHEMA, Period.parse("2026-Q3"), "county") == []
+        assert figures(await coverage.coverage(conn, SCHEMA, Period.parse("2026-03-31..2026-04-01"), "county")) \
+            == [(2, 1, 1)]  # neither was archived before that range began
+    finally:
+        await conn.close()

@@ -1,0 +1,112 @@
+"""Running totals by recorded day: the summary tables that answer "as of D" with one index probe.
+
+A `RunningTotals` table holds, per key and per China-time day on which the key's figures changed,
+the figures as they stood at the end of that day (every event of that day and before). "As of D"
+is the latest row with `day <= D`: `ORDER BY day DESC LIMIT 1` on the primary key. A projection
+adds deltas by (key, day): the row of that day is made from the one before if missing, and the
+delta goes into it and into every later row (events reach the projector almost in timestamp order,
+so a later row exists only when a batch straddles midnight).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+Vector = list[Any]  # the value columns of one row, in `values` order
+
+
+class RunningTotals:
+    def __init__(self, table: str, keys: Sequence[tuple[str, str]], values: Sequence[tuple[str, str]]) -> None:
+        self.table, self.keys, self.values = table, list(keys), list(values)
+        self.key_names = [k for k, _ in self.keys]
+        self.value_names = [v for v, _ in self.values]
+
+    def ddl(self) -> str:
+        columns = ", ".join(f"{name} {kind} NOT NULL" for name, kind in [*self.keys, ("day", "date"), *self.values])
+        return (f"CREATE TABLE IF NOT EXISTS {{schema}}.{self.table} ({columns},"
+                f" PRIMARY KEY ({', '.join(self.key_names)}, day))")
+
+    def zero(self) -> Vector:
+        return [0] * len(self.values)
+
+    def read(self, row: Any) -> Vector:
+        """A row's figures; `numeric` columns hold whole numbers too big for int8 and come back as ints
+        (Decimal arithmetic would round them to its context's 28 digits)."""
+        return [int(row[name]) if kind == "numeric" else row[name] for name, kind in self.values]
+
+    def latest_sql(self, schema: str, match: str, day: str, columns: str | None = None) -> str:
+        """A LATERAL subquery: the row of the key `match` (SQL equating each key column to a value, with
+        `t.` as this table's alias) as of `day` (a date expression; NULL = now)."""
+        return (f"(SELECT {columns or ', '.join(self.value_names)} FROM {schema}.{self.table} t WHERE {match}"
+                f" AND t.day <= coalesce({day}, 'infinity'::date) ORDER BY t.day DESC LIMIT 1)")
+
+    async def current(self, conn: Any, schema: str, keys: Sequence[tuple]) -> dict[tuple, Vector]:
+        """The latest figures of each key that has any."""
+        if not keys:
+            return {}
+        rows = await conn.fetch(
+            f"SELECT d.*, l.* FROM {self._unnest(self.keys)} CROSS JOIN LATERAL"
+            f" {self.latest_sql(schema, self._match(), 'NULL')} l",
+            *self._columns(keys, len(self.keys)),
+        )
+        return {tuple(r[k] for k in self.key_names): self.read(r) for r in rows}
+
+    async def add(self, conn: Any, schema: str, deltas: dict[tuple, Vector]) -> None:
+        """Add each delta, keyed (*key, day), to the key's figures from that day on."""
+        by_key: dict[tuple, dict[date, Vector]] = defaultdict(dict)
+        for (*key, day), delta in deltas.items():
+            if any(delta):
+                by_key[tuple(key)][day] = delta
+        if not by_key:
+            return
+        since = [(*key, min(days)) for key, days in by_key.items()]
+        # The rows from the last one on or before the earliest delta's day onwards.
+        rows = await conn.fetch(
+            f"SELECT t.* FROM {self._unnest([*self.keys, ('since', 'date')])} CROSS JOIN LATERAL ("
+            f" SELECT * FROM {schema}.{self.table} t WHERE {self._match()} AND t.day >= coalesce(("
+            f"  SELECT max(p.day) FROM {schema}.{self.table} p WHERE {self._match('p')} AND p.day <= d.since),"
+            f"  '-infinity'::date)) t",
+            *self._columns(since, len(self.keys) + 1),
+        )
+        stored: dict[tuple, dict[date, Vector]] = defaultdict(dict)
+        for r in rows:
+            stored[tuple(r[k] for k in self.key_names)][r["day"]] = self.read(r)
+        changed: list[tuple] = []
+        for key, days in by_key.items():
+            figures = stored[key]
+            for day in sorted(days):
+                if day not in figures:
+                    before = [d for d in figures if d < day]
+                    figures[day] = list(figures[max(before)]) if before else self.zero()
+                for later in figures:
+                    if later >= day:
+                        figures[later] = [a + b for a, b in zip(figures[later], days[day])]
+            # Rows before the earliest delta's day were only read to start from.
+            first = min(days)
+            changed.extend((*key, day, *self._stored(vector)) for day, vector in figures.items() if day >= first)
+        names = [*self.key_names, "day", *self.value_names]
+        kinds = [kind for _, kind in [*self.keys, ("day", "date"), *self.values]]
+        await conn.execute(
+            f"INSERT INTO {schema}.{self.table} ({', '.join(names)})"
+            f" SELECT * FROM unnest({', '.join(f'${i}::{kind}[]' for i, kind in enumerate(kinds, 1))})"
+            f" ON CONFLICT ({', '.join(self.key_names)}, day) DO UPDATE SET"
+            f" {', '.join(f'{v} = excluded.{v}' for v in self.value_names)}",
+            *self._columns(changed, len(names)),
+        )
+
+    def _stored(self, vector: Vector) -> Vector:
+        return [Decimal(v) if kind == "numeric" else v for v, (_, kind) in zip(vector, self.values)]
+
+    def _unnest(self, columns: Sequence[tuple[str, str]]) -> str:
+        params = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(columns, 1))
+        return f"unnest({params}) AS d({', '.join(name for name, _ in columns)})"
+
+    def _match(self, alias: str = "t") -> str:
+        return " AND ".join(f"{alias}.{k} = d.{k}" for k in self.key_names)
+
+    @staticmethod
+    def _columns(rows: Sequence[tuple], width: int) -> list[list[Any]]:
+        return [[row[i] for row in rows] for i in range(width)]

@@ -1,0 +1,202 @@
+"""The household reads cost O(their answer), not O(county) (DESIGN §6): on a seeded county, every SQL a
+read runs is EXPLAIN ANALYZEd and the rows its scans touch in the county's tables are bounded by the
+answer, with no sequential scan over the big tables.
+
+The seeded county is small enough for the planner to prefer reading a few pages whole, as it would not
+at real size, so sequential scans are priced out (`enable_seqscan = off`): a plan still scanning a table
+whole then has no index path to the answer."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from projections import completeness, coverage
+from projections.base import Period
+from projections.driver import Driver, FollowedCounty, decoder
+from projections.registry import by_name
+from projections.rules import Rules
+from services.domain import Cadre, Household, Pairing, Visit, clock
+from tests.integration.projections.strategies import SHANGHAI, reset_county, store_events
+
+ADCODE = "469035"
+SCHEMA = f"county_{ADCODE}"
+TOWNSHIPS, VILLAGES_EACH, HOUSEHOLDS_EACH = 4, 10, 100  # 4,000 households, 8,000 visits
+BIG = {"coverage_places", "coverage_households", "coverage_placed", "coverage_tallies", "coverage_counts",
+       "coverage_visits", "verdicts_checkins", "verdicts_households"}
+
+
+def _village(t: int, v: int) -> tuple[str, str, float, float]:
+    return f"469035{100 + t}{200 + v}", f"469035{100 + t}", 18.5 + 0.05 * t, 109.5 + 0.02 * v
+
+
+def _county() -> tuple[list, uuid.UUID, uuid.UUID]:
+    """Households in 40 villages, each visited twice in 2026 by a township cadre; a cadre with no township
+    paired with three households."""
+    events: list = []
+    start = datetime(2026, 3, 1, 9, tzinfo=SHANGHAI)
+    with clock.at(start):
+        walker = Cadre(id=uuid.uuid4(), name="w", rank="staff", unit="u", township="469035100", phone=None)
+        partner = Cadre(id=uuid.uuid4(), name="p", rank="staff", unit="u", township=None, phone=None)
+        events += walker.collect_events() + partner.collect_events()
+        homes = []
+        for t in range(TOWNSHIPS):
+            for v in range(VILLAGES_EACH):
+                village, township, lat, lon = _village(t, v)
+                for h in range(HOUSEHOLDS_EACH):
+                    home = Household(id=uuid.uuid4(), village=village, township=township, address="",
+                                     lat=lat + h * 1e-5, lon=lon, tags=[], size=2, personal="sealed")
+                    homes.append(home)
+                    events += home.collect_events()
+        for home in homes[:3]:
+            pairing = Pairing(id=uuid.uuid4(), cadre_id=partner.id, target_kind="household", target_id=str(home.id),
+                              programme="结对", cadence="quarterly", formed_on="2026-03-01")
+            events += pairing.collect_events()
+    for n, home in enumerate(homes * 2):
+        moment = start + timedelta(days=1 + n // 100, minutes=n % 100)
+        with clock.at(moment):
+            visit = Visit(id=uuid.uuid4(), cadre_id=walker.id, target_kind="household", target_id=str(home.id),
+                          household_id=home.id, village=home.village, kind="home", occurred_at=moment,
+                          received_at=moment, position={"lat": home.lat, "lon": home.lon, "accuracy_m": 10.0,
+                                                        "provider": "gps", "is_mock": False},
+                          topics=[], note="", companions=[], device_id=None)
+            events += visit.collect_events()
+    return events, walker.id, partner.id
+
+
+class Explaining:
+    """An asyncpg connection that EXPLAIN ANALYZEs each statement before running it, adding up the rows
+    its scans touched per table of the county."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.touched: dict[str, int] = {}
+        self.seq_scans: set[str] = set()
+
+    async def _explain(self, query: str, args: tuple) -> None:
+        if query.lstrip().upper().startswith("SELECT") or query.lstrip().upper().startswith("WITH"):
+            [plan] = json.loads(await self.conn.fetchval(f"EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) {query}", *args))
+            self._walk(plan["Plan"])
+
+    def _walk(self, node: dict) -> None:
+        if node.get("Schema") == SCHEMA and "Relation Name" in node:
+            table = node["Relation Name"]
+            rows = node["Actual Rows"] + node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
+            self.touched[table] = self.touched.get(table, 0) + rows * node["Actual Loops"]
+            if node["Node Type"] == "Seq Scan" and table in BIG:
+                self.seq_scans.add(table)
+        for child in node.get("Plans", []):
+            self._walk(child)
+
+    async def fetch(self, query: str, *args):
+        await self._explain(query, args)
+        return await self.conn.fetch(query, *args)
+
+    async def fetchrow(self, query: str, *args):
+        await self._explain(query, args)
+        return await self.conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args):
+        await self._explain(query, args)
+        return await self.conn.fetchval(query, *args)
+
+    def total(self) -> int:
+        return sum(self.touched.values())
+
+
+@pytest.fixture(scope="module")
+def seeded(database_url, county):
+    county(ADCODE)
+    events, walker, partner = _county()
+
+    async def load() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await reset_county(conn, SCHEMA)
+            for start in range(0, len(events), 5000):
+                await store_events(conn, SCHEMA, events[start:start + 5000])
+            mine = [by_name(n) for n in ("verdicts", "coverage", "completeness")]
+            await Driver(database_url, mine, decoder(), 5000, 2).process(conn, FollowedCounty(ADCODE, SCHEMA, Rules()))
+            for table in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", SCHEMA):
+                await conn.execute(f"ANALYZE {SCHEMA}.{table['tablename']}")
+        finally:
+            await conn.close()
+
+    import asyncio
+
+    asyncio.run(load())
+    return walker, partner
+
+
+async def _cost(database_url, read) -> tuple[object, Explaining]:
+    conn = await asyncpg.connect(database_url, server_settings={"enable_seqscan": "off"})
+    try:
+        explaining = Explaining(conn)
+        answer = await read(explaining)
+        return answer, explaining
+    finally:
+        await conn.close()
+
+
+COUNTY_ROWS = TOWNSHIPS * VILLAGES_EACH * HOUSEHOLDS_EACH * 3  # households + their 2 visits each
+
+
+@pytest.mark.parametrize("level, resolution", [("village", 8), ("township", 8), ("county", 8), ("h3", 7)])
+@pytest.mark.parametrize("period", ["2026", "2026-Q1", "2026-03"])
+@pytest.mark.parametrize("as_of", [None, date(2026, 3, 20)])
+async def test_coverage_of_a_calendar_period_reads_its_groups_not_its_households(
+        database_url, seeded, level, resolution, period, as_of):
+    answer, cost = await _cost(database_url, lambda conn: coverage.coverage(
+        conn, SCHEMA, Period.parse(period), level, resolution=resolution, as_of=as_of))
+    assert answer and sum(r["households"] for r in answer) == TOWNSHIPS * VILLAGES_EACH * HOUSEHOLDS_EACH
+    groups = TOWNSHIPS * VILLAGES_EACH if level != "h3" else len(answer)
+    assert not cost.seq_scans, cost.seq_scans
+    assert cost.total() <= 5 * groups + 50, cost.touched  # 3 probes of one row per group, and the groups
+
+
+async def test_a_villages_completeness_list_reads_that_village(database_url, seeded):
+    village = _village(2, 3)[0]
+    answer, cost = await _cost(database_url, lambda conn: completeness.households(conn, SCHEMA, village=village))
+    assert len(answer) == HOUSEHOLDS_EACH and {h["visits_this_year"] for h in answer} == {2}
+    assert not cost.seq_scans, cost.seq_scans
+    assert cost.total() <= 8 * len(answer) + 50, cost.touched
+    assert cost.total() < COUNTY_ROWS / 10
+
+
+async def test_the_first_page_and_total_of_the_completeness_table_read_a_page(database_url, seeded):
+    async def read(conn):
+        return (await completeness.households(conn, SCHEMA, limit=20, offset=0),
+                await completeness.count_households(conn, SCHEMA, status="ok"))
+
+    (page, total), cost = await _cost(database_url, read)
+    assert len(page) == 20 and total == TOWNSHIPS * VILLAGES_EACH * HOUSEHOLDS_EACH
+    assert not cost.seq_scans, cost.seq_scans
+    assert cost.total() <= 8 * 20 + 5 * TOWNSHIPS * VILLAGES_EACH + 50, cost.touched
+
+
+async def test_households_in_a_small_box_read_those_in_the_box(database_url, seeded):
+    _, _, lat, lon = _village(1, 1)
+    box = (lon - 0.001, lat - 0.0001, lon + 0.001, lat + 0.000255)  # 26 of the village's households
+    answer, cost = await _cost(database_url, lambda conn: completeness.households(conn, SCHEMA, bbox=box))
+    assert len(answer) == 26
+    assert not cost.seq_scans, cost.seq_scans
+    assert cost.total() <= 8 * len(answer) + 50, cost.touched
+
+
+async def test_a_paired_cadres_due_list_reads_their_pairings(database_url, seeded):
+    _, partner = seeded
+    answer, cost = await _cost(database_url, lambda conn: completeness.due_list(conn, SCHEMA, partner,
+                                                                               as_of=date(2026, 7, 2)))
+    assert len(answer) == 3 and {i["reason"] for i in answer} == {"pairing"}
+    assert not cost.seq_scans, cost.seq_scans
+    assert cost.total() <= 100, cost.touched
+
+
+async def test_completeness_shares_read_the_villages(database_url, seeded):
+    answer, cost = await _cost(database_url, lambda conn: completeness.percentages(conn, SCHEMA))
+    assert answer["county"]["complete"] == TOWNSHIPS * VILLAGES_EACH * HOUSEHOLDS_EACH
+    assert not cost.seq_scans, cost.seq_scans
+    assert cost.total() <= 5 * TOWNSHIPS * VILLAGES_EACH + 50, cost.touched
