@@ -31,6 +31,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
@@ -104,7 +105,7 @@ async def run_driver(url: str, stop: asyncio.Event, *, projections: list[Project
             await driver.follow(stop)
             backoff = 0.5
             continue  # stopped, or a connection old enough to be replaced: reconnect at once
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("projection driver stopped on a database error (%s: %s); reconnecting in %.1f s",
                         type(error).__name__, error, backoff)
         await _wait(stop, backoff)
@@ -112,10 +113,8 @@ async def run_driver(url: str, stop: asyncio.Event, *, projections: list[Project
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), timeout)
-    except asyncio.TimeoutError:
-        pass
 
 
 class Driver:
@@ -190,7 +189,8 @@ class Driver:
         """Refresh the county list and rules; take unowned counties up to a fair share, give back extras."""
         if await conn.fetchval("SELECT to_regclass('core.counties')") is None:
             return
-        counties = {r["adcode"]: r["rules"] for r in await conn.fetch("SELECT adcode, rules::text AS rules FROM core.counties")}
+        rows = await conn.fetch("SELECT adcode, rules::text AS rules FROM core.counties")
+        counties = {r["adcode"]: r["rules"] for r in rows}
         drivers = await conn.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
             APPLICATION_NAME,
@@ -364,7 +364,7 @@ async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, timeout: float) ->
 async def _close(conn: Any) -> None:
     try:
         await asyncio.wait_for(conn.close(), 5)
-    except (OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresError):
+    except (TimeoutError, OSError, asyncpg.InterfaceError, asyncpg.PostgresError):
         conn.terminate()
 
 

@@ -161,7 +161,7 @@ class Tally:
 
 
 def _columns(rows: list[tuple]) -> list[list]:
-    return [list(column) for column in zip(*rows)]
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 class Leaderboards(Projection):
@@ -209,7 +209,8 @@ class Leaderboards(Projection):
             [e.originator_id for e in mine if event_name(e) == "Visit.Voided"])}
         reached = {(board, key, household) for visit in [*visits.values(), *(
             _visit(e) for e in mine if event_name(e) == "Visit.CheckedIn")] for board, key, household in _reach(visit)}
-        reach: dict[tuple, list[date]] = {(r["board"], r["key"], r["household_id"]): list(r["days"]) for r in await conn.fetch(
+        reach: dict[tuple, list[date]] = {
+            (r["board"], r["key"], r["household_id"]): list(r["days"]) for r in await conn.fetch(
             f"SELECT r.* FROM unnest($1::text[], $2::text[], $3::uuid[]) AS w(board, key, household_id)"
             f" CROSS JOIN LATERAL (SELECT * FROM {schema}.leaderboards_reach r"
             " WHERE (r.board, r.key, r.household_id) = (w.board, w.key, w.household_id)) r",
@@ -290,7 +291,8 @@ def great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def _visit(event: Any) -> dict:
-    return {"visit_id": event.originator_id, "cadre_id": _uuid(event.cadre_id), "household_id": _uuid(event.household_id),
+    return {"visit_id": event.originator_id, "cadre_id": _uuid(event.cadre_id),
+            "household_id": _uuid(event.household_id),
             "township": event.village[:9] if event.village else None,
             "day": local_date(parse_time(event.occurred_at))}
 

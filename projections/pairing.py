@@ -91,7 +91,8 @@ class Pairings(Projection):
             if name == "Pairing.Formed":
                 formed.append((
                     event.originator_id, _uuid(event.cadre_id), event.target_kind, str(event.target_id),
-                    _household_id(event.target_kind, str(event.target_id)), event.programme, event.cadence or rules.default_pairing_cadence, parse_date(event.formed_on),
+                    _household_id(event.target_kind, str(event.target_id)), event.programme,
+                    event.cadence or rules.default_pairing_cadence, parse_date(event.formed_on),
                     event.timestamp,
                 ))
             elif name == "Visit.CheckedIn":
@@ -108,7 +109,8 @@ class Pairings(Projection):
                                    tags.get(event.originator_id, []), name == "Household.Archived"))
         if formed:
             await conn.executemany(
-                f"INSERT INTO {schema}.pairing_pairings VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL, NULL)",
+                f"INSERT INTO {schema}.pairing_pairings"
+                f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL, NULL)",
                 formed,
             )
         if ended:
@@ -192,7 +194,7 @@ def _cadences(today: date) -> list[list[Any]]:
     for cadence in CADENCES:
         current = cadence_period(cadence, today)
         previous = cadence_period(cadence, current.start - timedelta(days=1))
-        for column, value in zip(columns, (cadence, previous.start, current.start)):
+        for column, value in zip(columns, (cadence, previous.start, current.start), strict=True):
             column.append(value)
     return columns
 
@@ -348,7 +350,8 @@ async def quotas(conn: Any, schema: str, *, cadre_id: UUID | None = None, as_of:
         mine = held.get(cadre["cadre_id"])
         judged = judge_quotas(cadre["rank"], mine["households"] if mine else 0, mine["hardship"] if mine else 0,
                               mine["kinds"] if mine else [], rules)
-        result.append({"cadre_id": cadre["cadre_id"], "rank": cadre["rank"], "pairings": mine["pairings"] if mine else 0,
+        result.append({"cadre_id": cadre["cadre_id"], "rank": cadre["rank"],
+                       "pairings": mine["pairings"] if mine else 0,
                        "quotas": judged, "compliant": all(q["met"] for q in judged)})
     return result
 

@@ -129,7 +129,8 @@ async def _rebuild_county(conn: Any, schema: str, projections: list[Projection],
             # The rollup reads the county's own read models, so it may only go as far as they have:
             # the driver's deferred step takes it on from there.
             final = await conn.fetchval(
-                f"SELECT coalesce(min(notification_id), 0) FROM {schema}.projection_tracking WHERE projection = ANY($1)",
+                f"SELECT coalesce(min(notification_id), 0) FROM {schema}.projection_tracking"
+                " WHERE projection = ANY($1)",
                 [p.name for p in county_models()],
             )
             for projection in in_place:

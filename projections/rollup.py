@@ -4,9 +4,9 @@ Hook with the driver: `rollup` is `deferred`: the driver commits each batch to t
 models first, then applies it here in a transaction of its own (with its tracking row), never past
 their position, so they already hold every event it is given. It reads from them only the batch's
 own facts (a check-in's verdict, an issue's versions, an interview's ranks, by id) and applies the
-batch's deltas to counters of its own in the county schema (`projections.rollup_tally`, `projections.rollup_store`): a batch
-costs O(its events), never O(county) (the recompute it replaced took ~140 ms per county-day at
-40,000 households and held the projector to ~1,150 events/s).
+batch's deltas to counters of its own in the county schema (`projections.rollup_tally`,
+`projections.rollup_store`): a batch costs O(its events), never O(county) (the recompute it replaced
+took ~140 ms per county-day at 40,000 households and held the projector to ~1,150 events/s).
 
 Its current day is the latest day (Chinese calendar) of the events it applied, in log order; an event
 recorded on an earlier day than one applied before it (two writers racing over midnight) counts on
@@ -98,7 +98,8 @@ class Rollup(Projection):
             apply_event(tally, event, facts)
         assert tally.day is not None
         figures[tally.day] = tally.figures()
-        tally.last_event_at = max([e.timestamp for e in events] + ([tally.last_event_at] if tally.last_event_at else []))
+        tally.last_event_at = max([e.timestamp for e in events]
+                                  + ([tally.last_event_at] if tally.last_event_at else []))
         province = await conn.fetchval("SELECT province_code FROM core.counties WHERE adcode = $1", county)
         rebuilding = schema.endswith(REBUILD_SUFFIX)
         placeholders = ", ".join(f"${i}" for i in range(1, len(FIGURES) + 5))
@@ -107,7 +108,8 @@ class Rollup(Projection):
             f"INSERT INTO {f'{schema}.{REBUILT_ROWS}' if rebuilding else 'rollup.rollup_county_months'}"
             f" (county, province_code, month, as_of_date, {', '.join(FIGURES)})"
             f" VALUES ({placeholders}) ON CONFLICT (county, as_of_date) DO UPDATE SET {updates}",
-            [(county, province, month_of(day), day, *(row[f] for f in FIGURES)) for day, row in sorted(figures.items())],
+            [(county, province, month_of(day), day, *(row[f] for f in FIGURES))
+             for day, row in sorted(figures.items())],
         )
         if not rebuilding:
             await _counted_until(conn, county, province, tally.last_event_at)

@@ -147,7 +147,8 @@ async def save(conn: Any, schema: str, tally: Tally) -> None:
     await _upsert(conn, f"{schema}.rollup_pairings", ("pairing_id",),
                   ("cadre_id", "target_kind", "target_id", "cadence", "eligible_from"), formed)
     if tally.ended:
-        await conn.execute(f"DELETE FROM {schema}.rollup_pairings WHERE pairing_id = ANY($1::uuid[])", list(tally.ended))
+        await conn.execute(f"DELETE FROM {schema}.rollup_pairings WHERE pairing_id = ANY($1::uuid[])",
+                           list(tally.ended))
     await _upsert(conn, f"{schema}.rollup_target_days", ("cadre_id", "target_kind", "target_id", "day"), ("visits",),
                   [(*k, tally.target_days[k[:3]][k[3]]) for k in dirty["target_days"]])
     await _upsert(conn, f"{schema}.rollup_pairing_periods", ("cadence", "period_start"), ("eligible", "covered"),

@@ -174,7 +174,7 @@ class Tally:
         days = self.target_days[target]
         days[day] = days.get(day, 0) + sign
         self.dirty["target_days"].add((*target, day))
-        for pairing, covered in zip(paired, before):
+        for pairing, covered in zip(paired, before, strict=True):
             self._cover(pairing, covered, self._covered(pairing))
 
     # -- pairings ----------------------------------------------------------------------------------
@@ -306,7 +306,8 @@ def apply_event(tally: Tally, event: Any, facts: dict[str, dict]) -> None:
         tally.interview(facts["interviews"][key])
     elif name.startswith("Issue.") and (key, event.originator_version) in facts["issues"]:
         versions = facts["issues"]
-        tally.issue_changed(versions.get((key, event.originator_version - 1)), versions[(key, event.originator_version)])
+        tally.issue_changed(versions.get((key, event.originator_version - 1)),
+                            versions[(key, event.originator_version)])
 
 
 def as_uuid(value: Any) -> UUID:

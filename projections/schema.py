@@ -147,6 +147,7 @@ async def _forget(conn: Any, schema: str, projection: Any) -> None:
 async def tracking_positions(conn: Any, schema: str) -> dict[str, tuple[int, str]]:
     """Per projection: its tracking position and the transaction that last wrote its row (`xmin`: a
     rebuild rewrites the rows at the same position)."""
-    rows = await conn.fetch(f"SELECT projection, notification_id, xmin::text AS written FROM {schema}.projection_tracking")
+    rows = await conn.fetch(
+        f"SELECT projection, notification_id, xmin::text AS written FROM {schema}.projection_tracking")
     return {row["projection"]: (row["notification_id"], row["written"]) for row in rows}
 

@@ -493,7 +493,8 @@ class County(Application[UUID]):
     def rate_issue(self, command: c.RateIssue, actor: Actor, work: Work) -> None:
         issue = work.get(Issue, command.issue_id, ISSUE)
         if not (actor.is_admin or self._raised_by(issue, actor)):
-            raise _not_yours("只能为自己提出的问题记录满意度。", "You may record satisfaction only for issues you raised.")
+            raise _not_yours("只能为自己提出的问题记录满意度。",
+                             "You may record satisfaction only for issues you raised.")
         work.changing(issue, command).rate(command.satisfaction, rated_by=actor.user_id)
 
     def reopen_issue(self, command: c.ReopenIssue, actor: Actor, work: Work) -> None:
@@ -517,7 +518,8 @@ class County(Application[UUID]):
         household = work.get(Household, household_id, HOUSEHOLD)
         if household.archived:
             raise InvalidState("household_archived", "该户已归档，不能再走访或结对。",
-                               "This household is archived: no more visits or pairings.", household_id=str(household_id))
+                               "This household is archived: no more visits or pairings.",
+                               household_id=str(household_id))
         return household
 
     @staticmethod

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
@@ -291,8 +292,9 @@ def _enrol_cadres(story: _Story) -> None:
     rng, county = story.rng, story.county
     office = f"{county.short_title}委组织部"
     at = _local(date(2026, 1, 2), 9.0)
-    team = [("minister", "section_chief", office, None, None), ("deputy_minister", "section_chief", office, None, None),
-            ("office", "deputy_section_chief", office, None, None), ("office", "staff", office, None, None)]
+    team: list[tuple[str, str, str, str | None, str | None]] = [
+        ("minister", "section_chief", office, None, None), ("deputy_minister", "section_chief", office, None, None),
+        ("office", "deputy_section_chief", office, None, None), ("office", "staff", office, None, None)]
     villages_used = {h.village.code for h in story.households}
     for township in county.townships:
         team += [("township", "section_chief", f"{township.name}党委", township.code, None),
@@ -301,11 +303,11 @@ def _enrol_cadres(story: _Story) -> None:
                  ("township", "staff", f"{township.name}党委", township.code, None)]
         team += [("village", "village_cadre", f"{township.name}{v.name}驻村工作队", township.code, v.code)
                  for v in township.villages if v.code in villages_used for _ in range(story.shape.village_team)]
-    for number, (role, rank, unit, township, village) in enumerate(team, 1):
+    for number, (role, rank, unit, township_code, village) in enumerate(team, 1):
         name = _name(rng)
         cadre_id = story.add(at, "enrol_cadre", ADMIN, name=name, rank=rank, unit=unit,
-                             township=township, phone=_phone(rng))
-        story.cadres.append(_Cadre(cadre_id, name, rank, unit, township, village, role,
+                             township=township_code, phone=_phone(rng))
+        story.cadres.append(_Cadre(cadre_id, name, rank, unit, township_code, village, role,
                                    device=f"demo-{county.adcode}-{number:03d}"))
 
 
@@ -371,7 +373,7 @@ def _household_changes(story: _Story, paired: dict[uuid.UUID, tuple[_Cadre, uuid
 # --- the year's field work --------------------------------------------------------------------------
 
 def _trip(story: _Story, cadre: _Cadre, households: list[_Household], day: date, kinds: tuple[str, ...],
-          kind_weights: tuple[int, ...], companions: list[_Cadre] = ()) -> None:
+          kind_weights: tuple[int, ...], companions: Sequence[_Cadre] = ()) -> None:
     """A cadre's day in the villages (走村入户): household visits one after another, uploaded together
     when the phone next has a signal (at once where there is coverage, else that evening or next day)."""
     rng = story.rng
@@ -416,7 +418,7 @@ def _visits(story: _Story, paired: dict[uuid.UUID, tuple[_Cadre, uuid.UUID]]) ->
     for cadre in story.cadres:
         if cadre.township:
             by_township.setdefault(cadre.township, []).append(cadre)
-        if cadre.role == "village":
+        if cadre.role == "village" and cadre.village:
             by_village.setdefault(cadre.village, []).append(cadre)
     villages: dict[str, list[_Household]] = {}
     for household in story.households:
@@ -563,7 +565,9 @@ def _issues(story: _Story) -> None:
     households = {str(h.id): h for h in story.households}
     raised: list[_Raised] = []
     for step in list(story.steps):
-        p, by = step.payload, cadres.get(step.actor.cadre_id)
+        if step.actor.cadre_id is None:
+            continue  # the office's own steps raise no issues
+        p, by = step.payload, cadres[step.actor.cadre_id]
         if step.command == "check_in" and p["target_kind"] == "household":
             if rng.random() < (0.15 if p["kind"] in ("festival", "petition") else 0.09) * story.shape.issue_odds:
                 category = rng.choice(list(_SUMMARIES))

@@ -9,7 +9,7 @@ import statistics
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from uuid import UUID
 
@@ -52,7 +52,7 @@ def commit() -> str:
 
 
 def now_utc() -> str:
-    return f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 # ---- a process ------------------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ class Households:
         """A sync entry's payload: a home visit with a good GPS fix at the household."""
         household, lat, lon = self.ids[n % len(self.ids)]
         return {"target_kind": "household", "target_id": str(household), "kind": "home",
-                "occurred_at": datetime.now(timezone.utc).isoformat(),
+                "occurred_at": datetime.now(UTC).isoformat(),
                 "position": {"lat": lat, "lon": lon, "accuracy_m": 12.0, "provider": "gps"},
                 "topics": [], "note": "", "companions": []}
 

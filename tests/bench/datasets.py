@@ -250,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         with embedded_database() as url:
             started = time.monotonic()
             loaded = load(name, url)
-            print(f"{name}: {loaded.commands:,} commands, {loaded.events:,} events in {time.monotonic() - started:.0f} s"
+            print(f"{name}: {loaded.commands:,} commands, {loaded.events:,} events"
+                  f" in {time.monotonic() - started:.0f} s"
                   f" (decide {loaded.decide_seconds:.0f} s, provision {loaded.provision_seconds:.0f} s,"
                   f" copy {loaded.copy_seconds:.0f} s = {loaded.events / max(loaded.copy_seconds, 1e-9):,.0f} events/s;"
                   f" cached: {len(loaded.cached)} of {len(loaded.dataset.parts)})")

@@ -26,7 +26,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -110,7 +110,7 @@ class Households:
         """A sync entry's payload: a home visit with a good GPS fix at the household."""
         household, lat, lon = self.ids[n % len(self.ids)]
         return {"target_kind": "household", "target_id": str(household), "kind": "home",
-                "occurred_at": datetime.now(timezone.utc).isoformat(),
+                "occurred_at": datetime.now(UTC).isoformat(),
                 "position": {"lat": lat, "lon": lon, "accuracy_m": 12.0, "provider": "gps"},
                 "topics": [], "note": "", "companions": []}
 
@@ -246,7 +246,7 @@ async def sync_phase(name: str, base: str, tokens: list[str], batches: list[list
 
     cpu = {key: cpu_seconds(pid) for key, pid in pids.items()}
     started = time.perf_counter()
-    await asyncio.wait_for(asyncio.gather(*(client(t, b) for t, b in zip(tokens, batches))), PHASE_TIMEOUT)
+    await asyncio.wait_for(asyncio.gather(*(client(t, b) for t, b in zip(tokens, batches, strict=True))), PHASE_TIMEOUT)
     seconds = time.perf_counter() - started
     cpu = {key: cpu_seconds(pid) - cpu[key] for key, pid in pids.items()}
     return Phase(name, sum(len(b) for mine in batches for b in mine), seconds, latencies, statuses, cpu)
@@ -403,7 +403,7 @@ def main() -> int:
         for ph in phases)
     text = f"""## Server: demo load, rebuild, projection lag, sync over HTTP, memory
 
-Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python -m tests.bench.server` in
+Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m tests.bench.server` in
 {total_seconds:.0f} s on {host['cpus']} × {host['cpu']}, {host['memory_gib']:.1f} GiB memory; a fresh
 embedded PostgreSQL 16 (pgserver) in a temp dir. Load average (1/5/15 min) at the start {load_at['start']},
 before the rebuild {load_at['rebuild']}, the lag test {load_at['lag']}, the sync test {load_at['sync']}, at
@@ -457,7 +457,7 @@ process), so the comparison is of order only.
 **5. Memory**: the serving process (`grassroots serve`, API and projector in one process) had RSS
 {mib(memory_idle['VmRSS'])} after start-up, **{mib(memory_after['VmRSS'])}** after the
 sync load (peak {mib(memory_after['VmHWM'])}).
-"""
+"""  # noqa: E501 (a markdown table's row cannot wrap)
     print(text)
     write_report(text)
     return 0
