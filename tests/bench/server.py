@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import copy as copy_module
-import math
 import os
 import re
 import shutil
@@ -32,6 +31,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from tests.bench.common import Households, load_average, machine, memory_kib, percentile, serving_pid
 from tests.e2e.seed import ROOT, running_server
 
 SEED, SCALE = 2026, 1.0
@@ -47,48 +47,6 @@ REPORT = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- server: begin -->", "<!-- server: end -->"
 
 
-# ---- the machine ----------------------------------------------------------------------------------------------
-
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")
-    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
-    return {"cpus": len(os.sched_getaffinity(0)), "cpu": cpu,
-            "memory_gib": int(meminfo["MemTotal"].split()[0]) / 1024 ** 2}
-
-
-def load_average() -> str:
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def memory_kib(pid: int) -> dict[str, int]:
-    """VmRSS (now) and VmHWM (peak) of a process, in KiB."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
-    return {key: int(fields[key].split()[0]) for key in ("VmRSS", "VmHWM")}
-
-
-def serving_pid(port: int) -> int:
-    """`running_server` starts `grassroots serve --port PORT` as our child: find it in /proc."""
-    me = os.getpid()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
-        if ppid == me and b"serve" in argv and str(port).encode() in argv:
-            return int(entry.name)
-    raise LookupError(f"no child process serving port {port}")
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered), max(1, math.ceil(q / 100 * len(ordered)))) - 1]
-
-
 # ---- 1. demo load -----------------------------------------------------------------------------------------------
 
 async def events_per_county(url: str) -> dict[str, int]:
@@ -101,19 +59,6 @@ async def events_per_county(url: str) -> dict[str, int]:
 
 
 # ---- 3. append-to-visible lag -----------------------------------------------------------------------------------
-
-@dataclass
-class Households:
-    ids: list[tuple[uuid.UUID, float, float]]  # id, lat, lon (active households of the county)
-
-    def checkin(self, n: int) -> dict:
-        """A sync entry's payload: a home visit with a good GPS fix at the household."""
-        household, lat, lon = self.ids[n % len(self.ids)]
-        return {"target_kind": "household", "target_id": str(household), "kind": "home",
-                "occurred_at": datetime.now(UTC).isoformat(),
-                "position": {"lat": lat, "lon": lon, "accuracy_m": 12.0, "provider": "gps"},
-                "topics": [], "note": "", "companions": []}
-
 
 async def active_households(url: str, adcode: str) -> Households:
     conn = await asyncpg.connect(url)
