@@ -238,15 +238,6 @@ def _cadence_period(cadence: str, day: date) -> Period:
     return Period.quarter(day.year, (day.month - 1) // 3 + 1)
 
 
-def cadre_townships_as_of(schema: str) -> str:
-    """SQL: each cadre's township in their latest version recorded before cutoff $1 (NULL = now).
-    The interviews table's township filter reads it too."""
-    return f"""(
-        SELECT DISTINCT ON (cadre_id) cadre_id, township FROM {schema}.completeness_cadres
-        WHERE $1::timestamptz IS NULL OR valid_from < $1::timestamptz ORDER BY cadre_id, version DESC
-    )"""
-
-
 async def responsibility(conn: Any, schema: str, cadre_id: UUID,
                          cutoff: datetime | None) -> tuple[str | None, list[Any]] | None:
     """What a cadre answers for as of `cutoff`: (their township, their active household pairings with

@@ -326,29 +326,6 @@ def households_as_of(schema: str) -> str:
     )"""
 
 
-async def household_visits(conn: Any, schema: str, period: Period, as_of: date | None = None) -> list[dict]:
-    """Per household in the period: its place, visits and verified visits (O(county): a per-household answer)."""
-    start, end = period.instants()
-    cutoff = recorded_before(as_of)
-    households = await conn.fetch(
-        f"SELECT * FROM {households_as_of(schema)} h WHERE archived_at IS NULL OR archived_at >= $2", cutoff, start
-    )
-    counts = await visit_counts(conn, schema, cutoff, start, end)
-    return [{**dict(h), **counts.get(h["household_id"], {"visits": 0, "verified_visits": 0})} for h in households]
-
-
-async def visit_counts(conn: Any, schema: str, cutoff: Any, start: Any, end: Any) -> dict[Any, dict]:
-    """household -> {visits, verified_visits} for check-ins in [start, end) visible at cutoff
-    (O(the visits in the range), by the verdicts' `occurred_at` index)."""
-    rows = await conn.fetch(
-        f"SELECT household_id, count(*) AS visits, count(*) FILTER (WHERE verified) AS verified_visits"
-        f" FROM {visible_checkins(schema)} c WHERE household_id IS NOT NULL AND occurred_at >= $2"
-        f" AND occurred_at < $3 GROUP BY household_id",
-        cutoff, start, end,
-    )
-    return {r["household_id"]: {"visits": r["visits"], "verified_visits": r["verified_visits"]} for r in rows}
-
-
 def _key(level: Level, resolution: int) -> str:
     if level == "h3":
         if resolution not in H3_RESOLUTIONS:
