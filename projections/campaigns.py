@@ -63,6 +63,9 @@ TABLES = [
     " (campaign_id, household_id) WHERE member AND visits = 0",
     "CREATE INDEX IF NOT EXISTS campaigns_targets_remaining_village ON {schema}.campaigns_targets"
     " (campaign_id, village, household_id) WHERE member AND visits = 0",
+    # A cadre's township's households still to visit (the phone's Today).
+    "CREATE INDEX IF NOT EXISTS campaigns_targets_remaining_township ON {schema}.campaigns_targets"
+    " (campaign_id, township, household_id) WHERE member AND visits = 0",
     "CREATE TABLE IF NOT EXISTS {schema}.campaigns_places ("
     " campaign_id uuid NOT NULL, township text NOT NULL, village text NOT NULL,"
     " PRIMARY KEY (campaign_id, township, village))",
@@ -408,16 +411,25 @@ async def remaining(conn: Any, schema: str, campaign_id: UUID, *, township: str 
              "tags": list(r["tags"]), "lat": r["lat"], "lon": r["lon"]} for r in rows]
 
 
-async def still_to_visit(conn: Any, schema: str, household_ids: Sequence[UUID], day: date) -> dict[UUID, dict]:
-    """Among these households, those a campaign running on `day` still has to visit, each with that
-    campaign (the one closing first): O(the households asked about)."""
+async def still_to_visit(conn: Any, schema: str, day: date, *, township: str | None = None,
+                         household_ids: Sequence[UUID] = ()) -> list[dict]:
+    """The households of a township, and those named, that a campaign running on `day` still has to
+    visit, each once with the campaign closing first, with its place and last visit (any kind), by
+    household id: what a cadre answers for (O(those households), by the remaining indexes)."""
     rows = await conn.fetch(
-        f"""SELECT DISTINCT ON (t.household_id) t.household_id, c.campaign_id, c.festival, c.ends_on
-            FROM {schema}.campaigns_targets t JOIN {schema}.campaigns_campaigns c USING (campaign_id)
-            WHERE t.household_id = ANY($1::uuid[]) AND t.member AND t.visits = 0
-              AND c.starts_on <= $2 AND c.ends_on >= $2
+        f"""SELECT DISTINCT ON (t.household_id) t.household_id, t.village, t.township, h.lat, h.lon,
+                   c.campaign_id, c.festival, c.starts_on, c.ends_on, cur.last_visit
+            FROM {schema}.campaigns_campaigns c
+            JOIN {schema}.campaigns_targets t ON t.campaign_id = c.campaign_id AND t.member AND t.visits = 0
+              AND (t.township = $2 OR t.household_id = ANY($3::uuid[]))
+            JOIN {schema}.campaigns_households h ON h.household_id = t.household_id
+            LEFT JOIN {schema}.coverage_current cur ON cur.household_id = t.household_id
+            WHERE c.starts_on <= $1 AND c.ends_on >= $1
             ORDER BY t.household_id, c.ends_on, c.campaign_id""",
-        list(household_ids), day,
+        day, township, list(household_ids),
     )
-    return {r["household_id"]: {"campaign_id": r["campaign_id"], "festival": r["festival"], "ends_on": r["ends_on"]}
-            for r in rows}
+    return [{"household_id": r["household_id"], "village": r["village"], "township": r["township"],
+             "lat": r["lat"], "lon": r["lon"],
+             "last_visit": local_date(r["last_visit"]) if r["last_visit"] else None,
+             "campaign": {"campaign_id": r["campaign_id"], "festival": r["festival"], "starts_on": r["starts_on"],
+                          "ends_on": r["ends_on"]}} for r in rows]

@@ -51,6 +51,21 @@ async def test_an_admin_defines_a_campaign_and_follows_it_to_the_households_stil
     assert sorted(i["household_id"] for i in pages) == sorted(str(h) for h in homes[1:])
     assert {i["head_name"] for i in pages} == {"乙户", "丙户"}
 
+    # On the cadre's phone, the paired campaign households come marked: one due by its pairing too, one
+    # visited this quarter (not festival) that only the campaign makes due.
+    cadre = api.cadre_actor().cadre_id
+    for home in homes[1:]:
+        assert api.execute(COUNTY_A, c.FormPairing(command_id=uuid.uuid4(), cadre_id=cadre, target_kind="household",
+                                                   target_id=str(home), programme="结穷亲",
+                                                   formed_on=today)).status == "applied"
+    chat = c.CheckIn(command_id=uuid.uuid4(), target_kind="household", target_id=str(homes[2]), kind="chat",
+                     occurred_at=datetime.now(UTC))
+    assert api.county_apps.get(COUNTY_A).execute(chat, api.cadre_actor()).status == "applied"
+    await wait_for_projections(database_url, COUNTY_A)
+    due = (await (await api.client("cadre")).get("/api/v1/me/due")).json()["items"]
+    marked = {i["household_id"]: (i["reason"], i["campaign"]["campaign_id"]) for i in due if i["campaign"]}
+    assert marked == {str(homes[1]): ("pairing", campaign), str(homes[2]): ("campaign", campaign)}
+
     ledger = await admin.get(f"/api/v1/exports/campaigns/{campaign}", params={"village": VILLAGE, "format": "csv"})
     assert ledger.status_code == 200 and "attachment" in ledger.headers["content-disposition"]
     text = ledger.content.decode("utf-8-sig")

@@ -110,10 +110,11 @@ async def test_a_campaign_targets_the_tagged_households_and_counts_verified_fest
         first, *_ = sorted(i["household_id"] for i in left)
         assert [i["household_id"] for i in await campaigns.remaining(conn, SCHEMA, festival.id, after=first)] == [
             max(i["household_id"] for i in left)]
-        running = await campaigns.still_to_visit(conn, SCHEMA, [x["child_a"].id, x["elder_a"].id, x["other_b"].id],
-                                                 date(2026, 9, 30))
-        assert list(running) == [x["child_a"].id] and running[x["child_a"].id]["festival"] == "mid_autumn"
-        assert await campaigns.still_to_visit(conn, SCHEMA, [x["child_a"].id], date(2026, 10, 9)) == {}
+        running = await campaigns.still_to_visit(conn, SCHEMA, date(2026, 9, 30), township=VILLAGE_B[:9],
+                                                 household_ids=[x["child_a"].id, x["elder_a"].id])
+        assert [i["household_id"] for i in running] == sorted([x["child_a"].id, x["child_b"].id])
+        assert {i["campaign"]["festival"] for i in running} == {"mid_autumn"}
+        assert await campaigns.still_to_visit(conn, SCHEMA, date(2026, 10, 9), household_ids=[x["child_a"].id]) == []
     finally:
         await conn.close()
 
