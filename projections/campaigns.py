@@ -333,6 +333,13 @@ async def _save(conn: Any, schema: str, batch: _Batch) -> None:
 # ---- queries ----------------------------------------------------------------------------------------------------
 
 
+def tagged(schema: str, tag: str) -> str:
+    """SQL: the ids of the households carrying the tag `tag` (a text parameter, e.g. `$4`) as they stand
+    now, by the tags' index. Other read models' queries filter by household tag with it ("every
+    left-behind child visited this year"): O(the households carrying the tag)."""
+    return f"(SELECT household_id FROM {schema}.campaigns_households WHERE tags @> ARRAY[{tag}::text])"
+
+
 def _share(households: int, visited: int) -> dict:
     return {"households": households, "visited": visited, "remaining": households - visited,
             "coverage_pct": round(100.0 * visited / households, 1) if households else None}

@@ -23,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from projections.base import Period, Projection, event_name, local_date, parse_date, recorded_before, reference_date
+from projections.campaigns import tagged
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.coverage import PLACED, TALLIES, households_as_of
 from projections.rules import Rules, load_rules
@@ -110,11 +111,12 @@ def _statuses(today: date, rules: Rules) -> list[tuple[str, date]]:
 async def households(conn: Any, schema: str, *, township: str | None = None, village: str | None = None,
                      cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
                      as_of: date | None = None, status: Sequence[str] | None = None,
-                     limit: int | None = None, offset: int = 0) -> list[dict]:
+                     limit: int | None = None, offset: int = 0, tag: str | None = None) -> list[dict]:
     """Per household (not archived as of the date): visits this year, last visit, status, next due,
     by household id. With `cadre_id`, only the households that cadre answers for (see `responsibility`);
     with `bbox` (west, south, east, north in degrees), only those placed inside it; with `status`, only
-    those in one of those statuses; `limit` and `offset` page it. Costs O(the households it reads):
+    those in one of those statuses; with `tag`, only those carrying that household tag now;
+    `limit` and `offset` page it. Costs O(the households it reads):
     now from `coverage_current` (one index scan of a township, village, box or cadre's households);
     as of a past day from the places then, each household's visits read by its own index."""
     rules = await load_rules(conn, adcode_of(schema))
@@ -152,6 +154,8 @@ async def households(conn: Any, schema: str, *, township: str | None = None, vil
         own_township, pairings = answers_for
         mine = f"h.household_id = ANY({param([p['household_id'] for p in pairings])}::uuid[])"
         where.append(f"({mine} OR h.township = {param(own_township)})" if own_township else mine)
+    if tag is not None:
+        where.append(f"h.household_id IN {tagged(schema, param(tag))}")
     if bbox is not None:
         box = f"({param(list(bbox))}::float8[])"
         # The box finds them by the places' GiST index; its comparisons allow 1e-6°, the BETWEENs are exact.
@@ -218,9 +222,24 @@ def _summary(villages: list[dict]) -> dict:
     }
 
 
-async def percentages(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
-    """County and per-township shares of households that already had this year's required visits."""
-    villages = await village_shares(conn, schema, as_of)
+async def tagged_shares(conn: Any, schema: str, tag: str, as_of: date | None = None) -> list[dict]:
+    """`village_shares` of the households carrying `tag` now, counted one by one (O(those households)):
+    the summaries are kept per place, not per tag."""
+    villages: dict[tuple[str, str], dict] = {}
+    for household in await households(conn, schema, as_of=as_of, tag=tag):
+        village = villages.setdefault((household["village"], household["township"]), {
+            "village": household["village"], "township": household["township"], "households": 0, "complete": 0,
+            "ok": 0, "due": 0, "overdue": 0})
+        village["households"] += 1
+        village["complete"] += household["visits_this_year"] >= household["required"]
+        village[household["status"]] += 1
+    return [villages[key] for key in sorted(villages)]
+
+
+async def percentages(conn: Any, schema: str, *, as_of: date | None = None, tag: str | None = None) -> dict:
+    """County and per-township shares of households that already had this year's required visits (with
+    `tag`: of the households carrying that tag now)."""
+    villages = await (village_shares(conn, schema, as_of) if tag is None else tagged_shares(conn, schema, tag, as_of))
     by_township: dict[str, list[dict]] = {}
     for village in villages:
         by_township.setdefault(village["township"], []).append(village)
@@ -325,12 +344,12 @@ def _item(household: Any, reason: str, status: str, due: date, last_visit: date 
 
 async def count_households(conn: Any, schema: str, *, township: str | None = None, village: str | None = None,
                            cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
-                           as_of: date | None = None, status: str | None = None) -> int:
+                           as_of: date | None = None, status: str | None = None, tag: str | None = None) -> int:
     """How many households `households` lists with these filters: from the village shares (O(villages))
-    unless a cadre or a box picks them, whose households are few enough to count one by one."""
-    if cadre_id is not None or bbox is not None:
+    unless a cadre, a box or a tag picks them, whose households are few enough to count one by one."""
+    if cadre_id is not None or bbox is not None or tag is not None:
         return len(await households(conn, schema, township=township, village=village, cadre_id=cadre_id, bbox=bbox,
-                                    as_of=as_of, status=status))
+                                    as_of=as_of, status=status, tag=tag))
     return sum(
         v["households"] if status is None else v[status] for v in await village_shares(conn, schema, as_of)
         if (township is None or v["township"] == township) and (village is None or v["village"] == village)
