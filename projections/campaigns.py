@@ -406,12 +406,17 @@ async def remaining(conn: Any, schema: str, campaign_id: UUID, *, township: str 
     if township is not None:
         args.append(township)
         where += f" AND t.township = ${len(args)}"
+    # The page first (one range of a partial index), then its households by their key: a join would
+    # walk the households from the first id on.
     rows = await conn.fetch(
         f"""SELECT t.household_id, t.village, t.township, h.tags, h.lat, h.lon
-            FROM {schema}.campaigns_targets t JOIN {schema}.campaigns_households h USING (household_id)
-            WHERE t.campaign_id = $1 AND t.member AND t.visits = 0
-              AND t.household_id > coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'){where}
-            ORDER BY t.household_id LIMIT $3""",
+            FROM (SELECT household_id, village, township FROM {schema}.campaigns_targets t
+                  WHERE t.campaign_id = $1 AND t.member AND t.visits = 0
+                    AND t.household_id > coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'){where}
+                  ORDER BY t.household_id LIMIT $3) t
+            CROSS JOIN LATERAL (SELECT tags, lat, lon FROM {schema}.campaigns_households h
+                                WHERE h.household_id = t.household_id) h
+            ORDER BY t.household_id""",
         *args,
     )
     return [{"household_id": r["household_id"], "village": r["village"], "township": r["township"],
@@ -423,15 +428,25 @@ async def still_to_visit(conn: Any, schema: str, day: date, *, township: str | N
     """The households of a township, and those named, that a campaign running on `day` still has to
     visit, each once with the campaign closing first, with its place and last visit (any kind), by
     household id: what a cadre answers for (O(those households), by the remaining indexes)."""
+    # Each running campaign's targets of the township and those named, by the remaining and household
+    # indexes; then their places and last visits by key.
     rows = await conn.fetch(
-        f"""SELECT DISTINCT ON (t.household_id) t.household_id, t.village, t.township, h.lat, h.lon,
+        f"""WITH running AS (SELECT * FROM {schema}.campaigns_campaigns WHERE starts_on <= $1 AND ends_on >= $1),
+            wanted AS (
+                SELECT t.campaign_id, t.household_id, t.village, t.township FROM running c
+                JOIN {schema}.campaigns_targets t ON t.campaign_id = c.campaign_id
+                WHERE t.member AND t.visits = 0 AND t.township = $2
+                UNION
+                SELECT t.campaign_id, t.household_id, t.village, t.township
+                FROM {schema}.campaigns_targets t JOIN running c ON c.campaign_id = t.campaign_id
+                WHERE t.household_id = ANY($3::uuid[]) AND t.member AND t.visits = 0)
+            SELECT DISTINCT ON (t.household_id) t.household_id, t.village, t.township, h.lat, h.lon,
                    c.campaign_id, c.festival, c.starts_on, c.ends_on, cur.last_visit
-            FROM {schema}.campaigns_campaigns c
-            JOIN {schema}.campaigns_targets t ON t.campaign_id = c.campaign_id AND t.member AND t.visits = 0
-              AND (t.township = $2 OR t.household_id = ANY($3::uuid[]))
-            JOIN {schema}.campaigns_households h ON h.household_id = t.household_id
-            LEFT JOIN {schema}.coverage_current cur ON cur.household_id = t.household_id
-            WHERE c.starts_on <= $1 AND c.ends_on >= $1
+            FROM wanted t JOIN running c USING (campaign_id)
+            CROSS JOIN LATERAL (SELECT lat, lon FROM {schema}.campaigns_households h
+                                WHERE h.household_id = t.household_id) h
+            LEFT JOIN LATERAL (SELECT last_visit FROM {schema}.coverage_current cur
+                               WHERE cur.household_id = t.household_id) cur ON true
             ORDER BY t.household_id, c.ends_on, c.campaign_id""",
         day, township, list(household_ids),
     )

@@ -126,12 +126,24 @@ async def households(conn: Any, schema: str, *, township: str | None = None, vil
     until = "coalesce($1::timestamptz, 'infinity')"
     if as_of is None:
         args: list[Any] = [today.year]
+        current = f"{schema}.coverage_current"
+        if tag is not None:
+            # From the tagged households to theirs by key: filtering coverage_current would walk all of it.
+            args.append(tag)
+            # (LIMIT 1: a subquery the planner cannot merge into a join that walks coverage_current whole.)
+            current = (f"(SELECT c.* FROM {tagged(schema, '$2')} t CROSS JOIN LATERAL (SELECT * FROM"
+                       f" {schema}.coverage_current c WHERE c.household_id = t.household_id LIMIT 1) c)")
         source = (f"(SELECT household_id, village, township, lat, lon, last_visit,"
                   f" coalesce(visits[array_position(years, $1)], 0) AS visits"
-                  f" FROM {schema}.coverage_current WHERE NOT archived) h")
+                  f" FROM {current} c WHERE NOT archived) h")
     else:
         args = [cutoff, *Period.year(today.year).instants()]
-        source = f"""(SELECT p.*, v.visits, v.last_visit FROM {households_as_of(schema)} p CROSS JOIN LATERAL (
+        places = households_as_of(schema)
+        if tag is not None:  # from the tagged households to their places by key, as above
+            args.append(tag)
+            places = (f"(SELECT p.* FROM {tagged(schema, '$4')} t CROSS JOIN LATERAL (SELECT * FROM {places} p"
+                      f" WHERE p.household_id = t.household_id LIMIT 1) p)")
+        source = f"""(SELECT p.*, v.visits, v.last_visit FROM {places} p CROSS JOIN LATERAL (
                 SELECT count(*) FILTER (WHERE c.occurred_at >= $2 AND c.occurred_at < $3)::int AS visits,
                        max(c.occurred_at) AS last_visit
                 FROM {schema}.verdicts_checkins c WHERE c.household_id = p.household_id
@@ -154,8 +166,6 @@ async def households(conn: Any, schema: str, *, township: str | None = None, vil
         own_township, pairings = answers_for
         mine = f"h.household_id = ANY({param([p['household_id'] for p in pairings])}::uuid[])"
         where.append(f"({mine} OR h.township = {param(own_township)})" if own_township else mine)
-    if tag is not None:
-        where.append(f"h.household_id IN {tagged(schema, param(tag))}")
     if bbox is not None:
         box = f"({param(list(bbox))}::float8[])"
         # The box finds them by the places' GiST index; its comparisons allow 1e-6°, the BETWEENs are exact.

@@ -403,14 +403,16 @@ async def tagged_figures(conn: Any, schema: str, grouping: str, period: Period, 
     start, end = period.instants()
     rows = await conn.fetch(
         f"""WITH t AS {tagged(schema, '$4')},
-            v AS (SELECT household_id, count(*)::int AS visits, count(*) FILTER (WHERE verified)::int AS verified
-                  FROM {visible_checkins(schema)} c
-                  WHERE household_id IN (SELECT household_id FROM t) AND occurred_at >= $2 AND occurred_at < $3
-                  GROUP BY household_id)
+            v AS (SELECT t.household_id, count(*)::int AS visits, count(*) FILTER (WHERE verified)::int AS verified
+                  FROM t CROSS JOIN LATERAL (SELECT * FROM {visible_checkins(schema)} c
+                                             WHERE c.household_id = t.household_id) c
+                  WHERE occurred_at >= $2 AND occurred_at < $3 GROUP BY t.household_id)
             SELECT p.{grouping} AS key, {"p.township" if grouping == "village" else "''"} AS township, p.lat, p.lon,
                    coalesce(v.visits, 0) AS visits, coalesce(v.verified, 0) AS verified
-            FROM {households_as_of(schema)} p LEFT JOIN v USING (household_id)
-            WHERE p.household_id IN (SELECT household_id FROM t) AND NOT coalesce(p.archived_at < $2, false)""",
+            FROM t CROSS JOIN LATERAL (SELECT * FROM {households_as_of(schema)} p
+                                       WHERE p.household_id = t.household_id LIMIT 1) p
+            LEFT JOIN v ON v.household_id = t.household_id
+            WHERE NOT coalesce(p.archived_at < $2, false)""",
         recorded_before(as_of), start, end, tag,
     )
     figures: dict[tuple[str, str], dict] = {}
