@@ -85,6 +85,7 @@ export default {
   filter_village: 'Village',
   filter_cadre: 'Cadre',
   filter_rank: 'Rank',
+  filter_tag: 'Household tag',
   filter_status: 'Status',
   points_zoom_in: '{n} households in view: zoom in to see each one.',
   belongs_to: 'Department or cadre',

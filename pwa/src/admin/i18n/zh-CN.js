@@ -85,6 +85,7 @@ export default {
   filter_village: '村（社区）',
   filter_cadre: '干部',
   filter_rank: '职级',
+  filter_tag: '户类别',
   filter_status: '状态',
   points_zoom_in: '视野内有 {n} 户，请放大地图查看各户走访状态。',
   belongs_to: '所属部门或干部',
