@@ -253,6 +253,7 @@ export default {
   campaign_summary: '{visited} of {households} visited ({pct})',
   campaign_left: 'Households still to visit',
   campaign_left_in: 'Still to visit in {village}',
+  campaign_pending: 'Making the list of households…',
   campaign_window_missing: 'Fill in the first and last day.',
   campaign_window_backwards: 'The last day cannot be before the first day ({start}).',
 };

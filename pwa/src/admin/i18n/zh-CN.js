@@ -253,6 +253,7 @@ export default {
   campaign_summary: '已慰问 {visited}/{households} 户（{pct}）',
   campaign_left: '尚未慰问的农户',
   campaign_left_in: '{village} 尚未慰问的农户',
+  campaign_pending: '正在生成慰问名单…',
   campaign_window_missing: '请填写开始和结束日期。',
   campaign_window_backwards: '结束日期不能早于开始日期 {start}。',
 };
