@@ -50,6 +50,13 @@ async def test_an_admin_defines_a_campaign_and_follows_it_to_the_households_stil
     assert second.json()["next"] is None
     assert sorted(i["household_id"] for i in pages) == sorted(str(h) for h in homes[1:])
     assert {i["head_name"] for i in pages} == {"乙户", "丙户"}
+    # As of yesterday it had not been defined: no such campaign then.
+    yesterday = (today - timedelta(days=1)).isoformat()
+    for path in (f"/api/v1/campaigns/{campaign}/households", f"/api/v1/campaigns/{campaign}"):
+        assert (await admin.get(path, params={"as_of": yesterday})).status_code == 404
+    as_of_today = await admin.get(f"/api/v1/campaigns/{campaign}/households",
+                                  params={"village": VILLAGE, "as_of": today.isoformat()})
+    assert sorted(i["household_id"] for i in as_of_today.json()["items"]) == sorted(str(h) for h in homes[1:])
 
     # On the cadre's phone, the paired campaign households come marked: one due by its pairing too, one
     # visited this quarter (not festival) that only the campaign makes due.
