@@ -36,6 +36,7 @@ from services.domain import clock, receipt_id
 from services.domain.commands import COMMANDS
 from services.identity import ensure_user
 from services.identity import ensure_tables as ensure_identity_tables
+from services.storage.connections import SyncConnection
 from services.storage.database import connect
 from services.storage.names import EVENTS_TABLE, county_schema
 from services.storage.schemas import provision_county
@@ -143,17 +144,24 @@ def load_demo(url: str, seed: int = 2026, scale: float = 1.0, *, progress: bool 
 
 def _completed(url: str) -> bool:
     with connect(url) as conn:
-        tables = conn.execute("SELECT to_regclass('core.users') IS NOT NULL").fetchone()[0]
+        tables = _value(conn, "SELECT to_regclass('core.users') IS NOT NULL")
         if not tables or not conn.execute("SELECT 1 FROM core.users WHERE username = %s",
                                           (MARKER_ACCOUNT,)).fetchone():
             return False
         for county in hainan():
             schema = county_schema(county.adcode)
             events = sql.Identifier(schema, EVENTS_TABLE)
-            exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.{EVENTS_TABLE}",)).fetchone()[0]
+            exists = _value(conn, "SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.{EVENTS_TABLE}",))
             if not exists or not conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(events)).fetchone():
                 return False
     return True
+
+
+def _value(conn: SyncConnection, query: str, params: tuple[str, ...] | None = None) -> object:
+    """The one value of a query that always returns one row (a SELECT without FROM)."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def _stored_accounts(url: str) -> list[DemoAccount]:
