@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar, cast
 
 from eventsourcing.persistence import (
     IntegrityError,
@@ -58,6 +58,16 @@ POOL_MIN_SIZE = 2
 POOL_MAX_SIZE = 10
 # Seconds before a pooled connection is replaced: backends grow with every schema they touch.
 CONNECTION_MAX_AGE = 600
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _retried(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Retried like the stock recorder's statements: after a database restart the pool still holds
+    dead connections. (eventsourcing's `retry` is typed `Callable[[Any], Any]`; this keeps the signature.)"""
+    return cast("Callable[_P, _R]", retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)(method))
+
 
 class SaveTooLarge(ProgrammingError):
     """More events in one save than one insert may carry."""
@@ -251,7 +261,7 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
             return None
         return self.group_commit.append(stored_events)
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @_retried
     def _append(self, stored_events: Sequence[StoredEvent]) -> list[int]:
         """One statement: lock, notify, insert (see `append_statement`)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -259,7 +269,7 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
                          prepare=True)
             return self._notification_ids(stored_events, curs.fetchall())
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @_retried
     def _insert_with_tracking(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         """The process recorder's path: its tracking row and the events in one transaction, under the
         same lock (the stock `_insert_events` hook writes the tracking row)."""
