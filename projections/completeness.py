@@ -8,8 +8,9 @@ are all non-voided check-ins at the household (any cadre), counted by `occurred_
 A cadre answers for the households they are paired with and those of their township
 (`responsibility`; the completeness table's cadre filter shows exactly these). A cadre's due list
 holds (a) the paired households they have not visited in the pairing's current cadence period
-(`reason: pairing`; overdue when the previous period was missed too), and (b) the households of their township that the annual rule marks due or overdue
-(`reason: annual_rule`); township-level cadres answer for their township's households, as in the
+(`reason: pairing`; overdue when the previous period was missed too), and (b) the households of their
+township that the annual rule marks due or overdue (`reason: annual_rule`); township-level cadres
+answer for their township's households, as in the
 Chongqing practice of every household visited twice a year. Overdue first, then by due date.
 
 Own tables: pairings with household targets and cadres' townships, as time-stamped facts; household
@@ -262,7 +263,8 @@ async def responsibility(conn: AsyncConnection, schema: str, cadre_id: UUID,
     return cadre["township"], list(pairings)
 
 
-async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *, as_of: date | None = None) -> list[dict[str, Any]]:
+async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *,
+                   as_of: date | None = None) -> list[dict[str, Any]]:
     """The cadre's households to visit: paired ones not visited this cadence period, then those of the
     cadre's township that the annual rule marks due or overdue. Overdue first, then by due date."""
     cutoff = recorded_before(as_of)
@@ -311,7 +313,8 @@ async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *, as_of:
     return sorted(items.values(), key=lambda i: (i["status"] != "overdue", i["due_date"], str(i["household_id"])))
 
 
-def _item(household: Record | dict[str, Any], reason: str, status: str, due: date, last_visit: date | None) -> dict[str, Any]:
+def _item(household: Record | dict[str, Any], reason: str, status: str, due: date,
+          last_visit: date | None) -> dict[str, Any]:
     return {
         "household_id": household["household_id"], "village": household["village"],
         "township": household["township"], "lat": household["lat"], "lon": household["lon"],
@@ -319,9 +322,10 @@ def _item(household: Record | dict[str, Any], reason: str, status: str, due: dat
     }
 
 
-async def count_households(conn: AsyncConnection, schema: str, *, township: str | None = None, village: str | None = None,
-                           cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
-                           as_of: date | None = None, status: str | None = None) -> int:
+async def count_households(conn: AsyncConnection, schema: str, *, township: str | None = None,
+                           village: str | None = None, cadre_id: UUID | None = None,
+                           bbox: tuple[float, float, float, float] | None = None, as_of: date | None = None,
+                           status: str | None = None) -> int:
     """How many households `households` lists with these filters: from the village shares (O(villages))
     unless a cadre or a box picks them, whose households are few enough to count one by one."""
     if cadre_id is not None or bbox is not None:

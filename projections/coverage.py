@@ -31,6 +31,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import h3
+from asyncpg import Record
 
 from projections.base import Period, Projection, event_name, local_date, parse_time, recorded_before
 from projections.rules import Rules
@@ -159,9 +160,10 @@ class _Deltas:
                         assert now is not None  # the key is in `old` or `new`
                         differences[pair] = now
                     else:
-                        differences[pair] = [-a for a in was] if now is None else [b - a for a, b in zip(was, now)]
+                        differences[pair] = ([-a for a in was] if now is None
+                                             else [b - a for a, b in zip(was, now, strict=True)])
                 total = target[(*key, day)]
-                target[(*key, day)] = [a + b for a, b in zip(total, differences[pair])]
+                target[(*key, day)] = [a + b for a, b in zip(total, differences[pair], strict=True)]
 
 
 class Coverage(Projection):
@@ -345,7 +347,8 @@ def _match(alias: str) -> str:
     return f"t.grouping = {alias}.grouping AND t.key = {alias}.key AND t.township = {alias}.township"
 
 
-async def group_figures(conn: AsyncConnection, schema: str, grouping: str, period: Period, as_of: date | None) -> list[dict[str, Any]]:
+async def group_figures(conn: AsyncConnection, schema: str, grouping: str, period: Period,
+                        as_of: date | None) -> list[dict[str, Any]]:
     """Per place group of `grouping` (village or cellN): households counted in the period as of the day
     with their coordinate sums, visits, verified visits and households visited ≥1 / ≥2 times.
     O(groups) for a calendar year, quarter or month; other ranges add O(their visits)."""
@@ -378,7 +381,8 @@ async def group_figures(conn: AsyncConnection, schema: str, grouping: str, perio
     return list(figures.values())
 
 
-async def _range_visits(conn: AsyncConnection, schema: str, grouping: str, period: Period, as_of: date | None) -> list[Any]:
+async def _range_visits(conn: AsyncConnection, schema: str, grouping: str, period: Period,
+                        as_of: date | None) -> list[Record]:
     """Visit figures per group for a range no summary covers, counted from its visits."""
     start, end = period.instants()
     until = "coalesce($1::timestamptz, 'infinity')"
@@ -474,7 +478,7 @@ def cell_polygon(cell: str) -> dict[str, Any]:
 
 
 def _signed_area(ring: list[list[float]]) -> float:
-    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1])) / 2
+    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True)) / 2
 
 
 async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:

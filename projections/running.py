@@ -88,7 +88,7 @@ class RunningTotals:
                     figures[day] = list(figures[max(before)]) if before else self.zero()
                 for later in figures:
                     if later >= day:
-                        figures[later] = [a + b for a, b in zip(figures[later], days[day])]
+                        figures[later] = [a + b for a, b in zip(figures[later], days[day], strict=True)]
             # Rows before the earliest delta's day were only read to start from.
             first = min(days)
             changed.extend((*key, day, *self._stored(vector)) for day, vector in figures.items() if day >= first)
@@ -103,7 +103,7 @@ class RunningTotals:
         )
 
     def _stored(self, vector: Vector) -> Vector:
-        return [Decimal(v) if kind == "numeric" else v for v, (_, kind) in zip(vector, self.values)]
+        return [Decimal(v) if kind == "numeric" else v for v, (_, kind) in zip(vector, self.values, strict=True)]
 
     def _unnest(self, columns: Sequence[tuple[str, str]]) -> str:
         params = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(columns, 1))

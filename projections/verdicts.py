@@ -228,7 +228,8 @@ def _verdict(row: Record, rules: Rules) -> dict[str, Any]:
     }
 
 
-async def summary(conn: AsyncConnection, schema: str, *, period: Period | None = None, as_of: date | None = None) -> dict[str, Any]:
+async def summary(conn: AsyncConnection, schema: str, *, period: Period | None = None,
+                  as_of: date | None = None) -> dict[str, Any]:
     """County totals of the verdicts for a period: check-ins, verified, and why the rest were not."""
     items = await checkins(conn, schema, period=period, as_of=as_of)
     rules = await load_rules(conn, adcode_of(schema))
