@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 from anyio import to_thread
@@ -30,6 +31,9 @@ from .errors import ApiError, problem_response
 from .pwa import DEFAULT_DIST, PwaFiles
 from .rejudge import Rejudging
 from .routing import share_paths
+
+if TYPE_CHECKING:
+    from services.tenancy import Counties
 
 log = logging.getLogger("grassroots.app")
 
@@ -149,7 +153,7 @@ def _prepare_core(url: str) -> None:
         ensure_tables(conn)
 
 
-def _counties(url: str):
+def _counties(url: str) -> Counties:
     from services.county import County
     from services.tenancy import Counties
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from psycopg import sql
@@ -31,7 +32,7 @@ from tqdm import tqdm
 from services.county import Actor, County, Outcome
 from services.demo import generator
 from services.demo.generator import DEMO_UNTIL, DEPARTMENTS, Step
-from services.demo.geography import PREFECTURE, PROVINCE, PROVINCE_CODE, DemoCounty, hainan
+from services.demo.geography import PREFECTURE, PROVINCE, PROVINCE_CODE, DemoCounty, Polygon, hainan
 from services.domain import clock, receipt_id
 from services.domain.commands import COMMANDS
 from services.identity import ensure_user
@@ -181,7 +182,7 @@ def _provision(url: str, county: DemoCounty) -> None:
 def county_geojson(county: DemoCounty) -> dict:
     """The county's map for `core.counties.boundary`: a FeatureCollection of the county, its townships
     and its villages, each feature with `level`, `code`, `name` (villages: `generated: true`)."""
-    def polygon(ring) -> dict:
+    def polygon(ring: Polygon) -> dict[str, Any]:
         return {"type": "Polygon", "coordinates": [[list(p) for p in (*ring, ring[0])]]}
 
     features = [{"type": "Feature", "geometry": polygon(county.boundary),
