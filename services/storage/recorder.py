@@ -39,7 +39,7 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import Environment, retry
 from psycopg import Connection
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from .database import eventsourcing_settings
@@ -88,8 +88,10 @@ def county_env(adcode: object, url: str) -> dict[str, str]:
     }
 
 
+# The stock datastore's pool type: its recorders read rows by column name.
+SharedPool = ConnectionPool[Connection[DictRow]]
 # One pool per database, whichever county asks first creates it.
-_pools: dict[tuple[tuple[str, Any], ...], ConnectionPool[Any]] = {}
+_pools: dict[tuple[tuple[str, Any], ...], SharedPool] = {}
 _pools_lock = threading.Lock()
 
 
@@ -97,7 +99,7 @@ def _pool_key(url: str) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(conninfo_to_dict(url).items()))
 
 
-def shared_pool(url: str, settings: PostgresDatastore) -> ConnectionPool[Any]:
+def shared_pool(url: str, settings: PostgresDatastore) -> SharedPool:
     """The pool of the database at `url`, made with the sizes and timeouts of `settings`."""
     key = _pool_key(url)
     with _pools_lock:
@@ -138,7 +140,7 @@ def close_pools(url: str | None = None) -> None:
 class CountyDatastore(PostgresDatastore):
     """A datastore whose connections come from the pool every county shares."""
 
-    def __init__(self, settings: PostgresDatastore, pool: ConnectionPool[Any]):
+    def __init__(self, settings: PostgresDatastore, pool: SharedPool):
         # The stock factory parses the environment into a datastore with a private pool, unopened.
         # Keep its settings, swap the pool.
         vars(self).update(vars(settings))
