@@ -243,7 +243,7 @@ def _cadence_period(cadence: str, day: date) -> Period:
 
 
 async def responsibility(conn: AsyncConnection, schema: str, cadre_id: UUID,
-                         cutoff: datetime | None) -> tuple[str | None, list[Any]] | None:
+                         cutoff: datetime | None) -> tuple[str | None, list[Record]] | None:
     """What a cadre answers for as of `cutoff`: (their township, their active household pairings with
     cadence and start day); None for a cadre not enrolled by then or departed. The one definition of
     "a cadre's households", shared by the due list and the completeness table's cadre filter."""

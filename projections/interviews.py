@@ -20,6 +20,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from asyncpg import Record
+
 from projections.base import Period, Projection, event_name, parse_time, recorded_before, reference_date
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
@@ -114,8 +116,8 @@ def _expected(alias: str, ranks: str) -> str:
     return f"coalesce({allowed} ? {alias}.interviewer_rank, {allowed} IS NULL)"
 
 
-async def _judged(conn: AsyncConnection, schema: str, as_of: date | None, wanted: dict[str, Any], *, tail: str = "",
-                  select: str = "j.*") -> list[Any]:
+async def _judged(conn: AsyncConnection, schema: str, as_of: date | None, wanted: dict[str, Any], *,
+                  tail: str = "", select: str = "j.*") -> list[Record]:
     """Every active cadre's year judged in SQL, each by index probes into its own interviews;
     `wanted` = condition -> value filters (e.g. `rank =`; only those given go into the SQL), `tail` =
     ORDER/GROUP/LIMIT."""
@@ -189,7 +191,8 @@ async def cadres(conn: AsyncConnection, schema: str, *, rank: str | None = None,
     return {"items": page, "next": page[-1]["cadre_id"] if len(rows) > limit else None}
 
 
-async def _mismatched(conn: AsyncConnection, schema: str, as_of: date | None, select: str, tail: str) -> list[Any]:
+async def _mismatched(conn: AsyncConnection, schema: str, as_of: date | None, select: str,
+                      tail: str) -> list[Record]:
     """This year's leader-to-cadre interviews whose interviewer lacked the expected rank (by the
     occurred index: O(this year's interviews))."""
     rules = await load_rules(conn, adcode_of(schema))
