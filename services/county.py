@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate as LibraryAggregate
+from eventsourcing.domain import CanMutateProtocol
 from eventsourcing.persistence import IntegrityError, InterfaceError, JSONTranscoder, OperationalError, StoredEvent
 from eventsourcing.utils import retry
 from psycopg import sql
@@ -191,6 +192,8 @@ class County(Application[UUID]):
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
+        # The library types `recorder` as an abstract ApplicationRecorder; services/storage/recorder.py's
+        # factory makes a Postgres one, with a datastore and an events table (the ignores below).
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
         self.schema: str = datastore.schema
         self.adcode = adcode_of(self.schema)
@@ -300,7 +303,8 @@ class County(Application[UUID]):
             return {}, {}
         aggregates: dict[UUID, Any] = {}
         keys: dict[UUID, bytes] = {}
-        to_domain_event = self.mapper.to_domain_event
+        # Every stored topic is an event class of services.domain, whose `mutate` folds it.
+        to_domain_event = cast("Callable[[StoredEvent], CanMutateProtocol[Any]]", self.mapper.to_domain_event)
         for row in self._select(aggregate_ids, household_ids):
             originator_id, version = row["originator_id"], row["originator_version"]
             if version == 0:
@@ -316,6 +320,7 @@ class County(Application[UUID]):
     # connections, and this is the first statement of every command.
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _select(self, aggregate_ids: list[UUID], household_ids: list[UUID]) -> list[Any]:
+        # A Postgres recorder (see __init__): the ignore is for the library's abstract type.
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
             cursor.execute(self._read_statement, (aggregate_ids, household_ids), prepare=True)
             return cursor.fetchall()
@@ -359,7 +364,7 @@ class County(Application[UUID]):
 
     def _answer_from_receipt(self, command: c.Command) -> Outcome | None:
         try:
-            receipt = self.repository.get(receipt_id(command.command_id))
+            receipt: LibraryAggregate = self.repository.get(receipt_id(command.command_id))
         except AggregateNotFoundError:
             return None
         return _answer(receipt, command)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 from anyio import to_thread
@@ -21,6 +22,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.storage.connections import AsyncPool
 from services.storage.database import connect, database_url
 from services.storage.schemas import ensure_core
 
@@ -29,6 +31,9 @@ from .errors import ApiError, problem_response
 from .pwa import DEFAULT_DIST, PwaFiles
 from .rejudge import Rejudging
 from .routing import share_paths
+
+if TYPE_CHECKING:
+    from services.tenancy import Counties
 
 log = logging.getLogger("grassroots.app")
 
@@ -96,7 +101,7 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db_url = url or await to_thread.run_sync(database_url)
+        db_url = url if url else await to_thread.run_sync(database_url)  # not `or`: mypy types that str | None
         await to_thread.run_sync(_prepare_core, db_url)
         app.state.url = db_url
         app.state.metrics = ops.Metrics()
@@ -148,14 +153,14 @@ def _prepare_core(url: str) -> None:
         ensure_tables(conn)
 
 
-def _counties(url: str):
+def _counties(url: str) -> Counties:
     from services.county import County
     from services.tenancy import Counties
 
     return Counties(url, County)
 
 
-async def _housekeeping(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+async def _housekeeping(pool: AsyncPool, stop: asyncio.Event) -> None:
     """Every HOUSEKEEPING_EVERY seconds: forget ended sessions and old login attempts (the audit log
     keeps the record of both), so neither table grows with every login for ever."""
     from services.identity import purge
