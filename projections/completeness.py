@@ -315,7 +315,7 @@ async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *,
     return sorted(items.values(), key=lambda i: (*_urgency(i), str(i["household_id"])))
 
 
-def _urgency(item: dict) -> tuple[bool, date]:
+def _urgency(item: dict[str, Any]) -> tuple[bool, date]:
     """Due-list order: overdue first, then the earliest due date."""
     return item["status"] != "overdue", item["due_date"]
 
