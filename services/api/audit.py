@@ -23,7 +23,7 @@ class AuditEntry(BaseModel):
     id: int
     at: datetime
     action: str = Field(description="login, logout, login.failed, rules.changed, user.created, user.disabled, "
-                                    "user.enabled, user.password_set")
+                                    "user.enabled, user.password_set, household.erased")
     username: str | None
     address: str | None
     detail: dict[str, Any]

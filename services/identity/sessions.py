@@ -126,12 +126,22 @@ async def logout(conn, token: str, address: str) -> bool:
     return row is not None
 
 
+_AUDIT = ("INSERT INTO core.audit_log (action, user_id, username, county, address, detail)"
+          " VALUES ({}, {}, {}, {}, {}, {}::jsonb)")
+
+
 async def audit(conn, action: str, user_id, username, county, *, address: str | None = None,
                 detail: dict[str, Any] | None = None) -> None:
     """One line of core.audit_log (asyncpg), in the caller's transaction."""
-    await conn.execute("INSERT INTO core.audit_log (action, user_id, username, county, address, detail)"
-                       " VALUES ($1, $2, $3, $4, $5, $6::jsonb)", action, user_id, username, county, address,
+    await conn.execute(_AUDIT.format("$1", "$2", "$3", "$4", "$5", "$6"), action, user_id, username, county, address,
                        json.dumps(detail or {}, ensure_ascii=False))
+
+
+def audit_sync(conn, action: str, user_id, username, county, *, address: str | None = None,
+               detail: dict[str, Any] | None = None) -> None:
+    """The same line from a sync psycopg connection (the command line)."""
+    conn.execute(_AUDIT.format(*["%s"] * 6), (action, user_id, username, county, address,
+                                              json.dumps(detail or {}, ensure_ascii=False)))
 
 
 async def audit_entries(conn, county: str, *, before: int | None, limit: int) -> list[dict[str, Any]]:
