@@ -22,6 +22,7 @@ from psycopg import Cursor, sql
 
 TOKEN_PREFIX = "v1."
 KEY_BYTES = 32
+ERASED_LABEL = "已删除"  # what people read (ledgers, pages) in place of an erased household's personal data
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,25 @@ def open_text(token: str, key: bytes | None, household_id: UUID) -> str | None:
         return AESGCM(key).decrypt(raw[:12], raw[12:], household_id.bytes).decode()
     except InvalidTag:
         raise ValueError(f"personal token does not open with household {household_id}'s key") from None
+
+
+def seal_free_text(text: str, key: bytes, household_id: UUID) -> str:
+    """Free text about a household (its address, archive reason, an issue's summary, resolution, reply or
+    reopening reason), sealed so that erasure makes it unreadable too. Empty text stays empty."""
+    return seal_text(text, key, household_id) if text else text
+
+
+def open_free_text(stored: str | None, key: bytes | None, household_id: UUID | None) -> str | None:
+    """Free text as it reads now: opened with the household's key, None once the household is erased.
+    Text about no household is stored plain; text written before it was sealed (no token) reads as it
+    was until its household is erased."""
+    if stored is None or household_id is None:
+        return stored
+    if key is None:
+        return None
+    if not stored.startswith(TOKEN_PREFIX):
+        return stored
+    return open_text(stored, key, household_id)
 
 
 def seal_personal(head_name: str, phone: str | None, notes: str, key: bytes, household_id: UUID) -> str:

@@ -27,7 +27,7 @@ from services.county_map import places_of, stored_map
 from services.storage.connections import AsyncConnection
 
 from .errors import ApiError, not_found
-from .reading import active_cadres, county_app, lookup, open_households, reading, schema_of
+from .reading import active_cadres, county_app, lookup, open_households, open_issue_summaries, reading, schema_of
 from .routing import Call, endpoint
 
 CURSOR_SLACK = timedelta(minutes=10)
@@ -107,7 +107,7 @@ class MyHousehold(BaseModel):
     village_name: str | None
     township: str
     township_name: str | None
-    address: str
+    address: str | None = Field(description="None when the household's personal data was erased")
     lat: float
     lon: float
     tags: list[str]
@@ -259,7 +259,7 @@ async def my_household_detail(call: Call) -> MyHouseholdDetail:
         checkins = await verdicts.checkins(conn, schema, household_id=household_id)
         raised = await issues.of_household(conn, schema, household_id)
     visits, cadres = await to_thread.run_sync(_visit_details, county_app(call), [v["visit_id"] for v in checkins])
-    summaries = await to_thread.run_sync(_issue_summaries, county_app(call), [row["issue_id"] for row in raised])
+    summaries = await to_thread.run_sync(open_issue_summaries, county_app(call), [row["issue_id"] for row in raised])
     open_count = sum(1 for row in raised if issues.is_open(row["state"]))
     return MyHouseholdDetail(
         household=my_household(household_id, record, figure, open_count, await place_names(call)),
@@ -271,10 +271,6 @@ async def my_household_detail(call: Call) -> MyHouseholdDetail:
         issues=[HouseholdIssue(id=row["issue_id"], category=row["category"], summary=summaries.get(row["issue_id"]),
                                state=row["state"], raised_at=row["occurred_at"]) for row in raised],
     )
-
-
-def _issue_summaries(county: Any, issue_ids: list[UUID]) -> dict[UUID, str]:
-    return {i: issue.summary for i, issue in county.load_many(issue_ids).items()} if issue_ids else {}
 
 
 # ---- /me/cadres ----------------------------------------------------------------------------------------------

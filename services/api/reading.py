@@ -26,7 +26,8 @@ from projections.base import SHANGHAI, Period
 from services.domain import Cadre
 from services.domain.errors import NotFound
 from services.domain.household import Household
-from services.personal import ERASED, open_personal
+from services.domain.issue import Issue
+from services.personal import ERASED, open_free_text, open_personal
 from services.storage.names import county_schema
 
 from .auth import PERSONAL_ROLES
@@ -171,11 +172,22 @@ def open_households(county: Any, household_ids: Iterable[UUID]) -> dict[UUID, di
         personal = open_personal(household.personal, key, household_id) if key is not None else ERASED
         opened[household_id] = {
             "head_name": personal.head_name, "phone": personal.phone, "erased": personal.erased,
-            "village": household.village, "township": household.township, "address": household.address,
+            "village": household.village, "township": household.township,
+            "address": open_free_text(household.address, key, household_id),
             "lat": household.lat, "lon": household.lon, "tags": list(household.tags), "size": household.size,
             "version": household.version, "archived": household.archived,
         }
     return opened
+
+
+def open_issue_summaries(county: Any, issue_ids: Iterable[UUID]) -> dict[UUID, str | None]:
+    """Issues' summaries, opened with their households' keys: None for an erased household's issue
+    (sync: run in a thread)."""
+    ids = list(dict.fromkeys(issue_ids))
+    found = {i: issue for i, issue in (county.load_many(ids) if ids else {}).items() if isinstance(issue, Issue)}
+    keys = county.keys.get_many({issue.household_id for issue in found.values() if issue.household_id is not None})
+    return {i: open_free_text(issue.summary, keys.get(issue.household_id), issue.household_id)
+            for i, issue in found.items()}
 
 
 async def with_heads(call: Call, items: list[dict[str, Any]], key: str = "household_id") -> list[dict[str, Any]]:

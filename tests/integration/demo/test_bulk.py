@@ -80,10 +80,13 @@ def opened(url: str) -> list[tuple[Any, ...]]:
         rows = conn.execute(sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state"
                                     " FROM {} ORDER BY notification_id").format(table)).fetchall()
     mapper, log = event_mapper(), []
+    household_of: dict[Any, Any] = {}  # an issue's later events seal with the household its Raised named
     for notification_id, originator_id, version, topic, state in rows:
         event = mapper.to_domain_event(StoredEvent(originator_id, version, topic, bytes(state)))
         fields = dict(vars(event))
-        household = fields.get("household_id") or originator_id
+        if fields.get("household_id"):
+            household_of[originator_id] = fields["household_id"]
+        household = household_of.get(originator_id, originator_id)
         for name, value in fields.items():
             if isinstance(value, str) and value.startswith(TOKEN_PREFIX):
                 fields[name] = ("opened", open_text(value, keys[UUID(str(household))], UUID(str(household))))
