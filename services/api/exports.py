@@ -27,8 +27,8 @@ from .filters import (
     pairing_filters,
 )
 from .reading import (
-    GEOJSON_MEDIA_TYPE, AsOf, county_app, every_row, open_households, open_issue_summaries, period_of, reading,
-    schema_of,
+    GEOJSON_MEDIA_TYPE, AsOf, audit_personal_read, county_app, every_row, open_households, open_issue_summaries,
+    period_of, reading, schema_of,
 )
 from .routing import Call, endpoint
 
@@ -106,6 +106,7 @@ async def issue_rows(call: Call, query: AsOf) -> list[dict[str, Any]]:
     assert call.session is not None
     rows = await every_row(call, issues.issues, department=department_scope(call.session), as_of=query.as_of)
     summaries = await to_thread.run_sync(open_issue_summaries, county_app(call), [row["issue_id"] for row in rows])
+    await audit_personal_read(call, [row["household_id"] for row in rows])
     return [{**row, "summary": _shown(summaries.get(row["issue_id"]))} for row in rows]
 
 
@@ -130,6 +131,7 @@ COMPLETENESS_COLUMNS = [
 async def export_completeness(call: Call) -> Response:
     rows = await completeness_rows(call, call.query)
     opened = await to_thread.run_sync(open_households, county_app(call), [row["household_id"] for row in rows])
+    await audit_personal_read(call, opened)
     rows = [{**row, "head_name": _head(opened.get(row["household_id"]))} for row in rows]
     rows.sort(key=lambda row: (row["township"], row["village"], str(row["household_id"])))
     return download(call, Ledger("走访完成情况台账", COMPLETENESS_COLUMNS, rows))
@@ -155,6 +157,7 @@ async def export_pairings(call: Call) -> Response:
     households = [row["household_id"] for row in rows if row["household_id"] is not None]
     cadres = await to_thread.run_sync(_names, county_app(call), sorted({row["cadre_id"] for row in rows}), "name")
     heads = await to_thread.run_sync(open_households, county_app(call), households)
+    await audit_personal_read(call, heads)
     rows = [{**row, "cadre_name": cadres.get(row["cadre_id"]),
              "target_name": _head(heads.get(row["household_id"]))} for row in rows]
     return download(call, Ledger("结对帮扶台账", PAIRING_COLUMNS, rows))

@@ -27,7 +27,9 @@ from services.county_map import places_of, stored_map
 from services.storage.connections import AsyncConnection
 
 from .errors import ApiError, not_found
-from .reading import active_cadres, county_app, lookup, open_households, open_issue_summaries, reading, schema_of
+from .reading import (
+    active_cadres, audit_personal_read, county_app, lookup, open_households, open_issue_summaries, reading, schema_of,
+)
 from .routing import Call, endpoint
 
 CURSOR_SLACK = timedelta(minutes=10)
@@ -87,6 +89,7 @@ async def my_due(call: Call) -> DueList:
     async with reading(call) as conn:
         items = await completeness.due_list(conn, schema_of(call), cadre_id)
     opened = await to_thread.run_sync(open_households, county_app(call), [i["household_id"] for i in items])
+    await audit_personal_read(call, opened)
     names = await place_names(call)
     return DueList(items=[
         DueItem(household_id=i["household_id"], head_name=opened.get(i["household_id"], {}).get("head_name"),
@@ -189,6 +192,7 @@ async def my_households(call: Call) -> MyHouseholds:
     if missing:
         records |= await to_thread.run_sync(open_households, county_app(call), missing)
     names = await place_names(call)
+    await audit_personal_read(call, [i for i in chosen if i in records])
     households = [  # a paired target id that is no household of this county has no record: left out
         my_household(household_id, records[household_id], figures.get(household_id), counts.get(household_id, 0),
                      names)
@@ -252,6 +256,7 @@ async def my_household_detail(call: Call) -> MyHouseholdDetail:
     if household_id not in records:
         raise not_found("household", "农户")
     record = records[household_id]
+    await audit_personal_read(call, [household_id])
     schema = schema_of(call)
     async with reading(call) as conn:
         township = await completeness.households(conn, schema, township=record["township"])

@@ -8,7 +8,9 @@ by key, `limit`/`after` with `next`. Every query takes `as_of` (a date): the ans
 events up to that day would give.
 
 Household personal fields (head's name, phone) are opened only for cadres and county admins of the
-household's county (DESIGN §8); departments and province viewers never get them.
+household's county (DESIGN §8); departments and province viewers never get them. Every request by which
+a county admin reads them (a household, a list with heads' names, a ledger, an export) writes one
+audit-log entry naming the households (`audit_personal_read`).
 """
 from __future__ import annotations
 
@@ -27,10 +29,11 @@ from services.domain import Cadre
 from services.domain.errors import NotFound
 from services.domain.household import Household
 from services.domain.issue import Issue
+from services.identity.sessions import audit
 from services.personal import ERASED, open_free_text, open_personal
 from services.storage.names import county_schema
 
-from .auth import PERSONAL_ROLES
+from .auth import ADMIN, PERSONAL_ROLES
 from .errors import ApiError, not_found
 from .params import PeriodText
 from .routing import Call
@@ -149,6 +152,26 @@ async def lookup(call: Call, reader: str, object_id: UUID, what: tuple[str, str]
         raise not_found(*what) from None
 
 
+PERSONAL_READ = "household.read"
+
+
+async def audit_personal_read(call: Call, household_ids: Iterable[UUID | None], action: str = PERSONAL_READ,
+                              **detail: Any) -> None:
+    """A county admin's read of households' personal data, to the audit log: who (the session), when
+    (the entry's time), which households and through which request (method, path and query). Cadres'
+    reads of their own households (the field app) are not logged."""
+    if call.session is None or not call.session.roles & ADMIN:
+        return
+    ids = [str(i) for i in dict.fromkeys(household_ids) if i is not None]
+    if not ids:
+        return
+    request = call.request
+    route = f"{request.method} {request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+    async with call.db.acquire() as conn:
+        await audit(conn, action, call.session.user_id, call.session.username, call.county,
+                    detail={"household_ids": ids, "route": route, **detail})
+
+
 def may_see_personal(call: Call) -> bool:
     return call.session is not None and bool(call.session.roles & PERSONAL_ROLES)
 
@@ -196,6 +219,7 @@ async def with_heads(call: Call, items: list[dict[str, Any]], key: str = "househ
         return items
     ids = [item[key] for item in items if item.get(key) is not None]
     opened = await to_thread.run_sync(open_households, county_app(call), ids)
+    await audit_personal_read(call, opened)
     return [{**item, "head_name": opened.get(item[key], {}).get("head_name")} if item.get(key) else item
             for item in items]
 
