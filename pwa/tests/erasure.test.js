@@ -58,3 +58,32 @@ describe('exporting a household', () => {
     expect(api.download).toHaveBeenCalledWith(`/households/${ID}/export`, { format: 'xlsx' }, `household-${ID}.xlsx`);
   });
 });
+
+describe('the phone after an erasure', () => {
+  it('replaces the cached household and drops its cached detail', async () => {
+    await import('fake-indexeddb/auto');
+    const { IDBFactory } = await import('fake-indexeddb');
+    const { openStore } = await import('../src/lib/db.js');
+    const { refreshHouseholds } = await import('../src/lib/data.js');
+    globalThis.indexedDB = new IDBFactory();
+    const db = await openStore();
+    const kept = 'a1b2c3d4-0000-4000-8000-000000000001';
+    await db.put('households', { id: ID, head_name: '林阿婆', phone: '13900000000', erased: false });
+    await db.put('details', { id: ID, issues: [{ summary: '林阿婆看病难' }] });
+    await db.put('details', { id: kept, issues: [{ summary: '村道塌方' }] });
+    const api = {
+      households: vi.fn(async () => ({
+        households: [
+          { id: ID, head_name: null, phone: null, address: null, erased: true, archived: false },
+          { id: kept, head_name: '王某', erased: false, archived: false },
+        ],
+        cursor: 'c2',
+      })),
+    };
+    expect(await refreshHouseholds(db, api)).toBe(2);
+    expect(await db.get('households', ID)).toMatchObject({ head_name: null, phone: null, erased: true });
+    expect(await db.get('details', ID)).toBeUndefined();
+    expect(await db.get('details', kept)).toBeTruthy(); // only the erased one's detail goes
+    db.close();
+  });
+});

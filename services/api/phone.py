@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from projections import completeness, coverage, issues, leaderboards, pairing, verdicts
 from projections.base import SHANGHAI, Period
 from services.county_map import places_of, stored_map
+from services.identity.sessions import erased_since
 from services.storage.connections import AsyncConnection
 
 from .errors import ApiError, not_found
@@ -115,6 +116,7 @@ class MyHousehold(BaseModel):
     lon: float
     tags: list[str]
     archived: bool
+    erased: bool = Field(description="its personal data was erased: drop what the phone keeps of it")
     version: int
     last_visit: date | None
     visits_this_year: int
@@ -175,7 +177,9 @@ async def my_households(call: Call) -> MyHouseholds:
     async with reading(call) as conn:
         paired = await pairing.pairings(conn, schema, cadre_id=cadre_id, limit=1000)
         paired_ids = {UUID(p["target_id"]) for p in paired["items"] if p["target_kind"] == "household"}
-        changed = await _changed_since(conn, schema, since) if since else None
+        changed = None
+        if since:  # an erasure changes no read model: its audit entry says which households it touched
+            changed = await _changed_since(conn, schema, since) | await erased_since(conn, call.county, since)
     records = await to_thread.run_sync(open_households, county_app(call), paired_ids | (changed or set()))
     townships = {home} | {records[i]["township"] for i in paired_ids if i in records}
     async with reading(call) as conn:
@@ -208,7 +212,8 @@ def my_household(household_id: UUID, record: dict[str, Any], figure: dict[str, A
         id=household_id, head_name=record["head_name"], phone=record["phone"], village=record["village"],
         village_name=names.get(record["village"]), township=record["township"],
         township_name=names.get(record["township"]), address=record["address"], lat=record["lat"],
-        lon=record["lon"], tags=record["tags"], archived=record["archived"], version=record["version"],
+        lon=record["lon"], tags=record["tags"], archived=record["archived"], erased=record["erased"],
+        version=record["version"],
         last_visit=figure["last_visit"] if figure else None,
         visits_this_year=figure["visits_this_year"] if figure else 0, open_issues=open_issues,
     )

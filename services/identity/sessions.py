@@ -152,6 +152,14 @@ async def audit_entries(conn, county: str, *, before: int | None, limit: int) ->
     return [{**dict(row), "detail": json.loads(row["detail"])} for row in rows]
 
 
+async def erased_since(conn, county: str, moment: datetime) -> set[uuid.UUID]:
+    """The county's households whose personal data was erased from `moment` on (asyncpg): erasure
+    changes no event, so the phones learn of it from its audit entry."""
+    rows = await conn.fetch("SELECT DISTINCT detail->>'household_id' AS household_id FROM core.audit_log"
+                            " WHERE action = 'household.erased' AND county = $1 AND at >= $2", county, moment)
+    return {uuid.UUID(row["household_id"]) for row in rows}
+
+
 async def end_sessions(conn, user_ids: list[uuid.UUID], keep_token: str | None = None) -> None:
     """Revoke every live session of these accounts, except the one holding `keep_token`."""
     await conn.execute("UPDATE core.sessions SET revoked_at = now() WHERE user_id = ANY($1) AND revoked_at IS NULL"

@@ -70,3 +70,30 @@ async def test_an_unknown_or_another_countys_household_is_404(api: Api):
     theirs = api.household(COUNTY_B, head_name="孙某")
     assert (await erase(api, theirs)).status_code == 404  # as county A's admin
     assert api.county_apps.get(COUNTY_B).household(theirs)["head_name"] == "孙某"
+
+
+async def test_a_phone_that_cached_the_household_learns_of_the_erasure_at_its_next_sync(api: Api, database_url):
+    from datetime import UTC, datetime
+
+    from services.api.phone import _cursor
+    from services.domain import commands as c
+
+    from .test_queries import wait_for_projections
+
+    household = api.household(head_name="冯阿公", phone="13711112222")
+    cadre_id = api.account("cadre").user.cadre_id
+    assert api.execute(COUNTY_A, c.FormPairing(command_id=uuid.uuid4(), cadre_id=cadre_id, target_kind="household",
+                                               target_id=str(household), programme="结穷亲",
+                                               formed_on="2026-01-05")).status == "applied"
+    await wait_for_projections(database_url, COUNTY_A)
+    phone = await api.client("cadre")
+    cached = {h["id"]: h for h in (await phone.get("/api/v1/me/households")).json()["households"]}
+    assert (cached[str(household)]["head_name"], cached[str(household)]["erased"]) == ("冯阿公", False)
+    cursor = _cursor(datetime.now(UTC))
+
+    assert (await erase(api, household)).status_code == 200
+    delta = {h["id"]: h for h in (await phone.get("/api/v1/me/households", params={"since": cursor})).json()[
+        "households"]}
+    assert str(household) in delta
+    record = delta[str(household)]
+    assert (record["head_name"], record["phone"], record["address"], record["erased"]) == (None, None, None, True)
