@@ -14,6 +14,8 @@ audit-log entry naming the households (`audit_personal_read`).
 """
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -153,23 +155,44 @@ async def lookup(call: Call, reader: str, object_id: UUID, what: tuple[str, str]
 
 
 PERSONAL_READ = "household.read"
+# A list page read again by the same admin within this window is not logged again: the admin map asks
+# for the same pages at every step of its time slider and on every live update.
+RELIST_WINDOW_S = 600.0
+_listed: OrderedDict[tuple[Any, str, int], float] = OrderedDict()
+_LISTED_MAX = 10_000
 
 
 async def audit_personal_read(call: Call, household_ids: Iterable[UUID | None], action: str = PERSONAL_READ,
-                              **detail: Any) -> None:
+                              listing: bool = False, **detail: Any) -> None:
     """A county admin's read of households' personal data, to the audit log: who (the session), when
     (the entry's time), which households and through which request (method, path and query). Cadres'
-    reads of their own households (the field app) are not logged."""
+    reads of their own households (the field app) are not logged. A `listing` (a page of a list) is
+    logged once per admin, path and set of households in RELIST_WINDOW_S (per server process)."""
     if call.session is None or not call.session.roles & ADMIN:
         return
     ids = [str(i) for i in dict.fromkeys(household_ids) if i is not None]
     if not ids:
         return
     request = call.request
+    if listing and _listed_recently((call.session.user_id, request.url.path, hash(tuple(sorted(ids))))):
+        return
     route = f"{request.method} {request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
     async with call.db.acquire() as conn:
         await audit(conn, action, call.session.user_id, call.session.username, call.county,
                     detail={"household_ids": ids, "route": route, **detail})
+
+
+def _listed_recently(key: tuple[Any, str, int]) -> bool:
+    """Whether this page was logged within the window; remembers it from now if not."""
+    now = time.monotonic()
+    seen = _listed.get(key)
+    if seen is not None and now - seen < RELIST_WINDOW_S:
+        return True
+    _listed[key] = now
+    _listed.move_to_end(key)
+    while len(_listed) > _LISTED_MAX:
+        _listed.popitem(last=False)
+    return False
 
 
 def may_see_personal(call: Call) -> bool:
@@ -219,7 +242,7 @@ async def with_heads(call: Call, items: list[dict[str, Any]], key: str = "househ
         return items
     ids = [item[key] for item in items if item.get(key) is not None]
     opened = await to_thread.run_sync(open_households, county_app(call), ids)
-    await audit_personal_read(call, opened)
+    await audit_personal_read(call, opened, listing=True)
     return [{**item, "head_name": opened.get(item[key], {}).get("head_name")} if item.get(key) else item
             for item in items]
 
