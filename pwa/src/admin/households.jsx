@@ -131,7 +131,7 @@ function HouseholdEditor({ household, done, cancel }) {
   };
   return (
     <div class="household-editor" data-testid="household-editor">
-      <h3>{household.head_name || '—'} · {household.address}</h3>
+      <h3>{household.erased ? at('household_erased') : `${household.head_name || '—'} · ${household.address}`}</h3>
       <form class="filters" onSubmit={retag}>
         <fieldset class="tags">
           <legend>{at('tags')}</legend>
