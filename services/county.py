@@ -425,7 +425,8 @@ class County(Application[UUID]):
 
     def end_pairing(self, command: c.EndPairing, actor: Actor, work: Work) -> None:
         pairing = work.changing(work.get(Pairing, command.pairing_id, PAIRING), command)
-        pairing.end(command.reason, command.ended_on.isoformat())
+        household_id = UUID(pairing.target_id) if pairing.target_kind == "household" else None
+        pairing.end(_sealed_or_dropped(command.reason, work, household_id), command.ended_on.isoformat())
 
     # --- field work ----------------------------------------------------------------------------------
 
@@ -451,7 +452,8 @@ class County(Application[UUID]):
         ))
 
     def void_visit(self, command: c.VoidVisit, actor: Actor, work: Work) -> None:
-        work.changing(work.get(Visit, command.visit_id, VISIT), command).void(actor.user_id, command.reason)
+        visit = work.changing(work.get(Visit, command.visit_id, VISIT), command)
+        visit.void(actor.user_id, _sealed_or_dropped(command.reason, work, visit.household_id))
 
     def hold_interview(self, command: c.HoldInterview, actor: Actor, work: Work) -> None:
         interviewer_id = self._own_cadre(actor, work)

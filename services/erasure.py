@@ -3,11 +3,12 @@
 
 Every personal field and every free text about a household is sealed with the household's own key
 (`services.personal`), so erasing is deleting that key (crypto-shredding): the head's name, phone,
-notes and address, the archive reason, visit notes and the summaries, resolutions, replies and
-reopening reasons of its issues no longer open, in every event and every copy of the log, and no
-read model or core table holds them in clear. The events themselves remain, so every figure built on
-them (visits, coverage, issues handled) stays as it was; the household's village, township, map point,
-tags and size are not personal fields and remain. Who erased it, when and why goes to the audit log.
+notes and address, the archive reason, visit notes and void reasons, pairing end reasons and the
+summaries, resolutions, replies and reopening reasons of its issues no longer open in any event, and no
+read model or core table holds them in clear (a backup taken before still holds the key). The events
+themselves remain, so every figure built on them stays as it was; the household's village, township,
+map point, tags and size are not personal fields and remain. Who erased it, when and why goes to the
+audit log, from which the phones learn of it at their next sync.
 
 Erasing twice answers the same as once, saying it was erased already.
 """

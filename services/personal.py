@@ -1,7 +1,8 @@
 """Personal fields sealed with a per-household key (AES-GCM), so that deleting the key erases them from
 every stored event (crypto-shredding) while the events themselves still load. Sealed: the head's name,
 phone and notes (one token), and every free text about the household: its address and archive reason,
-visit notes, and its issues' summaries, resolutions, replies and reopening reasons.
+visit notes and void reasons, pairing end reasons, and its issues' summaries, resolutions, replies and
+reopening reasons.
 
 A sealed value is a text token `v1.<urlsafe base64 of nonce + ciphertext>`. The household id is the
 associated data: a token copied into another household's event does not open with that household's key.

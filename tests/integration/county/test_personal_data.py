@@ -130,3 +130,20 @@ def test_an_issue_about_no_household_keeps_its_summary_plain(county: County, adm
     issue = applied(county.execute(raise_issue(None, summary="村道塌方需修复"), admin))
     assert county.repository.get(issue).summary == "村道塌方需修复"
     assert county.issue(issue)["summary"] == "村道塌方需修复" and county.issue(issue)["erased"] is False
+
+
+def test_void_and_pairing_end_reasons_about_a_household_are_sealed_too(county: County, admin):
+    household = register(county, admin)
+    cadre = enrol(county, admin)
+    visit = check_in(household)
+    applied(county.execute(visit, cadre_actor(county, cadre)))
+    applied(county.execute(c.VoidVisit(command_id=uuid4(), visit_id=visit.command_id, expected_version=1,
+                                       reason="黄阿妹当天不在家"), admin))
+    pairing = applied(county.execute(c.FormPairing(command_id=uuid4(), cadre_id=cadre, target_kind="household",
+                                                   target_id=str(household), programme="结穷亲",
+                                                   formed_on="2026-01-05"), admin))
+    applied(county.execute(c.EndPairing(command_id=uuid4(), pairing_id=pairing, expected_version=1,
+                                        reason="黄阿妹搬去女儿家", ended_on="2026-06-30"), admin))
+    assert "黄阿妹".encode() not in stored_events(county)
+    assert county.repository.get(visit.command_id).void_reason.startswith("v1.")
+    assert county.repository.get(pairing).end_reason.startswith("v1.")

@@ -94,6 +94,11 @@ def opened(url: str) -> list[tuple[Any, ...]]:
     return log
 
 
+def _unsealed(value: Any) -> Any:
+    # A sealed text a read model keeps (a void reason) has a random nonce: equal if both are sealed.
+    return "sealed" if isinstance(value, str) and value.startswith(TOKEN_PREFIX) else value
+
+
 async def read_models(url: str) -> dict[str, list[tuple]]:
     """Every read-model table of the county and of the rollup, whatever they are called, sorted."""
     conn = await asyncpg.connect(url)
@@ -102,7 +107,8 @@ async def read_models(url: str) -> dict[str, list[tuple]]:
             "SELECT table_schema, table_name FROM information_schema.tables"
             " WHERE table_schema IN ($1, 'rollup') AND table_type = 'BASE TABLE'", f"county_{ADCODE}")
         return {f"{t['table_schema']}.{t['table_name']}": sorted(
-                    (tuple(r) for r in await conn.fetch(f'SELECT * FROM "{t["table_schema"]}"."{t["table_name"]}"')),
+                    (tuple(_unsealed(v) for v in r)
+                     for r in await conn.fetch(f'SELECT * FROM "{t["table_schema"]}"."{t["table_name"]}"')),
                     key=repr)
                 for t in tables if t["table_name"] not in UNCOMPARED}
     finally:
