@@ -42,10 +42,19 @@ class Erasure:
                 "via": via}
 
 
-def erase_household(county: Any, household_id: UUID) -> Erasure:
-    """Delete the household's key (sync: run in a thread). NotFound when the county has no such household."""
+def erase_household(county: Any, household_id: UUID, *, reason: str, user_id: UUID | None, username: str,
+                    via: str) -> Erasure:
+    """Delete the household's key and write the audit entry, in one transaction (sync: run in a thread).
+    NotFound when the county has no such household."""
+    from services.identity.sessions import audit_sync
+
     county.household(household_id)  # NotFound for an unknown id, before anything is deleted
-    return Erasure(household_id, already_erased=not county.keys.delete(household_id))
+
+    def audited(cursor: Any, deleted: bool) -> None:
+        audit_sync(cursor, AUDIT_ACTION, user_id, username, county.adcode,
+                   detail=Erasure(household_id, already_erased=not deleted).audit_detail(reason, via))
+
+    return Erasure(household_id, already_erased=not county.keys.delete(household_id, then=audited))
 
 
 def command(args: argparse.Namespace) -> int:
@@ -53,7 +62,6 @@ def command(args: argparse.Namespace) -> int:
     from services.county import County
     from services.domain.errors import NotFound
     from services.identity import ensure_tables
-    from services.identity.sessions import audit_sync
     from services.storage.database import connect, database_url
     from services.storage.recorder import county_env
     from services.storage.schemas import get_county
@@ -77,17 +85,16 @@ def command(args: argparse.Namespace) -> int:
         return refuse(str(error))
     if known is None:
         return refuse(f"no county {args.adcode} (see `grassroots county list`)")
+    with connect(url) as conn:
+        ensure_tables(conn)  # a county used only from the command line may not have the audit log yet
     county = County(env=county_env(args.adcode, url))
     try:
-        erasure = erase_household(county, household_id)
+        erasure = erase_household(county, household_id, reason=request.reason, user_id=None,
+                                  username=f"cli:{getpass.getuser()}", via="cli")
     except NotFound:
         return refuse(f"county {args.adcode} has no household {household_id}")
     finally:
         county.close()
-    with connect(url) as conn:
-        ensure_tables(conn)  # a county used only from the command line may not have the audit log yet
-        audit_sync(conn, AUDIT_ACTION, None, f"cli:{getpass.getuser()}", args.adcode,
-                   detail=erasure.audit_detail(request.reason, "cli"))
     if erasure.already_erased:
         print(f"household {household_id}: personal data was already erased; nothing more to erase")
     else:

@@ -142,11 +142,15 @@ class KeyStore:
                        (ids,))
         return {row["household_id"]: bytes(row["key"]) for row in _dict_rows(cursor)}
 
-    def delete(self, household_id: UUID) -> bool:
-        """Shred the key; True when there was one."""
+    def delete(self, household_id: UUID, then: Callable[[Cursor[Any], bool], None] | None = None) -> bool:
+        """Shred the key; True when there was one. `then(cursor, deleted)` runs in the same transaction
+        (the erasure's audit entry: both are kept, or neither)."""
         with self._transaction() as cursor:
             cursor.execute(sql.SQL("DELETE FROM {} WHERE household_id = %s").format(self._table), (household_id,))
-            return cursor.rowcount == 1
+            deleted = cursor.rowcount == 1
+            if then is not None:
+                then(cursor, deleted)
+            return deleted
 
 
 def _dict_rows(cursor: Cursor[Any]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ data (services/erasure.py). The bulk import of a household file is `imports.py`.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Literal
 from uuid import UUID
 
@@ -16,8 +17,7 @@ from projections.base import SHANGHAI
 from services import access
 from services.domain import commands as c
 from services.domain.errors import NotFound
-from services.erasure import AUDIT_ACTION, ErasureRequest, erase_household
-from services.identity.sessions import audit
+from services.erasure import ErasureRequest, erase_household
 from services.ledger import XLSX_MEDIA_TYPE, content_disposition
 
 from .auth import ADMIN, PERSONAL_ROLES
@@ -83,13 +83,12 @@ class ErasureAnswer(BaseModel):
 async def erase_personal_data(call: Call) -> ErasureAnswer:
     assert call.session is not None
     household_id = call.path["household_id"]
+    erase = partial(erase_household, county_app(call), household_id, reason=call.query.reason,
+                    user_id=call.session.user_id, username=call.session.username, via="api")
     try:
-        erasure = await to_thread.run_sync(erase_household, county_app(call), household_id)
+        erasure = await to_thread.run_sync(erase)
     except NotFound:
         raise not_found("household", "农户") from None
-    async with call.db.acquire() as conn:
-        await audit(conn, AUDIT_ACTION, call.session.user_id, call.session.username, call.county,
-                    detail=erasure.audit_detail(call.query.reason, "api"))
     return ErasureAnswer(household_id=household_id, already_erased=erasure.already_erased)
 
 

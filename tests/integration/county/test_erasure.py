@@ -60,3 +60,14 @@ def test_reason_is_required_by_the_command_line(county, admin, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["household", "erase", county.adcode, str(register(county, admin))])
     assert exit_.value.code == 2 and "--reason" in capsys.readouterr().err
+
+
+def test_the_key_is_deleted_only_with_its_audit_entry(county, admin):
+    household = register(county, admin)
+
+    def audit_fails(cursor, deleted):
+        raise RuntimeError("the audit log refused the entry")
+
+    with pytest.raises(RuntimeError):
+        county.keys.delete(household, then=audit_fails)
+    assert county.household(household)["head_name"] == "黄阿妹"  # rolled back with the failed entry
