@@ -49,7 +49,7 @@ lint: install
 # running for the whole session, which the asyncio tests cannot share.
 test: lint debs pwa
 	cd pwa && npm test
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration tests/fault
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
 
 # `make bench SCALE=county40k|county290k|province38|tenants3000` runs issue 12's real-size figures at that

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -42,7 +43,15 @@ API_MODULES = (
 
 JSON_LIMIT = 2 * 1024 * 1024  # sync batches of 500 check-ins are ~0.5 MiB
 UPLOAD_LIMIT = 10 * 1024 * 1024  # household files (CSV/XLSX)
-STOP_TIMEOUT = 10.0
+# One SIGTERM stops the server within STOP_SECONDS (issue 15): requests in flight get GRACEFUL_SECONDS to
+# finish (a batch of 500 check-ins takes about a second; a phone still uploading after that is cut off and
+# resends the same command ids), then the projector gets PROJECTOR_STOP_SECONDS to commit its batch before
+# it is cancelled (the batch's transaction then rolls back with its tracking rows: nothing half-applied),
+# then the pools get POOL_CLOSE_SECONDS before their connections are dropped.
+STOP_SECONDS = 5.0
+GRACEFUL_SECONDS = 2.5
+PROJECTOR_STOP_SECONDS = 1.0
+POOL_CLOSE_SECONDS = 0.5
 HOUSEKEEPING_EVERY = 3600.0  # seconds
 # Smaller bodies gain less than gzip's header and CPU cost them. Starlette leaves text/event-stream
 # uncompressed (it would buffer the stream), so SSE still streams.
@@ -115,14 +124,18 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
             stop.set()
             if driver is not None:
                 try:
-                    await asyncio.wait_for(driver, STOP_TIMEOUT)
+                    await asyncio.wait_for(driver, PROJECTOR_STOP_SECONDS)
                 except TimeoutError:
-                    log.warning("projector did not stop in %ss; cancelled", STOP_TIMEOUT)
+                    log.warning("the projector's batch did not finish in %s s; cancelled (it rolls back)",
+                                PROJECTOR_STOP_SECONDS)
             housekeeping.cancel()
             await asyncio.gather(housekeeping, return_exceptions=True)
             await app.state.rejudging.close()
             await to_thread.run_sync(app.state.counties.close)
-            await app.state.db.close()
+            try:
+                await asyncio.wait_for(app.state.db.close(), POOL_CLOSE_SECONDS)
+            except TimeoutError:
+                app.state.db.terminate()  # a connection still held by a cancelled request
 
     routes: list[BaseRoute] = [
         Mount("/api/v1", routes=api_routes()),
@@ -189,10 +202,14 @@ def serve(args) -> int:
     from .sse import StreamClosingServer
 
     ops.configure_logging()
+    # uvicorn re-raises the stop signal after its shutdown so that the process dies of it; a stop that
+    # was asked for is a clean stop here: the re-raised SIGTERM meets this handler and the exit code is 0.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     app = create_app(projector=not args.no_projector)
     if not (DEFAULT_DIST / "index.html").is_file():
         log.warning("no built PWA in %s: serving the API only (build it with `make pwa`)", DEFAULT_DIST)
     # The server that ends open event streams on a stop signal: else shutdown waits for every admin page.
     StreamClosingServer(uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                                       proxy_headers=True, server_header=False)).run()
+                                       proxy_headers=True, server_header=False,
+                                       timeout_graceful_shutdown=GRACEFUL_SECONDS)).run()
     return 0
