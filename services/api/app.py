@@ -49,7 +49,7 @@ UPLOAD_LIMIT = 10 * 1024 * 1024  # household files (CSV/XLSX)
 # it is cancelled (the batch's transaction then rolls back with its tracking rows: nothing half-applied),
 # then the pools get POOL_CLOSE_SECONDS before their connections are dropped.
 STOP_SECONDS = 5.0
-GRACEFUL_SECONDS = 2.5
+GRACEFUL_SECONDS = 2.0
 PROJECTOR_STOP_SECONDS = 1.0
 POOL_CLOSE_SECONDS = 0.5
 HOUSEKEEPING_EVERY = 3600.0  # seconds
@@ -203,8 +203,9 @@ def serve(args) -> int:
 
     ops.configure_logging()
     # uvicorn re-raises the stop signal after its shutdown so that the process dies of it; a stop that
-    # was asked for is a clean stop here: the re-raised SIGTERM meets this handler and the exit code is 0.
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    # was asked for is a clean stop here: the re-raised signal meets this handler and the exit code is 0.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda signum, frame: None)
     app = create_app(projector=not args.no_projector)
     if not (DEFAULT_DIST / "index.html").is_file():
         log.warning("no built PWA in %s: serving the API only (build it with `make pwa`)", DEFAULT_DIST)

@@ -165,6 +165,7 @@ class Phone(threading.Thread):
         self.sent: set[str] = set()
         self.failures: Counter[str] = Counter()  # what made it resend, by kind
         self.error: BaseException | None = None
+        self.lock = threading.Lock()  # the test reads `answers` while this thread writes it
 
     def run(self) -> None:
         try:
@@ -186,8 +187,9 @@ class Phone(threading.Thread):
                     self.failures[type(error).__name__] += 1
                 else:
                     if response.status_code == 200:
-                        for result in response.json()["results"]:
-                            self.answers[result["id"]] = result["status"]
+                        results = response.json()["results"]
+                        with self.lock:
+                            self.answers.update((result["id"], result["status"]) for result in results)
                         del pending[:len(batch)]
                         backoff = 0.05
                         continue
@@ -198,7 +200,8 @@ class Phone(threading.Thread):
 
     @property
     def acknowledged(self) -> set[str]:
-        return {id_ for id_, status in self.answers.items() if status in ("applied", "duplicate")}
+        with self.lock:
+            return {id_ for id_, status in self.answers.items() if status in ("applied", "duplicate")}
 
 
 def stored_visits(url: str, adcode: str) -> Counter[str]:

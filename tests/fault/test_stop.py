@@ -1,6 +1,6 @@
-"""Stopping cleanly (issue 15, item 7): one SIGTERM during a sync load, with an event stream open and a
-phone stalled half-way through uploading its batch, stops `grassroots serve` within STOP_LIMIT seconds
-with exit code 0, and every check-in it answered is stored exactly once."""
+"""Stopping cleanly (issue 15, item 7): one SIGTERM (or Ctrl-C's SIGINT) during a sync load, with an
+event stream open and a phone stalled half-way through uploading its batch, stops `grassroots serve`
+within STOP_LIMIT seconds with exit code 0, and every check-in it answered is stored exactly once."""
 from __future__ import annotations
 
 import signal
@@ -10,10 +10,11 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from .harness import Phone, Server, check_in, login, seed, stored_receipts, stored_visits
 
-ADCODE = "940001"
+ADCODES = {signal.SIGTERM: "940001", signal.SIGINT: "940004"}
 STOP_LIMIT = 5.0
 PHONES, CHECK_INS = 3, 400  # per phone: more than they can send before the signal
 
@@ -51,8 +52,10 @@ def stalled_upload(url: str, token: str) -> socket.socket:
     return sock
 
 
-def test_one_sigterm_during_a_sync_load_and_an_open_stream_stops_the_server_in_time(database_url, tmp_path):
-    seeded = seed(database_url, ADCODE)
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_one_signal_during_a_sync_load_and_an_open_stream_stops_the_server_in_time(database_url, tmp_path,
+                                                                                   stop_signal):
+    seeded = seed(database_url, ADCODES[stop_signal])
     server = Server(database_url, tmp_path / "serve.log")
     stop = threading.Event()
     try:
@@ -72,7 +75,7 @@ def test_one_sigterm_during_a_sync_load_and_an_open_stream_stops_the_server_in_t
             time.sleep(0.05)
 
         signalled = time.monotonic()
-        server.signal(signal.SIGTERM)
+        server.signal(stop_signal)
         try:
             code: int | None = server.process.wait(STOP_LIMIT * 3)
         except subprocess.TimeoutExpired:
@@ -89,17 +92,17 @@ def test_one_sigterm_during_a_sync_load_and_an_open_stream_stops_the_server_in_t
 
     log = server.log()
     assert not [phone.error for phone in phones if phone.error]
-    assert took < STOP_LIMIT, f"one SIGTERM took {took:.1f} s to stop the server:\n{log[-3000:]}"
+    assert took < STOP_LIMIT, f"one {stop_signal.name} took {took:.1f} s to stop the server:\n{log[-3000:]}"
     assert code == 0, log[-3000:]
     # The stream was ended by the server, with its last word, not cut.
     assert stream.ended is not None and "event: shutdown" in stream.lines, stream.lines[-5:]
 
     acknowledged = set().union(*(phone.acknowledged for phone in phones))
     sent = set().union(*(phone.sent for phone in phones))
-    stored = stored_visits(database_url, ADCODE)
+    stored = stored_visits(database_url, ADCODES[stop_signal])
     assert acknowledged, "no check-in was acknowledged"
     assert all(stored[id_] == 1 for id_ in acknowledged), "an acknowledged check-in is lost or stored twice"
     assert set(stored) <= sent and max(stored.values()) == 1
-    assert stored_receipts(database_url, ADCODE, set(stored)) == len(stored)  # one receipt each
-    print(f"\nSIGTERM: stopped in {took:.2f} s; {len(acknowledged)} check-ins acknowledged, "
+    assert stored_receipts(database_url, ADCODES[stop_signal], set(stored)) == len(stored)  # one receipt each
+    print(f"\n{stop_signal.name}: stopped in {took:.2f} s; {len(acknowledged)} check-ins acknowledged, "
           f"{len(stored)} stored, {len(sent) - len(stored)} sent but never executed")
