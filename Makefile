@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEBS := chromium chromium-driver fonts-noto-cjk
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint bench install debs pwa serve clean
+.PHONY: run test lint bench soak install debs pwa serve clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -56,6 +56,11 @@ test: lint debs pwa
 # scale only (tests/bench/real.py); without SCALE, the server and PWA figures and a quick county40k run.
 bench: install pwa
 	SCALE=$(SCALE) $(BIN)/python -m tests.bench.run
+
+# Issue 15's long fault runs (tests/fault, the quick versions run in `make test`): 10,000 retried
+# check-ins through 20 `kill -9`s of the server; about a minute on 2 cores. docs/reliability.md has the figures.
+soak: install
+	GRASSROOTS_FAULT_CHECK_INS=10000 GRASSROOTS_FAULT_KILLS=20 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_crash.py
 
 clean:
 	rm -rf $(VENV) pwa/node_modules pwa/dist

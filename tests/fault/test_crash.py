@@ -26,7 +26,7 @@ from projections.rebuild import rebuild
 from projections.registry import PROJECTIONS
 from services.storage.names import county_schema
 
-from .harness import Phone, Server, check_in, login, seed, stored_receipts, stored_visits
+from .harness import PASSWORD, Phone, Server, check_in, login, seed, stored_receipts, stored_visits
 
 ADCODE = "940003"
 CHECK_INS = int(os.environ.get("GRASSROOTS_FAULT_CHECK_INS", "500"))
@@ -112,6 +112,8 @@ def test_kill_9_at_random_moments_of_a_sync_load_loses_and_doubles_nothing(datab
         server.close()
 
     assert not [phone.error for phone in phones if phone.error], [phone.error for phone in phones]
+    log = server.log()
+    assert token not in log and PASSWORD not in log  # nor in the crash and restart logs (issue 15, item 8)
     answers: dict[str, str] = {}
     for phone in phones:
         answers.update(phone.answers)
