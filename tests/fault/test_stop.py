@@ -86,6 +86,8 @@ def test_one_signal_during_a_sync_load_and_an_open_stream_stops_the_server_in_ti
             for phone in phones:
                 phone.join(30)
         stream.join(5)
+        stalled.settimeout(5)
+        cut_off = stalled.recv(65536).decode("latin-1")
         stalled.close()
     finally:
         server.close()
@@ -94,6 +96,9 @@ def test_one_signal_during_a_sync_load_and_an_open_stream_stops_the_server_in_ti
     assert not [phone.error for phone in phones if phone.error]
     assert took < STOP_LIMIT, f"one {stop_signal.name} took {took:.1f} s to stop the server:\n{log[-3000:]}"
     assert code == 0, log[-3000:]
+    # The stalled phone was told to send again later, not answered 500 nor left hanging; no error logged.
+    assert cut_off.startswith("HTTP/1.1 503") and "retry-after: " in cut_off.lower(), cut_off
+    assert '"level": "error"' not in log, [line for line in log.splitlines() if '"level": "error"' in line]
     # The stream was ended by the server, with its last word, not cut.
     assert stream.ended is not None and "event: shutdown" in stream.lines, stream.lines[-5:]
 
