@@ -76,6 +76,17 @@ def seed(url: str, adcode: str, households: int = 10) -> Seeded:
     return Seeded(adcode, f"fault_cadre_{adcode}", f"fault_admin_{adcode}", ids)
 
 
+def fresh_adcode() -> str:
+    """A county code no earlier run used, so a rerun on the same database (TEST_DATABASE_URL) starts from
+    an empty county: the checks count every event of the county."""
+    return f"94{random.randrange(10_000):04d}"
+
+
+def fresh_address() -> str:
+    """A client address of its own, so login throttling by address never spills over between runs."""
+    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -16,15 +16,13 @@ import pytest
 
 from services.identity.throttle import PAIR_FAILURES, WINDOW
 
-from .harness import PASSWORD, Server, check_in, login, seed
+from .harness import PASSWORD, Server, check_in, fresh_adcode, fresh_address, login, seed
 
-ADCODE = "940002"
-GUESSER, ELSEWHERE = "203.0.113.7", "198.51.100.23"  # documentation addresses, sent as X-Forwarded-For
 
 
 @pytest.fixture(scope="module")
 def served(database_url, tmp_path_factory) -> Iterator[tuple[Server, object]]:
-    seeded = seed(database_url, ADCODE, households=2)
+    seeded = seed(database_url, fresh_adcode(), households=2)
     server = Server(database_url, tmp_path_factory.mktemp("accounts") / "serve.log")
     try:
         server.start()
@@ -35,16 +33,17 @@ def served(database_url, tmp_path_factory) -> Iterator[tuple[Server, object]]:
 
 def test_a_guessing_loop_from_one_address_is_throttled_and_the_user_still_logs_in_elsewhere(served):
     server, seeded = served
-    answers = [login(server.url, seeded.cadre, f"guess-{n:04d}", address=GUESSER) for n in range(30)]
+    guesser, elsewhere = fresh_address(), fresh_address()  # sent as X-Forwarded-For, trusted from loopback
+    answers = [login(server.url, seeded.cadre, f"guess-{n:04d}", address=guesser) for n in range(30)]
     assert [a.status_code for a in answers[:PAIR_FAILURES]] == [401] * PAIR_FAILURES
     throttled = answers[PAIR_FAILURES:]
     assert {a.status_code for a in throttled} == {429}
     assert all(0 < int(a.headers["retry-after"]) <= WINDOW.total_seconds() for a in throttled)
     assert throttled[-1].json()["type"].endswith("/too-many-logins")
     # The lock holds for the guesser even with the right password, or guessing would simply go on ...
-    assert login(server.url, seeded.cadre, PASSWORD, address=GUESSER).status_code == 429
+    assert login(server.url, seeded.cadre, PASSWORD, address=guesser).status_code == 429
     # ... and only there: the real user, from another address, logs in.
-    real = login(server.url, seeded.cadre, PASSWORD, address=ELSEWHERE)
+    real = login(server.url, seeded.cadre, PASSWORD, address=elsewhere)
     assert real.status_code == 201, real.text
     me = httpx.get(f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {real.json()['token']}"})
     assert me.json()["username"] == seeded.cadre
@@ -55,16 +54,16 @@ def test_no_password_token_or_personal_field_is_ever_logged(served):
     secrets_seen: list[str] = [PASSWORD, "wrong-but-close-password-7"]
     personal = ["隐私户主陈某某", "13912345678", "隐私备注：低保申请材料", "隐私走访：孩子在外打工"]
 
-    assert login(server.url, seeded.admin, secrets_seen[1], address="192.0.2.50").status_code == 401
-    admin = login(server.url, seeded.admin, address="192.0.2.51").json()["token"]
-    cadre = login(server.url, seeded.cadre, address="192.0.2.52").json()["token"]
+    assert login(server.url, seeded.admin, secrets_seen[1], address=fresh_address()).status_code == 401
+    admin = login(server.url, seeded.admin, address=fresh_address()).json()["token"]
+    cadre = login(server.url, seeded.cadre, address=fresh_address()).json()["token"]
     secrets_seen += [admin, cadre]
 
     def sync(token: str, body: object) -> httpx.Response:
         return httpx.post(f"{server.url}/api/v1/sync", json=body, headers={"Authorization": f"Bearer {token}"})
 
     household = {"id": str(uuid.uuid4()), "type": "register_household", "payload": {
-        "village": ADCODE + "001001", "township": ADCODE + "001", "address": "一组 1 号", "lat": 18.64,
+        "village": seeded.adcode + "001001", "township": seeded.adcode + "001", "address": "一组 1 号", "lat": 18.64,
         "lon": 109.70, "size": 3, "tags": [], "head_name": personal[0], "phone": personal[1], "notes": personal[2]}}
     rejected = {"id": str(uuid.uuid4()), "type": "register_household",
                 "payload": {**household["payload"], "size": 99}}

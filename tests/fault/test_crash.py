@@ -26,9 +26,8 @@ from projections.rebuild import rebuild
 from projections.registry import PROJECTIONS
 from services.storage.names import county_schema
 
-from .harness import PASSWORD, Phone, Server, check_in, login, seed, stored_receipts, stored_visits
+from .harness import PASSWORD, Phone, Server, check_in, fresh_adcode, login, seed, stored_receipts, stored_visits
 
-ADCODE = "940003"
 CHECK_INS = int(os.environ.get("GRASSROOTS_FAULT_CHECK_INS", "500"))
 KILLS = int(os.environ.get("GRASSROOTS_FAULT_KILLS", "3"))
 PHONES, BATCH = 4, 5
@@ -69,7 +68,7 @@ def acknowledged_count(phones: list[Phone]) -> int:
 
 
 def test_kill_9_at_random_moments_of_a_sync_load_loses_and_doubles_nothing(database_url, tmp_path):
-    seeded = seed(database_url, ADCODE)
+    seeded = seed(database_url, fresh_adcode())
     server = Server(database_url, tmp_path / "serve.log")
     stop = threading.Event()
     rng = random.Random()
@@ -104,7 +103,7 @@ def test_kill_9_at_random_moments_of_a_sync_load_loses_and_doubles_nothing(datab
         for phone in phones:
             phone.join(LOAD_TIMEOUT)
         stop.set()
-        asyncio.run(caught_up(database_url, ADCODE, CATCH_UP_TIMEOUT))
+        asyncio.run(caught_up(database_url, seeded.adcode, CATCH_UP_TIMEOUT))
         server.signal(signal.SIGTERM)
         server.process.wait(10)
     finally:
@@ -121,17 +120,17 @@ def test_kill_9_at_random_moments_of_a_sync_load_loses_and_doubles_nothing(datab
     assert len(answers) == len(sent) == total, "a phone gave up with check-ins unanswered"
     assert set(answers.values()) <= {"applied", "duplicate"}, set(answers.values())
     acknowledged = set(answers)
-    stored = stored_visits(database_url, ADCODE)
+    stored = stored_visits(database_url, seeded.adcode)
     lost = acknowledged - set(stored)
     duplicates = sum(count - 1 for count in stored.values())
     assert not lost and not duplicates and set(stored) == acknowledged, (len(lost), duplicates)
-    assert stored_receipts(database_url, ADCODE, acknowledged) == len(acknowledged)
+    assert stored_receipts(database_url, seeded.adcode, acknowledged) == len(acknowledged)
 
-    incremental = asyncio.run(read_models(database_url, ADCODE))
-    asyncio.run(rebuild(database_url, county=ADCODE))
-    rebuilt = asyncio.run(read_models(database_url, ADCODE))
+    incremental = asyncio.run(read_models(database_url, seeded.adcode))
+    asyncio.run(rebuild(database_url, county=seeded.adcode))
+    rebuilt = asyncio.run(read_models(database_url, seeded.adcode))
     assert incremental == rebuilt, [table for table in rebuilt if incremental.get(table) != rebuilt[table]]
-    assert len(incremental[f"{county_schema(ADCODE)}.verdicts_checkins"]) == total
+    assert len(incremental[f"{county_schema(seeded.adcode)}.verdicts_checkins"]) == total
 
     resends = sum((phone.failures for phone in phones), start=Counter[str]())
     print(f"\nkill -9: {KILLS} kills during {total} check-ins from {PHONES} phones; acknowledged {len(acknowledged)}, "

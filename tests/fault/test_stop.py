@@ -12,9 +12,8 @@ import time
 import httpx
 import pytest
 
-from .harness import Phone, Server, check_in, login, seed, stored_receipts, stored_visits
+from .harness import Phone, Server, check_in, fresh_adcode, login, seed, stored_receipts, stored_visits
 
-ADCODES = {signal.SIGTERM: "940001", signal.SIGINT: "940004"}
 STOP_LIMIT = 5.0
 PHONES, CHECK_INS = 3, 400  # per phone: more than they can send before the signal
 
@@ -55,7 +54,7 @@ def stalled_upload(url: str, token: str) -> socket.socket:
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_one_signal_during_a_sync_load_and_an_open_stream_stops_the_server_in_time(database_url, tmp_path,
                                                                                    stop_signal):
-    seeded = seed(database_url, ADCODES[stop_signal])
+    seeded = seed(database_url, fresh_adcode())
     server = Server(database_url, tmp_path / "serve.log")
     stop = threading.Event()
     try:
@@ -104,10 +103,10 @@ def test_one_signal_during_a_sync_load_and_an_open_stream_stops_the_server_in_ti
 
     acknowledged = set().union(*(phone.acknowledged for phone in phones))
     sent = set().union(*(phone.sent for phone in phones))
-    stored = stored_visits(database_url, ADCODES[stop_signal])
+    stored = stored_visits(database_url, seeded.adcode)
     assert acknowledged, "no check-in was acknowledged"
     assert all(stored[id_] == 1 for id_ in acknowledged), "an acknowledged check-in is lost or stored twice"
     assert set(stored) <= sent and max(stored.values()) == 1
-    assert stored_receipts(database_url, ADCODES[stop_signal], set(stored)) == len(stored)  # one receipt each
+    assert stored_receipts(database_url, seeded.adcode, set(stored)) == len(stored)  # one receipt each
     print(f"\n{stop_signal.name}: stopped in {took:.2f} s; {len(acknowledged)} check-ins acknowledged, "
           f"{len(stored)} stored, {len(sent) - len(stored)} sent but never executed")
