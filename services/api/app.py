@@ -209,6 +209,6 @@ def serve(args) -> int:
         log.warning("no built PWA in %s: serving the API only (build it with `make pwa`)", DEFAULT_DIST)
     # The server that ends open event streams and unfinished uploads on a stop signal (services/api/stopping.py).
     stopping.Server(uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                                       proxy_headers=True, server_header=False,
-                                       timeout_graceful_shutdown=GRACEFUL_SECONDS)).run()
+                                   proxy_headers=True, server_header=False,
+                                   timeout_graceful_shutdown=GRACEFUL_SECONDS)).run()
     return 0
