@@ -6,8 +6,10 @@ without seeing each other's events.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -21,13 +23,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 
+from projections import positions
+from projections.rebuild import rebuild
+from projections.registry import PROJECTIONS
 from services.county import Actor, County
 from services.domain import commands as c
 from services.domain import receipt_id
 from services.identity import ensure_tables, ensure_user
 from services.storage.database import connect
+from services.storage.names import county_schema
 from services.storage.schemas import provision_county
 from services.tenancy import Counties
 
@@ -35,6 +42,7 @@ PASSWORD = "fault-password-1"
 CENTROID = (18.64, 109.70)
 START_TIMEOUT = 30.0
 REQUEST_TIMEOUT = 30.0
+_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS \{schema\}\.(\w+)")
 
 
 @dataclass(frozen=True)
@@ -229,3 +237,41 @@ def stored_receipts(url: str, adcode: str, ids: set[str]) -> int:
     with connect(url) as conn:
         return int(conn.execute(f"SELECT count(*) FROM county_{adcode}.county_events WHERE originator_id = ANY(%s)",
                                 (receipts,)).fetchone()[0])
+
+
+async def read_models(url: str, adcode: str) -> dict[str, list[str]]:
+    """Every row of every read-model table of the county (its own tables and its rows in shared ones),
+    sorted, as text."""
+    schema = county_schema(adcode)
+    tables = [f"{schema}.{name}" for p in PROJECTIONS for ddl in p.tables for name in _TABLE.findall(ddl)]
+    conn = await asyncpg.connect(url)
+    try:
+        rows = {table: sorted(str(tuple(r)) for r in await conn.fetch(f"SELECT * FROM {table}")) for table in tables}
+        for shared in ("rollup.rollup_county_months", "rollup.rollup_counties"):
+            rows[shared] = sorted(str(tuple(r)) for r in await conn.fetch(f"SELECT * FROM {shared} WHERE county = $1",
+                                                                         adcode))
+        return rows
+    finally:
+        await conn.close()
+
+
+async def caught_up(url: str, adcode: str, timeout: float) -> None:
+    """Wait until the county's read models have applied every event of its log."""
+    conn = await asyncpg.connect(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while (await positions.lag(conn)).get(adcode, 0) > 0:
+            assert time.monotonic() < deadline, "the projector did not catch up"
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+
+
+def differences_from_a_rebuild(url: str, adcode: str) -> list[str]:
+    """The county's read-model tables whose rows differ from those of a full rebuild (run it with no
+    projector running)."""
+    incremental = asyncio.run(read_models(url, adcode))
+    asyncio.run(rebuild(url, county=adcode))
+    rebuilt = asyncio.run(read_models(url, adcode))
+    assert rebuilt[f"{county_schema(adcode)}.verdicts_checkins"], "the comparison must not be of empty tables"
+    return [table for table in rebuilt if incremental.get(table) != rebuilt[table]]

@@ -12,55 +12,20 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import re
 import signal
 import statistics
 import threading
 import time
 from collections import Counter
 
-import asyncpg
-
-from projections import positions
-from projections.rebuild import rebuild
-from projections.registry import PROJECTIONS
-from services.storage.names import county_schema
-
-from .harness import PASSWORD, Phone, Server, check_in, fresh_adcode, login, seed, stored_receipts, stored_visits
+from .harness import (PASSWORD, Phone, Server, caught_up, check_in, differences_from_a_rebuild, fresh_adcode,
+                      login, seed, stored_receipts, stored_visits)
 
 CHECK_INS = int(os.environ.get("GRASSROOTS_FAULT_CHECK_INS", "500"))
 KILLS = int(os.environ.get("GRASSROOTS_FAULT_KILLS", "3"))
 PHONES, BATCH = 4, 5
 LOAD_TIMEOUT = max(120.0, CHECK_INS * 0.2)  # seconds for every check-in to be answered
 CATCH_UP_TIMEOUT = 60.0
-_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS \{schema\}\.(\w+)")
-
-
-async def read_models(url: str, adcode: str) -> dict[str, list[str]]:
-    """Every row of every read-model table of the county (its own tables and its rows in shared ones),
-    sorted, as text."""
-    schema = county_schema(adcode)
-    tables = [f"{schema}.{name}" for p in PROJECTIONS for ddl in p.tables for name in _TABLE.findall(ddl)]
-    conn = await asyncpg.connect(url)
-    try:
-        rows = {table: sorted(str(tuple(r)) for r in await conn.fetch(f"SELECT * FROM {table}")) for table in tables}
-        for shared in ("rollup.rollup_county_months", "rollup.rollup_counties"):
-            rows[shared] = sorted(str(tuple(r)) for r in await conn.fetch(f"SELECT * FROM {shared} WHERE county = $1",
-                                                                         adcode))
-        return rows
-    finally:
-        await conn.close()
-
-
-async def caught_up(url: str, adcode: str, timeout: float) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        deadline = time.monotonic() + timeout
-        while (await positions.lag(conn)).get(adcode, 0) > 0:
-            assert time.monotonic() < deadline, "the projector did not catch up"
-            await asyncio.sleep(0.1)
-    finally:
-        await conn.close()
 
 
 def answered(phones: list[Phone]) -> int:
@@ -127,11 +92,7 @@ def test_kill_9_at_random_moments_of_a_sync_load_loses_and_doubles_nothing(datab
     assert not lost and not duplicates and set(stored) == acknowledged, (len(lost), duplicates)
     assert stored_receipts(database_url, seeded.adcode, acknowledged) == len(acknowledged)
 
-    incremental = asyncio.run(read_models(database_url, seeded.adcode))
-    asyncio.run(rebuild(database_url, county=seeded.adcode))
-    rebuilt = asyncio.run(read_models(database_url, seeded.adcode))
-    assert incremental == rebuilt, [table for table in rebuilt if incremental.get(table) != rebuilt[table]]
-    assert len(incremental[f"{county_schema(seeded.adcode)}.verdicts_checkins"]) == total
+    assert not differences_from_a_rebuild(database_url, seeded.adcode)
 
     resends = sum((phone.failures for phone in phones), start=Counter[str]())
     print(f"\nkill -9: {KILLS} kills during {total} check-ins from {PHONES} phones; acknowledged {len(acknowledged)}, "
