@@ -290,7 +290,7 @@ async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *,
     items: dict[UUID, dict[str, Any]] = {}
     for pairing in pairings:
         household = places.get(pairing["household_id"])
-        if household is None or pairing["household_id"] in items:
+        if household is None:
             continue
         current = _cadence_period(pairing["cadence"], today)
         previous = _cadence_period(pairing["cadence"], current.start - timedelta(days=1))
@@ -300,17 +300,24 @@ async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *,
         missed_previous = pairing["formed_on"] < previous.start and not any(
             previous.start <= d <= previous.end for d in days
         )
-        items[pairing["household_id"]] = _item(
-            household, "pairing", "overdue" if missed_previous else "due",
-            previous.end if missed_previous else current.end, max(days, default=None),
-        )
+        item = _item(household, "pairing", "overdue" if missed_previous else "due",
+                     previous.end if missed_previous else current.end, max(days, default=None))
+        # Two pairings of one cadre with one household (say quarterly and monthly): the more urgent one counts.
+        earlier = items.get(pairing["household_id"])
+        if earlier is None or _urgency(item) < _urgency(earlier):
+            items[pairing["household_id"]] = item
     if township:
         for due in await households(conn, schema, township=township, as_of=as_of, status=("due", "overdue")):
             if due["household_id"] not in items:
                 items[due["household_id"]] = _item(
                     due, "annual_rule", due["status"], due["next_due"], due["last_visit"]
                 )
-    return sorted(items.values(), key=lambda i: (i["status"] != "overdue", i["due_date"], str(i["household_id"])))
+    return sorted(items.values(), key=lambda i: (*_urgency(i), str(i["household_id"])))
+
+
+def _urgency(item: dict[str, Any]) -> tuple[bool, date]:
+    """Due-list order: overdue first, then the earliest due date."""
+    return item["status"] != "overdue", item["due_date"]
 
 
 def _item(household: Record | dict[str, Any], reason: str, status: str, due: date,

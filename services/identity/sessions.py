@@ -16,7 +16,7 @@ from typing import Any
 from anyio import to_thread
 from asyncpg import Record
 
-from services.storage.connections import AsyncConnection
+from services.storage.connections import AsyncConnection, SyncConnection
 
 from . import throttle
 from .users import verify_password
@@ -131,13 +131,23 @@ async def logout(conn: AsyncConnection, token: str, address: str) -> bool:
     return row is not None
 
 
+_AUDIT = ("INSERT INTO core.audit_log (action, user_id, username, county, address, detail)"
+          " VALUES ({}, {}, {}, {}, {}, {}::jsonb)")
+
+
 async def audit(conn: AsyncConnection, action: str, user_id: uuid.UUID | None, username: str | None,
                 county: str | None, *, address: str | None = None,
                 detail: dict[str, Any] | None = None) -> None:
     """One line of core.audit_log (asyncpg), in the caller's transaction."""
-    await conn.execute("INSERT INTO core.audit_log (action, user_id, username, county, address, detail)"
-                       " VALUES ($1, $2, $3, $4, $5, $6::jsonb)", action, user_id, username, county, address,
+    await conn.execute(_AUDIT.format("$1", "$2", "$3", "$4", "$5", "$6"), action, user_id, username, county, address,
                        json.dumps(detail or {}, ensure_ascii=False))
+
+
+def audit_sync(conn: SyncConnection, action: str, user_id: uuid.UUID | None, username: str | None,
+               county: str | None, *, address: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """The same line from a sync psycopg connection (the command line)."""
+    conn.execute(_AUDIT.format(*["%s"] * 6), (action, user_id, username, county, address,
+                                              json.dumps(detail or {}, ensure_ascii=False)))
 
 
 async def audit_entries(conn: AsyncConnection, county: str, *, before: int | None, limit: int) -> list[dict[str, Any]]:
@@ -146,6 +156,14 @@ async def audit_entries(conn: AsyncConnection, county: str, *, before: int | Non
         "SELECT id, at, action, username, address, detail FROM core.audit_log"
         " WHERE county = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3", county, before, limit)
     return [{**dict(row), "detail": json.loads(row["detail"])} for row in rows]
+
+
+async def erased_since(conn: AsyncConnection, county: str, moment: datetime) -> set[uuid.UUID]:
+    """The county's households whose personal data was erased from `moment` on (asyncpg): erasure
+    changes no event, so the phones learn of it from its audit entry."""
+    rows = await conn.fetch("SELECT DISTINCT detail->>'household_id' AS household_id FROM core.audit_log"
+                            " WHERE action = 'household.erased' AND county = $1 AND at >= $2", county, moment)
+    return {uuid.UUID(row["household_id"]) for row in rows}
 
 
 async def end_sessions(conn: AsyncConnection, user_ids: list[uuid.UUID], keep_token: str | None = None) -> None:

@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS core.audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_log_at ON core.audit_log (at);
 CREATE INDEX IF NOT EXISTS audit_log_county ON core.audit_log (county, id);
+-- The erasures of a county since a moment (a phone's cache drops what was erased): O(answer).
+CREATE INDEX IF NOT EXISTS audit_log_erasures ON core.audit_log (county, at) WHERE action = 'household.erased';
 """
 
 
