@@ -6,6 +6,7 @@ psycopg pool) and, unless told not to, runs the projection driver as a task of t
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import importlib
 import logging
@@ -200,7 +201,7 @@ async def _run_projector(url: str, stop: asyncio.Event) -> None:
         log.exception("the projection driver stopped")
 
 
-def serve(args) -> int:
+def serve(args: argparse.Namespace) -> int:
     """`grassroots serve`: uvicorn on --host/--port, JSON logs, the projector unless --no-projector."""
     import uvicorn
 
