@@ -35,6 +35,7 @@ from .rejudge import Rejudging
 from .routing import share_paths
 
 if TYPE_CHECKING:
+    from services.county import County
     from services.tenancy import Counties
 
 log = logging.getLogger("grassroots.app")
@@ -167,7 +168,7 @@ def _prepare_core(url: str) -> None:
         ensure_tables(conn)
 
 
-def _counties(url: str) -> Counties:
+def _counties(url: str) -> Counties[County]:
     from services.county import County
     from services.tenancy import Counties
 
