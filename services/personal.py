@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import sql
 
-from services.storage.connections import SyncCursor
+from services.storage.connections import AsyncConnection, SyncCursor
 
 TOKEN_PREFIX = "v1."
 KEY_BYTES = 32
@@ -153,6 +153,13 @@ class KeyStore:
             if then is not None:
                 then(cursor, deleted)
             return deleted
+
+
+async def keys_of(conn: AsyncConnection, schema: str, household_ids: list[UUID]) -> dict[UUID, bytes]:
+    """`KeyStore.get_many` from the API's asyncpg pool: one query, no thread."""
+    rows = await conn.fetch(f"SELECT household_id, key FROM {schema}.household_keys WHERE household_id = ANY($1)",
+                            household_ids)
+    return {row["household_id"]: bytes(row["key"]) for row in rows}
 
 
 def _dict_rows(cursor: SyncCursor) -> list[dict[str, Any]]:

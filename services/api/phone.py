@@ -29,7 +29,8 @@ from services.storage.connections import AsyncConnection
 
 from .errors import ApiError, not_found
 from .reading import (
-    active_cadres, audit_personal_read, county_app, lookup, open_households, open_issue_summaries, reading, schema_of,
+    active_cadres, audit_personal_read, county_app, lookup, open_heads, open_households, open_issue_summaries, reading,
+    schema_of,
 )
 from .routing import Call, endpoint
 
@@ -118,11 +119,12 @@ async def my_due(call: Call) -> DueList:
     async with reading(call) as conn:
         items = await completeness.due_list(conn, schema_of(call), cadre_id)
         items = await _with_campaigns(conn, schema_of(call), cadre_id, items)
-    opened = await to_thread.run_sync(open_households, county_app(call), [i["household_id"] for i in items])
+        opened = await open_heads(conn, schema_of(call), [i["household_id"] for i in items])
     await audit_personal_read(call, opened)
     names = await place_names(call)
     return DueList(items=[
-        DueItem(household_id=i["household_id"], head_name=opened.get(i["household_id"], {}).get("head_name"),
+        DueItem(household_id=i["household_id"],
+                head_name=opened[i["household_id"]].head_name if i["household_id"] in opened else None,
                 village=i["village"], village_name=names.get(i["village"]), lat=i["lat"], lon=i["lon"],
                 reason=i["reason"], status=i["status"], due_date=i["due_date"], last_visit=i["last_visit"],
                 campaign=i.get("campaign"))

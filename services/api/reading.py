@@ -25,14 +25,15 @@ from uuid import UUID
 from anyio import to_thread
 from pydantic import BaseModel, Field, RootModel
 
-from projections import interviews
+from projections import coverage, interviews
 from projections.base import SHANGHAI, Period
 from services.domain import Cadre
 from services.domain.errors import NotFound
 from services.domain.household import Household
 from services.domain.issue import Issue
 from services.identity.sessions import audit
-from services.personal import ERASED, open_free_text, open_personal
+from services.personal import ERASED, PersonalFields, keys_of, open_free_text, open_personal
+from services.storage.connections import AsyncConnection
 from services.storage.names import county_schema
 
 from .auth import ADMIN, PERSONAL_ROLES
@@ -236,15 +237,29 @@ def open_issue_summaries(county: Any, issue_ids: Iterable[UUID]) -> dict[UUID, s
             for i, issue in found.items()}
 
 
+async def open_heads(conn: AsyncConnection, schema: str,
+                     household_ids: Iterable[UUID]) -> dict[UUID, PersonalFields]:
+    """The households' personal fields (head's name, phone, notes) from the register's sealed copy and the
+    keys: two queries for any number of households, where `open_households` loads each one's events.
+    An erased household (key gone) opens as ERASED; one the read model has not seen yet is left out."""
+    ids = list(dict.fromkeys(household_ids))
+    if not ids:
+        return {}
+    sealed = await coverage.sealed_personal(conn, schema, ids)
+    keys = await keys_of(conn, schema, list(sealed))
+    return {household_id: open_personal(token, keys.get(household_id), household_id)
+            for household_id, token in sealed.items()}
+
+
 async def with_heads(call: Call, items: list[dict[str, Any]], key: str = "household_id") -> list[dict[str, Any]]:
     """Items with `head_name` added, opened only for roles that may see it (else left out)."""
     if not may_see_personal(call):
         return items
-    ids = [item[key] for item in items if item.get(key) is not None]
-    opened = await to_thread.run_sync(open_households, county_app(call), ids)
+    async with reading(call) as conn:
+        opened = await open_heads(conn, schema_of(call), [item[key] for item in items if item.get(key) is not None])
     await audit_personal_read(call, opened, listing=True)
-    return [{**item, "head_name": opened.get(item[key], {}).get("head_name")} if item.get(key) else item
-            for item in items]
+    return [{**item, "head_name": opened[item[key]].head_name if item[key] in opened else None}
+            if item.get(key) else item for item in items]
 
 
 async def active_cadres(call: Call) -> list[Cadre]:
