@@ -8,8 +8,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import TypeAlias
 
 Command = Callable[[argparse.Namespace], int | None]  # a subcommand's handler: its exit code (None: 0)
+# Where an area adds its subcommands (a string: the class is generic only in the stubs).
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def register_household(commands: argparse._SubParsersAction) -> None:
+def register_household(commands: Subcommands) -> None:
     import importlib
 
     household = commands.add_parser("household", help="one household's personal data")
@@ -36,7 +39,7 @@ def register_household(commands: argparse._SubParsersAction) -> None:
     erase.set_defaults(handler=lambda args: importlib.import_module("services.erasure").command(args))
 
 
-def register_demo(commands: argparse._SubParsersAction) -> None:
+def register_demo(commands: Subcommands) -> None:
     import importlib
 
     demo = commands.add_parser("demo", help="provision and load the demo province (Hainan: 保亭, 琼中, 五指山), once")
@@ -46,7 +49,7 @@ def register_demo(commands: argparse._SubParsersAction) -> None:
     demo.set_defaults(handler=lambda args: importlib.import_module("services.demo.loader").main(args))
 
 
-def register_projections(commands: argparse._SubParsersAction) -> None:
+def register_projections(commands: Subcommands) -> None:
     import importlib
 
     def handler(module: str, name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
@@ -62,7 +65,7 @@ def register_projections(commands: argparse._SubParsersAction) -> None:
     rebuild.set_defaults(handler=handler("projections.rebuild", "command"))
 
 
-def register_api(commands: argparse._SubParsersAction) -> None:
+def register_api(commands: Subcommands) -> None:
     import importlib
 
     def handler(module: str, name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
@@ -88,7 +91,7 @@ def register_api(commands: argparse._SubParsersAction) -> None:
     serve.set_defaults(handler=handler("services.api.app", "serve"))
 
 
-def register_county(commands: argparse._SubParsersAction) -> None:
+def register_county(commands: Subcommands) -> None:
     import importlib
 
     def storage_command(name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
