@@ -8,11 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TypeAlias
 
 Command = Callable[[argparse.Namespace], int | None]  # a subcommand's handler: its exit code (None: 0)
-# Where an area adds its subcommands (a string: the class is generic only in the stubs).
-Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def register_household(commands: Subcommands) -> None:
+def register_household(commands: argparse._SubParsersAction) -> None:
     import importlib
 
     household = commands.add_parser("household", help="one household's personal data")
@@ -39,7 +36,7 @@ def register_household(commands: Subcommands) -> None:
     erase.set_defaults(handler=lambda args: importlib.import_module("services.erasure").command(args))
 
 
-def register_demo(commands: Subcommands) -> None:
+def register_demo(commands: argparse._SubParsersAction) -> None:
     import importlib
 
     demo = commands.add_parser("demo", help="provision and load the demo province (Hainan: 保亭, 琼中, 五指山), once")
@@ -49,7 +46,7 @@ def register_demo(commands: Subcommands) -> None:
     demo.set_defaults(handler=lambda args: importlib.import_module("services.demo.loader").main(args))
 
 
-def register_projections(commands: Subcommands) -> None:
+def register_projections(commands: argparse._SubParsersAction) -> None:
     import importlib
 
     def handler(module: str, name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
@@ -65,7 +62,7 @@ def register_projections(commands: Subcommands) -> None:
     rebuild.set_defaults(handler=handler("projections.rebuild", "command"))
 
 
-def register_api(commands: Subcommands) -> None:
+def register_api(commands: argparse._SubParsersAction) -> None:
     import importlib
 
     def handler(module: str, name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
@@ -91,7 +88,7 @@ def register_api(commands: Subcommands) -> None:
     serve.set_defaults(handler=handler("services.api.app", "serve"))
 
 
-def register_county(commands: Subcommands) -> None:
+def register_county(commands: argparse._SubParsersAction) -> None:
     import importlib
 
     def storage_command(name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
