@@ -17,12 +17,18 @@ Archived households and ended pairings count for nothing. Pairings, households' 
 `projections.interviews`) cadres' ranks are time-stamped facts, so `as_of` answers what a rebuild cut
 at that date would.
 
+Quota shortfalls (`shortfalls`): every active cadre's quotas as they stand now are kept in
+`pairing_quotas`, judged when an event changes their pairings, rank, township or a paired household's
+tags, with `shortfall` (the most any one rule is short by) so the cadres short of a quota are a range
+of a partial index, whatever the county's size.
+
 Cost (DESIGN §6): each pairing's visits are kept with the cadence period they fall in
 (`pairing_visits`), so the county's compliance is one hash join of its pairings with two periods'
 visits, and a page looks up its rows' households, ranks and last visits by index.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -48,6 +54,9 @@ TABLES = [
     " household_tags text[], household_archived boolean)",
     "CREATE INDEX IF NOT EXISTS pairing_pairings_cadre ON {schema}.pairing_pairings (cadre_id)",
     "CREATE INDEX IF NOT EXISTS pairing_pairings_target ON {schema}.pairing_pairings (cadre_id, target_id)",
+    # a household's change of tags or archiving re-judges the quotas of the cadres paired with it
+    "CREATE INDEX IF NOT EXISTS pairing_pairings_household ON {schema}.pairing_pairings (household_id)"
+    " WHERE household_id IS NOT NULL",
     "CREATE TABLE IF NOT EXISTS {schema}.pairing_households ("
     " household_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL, tags text[] NOT NULL,"
     " archived boolean NOT NULL, PRIMARY KEY (household_id, version))",
@@ -64,6 +73,19 @@ TABLES = [
     " recorded_at timestamptz NOT NULL, voided_at timestamptz, PRIMARY KEY (pairing_id, visit_id))",
     "CREATE INDEX IF NOT EXISTS pairing_visits_period ON {schema}.pairing_visits (period_start)",
     "CREATE INDEX IF NOT EXISTS pairing_visits_visit ON {schema}.pairing_visits (visit_id)",
+    # Each enrolled cadre's quotas now (`judge_quotas` of their active pairings); `shortfall` = the most
+    # any rule is short by, 0 when every quota is met. The partial indexes hold only the cadres short of
+    # a quota, by id: the shortfall table reads a range of one of them (township, rank or neither).
+    "CREATE TABLE IF NOT EXISTS {schema}.pairing_quotas ("
+    " cadre_id uuid PRIMARY KEY, rank text NOT NULL, township text, departed boolean NOT NULL,"
+    " pairings int NOT NULL, households int NOT NULL, hardship int NOT NULL, kinds text[] NOT NULL,"
+    " quotas jsonb NOT NULL, shortfall int NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS pairing_quotas_short ON {schema}.pairing_quotas (cadre_id)"
+    " WHERE shortfall > 0 AND NOT departed",
+    "CREATE INDEX IF NOT EXISTS pairing_quotas_short_township ON {schema}.pairing_quotas (township, cadre_id)"
+    " WHERE shortfall > 0 AND NOT departed",
+    "CREATE INDEX IF NOT EXISTS pairing_quotas_short_rank ON {schema}.pairing_quotas (rank, cadre_id)"
+    " WHERE shortfall > 0 AND NOT departed",
 ]
 
 STATUSES = ("ok", "due", "overdue")
@@ -138,6 +160,8 @@ class Pairings(Projection):
                 await conn.executemany(
                     f"UPDATE {schema}.{table} SET voided_at = $2 WHERE visit_id = $1 AND voided_at IS NULL", voids
                 )
+        await _requote(conn, schema, events, rules, [f[1] for f in formed], [e[0] for e in ended],
+                       [h[0] for h in households])
 
 
 async def _match(conn: Any, schema: str, visits: list[UUID], pairings: list[UUID]) -> None:
@@ -157,6 +181,66 @@ async def _match(conn: Any, schema: str, visits: list[UUID], pairings: list[UUID
         ON CONFLICT DO NOTHING
         """,
         visits, pairings,
+    )
+
+
+async def _requote(conn: Any, schema: str, events: Sequence[Any], rules: Rules, formed_by: list[UUID],
+                   ended: list[UUID], households: list[UUID]) -> None:
+    """Re-judge `pairing_quotas` for the cadres this batch touched: enrolled, re-ranked, transferred or
+    departed; a pairing of theirs formed or ended; a household paired with them retagged or archived.
+    By index, O(their pairings); the pairings above are already applied."""
+    cadre_events = [e for e in events if event_name(e).startswith("Cadre.")]
+    touched = set(formed_by) | {e.originator_id for e in cadre_events}
+    if ended or households:
+        touched |= {row["cadre_id"] for row in await conn.fetch(
+            f"SELECT DISTINCT cadre_id FROM {schema}.pairing_pairings"
+            " WHERE pairing_id = ANY($1) OR household_id = ANY($2)", ended, households)}
+    if not touched:
+        return
+    known = {row["cadre_id"]: dict(row) for row in await conn.fetch(
+        f"SELECT cadre_id, rank, township, departed FROM {schema}.pairing_quotas WHERE cadre_id = ANY($1)",
+        list(touched))}
+    for event in cadre_events:  # in log order
+        name, cadre = event_name(event), event.originator_id
+        if name == "Cadre.Enrolled":
+            known[cadre] = {"cadre_id": cadre, "rank": event.rank, "township": event.township, "departed": False}
+        elif cadre in known:
+            if name == "Cadre.RankChanged":
+                known[cadre]["rank"] = event.rank
+            elif name == "Cadre.Transferred":
+                known[cadre]["township"] = event.township
+            elif name == "Cadre.Departed":
+                known[cadre]["departed"] = True
+    if not known:
+        return  # pairings of cadres never enrolled: no quotas to judge
+    held = {row["cadre_id"]: row for row in await conn.fetch(
+        f"""
+        SELECT p.cadre_id, count(*) AS pairings,
+               count(DISTINCT p.target_id) FILTER (WHERE p.target_kind = 'household') AS households,
+               count(DISTINCT p.target_id) FILTER (WHERE p.target_kind = 'household' AND p.household_tags && $2)
+                 AS hardship,
+               coalesce(array_agg(DISTINCT p.target_kind) FILTER (WHERE p.target_kind <> 'household'), '{{}}')
+                 AS kinds
+        FROM {schema}.pairing_pairings p
+        WHERE p.cadre_id = ANY($1) AND p.ended_at IS NULL AND NOT coalesce(p.household_archived, false)
+        GROUP BY p.cadre_id
+        """,
+        list(known), rules.hardship_tags)}
+    rows = []
+    for cadre, state in known.items():
+        mine = held.get(cadre)
+        figures = (mine["pairings"], mine["households"], mine["hardship"], list(mine["kinds"])) if mine else (
+            0, 0, 0, [])
+        judged = judge_quotas(state["rank"], figures[1], figures[2], figures[3], rules)
+        rows.append((cadre, state["rank"], state["township"], state["departed"], *figures,
+                     json.dumps(judged, ensure_ascii=False), shortfall_of(judged)))
+    await conn.executemany(
+        f"INSERT INTO {schema}.pairing_quotas VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)"
+        " ON CONFLICT (cadre_id) DO UPDATE SET rank = excluded.rank, township = excluded.township,"
+        " departed = excluded.departed, pairings = excluded.pairings, households = excluded.households,"
+        " hardship = excluded.hardship, kinds = excluded.kinds, quotas = excluded.quotas,"
+        " shortfall = excluded.shortfall",
+        rows,
     )
 
 
@@ -310,7 +394,35 @@ def judge_quotas(rank: str, households: int, hardship: int, kinds: list[str], ru
                        "actual": len(rules.five_contacts) - len(missing), "missing": missing})
     for quota in quotas:
         quota["met"] = quota["actual"] >= quota["required"]
+        quota["short_by"] = max(quota["required"] - quota["actual"], 0)
     return quotas
+
+
+def shortfall_of(judged: list[dict]) -> int:
+    """The most any one quota rule is short by (0: every quota met): at least that many more pairings."""
+    return max((quota["short_by"] for quota in judged), default=0)
+
+
+async def shortfalls(conn: Any, schema: str, *, township: str | None = None, rank: str | None = None,
+                     limit: int = 100, after: UUID | None = None) -> dict:
+    """A page (by cadre id) of the active cadres short of a quota now, with every rule's figures and
+    `shortfall`, the most any rule is short by: `{items, next}`. `township` and `rank` are the cadre's.
+    A range of one partial index of `pairing_quotas`: O(the page)."""
+    if not 1 <= limit <= 1000:
+        raise ValueError(f"limit is 1 to 1000, not {limit}")
+    args: list[Any] = [limit + 1]
+    wanted = ["shortfall > 0", "NOT departed"]  # the partial indexes' predicate, word for word
+    for condition, value in (("township =", township), ("rank =", rank), ("cadre_id >", after)):
+        if value is not None:  # only the filters asked for go into the SQL (see `pairings`)
+            args.append(value)
+            wanted.append(f"{condition} ${len(args)}")
+    rows = await conn.fetch(
+        f"SELECT cadre_id, rank, township, pairings, households, hardship, kinds, quotas, shortfall"
+        f" FROM {schema}.pairing_quotas WHERE {' AND '.join(wanted)} ORDER BY cadre_id LIMIT $1",
+        *args,
+    )
+    page = [{**dict(row), "kinds": list(row["kinds"]), "quotas": json.loads(row["quotas"])} for row in rows[:limit]]
+    return {"items": page, "next": page[-1]["cadre_id"] if len(rows) > limit else None}
 
 
 async def quotas(conn: Any, schema: str, *, cadre_id: UUID | None = None, as_of: date | None = None) -> list[dict]:

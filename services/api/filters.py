@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from projections import completeness
 from services.domain.values import Rank
@@ -52,6 +52,13 @@ class PairingFilters(AsOf):
 def pairing_filters(query: PairingFilters) -> dict[str, Any]:
     return {"cadre_id": query.cadre_id, "township": query.township, "village": query.village, "rank": query.rank,
             "status": query.status, "as_of": query.as_of}
+
+
+class ShortfallFilters(BaseModel):
+    """The quota shortfall table's filters (current figures only: no `as_of`)."""
+
+    township: str | None = Field(None, pattern=r"^\d{9}$", description="the cadre's township (9 digits)")
+    rank: Rank | None = Field(None, description="the cadre's rank")
 
 
 class InterviewFilters(AsOf):
