@@ -1,5 +1,5 @@
-"""`GET /audit`: the county's audit log, newest first: logins, rule changes, account changes
-(kept by services/identity/sessions.py)."""
+"""`GET /audit`: the county's audit log, newest first: logins, rule changes, account changes, voided
+visits (kept by services/identity/sessions.py)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,7 +23,7 @@ class AuditEntry(BaseModel):
     id: int
     at: datetime
     action: str = Field(description="login, logout, login.failed, rules.changed, user.created, user.disabled, "
-                                    "user.enabled, user.password_set")
+                                    "user.enabled, user.password_set, visit.voided")
     username: str | None
     address: str | None
     detail: dict[str, Any]
