@@ -18,7 +18,7 @@ from .auth import ADMIN
 from .issues import ISSUE_CURSOR
 from .params import PeriodText
 from .reading import (EARLIEST, LATEST, Document, InPeriod, Keyset, Page, Paged, keyset_page, lookup, offset_page,
-                      period_of, reading, schema_of)
+                      period_of, reading, schema_of, with_heads)
 from .routing import Call, endpoint
 from .writing import CommandOutcome, command_endpoint
 
@@ -78,7 +78,9 @@ async def visits_audit(call: Call) -> Page:
                                      kind=query.kind, verdict=query.verdict, occurred_from=query.occurred_from,
                                      occurred_to=query.occurred_to, limit=query.limit, after=query.after,
                                      as_of=query.as_of)
-    return keyset_page(answer, query.limit)
+    page = keyset_page(answer, query.limit)
+    page.items = await with_heads(call, page.items)  # the household visited (admins may see its head)
+    return page
 
 
 async def audit_void(call: Call, outcome: CommandOutcome) -> None:

@@ -70,6 +70,7 @@ async def test_a_cadres_checkins_newest_first_with_their_verdicts_and_reasons(ap
     assert ids(rows) == [str(v["fast"]), str(v["far"]), str(v["good"])]
     by_id = {row["visit_id"]: row for row in rows}
     assert (by_id[str(v["good"])]["verdict"], by_id[str(v["good"])]["reasons"]) == ("verified", [])
+    assert [row["head_name"] for row in rows] == ["核查一", "核查二", "核查一"]
     assert (by_id[str(v["far"])]["verdict"], by_id[str(v["far"])]["reasons"]) == ("unverified", ["too_far"])
     fast = by_id[str(v["fast"])]
     assert (fast["verdict"], fast["reasons"], fast["previous_visit_id"]) == (
