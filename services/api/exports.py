@@ -13,7 +13,6 @@ from typing import Any, Literal
 from uuid import UUID
 
 from anyio import to_thread
-from pydantic import BaseModel
 from starlette.responses import Response
 
 from projections import coverage, interviews, issues, pairing
@@ -33,12 +32,8 @@ EXPORT_CONTENT = {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "bina
                   "text/csv": {"schema": {"type": "string"}}}
 
 
-class LedgerFormat(BaseModel):
+class ExportQuery(AsOf):
     format: Literal["xlsx", "csv"] = "xlsx"
-
-
-class ExportQuery(LedgerFormat, AsOf):
-    pass
 
 
 # A compliance ledger takes its table's filters, so the download is what the admin was looking at.
@@ -54,13 +49,13 @@ class InterviewsExport(InterviewFilters, ExportQuery):
     pass
 
 
-class ShortfallsExport(ShortfallFilters, LedgerFormat):
-    pass  # figures as they stand now, like the table
+class ShortfallsExport(ShortfallFilters, ExportQuery):
+    pass
 
 
 def download(call: Call, ledger: Ledger) -> Response:
-    query: LedgerFormat = call.query
-    day = (getattr(query, "as_of", None) or datetime.now(SHANGHAI).date()).isoformat()
+    query: ExportQuery = call.query
+    day = (query.as_of or datetime.now(SHANGHAI).date()).isoformat()
     county_name = (call.session.county_name if call.session else None) or call.county
     filename = f"{ledger.title}-{county_name}-{day}.{query.format}"
     if query.format == "csv":
@@ -180,7 +175,7 @@ def _shortfall_row(row: dict[str, Any], name: str | None) -> dict[str, Any]:
           content=EXPORT_CONTENT, summary="Cadres short of a pairing quota (结对缺额台账) as XLSX or CSV")
 async def export_shortfalls(call: Call) -> Response:
     query: ShortfallsExport = call.query
-    rows = await every_row(call, pairing.shortfalls, township=query.township, rank=query.rank)
+    rows = await every_row(call, pairing.shortfalls, township=query.township, rank=query.rank, as_of=query.as_of)
     names = await to_thread.run_sync(_names, county_app(call), [row["cadre_id"] for row in rows], "name")
     return download(call, Ledger("结对缺额台账", SHORTFALL_COLUMNS,
                                  [_shortfall_row(row, names.get(row["cadre_id"])) for row in rows]))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from projections import completeness
 from services.domain.values import Rank
@@ -54,8 +54,8 @@ def pairing_filters(query: PairingFilters) -> dict[str, Any]:
             "status": query.status, "as_of": query.as_of}
 
 
-class ShortfallFilters(BaseModel):
-    """The quota shortfall table's filters (current figures only: no `as_of`)."""
+class ShortfallFilters(AsOf):
+    """The quota shortfall table's filters."""
 
     township: str | None = Field(None, pattern=r"^\d{9}$", description="the cadre's township (9 digits)")
     rank: Rank | None = Field(None, description="the cadre's rank")

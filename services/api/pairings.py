@@ -64,16 +64,15 @@ class ShortfallsQuery(ShortfallFilters):
 
 
 @endpoint("GET", "/pairings/shortfalls", query=ShortfallsQuery, response=Page, roles=ADMIN, tags=["pairings"],
-          summary="Every active cadre short of a pairing quota now, and by how many (by cadre id)",
+          summary="Every active cadre short of a pairing quota, and by how many (by cadre id)",
           description="Per cadre: rank, township, pairings, paired and hardship households, each quota rule of "
                       "the county (`required`, `actual`, `short_by`; 五个一 also `missing`) and `shortfall`, the "
-                      "most any rule is short by. Figures as they stand now (the read model keeps them current); "
-                      "for a past day ask `/pairings/quotas` with `as_of`.")
+                      "most any rule is short by.")
 async def pairing_shortfalls(call: Call) -> Page:
     query: ShortfallsQuery = call.query
     async with reading(call) as conn:
         answer = await pairing.shortfalls(conn, schema_of(call), township=query.township, rank=query.rank,
-                                          limit=query.limit, after=query.after)
+                                          limit=query.limit, after=query.after, as_of=query.as_of)
     return keyset_page(answer, query.limit)
 
 

@@ -141,6 +141,9 @@ async def test_the_table_follows_retagging_archiving_ending_transfers_and_depart
     assert await listed(admin, "/api/v1/pairings/shortfalls", township=T2) == []
     assert str(world["many"][0]) not in {r["cadre_id"] for r in await listed(
         admin, "/api/v1/pairings/shortfalls", township=T3)}
+    # As of yesterday, before any of this world was recorded, none of its cadres was enrolled.
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    assert await listed(admin, "/api/v1/pairings/shortfalls", township=T1, as_of=yesterday) == []
     # Pairing one more hardship household brings the staff cadre back to every quota met.
     pair(api, "qs-p-new", world["staff"], homes[5])
     await wait_for_projections(database_url, COUNTY_A)
@@ -190,8 +193,17 @@ async def test_every_filter_reads_a_range_of_a_partial_index_not_the_county(api,
     so the query's predicate is the indexes' own (a county-wide scan is never needed)."""
     conditions = "".join(f" AND {name} = %s" for name in filters)
     sql = (f"EXPLAIN SELECT cadre_id FROM county_{COUNTY_A}.pairing_quotas WHERE shortfall > 0 AND NOT departed"
-           f"{conditions} ORDER BY cadre_id LIMIT 51")
+           f" AND valid_to IS NULL{conditions} ORDER BY cadre_id LIMIT 51")
     with connect(database_url) as conn:
         conn.execute("SET enable_seqscan = off")
         plan = "\n".join(row[0] for row in conn.execute(sql, list(filters.values())).fetchall())
     assert "pairing_quotas_short" in plan, plan
+
+
+async def test_as_of_a_day_reads_the_short_versions_not_every_version(api, world, database_url):
+    sql = (f"EXPLAIN SELECT cadre_id FROM county_{COUNTY_A}.pairing_quotas WHERE shortfall > 0 AND NOT departed"
+           " AND valid_from < now() AND (valid_to IS NULL OR valid_to >= now()) ORDER BY cadre_id LIMIT 51")
+    with connect(database_url) as conn:
+        conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(row[0] for row in conn.execute(sql).fetchall())
+    assert "pairing_quotas_short_then" in plan, plan
