@@ -36,12 +36,15 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from asyncpg import Record
+
 from projections.base import (
     Period, Projection, event_name, local_date, parse_date, parse_time, recorded_before, reference_date,
 )
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.interviews import cadres_as_of
 from projections.rules import Rules, load_rules
+from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
 TABLES = [
@@ -105,7 +108,7 @@ class Pairings(Projection):
     name = "pairing"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         formed, ended, households, checkins, voids = [], [], [], [], []
         archived = [e.originator_id for e in events if event_name(e) == "Household.Archived"]
         tags: dict[UUID, list[str]] = {}
@@ -172,7 +175,7 @@ class Pairings(Projection):
         await _requote(conn, schema, events, rules)
 
 
-async def _match(conn: Any, schema: str, visits: list[UUID], pairings: list[UUID]) -> None:
+async def _match(conn: AsyncConnection, schema: str, visits: list[UUID], pairings: list[UUID]) -> None:
     """Add to `pairing_visits` the new check-ins' pairings and the new pairings' check-ins (by index)."""
     period = ("CASE p.cadence WHEN 'monthly' THEN date_trunc('month', k.day) WHEN 'quarterly' THEN"
               " date_trunc('quarter', k.day) ELSE date_trunc('year', k.day) END::date")
@@ -192,7 +195,7 @@ async def _match(conn: Any, schema: str, visits: list[UUID], pairings: list[UUID
     )
 
 
-async def _requote(conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+async def _requote(conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
     """New `pairing_quotas` versions for the cadres this batch touched, one at each moment something of
     theirs changed: enrolled, re-ranked, transferred or departed; a pairing of theirs formed or ended;
     a household paired with them retagged or archived. By index, O(their pairings) each; the pairings
@@ -278,7 +281,7 @@ async def _requote(conn: Any, schema: str, events: Sequence[Any], rules: Rules) 
         f"INSERT INTO {schema}.pairing_quotas VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)", rows)
 
 
-async def _record_cadres(conn: Any, schema: str, cadre_events: list[Any]) -> None:
+async def _record_cadres(conn: AsyncConnection, schema: str, cadre_events: list[Any]) -> None:
     """`pairing_cadres` versions: rank, township and departure as the cadre events leave them."""
     if not cadre_events:
         return
@@ -373,9 +376,9 @@ def _until(parameter: str) -> str:
     return f"coalesce({parameter}::timestamptz, 'infinity')"
 
 
-async def pairings(conn: Any, schema: str, *, cadre_id: UUID | None = None, status: str | None = None,
+async def pairings(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = None, status: str | None = None,
                    township: str | None = None, village: str | None = None, rank: str | None = None,
-                   limit: int = 100, after: UUID | None = None, as_of: date | None = None) -> dict:
+                   limit: int = 100, after: UUID | None = None, as_of: date | None = None) -> dict[str, Any]:
     """A page of active pairings (by pairing id) with last visit, due date and status: `{items, next}`.
     `township` and `village` are where a paired household lives, `rank` the cadre's. A place filter
     keeps only household targets (the other kinds of target have no place in the read models)."""
@@ -425,7 +428,7 @@ async def pairings(conn: Any, schema: str, *, cadre_id: UUID | None = None, stat
     return {"items": page, "next": page[-1]["pairing_id"] if len(rows) > limit else None}
 
 
-def _item(row: Any, today: date) -> dict:
+def _item(row: Record, today: date) -> dict[str, Any]:
     current = cadence_period(row["cadence"], today)
     due = {"ok": cadence_period(row["cadence"], current.end + timedelta(days=1)).end,
            "overdue": current.start - timedelta(days=1), "due": current.end}[row["status"]]
@@ -439,10 +442,10 @@ def _item(row: Any, today: date) -> dict:
     }
 
 
-def judge_quotas(rank: str, households: int, hardship: int, kinds: list[str], rules: Rules) -> list[dict]:
+def judge_quotas(rank: str, households: int, hardship: int, kinds: list[str], rules: Rules) -> list[dict[str, Any]]:
     """The county's quota rules for one cadre, from their active pairings (archived households left
     out): distinct paired households, of those with a hardship tag, and the other kinds of target."""
-    quotas = []
+    quotas: list[dict[str, Any]] = []
     if rules.hardship_households_per_cadre is not None:
         quotas.append({"rule": "hardship_households", "required": rules.hardship_households_per_cadre,
                        "actual": hardship})
@@ -460,13 +463,13 @@ def judge_quotas(rank: str, households: int, hardship: int, kinds: list[str], ru
     return quotas
 
 
-def shortfall_of(judged: list[dict]) -> int:
+def shortfall_of(judged: list[dict[str, Any]]) -> int:
     """The most any one quota rule is short by (0: every quota met): at least that many more pairings."""
     return max((quota["short_by"] for quota in judged), default=0)
 
 
-async def shortfalls(conn: Any, schema: str, *, township: str | None = None, rank: str | None = None,
-                     limit: int = 100, after: UUID | None = None, as_of: date | None = None) -> dict:
+async def shortfalls(conn: AsyncConnection, schema: str, *, township: str | None = None, rank: str | None = None,
+                     limit: int = 100, after: UUID | None = None, as_of: date | None = None) -> dict[str, Any]:
     """A page (by cadre id) of the active cadres short of a quota, with every rule's figures and
     `shortfall`, the most any rule is short by: `{items, next}`. `township` and `rank` are the cadre's
     (as of `as_of`). Now: a range of one partial index of the current versions, O(the page); as of a
@@ -494,7 +497,8 @@ async def shortfalls(conn: Any, schema: str, *, township: str | None = None, ran
     return {"items": page, "next": page[-1]["cadre_id"] if len(rows) > limit else None}
 
 
-async def quotas(conn: Any, schema: str, *, cadre_id: UUID | None = None, as_of: date | None = None) -> list[dict]:
+async def quotas(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = None,
+                 as_of: date | None = None) -> list[dict[str, Any]]:
     """Per active cadre (by id): their rank, pairings, each quota rule's figures and whether all are met."""
     rules = await load_rules(conn, adcode_of(schema))
     cutoff = recorded_before(as_of)
@@ -537,7 +541,7 @@ async def quotas(conn: Any, schema: str, *, cadre_id: UUID | None = None, as_of:
     return result
 
 
-async def compliance(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
+async def compliance(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[str, Any]:
     """Active pairings by status and the share not overdue (`compliant_pct`), counted in SQL."""
     row = await conn.fetchrow(
         f"SELECT count(*) AS pairings, count(*) FILTER (WHERE status = 'ok') AS ok,"
@@ -545,6 +549,7 @@ async def compliance(conn: Any, schema: str, *, as_of: date | None = None) -> di
         f" FROM {_judged(schema, _until('$1'), 2)} j",
         recorded_before(as_of), *_cadences(reference_date(as_of)),
     )
+    assert row is not None  # an aggregate without GROUP BY returns one row
     total = row["pairings"]
     return {
         "pairings": total, **{status: row[status] for status in STATUSES},
@@ -552,7 +557,7 @@ async def compliance(conn: Any, schema: str, *, as_of: date | None = None) -> di
     }
 
 
-async def summary(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
+async def summary(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[str, Any]:
     """County figures: pairings by status, % not overdue, cadres meeting every quota."""
     cadres = await quotas(conn, schema, as_of=as_of)
     meeting = sum(1 for c in cadres if c["compliant"])
@@ -563,7 +568,7 @@ async def summary(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
     }
 
 
-async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:
     """Households whose pairings changed in this read model from `moment` on."""
     rows = await conn.fetch(
         f"SELECT DISTINCT household_id FROM {schema}.pairing_households WHERE valid_from >= $1", moment)

@@ -23,11 +23,13 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from asyncpg import Record
 from geopy.distance import geodesic
 
 from projections.base import Period, Projection, event_name, parse_keyset, parse_time, recorded_before
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
+from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
 TABLES = [
@@ -41,11 +43,13 @@ TABLES = [
     " voided_at timestamptz, void_reason text)",
     # Every index ends in (occurred_at, visit_id): the audit list and the work logs page newest first by
     # that key, each filter reading a range of its own index (`page`).
-    "CREATE INDEX IF NOT EXISTS verdicts_checkins_cadre ON {schema}.verdicts_checkins (cadre_id, occurred_at, visit_id)",
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_cadre"
+    " ON {schema}.verdicts_checkins (cadre_id, occurred_at, visit_id)",
     "CREATE INDEX IF NOT EXISTS verdicts_checkins_household"
     " ON {schema}.verdicts_checkins (household_id, occurred_at, visit_id)",
     "CREATE INDEX IF NOT EXISTS verdicts_checkins_occurred ON {schema}.verdicts_checkins (occurred_at, visit_id)",
-    "CREATE INDEX IF NOT EXISTS verdicts_checkins_village ON {schema}.verdicts_checkins (village, occurred_at, visit_id)",
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_village"
+    " ON {schema}.verdicts_checkins (village, occurred_at, visit_id)",
     "CREATE INDEX IF NOT EXISTS verdicts_checkins_kind ON {schema}.verdicts_checkins (kind, occurred_at, visit_id)",
     # the few an audit looks for: not verified, voided
     "CREATE INDEX IF NOT EXISTS verdicts_checkins_unverified ON {schema}.verdicts_checkins (occurred_at, visit_id)"
@@ -79,7 +83,7 @@ def visible_checkins(schema: str, cutoff: str = "$1") -> str:
 _GEODESIC = geodesic()
 
 
-def judge(position: dict | None, household: tuple[float, float] | None, is_household_target: bool,
+def judge(position: dict[str, Any] | None, household: tuple[float, float] | None, is_household_target: bool,
           rules: Rules) -> tuple[float | None, bool]:
     """(distance in metres or None, verified) for one fix."""
     if not position:
@@ -97,7 +101,7 @@ def judge(position: dict | None, household: tuple[float, float] | None, is_house
     return distance, bool(verified)
 
 
-def is_verified(position: dict | None, household: tuple[float, float] | None, is_household_target: bool,
+def is_verified(position: dict[str, Any] | None, household: tuple[float, float] | None, is_household_target: bool,
                 rules: Rules) -> bool:
     """`judge`'s verdict alone, measuring the geodesic only where it matters: the great circle differs
     from it by under 0.6 %, so a fix more than 1 % away from the distance limit is decided by the arc."""
@@ -119,7 +123,7 @@ class Verdicts(Projection):
     name = "verdicts"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         places: dict[UUID, tuple[float, float]] = {}
         wanted = {
             _uuid(e.household_id) for e in events
@@ -132,8 +136,8 @@ class Verdicts(Projection):
             )
             places.update({r["household_id"]: (r["lat"], r["lon"]) for r in rows})
         moved: dict[UUID, tuple[float, float]] = {}
-        checkins: list[tuple] = []
-        voids: list[tuple] = []
+        checkins: list[tuple[Any, ...]] = []  # rows in CHECKIN_COLUMNS order
+        voids: list[tuple[UUID, datetime, str]] = []
         for event in events:
             name = event_name(event)
             if name in ("Household.Registered", "Household.Relocated"):
@@ -177,8 +181,8 @@ class Verdicts(Projection):
 projection = Verdicts()
 
 
-async def checkins(conn: Any, schema: str, *, period: Period | None = None, cadre_id: UUID | None = None,
-                   household_id: UUID | None = None, as_of: date | None = None) -> list[dict]:
+async def checkins(conn: AsyncConnection, schema: str, *, period: Period | None = None, cadre_id: UUID | None = None,
+                   household_id: UUID | None = None, as_of: date | None = None) -> list[dict[str, Any]]:
     """Check-ins with their verdicts (voided ones left out), newest first, optionally for one period
     (by `occurred_at`), cadre or household."""
     rules = await load_rules(conn, adcode_of(schema))
@@ -225,7 +229,7 @@ async def checkins(conn: Any, schema: str, *, period: Period | None = None, cadr
     return [_verdict(row, rules) for row in rows]
 
 
-def _verdict(row: Any, rules: Rules) -> dict:
+def _verdict(row: Record, rules: Rules) -> dict[str, Any]:
     km, hours = row["travel_km"], row["travel_hours"]
     speed = None if km is None else (km / hours if hours > 0 else (0.0 if km == 0 else float("inf")))
     return {
@@ -240,10 +244,10 @@ def _verdict(row: Any, rules: Rules) -> dict:
     }
 
 
-async def page(conn: Any, schema: str, *, cadre_id: UUID | None = None, household_id: UUID | None = None,
+async def page(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = None, household_id: UUID | None = None,
                village: str | None = None, kind: str | None = None, verdict: str | None = None,
                occurred_from: date | None = None, occurred_to: date | None = None, limit: int = 50,
-               after: str | None = None, as_of: date | None = None) -> dict:
+               after: str | None = None, as_of: date | None = None) -> dict[str, Any]:
     """A page of check-ins, newest first (by `occurred_at`, then id), voided ones included, each with
     its stored verdict and the reasons behind it: `{items, next}`; pass `next` back as `after`.
 
@@ -303,7 +307,7 @@ async def page(conn: Any, schema: str, *, cadre_id: UUID | None = None, househol
     return {"items": items, "next": f"{items[-1]['occurred_at'].isoformat()}|{items[-1]['visit_id']}" if more else None}
 
 
-def _audited(row: Any, rules: Rules) -> dict:
+def _audited(row: Record, rules: Rules) -> dict[str, Any]:
     """One check-in as the audit shows it: its stored verdict, the rules it failed and its travel."""
     speed = None
     if row["prev_visit"] is not None:
@@ -338,7 +342,8 @@ def _audited(row: Any, rules: Rules) -> dict:
     }
 
 
-async def summary(conn: Any, schema: str, *, period: Period | None = None, as_of: date | None = None) -> dict:
+async def summary(conn: AsyncConnection, schema: str, *, period: Period | None = None,
+                  as_of: date | None = None) -> dict[str, Any]:
     """County totals of the verdicts for a period: check-ins, verified, and why the rest were not."""
     items = await checkins(conn, schema, period=period, as_of=as_of)
     rules = await load_rules(conn, adcode_of(schema))
@@ -356,7 +361,7 @@ async def summary(conn: Any, schema: str, *, period: Period | None = None, as_of
     }
 
 
-async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:
     """Households with a check-in recorded or voided in this read model from `moment` on."""
     rows = await conn.fetch(
         f"SELECT DISTINCT household_id FROM {schema}.verdicts_checkins"

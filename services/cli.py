@@ -14,10 +14,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # Areas add their subcommands here, one call each.
     register_county(commands)
+    register_household(commands)
     register_api(commands)
     register_projections(commands)
     register_demo(commands)
     return parser
+
+
+def register_household(commands: argparse._SubParsersAction) -> None:
+    import importlib
+
+    household = commands.add_parser("household", help="one household's personal data")
+    actions = household.add_subparsers(dest="household_command", required=True, metavar="ACTION")
+    erase = actions.add_parser("erase", help="erase a household's personal data (deletes its key; events remain)")
+    erase.add_argument("adcode", help="6-digit adcode of the household's county")
+    erase.add_argument("household_id", metavar="ID", help="the household's id")
+    erase.add_argument("--reason", required=True, help="why (kept in the audit log), e.g. 本人申请删除")
+    erase.set_defaults(handler=lambda args: importlib.import_module("services.erasure").command(args))
 
 
 def register_demo(commands: argparse._SubParsersAction) -> None:

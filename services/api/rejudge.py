@@ -16,7 +16,7 @@ import asyncio
 import logging
 from typing import Any
 
-from services.storage.connections import AsyncConnection
+from services.storage.connections import AsyncConnection, AsyncPool
 from services.storage.names import REBUILD_LOCK_CLASS
 
 log = logging.getLogger("grassroots.rejudge")
@@ -25,7 +25,7 @@ log = logging.getLogger("grassroots.rejudge")
 class Rejudging:
     """The app's background rebuilds, one at a time per county."""
 
-    def __init__(self, url: str, pool: Any) -> None:
+    def __init__(self, url: str, pool: AsyncPool) -> None:
         self.url = url
         self.pool = pool
         self.running: dict[str, asyncio.Task[None]] = {}

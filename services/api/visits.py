@@ -4,21 +4,23 @@ themselves are recorded from the phone (`check_in` through sync)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
+from anyio import to_thread
 from pydantic import Field
 
 from projections import verdicts
 from services.domain import commands as c
 from services.domain.values import VisitKind
 from services.identity.sessions import audit
+from services.personal import open_free_text
 
 from .auth import ADMIN
 from .issues import ISSUE_CURSOR
 from .params import PeriodText
-from .reading import (EARLIEST, LATEST, Document, InPeriod, Keyset, Page, Paged, keyset_page, lookup, offset_page,
-                      period_of, reading, schema_of, with_heads)
+from .reading import (EARLIEST, LATEST, Document, InPeriod, Keyset, Page, Paged, audit_personal_read, county_app,
+                      keyset_page, lookup, offset_page, period_of, reading, schema_of, with_heads)
 from .routing import Call, endpoint
 from .writing import CommandOutcome, command_endpoint
 
@@ -79,17 +81,35 @@ async def visits_audit(call: Call) -> Page:
                                      occurred_to=query.occurred_to, limit=query.limit, after=query.after,
                                      as_of=query.as_of)
     page = keyset_page(answer, query.limit)
-    page.items = await with_heads(call, page.items)  # the household visited (admins may see its head)
+    page.items = await with_heads(call, await with_void_reasons(call, page.items))  # admins see the heads
     return page
 
 
+def open_void_reasons(county: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their void reasons opened: a household visit's reason is sealed with the household's key
+    (None once it is erased), another visit's is plain (sync: run in a thread)."""
+    sealed = {item["household_id"] for item in items if item.get("void_reason") and item.get("household_id")}
+    keys = county.keys.get_many(list(sealed)) if sealed else {}
+    return [{**item, "void_reason": open_free_text(item["void_reason"], keys.get(item["household_id"]),
+                                                   item["household_id"])} if item.get("void_reason") else item
+            for item in items]
+
+
+async def with_void_reasons(call: Call, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not any(item.get("void_reason") for item in items):
+        return items
+    return await to_thread.run_sync(open_void_reasons, county_app(call), items)
+
+
 async def audit_void(call: Call, outcome: CommandOutcome) -> None:
-    """A visit voided is a line of the county's audit log: who, which visit, why (a resend: no new line)."""
+    """A visit voided is a line of the county's audit log: who voided which visit, when (a resend adds no
+    line). The reason stays in the visit's own event, sealed with its household's key: an entry of the
+    audit log outlives an erasure, so it holds no free text about a household."""
     assert call.session is not None
     if outcome.status == "applied":
         async with call.db.acquire() as conn:
             await audit(conn, "visit.voided", call.session.user_id, call.session.username, call.county,
-                        detail={"visit_id": str(call.path["visit_id"]), "reason": call.body.reason})
+                        detail={"visit_id": str(call.path["visit_id"])})
 
 
 @endpoint("GET", "/visits/summary", query=InPeriod, response=Document, roles=ADMIN, tags=["visits"],
@@ -107,6 +127,7 @@ async def visit_detail(call: Call) -> Document:
     async with reading(call) as conn:
         judged = await verdicts.checkins(conn, schema_of(call), cadre_id=UUID(visit["cadre_id"]))
     verdict = next((v for v in judged if v["visit_id"] == call.path["visit_id"]), None)
+    await audit_personal_read(call, [visit["household_id"]])  # its note is about the household
     return Document({**visit, "verdict": verdict})
 
 

@@ -3,9 +3,10 @@ when, where, what kind, the topics, the note and the verdict (voided visits stay
 
 Rows and their order come from the verdicts read model (projections/verdicts.py `page`, an index range);
 the topics, companions and notes of the page's visits from their own events. A note is personal data
-(sealed with its household's key, services/personal.py), as is a household head's name: both are opened
-only for the roles that may see personal data (`reading.may_see_personal`); a department reads the log
-without them. An erased household's notes read as erased (`note_erased`), never as text.
+(sealed with its household's key, services/personal.py), as are a void's reason and a household head's
+name: they are opened only for the roles that may see personal data (`reading.may_see_personal`), and a
+county admin's reading is audited (`with_heads`); a department reads the log without them. An erased
+household's notes read as erased (`note_erased`), never as text.
 """
 from __future__ import annotations
 
@@ -21,11 +22,11 @@ from services.personal import open_text
 
 from .reading import Page, county_app, keyset_page, lookup, may_see_personal, reading, schema_of, with_heads
 from .routing import Call, endpoint
-from .visits import NewestFirst
+from .visits import NewestFirst, with_void_reasons
 
 WORKLOG_READERS = frozenset({"county_admin", "cadre", "department"})
-PERSONAL_NOTE = ("Notes and household heads' names (personal data) only for cadres and county admins; a "
-                 "department reads the log without them.")
+PERSONAL_NOTE = ("Notes, void reasons and household heads' names (personal data) only for cadres and county "
+                 "admins; a department reads the log without them.")
 
 
 def visit_entries(county: Any, visit_ids: Iterable[UUID], personal: bool) -> dict[UUID, dict[str, Any]]:
@@ -55,6 +56,10 @@ async def worklog(call: Call, *, cadre_id: UUID | None = None, household_id: UUI
     entries = await to_thread.run_sync(visit_entries, county_app(call), [row["visit_id"] for row in answer["items"]],
                                        personal)
     items = [{**row, **entries.get(row["visit_id"], {})} for row in answer["items"]]
+    if not personal:  # a void's reason is free text about the household, sealed like the note
+        items = [{**item, "void_reason": None} for item in items]
+    else:
+        items = await with_void_reasons(call, items)
     return keyset_page({"items": await with_heads(call, items), "next": answer["next"]}, query.limit)
 
 

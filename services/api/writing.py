@@ -73,7 +73,7 @@ def _visible(county_app: Any, session: Session, target: str, aggregate_id: UUID)
         return False
     if not isinstance(aggregate, cls):
         return False
-    if cls is Issue:
+    if isinstance(aggregate, Issue):  # the path names an issue (cls is Issue)
         return may_see_issue(session, aggregate.current_route, aggregate.department)
     return True
 
@@ -104,11 +104,14 @@ async def run(call: Call, command_type: type[c.Command]) -> CommandOutcome:
             for p in problem.context.get("errors", [])]) from None
     outcome = await to_thread.run_sync(_execute, call.app_state.counties, call.session, county, command)
     if outcome is None:
+        assert target is not None  # `_execute` answers None only for a path id it did not find
         _, en, zh = TARGETS[target]
         raise not_found(en, zh)
     if outcome.status == "conflict":
+        assert outcome.reason is not None  # County.execute gives every conflict and rejection a reason
         raise ApiError(409, outcome.reason["en"], outcome.reason["zh"], kind="conflict")
     if outcome.status == "rejected":
+        assert outcome.reason is not None
         raise ApiError(422, outcome.reason["en"], outcome.reason["zh"], kind="rejected")
     if isinstance(command, c.DepartCadre):
         async with call.db.acquire() as conn:

@@ -96,7 +96,7 @@ async def test_a_cadre_reads_notes_and_a_department_reads_the_log_without_person
         rows = await listed(department, path)
         assert len(rows) == 3 and rows[0]["topics"] == ["生活", "就业"]
         assert not {"note", "note_erased", "head_name"} & {key for row in rows for key in row}, rows[0]
-        assert "轮椅" not in str(rows) and "日记一" not in str(rows)
+        assert "轮椅" not in str(rows) and "日记一" not in str(rows) and "重复录入" not in str(rows)
 
 
 async def test_another_countys_cadre_or_household_is_404(api, world):
@@ -121,3 +121,15 @@ async def test_a_bad_page_is_422_with_a_reason(api, world, params):
 async def test_a_province_viewer_reads_no_county_log(api, world):
     viewer = await api.client("province_viewer")
     assert (await viewer.get(f"/api/v1/cadres/{world['writer']}/worklog")).status_code == 403
+
+
+async def test_an_erased_households_notes_and_void_reasons_read_as_erased_in_the_log(api, world):
+    admin = await api.client("county_admin")
+    response = await admin.delete(f"/api/v1/households/{world['h2']}/personal-data", params={"reason": "本人申请删除"})
+    assert response.status_code == 200, response.text
+    rows = {row["visit_id"]: row for row in await listed(admin, f"/api/v1/cadres/{world['writer']}/worklog")}
+    erased = rows[str(world["visits"]["second"])]
+    assert (erased["note"], erased["note_erased"], erased["void_reason"], erased["verdict"]) == (
+        None, True, None, "voided")
+    kept = rows[str(world["visits"]["third"])]
+    assert (kept["note"], kept["note_erased"]) == ("轮椅已送到", False)
