@@ -4,28 +4,22 @@ themselves are recorded from the phone (`check_in` through sync)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
-from anyio import to_thread
 from pydantic import Field
 
 from projections import verdicts
 from services.domain import commands as c
 from services.domain.values import VisitKind
 from services.identity.sessions import audit
-from services.personal import open_free_text
 
 from .auth import ADMIN
-from .issues import ISSUE_CURSOR
 from .params import PeriodText
-from .reading import (EARLIEST, LATEST, Document, InPeriod, Keyset, Page, Paged, audit_personal_read, county_app,
-                      keyset_page, lookup, offset_page, period_of, reading, schema_of, with_heads)
+from .reading import (EARLIEST, LATEST, Document, InPeriod, NewestFirst, Page, Paged, audit_personal_read,
+                      keyset_page, lookup, offset_page, period_of, reading, schema_of, with_heads, with_void_reasons)
 from .routing import Call, endpoint
 from .writing import CommandOutcome, command_endpoint
-
-# A newest-first list's cursor: the last row's time and id, as the issue ledger's (`ISSUE_CURSOR`).
-VISIT_CURSOR = ISSUE_CURSOR
 
 VISIT = "/visits/{visit_id:uuid}"
 
@@ -50,11 +44,6 @@ async def visits_list(call: Call) -> Page:
     return offset_page(items, query)
 
 
-class NewestFirst(Keyset):
-    after: str | None = Field(None, max_length=100, pattern=VISIT_CURSOR,
-                              description="the `next` of the previous page (another value answers 422)")
-
-
 class AuditQuery(NewestFirst):
     cadre_id: UUID | None = None
     village: str | None = Field(None, pattern=r"^\d{12}$", description="village code (12 digits)")
@@ -66,7 +55,7 @@ class AuditQuery(NewestFirst):
                                      description="last day (China time), inclusive; before `occurred_from`: no rows")
 
 
-@endpoint("GET", "/visits/audit", query=AuditQuery, response=Page, roles=ADMIN, tags=["visits"],
+@endpoint("GET", "/visits/audit", query=AuditQuery, response=Page, roles=ADMIN, tags=["visits"], errors={404},
           summary="The visit audit: check-ins newest first with their stored verdict and its reasons, voided ones too",
           description="Each row: `verdict` (verified, unverified, voided), `reasons` (voided, no_position, mocked, "
                       "poor_accuracy, too_far, no_household_location, impossible_travel), `void_reason`, "
@@ -83,22 +72,6 @@ async def visits_audit(call: Call) -> Page:
     page = keyset_page(answer, query.limit)
     page.items = await with_heads(call, await with_void_reasons(call, page.items))  # admins see the heads
     return page
-
-
-def open_void_reasons(county: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with their void reasons opened: a household visit's reason is sealed with the household's key
-    (None once it is erased), another visit's is plain (sync: run in a thread)."""
-    sealed = {item["household_id"] for item in items if item.get("void_reason") and item.get("household_id")}
-    keys = county.keys.get_many(list(sealed)) if sealed else {}
-    return [{**item, "void_reason": open_free_text(item["void_reason"], keys.get(item["household_id"]),
-                                                   item["household_id"])} if item.get("void_reason") else item
-            for item in items]
-
-
-async def with_void_reasons(call: Call, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if not any(item.get("void_reason") for item in items):
-        return items
-    return await to_thread.run_sync(open_void_reasons, county_app(call), items)
 
 
 async def audit_void(call: Call, outcome: CommandOutcome) -> None:

@@ -20,9 +20,9 @@ from projections import verdicts
 from services.domain import Visit
 from services.personal import open_text
 
-from .reading import Page, county_app, keyset_page, lookup, may_see_personal, reading, schema_of, with_heads
+from .reading import (NewestFirst, Page, county_app, keyset_page, lookup, may_see_personal, reading, schema_of,
+                      with_heads, with_void_reasons)
 from .routing import Call, endpoint
-from .visits import NewestFirst, with_void_reasons
 
 WORKLOG_READERS = frozenset({"county_admin", "cadre", "department"})
 PERSONAL_NOTE = ("Notes, void reasons and household heads' names (personal data) only for cadres and county "
