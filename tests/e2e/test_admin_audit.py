@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
-from .admin_seed import ADMIN, CADRE, AdminSeeded
+from .admin_seed import ADMIN, CADRE, VILLAGE, AdminSeeded
 from .conftest import Server
 from .test_admin_views import api_get, go, log_in, token, wait_until
 
@@ -100,3 +100,21 @@ def test_an_admin_audits_visits_reads_a_work_log_and_voids_a_false_visit(
     assert any(e["action"] == "visit.voided" and e["detail"] == {"visit_id": visit_id} for e in entries)
     [voided] = [r for r in every(server, admin, "/visits/audit", verdict="voided") if r["visit_id"] == visit_id]
     assert voided["void_reason"] == "定位在五公里外，实为电话联系"  # opened with the household's key
+
+
+def test_a_households_editor_shows_its_work_log(desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
+    admin = token(server, ADMIN)
+    household = admin_seeded.households[2]  # visited once, in June, by 赵东片
+    log = every(server, admin, f"/households/{household['id']}/worklog")
+    assert log and all(entry["note"] for entry in log)
+    page = desktop
+    log_in(page, ADMIN, "admin-map")
+    go(page, "/admin/people")
+    expect(page.locator("body[data-usable=admin-people]")).to_be_attached()
+    card = page.get_by_test_id("households")
+    card.get_by_test_id("households-village").fill(VILLAGE)
+    card.locator("tr[data-household=老户03]").get_by_role("button", name="调整").click()
+    worklog = card.get_by_test_id("household-editor").get_by_test_id("worklog")
+    expect(worklog.locator("article")).to_have_count(len(log))
+    expect(worklog).to_contain_text(log[0]["note"])
+    page.screenshot(path=str(artifacts / "admin-10-household-worklog.png"), full_page=True)

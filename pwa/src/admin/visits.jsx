@@ -13,8 +13,8 @@ const KINDS = codes('visit_kind');
 const EMPTY = { cadre_id: '', village: '', verdict: '', kind: '', occurred_from: '', occurred_to: '' };
 
 /** A keyset list (`next` → `after`) a page at a time: `{ items, next, error, more }`, reloaded when `deps`
- * or the verdicts read model change. */
-function usePaged(path, params, deps) {
+ * or the verdicts read model change; `view` marks the page ready (tests wait for it) once loaded. */
+function usePaged(path, params, deps, view = null) {
   const { api } = useAdmin();
   const [state, setState] = useState({ items: null, next: null, error: null });
   const load = async (after) => {
@@ -22,7 +22,7 @@ function usePaged(path, params, deps) {
     try {
       const page = await api.get(path, { ...params, limit: PAGE, after });
       setState((now) => ({ items: after ? [...(now.items || []), ...page.items] : page.items, next: page.next, error: null }));
-      ready('admin-visits');
+      if (view) ready(view);
     } catch (e) {
       setState((now) => ({ ...now, error: problem(e) }));
     }
@@ -45,7 +45,7 @@ export function VisitAudit() {
   const [note, setNote] = useState(null);
   useLive([], async () => setCadres((await api.get('/cadres').catch(() => ({ cadres: [] }))).cadres), []);
   const asked = auditQuery(filters);
-  const list = usePaged(asked.error ? null : '/visits/audit', asked.params, Object.values(filters));
+  const list = usePaged(asked.error ? null : '/visits/audit', asked.params, Object.values(filters), 'admin-visits');
   const names = Object.fromEntries(cadres.map((c) => [c.id, c.name]));
   const villages = Object.keys(places.names).filter((code) => code.length === 12).sort();
   const set = (name) => (e) => setFilters({ ...filters, [name]: e.currentTarget.value });
@@ -147,7 +147,13 @@ export function VisitAudit() {
           </button>
         )}
       </section>
-      {log && <Worklog cadre={log} name={names[log] || log} close={() => setLog(null)} />}
+      {log && (
+        <Worklog
+          path={`/cadres/${log}/worklog`}
+          title={at('worklog_of', { name: names[log] || log })}
+          close={() => setLog(null)}
+        />
+      )}
     </div>
   );
 }
@@ -190,17 +196,19 @@ function VoidVisit({ visit, done }) {
   );
 }
 
-/** A cadre's work log (民情日记): their visits newest first with topics and notes. */
-function Worklog({ cadre, name, close }) {
+/** A work log (民情日记), a cadre's or a household's (`path`): visits newest first with topics and notes. */
+export function Worklog({ path, title, close = null }) {
   const places = usePlaces();
-  const log = usePaged(`/cadres/${cadre}/worklog`, {}, [cadre]);
+  const log = usePaged(path, {}, [path]);
   return (
     <section class="card" data-testid="worklog">
       <h2>
-        {at('worklog_of', { name })}{' '}
-        <button type="button" class="link" onClick={close}>
-          {at('close')}
-        </button>
+        {title}{' '}
+        {close && (
+          <button type="button" class="link" onClick={close}>
+            {at('close')}
+          </button>
+        )}
       </h2>
       {log.error && <p class="error">{at('error', { detail: log.error })}</p>}
       {log.items && !log.items.length && <p class="empty">{at('no_visits')}</p>}
