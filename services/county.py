@@ -28,7 +28,7 @@ from eventsourcing.utils import retry
 from psycopg import sql
 
 from services.domain import (
-    Cadre, CommandReceipt, DomainError, Household, Interview, InvalidState, Issue, NotFound, NotPermitted,
+    Cadre, Campaign, CommandReceipt, DomainError, Household, Interview, InvalidState, Issue, NotFound, NotPermitted,
     Pairing, Visit, clock, receipt_id,
 )
 from services.domain import commands as c
@@ -90,7 +90,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     **{name: frozenset({"county_admin"}) for name in (
         "register_household", "relocate_household", "retag_household", "archive_household",
         "enrol_cadre", "change_rank", "transfer_cadre", "depart_cadre", "form_pairing", "end_pairing",
-        "void_visit",
+        "void_visit", "define_campaign",
     )},
     "check_in": frozenset({"cadre", "county_admin"}),
     "hold_interview": frozenset({"cadre", "county_admin"}),
@@ -187,6 +187,7 @@ CADRE = ("干部", "cadre")
 PAIRING = ("结对", "pairing")
 VISIT = ("走访记录", "visit")
 ISSUE = ("问题", "issue")
+CAMPAIGN = ("慰问活动", "campaign")
 
 
 class County(Application[UUID]):
@@ -528,6 +529,13 @@ class County(Application[UUID]):
         work.changing(issue, command).reopen(_sealed_or_dropped(command.reason, work, issue.household_id),
                                              reopened_by=actor.user_id)
 
+    # --- campaigns -------------------------------------------------------------------------------------
+
+    def define_campaign(self, command: c.DefineCampaign, actor: Actor, work: Work) -> None:
+        work.created(Campaign(id=command.command_id, festival=command.festival,
+                              starts_on=command.starts_on.isoformat(), ends_on=command.ends_on.isoformat(),
+                              tags=list(command.tags), defined_by=actor.user_id))
+
     # --- shared checks -------------------------------------------------------------------------------
 
     def _own_cadre(self, actor: Actor, work: Work) -> UUID:
@@ -597,6 +605,11 @@ class County(Application[UUID]):
             "received_at": visit.received_at.isoformat(), "position": visit.position, "topics": visit.topics,
             "note": note, "note_erased": note is None, "companions": visit.companions, "voided": visit.voided,
         }
+
+    def campaign(self, campaign_id: UUID) -> dict[str, Any]:
+        campaign = Work(self).get(Campaign, campaign_id, CAMPAIGN)
+        return {"id": str(campaign.id), "version": campaign.version, "festival": campaign.festival,
+                "starts_on": campaign.starts_on, "ends_on": campaign.ends_on, "tags": campaign.tags}
 
     def issue(self, issue_id: UUID) -> dict[str, Any]:
         issue = Work(self).get(Issue, issue_id, ISSUE)
