@@ -112,19 +112,23 @@ async def test_pages_follow_the_next_cursor_without_gaps_or_repeats(api, world):
     assert seen == whole and len(whole) == 3
 
 
-async def figures(admin, household_id: uuid.UUID) -> tuple[int, int, int]:
-    """(the household's visits this year, its village's households visited once, its village's visits)."""
+async def figures(admin, household_id: uuid.UUID, cadre: uuid.UUID) -> tuple[int, int, int, int]:
+    """(the household's visits this year, its village's households visited once, its village's visits, the
+    cadre's verified visits on the leaderboard)."""
     [row] = (await admin.get("/api/v1/completeness/households", params={"village": V3})).json()["items"]
     assert row["household_id"] == str(household_id)
     villages = (await admin.get("/api/v1/coverage", params={"level": "village"})).json()["features"]
     [village] = [f["properties"] for f in villages if f["properties"]["key"] == V3]
-    return row["visits_this_year"], village["visited_once"], village["visits"]
+    board = (await admin.get("/api/v1/leaderboards/cadres", params={"limit": 500})).json()["items"]
+    [mine] = [r for r in board if r["cadre_id"] == str(cadre)]
+    return row["visits_this_year"], village["visited_once"], village["visits"], mine["verified_visits"]
 
 
 async def test_voiding_a_false_visit_over_http_is_audited_and_the_figures_drop_it(api, world, database_url):
     admin = await api.client("county_admin")
     false, home = world["visits"]["false"], world["homes"][2]
-    assert await figures(admin, home) == (1, 1, 1)
+    # The second cadre's verified visits: the false one only (the mocked and the unplaced ones never counted).
+    assert await figures(admin, home, world["second"]) == (1, 1, 1, 1)
     body = {"reason": "照片与定位不符，实为电话联系", "expected_version": 1, "command_id": str(sid("va-void"))}
     cadre = await api.client("cadre")
     assert (await cadre.post(f"/api/v1/visits/{false}/void", json=body)).status_code == 403
@@ -137,7 +141,7 @@ async def test_voiding_a_false_visit_over_http_is_audited_and_the_figures_drop_i
                                                                     "expected_version": 2})
     assert again.status_code == 422 and again.json()["type"].endswith("/rejected"), again.text
     await wait_for_projections(database_url, COUNTY_A)
-    assert await figures(admin, home) == (0, 0, 0)
+    assert await figures(admin, home, world["second"]) == (0, 0, 0, 0)
     [row] = await listed(admin, AUDIT, village=V3)
     assert (row["visit_id"], row["verdict"], row["reasons"], row["void_reason"]) == (
         str(false), "voided", ["voided"], body["reason"])
