@@ -4,15 +4,19 @@ short, and a plain fold's."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import date, datetime
 
 import asyncpg
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from projections import pairing
+from services.domain import Cadre, Household, Pairing, clock
 from tests.integration.projections.ledger_strategies import (
-    all_pages, as_of_days, check_read_model, ledger_histories,
+    all_pages, as_of_days, check_read_model, ledger_histories, run_history,
 )
+from tests.integration.projections.strategies import SHANGHAI
 
 ADCODE = "469036"
 
@@ -53,3 +57,36 @@ async def check(url: str, schema: str, events, chunks, batch_size) -> None:
 def test_shortfalls_are_the_same_incrementally_rebuilt_cut_judged_afresh_and_folded(database_url, county, events,
                                                                                    chunks, batch_size):
     asyncio.run(check(database_url, county(ADCODE), events, chunks, batch_size))
+
+
+def test_a_late_pairing_recorded_before_a_kept_version_re_judges_the_versions_after_it(database_url, county):
+    """Log order is not time order (two writers commit in the other order): a pairing recorded on 1 February
+    that reaches the read model after one recorded on 1 March counts from 1 February on, in every later
+    version too."""
+    schema = county(ADCODE)
+    moments = [datetime(2026, month, 1, 9, tzinfo=SHANGHAI) for month in (1, 2, 3)]
+    with clock.at(moments[0]):
+        cadre = Cadre(id=uuid.uuid4(), name="迟到", rank="section_chief", unit="u", township=None, phone=None)
+        homes = [Household(id=uuid.uuid4(), village="469036101201", township="469036101", address="", lat=18.6,
+                           lon=109.7, tags=["hardship_resident"], size=2, personal="sealed") for _ in range(2)]
+        first = cadre.collect_events() + [e for home in homes for e in home.collect_events()]
+
+    def paired(home: Household, moment: datetime) -> list:
+        with clock.at(moment):
+            return Pairing(id=uuid.uuid4(), cadre_id=cadre.id, target_kind="household", target_id=str(home.id),
+                           programme="结对", cadence="quarterly", formed_on=moment.date().isoformat()).collect_events()
+
+    march, february = paired(homes[0], moments[2]), paired(homes[1], moments[1])
+
+    async def check() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await run_history(conn, database_url, schema, first + march + february, [len(first) + 1, 1], 50)
+            for day, households in ((date(2026, 1, 15), 0), (date(2026, 2, 15), 1), (date(2026, 3, 15), 2),
+                                    (None, 2)):
+                [row] = (await pairing.shortfalls(conn, schema, as_of=day))["items"]
+                assert (row["households"], row["shortfall"]) == (households, 5 - households), day
+        finally:
+            await conn.close()
+
+    asyncio.run(check())
