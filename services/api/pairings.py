@@ -10,7 +10,7 @@ from projections import pairing
 from services.domain import commands as c
 
 from .auth import ADMIN
-from .filters import PairingFilters, pairing_filters
+from .filters import PairingFilters, ShortfallFilters, pairing_filters
 from .reading import (AsOf, Document, Keyset, Page, Paged, keyset_page, offset_page, reading, schema_of,
                       with_heads)
 from .routing import Call, endpoint
@@ -58,8 +58,26 @@ async def pairing_quotas(call: Call) -> Page:
     return offset_page(items, query)
 
 
+class ShortfallsQuery(ShortfallFilters):
+    limit: int = Field(50, ge=1, le=500)
+    after: UUID | None = Field(None, description="the `next` of the previous page")
+
+
+@endpoint("GET", "/pairings/shortfalls", query=ShortfallsQuery, response=Page, roles=ADMIN, tags=["pairings"],
+          summary="Every active cadre short of a pairing quota, and by how many (by cadre id)",
+          description="Per cadre: rank, township, pairings, paired and hardship households, each quota rule of "
+                      "the county (`required`, `actual`, `short_by`; 五个一 also `missing`) and `shortfall`, the "
+                      "most any rule is short by.")
+async def pairing_shortfalls(call: Call) -> Page:
+    query: ShortfallsQuery = call.query
+    async with reading(call) as conn:
+        answer = await pairing.shortfalls(conn, schema_of(call), township=query.township, rank=query.rank,
+                                          limit=query.limit, after=query.after, as_of=query.as_of)
+    return keyset_page(answer, query.limit)
+
+
 routes = [
-    pairings_list, pairings_summary, pairing_quotas,
+    pairings_list, pairings_summary, pairing_quotas, pairing_shortfalls,
     command_endpoint(c.FormPairing, "/pairings", "Pair a cadre with a target (结对)", "pairings"),
     command_endpoint(c.EndPairing, PAIRING + "/end", "End a pairing", "pairings"),
 ]

@@ -63,6 +63,18 @@ class Keyset(AsOf):
     limit: int = Field(50, ge=1, le=500)
 
 
+# A newest-first keyset's cursor: the last row's time and id, `2026-06-30T10:00:00.123456+08:00|<uuid>`.
+TIME_CURSOR = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][0-9]{2}:[0-9]{2}"
+               r"\|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class NewestFirst(Keyset):
+    """A keyset page of a list kept newest first (the issue ledger, the visit audit, the work logs)."""
+
+    after: str | None = Field(None, max_length=100, pattern=TIME_CURSOR,
+                              description="the `next` of the previous page (another value answers 422)")
+
+
 class InPeriod(AsOf):
     period: PeriodText | None = Field(None, description="2026, 2026-Q1, 2026-03 or 2026-01-05..2026-02-20;"
                                                         " default: this year")
@@ -249,6 +261,23 @@ async def open_heads(conn: AsyncConnection, schema: str,
     keys = await keys_of(conn, schema, list(sealed))
     return {household_id: open_personal(token, keys.get(household_id), household_id)
             for household_id, token in sealed.items()}
+
+
+def open_void_reasons(county: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Check-in rows with their void reasons opened: a household visit's reason is sealed with the
+    household's key (None once it is erased), another visit's is plain (sync: run in a thread)."""
+    sealed = {item["household_id"] for item in items if item.get("void_reason") and item.get("household_id")}
+    keys = county.keys.get_many(list(sealed)) if sealed else {}
+    return [{**item, "void_reason": open_free_text(item["void_reason"], keys.get(item["household_id"]),
+                                                   item["household_id"])} if item.get("void_reason") else item
+            for item in items]
+
+
+async def with_void_reasons(call: Call, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Check-in rows with their void reasons opened (`open_void_reasons`)."""
+    if not any(item.get("void_reason") for item in items):
+        return items
+    return await to_thread.run_sync(open_void_reasons, county_app(call), items)
 
 
 async def with_heads(call: Call, items: list[dict[str, Any]], key: str = "household_id") -> list[dict[str, Any]]:

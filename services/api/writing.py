@@ -14,6 +14,7 @@ resource modules (households, people, pairings, visits, issues) list their comma
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
@@ -119,11 +120,16 @@ async def run(call: Call, command_type: type[c.Command]) -> CommandOutcome:
     return CommandOutcome(status=outcome.status, result=Done(**outcome.result))
 
 
-def command_endpoint(command_type: type[c.Command], path: str, summary: str, tag: str) -> ApiRoute:
+def command_endpoint(command_type: type[c.Command], path: str, summary: str, tag: str,
+                     then: Callable[[Call, CommandOutcome], Awaitable[None]] | None = None) -> ApiRoute:
+    """The POST for one command; `then` runs after it applied or was a duplicate (e.g. an audit line)."""
     creates = getattr(command_type, "target", None) is None
 
     async def handler(call: Call) -> CommandOutcome:
-        return await run(call, command_type)
+        outcome = await run(call, command_type)
+        if then is not None:
+            await then(call, outcome)
+        return outcome
 
     handler.__name__ = command_type.type
     handler.__doc__ = (f"Runs the `{command_type.type}` command. A rule of the domain it breaks (the object's state,"
