@@ -22,8 +22,8 @@ class AuditQuery(BaseModel):
 class AuditEntry(BaseModel):
     id: int
     at: datetime
-    action: str = Field(description="login, logout, login.failed, rules.changed, user.created, user.disabled, "
-                                    "user.enabled, user.password_set")
+    action: str = Field(description="login, logout, login.failed, rules.changed, place.added, user.created, "
+                                    "user.disabled, user.enabled, user.password_set")
     username: str | None
     address: str | None
     detail: dict[str, Any]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from services.county import County
 from services.storage.names import event_mapper
 
-from .conftest import cadre_actor, check_in, enrol, register
+from .conftest import VILLAGE, cadre_actor, check_in, enrol, place, register
 
 
 def test_personal_fields_are_stored_sealed_and_read_back_opened(county, admin):
@@ -31,7 +31,7 @@ def test_without_the_key_personal_fields_read_as_erased_but_events_still_load(co
 
     record = county.household(household)
     assert (record["head_name"], record["phone"], record["notes"], record["erased"]) == (None, None, None, True)
-    assert (record["village"], record["tags"]) == ("469029100001", ["empty_nest_elderly"])
+    assert (record["village"], record["tags"]) == (place(county, VILLAGE), ["empty_nest_elderly"])
     erased_visit = county.visit(visit.command_id)
     assert (erased_visit["note"], erased_visit["note_erased"], erased_visit["kind"]) == (None, True, "home")
     mapper = event_mapper()
