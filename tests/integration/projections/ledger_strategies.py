@@ -426,8 +426,8 @@ class LedgerFold:
             last = last_weekday_of(prev.year, prev.month, self.rules.monthly_review_weekday)
         else:
             last = this
-        return last, {k for k, i in self.issues.items()
-                      if i["route"] == "monthly_review" and _local(i["routed_at"]) > last}
+        return last, {k for k, i in self.issues.items() if i["route"] == "monthly_review"
+                      and (_local(i["routed_at"]) > last or self.issue_status(i) != "resolved")}
 
     # -- leaderboards ------------------------------------------------------------------------------
     def _period_issue_counts(self, issues: list[dict], start: datetime, end: datetime) -> tuple[int, int, int]:
