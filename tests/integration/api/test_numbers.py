@@ -148,3 +148,18 @@ async def test_a_wrong_type_in_a_number_or_true_false_field_is_refused_naming_it
         assert [e["field"] for e in response.json()["errors"]] == [path]
 
     assert _events(database_url) == before
+
+
+@pytest.mark.parametrize("column", [5, 6, 7])  # 纬度, 经度, 人口
+async def test_an_import_with_true_false_in_a_number_column_is_refused_naming_the_row_and_column(
+        api, database_url, column):
+    from .test_imports import HEADER, household_rows, xlsx_file
+
+    [row] = household_rows("真假", 1)
+    row[column] = True  # an Excel TRUE cell
+    before = _events(database_url)
+    response = await (await api.client("county_admin")).post(
+        "/api/v1/households/import", files={"file": ("民情档案.xlsx", xlsx_file([row]), "application/octet-stream")})
+    assert response.status_code == 422, response.text
+    assert [(e["row"], e["column"]) for e in response.json()["errors"]] == [(2, HEADER[column])]
+    assert _events(database_url) == before
