@@ -29,6 +29,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from projections.rules import Rules
+from services.storage.connections import AsyncConnection
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -45,21 +46,21 @@ class Projection:
     # by the old code are then replayed (projections.schema, like a change of the DDL).
     version: ClassVar[int] = 1
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         """Update this projection's tables in `schema` for a batch of decoded events (asyncpg conn,
         inside the driver's transaction). Events this projection does not follow are ignored."""
         raise NotImplementedError
 
-    async def forget(self, conn: Any, schema: str) -> None:
+    async def forget(self, conn: AsyncConnection, schema: str) -> None:
         """Delete this county's rows from `shared_tables` and empty its own state (only projections
         that have shared tables)."""
         raise NotImplementedError(f"{self.name} keeps no shared tables")
 
-    async def forget_rows(self, conn: Any, schema: str) -> None:
+    async def forget_rows(self, conn: AsyncConnection, schema: str) -> None:
         """Delete this county's rows from `shared_tables` only (its own tables may be of another shape)."""
         raise NotImplementedError(f"{self.name} keeps no shared tables")
 
-    async def adopt(self, conn: Any, scratch: str, schema: str) -> None:
+    async def adopt(self, conn: AsyncConnection, scratch: str, schema: str) -> None:
         """Replace this county's rows in `shared_tables` with those kept in the rebuild schema."""
         raise NotImplementedError(f"{self.name} keeps no shared tables")
 

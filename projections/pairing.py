@@ -29,12 +29,15 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from asyncpg import Record
+
 from projections.base import (
     Period, Projection, event_name, local_date, parse_date, parse_time, recorded_before, reference_date,
 )
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.interviews import cadres_as_of
 from projections.rules import Rules, load_rules
+from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
 TABLES = [
@@ -84,7 +87,7 @@ class Pairings(Projection):
     name = "pairing"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         formed, ended, households, checkins, voids = [], [], [], [], []
         departed: list[tuple[UUID, date, datetime]] = []
         archived = [e.originator_id for e in events if event_name(e) == "Household.Archived"]
@@ -177,7 +180,7 @@ class Pairings(Projection):
                 )
 
 
-async def _mark_households_needing_a_cadre(conn: Any, schema: str, cadres: list[UUID]) -> None:
+async def _mark_households_needing_a_cadre(conn: AsyncConnection, schema: str, cadres: list[UUID]) -> None:
     """The household pairings the departed `cadres` held mark their households as needing a new cadre,
     unless the household is archived or another pairing still serves it (by index, per pairing)."""
     await conn.execute(
@@ -192,7 +195,7 @@ async def _mark_households_needing_a_cadre(conn: Any, schema: str, cadres: list[
     )
 
 
-async def _match(conn: Any, schema: str, visits: list[UUID], pairings: list[UUID]) -> None:
+async def _match(conn: AsyncConnection, schema: str, visits: list[UUID], pairings: list[UUID]) -> None:
     """Add to `pairing_visits` the new check-ins' pairings and the new pairings' check-ins (by index)."""
     period = ("CASE p.cadence WHEN 'monthly' THEN date_trunc('month', k.day) WHEN 'quarterly' THEN"
               " date_trunc('quarter', k.day) ELSE date_trunc('year', k.day) END::date")
@@ -279,9 +282,9 @@ def _until(parameter: str) -> str:
     return f"coalesce({parameter}::timestamptz, 'infinity')"
 
 
-async def pairings(conn: Any, schema: str, *, cadre_id: UUID | None = None, status: str | None = None,
+async def pairings(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = None, status: str | None = None,
                    township: str | None = None, village: str | None = None, rank: str | None = None,
-                   limit: int = 100, after: UUID | None = None, as_of: date | None = None) -> dict:
+                   limit: int = 100, after: UUID | None = None, as_of: date | None = None) -> dict[str, Any]:
     """A page of active pairings (by pairing id) with last visit, due date and status: `{items, next}`.
     `township` and `village` are where a paired household lives, `rank` the cadre's. A place filter
     keeps only household targets (the other kinds of target have no place in the read models)."""
@@ -331,7 +334,7 @@ async def pairings(conn: Any, schema: str, *, cadre_id: UUID | None = None, stat
     return {"items": page, "next": page[-1]["pairing_id"] if len(rows) > limit else None}
 
 
-async def one(conn: Any, schema: str, pairing_id: UUID) -> dict | None:
+async def one(conn: AsyncConnection, schema: str, pairing_id: UUID) -> dict[str, Any] | None:
     """One pairing, active or ended, with when and why it ended (`ended_reason`: ENDED_REASONS)."""
     row = await conn.fetchrow(
         f"SELECT pairing_id, cadre_id, target_kind, target_id, household_id, programme, cadence, formed_on,"
@@ -340,7 +343,8 @@ async def one(conn: Any, schema: str, pairing_id: UUID) -> dict | None:
     return None if row is None else dict(row)
 
 
-async def needing_a_cadre(conn: Any, schema: str, *, limit: int = 100, after: UUID | None = None) -> dict:
+async def needing_a_cadre(conn: AsyncConnection, schema: str, *, limit: int = 100,
+                          after: UUID | None = None) -> dict[str, Any]:
     """A page of the households to pair again (by pairing id): each household pairing that ended with its
     cadre's departure, whose household is neither archived nor paired again since: `{items, next}`.
     By the partial index of those pairings: the answer's rows only."""
@@ -364,7 +368,7 @@ async def needing_a_cadre(conn: Any, schema: str, *, limit: int = 100, after: UU
     return {"items": page, "next": page[-1]["pairing_id"] if len(rows) > limit else None}
 
 
-def _item(row: Any, today: date) -> dict:
+def _item(row: Record, today: date) -> dict[str, Any]:
     current = cadence_period(row["cadence"], today)
     due = {"ok": cadence_period(row["cadence"], current.end + timedelta(days=1)).end,
            "overdue": current.start - timedelta(days=1), "due": current.end}[row["status"]]
@@ -378,10 +382,10 @@ def _item(row: Any, today: date) -> dict:
     }
 
 
-def judge_quotas(rank: str, households: int, hardship: int, kinds: list[str], rules: Rules) -> list[dict]:
+def judge_quotas(rank: str, households: int, hardship: int, kinds: list[str], rules: Rules) -> list[dict[str, Any]]:
     """The county's quota rules for one cadre, from their active pairings (archived households left
     out): distinct paired households, of those with a hardship tag, and the other kinds of target."""
-    quotas = []
+    quotas: list[dict[str, Any]] = []
     if rules.hardship_households_per_cadre is not None:
         quotas.append({"rule": "hardship_households", "required": rules.hardship_households_per_cadre,
                        "actual": hardship})
@@ -398,7 +402,8 @@ def judge_quotas(rank: str, households: int, hardship: int, kinds: list[str], ru
     return quotas
 
 
-async def quotas(conn: Any, schema: str, *, cadre_id: UUID | None = None, as_of: date | None = None) -> list[dict]:
+async def quotas(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = None,
+                 as_of: date | None = None) -> list[dict[str, Any]]:
     """Per active cadre (by id): their rank, pairings, each quota rule's figures and whether all are met."""
     rules = await load_rules(conn, adcode_of(schema))
     cutoff = recorded_before(as_of)
@@ -441,7 +446,7 @@ async def quotas(conn: Any, schema: str, *, cadre_id: UUID | None = None, as_of:
     return result
 
 
-async def compliance(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
+async def compliance(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[str, Any]:
     """Active pairings by status and the share not overdue (`compliant_pct`), counted in SQL."""
     row = await conn.fetchrow(
         f"SELECT count(*) AS pairings, count(*) FILTER (WHERE status = 'ok') AS ok,"
@@ -449,6 +454,7 @@ async def compliance(conn: Any, schema: str, *, as_of: date | None = None) -> di
         f" FROM {_judged(schema, _until('$1'), 2)} j",
         recorded_before(as_of), *_cadences(reference_date(as_of)),
     )
+    assert row is not None  # an aggregate without GROUP BY returns one row
     total = row["pairings"]
     return {
         "pairings": total, **{status: row[status] for status in STATUSES},
@@ -456,7 +462,7 @@ async def compliance(conn: Any, schema: str, *, as_of: date | None = None) -> di
     }
 
 
-async def summary(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
+async def summary(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[str, Any]:
     """County figures: pairings by status, % not overdue, cadres meeting every quota."""
     cadres = await quotas(conn, schema, as_of=as_of)
     meeting = sum(1 for c in cadres if c["compliant"])
@@ -467,7 +473,7 @@ async def summary(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
     }
 
 
-async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:
     """Households whose pairings changed in this read model from `moment` on."""
     rows = await conn.fetch(
         f"SELECT DISTINCT household_id FROM {schema}.pairing_households WHERE valid_from >= $1", moment)

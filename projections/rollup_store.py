@@ -8,10 +8,12 @@ by id, and are never joined with a table of schema `rollup` (Citus: they live on
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from projections.base import event_name
-from projections.rollup_tally import MONTH_FIGURES, Pairing, Tally, Target, as_uuid
+from projections.rollup_tally import MONTH_FIGURES, Facts, Pairing, Tally, Target, as_uuid
 from projections.rules import Rules
+from services.storage.connections import AsyncConnection
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_totals (one boolean PRIMARY KEY CHECK (one), day date NOT NULL,"
@@ -41,19 +43,21 @@ TABLES = [
 ]
 STATE_TABLES = ("rollup_totals", "rollup_months", "rollup_households", "rollup_household_months", "rollup_pairings",
                 "rollup_target_days", "rollup_pairing_periods", "rollup_cadres", "rollup_cadre_years", "rollup_years")
-def _unnest_targets(targets: set[Target]) -> tuple[list, list, list]:
+
+
+def _unnest_targets(targets: set[Target]) -> tuple[list[UUID], list[str], list[str]]:
     ordered = sorted(targets)
     return [t[0] for t in ordered], [t[1] for t in ordered], [t[2] for t in ordered]
 
 
-async def load(conn: Any, schema: str, events: list[Any], rules: Rules) -> tuple[Tally, dict[str, dict]]:
+async def load(conn: AsyncConnection, schema: str, events: list[Any], rules: Rules) -> tuple[Tally, Facts]:
     """The tally of what `events` touch, and the facts the county's read models hold about them."""
     names = [(event_name(e), e) for e in events]
     visits = [e.originator_id for n, e in names if n in ("Visit.CheckedIn", "Visit.Voided")]
     issues = [(e.originator_id, v) for n, e in names if n.startswith("Issue.")
               for v in (e.originator_version - 1, e.originator_version)]
     interviews = [e.originator_id for n, e in names if n == "Interview.Held"]
-    facts: dict[str, dict] = {"checkins": {}, "issues": {}, "interviews": {}}
+    facts: Facts = {"checkins": {}, "issues": {}, "interviews": {}}
     if visits:
         facts["checkins"] = {r["visit_id"]: r for r in await conn.fetch(
             f"SELECT visit_id, cadre_id, target_kind, target_id, household_id, occurred_at, verified"
@@ -125,7 +129,8 @@ async def load(conn: Any, schema: str, events: list[Any], rules: Rules) -> tuple
     return tally, facts
 
 
-async def _upsert(conn: Any, table: str, keys: tuple[str, ...], values: tuple[str, ...], rows: list[tuple]) -> None:
+async def _upsert(conn: AsyncConnection, table: str, keys: tuple[str, ...], values: tuple[str, ...],
+                  rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
     columns = (*keys, *values)
@@ -136,7 +141,7 @@ async def _upsert(conn: Any, table: str, keys: tuple[str, ...], values: tuple[st
     )
 
 
-async def save(conn: Any, schema: str, tally: Tally) -> None:
+async def save(conn: AsyncConnection, schema: str, tally: Tally) -> None:
     """Write back what the batch changed."""
     dirty = tally.dirty
     await _upsert(conn, f"{schema}.rollup_totals", ("one",),

@@ -23,8 +23,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
+
+from asyncpg import Record
 
 from projections.base import event_name, local_date, parse_date
 from projections.interviews import expected_rank
@@ -36,6 +38,14 @@ MONTH_FIGURES = ("visited", "verified_visits", "issues_raised", "issues_resolved
 CADENCES = ("monthly", "quarterly", "yearly")
 
 Target = tuple[UUID, str, str]  # (cadre, target kind, target id)
+
+
+class Facts(TypedDict):
+    """The batch's rows of the county's read models (`rollup_store.load`), by the id the events carry."""
+
+    checkins: dict[UUID, Record]  # by visit
+    issues: dict[tuple[UUID, int], Record]  # by (issue, version)
+    interviews: dict[UUID, Record]
 
 
 def month_of(day: date) -> date:
@@ -85,7 +95,8 @@ class Tally:
     cadres: dict[UUID, bool] = field(default_factory=dict)  # cadre -> departed
     cadre_years: dict[UUID, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
     years: dict[int, int] = field(default_factory=dict)
-    dirty: dict[str, set] = field(default_factory=lambda: defaultdict(set))
+    # Keys changed, per counter table (each set holds that table's key: a month, a household, a target …).
+    dirty: dict[str, set[Any]] = field(default_factory=lambda: defaultdict(set))
     ended: set[UUID] = field(default_factory=set)
 
     # -- days --------------------------------------------------------------------------------------
@@ -154,7 +165,7 @@ class Tally:
                 counters["visited"] -= 1
                 counters["verified_visits"] -= verified
 
-    def checkin(self, fact: Any, sign: int) -> None:
+    def checkin(self, fact: Record, sign: int) -> None:
         """A live check-in added (+1) or voided (-1): `fact` is its `verdicts_checkins` row."""
         day = local_date(fact["occurred_at"])
         household = fact["household_id"]
@@ -248,7 +259,7 @@ class Tally:
         self.cadres_active -= 1
         self._interviewed(cadre, -1)
 
-    def interview(self, fact: Any) -> None:
+    def interview(self, fact: Record) -> None:
         """A leader-to-cadre interview held: `fact` is its `interviews_held` row."""
         if fact["direction"] != "leader_to_cadre" or not expected_rank(
                 fact["interviewer_rank"], fact["interviewee_rank"], self.rules):
@@ -262,7 +273,7 @@ class Tally:
             self.dirty["years"].add(key[1])
 
     # -- issues ------------------------------------------------------------------------------------
-    def issue_changed(self, before: Any | None, after: Any) -> None:
+    def issue_changed(self, before: Record | None, after: Record) -> None:
         """An issue moved from version `before` (None: just raised) to `after` (`issues_versions` rows)."""
         for sign, version in ((-1, before), (+1, after)):
             if version is None:
@@ -271,7 +282,7 @@ class Tally:
                 self._month(month)[figure] += sign
 
 
-def _issue_counts(version: Any) -> list[tuple[date, str]]:
+def _issue_counts(version: Record) -> list[tuple[date, str]]:
     """Which month figures an issue's version counts in (`projections.issues.PERIOD_COUNTS`)."""
     counts = [(month_of(local_date(version["occurred_at"])), "issues_raised")]
     if version["state"] in RESOLVED_STATES and version["resolved_at"] is not None:
@@ -288,7 +299,7 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def apply_event(tally: Tally, event: Any, facts: dict[str, dict]) -> None:
+def apply_event(tally: Tally, event: Any, facts: Facts) -> None:
     """Move the tally by one event; `facts` holds the batch's rows of the county's read models."""
     name = event_name(event)
     key = event.originator_id

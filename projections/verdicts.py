@@ -23,11 +23,13 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from asyncpg import Record
 from geopy.distance import geodesic
 
 from projections.base import Period, Projection, event_name, parse_time, recorded_before
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
+from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
 TABLES = [
@@ -65,7 +67,7 @@ def visible_checkins(schema: str, cutoff: str = "$1") -> str:
 _GEODESIC = geodesic()
 
 
-def judge(position: dict | None, household: tuple[float, float] | None, is_household_target: bool,
+def judge(position: dict[str, Any] | None, household: tuple[float, float] | None, is_household_target: bool,
           rules: Rules) -> tuple[float | None, bool]:
     """(distance in metres or None, verified) for one fix."""
     if not position:
@@ -83,7 +85,7 @@ def judge(position: dict | None, household: tuple[float, float] | None, is_house
     return distance, bool(verified)
 
 
-def is_verified(position: dict | None, household: tuple[float, float] | None, is_household_target: bool,
+def is_verified(position: dict[str, Any] | None, household: tuple[float, float] | None, is_household_target: bool,
                 rules: Rules) -> bool:
     """`judge`'s verdict alone, measuring the geodesic only where it matters: the great circle differs
     from it by under 0.6 %, so a fix more than 1 % away from the distance limit is decided by the arc."""
@@ -105,7 +107,7 @@ class Verdicts(Projection):
     name = "verdicts"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         places: dict[UUID, tuple[float, float]] = {}
         wanted = {
             _uuid(e.household_id) for e in events
@@ -118,8 +120,8 @@ class Verdicts(Projection):
             )
             places.update({r["household_id"]: (r["lat"], r["lon"]) for r in rows})
         moved: dict[UUID, tuple[float, float]] = {}
-        checkins: list[tuple] = []
-        voids: list[tuple] = []
+        checkins: list[tuple[Any, ...]] = []  # rows in CHECKIN_COLUMNS order
+        voids: list[tuple[UUID, datetime, str]] = []
         for event in events:
             name = event_name(event)
             if name in ("Household.Registered", "Household.Relocated"):
@@ -163,8 +165,8 @@ class Verdicts(Projection):
 projection = Verdicts()
 
 
-async def checkins(conn: Any, schema: str, *, period: Period | None = None, cadre_id: UUID | None = None,
-                   household_id: UUID | None = None, as_of: date | None = None) -> list[dict]:
+async def checkins(conn: AsyncConnection, schema: str, *, period: Period | None = None, cadre_id: UUID | None = None,
+                   household_id: UUID | None = None, as_of: date | None = None) -> list[dict[str, Any]]:
     """Check-ins with their verdicts (voided ones left out), newest first, optionally for one period
     (by `occurred_at`), cadre or household."""
     rules = await load_rules(conn, adcode_of(schema))
@@ -211,7 +213,7 @@ async def checkins(conn: Any, schema: str, *, period: Period | None = None, cadr
     return [_verdict(row, rules) for row in rows]
 
 
-def _verdict(row: Any, rules: Rules) -> dict:
+def _verdict(row: Record, rules: Rules) -> dict[str, Any]:
     km, hours = row["travel_km"], row["travel_hours"]
     speed = None if km is None else (km / hours if hours > 0 else (0.0 if km == 0 else float("inf")))
     return {
@@ -226,7 +228,8 @@ def _verdict(row: Any, rules: Rules) -> dict:
     }
 
 
-async def summary(conn: Any, schema: str, *, period: Period | None = None, as_of: date | None = None) -> dict:
+async def summary(conn: AsyncConnection, schema: str, *, period: Period | None = None,
+                  as_of: date | None = None) -> dict[str, Any]:
     """County totals of the verdicts for a period: check-ins, verified, and why the rest were not."""
     items = await checkins(conn, schema, period=period, as_of=as_of)
     rules = await load_rules(conn, adcode_of(schema))
@@ -244,7 +247,7 @@ async def summary(conn: Any, schema: str, *, period: Period | None = None, as_of
     }
 
 
-async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:
     """Households with a check-in recorded or voided in this read model from `moment` on."""
     rows = await conn.fetch(
         f"SELECT DISTINCT household_id FROM {schema}.verdicts_checkins"

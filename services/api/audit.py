@@ -1,5 +1,5 @@
-"""`GET /audit`: the county's audit log, newest first: logins, rule changes, account changes
-(kept by services/identity/sessions.py)."""
+"""`GET /audit`: the county's audit log, newest first: logins, rule changes, account changes, erasures and
+county admins' reads and exports of households' personal data (kept by services/identity/sessions.py)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,7 +23,8 @@ class AuditEntry(BaseModel):
     id: int
     at: datetime
     action: str = Field(description="login, logout, login.failed, rules.changed, place.added, user.created, "
-                                    "user.disabled, user.enabled, user.password_set")
+                                    "user.disabled, user.enabled, user.password_set, household.erased, "
+                                    "household.read, household.exported")
     username: str | None
     address: str | None
     detail: dict[str, Any]

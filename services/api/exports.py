@@ -18,6 +18,7 @@ from starlette.responses import Response
 from projections import coverage, interviews, issues, pairing
 from projections.base import SHANGHAI
 from services.ledger import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, Ledger, content_disposition, to_csv, to_xlsx
+from services.personal import ERASED_LABEL
 from services.vocabulary import labels
 
 from .auth import ADMIN, ISSUE_READERS, department_scope
@@ -25,7 +26,10 @@ from .filters import (
     CompletenessFilters, CoverageQuery, InterviewFilters, PairingFilters, completeness_rows, interview_filters,
     pairing_filters,
 )
-from .reading import GEOJSON_MEDIA_TYPE, AsOf, county_app, every_row, open_households, period_of, reading, schema_of
+from .reading import (
+    GEOJSON_MEDIA_TYPE, AsOf, audit_personal_read, county_app, every_row, open_households, open_issue_summaries,
+    period_of, reading, schema_of,
+)
 from .routing import Call, endpoint
 
 EXPORT_CONTENT = {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
@@ -66,8 +70,20 @@ def _label(group: str) -> Any:
     return lambda code: names.get(code, code)
 
 
+def _shown(text: str | None) -> str:
+    """A household's text as a ledger shows it: 已删除 once the household is erased."""
+    return ERASED_LABEL if text is None else text
+
+
+def _head(household: dict[str, Any] | None) -> str | None:
+    """The head's name of an opened household (`open_households`), 已删除 once erased."""
+    if household is None:
+        return None
+    return ERASED_LABEL if household["erased"] else household["head_name"]
+
+
 def _names(county: Any, ids: list[UUID], attribute: str) -> dict[UUID, Any]:
-    """One plain attribute (an issue's summary, a cadre's name) of many aggregates, from their events."""
+    """One plain attribute (a cadre's name) of many aggregates, from their events."""
     return {aggregate_id: getattr(aggregate, attribute, None)
             for aggregate_id, aggregate in county.load_many(ids).items()} if ids else {}
 
@@ -89,8 +105,9 @@ async def issue_rows(call: Call, query: AsOf) -> list[dict[str, Any]]:
     """Every issue of the ledger (newest first), with its summary, as the caller may see it."""
     assert call.session is not None
     rows = await every_row(call, issues.issues, department=department_scope(call.session), as_of=query.as_of)
-    summaries = await to_thread.run_sync(_names, county_app(call), [row["issue_id"] for row in rows], "summary")
-    return [{**row, "summary": summaries.get(row["issue_id"])} for row in rows]
+    summaries = await to_thread.run_sync(open_issue_summaries, county_app(call), [row["issue_id"] for row in rows])
+    await audit_personal_read(call, [row["household_id"] for row in rows])
+    return [{**row, "summary": _shown(summaries.get(row["issue_id"]))} for row in rows]
 
 
 @endpoint("GET", "/exports/issues", query=ExportQuery, roles=ISSUE_READERS, tags=["exports"], content=EXPORT_CONTENT,
@@ -114,7 +131,8 @@ COMPLETENESS_COLUMNS = [
 async def export_completeness(call: Call) -> Response:
     rows = await completeness_rows(call, call.query)
     opened = await to_thread.run_sync(open_households, county_app(call), [row["household_id"] for row in rows])
-    rows = [{**row, "head_name": opened.get(row["household_id"], {}).get("head_name")} for row in rows]
+    await audit_personal_read(call, opened)
+    rows = [{**row, "head_name": _head(opened.get(row["household_id"]))} for row in rows]
     rows.sort(key=lambda row: (row["township"], row["village"], str(row["household_id"])))
     return download(call, Ledger("走访完成情况台账", COMPLETENESS_COLUMNS, rows))
 
@@ -139,8 +157,9 @@ async def export_pairings(call: Call) -> Response:
     households = [row["household_id"] for row in rows if row["household_id"] is not None]
     cadres = await to_thread.run_sync(_names, county_app(call), sorted({row["cadre_id"] for row in rows}), "name")
     heads = await to_thread.run_sync(open_households, county_app(call), households)
+    await audit_personal_read(call, heads)
     rows = [{**row, "cadre_name": cadres.get(row["cadre_id"]),
-             "target_name": heads.get(row["household_id"], {}).get("head_name")} for row in rows]
+             "target_name": _head(heads.get(row["household_id"]))} for row in rows]
     return download(call, Ledger("结对帮扶台账", PAIRING_COLUMNS, rows))
 
 

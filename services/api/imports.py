@@ -90,7 +90,7 @@ async def _outside_the_county(call: Call, adcode: str, rows: list[HouseholdRow])
 @endpoint("POST", "/households/import", upload=True, response=ImportResult, roles={"county_admin"},
           tags=["households"], errors={422},
           summary="Register households from a 民情档案 file (CSV or XLSX), all or nothing")
-async def import_households(call: Call) -> ImportResult:
+async def import_households(call: Call) -> ImportResult | JSONResponse:
     """Every row is checked first; if any is wrong the answer (422) names each bad row, column and
     reason and nothing is written. Uploading the same rows again registers nothing twice."""
     assert call.upload is not None and call.session is not None

@@ -13,7 +13,8 @@ from services.domain import commands as c
 from .auth import ADMIN, ISSUE_READERS, department_scope, may_see_issue
 from .errors import not_found
 from .reading import (
-    PLAIN_TEXT, AsOf, Document, InPeriod, Keyset, Page, keyset_page, lookup, period_of, reading, schema_of, whole_page,
+    PLAIN_TEXT, AsOf, Document, InPeriod, Keyset, Page, audit_personal_read, keyset_page, lookup, period_of, reading,
+    schema_of, whole_page,
 )
 from .routing import Call, endpoint
 from .writing import command_endpoint
@@ -86,6 +87,7 @@ async def issue_detail(call: Call) -> Document:
     assert call.session is not None
     if not may_see_issue(call.session, issue["route"], issue["department"]):
         raise not_found("issue", "问题")  # not routed to this department: as if it did not exist
+    await audit_personal_read(call, [issue["household_id"]])  # its texts are about the household
     return Document(issue)
 
 

@@ -8,10 +8,14 @@ by key, `limit`/`after` with `next`. Every query takes `as_of` (a date): the ans
 events up to that day would give.
 
 Household personal fields (head's name, phone) are opened only for cadres and county admins of the
-household's county (DESIGN §8); departments and province viewers never get them.
+household's county (DESIGN §8); departments and province viewers never get them. Every request by which
+a county admin reads them (a household, a list with heads' names, a ledger, an export) writes one
+audit-log entry naming the households (`audit_personal_read`).
 """
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -26,10 +30,12 @@ from projections.base import SHANGHAI, Period
 from services.domain import Cadre
 from services.domain.errors import NotFound
 from services.domain.household import Household
-from services.personal import ERASED, open_personal
+from services.domain.issue import Issue
+from services.identity.sessions import audit
+from services.personal import ERASED, open_free_text, open_personal
 from services.storage.names import county_schema
 
-from .auth import PERSONAL_ROLES
+from .auth import ADMIN, PERSONAL_ROLES
 from .errors import ApiError, not_found
 from .params import PeriodText
 from .routing import Call
@@ -148,6 +154,47 @@ async def lookup(call: Call, reader: str, object_id: UUID, what: tuple[str, str]
         raise not_found(*what) from None
 
 
+PERSONAL_READ = "household.read"
+# A list page read again by the same admin within this window is not logged again: the admin map asks
+# for the same pages at every step of its time slider and on every live update.
+RELIST_WINDOW_S = 600.0
+_listed: OrderedDict[tuple[Any, str, int], float] = OrderedDict()
+_LISTED_MAX = 10_000
+
+
+async def audit_personal_read(call: Call, household_ids: Iterable[UUID | None], action: str = PERSONAL_READ,
+                              listing: bool = False, **detail: Any) -> None:
+    """A county admin's read of households' personal data, to the audit log: who (the session), when
+    (the entry's time), which households and through which request (method, path and query). Cadres'
+    reads of their own households (the field app) are not logged. A `listing` (a page of a list) is
+    logged once per admin, path and set of households in RELIST_WINDOW_S (per server process)."""
+    if call.session is None or not call.session.roles & ADMIN:
+        return
+    ids = [str(i) for i in dict.fromkeys(household_ids) if i is not None]
+    if not ids:
+        return
+    request = call.request
+    if listing and _listed_recently((call.session.user_id, request.url.path, hash(tuple(sorted(ids))))):
+        return
+    route = f"{request.method} {request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+    async with call.db.acquire() as conn:
+        await audit(conn, action, call.session.user_id, call.session.username, call.county,
+                    detail={"household_ids": ids, "route": route, **detail})
+
+
+def _listed_recently(key: tuple[Any, str, int]) -> bool:
+    """Whether this page was logged within the window; remembers it from now if not."""
+    now = time.monotonic()
+    seen = _listed.get(key)
+    if seen is not None and now - seen < RELIST_WINDOW_S:
+        return True
+    _listed[key] = now
+    _listed.move_to_end(key)
+    while len(_listed) > _LISTED_MAX:
+        _listed.popitem(last=False)
+    return False
+
+
 def may_see_personal(call: Call) -> bool:
     return call.session is not None and bool(call.session.roles & PERSONAL_ROLES)
 
@@ -171,11 +218,22 @@ def open_households(county: Any, household_ids: Iterable[UUID]) -> dict[UUID, di
         personal = open_personal(household.personal, key, household_id) if key is not None else ERASED
         opened[household_id] = {
             "head_name": personal.head_name, "phone": personal.phone, "erased": personal.erased,
-            "village": household.village, "township": household.township, "address": household.address,
+            "village": household.village, "township": household.township,
+            "address": open_free_text(household.address, key, household_id),
             "lat": household.lat, "lon": household.lon, "tags": list(household.tags), "size": household.size,
             "version": household.version, "archived": household.archived,
         }
     return opened
+
+
+def open_issue_summaries(county: Any, issue_ids: Iterable[UUID]) -> dict[UUID, str | None]:
+    """Issues' summaries, opened with their households' keys: None for an erased household's issue
+    (sync: run in a thread)."""
+    ids = list(dict.fromkeys(issue_ids))
+    found = {i: issue for i, issue in (county.load_many(ids) if ids else {}).items() if isinstance(issue, Issue)}
+    keys = county.keys.get_many({issue.household_id for issue in found.values() if issue.household_id is not None})
+    return {i: open_free_text(issue.summary, keys.get(issue.household_id), issue.household_id)
+            for i, issue in found.items()}
 
 
 async def with_heads(call: Call, items: list[dict[str, Any]], key: str = "household_id") -> list[dict[str, Any]]:
@@ -184,6 +242,7 @@ async def with_heads(call: Call, items: list[dict[str, Any]], key: str = "househ
         return items
     ids = [item[key] for item in items if item.get(key) is not None]
     opened = await to_thread.run_sync(open_households, county_app(call), ids)
+    await audit_personal_read(call, opened, listing=True)
     return [{**item, "head_name": opened.get(item[key], {}).get("head_name")} if item.get(key) else item
             for item in items]
 

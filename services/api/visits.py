@@ -11,7 +11,9 @@ from projections import verdicts
 from services.domain import commands as c
 
 from .auth import ADMIN
-from .reading import Document, InPeriod, Page, Paged, lookup, offset_page, period_of, reading, schema_of
+from .reading import (
+    Document, InPeriod, Page, Paged, audit_personal_read, lookup, offset_page, period_of, reading, schema_of,
+)
 from .params import PeriodText
 from .routing import Call, endpoint
 from .writing import command_endpoint
@@ -54,6 +56,7 @@ async def visit_detail(call: Call) -> Document:
     async with reading(call) as conn:
         judged = await verdicts.checkins(conn, schema_of(call), cadre_id=UUID(visit["cadre_id"]))
     verdict = next((v for v in judged if v["visit_id"] == call.path["visit_id"]), None)
+    await audit_personal_read(call, [visit["household_id"]])  # its note is about the household
     return Document({**visit, "verdict": verdict})
 
 

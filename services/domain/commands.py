@@ -16,8 +16,8 @@ from uuid import UUID
 from annotated_types import GroupedMetadata
 
 from pydantic import (
-    AfterValidator, AwareDatetime, BeforeValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
-    model_validator,
+    AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
+    ValidationError, ValidationInfo, field_validator, model_validator,
 )
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 from services.domain import clock
 from services.domain.errors import InvalidCommand, shown
 from services.domain.values import (
-    Cadence, HouseholdTag, InterviewDirection, InterviewForm, IssueRoute, IssueSource, MustTalkTopic, Rank,
+    Cadence, Festival, HouseholdTag, InterviewDirection, InterviewForm, IssueRoute, IssueSource, MustTalkTopic, Rank,
     Satisfaction, TargetKind, VisitKind,
 )
 
@@ -386,6 +386,29 @@ class ReopenIssue(ChangeCommand):
     reason: Reason
 
 
+class DefineCampaign(Command):
+    """A festival campaign (节日慰问): every household carrying one of `tags` is to be visited with a
+    `festival` check-in between `starts_on` and `ends_on`, both days included; `ends_on` may not be
+    before `starts_on`."""
+
+    type = "define_campaign"
+    festival: Festival
+    starts_on: date
+    ends_on: date
+    tags: Annotated[list[HouseholdTag], Field(min_length=1, max_length=7), AfterValidator(_unique_sorted)]
+
+    @field_validator("ends_on")
+    @classmethod
+    def _window_ends_after_it_starts(cls, ends_on: date, info: ValidationInfo) -> date:
+        # A field validator, not a model one, so that the problem names `ends_on` (a missing or
+        # malformed `starts_on` is reported on its own).
+        starts_on = info.data.get("starts_on")
+        if starts_on is not None and ends_on < starts_on:
+            raise _problem("window_ends_before_start", f"ends before the window starts ({starts_on})",
+                           f"不能早于开始日期 {starts_on}")
+        return ends_on
+
+
 def _require_uuid(value: str) -> None:
     try:
         UUID(value)
@@ -400,6 +423,7 @@ COMMANDS: dict[str, type[Command]] = {
         EnrolCadre, ChangeRank, TransferCadre, DepartCadre, FormPairing, EndPairing,
         CheckIn, VoidVisit, HoldInterview,
         RaiseIssue, RouteIssue, ResolveIssue, ReplyIssue, RateIssue, ReopenIssue,
+        DefineCampaign,
     )
 }
 

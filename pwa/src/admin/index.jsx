@@ -8,6 +8,7 @@ import { at } from './i18n.js';
 import { AdminContext, problem } from './context.js';
 import { CoverageMap } from './map.jsx';
 import { Compliance } from './compliance.jsx';
+import { Campaigns } from './campaigns.jsx';
 import { IssueBoard } from './issues.jsx';
 import { Leaderboards } from './leaderboards.jsx';
 import { People } from './people.jsx';
@@ -19,6 +20,7 @@ import './admin.css';
 const VIEWS = [
   ['/admin/map', CoverageMap, 'nav_map', ['county_admin']],
   ['/admin/compliance', Compliance, 'nav_compliance', ['county_admin']],
+  ['/admin/campaigns', Campaigns, 'nav_campaigns', ['county_admin']],
   ['/admin/issues', IssueBoard, 'nav_issues', ['county_admin', 'department']],
   ['/admin/leaderboards', Leaderboards, 'nav_leaderboards', ['county_admin']],
   ['/admin/people', People, 'nav_people', ['county_admin']],

@@ -44,8 +44,9 @@ VALID: dict[str, Callable[[Api], dict[str, Any]]] = {
     "check_in": lambda api: {"target_kind": "household", "target_id": str(api.household()), "kind": "home",
                              "occurred_at": _now(), "position": POSITION},
     "void_visit": lambda api: {"visit_id": str(api.visit()), "expected_version": 1, "reason": "误录"},
+    # cadre to leader: a staff cadre "leading" an interview would count as a rank mismatch in county A
     "hold_interview": lambda api: {"interviewee_id": str(api.cadre()), "form": "one_on_one",
-                                   "direction": "leader_to_cadre", "opinions_count": 2, "follow_up": True,
+                                   "direction": "cadre_to_leader", "opinions_count": 2, "follow_up": True,
                                    "occurred_at": _now()},
     "route_issue": lambda api: {"issue_id": str(api.issue()), "expected_version": 1, "route": "monthly_review"},
     "resolve_issue": lambda api: {"issue_id": str(api.issue(department=DEPARTMENT)), "expected_version": 2,

@@ -194,3 +194,15 @@ def test_reading_an_unknown_or_mistyped_id_is_not_found(county, admin):
         county.household(uuid4())
     with pytest.raises(NotFound, match="No such cadre"):
         county.cadre(household)
+
+
+def test_only_a_county_admin_defines_a_campaign_and_it_reads_back(county, admin):
+    command = c.DefineCampaign(command_id=uuid4(), festival="mid_autumn", starts_on=date(2026, 9, 20),
+                               ends_on=date(2026, 10, 8), tags=["hardship_member", "empty_nest_elderly"])
+    cadre = cadre_actor(county, enrol(county, admin))
+    assert county.execute(command, cadre).status == "rejected"
+    campaign = applied(county.execute(command, admin))
+    assert county.campaign(campaign) == {
+        "id": str(campaign), "version": 1, "festival": "mid_autumn", "starts_on": "2026-09-20",
+        "ends_on": "2026-10-08", "tags": ["empty_nest_elderly", "hardship_member"]}
+    assert county.execute(command, admin).status == "duplicate"

@@ -84,7 +84,8 @@ class Explaining:
     def _walk(self, node: dict) -> None:
         if node.get("Schema") == SCHEMA and "Relation Name" in node:
             table = node["Relation Name"]
-            rows = node["Actual Rows"] + node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
+            rows = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+                    + node.get("Rows Removed by Index Recheck", 0))
             self.touched[table] = self.touched.get(table, 0) + rows * node["Actual Loops"]
             if node["Node Type"] == "Seq Scan" and table in BIG:
                 self.seq_scans.add(table)
