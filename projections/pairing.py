@@ -55,12 +55,17 @@ TABLES = [
     " household_id uuid, programme text NOT NULL, cadence text NOT NULL, formed_on date NOT NULL,"
     " formed_at timestamptz NOT NULL, ended_on date, ended_at timestamptz,"
     # the household's tags and archived flag now, for the quotas without as_of (no probe per pairing)
-    " household_tags text[], household_archived boolean)",
+    " household_tags text[], household_archived boolean,"
+    # why it ended (ENDED_REASONS); `needs_new_cadre`: ended by its cadre's departure, and its household
+    # is neither archived nor paired again since (the admin's list of households to pair again)
+    " ended_reason text, needs_new_cadre boolean NOT NULL DEFAULT false)",
     "CREATE INDEX IF NOT EXISTS pairing_pairings_cadre ON {schema}.pairing_pairings (cadre_id)",
     "CREATE INDEX IF NOT EXISTS pairing_pairings_target ON {schema}.pairing_pairings (cadre_id, target_id)",
     # a household's change of tags or archiving re-judges the quotas of the cadres paired with it
     "CREATE INDEX IF NOT EXISTS pairing_pairings_household ON {schema}.pairing_pairings (household_id)"
     " WHERE household_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS pairing_pairings_needing ON {schema}.pairing_pairings (pairing_id)"
+    " WHERE needs_new_cadre",
     "CREATE TABLE IF NOT EXISTS {schema}.pairing_households ("
     " household_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL, tags text[] NOT NULL,"
     " archived boolean NOT NULL, PRIMARY KEY (household_id, version))",
@@ -101,6 +106,9 @@ TABLES = [
 ]
 
 STATUSES = ("ok", "due", "overdue")
+# A pairing ends by hand (`end_pairing`), or with its household (archived) or its cadre (departed): a
+# pairing that can never be met again is judged no more from that moment on.
+ENDED_REASONS = ("ended", "household_archived", "cadre_departed")
 CADENCES = ("monthly", "quarterly", "yearly")
 
 
@@ -110,6 +118,7 @@ class Pairings(Projection):
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         formed, ended, households, checkins, voids = [], [], [], [], []
+        departed: list[tuple[UUID, date, datetime]] = []
         archived = [e.originator_id for e in events if event_name(e) == "Household.Archived"]
         tags: dict[UUID, list[str]] = {}
         if archived:
@@ -135,7 +144,9 @@ class Pairings(Projection):
             elif name == "Visit.Voided":
                 voids.append((event.originator_id, event.timestamp))
             elif name == "Pairing.Ended":
-                ended.append((event.originator_id, parse_date(event.ended_on), event.timestamp))
+                ended.append((event.originator_id, parse_date(event.ended_on), event.timestamp, "ended"))
+            elif name == "Cadre.Departed":
+                departed.append((event.originator_id, local_date(event.timestamp), event.timestamp))
             elif name in ("Household.Registered", "Household.Retagged", "Household.Archived"):
                 if name != "Household.Archived":
                     tags[event.originator_id] = list(event.tags)
@@ -144,15 +155,27 @@ class Pairings(Projection):
         if formed:
             await conn.executemany(
                 f"INSERT INTO {schema}.pairing_pairings"
-                f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL, NULL)",
+                f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL, NULL, NULL, false)",
                 formed,
             )
+        # The earliest end stands, whichever the batch applies first: a pairing ended by its household's
+        # archiving and later by hand ended when the household was archived.
+        earliest = "(ended_at IS NULL OR ended_at > $3)"
         if ended:
             await conn.executemany(
-                f"UPDATE {schema}.pairing_pairings SET ended_on = $2, ended_at = $3 WHERE pairing_id = $1", ended
+                f"UPDATE {schema}.pairing_pairings SET ended_on = $2, ended_at = $3, ended_reason = $4,"
+                f" needs_new_cadre = false WHERE pairing_id = $1 AND {earliest}", ended
             )
         if households:
             await conn.executemany(f"INSERT INTO {schema}.pairing_households VALUES ($1, $2, $3, $4, $5)", households)
+            gone = [(h[0], local_date(h[2]), h[2]) for h in households if h[4]]
+            if gone:
+                await conn.executemany(
+                    f"UPDATE {schema}.pairing_pairings SET ended_on = $2, ended_at = $3,"
+                    f" ended_reason = 'household_archived' WHERE household_id = $1 AND {earliest}", gone
+                )
+                await conn.execute(f"UPDATE {schema}.pairing_pairings SET needs_new_cadre = false"
+                                   " WHERE household_id = ANY($1) AND needs_new_cadre", [g[0] for g in gone])
         if households or formed:
             await conn.execute(
                 f"UPDATE {schema}.pairing_pairings p SET household_tags = h.tags, household_archived = h.archived"
@@ -161,6 +184,18 @@ class Pairings(Projection):
                 " WHERE p.household_id = h.household_id",
                 list({h[0] for h in households} | {f[4] for f in formed if f[4] is not None}),
             )
+        if departed:
+            await conn.executemany(
+                f"UPDATE {schema}.pairing_pairings SET ended_on = $2, ended_at = $3,"
+                f" ended_reason = 'cadre_departed' WHERE cadre_id = $1 AND {earliest}", departed
+            )
+            await _mark_households_needing_a_cadre(conn, schema, [d[0] for d in departed])
+        repaired = list({f[4] for f in formed if f[4] is not None})
+        if repaired:
+            await conn.execute(
+                f"UPDATE {schema}.pairing_pairings SET needs_new_cadre = false"
+                " WHERE household_id = ANY($1) AND needs_new_cadre AND pairing_id <> ALL($2)",
+                repaired, [f[0] for f in formed])
         if checkins:
             await conn.executemany(
                 f"INSERT INTO {schema}.pairing_checkins VALUES ($1, $2, $3, $4, $5, $6, NULL)", checkins
@@ -173,6 +208,21 @@ class Pairings(Projection):
                     f"UPDATE {schema}.{table} SET voided_at = $2 WHERE visit_id = $1 AND voided_at IS NULL", voids
                 )
         await _requote(conn, schema, events, rules)
+
+
+async def _mark_households_needing_a_cadre(conn: AsyncConnection, schema: str, cadres: list[UUID]) -> None:
+    """The household pairings the departed `cadres` held mark their households as needing a new cadre,
+    unless the household is archived or another pairing still serves it (by index, per pairing)."""
+    await conn.execute(
+        f"""
+        UPDATE {schema}.pairing_pairings p SET needs_new_cadre = true
+        WHERE p.cadre_id = ANY($1) AND p.ended_reason = 'cadre_departed' AND p.household_id IS NOT NULL
+          AND NOT coalesce(p.household_archived, false)
+          AND NOT EXISTS (SELECT 1 FROM {schema}.pairing_pairings o
+                          WHERE o.household_id = p.household_id AND o.ended_at IS NULL)
+        """,
+        cadres,
+    )
 
 
 async def _match(conn: AsyncConnection, schema: str, visits: list[UUID], pairings: list[UUID]) -> None:
@@ -425,6 +475,40 @@ async def pairings(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None 
         *args,
     )
     page = [_item(row, today) for row in rows[:limit]]
+    return {"items": page, "next": page[-1]["pairing_id"] if len(rows) > limit else None}
+
+
+async def one(conn: AsyncConnection, schema: str, pairing_id: UUID) -> dict[str, Any] | None:
+    """One pairing, active or ended, with when and why it ended (`ended_reason`: ENDED_REASONS)."""
+    row = await conn.fetchrow(
+        f"SELECT pairing_id, cadre_id, target_kind, target_id, household_id, programme, cadence, formed_on,"
+        f" ended_on, ended_reason, needs_new_cadre FROM {schema}.pairing_pairings WHERE pairing_id = $1",
+        pairing_id)
+    return None if row is None else dict(row)
+
+
+async def needing_a_cadre(conn: AsyncConnection, schema: str, *, limit: int = 100,
+                          after: UUID | None = None) -> dict[str, Any]:
+    """A page of the households to pair again (by pairing id): each household pairing that ended with its
+    cadre's departure, whose household is neither archived nor paired again since: `{items, next}`.
+    By the partial index of those pairings: the answer's rows only."""
+    if not 1 <= limit <= 1000:
+        raise ValueError(f"limit is 1 to 1000, not {limit}")
+    rows = await conn.fetch(
+        f"""
+        SELECT p.pairing_id, p.household_id, p.cadre_id, p.programme, p.cadence, p.formed_on, p.ended_on,
+               p.ended_reason, h.township, h.village
+        FROM {schema}.pairing_pairings p
+        LEFT JOIN LATERAL (
+            SELECT cp.township, cp.village FROM {schema}.coverage_places cp
+            WHERE cp.household_id = p.household_id ORDER BY cp.version DESC LIMIT 1
+        ) h ON true
+        WHERE p.needs_new_cadre AND ($1::uuid IS NULL OR p.pairing_id > $1)
+        ORDER BY p.pairing_id LIMIT $2
+        """,
+        after, limit + 1,
+    )
+    page = [dict(row) for row in rows[:limit]]
     return {"items": page, "next": page[-1]["pairing_id"] if len(rows) > limit else None}
 
 

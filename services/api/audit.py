@@ -23,9 +23,9 @@ class AuditQuery(BaseModel):
 class AuditEntry(BaseModel):
     id: int
     at: datetime
-    action: str = Field(description="login, logout, login.failed, rules.changed, user.created, user.disabled, "
-                                    "user.enabled, user.password_set, household.erased, household.read, "
-                                    "household.exported, visit.voided")
+    action: str = Field(description="login, logout, login.failed, rules.changed, place.added, user.created, "
+                                    "user.disabled, user.enabled, user.password_set, household.erased, "
+                                    "household.read, household.exported, visit.voided")
     username: str | None
     address: str | None
     detail: dict[str, Any]

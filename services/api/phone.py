@@ -23,11 +23,11 @@ from pydantic import BaseModel, Field
 
 from projections import campaigns, completeness, coverage, issues, leaderboards, pairing, verdicts
 from projections.base import SHANGHAI, Period
-from services.county_map import places_of, stored_map
 from services.identity.sessions import erased_since
 from services.storage.connections import AsyncConnection
 
 from .errors import ApiError, not_found
+from .places import county_place_list
 from .reading import (
     active_cadres, audit_personal_read, county_app, lookup, open_heads, open_households, open_issue_summaries, reading,
     schema_of,
@@ -40,14 +40,15 @@ PHONE_ROLES = {"cadre"}
 
 async def place_names(call: Call) -> dict[str, str]:
     """Township and village names by code, from the county's boundary FeatureCollection
-    (docs/contracts.md: `core.counties.boundary`); a county without one gets {} and the phone shows codes.
+    (docs/contracts.md: `core.counties.boundary`) and the villages its admins added; a county without
+    either gets {} and the phone shows codes.
     Cached for NAMES_TTL: boundaries change with a re-provisioning, not with field work."""
     adcode = call.county
     cached = _names_cache.get(adcode)
     if cached is not None and time.monotonic() - cached[0] < NAMES_TTL:
         return cached[1]
     async with call.db.acquire() as conn:
-        names = {place.code: place.name for place in places_of(await stored_map(conn, adcode))}
+        names = {place.code: place.name for place in await county_place_list(conn, adcode)}
     _names_cache[adcode] = (time.monotonic(), names)
     return names
 

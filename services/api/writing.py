@@ -113,7 +113,9 @@ async def run(call: Call, command_type: type[c.Command]) -> CommandOutcome:
         raise ApiError(409, outcome.reason["en"], outcome.reason["zh"], kind="conflict")
     if outcome.status == "rejected":
         assert outcome.reason is not None
-        raise ApiError(422, outcome.reason["en"], outcome.reason["zh"], kind="rejected")
+        named = None if outcome.field is None else [
+            FieldError(field=outcome.field, message=outcome.reason["en"], message_zh=outcome.reason["zh"])]
+        raise ApiError(422, outcome.reason["en"], outcome.reason["zh"], kind="rejected", errors=named)
     if isinstance(command, c.DepartCadre):
         async with call.db.acquire() as conn:
             await end_departed_accounts(conn, county, [command.cadre_id], call.session.username)
