@@ -16,13 +16,14 @@ Cost (DESIGN §6): a batch reads and writes only the households, festival check-
 events touch (a campaign's definition: the households it targets); the running totals
 (`campaigns_tallies`, per campaign, township and village and for the whole campaign, by recorded day)
 answer progress as of any day in O(the campaign's villages); the list still to visit is a keyset page
-of a partial index (households as they stand now).
+of a partial index now, and as of a past day comes from the versions of the campaign's target rows
+(`campaigns_target_versions`, O(the campaign's targets)).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -57,8 +58,13 @@ TABLES = [
     # Each household a campaign ever targeted: whether it still does, where it counts, its counted visits.
     "CREATE TABLE IF NOT EXISTS {schema}.campaigns_targets ("
     " campaign_id uuid NOT NULL, household_id uuid NOT NULL, member boolean NOT NULL, village text NOT NULL,"
-    " township text NOT NULL, visits int NOT NULL, PRIMARY KEY (campaign_id, household_id))",
+    " township text NOT NULL, visits int NOT NULL, version int NOT NULL, PRIMARY KEY (campaign_id, household_id))",
     "CREATE INDEX IF NOT EXISTS campaigns_targets_household ON {schema}.campaigns_targets (household_id)",
+    # Every version of a target row, from the moment it was recorded: the list still to visit as of a day.
+    "CREATE TABLE IF NOT EXISTS {schema}.campaigns_target_versions ("
+    " campaign_id uuid NOT NULL, household_id uuid NOT NULL, version int NOT NULL, valid_from timestamptz NOT NULL,"
+    " member boolean NOT NULL, village text NOT NULL, township text NOT NULL, visited boolean NOT NULL,"
+    " PRIMARY KEY (campaign_id, household_id, version))",
     # The list still to visit, a page at a time in household id order.
     "CREATE INDEX IF NOT EXISTS campaigns_targets_remaining ON {schema}.campaigns_targets"
     " (campaign_id, household_id) WHERE member AND visits = 0",
@@ -111,6 +117,7 @@ class _Target:
     village: str
     township: str
     visits: int
+    version: int = field(default=0, compare=False)
 
     def figures(self) -> tuple[str, str, list[int]] | None:
         return (self.township, self.village, [1, int(self.visits > 0)]) if self.member else None
@@ -129,6 +136,7 @@ class _Batch:
         self.changed_homes: set[UUID] = set()
         self.changed_visits: set[UUID] = set()
         self.changed_targets: set[tuple[UUID, UUID]] = set()
+        self.target_versions: list[tuple[Any, ...]] = []
         self.new_campaigns: list[tuple[_Campaign, datetime]] = []
         self.deltas: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: TALLIES.zero())
 
@@ -160,9 +168,11 @@ class _Batch:
             village, township = home.village, home.township
         if old is None and not member:
             return
-        new = _Target(member, village, township, self.counted(campaign, household_id))
+        new = _Target(member, village, township, self.counted(campaign, household_id), old.version + 1 if old else 1)
         if new == old:
             return
+        self.target_versions.append((campaign.campaign_id, household_id, new.version, moment, member, village,
+                                     township, new.visits > 0))
         day = local_date(moment)
         for figures, sign in ((old.figures() if old else None, -1), (new.figures(), 1)):
             if figures is None:
@@ -278,7 +288,7 @@ async def _load(conn: AsyncConnection, schema: str, batch: _Batch, households: s
             batch.add_visit(row["visit_id"], _visit(row))
     for row in await conn.fetch(f"SELECT * FROM {schema}.campaigns_targets WHERE household_id = ANY($1)", ids):
         batch.add_target(row["campaign_id"], row["household_id"],
-                         _Target(row["member"], row["village"], row["township"], row["visits"]))
+                         _Target(row["member"], row["village"], row["township"], row["visits"], row["version"]))
 
 
 async def _define(conn: AsyncConnection, schema: str, batch: _Batch, event: Any) -> None:
@@ -319,12 +329,16 @@ async def _save(conn: AsyncConnection, schema: str, batch: _Batch) -> None:
         )
     if batch.changed_targets:
         await conn.executemany(
-            f"INSERT INTO {schema}.campaigns_targets VALUES ($1, $2, $3, $4, $5, $6)"
+            f"INSERT INTO {schema}.campaigns_targets VALUES ($1, $2, $3, $4, $5, $6, $7)"
             " ON CONFLICT (campaign_id, household_id) DO UPDATE SET member = excluded.member,"
-            " village = excluded.village, township = excluded.township, visits = excluded.visits",
-            [(c, h, (t := batch.targets[(c, h)]).member, t.village, t.township, t.visits)
+            " village = excluded.village, township = excluded.township, visits = excluded.visits,"
+            " version = excluded.version",
+            [(c, h, (t := batch.targets[(c, h)]).member, t.village, t.township, t.visits, t.version)
              for c, h in batch.changed_targets],
         )
+        await conn.executemany(
+            f"INSERT INTO {schema}.campaigns_target_versions VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            batch.target_versions)
     places = sorted({key[:3] for key, delta in batch.deltas.items() if any(delta)})
     if places:
         await conn.executemany(
@@ -333,6 +347,13 @@ async def _save(conn: AsyncConnection, schema: str, batch: _Batch) -> None:
 
 
 # ---- queries ----------------------------------------------------------------------------------------------------
+
+
+def tagged(schema: str, tag: str) -> str:
+    """SQL: the ids of the households carrying the tag `tag` (a text parameter, e.g. `$4`) as they stand
+    now, by the tags' index. Other read models' queries filter by household tag with it ("every
+    left-behind child visited this year"): O(the households carrying the tag)."""
+    return f"(SELECT household_id FROM {schema}.campaigns_households WHERE tags @> ARRAY[{tag}::text])"
 
 
 def _share(households: int, visited: int) -> dict[str, Any]:
@@ -391,9 +412,11 @@ async def progress(conn: AsyncConnection, schema: str, campaign_id: UUID, *,
 
 
 async def remaining(conn: AsyncConnection, schema: str, campaign_id: UUID, *, township: str | None = None,
-                    village: str | None = None, after: UUID | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """The campaign's households not yet visited, as they stand now, in household id order after `after`
-    (a keyset page: one range of a partial index)."""
+                    village: str | None = None, after: UUID | None = None, limit: int = 100,
+                    as_of: date | None = None) -> list[dict[str, Any]]:
+    """The campaign's households not yet visited, in household id order after `after`: now, a keyset
+    page of a partial index; as of a day, from the versions of its targets then (O(the campaign's
+    targets from `after` on)). Places are the campaign's; tags and coordinates are as they stand now."""
     args: list[Any] = [campaign_id, after, limit]
     where = ""
     if village is not None:
@@ -402,12 +425,24 @@ async def remaining(conn: AsyncConnection, schema: str, campaign_id: UUID, *, to
     if township is not None:
         args.append(township)
         where += f" AND t.township = ${len(args)}"
+    start = "coalesce($2::uuid, '00000000-0000-0000-0000-000000000000')"
+    if as_of is None:
+        page = f"""SELECT household_id, village, township FROM {schema}.campaigns_targets t
+                   WHERE t.campaign_id = $1 AND t.member AND t.visits = 0 AND t.household_id > {start}{where}
+                   ORDER BY t.household_id LIMIT $3"""
+    else:
+        args.append(recorded_before(as_of))
+        page = f"""SELECT household_id, village, township FROM (
+                       SELECT DISTINCT ON (household_id) * FROM {schema}.campaigns_target_versions t
+                       WHERE t.campaign_id = $1 AND t.household_id > {start} AND t.valid_from < ${len(args)}
+                       ORDER BY t.household_id, t.version DESC) t
+                   WHERE t.member AND NOT t.visited{where} ORDER BY t.household_id LIMIT $3"""
+    # The page first, then its households by their key: a join would walk the households from the first id on.
     rows = await conn.fetch(
-        f"""SELECT t.household_id, t.village, t.township, h.tags, h.lat, h.lon
-            FROM {schema}.campaigns_targets t JOIN {schema}.campaigns_households h USING (household_id)
-            WHERE t.campaign_id = $1 AND t.member AND t.visits = 0
-              AND t.household_id > coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'){where}
-            ORDER BY t.household_id LIMIT $3""",
+        f"""SELECT t.household_id, t.village, t.township, h.tags, h.lat, h.lon FROM ({page}) t
+            CROSS JOIN LATERAL (SELECT tags, lat, lon FROM {schema}.campaigns_households h
+                                WHERE h.household_id = t.household_id) h
+            ORDER BY t.household_id""",
         *args,
     )
     return [{"household_id": r["household_id"], "village": r["village"], "township": r["township"],
@@ -419,15 +454,25 @@ async def still_to_visit(conn: AsyncConnection, schema: str, day: date, *, towns
     """The households of a township, and those named, that a campaign running on `day` still has to
     visit, each once with the campaign closing first, with its place and last visit (any kind), by
     household id: what a cadre answers for (O(those households), by the remaining indexes)."""
+    # Each running campaign's targets of the township and those named, by the remaining and household
+    # indexes; then their places and last visits by key.
     rows = await conn.fetch(
-        f"""SELECT DISTINCT ON (t.household_id) t.household_id, t.village, t.township, h.lat, h.lon,
+        f"""WITH running AS (SELECT * FROM {schema}.campaigns_campaigns WHERE starts_on <= $1 AND ends_on >= $1),
+            wanted AS (
+                SELECT t.campaign_id, t.household_id, t.village, t.township FROM running c
+                JOIN {schema}.campaigns_targets t ON t.campaign_id = c.campaign_id
+                WHERE t.member AND t.visits = 0 AND t.township = $2
+                UNION
+                SELECT t.campaign_id, t.household_id, t.village, t.township
+                FROM {schema}.campaigns_targets t JOIN running c ON c.campaign_id = t.campaign_id
+                WHERE t.household_id = ANY($3::uuid[]) AND t.member AND t.visits = 0)
+            SELECT DISTINCT ON (t.household_id) t.household_id, t.village, t.township, h.lat, h.lon,
                    c.campaign_id, c.festival, c.starts_on, c.ends_on, cur.last_visit
-            FROM {schema}.campaigns_campaigns c
-            JOIN {schema}.campaigns_targets t ON t.campaign_id = c.campaign_id AND t.member AND t.visits = 0
-              AND (t.township = $2 OR t.household_id = ANY($3::uuid[]))
-            JOIN {schema}.campaigns_households h ON h.household_id = t.household_id
-            LEFT JOIN {schema}.coverage_current cur ON cur.household_id = t.household_id
-            WHERE c.starts_on <= $1 AND c.ends_on >= $1
+            FROM wanted t JOIN running c USING (campaign_id)
+            CROSS JOIN LATERAL (SELECT lat, lon FROM {schema}.campaigns_households h
+                                WHERE h.household_id = t.household_id) h
+            LEFT JOIN LATERAL (SELECT last_visit FROM {schema}.coverage_current cur
+                               WHERE cur.household_id = t.household_id) cur ON true
             ORDER BY t.household_id, c.ends_on, c.campaign_id""",
         day, township, list(household_ids),
     )

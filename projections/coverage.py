@@ -34,6 +34,7 @@ import h3
 from asyncpg import Record
 
 from projections.base import Period, Projection, event_name, local_date, parse_time, recorded_before
+from projections.campaigns import tagged
 from projections.rules import Rules
 from projections.running import Key, RunningTotals, Vector
 from projections.verdicts import is_verified, visible_checkins
@@ -409,12 +410,48 @@ async def _range_visits(conn: AsyncConnection, schema: str, grouping: str, perio
     )
 
 
+async def tagged_figures(conn: AsyncConnection, schema: str, grouping: str, period: Period, as_of: date | None,
+                         tag: str) -> list[dict[str, Any]]:
+    """`group_figures` of the households carrying `tag` now, counted one by one (O(those households and
+    their visits in the period)): the summaries are kept per place, not per tag."""
+    start, end = period.instants()
+    rows = await conn.fetch(
+        f"""WITH t AS {tagged(schema, '$4')},
+            v AS (SELECT t.household_id, count(*)::int AS visits, count(*) FILTER (WHERE verified)::int AS verified
+                  FROM t CROSS JOIN LATERAL (SELECT * FROM {visible_checkins(schema)} c
+                                             WHERE c.household_id = t.household_id) c
+                  WHERE occurred_at >= $2 AND occurred_at < $3 GROUP BY t.household_id)
+            SELECT p.{grouping} AS key, {"p.township" if grouping == "village" else "''"} AS township, p.lat, p.lon,
+                   coalesce(v.visits, 0) AS visits, coalesce(v.verified, 0) AS verified
+            FROM t CROSS JOIN LATERAL (SELECT * FROM {households_as_of(schema)} p
+                                       WHERE p.household_id = t.household_id LIMIT 1) p
+            LEFT JOIN v ON v.household_id = t.household_id
+            WHERE NOT coalesce(p.archived_at < $2, false)""",
+        recorded_before(as_of), start, end, tag,
+    )
+    figures: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        group = figures.setdefault((row["key"], row["township"]), {
+            "key": row["key"], "township": row["township"], "households": 0, "lat": 0, "lon": 0, "visits": 0,
+            "verified_visits": 0, "visited_once": 0, "visited_twice": 0})
+        group["households"] += 1
+        group["lat"] += int(row["lat"] * SCALE)
+        group["lon"] += int(row["lon"] * SCALE)
+        group["visits"] += row["visits"]
+        group["verified_visits"] += row["verified"]
+        group["visited_once"] += row["visits"] >= 1
+        group["visited_twice"] += row["visits"] >= 2
+    return list(figures.values())
+
+
 async def coverage(conn: AsyncConnection, schema: str, period: Period, level: Level = "village", *, resolution: int = 8,
-                   as_of: date | None = None) -> list[dict[str, Any]]:
-    """Figures per village / township / H3 cell (or one row for the county), sorted by key."""
+                   as_of: date | None = None, tag: str | None = None) -> list[dict[str, Any]]:
+    """Figures per village / township / H3 cell (or one row for the county), sorted by key; with `tag`,
+    of the households carrying that tag now."""
     key = _key(level, resolution)
-    groups = await group_figures(conn, schema, "village" if key in ("village", "township", "county") else key,
-                                 period, as_of)
+    grouping = "village" if key in ("village", "township", "county") else key
+    groups = await (group_figures(conn, schema, grouping, period, as_of) if tag is None
+                    else tagged_figures(conn, schema, grouping, period, as_of, tag))
     merged: dict[str, dict[str, Any]] = {}
     for group in groups:
         name = adcode_of(schema) if key == "county" else group["township"] if key == "township" else group["key"]
@@ -435,9 +472,9 @@ def _figures(total: dict[str, Any]) -> dict[str, Any]:
         "coverage_pct": round(100.0 * total["visited_once"] / households, 1),
     }
 async def geojson(conn: AsyncConnection, schema: str, period: Period, level: Level = "village", *, resolution: int = 8,
-                  as_of: date | None = None) -> dict[str, Any]:
+                  as_of: date | None = None, tag: str | None = None) -> dict[str, Any]:
     """The same figures as an RFC 7946 FeatureCollection (properties = the figures + key)."""
-    rows = await coverage(conn, schema, period, level, resolution=resolution, as_of=as_of)
+    rows = await coverage(conn, schema, period, level, resolution=resolution, as_of=as_of, tag=tag)
     shapes = {} if level == "h3" else await known_shapes(conn, schema, level)
     features = []
     for row in rows:

@@ -3,11 +3,11 @@ progress by township and village, its households still to visit, and that list a
 CSV), from the campaigns read model (projections/campaigns.py)."""
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any
 from uuid import UUID
 
 from anyio import to_thread
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from projections import campaigns
@@ -17,7 +17,7 @@ from services.vocabulary import labels
 
 from .auth import ADMIN
 from .errors import not_found
-from .exports import EXPORT_CONTENT, download
+from .exports import EXPORT_CONTENT, ExportQuery, download
 from .reading import AsOf, Document, Page, county_app, open_households, reading, schema_of, whole_page, with_heads
 from .routing import Call, endpoint
 from .writing import command_endpoint
@@ -43,7 +43,7 @@ async def campaign_progress(call: Call) -> Document:
     return Document(progress)
 
 
-class RemainingFilters(BaseModel):
+class RemainingFilters(AsOf):
     township: str | None = Field(None, pattern=r"^\d{9}$", description="township code (9 digits)")
     village: str | None = Field(None, pattern=r"^\d{12}$", description="village code (12 digits)")
 
@@ -56,14 +56,14 @@ class RemainingQuery(RemainingFilters):
 async def _remaining(call: Call, query: RemainingFilters, limit: int, after: UUID | None) -> list[dict[str, Any]]:
     campaign_id = call.path["campaign_id"]
     async with reading(call) as conn:
-        if await campaigns.progress(conn, schema_of(call), campaign_id) is None:
+        if await campaigns.progress(conn, schema_of(call), campaign_id, as_of=query.as_of) is None:
             raise not_found(*NOT_FOUND)
         return await campaigns.remaining(conn, schema_of(call), campaign_id, township=query.township,
-                                         village=query.village, after=after, limit=limit)
+                                         village=query.village, after=after, limit=limit, as_of=query.as_of)
 
 
 @endpoint("GET", CAMPAIGN + "/households", query=RemainingQuery, response=Page, roles=ADMIN, errors={404},
-          tags=["campaigns"], summary="The campaign's households still to visit (as they stand now), by household id")
+          tags=["campaigns"], summary="The campaign's households still to visit, by household id")
 async def campaign_households(call: Call) -> Page:
     query: RemainingQuery = call.query
     # One more than the page shows: whether there is a next page.
@@ -84,10 +84,8 @@ REMAINING_COLUMNS = [
 ]
 
 
-class CampaignExport(RemainingFilters):
-    format: Literal["xlsx", "csv"] = "xlsx"
-    # The list is the households as they stand now (the read model keeps no history of it).
-    as_of: ClassVar[None] = None
+class CampaignExport(RemainingFilters, ExportQuery):
+    pass
 
 
 @endpoint("GET", "/exports/campaigns/{campaign_id:uuid}", query=CampaignExport, roles=ADMIN, errors={404},

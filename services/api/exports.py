@@ -234,7 +234,7 @@ async def export_coverage(call: Call) -> Response:
     period = period_of(query)
     async with reading(call) as conn:
         collection = await coverage.geojson(conn, schema_of(call), period, query.level,
-                                            resolution=query.resolution, as_of=query.as_of)
+                                            resolution=query.resolution, as_of=query.as_of, tag=query.tag)
     level = f"h3-{query.resolution}" if query.level == "h3" else query.level
     filename = f"走访覆盖-{call.county}-{level}-{period.start.isoformat()}_{period.end.isoformat()}.geojson"
     return Response(json.dumps(collection, ensure_ascii=False, default=str), media_type=GEOJSON_MEDIA_TYPE,

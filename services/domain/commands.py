@@ -393,8 +393,8 @@ class DefineCampaign(Command):
 
     type = "define_campaign"
     festival: Festival
-    starts_on: date
-    ends_on: date
+    starts_on: date = Field(description="the window's first day (China time)")
+    ends_on: date = Field(description="the window's last day, on or after `starts_on`")
     tags: Annotated[list[HouseholdTag], Field(min_length=1, max_length=7), AfterValidator(_unique_sorted)]
 
     @field_validator("ends_on")

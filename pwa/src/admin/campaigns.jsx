@@ -85,9 +85,12 @@ function Progress({ id }) {
         api.get(`/campaigns/${id}`), api.get(`/campaigns/${id}/households`, { ...filters, limit: 100 })]);
       setProgress(p);
       setLeft(l);
+      setError(null);
       ready('admin-campaign');
     } catch (e) {
-      setError(problem(e));
+      // Just defined: the read model has not made it yet (the next change it applies reloads this).
+      if (e.status === 404) setProgress(null);
+      else setError(problem(e));
     }
   };
   useLive(['campaigns'], load, [id, village]);
@@ -100,7 +103,7 @@ function Progress({ id }) {
     }
   };
   if (error) return <p class="error">{at('error', { detail: error })}</p>;
-  if (!progress || !left) return <p>{at('loading')}</p>;
+  if (!progress || !left) return <p class="hint">{at('campaign_pending')}</p>;
   return (
     <section class="card" data-testid="campaign-progress">
       <h2>

@@ -74,6 +74,8 @@ function Select({ label, value, onChange, options, testid }) {
 
 const statusOptions = () => STATUSES.map((s) => [s, label('due_status', s)]);
 const rankOptions = () => RANKS.map((r) => [r, label('rank', r)]);
+// "Every left-behind child visited this year": the households carrying one tag.
+const tagOptions = () => codes('household_tag').map((tag) => [tag, label('household_tag', tag)]);
 
 /** Township and village choices: the county's named places plus any code the rows carry; a chosen
  * township narrows the villages to its own (a village code starts with its township's). */
@@ -121,7 +123,7 @@ const Status = ({ value }) => <span class={`pill ${value}`}>{label('due_status',
 function Completeness() {
   const { api } = useAdmin();
   const places = usePlaces();
-  const [filters, setFilters] = useState({ township: '', village: '', cadre: '', status: '' });
+  const [filters, setFilters] = useState({ township: '', village: '', cadre: '', status: '', tag: '' });
   const cadres = useCadres();
   const [summary, setSummary] = useState(null);
   const [page, setPage] = useState(null);
@@ -129,8 +131,8 @@ function Completeness() {
   const load = async () => {
     try {
       const [s, p] = await Promise.all([
-        api.get('/completeness'),
-        api.get('/completeness/households', { ...filters, limit: 500 }),
+        api.get('/completeness', filters.tag ? { tag: filters.tag } : {}),
+        api.get('/completeness/households', { ...chosen(filters), limit: 500 }),
       ]);
       setSummary(s);
       setPage(p);
@@ -156,6 +158,7 @@ function Completeness() {
           ['village', villages],
           ['cadre', cadreOptions(cadres, places)],
           ['status', statusOptions()],
+          ['tag', tagOptions()],
         ]}
       />
       {error && <p class="error">{at('error', { detail: error })}</p>}

@@ -50,6 +50,13 @@ async def test_an_admin_defines_a_campaign_and_follows_it_to_the_households_stil
     assert second.json()["next"] is None
     assert sorted(i["household_id"] for i in pages) == sorted(str(h) for h in homes[1:])
     assert {i["head_name"] for i in pages} == {"乙户", "丙户"}
+    # As of yesterday it had not been defined: no such campaign then.
+    yesterday = (today - timedelta(days=1)).isoformat()
+    for path in (f"/api/v1/campaigns/{campaign}/households", f"/api/v1/campaigns/{campaign}"):
+        assert (await admin.get(path, params={"as_of": yesterday})).status_code == 404
+    as_of_today = await admin.get(f"/api/v1/campaigns/{campaign}/households",
+                                  params={"village": VILLAGE, "as_of": today.isoformat()})
+    assert sorted(i["household_id"] for i in as_of_today.json()["items"]) == sorted(str(h) for h in homes[1:])
 
     # On the cadre's phone, the paired campaign households come marked: one due by its pairing too, one
     # visited this quarter (not festival) that only the campaign makes due.
@@ -100,3 +107,26 @@ async def test_only_the_county_admin_defines_and_reads_campaigns_of_their_own_co
                  f"/api/v1/exports/campaigns/{campaign}"):
         assert (await other.get(path)).status_code == 404, path
     assert (await admin.get(f"/api/v1/campaigns/{campaign}")).json()["state"] == "ended"
+
+
+async def test_completeness_and_coverage_answer_for_the_households_carrying_a_tag(api: Api, database_url):
+    admin = await api.client("county_admin")
+    township = COUNTY_A + "078"
+    village = township + "001"
+    child, elder = (api.household(COUNTY_A, village=village, township=township, tags=tags, head_name=name)
+                    for tags, name in ((["left_behind_child"], "留守户"), (["empty_nest_elderly"], "空巢户")))
+    await wait_for_projections(database_url, COUNTY_A)
+    listed = (await admin.get("/api/v1/completeness/households",
+                              params={"village": village, "tag": "left_behind_child"})).json()
+    assert [h["household_id"] for h in listed["items"]] == [str(child)] and listed["total"] == 1
+    everyone = (await admin.get("/api/v1/completeness/households", params={"village": village})).json()
+    assert {h["household_id"] for h in everyone["items"]} == {str(child), str(elder)}
+    shares = (await admin.get("/api/v1/completeness", params={"tag": "left_behind_child"})).json()
+    assert any(t["township"] == township and t["households"] == 1 for t in shares["townships"])
+    mapped = (await admin.get("/api/v1/coverage", params={"level": "township", "tag": "left_behind_child"})).json()
+    assert [f["properties"]["households"] for f in mapped["features"] if f["id"] == township] == [1]
+    ledger = await admin.get("/api/v1/exports/completeness", params={"village": village, "tag": "left_behind_child",
+                                                                      "format": "csv"})
+    assert "留守户" in ledger.content.decode("utf-8-sig") and "空巢户" not in ledger.content.decode("utf-8-sig")
+    refused = await admin.get("/api/v1/completeness", params={"tag": "orphan"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"].endswith("tag")

@@ -140,6 +140,11 @@ async def test_households_join_and_leave_while_the_window_is_open_and_are_fixed_
         # As of the day the window closed, the late sync was not known yet.
         assert figures(await campaigns.progress(conn, SCHEMA, festival.id, as_of=date(2026, 10, 8))) == (3, 1, 33.3)
         assert [i["household_id"] for i in await campaigns.remaining(conn, SCHEMA, festival.id)] == [x["other_b"].id]
+        as_closed = await campaigns.remaining(conn, SCHEMA, festival.id, as_of=date(2026, 10, 8))
+        assert {i["household_id"] for i in as_closed} == {x["other_b"].id, x["child_a"].id}
+        assert {i["household_id"] for i in await campaigns.remaining(conn, SCHEMA, festival.id,
+                                                                      as_of=date(2026, 9, 20))} == {
+            x["child_a"].id, x["child_b"].id}
         assert after.id not in {i["household_id"] for i in await campaigns.remaining(conn, SCHEMA, festival.id)}
     finally:
         await conn.close()

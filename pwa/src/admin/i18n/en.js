@@ -128,6 +128,7 @@ export default {
   filter_village: 'Village',
   filter_cadre: 'Cadre',
   filter_rank: 'Rank',
+  filter_tag: 'Household tag',
   filter_status: 'Status',
   points_zoom_in: '{n} households in view: zoom in to see each one.',
   belongs_to: 'Department or cadre',
@@ -303,6 +304,7 @@ export default {
   campaign_summary: '{visited} of {households} visited ({pct})',
   campaign_left: 'Households still to visit',
   campaign_left_in: 'Still to visit in {village}',
+  campaign_pending: 'Making the list of households…',
   campaign_window_missing: 'Fill in the first and last day.',
   campaign_window_backwards: 'The last day cannot be before the first day ({start}).',
 };

@@ -128,6 +128,7 @@ export default {
   filter_village: '村（社区）',
   filter_cadre: '干部',
   filter_rank: '职级',
+  filter_tag: '户类别',
   filter_status: '状态',
   points_zoom_in: '视野内有 {n} 户，请放大地图查看各户走访状态。',
   belongs_to: '所属部门或干部',
@@ -303,6 +304,7 @@ export default {
   campaign_summary: '已慰问 {visited}/{households} 户（{pct}）',
   campaign_left: '尚未慰问的农户',
   campaign_left_in: '{village} 尚未慰问的农户',
+  campaign_pending: '正在生成慰问名单…',
   campaign_window_missing: '请填写开始和结束日期。',
   campaign_window_backwards: '结束日期不能早于开始日期 {start}。',
 };
