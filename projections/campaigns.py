@@ -33,6 +33,7 @@ from projections.base import recorded_before, reference_date
 from projections.rules import Rules
 from projections.running import RunningTotals
 from projections.verdicts import is_verified
+from services.storage.connections import AsyncConnection
 
 # Figures per campaign and place: ('', '') is the whole campaign, (township, '') a township.
 TALLIES = RunningTotals(
@@ -135,9 +136,9 @@ class _Batch:
         self.changed_homes: set[UUID] = set()
         self.changed_visits: set[UUID] = set()
         self.changed_targets: set[tuple[UUID, UUID]] = set()
-        self.target_versions: list[tuple] = []
+        self.target_versions: list[tuple[Any, ...]] = []
         self.new_campaigns: list[tuple[_Campaign, datetime]] = []
-        self.deltas: dict[tuple, list[int]] = defaultdict(lambda: TALLIES.zero())
+        self.deltas: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: TALLIES.zero())
 
     def add_visit(self, visit_id: UUID, visit: _Visit) -> None:
         self.visits[visit_id] = visit
@@ -188,7 +189,7 @@ class Campaigns(Projection):
     name = "campaigns"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         names = [event_name(e) for e in events]
         if not any(n.startswith(("Campaign.", "Household.", "Visit.")) for n in names):
             return
@@ -273,7 +274,8 @@ def _change_home(batch: _Batch, event: Any, name: str) -> None:
     batch.changed_homes.add(household_id)
 
 
-async def _load(conn: Any, schema: str, batch: _Batch, households: set[UUID], known_visits: set[UUID]) -> None:
+async def _load(conn: AsyncConnection, schema: str, batch: _Batch, households: set[UUID],
+                known_visits: set[UUID]) -> None:
     """The households' current state, their festival check-ins and their target rows."""
     ids = [h for h in households if h not in batch.homes]
     if not ids:
@@ -289,7 +291,7 @@ async def _load(conn: Any, schema: str, batch: _Batch, households: set[UUID], kn
                          _Target(row["member"], row["village"], row["township"], row["visits"], row["version"]))
 
 
-async def _define(conn: Any, schema: str, batch: _Batch, event: Any) -> None:
+async def _define(conn: AsyncConnection, schema: str, batch: _Batch, event: Any) -> None:
     campaign = _Campaign(event.originator_id, event.festival, parse_date(event.starts_on),
                          parse_date(event.ends_on), frozenset(event.tags))
     batch.campaigns[campaign.campaign_id] = campaign
@@ -304,7 +306,7 @@ async def _define(conn: Any, schema: str, batch: _Batch, event: Any) -> None:
             batch.refresh(campaign, household_id, event.timestamp, defining=True)
 
 
-async def _save(conn: Any, schema: str, batch: _Batch) -> None:
+async def _save(conn: AsyncConnection, schema: str, batch: _Batch) -> None:
     if batch.new_campaigns:
         await conn.executemany(
             f"INSERT INTO {schema}.campaigns_campaigns VALUES ($1, $2, $3, $4, $5, $6)",
@@ -354,12 +356,12 @@ def tagged(schema: str, tag: str) -> str:
     return f"(SELECT household_id FROM {schema}.campaigns_households WHERE tags @> ARRAY[{tag}::text])"
 
 
-def _share(households: int, visited: int) -> dict:
+def _share(households: int, visited: int) -> dict[str, Any]:
     return {"households": households, "visited": visited, "remaining": households - visited,
             "coverage_pct": round(100.0 * visited / households, 1) if households else None}
 
 
-def _described(row: Any, today: date) -> dict:
+def _described(row: Any, today: date) -> dict[str, Any]:
     state = "upcoming" if today < row["starts_on"] else "ended" if today > row["ends_on"] else "running"
     return {"campaign_id": row["campaign_id"], "festival": row["festival"], "starts_on": row["starts_on"],
             "ends_on": row["ends_on"], "tags": list(row["tags"]), "state": state}
@@ -369,7 +371,7 @@ def _whole(alias: str) -> str:
     return f"t.campaign_id = {alias}.campaign_id AND t.township = '' AND t.village = ''"
 
 
-async def campaigns(conn: Any, schema: str, *, as_of: date | None = None) -> list[dict]:
+async def campaigns(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> list[dict[str, Any]]:
     """Every campaign defined as of the day, latest window first, with its figures then (O(campaigns))."""
     today = reference_date(as_of)
     rows = await conn.fetch(
@@ -382,7 +384,8 @@ async def campaigns(conn: Any, schema: str, *, as_of: date | None = None) -> lis
     return [{**_described(r, today), **_share(r["households"] or 0, r["visited"] or 0)} for r in rows]
 
 
-async def progress(conn: Any, schema: str, campaign_id: UUID, *, as_of: date | None = None) -> dict | None:
+async def progress(conn: AsyncConnection, schema: str, campaign_id: UUID, *,
+                   as_of: date | None = None) -> dict[str, Any] | None:
     """One campaign with its figures by township and by village as of the day; None when no such
     campaign was defined by then. O(the campaign's villages)."""
     row = await conn.fetchrow(
@@ -408,9 +411,9 @@ async def progress(conn: Any, schema: str, campaign_id: UUID, *, as_of: date | N
     }
 
 
-async def remaining(conn: Any, schema: str, campaign_id: UUID, *, township: str | None = None,
+async def remaining(conn: AsyncConnection, schema: str, campaign_id: UUID, *, township: str | None = None,
                     village: str | None = None, after: UUID | None = None, limit: int = 100,
-                    as_of: date | None = None) -> list[dict]:
+                    as_of: date | None = None) -> list[dict[str, Any]]:
     """The campaign's households not yet visited, in household id order after `after`: now, a keyset
     page of a partial index; as of a day, from the versions of its targets then (O(the campaign's
     targets from `after` on)). Places are the campaign's; tags and coordinates are as they stand now."""
@@ -446,8 +449,8 @@ async def remaining(conn: Any, schema: str, campaign_id: UUID, *, township: str 
              "tags": list(r["tags"]), "lat": r["lat"], "lon": r["lon"]} for r in rows]
 
 
-async def still_to_visit(conn: Any, schema: str, day: date, *, township: str | None = None,
-                         household_ids: Sequence[UUID] = ()) -> list[dict]:
+async def still_to_visit(conn: AsyncConnection, schema: str, day: date, *, township: str | None = None,
+                         household_ids: Sequence[UUID] = ()) -> list[dict[str, Any]]:
     """The households of a township, and those named, that a campaign running on `day` still has to
     visit, each once with the campaign closing first, with its place and last visit (any kind), by
     household id: what a cadre answers for (O(those households), by the remaining indexes)."""

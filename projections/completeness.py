@@ -8,8 +8,9 @@ are all non-voided check-ins at the household (any cadre), counted by `occurred_
 A cadre answers for the households they are paired with and those of their township
 (`responsibility`; the completeness table's cadre filter shows exactly these). A cadre's due list
 holds (a) the paired households they have not visited in the pairing's current cadence period
-(`reason: pairing`; overdue when the previous period was missed too), and (b) the households of their township that the annual rule marks due or overdue
-(`reason: annual_rule`); township-level cadres answer for their township's households, as in the
+(`reason: pairing`; overdue when the previous period was missed too), and (b) the households of their
+township that the annual rule marks due or overdue (`reason: annual_rule`); township-level cadres
+answer for their township's households, as in the
 Chongqing practice of every household visited twice a year. Overdue first, then by due date.
 
 Own tables: pairings with household targets and cadres' townships, as time-stamped facts; household
@@ -22,12 +23,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from asyncpg import Record
+
 from projections.base import Period, Projection, event_name, local_date, parse_date, recorded_before, reference_date
 from projections.campaigns import tagged
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.coverage import PLACED, TALLIES, households_as_of
 from projections.rules import Rules, load_rules
 from projections.verdicts import visible_checkins
+from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
 TABLES = [
@@ -45,7 +49,7 @@ class Completeness(Projection):
     name = "completeness"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         formed, ended, cadres = [], [], []
         townships: dict[UUID, str | None] = {}
         for event in events:
@@ -108,10 +112,10 @@ def _statuses(today: date, rules: Rules) -> list[tuple[str, date]]:
     return [judge_household(v, today, rules) for v in range(rules.household_visits_per_year + 1)]
 
 
-async def households(conn: Any, schema: str, *, township: str | None = None, village: str | None = None,
+async def households(conn: AsyncConnection, schema: str, *, township: str | None = None, village: str | None = None,
                      cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
                      as_of: date | None = None, status: Sequence[str] | None = None,
-                     limit: int | None = None, offset: int = 0, tag: str | None = None) -> list[dict]:
+                     limit: int | None = None, offset: int = 0, tag: str | None = None) -> list[dict[str, Any]]:
     """Per household (not archived as of the date): visits this year, last visit, status, next due,
     by household id. With `cadre_id`, only the households that cadre answers for (see `responsibility`);
     with `bbox` (west, south, east, north in degrees), only those placed inside it; with `status`, only
@@ -192,7 +196,7 @@ async def households(conn: Any, schema: str, *, township: str | None = None, vil
     } for row in rows]
 
 
-async def village_shares(conn: Any, schema: str, as_of: date | None = None) -> list[dict]:
+async def village_shares(conn: AsyncConnection, schema: str, as_of: date | None = None) -> list[dict[str, Any]]:
     """Per village (with its township) as of the date: households not archived, how many completed this
     year's visits and how many are ok, due or overdue, from the coverage summaries (O(villages))."""
     rules = await load_rules(conn, adcode_of(schema))
@@ -221,7 +225,7 @@ async def village_shares(conn: Any, schema: str, as_of: date | None = None) -> l
     return result
 
 
-def _summary(villages: list[dict]) -> dict:
+def _summary(villages: list[dict[str, Any]]) -> dict[str, Any]:
     total = sum(v["households"] for v in villages)
     complete = sum(v["complete"] for v in villages)
     return {
@@ -232,10 +236,11 @@ def _summary(villages: list[dict]) -> dict:
     }
 
 
-async def tagged_shares(conn: Any, schema: str, tag: str, as_of: date | None = None) -> list[dict]:
+async def tagged_shares(conn: AsyncConnection, schema: str,
+                        tag: str, as_of: date | None = None) -> list[dict[str, Any]]:
     """`village_shares` of the households carrying `tag` now, counted one by one (O(those households)):
     the summaries are kept per place, not per tag."""
-    villages: dict[tuple[str, str], dict] = {}
+    villages: dict[tuple[str, str], dict[str, Any]] = {}
     for household in await households(conn, schema, as_of=as_of, tag=tag):
         village = villages.setdefault((household["village"], household["township"]), {
             "village": household["village"], "township": household["township"], "households": 0, "complete": 0,
@@ -246,11 +251,12 @@ async def tagged_shares(conn: Any, schema: str, tag: str, as_of: date | None = N
     return [villages[key] for key in sorted(villages)]
 
 
-async def percentages(conn: Any, schema: str, *, as_of: date | None = None, tag: str | None = None) -> dict:
+async def percentages(conn: AsyncConnection, schema: str,
+                      *, as_of: date | None = None, tag: str | None = None) -> dict[str, Any]:
     """County and per-township shares of households that already had this year's required visits (with
     `tag`: of the households carrying that tag now)."""
     villages = await (village_shares(conn, schema, as_of) if tag is None else tagged_shares(conn, schema, tag, as_of))
-    by_township: dict[str, list[dict]] = {}
+    by_township: dict[str, list[dict[str, Any]]] = {}
     for village in villages:
         by_township.setdefault(village["township"], []).append(village)
     return {
@@ -267,8 +273,8 @@ def _cadence_period(cadence: str, day: date) -> Period:
     return Period.quarter(day.year, (day.month - 1) // 3 + 1)
 
 
-async def responsibility(conn: Any, schema: str, cadre_id: UUID,
-                         cutoff: datetime | None) -> tuple[str | None, list[Any]] | None:
+async def responsibility(conn: AsyncConnection, schema: str, cadre_id: UUID,
+                         cutoff: datetime | None) -> tuple[str | None, list[Record]] | None:
     """What a cadre answers for as of `cutoff`: (their township, their active household pairings with
     cadence and start day); None for a cadre not enrolled by then or departed. The one definition of
     "a cadre's households", shared by the due list and the completeness table's cadre filter."""
@@ -288,7 +294,8 @@ async def responsibility(conn: Any, schema: str, cadre_id: UUID,
     return cadre["township"], list(pairings)
 
 
-async def due_list(conn: Any, schema: str, cadre_id: UUID, *, as_of: date | None = None) -> list[dict]:
+async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *,
+                   as_of: date | None = None) -> list[dict[str, Any]]:
     """The cadre's households to visit: paired ones not visited this cadence period, then those of the
     cadre's township that the annual rule marks due or overdue. Overdue first, then by due date."""
     cutoff = recorded_before(as_of)
@@ -311,7 +318,7 @@ async def due_list(conn: Any, schema: str, cadre_id: UUID, *, as_of: date | None
     visited: dict[UUID, list[date]] = {}
     for row in own_visits:
         visited.setdefault(row["household_id"], []).append(local_date(row["occurred_at"]))
-    items: dict[UUID, dict] = {}
+    items: dict[UUID, dict[str, Any]] = {}
     for pairing in pairings:
         household = places.get(pairing["household_id"])
         if household is None:
@@ -331,20 +338,21 @@ async def due_list(conn: Any, schema: str, cadre_id: UUID, *, as_of: date | None
         if earlier is None or _urgency(item) < _urgency(earlier):
             items[pairing["household_id"]] = item
     if township:
-        for household in await households(conn, schema, township=township, as_of=as_of, status=("due", "overdue")):
-            if household["household_id"] not in items:
-                items[household["household_id"]] = _item(
-                    household, "annual_rule", household["status"], household["next_due"], household["last_visit"]
+        for due in await households(conn, schema, township=township, as_of=as_of, status=("due", "overdue")):
+            if due["household_id"] not in items:
+                items[due["household_id"]] = _item(
+                    due, "annual_rule", due["status"], due["next_due"], due["last_visit"]
                 )
     return sorted(items.values(), key=lambda i: (*_urgency(i), str(i["household_id"])))
 
 
-def _urgency(item: dict) -> tuple[bool, date]:
+def _urgency(item: dict[str, Any]) -> tuple[bool, date]:
     """Due-list order: overdue first, then the earliest due date."""
     return item["status"] != "overdue", item["due_date"]
 
 
-def _item(household: Any, reason: str, status: str, due: date, last_visit: date | None) -> dict:
+def _item(household: Record | dict[str, Any], reason: str, status: str, due: date,
+          last_visit: date | None) -> dict[str, Any]:
     return {
         "household_id": household["household_id"], "village": household["village"],
         "township": household["township"], "lat": household["lat"], "lon": household["lon"],
@@ -352,7 +360,8 @@ def _item(household: Any, reason: str, status: str, due: date, last_visit: date 
     }
 
 
-async def count_households(conn: Any, schema: str, *, township: str | None = None, village: str | None = None,
+async def count_households(conn: AsyncConnection, schema: str,
+                           *, township: str | None = None, village: str | None = None,
                            cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
                            as_of: date | None = None, status: str | None = None, tag: str | None = None) -> int:
     """How many households `households` lists with these filters: from the village shares (O(villages))

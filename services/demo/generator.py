@@ -119,7 +119,8 @@ class Step:
 
     @property
     def command_id(self) -> uuid.UUID:
-        return self.payload["command_id"]
+        command_id: uuid.UUID = self.payload["command_id"]
+        return command_id
 
 
 @dataclass

@@ -6,6 +6,7 @@ because the server and the CLI may both do it at the same moment.
 """
 from __future__ import annotations
 
+from services.storage.connections import AsyncConnection, SyncConnection
 from services.storage.names import IDENTITY_LOCK_CLASS
 
 SETUP_LOCK = f"SELECT pg_advisory_xact_lock({IDENTITY_LOCK_CLASS}, 0)"
@@ -57,17 +58,19 @@ CREATE TABLE IF NOT EXISTS core.audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_log_at ON core.audit_log (at);
 CREATE INDEX IF NOT EXISTS audit_log_county ON core.audit_log (county, id);
+-- The erasures of a county since a moment (a phone's cache drops what was erased): O(answer).
+CREATE INDEX IF NOT EXISTS audit_log_erasures ON core.audit_log (county, at) WHERE action = 'household.erased';
 """
 
 
-def ensure_tables(conn) -> None:
+def ensure_tables(conn: SyncConnection) -> None:
     """Create the identity tables (a psycopg connection)."""
     with conn.transaction():
         conn.execute(SETUP_LOCK)
         conn.execute(DDL)
 
 
-async def ensure_tables_async(conn) -> None:
+async def ensure_tables_async(conn: AsyncConnection) -> None:
     """Create the identity tables (an asyncpg connection)."""
     async with conn.transaction():
         await conn.execute(SETUP_LOCK)

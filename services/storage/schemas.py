@@ -6,6 +6,7 @@ Everything here is idempotent: running it again changes nothing.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,9 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
+from services.places import PLACES_DDL, record_map
+
+from .connections import SyncConnection
 from .database import connect
 from .recorder import (
     APPLICATION_NAME,
@@ -94,6 +98,7 @@ def ensure_core(url: str) -> None:
     with connect(url) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (PROVISIONING_LOCK_CLASS,))
         conn.execute(CORE_DDL)
+        conn.execute(PLACES_DDL)
 
 
 def provision_county(
@@ -129,7 +134,8 @@ def provision_county(
     ]
     # One transaction: the registry row appears together with every table, so a county that the
     # registry knows (and tenancy serves) always has them, and a failure leaves nothing half made.
-    with connect(url) as conn, conn.transaction(), conn.cursor() as cursor:
+    # Dict rows: the recorders' `_create_table` takes the cursor their own connections give.
+    with connect(url) as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (PROVISIONING_LOCK_CLASS, int(adcode)))
         cursor.execute(
             "INSERT INTO core.counties (adcode, name, prefecture, province, province_code, centroid_lat,"
@@ -139,6 +145,7 @@ def provision_county(
              centroid[0] if centroid else None, centroid[1] if centroid else None,
              Jsonb(boundary) if boundary is not None else None, Jsonb(rules or {})),
         )
+        record_map(cursor, adcode)  # the registry row's map, which a second `county add` does not replace
         cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
         for recorder in event_tables:
             # The body of the recorder's create_table() (which would run it in a transaction of its
@@ -153,7 +160,7 @@ def provision_county(
     return record
 
 
-def _projection_tables():
+def _projection_tables() -> Callable[[SyncConnection, str], None] | None:
     """`projections.schema.ensure_tables`, when the read side is installed."""
     try:
         module = importlib.import_module("projections.schema")
@@ -161,7 +168,8 @@ def _projection_tables():
         if error.name != "projections.schema":
             raise  # the module is there but something it imports is not: that is a bug, say so
         return None
-    return module.ensure_tables
+    ensure_tables: Callable[[SyncConnection, str], None] = module.ensure_tables
+    return ensure_tables
 
 
 def _record(row: dict[str, Any]) -> CountyRecord:

@@ -14,6 +14,7 @@ import { Leaderboards } from './leaderboards.jsx';
 import { People } from './people.jsx';
 import { Province } from './province.jsx';
 import { Rules } from './rules.jsx';
+import { VisitAudit } from './visits.jsx';
 import './admin.css';
 
 // [path, view, nav label, roles that may open it]
@@ -23,6 +24,7 @@ const VIEWS = [
   ['/admin/campaigns', Campaigns, 'nav_campaigns', ['county_admin']],
   ['/admin/issues', IssueBoard, 'nav_issues', ['county_admin', 'department']],
   ['/admin/leaderboards', Leaderboards, 'nav_leaderboards', ['county_admin']],
+  ['/admin/visits', VisitAudit, 'nav_visits', ['county_admin']],
   ['/admin/people', People, 'nav_people', ['county_admin']],
   ['/admin/rules', Rules, 'nav_rules', ['county_admin']],
   ['/admin/province', Province, 'nav_province', ['province_viewer']],

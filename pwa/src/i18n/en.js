@@ -41,6 +41,7 @@ export default {
   households_count: '{n} households',
   households_empty: 'No households. They download when the phone is online.',
   household_address: 'Address',
+  household_erased: '(personal data erased)',
   household_phone: 'Phone',
   household_size: 'People',
   household_visits_year: '{n} visits this year',

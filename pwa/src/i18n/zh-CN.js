@@ -41,6 +41,7 @@ export default {
   households_count: '共 {n} 户',
   households_empty: '没有找到农户。联网后会自动下载本乡镇的农户。',
   household_address: '地址',
+  household_erased: '（个人信息已删除）',
   household_phone: '电话',
   household_size: '人口',
   household_visits_year: '今年走访 {n} 次',

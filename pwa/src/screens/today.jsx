@@ -61,7 +61,7 @@ export function Today() {
                   </span>
                 )}
                 <span class={`pill ${item.status}`}>{item.status === 'overdue' ? t('today_overdue') : t('today_due')}</span>
-                <b>{item.head_name}</b> · {item.village_name || item.village}
+                <b>{item.head_name ?? t('household_erased')}</b> · {item.village_name || item.village}
                 <small>
                   {t(`today_reason_${item.reason}`)} · {t('today_due_date', { date: item.due_date })} ·{' '}
                   {item.last_visit ? t('today_last_visit', { date: item.last_visit.slice(0, 10) }) : t('today_never')}

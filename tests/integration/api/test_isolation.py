@@ -59,6 +59,7 @@ REQUESTS = {
     "rate_issue": {"json": {"satisfaction": "satisfied", "expected_version": 2}},
     "reopen_issue": {"json": {"reason": "未解决", "expected_version": 2}},
     "user_change": {"json": {"disabled": True}},
+    "erase_personal_data": {"params": {"reason": "本人申请删除"}},
 }
 
 
