@@ -5,6 +5,7 @@ while the outbox flushes. Every check-in reaches the server exactly once and the
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections import Counter
 from contextlib import suppress
@@ -133,6 +134,75 @@ def test_two_hundred_queued_check_ins_arrive_exactly_once_through_toggles_and_re
     assert stored(page, "answered") == 0  # none rejected or in conflict
     # The chaos overlapped the flush: some toggles found the outbox part-sent.
     assert len({n for n in seen if 0 < n < QUEUED}) >= 3, seen
+    persisted = page.evaluate("navigator.storage.persisted()")  # Chromium's own answer, for the record
     (artifacts / "pwa-chaos.txt").write_text(
         f"queued {QUEUED}, toggles {TOGGLES}, reloads {len(RELOAD_AFTER)}, flushed in {flush_seconds:.2f} s,"
-        f" outbox at each toggle {seen}, answers received {dict(answers)}\n")
+        f" outbox at each toggle {seen}, answers received {dict(answers)}, storage persisted {persisted}\n")
+
+
+# navigator.storage as a browser that refuses (or grants) persistent storage: Chromium decides by
+# site engagement, so the real answer differs between runs and machines.
+STORAGE_ANSWERS = """granted => {
+  const storage = navigator.storage;
+  storage.persisted = async () => granted;
+  storage.persist = async () => granted;
+}"""
+
+
+def answer_persistence(page: Page, granted: bool) -> None:
+    page.add_init_script(f"({STORAGE_ANSWERS})({'true' if granted else 'false'})")
+
+
+def test_refused_persistent_storage_warns_how_many_queued_records_a_cleared_browser_loses(
+        page: Page, context: BrowserContext, server: Server, seeded: Seeded, artifacts):
+    answer_persistence(page, granted=False)
+    log_in(page)
+    warning = page.get_by_test_id("storage-warning")
+    expect(warning).to_have_count(0)  # nothing queued, nothing to lose
+    context.set_offline(True)
+    check_in(page, seeded.households[4]["id"], "存储未持久 1")
+    expect(warning).to_contain_text("1 条未同步记录会丢失")
+    check_in(page, seeded.households[5]["id"], "存储未持久 2")
+    expect(warning).to_contain_text("2 条未同步记录会丢失")
+    shot(page, artifacts, "storage-at-risk")
+
+    # The browser's data is cleared: exactly what the warning said is gone.
+    cdp = context.new_cdp_session(page)
+    cdp.send("Storage.clearDataForOrigin", {"origin": server.url, "storageTypes": "all"})
+    context.set_offline(False)
+    page.goto("/")
+    expect(page.locator("body[data-usable=login]")).to_be_attached()
+    assert stored(page, "outbox") == 0
+
+
+def test_granted_persistent_storage_shows_no_warning(page: Page, context: BrowserContext, seeded: Seeded):
+    answer_persistence(page, granted=True)
+    log_in(page)
+    context.set_offline(True)
+    check_in(page, seeded.households[6]["id"], "存储已持久")
+    expect(page.get_by_test_id("queued-badge")).to_have_text("1 条待同步")
+    expect(page.get_by_test_id("storage-warning")).to_have_count(0)
+
+
+def test_sync_screen_tells_the_truth_after_download_and_offline(
+        page: Page, context: BrowserContext, server: Server, seeded: Seeded, artifacts):
+    log_in(page)  # the households are downloaded; nothing was ever sent
+    page.evaluate(GO, "/sync")
+    expect(page.get_by_test_id("queued-count")).to_have_text("0")
+    expect(page.get_by_test_id("last-sync")).not_to_have_text("从未同步")
+    expect(page.get_by_test_id("last-sync")).to_have_text(re.compile(r"\d{2}:\d{2}"))
+    button = page.get_by_test_id("sync-now")
+    expect(button).to_have_text("立即同步")
+
+    context.set_offline(True)
+    expect(button).to_have_text("离线：没有待发送的记录")
+    check_in(page, seeded.households[7]["id"], "同步页")
+    page.evaluate(GO, "/sync")
+    expect(button).to_have_text("离线：联网后自动发送 1 条")
+    expect(button).to_be_disabled()
+    shot(page, artifacts, "sync-offline-button")
+
+    context.set_offline(False)  # the connection returns: it goes out without a press
+    expect(page.get_by_test_id("queued-count")).to_have_text("0")
+    expect(button).to_have_text("立即同步")
+    expect(button).to_be_enabled()
