@@ -164,6 +164,7 @@ def test_refused_persistent_storage_warns_how_many_queued_records_a_cleared_brow
     expect(warning).to_contain_text("1 条未同步记录会丢失")
     check_in(page, seeded.households[5]["id"], "存储未持久 2")
     expect(warning).to_contain_text("2 条未同步记录会丢失")
+    assert stored(page, "outbox") == 2
     shot(page, artifacts, "storage-at-risk")
 
     # The browser's data is cleared: exactly what the warning said is gone.
