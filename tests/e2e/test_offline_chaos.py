@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Error, Page, Response, 
 from .conftest import Server
 from .seed import COUNTY, Seeded
 from .slow_link import slow_link
-from .test_field_app import GO, check_in, controlled_by_service_worker, eventually, log_in, shot, stored
+from .test_field_app import GO, check_in, controlled_by_service_worker, log_in, shot, stored
 
 pytestmark = pytest.mark.e2e
 
@@ -120,10 +120,16 @@ def test_two_hundred_queued_check_ins_arrive_exactly_once_through_toggles_and_re
                 context.set_offline(False)
                 page.wait_for_timeout(rng.randint(0, 80))
                 page.reload()  # online: a batch may be in flight and its answer lost
-            expect(page.locator("body[data-usable=sync]")).to_be_attached()
+            expect(page.locator("body[data-usable=sync]")).to_be_attached(timeout=15000)
         page.wait_for_timeout(rng.randint(20, 150))
     context.set_offline(False)
-    eventually(lambda: stored(page, "outbox") == 0, timeout=90, every=0.2)
+    deadline = time.monotonic() + 90
+    while (left := stored(page, "outbox")) > 0:
+        if time.monotonic() > deadline:
+            shot(page, artifacts, "chaos-stuck")
+            pytest.fail(f"{left} still queued 90 s after the chaos; outbox at each toggle {seen},"
+                        f" answers received {dict(answers)}")
+        time.sleep(0.2)
     flush_seconds = time.monotonic() - started
 
     expect(page.get_by_test_id("queued-count")).to_have_text("0")

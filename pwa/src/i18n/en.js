@@ -5,7 +5,7 @@ export default {
   offline: 'Offline',
   online: 'Online',
   queued_badge: '{n} queued',
-  storage_at_risk: 'The browser has not agreed to keep this phone\'s data: {n} unsynced records will be lost if the browser data is cleared or storage runs low. Sync as soon as you can and do not clear browser data before.',
+  storage_at_risk: 'The browser has not agreed to keep this app\'s data: {n} unsynced records are lost if browser data is cleared or storage runs low. Sync as soon as you can.',
   nav_today: 'Today',
   nav_households: 'Households',
   nav_interview: 'Interview',

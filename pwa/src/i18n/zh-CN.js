@@ -5,7 +5,7 @@ export default {
   offline: '离线',
   online: '在线',
   queued_badge: '{n} 条待同步',
-  storage_at_risk: '浏览器未同意长期保存本机数据：清理浏览器数据或存储空间不足时，{n} 条未同步记录会丢失。请尽快联网同步，同步前不要清理浏览器数据。',
+  storage_at_risk: '浏览器未同意长期保存数据：清理浏览器数据或存储空间不足时，{n} 条未同步记录会丢失。请尽快联网同步。',
   nav_today: '今日',
   nav_households: '农户',
   nav_interview: '约谈',
