@@ -127,6 +127,8 @@ export function App({ db, initialSession, boot = null }) {
     const goOffline = () => setOnline(false);
     addEventListener('online', goOnline);
     addEventListener('offline', goOffline);
+    // A change between the first render (useState above) and these listeners fired no event we heard.
+    setOnline(navigator.onLine);
     // The service worker flushes on Background Sync; it tells us so that the counts stay true.
     const onMessage = async (event) => {
       if (event.data?.type !== 'outbox-flushed') return;
