@@ -64,7 +64,11 @@ COUNTS = RunningTotals("coverage_counts", [("household_id", "uuid"), ("period", 
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.coverage_households ("
-    " household_id uuid PRIMARY KEY, registered_at timestamptz NOT NULL, archived_at timestamptz)",
+    " household_id uuid PRIMARY KEY, registered_at timestamptz NOT NULL, archived_at timestamptz,"
+    # The head's name, phone and notes exactly as the event holds them: sealed with the household's key
+    # (services.personal), so lists open them with one query instead of loading every household's events,
+    # and erasure (the key deleted) reaches this copy too.
+    " personal text NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {schema}.coverage_places ("
     " household_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL,"
     " village text NOT NULL, township text NOT NULL, lat float8 NOT NULL, lon float8 NOT NULL,"
@@ -190,7 +194,7 @@ class Coverage(Projection):
             name, day = event_name(event), local_date(event.timestamp)
             if name in ("Household.Registered", "Household.Relocated"):
                 if name == "Household.Registered":
-                    registered.append((event.originator_id, event.timestamp))
+                    registered.append((event.originator_id, event.timestamp, event.personal))
                 lat, lon = float(event.lat), float(event.lon)
                 place = {"village": event.village, "township": event.township, "lat": lat, "lon": lon,
                          **{f"cell{r}": h3.latlng_to_cell(lat, lon, r) for r in H3_RESOLUTIONS}}
@@ -218,7 +222,8 @@ class Coverage(Projection):
                 removed.append(event.originator_id)
                 _count(deltas, household_id, households[household_id], day, occurred, verified, -1)
         if registered:
-            await conn.executemany(f"INSERT INTO {schema}.coverage_households VALUES ($1, $2, NULL)", registered)
+            await conn.executemany(f"INSERT INTO {schema}.coverage_households (household_id, registered_at, personal)"
+                                   " VALUES ($1, $2, $3)", registered)
         if places:
             await conn.executemany(
                 f"INSERT INTO {schema}.coverage_places VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)", places
@@ -479,6 +484,13 @@ def cell_polygon(cell: str) -> dict[str, Any]:
 
 def _signed_area(ring: list[list[float]]) -> float:
     return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True)) / 2
+
+
+async def sealed_personal(conn: AsyncConnection, schema: str, household_ids: list[UUID]) -> dict[UUID, str]:
+    """The households' sealed personal tokens (head's name, phone, notes): one indexed query."""
+    rows = await conn.fetch(
+        f"SELECT household_id, personal FROM {schema}.coverage_households WHERE household_id = ANY($1)", household_ids)
+    return {row["household_id"]: row["personal"] for row in rows}
 
 
 async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:

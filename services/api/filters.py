@@ -54,6 +54,13 @@ def pairing_filters(query: PairingFilters) -> dict[str, Any]:
             "status": query.status, "as_of": query.as_of}
 
 
+class ShortfallFilters(AsOf):
+    """The quota shortfall table's filters."""
+
+    township: str | None = Field(None, pattern=r"^\d{9}$", description="the cadre's township (9 digits)")
+    rank: Rank | None = Field(None, description="the cadre's rank")
+
+
 class InterviewFilters(AsOf):
     township: str | None = Field(None, pattern=r"^\d{9}$", description="the cadre's township")
     cadre_id: UUID | None = None

@@ -6,11 +6,13 @@ import { codes, label } from './vocab.js';
 import { problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces } from './places.js';
 import { EndPairing, NewPairing } from './pairing.jsx';
+import { quotaCells } from './visits.js';
 
 const TABS = [
   ['completeness', 'compliance_completeness'],
   ['pairings', 'compliance_pairings'],
   ['interviews', 'compliance_interviews'],
+  ['shortfalls', 'compliance_shortfalls'],
 ];
 const STATUSES = codes('due_status');
 const RANKS = codes('rank');
@@ -29,6 +31,7 @@ export function Compliance() {
       {tab === 'completeness' && <Completeness />}
       {tab === 'pairings' && <Pairings />}
       {tab === 'interviews' && <Interviews />}
+      {tab === 'shortfalls' && <Shortfalls />}
     </div>
   );
 }
@@ -403,6 +406,88 @@ function Interviews() {
                   </td>
                 </tr>
               ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** `short/required` of one quota rule, '—' where the county keeps no such rule. */
+const QuotaCell = ({ cell }) => (cell ? <span class={cell.met ? '' : 'pill overdue'}>{`${cell.short}/${cell.required}`}</span> : '—');
+
+/** Every active cadre short of a pairing quota now (GET /pairings/shortfalls), by township and rank, with
+ * the same filters on its ledger (结对缺额台账). */
+function Shortfalls() {
+  const { api } = useAdmin();
+  const places = usePlaces();
+  const cadres = useCadres();
+  const names = cadreNames(cadres);
+  const [filters, setFilters] = useState({ township: '', rank: '' });
+  const [state, setState] = useState({ items: null, error: null });
+  useLive(['pairing'], async () => {
+    try {
+      setState({ items: await keysetAll(api, '/pairings/shortfalls', chosen(filters)), error: null });
+    } catch (e) {
+      setState((now) => ({ ...now, error: problem(e) }));
+    }
+  }, Object.values(filters));
+  const { items, error } = state;
+  const { townships } = placeChoices(places, [...cadres.map((c) => c.township), ...(items ?? []).map((c) => c.township)]);
+  return (
+    <section class="card">
+      <p class="hint">{at('shortfalls_hint')}</p>
+      <FilterBar
+        filters={filters}
+        setFilters={setFilters}
+        exportPath="/exports/shortfalls"
+        prefix="shortfalls-"
+        choices={[
+          ['township', townships],
+          ['rank', rankOptions()],
+        ]}
+      />
+      {error && <p class="error">{at('error', { detail: error })}</p>}
+      {items && !items.length && <p class="empty">{at('no_shortfalls')}</p>}
+      {items && items.length > 0 && (
+        <>
+          <p class="hint" data-testid="shortfalls-rows">{at('rows', { n: items.length })}</p>
+          <table class="grid" data-testid="shortfalls-table">
+            <thead>
+              <tr>
+                <th>{at('cadre')}</th>
+                <th>{at('rank')}</th>
+                <th>{at('township')}</th>
+                <th>{at('pairings_count')}</th>
+                <th>{at('shortfall_hardship')}</th>
+                <th>{at('shortfall_by_rank')}</th>
+                <th>{at('shortfall_contacts')}</th>
+                <th>{at('shortfall_max')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((row) => {
+                const cells = quotaCells(row);
+                return (
+                  <tr data-cadre={row.cadre_id}>
+                    <td>{names[row.cadre_id] || row.cadre_id}</td>
+                    <td>{label('rank', row.rank)}</td>
+                    <td>{placeName(places, row.township)}</td>
+                    <td>{row.pairings}</td>
+                    <td>
+                      <QuotaCell cell={cells.hardship} />
+                    </td>
+                    <td>
+                      <QuotaCell cell={cells.byRank} />
+                    </td>
+                    <td>{cells.missing.map((k) => label('target_kind', k)).join('、') || '—'}</td>
+                    <td>
+                      <b>{cells.shortfall}</b>
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </>
