@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Error, Page, Response, 
 from .conftest import Server
 from .seed import COUNTY, Seeded
 from .slow_link import slow_link
-from .test_field_app import GO, check_in, controlled_by_service_worker, log_in, shot, stored
+from .test_field_app import GO, check_in, controlled_by_service_worker, log_in, shot, stored, visits_on_server
 
 pytestmark = pytest.mark.e2e
 
@@ -94,6 +94,7 @@ def test_two_hundred_queued_check_ins_arrive_exactly_once_through_toggles_and_re
     assert len(set(ids)) == QUEUED
     assert stored(page, "outbox") == QUEUED
     assert check_ins_stored(server.database_url, ids) == {}
+    before = visits_on_server(server.database_url)
 
     page.reload()  # offline: the service worker serves the shell, IndexedDB the outbox
     expect(page.get_by_test_id("queued-badge")).to_have_text(f"{QUEUED} 条待同步")
@@ -137,6 +138,8 @@ def test_two_hundred_queued_check_ins_arrive_exactly_once_through_toggles_and_re
     stored_counts = check_ins_stored(server.database_url, ids)
     assert len(stored_counts) == QUEUED, f"{QUEUED - len(stored_counts)} check-ins lost"
     assert set(stored_counts.values()) == {1}, "a check-in stored twice"
+    # ... and nothing else: a resend under a new id would be a second visit that the ids above miss.
+    assert visits_on_server(server.database_url) == before + QUEUED
     assert stored(page, "answered") == 0  # none rejected or in conflict
     # The chaos overlapped the flush: some toggles found the outbox part-sent.
     assert len({n for n in seen if 0 < n < QUEUED}) >= 3, seen
