@@ -136,7 +136,7 @@ export function App({ db, initialSession, boot = null }) {
       setVersion((v) => v + 1);
     };
     navigator.serviceWorker?.addEventListener('message', onMessage);
-    if (session && !session.expired) askPersistence();
+    if (session) askPersistence(); // an expired session keeps its outbox until the next login sends it
     if (session && !session.expired && navigator.onLine) {
       flushSoon();
       refresh();
