@@ -51,6 +51,7 @@ class Seeded:
     cadre: str  # usernames, all with PASSWORD
     admin: str
     households: list[str]
+    cadre_id: str  # the cadre's aggregate id: commands recorded without the API act as this cadre
 
 
 def seed(url: str, adcode: str, households: int = 10) -> Seeded:
@@ -81,7 +82,26 @@ def seed(url: str, adcode: str, households: int = 10) -> Seeded:
         ensure_user(conn, f"fault_cadre_{adcode}", roles=["cadre"], password=PASSWORD, county=adcode,
                     cadre_id=cadre_id)
         ensure_user(conn, f"fault_admin_{adcode}", roles=["county_admin"], password=PASSWORD, county=adcode)
-    return Seeded(adcode, f"fault_cadre_{adcode}", f"fault_admin_{adcode}", ids)
+    return Seeded(adcode, f"fault_cadre_{adcode}", f"fault_admin_{adcode}", ids, cadre_id)
+
+
+def record_check_ins(url: str, seeded: Seeded, count: int, rng: random.Random) -> None:
+    """`count` check-ins by the seeded cadre, written straight to the county's event store (no server,
+    no projector): a log for a projector to catch up with."""
+    from services.domain.commands import parse_command
+
+    registry = Counties(url, County)
+    try:
+        county = registry.get(seeded.adcode)
+        actor = Actor(user_id="fault-fixture", roles=frozenset({"cadre"}), county=seeded.adcode,
+                      cadre_id=uuid.UUID(seeded.cadre_id))
+        for start in range(0, count, 500):
+            entries = [check_in(rng.choice(seeded.households)) for _ in range(min(500, count - start))]
+            commands = [parse_command(e["type"], uuid.UUID(e["id"]), e["payload"]) for e in entries]
+            outcomes = county.execute_many(commands, actor)
+            assert all(outcome.status == "applied" for outcome in outcomes), outcomes[0]
+    finally:
+        registry.close()
 
 
 def fresh_adcode() -> str:
@@ -101,6 +121,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def grassroots() -> str:
+    """The `grassroots` command of this virtualenv."""
+    return shutil.which("grassroots", path=str(Path(sys.executable).parent)) or "grassroots"
+
+
 class Server:
     """`grassroots serve` on one loopback port for its whole life, so clients keep their URL across restarts.
     Every run appends its stdout and stderr to `log_path`."""
@@ -114,10 +139,9 @@ class Server:
     def start(self) -> float:
         """Start it and wait for /healthz; returns the seconds that took."""
         started = time.monotonic()
-        grassroots = shutil.which("grassroots", path=str(Path(sys.executable).parent)) or "grassroots"
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [grassroots, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [grassroots(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 env={**os.environ, "DATABASE_URL": self.database_url, **self.env}, stdout=log, stderr=log)
         while True:
             if self.process.poll() is not None:
