@@ -197,7 +197,8 @@ def check_in(household_id: str, note: str = "身体还好") -> dict:
 class Phone(threading.Thread):
     """Sends its check-ins in batches until each is answered, as the PWA's outbox does: a batch that got
     no answer (connection refused or cut, 429, 502-504) is resent with the same ids after a backoff
-    that doubles up to `max_backoff`. A 500 fails the test. Stops early when `stop` is set."""
+    that doubles up to `max_backoff`. A 500, or a 429 or 503 without Retry-After, fails the test. Stops
+    early when `stop` is set."""
 
     def __init__(self, url: str, token: str, commands: list[dict], stop: threading.Event, batch: int = 5,
                  max_backoff: float = 1.0) -> None:
@@ -208,6 +209,8 @@ class Phone(threading.Thread):
         self.sent: set[str] = set()
         self.failures: Counter[str] = Counter()  # what made it resend, by kind
         self.error: BaseException | None = None
+        # Every request: (time.monotonic() when sent, seconds to its answer, its status or 0 for none).
+        self.requests: list[tuple[float, float, int]] = []
         self.lock = threading.Lock()  # the test reads `answers` while this thread writes it
 
     def run(self) -> None:
@@ -224,11 +227,16 @@ class Phone(threading.Thread):
             while pending and not self.stop.is_set():
                 batch = pending[:self.batch]
                 self.sent.update(entry["id"] for entry in batch)
+                sent = time.monotonic()
                 try:
                     response = client.post("/api/v1/sync", json={"device_id": "fault-phone", "commands": batch})
                 except httpx.TransportError as error:
                     self.failures[type(error).__name__] += 1
+                    with self.lock:
+                        self.requests.append((sent, time.monotonic() - sent, 0))
                 else:
+                    with self.lock:
+                        self.requests.append((sent, time.monotonic() - sent, response.status_code))
                     if response.status_code == 200:
                         results = response.json()["results"]
                         with self.lock:
@@ -238,6 +246,8 @@ class Phone(threading.Thread):
                         continue
                     self.failures[str(response.status_code)] += 1
                     assert response.status_code in (429, 502, 503, 504), response.text  # never a 500
+                    if response.status_code in (429, 503):  # says when to come back
+                        assert "retry-after" in response.headers, response.headers
                 self.stop.wait(backoff * random.uniform(0.5, 1.5))
                 backoff = min(backoff * 2, self.max_backoff)
 
