@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,8 +46,8 @@ log = logging.getLogger("grassroots.api")
 # request is answered 503 with Retry-After; its work goes on in the background and ends when the
 # database answers or its connection dies (a command that was stored is answered `duplicate` when the
 # phone resends it). A batch of 500 check-ins takes about a second. Files and streams (`content=`) and
-# uploads take as long as the county is big: no deadline.
-REQUEST_DEADLINE = 10.0
+# uploads take as long as the county is big: no deadline. GRASSROOTS_REQUEST_DEADLINE (seconds) sets another.
+REQUEST_DEADLINE = float(os.environ.get("GRASSROOTS_REQUEST_DEADLINE") or 10.0)
 
 Handler = Callable[["Call"], Awaitable[Any]]
 
