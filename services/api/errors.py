@@ -33,7 +33,7 @@ DATABASE_RETRY_AFTER = 2
 # read side), psycopg and eventsourcing's wrappers of it (the write side), and the socket's own errors.
 UNREACHABLE: tuple[type[BaseException], ...] = (
     ConnectionError, TimeoutError,
-    asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.PostgresConnectionError,
+    asyncpg.PostgresConnectionError,  # including "connection was closed in the middle of operation"
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, a cancelled statement
     psycopg.OperationalError,  # including psycopg_pool.PoolTimeout
     persistence.OperationalError, persistence.InterfaceError,

@@ -101,7 +101,7 @@ def test_database_faults_answer_503_and_recover_with_nothing_acknowledged_lost(d
             time.sleep(FAULT_SECONDS)
             proxy.heal()
             healed = time.monotonic()
-            deadline = healed + RECOVERY_LIMIT
+            deadline = healed + 6 * RECOVERY_LIMIT  # measured here, judged below with the figures shown
             visit = acknowledged_check_in(server.url, token, rng.choice(seeded.households), deadline)
             answered = time.monotonic() - healed
             probes.add(visit)
@@ -134,6 +134,7 @@ def test_database_faults_answer_503_and_recover_with_nothing_acknowledged_lost(d
     slowest = max(r[1] for phone in phones for r in phone.requests)
     assert slowest < ANSWER_LIMIT, slowest
     assert not [r for phone in phones for r in phone.requests if r[2] == 0], "a request got no answer"
+    assert all(figure["recovered s"] < RECOVERY_LIMIT for figure in figures.values()), "slow to recover"
     assert figures["blackhole"]["503"], "requests held by the blackhole were not answered at the deadline"
     acknowledged = set().union(*(phone.acknowledged for phone in phones)) | probes
     sent = set().union(*(phone.sent for phone in phones))
