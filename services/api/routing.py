@@ -41,12 +41,13 @@ from .errors import ApiError, FieldError, database_unavailable, invalid
 
 log = logging.getLogger("grassroots.api")
 
-# No request waits longer for its answer (issue 15): a database that stopped answering (a network
-# partition, a blackhole) would otherwise hold it, and the phone, until the socket times out. The
-# request is answered 503 with Retry-After; its work goes on in the background and ends when the
-# database answers or its connection dies (a command that was stored is answered `duplicate` when the
-# phone resends it). A batch of 500 check-ins takes about a second. Files and streams (`content=`) and
-# uploads take as long as the county is big: no deadline. GRASSROOTS_REQUEST_DEADLINE (seconds) sets another.
+# No request waits longer for its answer (issue 15), counted from the arrival of its body (a phone on a
+# slow network may take long to upload): a database that stopped answering (a network partition, a
+# blackhole) would otherwise hold it, and the phone, until the socket times out. The request is answered
+# 503 with Retry-After; its work goes on in the background and ends when the database answers or its
+# connection dies (a command that was stored is answered `duplicate` when the phone resends it). A batch
+# of 500 check-ins takes about a second. Files and streams (`content=`) and uploads take as long as the
+# county is big: no deadline. GRASSROOTS_REQUEST_DEADLINE (seconds) sets another.
 REQUEST_DEADLINE = float(os.environ.get("GRASSROOTS_REQUEST_DEADLINE") or 10.0)
 
 Handler = Callable[["Call"], Awaitable[Any]]
@@ -239,8 +240,14 @@ async def _run(op: Operation, request: Request) -> Response:
     # In a task of its own, so the deadline never waits for it: cancelling a query whose database does
     # not answer waits for that database too (asyncpg sends the cancel over a new connection, and a
     # thread in a psycopg call cannot be interrupted).
+    if op.body is not None:
+        await request.body()  # the request keeps it for the handler
     work = asyncio.ensure_future(_answer(op, request))
-    done, _ = await asyncio.wait({work}, timeout=REQUEST_DEADLINE)
+    try:
+        done, _ = await asyncio.wait({work}, timeout=REQUEST_DEADLINE)
+    except asyncio.CancelledError:  # the request itself is cancelled (the server stops): so is its work
+        work.cancel()
+        raise
     if work in done:
         return work.result()
     work.cancel()
