@@ -58,9 +58,13 @@ bench: install pwa
 	SCALE=$(SCALE) $(BIN)/python -m tests.bench.run
 
 # Issue 15's long fault runs (tests/fault, the quick versions run in `make test`): 10,000 retried
-# check-ins through 20 `kill -9`s of the server; about a minute on 2 cores. docs/reliability.md has the figures.
+# check-ins through 20 `kill -9`s of the server (about a minute on 2 cores), and 20 `kill -9`s of the
+# projector during a catch-up, database faults of 10 s each through tests/fault/proxy.py (about 1.5 min).
+# docs/reliability.md has the figures.
 soak: install
 	GRASSROOTS_FAULT_CHECK_INS=10000 GRASSROOTS_FAULT_KILLS=20 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_crash.py
+	GRASSROOTS_PROJECTOR_KILLS=20 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_projector.py
+	GRASSROOTS_DB_FAULT_SECONDS=10 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_database.py
 
 clean:
 	rm -rf $(VENV) pwa/node_modules pwa/dist

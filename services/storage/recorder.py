@@ -41,6 +41,7 @@ from psycopg import Connection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 from psycopg.sql import SQL, Composed, Identifier
+from psycopg_pool.base import AttemptWithBackoff
 
 from .database import eventsourcing_settings
 from .group_commit import GroupCommit
@@ -58,6 +59,9 @@ POOL_MIN_SIZE = 2
 POOL_MAX_SIZE = 10
 # Seconds before a pooled connection is replaced: backends grow with every schema they touch.
 CONNECTION_MAX_AGE = 600
+# The longest wait between the pool's attempts to reconnect a database that went away (issue 15: writes
+# work again within 5 s of its return).
+RECONNECT_AT_MOST = 1.0
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -88,8 +92,23 @@ def county_env(adcode: object, url: str) -> dict[str, str]:
     }
 
 
-# The stock datastore's pool type: its recorders read rows by column name.
-SharedPool = ConnectionPool[Connection[DictRow]]
+class _Reconnection(AttemptWithBackoff):
+    """psycopg_pool's backoff between reconnection attempts doubles without bound (1, 2, 4, 8 s, ...):
+    a database back after 10 s would wait up to 5 s more for the pool's next attempt, every write
+    waiting with it. Capped at RECONNECT_AT_MOST: an attempt a second costs a database nothing."""
+
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, RECONNECT_AT_MOST)
+
+
+class SharedPool(ConnectionPool[Connection[DictRow]]):
+    """The stock datastore's pool type (its recorders read rows by column name), reconnecting at least
+    every RECONNECT_AT_MOST seconds. (`_add_connection` is psycopg_pool's, pinned at 3.3.3: every
+    reconnection attempt goes through it.)"""
+
+    def _add_connection(self, attempt: AttemptWithBackoff | None, growing: bool = False) -> None:
+        super()._add_connection(attempt or _Reconnection(timeout=self.reconnect_timeout), growing)
 # One pool per database, whichever county asks first creates it.
 _pools: dict[tuple[tuple[str, Any], ...], SharedPool] = {}
 _pools_lock = threading.Lock()
@@ -106,7 +125,7 @@ def shared_pool(url: str, settings: PostgresDatastore) -> SharedPool:
         pool = _pools.get(key)
         if pool is None or pool.closed:
             stock = settings.pool
-            pool = ConnectionPool(
+            pool = SharedPool(
                 url,
                 connection_class=Connection,
                 # The stock recorders read rows by column name; the name tells our connections apart

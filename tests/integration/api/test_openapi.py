@@ -89,7 +89,8 @@ async def test_operations_say_who_may_call_them_and_how_they_fail(api):
     document = (await api.anonymous().get("/api/v1/openapi.json")).json()
     sync = document["paths"]["/api/v1/sync"]["post"]
     assert sync["security"] == [{"bearer": []}]
-    assert {"200", "400", "401", "403", "413", "422"} <= set(sync["responses"])
+    assert {"200", "400", "401", "403", "413", "422", "503"} <= set(sync["responses"])
+    assert "Retry-After" in sync["responses"]["503"]["headers"]  # the database unreachable: come back later
     assert sync["responses"]["422"]["content"]["application/problem+json"]["schema"] == {
         "$ref": "#/components/schemas/Problem"}
     archive = document["paths"]["/api/v1/households/{household_id}/archive"]["post"]
