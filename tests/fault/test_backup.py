@@ -30,6 +30,9 @@ from services.storage.database import connect
 from services.storage.names import county_schema
 from services.storage.schemas import get_county, provision_county
 
+from services.identity import ensure_tables, ensure_user
+from services.storage.backup import BackupError, postgres_tool
+
 from .harness import Phone, Server, check_in, fresh_adcode, login, read_models, seed
 
 PHONES = 2  # per county, each with more check-ins than it gets to send: the load stops after the backups
@@ -95,8 +98,11 @@ def backups(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             answered_before = wait_for_answers(phones, BEFORE)
             everything, one = work / "everything.tar", work / "one.tar"
             for args in (["backup", str(everything)], ["backup", "--county", seeded[0].adcode, str(one)]):
+                started = time.monotonic()
                 done = grassroots(source, *args)
                 assert done.returncode == 0, done.stderr
+                print(f"\n`grassroots {' '.join(args[:-1])}`: {time.monotonic() - started:.1f} s,"
+                      f" {Path(args[-1]).stat().st_size:,} bytes")
             assert all(phone.is_alive() for phone in phones), "the backups must be taken during the load"
             answered = wait_for_answers(phones, answered_before + AFTER)
             print(f"\nbackups taken during a load of {answered} answered check-ins")
@@ -179,8 +185,11 @@ def test_a_backup_taken_during_a_sync_load_restores_every_county_as_it_was_at_it
     manifest = read_manifest(backups.everything)
     assert sorted(manifest["counties"]) == sorted(backups.counties)
     restored = backups.databases.create()
+    started = time.monotonic()
     done = grassroots(restored, "restore", str(backups.everything))
     assert done.returncode == 0, done.stderr
+    print(f"\n`grassroots restore` of {sum(c['events'] for c in manifest['counties'].values()):,} events:"
+          f" {time.monotonic() - started:.1f} s")
     for adcode in backups.counties:
         position = manifest["counties"][adcode]["last_notification_id"]
         assert_restored_as_at_the_backup(backups, restored, adcode, position)
@@ -212,3 +221,24 @@ def test_a_county_restores_beside_another_and_never_over_an_existing_one(backups
         assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s",
                             (county_schema(backups.counties[1]),)).fetchone() == (0,)
     assert_restored_as_at_the_backup(backups, target, adcode, position)
+
+
+def test_a_restore_that_meets_an_existing_account_leaves_nothing_of_the_county(backups: Backups):
+    adcode = backups.counties[0]
+    target = backups.databases.create()
+    with connect(target) as conn:
+        ensure_tables(conn)
+        ensure_user(conn, f"fault_cadre_{adcode}", roles=["operator"], password="another-password")
+    refused = grassroots(target, "restore", str(backups.one))
+    assert refused.returncode == 2
+    assert f"fault_cadre_{adcode}" in refused.stderr and "already" in refused.stderr
+    with connect(target) as conn:
+        assert conn.execute("SELECT count(*) FROM core.counties").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM core.users").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s",
+                            (county_schema(adcode),)).fetchone() == (0,)
+
+
+def test_a_pg_dump_older_than_the_server_is_refused_saying_which_to_install():
+    with pytest.raises(BackupError, match=r"pg_dump must be of PostgreSQL 99 or newer .*postgresql-client-99"):
+        postgres_tool("pg_dump", 99, embedded=False)
