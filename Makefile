@@ -61,6 +61,7 @@ bench: install pwa
 # check-ins through 20 `kill -9`s of the server; about a minute on 2 cores. docs/reliability.md has the figures.
 soak: install
 	GRASSROOTS_FAULT_CHECK_INS=10000 GRASSROOTS_FAULT_KILLS=20 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_crash.py
+	GRASSROOTS_FAULT_BACKUP_LOAD=3000 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_backup.py
 
 clean:
 	rm -rf $(VENV) pwa/node_modules pwa/dist

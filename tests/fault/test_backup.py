@@ -5,6 +5,8 @@ into a fresh database of the same server, and each county is there as it was at 
 row for row (and nothing after it is there), as are the household keys and the county's rows in `core`;
 the read models equal those of a reference database that got the source's events up to that position
 and a full rebuild. The load goes on after the backup, so the source's logs end further on.
+The quick version (in `make test`) backs up after LOAD check-ins; `make soak` sets
+GRASSROOTS_FAULT_BACKUP_LOAD=3000. Run with `-s` to see the figures.
 """
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ from .harness import Phone, Server, check_in, fresh_adcode, login, read_models, 
 
 PHONES = 2  # per county, each with more check-ins than it gets to send: the load stops after the backups
 LOAD_TIMEOUT = 120.0
-BEFORE, AFTER = 100, 100  # check-ins answered before the backups start, and after they are done
+# Check-ins answered before the backups start, and again after they are done (the long run: 3,000).
+LOAD = int(os.environ.get("GRASSROOTS_FAULT_BACKUP_LOAD", "100"))
 EVENT_COLUMNS = "notification_id, originator_id, originator_version, topic, state"
 
 
@@ -92,10 +95,10 @@ def backups(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             for county in seeded:
                 token = login(server.url, county.cadre).json()["token"]
                 phones += [Phone(server.url, token, [check_in(random.choice(county.households))
-                                                     for _ in range(5000)], stop) for _ in range(PHONES)]
+                                                     for _ in range(LOAD + 5000)], stop) for _ in range(PHONES)]
             for phone in phones:
                 phone.start()
-            answered_before = wait_for_answers(phones, BEFORE)
+            answered_before = wait_for_answers(phones, LOAD)
             everything, one = work / "everything.tar", work / "one.tar"
             for args in (["backup", str(everything)], ["backup", "--county", seeded[0].adcode, str(one)]):
                 started = time.monotonic()
@@ -104,8 +107,8 @@ def backups(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 print(f"\n`grassroots {' '.join(args[:-1])}`: {time.monotonic() - started:.1f} s,"
                       f" {Path(args[-1]).stat().st_size:,} bytes")
             assert all(phone.is_alive() for phone in phones), "the backups must be taken during the load"
-            answered = wait_for_answers(phones, answered_before + AFTER)
-            print(f"\nbackups taken during a load of {answered} answered check-ins")
+            answered = wait_for_answers(phones, answered_before + LOAD)
+            print(f"\nbackups started after {answered_before} answered check-ins; the load stopped after {answered}")
             stop.set()
             for phone in phones:
                 phone.join(LOAD_TIMEOUT)
