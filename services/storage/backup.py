@@ -38,6 +38,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .connections import SyncConnection
 from .database import connect, database_url
@@ -115,8 +116,18 @@ def _tool(conn: SyncConnection, name: str) -> str:
     return postgres_tool(name, int(row[0]), embedded=not os.environ.get("DATABASE_URL"))
 
 
-def _run(command: list[str]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
+def _connection(url: str) -> tuple[str, dict[str, str]]:
+    """A tool's `--dbname` and environment for `url`: the password goes in PGPASSWORD, never on a command
+    line (which every local user can read in the process list)."""
+    params = conninfo_to_dict(url)
+    password = params.pop("password", None)
+    env = {**os.environ, "PGPASSWORD": str(password)} if password else dict(os.environ)
+    return make_conninfo("", **params), env
+
+
+def _run(command: list[str], url: str) -> None:
+    dbname, env = _connection(url)
+    result = subprocess.run([*command, f"--dbname={dbname}"], capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise BackupError(f"{Path(command[0]).name} failed: {result.stderr.strip()}")
 
@@ -156,7 +167,7 @@ def backup(url: str, path: Path, county: str | None = None) -> dict[str, Any]:
             dump = f"{schema}.dump"
             _run([pg_dump, "--format=custom", f"--snapshot={snapshot}", "--no-owner", "--no-privileges",
                   f"--schema={schema}", *(f"--exclude-table={schema}.{t}" for t in tables if t not in WRITE_TABLES),
-                  f"--file={work / dump}", f"--dbname={url}"])
+                  f"--file={work / dump}"], url)
             manifest["counties"][code] = {"last_notification_id": position[0], "events": position[1], "file": dump}
         for table in CORE_TABLES:
             if not _exists(conn, f"core.{table.name}"):
@@ -175,11 +186,14 @@ def backup(url: str, path: Path, county: str | None = None) -> dict[str, Any]:
         conn.rollback()
         (work / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
         partial = path.with_name(path.name + ".partial")
-        with tarfile.open(partial, "w") as archive:
-            for member in [MANIFEST, *(c["file"] for c in manifest["counties"].values()),
-                           *(t["file"] for t in manifest["core"].values())]:
-                archive.add(work / member, arcname=member)
-        partial.replace(path)
+        try:
+            with tarfile.open(partial, "w") as archive:
+                for member in [MANIFEST, *(c["file"] for c in manifest["counties"].values()),
+                               *(t["file"] for t in manifest["core"].values())]:
+                    archive.add(work / member, arcname=member)
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
     return manifest
 
 
@@ -276,7 +290,7 @@ def _restore_schema(pg_restore: str, url: str, dump: Path) -> None:
     wanted = dump.with_suffix(".list")
     wanted.write_text("".join(line for line in io.StringIO(listing) if " TRIGGER " not in line))
     _run([pg_restore, "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges",
-          f"--use-list={wanted}", f"--dbname={url}", str(dump)])
+          f"--use-list={wanted}", str(dump)], url)
 
 
 def _drop(url: str, counties: list[str]) -> None:
@@ -293,7 +307,7 @@ def backup_command(args: argparse.Namespace) -> int:
     """`grassroots backup [--county ADCODE] PATH`."""
     try:
         manifest = backup(database_url(), Path(args.path), args.county)
-    except (BackupError, ValueError) as error:
+    except (BackupError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for code, county in manifest["counties"].items():
