@@ -49,7 +49,7 @@ lint: install
 # running for the whole session, which the asyncio tests cannot share.
 test: lint debs pwa
 	cd pwa && npm test
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration tests/fault
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration tests/fault tests/soak
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
 
 # `make bench SCALE=county40k|county290k|province38|tenants3000` runs issue 12's real-size figures at that
@@ -62,6 +62,7 @@ bench: install pwa
 soak: install
 	GRASSROOTS_FAULT_CHECK_INS=10000 GRASSROOTS_FAULT_KILLS=20 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_crash.py
 	GRASSROOTS_FAULT_BACKUP_LOAD=3000 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_backup.py
+	GRASSROOTS_SOAK_STATEFUL_CALLS=10000 $(BIN)/pytest -q -s -p no:cacheprovider tests/soak/test_stateful.py
 
 clean:
 	rm -rf $(VENV) pwa/node_modules pwa/dist
