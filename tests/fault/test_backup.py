@@ -149,6 +149,16 @@ def core_rows(url: str, adcode: str) -> dict[str, list[tuple]]:
         }
 
 
+def relations(url: str, adcode: str) -> list[tuple[str, str]]:
+    """The county schema's tables, indexes, sequences, … by name and kind, and its triggers."""
+    with connect(url) as conn:
+        return conn.execute(
+            "SELECT relname, relkind::text FROM pg_class WHERE relnamespace = %s::regnamespace UNION ALL"
+            " SELECT tgname, 'trigger' FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN"
+            " (SELECT oid FROM pg_class WHERE relnamespace = %s::regnamespace) ORDER BY 1, 2",
+            (county_schema(adcode), county_schema(adcode))).fetchall()
+
+
 def reference(databases: Databases, source: str, adcode: str, position: int) -> str:
     """A database with the source's county as it was at `position`: the same registry row, the log up to
     there and the keys, and read models from a full rebuild."""
@@ -174,7 +184,9 @@ def assert_restored_as_at_the_backup(backups: Backups, restored: str, adcode: st
     assert source_events[-1][0] > position, "the load went on after the backup: the source's log is longer"
     assert events(restored, adcode) == [event for event in source_events if event[0] <= position]
     assert core_rows(restored, adcode) == core_rows(backups.source, adcode)
-    expected = asyncio.run(read_models(reference(backups.databases, backups.source, adcode, position), adcode))
+    rebuilt = reference(backups.databases, backups.source, adcode, position)
+    assert relations(restored, adcode) == relations(rebuilt, adcode) == relations(backups.source, adcode)
+    expected = asyncio.run(read_models(rebuilt, adcode))
     assert expected[f"{county_schema(adcode)}.verdicts_checkins"], "the comparison must not be of empty tables"
     assert asyncio.run(read_models(restored, adcode)) == expected
     with connect(restored) as conn:
