@@ -57,8 +57,9 @@ test: lint debs pwa
 bench: install pwa
 	SCALE=$(SCALE) $(BIN)/python -m tests.bench.run
 
-# Issue 15's long fault runs (tests/fault, the quick versions run in `make test`): 10,000 retried
-# check-ins through 20 `kill -9`s of the server; about a minute on 2 cores. docs/reliability.md has the figures.
+# Issue 15's long runs (tests/fault, tests/soak; the quick versions run in `make test`): 10,000 retried
+# check-ins through 20 `kill -9`s of the server (about a minute on 2 cores), a backup and restore under load
+# (about a minute), 50,000 stateful Schemathesis calls (about 20 minutes). docs/reliability.md has the figures.
 soak: install
 	GRASSROOTS_FAULT_CHECK_INS=10000 GRASSROOTS_FAULT_KILLS=20 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_crash.py
 	GRASSROOTS_FAULT_BACKUP_LOAD=3000 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_backup.py
