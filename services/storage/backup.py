@@ -214,7 +214,9 @@ def read_manifest(path: Path) -> dict[str, Any]:
         with tarfile.open(path) as archive:
             member = archive.extractfile(MANIFEST)
             manifest: dict[str, Any] = json.load(member) if member else {}
-    except (OSError, tarfile.TarError, KeyError, ValueError) as error:
+    except tarfile.TarError:
+        raise BackupError(f"{path} is not a grassroots backup (not a tar file)") from None
+    except (OSError, KeyError, ValueError) as error:
         raise BackupError(f"{path} is not a grassroots backup ({error})") from None
     if manifest.get("format") != FORMAT or manifest.get("version") != FORMAT_VERSION:
         raise BackupError(f"{path} is not a grassroots backup of format version {FORMAT_VERSION}")
@@ -307,6 +309,9 @@ def backup_command(args: argparse.Namespace) -> int:
     """`grassroots backup [--county ADCODE] PATH`."""
     try:
         manifest = backup(database_url(), Path(args.path), args.county)
+    except psycopg.OperationalError as error:
+        print(f"error: cannot reach the database: {error}", file=sys.stderr)
+        return 1
     except (BackupError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -320,6 +325,9 @@ def restore_command(args: argparse.Namespace) -> int:
     """`grassroots restore PATH`."""
     try:
         manifest = restore(database_url(), Path(args.path))
+    except psycopg.OperationalError as error:
+        print(f"error: cannot reach the database: {error}", file=sys.stderr)
+        return 1
     except (BackupError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
