@@ -107,6 +107,17 @@ def parse_time(value: Any) -> datetime:
     return moment
 
 
+def parse_keyset(after: str | None) -> tuple[datetime | None, UUID | None]:
+    """A newest-first list's cursor, `<ISO time>|<uuid>` (the last row's time and id), as its parts."""
+    if after is None:
+        return None, None
+    try:
+        moment, row_id = after.split("|", 1)
+        return parse_time(moment), UUID(row_id)
+    except ValueError:
+        raise ValueError(f"not a cursor of this list: {after!r} (pass the `next` of the previous page)") from None
+
+
 def parse_date(value: Any) -> date:
     return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(str(value))
 

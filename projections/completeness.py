@@ -26,6 +26,7 @@ from uuid import UUID
 from asyncpg import Record
 
 from projections.base import Period, Projection, event_name, local_date, parse_date, recorded_before, reference_date
+from projections.campaigns import tagged
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.coverage import PLACED, TALLIES, households_as_of
 from projections.rules import Rules, load_rules
@@ -114,11 +115,12 @@ def _statuses(today: date, rules: Rules) -> list[tuple[str, date]]:
 async def households(conn: AsyncConnection, schema: str, *, township: str | None = None, village: str | None = None,
                      cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
                      as_of: date | None = None, status: Sequence[str] | None = None,
-                     limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+                     limit: int | None = None, offset: int = 0, tag: str | None = None) -> list[dict[str, Any]]:
     """Per household (not archived as of the date): visits this year, last visit, status, next due,
     by household id. With `cadre_id`, only the households that cadre answers for (see `responsibility`);
     with `bbox` (west, south, east, north in degrees), only those placed inside it; with `status`, only
-    those in one of those statuses; `limit` and `offset` page it. Costs O(the households it reads):
+    those in one of those statuses; with `tag`, only those carrying that household tag now;
+    `limit` and `offset` page it. Costs O(the households it reads):
     now from `coverage_current` (one index scan of a township, village, box or cadre's households);
     as of a past day from the places then, each household's visits read by its own index."""
     rules = await load_rules(conn, adcode_of(schema))
@@ -128,12 +130,24 @@ async def households(conn: AsyncConnection, schema: str, *, township: str | None
     until = "coalesce($1::timestamptz, 'infinity')"
     if as_of is None:
         args: list[Any] = [today.year]
+        current = f"{schema}.coverage_current"
+        if tag is not None:
+            # From the tagged households to theirs by key: filtering coverage_current would walk all of it.
+            args.append(tag)
+            # (LIMIT 1: a subquery the planner cannot merge into a join that walks coverage_current whole.)
+            current = (f"(SELECT c.* FROM {tagged(schema, '$2')} t CROSS JOIN LATERAL (SELECT * FROM"
+                       f" {schema}.coverage_current c WHERE c.household_id = t.household_id LIMIT 1) c)")
         source = (f"(SELECT household_id, village, township, lat, lon, last_visit,"
                   f" coalesce(visits[array_position(years, $1)], 0) AS visits"
-                  f" FROM {schema}.coverage_current WHERE NOT archived) h")
+                  f" FROM {current} c WHERE NOT archived) h")
     else:
         args = [cutoff, *Period.year(today.year).instants()]
-        source = f"""(SELECT p.*, v.visits, v.last_visit FROM {households_as_of(schema)} p CROSS JOIN LATERAL (
+        places = households_as_of(schema)
+        if tag is not None:  # from the tagged households to their places by key, as above
+            args.append(tag)
+            places = (f"(SELECT p.* FROM {tagged(schema, '$4')} t CROSS JOIN LATERAL (SELECT * FROM {places} p"
+                      f" WHERE p.household_id = t.household_id LIMIT 1) p)")
+        source = f"""(SELECT p.*, v.visits, v.last_visit FROM {places} p CROSS JOIN LATERAL (
                 SELECT count(*) FILTER (WHERE c.occurred_at >= $2 AND c.occurred_at < $3)::int AS visits,
                        max(c.occurred_at) AS last_visit
                 FROM {schema}.verdicts_checkins c WHERE c.household_id = p.household_id
@@ -222,9 +236,26 @@ def _summary(villages: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def percentages(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[str, Any]:
-    """County and per-township shares of households that already had this year's required visits."""
-    villages = await village_shares(conn, schema, as_of)
+async def tagged_shares(conn: AsyncConnection, schema: str,
+                        tag: str, as_of: date | None = None) -> list[dict[str, Any]]:
+    """`village_shares` of the households carrying `tag` now, counted one by one (O(those households)):
+    the summaries are kept per place, not per tag."""
+    villages: dict[tuple[str, str], dict[str, Any]] = {}
+    for household in await households(conn, schema, as_of=as_of, tag=tag):
+        village = villages.setdefault((household["village"], household["township"]), {
+            "village": household["village"], "township": household["township"], "households": 0, "complete": 0,
+            "ok": 0, "due": 0, "overdue": 0})
+        village["households"] += 1
+        village["complete"] += household["visits_this_year"] >= household["required"]
+        village[household["status"]] += 1
+    return [villages[key] for key in sorted(villages)]
+
+
+async def percentages(conn: AsyncConnection, schema: str,
+                      *, as_of: date | None = None, tag: str | None = None) -> dict[str, Any]:
+    """County and per-township shares of households that already had this year's required visits (with
+    `tag`: of the households carrying that tag now)."""
+    villages = await (village_shares(conn, schema, as_of) if tag is None else tagged_shares(conn, schema, tag, as_of))
     by_township: dict[str, list[dict[str, Any]]] = {}
     for village in villages:
         by_township.setdefault(village["township"], []).append(village)
@@ -329,15 +360,15 @@ def _item(household: Record | dict[str, Any], reason: str, status: str, due: dat
     }
 
 
-async def count_households(conn: AsyncConnection, schema: str, *, township: str | None = None,
-                           village: str | None = None, cadre_id: UUID | None = None,
-                           bbox: tuple[float, float, float, float] | None = None, as_of: date | None = None,
-                           status: str | None = None) -> int:
+async def count_households(conn: AsyncConnection, schema: str,
+                           *, township: str | None = None, village: str | None = None,
+                           cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
+                           as_of: date | None = None, status: str | None = None, tag: str | None = None) -> int:
     """How many households `households` lists with these filters: from the village shares (O(villages))
-    unless a cadre or a box picks them, whose households are few enough to count one by one."""
-    if cadre_id is not None or bbox is not None:
+    unless a cadre, a box or a tag picks them, whose households are few enough to count one by one."""
+    if cadre_id is not None or bbox is not None or tag is not None:
         return len(await households(conn, schema, township=township, village=village, cadre_id=cadre_id, bbox=bbox,
-                                    as_of=as_of, status=status))
+                                    as_of=as_of, status=status, tag=tag))
     return sum(
         v["households"] if status is None else v[status] for v in await village_shares(conn, schema, as_of)
         if (township is None or v["township"] == township) and (village is None or v["village"] == village)

@@ -34,6 +34,7 @@ import h3
 from asyncpg import Record
 
 from projections.base import Period, Projection, event_name, local_date, parse_time, recorded_before
+from projections.campaigns import tagged
 from projections.rules import Rules
 from projections.running import Key, RunningTotals, Vector
 from projections.verdicts import is_verified, visible_checkins
@@ -64,7 +65,11 @@ COUNTS = RunningTotals("coverage_counts", [("household_id", "uuid"), ("period", 
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.coverage_households ("
-    " household_id uuid PRIMARY KEY, registered_at timestamptz NOT NULL, archived_at timestamptz)",
+    " household_id uuid PRIMARY KEY, registered_at timestamptz NOT NULL, archived_at timestamptz,"
+    # The head's name, phone and notes exactly as the event holds them: sealed with the household's key
+    # (services.personal), so lists open them with one query instead of loading every household's events,
+    # and erasure (the key deleted) reaches this copy too.
+    " personal text NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {schema}.coverage_places ("
     " household_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL,"
     " village text NOT NULL, township text NOT NULL, lat float8 NOT NULL, lon float8 NOT NULL,"
@@ -190,7 +195,7 @@ class Coverage(Projection):
             name, day = event_name(event), local_date(event.timestamp)
             if name in ("Household.Registered", "Household.Relocated"):
                 if name == "Household.Registered":
-                    registered.append((event.originator_id, event.timestamp))
+                    registered.append((event.originator_id, event.timestamp, event.personal))
                 lat, lon = float(event.lat), float(event.lon)
                 place = {"village": event.village, "township": event.township, "lat": lat, "lon": lon,
                          **{f"cell{r}": h3.latlng_to_cell(lat, lon, r) for r in H3_RESOLUTIONS}}
@@ -218,7 +223,8 @@ class Coverage(Projection):
                 removed.append(event.originator_id)
                 _count(deltas, household_id, households[household_id], day, occurred, verified, -1)
         if registered:
-            await conn.executemany(f"INSERT INTO {schema}.coverage_households VALUES ($1, $2, NULL)", registered)
+            await conn.executemany(f"INSERT INTO {schema}.coverage_households (household_id, registered_at, personal)"
+                                   " VALUES ($1, $2, $3)", registered)
         if places:
             await conn.executemany(
                 f"INSERT INTO {schema}.coverage_places VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)", places
@@ -404,12 +410,48 @@ async def _range_visits(conn: AsyncConnection, schema: str, grouping: str, perio
     )
 
 
+async def tagged_figures(conn: AsyncConnection, schema: str, grouping: str, period: Period, as_of: date | None,
+                         tag: str) -> list[dict[str, Any]]:
+    """`group_figures` of the households carrying `tag` now, counted one by one (O(those households and
+    their visits in the period)): the summaries are kept per place, not per tag."""
+    start, end = period.instants()
+    rows = await conn.fetch(
+        f"""WITH t AS {tagged(schema, '$4')},
+            v AS (SELECT t.household_id, count(*)::int AS visits, count(*) FILTER (WHERE verified)::int AS verified
+                  FROM t CROSS JOIN LATERAL (SELECT * FROM {visible_checkins(schema)} c
+                                             WHERE c.household_id = t.household_id) c
+                  WHERE occurred_at >= $2 AND occurred_at < $3 GROUP BY t.household_id)
+            SELECT p.{grouping} AS key, {"p.township" if grouping == "village" else "''"} AS township, p.lat, p.lon,
+                   coalesce(v.visits, 0) AS visits, coalesce(v.verified, 0) AS verified
+            FROM t CROSS JOIN LATERAL (SELECT * FROM {households_as_of(schema)} p
+                                       WHERE p.household_id = t.household_id LIMIT 1) p
+            LEFT JOIN v ON v.household_id = t.household_id
+            WHERE NOT coalesce(p.archived_at < $2, false)""",
+        recorded_before(as_of), start, end, tag,
+    )
+    figures: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        group = figures.setdefault((row["key"], row["township"]), {
+            "key": row["key"], "township": row["township"], "households": 0, "lat": 0, "lon": 0, "visits": 0,
+            "verified_visits": 0, "visited_once": 0, "visited_twice": 0})
+        group["households"] += 1
+        group["lat"] += int(row["lat"] * SCALE)
+        group["lon"] += int(row["lon"] * SCALE)
+        group["visits"] += row["visits"]
+        group["verified_visits"] += row["verified"]
+        group["visited_once"] += row["visits"] >= 1
+        group["visited_twice"] += row["visits"] >= 2
+    return list(figures.values())
+
+
 async def coverage(conn: AsyncConnection, schema: str, period: Period, level: Level = "village", *, resolution: int = 8,
-                   as_of: date | None = None) -> list[dict[str, Any]]:
-    """Figures per village / township / H3 cell (or one row for the county), sorted by key."""
+                   as_of: date | None = None, tag: str | None = None) -> list[dict[str, Any]]:
+    """Figures per village / township / H3 cell (or one row for the county), sorted by key; with `tag`,
+    of the households carrying that tag now."""
     key = _key(level, resolution)
-    groups = await group_figures(conn, schema, "village" if key in ("village", "township", "county") else key,
-                                 period, as_of)
+    grouping = "village" if key in ("village", "township", "county") else key
+    groups = await (group_figures(conn, schema, grouping, period, as_of) if tag is None
+                    else tagged_figures(conn, schema, grouping, period, as_of, tag))
     merged: dict[str, dict[str, Any]] = {}
     for group in groups:
         name = adcode_of(schema) if key == "county" else group["township"] if key == "township" else group["key"]
@@ -430,9 +472,9 @@ def _figures(total: dict[str, Any]) -> dict[str, Any]:
         "coverage_pct": round(100.0 * total["visited_once"] / households, 1),
     }
 async def geojson(conn: AsyncConnection, schema: str, period: Period, level: Level = "village", *, resolution: int = 8,
-                  as_of: date | None = None) -> dict[str, Any]:
+                  as_of: date | None = None, tag: str | None = None) -> dict[str, Any]:
     """The same figures as an RFC 7946 FeatureCollection (properties = the figures + key)."""
-    rows = await coverage(conn, schema, period, level, resolution=resolution, as_of=as_of)
+    rows = await coverage(conn, schema, period, level, resolution=resolution, as_of=as_of, tag=tag)
     shapes = {} if level == "h3" else await known_shapes(conn, schema, level)
     features = []
     for row in rows:
@@ -479,6 +521,13 @@ def cell_polygon(cell: str) -> dict[str, Any]:
 
 def _signed_area(ring: list[list[float]]) -> float:
     return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True)) / 2
+
+
+async def sealed_personal(conn: AsyncConnection, schema: str, household_ids: list[UUID]) -> dict[UUID, str]:
+    """The households' sealed personal tokens (head's name, phone, notes): one indexed query."""
+    rows = await conn.fetch(
+        f"SELECT household_id, personal FROM {schema}.coverage_households WHERE household_id = ANY($1)", household_ids)
+    return {row["household_id"]: row["personal"] for row in rows}
 
 
 async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:

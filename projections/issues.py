@@ -13,7 +13,9 @@ what a rebuild cut there would. Judgements are made at query time with the count
   a reopened issue loses its resolution and rating until it is resolved and rated again.
 - satisfaction rate = (satisfied + basically satisfied) / rated, as the seeds' 96.5 % counts it.
 - the monthly review meets on the last `monthly_review_weekday` of each month; its agenda is every
-  issue routed to `monthly_review` after the previous meeting's day, up to the day judged.
+  issue routed to `monthly_review` after the previous meeting's day, up to the day judged, and every
+  issue routed to it earlier that still stands open (`carried_over`): an issue stays on each month's
+  agenda until it is resolved.
 """
 from __future__ import annotations
 
@@ -279,12 +281,15 @@ def meetings_around(day: date, weekday: int) -> tuple[date, date]:
 
 
 async def review_agenda(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[str, Any]:
-    """The next monthly review's agenda: issues routed to it since the last meeting, oldest first."""
+    """The next monthly review's agenda, oldest routed first: the issues routed to it since the last
+    meeting, and those routed earlier that are still open (`carried_over`), until they are resolved."""
     rules, params = await _context(conn, schema, as_of)
     last, upcoming = meetings_around(params[2], rules.monthly_review_weekday)
     rows = await conn.fetch(
-        f"SELECT {ITEM_COLUMNS} FROM {_judged(schema)} j WHERE route = 'monthly_review'"
-        " AND (routed_at AT TIME ZONE 'Asia/Shanghai')::date > $4 ORDER BY routed_at, issue_id",
+        f"SELECT {ITEM_COLUMNS}, (routed_at AT TIME ZONE 'Asia/Shanghai')::date <= $4 AS carried_over"
+        f" FROM {_judged(schema)} j WHERE route = 'monthly_review'"
+        " AND ((routed_at AT TIME ZONE 'Asia/Shanghai')::date > $4 OR status <> 'resolved')"
+        " ORDER BY routed_at, issue_id",
         *params, last,
     )
     return {"last_meeting": last, "meeting_on": upcoming, "items": [_item(r) for r in rows]}

@@ -28,6 +28,9 @@ TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_pairings (pairing_id uuid PRIMARY KEY, cadre_id uuid NOT NULL,"
     " target_kind text NOT NULL, target_id text NOT NULL, cadence text NOT NULL, eligible_from date NOT NULL)",
     "CREATE INDEX IF NOT EXISTS rollup_pairings_target ON {schema}.rollup_pairings (cadre_id, target_kind, target_id)",
+    # A household's archiving ends its pairings, whoever's they are.
+    "CREATE INDEX IF NOT EXISTS rollup_pairings_household ON {schema}.rollup_pairings (target_id)"
+    " WHERE target_kind = 'household'",
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_target_days (cadre_id uuid NOT NULL, target_kind text NOT NULL,"
     " target_id text NOT NULL, day date NOT NULL, visits int NOT NULL,"
     " PRIMARY KEY (cadre_id, target_kind, target_id, day))",
@@ -75,6 +78,9 @@ async def load(conn: AsyncConnection, schema: str, events: list[Any], rules: Rul
     cadres = {e.originator_id for n, e in names if n.startswith("Cadre.")}
     cadres |= {r["interviewee_id"] for r in facts["interviews"].values()}
     ended = [e.originator_id for n, e in names if n == "Pairing.Ended"]
+    # A pairing also ends with its household (archived) or its cadre (departed).
+    archived = [str(e.originator_id) for n, e in names if n == "Household.Archived"]
+    departed = [e.originator_id for n, e in names if n == "Cadre.Departed"]
     targets = {(r["cadre_id"], r["target_kind"], r["target_id"]) for r in facts["checkins"].values()}
     targets |= {(as_uuid(e.cadre_id), e.target_kind, str(e.target_id)) for n, e in names if n == "Pairing.Formed"}
 
@@ -96,11 +102,12 @@ async def load(conn: AsyncConnection, schema: str, events: list[Any], rules: Rul
         for r in await conn.fetch(
                 f"SELECT * FROM {schema}.rollup_household_months WHERE household_id = ANY($1::uuid[])", ids):
             tally.household_months[r["household_id"]][r["month"]] = [r["visits"], r["verified"]]
-    if ended or targets:
+    if ended or targets or archived or departed:
         for r in await conn.fetch(
             f"SELECT * FROM {schema}.rollup_pairings WHERE pairing_id = ANY($1::uuid[]) OR"
-            " (cadre_id, target_kind, target_id) IN (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]))",
-            ended, *_unnest_targets(targets),
+            " (cadre_id, target_kind, target_id) IN (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]))"
+            " OR (target_kind = 'household' AND target_id = ANY($5::text[])) OR cadre_id = ANY($6::uuid[])",
+            ended, *_unnest_targets(targets), archived, departed,
         ):
             tally.pairings[r["pairing_id"]] = pairing = Pairing(
                 r["cadre_id"], r["target_kind"], r["target_id"], r["cadence"], r["eligible_from"])

@@ -20,6 +20,7 @@ What each counter is, for the county's current day D (the latest day applied) an
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
@@ -225,6 +226,13 @@ class Tally:
         self._period(pairing.cadence, pairing.eligible_from)[0] -= 1
         self._cover(pairing, self._covered(pairing), set())
 
+    def end_pairings(self, ending: Callable[[Pairing], bool]) -> None:
+        """End the active pairings `ending` picks among those loaded (`rollup_store.load` loads every
+        pairing of a household archived or a cadre departed in the batch): one that can never be met
+        again is judged no more."""
+        for pairing_id in [k for k, pairing in self.pairings.items() if ending(pairing)]:
+            self.ended_pairing(pairing_id)
+
     # -- cadres and interviews ---------------------------------------------------------------------
     def _years_met(self, cadre: UUID) -> list[int]:
         required = self.rules.interviews_per_year
@@ -299,6 +307,7 @@ def apply_event(tally: Tally, event: Any, facts: Facts) -> None:
         tally.registered_household(key)
     elif name == "Household.Archived":
         tally.archived_household(key)
+        tally.end_pairings(lambda pairing: pairing.target_kind == "household" and pairing.target_id == str(key))
     elif name == "Visit.CheckedIn" and key in facts["checkins"]:
         tally.checkin(facts["checkins"][key], +1)
     elif name == "Visit.Voided" and key in facts["checkins"]:
@@ -313,6 +322,7 @@ def apply_event(tally: Tally, event: Any, facts: Facts) -> None:
         tally.enrolled(key)
     elif name == "Cadre.Departed":
         tally.departed(key)
+        tally.end_pairings(lambda pairing: pairing.cadre_id == key)
     elif name == "Interview.Held" and key in facts["interviews"]:
         tally.interview(facts["interviews"][key])
     elif name.startswith("Issue.") and (key, event.originator_version) in facts["issues"]:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+
+Command = Callable[[argparse.Namespace], int | None]  # a subcommand's handler: its exit code (None: 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +65,7 @@ def register_demo(commands: argparse._SubParsersAction) -> None:
 def register_projections(commands: argparse._SubParsersAction) -> None:
     import importlib
 
-    def handler(module: str, name: str):  # imported on use: keeps `grassroots --help` fast
+    def handler(module: str, name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
         return lambda args: getattr(importlib.import_module(module), name)(args)
 
     projector = commands.add_parser("projector", help="run the projection driver alone (serve runs one too)")
@@ -78,7 +81,7 @@ def register_projections(commands: argparse._SubParsersAction) -> None:
 def register_api(commands: argparse._SubParsersAction) -> None:
     import importlib
 
-    def handler(module: str, name: str):  # imported on use: keeps `grassroots --help` fast
+    def handler(module: str, name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
         return lambda args: getattr(importlib.import_module(module), name)(args)
 
     user = commands.add_parser("user", help="accounts and roles")
@@ -104,7 +107,7 @@ def register_api(commands: argparse._SubParsersAction) -> None:
 def register_county(commands: argparse._SubParsersAction) -> None:
     import importlib
 
-    def storage_command(name: str):  # imported on use: keeps `grassroots --help` fast
+    def storage_command(name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
         return lambda args: getattr(importlib.import_module("services.storage.cli"), name)(args)
 
     county = commands.add_parser("county", help="provision and list counties (tenants)")

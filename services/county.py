@@ -28,13 +28,14 @@ from eventsourcing.utils import retry
 from psycopg import sql
 
 from services.domain import (
-    Cadre, CommandReceipt, DomainError, Household, Interview, InvalidState, Issue, NotFound, NotPermitted,
+    Cadre, Campaign, CommandReceipt, DomainError, Household, Interview, InvalidState, Issue, NotFound, NotPermitted,
     Pairing, Visit, clock, receipt_id,
 )
 from services.domain import commands as c
 from services.personal import (
     ERASED, KeyStore, open_free_text, open_personal, open_text, seal_free_text, seal_personal, seal_text,
 )
+from services.places import KnownPlaces, Level, named_places
 from services.storage.names import adcode_of, register_transcodings
 from services.storage.recorder import MAX_EVENTS_PER_SAVE
 
@@ -68,6 +69,7 @@ class Outcome:
     status: Status
     reason: dict[str, str] | None = None
     result: dict[str, Any] = field(default_factory=dict)
+    field: str | None = None  # a rejection about one field (e.g. a village not of the county) names it
 
     def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "reason": self.reason, "result": self.result}
@@ -90,7 +92,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     **{name: frozenset({"county_admin"}) for name in (
         "register_household", "relocate_household", "retag_household", "archive_household",
         "enrol_cadre", "change_rank", "transfer_cadre", "depart_cadre", "form_pairing", "end_pairing",
-        "void_visit",
+        "void_visit", "define_campaign",
     )},
     "check_in": frozenset({"cadre", "county_admin"}),
     "hold_interview": frozenset({"cadre", "county_admin"}),
@@ -124,6 +126,7 @@ class Work:
         self.aggregates: dict[UUID, LibraryAggregate] = {}
         self.changed: dict[UUID, LibraryAggregate] = {}
         self.keys: dict[UUID, bytes | None] = {}
+        self.places = KnownPlaces(county.adcode)
 
     def get(self, cls: type[A], aggregate_id: UUID, what: tuple[str, str]) -> A:
         aggregate = self.aggregates.get(aggregate_id)
@@ -153,6 +156,14 @@ class Work:
         receipts = {i: loaded.pop(i) for i in receipt_ids if i in loaded}
         self.aggregates.update(loaded)
         return receipts
+
+    def require_places(self, command: c.Command) -> None:
+        """Every village and township the command names is a place of the county (services/places.py)."""
+        named = named_places(command)
+        if self.places.unasked(named):
+            self.county.learn_places(self.places, named)
+        for level, code in named:
+            self.places.require(level, code)
 
     def created(self, aggregate: A) -> A:
         self.aggregates[aggregate.id] = aggregate
@@ -187,6 +198,7 @@ CADRE = ("干部", "cadre")
 PAIRING = ("结对", "pairing")
 VISIT = ("走访记录", "visit")
 ISSUE = ("问题", "issue")
+CAMPAIGN = ("慰问活动", "campaign")
 
 
 class County(Application[UUID]):
@@ -253,6 +265,9 @@ class County(Application[UUID]):
             chunk = list(enumerate(commands[start:start + batch_size], start))
             receipt_ids = {cmd.command_id: receipt_id(cmd.command_id) for _, cmd in chunk}
             work.create_keys(cmd.command_id for _, cmd in chunk if isinstance(cmd, c.RegisterHousehold))
+            places = [place for _, cmd in chunk for place in named_places(cmd)]
+            if work.places.unasked(places):
+                self.learn_places(work.places, places)
             receipted = work.read((i for _, cmd in chunk for i in _references(cmd, actor)), receipt_ids.values(),
                                   (i for _, cmd in chunk for i in _keys_needed(cmd)))
             applied: list[tuple[int, c.Command, dict[str, Any]]] = []
@@ -327,6 +342,11 @@ class County(Application[UUID]):
             cursor.execute(self._read_statement, (aggregate_ids, household_ids), prepare=True)
             return cursor.fetchall()
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def learn_places(self, known: KnownPlaces, places: list[tuple[Level, str]]) -> None:
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            known.learn(cursor, places)
+
     def _save(self, *aggregates: LibraryAggregate) -> None:
         """`Application.save` for aggregates, without its per-object isinstance checks against runtime
         Protocols (typing's slow path: with the fold's, ~10 % of the server's CPU under sync). County
@@ -346,9 +366,10 @@ class County(Application[UUID]):
         """Run the command's method; an Outcome when it refuses, None when its event is pending."""
         try:
             self._authorise(command, actor)
+            work.require_places(command)
             getattr(self, command.type)(command, actor, work)
         except DomainError as error:
-            return Outcome("rejected", error.reason)
+            return Outcome("rejected", error.reason, field=error.context.get("field"))
         except Conflict as conflict:
             return Outcome("conflict", conflict.reason)
         return None
@@ -528,6 +549,13 @@ class County(Application[UUID]):
         work.changing(issue, command).reopen(_sealed_or_dropped(command.reason, work, issue.household_id),
                                              reopened_by=actor.user_id)
 
+    # --- campaigns -------------------------------------------------------------------------------------
+
+    def define_campaign(self, command: c.DefineCampaign, actor: Actor, work: Work) -> None:
+        work.created(Campaign(id=command.command_id, festival=command.festival,
+                              starts_on=command.starts_on.isoformat(), ends_on=command.ends_on.isoformat(),
+                              tags=list(command.tags), defined_by=actor.user_id))
+
     # --- shared checks -------------------------------------------------------------------------------
 
     def _own_cadre(self, actor: Actor, work: Work) -> UUID:
@@ -597,6 +625,11 @@ class County(Application[UUID]):
             "received_at": visit.received_at.isoformat(), "position": visit.position, "topics": visit.topics,
             "note": note, "note_erased": note is None, "companions": visit.companions, "voided": visit.voided,
         }
+
+    def campaign(self, campaign_id: UUID) -> dict[str, Any]:
+        campaign = Work(self).get(Campaign, campaign_id, CAMPAIGN)
+        return {"id": str(campaign.id), "version": campaign.version, "festival": campaign.festival,
+                "starts_on": campaign.starts_on, "ends_on": campaign.ends_on, "tags": campaign.tags}
 
     def issue(self, issue_id: UUID) -> dict[str, Any]:
         issue = Work(self).get(Issue, issue_id, ISSUE)

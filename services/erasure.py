@@ -24,6 +24,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, ValidationError
 
 from services.domain.commands import Reason
+from services.storage.connections import SyncCursor
 
 AUDIT_ACTION = "household.erased"
 
@@ -50,7 +51,7 @@ def erase_household(county: Any, household_id: UUID, *, reason: str, user_id: UU
 
     county.household(household_id)  # NotFound for an unknown id, before anything is deleted
 
-    def audited(cursor: Any, deleted: bool) -> None:
+    def audited(cursor: SyncCursor, deleted: bool) -> None:
         audit_sync(cursor, AUDIT_ACTION, user_id, username, county.adcode,
                    detail=Erasure(household_id, already_erased=not deleted).audit_detail(reason, via))
 

@@ -21,7 +21,9 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from psycopg import Cursor, sql
+from psycopg import sql
+
+from services.storage.connections import AsyncConnection, SyncCursor
 
 TOKEN_PREFIX = "v1."
 KEY_BYTES = 32
@@ -96,7 +98,7 @@ def open_personal(token: str, key: bytes | None, household_id: UUID) -> Personal
     return PersonalFields(head_name=fields["head_name"], phone=fields["phone"], notes=fields["notes"])
 
 
-Transaction = Callable[[], AbstractContextManager[Cursor[Any]]]
+Transaction = Callable[[], AbstractContextManager[SyncCursor]]
 
 
 class KeyStore:
@@ -137,12 +139,12 @@ class KeyStore:
             )
             return self._select(cursor, ids)
 
-    def _select(self, cursor: Cursor[Any], ids: list[UUID]) -> dict[UUID, bytes]:
+    def _select(self, cursor: SyncCursor, ids: list[UUID]) -> dict[UUID, bytes]:
         cursor.execute(sql.SQL("SELECT household_id, key FROM {} WHERE household_id = ANY(%s)").format(self._table),
                        (ids,))
         return {row["household_id"]: bytes(row["key"]) for row in _dict_rows(cursor)}
 
-    def delete(self, household_id: UUID, then: Callable[[Cursor[Any], bool], None] | None = None) -> bool:
+    def delete(self, household_id: UUID, then: Callable[[SyncCursor, bool], None] | None = None) -> bool:
         """Shred the key; True when there was one. `then(cursor, deleted)` runs in the same transaction
         (the erasure's audit entry: both are kept, or neither)."""
         with self._transaction() as cursor:
@@ -153,10 +155,14 @@ class KeyStore:
             return deleted
 
 
-def _dict_rows(cursor: Cursor[Any]) -> list[dict[str, Any]]:
+async def keys_of(conn: AsyncConnection, schema: str, household_ids: list[UUID]) -> dict[UUID, bytes]:
+    """`KeyStore.get_many` from the API's asyncpg pool: one query, no thread."""
+    rows = await conn.fetch(f"SELECT household_id, key FROM {schema}.household_keys WHERE household_id = ANY($1)",
+                            household_ids)
+    return {row["household_id"]: bytes(row["key"]) for row in rows}
+
+
+def _dict_rows(cursor: SyncCursor) -> list[dict[str, Any]]:
     # The pool's connections may hand out dict rows (eventsourcing's datastore) or tuples.
-    rows = cursor.fetchall()
-    if rows and not isinstance(rows[0], dict):
-        names = [column.name for column in cursor.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in rows]
-    return rows
+    names = [column.name for column in cursor.description or ()]
+    return [row if isinstance(row, dict) else dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

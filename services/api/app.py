@@ -6,6 +6,7 @@ psycopg pool) and, unless told not to, runs the projection driver as a task of t
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import importlib
 import logging
@@ -34,6 +35,7 @@ from .rejudge import Rejudging
 from .routing import share_paths
 
 if TYPE_CHECKING:
+    from services.county import County
     from services.tenancy import Counties
 
 log = logging.getLogger("grassroots.app")
@@ -43,7 +45,7 @@ API_MODULES = (
     "session", "openapi", "sync", "phone",                                          # the field app and everyone
     "coverage", "completeness", "pairings", "interviews", "issues", "leaderboards",  # read models
     "visits", "households", "people", "accounts", "audit", "places", "rules",        # the county admin
-    "imports", "exports", "sse", "province",
+    "imports", "exports", "sse", "province", "campaigns", "worklog",
 )
 
 JSON_LIMIT = 2 * 1024 * 1024  # sync batches of 500 check-ins are ~0.5 MiB
@@ -166,7 +168,7 @@ def _prepare_core(url: str) -> None:
         ensure_tables(conn)
 
 
-def _counties(url: str) -> Counties:
+def _counties(url: str) -> Counties[County]:
     from services.county import County
     from services.tenancy import Counties
 
@@ -200,7 +202,7 @@ async def _run_projector(url: str, stop: asyncio.Event) -> None:
         log.exception("the projection driver stopped")
 
 
-def serve(args) -> int:
+def serve(args: argparse.Namespace) -> int:
     """`grassroots serve`: uvicorn on --host/--port, JSON logs, the projector unless --no-projector."""
     import uvicorn
 

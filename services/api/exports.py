@@ -23,8 +23,8 @@ from services.vocabulary import labels
 
 from .auth import ADMIN, ISSUE_READERS, department_scope
 from .filters import (
-    CompletenessFilters, CoverageQuery, InterviewFilters, PairingFilters, completeness_rows, interview_filters,
-    pairing_filters,
+    CompletenessFilters, CoverageQuery, InterviewFilters, PairingFilters, ShortfallFilters, completeness_rows,
+    interview_filters, pairing_filters,
 )
 from .reading import (
     GEOJSON_MEDIA_TYPE, AsOf, audit_personal_read, county_app, every_row, open_households, open_issue_summaries,
@@ -50,6 +50,10 @@ class PairingsExport(PairingFilters, ExportQuery):
 
 
 class InterviewsExport(InterviewFilters, ExportQuery):
+    pass
+
+
+class ShortfallsExport(ShortfallFilters, ExportQuery):
     pass
 
 
@@ -163,6 +167,39 @@ async def export_pairings(call: Call) -> Response:
     return download(call, Ledger("结对帮扶台账", PAIRING_COLUMNS, rows))
 
 
+# ---- quota shortfalls (结对缺额台账) ----------------------------------------------------------------------------
+
+SHORTFALL_COLUMNS = [
+    Column("cadre_id", "干部编号", 38), Column("cadre_name", "干部", 10), Column("rank", "职级", 10, _label("rank")),
+    Column("township", "乡镇代码", 12), Column("pairings", "结对数", 8), Column("households", "结对户数", 10),
+    Column("hardship", "结对困难户数", 12), Column("hardship_required", "应结对困难户", 12),
+    Column("hardship_short", "困难户缺额", 10), Column("by_rank_required", "按职级应结对户数", 16),
+    Column("by_rank_short", "按职级缺额", 10), Column("contacts_missing", "五个一缺项", 24),
+    Column("shortfall", "最大缺额", 10),
+]
+
+
+def _shortfall_row(row: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """One cadre's figures, each quota rule in its own columns (blank where the county has no such rule)."""
+    rules = {quota["rule"]: quota for quota in row["quotas"]}
+    hardship, by_rank = rules.get("hardship_households", {}), rules.get("households_by_rank", {})
+    kind = _label("target_kind")
+    return {**row, "cadre_name": name, "hardship_required": hardship.get("required"),
+            "hardship_short": hardship.get("short_by"), "by_rank_required": by_rank.get("required"),
+            "by_rank_short": by_rank.get("short_by"),
+            "contacts_missing": "、".join(kind(k) for k in rules.get("five_contacts", {}).get("missing", []))}
+
+
+@endpoint("GET", "/exports/shortfalls", query=ShortfallsExport, roles=ADMIN, tags=["exports"],
+          content=EXPORT_CONTENT, summary="Cadres short of a pairing quota (结对缺额台账) as XLSX or CSV")
+async def export_shortfalls(call: Call) -> Response:
+    query: ShortfallsExport = call.query
+    rows = await every_row(call, pairing.shortfalls, township=query.township, rank=query.rank, as_of=query.as_of)
+    names = await to_thread.run_sync(_names, county_app(call), [row["cadre_id"] for row in rows], "name")
+    return download(call, Ledger("结对缺额台账", SHORTFALL_COLUMNS,
+                                 [_shortfall_row(row, names.get(row["cadre_id"])) for row in rows]))
+
+
 # ---- interviews (约谈台账) ----------------------------------------------------------------------------------------
 
 INTERVIEW_COLUMNS = [
@@ -197,11 +234,12 @@ async def export_coverage(call: Call) -> Response:
     period = period_of(query)
     async with reading(call) as conn:
         collection = await coverage.geojson(conn, schema_of(call), period, query.level,
-                                            resolution=query.resolution, as_of=query.as_of)
+                                            resolution=query.resolution, as_of=query.as_of, tag=query.tag)
     level = f"h3-{query.resolution}" if query.level == "h3" else query.level
     filename = f"走访覆盖-{call.county}-{level}-{period.start.isoformat()}_{period.end.isoformat()}.geojson"
     return Response(json.dumps(collection, ensure_ascii=False, default=str), media_type=GEOJSON_MEDIA_TYPE,
                     headers={"Content-Disposition": content_disposition(filename)})
 
 
-routes = [export_issues, export_completeness, export_pairings, export_interviews, export_coverage]
+routes = [export_issues, export_completeness, export_pairings, export_shortfalls, export_interviews,
+          export_coverage]

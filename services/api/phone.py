@@ -21,15 +21,16 @@ from uuid import UUID
 from anyio import to_thread
 from pydantic import BaseModel, Field
 
-from projections import completeness, coverage, issues, leaderboards, pairing, verdicts
+from projections import campaigns, completeness, coverage, issues, leaderboards, pairing, verdicts
 from projections.base import SHANGHAI, Period
-from services.county_map import places_of, stored_map
 from services.identity.sessions import erased_since
 from services.storage.connections import AsyncConnection
 
 from .errors import ApiError, not_found
+from .places import county_place_list
 from .reading import (
-    active_cadres, audit_personal_read, county_app, lookup, open_households, open_issue_summaries, reading, schema_of,
+    active_cadres, audit_personal_read, county_app, lookup, open_heads, open_households, open_issue_summaries, reading,
+    schema_of,
 )
 from .routing import Call, endpoint
 
@@ -39,14 +40,15 @@ PHONE_ROLES = {"cadre"}
 
 async def place_names(call: Call) -> dict[str, str]:
     """Township and village names by code, from the county's boundary FeatureCollection
-    (docs/contracts.md: `core.counties.boundary`); a county without one gets {} and the phone shows codes.
+    (docs/contracts.md: `core.counties.boundary`) and the villages its admins added; a county without
+    either gets {} and the phone shows codes.
     Cached for NAMES_TTL: boundaries change with a re-provisioning, not with field work."""
     adcode = call.county
     cached = _names_cache.get(adcode)
     if cached is not None and time.monotonic() - cached[0] < NAMES_TTL:
         return cached[1]
     async with call.db.acquire() as conn:
-        names = {place.code: place.name for place in places_of(await stored_map(conn, adcode))}
+        names = {place.code: place.name for place in await county_place_list(conn, adcode)}
     _names_cache[adcode] = (time.monotonic(), names)
     return names
 
@@ -66,6 +68,15 @@ def my_cadre(call: Call) -> UUID:
 # ---- /me/due ----------------------------------------------------------------------------------------------------
 
 
+class DueCampaign(BaseModel):
+    """A festival campaign running today that still has to visit the household (check in as `festival`)."""
+
+    campaign_id: UUID
+    festival: Literal["spring_festival", "duanwu", "mid_autumn"]
+    starts_on: date
+    ends_on: date
+
+
 class DueItem(BaseModel):
     household_id: UUID
     head_name: str | None = Field(description="None when the household's personal data was erased")
@@ -73,29 +84,51 @@ class DueItem(BaseModel):
     village_name: str | None
     lat: float
     lon: float
-    reason: Literal["pairing", "annual_rule"]
+    reason: Literal["pairing", "annual_rule", "campaign"]
     status: Literal["due", "overdue"]
     due_date: date
     last_visit: date | None
+    campaign: DueCampaign | None = None
 
 
 class DueList(BaseModel):
     items: list[DueItem]
 
 
+async def _with_campaigns(conn: AsyncConnection, schema: str, cadre_id: UUID,
+                          items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The due list with the households a running campaign still has to visit among those the cadre
+    answers for: marked on their item, or added (`reason` campaign, due by the window's last day)."""
+    answers_for = await completeness.responsibility(conn, schema, cadre_id, None)
+    if answers_for is None:
+        return items
+    township, pairings = answers_for
+    running = await campaigns.still_to_visit(conn, schema, datetime.now(SHANGHAI).date(), township=township,
+                                             household_ids=[p["household_id"] for p in pairings])
+    marked = {i["household_id"]: i for i in running}
+    listed = [{**item, "campaign": marked.pop(item["household_id"])["campaign"]} if item["household_id"] in marked
+              else item for item in items]
+    return listed + [{**i, "reason": "campaign", "status": "due", "due_date": i["campaign"]["ends_on"]}
+                     for i in marked.values()]
+
+
 @endpoint("GET", "/me/due", response=DueList, roles=PHONE_ROLES, tags=["phone"],
-          summary="My households to visit: paired ones and those the annual rule marks due, overdue first")
+          summary="My households to visit: paired ones, those the annual rule marks due and those a running"
+                  " festival campaign still has to visit")
 async def my_due(call: Call) -> DueList:
     cadre_id = my_cadre(call)
     async with reading(call) as conn:
         items = await completeness.due_list(conn, schema_of(call), cadre_id)
-    opened = await to_thread.run_sync(open_households, county_app(call), [i["household_id"] for i in items])
+        items = await _with_campaigns(conn, schema_of(call), cadre_id, items)
+        opened = await open_heads(conn, schema_of(call), [i["household_id"] for i in items])
     await audit_personal_read(call, opened)
     names = await place_names(call)
     return DueList(items=[
-        DueItem(household_id=i["household_id"], head_name=opened.get(i["household_id"], {}).get("head_name"),
+        DueItem(household_id=i["household_id"],
+                head_name=opened[i["household_id"]].head_name if i["household_id"] in opened else None,
                 village=i["village"], village_name=names.get(i["village"]), lat=i["lat"], lon=i["lon"],
-                reason=i["reason"], status=i["status"], due_date=i["due_date"], last_visit=i["last_visit"])
+                reason=i["reason"], status=i["status"], due_date=i["due_date"], last_visit=i["last_visit"],
+                campaign=i.get("campaign"))
         for i in items
     ])
 

@@ -25,14 +25,15 @@ from uuid import UUID
 from anyio import to_thread
 from pydantic import BaseModel, Field, RootModel
 
-from projections import interviews
+from projections import coverage, interviews
 from projections.base import SHANGHAI, Period
 from services.domain import Cadre
 from services.domain.errors import NotFound
 from services.domain.household import Household
 from services.domain.issue import Issue
 from services.identity.sessions import audit
-from services.personal import ERASED, open_free_text, open_personal
+from services.personal import ERASED, PersonalFields, keys_of, open_free_text, open_personal
+from services.storage.connections import AsyncConnection
 from services.storage.names import county_schema
 
 from .auth import ADMIN, PERSONAL_ROLES
@@ -60,6 +61,18 @@ class Keyset(AsOf):
     """A keyset page: each list declares its own `after` (the `next` of the previous page) in its own form."""
 
     limit: int = Field(50, ge=1, le=500)
+
+
+# A newest-first keyset's cursor: the last row's time and id, `2026-06-30T10:00:00.123456+08:00|<uuid>`.
+TIME_CURSOR = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][0-9]{2}:[0-9]{2}"
+               r"\|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class NewestFirst(Keyset):
+    """A keyset page of a list kept newest first (the issue ledger, the visit audit, the work logs)."""
+
+    after: str | None = Field(None, max_length=100, pattern=TIME_CURSOR,
+                              description="the `next` of the previous page (another value answers 422)")
 
 
 class InPeriod(AsOf):
@@ -236,15 +249,46 @@ def open_issue_summaries(county: Any, issue_ids: Iterable[UUID]) -> dict[UUID, s
             for i, issue in found.items()}
 
 
+async def open_heads(conn: AsyncConnection, schema: str,
+                     household_ids: Iterable[UUID]) -> dict[UUID, PersonalFields]:
+    """The households' personal fields (head's name, phone, notes) from the register's sealed copy and the
+    keys: two queries for any number of households, where `open_households` loads each one's events.
+    An erased household (key gone) opens as ERASED; one the read model has not seen yet is left out."""
+    ids = list(dict.fromkeys(household_ids))
+    if not ids:
+        return {}
+    sealed = await coverage.sealed_personal(conn, schema, ids)
+    keys = await keys_of(conn, schema, list(sealed))
+    return {household_id: open_personal(token, keys.get(household_id), household_id)
+            for household_id, token in sealed.items()}
+
+
+def open_void_reasons(county: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Check-in rows with their void reasons opened: a household visit's reason is sealed with the
+    household's key (None once it is erased), another visit's is plain (sync: run in a thread)."""
+    sealed = {item["household_id"] for item in items if item.get("void_reason") and item.get("household_id")}
+    keys = county.keys.get_many(list(sealed)) if sealed else {}
+    return [{**item, "void_reason": open_free_text(item["void_reason"], keys.get(item["household_id"]),
+                                                   item["household_id"])} if item.get("void_reason") else item
+            for item in items]
+
+
+async def with_void_reasons(call: Call, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Check-in rows with their void reasons opened (`open_void_reasons`)."""
+    if not any(item.get("void_reason") for item in items):
+        return items
+    return await to_thread.run_sync(open_void_reasons, county_app(call), items)
+
+
 async def with_heads(call: Call, items: list[dict[str, Any]], key: str = "household_id") -> list[dict[str, Any]]:
     """Items with `head_name` added, opened only for roles that may see it (else left out)."""
     if not may_see_personal(call):
         return items
-    ids = [item[key] for item in items if item.get(key) is not None]
-    opened = await to_thread.run_sync(open_households, county_app(call), ids)
+    async with reading(call) as conn:
+        opened = await open_heads(conn, schema_of(call), [item[key] for item in items if item.get(key) is not None])
     await audit_personal_read(call, opened, listing=True)
-    return [{**item, "head_name": opened.get(item[key], {}).get("head_name")} if item.get(key) else item
-            for item in items]
+    return [{**item, "head_name": opened[item[key]].head_name if item[key] in opened else None}
+            if item.get(key) else item for item in items]
 
 
 async def active_cadres(call: Call) -> list[Cadre]:

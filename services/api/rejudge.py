@@ -50,10 +50,11 @@ class Rejudging:
         """Whether the county's figures are not final yet: its rules are ahead of its last full rebuild
         (so while this or another server re-judges it, or has one queued), or `grassroots projections
         rebuild` is rebuilding it (a rebuild holds the county's rebuild lock)."""
-        return await conn.fetchval(
+        behind: bool = await conn.fetchval(
             "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2"
             " AND objsubid = 2) OR EXISTS (SELECT FROM core.counties WHERE adcode = $3"
             " AND rules_revision > judged_revision)", REBUILD_LOCK_CLASS, int(county), county)
+        return behind
 
     async def _run(self, county: str) -> None:
         from projections.rebuild import rebuild

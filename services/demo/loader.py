@@ -179,7 +179,7 @@ def _provision(url: str, county: DemoCounty) -> None:
                      centroid=(county.lat, county.lon), boundary=county_geojson(county))
 
 
-def county_geojson(county: DemoCounty) -> dict:
+def county_geojson(county: DemoCounty) -> dict[str, Any]:
     """The county's map for `core.counties.boundary`: a FeatureCollection of the county, its townships
     and its villages, each feature with `level`, `code`, `name` (villages: `generated: true`)."""
     def polygon(ring: Polygon) -> dict[str, Any]:
@@ -210,7 +210,7 @@ def _missing(url: str, adcode: str, steps: list[Step]) -> list[Step]:
     return [s for s, r in zip(steps, receipts, strict=True) if r not in found]
 
 
-def _ensure_accounts(url: str, accounts: list[DemoAccount]) -> dict[str, dict]:
+def _ensure_accounts(url: str, accounts: list[DemoAccount]) -> dict[str, dict[str, Any]]:
     """Make the accounts that are missing (existing ones are left as they are, passwords included);
     answers username -> {id, ...} for every demo account."""
     with connect(url) as conn:
@@ -228,7 +228,7 @@ def _ensure_accounts(url: str, accounts: list[DemoAccount]) -> dict[str, dict]:
     return {name: {"id": str(user_id), "account": by_name[name]} for name, user_id in existing.items()}
 
 
-def _actor(step: Step, users: dict[str, dict]) -> Actor:
+def _actor(step: Step, users: dict[str, dict[str, Any]]) -> Actor:
     prefix = ACCOUNT_PREFIX[step.county]
     who = step.actor
     if who.role == "county_admin":

@@ -16,7 +16,7 @@ from typing import Any
 from anyio import to_thread
 from asyncpg import Record
 
-from services.storage.connections import AsyncConnection, SyncConnection
+from services.storage.connections import AsyncConnection, SyncConnection, SyncCursor
 
 from . import throttle
 from .users import verify_password
@@ -143,7 +143,7 @@ async def audit(conn: AsyncConnection, action: str, user_id: uuid.UUID | None, u
                        json.dumps(detail or {}, ensure_ascii=False))
 
 
-def audit_sync(conn: SyncConnection, action: str, user_id: uuid.UUID | None, username: str | None,
+def audit_sync(conn: SyncConnection | SyncCursor, action: str, user_id: uuid.UUID | None, username: str | None,
                county: str | None, *, address: str | None = None, detail: dict[str, Any] | None = None) -> None:
     """The same line from a sync psycopg connection (the command line)."""
     conn.execute(_AUDIT.format(*["%s"] * 6), (action, user_id, username, county, address,

@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
+from services.storage.connections import AsyncConnection
+
 WINDOW = timedelta(minutes=15)
 PAIR_FAILURES = 5
 ADDRESS_FAILURES = 20
@@ -58,20 +60,22 @@ SELECT count(*), min(at) FROM (
 """
 
 
-async def lockout(conn, username: str, address: str) -> Lockout | None:
+async def lockout(conn: AsyncConnection, username: str, address: str) -> Lockout | None:
     """The lockout in force for this account from this address, if any (asyncpg connection)."""
     checks = ((_PAIR_SQL, (username, WINDOW, PAIR_FAILURES, address), PAIR_FAILURES),
               (_ADDRESS_SQL, (address, WINDOW, ADDRESS_FAILURES), ADDRESS_FAILURES),
               (_ACCOUNT_SQL, (username, WINDOW, ACCOUNT_FAILURES), ACCOUNT_FAILURES))
     for sql, args, limit in checks:
         # The limit-th most recent failure: the lock lifts when it leaves the window.
-        count, oldest = await conn.fetchrow(sql, *args)
+        row = await conn.fetchrow(sql, *args)
+        assert row is not None  # an aggregate without GROUP BY returns one row
+        count, oldest = row
         if count >= limit:
             now = await conn.fetchval("SELECT now()")
             return Lockout(retry_after=max(1, math.ceil((oldest + WINDOW - now).total_seconds())))
     return None
 
 
-async def record_attempt(conn, username: str, address: str, succeeded: bool) -> None:
+async def record_attempt(conn: AsyncConnection, username: str, address: str, succeeded: bool) -> None:
     await conn.execute("INSERT INTO core.login_attempts (username, address, succeeded) VALUES ($1, $2, $3)",
                        username, address, succeeded)

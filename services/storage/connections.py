@@ -13,10 +13,12 @@ if TYPE_CHECKING:
     import asyncpg
     import psycopg
     from asyncpg.pool import PoolConnectionProxy
-    from psycopg.rows import TupleRow
+    from psycopg.rows import DictRow, TupleRow
 
 AsyncConnection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 # The API's pool (`app.state.db`): `pool.acquire()` gives the PoolConnectionProxy above.
 AsyncPool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 # What `services.storage.database.connect` returns: rows as tuples (a cursor may ask for dicts).
 SyncConnection: TypeAlias = "psycopg.Connection[TupleRow]"
+# A cursor in a sync transaction: the county pool's connections give dict rows, a plain connection tuples.
+SyncCursor: TypeAlias = "psycopg.Cursor[DictRow] | psycopg.Cursor[TupleRow]"

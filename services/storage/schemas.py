@@ -16,6 +16,8 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
+from services.places import PLACES_DDL, record_map
+
 from .connections import SyncConnection
 from .database import connect
 from .recorder import (
@@ -96,6 +98,7 @@ def ensure_core(url: str) -> None:
     with connect(url) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (PROVISIONING_LOCK_CLASS,))
         conn.execute(CORE_DDL)
+        conn.execute(PLACES_DDL)
 
 
 def provision_county(
@@ -142,6 +145,7 @@ def provision_county(
              centroid[0] if centroid else None, centroid[1] if centroid else None,
              Jsonb(boundary) if boundary is not None else None, Jsonb(rules or {})),
         )
+        record_map(cursor, adcode)  # the registry row's map, which a second `county add` does not replace
         cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
         for recorder in event_tables:
             # The body of the recorder's create_table() (which would run it in a transaction of its

@@ -9,6 +9,7 @@ import { codes, label } from './vocab.js';
 import { problem, useAdmin } from './context.js';
 import { usePlaces, villageLabel } from './places.js';
 import { downloadHousehold, eraseHousehold, erasedNoteKey } from './erasure.js';
+import { Worklog } from './visits.jsx';
 
 export function Households() {
   const { api } = useAdmin();
@@ -169,6 +170,7 @@ function HouseholdEditor({ household, done, cancel }) {
       </form>
       <PersonalData household={household} done={done} />
       {error && <p class="error" data-testid="household-error">{error}</p>}
+      <Worklog path={`/households/${household.id}/worklog`} title={at('worklog')} />
     </div>
   );
 }

@@ -28,6 +28,8 @@ export default {
   today_due: 'Due',
   today_reason_pairing: 'Pairing',
   today_reason_annual_rule: 'Twice a year',
+  today_reason_campaign: 'Festival visit',
+  today_campaign: '{festival} visit · by {date}',
   today_due_date: 'by {date}',
   today_last_visit: 'last visit {date}',
   today_never: 'never visited',

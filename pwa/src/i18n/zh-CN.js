@@ -28,6 +28,8 @@ export default {
   today_due: '到期',
   today_reason_pairing: '结对帮扶',
   today_reason_annual_rule: '每年至少两次',
+  today_reason_campaign: '节日慰问',
+  today_campaign: '{festival}慰问 · {date}前',
   today_due_date: '截止 {date}',
   today_last_visit: '上次走访 {date}',
   today_never: '尚未走访',

@@ -59,6 +59,7 @@ export function CheckIn({ id }) {
   const [topics, setTopics] = useState([]);
   const [raise, setRaise] = useState(false);
   const [problem, setProblem] = useState('');
+  const [preset] = useState(() => new URLSearchParams(location.search).get('kind'));
 
   useEffect(() => {
     app.db.get('households', id).then((h) => setHousehold(h || null));
@@ -135,7 +136,8 @@ export function CheckIn({ id }) {
         {t('checkin_kind')}
         <select name="kind">
           {codes('visit_kind').map((code) => (
-            <option value={code}>{label('visit_kind', code)}</option>
+            // Today's festival-campaign households open with ?kind=festival: the visit counts for the campaign.
+            <option value={code} selected={code === preset}>{label('visit_kind', code)}</option>
           ))}
         </select>
       </label>

@@ -97,3 +97,26 @@ async def test_a_phone_that_cached_the_household_learns_of_the_erasure_at_its_ne
     assert str(household) in delta
     record = delta[str(household)]
     assert (record["head_name"], record["phone"], record["address"], record["erased"]) == (None, None, None, True)
+
+
+async def test_lists_open_heads_from_the_registers_sealed_copy_and_an_erasure_reaches_it(api: Api, database_url):
+    import asyncpg
+
+    from services.api.reading import open_heads
+    from services.storage.names import county_schema
+    from tests.integration.api.test_queries import wait_for_projections
+
+    erased, kept = api.household(head_name="周阿婆", phone="13600000000"), api.household(head_name="吴阿公")
+    await wait_for_projections(database_url, COUNTY_A)
+    conn = await asyncpg.connect(database_url)
+    try:
+        heads = await open_heads(conn, county_schema(COUNTY_A), [erased, kept, uuid.uuid4()])
+        assert {h: (p.head_name, p.erased) for h, p in heads.items()} == {
+            erased: ("周阿婆", False), kept: ("吴阿公", False)}  # an unknown id is left out
+        assert heads[erased].phone == "13600000000"
+        assert (await erase(api, erased)).status_code == 200
+        heads = await open_heads(conn, county_schema(COUNTY_A), [erased, kept])
+        assert {h: (p.head_name, p.erased) for h, p in heads.items()} == {
+            erased: (None, True), kept: ("吴阿公", False)}
+    finally:
+        await conn.close()

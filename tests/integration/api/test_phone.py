@@ -26,7 +26,7 @@ HOUSEHOLD_FIELDS = {"id", "head_name", "phone", "village", "village_name", "town
                     "lat", "lon", "tags", "archived", "erased", "version", "last_visit", "visits_this_year",
                     "open_issues"}
 DUE_FIELDS = {"household_id", "head_name", "village", "village_name", "lat", "lon", "reason", "status", "due_date",
-              "last_visit"}
+              "last_visit", "campaign"}
 
 
 async def test_my_households_are_my_townships_with_personal_fields_and_figures(api, seeded):

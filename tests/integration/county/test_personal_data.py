@@ -8,7 +8,7 @@ from services.county import County
 from services.domain import commands as c
 from services.storage.names import event_mapper
 
-from .conftest import TOWNSHIP, VILLAGE, applied, cadre_actor, check_in, enrol, raise_issue, register
+from .conftest import TOWNSHIP, VILLAGE, applied, cadre_actor, check_in, enrol, place, raise_issue, register
 
 
 def test_personal_fields_are_stored_sealed_and_read_back_opened(county, admin):
@@ -34,7 +34,7 @@ def test_without_the_key_personal_fields_read_as_erased_but_events_still_load(co
 
     record = county.household(household)
     assert (record["head_name"], record["phone"], record["notes"], record["erased"]) == (None, None, None, True)
-    assert (record["village"], record["tags"]) == ("469029100001", ["empty_nest_elderly"])
+    assert (record["village"], record["tags"]) == (place(county, VILLAGE), ["empty_nest_elderly"])
     erased_visit = county.visit(visit.command_id)
     assert (erased_visit["note"], erased_visit["note_erased"], erased_visit["kind"]) == (None, True, "home")
     mapper = event_mapper()
@@ -67,7 +67,7 @@ def stored_events(county: County) -> bytes:
 
 def a_handled_issue(county: County, admin, household) -> UUID:
     """An issue about the household, resolved, replied to and reopened (each with its own text)."""
-    issue = applied(county.execute(raise_issue(household, summary=SUMMARY), admin))
+    issue = applied(county.execute(raise_issue(county, household, summary=SUMMARY), admin))
     steps = [c.RouteIssue(command_id=uuid4(), issue_id=issue, expected_version=1, route="on_the_spot"),
              c.ResolveIssue(command_id=uuid4(), issue_id=issue, expected_version=2, resolution=RESOLUTION),
              c.ReplyIssue(command_id=uuid4(), issue_id=issue, expected_version=3, reply=REPLY),
@@ -81,8 +81,8 @@ def test_address_archive_reason_and_issue_texts_are_stored_sealed_and_read_back_
     household = register(county, admin, address=ADDRESS)
     issue = a_handled_issue(county, admin, household)
     applied(county.execute(c.RelocateHousehold(command_id=uuid4(), household_id=household, expected_version=1,
-                                               village=VILLAGE, township=TOWNSHIP, address=NEW_ADDRESS, lat=18.65,
-                                               lon=109.71), admin))
+                                               village=place(county, VILLAGE), township=place(county, TOWNSHIP),
+                                               address=NEW_ADDRESS, lat=18.65, lon=109.71), admin))
     applied(county.execute(c.ArchiveHousehold(command_id=uuid4(), household_id=household, expected_version=2,
                                               reason=ARCHIVE_REASON), admin))
     stored = stored_events(county)
@@ -118,16 +118,16 @@ def test_after_erasure_the_texts_read_as_erased_and_the_issue_can_still_be_close
 def test_no_new_text_is_recorded_about_an_erased_household(county: County, admin):
     household = register(county, admin)
     county.keys.delete(household)
-    raised = county.execute(raise_issue(household, summary="黄阿妹又来反映"), admin)
+    raised = county.execute(raise_issue(county, household, summary="黄阿妹又来反映"), admin)
     assert raised.status == "rejected" and "erased" in raised.reason["en"]
     moved = county.execute(c.RelocateHousehold(command_id=uuid4(), household_id=household, expected_version=1,
-                                               village=VILLAGE, township=TOWNSHIP, address=NEW_ADDRESS, lat=18.65,
-                                               lon=109.71), admin)
+                                               village=place(county, VILLAGE), township=place(county, TOWNSHIP),
+                                               address=NEW_ADDRESS, lat=18.65, lon=109.71), admin)
     assert moved.status == "rejected" and "erased" in moved.reason["en"]
 
 
 def test_an_issue_about_no_household_keeps_its_summary_plain(county: County, admin):
-    issue = applied(county.execute(raise_issue(None, summary="村道塌方需修复"), admin))
+    issue = applied(county.execute(raise_issue(county, None, summary="村道塌方需修复"), admin))
     assert county.repository.get(issue).summary == "村道塌方需修复"
     assert county.issue(issue)["summary"] == "村道塌方需修复" and county.issue(issue)["erased"] is False
 
