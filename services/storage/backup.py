@@ -6,7 +6,7 @@ A backup is one tar file:
 - `county_<adcode>.dump`: a `pg_dump` archive (custom format) of the county's schema, the write side
   only: its log, its snapshots and its household keys;
 - `core.<table>.copy`: the county's rows of the shared tables in `core` (COPY text format): its registry
-  row, its accounts and its audit log. A backup of everything takes every row of these tables.
+  row, its places, its accounts and its audit log. A backup of everything takes every row of these tables.
 
 Everything is read in one snapshot: a repeatable-read transaction exports it, reads the positions and
 the `core` rows, and each `pg_dump --snapshot` dumps the county schemas as of that same moment. The
@@ -64,6 +64,7 @@ class CoreTable:
 
 CORE_TABLES = (
     CoreTable("counties", "adcode"),
+    CoreTable("places", "county"),
     CoreTable("users", "county"),
     CoreTable("audit_log", "county", renumbered="id"),
 )

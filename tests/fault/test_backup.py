@@ -87,6 +87,12 @@ def backups(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     try:
         source = databases.create()
         seeded = [seed(source, fresh_adcode()) for _ in range(2)]
+        with connect(source) as conn:
+            for county in seeded:  # the village its households are in, as a county admin adds one
+                township = county.adcode + "001"
+                conn.execute("INSERT INTO core.places (county, code, level, name, township, added_by)"
+                             " VALUES (%s, %s, 'village', '备份村', %s, 'fault-fixture')",
+                             (county.adcode, township + "001", township))
         server = Server(source, work / "serve.log")
         stop = threading.Event()
         phones: list[Phone] = []
@@ -141,6 +147,7 @@ def core_rows(url: str, adcode: str) -> dict[str, list[tuple]]:
     with connect(url) as conn:
         return {
             "counties": conn.execute("SELECT * FROM core.counties WHERE adcode = %s", (adcode,)).fetchall(),
+            "places": conn.execute("SELECT * FROM core.places WHERE county = %s ORDER BY code", (adcode,)).fetchall(),
             "users": conn.execute("SELECT * FROM core.users WHERE county = %s ORDER BY id", (adcode,)).fetchall(),
             "audit_log": conn.execute("SELECT at, action, user_id, username, county, address, detail"
                                       " FROM core.audit_log WHERE county = %s ORDER BY id", (adcode,)).fetchall(),
@@ -184,6 +191,7 @@ def assert_restored_as_at_the_backup(backups: Backups, restored: str, adcode: st
     assert source_events[-1][0] > position, "the load went on after the backup: the source's log is longer"
     assert events(restored, adcode) == [event for event in source_events if event[0] <= position]
     assert core_rows(restored, adcode) == core_rows(backups.source, adcode)
+    assert all(core_rows(restored, adcode).values()), "every kind of row is compared, none is empty"
     rebuilt = reference(backups.databases, backups.source, adcode, position)
     assert relations(restored, adcode) == relations(rebuilt, adcode) == relations(backups.source, adcode)
     expected = asyncio.run(read_models(rebuilt, adcode))
