@@ -21,7 +21,23 @@ def build_parser() -> argparse.ArgumentParser:
     register_api(commands)
     register_projections(commands)
     register_demo(commands)
+    register_backup(commands)
     return parser
+
+
+def register_backup(commands: argparse._SubParsersAction) -> None:
+    import importlib
+
+    def handler(name: str):  # imported on use: keeps `grassroots --help` fast
+        return lambda args: getattr(importlib.import_module("services.storage.backup"), name)(args)
+
+    backup = commands.add_parser("backup", help="write a consistent backup of one county, or of every county")
+    backup.add_argument("--county", help="6-digit adcode (default: every county and every account)")
+    backup.add_argument("path", metavar="PATH", help="the backup file to write (a tar file)")
+    backup.set_defaults(handler=handler("backup_command"))
+    restore = commands.add_parser("restore", help="restore a backup's counties, which must not exist yet")
+    restore.add_argument("path", metavar="PATH", help="a file written by `grassroots backup`")
+    restore.set_defaults(handler=handler("restore_command"))
 
 
 def register_household(commands: argparse._SubParsersAction) -> None:
