@@ -8,6 +8,7 @@ import { problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces } from './places.js';
 import { Households } from './households.jsx';
 import { AuditLog } from './audit.jsx';
+import { Proposals } from './proposals.jsx';
 import { IMPORT_KINDS, importKind, importSummary, uploadImport } from './imports.js';
 
 const RANKS = codes('rank');
@@ -27,6 +28,7 @@ export function People() {
   return (
     <div class="people">
       <Import />
+      <Proposals />
       <Households />
       <Cadres cadres={cadres} reload={load} loadError={error} />
       <Users cadres={cadres || []} changed={() => setAccountChanges((n) => n + 1)} />
