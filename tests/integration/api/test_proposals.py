@@ -158,3 +158,28 @@ async def test_an_unknown_state_or_cursor_is_a_422(api):
     admin = await api.client("county_admin")
     assert (await admin.get("/api/v1/proposals", params={"state": "lost"})).status_code == 422
     assert (await admin.get("/api/v1/proposals", params={"after": "yesterday"})).status_code == 422
+
+
+async def test_erasing_the_confirmed_household_erases_the_proposal_s_copy_too(api, database_url):
+    entry = await propose(api, database_url, "申报辛")
+    admin = await api.client("county_admin")
+    household_id = (await pending(admin))[entry["id"]]["household_id"]
+    assert (await admin.post(f"/api/v1/proposals/{entry['id']}/confirm",
+                             json={"expected_version": 1})).status_code == 200
+    erased = await admin.delete(f"/api/v1/households/{household_id}/personal-data", params={"reason": "本人申请删除"})
+    assert erased.status_code == 200, erased.text
+    await wait_for_projections(database_url, COUNTY_A)
+    item = (await pending(admin, "confirmed"))[entry["id"]]
+    assert (item["head_name"], item["phone"], item["address"], item["erased"]) == (None, None, None, True)
+
+
+def test_a_sync_of_confirmations_is_saved_in_batches_that_fit_one_save():
+    from services.county import _batches
+    from services.domain import commands as c
+    from services.storage.recorder import MAX_EVENTS_PER_SAVE
+
+    confirms = [c.ConfirmProposal(command_id=uuid.uuid4(), proposal_id=uuid.uuid4(), expected_version=1)
+                for _ in range(400)]
+    chunks = list(_batches(confirms))
+    assert [index for chunk in chunks for index, _ in chunk] == list(range(400))
+    assert all(len(chunk) * 3 <= MAX_EVENTS_PER_SAVE for chunk in chunks) and len(chunks) == 3
