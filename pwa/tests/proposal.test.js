@@ -43,7 +43,7 @@ describe('a household proposal', () => {
     const { problems } = proposalCommand({ head_name: ' ', village: '4690', address: '', size: '2.5', phone: 'abc' }, null);
     expect(problems).toEqual(['propose_need_name', 'propose_need_village', 'propose_need_address',
       'propose_need_size', 'propose_bad_phone', 'propose_need_position']);
-    for (const key of problems) expect([en[key], zh[key]].every(Boolean)).toBe(true);
+    for (const key of [...problems, 'sync_item_propose_household']) expect([en[key], zh[key]].every(Boolean)).toBe(true);
   });
 
   it('is queued offline and sent once with its client id when the phone syncs', async () => {

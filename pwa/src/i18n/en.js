@@ -131,6 +131,7 @@ export default {
   sync_item_check_in: 'Check-in',
   sync_item_raise_issue: 'Problem',
   sync_item_hold_interview: 'Interview',
+  sync_item_propose_household: 'Household proposal',
   back: 'Back',
   not_found: 'No such page',
   admin_unavailable: 'The admin views are not installed',
