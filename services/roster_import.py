@@ -39,7 +39,10 @@ CADRE_FIELDS = (
     ImportField("phone", "联系电话", ("电话", "手机", "手机号"), example="13976543210"),
 )
 PAIRING_FIELDS = (
-    ImportField("cadre_phone", "干部电话", ("干部手机", "干部联系电话", "干部手机号"), example="13976543210"),
+    # A cadre is named by their phone, or by their number (干部编号, as the office's ledgers print it).
+    ImportField("cadre_phone", "干部电话", ("干部手机", "干部联系电话", "干部手机号"), required=False,
+                example="13976543210"),
+    ImportField("cadre_number", "干部编号", ("cadre_id",), required=False, example="", width=38),
     ImportField("household_id", "农户编号", ("户编号", "household_id"),
                 example="00000000-0000-0000-0000-000000000000", width=38),
     ImportField("programme", "结对项目", ("项目", "帮扶项目"), example="干部联系群众", width=16),
@@ -74,7 +77,8 @@ class CadreRow:
 @dataclass
 class PairingRow:
     row: int
-    cadre_phone: str
+    cadre_phone: str | None
+    cadre_number: uuid.UUID | None
     household_id: uuid.UUID
     programme: str
     formed_on: date
@@ -83,8 +87,11 @@ class PairingRow:
     cadre_id: uuid.UUID = field(default=uuid.UUID(int=0))  # known once the phone is looked up (`resolve_pairings`)
 
     def content_key(self) -> str:
-        return "\x1f".join((self.cadre_phone, str(self.household_id), self.programme, self.formed_on.isoformat(),
-                            self.cadence or ""))
+        return "\x1f".join((self.cadre_phone or str(self.cadre_number), str(self.household_id), self.programme,
+                            self.formed_on.isoformat(), self.cadence or ""))
+
+    def cadre_key(self) -> str:
+        return self.cadre_phone or str(self.cadre_number)
 
 
 @dataclass
@@ -172,12 +179,12 @@ def parse_pairings(table: list[list[Any]], adcode: str) -> RosterPlan:
     headers = _headers(PAIRING_FIELDS)
     errors: list[RowError] = []
     rows: list[PairingRow] = []
-    for number, cells in data_rows(table, header_index, columns):
+    for row_number, cells in data_rows(table, header_index, columns):
         before = len(errors)
         text = {key: _one_line(cell_text(value)) for key, value in cells.items()}
 
-        def bad(key: str, zh: str, en: str, number: int = number) -> None:
-            errors.append(RowError(number, headers[key], zh, en))
+        def bad(key: str, zh: str, en: str, row_number: int = row_number) -> None:
+            errors.append(RowError(row_number, headers[key], zh, en))
 
         for spec in PAIRING_FIELDS:
             if spec.required and not text.get(spec.key):
@@ -186,13 +193,16 @@ def parse_pairings(table: list[list[Any]], adcode: str) -> RosterPlan:
         if text.get("cadre_phone") and phone is None:
             bad("cadre_phone", "电话号码格式不正确（手机 11 位或带区号的固定电话）",
                 "not a phone number (11-digit mobile, or a landline with area code)")
-        household_id = None
-        if text.get("household_id"):
-            try:
-                household_id = uuid.UUID(text["household_id"])
-            except ValueError:
-                bad("household_id", "农户编号格式不正确（见农户名单或导出中的“编号”）",
-                    "not a household number (see the number on the household list or its export)")
+        cadre_number = _uuid(text.get("cadre_number", ""))
+        if text.get("cadre_number") and cadre_number is None:
+            bad("cadre_number", "干部编号格式不正确（见干部台账中的“干部编号”）",
+                "not a cadre number (see the cadre number on the office's ledgers)")
+        if not text.get("cadre_phone") and not text.get("cadre_number"):
+            bad("cadre_phone", "请填写干部电话或干部编号", "name the cadre by phone or by cadre number")
+        household_id = _uuid(text.get("household_id", ""))
+        if text.get("household_id") and household_id is None:
+            bad("household_id", "农户编号格式不正确（见农户台账中的“户编号”）",
+                "not a household number (see the household number on the household ledger)")
         formed_on = _day(cells.get("formed_on"))
         if text.get("formed_on") and formed_on is None:
             bad("formed_on", "日期格式不正确（例如 2026-03-01）", "not a date (e.g. 2026-03-01)")
@@ -202,15 +212,15 @@ def parse_pairings(table: list[list[Any]], adcode: str) -> RosterPlan:
                 f"unknown cadence '{text['cadence']}' (known: {', '.join(CADENCE_LABELS)})")
         if len(errors) > before:
             continue
-        assert phone is not None and household_id is not None and formed_on is not None
-        row = PairingRow(number, phone, household_id, text["programme"], formed_on, cadence)
-        if command_rule_errors(number, partial(pairing_command, row), headers, errors):
+        assert household_id is not None and formed_on is not None
+        row = PairingRow(row_number, phone, cadre_number, household_id, text["programme"], formed_on, cadence)
+        if command_rule_errors(row_number, partial(pairing_command, row), headers, errors):
             rows.append(row)
     seen: dict[tuple[str, uuid.UUID], int] = {}
     for row, command_id in zip(rows, content_ids([row.content_key() for row in rows], f"{adcode}/pairings"),
                                strict=True):
         row.command_id = command_id
-        pair = (row.cadre_phone, row.household_id)
+        pair = (row.cadre_key(), row.household_id)
         if pair in seen:
             errors.append(RowError(row.row, headers["household_id"], f"与第 {seen[pair]} 行重复（同一干部、同一户）",
                                    f"duplicate of row {seen[pair]} (same cadre and household)"))
@@ -225,10 +235,11 @@ def read_pairings(data: bytes, filename: str | None, adcode: str) -> RosterPlan:
 
 @dataclass(frozen=True)
 class PairingContext:
-    """What the county holds for a pairing file's rows: active cadres by phone, the named households that
-    exist (id → archived), and the active pairings of those households (cadre id, household id) → pairing id."""
+    """What the county holds for a pairing file's rows: active cadres by phone (and so their ids), the named
+    households that exist (id → archived), and the active pairings of those households (cadre id,
+    household id) → pairing id."""
 
-    cadres: Mapping[str, uuid.UUID]
+    cadres: Mapping[str, uuid.UUID]  # by phone
     households: Mapping[uuid.UUID, bool]
     paired: Mapping[tuple[uuid.UUID, uuid.UUID], uuid.UUID]
 
@@ -238,11 +249,19 @@ def resolve_pairings(plan: RosterPlan, context: PairingContext) -> list[FormPair
     not have, or that pairs a cadre with a household they are already paired with."""
     headers = _headers(PAIRING_FIELDS)
     errors: list[RowError] = []
+    active = set(context.cadres.values())
+    seen: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
     for row in plan.rows:
-        cadre_id = context.cadres.get(row.cadre_phone)
-        if cadre_id is None:
-            errors.append(RowError(row.row, headers["cadre_phone"], "本县在岗干部中没有这个电话号码",
-                                   "no active cadre of this county has this phone number"))
+        if row.cadre_phone is not None:
+            cadre_id = context.cadres.get(row.cadre_phone)
+            if cadre_id is None:
+                errors.append(RowError(row.row, headers["cadre_phone"], "本县在岗干部中没有这个电话号码",
+                                       "no active cadre of this county has this phone number"))
+        else:
+            cadre_id = row.cadre_number if row.cadre_number in active else None
+            if cadre_id is None:
+                errors.append(RowError(row.row, headers["cadre_number"], "本县在岗干部中没有这个干部编号",
+                                       "no active cadre of this county has this number"))
         archived = context.households.get(row.household_id)
         if archived is None:
             errors.append(RowError(row.row, headers["household_id"], "本县没有这个编号的农户",
@@ -253,9 +272,13 @@ def resolve_pairings(plan: RosterPlan, context: PairingContext) -> list[FormPair
         if cadre_id is not None:
             row.cadre_id = cadre_id
             existing = context.paired.get((cadre_id, row.household_id))
+            earlier = seen.setdefault((cadre_id, row.household_id), row.row)
             if existing is not None and existing != row.command_id:
                 errors.append(RowError(row.row, headers["household_id"], "该干部已与该户结对",
                                        "this cadre is already paired with this household"))
+            elif earlier != row.row:  # one by phone, one by number
+                errors.append(RowError(row.row, headers["household_id"], f"与第 {earlier} 行重复（同一干部、同一户）",
+                                       f"duplicate of row {earlier} (same cadre and household)"))
     if errors:
         raise ImportRejected(errors)
     return [pairing_command(row) for row in plan.rows]
@@ -265,6 +288,13 @@ def pairing_command(row: PairingRow) -> FormPairing:
     return FormPairing(command_id=row.command_id, cadre_id=row.cadre_id, target_kind="household",
                        target_id=str(row.household_id), programme=row.programme,
                        cadence=cast(Cadence | None, row.cadence), formed_on=row.formed_on)
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text) if text else None
+    except ValueError:
+        return None
 
 
 def _day(value: Any) -> date | None:
@@ -308,7 +338,7 @@ def pairing_template() -> Ledger:
     notes = [
         "结对名单导入说明",
         "每行一对：一名干部与一户。必填列：" + "、".join(f.header for f in PAIRING_FIELDS if f.required) + "。",
-        "干部电话为干部名册中的联系电话；农户编号见农户名单或其导出中的“编号”。",
+        "干部电话为干部名册中的联系电话（也可改填干部台账中的“干部编号”）；农户编号见农户台账中的“户编号”。",
         "结对日期如 2026-03-01；走访频次可填：" + "、".join(CADENCE_LABELS.values()) + "，不填按本县规则。",
         "只要有一行有误，整个文件都不会导入；请按错误报告逐行修改后重新上传。重复上传同一文件不会重复结对。",
     ]

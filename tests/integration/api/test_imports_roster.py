@@ -74,9 +74,13 @@ def test_a_pairing_row_reads_excel_dates_and_cadences_and_names_every_bad_cell()
                                                                           ("2026-03-02", None)]
     table = [PAIRING_HEADER, ["139", "not-an-id", "", "2026-02-30", "每周"],
              ["13976543210", household, "结穷亲", "2026-03-01", ""],
-             ["13976543210", household, "结穷亲", "2026-04-01", ""]]
+             ["13976543210", household, "结穷亲", "2026-04-01", ""],
+             ["", household, "结穷亲", "2026-04-01", ""]]
     assert set(rejected(lambda: parse_pairings(table, "469029"))) == {
-        (2, "干部电话"), (2, "农户编号"), (2, "结对项目"), (2, "结对日期"), (2, "走访频次"), (4, "农户编号")}
+        (2, "干部电话"), (2, "农户编号"), (2, "结对项目"), (2, "结对日期"), (2, "走访频次"), (4, "农户编号"),
+        (5, "干部电话")}
+    by_number = [["干部编号", *PAIRING_HEADER[1:]], ["not-a-number", household, "结穷亲", "2026-03-01", ""]]
+    assert rejected(lambda: parse_pairings(by_number, "469029")) == [(2, "干部编号")]
 
 
 # ---- cadres over HTTP ----------------------------------------------------------------------------------------------
@@ -144,6 +148,21 @@ async def test_a_pairing_list_pairs_cadres_by_phone_with_households_by_number_on
     assert again.status_code == 200, again.text
     assert (again.json()["applied"], again.json()["duplicate"]) == (0, 3)
     assert event_count(database_url, COUNTY_A) == events
+    # a cadre named by number (干部编号, as the ledgers print it) pairs the same; the same cadre and
+    # household named once by phone and once by number in one file is a duplicate
+    third = api.household()
+    by_number = [["", cadres["items"][0]["id"], str(third), "结穷亲", "2026-03-01", ""],
+                 ["13900050000", "", str(third), "结穷亲", "2026-03-02", ""]]
+    header = ["干部电话", "干部编号", *PAIRING_HEADER[1:]]
+    duplicate = await admin.post("/api/v1/pairings/import", files={"file": table_file(header, by_number)})
+    assert [(e["row"], e["column"]) for e in duplicate.json()["errors"]] == [(3, "农户编号")]
+    paired = await admin.post("/api/v1/pairings/import", files={"file": table_file(header, by_number[:1])})
+    assert paired.status_code == 200, paired.text
+    pairing = api.county_apps.get(COUNTY_A).pairing(UUID(paired.json()["items"][0]["id"]))
+    assert (pairing["cadre_id"], pairing["target_id"]) == (cadres["items"][0]["id"], str(third))
+    unknown = [["", str(uuid.uuid4()), str(third), "结穷亲", "2026-03-01", ""]]
+    response = await admin.post("/api/v1/pairings/import", files={"file": table_file(header, unknown)})
+    assert [(e["row"], e["column"]) for e in response.json()["errors"]] == [(2, "干部编号")]
     # the same pair under another date is a second pairing of the same cadre and household: refused
     rows[0][3] = "2026-04-01"
     response = await admin.post("/api/v1/pairings/import", files={"file": table_file(PAIRING_HEADER, rows[:1])})
@@ -181,7 +200,7 @@ async def test_only_a_county_admin_may_import_cadres_or_pairings(api):
 
 @pytest.mark.parametrize("path, header, title", [
     ("/api/v1/cadres/import/template", CADRE_HEADER, "干部名册导入模板"),
-    ("/api/v1/pairings/import/template", PAIRING_HEADER, "结对名单导入模板")])
+    ("/api/v1/pairings/import/template", ["干部电话", "干部编号", *PAIRING_HEADER[1:]], "结对名单导入模板")])
 async def test_the_templates_download_with_their_headers(api, path, header, title):
     admin = await api.client("county_admin")
     response = await admin.get(path)
