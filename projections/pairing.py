@@ -487,6 +487,16 @@ async def one(conn: AsyncConnection, schema: str, pairing_id: UUID) -> dict[str,
     return None if row is None else dict(row)
 
 
+async def active_pairs(conn: AsyncConnection, schema: str,
+                       household_ids: list[UUID]) -> dict[tuple[UUID, UUID], UUID]:
+    """The active pairings of these households, (cadre id, household id) → pairing id: what a pairing file
+    is checked against (by the household index: the file's households' pairings only)."""
+    rows = await conn.fetch(
+        f"SELECT cadre_id, household_id, pairing_id FROM {schema}.pairing_pairings"
+        f" WHERE household_id = ANY($1::uuid[]) AND ended_on IS NULL", household_ids)
+    return {(row["cadre_id"], row["household_id"]): row["pairing_id"] for row in rows}
+
+
 async def needing_a_cadre(conn: AsyncConnection, schema: str, *, limit: int = 100,
                           after: UUID | None = None) -> dict[str, Any]:
     """A page of the households to pair again (by pairing id): each household pairing that ended with its

@@ -18,6 +18,7 @@ MODULES = [
     "issues",
     "leaderboards",
     "campaigns",
+    "proposals",
     "rollup",  # last: it reads the county's other read models as they stand after the batch
 ]
 

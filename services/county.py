@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal, TypeVar, cast
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate as LibraryAggregate
@@ -28,8 +28,8 @@ from eventsourcing.utils import retry
 from psycopg import sql
 
 from services.domain import (
-    Cadre, Campaign, CommandReceipt, DomainError, Household, Interview, InvalidState, Issue, NotFound, NotPermitted,
-    Pairing, Visit, clock, receipt_id,
+    Cadre, Campaign, CommandReceipt, DomainError, Household, HouseholdProposal, Interview, InvalidState, Issue,
+    NotFound, NotPermitted, Pairing, Visit, clock, receipt_id,
 )
 from services.domain import commands as c
 from services.personal import (
@@ -42,8 +42,13 @@ from services.storage.recorder import MAX_EVENTS_PER_SAVE
 A = TypeVar("A", bound=LibraryAggregate)
 Status = Literal["applied", "duplicate", "conflict", "rejected"]
 
-# Every command records exactly one event on its aggregate, plus its receipt.
+# A command records one event on its aggregate, plus its receipt; confirming a proposal records two (the
+# proposal's and the new household's).
 EVENTS_PER_COMMAND = 2
+EVENTS_OF = {"confirm_proposal": 3}
+# A proposed household's id, from its proposal's id (uuid5): the key its personal fields are sealed with
+# is the household's from the start.
+PROPOSED_HOUSEHOLD_NAMESPACE = UUID("2b7e8c4a-6d0f-5a9e-8c1b-3f4a5d6e7f80")
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,9 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     **{name: frozenset({"county_admin"}) for name in (
         "register_household", "relocate_household", "retag_household", "archive_household",
         "enrol_cadre", "change_rank", "transfer_cadre", "depart_cadre", "form_pairing", "end_pairing",
-        "void_visit", "define_campaign",
+        "void_visit", "define_campaign", "confirm_proposal", "merge_proposal", "refuse_proposal",
     )},
+    "propose_household": frozenset({"cadre"}),
     "check_in": frozenset({"cadre", "county_admin"}),
     "hold_interview": frozenset({"cadre", "county_admin"}),
     "raise_issue": frozenset({"cadre", "county_admin"}),
@@ -198,6 +204,7 @@ CADRE = ("干部", "cadre")
 PAIRING = ("结对", "pairing")
 VISIT = ("走访记录", "visit")
 ISSUE = ("问题", "issue")
+PROPOSAL = ("农户申报", "household proposal")
 CAMPAIGN = ("慰问活动", "campaign")
 
 
@@ -237,8 +244,9 @@ class County(Application[UUID]):
         aggregate = work.changed[self._aggregate_id(command)]
         result = {"id": str(aggregate.id), "version": aggregate.version}
         try:
-            self._save(aggregate, CommandReceipt(id=receipt, command=command.type, digest=digest(command),
-                                                 result=result))
+            # Every aggregate the command changed (one, or two when a proposal is confirmed), with its receipt.
+            self._save(*work.changed.values(), CommandReceipt(id=receipt, command=command.type,
+                                                              digest=digest(command), result=result))
         except IntegrityError:
             # Someone got there first: the same command (a concurrent resend) or another change to
             # the same aggregate (a concurrent writer). The receipt tells which.
@@ -259,12 +267,11 @@ class County(Application[UUID]):
         at a time, so every command still gets its own definite answer.
         """
         outcomes: list[Outcome | None] = [None] * len(commands)
-        batch_size = MAX_EVENTS_PER_SAVE // EVENTS_PER_COMMAND
         work = Work(self)
-        for start in range(0, len(commands), batch_size):
-            chunk = list(enumerate(commands[start:start + batch_size], start))
+        for chunk in _batches(commands):
             receipt_ids = {cmd.command_id: receipt_id(cmd.command_id) for _, cmd in chunk}
-            work.create_keys(cmd.command_id for _, cmd in chunk if isinstance(cmd, c.RegisterHousehold))
+            work.create_keys(_new_household_id(cmd) for _, cmd in chunk
+                             if isinstance(cmd, (c.RegisterHousehold, c.ProposeHousehold)))
             places = [place for _, cmd in chunk for place in named_places(cmd)]
             if work.places.unasked(places):
                 self.learn_places(work.places, places)
@@ -423,6 +430,42 @@ class County(Application[UUID]):
     def archive_household(self, command: c.ArchiveHousehold, actor: Actor, work: Work) -> None:
         household = work.changing(work.get(Household, command.household_id, HOUSEHOLD), command)
         household.archive(_sealed_or_dropped(command.reason, work, household.id))
+
+    # --- household proposals (a cadre's, from the phone; the office decides) ---------------------------
+
+    def propose_household(self, command: c.ProposeHousehold, actor: Actor, work: Work) -> None:
+        cadre_id = self._own_cadre(actor, work)
+        household_id = _new_household_id(command)
+        if work.keys.get(household_id) is None:
+            work.keys[household_id] = self.keys.create(household_id)
+        key = work.keys[household_id]
+        assert key is not None
+        work.created(HouseholdProposal(
+            id=command.command_id, household_id=household_id, village=command.village, township=command.township,
+            address=seal_free_text(command.address, key, household_id), lat=command.lat, lon=command.lon,
+            tags=list(command.tags), size=command.size,
+            personal=seal_personal(command.head_name, command.phone, command.notes, key, household_id),
+            proposed_by=cadre_id, occurred_at=command.occurred_at,
+        ))
+
+    def confirm_proposal(self, command: c.ConfirmProposal, actor: Actor, work: Work) -> None:
+        proposal = work.changing(work.get(HouseholdProposal, command.proposal_id, PROPOSAL), command)
+        proposal.confirm(actor.user_id)
+        # The household takes the proposal's sealed fields as they are: they are sealed with its key.
+        work.created(Household(
+            id=proposal.household_id, village=proposal.village, township=proposal.township,
+            address=proposal.address, lat=proposal.lat, lon=proposal.lon, tags=list(proposal.tags),
+            size=proposal.size, personal=proposal.personal,
+        ))
+
+    def merge_proposal(self, command: c.MergeProposal, actor: Actor, work: Work) -> None:
+        proposal = work.changing(work.get(HouseholdProposal, command.proposal_id, PROPOSAL), command)
+        household = self._active_household(work, command.household_id)
+        proposal.merge(household.id, actor.user_id)
+
+    def refuse_proposal(self, command: c.RefuseProposal, actor: Actor, work: Work) -> None:
+        proposal = work.changing(work.get(HouseholdProposal, command.proposal_id, PROPOSAL), command)
+        proposal.refuse(_sealed_or_dropped(command.reason, work, proposal.household_id), actor.user_id)
 
     # --- cadres and pairings -----------------------------------------------------------------------
 
@@ -659,9 +702,31 @@ def _references(command: c.Command, actor: Actor) -> list[UUID]:
         ids.append(command.cadre_id)
     elif isinstance(command, c.HoldInterview):
         ids.append(command.interviewee_id)
-    elif isinstance(command, c.RaiseIssue) and command.household_id:
+    elif isinstance(command, (c.RaiseIssue, c.MergeProposal)) and command.household_id:
         ids.append(command.household_id)
     return ids
+
+
+def _new_household_id(command: c.Command) -> UUID:
+    """The household a command registers: a registration's own id, a proposal's derived one."""
+    if isinstance(command, c.ProposeHousehold):
+        return uuid5(PROPOSED_HOUSEHOLD_NAMESPACE, str(command.command_id))
+    return command.command_id
+
+
+def _batches(commands: Sequence[c.Command]) -> Iterable[list[tuple[int, c.Command]]]:
+    """The commands with their positions, in runs whose events fit one save (MAX_EVENTS_PER_SAVE)."""
+    chunk: list[tuple[int, c.Command]] = []
+    events = 0
+    for index, command in enumerate(commands):
+        size = EVENTS_OF.get(command.type, EVENTS_PER_COMMAND)
+        if chunk and events + size > MAX_EVENTS_PER_SAVE:
+            yield chunk
+            chunk, events = [], 0
+        chunk.append((index, command))
+        events += size
+    if chunk:
+        yield chunk
 
 
 def _keys_needed(command: c.Command) -> list[UUID]:

@@ -15,6 +15,7 @@ import { Login } from './screens/login.jsx';
 import { Today } from './screens/today.jsx';
 import { Households, HouseholdDetail } from './screens/households.jsx';
 import { CheckIn } from './screens/checkin.jsx';
+import { Propose } from './screens/propose.jsx';
 import { Interview } from './screens/interview.jsx';
 import { Me } from './screens/me.jsx';
 import { Sync } from './screens/sync.jsx';
@@ -35,6 +36,7 @@ function Admin() {
 const FIELD_ROUTES = [
   ['/today', Today],
   ['/households', Households],
+  ['/households/new', Propose], // before :id, which would take `new` for an id
   ['/households/:id', HouseholdDetail],
   ['/checkin/:id', CheckIn],
   ['/interview', Interview],

@@ -199,6 +199,7 @@ def county_steps(county: DemoCounty, seed: int, scale: float, until: date = DEMO
     _issues(story)
     _promotions_and_voids(story)
     _campaigns(story, seed)
+    _proposals(story, seed)
     return _with_versions(sorted(story.steps, key=lambda s: s.at))
 
 
@@ -724,6 +725,38 @@ def _campaigns(story: _Story, seed: int) -> None:
             }, ADMIN))
 
 
+# Households cadres found missing from the records and proposed from the phone in the story's last weeks,
+# still waiting for the office (confirmed ones would add households the figures' tests count).
+PROPOSALS_PER_COUNTY = 3
+
+
+def _proposals(story: _Story, seed: int) -> None:
+    """A few pending proposals per county, each by a township cadre in a village of their township. Drawn
+    from a random stream of their own, like the campaigns, so no other command changes."""
+    rng = random.Random(f"{seed}:{story.county.adcode}:proposals")
+    by_code = {household.village.code: household.village for household in story.households}
+    villages: dict[str, list[Village]] = {}
+    for code in sorted(by_code):
+        villages.setdefault(code[:9], []).append(by_code[code])
+    cadres = [c for c in story.cadres if c.township in villages and c.rank != "village_cadre"]
+    for _ in range(PROPOSALS_PER_COUNTY if cadres else 0):
+        cadre = rng.choice(cadres)
+        assert cadre.township is not None
+        village = rng.choice(villages[cadre.township])
+        lon, lat = offset((village.lon, village.lat), rng.uniform(-300, 300), rng.uniform(-300, 300))
+        occurred = story.until - timedelta(days=rng.uniform(2, 20))
+        size = rng.choice((1, 2, 3, 4))
+        story.steps.append(Step(occurred + timedelta(minutes=rng.uniform(1, 90)), story.county.adcode,
+                                "propose_household", {
+            "command_id": uuid.UUID(int=rng.getrandbits(128), version=4), "village": village.code,
+            "township": cadre.township, "address": f"{village.name}新建房{rng.randrange(1, 40)}号",
+            "lat": round(lat, 6), "lon": round(lon, 6), "size": size,
+            "tags": ["empty_nest_elderly"] if size == 1 else [], "head_name": _name(rng),
+            "phone": _phone(rng) if rng.random() < 0.6 else None,
+            "notes": "新迁入，名单中没有" if size > 1 else "独居老人，名单中没有", "occurred_at": occurred,
+        }, Actor("cadre", cadre.id)))
+
+
 def _with_versions(steps: list[Step]) -> list[Step]:
     """Fill `expected_version` of every change command: each command adds one event to its aggregate."""
     versions: dict[uuid.UUID, int] = {}
@@ -731,7 +764,7 @@ def _with_versions(steps: list[Step]) -> list[Step]:
     out = []
     for step in steps:
         if step.command in ("register_household", "enrol_cadre", "form_pairing", "check_in", "hold_interview",
-                            "raise_issue", "define_campaign"):
+                            "raise_issue", "define_campaign", "propose_household"):
             versions[step.command_id] = 1
             out.append(step)
             continue

@@ -209,6 +209,40 @@ class RegisterHousehold(Command, _Place):
     notes: Note = ""
 
 
+class ProposeHousehold(Command, _Place):
+    """A household missing from the records, as a cadre found it (from the phone, offline too): the county
+    office confirms, merges or refuses it. The village code begins with the township code."""
+
+    type = "propose_household"
+    tags: Tags = []
+    size: Annotated[int, Numeric] = Field(ge=1, le=30)
+    head_name: Name
+    phone: Phone | None = None
+    notes: Note = ""
+    occurred_at: DeviceTime
+
+
+class ConfirmProposal(ChangeCommand):
+    """Register the proposed household (its id is the proposal's `household_id`)."""
+
+    type, target = "confirm_proposal", "proposal_id"
+    proposal_id: UUID
+
+
+class MergeProposal(ChangeCommand):
+    """The proposed household is one already on record (`household_id`): the proposal closes pointing to it."""
+
+    type, target = "merge_proposal", "proposal_id"
+    proposal_id: UUID
+    household_id: UUID
+
+
+class RefuseProposal(ChangeCommand):
+    type, target = "refuse_proposal", "proposal_id"
+    proposal_id: UUID
+    reason: Reason
+
+
 class RelocateHousehold(ChangeCommand, _Place):
     """The village code begins with the township code (a village's 12 digits start with its township's 9)."""
 
@@ -420,6 +454,7 @@ def _require_uuid(value: str) -> None:
 COMMANDS: dict[str, type[Command]] = {
     cls.type: cls for cls in (
         RegisterHousehold, RelocateHousehold, RetagHousehold, ArchiveHousehold,
+        ProposeHousehold, ConfirmProposal, MergeProposal, RefuseProposal,
         EnrolCadre, ChangeRank, TransferCadre, DepartCadre, FormPairing, EndPairing,
         CheckIn, VoidVisit, HoldInterview,
         RaiseIssue, RouteIssue, ResolveIssue, ReplyIssue, RateIssue, ReopenIssue,

@@ -15,6 +15,7 @@ from services.domain.household import Household
 from services.domain.interview import Interview
 from services.domain.issue import Issue
 from services.domain.pairing import Pairing
+from services.domain.proposal import HouseholdProposal
 from services.domain.receipt import CommandReceipt
 from services.domain.visit import Visit
 
@@ -27,6 +28,7 @@ STORED_EVENTS: dict[type, tuple[str, ...]] = {
     Issue: ("Raised", "Routed", "Resolved", "Replied", "Rated", "Reopened"),
     CommandReceipt: ("Recorded",),
     Campaign: ("Defined",),
+    HouseholdProposal: ("Proposed", "Confirmed", "Merged", "Refused"),
 }
 
 

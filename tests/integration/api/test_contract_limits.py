@@ -31,8 +31,8 @@ PROBLEM = "application/problem+json"
 NOT_SENT = {("GET", "/api/v1/events/stream"), ("DELETE", "/api/v1/session")}
 # Sent only broken (never applied): a county-wide rebuild, and a file upload (test_imports*.py send files).
 # A village listed in county A would hold every later test's households there to the list.
-NOT_REPEATED = {("PUT", "/api/v1/rules"), ("POST", "/api/v1/households/import"),
-                ("POST", "/api/v1/places/villages")}
+NOT_REPEATED = {("PUT", "/api/v1/rules"), ("POST", "/api/v1/households/import"), ("POST", "/api/v1/cadres/import"),
+                ("POST", "/api/v1/pairings/import"), ("POST", "/api/v1/places/villages")}
 ROLE_PREFERENCE = ["county_admin", "cadre", "department", "province_viewer", "operator"]
 # Formats the document uses, and a value of each that breaks it.
 NOT_FORMATTED = {"uuid": "not-a-uuid", "date": "2026-13-45", "date-time": "yesterday at noon"}

@@ -10,6 +10,7 @@ county's object must be identical to the answer for an id that exists nowhere, a
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -40,6 +41,9 @@ FOREIGN_KINDS = {
     "campaign_id": lambda api, county: api._applied(api.execute(county, c.DefineCampaign(
         command_id=uuid.uuid4(), festival="spring_festival", starts_on="2026-02-05", ends_on="2026-02-19",
         tags=["left_behind_child"]))),
+    "proposal_id": lambda api, county: api._applied(api.county_apps.get(county).execute(c.ProposeHousehold(
+        command_id=uuid.uuid4(), village=county + "001001", township=county + "001", address="五组 1 号",
+        lat=18.64, lon=109.70, size=2, head_name="申报某", occurred_at=datetime.now(UTC)), api.cadre_actor(county))),
 }
 
 # operation id -> a valid request apart from the id: {"json": body, "params": query}
@@ -60,6 +64,9 @@ REQUESTS = {
     "reopen_issue": {"json": {"reason": "未解决", "expected_version": 2}},
     "user_change": {"json": {"disabled": True}},
     "erase_personal_data": {"params": {"reason": "本人申请删除"}},
+    "confirm_proposal": {"json": {"expected_version": 1}},
+    "merge_proposal": {"json": {"expected_version": 1, "household_id": str(uuid.uuid4())}},
+    "refuse_proposal": {"json": {"reason": "已在册", "expected_version": 1}},
 }
 
 
@@ -107,6 +114,8 @@ def test_nothing_of_the_other_county_was_changed(api, foreign):
     assert county.pairing(foreign["pairing_id"])["version"] == 1
     assert county.visit(foreign["visit_id"])["version"] == 1
     assert county.issue(foreign["issue_id"])["version"] == 2  # raised, then routed
+    proposal = county.load_many([foreign["proposal_id"]])[foreign["proposal_id"]]
+    assert (proposal.version, proposal.state) == (1, "pending")
 
 
 # What a province viewer may call: its own session, the map config, and the province's rollups.

@@ -13,7 +13,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from projections import campaigns
+from projections import campaigns, proposals
 from services.county import EVENTS_PER_COMMAND, County
 from services.demo.generator import generate
 from services.demo.loader import DEMO_PASSWORD, MARKER_ACCOUNT, load_demo
@@ -155,6 +155,18 @@ def test_a_fresh_grassroots_demo_leaves_every_read_model_up_to_date(database_url
         listed = asyncio.run(_campaigns(url, adcode))
         assert sorted(c["festival"] for c in listed) == ["mid_autumn", "spring_festival"], adcode
         assert all(c["state"] == "ended" and c["households"] > c["visited"] > 0 for c in listed), listed
+    # …and households cadres proposed from the phone, waiting for the office.
+    for adcode in ADCODES:
+        pending = asyncio.run(_pending_proposals(url, adcode))
+        assert len(pending) == 3 and all(p["state"] == "pending" for p in pending), adcode
+
+
+async def _pending_proposals(url: str, adcode: str) -> list[dict]:
+    conn = await asyncpg.connect(url)
+    try:
+        return (await proposals.page(conn, f"county_{adcode}"))["items"]
+    finally:
+        await conn.close()
 
 
 async def _campaigns(url: str, adcode: str) -> list[dict]:

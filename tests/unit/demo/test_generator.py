@@ -205,3 +205,15 @@ def test_every_county_runs_a_spring_festival_and_a_mid_autumn_campaign_over_its_
                   and s.command == "check_in" and s.payload["kind"] == "festival"
                   and abs((local(s.payload["occurred_at"]).date() - first).days) < 40]
         assert visits and all(first <= day <= last for day in visits), campaign.payload
+
+
+def test_every_county_has_a_few_proposed_households_pending_from_its_township_cadres(steps):
+    cadres = {s.command_id: s.payload for s in steps if s.command == "enrol_cadre"}
+    proposals = [s for s in steps if s.command == "propose_household"]
+    assert Counter(s.county for s in proposals) == {county: 3 for county in {s.county for s in steps}}
+    for step in proposals:
+        assert step.actor.role == "cadre" and cadres[step.actor.cadre_id]["township"] == step.payload["township"]
+        assert step.payload["village"].startswith(step.payload["township"]) and step.payload["head_name"]
+        assert local(step.at).date() > DEMO_UNTIL - timedelta(days=21)
+    decided = {"confirm_proposal", "merge_proposal", "refuse_proposal"}
+    assert not [s for s in steps if s.command in decided]  # pending: the figures the tests know stay put
