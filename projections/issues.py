@@ -305,6 +305,37 @@ async def review_agenda(conn: AsyncConnection, schema: str, *, as_of: date | Non
     return {"last_meeting": last, "meeting_on": upcoming, "items": [_item(r) for r in rows]}
 
 
+async def items_of(conn: AsyncConnection, schema: str, issue_ids: Sequence[UUID], *,
+                   as_of: date | None = None) -> list[dict[str, Any]]:
+    """These issues as list items (judged on `as_of`'s day), oldest routed first: O(the ids)."""
+    _, params = await _context(conn, schema, as_of)
+    rows = await conn.fetch(
+        f"SELECT {ITEM_COLUMNS} FROM {_judged(schema)} j WHERE issue_id = ANY($4::uuid[])"
+        " ORDER BY routed_at, issue_id", *params, list(issue_ids))
+    return [_item(r) for r in rows]
+
+
+async def month_figures(conn: AsyncConnection, schema: str, period: Period) -> dict[str, Any]:
+    """A month's issue figures as known now (late syncs included): raised in it, resolved in it, overdue
+    on its last day (raised before its end, due before that day, not resolved by its end), rated in it and
+    of those satisfied (the monthly review pack's "last month")."""
+    rules = await load_rules(conn, adcode_of(schema))
+    params = [None, json.dumps(rules.issue_days_by_route), period.end, *period.instants()]
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE occurred_at >= $4 AND occurred_at < $5) AS raised,"
+        f" count(*) FILTER (WHERE {RESOLVED} AND resolved_at >= $4 AND resolved_at < $5) AS resolved,"
+        " count(*) FILTER (WHERE occurred_at < $5 AND due_on < $3::date"
+        f"  AND NOT ({RESOLVED} AND resolved_at < $5)) AS overdue,"
+        " count(*) FILTER (WHERE rated_at >= $4 AND rated_at < $5) AS rated,"
+        " count(*) FILTER (WHERE rated_at >= $4 AND rated_at < $5 AND satisfaction IN"
+        f" ('satisfied', 'basically_satisfied')) AS satisfied FROM {_judged(schema)} j",
+        *params)
+    assert row is not None
+    result = dict(row)
+    result["satisfaction_pct"] = round(100.0 * row["satisfied"] / row["rated"], 1) if row["rated"] else None
+    return result
+
+
 # ---- one household's issues (the phone's cache and the household pages) ------------------------------------------
 
 

@@ -16,6 +16,7 @@ MODULES = [
     "interviews",
     "pairing",
     "issues",
+    "reviews",
     "leaderboards",
     "campaigns",
     "rollup",  # last: it reads the county's other read models as they stand after the batch

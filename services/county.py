@@ -30,7 +30,7 @@ from psycopg import sql
 from services import departments
 from services.domain import (
     Cadre, Campaign, CommandReceipt, DomainError, Household, Interview, InvalidState, Issue, NotFound, NotPermitted,
-    Pairing, Visit, clock, receipt_id,
+    Pairing, ReviewMinutes, Visit, clock, receipt_id,
 )
 from services.domain import commands as c
 from services.domain.errors import InvalidCommand, shown
@@ -94,7 +94,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     **{name: frozenset({"county_admin"}) for name in (
         "register_household", "relocate_household", "retag_household", "archive_household",
         "enrol_cadre", "change_rank", "transfer_cadre", "depart_cadre", "form_pairing", "end_pairing",
-        "void_visit", "define_campaign",
+        "void_visit", "define_campaign", "decide_issue", "record_minutes",
     )},
     "check_in": frozenset({"cadre", "county_admin"}),
     "hold_interview": frozenset({"cadre", "county_admin"}),
@@ -533,6 +533,14 @@ class County(Application[UUID]):
             command.deadline.isoformat() if command.deadline else None, routed_by=actor.user_id,
         )
 
+    def decide_issue(self, command: c.DecideIssue, actor: Actor, work: Work) -> None:
+        issue = work.get(Issue, command.issue_id, ISSUE)
+        department = self._department_of(command.department, work)
+        assert department is not None
+        work.changing(issue, command).decide(
+            command.month, department, command.deadline.isoformat(),
+            _sealed_or_dropped(command.decision, work, issue.household_id), decided_by=actor.user_id)
+
     def resolve_issue(self, command: c.ResolveIssue, actor: Actor, work: Work) -> None:
         issue = work.get(Issue, command.issue_id, ISSUE)
         if not (actor.is_admin or self._routed_to(issue, actor, work)
@@ -569,6 +577,12 @@ class County(Application[UUID]):
         work.created(Campaign(id=command.command_id, festival=command.festival,
                               starts_on=command.starts_on.isoformat(), ends_on=command.ends_on.isoformat(),
                               tags=list(command.tags), defined_by=actor.user_id))
+
+    # --- the monthly review ----------------------------------------------------------------------------
+
+    def record_minutes(self, command: c.RecordMinutes, actor: Actor, work: Work) -> None:
+        work.created(ReviewMinutes(id=command.command_id, month=command.month, minutes=command.minutes,
+                                   attendees=list(command.attendees), recorded_by=actor.user_id))
 
     # --- shared checks -------------------------------------------------------------------------------
 

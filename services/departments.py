@@ -43,9 +43,9 @@ def canonical_sql(county: str, text: str) -> str:
     former name), else the text itself (free text naming no listed department)."""
     if not (len(county) == 6 and county.isdigit()):
         raise ValueError(f"not a county adcode: {county!r}")
-    return (f"coalesce((SELECT d.code FROM core.departments d WHERE d.county = '{county}'"
-            f" AND ({text} = d.code OR {text} = d.name OR {text} = ANY(d.former_names))"
-            f" ORDER BY {text} = d.code DESC, {text} = d.name DESC, d.code LIMIT 1), {text})")
+    return (f"coalesce((SELECT kd.code FROM core.departments kd WHERE kd.county = '{county}'"
+            f" AND ({text} = kd.code OR {text} = kd.name OR {text} = ANY(kd.former_names))"
+            f" ORDER BY {text} = kd.code DESC, {text} = kd.name DESC, kd.code LIMIT 1), {text})")
 
 
 _LOOKUP = ("SELECT EXISTS (SELECT 1 FROM core.departments WHERE county = {c}) AS listed,"

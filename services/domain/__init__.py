@@ -10,6 +10,7 @@ from services.domain.interview import Interview
 from services.domain.issue import Issue
 from services.domain.pairing import Pairing
 from services.domain.receipt import CommandReceipt, receipt_id
+from services.domain.review import ReviewMinutes
 from services.domain.topics import register_stored_topics
 from services.domain.visit import Visit
 
@@ -17,5 +18,5 @@ register_stored_topics()
 
 __all__ = [
     "Cadre", "Campaign", "CommandReceipt", "DomainError", "Household", "Interview", "InvalidCommand", "InvalidState",
-    "Issue", "NotFound", "NotPermitted", "Pairing", "Visit", "receipt_id",
+    "Issue", "NotFound", "NotPermitted", "Pairing", "ReviewMinutes", "Visit", "receipt_id",
 ]

@@ -72,6 +72,8 @@ REQUESTS = {
     "user_change": {"json": {"disabled": True}},
     "erase_personal_data": {"params": {"reason": "本人申请删除"}},
     "department_rename": {"json": {"name": "改名局"}},
+    "decide_issue": {"json": {"month": "2026-06", "department": "县民政局", "decision": "限期办结",
+                              "deadline": "2099-12-31", "expected_version": 2}},
 }
 
 

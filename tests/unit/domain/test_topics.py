@@ -19,6 +19,7 @@ CONTRACT_EVENTS = {
     "Issue": {"Raised", "Routed", "Resolved", "Replied", "Rated", "Reopened"},
     "CommandReceipt": {"Recorded"},
     "Campaign": {"Defined"},
+    "ReviewMinutes": {"Recorded"},
 }
 
 
