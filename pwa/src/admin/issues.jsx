@@ -10,6 +10,7 @@ import { localDay, localTime, problem, ready, today, useAdmin, useLive } from '.
 import { ExportButtons } from './compliance.jsx';
 import { placeName, usePlaces } from './places.js';
 import { COLUMNS, ROUTES, byRoute, byUrgency } from './shaping.js';
+import { useDepartments } from './review.jsx';
 
 /** A route's label; an issue not routed yet sits in the column "none" (待分办). */
 const routeLabel = (route) => (route && route !== 'none' ? label('issue_route', route) : at('route_none'));
@@ -294,8 +295,10 @@ function IssuePanel({ id, admin, onClose, onChanged }) {
   );
 }
 
+// Once the county lists its departments a route picks one (by code); before, the name is typed.
 function RouteForm({ onSubmit }) {
   const [route, setRoute] = useState('department');
+  const departments = useDepartments();
   const inTwoWeeks = new Date(Date.now() + 14 * 86400e3).toISOString().slice(0, 10);
   return (
     <form
@@ -319,7 +322,15 @@ function RouteForm({ onSubmit }) {
         <>
           <label>
             {at('department')}
-            <input name="department" required data-testid="route-department" />
+            {departments.length ? (
+              <select name="department" required data-testid="route-department">
+                {departments.map((d) => (
+                  <option value={d.code}>{d.name}</option>
+                ))}
+              </select>
+            ) : (
+              <input name="department" required data-testid="route-department" />
+            )}
           </label>
           <label>
             {at('deadline')}
