@@ -43,9 +43,10 @@ def canonical_sql(county: str, text: str) -> str:
     former name), else the text itself (free text naming no listed department)."""
     if not (len(county) == 6 and county.isdigit()):
         raise ValueError(f"not a county adcode: {county!r}")
-    return (f"coalesce((SELECT kd.code FROM core.departments kd WHERE kd.county = '{county}'"
-            f" AND ({text} = kd.code OR {text} = kd.name OR {text} = ANY(kd.former_names))"
-            f" ORDER BY {text} = kd.code DESC, {text} = kd.name DESC, kd.code LIMIT 1), {text})")
+    # The guard skips the lookup for rows naming no department (most issues are never routed to one).
+    return (f"CASE WHEN {text} IS NULL THEN NULL ELSE coalesce((SELECT kd.code FROM core.departments kd"
+            f" WHERE kd.county = '{county}' AND ({text} = kd.code OR {text} = kd.name OR {text} = ANY(kd.former_names))"
+            f" ORDER BY {text} = kd.code DESC, {text} = kd.name DESC, kd.code LIMIT 1), {text}) END")
 
 
 _LOOKUP = ("SELECT EXISTS (SELECT 1 FROM core.departments WHERE county = {c}) AS listed,"

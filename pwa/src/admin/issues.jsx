@@ -11,6 +11,7 @@ import { ExportButtons } from './compliance.jsx';
 import { placeName, usePlaces } from './places.js';
 import { COLUMNS, ROUTES, byRoute, byUrgency } from './shaping.js';
 import { useDepartments } from './review.jsx';
+import { departmentName } from './reviewing.js';
 
 /** A route's label; an issue not routed yet sits in the column "none" (待分办). */
 const routeLabel = (route) => (route && route !== 'none' ? label('issue_route', route) : at('route_none'));
@@ -77,6 +78,7 @@ export function IssueBoard() {
 
 function Board({ items, onOpen, admin }) {
   const places = usePlaces();
+  const departments = useDepartments(); // names for codes (a department account gets none: codes stay)
   const columns = byRoute([...items].sort(byUrgency));
   const shown = admin ? COLUMNS : COLUMNS.filter((c) => columns[c].length || c === 'department');
   return (
@@ -99,7 +101,7 @@ function Board({ items, onOpen, admin }) {
               <small>
                 {placeName(places, issue.village)} · {localDay(issue.occurred_at)}
               </small>
-              {issue.department && <small>{issue.department}</small>}
+              {issue.department && <small>{departmentName(departments, issue.department)}</small>}
               {issue.due_on && issue.status !== 'resolved' && (
                 <small class={issue.status === 'overdue' ? 'error' : ''}>
                   {at('due_on')} {issue.due_on}
@@ -181,6 +183,7 @@ function Ledger() {
 function IssuePanel({ id, admin, onClose, onChanged }) {
   const { api } = useAdmin();
   const places = usePlaces();
+  const departments = useDepartments();
   const [issue, setIssue] = useState(null);
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
@@ -226,7 +229,7 @@ function IssuePanel({ id, admin, onClose, onChanged }) {
         <dt>{label('issue_route', 'department')}</dt>
         <dd>
           {routeLabel(issue.route)}
-          {issue.department ? ` · ${issue.department}` : ''}
+          {issue.department ? ` · ${departmentName(departments, issue.department)}` : ''}
           {issue.deadline ? ` · ${at('deadline')} ${issue.deadline}` : ''}
         </dd>
         {issue.resolution && (

@@ -9,10 +9,16 @@ import { localDay, localTime, problem, ready, today, useAdmin, useLive } from '.
 import { placeName, usePlaces } from './places.js';
 import { decisionProblem, departmentName, meetingOrder, recentMonths } from './reviewing.js';
 
+/** The county's departments (county admins only: a department account keeps the codes it is shown). */
 export function useDepartments() {
-  const { api } = useAdmin();
+  const { api, user } = useAdmin();
   const [departments, setDepartments] = useState([]);
-  useLive([], () => api.get('/departments').then((a) => setDepartments(a.departments), () => setDepartments([])), []);
+  const admin = Boolean(user?.roles.includes('county_admin'));
+  useLive(
+    [],
+    () => admin && api.get('/departments').then((a) => setDepartments(a.departments), () => setDepartments([])),
+    [admin],
+  );
   return departments;
 }
 
