@@ -30,7 +30,7 @@ from asyncpg import Record
 from projections.base import Period, Projection, event_name, parse_date, parse_time, recorded_before, reference_date
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
-from services.departments import canonical_sql
+from services.departments import canonical_sql, keys_table_sql
 from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
@@ -155,11 +155,11 @@ def _judged(schema: str) -> str:
     `department_key`: the department's code for text naming a listed department (the code itself, or a
     name recorded before routes carried codes), else the text (services/departments.py)."""
     return f"""(
-        SELECT s.*, d.due_on, {canonical_sql(adcode_of(schema), 's.department')} AS department_key,
+        SELECT s.*, d.due_on, coalesce(dk.code, s.department) AS department_key,
                CASE WHEN s.{RESOLVED} THEN 'resolved'
                     WHEN d.due_on < $3::date THEN 'overdue' ELSE 'open' END AS status,
                extract(epoch FROM s.resolved_at - s.occurred_at)::float8 / 3600.0 AS resolution_hours
-        FROM {snapshot(schema)} s,
+        FROM {snapshot(schema)} s LEFT JOIN {keys_table_sql(adcode_of(schema))} dk ON dk.raw = s.department,
              LATERAL (SELECT coalesce(s.deadline,
                  (s.routed_at AT TIME ZONE 'Asia/Shanghai')::date + ($2::jsonb ->> s.route)::int) AS due_on) d
     )"""
