@@ -71,13 +71,14 @@ async def pack(call: Call, month: str) -> dict[str, Any]:
         decided = await reviews.decisions(conn, schema, month)
         # An item decided at this meeting is routed to its department now: still the meeting's item.
         listed = {item["issue_id"] for item in agenda["items"]}
-        agenda["items"] += await issues.items_of(
+        agenda["items"] += [{**item, "carried_over": False} for item in await issues.items_of(
             conn, schema, list(dict.fromkeys(row["issue_id"] for row in decided if row["issue_id"] not in listed)),
-            as_of=judged)
+            as_of=judged)]
+        on_agenda = {item["issue_id"] for item in agenda["items"]}  # this meeting's items are not follow-up
         earlier = {row["issue_id"]: row for row in await reviews.earlier_decisions(conn, schema, month)}
         follow_up = [{**item, "decided_in": earlier[item["issue_id"]]["month"]}
                      for item in await issues.items_of(conn, schema, list(earlier), as_of=judged)
-                     if item["status"] != "resolved"]
+                     if item["status"] != "resolved" and item["issue_id"] not in on_agenda]
         minutes = await reviews.minutes(conn, schema, month)
         visits = await coverage.coverage(conn, schema, previous, "county")
         issue_figures = await issues.month_figures(conn, schema, previous)

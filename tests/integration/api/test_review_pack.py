@@ -143,3 +143,23 @@ async def test_a_pack_for_a_month_not_begun_answers_422_naming_the_month(admin):
 async def test_minutes_need_text(admin):
     response = await admin.post("/api/v1/reviews/minutes", json={"month": MONTH, "minutes": "   "})
     assert response.status_code == 422 and [e["field"] for e in response.json()["errors"]] == ["minutes"]
+
+
+async def test_an_earlier_meeting_s_decision_is_followed_up_while_its_issue_stays_open(api, admin, database_url):
+    issue = on_agenda(api)
+    deadline = (TODAY + timedelta(days=7)).isoformat()
+    made = await admin.post(f"/api/v1/issues/{issue}/decide", json={
+        "month": LAST_MONTH, "department": "zhujian", "decision": "下月复核", "deadline": deadline,
+        "expected_version": 2})
+    assert made.status_code == 200, made.text
+    pack = await the_pack(admin, database_url)
+    followed = {item["issue_id"]: item for item in pack["follow_up"]}
+    assert followed[str(issue)]["decided_in"] == LAST_MONTH and followed[str(issue)]["department_name"] == "县住建局"
+    assert str(issue) not in {item["issue_id"] for item in pack["agenda"]}
+    earlier = await the_pack(admin, database_url, LAST_MONTH)
+    assert [d["issue_id"] for d in earlier["decisions"]] == [str(issue)]
+
+    resolved = await admin.post(f"/api/v1/issues/{issue}/resolve", json={"resolution": "已修缮", "expected_version": 3})
+    assert resolved.status_code == 200, resolved.text
+    pack = await the_pack(admin, database_url)
+    assert str(issue) not in {item["issue_id"] for item in pack["follow_up"]}
