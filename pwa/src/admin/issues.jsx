@@ -60,7 +60,9 @@ export function IssueBoard() {
           {at('issues_ledger')}
         </button>
         <span class="spacer" />
-        {!admin && user.department && <b class="queue">{at('my_queue', { department: user.department })}</b>}
+        {!admin && user.department && (
+          <b class="queue">{at('my_queue', { department: user.department_name || user.department })}</b>
+        )}
         <ExportButtons path="/exports/issues" />
       </div>
       {error && <p class="error">{at('error', { detail: error })}</p>}

@@ -119,6 +119,7 @@ async def test_departments_are_records_and_routes_pick_one_by_code(api, county, 
     assert renamed.json()["former_names"] == [LEGACY_NAME] and renamed.json()["accounts"] == [LEGACY_USER]
     assert await visible(api, LEGACY_USER, database_url) == {county["legacy"], issue_id, by_name}
     department = await login(api, LEGACY_USER)
+    assert (await department.get("/api/v1/me")).json()["department_name"] == "县住房和城乡建设局"
     assert (await department.get(f"/api/v1/issues/{county['legacy']}")).status_code == 200
     assert (await department.get(f"/api/v1/issues/{other}")).status_code == 404
     resolved = await department.post(f"/api/v1/issues/{county['legacy']}/resolve",
