@@ -344,6 +344,10 @@ class RaiseIssue(Command):
     occurred_at: DeviceTime
 
 
+DEPARTMENT_NAMED = ("once the county lists its departments (GET /departments), one of them by code or current name "
+                    "(recorded by code; another answers 422 naming `department`); before, the department's name")
+
+
 class RouteIssue(ChangeCommand):
     """A department route (`route` department) needs a department and a deadline."""
 
@@ -351,7 +355,7 @@ class RouteIssue(ChangeCommand):
     type, target = "route_issue", "issue_id"
     issue_id: UUID
     route: IssueRoute
-    department: Name | None = None
+    department: Name | None = Field(None, description=DEPARTMENT_NAMED)
     deadline: date | None = None
 
     @model_validator(mode="after")
@@ -422,7 +426,7 @@ class DecideIssue(ChangeCommand):
     type, target = "decide_issue", "issue_id"
     issue_id: UUID
     month: Month = Field(description="the meeting's month, YYYY-MM")
-    department: Name
+    department: Name = Field(description=DEPARTMENT_NAMED)
     decision: Summary
     deadline: date
 
