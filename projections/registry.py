@@ -16,6 +16,7 @@ MODULES = [
     "interviews",
     "pairing",
     "issues",
+    "reviews",
     "leaderboards",
     "campaigns",
     "proposals",

@@ -27,11 +27,13 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, JSONTransc
 from eventsourcing.utils import retry
 from psycopg import sql
 
+from services import departments
 from services.domain import (
     Cadre, Campaign, CommandReceipt, DomainError, Household, HouseholdProposal, Interview, InvalidState, Issue,
-    NotFound, NotPermitted, Pairing, Visit, clock, receipt_id,
+    NotFound, NotPermitted, Pairing, ReviewMinutes, Visit, clock, receipt_id,
 )
 from services.domain import commands as c
+from services.domain.errors import InvalidCommand, shown
 from services.personal import (
     ERASED, KeyStore, open_free_text, open_personal, open_text, seal_free_text, seal_personal, seal_text,
 )
@@ -98,6 +100,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
         "register_household", "relocate_household", "retag_household", "archive_household",
         "enrol_cadre", "change_rank", "transfer_cadre", "depart_cadre", "form_pairing", "end_pairing",
         "void_visit", "define_campaign", "confirm_proposal", "merge_proposal", "refuse_proposal",
+        "decide_issue", "record_minutes",
     )},
     "propose_household": frozenset({"cadre"}),
     "check_in": frozenset({"cadre", "county_admin"}),
@@ -133,6 +136,13 @@ class Work:
         self.changed: dict[UUID, LibraryAggregate] = {}
         self.keys: dict[UUID, bytes | None] = {}
         self.places = KnownPlaces(county.adcode)
+        self.departments: dict[str, dict[str, Any]] = {}
+
+    def department(self, text: str) -> dict[str, Any]:
+        """What the county's departments make of `text` (services/departments.lookup), asked once per unit."""
+        if text not in self.departments:
+            self.departments[text] = self.county.look_up_department(text)
+        return self.departments[text]
 
     def get(self, cls: type[A], aggregate_id: UUID, what: tuple[str, str]) -> A:
         aggregate = self.aggregates.get(aggregate_id)
@@ -354,6 +364,11 @@ class County(Application[UUID]):
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
             known.learn(cursor, places)
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def look_up_department(self, text: str) -> dict[str, Any]:
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            return departments.lookup(cursor, self.adcode, text)
+
     def _save(self, *aggregates: LibraryAggregate) -> None:
         """`Application.save` for aggregates, without its per-object isinstance checks against runtime
         Protocols (typing's slow path: with the fold's, ~10 % of the server's CPU under sync). County
@@ -558,13 +573,21 @@ class County(Application[UUID]):
             raise _not_yours("只有县委组织部可以分办问题；干部只能对自己提出的问题即接即办。",
                              "Only the county office routes issues; a cadre may only take their own issue on the spot.")
         work.changing(issue, command).route(
-            command.route, command.department, command.deadline.isoformat() if command.deadline else None,
-            routed_by=actor.user_id,
+            command.route, self._department_of(command.department, work),
+            command.deadline.isoformat() if command.deadline else None, routed_by=actor.user_id,
         )
+
+    def decide_issue(self, command: c.DecideIssue, actor: Actor, work: Work) -> None:
+        issue = work.get(Issue, command.issue_id, ISSUE)
+        department = self._department_of(command.department, work)
+        assert department is not None
+        work.changing(issue, command).decide(
+            command.month, department, command.deadline.isoformat(),
+            _sealed_or_dropped(command.decision, work, issue.household_id), decided_by=actor.user_id)
 
     def resolve_issue(self, command: c.ResolveIssue, actor: Actor, work: Work) -> None:
         issue = work.get(Issue, command.issue_id, ISSUE)
-        if not (actor.is_admin or self._routed_to(issue, actor)
+        if not (actor.is_admin or self._routed_to(issue, actor, work)
                 or (issue.current_route == "on_the_spot" and self._raised_by(issue, actor))):
             raise _not_yours("只能办结转给本部门的问题，或自己即接即办的问题。",
                              "You may resolve only issues routed to your department, or your own on-the-spot issues.")
@@ -573,7 +596,7 @@ class County(Application[UUID]):
 
     def reply_issue(self, command: c.ReplyIssue, actor: Actor, work: Work) -> None:
         issue = work.get(Issue, command.issue_id, ISSUE)
-        if not (actor.is_admin or self._routed_to(issue, actor)):
+        if not (actor.is_admin or self._routed_to(issue, actor, work)):
             raise _not_yours("只能答复转给本部门的问题。", "You may reply only to issues routed to your department.")
         work.changing(issue, command).reply(_sealed_or_dropped(command.reply, work, issue.household_id),
                                             replied_by=actor.user_id)
@@ -599,6 +622,12 @@ class County(Application[UUID]):
                               starts_on=command.starts_on.isoformat(), ends_on=command.ends_on.isoformat(),
                               tags=list(command.tags), defined_by=actor.user_id))
 
+    # --- the monthly review ----------------------------------------------------------------------------
+
+    def record_minutes(self, command: c.RecordMinutes, actor: Actor, work: Work) -> None:
+        work.created(ReviewMinutes(id=command.command_id, month=command.month, minutes=command.minutes,
+                                   attendees=list(command.attendees), recorded_by=actor.user_id))
+
     # --- shared checks -------------------------------------------------------------------------------
 
     def _own_cadre(self, actor: Actor, work: Work) -> UUID:
@@ -623,9 +652,28 @@ class County(Application[UUID]):
         return actor.cadre_id is not None and issue.raised_by == actor.cadre_id
 
     @staticmethod
-    def _routed_to(issue: Issue, actor: Actor) -> bool:
+    def _department_of(text: str | None, work: Work) -> str | None:
+        """The department a route names: once the county lists departments, one of them (by code or
+        current name), recorded by its code; before, the free text as given (services/departments.py)."""
+        if text is None:
+            return None
+        found = work.department(text)
+        if not found["listed"]:
+            return text
+        if found["current"] is None:
+            raise InvalidCommand(
+                "unknown_department", f"department：“{shown(text)}”不是本县的职能部门，请从部门名录中选择",
+                f"department: {shown(text)!r} is not a department of this county: pick one of its departments "
+                "(GET /api/v1/departments)", field="department")
+        return str(found["current"])
+
+    @staticmethod
+    def _routed_to(issue: Issue, actor: Actor, work: Work) -> bool:
+        """Whether the issue is routed to the actor's department, by its key (code), whatever text
+        either was recorded with."""
         return ("department" in actor.roles and actor.department is not None
-                and issue.current_route == "department" and issue.department == actor.department)
+                and issue.current_route == "department" and issue.department is not None
+                and work.department(issue.department)["key"] == work.department(actor.department)["key"])
 
     # --- reads the API needs -------------------------------------------------------------------------
 

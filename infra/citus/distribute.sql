@@ -6,6 +6,8 @@
 SELECT create_reference_table('core.counties');
 SELECT create_reference_table('core.users');
 SELECT create_reference_table('core.sessions');
+-- Departments: the issue ledger joins a county's issues with its departments' names (a hash join).
+SELECT create_reference_table('core.departments');
 
 -- Every county schema that exists now:
 DO $$

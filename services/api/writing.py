@@ -76,7 +76,9 @@ def _visible(county_app: County, session: Session, target: str, aggregate_id: UU
     if not isinstance(aggregate, cls):
         return False
     if isinstance(aggregate, Issue):  # the path names an issue (cls is Issue)
-        return may_see_issue(session, aggregate.current_route, aggregate.department)
+        def same(a: str, b: str) -> bool:
+            return bool(county_app.look_up_department(a)["key"] == county_app.look_up_department(b)["key"])
+        return may_see_issue(session, aggregate.current_route, aggregate.department, same)
     return True
 
 

@@ -17,6 +17,7 @@ from services.domain.issue import Issue
 from services.domain.pairing import Pairing
 from services.domain.proposal import HouseholdProposal
 from services.domain.receipt import CommandReceipt
+from services.domain.review import ReviewMinutes
 from services.domain.visit import Visit
 
 STORED_EVENTS: dict[type, tuple[str, ...]] = {
@@ -29,6 +30,7 @@ STORED_EVENTS: dict[type, tuple[str, ...]] = {
     CommandReceipt: ("Recorded",),
     Campaign: ("Defined",),
     HouseholdProposal: ("Proposed", "Confirmed", "Merged", "Refused"),
+    ReviewMinutes: ("Recorded",),
 }
 
 

@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
+from services.departments import DEPARTMENTS_DDL
 from services.places import PLACES_DDL, record_map
 
 from .connections import SyncConnection
@@ -99,6 +100,7 @@ def ensure_core(url: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (PROVISIONING_LOCK_CLASS,))
         conn.execute(CORE_DDL)
         conn.execute(PLACES_DDL)
+        conn.execute(DEPARTMENTS_DDL)
 
 
 def provision_county(

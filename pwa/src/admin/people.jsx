@@ -10,6 +10,8 @@ import { Households } from './households.jsx';
 import { AuditLog } from './audit.jsx';
 import { Proposals } from './proposals.jsx';
 import { IMPORT_KINDS, importKind, importSummary, uploadImport } from './imports.js';
+import { useDepartments } from './review.jsx';
+import { departmentName } from './reviewing.js';
 
 const RANKS = codes('rank');
 const COUNTY_ROLES = ['county_admin', 'department', 'cadre'];
@@ -297,6 +299,7 @@ function Users({ cadres, changed }) {
   const { api } = useAdmin();
   const [users, setUsers] = useState(null);
   const [role, setRole] = useState('department');
+  const departments = useDepartments(); // once the county lists them, an account acts for one of them
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
   const [resetting, setResetting] = useState(null); // the account whose new password is being typed
@@ -370,7 +373,15 @@ function Users({ cadres, changed }) {
         {role === 'department' && (
           <label>
             {at('department')}
-            <input name="department" required />
+            {departments.length ? (
+              <select name="department" required>
+                {departments.map((d) => (
+                  <option value={d.code}>{d.name}</option>
+                ))}
+              </select>
+            ) : (
+              <input name="department" required />
+            )}
           </label>
         )}
         {role === 'cadre' && (
@@ -406,7 +417,10 @@ function Users({ cadres, changed }) {
                 <td>{u.username}</td>
                 <td>{u.display_name}</td>
                 <td>{u.roles.map((r) => label('role', r)).join('、')}</td>
-                <td>{u.department || cadres.find((c) => c.id === u.cadre_id)?.name || '—'}</td>
+                <td>
+                  {(u.department && departmentName(departments, u.department)) ||
+                    cadres.find((c) => c.id === u.cadre_id)?.name || '—'}
+                </td>
                 <td>{at(u.disabled ? 'account_disabled' : 'account_active')}</td>
                 <td class="actions">
                   {u.id !== session.user.id && (

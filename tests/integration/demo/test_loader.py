@@ -13,9 +13,9 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from projections import campaigns, proposals
+from projections import campaigns, proposals, reviews
 from services.county import EVENTS_PER_COMMAND, County
-from services.demo.generator import generate
+from services.demo.generator import DEPARTMENT_NAMES, generate
 from services.demo.loader import DEMO_PASSWORD, MARKER_ACCOUNT, load_demo
 from services.identity.users import verify_password
 from services.storage.database import connect
@@ -159,12 +159,29 @@ def test_a_fresh_grassroots_demo_leaves_every_read_model_up_to_date(database_url
     for adcode in ADCODES:
         pending = asyncio.run(_pending_proposals(url, adcode))
         assert len(pending) == 3 and all(p["state"] == "pending" for p in pending), adcode
+    # ... and the September and October review packs with their minutes and decisions, by listed departments.
+    decided = []
+    for adcode in ADCODES:
+        for month in ("2026-09", "2026-10"):
+            minutes, decisions = asyncio.run(_review(url, adcode, month))
+            assert minutes is not None and "例会" in minutes["minutes"], (adcode, month)
+            decided += decisions
+    assert decided and all(d["department"] in DEPARTMENT_NAMES for d in decided)
 
 
 async def _pending_proposals(url: str, adcode: str) -> list[dict]:
     conn = await asyncpg.connect(url)
     try:
         return (await proposals.page(conn, f"county_{adcode}"))["items"]
+    finally:
+        await conn.close()
+
+
+async def _review(url: str, adcode: str, month: str) -> tuple[dict | None, list[dict]]:
+    conn = await asyncpg.connect(url)
+    try:
+        schema = f"county_{adcode}"
+        return await reviews.minutes(conn, schema, month), await reviews.decisions(conn, schema, month)
     finally:
         await conn.close()
 

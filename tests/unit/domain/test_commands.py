@@ -50,6 +50,10 @@ VALID: dict[str, dict] = {
     "refuse_proposal": {"proposal_id": ID, "expected_version": 1, "reason": "已在册"},
     "define_campaign": {"festival": "spring_festival", "starts_on": "2027-01-28", "ends_on": "2027-02-12",
                         "tags": ["left_behind_child", "empty_nest_elderly", "left_behind_child"]},
+    "decide_issue": {"issue_id": ID, "expected_version": 2, "month": "2026-03", "department": "zhujian",
+                     "decision": "两周内修缮", "deadline": "2026-03-31"},
+    "record_minutes": {"month": "2026-03", "minutes": "会议研究了三个问题。\n住建局负责危房。",
+                       "attendees": ["张部长"]},
 }
 
 

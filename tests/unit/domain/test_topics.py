@@ -20,6 +20,7 @@ CONTRACT_EVENTS = {
     "CommandReceipt": {"Recorded"},
     "Campaign": {"Defined"},
     "HouseholdProposal": {"Proposed", "Confirmed", "Merged", "Refused"},
+    "ReviewMinutes": {"Recorded"},
 }
 
 
