@@ -54,6 +54,9 @@ VALID: dict[str, Callable[[Api], dict[str, Any]]] = {
     "reply_issue": lambda api: {"issue_id": _resolved_issue(api), "expected_version": 3, "reply": "已答复"},
     "rate_issue": lambda api: {"issue_id": _resolved_issue(api), "expected_version": 3, "satisfaction": "satisfied"},
     "reopen_issue": lambda api: {"issue_id": _resolved_issue(api), "expected_version": 3, "reason": "又塌了"},
+    "decide_issue": lambda api: {"issue_id": _issue_on_the_agenda(api), "expected_version": 2,
+                                 "month": datetime.now(UTC).strftime("%Y-%m"), "department": DEPARTMENT,
+                                 "decision": "限期办结", "deadline": "2099-12-31"},
     "propose_household": lambda api: {**PLACE, "size": 2, "head_name": "申报某", "occurred_at": _now()},
     "confirm_proposal": lambda api: {"proposal_id": _proposal(api), "expected_version": 1},
     "merge_proposal": lambda api: {"proposal_id": _proposal(api), "expected_version": 1,
@@ -66,6 +69,13 @@ def _resolved_issue(api: Api) -> str:
     issue_id = api.issue(department=DEPARTMENT)
     api.execute(COUNTY_A, c.ResolveIssue(command_id=uuid.uuid4(), issue_id=issue_id, expected_version=2,
                                          resolution="已修复"))
+    return str(issue_id)
+
+
+def _issue_on_the_agenda(api: Api) -> str:
+    issue_id = api.issue()
+    api.execute(COUNTY_A, c.RouteIssue(command_id=uuid.uuid4(), issue_id=issue_id, expected_version=1,
+                                       route="monthly_review"))
     return str(issue_id)
 
 
