@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
+from . import citus, positions
 from .database import connect
 from .recorder import (
     APPLICATION_NAME,
@@ -94,6 +95,29 @@ def ensure_core(url: str) -> None:
     with connect(url) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (PROVISIONING_LOCK_CLASS,))
         conn.execute(CORE_DDL)
+        conn.execute(positions.DDL)  # every writer of a county's log keeps its row
+
+
+def init_database(url: str) -> bool:
+    """Prepare a database for Grassroots (`grassroots db init`): every shared table (the registry, the
+    identity tables, the positions, the read side's shared tables) and, on a Citus coordinator, their
+    placement and the database's settings (services/storage/citus.py). Idempotent; answers whether
+    the database is on Citus."""
+    from services.identity.tables import ensure_tables as identity_tables
+
+    ensure_core(url)
+    with connect(url) as conn:
+        identity_tables(conn)
+        shared = _read_side_shared()
+        if shared is not None:
+            with conn.transaction():
+                shared(conn)
+        on_citus = citus.is_citus(conn)
+        if on_citus:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (PROVISIONING_LOCK_CLASS,))
+                citus.place_core(conn)
+    return on_citus
 
 
 def provision_county(
@@ -139,7 +163,14 @@ def provision_county(
              centroid[0] if centroid else None, centroid[1] if centroid else None,
              Jsonb(boundary) if boundary is not None else None, Jsonb(rules or {})),
         )
+        on_citus = citus.is_citus(conn)
+        new_schema = conn.execute("SELECT to_regnamespace(%s) IS NULL", (schema,)).fetchone()[0]
+        if on_citus and new_schema:
+            citus.distribute_next_schema(conn)  # its tables are born on its worker
         cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+        if on_citus:
+            # Only this schema: `CREATE SCHEMA IF NOT EXISTS core` would take `core` over too.
+            conn.execute("SET LOCAL citus.enable_schema_based_sharding = off")
         for recorder in event_tables:
             # The body of the recorder's create_table() (which would run it in a transaction of its
             # own); ours have no composite types or adapters, the only other things it does.
@@ -148,6 +179,8 @@ def provision_county(
         projection_tables = _projection_tables()
         if projection_tables is not None:
             projection_tables(conn, schema)
+        if on_citus and not new_schema:
+            citus.distribute_schema(conn, schema)  # made before this database was on Citus
     record = get_county(url, adcode)
     assert record is not None
     return record
@@ -155,13 +188,23 @@ def provision_county(
 
 def _projection_tables():
     """`projections.schema.ensure_tables`, when the read side is installed."""
+    module = _read_side()
+    return None if module is None else module.ensure_tables
+
+
+def _read_side_shared():
+    """`projections.schema.ensure_shared`, when the read side is installed."""
+    module = _read_side()
+    return None if module is None else module.ensure_shared
+
+
+def _read_side():
     try:
-        module = importlib.import_module("projections.schema")
+        return importlib.import_module("projections.schema")
     except ModuleNotFoundError as error:
         if error.name != "projections.schema":
             raise  # the module is there but something it imports is not: that is a bug, say so
         return None
-    return module.ensure_tables
 
 
 def _record(row: dict[str, Any]) -> CountyRecord:
