@@ -25,18 +25,25 @@ SHARED = [
 
 
 def county_statements(schema: str) -> list[str]:
-    """The county's position counted from its log when it has none yet, under the county's write lock so
-    that no insert is counted twice or missed; and the statement triggers that kept it before the
-    writers did are dropped (Citus refuses triggers on distributed tables)."""
+    """The county's position counted from its log when it has none yet, and the statement triggers that
+    kept it before the writers did dropped (Citus refuses triggers on distributed tables). Either takes
+    the county's write lock first, so that no insert is counted twice or missed; a county that has its
+    position and no trigger takes no lock (a driver runs this for each county it follows)."""
     adcode = adcode_of(schema)
+    lock = f"PERFORM pg_advisory_xact_lock({COUNTY_LOCK_CLASS}, {int(adcode)});"
     return [
-        f"SELECT pg_advisory_xact_lock({COUNTY_LOCK_CLASS}, {int(adcode)})",
-        f"""DO $do$ BEGIN IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = '{schema}.{EVENTS_TABLE}'::regclass
-            AND tgname = 'county_events_positions') THEN
+        f"""DO $do$ BEGIN
+        IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = '{schema}.{EVENTS_TABLE}'::regclass
+                   AND tgname = 'county_events_positions') THEN
+            {lock}
             DROP TRIGGER county_events_positions ON {schema}.{EVENTS_TABLE};
             DROP TRIGGER IF EXISTS county_events_forgotten ON {schema}.{EVENTS_TABLE};
-        END IF; END $do$""",
-        log_positions.count_log(schema),
+        END IF;
+        IF NOT EXISTS (SELECT FROM {log_positions.TABLE} WHERE county = '{adcode}') THEN
+            {lock}
+            {log_positions.count_log(schema)};
+        END IF;
+        END $do$""",
     ]
 
 

@@ -117,6 +117,11 @@ def init_database(url: str) -> bool:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (PROVISIONING_LOCK_CLASS,))
                 citus.place_core(conn)
+            # Counties made before the database was on Citus: each schema moves to a worker whole.
+            for (adcode,) in conn.execute("SELECT adcode FROM core.counties ORDER BY adcode").fetchall():
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (PROVISIONING_LOCK_CLASS, int(adcode)))
+                    citus.distribute_schema(conn, county_schema(adcode))
     return on_citus
 
 
