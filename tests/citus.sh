@@ -26,5 +26,5 @@ fi
 trap '"$KIT/cluster.sh" stop "$DIR" >/dev/null 2>&1 || true' EXIT
 URL=$("$KIT/cluster.sh" start "$DIR" "$PORT")
 DATABASE_URL=$URL .venv/bin/grassroots db init
-if [ $# -eq 0 ]; then set -- tests/unit tests/integration; fi
+if [ $# -eq 0 ]; then set -- tests/unit tests/integration --durations=15; fi
 TEST_DATABASE_URL=$URL .venv/bin/pytest -q -p no:cacheprovider "$@"
