@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEBS := chromium chromium-driver fonts-noto-cjk
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test test-citus lint bench install debs pwa serve clean
+.PHONY: run test test-citus lint bench soak install debs pwa serve clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -49,7 +49,7 @@ lint: install
 # running for the whole session, which the asyncio tests cannot share.
 test: lint debs pwa
 	cd pwa && npm test
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration tests/fault
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
 
 # The same unit and integration suites on a real three-node Citus cluster under .citus/ (Citus built from
@@ -61,6 +61,11 @@ test-citus: install
 # scale only (tests/bench/real.py); without SCALE, the server and PWA figures and a quick county40k run.
 bench: install pwa
 	SCALE=$(SCALE) $(BIN)/python -m tests.bench.run
+
+# Issue 15's long fault runs (tests/fault, the quick versions run in `make test`): 10,000 retried
+# check-ins through 20 `kill -9`s of the server; about a minute on 2 cores. docs/reliability.md has the figures.
+soak: install
+	GRASSROOTS_FAULT_CHECK_INS=10000 GRASSROOTS_FAULT_KILLS=20 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_crash.py
 
 clean:
 	rm -rf $(VENV) pwa/node_modules pwa/dist

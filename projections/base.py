@@ -29,6 +29,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from projections.rules import Rules
+from services.storage.connections import AsyncConnection
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -45,21 +46,21 @@ class Projection:
     # by the old code are then replayed (projections.schema, like a change of the DDL).
     version: ClassVar[int] = 1
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         """Update this projection's tables in `schema` for a batch of decoded events (asyncpg conn,
         inside the driver's transaction). Events this projection does not follow are ignored."""
         raise NotImplementedError
 
-    async def forget(self, conn: Any, schema: str) -> None:
+    async def forget(self, conn: AsyncConnection, schema: str) -> None:
         """Delete this county's rows from `shared_tables` and empty its own state (only projections
         that have shared tables)."""
         raise NotImplementedError(f"{self.name} keeps no shared tables")
 
-    async def forget_rows(self, conn: Any, schema: str) -> None:
+    async def forget_rows(self, conn: AsyncConnection, schema: str) -> None:
         """Delete this county's rows from `shared_tables` only (its own tables may be of another shape)."""
         raise NotImplementedError(f"{self.name} keeps no shared tables")
 
-    async def adopt(self, conn: Any, scratch: str, schema: str) -> None:
+    async def adopt(self, conn: AsyncConnection, scratch: str, schema: str) -> None:
         """Replace this county's rows in `shared_tables` with those kept in the rebuild schema."""
         raise NotImplementedError(f"{self.name} keeps no shared tables")
 
@@ -104,6 +105,17 @@ def parse_time(value: Any) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"time without a timezone: {value!r}")
     return moment
+
+
+def parse_keyset(after: str | None) -> tuple[datetime | None, UUID | None]:
+    """A newest-first list's cursor, `<ISO time>|<uuid>` (the last row's time and id), as its parts."""
+    if after is None:
+        return None, None
+    try:
+        moment, row_id = after.split("|", 1)
+        return parse_time(moment), UUID(row_id)
+    except ValueError:
+        raise ValueError(f"not a cursor of this list: {after!r} (pass the `next` of the previous page)") from None
 
 
 def parse_date(value: Any) -> date:

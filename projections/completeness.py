@@ -8,8 +8,9 @@ are all non-voided check-ins at the household (any cadre), counted by `occurred_
 A cadre answers for the households they are paired with and those of their township
 (`responsibility`; the completeness table's cadre filter shows exactly these). A cadre's due list
 holds (a) the paired households they have not visited in the pairing's current cadence period
-(`reason: pairing`; overdue when the previous period was missed too), and (b) the households of their township that the annual rule marks due or overdue
-(`reason: annual_rule`); township-level cadres answer for their township's households, as in the
+(`reason: pairing`; overdue when the previous period was missed too), and (b) the households of their
+township that the annual rule marks due or overdue (`reason: annual_rule`); township-level cadres
+answer for their township's households, as in the
 Chongqing practice of every household visited twice a year. Overdue first, then by due date.
 
 Own tables: pairings with household targets and cadres' townships, as time-stamped facts; household
@@ -22,11 +23,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from asyncpg import Record
+
 from projections.base import Period, Projection, event_name, local_date, parse_date, recorded_before, reference_date
+from projections.campaigns import tagged
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.coverage import PLACED, TALLIES, households_as_of
 from projections.rules import Rules, load_rules
 from projections.verdicts import visible_checkins
+from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
 TABLES = [
@@ -44,7 +49,7 @@ class Completeness(Projection):
     name = "completeness"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         formed, ended, cadres = [], [], []
         townships: dict[UUID, str | None] = {}
         for event in events:
@@ -107,14 +112,15 @@ def _statuses(today: date, rules: Rules) -> list[tuple[str, date]]:
     return [judge_household(v, today, rules) for v in range(rules.household_visits_per_year + 1)]
 
 
-async def households(conn: Any, schema: str, *, township: str | None = None, village: str | None = None,
+async def households(conn: AsyncConnection, schema: str, *, township: str | None = None, village: str | None = None,
                      cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
                      as_of: date | None = None, status: Sequence[str] | None = None,
-                     limit: int | None = None, offset: int = 0) -> list[dict]:
+                     limit: int | None = None, offset: int = 0, tag: str | None = None) -> list[dict[str, Any]]:
     """Per household (not archived as of the date): visits this year, last visit, status, next due,
     by household id. With `cadre_id`, only the households that cadre answers for (see `responsibility`);
     with `bbox` (west, south, east, north in degrees), only those placed inside it; with `status`, only
-    those in one of those statuses; `limit` and `offset` page it. Costs O(the households it reads):
+    those in one of those statuses; with `tag`, only those carrying that household tag now;
+    `limit` and `offset` page it. Costs O(the households it reads):
     now from `coverage_current` (one index scan of a township, village, box or cadre's households);
     as of a past day from the places then, each household's visits read by its own index."""
     rules = await load_rules(conn, adcode_of(schema))
@@ -124,12 +130,24 @@ async def households(conn: Any, schema: str, *, township: str | None = None, vil
     until = "coalesce($1::timestamptz, 'infinity')"
     if as_of is None:
         args: list[Any] = [today.year]
+        current = f"{schema}.coverage_current"
+        if tag is not None:
+            # From the tagged households to theirs by key: filtering coverage_current would walk all of it.
+            args.append(tag)
+            # (LIMIT 1: a subquery the planner cannot merge into a join that walks coverage_current whole.)
+            current = (f"(SELECT c.* FROM {tagged(schema, '$2')} t CROSS JOIN LATERAL (SELECT * FROM"
+                       f" {schema}.coverage_current c WHERE c.household_id = t.household_id LIMIT 1) c)")
         source = (f"(SELECT household_id, village, township, lat, lon, last_visit,"
                   f" coalesce(visits[array_position(years, $1)], 0) AS visits"
-                  f" FROM {schema}.coverage_current WHERE NOT archived) h")
+                  f" FROM {current} c WHERE NOT archived) h")
     else:
         args = [cutoff, *Period.year(today.year).instants()]
-        source = f"""(SELECT p.*, v.visits, v.last_visit FROM {households_as_of(schema)} p CROSS JOIN LATERAL (
+        places = households_as_of(schema)
+        if tag is not None:  # from the tagged households to their places by key, as above
+            args.append(tag)
+            places = (f"(SELECT p.* FROM {tagged(schema, '$4')} t CROSS JOIN LATERAL (SELECT * FROM {places} p"
+                      f" WHERE p.household_id = t.household_id LIMIT 1) p)")
+        source = f"""(SELECT p.*, v.visits, v.last_visit FROM {places} p CROSS JOIN LATERAL (
                 SELECT count(*) FILTER (WHERE c.occurred_at >= $2 AND c.occurred_at < $3)::int AS visits,
                        max(c.occurred_at) AS last_visit
                 FROM {schema}.verdicts_checkins c WHERE c.household_id = p.household_id
@@ -178,7 +196,7 @@ async def households(conn: Any, schema: str, *, township: str | None = None, vil
     } for row in rows]
 
 
-async def village_shares(conn: Any, schema: str, as_of: date | None = None) -> list[dict]:
+async def village_shares(conn: AsyncConnection, schema: str, as_of: date | None = None) -> list[dict[str, Any]]:
     """Per village (with its township) as of the date: households not archived, how many completed this
     year's visits and how many are ok, due or overdue, from the coverage summaries (O(villages))."""
     rules = await load_rules(conn, adcode_of(schema))
@@ -207,7 +225,7 @@ async def village_shares(conn: Any, schema: str, as_of: date | None = None) -> l
     return result
 
 
-def _summary(villages: list[dict]) -> dict:
+def _summary(villages: list[dict[str, Any]]) -> dict[str, Any]:
     total = sum(v["households"] for v in villages)
     complete = sum(v["complete"] for v in villages)
     return {
@@ -218,10 +236,27 @@ def _summary(villages: list[dict]) -> dict:
     }
 
 
-async def percentages(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
-    """County and per-township shares of households that already had this year's required visits."""
-    villages = await village_shares(conn, schema, as_of)
-    by_township: dict[str, list[dict]] = {}
+async def tagged_shares(conn: AsyncConnection, schema: str,
+                        tag: str, as_of: date | None = None) -> list[dict[str, Any]]:
+    """`village_shares` of the households carrying `tag` now, counted one by one (O(those households)):
+    the summaries are kept per place, not per tag."""
+    villages: dict[tuple[str, str], dict[str, Any]] = {}
+    for household in await households(conn, schema, as_of=as_of, tag=tag):
+        village = villages.setdefault((household["village"], household["township"]), {
+            "village": household["village"], "township": household["township"], "households": 0, "complete": 0,
+            "ok": 0, "due": 0, "overdue": 0})
+        village["households"] += 1
+        village["complete"] += household["visits_this_year"] >= household["required"]
+        village[household["status"]] += 1
+    return [villages[key] for key in sorted(villages)]
+
+
+async def percentages(conn: AsyncConnection, schema: str,
+                      *, as_of: date | None = None, tag: str | None = None) -> dict[str, Any]:
+    """County and per-township shares of households that already had this year's required visits (with
+    `tag`: of the households carrying that tag now)."""
+    villages = await (village_shares(conn, schema, as_of) if tag is None else tagged_shares(conn, schema, tag, as_of))
+    by_township: dict[str, list[dict[str, Any]]] = {}
     for village in villages:
         by_township.setdefault(village["township"], []).append(village)
     return {
@@ -238,8 +273,8 @@ def _cadence_period(cadence: str, day: date) -> Period:
     return Period.quarter(day.year, (day.month - 1) // 3 + 1)
 
 
-async def responsibility(conn: Any, schema: str, cadre_id: UUID,
-                         cutoff: datetime | None) -> tuple[str | None, list[Any]] | None:
+async def responsibility(conn: AsyncConnection, schema: str, cadre_id: UUID,
+                         cutoff: datetime | None) -> tuple[str | None, list[Record]] | None:
     """What a cadre answers for as of `cutoff`: (their township, their active household pairings with
     cadence and start day); None for a cadre not enrolled by then or departed. The one definition of
     "a cadre's households", shared by the due list and the completeness table's cadre filter."""
@@ -259,7 +294,8 @@ async def responsibility(conn: Any, schema: str, cadre_id: UUID,
     return cadre["township"], list(pairings)
 
 
-async def due_list(conn: Any, schema: str, cadre_id: UUID, *, as_of: date | None = None) -> list[dict]:
+async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *,
+                   as_of: date | None = None) -> list[dict[str, Any]]:
     """The cadre's households to visit: paired ones not visited this cadence period, then those of the
     cadre's township that the annual rule marks due or overdue. Overdue first, then by due date."""
     cutoff = recorded_before(as_of)
@@ -282,10 +318,10 @@ async def due_list(conn: Any, schema: str, cadre_id: UUID, *, as_of: date | None
     visited: dict[UUID, list[date]] = {}
     for row in own_visits:
         visited.setdefault(row["household_id"], []).append(local_date(row["occurred_at"]))
-    items: dict[UUID, dict] = {}
+    items: dict[UUID, dict[str, Any]] = {}
     for pairing in pairings:
         household = places.get(pairing["household_id"])
-        if household is None or pairing["household_id"] in items:
+        if household is None:
             continue
         current = _cadence_period(pairing["cadence"], today)
         previous = _cadence_period(pairing["cadence"], current.start - timedelta(days=1))
@@ -295,20 +331,28 @@ async def due_list(conn: Any, schema: str, cadre_id: UUID, *, as_of: date | None
         missed_previous = pairing["formed_on"] < previous.start and not any(
             previous.start <= d <= previous.end for d in days
         )
-        items[pairing["household_id"]] = _item(
-            household, "pairing", "overdue" if missed_previous else "due",
-            previous.end if missed_previous else current.end, max(days, default=None),
-        )
+        item = _item(household, "pairing", "overdue" if missed_previous else "due",
+                     previous.end if missed_previous else current.end, max(days, default=None))
+        # Two pairings of one cadre with one household (say quarterly and monthly): the more urgent one counts.
+        earlier = items.get(pairing["household_id"])
+        if earlier is None or _urgency(item) < _urgency(earlier):
+            items[pairing["household_id"]] = item
     if township:
-        for household in await households(conn, schema, township=township, as_of=as_of, status=("due", "overdue")):
-            if household["household_id"] not in items:
-                items[household["household_id"]] = _item(
-                    household, "annual_rule", household["status"], household["next_due"], household["last_visit"]
+        for due in await households(conn, schema, township=township, as_of=as_of, status=("due", "overdue")):
+            if due["household_id"] not in items:
+                items[due["household_id"]] = _item(
+                    due, "annual_rule", due["status"], due["next_due"], due["last_visit"]
                 )
-    return sorted(items.values(), key=lambda i: (i["status"] != "overdue", i["due_date"], str(i["household_id"])))
+    return sorted(items.values(), key=lambda i: (*_urgency(i), str(i["household_id"])))
 
 
-def _item(household: Any, reason: str, status: str, due: date, last_visit: date | None) -> dict:
+def _urgency(item: dict[str, Any]) -> tuple[bool, date]:
+    """Due-list order: overdue first, then the earliest due date."""
+    return item["status"] != "overdue", item["due_date"]
+
+
+def _item(household: Record | dict[str, Any], reason: str, status: str, due: date,
+          last_visit: date | None) -> dict[str, Any]:
     return {
         "household_id": household["household_id"], "village": household["village"],
         "township": household["township"], "lat": household["lat"], "lon": household["lon"],
@@ -316,14 +360,15 @@ def _item(household: Any, reason: str, status: str, due: date, last_visit: date 
     }
 
 
-async def count_households(conn: Any, schema: str, *, township: str | None = None, village: str | None = None,
+async def count_households(conn: AsyncConnection, schema: str,
+                           *, township: str | None = None, village: str | None = None,
                            cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
-                           as_of: date | None = None, status: str | None = None) -> int:
+                           as_of: date | None = None, status: str | None = None, tag: str | None = None) -> int:
     """How many households `households` lists with these filters: from the village shares (O(villages))
-    unless a cadre or a box picks them, whose households are few enough to count one by one."""
-    if cadre_id is not None or bbox is not None:
+    unless a cadre, a box or a tag picks them, whose households are few enough to count one by one."""
+    if cadre_id is not None or bbox is not None or tag is not None:
         return len(await households(conn, schema, township=township, village=village, cadre_id=cadre_id, bbox=bbox,
-                                    as_of=as_of, status=status))
+                                    as_of=as_of, status=status, tag=tag))
     return sum(
         v["households"] if status is None else v[status] for v in await village_shares(conn, schema, as_of)
         if (township is None or v["township"] == township) and (village is None or v["village"] == village)

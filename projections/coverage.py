@@ -23,19 +23,22 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Literal
 from uuid import UUID
 
 import h3
+from asyncpg import Record
 
 from projections.base import Period, Projection, event_name, local_date, parse_time, recorded_before
+from projections.campaigns import tagged
 from projections.rules import Rules
-from projections.running import RunningTotals
+from projections.running import Key, RunningTotals, Vector
 from projections.verdicts import is_verified, visible_checkins
+from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
 H3_RESOLUTIONS = (7, 8, 9)
@@ -62,7 +65,11 @@ COUNTS = RunningTotals("coverage_counts", [("household_id", "uuid"), ("period", 
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.coverage_households ("
-    " household_id uuid PRIMARY KEY, registered_at timestamptz NOT NULL, archived_at timestamptz)",
+    " household_id uuid PRIMARY KEY, registered_at timestamptz NOT NULL, archived_at timestamptz,"
+    # The head's name, phone and notes exactly as the event holds them: sealed with the household's key
+    # (services.personal), so lists open them with one query instead of loading every household's events,
+    # and erasure (the key deleted) reaches this copy too.
+    " personal text NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {schema}.coverage_places ("
     " household_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL,"
     " village text NOT NULL, township text NOT NULL, lat float8 NOT NULL, lon float8 NOT NULL,"
@@ -109,22 +116,22 @@ def _start(period: str) -> date:
 
 @dataclass
 class _Household:
-    place: dict | None = None
+    place: dict[str, Any] | None = None
     archived: date | None = None
     counts: dict[str, list[int]] = field(default_factory=dict)
 
-    def contributions(self, periods: Sequence[str], placed: bool) -> tuple[dict, dict]:
+    def contributions(self, periods: Sequence[str], placed: bool) -> tuple[dict[Key, Vector], dict[Key, Vector]]:
         """(placed figures, tallies) this household adds to its groups for `periods`."""
         if self.place is None:
             return {}, {}
         groups = [(g, self.place[g], self.place["township"] if g == "village" else "") for g in GROUPS]
-        here: dict = {}
+        here: dict[Key, Vector] = {}
         if placed:
             lat, lon = int(self.place["lat"] * SCALE), int(self.place["lon"] * SCALE)
             gone = self.archived is not None
             vector = [1, int(gone), lat, lon, lat if gone else 0, lon if gone else 0]
             here = {group: vector for group in groups}
-        tallies: dict = {}
+        tallies: dict[Key, Vector] = {}
         for period in periods:
             visits, verified = self.counts.get(period, (0, 0))
             if visits == 0 or (self.archived is not None and self.archived < _start(period)):
@@ -138,35 +145,40 @@ class _Household:
 
 class _Deltas:
     def __init__(self) -> None:
-        self.placed: dict[tuple, list] = defaultdict(lambda: PLACED.zero())
-        self.tallies: dict[tuple, list] = defaultdict(lambda: TALLIES.zero())
-        self.counts: dict[tuple, list] = defaultdict(lambda: COUNTS.zero())
+        self.placed: dict[Key, Vector] = defaultdict(lambda: PLACED.zero())
+        self.tallies: dict[Key, Vector] = defaultdict(lambda: TALLIES.zero())
+        self.counts: dict[Key, Vector] = defaultdict(lambda: COUNTS.zero())
 
-    def change(self, household: _Household, day: date, periods: Sequence[str], placed: bool, mutate: Any) -> None:
+    def change(self, household: _Household, day: date, periods: Sequence[str], placed: bool,
+               mutate: Callable[[], None]) -> None:
         """Apply `mutate` to the household, adding the difference it makes to its groups' figures."""
         before = household.contributions(periods, placed)
         mutate()
         after = household.contributions(periods, placed)
         for target, old, new in ((self.placed, before[0], after[0]), (self.tallies, before[1], after[1])):
-            differences: dict[tuple[int, int], list] = {}  # a period's vector is shared by its four groups
+            differences: dict[tuple[int, int], Vector] = {}  # a period's vector is shared by its four groups
             for key in old.keys() | new.keys():
                 was, now = old.get(key), new.get(key)
                 pair = (id(was), id(now))
                 if pair not in differences:
-                    differences[pair] = (now if was is None else [-a for a in was] if now is None
-                                         else [b - a for a, b in zip(was, now)])
+                    if was is None:
+                        assert now is not None  # the key is in `old` or `new`
+                        differences[pair] = now
+                    else:
+                        differences[pair] = ([-a for a in was] if now is None
+                                             else [b - a for a, b in zip(was, now, strict=True)])
                 total = target[(*key, day)]
-                target[(*key, day)] = [a + b for a, b in zip(total, differences[pair])]
+                target[(*key, day)] = [a + b for a, b in zip(total, differences[pair], strict=True)]
 
 
 class Coverage(Projection):
     name = "coverage"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         registered, places, archived = [], [], []
         voids = [e.originator_id for e in events if event_name(e) == "Visit.Voided"]
-        visits: dict[UUID, tuple] = {  # visit -> (household, occurred_at, verified)
+        visits: dict[UUID, tuple[UUID, datetime, bool]] = {  # visit -> (household, occurred_at, verified)
             r["visit_id"]: (r["household_id"], r["occurred_at"], r["verified"]) for r in await conn.fetch(
                 f"SELECT * FROM {schema}.coverage_visits WHERE visit_id = ANY($1)", voids)
         } if voids else {}
@@ -183,7 +195,7 @@ class Coverage(Projection):
             name, day = event_name(event), local_date(event.timestamp)
             if name in ("Household.Registered", "Household.Relocated"):
                 if name == "Household.Registered":
-                    registered.append((event.originator_id, event.timestamp))
+                    registered.append((event.originator_id, event.timestamp, event.personal))
                 lat, lon = float(event.lat), float(event.lon)
                 place = {"village": event.village, "township": event.township, "lat": lat, "lon": lon,
                          **{f"cell{r}": h3.latlng_to_cell(lat, lon, r) for r in H3_RESOLUTIONS}}
@@ -191,16 +203,16 @@ class Coverage(Projection):
                                event.township, lat, lon, *(place[f"cell{r}"] for r in H3_RESOLUTIONS)))
                 household = households[event.originator_id]
                 deltas.change(household, day, list(household.counts), True,
-                              lambda h=household, p=place: setattr(h, "place", p))
+                              partial(setattr, household, "place", place))
             elif name == "Household.Archived":
                 archived.append((event.originator_id, event.timestamp))
                 household = households[event.originator_id]
                 deltas.change(household, day, list(household.counts), True,
-                              lambda h=household, d=day: setattr(h, "archived", d))
+                              partial(setattr, household, "archived", day))
             elif name == "Visit.CheckedIn" and event.household_id is not None:
                 household_id, household = _uuid(event.household_id), households[_uuid(event.household_id)]
-                place = household.place
-                verified = is_verified(event.position, (place["lat"], place["lon"]) if place else None,
+                home = household.place
+                verified = is_verified(event.position, (home["lat"], home["lon"]) if home else None,
                                        event.target_kind == "household", rules)
                 occurred = parse_time(event.occurred_at)
                 visits[event.originator_id] = (household_id, occurred, verified)
@@ -211,7 +223,8 @@ class Coverage(Projection):
                 removed.append(event.originator_id)
                 _count(deltas, household_id, households[household_id], day, occurred, verified, -1)
         if registered:
-            await conn.executemany(f"INSERT INTO {schema}.coverage_households VALUES ($1, $2, NULL)", registered)
+            await conn.executemany(f"INSERT INTO {schema}.coverage_households (household_id, registered_at, personal)"
+                                   " VALUES ($1, $2, $3)", registered)
         if places:
             await conn.executemany(
                 f"INSERT INTO {schema}.coverage_places VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)", places
@@ -260,7 +273,7 @@ def _count(deltas: _Deltas, household_id: UUID, household: _Household, day: date
     deltas.change(household, day, periods, False, count)
 
 
-async def _keep_current(conn: Any, schema: str, households: dict[UUID, _Household]) -> None:
+async def _keep_current(conn: AsyncConnection, schema: str, households: dict[UUID, _Household]) -> None:
     """Write the batch's households as they now stand (after their visits are written)."""
     rows = [(household_id, h.place, h.archived is not None, sorted(p for p in h.counts if len(p) == 4))
             for household_id, h in households.items() if h.place is not None]
@@ -276,9 +289,9 @@ async def _keep_current(conn: Any, schema: str, households: dict[UUID, _Househol
     # The last visits are read first, not by a subquery of the INSERT: Citus 13.2 plans an INSERT..SELECT
     # into a county's (single-shard) table that reads another of its tables with a filter on a
     # distribution column it does not have, and sends `WHERE ( IS NOT NULL)` to the worker.
-    last = dict(await conn.fetch(
-        f"SELECT household_id, max(occurred_at) FROM {schema}.coverage_visits WHERE household_id = ANY($1)"
-        " GROUP BY household_id", columns[0]))
+    last: dict[UUID, Any] = {row["household_id"]: row["last"] for row in await conn.fetch(
+        f"SELECT household_id, max(occurred_at) AS last FROM {schema}.coverage_visits WHERE household_id = ANY($1)"
+        " GROUP BY household_id", columns[0])}
     await conn.execute(
         f"""INSERT INTO {schema}.coverage_current
             SELECT d.household_id, d.village, d.township, d.lat, d.lon, d.archived, d.years::int[], d.visits::int[],
@@ -293,7 +306,7 @@ async def _keep_current(conn: Any, schema: str, households: dict[UUID, _Househol
     )
 
 
-async def _load(conn: Any, schema: str, ids: set[UUID]) -> dict[UUID, _Household]:
+async def _load(conn: AsyncConnection, schema: str, ids: set[UUID]) -> dict[UUID, _Household]:
     """The households' current place, archive day and visit counts per period (missing ones start empty)."""
     households: dict[UUID, _Household] = defaultdict(_Household)
     if not ids:
@@ -347,7 +360,8 @@ def _match(alias: str) -> str:
     return f"t.grouping = {alias}.grouping AND t.key = {alias}.key AND t.township = {alias}.township"
 
 
-async def group_figures(conn: Any, schema: str, grouping: str, period: Period, as_of: date | None) -> list[dict]:
+async def group_figures(conn: AsyncConnection, schema: str, grouping: str, period: Period,
+                        as_of: date | None) -> list[dict[str, Any]]:
     """Per place group of `grouping` (village or cellN): households counted in the period as of the day
     with their coordinate sums, visits, verified visits and households visited ≥1 / ≥2 times.
     O(groups) for a calendar year, quarter or month; other ranges add O(their visits)."""
@@ -380,7 +394,8 @@ async def group_figures(conn: Any, schema: str, grouping: str, period: Period, a
     return list(figures.values())
 
 
-async def _range_visits(conn: Any, schema: str, grouping: str, period: Period, as_of: date | None) -> list[Any]:
+async def _range_visits(conn: AsyncConnection, schema: str, grouping: str, period: Period,
+                        as_of: date | None) -> list[Record]:
     """Visit figures per group for a range no summary covers, counted from its visits."""
     start, end = period.instants()
     until = "coalesce($1::timestamptz, 'infinity')"
@@ -402,13 +417,49 @@ async def _range_visits(conn: Any, schema: str, grouping: str, period: Period, a
     )
 
 
-async def coverage(conn: Any, schema: str, period: Period, level: Level = "village", *, resolution: int = 8,
-                   as_of: date | None = None) -> list[dict]:
-    """Figures per village / township / H3 cell (or one row for the county), sorted by key."""
+async def tagged_figures(conn: AsyncConnection, schema: str, grouping: str, period: Period, as_of: date | None,
+                         tag: str) -> list[dict[str, Any]]:
+    """`group_figures` of the households carrying `tag` now, counted one by one (O(those households and
+    their visits in the period)): the summaries are kept per place, not per tag."""
+    start, end = period.instants()
+    rows = await conn.fetch(
+        f"""WITH t AS {tagged(schema, '$4')},
+            v AS (SELECT t.household_id, count(*)::int AS visits, count(*) FILTER (WHERE verified)::int AS verified
+                  FROM t CROSS JOIN LATERAL (SELECT * FROM {visible_checkins(schema)} c
+                                             WHERE c.household_id = t.household_id) c
+                  WHERE occurred_at >= $2 AND occurred_at < $3 GROUP BY t.household_id)
+            SELECT p.{grouping} AS key, {"p.township" if grouping == "village" else "''"} AS township, p.lat, p.lon,
+                   coalesce(v.visits, 0) AS visits, coalesce(v.verified, 0) AS verified
+            FROM t CROSS JOIN LATERAL (SELECT * FROM {households_as_of(schema)} p
+                                       WHERE p.household_id = t.household_id LIMIT 1) p
+            LEFT JOIN v ON v.household_id = t.household_id
+            WHERE NOT coalesce(p.archived_at < $2, false)""",
+        recorded_before(as_of), start, end, tag,
+    )
+    figures: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        group = figures.setdefault((row["key"], row["township"]), {
+            "key": row["key"], "township": row["township"], "households": 0, "lat": 0, "lon": 0, "visits": 0,
+            "verified_visits": 0, "visited_once": 0, "visited_twice": 0})
+        group["households"] += 1
+        group["lat"] += int(row["lat"] * SCALE)
+        group["lon"] += int(row["lon"] * SCALE)
+        group["visits"] += row["visits"]
+        group["verified_visits"] += row["verified"]
+        group["visited_once"] += row["visits"] >= 1
+        group["visited_twice"] += row["visits"] >= 2
+    return list(figures.values())
+
+
+async def coverage(conn: AsyncConnection, schema: str, period: Period, level: Level = "village", *, resolution: int = 8,
+                   as_of: date | None = None, tag: str | None = None) -> list[dict[str, Any]]:
+    """Figures per village / township / H3 cell (or one row for the county), sorted by key; with `tag`,
+    of the households carrying that tag now."""
     key = _key(level, resolution)
-    groups = await group_figures(conn, schema, "village" if key in ("village", "township", "county") else key,
-                                 period, as_of)
-    merged: dict[str, dict] = {}
+    grouping = "village" if key in ("village", "township", "county") else key
+    groups = await (group_figures(conn, schema, grouping, period, as_of) if tag is None
+                    else tagged_figures(conn, schema, grouping, period, as_of, tag))
+    merged: dict[str, dict[str, Any]] = {}
     for group in groups:
         name = adcode_of(schema) if key == "county" else group["township"] if key == "township" else group["key"]
         total = merged.setdefault(name, {"key": name})
@@ -417,7 +468,7 @@ async def coverage(conn: Any, schema: str, period: Period, level: Level = "villa
     return [_figures(merged[name]) for name in sorted(merged)]
 
 
-def _figures(total: dict) -> dict:
+def _figures(total: dict[str, Any]) -> dict[str, Any]:
     households = total["households"]
     return {
         "key": total["key"],
@@ -427,10 +478,10 @@ def _figures(total: dict) -> dict:
         "visits": total["visits"], "verified_visits": total["verified_visits"],
         "coverage_pct": round(100.0 * total["visited_once"] / households, 1),
     }
-async def geojson(conn: Any, schema: str, period: Period, level: Level = "village", *, resolution: int = 8,
-                  as_of: date | None = None) -> dict:
+async def geojson(conn: AsyncConnection, schema: str, period: Period, level: Level = "village", *, resolution: int = 8,
+                  as_of: date | None = None, tag: str | None = None) -> dict[str, Any]:
     """The same figures as an RFC 7946 FeatureCollection (properties = the figures + key)."""
-    rows = await coverage(conn, schema, period, level, resolution=resolution, as_of=as_of)
+    rows = await coverage(conn, schema, period, level, resolution=resolution, as_of=as_of, tag=tag)
     shapes = {} if level == "h3" else await known_shapes(conn, schema, level)
     features = []
     for row in rows:
@@ -445,7 +496,7 @@ async def geojson(conn: Any, schema: str, period: Period, level: Level = "villag
     return {"type": "FeatureCollection", "features": features}
 
 
-async def known_shapes(conn: Any, schema: str, level: Level) -> dict[str, dict]:
+async def known_shapes(conn: AsyncConnection, schema: str, level: Level) -> dict[str, dict[str, Any]]:
     """Polygons by code for `level` from the county's stored boundary, where it knows them.
 
     `core.counties.boundary` is either the county's own geometry or a FeatureCollection of the county,
@@ -466,7 +517,7 @@ async def known_shapes(conn: Any, schema: str, level: Level) -> dict[str, dict]:
     }
 
 
-def cell_polygon(cell: str) -> dict:
+def cell_polygon(cell: str) -> dict[str, Any]:
     """An H3 cell as a GeoJSON Polygon: [lon, lat], closed, counter-clockwise (RFC 7946 §3.1.6)."""
     ring = [[round(lng, 7), round(lat, 7)] for lat, lng in h3.cell_to_boundary(cell)]
     if _signed_area(ring) < 0:
@@ -476,10 +527,17 @@ def cell_polygon(cell: str) -> dict:
 
 
 def _signed_area(ring: list[list[float]]) -> float:
-    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1])) / 2
+    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True)) / 2
 
 
-async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+async def sealed_personal(conn: AsyncConnection, schema: str, household_ids: list[UUID]) -> dict[UUID, str]:
+    """The households' sealed personal tokens (head's name, phone, notes): one indexed query."""
+    rows = await conn.fetch(
+        f"SELECT household_id, personal FROM {schema}.coverage_households WHERE household_id = ANY($1)", household_ids)
+    return {row["household_id"]: row["personal"] for row in rows}
+
+
+async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:
     """Households registered, moved, retagged or archived in this read model from `moment` on."""
     rows = await conn.fetch(
         f"SELECT household_id FROM {schema}.coverage_places WHERE valid_from >= $1"

@@ -30,6 +30,7 @@
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -37,15 +38,18 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from uuid import UUID
 
 import asyncpg
-from eventsourcing.persistence import StoredEvent
+from asyncpg import Record
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent
 
 from projections import positions
 from projections.base import Projection
 from projections.rules import InvalidRules, Rules
 from projections.schema import ensure_tables_async
+from services.storage.connections import AsyncConnection
 from services.storage.names import (
     COUNTY_LOCK_CLASS, DRIVER_LOCK_CLASS, NOTIFY_CHANNEL, county_schema, event_mapper,
 )
@@ -75,15 +79,16 @@ class FollowedCounty:
     rules_text: str | None = None  # as stored: validated again only when it changes
     gaps_seen: dict[int, float] = field(default_factory=dict)  # first missing id -> when first seen
     failed_until: float = 0.0
-    decoded: dict[int, Any] = field(default_factory=dict)  # by notification id: for the deferred projections
+    # By notification id: the events the county's batch decoded, for the deferred projections.
+    decoded: dict[int, DomainEventProtocol[UUID]] = field(default_factory=dict)
 
 
-def decoder() -> Any:
+def decoder() -> Mapper[UUID]:
     """The write side's mapper (same transcodings), so events decode exactly as they were encoded."""
     return event_mapper()
 
 
-def decode(mapper: Any, row: Any) -> Any:
+def decode(mapper: Mapper[UUID], row: Record) -> DomainEventProtocol[UUID]:
     """A domain event from a `county_events` row."""
     return mapper.to_domain_event(StoredEvent(
         originator_id=row["originator_id"], originator_version=row["originator_version"],
@@ -118,7 +123,7 @@ async def _wait(event: asyncio.Event, timeout: float) -> None:
 
 
 class Driver:
-    def __init__(self, url: str, projections: list[Projection], mapper: Any, batch_size: int,
+    def __init__(self, url: str, projections: list[Projection], mapper: Mapper[UUID], batch_size: int,
                  sweep_seconds: float) -> None:
         self.url, self.projections, self.mapper = url, projections, mapper
         self.batch_size, self.sweep_seconds = batch_size, sweep_seconds
@@ -164,11 +169,11 @@ class Driver:
             self.owned.clear()
             await asyncio.shield(_close(conn))
 
-    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        self.dirty.add(payload)
+    def _notified(self, _conn: AsyncConnection, _pid: int, _channel: str, payload: object) -> None:
+        self.dirty.add(str(payload))  # a NOTIFY payload is text (asyncpg types it `object`)
         self.wake.set()
 
-    async def position_every_county(self, conn: Any) -> None:
+    async def position_every_county(self, conn: AsyncConnection) -> None:
         """Make the positions' tables, and keep the position of counties provisioned before they were
         kept (once: afterwards every county has one)."""
         if await conn.fetchval("SELECT to_regclass('core.counties')") is None:
@@ -180,12 +185,12 @@ class Driver:
         for adcode in await positions.unpositioned(conn):
             await self.ensure(conn, county_schema(adcode))
 
-    async def ensure(self, conn: Any, schema: str) -> None:
+    async def ensure(self, conn: AsyncConnection, schema: str) -> None:
         if schema not in self.ensured:
             await ensure_tables_async(conn, schema, self.projections)
             self.ensured.add(schema)
 
-    async def claim(self, conn: Any) -> None:
+    async def claim(self, conn: AsyncConnection) -> None:
         """Refresh the county list and rules; take unowned counties up to a fair share, give back extras."""
         if await conn.fetchval("SELECT to_regclass('core.counties')") is None:
             return
@@ -223,11 +228,11 @@ class Driver:
                     log.error("%s; its read models wait until the rules are fixed", error)
                 county.rules, county.rules_error = None, str(error)
 
-    async def lagging(self, conn: Any) -> set[str]:
+    async def lagging(self, conn: AsyncConnection) -> set[str]:
         """Owned counties whose event log is ahead of their read models (one query for all)."""
         return {s for s in map(county_schema, await positions.lagging(conn)) if s in self.owned}
 
-    async def process(self, conn: Any, county: FollowedCounty) -> int:
+    async def process(self, conn: AsyncConnection, county: FollowedCounty) -> int:
         """Catch one county up; a failure inside it (not the connection's) is logged and retried later."""
         if county.rules is None or time.monotonic() < county.failed_until:
             return 0
@@ -254,7 +259,7 @@ class Driver:
             county.failed_until = time.monotonic() + RETRY_FAILED_SECONDS
             return total
 
-    async def analyze(self, conn: Any, county: FollowedCounty) -> None:
+    async def analyze(self, conn: AsyncConnection, county: FollowedCounty) -> None:
         """Statistics for tables that have none after a big catch-up (a first start, a demo load):
         autovacuum would take a while, and until then the planner takes the tables for empty. Tables
         analysed before are left to autovacuum: under a steady load every catch-up passes
@@ -267,7 +272,8 @@ class Driver:
         for row in tables:
             await conn.execute(f"ANALYZE {county.schema}.{row['relname']}")
 
-    async def batch(self, conn: Any, county: FollowedCounty, projections: list[Projection]) -> tuple[int, bool]:
+    async def batch(self, conn: AsyncConnection, county: FollowedCounty,
+                    projections: list[Projection]) -> tuple[int, bool]:
         """Apply one batch to `projections` in one transaction, with their tracking rows. Returns
         (events read, whether more may follow)."""
         schema = county.schema
@@ -325,7 +331,7 @@ class Driver:
         county.gaps_seen = {k: v for k, v in county.gaps_seen.items() if k > last}
         return len(rows), more
 
-    def _decoded(self, county: FollowedCounty, row: Any, deferred: bool) -> Any:
+    def _decoded(self, county: FollowedCounty, row: Record, deferred: bool) -> DomainEventProtocol[UUID]:
         """The row's event: for a deferred projection, as the county's batch already decoded it (decoding
         is a third of a live batch's time); checked against the row, since a log can be truncated."""
         event = county.decoded.pop(row["notification_id"], None) if deferred else None
@@ -334,7 +340,8 @@ class Driver:
             event = decode(self.mapper, row)
         return event
 
-    async def _before_young_gap(self, conn: Any, county: FollowedCounty, start: int, rows: list[Any]) -> list[Any]:
+    async def _before_young_gap(self, conn: AsyncConnection, county: FollowedCounty, start: int,
+                                rows: list[Record]) -> list[Record]:
         expected = start + 1
         for index, row in enumerate(rows):
             if row["notification_id"] != expected:
@@ -361,14 +368,14 @@ async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, timeout: float) ->
             waiter.cancel()
 
 
-async def _close(conn: Any) -> None:
+async def _close(conn: AsyncConnection) -> None:
     try:
         await asyncio.wait_for(conn.close(), 5)
     except (TimeoutError, OSError, asyncpg.InterfaceError, asyncpg.PostgresError):
         conn.terminate()
 
 
-def command(args: Any) -> int:
+def command(args: argparse.Namespace) -> int:
     """`grassroots projector`: the driver alone, until SIGINT or SIGTERM."""
     import signal
 

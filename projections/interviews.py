@@ -20,9 +20,12 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from asyncpg import Record
+
 from projections.base import Period, Projection, event_name, parse_time, recorded_before, reference_date
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
+from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
 TABLES = [
@@ -45,7 +48,7 @@ class Interviews(Projection):
     name = "interviews"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         cadre_events = [e for e in events if event_name(e).startswith("Cadre.")]
         held = [e for e in events if event_name(e) == "Interview.Held"]
         if not cadre_events and not held:
@@ -113,8 +116,8 @@ def _expected(alias: str, ranks: str) -> str:
     return f"coalesce({allowed} ? {alias}.interviewer_rank, {allowed} IS NULL)"
 
 
-async def _judged(conn: Any, schema: str, as_of: date | None, wanted: dict[str, Any], *, tail: str = "",
-                  select: str = "j.*") -> list[Any]:
+async def _judged(conn: AsyncConnection, schema: str, as_of: date | None, wanted: dict[str, Any], *,
+                  tail: str = "", select: str = "j.*") -> list[Record]:
     """Every active cadre's year judged in SQL, each by index probes into its own interviews;
     `wanted` = condition -> value filters (e.g. `rank =`; only those given go into the SQL), `tail` =
     ORDER/GROUP/LIMIT."""
@@ -163,9 +166,9 @@ async def _judged(conn: Any, schema: str, as_of: date | None, wanted: dict[str, 
     )
 
 
-async def cadres(conn: Any, schema: str, *, rank: str | None = None, status: str | None = None,
+async def cadres(conn: AsyncConnection, schema: str, *, rank: str | None = None, status: str | None = None,
                  township: str | None = None, cadre_id: UUID | None = None, limit: int = 100,
-                 after: UUID | None = None, as_of: date | None = None) -> dict:
+                 after: UUID | None = None, as_of: date | None = None) -> dict[str, Any]:
     """A page of active cadres with their year (by cadre id): `{items, next}`; pass `next` as `after`.
     `township` is the cadre's own (none for county-level cadres)."""
     if status is not None and status not in STATUSES:
@@ -188,7 +191,8 @@ async def cadres(conn: Any, schema: str, *, rank: str | None = None, status: str
     return {"items": page, "next": page[-1]["cadre_id"] if len(rows) > limit else None}
 
 
-async def _mismatched(conn: Any, schema: str, as_of: date | None, select: str, tail: str) -> list[Any]:
+async def _mismatched(conn: AsyncConnection, schema: str, as_of: date | None, select: str,
+                      tail: str) -> list[Record]:
     """This year's leader-to-cadre interviews whose interviewer lacked the expected rank (by the
     occurred index: O(this year's interviews))."""
     rules = await load_rules(conn, adcode_of(schema))
@@ -201,7 +205,7 @@ async def _mismatched(conn: Any, schema: str, as_of: date | None, select: str, t
     )
 
 
-async def coverage_by_rank(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
+async def coverage_by_rank(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[str, Any]:
     """Per rank and for the county: active cadres, those `ok` this year, coverage %, and this year's
     interviews whose interviewer did not have the expected rank."""
     judged = await _judged(conn, schema, as_of, {}, select="j.rank, count(*) AS cadres,"
@@ -209,7 +213,7 @@ async def coverage_by_rank(conn: Any, schema: str, *, as_of: date | None = None)
     wrong = {r["rank"]: r["count"] for r in await _mismatched(
         conn, schema, as_of, "h.interviewee_rank AS rank, count(*)", "GROUP BY h.interviewee_rank")}
 
-    def figures(cadres: int, ok: int, mismatched: int) -> dict:
+    def figures(cadres: int, ok: int, mismatched: int) -> dict[str, Any]:
         return {"cadres": cadres, "interviewed": ok, "coverage_pct": round(100.0 * ok / cadres, 1) if cadres else None,
                 "rank_mismatches": mismatched}
 
@@ -221,7 +225,7 @@ async def coverage_by_rank(conn: Any, schema: str, *, as_of: date | None = None)
     }
 
 
-async def rank_mismatches(conn: Any, schema: str, *, as_of: date | None = None) -> list[dict]:
+async def rank_mismatches(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> list[dict[str, Any]]:
     """This year's leader-to-cadre interviews whose interviewer lacked the rank the rule expects."""
     rows = await _mismatched(
         conn, schema, as_of, "h.interview_id, (h.occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS day,"
@@ -231,7 +235,7 @@ async def rank_mismatches(conn: Any, schema: str, *, as_of: date | None = None) 
     return [dict(r) for r in rows]
 
 
-async def active_cadres(conn: Any, schema: str) -> list[UUID]:
+async def active_cadres(conn: AsyncConnection, schema: str) -> list[UUID]:
     """The county's active cadres now: enrolled and not departed (the one list every page uses)."""
     rows = await conn.fetch(f"SELECT cadre_id FROM {cadres_as_of(schema)} c WHERE NOT departed ORDER BY cadre_id",
                             None)

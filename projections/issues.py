@@ -13,7 +13,9 @@ what a rebuild cut there would. Judgements are made at query time with the count
   a reopened issue loses its resolution and rating until it is resolved and rated again.
 - satisfaction rate = (satisfied + basically satisfied) / rated, as the seeds' 96.5 % counts it.
 - the monthly review meets on the last `monthly_review_weekday` of each month; its agenda is every
-  issue routed to `monthly_review` after the previous meeting's day, up to the day judged.
+  issue routed to `monthly_review` after the previous meeting's day, up to the day judged, and every
+  issue routed to it earlier that still stands open (`carried_over`): an issue stays on each month's
+  agenda until it is resolved.
 """
 from __future__ import annotations
 
@@ -23,9 +25,12 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
+from asyncpg import Record
+
 from projections.base import Period, Projection, event_name, parse_date, parse_time, recorded_before, reference_date
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
+from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
 # The open-issue rule: an issue stands open (raised, routed, reopened) until it is resolved, replied to or rated.
@@ -53,7 +58,7 @@ TABLES = [
 ]
 
 
-def next_version(prior: dict | None, event: Any) -> dict:
+def next_version(prior: dict[str, Any] | None, event: Any) -> dict[str, Any]:
     """The issue's state after `event`, as a row of `issues_versions` (valid_to still open)."""
     name = event_name(event)
     if name == "Issue.Raised":
@@ -87,7 +92,7 @@ class Issues(Projection):
     name = "issues"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         mine = [e for e in events if event_name(e).startswith("Issue.")]
         if not mine:
             return
@@ -97,8 +102,8 @@ class Issues(Projection):
                 list({e.originator_id for e in mine}),
             )
         }
-        closed: list[tuple] = []  # versions stored before this batch that end now
-        added: dict[tuple, dict] = {}
+        closed: list[tuple[UUID, int, datetime]] = []  # versions stored before this batch that end now
+        added: dict[tuple[UUID, int], dict[str, Any]] = {}
         for event in mine:
             prior = current.get(event.originator_id)
             if prior is not None:
@@ -157,7 +162,7 @@ def _judged(schema: str) -> str:
     )"""
 
 
-async def _context(conn: Any, schema: str, as_of: date | None) -> tuple[Rules, list[Any]]:
+async def _context(conn: AsyncConnection, schema: str, as_of: date | None) -> tuple[Rules, list[Any]]:
     rules = await load_rules(conn, adcode_of(schema))
     return rules, [recorded_before(as_of), json.dumps(rules.issue_days_by_route), reference_date(as_of)]
 
@@ -175,7 +180,7 @@ FIGURES = """
 """
 
 
-def _figures(row: Any) -> dict:
+def _figures(row: Record) -> dict[str, Any]:
     result = dict(row)
     for field in ("mean_resolution_hours", "median_resolution_hours"):
         result[field] = None if result[field] is None else round(float(result[field]), 1)
@@ -183,8 +188,8 @@ def _figures(row: Any) -> dict:
     return result
 
 
-async def ledger(conn: Any, schema: str, by: str = "route", *, department: str | None = None,
-                 as_of: date | None = None) -> list[dict]:
+async def ledger(conn: AsyncConnection, schema: str, by: str = "route", *, department: str | None = None,
+                 as_of: date | None = None) -> list[dict[str, Any]]:
     """Figures per route / department / category / township (key None = not routed, no department)."""
     if by not in GROUPINGS:
         raise ValueError(f"the ledger groups by one of {', '.join(GROUPINGS)}, not {by!r}")
@@ -197,8 +202,8 @@ async def ledger(conn: Any, schema: str, by: str = "route", *, department: str |
     return [_figures(r) for r in rows]
 
 
-async def summary(conn: Any, schema: str, *, department: str | None = None, period: Period | None = None,
-                  as_of: date | None = None) -> dict:
+async def summary(conn: AsyncConnection, schema: str, *, department: str | None = None, period: Period | None = None,
+                  as_of: date | None = None) -> dict[str, Any]:
     """County (or one department's) totals; with a period, only issues raised in it (by `occurred_at`)."""
     _, params = await _context(conn, schema, as_of)
     start, end = period.instants() if period else (None, None)
@@ -207,6 +212,7 @@ async def summary(conn: Any, schema: str, *, department: str | None = None, peri
         " AND ($5::timestamptz IS NULL OR occurred_at >= $5) AND ($6::timestamptz IS NULL OR occurred_at < $6)",
         *params, department, start, end,
     )
+    assert row is not None  # an aggregate without GROUP BY returns one row
     return _figures(row)
 
 
@@ -216,16 +222,16 @@ ITEM_COLUMNS = (
 )
 
 
-def _item(row: Any) -> dict:
+def _item(row: Record) -> dict[str, Any]:
     item = dict(row)
     if item["resolution_hours"] is not None:
         item["resolution_hours"] = round(float(item["resolution_hours"]), 1)
     return item
 
 
-async def issues(conn: Any, schema: str, *, status: Status | None = None, route: str | None = None,
+async def issues(conn: AsyncConnection, schema: str, *, status: Status | None = None, route: str | None = None,
                  department: str | None = None, category: str | None = None, limit: int = 50,
-                 after: str | None = None, as_of: date | None = None) -> dict:
+                 after: str | None = None, as_of: date | None = None) -> dict[str, Any]:
     """A page of issues, newest raised first: `{items, next}`; pass `next` back as `after`.
     `status="open"` includes the overdue ones, as the ledger's `open` count does."""
     if status is not None and status not in ("open", "overdue", "resolved"):
@@ -274,13 +280,16 @@ def meetings_around(day: date, weekday: int) -> tuple[date, date]:
     return this, meeting_on(after.year, after.month, weekday)
 
 
-async def review_agenda(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
-    """The next monthly review's agenda: issues routed to it since the last meeting, oldest first."""
+async def review_agenda(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[str, Any]:
+    """The next monthly review's agenda, oldest routed first: the issues routed to it since the last
+    meeting, and those routed earlier that are still open (`carried_over`), until they are resolved."""
     rules, params = await _context(conn, schema, as_of)
     last, upcoming = meetings_around(params[2], rules.monthly_review_weekday)
     rows = await conn.fetch(
-        f"SELECT {ITEM_COLUMNS} FROM {_judged(schema)} j WHERE route = 'monthly_review'"
-        " AND (routed_at AT TIME ZONE 'Asia/Shanghai')::date > $4 ORDER BY routed_at, issue_id",
+        f"SELECT {ITEM_COLUMNS}, (routed_at AT TIME ZONE 'Asia/Shanghai')::date <= $4 AS carried_over"
+        f" FROM {_judged(schema)} j WHERE route = 'monthly_review'"
+        " AND ((routed_at AT TIME ZONE 'Asia/Shanghai')::date > $4 OR status <> 'resolved')"
+        " ORDER BY routed_at, issue_id",
         *params, last,
     )
     return {"last_meeting": last, "meeting_on": upcoming, "items": [_item(r) for r in rows]}
@@ -294,7 +303,8 @@ def is_open(state: str) -> bool:
     return state not in RESOLVED_STATES
 
 
-async def of_household(conn: Any, schema: str, household_id: UUID, *, open_only: bool = False) -> list[dict]:
+async def of_household(conn: AsyncConnection, schema: str, household_id: UUID, *,
+                       open_only: bool = False) -> list[dict[str, Any]]:
     """A household's issues as they stand now (only the open ones with `open_only`), newest first."""
     rows = await conn.fetch(
         "SELECT issue_id, category, state, route, department, deadline, occurred_at"
@@ -305,7 +315,7 @@ async def of_household(conn: Any, schema: str, household_id: UUID, *, open_only:
     return [dict(row) for row in rows]
 
 
-async def open_for_households(conn: Any, schema: str, household_ids: Sequence[UUID]) -> dict[UUID, int]:
+async def open_for_households(conn: AsyncConnection, schema: str, household_ids: Sequence[UUID]) -> dict[UUID, int]:
     """How many issues stand open now per household (households without any are left out)."""
     rows = await conn.fetch(
         f"SELECT household_id, count(*) AS open FROM {snapshot(schema)} s WHERE household_id = ANY($2)"
@@ -315,7 +325,7 @@ async def open_for_households(conn: Any, schema: str, household_ids: Sequence[UU
     return {row["household_id"]: row["open"] for row in rows}
 
 
-async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:
     """Households whose issues changed in this read model from `moment` on."""
     rows = await conn.fetch(
         f"SELECT DISTINCT household_id FROM {schema}.issues_versions WHERE household_id IS NOT NULL"

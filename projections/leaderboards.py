@@ -37,10 +37,14 @@ from projections.issues import PERIOD_COUNTS
 from projections.issues import snapshot as issues_snapshot
 from projections.rules import Rules
 from projections.verdicts import judge, visible_checkins
+from services.storage.connections import AsyncConnection
 
 FIGURES = ("verified_visits", "distinct_households", "issues_resolved", "satisfaction_pct")
 KINDS = ("month", "quarter", "year")
 ALWAYS = date(1, 1, 1)  # the period of the `present` tallies: households of a township, whenever
+
+Group = tuple[str, str, date, str]  # a tally: (board, kind, period start, key)
+Reached = tuple[str, str, UUID]  # (board, key, household)
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_cadres ("
@@ -90,18 +94,18 @@ class Tally:
     """A batch's changes to the tallies: (board, kind, period start, key, recorded day) -> [visits, households]."""
 
     def __init__(self) -> None:
-        self.deltas: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        self.deltas: dict[tuple[str, str, date, str, date], list[int]] = defaultdict(lambda: [0, 0])
 
     def add(self, board: str, kind: str, start: date, key: str, day: date, visits: int, households: int) -> None:
         delta = self.deltas[(board, kind, start, key, day)]
         delta[0] += visits
         delta[1] += households
 
-    async def write(self, conn: Any, schema: str) -> None:
-        changes: dict[tuple, list[tuple]] = defaultdict(list)
-        for (*group, day), delta in sorted(self.deltas.items()):
+    async def write(self, conn: AsyncConnection, schema: str) -> None:
+        changes: dict[Group, list[tuple[date, int, int]]] = defaultdict(list)
+        for (board, kind, start, key, day), delta in sorted(self.deltas.items()):
             if delta != [0, 0]:
-                changes[tuple(group)].append((day, *delta))
+                changes[(board, kind, start, key)].append((day, delta[0], delta[1]))
         if not changes:
             return
         table = f"{schema}.leaderboards_tallies"
@@ -160,7 +164,7 @@ class Tally:
                 )
 
 
-def _columns(rows: list[tuple]) -> list[list]:
+def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
@@ -168,11 +172,11 @@ class Leaderboards(Projection):
     name = "leaderboards"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         await self._cadres(conn, schema, events)
         await self._visits(conn, schema, events, rules)
 
-    async def _cadres(self, conn: Any, schema: str, events: Sequence[Any]) -> None:
+    async def _cadres(self, conn: AsyncConnection, schema: str, events: Sequence[Any]) -> None:
         mine = [e for e in events if event_name(e) in ("Cadre.Enrolled", "Cadre.Transferred", "Cadre.Departed")]
         if not mine:
             return
@@ -196,7 +200,7 @@ class Leaderboards(Projection):
                          *known[event.originator_id], name == "Cadre.Departed"))
         await conn.executemany(f"INSERT INTO {schema}.leaderboards_cadres VALUES ($1, $2, $3, $4, $5, $6)", rows)
 
-    async def _visits(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def _visits(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         mine = [e for e in events if event_name(e).startswith(("Household.", "Visit."))]
         if not mine:
             return
@@ -209,7 +213,7 @@ class Leaderboards(Projection):
             [e.originator_id for e in mine if event_name(e) == "Visit.Voided"])}
         reached = {(board, key, household) for visit in [*visits.values(), *(
             _visit(e) for e in mine if event_name(e) == "Visit.CheckedIn")] for board, key, household in _reach(visit)}
-        reach: dict[tuple, list[date]] = {
+        reach: dict[Reached, list[date]] = {
             (r["board"], r["key"], r["household_id"]): list(r["days"]) for r in await conn.fetch(
             f"SELECT r.* FROM unnest($1::text[], $2::text[], $3::uuid[]) AS w(board, key, household_id)"
             f" CROSS JOIN LATERAL (SELECT * FROM {schema}.leaderboards_reach r"
@@ -269,7 +273,7 @@ class Leaderboards(Projection):
 projection = Leaderboards()
 
 
-def _verified(position: dict | None, household: tuple[float, float] | None, is_household_target: bool,
+def _verified(position: dict[str, Any] | None, household: tuple[float, float] | None, is_household_target: bool,
               rules: Rules) -> bool:
     """`projections.verdicts.judge`'s verdict, deciding by the great-circle distance where it is
     clear: it differs from the geodesic by < 0.5 % (the geodesic was ~40 % of this projection's time)."""
@@ -290,22 +294,22 @@ def great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * 6371.0088 * math.asin(math.sqrt(h))
 
 
-def _visit(event: Any) -> dict:
+def _visit(event: Any) -> dict[str, Any]:
     return {"visit_id": event.originator_id, "cadre_id": _uuid(event.cadre_id),
             "household_id": _uuid(event.household_id),
             "township": event.village[:9] if event.village else None,
             "day": local_date(parse_time(event.occurred_at))}
 
 
-def _boards(visit: dict) -> list[tuple[str, str]]:
+def _boards(visit: dict[str, Any]) -> list[tuple[str, str]]:
     return [("cadre", str(visit["cadre_id"]))] + ([("township", visit["township"])] if visit["township"] else [])
 
 
-def _reach(visit: dict) -> list[tuple[str, str, UUID]]:
+def _reach(visit: dict[str, Any]) -> list[Reached]:
     return [(board, key, visit["household_id"]) for board, key in _boards(visit)] if visit["household_id"] else []
 
 
-def _count(tally: Tally, reach: dict[tuple, list[date]], visit: dict, day: date, sign: int) -> None:
+def _count(tally: Tally, reach: dict[Reached, list[date]], visit: dict[str, Any], day: date, sign: int) -> None:
     """Add (sign 1) or take away (-1) a verified visit recorded on `day`: its periods' visits, and
     its household in a period where it is the first (or was the last) such visit."""
     for board, key in _boards(visit):
@@ -322,32 +326,33 @@ def _count(tally: Tally, reach: dict[tuple, list[date]], visit: dict, day: date,
             tally.add(board, kind, period.start, key, day, sign, households)
 
 
-def rank_rows(rows: list[dict], by: str, key: str) -> list[dict]:
+def rank_rows(rows: list[dict[str, Any]], by: str, key: str) -> list[dict[str, Any]]:
     """Order rows by figure `by`, the other figures, then `key` ascending; number them from 1."""
     if by not in FIGURES:
         raise ValueError(f"a leaderboard ranks by one of {', '.join(FIGURES)}, not {by!r}")
     order = [by, *(f for f in FIGURES if f != by)]
 
-    def sort_key(row: dict) -> tuple:
+    def sort_key(row: dict[str, Any]) -> tuple[Any, ...]:
         return (*(-(row[f] if row[f] is not None else -1) for f in order), str(row[key]))
 
     return [{"rank": i, **row} for i, row in enumerate(sorted(rows, key=sort_key), start=1)]
 
 
-def _figures(visits: Any, households: Any, resolved: Any, rated: Any, satisfied: Any) -> dict:
+def _figures(visits: Any, households: Any, resolved: Any, rated: Any, satisfied: Any) -> dict[str, Any]:
     return {
         "verified_visits": visits or 0, "distinct_households": households or 0, "issues_resolved": resolved or 0,
         "satisfaction_pct": round(100.0 * satisfied / rated, 1) if rated else None,
     }
 
 
-def _page(ranked: list[dict], limit: int, offset: int) -> dict:
+def _page(ranked: list[dict[str, Any]], limit: int, offset: int) -> dict[str, Any]:
     if not 1 <= limit <= 1000 or offset < 0:
         raise ValueError(f"limit is 1 to 1000 and offset ≥ 0, not {limit} and {offset}")
     return {"total": len(ranked), "items": ranked[offset:offset + limit]}
 
 
-async def _tallied(conn: Any, schema: str, board: str, kind: str, start: date, as_of: date | None) -> dict:
+async def _tallied(conn: AsyncConnection, schema: str, board: str, kind: str, start: date,
+                   as_of: date | None) -> dict[str, tuple[int, int]]:
     """key -> (visits, households) of the tallies' versions on or before `as_of`: one probe per key,
     none for now."""
     if as_of is None:
@@ -372,7 +377,8 @@ async def _tallied(conn: Any, schema: str, board: str, kind: str, start: date, a
     return {r["key"]: (r["visits"], r["households"]) for r in rows}
 
 
-async def _visits(conn: Any, schema: str, board: str, period: Period, as_of: date | None) -> dict:
+async def _visits(conn: AsyncConnection, schema: str, board: str, period: Period,
+                  as_of: date | None) -> dict[str, tuple[int, int]]:
     """key (cadre id as text, township) -> (verified visits, distinct households) in the period."""
     kind = kind_of(period)
     if kind is not None:
@@ -388,8 +394,10 @@ async def _visits(conn: Any, schema: str, board: str, period: Period, as_of: dat
     return {r["key"]: (r["visits"], r["households"]) for r in rows}
 
 
-async def _issues(conn: Any, schema: str, key: str, period: Period, as_of: date | None) -> dict:
-    """key -> (resolved, rated, satisfied) of every issue known as of the date, grouped by `key`."""
+async def _issues(conn: AsyncConnection, schema: str, key: str, period: Period,
+                  as_of: date | None) -> dict[Any, tuple[int, int, int]]:
+    """key -> (resolved, rated, satisfied) of every issue known as of the date, grouped by `key` (a column:
+    the key is a cadre's uuid or a township's name)."""
     rows = await conn.fetch(
         f"SELECT {key} AS key, {PERIOD_COUNTS} FROM {issues_snapshot(schema)} s WHERE {key} IS NOT NULL GROUP BY 1",
         recorded_before(as_of), *period.instants(),
@@ -397,8 +405,8 @@ async def _issues(conn: Any, schema: str, key: str, period: Period, as_of: date 
     return {r["key"]: (r["resolved"], r["rated"], r["satisfied"]) for r in rows}
 
 
-async def cadres(conn: Any, schema: str, period: Period, *, by: str = "verified_visits", limit: int = 20,
-                 offset: int = 0, as_of: date | None = None) -> dict:
+async def cadres(conn: AsyncConnection, schema: str, period: Period, *, by: str = "verified_visits", limit: int = 20,
+                 offset: int = 0, as_of: date | None = None) -> dict[str, Any]:
     """Cadres ranked for the period: `{total, items: [{rank, cadre_id, name, township, figures…}]}`."""
     known = {
         r["cadre_id"]: r for r in await conn.fetch(
@@ -421,8 +429,8 @@ async def cadres(conn: Any, schema: str, period: Period, *, by: str = "verified_
     return _page(rank_rows(listed, by, "cadre_id"), limit, offset)
 
 
-async def townships(conn: Any, schema: str, period: Period, *, by: str = "verified_visits", limit: int = 50,
-                    offset: int = 0, as_of: date | None = None) -> dict:
+async def townships(conn: AsyncConnection, schema: str, period: Period, *, by: str = "verified_visits", limit: int = 50,
+                    offset: int = 0, as_of: date | None = None) -> dict[str, Any]:
     """Townships ranked for the period: `{total, items: [{rank, township, figures…}]}`."""
     start = period.instants()[0]
     present = await _tallied(conn, schema, "present", "all", ALWAYS, as_of)

@@ -17,17 +17,26 @@ Archived households and ended pairings count for nothing. Pairings, households' 
 `projections.interviews`) cadres' ranks are time-stamped facts, so `as_of` answers what a rebuild cut
 at that date would.
 
+Quota shortfalls (`shortfalls`): each enrolled cadre's quotas are kept as versions in `pairing_quotas`
+(valid from the event that changed them, to the next: a pairing of theirs formed or ended, their rank,
+township or departure, a paired household's tags or archiving), with `shortfall`, the most any rule is
+short by. The cadres short of a quota now are a range of a partial index, whatever the county's size;
+as of a past day, a range of the short versions.
+
 Cost (DESIGN §6): each pairing's visits are kept with the cadence period they fall in
 (`pairing_visits`), so the county's compliance is one hash join of its pairings with two periods'
 visits, and a page looks up its rows' households, ranks and last visits by index.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
+
+from asyncpg import Record
 
 from projections.base import (
     Period, Projection, event_name, local_date, parse_date, parse_time, recorded_before, reference_date,
@@ -35,6 +44,7 @@ from projections.base import (
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.interviews import cadres_as_of
 from projections.rules import Rules, load_rules
+from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
 TABLES = [
@@ -45,9 +55,17 @@ TABLES = [
     " household_id uuid, programme text NOT NULL, cadence text NOT NULL, formed_on date NOT NULL,"
     " formed_at timestamptz NOT NULL, ended_on date, ended_at timestamptz,"
     # the household's tags and archived flag now, for the quotas without as_of (no probe per pairing)
-    " household_tags text[], household_archived boolean)",
+    " household_tags text[], household_archived boolean,"
+    # why it ended (ENDED_REASONS); `needs_new_cadre`: ended by its cadre's departure, and its household
+    # is neither archived nor paired again since (the admin's list of households to pair again)
+    " ended_reason text, needs_new_cadre boolean NOT NULL DEFAULT false)",
     "CREATE INDEX IF NOT EXISTS pairing_pairings_cadre ON {schema}.pairing_pairings (cadre_id)",
     "CREATE INDEX IF NOT EXISTS pairing_pairings_target ON {schema}.pairing_pairings (cadre_id, target_id)",
+    # a household's change of tags or archiving re-judges the quotas of the cadres paired with it
+    "CREATE INDEX IF NOT EXISTS pairing_pairings_household ON {schema}.pairing_pairings (household_id)"
+    " WHERE household_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS pairing_pairings_needing ON {schema}.pairing_pairings (pairing_id)"
+    " WHERE needs_new_cadre",
     "CREATE TABLE IF NOT EXISTS {schema}.pairing_households ("
     " household_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL, tags text[] NOT NULL,"
     " archived boolean NOT NULL, PRIMARY KEY (household_id, version))",
@@ -64,9 +82,33 @@ TABLES = [
     " recorded_at timestamptz NOT NULL, voided_at timestamptz, PRIMARY KEY (pairing_id, visit_id))",
     "CREATE INDEX IF NOT EXISTS pairing_visits_period ON {schema}.pairing_visits (period_start)",
     "CREATE INDEX IF NOT EXISTS pairing_visits_visit ON {schema}.pairing_visits (visit_id)",
+    # Each enrolled cadre's rank, township and departure, as versions (the quotas judge a cadre by them).
+    "CREATE TABLE IF NOT EXISTS {schema}.pairing_cadres ("
+    " cadre_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL, rank text NOT NULL,"
+    " township text, departed boolean NOT NULL, PRIMARY KEY (cadre_id, version))",
+    # Each enrolled cadre's quotas (`judge_quotas` of their active pairings) from `valid_from` up to
+    # `valid_to` (NULL: still); `shortfall` = the most any rule is short by, 0 when every quota is met.
+    # The partial indexes hold only versions short of a quota, by cadre id: the shortfall table now reads
+    # a range of one of the current ones (township, rank or neither), as of a day the historical one.
+    "CREATE TABLE IF NOT EXISTS {schema}.pairing_quotas ("
+    " cadre_id uuid NOT NULL, valid_from timestamptz NOT NULL, valid_to timestamptz, rank text NOT NULL,"
+    " township text, departed boolean NOT NULL, pairings int NOT NULL, households int NOT NULL,"
+    " hardship int NOT NULL, kinds text[] NOT NULL, quotas jsonb NOT NULL, shortfall int NOT NULL,"
+    " PRIMARY KEY (cadre_id, valid_from))",
+    "CREATE INDEX IF NOT EXISTS pairing_quotas_short ON {schema}.pairing_quotas (cadre_id)"
+    " WHERE valid_to IS NULL AND shortfall > 0 AND NOT departed",
+    "CREATE INDEX IF NOT EXISTS pairing_quotas_short_township ON {schema}.pairing_quotas (township, cadre_id)"
+    " WHERE valid_to IS NULL AND shortfall > 0 AND NOT departed",
+    "CREATE INDEX IF NOT EXISTS pairing_quotas_short_rank ON {schema}.pairing_quotas (rank, cadre_id)"
+    " WHERE valid_to IS NULL AND shortfall > 0 AND NOT departed",
+    "CREATE INDEX IF NOT EXISTS pairing_quotas_short_then ON {schema}.pairing_quotas (cadre_id, valid_from)"
+    " WHERE shortfall > 0 AND NOT departed",
 ]
 
 STATUSES = ("ok", "due", "overdue")
+# A pairing ends by hand (`end_pairing`), or with its household (archived) or its cadre (departed): a
+# pairing that can never be met again is judged no more from that moment on.
+ENDED_REASONS = ("ended", "household_archived", "cadre_departed")
 CADENCES = ("monthly", "quarterly", "yearly")
 
 
@@ -74,8 +116,9 @@ class Pairings(Projection):
     name = "pairing"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         formed, ended, households, checkins, voids = [], [], [], [], []
+        departed: list[tuple[UUID, date, datetime]] = []
         archived = [e.originator_id for e in events if event_name(e) == "Household.Archived"]
         tags: dict[UUID, list[str]] = {}
         if archived:
@@ -101,7 +144,9 @@ class Pairings(Projection):
             elif name == "Visit.Voided":
                 voids.append((event.originator_id, event.timestamp))
             elif name == "Pairing.Ended":
-                ended.append((event.originator_id, parse_date(event.ended_on), event.timestamp))
+                ended.append((event.originator_id, parse_date(event.ended_on), event.timestamp, "ended"))
+            elif name == "Cadre.Departed":
+                departed.append((event.originator_id, local_date(event.timestamp), event.timestamp))
             elif name in ("Household.Registered", "Household.Retagged", "Household.Archived"):
                 if name != "Household.Archived":
                     tags[event.originator_id] = list(event.tags)
@@ -110,15 +155,27 @@ class Pairings(Projection):
         if formed:
             await conn.executemany(
                 f"INSERT INTO {schema}.pairing_pairings"
-                f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL, NULL)",
+                f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL, NULL, NULL, false)",
                 formed,
             )
+        # The earliest end stands, whichever the batch applies first: a pairing ended by its household's
+        # archiving and later by hand ended when the household was archived.
+        earliest = "(ended_at IS NULL OR ended_at > $3)"
         if ended:
             await conn.executemany(
-                f"UPDATE {schema}.pairing_pairings SET ended_on = $2, ended_at = $3 WHERE pairing_id = $1", ended
+                f"UPDATE {schema}.pairing_pairings SET ended_on = $2, ended_at = $3, ended_reason = $4,"
+                f" needs_new_cadre = false WHERE pairing_id = $1 AND {earliest}", ended
             )
         if households:
             await conn.executemany(f"INSERT INTO {schema}.pairing_households VALUES ($1, $2, $3, $4, $5)", households)
+            gone = [(h[0], local_date(h[2]), h[2]) for h in households if h[4]]
+            if gone:
+                await conn.executemany(
+                    f"UPDATE {schema}.pairing_pairings SET ended_on = $2, ended_at = $3,"
+                    f" ended_reason = 'household_archived' WHERE household_id = $1 AND {earliest}", gone
+                )
+                await conn.execute(f"UPDATE {schema}.pairing_pairings SET needs_new_cadre = false"
+                                   " WHERE household_id = ANY($1) AND needs_new_cadre", [g[0] for g in gone])
         if households or formed:
             await conn.execute(
                 f"UPDATE {schema}.pairing_pairings p SET household_tags = h.tags, household_archived = h.archived"
@@ -127,6 +184,18 @@ class Pairings(Projection):
                 " WHERE p.household_id = h.household_id",
                 list({h[0] for h in households} | {f[4] for f in formed if f[4] is not None}),
             )
+        if departed:
+            await conn.executemany(
+                f"UPDATE {schema}.pairing_pairings SET ended_on = $2, ended_at = $3,"
+                f" ended_reason = 'cadre_departed' WHERE cadre_id = $1 AND {earliest}", departed
+            )
+            await _mark_households_needing_a_cadre(conn, schema, [d[0] for d in departed])
+        repaired = list({f[4] for f in formed if f[4] is not None})
+        if repaired:
+            await conn.execute(
+                f"UPDATE {schema}.pairing_pairings SET needs_new_cadre = false"
+                " WHERE household_id = ANY($1) AND needs_new_cadre AND pairing_id <> ALL($2)",
+                repaired, [f[0] for f in formed])
         if checkins:
             await conn.executemany(
                 f"INSERT INTO {schema}.pairing_checkins VALUES ($1, $2, $3, $4, $5, $6, NULL)", checkins
@@ -138,9 +207,25 @@ class Pairings(Projection):
                 await conn.executemany(
                     f"UPDATE {schema}.{table} SET voided_at = $2 WHERE visit_id = $1 AND voided_at IS NULL", voids
                 )
+        await _requote(conn, schema, events, rules)
 
 
-async def _match(conn: Any, schema: str, visits: list[UUID], pairings: list[UUID]) -> None:
+async def _mark_households_needing_a_cadre(conn: AsyncConnection, schema: str, cadres: list[UUID]) -> None:
+    """The household pairings the departed `cadres` held mark their households as needing a new cadre,
+    unless the household is archived or another pairing still serves it (by index, per pairing)."""
+    await conn.execute(
+        f"""
+        UPDATE {schema}.pairing_pairings p SET needs_new_cadre = true
+        WHERE p.cadre_id = ANY($1) AND p.ended_reason = 'cadre_departed' AND p.household_id IS NOT NULL
+          AND NOT coalesce(p.household_archived, false)
+          AND NOT EXISTS (SELECT 1 FROM {schema}.pairing_pairings o
+                          WHERE o.household_id = p.household_id AND o.ended_at IS NULL)
+        """,
+        cadres,
+    )
+
+
+async def _match(conn: AsyncConnection, schema: str, visits: list[UUID], pairings: list[UUID]) -> None:
     """Add to `pairing_visits` the new check-ins' pairings and the new pairings' check-ins (by index)."""
     # A searched CASE: Citus 13.2 sends a simple one (`CASE p.cadence WHEN 'monthly'`) inside an
     # INSERT..SELECT to the worker as `WHEN NULL::boolean`.
@@ -160,6 +245,120 @@ async def _match(conn: Any, schema: str, visits: list[UUID], pairings: list[UUID
         """,
         visits, pairings,
     )
+
+
+async def _requote(conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    """New `pairing_quotas` versions for the cadres this batch touched, one at each moment something of
+    theirs changed: enrolled, re-ranked, transferred or departed; a pairing of theirs formed or ended;
+    a household paired with them retagged or archived. By index, O(their pairings) each; the pairings
+    and households above are already applied."""
+    await _record_cadres(conn, schema, [e for e in events if event_name(e).startswith("Cadre.")])
+    moments: dict[UUID, set[datetime]] = {}
+    ended: dict[UUID, datetime] = {}
+    homes: dict[UUID, list[datetime]] = {}
+    for event in events:
+        name = event_name(event)
+        if name.startswith("Cadre."):
+            moments.setdefault(event.originator_id, set()).add(event.timestamp)
+        elif name == "Pairing.Formed":
+            moments.setdefault(_uuid(event.cadre_id), set()).add(event.timestamp)
+        elif name == "Pairing.Ended":
+            ended[event.originator_id] = event.timestamp
+        elif name in ("Household.Registered", "Household.Retagged", "Household.Archived"):
+            homes.setdefault(event.originator_id, []).append(event.timestamp)
+    if ended or homes:
+        for row in await conn.fetch(
+                f"SELECT cadre_id, pairing_id, household_id FROM {schema}.pairing_pairings"
+                " WHERE pairing_id = ANY($1) OR household_id = ANY($2)", list(ended), list(homes)):
+            mine = moments.setdefault(row["cadre_id"], set())
+            mine.update([ended[row["pairing_id"]]] if row["pairing_id"] in ended else [])
+            mine.update(homes.get(row["household_id"], []))
+    if not moments:
+        return
+    # Versions from the earliest new moment on are judged again: a late event (its timestamp before a
+    # version already kept) changes every version after it.
+    first = {cadre: min(times) for cadre, times in moments.items()}
+    later = await conn.fetch(
+        f"SELECT q.cadre_id, q.valid_from FROM {schema}.pairing_quotas q"
+        " JOIN unnest($1::uuid[], $2::timestamptz[]) AS f(cadre_id, since) USING (cadre_id)"
+        " WHERE q.valid_from >= f.since", list(first), list(first.values()))
+    for row in later:
+        moments[row["cadre_id"]].add(row["valid_from"])
+    pairs = [(cadre, moment) for cadre, times in moments.items() for moment in sorted(times)]
+    judged = await conn.fetch(
+        f"""
+        SELECT m.cadre_id, m.moment, c.rank, c.township, c.departed, f.*
+        FROM unnest($1::uuid[], $2::timestamptz[]) AS m(cadre_id, moment)
+        JOIN LATERAL (
+            SELECT pc.rank, pc.township, pc.departed FROM {schema}.pairing_cadres pc
+            WHERE pc.cadre_id = m.cadre_id AND pc.valid_from <= m.moment ORDER BY pc.version DESC LIMIT 1
+        ) c ON true
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS pairings,
+                   count(DISTINCT p.target_id) FILTER (WHERE p.target_kind = 'household') AS households,
+                   count(DISTINCT p.target_id) FILTER (WHERE p.target_kind = 'household' AND h.tags && $3)
+                     AS hardship,
+                   coalesce(array_agg(DISTINCT p.target_kind) FILTER (WHERE p.target_kind <> 'household'), '{{}}')
+                     AS kinds
+            FROM {schema}.pairing_pairings p
+            LEFT JOIN LATERAL (
+                SELECT ph.tags, ph.archived FROM {schema}.pairing_households ph
+                WHERE ph.household_id = p.household_id AND ph.valid_from <= m.moment
+                ORDER BY ph.version DESC LIMIT 1
+            ) h ON true
+            WHERE p.cadre_id = m.cadre_id AND p.formed_at <= m.moment
+              AND (p.ended_at IS NULL OR p.ended_at > m.moment) AND NOT coalesce(h.archived, false)
+        ) f
+        ORDER BY m.cadre_id, m.moment
+        """,
+        [p[0] for p in pairs], [p[1] for p in pairs], rules.hardship_tags)
+    rows = []
+    for i, row in enumerate(judged):
+        following = judged[i + 1] if i + 1 < len(judged) else None
+        until = following["moment"] if following is not None and following["cadre_id"] == row["cadre_id"] else None
+        quotas = judge_quotas(row["rank"], row["households"], row["hardship"], list(row["kinds"]), rules)
+        rows.append((row["cadre_id"], row["moment"], until, row["rank"], row["township"], row["departed"],
+                     row["pairings"], row["households"], row["hardship"], list(row["kinds"]),
+                     json.dumps(quotas, ensure_ascii=False), shortfall_of(quotas)))
+    starts = {row[0]: row[1] for row in reversed(rows)}  # each cadre's first new version
+    await conn.execute(
+        f"DELETE FROM {schema}.pairing_quotas q USING unnest($1::uuid[], $2::timestamptz[]) AS f(cadre_id, since)"
+        " WHERE q.cadre_id = f.cadre_id AND q.valid_from >= f.since", list(starts), list(starts.values()))
+    await conn.execute(
+        f"UPDATE {schema}.pairing_quotas q SET valid_to = f.since"
+        " FROM unnest($1::uuid[], $2::timestamptz[]) AS f(cadre_id, since)"
+        " WHERE q.cadre_id = f.cadre_id AND q.valid_from < f.since AND (q.valid_to IS NULL OR q.valid_to > f.since)",
+        list(starts), list(starts.values()))
+    await conn.executemany(
+        f"INSERT INTO {schema}.pairing_quotas VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)", rows)
+
+
+async def _record_cadres(conn: AsyncConnection, schema: str, cadre_events: list[Any]) -> None:
+    """`pairing_cadres` versions: rank, township and departure as the cadre events leave them."""
+    if not cadre_events:
+        return
+    known = {row["cadre_id"]: dict(row) for row in await conn.fetch(
+        f"SELECT DISTINCT ON (cadre_id) cadre_id, rank, township, departed FROM {schema}.pairing_cadres"
+        " WHERE cadre_id = ANY($1) ORDER BY cadre_id, version DESC", list({e.originator_id for e in cadre_events}))}
+    versions = []
+    for event in cadre_events:  # in log order
+        name, cadre = event_name(event), event.originator_id
+        if name == "Cadre.Enrolled":
+            known[cadre] = {"rank": event.rank, "township": event.township, "departed": False}
+        elif cadre not in known:
+            continue
+        elif name == "Cadre.RankChanged":
+            known[cadre]["rank"] = event.rank
+        elif name == "Cadre.Transferred":
+            known[cadre]["township"] = event.township
+        elif name == "Cadre.Departed":
+            known[cadre]["departed"] = True
+        else:
+            continue
+        state = known[cadre]
+        versions.append((cadre, event.originator_version, event.timestamp, state["rank"], state["township"],
+                         state["departed"]))
+    await conn.executemany(f"INSERT INTO {schema}.pairing_cadres VALUES ($1, $2, $3, $4, $5, $6)", versions)
 
 
 projection = Pairings()
@@ -229,9 +428,9 @@ def _until(parameter: str) -> str:
     return f"coalesce({parameter}::timestamptz, 'infinity')"
 
 
-async def pairings(conn: Any, schema: str, *, cadre_id: UUID | None = None, status: str | None = None,
+async def pairings(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = None, status: str | None = None,
                    township: str | None = None, village: str | None = None, rank: str | None = None,
-                   limit: int = 100, after: UUID | None = None, as_of: date | None = None) -> dict:
+                   limit: int = 100, after: UUID | None = None, as_of: date | None = None) -> dict[str, Any]:
     """A page of active pairings (by pairing id) with last visit, due date and status: `{items, next}`.
     `township` and `village` are where a paired household lives, `rank` the cadre's. A place filter
     keeps only household targets (the other kinds of target have no place in the read models)."""
@@ -281,7 +480,41 @@ async def pairings(conn: Any, schema: str, *, cadre_id: UUID | None = None, stat
     return {"items": page, "next": page[-1]["pairing_id"] if len(rows) > limit else None}
 
 
-def _item(row: Any, today: date) -> dict:
+async def one(conn: AsyncConnection, schema: str, pairing_id: UUID) -> dict[str, Any] | None:
+    """One pairing, active or ended, with when and why it ended (`ended_reason`: ENDED_REASONS)."""
+    row = await conn.fetchrow(
+        f"SELECT pairing_id, cadre_id, target_kind, target_id, household_id, programme, cadence, formed_on,"
+        f" ended_on, ended_reason, needs_new_cadre FROM {schema}.pairing_pairings WHERE pairing_id = $1",
+        pairing_id)
+    return None if row is None else dict(row)
+
+
+async def needing_a_cadre(conn: AsyncConnection, schema: str, *, limit: int = 100,
+                          after: UUID | None = None) -> dict[str, Any]:
+    """A page of the households to pair again (by pairing id): each household pairing that ended with its
+    cadre's departure, whose household is neither archived nor paired again since: `{items, next}`.
+    By the partial index of those pairings: the answer's rows only."""
+    if not 1 <= limit <= 1000:
+        raise ValueError(f"limit is 1 to 1000, not {limit}")
+    rows = await conn.fetch(
+        f"""
+        SELECT p.pairing_id, p.household_id, p.cadre_id, p.programme, p.cadence, p.formed_on, p.ended_on,
+               p.ended_reason, h.township, h.village
+        FROM {schema}.pairing_pairings p
+        LEFT JOIN LATERAL (
+            SELECT cp.township, cp.village FROM {schema}.coverage_places cp
+            WHERE cp.household_id = p.household_id ORDER BY cp.version DESC LIMIT 1
+        ) h ON true
+        WHERE p.needs_new_cadre AND ($1::uuid IS NULL OR p.pairing_id > $1)
+        ORDER BY p.pairing_id LIMIT $2
+        """,
+        after, limit + 1,
+    )
+    page = [dict(row) for row in rows[:limit]]
+    return {"items": page, "next": page[-1]["pairing_id"] if len(rows) > limit else None}
+
+
+def _item(row: Record, today: date) -> dict[str, Any]:
     current = cadence_period(row["cadence"], today)
     due = {"ok": cadence_period(row["cadence"], current.end + timedelta(days=1)).end,
            "overdue": current.start - timedelta(days=1), "due": current.end}[row["status"]]
@@ -295,10 +528,10 @@ def _item(row: Any, today: date) -> dict:
     }
 
 
-def judge_quotas(rank: str, households: int, hardship: int, kinds: list[str], rules: Rules) -> list[dict]:
+def judge_quotas(rank: str, households: int, hardship: int, kinds: list[str], rules: Rules) -> list[dict[str, Any]]:
     """The county's quota rules for one cadre, from their active pairings (archived households left
     out): distinct paired households, of those with a hardship tag, and the other kinds of target."""
-    quotas = []
+    quotas: list[dict[str, Any]] = []
     if rules.hardship_households_per_cadre is not None:
         quotas.append({"rule": "hardship_households", "required": rules.hardship_households_per_cadre,
                        "actual": hardship})
@@ -312,10 +545,46 @@ def judge_quotas(rank: str, households: int, hardship: int, kinds: list[str], ru
                        "actual": len(rules.five_contacts) - len(missing), "missing": missing})
     for quota in quotas:
         quota["met"] = quota["actual"] >= quota["required"]
+        quota["short_by"] = max(quota["required"] - quota["actual"], 0)
     return quotas
 
 
-async def quotas(conn: Any, schema: str, *, cadre_id: UUID | None = None, as_of: date | None = None) -> list[dict]:
+def shortfall_of(judged: list[dict[str, Any]]) -> int:
+    """The most any one quota rule is short by (0: every quota met): at least that many more pairings."""
+    return max((quota["short_by"] for quota in judged), default=0)
+
+
+async def shortfalls(conn: AsyncConnection, schema: str, *, township: str | None = None, rank: str | None = None,
+                     limit: int = 100, after: UUID | None = None, as_of: date | None = None) -> dict[str, Any]:
+    """A page (by cadre id) of the active cadres short of a quota, with every rule's figures and
+    `shortfall`, the most any rule is short by: `{items, next}`. `township` and `rank` are the cadre's
+    (as of `as_of`). Now: a range of one partial index of the current versions, O(the page); as of a
+    day: a range of the short versions, O(the page × the versions a cadre had)."""
+    if not 1 <= limit <= 1000:
+        raise ValueError(f"limit is 1 to 1000, not {limit}")
+    args: list[Any] = [limit + 1]
+    # the partial indexes' predicates, word for word
+    wanted = ["shortfall > 0", "NOT departed"]
+    if as_of is None:
+        wanted.append("valid_to IS NULL")
+    else:
+        args.append(recorded_before(as_of))
+        wanted.append(f"valid_from < ${len(args)} AND (valid_to IS NULL OR valid_to >= ${len(args)})")
+    for condition, value in (("township =", township), ("rank =", rank), ("cadre_id >", after)):
+        if value is not None:  # only the filters asked for go into the SQL (see `pairings`)
+            args.append(value)
+            wanted.append(f"{condition} ${len(args)}")
+    rows = await conn.fetch(
+        f"SELECT cadre_id, rank, township, pairings, households, hardship, kinds, quotas, shortfall"
+        f" FROM {schema}.pairing_quotas WHERE {' AND '.join(wanted)} ORDER BY cadre_id LIMIT $1",
+        *args,
+    )
+    page = [{**dict(row), "kinds": list(row["kinds"]), "quotas": json.loads(row["quotas"])} for row in rows[:limit]]
+    return {"items": page, "next": page[-1]["cadre_id"] if len(rows) > limit else None}
+
+
+async def quotas(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = None,
+                 as_of: date | None = None) -> list[dict[str, Any]]:
     """Per active cadre (by id): their rank, pairings, each quota rule's figures and whether all are met."""
     rules = await load_rules(conn, adcode_of(schema))
     cutoff = recorded_before(as_of)
@@ -358,7 +627,7 @@ async def quotas(conn: Any, schema: str, *, cadre_id: UUID | None = None, as_of:
     return result
 
 
-async def compliance(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
+async def compliance(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[str, Any]:
     """Active pairings by status and the share not overdue (`compliant_pct`), counted in SQL."""
     row = await conn.fetchrow(
         f"SELECT count(*) AS pairings, count(*) FILTER (WHERE status = 'ok') AS ok,"
@@ -366,6 +635,7 @@ async def compliance(conn: Any, schema: str, *, as_of: date | None = None) -> di
         f" FROM {_judged(schema, _until('$1'), 2)} j",
         recorded_before(as_of), *_cadences(reference_date(as_of)),
     )
+    assert row is not None  # an aggregate without GROUP BY returns one row
     total = row["pairings"]
     return {
         "pairings": total, **{status: row[status] for status in STATUSES},
@@ -373,7 +643,7 @@ async def compliance(conn: Any, schema: str, *, as_of: date | None = None) -> di
     }
 
 
-async def summary(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
+async def summary(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[str, Any]:
     """County figures: pairings by status, % not overdue, cadres meeting every quota."""
     cadres = await quotas(conn, schema, as_of=as_of)
     meeting = sum(1 for c in cadres if c["compliant"])
@@ -384,7 +654,7 @@ async def summary(conn: Any, schema: str, *, as_of: date | None = None) -> dict:
     }
 
 
-async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:
     """Households whose pairings changed in this read model from `moment` on."""
     rows = await conn.fetch(
         f"SELECT DISTINCT household_id FROM {schema}.pairing_households WHERE valid_from >= $1", moment)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.storage import positions as log_positions
+from services.storage.connections import AsyncConnection
 from services.storage.names import COUNTY_LOCK_CLASS, EVENTS_TABLE, adcode_of
 
 SHARED = [
@@ -47,7 +48,7 @@ def county_statements(schema: str) -> list[str]:
     ]
 
 
-async def record_projected(conn: Any, schema: str, names: list[str]) -> None:
+async def record_projected(conn: AsyncConnection, schema: str, names: list[str]) -> None:
     """Store the county's lowest tracking position of `names` (in the caller's transaction)."""
     await conn.execute(
         "INSERT INTO core.projection_positions SELECT $1, coalesce(min(notification_id), 0)"
@@ -57,17 +58,18 @@ async def record_projected(conn: Any, schema: str, names: list[str]) -> None:
     )
 
 
-async def forget(conn: Any, schema: str) -> None:
+async def forget(conn: AsyncConnection, schema: str) -> None:
     """Drop the county's positions, after its log was emptied (a test's reset)."""
     for table in ("core.county_positions", "core.projection_positions"):
         await conn.execute(f"DELETE FROM {table} WHERE county = $1", adcode_of(schema))
 
 
-async def _exists(conn: Any) -> bool:
-    return await conn.fetchval("SELECT to_regclass('core.projection_positions') IS NOT NULL")
+async def _exists(conn: AsyncConnection) -> bool:
+    exists: bool = await conn.fetchval("SELECT to_regclass('core.projection_positions') IS NOT NULL")
+    return exists
 
 
-async def lag(conn: Any) -> dict[str, int]:
+async def lag(conn: AsyncConnection) -> dict[str, int]:
     """Events not yet applied by the slowest read model, per county (0 when up to date): two queries."""
     if not await _exists(conn):
         return {}  # no county was ever provisioned
@@ -79,7 +81,7 @@ async def lag(conn: Any) -> dict[str, int]:
     return {r["adcode"]: r["lag"] for r in rows}
 
 
-async def lagging(conn: Any) -> set[str]:
+async def lagging(conn: AsyncConnection) -> set[str]:
     """Adcodes of the counties whose log is ahead of their read models: one query."""
     rows = await conn.fetch(
         "SELECT w.county FROM core.county_positions w LEFT JOIN core.projection_positions r USING (county)"
@@ -88,7 +90,7 @@ async def lagging(conn: Any) -> set[str]:
     return {r["county"] for r in rows}
 
 
-async def unpositioned(conn: Any) -> list[str]:
+async def unpositioned(conn: AsyncConnection) -> list[str]:
     """Counties whose log has no position yet (provisioned before positions were kept)."""
     rows = await conn.fetch(
         "SELECT adcode FROM core.counties c WHERE NOT EXISTS"
@@ -97,7 +99,7 @@ async def unpositioned(conn: Any) -> list[str]:
     return [r["adcode"] for r in rows]
 
 
-async def counts(conn: Any) -> list[dict]:
+async def counts(conn: AsyncConnection) -> list[dict[str, Any]]:
     """Per county: adcode, name, province, events, households registered, cadres enrolled: two queries."""
     if not await _exists(conn):
         rows = await conn.fetch("SELECT adcode, name, province, 0 AS events, 0 AS households, 0 AS cadres"

@@ -14,20 +14,23 @@ transaction adopts them; alone, it is forgotten and replayed in place, in one tr
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from uuid import UUID
 
 import asyncpg
+from eventsourcing.persistence import Mapper
 from tqdm import tqdm
 
 from projections import positions
 from projections.base import Projection
 from projections.driver import SKIPPED_TOPICS, decode, decoder
-from projections.rules import load_rules
+from projections.rules import Rules, load_rules
 from projections.schema import ensure_tables_async
+from services.storage.connections import AsyncConnection
 from services.storage.names import REBUILD_LOCK_CLASS, adcode_of, county_schema, rebuild_schema
 
 REPLAY_BATCH = 10000  # events per read and per transaction: fewer statements per event
@@ -67,7 +70,7 @@ async def rebuild(url: str, *, county: str | None = None, projection: str | None
         await conn.close()
 
 
-async def rebuild_county(conn: Any, schema: str, projections: list[Projection], *,
+async def rebuild_county(conn: AsyncConnection, schema: str, projections: list[Projection], *,
                          progress: bool = False) -> Rebuilt:
     key = int(adcode_of(schema))
     await conn.execute("SELECT pg_advisory_lock($1, $2::int)", REBUILD_LOCK_CLASS, key)
@@ -78,7 +81,8 @@ async def rebuild_county(conn: Any, schema: str, projections: list[Projection], 
             await conn.execute("SELECT pg_advisory_unlock($1, $2::int)", REBUILD_LOCK_CLASS, key)
 
 
-async def _rebuild_county(conn: Any, schema: str, projections: list[Projection], progress: bool) -> Rebuilt:
+async def _rebuild_county(conn: AsyncConnection, schema: str, projections: list[Projection],
+                          progress: bool) -> Rebuilt:
     from projections.registry import PROJECTIONS
 
     started = time.perf_counter()
@@ -151,18 +155,18 @@ def county_models() -> list[Projection]:
     return [p for p in PROJECTIONS if not p.deferred]
 
 
-async def _tables(conn: Any, schema: str) -> set[str]:
+async def _tables(conn: AsyncConnection, schema: str) -> set[str]:
     return {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)}
 
 
-async def _lock_tracking(conn: Any, schema: str, projections: list[Projection]) -> None:
+async def _lock_tracking(conn: AsyncConnection, schema: str, projections: list[Projection]) -> None:
     await conn.execute(
         f"SELECT 1 FROM {schema}.projection_tracking WHERE projection = ANY($1) ORDER BY projection FOR UPDATE",
         [p.name for p in projections],
     )
 
 
-async def _take_live_tables(conn: Any, schema: str, tables: list[str]) -> None:
+async def _take_live_tables(conn: AsyncConnection, schema: str, tables: list[str]) -> None:
     """Lock the live tables for the swap without ever waiting while holding some of them.
 
     A query reads several read-model tables in one statement; a swap that held one table and waited
@@ -183,7 +187,7 @@ async def _take_live_tables(conn: Any, schema: str, tables: list[str]) -> None:
             pause = min(pause * 2, 0.2)
 
 
-async def _track(conn: Any, schema: str, projections: list[Projection], position: int) -> None:
+async def _track(conn: AsyncConnection, schema: str, projections: list[Projection], position: int) -> None:
     from projections.registry import PROJECTIONS
 
     await conn.execute(
@@ -193,8 +197,8 @@ async def _track(conn: Any, schema: str, projections: list[Projection], position
     await positions.record_projected(conn, schema, [p.name for p in PROJECTIONS])
 
 
-async def _replay(conn: Any, schema: str, target: str, projections: list[Projection], rules: Any, mapper: Any,
-                  after: int, upto: int, progress: bool) -> int:
+async def _replay(conn: AsyncConnection, schema: str, target: str, projections: list[Projection], rules: Rules,
+                  mapper: Mapper[UUID], after: int, upto: int, progress: bool) -> int:
     """Apply events (after, upto] of `schema`'s log to the projections' tables in `target`."""
     bar = tqdm(total=upto - after, unit="ev", desc=f"{schema}", disable=not progress, leave=True)
     count, position = 0, after
@@ -219,7 +223,7 @@ async def _replay(conn: Any, schema: str, target: str, projections: list[Project
     return count
 
 
-def command(args: Any) -> int:
+def command(args: argparse.Namespace) -> int:
     """`grassroots projections rebuild [--county ADCODE] [--projection NAME]`."""
     from services.storage.database import database_url
 

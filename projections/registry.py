@@ -17,6 +17,7 @@ MODULES = [
     "pairing",
     "issues",
     "leaderboards",
+    "campaigns",
     "rollup",  # last: it reads the county's other read models as they stand after the batch
 ]
 

@@ -28,13 +28,16 @@ coverage % (`projections.interviews`), the last two judged on the row's day.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+
+from asyncpg import Record
 
 from projections.base import Period, Projection, local_date
 from projections.rollup_store import STATE_TABLES, TABLES, load, save
 from projections.rollup_tally import apply_event, month_of
 from projections.rules import Rules
+from services.storage.connections import AsyncConnection
 from services.storage.names import REBUILD_SUFFIX, adcode_of
 
 FIGURES = (
@@ -80,12 +83,12 @@ class Rollup(Projection):
         return [*(statement.format(schema=schema) for statement in TABLES),
                 f"CREATE TABLE {schema}.{REBUILT_ROWS} (LIKE rollup.rollup_county_months INCLUDING ALL)"]
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         if not events:
             return
         county = adcode_of(schema.removesuffix(REBUILD_SUFFIX))
         tally, facts = await load(conn, schema, list(events), rules)
-        figures: dict[date, dict] = {}  # the days this batch applied events on -> their row
+        figures: dict[date, dict[str, Any]] = {}  # the days this batch applied events on -> their row
         for event in events:
             day = local_date(event.timestamp)
             if tally.day is not None:
@@ -115,7 +118,7 @@ class Rollup(Projection):
             await _counted_until(conn, county, province, tally.last_event_at)
         await save(conn, schema, tally)
 
-    async def adopt(self, conn: Any, scratch: str, schema: str) -> None:
+    async def adopt(self, conn: AsyncConnection, scratch: str, schema: str) -> None:
         county = adcode_of(schema)
         rows = await conn.fetch(f"SELECT * FROM {scratch}.{REBUILT_ROWS}")
         await self.forget_rows(conn, schema)
@@ -127,17 +130,18 @@ class Rollup(Projection):
                                  await conn.fetchval(f"SELECT last_event_at FROM {scratch}.rollup_totals"))
         await conn.execute(f"DROP TABLE {scratch}.{REBUILT_ROWS}")
 
-    async def forget(self, conn: Any, schema: str) -> None:
+    async def forget(self, conn: AsyncConnection, schema: str) -> None:
         await self.forget_rows(conn, schema)
         await conn.execute(f"TRUNCATE {', '.join(f'{schema}.{table}' for table in STATE_TABLES)}")
 
-    async def forget_rows(self, conn: Any, schema: str) -> None:
+    async def forget_rows(self, conn: AsyncConnection, schema: str) -> None:
         county = adcode_of(schema.removesuffix(REBUILD_SUFFIX))
         await conn.execute("DELETE FROM rollup.rollup_county_months WHERE county = $1", county)
         await conn.execute("DELETE FROM rollup.rollup_counties WHERE county = $1", county)
 
 
-async def _counted_until(conn: Any, county: str, province: str | None, last_event_at: Any) -> None:
+async def _counted_until(conn: AsyncConnection, county: str, province: str | None,
+                         last_event_at: datetime | None) -> None:
     await conn.execute(
         "INSERT INTO rollup.rollup_counties VALUES ($1, $2, $3) ON CONFLICT (county) DO UPDATE"
         " SET province_code = excluded.province_code,"
@@ -149,12 +153,13 @@ async def _counted_until(conn: Any, county: str, province: str | None, last_even
 projection = Rollup()
 
 
-def _row(row: Any) -> dict:
+def _row(row: Record) -> dict[str, Any]:
     return {"county": row["county"], "month": row["month"], "as_of_date": row["as_of_date"],
             **{f: row[f] for f in FIGURES}}
 
 
-async def county_months(conn: Any, county: str, *, year: int | None = None, as_of: date | None = None) -> list[dict]:
+async def county_months(conn: AsyncConnection, county: str, *, year: int | None = None,
+                        as_of: date | None = None) -> list[dict[str, Any]]:
     """One county's figures per month (oldest first), each as of its latest day ≤ `as_of`."""
     rows = await conn.fetch(
         "SELECT DISTINCT ON (month) * FROM rollup.rollup_county_months WHERE county = $1"
@@ -165,8 +170,8 @@ async def county_months(conn: Any, county: str, *, year: int | None = None, as_o
     return [_row(r) for r in rows]
 
 
-async def rankings(conn: Any, province_code: str, month: Period, *, by: str = "coverage_pct",
-                   as_of: date | None = None) -> list[dict]:
+async def rankings(conn: AsyncConnection, province_code: str, month: Period, *, by: str = "coverage_pct",
+                   as_of: date | None = None) -> list[dict[str, Any]]:
     """The province's counties for a month, ranked by `by` (more is better; no figure ranks last), then
     by verified visits, then by adcode ascending; `rank` is the position, never shared."""
     if by not in RANKABLE:
@@ -180,7 +185,7 @@ async def rankings(conn: Any, province_code: str, month: Period, *, by: str = "c
     )
     items = [_row(r) for r in rows]
 
-    def key(item: dict) -> tuple:
+    def key(item: dict[str, Any]) -> tuple[bool, float, int, str]:
         value = item[by]
         return (value is None, -(value or 0), -item["verified_visits"], item["county"])
 

@@ -8,10 +8,12 @@ by id, and are never joined with a table of schema `rollup` (Citus: they live on
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from projections.base import event_name
-from projections.rollup_tally import MONTH_FIGURES, Pairing, Tally, Target, as_uuid
+from projections.rollup_tally import MONTH_FIGURES, Facts, Pairing, Tally, Target, as_uuid
 from projections.rules import Rules
+from services.storage.connections import AsyncConnection
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_totals (one boolean PRIMARY KEY CHECK (one), day date NOT NULL,"
@@ -26,6 +28,9 @@ TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_pairings (pairing_id uuid PRIMARY KEY, cadre_id uuid NOT NULL,"
     " target_kind text NOT NULL, target_id text NOT NULL, cadence text NOT NULL, eligible_from date NOT NULL)",
     "CREATE INDEX IF NOT EXISTS rollup_pairings_target ON {schema}.rollup_pairings (cadre_id, target_kind, target_id)",
+    # A household's archiving ends its pairings, whoever's they are.
+    "CREATE INDEX IF NOT EXISTS rollup_pairings_household ON {schema}.rollup_pairings (target_id)"
+    " WHERE target_kind = 'household'",
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_target_days (cadre_id uuid NOT NULL, target_kind text NOT NULL,"
     " target_id text NOT NULL, day date NOT NULL, visits int NOT NULL,"
     " PRIMARY KEY (cadre_id, target_kind, target_id, day))",
@@ -38,19 +43,21 @@ TABLES = [
 ]
 STATE_TABLES = ("rollup_totals", "rollup_months", "rollup_households", "rollup_household_months", "rollup_pairings",
                 "rollup_target_days", "rollup_pairing_periods", "rollup_cadres", "rollup_cadre_years", "rollup_years")
-def _unnest_targets(targets: set[Target]) -> tuple[list, list, list]:
+
+
+def _unnest_targets(targets: set[Target]) -> tuple[list[UUID], list[str], list[str]]:
     ordered = sorted(targets)
     return [t[0] for t in ordered], [t[1] for t in ordered], [t[2] for t in ordered]
 
 
-async def load(conn: Any, schema: str, events: list[Any], rules: Rules) -> tuple[Tally, dict[str, dict]]:
+async def load(conn: AsyncConnection, schema: str, events: list[Any], rules: Rules) -> tuple[Tally, Facts]:
     """The tally of what `events` touch, and the facts the county's read models hold about them."""
     names = [(event_name(e), e) for e in events]
     visits = [e.originator_id for n, e in names if n in ("Visit.CheckedIn", "Visit.Voided")]
     issues = [(e.originator_id, v) for n, e in names if n.startswith("Issue.")
               for v in (e.originator_version - 1, e.originator_version)]
     interviews = [e.originator_id for n, e in names if n == "Interview.Held"]
-    facts: dict[str, dict] = {"checkins": {}, "issues": {}, "interviews": {}}
+    facts: Facts = {"checkins": {}, "issues": {}, "interviews": {}}
     if visits:
         facts["checkins"] = {r["visit_id"]: r for r in await conn.fetch(
             f"SELECT visit_id, cadre_id, target_kind, target_id, household_id, occurred_at, verified"
@@ -71,6 +78,9 @@ async def load(conn: Any, schema: str, events: list[Any], rules: Rules) -> tuple
     cadres = {e.originator_id for n, e in names if n.startswith("Cadre.")}
     cadres |= {r["interviewee_id"] for r in facts["interviews"].values()}
     ended = [e.originator_id for n, e in names if n == "Pairing.Ended"]
+    # A pairing also ends with its household (archived) or its cadre (departed).
+    archived = [str(e.originator_id) for n, e in names if n == "Household.Archived"]
+    departed = [e.originator_id for n, e in names if n == "Cadre.Departed"]
     targets = {(r["cadre_id"], r["target_kind"], r["target_id"]) for r in facts["checkins"].values()}
     targets |= {(as_uuid(e.cadre_id), e.target_kind, str(e.target_id)) for n, e in names if n == "Pairing.Formed"}
 
@@ -92,11 +102,12 @@ async def load(conn: Any, schema: str, events: list[Any], rules: Rules) -> tuple
         for r in await conn.fetch(
                 f"SELECT * FROM {schema}.rollup_household_months WHERE household_id = ANY($1::uuid[])", ids):
             tally.household_months[r["household_id"]][r["month"]] = [r["visits"], r["verified"]]
-    if ended or targets:
+    if ended or targets or archived or departed:
         for r in await conn.fetch(
             f"SELECT * FROM {schema}.rollup_pairings WHERE pairing_id = ANY($1::uuid[]) OR"
-            " (cadre_id, target_kind, target_id) IN (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]))",
-            ended, *_unnest_targets(targets),
+            " (cadre_id, target_kind, target_id) IN (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[]))"
+            " OR (target_kind = 'household' AND target_id = ANY($5::text[])) OR cadre_id = ANY($6::uuid[])",
+            ended, *_unnest_targets(targets), archived, departed,
         ):
             tally.pairings[r["pairing_id"]] = pairing = Pairing(
                 r["cadre_id"], r["target_kind"], r["target_id"], r["cadence"], r["eligible_from"])
@@ -118,7 +129,8 @@ async def load(conn: Any, schema: str, events: list[Any], rules: Rules) -> tuple
     return tally, facts
 
 
-async def _upsert(conn: Any, table: str, keys: tuple[str, ...], values: tuple[str, ...], rows: list[tuple]) -> None:
+async def _upsert(conn: AsyncConnection, table: str, keys: tuple[str, ...], values: tuple[str, ...],
+                  rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
     columns = (*keys, *values)
@@ -129,7 +141,7 @@ async def _upsert(conn: Any, table: str, keys: tuple[str, ...], values: tuple[st
     )
 
 
-async def save(conn: Any, schema: str, tally: Tally) -> None:
+async def save(conn: AsyncConnection, schema: str, tally: Tally) -> None:
     """Write back what the batch changed."""
     dirty = tally.dirty
     await _upsert(conn, f"{schema}.rollup_totals", ("one",),

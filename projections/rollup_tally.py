@@ -20,10 +20,13 @@ What each counter is, for the county's current day D (the latest day applied) an
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
+
+from asyncpg import Record
 
 from projections.base import event_name, local_date, parse_date
 from projections.interviews import expected_rank
@@ -35,6 +38,14 @@ MONTH_FIGURES = ("visited", "verified_visits", "issues_raised", "issues_resolved
 CADENCES = ("monthly", "quarterly", "yearly")
 
 Target = tuple[UUID, str, str]  # (cadre, target kind, target id)
+
+
+class Facts(TypedDict):
+    """The batch's rows of the county's read models (`rollup_store.load`), by the id the events carry."""
+
+    checkins: dict[UUID, Record]  # by visit
+    issues: dict[tuple[UUID, int], Record]  # by (issue, version)
+    interviews: dict[UUID, Record]
 
 
 def month_of(day: date) -> date:
@@ -84,7 +95,8 @@ class Tally:
     cadres: dict[UUID, bool] = field(default_factory=dict)  # cadre -> departed
     cadre_years: dict[UUID, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
     years: dict[int, int] = field(default_factory=dict)
-    dirty: dict[str, set] = field(default_factory=lambda: defaultdict(set))
+    # Keys changed, per counter table (each set holds that table's key: a month, a household, a target …).
+    dirty: dict[str, set[Any]] = field(default_factory=lambda: defaultdict(set))
     ended: set[UUID] = field(default_factory=set)
 
     # -- days --------------------------------------------------------------------------------------
@@ -153,7 +165,7 @@ class Tally:
                 counters["visited"] -= 1
                 counters["verified_visits"] -= verified
 
-    def checkin(self, fact: Any, sign: int) -> None:
+    def checkin(self, fact: Record, sign: int) -> None:
         """A live check-in added (+1) or voided (-1): `fact` is its `verdicts_checkins` row."""
         day = local_date(fact["occurred_at"])
         household = fact["household_id"]
@@ -214,6 +226,13 @@ class Tally:
         self._period(pairing.cadence, pairing.eligible_from)[0] -= 1
         self._cover(pairing, self._covered(pairing), set())
 
+    def end_pairings(self, ending: Callable[[Pairing], bool]) -> None:
+        """End the active pairings `ending` picks among those loaded (`rollup_store.load` loads every
+        pairing of a household archived or a cadre departed in the batch): one that can never be met
+        again is judged no more."""
+        for pairing_id in [k for k, pairing in self.pairings.items() if ending(pairing)]:
+            self.ended_pairing(pairing_id)
+
     # -- cadres and interviews ---------------------------------------------------------------------
     def _years_met(self, cadre: UUID) -> list[int]:
         required = self.rules.interviews_per_year
@@ -240,7 +259,7 @@ class Tally:
         self.cadres_active -= 1
         self._interviewed(cadre, -1)
 
-    def interview(self, fact: Any) -> None:
+    def interview(self, fact: Record) -> None:
         """A leader-to-cadre interview held: `fact` is its `interviews_held` row."""
         if fact["direction"] != "leader_to_cadre" or not expected_rank(
                 fact["interviewer_rank"], fact["interviewee_rank"], self.rules):
@@ -254,7 +273,7 @@ class Tally:
             self.dirty["years"].add(key[1])
 
     # -- issues ------------------------------------------------------------------------------------
-    def issue_changed(self, before: Any | None, after: Any) -> None:
+    def issue_changed(self, before: Record | None, after: Record) -> None:
         """An issue moved from version `before` (None: just raised) to `after` (`issues_versions` rows)."""
         for sign, version in ((-1, before), (+1, after)):
             if version is None:
@@ -263,7 +282,7 @@ class Tally:
                 self._month(month)[figure] += sign
 
 
-def _issue_counts(version: Any) -> list[tuple[date, str]]:
+def _issue_counts(version: Record) -> list[tuple[date, str]]:
     """Which month figures an issue's version counts in (`projections.issues.PERIOD_COUNTS`)."""
     counts = [(month_of(local_date(version["occurred_at"])), "issues_raised")]
     if version["state"] in RESOLVED_STATES and version["resolved_at"] is not None:
@@ -280,7 +299,7 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def apply_event(tally: Tally, event: Any, facts: dict[str, dict]) -> None:
+def apply_event(tally: Tally, event: Any, facts: Facts) -> None:
     """Move the tally by one event; `facts` holds the batch's rows of the county's read models."""
     name = event_name(event)
     key = event.originator_id
@@ -288,6 +307,7 @@ def apply_event(tally: Tally, event: Any, facts: dict[str, dict]) -> None:
         tally.registered_household(key)
     elif name == "Household.Archived":
         tally.archived_household(key)
+        tally.end_pairings(lambda pairing: pairing.target_kind == "household" and pairing.target_id == str(key))
     elif name == "Visit.CheckedIn" and key in facts["checkins"]:
         tally.checkin(facts["checkins"][key], +1)
     elif name == "Visit.Voided" and key in facts["checkins"]:
@@ -302,6 +322,7 @@ def apply_event(tally: Tally, event: Any, facts: dict[str, dict]) -> None:
         tally.enrolled(key)
     elif name == "Cadre.Departed":
         tally.departed(key)
+        tally.end_pairings(lambda pairing: pairing.cadre_id == key)
     elif name == "Interview.Held" and key in facts["interviews"]:
         tally.interview(facts["interviews"][key])
     elif name.startswith("Issue.") and (key, event.originator_version) in facts["issues"]:

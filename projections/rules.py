@@ -9,6 +9,7 @@ import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from services.storage.connections import AsyncConnection
 
 Cadence = Literal["monthly", "quarterly", "yearly"]
 
@@ -80,7 +81,7 @@ class Rules(BaseModel):
             raise InvalidRules(f"county {county}: invalid rules in core.counties.rules ({problems})") from None
 
 
-async def load_rules(conn: Any, adcode: str) -> Rules:
+async def load_rules(conn: AsyncConnection, adcode: str) -> Rules:
     """The county's rules (asyncpg connection)."""
     value = await conn.fetchval("SELECT rules FROM core.counties WHERE adcode = $1", adcode)
     return Rules.from_stored(value, adcode)

@@ -15,6 +15,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from asyncpg import Record
+
+from services.storage.connections import AsyncConnection
+
+Key = tuple[Any, ...]  # the key columns of one row, in `keys` order
 Vector = list[Any]  # the value columns of one row, in `values` order
 
 
@@ -32,7 +37,7 @@ class RunningTotals:
     def zero(self) -> Vector:
         return [0] * len(self.values)
 
-    def read(self, row: Any) -> Vector:
+    def read(self, row: Record) -> Vector:
         """A row's figures; `numeric` columns hold whole numbers too big for int8 and come back as ints
         (Decimal arithmetic would round them to its context's 28 digits)."""
         return [int(row[name]) if kind == "numeric" else row[name] for name, kind in self.values]
@@ -43,7 +48,7 @@ class RunningTotals:
         return (f"(SELECT {columns or ', '.join(self.value_names)} FROM {schema}.{self.table} t WHERE {match}"
                 f" AND t.day <= coalesce({day}, 'infinity'::date) ORDER BY t.day DESC LIMIT 1)")
 
-    async def current(self, conn: Any, schema: str, keys: Sequence[tuple]) -> dict[tuple, Vector]:
+    async def current(self, conn: AsyncConnection, schema: str, keys: Sequence[Key]) -> dict[Key, Vector]:
         """The latest figures of each key that has any."""
         if not keys:
             return {}
@@ -54,12 +59,12 @@ class RunningTotals:
         )
         return {tuple(r[k] for k in self.key_names): self.read(r) for r in rows}
 
-    async def add(self, conn: Any, schema: str, deltas: dict[tuple, Vector]) -> None:
+    async def add(self, conn: AsyncConnection, schema: str, deltas: dict[Key, Vector]) -> None:
         """Add each delta, keyed (*key, day), to the key's figures from that day on."""
-        by_key: dict[tuple, dict[date, Vector]] = defaultdict(dict)
-        for (*key, day), delta in deltas.items():
+        by_key: dict[Key, dict[date, Vector]] = defaultdict(dict)
+        for key_day, delta in deltas.items():
             if any(delta):
-                by_key[tuple(key)][day] = delta
+                by_key[key_day[:-1]][key_day[-1]] = delta
         if not by_key:
             return
         since = [(*key, min(days)) for key, days in by_key.items()]
@@ -71,10 +76,10 @@ class RunningTotals:
             f"  '-infinity'::date)) t",
             *self._columns(since, len(self.keys) + 1),
         )
-        stored: dict[tuple, dict[date, Vector]] = defaultdict(dict)
+        stored: dict[Key, dict[date, Vector]] = defaultdict(dict)
         for r in rows:
             stored[tuple(r[k] for k in self.key_names)][r["day"]] = self.read(r)
-        changed: list[tuple] = []
+        changed: list[Key] = []
         for key, days in by_key.items():
             figures = stored[key]
             for day in sorted(days):
@@ -83,7 +88,7 @@ class RunningTotals:
                     figures[day] = list(figures[max(before)]) if before else self.zero()
                 for later in figures:
                     if later >= day:
-                        figures[later] = [a + b for a, b in zip(figures[later], days[day])]
+                        figures[later] = [a + b for a, b in zip(figures[later], days[day], strict=True)]
             # Rows before the earliest delta's day were only read to start from.
             first = min(days)
             changed.extend((*key, day, *self._stored(vector)) for day, vector in figures.items() if day >= first)
@@ -98,7 +103,7 @@ class RunningTotals:
         )
 
     def _stored(self, vector: Vector) -> Vector:
-        return [Decimal(v) if kind == "numeric" else v for v, (_, kind) in zip(vector, self.values)]
+        return [Decimal(v) if kind == "numeric" else v for v, (_, kind) in zip(vector, self.values, strict=True)]
 
     def _unnest(self, columns: Sequence[tuple[str, str]]) -> str:
         params = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(columns, 1))
@@ -108,5 +113,5 @@ class RunningTotals:
         return " AND ".join(f"{alias}.{k} = d.{k}" for k in self.key_names)
 
     @staticmethod
-    def _columns(rows: Sequence[tuple], width: int) -> list[list[Any]]:
+    def _columns(rows: Sequence[Key], width: int) -> list[list[Any]]:
         return [[row[i] for row in rows] for i in range(width)]

@@ -13,11 +13,15 @@ sync path (provisioning) leaves a stale read model alone for the driver.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
+from asyncpg import Record
 from psycopg.rows import dict_row
 
 from projections import positions
+from projections.base import Projection
+from services.storage.connections import AsyncConnection, SyncConnection
 from services.storage.names import DRIVER_LOCK_CLASS, REBUILD_SUFFIX, adcode_of
 
 TRACKING = [
@@ -32,13 +36,13 @@ KNOWN = (
 )
 
 
-def fingerprint(projection: Any) -> str:
+def fingerprint(projection: Projection) -> str:
     """What built a read model's tables and rows: its DDL and its `version`."""
     text = "\n".join([str(projection.version), *projection.tables, *projection.shared_tables])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def stale(projections: list[Any], known: list[Any]) -> list[Any]:
+def stale(projections: list[Projection], known: Sequence[Record] | Sequence[dict[str, Any]]) -> list[Projection]:
     """The projections whose stored rows other code made: a fingerprint that differs, or, in a county
     built before fingerprints were kept (none stored at all), every read model that applied events."""
     by_name = {row["projection"]: row for row in known}
@@ -56,7 +60,7 @@ def stale(projections: list[Any], known: list[Any]) -> list[Any]:
     return result
 
 
-def _record(schema: str, projections: list[Any]) -> str:
+def _record(schema: str, projections: list[Projection]) -> str:
     """Record the fingerprints not yet stored (never over a stale one's), unless the county was built
     before fingerprints were kept: then `stale` must still see it so."""
     values = ", ".join(f"('{p.name}', '{fingerprint(p)}')" for p in projections)
@@ -68,7 +72,7 @@ def _record(schema: str, projections: list[Any]) -> str:
     )
 
 
-def statements(schema: str, projections: list[Any] | None = None) -> list[str]:
+def statements(schema: str, projections: list[Projection] | None = None) -> list[str]:
     """DDL for tracking, the log's position (`projections.positions`) and the projections' tables (all
     registered ones by default), plus a tracking row at 0 for each so the driver's row lock always
     has a row to take."""
@@ -91,7 +95,7 @@ def statements(schema: str, projections: list[Any] | None = None) -> list[str]:
     return result
 
 
-def _registered(projections: list[Any] | None) -> list[Any]:
+def _registered(projections: list[Projection] | None) -> list[Projection]:
     if projections is None:
         from projections.registry import PROJECTIONS
 
@@ -99,7 +103,7 @@ def _registered(projections: list[Any] | None) -> list[Any]:
     return projections
 
 
-def ensure_shared(conn: Any) -> None:
+def ensure_shared(conn: SyncConnection) -> None:
     """Create the read side's tables outside the county schemas (`core`'s positions, `rollup`) on a sync
     psycopg connection, in the caller's transaction (`grassroots db init`)."""
     conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (DRIVER_LOCK_CLASS,))
@@ -107,7 +111,7 @@ def ensure_shared(conn: Any) -> None:
         conn.execute(statement)
 
 
-def ensure_tables(conn: Any, schema: str) -> None:
+def ensure_tables(conn: SyncConnection, schema: str) -> None:
     """Create the read side's tables in `schema` (sync psycopg connection; the schema must exist).
     Runs in the caller's transaction if one is open; takes the same DDL lock as the async variant.
     A stale read model is left for the driver (its old tables may lack what the new DDL indexes)."""
@@ -121,7 +125,7 @@ def ensure_tables(conn: Any, schema: str) -> None:
         conn.execute(statement)
 
 
-async def ensure_tables_async(conn: Any, schema: str, projections: list[Any] | None = None) -> None:
+async def ensure_tables_async(conn: AsyncConnection, schema: str, projections: list[Projection] | None = None) -> None:
     """The same on an asyncpg connection, replaying stale read models (module doc). Two drivers (or a
     driver and a rebuild) may run it at once, and concurrent `CREATE TABLE IF NOT EXISTS` of one name
     can still collide in the catalog: advisory lock (DRIVER_LOCK_CLASS, 0) serialises the read side's
@@ -138,7 +142,7 @@ async def ensure_tables_async(conn: Any, schema: str, projections: list[Any] | N
             await conn.execute(statement)
 
 
-async def _forget(conn: Any, schema: str, projection: Any) -> None:
+async def _forget(conn: AsyncConnection, schema: str, projection: Projection) -> None:
     """Throw away a stale read model: its tables, its shared rows, its position."""
     for table in await conn.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND starts_with(tablename, $2)",
@@ -152,7 +156,7 @@ async def _forget(conn: Any, schema: str, projection: Any) -> None:
     await conn.execute(f"DELETE FROM {schema}.projection_versions WHERE projection = $1", projection.name)
 
 
-async def tracking_positions(conn: Any, schema: str) -> dict[str, tuple[int, str]]:
+async def tracking_positions(conn: AsyncConnection, schema: str) -> dict[str, tuple[int, str]]:
     """Per projection: its tracking position and the transaction that last wrote its row (`xmin`: a
     rebuild rewrites the rows at the same position)."""
     rows = await conn.fetch(

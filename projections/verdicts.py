@@ -23,11 +23,13 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from asyncpg import Record
 from geopy.distance import geodesic
 
-from projections.base import Period, Projection, event_name, parse_time, recorded_before
+from projections.base import Period, Projection, event_name, parse_keyset, parse_time, recorded_before
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
+from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
 TABLES = [
@@ -39,10 +41,26 @@ TABLES = [
     " recorded_at timestamptz NOT NULL, lat float8, lon float8, accuracy_m float8, provider text,"
     " is_mock boolean, distance_m float8, verified boolean NOT NULL,"
     " voided_at timestamptz, void_reason text)",
-    "CREATE INDEX IF NOT EXISTS verdicts_checkins_cadre ON {schema}.verdicts_checkins (cadre_id, occurred_at)",
-    "CREATE INDEX IF NOT EXISTS verdicts_checkins_household ON {schema}.verdicts_checkins (household_id)",
-    "CREATE INDEX IF NOT EXISTS verdicts_checkins_occurred ON {schema}.verdicts_checkins (occurred_at)",
+    # Every index ends in (occurred_at, visit_id): the audit list and the work logs page newest first by
+    # that key, each filter reading a range of its own index (`page`).
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_cadre"
+    " ON {schema}.verdicts_checkins (cadre_id, occurred_at, visit_id)",
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_household"
+    " ON {schema}.verdicts_checkins (household_id, occurred_at, visit_id)",
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_occurred ON {schema}.verdicts_checkins (occurred_at, visit_id)",
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_village"
+    " ON {schema}.verdicts_checkins (village, occurred_at, visit_id)",
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_kind ON {schema}.verdicts_checkins (kind, occurred_at, visit_id)",
+    # the few an audit looks for: not verified, voided
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_unverified ON {schema}.verdicts_checkins (occurred_at, visit_id)"
+    " WHERE NOT verified",
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_voided ON {schema}.verdicts_checkins (occurred_at, visit_id)"
+    " WHERE voided_at IS NOT NULL",
 ]
+
+VERDICTS = ("verified", "unverified", "voided")
+REASONS = ("voided", "no_position", "mocked", "poor_accuracy", "too_far", "no_household_location",
+           "impossible_travel")
 
 CHECKIN_COLUMNS = (
     "visit_id, cadre_id, target_kind, target_id, household_id, village, kind, occurred_at, recorded_at,"
@@ -65,7 +83,7 @@ def visible_checkins(schema: str, cutoff: str = "$1") -> str:
 _GEODESIC = geodesic()
 
 
-def judge(position: dict | None, household: tuple[float, float] | None, is_household_target: bool,
+def judge(position: dict[str, Any] | None, household: tuple[float, float] | None, is_household_target: bool,
           rules: Rules) -> tuple[float | None, bool]:
     """(distance in metres or None, verified) for one fix."""
     if not position:
@@ -83,7 +101,7 @@ def judge(position: dict | None, household: tuple[float, float] | None, is_house
     return distance, bool(verified)
 
 
-def is_verified(position: dict | None, household: tuple[float, float] | None, is_household_target: bool,
+def is_verified(position: dict[str, Any] | None, household: tuple[float, float] | None, is_household_target: bool,
                 rules: Rules) -> bool:
     """`judge`'s verdict alone, measuring the geodesic only where it matters: the great circle differs
     from it by under 0.6 %, so a fix more than 1 % away from the distance limit is decided by the arc."""
@@ -105,7 +123,7 @@ class Verdicts(Projection):
     name = "verdicts"
     tables = TABLES
 
-    async def apply(self, conn: Any, schema: str, events: Sequence[Any], rules: Rules) -> None:
+    async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         places: dict[UUID, tuple[float, float]] = {}
         wanted = {
             _uuid(e.household_id) for e in events
@@ -118,8 +136,8 @@ class Verdicts(Projection):
             )
             places.update({r["household_id"]: (r["lat"], r["lon"]) for r in rows})
         moved: dict[UUID, tuple[float, float]] = {}
-        checkins: list[tuple] = []
-        voids: list[tuple] = []
+        checkins: list[tuple[Any, ...]] = []  # rows in CHECKIN_COLUMNS order
+        voids: list[tuple[UUID, datetime, str]] = []
         for event in events:
             name = event_name(event)
             if name in ("Household.Registered", "Household.Relocated"):
@@ -163,8 +181,8 @@ class Verdicts(Projection):
 projection = Verdicts()
 
 
-async def checkins(conn: Any, schema: str, *, period: Period | None = None, cadre_id: UUID | None = None,
-                   household_id: UUID | None = None, as_of: date | None = None) -> list[dict]:
+async def checkins(conn: AsyncConnection, schema: str, *, period: Period | None = None, cadre_id: UUID | None = None,
+                   household_id: UUID | None = None, as_of: date | None = None) -> list[dict[str, Any]]:
     """Check-ins with their verdicts (voided ones left out), newest first, optionally for one period
     (by `occurred_at`), cadre or household."""
     rules = await load_rules(conn, adcode_of(schema))
@@ -211,7 +229,7 @@ async def checkins(conn: Any, schema: str, *, period: Period | None = None, cadr
     return [_verdict(row, rules) for row in rows]
 
 
-def _verdict(row: Any, rules: Rules) -> dict:
+def _verdict(row: Record, rules: Rules) -> dict[str, Any]:
     km, hours = row["travel_km"], row["travel_hours"]
     speed = None if km is None else (km / hours if hours > 0 else (0.0 if km == 0 else float("inf")))
     return {
@@ -226,7 +244,106 @@ def _verdict(row: Any, rules: Rules) -> dict:
     }
 
 
-async def summary(conn: Any, schema: str, *, period: Period | None = None, as_of: date | None = None) -> dict:
+async def page(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = None, household_id: UUID | None = None,
+               village: str | None = None, kind: str | None = None, verdict: str | None = None,
+               occurred_from: date | None = None, occurred_to: date | None = None, limit: int = 50,
+               after: str | None = None, as_of: date | None = None) -> dict[str, Any]:
+    """A page of check-ins, newest first (by `occurred_at`, then id), voided ones included, each with
+    its stored verdict and the reasons behind it: `{items, next}`; pass `next` back as `after`.
+
+    `verdict` is `verified`, `unverified` (neither: a fix that failed a rule) or `voided` (as of
+    `as_of`); `occurred_from`/`occurred_to` are Chinese calendar days, inclusive (a range ending
+    before it starts holds nothing). Each filter reads a range of its own index and the previous
+    check-in of each row's cadre (impossible travel) is one index probe: O(the page)."""
+    if verdict is not None and verdict not in VERDICTS:
+        raise ValueError(f"verdict is one of {', '.join(VERDICTS)}, not {verdict!r}")
+    if not 1 <= limit <= 500:
+        raise ValueError(f"limit is 1 to 500, not {limit}")
+    cursor_at, cursor_id = parse_keyset(after)
+    if occurred_from is not None and occurred_to is not None and occurred_to < occurred_from:
+        return {"items": [], "next": None}
+    rules = await load_rules(conn, adcode_of(schema))
+    until = "coalesce($1::timestamptz, 'infinity')"  # see `visible_checkins`
+    voided = f"(v.voided_at IS NOT NULL AND v.voided_at < {until})"
+    args: list[Any] = [recorded_before(as_of), limit + 1]
+    wanted = [f"v.recorded_at < {until}"]
+    # Only the filters asked for go into the SQL (see `checkins`), each as its index states it.
+    for condition, value in (("v.cadre_id =", cadre_id), ("v.household_id =", household_id),
+                             ("v.village =", village), ("v.kind =", kind)):
+        if value is not None:
+            args.append(value)
+            wanted.append(f"{condition} ${len(args)}")
+    if verdict == "voided":
+        wanted.append(f"v.voided_at IS NOT NULL AND {voided}")
+    elif verdict is not None:
+        wanted.append(f"{'' if verdict == 'verified' else 'NOT '}v.verified AND NOT {voided}")
+    if occurred_from is not None:
+        args.append(Period(occurred_from, occurred_from).instants()[0])
+        wanted.append(f"v.occurred_at >= ${len(args)}")
+    if occurred_to is not None:
+        args.append(Period(occurred_to, occurred_to).instants()[1])
+        wanted.append(f"v.occurred_at < ${len(args)}")
+    if cursor_at is not None:
+        args.extend((cursor_at, cursor_id))
+        wanted.append(f"(v.occurred_at, v.visit_id) < (${len(args) - 1}, ${len(args)})")
+    rows = await conn.fetch(
+        f"""
+        SELECT v.*, {voided} AS is_voided, p.visit_id AS prev_visit, p.lat AS prev_lat, p.lon AS prev_lon,
+               p.occurred_at AS prev_at
+        FROM {schema}.verdicts_checkins v
+        LEFT JOIN LATERAL (
+            SELECT q.visit_id, q.lat, q.lon, q.occurred_at FROM {schema}.verdicts_checkins q
+            WHERE q.cadre_id = v.cadre_id AND (q.occurred_at, q.visit_id) < (v.occurred_at, v.visit_id)
+              AND q.lat IS NOT NULL AND q.recorded_at < {until} AND (q.voided_at IS NULL OR q.voided_at >= {until})
+            ORDER BY q.occurred_at DESC, q.visit_id DESC LIMIT 1
+        ) p ON v.lat IS NOT NULL AND NOT {voided}
+        WHERE {" AND ".join(wanted)}
+        ORDER BY v.occurred_at DESC, v.visit_id DESC LIMIT $2
+        """,
+        *args,
+    )
+    items = [_audited(row, rules) for row in rows[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "next": f"{items[-1]['occurred_at'].isoformat()}|{items[-1]['visit_id']}" if more else None}
+
+
+def _audited(row: Record, rules: Rules) -> dict[str, Any]:
+    """One check-in as the audit shows it: its stored verdict, the rules it failed and its travel."""
+    speed = None
+    if row["prev_visit"] is not None:
+        km = _great_circle_km(row["prev_lat"], row["prev_lon"], row["lat"], row["lon"])
+        hours = (row["occurred_at"] - row["prev_at"]).total_seconds() / 3600.0
+        speed = km / hours if hours > 0 else (0.0 if km == 0 else float("inf"))
+    reasons = []
+    if row["is_voided"]:
+        reasons.append("voided")
+    if row["lat"] is None:
+        reasons.append("no_position")
+    else:
+        if rules.mock_fixes_rejected and row["is_mock"]:
+            reasons.append("mocked")
+        if row["accuracy_m"] is None or row["accuracy_m"] > rules.verified_max_accuracy_m:
+            reasons.append("poor_accuracy")
+        if row["distance_m"] is not None and row["distance_m"] > rules.verified_max_distance_m:
+            reasons.append("too_far")
+        if row["distance_m"] is None and row["target_kind"] == "household":
+            reasons.append("no_household_location")
+    if speed is not None and speed > rules.impossible_travel_kmh:
+        reasons.append("impossible_travel")
+    return {
+        "visit_id": row["visit_id"], "cadre_id": row["cadre_id"], "target_kind": row["target_kind"],
+        "target_id": row["target_id"], "household_id": row["household_id"], "village": row["village"],
+        "kind": row["kind"], "occurred_at": row["occurred_at"], "recorded_at": row["recorded_at"],
+        "accuracy_m": row["accuracy_m"], "is_mock": row["is_mock"], "distance_m": row["distance_m"],
+        "verdict": "voided" if row["is_voided"] else "verified" if row["verified"] else "unverified",
+        "reasons": reasons, "void_reason": row["void_reason"] if row["is_voided"] else None,
+        "previous_visit_id": row["prev_visit"],
+        "travel_kmh": None if speed is None or speed == float("inf") else round(speed, 1),
+    }
+
+
+async def summary(conn: AsyncConnection, schema: str, *, period: Period | None = None,
+                  as_of: date | None = None) -> dict[str, Any]:
     """County totals of the verdicts for a period: check-ins, verified, and why the rest were not."""
     items = await checkins(conn, schema, period=period, as_of=as_of)
     rules = await load_rules(conn, adcode_of(schema))
@@ -244,7 +361,7 @@ async def summary(conn: Any, schema: str, *, period: Period | None = None, as_of
     }
 
 
-async def households_changed_since(conn: Any, schema: str, moment: datetime) -> set[UUID]:
+async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:
     """Households with a check-in recorded or voided in this read model from `moment` on."""
     rows = await conn.fetch(
         f"SELECT DISTINCT household_id FROM {schema}.verdicts_checkins"

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+
+Command = Callable[[argparse.Namespace], int | None]  # a subcommand's handler: its exit code (None: 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,10 +18,23 @@ def build_parser() -> argparse.ArgumentParser:
     # Areas add their subcommands here, one call each.
     register_db(commands)
     register_county(commands)
+    register_household(commands)
     register_api(commands)
     register_projections(commands)
     register_demo(commands)
     return parser
+
+
+def register_household(commands: argparse._SubParsersAction) -> None:
+    import importlib
+
+    household = commands.add_parser("household", help="one household's personal data")
+    actions = household.add_subparsers(dest="household_command", required=True, metavar="ACTION")
+    erase = actions.add_parser("erase", help="erase a household's personal data (deletes its key; events remain)")
+    erase.add_argument("adcode", help="6-digit adcode of the household's county")
+    erase.add_argument("household_id", metavar="ID", help="the household's id")
+    erase.add_argument("--reason", required=True, help="why (kept in the audit log), e.g. 本人申请删除")
+    erase.set_defaults(handler=lambda args: importlib.import_module("services.erasure").command(args))
 
 
 def register_demo(commands: argparse._SubParsersAction) -> None:
@@ -34,7 +50,7 @@ def register_demo(commands: argparse._SubParsersAction) -> None:
 def register_projections(commands: argparse._SubParsersAction) -> None:
     import importlib
 
-    def handler(module: str, name: str):  # imported on use: keeps `grassroots --help` fast
+    def handler(module: str, name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
         return lambda args: getattr(importlib.import_module(module), name)(args)
 
     projector = commands.add_parser("projector", help="run the projection driver alone (serve runs one too)")
@@ -50,7 +66,7 @@ def register_projections(commands: argparse._SubParsersAction) -> None:
 def register_api(commands: argparse._SubParsersAction) -> None:
     import importlib
 
-    def handler(module: str, name: str):  # imported on use: keeps `grassroots --help` fast
+    def handler(module: str, name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
         return lambda args: getattr(importlib.import_module(module), name)(args)
 
     user = commands.add_parser("user", help="accounts and roles")
@@ -85,7 +101,7 @@ def register_db(commands: argparse._SubParsersAction) -> None:
 def register_county(commands: argparse._SubParsersAction) -> None:
     import importlib
 
-    def storage_command(name: str):  # imported on use: keeps `grassroots --help` fast
+    def storage_command(name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
         return lambda args: getattr(importlib.import_module("services.storage.cli"), name)(args)
 
     county = commands.add_parser("county", help="provision and list counties (tenants)")

@@ -14,24 +14,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate as LibraryAggregate
+from eventsourcing.domain import CanMutateProtocol
 from eventsourcing.persistence import IntegrityError, InterfaceError, JSONTranscoder, OperationalError, StoredEvent
 from eventsourcing.utils import retry
 from psycopg import sql
 
 from services.domain import (
-    Cadre, CommandReceipt, DomainError, Household, Interview, InvalidState, Issue, NotFound, NotPermitted,
+    Cadre, Campaign, CommandReceipt, DomainError, Household, Interview, InvalidState, Issue, NotFound, NotPermitted,
     Pairing, Visit, clock, receipt_id,
 )
 from services.domain import commands as c
-from services.personal import ERASED, KeyStore, open_personal, open_text, seal_personal, seal_text
+from services.personal import (
+    ERASED, KeyStore, open_free_text, open_personal, open_text, seal_free_text, seal_personal, seal_text,
+)
+from services.places import KnownPlaces, Level, named_places
 from services.storage.names import adcode_of, register_transcodings
 from services.storage.recorder import MAX_EVENTS_PER_SAVE
 
@@ -65,6 +69,7 @@ class Outcome:
     status: Status
     reason: dict[str, str] | None = None
     result: dict[str, Any] = field(default_factory=dict)
+    field: str | None = None  # a rejection about one field (e.g. a village not of the county) names it
 
     def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "reason": self.reason, "result": self.result}
@@ -87,7 +92,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     **{name: frozenset({"county_admin"}) for name in (
         "register_household", "relocate_household", "retag_household", "archive_household",
         "enrol_cadre", "change_rank", "transfer_cadre", "depart_cadre", "form_pairing", "end_pairing",
-        "void_visit",
+        "void_visit", "define_campaign",
     )},
     "check_in": frozenset({"cadre", "county_admin"}),
     "hold_interview": frozenset({"cadre", "county_admin"}),
@@ -121,6 +126,7 @@ class Work:
         self.aggregates: dict[UUID, LibraryAggregate] = {}
         self.changed: dict[UUID, LibraryAggregate] = {}
         self.keys: dict[UUID, bytes | None] = {}
+        self.places = KnownPlaces(county.adcode)
 
     def get(self, cls: type[A], aggregate_id: UUID, what: tuple[str, str]) -> A:
         aggregate = self.aggregates.get(aggregate_id)
@@ -150,6 +156,14 @@ class Work:
         receipts = {i: loaded.pop(i) for i in receipt_ids if i in loaded}
         self.aggregates.update(loaded)
         return receipts
+
+    def require_places(self, command: c.Command) -> None:
+        """Every village and township the command names is a place of the county (services/places.py)."""
+        named = named_places(command)
+        if self.places.unasked(named):
+            self.county.learn_places(self.places, named)
+        for level, code in named:
+            self.places.require(level, code)
 
     def created(self, aggregate: A) -> A:
         self.aggregates[aggregate.id] = aggregate
@@ -184,6 +198,7 @@ CADRE = ("干部", "cadre")
 PAIRING = ("结对", "pairing")
 VISIT = ("走访记录", "visit")
 ISSUE = ("问题", "issue")
+CAMPAIGN = ("慰问活动", "campaign")
 
 
 class County(Application[UUID]):
@@ -191,6 +206,8 @@ class County(Application[UUID]):
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
+        # The library types `recorder` as an abstract ApplicationRecorder; services/storage/recorder.py's
+        # factory makes a Postgres one, with a datastore and an events table (the ignores below).
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
         self.schema: str = datastore.schema
         self.adcode = adcode_of(self.schema)
@@ -248,6 +265,9 @@ class County(Application[UUID]):
             chunk = list(enumerate(commands[start:start + batch_size], start))
             receipt_ids = {cmd.command_id: receipt_id(cmd.command_id) for _, cmd in chunk}
             work.create_keys(cmd.command_id for _, cmd in chunk if isinstance(cmd, c.RegisterHousehold))
+            places = [place for _, cmd in chunk for place in named_places(cmd)]
+            if work.places.unasked(places):
+                self.learn_places(work.places, places)
             receipted = work.read((i for _, cmd in chunk for i in _references(cmd, actor)), receipt_ids.values(),
                                   (i for _, cmd in chunk for i in _keys_needed(cmd)))
             applied: list[tuple[int, c.Command, dict[str, Any]]] = []
@@ -300,7 +320,8 @@ class County(Application[UUID]):
             return {}, {}
         aggregates: dict[UUID, Any] = {}
         keys: dict[UUID, bytes] = {}
-        to_domain_event = self.mapper.to_domain_event
+        # Every stored topic is an event class of services.domain, whose `mutate` folds it.
+        to_domain_event = cast("Callable[[StoredEvent], CanMutateProtocol[Any]]", self.mapper.to_domain_event)
         for row in self._select(aggregate_ids, household_ids):
             originator_id, version = row["originator_id"], row["originator_version"]
             if version == 0:
@@ -316,9 +337,15 @@ class County(Application[UUID]):
     # connections, and this is the first statement of every command.
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _select(self, aggregate_ids: list[UUID], household_ids: list[UUID]) -> list[Any]:
+        # A Postgres recorder (see __init__): the ignore is for the library's abstract type.
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
             cursor.execute(self._read_statement, (aggregate_ids, household_ids), prepare=True)
             return cursor.fetchall()
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def learn_places(self, known: KnownPlaces, places: list[tuple[Level, str]]) -> None:
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            known.learn(cursor, places)
 
     def _save(self, *aggregates: LibraryAggregate) -> None:
         """`Application.save` for aggregates, without its per-object isinstance checks against runtime
@@ -339,9 +366,10 @@ class County(Application[UUID]):
         """Run the command's method; an Outcome when it refuses, None when its event is pending."""
         try:
             self._authorise(command, actor)
+            work.require_places(command)
             getattr(self, command.type)(command, actor, work)
         except DomainError as error:
-            return Outcome("rejected", error.reason)
+            return Outcome("rejected", error.reason, field=error.context.get("field"))
         except Conflict as conflict:
             return Outcome("conflict", conflict.reason)
         return None
@@ -359,7 +387,7 @@ class County(Application[UUID]):
 
     def _answer_from_receipt(self, command: c.Command) -> Outcome | None:
         try:
-            receipt = self.repository.get(receipt_id(command.command_id))
+            receipt: LibraryAggregate = self.repository.get(receipt_id(command.command_id))
         except AggregateNotFoundError:
             return None
         return _answer(receipt, command)
@@ -373,21 +401,28 @@ class County(Application[UUID]):
         key = work.keys[household_id]
         assert key is not None
         work.created(Household(
-            id=household_id, village=command.village, township=command.township, address=command.address,
-            lat=command.lat, lon=command.lon, tags=list(command.tags), size=command.size,
+            id=household_id, village=command.village, township=command.township,
+            address=seal_free_text(command.address, key, household_id), lat=command.lat, lon=command.lon,
+            tags=list(command.tags), size=command.size,
             personal=seal_personal(command.head_name, command.phone, command.notes, key, household_id),
         ))
 
     def relocate_household(self, command: c.RelocateHousehold, actor: Actor, work: Work) -> None:
         household = work.changing(work.get(Household, command.household_id, HOUSEHOLD), command)
-        household.relocate(village=command.village, township=command.township, address=command.address,
-                           lat=command.lat, lon=command.lon)
+        key = work.key(household.id)
+        if key is None:  # the address is personal: an erased household has none to keep
+            raise InvalidState("household_erased", "该户的个人信息已删除，不能再记录新地址。",
+                               "This household's personal data was erased: a new address cannot be kept.")
+        household.relocate(village=command.village, township=command.township,
+                           address=seal_free_text(command.address, key, household.id), lat=command.lat,
+                           lon=command.lon)
 
     def retag_household(self, command: c.RetagHousehold, actor: Actor, work: Work) -> None:
         work.changing(work.get(Household, command.household_id, HOUSEHOLD), command).retag(list(command.tags))
 
     def archive_household(self, command: c.ArchiveHousehold, actor: Actor, work: Work) -> None:
-        work.changing(work.get(Household, command.household_id, HOUSEHOLD), command).archive(command.reason)
+        household = work.changing(work.get(Household, command.household_id, HOUSEHOLD), command)
+        household.archive(_sealed_or_dropped(command.reason, work, household.id))
 
     # --- cadres and pairings -----------------------------------------------------------------------
 
@@ -416,7 +451,8 @@ class County(Application[UUID]):
 
     def end_pairing(self, command: c.EndPairing, actor: Actor, work: Work) -> None:
         pairing = work.changing(work.get(Pairing, command.pairing_id, PAIRING), command)
-        pairing.end(command.reason, command.ended_on.isoformat())
+        household_id = UUID(pairing.target_id) if pairing.target_kind == "household" else None
+        pairing.end(_sealed_or_dropped(command.reason, work, household_id), command.ended_on.isoformat())
 
     # --- field work ----------------------------------------------------------------------------------
 
@@ -442,7 +478,8 @@ class County(Application[UUID]):
         ))
 
     def void_visit(self, command: c.VoidVisit, actor: Actor, work: Work) -> None:
-        work.changing(work.get(Visit, command.visit_id, VISIT), command).void(actor.user_id, command.reason)
+        visit = work.changing(work.get(Visit, command.visit_id, VISIT), command)
+        visit.void(actor.user_id, _sealed_or_dropped(command.reason, work, visit.household_id))
 
     def hold_interview(self, command: c.HoldInterview, actor: Actor, work: Work) -> None:
         interviewer_id = self._own_cadre(actor, work)
@@ -457,12 +494,18 @@ class County(Application[UUID]):
     # --- issues --------------------------------------------------------------------------------------
 
     def raise_issue(self, command: c.RaiseIssue, actor: Actor, work: Work) -> None:
+        summary = command.summary
         if command.household_id is not None:
             work.get(Household, command.household_id, HOUSEHOLD)
+            key = work.key(command.household_id)
+            if key is None:
+                raise InvalidState("household_erased", "该户的个人信息已删除，不能再记录关于该户的问题。",
+                                   "This household's personal data was erased: an issue about it cannot be kept.")
+            summary = seal_free_text(summary, key, command.household_id)
         work.created(Issue(
             id=command.command_id, source_kind=command.source_kind, source_id=command.source_id,
             household_id=command.household_id, village=command.village, category=command.category,
-            summary=command.summary, raised_by=actor.cadre_id, occurred_at=command.occurred_at,
+            summary=summary, raised_by=actor.cadre_id, occurred_at=command.occurred_at,
         ))
 
     def route_issue(self, command: c.RouteIssue, actor: Actor, work: Work) -> None:
@@ -482,13 +525,15 @@ class County(Application[UUID]):
                 or (issue.current_route == "on_the_spot" and self._raised_by(issue, actor))):
             raise _not_yours("只能办结转给本部门的问题，或自己即接即办的问题。",
                              "You may resolve only issues routed to your department, or your own on-the-spot issues.")
-        work.changing(issue, command).resolve(command.resolution, resolved_by=actor.user_id)
+        resolution = _sealed_or_dropped(command.resolution, work, issue.household_id)
+        work.changing(issue, command).resolve(resolution, resolved_by=actor.user_id)
 
     def reply_issue(self, command: c.ReplyIssue, actor: Actor, work: Work) -> None:
         issue = work.get(Issue, command.issue_id, ISSUE)
         if not (actor.is_admin or self._routed_to(issue, actor)):
             raise _not_yours("只能答复转给本部门的问题。", "You may reply only to issues routed to your department.")
-        work.changing(issue, command).reply(command.reply, replied_by=actor.user_id)
+        work.changing(issue, command).reply(_sealed_or_dropped(command.reply, work, issue.household_id),
+                                            replied_by=actor.user_id)
 
     def rate_issue(self, command: c.RateIssue, actor: Actor, work: Work) -> None:
         issue = work.get(Issue, command.issue_id, ISSUE)
@@ -501,7 +546,15 @@ class County(Application[UUID]):
         issue = work.get(Issue, command.issue_id, ISSUE)
         if not (actor.is_admin or self._raised_by(issue, actor)):
             raise _not_yours("只能重新打开自己提出的问题。", "You may reopen only issues you raised.")
-        work.changing(issue, command).reopen(command.reason, reopened_by=actor.user_id)
+        work.changing(issue, command).reopen(_sealed_or_dropped(command.reason, work, issue.household_id),
+                                             reopened_by=actor.user_id)
+
+    # --- campaigns -------------------------------------------------------------------------------------
+
+    def define_campaign(self, command: c.DefineCampaign, actor: Actor, work: Work) -> None:
+        work.created(Campaign(id=command.command_id, festival=command.festival,
+                              starts_on=command.starts_on.isoformat(), ends_on=command.ends_on.isoformat(),
+                              tags=list(command.tags), defined_by=actor.user_id))
 
     # --- shared checks -------------------------------------------------------------------------------
 
@@ -540,7 +593,8 @@ class County(Application[UUID]):
         personal = open_personal(household.personal, key, household_id) if key is not None else ERASED
         return {
             "id": str(household.id), "version": household.version, "village": household.village,
-            "township": household.township, "address": household.address, "lat": household.lat,
+            "township": household.township, "address": open_free_text(household.address, key, household_id),
+            "lat": household.lat,
             "lon": household.lon, "tags": household.tags, "size": household.size, "archived": household.archived,
             "head_name": personal.head_name, "phone": personal.phone, "notes": personal.notes,
             "erased": personal.erased,
@@ -572,16 +626,25 @@ class County(Application[UUID]):
             "note": note, "note_erased": note is None, "companions": visit.companions, "voided": visit.voided,
         }
 
+    def campaign(self, campaign_id: UUID) -> dict[str, Any]:
+        campaign = Work(self).get(Campaign, campaign_id, CAMPAIGN)
+        return {"id": str(campaign.id), "version": campaign.version, "festival": campaign.festival,
+                "starts_on": campaign.starts_on, "ends_on": campaign.ends_on, "tags": campaign.tags}
+
     def issue(self, issue_id: UUID) -> dict[str, Any]:
         issue = Work(self).get(Issue, issue_id, ISSUE)
+        key = self.keys.get(issue.household_id) if issue.household_id is not None else None
+        texts = {name: open_free_text(getattr(issue, attribute), key, issue.household_id)
+                 for name, attribute in (("summary", "summary"), ("resolution", "resolution"), ("reply", "last_reply"))}
         return {
             "id": str(issue.id), "version": issue.version, "state": issue.state, "source_kind": issue.source_kind,
             "source_id": issue.source_id, "household_id": str(issue.household_id) if issue.household_id else None,
-            "village": issue.village, "category": issue.category, "summary": issue.summary,
+            "village": issue.village, "category": issue.category, "summary": texts["summary"],
             "raised_by": str(issue.raised_by) if issue.raised_by else None,
             "occurred_at": issue.occurred_at.isoformat(), "route": issue.current_route,
-            "department": issue.department, "deadline": issue.deadline, "resolution": issue.resolution,
-            "reply": issue.last_reply, "satisfaction": issue.satisfaction,
+            "department": issue.department, "deadline": issue.deadline, "resolution": texts["resolution"],
+            "reply": texts["reply"], "satisfaction": issue.satisfaction,
+            "erased": issue.household_id is not None and key is None,
         }
 
 
@@ -602,10 +665,24 @@ def _references(command: c.Command, actor: Actor) -> list[UUID]:
 
 
 def _keys_needed(command: c.Command) -> list[UUID]:
-    """The households whose keys a command seals with, so that a batch reads them with its aggregates."""
+    """The households whose keys a command seals with, so that a batch reads them with its aggregates.
+    (An issue's household is known only once the issue is read: `Work.key` fetches that one.)"""
     if isinstance(command, c.CheckIn) and command.target_kind == "household":
         return [UUID(command.target_id)]
+    if isinstance(command, (c.RelocateHousehold, c.ArchiveHousehold)):
+        return [command.household_id]
+    if isinstance(command, c.RaiseIssue) and command.household_id is not None:
+        return [command.household_id]
     return []
+
+
+def _sealed_or_dropped(text: str, work: Work, household_id: UUID | None) -> str:
+    """Free text about a household, sealed with its key. Once the household is erased such text is not
+    kept (stored empty), so its issues can still be closed and it can still be archived."""
+    if household_id is None:
+        return text
+    key = work.key(household_id)
+    return seal_free_text(text, key, household_id) if key is not None else ""
 
 
 def _answer(receipt: LibraryAggregate, command: c.Command) -> Outcome:

@@ -77,7 +77,20 @@ def _looks_like_formula(value: Any) -> bool:
 
 
 def to_xlsx(ledger: Ledger) -> bytes:
+    return to_xlsx_book([ledger])
+
+
+def to_xlsx_book(ledgers: Sequence[Ledger]) -> bytes:
+    """Several ledgers as the sheets of one workbook (e.g. one household's record, visits and issues)."""
     workbook = Workbook(write_only=True)  # streams rows: a 20k-row ledger stays small in memory
+    for ledger in ledgers:
+        _write_sheet(workbook, ledger)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _write_sheet(workbook: Workbook, ledger: Ledger) -> None:
     sheet = workbook.create_sheet(_sheet_name(ledger.title))
     for index, column in enumerate(ledger.columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = column.width
@@ -96,9 +109,6 @@ def to_xlsx(ledger: Ledger) -> bytes:
         notes.column_dimensions["A"].width = 100
         for line in ledger.notes:
             notes.append([_xlsx_cell(notes, line)])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def _xlsx_cell(sheet: Any, value: Any) -> Any:

@@ -1,5 +1,8 @@
 """Personal fields sealed with a per-household key (AES-GCM), so that deleting the key erases them from
-every stored event (crypto-shredding) while the events themselves still load.
+every stored event (crypto-shredding) while the events themselves still load. Sealed: the head's name,
+phone and notes (one token), and every free text about the household: its address and archive reason,
+visit notes and void reasons, pairing end reasons, and its issues' summaries, resolutions, replies and
+reopening reasons.
 
 A sealed value is a text token `v1.<urlsafe base64 of nonce + ciphertext>`. The household id is the
 associated data: a token copied into another household's event does not open with that household's key.
@@ -18,10 +21,13 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from psycopg import Cursor, sql
+from psycopg import sql
+
+from services.storage.connections import AsyncConnection, SyncCursor
 
 TOKEN_PREFIX = "v1."
 KEY_BYTES = 32
+ERASED_LABEL = "已删除"  # what people read (ledgers, pages) in place of an erased household's personal data
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,25 @@ def open_text(token: str, key: bytes | None, household_id: UUID) -> str | None:
         raise ValueError(f"personal token does not open with household {household_id}'s key") from None
 
 
+def seal_free_text(text: str, key: bytes, household_id: UUID) -> str:
+    """Free text about a household (its address, archive reason, an issue's summary, resolution, reply or
+    reopening reason), sealed so that erasure makes it unreadable too. Empty text stays empty."""
+    return seal_text(text, key, household_id) if text else text
+
+
+def open_free_text(stored: str | None, key: bytes | None, household_id: UUID | None) -> str | None:
+    """Free text as it reads now: opened with the household's key, None once the household is erased.
+    Text about no household is stored plain; text written before it was sealed (no token) reads as it
+    was until its household is erased."""
+    if stored is None or household_id is None:
+        return stored
+    if key is None:
+        return None
+    if not stored.startswith(TOKEN_PREFIX):
+        return stored
+    return open_text(stored, key, household_id)
+
+
 def seal_personal(head_name: str, phone: str | None, notes: str, key: bytes, household_id: UUID) -> str:
     fields = {"head_name": head_name, "phone": phone, "notes": notes}
     return seal_text(json.dumps(fields, ensure_ascii=False, separators=(",", ":")), key, household_id)
@@ -73,7 +98,7 @@ def open_personal(token: str, key: bytes | None, household_id: UUID) -> Personal
     return PersonalFields(head_name=fields["head_name"], phone=fields["phone"], notes=fields["notes"])
 
 
-Transaction = Callable[[], AbstractContextManager[Cursor[Any]]]
+Transaction = Callable[[], AbstractContextManager[SyncCursor]]
 
 
 class KeyStore:
@@ -114,22 +139,30 @@ class KeyStore:
             )
             return self._select(cursor, ids)
 
-    def _select(self, cursor: Cursor[Any], ids: list[UUID]) -> dict[UUID, bytes]:
+    def _select(self, cursor: SyncCursor, ids: list[UUID]) -> dict[UUID, bytes]:
         cursor.execute(sql.SQL("SELECT household_id, key FROM {} WHERE household_id = ANY(%s)").format(self._table),
                        (ids,))
         return {row["household_id"]: bytes(row["key"]) for row in _dict_rows(cursor)}
 
-    def delete(self, household_id: UUID) -> bool:
-        """Shred the key; True when there was one."""
+    def delete(self, household_id: UUID, then: Callable[[SyncCursor, bool], None] | None = None) -> bool:
+        """Shred the key; True when there was one. `then(cursor, deleted)` runs in the same transaction
+        (the erasure's audit entry: both are kept, or neither)."""
         with self._transaction() as cursor:
             cursor.execute(sql.SQL("DELETE FROM {} WHERE household_id = %s").format(self._table), (household_id,))
-            return cursor.rowcount == 1
+            deleted = cursor.rowcount == 1
+            if then is not None:
+                then(cursor, deleted)
+            return deleted
 
 
-def _dict_rows(cursor: Cursor[Any]) -> list[dict[str, Any]]:
+async def keys_of(conn: AsyncConnection, schema: str, household_ids: list[UUID]) -> dict[UUID, bytes]:
+    """`KeyStore.get_many` from the API's asyncpg pool: one query, no thread."""
+    rows = await conn.fetch(f"SELECT household_id, key FROM {schema}.household_keys WHERE household_id = ANY($1)",
+                            household_ids)
+    return {row["household_id"]: bytes(row["key"]) for row in rows}
+
+
+def _dict_rows(cursor: SyncCursor) -> list[dict[str, Any]]:
     # The pool's connections may hand out dict rows (eventsourcing's datastore) or tuples.
-    rows = cursor.fetchall()
-    if rows and not isinstance(rows[0], dict):
-        names = [column.name for column in cursor.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in rows]
-    return rows
+    names = [column.name for column in cursor.description or ()]
+    return [row if isinstance(row, dict) else dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 from typing import Generic, TypeVar
+from uuid import UUID
 
 from eventsourcing.application import Application
 
@@ -10,7 +11,7 @@ from services.storage.names import check_adcode
 from services.storage.recorder import county_env
 from services.storage.schemas import get_county
 
-App = TypeVar("App", bound=Application)
+App = TypeVar("App", bound=Application[UUID])
 
 
 class UnknownCounty(LookupError):

@@ -57,6 +57,21 @@ def embedded_postgres() -> Iterator[EmbeddedPostgres]:
         shutil.rmtree(datadir, ignore_errors=True)
 
 
+def create_database(server_url: str, prefix: str) -> str:
+    """A new, empty database on the server of `server_url`; its URL (a URL, not key=value: asyncpg
+    takes only URLs)."""
+    from urllib.parse import urlsplit, urlunsplit
+    from uuid import uuid4
+
+    import psycopg
+    from psycopg import sql
+
+    name = f"{prefix}_{uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     from services.storage.schemas import init_database

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distanceMetres, orderDue, searchHouseholds } from '../src/lib/geo.js';
+import { chinaDay, distanceMetres, inCampaign, orderDue, searchHouseholds } from '../src/lib/geo.js';
 import zh from '../src/i18n/zh-CN.js';
 import en from '../src/i18n/en.js';
 
@@ -20,6 +20,30 @@ describe('Today ordering', () => {
   it('orders by due date when the phone does not know where it is', () => {
     const items = [due('late', 'due', 1, 1, '2026-12-31'), due('soon', 'due', 1, 1, '2026-12-01')];
     expect(orderDue(items, null).map((i) => i.household_id)).toEqual(['soon', 'late']);
+  });
+
+  it('puts the households a festival campaign still has to visit first, during its window only', () => {
+    const festival = { campaign_id: 'c1', festival: 'mid_autumn', starts_on: '2026-09-20', ends_on: '2026-10-08' };
+    const items = [
+      due('near-overdue', 'overdue', 18.641, 109.7),
+      { ...due('far-campaign', 'due', 18.8, 109.7), campaign: festival },
+      { ...due('near-campaign', 'due', 18.6401, 109.7), campaign: festival },
+      due('near-due', 'due', 18.6402, 109.7),
+    ];
+    expect(orderDue(items, here, '2026-09-25').map((i) => i.household_id)).toEqual(
+      ['near-campaign', 'far-campaign', 'near-overdue', 'near-due']);
+    // A list cached before the window opened, or kept after it closed, orders as usual.
+    for (const day of ['2026-09-19', '2026-10-09']) {
+      expect(orderDue(items, here, day).map((i) => i.household_id)).toEqual(
+        ['near-overdue', 'near-campaign', 'near-due', 'far-campaign']);
+    }
+    expect(inCampaign(items[1], '2026-10-08')).toBe(true);
+    expect(inCampaign(items[0], '2026-10-08')).toBe(false);
+  });
+
+  it("knows the day in China's calendar", () => {
+    expect(chinaDay(new Date('2026-09-30T16:30:00Z'))).toBe('2026-10-01');
+    expect(chinaDay(new Date('2026-09-30T15:59:00Z'))).toBe('2026-09-30');
   });
 
   it('measures about 111 km per degree of latitude', () => {

@@ -6,12 +6,15 @@ psycopg pool) and, unless told not to, runs the projection driver as a task of t
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import importlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 from anyio import to_thread
@@ -21,14 +24,19 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.storage.connections import AsyncPool
 from services.storage.database import connect, database_url
 from services.storage.schemas import ensure_core
 
-from . import errors, ops, status
+from . import errors, ops, status, stopping
 from .errors import ApiError, problem_response
 from .pwa import DEFAULT_DIST, PwaFiles
 from .rejudge import Rejudging
 from .routing import share_paths
+
+if TYPE_CHECKING:
+    from services.county import County
+    from services.tenancy import Counties
 
 log = logging.getLogger("grassroots.app")
 
@@ -37,12 +45,19 @@ API_MODULES = (
     "session", "openapi", "sync", "phone",                                          # the field app and everyone
     "coverage", "completeness", "pairings", "interviews", "issues", "leaderboards",  # read models
     "visits", "households", "people", "accounts", "audit", "places", "rules",        # the county admin
-    "imports", "exports", "sse", "province",
+    "imports", "exports", "sse", "province", "campaigns", "worklog",
 )
 
 JSON_LIMIT = 2 * 1024 * 1024  # sync batches of 500 check-ins are ~0.5 MiB
 UPLOAD_LIMIT = 10 * 1024 * 1024  # household files (CSV/XLSX)
-STOP_TIMEOUT = 10.0
+# One SIGTERM stops the server within 5 s (issue 15; services/api/stopping.py): requests in flight get
+# GRACEFUL_SECONDS to finish (a batch of 500 check-ins takes about a second; an upload still unfinished
+# is answered 503 before that), then the projector gets PROJECTOR_STOP_SECONDS to commit its batch before
+# it is cancelled (the batch's transaction then rolls back with its tracking rows: nothing half-applied),
+# then the pools get POOL_CLOSE_SECONDS before their connections are dropped.
+GRACEFUL_SECONDS = 2
+PROJECTOR_STOP_SECONDS = 1.0
+POOL_CLOSE_SECONDS = 0.5
 HOUSEKEEPING_EVERY = 3600.0  # seconds
 # Smaller bodies gain less than gzip's header and CPU cost them. Starlette leaves text/event-stream
 # uncompressed (it would buffer the stream), so SSE still streams.
@@ -96,11 +111,12 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db_url = url or await to_thread.run_sync(database_url)
+        db_url = url if url else await to_thread.run_sync(database_url)  # not `or`: mypy types that str | None
         await to_thread.run_sync(_prepare_core, db_url)
         app.state.url = db_url
         app.state.metrics = ops.Metrics()
         app.state.openapi = None
+        app.state.stopping = stopping.Stopping()
         # Recycled after max_queries: a backend keeps the catalog of every county schema it touched (DESIGN §9).
         app.state.db = await asyncpg.create_pool(db_url, min_size=1, max_size=10, max_queries=20_000)
         app.state.counties = _counties(db_url)
@@ -115,14 +131,18 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
             stop.set()
             if driver is not None:
                 try:
-                    await asyncio.wait_for(driver, STOP_TIMEOUT)
+                    await asyncio.wait_for(driver, PROJECTOR_STOP_SECONDS)
                 except TimeoutError:
-                    log.warning("projector did not stop in %ss; cancelled", STOP_TIMEOUT)
+                    log.warning("the projector's batch did not finish in %s s; cancelled (it rolls back)",
+                                PROJECTOR_STOP_SECONDS)
             housekeeping.cancel()
             await asyncio.gather(housekeeping, return_exceptions=True)
             await app.state.rejudging.close()
             await to_thread.run_sync(app.state.counties.close)
-            await app.state.db.close()
+            try:
+                await asyncio.wait_for(app.state.db.close(), POOL_CLOSE_SECONDS)
+            except TimeoutError:
+                app.state.db.terminate()  # a connection still held by a cancelled request
 
     routes: list[BaseRoute] = [
         Mount("/api/v1", routes=api_routes()),
@@ -134,7 +154,7 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
     return Starlette(
         routes=routes,
         middleware=[Middleware(ops.RequestContext), Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE),
-                    Middleware(BodyLimit)],
+                    Middleware(BodyLimit), Middleware(stopping.UnfinishedBodies)],
         exception_handlers=errors.handlers(),
         lifespan=lifespan,
     )
@@ -148,14 +168,14 @@ def _prepare_core(url: str) -> None:
         ensure_tables(conn)
 
 
-def _counties(url: str):
+def _counties(url: str) -> Counties[County]:
     from services.county import County
     from services.tenancy import Counties
 
     return Counties(url, County)
 
 
-async def _housekeeping(pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+async def _housekeeping(pool: AsyncPool, stop: asyncio.Event) -> None:
     """Every HOUSEKEEPING_EVERY seconds: forget ended sessions and old login attempts (the audit log
     keeps the record of both), so neither table grows with every login for ever."""
     from services.identity import purge
@@ -182,17 +202,20 @@ async def _run_projector(url: str, stop: asyncio.Event) -> None:
         log.exception("the projection driver stopped")
 
 
-def serve(args) -> int:
+def serve(args: argparse.Namespace) -> int:
     """`grassroots serve`: uvicorn on --host/--port, JSON logs, the projector unless --no-projector."""
     import uvicorn
 
-    from .sse import StreamClosingServer
-
     ops.configure_logging()
+    # uvicorn re-raises the stop signal after its shutdown so that the process dies of it; a stop that
+    # was asked for is a clean stop here: the re-raised signal meets this handler and the exit code is 0.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda signum, frame: None)
     app = create_app(projector=not args.no_projector)
     if not (DEFAULT_DIST / "index.html").is_file():
         log.warning("no built PWA in %s: serving the API only (build it with `make pwa`)", DEFAULT_DIST)
-    # The server that ends open event streams on a stop signal: else shutdown waits for every admin page.
-    StreamClosingServer(uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                                       proxy_headers=True, server_header=False)).run()
+    # The server that ends open event streams and unfinished uploads on a stop signal (services/api/stopping.py).
+    stopping.Server(uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
+                                   proxy_headers=True, server_header=False,
+                                   timeout_graceful_shutdown=GRACEFUL_SECONDS)).run()
     return 0

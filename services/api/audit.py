@@ -1,5 +1,6 @@
-"""`GET /audit`: the county's audit log, newest first: logins, rule changes, account changes
-(kept by services/identity/sessions.py)."""
+"""`GET /audit`: the county's audit log, newest first: logins, rule changes, account changes, erasures,
+county admins' reads and exports of households' personal data, and voided visits (kept by
+services/identity/sessions.py)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,8 +23,9 @@ class AuditQuery(BaseModel):
 class AuditEntry(BaseModel):
     id: int
     at: datetime
-    action: str = Field(description="login, logout, login.failed, rules.changed, user.created, user.disabled, "
-                                    "user.enabled, user.password_set")
+    action: str = Field(description="login, logout, login.failed, rules.changed, place.added, user.created, "
+                                    "user.disabled, user.enabled, user.password_set, household.erased, "
+                                    "household.read, household.exported, visit.voided")
     username: str | None
     address: str | None
     detail: dict[str, Any]

@@ -37,7 +37,8 @@ def bearer_token(request: Request) -> str | None:
 async def authenticate(request: Request) -> Session | None:
     """The caller's live session, or None."""
     if hasattr(request.state, "session"):
-        return request.state.session
+        known: Session | None = request.state.session
+        return known
     token = bearer_token(request)
     session = None
     if token:

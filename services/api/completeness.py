@@ -9,16 +9,17 @@ from pydantic import Field, field_validator
 from projections import completeness
 
 from .auth import ADMIN
-from .filters import CompletenessFilters
-from .reading import AsOf, Document, Page, Paged, lookup, offset_page, reading, schema_of, with_heads
+from .filters import CompletenessFilters, TagFilter
+from .reading import Document, Page, Paged, lookup, offset_page, reading, schema_of, with_heads
 from .routing import Call, endpoint
 
 
-@endpoint("GET", "/completeness", query=AsOf, response=Document, roles=ADMIN, tags=["completeness"],
+@endpoint("GET", "/completeness", query=TagFilter, response=Document, roles=ADMIN, tags=["completeness"],
           summary="Household-visit completeness: county and per-township percentages")
 async def completeness_summary(call: Call) -> Document:
     async with reading(call) as conn:
-        return Document(await completeness.percentages(conn, schema_of(call), as_of=call.query.as_of))
+        return Document(await completeness.percentages(conn, schema_of(call), as_of=call.query.as_of,
+                                                       tag=call.query.tag))
 
 
 class HouseholdsQuery(CompletenessFilters, Paged):
@@ -52,7 +53,7 @@ async def completeness_households(call: Call) -> Page:
         await lookup(call, "cadre", query.cadre, ("cadre", "干部"))  # another county's cadre: 404, not an empty page
     filters: dict[str, Any] = {"township": query.township, "village": query.village, "cadre_id": query.cadre,
                "bbox": query.box(),
-               "as_of": query.as_of, "status": query.status}
+               "as_of": query.as_of, "status": query.status, "tag": query.tag}
     async with reading(call) as conn:  # the page and its total, not every household
         items = await completeness.households(conn, schema_of(call), **filters, limit=query.limit, offset=query.offset)
         total = await completeness.count_households(conn, schema_of(call), **filters)

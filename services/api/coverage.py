@@ -23,7 +23,7 @@ async def coverage_map(call: Call) -> JSONResponse:
     query: CoverageQuery = call.query
     async with reading(call) as conn:
         collection = await coverage.geojson(conn, schema_of(call), period_of(query), query.level,
-                                            resolution=query.resolution, as_of=query.as_of)
+                                            resolution=query.resolution, as_of=query.as_of, tag=query.tag)
     return JSONResponse(collection, media_type=GEOJSON_MEDIA_TYPE)
 
 

@@ -18,14 +18,18 @@ from starlette.responses import Response
 from projections import coverage, interviews, issues, pairing
 from projections.base import SHANGHAI
 from services.ledger import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, Ledger, content_disposition, to_csv, to_xlsx
+from services.personal import ERASED_LABEL
 from services.vocabulary import labels
 
 from .auth import ADMIN, ISSUE_READERS, department_scope
 from .filters import (
-    CompletenessFilters, CoverageQuery, InterviewFilters, PairingFilters, completeness_rows, interview_filters,
-    pairing_filters,
+    CompletenessFilters, CoverageQuery, InterviewFilters, PairingFilters, ShortfallFilters, completeness_rows,
+    interview_filters, pairing_filters,
 )
-from .reading import GEOJSON_MEDIA_TYPE, AsOf, county_app, every_row, open_households, period_of, reading, schema_of
+from .reading import (
+    GEOJSON_MEDIA_TYPE, AsOf, audit_personal_read, county_app, every_row, open_households, open_issue_summaries,
+    period_of, reading, schema_of,
+)
 from .routing import Call, endpoint
 
 EXPORT_CONTENT = {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
@@ -49,6 +53,10 @@ class InterviewsExport(InterviewFilters, ExportQuery):
     pass
 
 
+class ShortfallsExport(ShortfallFilters, ExportQuery):
+    pass
+
+
 def download(call: Call, ledger: Ledger) -> Response:
     query: ExportQuery = call.query
     day = (query.as_of or datetime.now(SHANGHAI).date()).isoformat()
@@ -66,8 +74,20 @@ def _label(group: str) -> Any:
     return lambda code: names.get(code, code)
 
 
+def _shown(text: str | None) -> str:
+    """A household's text as a ledger shows it: 已删除 once the household is erased."""
+    return ERASED_LABEL if text is None else text
+
+
+def _head(household: dict[str, Any] | None) -> str | None:
+    """The head's name of an opened household (`open_households`), 已删除 once erased."""
+    if household is None:
+        return None
+    return ERASED_LABEL if household["erased"] else household["head_name"]
+
+
 def _names(county: Any, ids: list[UUID], attribute: str) -> dict[UUID, Any]:
-    """One plain attribute (an issue's summary, a cadre's name) of many aggregates, from their events."""
+    """One plain attribute (a cadre's name) of many aggregates, from their events."""
     return {aggregate_id: getattr(aggregate, attribute, None)
             for aggregate_id, aggregate in county.load_many(ids).items()} if ids else {}
 
@@ -89,8 +109,9 @@ async def issue_rows(call: Call, query: AsOf) -> list[dict[str, Any]]:
     """Every issue of the ledger (newest first), with its summary, as the caller may see it."""
     assert call.session is not None
     rows = await every_row(call, issues.issues, department=department_scope(call.session), as_of=query.as_of)
-    summaries = await to_thread.run_sync(_names, county_app(call), [row["issue_id"] for row in rows], "summary")
-    return [{**row, "summary": summaries.get(row["issue_id"])} for row in rows]
+    summaries = await to_thread.run_sync(open_issue_summaries, county_app(call), [row["issue_id"] for row in rows])
+    await audit_personal_read(call, [row["household_id"] for row in rows])
+    return [{**row, "summary": _shown(summaries.get(row["issue_id"]))} for row in rows]
 
 
 @endpoint("GET", "/exports/issues", query=ExportQuery, roles=ISSUE_READERS, tags=["exports"], content=EXPORT_CONTENT,
@@ -114,7 +135,8 @@ COMPLETENESS_COLUMNS = [
 async def export_completeness(call: Call) -> Response:
     rows = await completeness_rows(call, call.query)
     opened = await to_thread.run_sync(open_households, county_app(call), [row["household_id"] for row in rows])
-    rows = [{**row, "head_name": opened.get(row["household_id"], {}).get("head_name")} for row in rows]
+    await audit_personal_read(call, opened)
+    rows = [{**row, "head_name": _head(opened.get(row["household_id"]))} for row in rows]
     rows.sort(key=lambda row: (row["township"], row["village"], str(row["household_id"])))
     return download(call, Ledger("走访完成情况台账", COMPLETENESS_COLUMNS, rows))
 
@@ -139,9 +161,43 @@ async def export_pairings(call: Call) -> Response:
     households = [row["household_id"] for row in rows if row["household_id"] is not None]
     cadres = await to_thread.run_sync(_names, county_app(call), sorted({row["cadre_id"] for row in rows}), "name")
     heads = await to_thread.run_sync(open_households, county_app(call), households)
+    await audit_personal_read(call, heads)
     rows = [{**row, "cadre_name": cadres.get(row["cadre_id"]),
-             "target_name": heads.get(row["household_id"], {}).get("head_name")} for row in rows]
+             "target_name": _head(heads.get(row["household_id"]))} for row in rows]
     return download(call, Ledger("结对帮扶台账", PAIRING_COLUMNS, rows))
+
+
+# ---- quota shortfalls (结对缺额台账) ----------------------------------------------------------------------------
+
+SHORTFALL_COLUMNS = [
+    Column("cadre_id", "干部编号", 38), Column("cadre_name", "干部", 10), Column("rank", "职级", 10, _label("rank")),
+    Column("township", "乡镇代码", 12), Column("pairings", "结对数", 8), Column("households", "结对户数", 10),
+    Column("hardship", "结对困难户数", 12), Column("hardship_required", "应结对困难户", 12),
+    Column("hardship_short", "困难户缺额", 10), Column("by_rank_required", "按职级应结对户数", 16),
+    Column("by_rank_short", "按职级缺额", 10), Column("contacts_missing", "五个一缺项", 24),
+    Column("shortfall", "最大缺额", 10),
+]
+
+
+def _shortfall_row(row: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """One cadre's figures, each quota rule in its own columns (blank where the county has no such rule)."""
+    rules = {quota["rule"]: quota for quota in row["quotas"]}
+    hardship, by_rank = rules.get("hardship_households", {}), rules.get("households_by_rank", {})
+    kind = _label("target_kind")
+    return {**row, "cadre_name": name, "hardship_required": hardship.get("required"),
+            "hardship_short": hardship.get("short_by"), "by_rank_required": by_rank.get("required"),
+            "by_rank_short": by_rank.get("short_by"),
+            "contacts_missing": "、".join(kind(k) for k in rules.get("five_contacts", {}).get("missing", []))}
+
+
+@endpoint("GET", "/exports/shortfalls", query=ShortfallsExport, roles=ADMIN, tags=["exports"],
+          content=EXPORT_CONTENT, summary="Cadres short of a pairing quota (结对缺额台账) as XLSX or CSV")
+async def export_shortfalls(call: Call) -> Response:
+    query: ShortfallsExport = call.query
+    rows = await every_row(call, pairing.shortfalls, township=query.township, rank=query.rank, as_of=query.as_of)
+    names = await to_thread.run_sync(_names, county_app(call), [row["cadre_id"] for row in rows], "name")
+    return download(call, Ledger("结对缺额台账", SHORTFALL_COLUMNS,
+                                 [_shortfall_row(row, names.get(row["cadre_id"])) for row in rows]))
 
 
 # ---- interviews (约谈台账) ----------------------------------------------------------------------------------------
@@ -178,11 +234,12 @@ async def export_coverage(call: Call) -> Response:
     period = period_of(query)
     async with reading(call) as conn:
         collection = await coverage.geojson(conn, schema_of(call), period, query.level,
-                                            resolution=query.resolution, as_of=query.as_of)
+                                            resolution=query.resolution, as_of=query.as_of, tag=query.tag)
     level = f"h3-{query.resolution}" if query.level == "h3" else query.level
     filename = f"走访覆盖-{call.county}-{level}-{period.start.isoformat()}_{period.end.isoformat()}.geojson"
     return Response(json.dumps(collection, ensure_ascii=False, default=str), media_type=GEOJSON_MEDIA_TYPE,
                     headers={"Content-Disposition": content_disposition(filename)})
 
 
-routes = [export_issues, export_completeness, export_pairings, export_interviews, export_coverage]
+routes = [export_issues, export_completeness, export_pairings, export_shortfalls, export_interviews,
+          export_coverage]

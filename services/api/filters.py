@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import Field
 
 from projections import completeness
-from services.domain.values import Rank
+from services.domain.values import HouseholdTag, Rank
 
 from .reading import AsOf, InPeriod, lookup, reading, schema_of
 from .routing import Call
@@ -17,12 +17,17 @@ from .routing import Call
 DueStatus = Literal["ok", "due", "overdue"]
 
 
-class CoverageQuery(InPeriod):
+class TagFilter(AsOf):
+    tag: HouseholdTag | None = Field(None, description="only the households carrying this tag now, e.g."
+                                                       " left_behind_child (counted one by one: O(those households))")
+
+
+class CoverageQuery(InPeriod, TagFilter):
     level: Literal["village", "township", "county", "h3"] = "village"
     resolution: int = Field(8, ge=7, le=9, description="H3 resolution 7 to 9 (level=h3)")
 
 
-class CompletenessFilters(AsOf):
+class CompletenessFilters(TagFilter):
     township: str | None = Field(None, pattern=r"^\d{9}$", description="township code (9 digits)")
     village: str | None = Field(None, pattern=r"^\d{12}$", description="village code (12 digits)")
     cadre: UUID | None = Field(None, description="only the households this cadre answers for: paired with them,"
@@ -37,7 +42,8 @@ async def completeness_rows(call: Call, query: CompletenessFilters,
         await lookup(call, "cadre", query.cadre, ("cadre", "干部"))  # another county's cadre: 404, not an empty page
     async with reading(call) as conn:
         return await completeness.households(conn, schema_of(call), township=query.township, village=query.village,
-                                             cadre_id=query.cadre, bbox=bbox, as_of=query.as_of, status=query.status)
+                                             cadre_id=query.cadre, bbox=bbox, as_of=query.as_of, status=query.status,
+                                             tag=query.tag)
 
 
 class PairingFilters(AsOf):
@@ -52,6 +58,13 @@ class PairingFilters(AsOf):
 def pairing_filters(query: PairingFilters) -> dict[str, Any]:
     return {"cadre_id": query.cadre_id, "township": query.township, "village": query.village, "rank": query.rank,
             "status": query.status, "as_of": query.as_of}
+
+
+class ShortfallFilters(AsOf):
+    """The quota shortfall table's filters."""
+
+    township: str | None = Field(None, pattern=r"^\d{9}$", description="the cadre's township (9 digits)")
+    rank: Rank | None = Field(None, description="the cadre's rank")
 
 
 class InterviewFilters(AsOf):

@@ -15,9 +15,11 @@ from anyio import to_thread
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
+from services.domain.errors import InvalidCommand
 from services.household_import import (
-    CountyPlace, ImportRejected, RowError, command_for, read_households, template,
+    FIELDS, CountyPlace, HouseholdRow, ImportRejected, RowError, command_for, read_households, template,
 )
+from services.places import KnownPlaces, named_places
 from services.ledger import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, content_disposition, to_csv, to_xlsx
 
 from .auth import actor_of
@@ -68,10 +70,27 @@ async def _county_place(call: Call, adcode: str) -> CountyPlace:
     return CountyPlace(adcode, centroid)
 
 
+async def _outside_the_county(call: Call, adcode: str, rows: list[HouseholdRow]) -> list[RowError]:
+    """The rows naming a village or township that is not a place of the county (services/places.py),
+    found before anything is written: the county's command path would refuse them one by one."""
+    known = KnownPlaces(adcode)
+    async with call.db.acquire() as conn:
+        await known.learn_async(conn, [place for row in rows for place in named_places(row)])
+    headers = {spec.key: spec.header for spec in FIELDS}
+    errors = []
+    for row in rows:
+        for level, code in named_places(row):
+            try:
+                known.require(level, code)
+            except InvalidCommand as error:
+                errors.append(RowError(row.row, headers[level], error.zh, error.en))
+    return errors
+
+
 @endpoint("POST", "/households/import", upload=True, response=ImportResult, roles={"county_admin"},
           tags=["households"], errors={422},
           summary="Register households from a 民情档案 file (CSV or XLSX), all or nothing")
-async def import_households(call: Call) -> ImportResult:
+async def import_households(call: Call) -> ImportResult | JSONResponse:
     """Every row is checked first; if any is wrong the answer (422) names each bad row, column and
     reason and nothing is written. Uploading the same rows again registers nothing twice."""
     assert call.upload is not None and call.session is not None
@@ -85,6 +104,9 @@ async def import_households(call: Call) -> ImportResult:
         plan = await to_thread.run_sync(read_households, data, call.upload.filename, place)
     except ImportRejected as rejected:
         return _rejection(rejected.errors)
+    outside = await _outside_the_county(call, adcode, plan.rows)
+    if outside:
+        return _rejection(outside)
     commands = [command_for(row) for row in plan.rows]
     county_app = call.app_state.counties.get(adcode)
     outcomes = await to_thread.run_sync(county_app.execute_many, commands, actor_of(call.session, adcode))

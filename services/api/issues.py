@@ -13,7 +13,8 @@ from services.domain import commands as c
 from .auth import ADMIN, ISSUE_READERS, department_scope, may_see_issue
 from .errors import not_found
 from .reading import (
-    PLAIN_TEXT, AsOf, Document, InPeriod, Keyset, Page, keyset_page, lookup, period_of, reading, schema_of, whole_page,
+    PLAIN_TEXT, TIME_CURSOR, AsOf, Document, InPeriod, Keyset, Page, audit_personal_read, keyset_page, lookup,
+    period_of, reading, schema_of, whole_page,
 )
 from .routing import Call, endpoint
 from .writing import command_endpoint
@@ -21,9 +22,7 @@ from .writing import command_endpoint
 ISSUE = "/issues/{issue_id:uuid}"
 
 
-# The issue ledger's keyset: the last issue's time and id, `2026-06-30T10:00:00.123456+08:00|<uuid>`.
-ISSUE_CURSOR = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][0-9]{2}:[0-9]{2}"
-                r"\|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+ISSUE_CURSOR = TIME_CURSOR  # the issue ledger's keyset: the last issue's time and id
 
 
 class IssuesQuery(Keyset):
@@ -86,6 +85,7 @@ async def issue_detail(call: Call) -> Document:
     assert call.session is not None
     if not may_see_issue(call.session, issue["route"], issue["department"]):
         raise not_found("issue", "问题")  # not routed to this department: as if it did not exist
+    await audit_personal_read(call, [issue["household_id"]])  # its texts are about the household
     return Document(issue)
 
 

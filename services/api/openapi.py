@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount
@@ -101,7 +101,7 @@ def document(routes: Iterable[BaseRoute], *, title: str = "Grassroots (下基层
             raise ValueError(f"two operations named {op.operation_id}: {seen[op.operation_id]} and {prefix}{op.path}")
         seen[op.operation_id] = prefix + op.path
 
-    wanted: list[tuple[type[BaseModel], Any]] = [(Problem, "serialization")]
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(Problem, "serialization")]
     for _, op in found:
         wanted += [(model, "validation") for model in (op.body, op.query) if model is not None]
         if op.response is not None:
@@ -109,7 +109,7 @@ def document(routes: Iterable[BaseRoute], *, title: str = "Grassroots (下基层
     refs, defs = models_json_schema(list(dict.fromkeys(wanted)), ref_template=REF, schema_generator=_Schemas)
     schemas = defs.get("$defs", {})
 
-    def ref(model: type[BaseModel], mode: str) -> dict[str, Any]:
+    def ref(model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]:
         return refs[(model, mode)]
 
     # Routing refuses NUL in every query, and in bodies unless the operation answers it itself (sync, per command).

@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from projections import positions
+from services.storage.connections import AsyncConnection
 
 from .errors import ApiError
 from .routing import Call, endpoint
@@ -133,7 +134,7 @@ class Readiness(BaseModel):
     lag: dict[str, int]  # events not yet projected, by county
 
 
-async def projector_lag(conn) -> dict[str, int]:
+async def projector_lag(conn: AsyncConnection) -> dict[str, int]:
     """Events not yet applied by the slowest projection, per county (0 when up to date): a constant
     number of queries whatever the number of counties (`projections.positions`)."""
     return await positions.lag(conn)

@@ -21,13 +21,17 @@ from uuid import UUID
 from anyio import to_thread
 from pydantic import BaseModel, Field
 
-from projections import completeness, coverage, issues, leaderboards, pairing, verdicts
+from projections import campaigns, completeness, coverage, issues, leaderboards, pairing, verdicts
 from projections.base import SHANGHAI, Period
-from services.county_map import places_of, stored_map
+from services.identity.sessions import erased_since
 from services.storage.connections import AsyncConnection
 
 from .errors import ApiError, not_found
-from .reading import active_cadres, county_app, lookup, open_households, reading, schema_of
+from .places import county_place_list
+from .reading import (
+    active_cadres, audit_personal_read, county_app, lookup, open_heads, open_households, open_issue_summaries, reading,
+    schema_of,
+)
 from .routing import Call, endpoint
 
 CURSOR_SLACK = timedelta(minutes=10)
@@ -36,14 +40,15 @@ PHONE_ROLES = {"cadre"}
 
 async def place_names(call: Call) -> dict[str, str]:
     """Township and village names by code, from the county's boundary FeatureCollection
-    (docs/contracts.md: `core.counties.boundary`); a county without one gets {} and the phone shows codes.
+    (docs/contracts.md: `core.counties.boundary`) and the villages its admins added; a county without
+    either gets {} and the phone shows codes.
     Cached for NAMES_TTL: boundaries change with a re-provisioning, not with field work."""
     adcode = call.county
     cached = _names_cache.get(adcode)
     if cached is not None and time.monotonic() - cached[0] < NAMES_TTL:
         return cached[1]
     async with call.db.acquire() as conn:
-        names = {place.code: place.name for place in places_of(await stored_map(conn, adcode))}
+        names = {place.code: place.name for place in await county_place_list(conn, adcode)}
     _names_cache[adcode] = (time.monotonic(), names)
     return names
 
@@ -63,6 +68,15 @@ def my_cadre(call: Call) -> UUID:
 # ---- /me/due ----------------------------------------------------------------------------------------------------
 
 
+class DueCampaign(BaseModel):
+    """A festival campaign running today that still has to visit the household (check in as `festival`)."""
+
+    campaign_id: UUID
+    festival: Literal["spring_festival", "duanwu", "mid_autumn"]
+    starts_on: date
+    ends_on: date
+
+
 class DueItem(BaseModel):
     household_id: UUID
     head_name: str | None = Field(description="None when the household's personal data was erased")
@@ -70,28 +84,51 @@ class DueItem(BaseModel):
     village_name: str | None
     lat: float
     lon: float
-    reason: Literal["pairing", "annual_rule"]
+    reason: Literal["pairing", "annual_rule", "campaign"]
     status: Literal["due", "overdue"]
     due_date: date
     last_visit: date | None
+    campaign: DueCampaign | None = None
 
 
 class DueList(BaseModel):
     items: list[DueItem]
 
 
+async def _with_campaigns(conn: AsyncConnection, schema: str, cadre_id: UUID,
+                          items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The due list with the households a running campaign still has to visit among those the cadre
+    answers for: marked on their item, or added (`reason` campaign, due by the window's last day)."""
+    answers_for = await completeness.responsibility(conn, schema, cadre_id, None)
+    if answers_for is None:
+        return items
+    township, pairings = answers_for
+    running = await campaigns.still_to_visit(conn, schema, datetime.now(SHANGHAI).date(), township=township,
+                                             household_ids=[p["household_id"] for p in pairings])
+    marked = {i["household_id"]: i for i in running}
+    listed = [{**item, "campaign": marked.pop(item["household_id"])["campaign"]} if item["household_id"] in marked
+              else item for item in items]
+    return listed + [{**i, "reason": "campaign", "status": "due", "due_date": i["campaign"]["ends_on"]}
+                     for i in marked.values()]
+
+
 @endpoint("GET", "/me/due", response=DueList, roles=PHONE_ROLES, tags=["phone"],
-          summary="My households to visit: paired ones and those the annual rule marks due, overdue first")
+          summary="My households to visit: paired ones, those the annual rule marks due and those a running"
+                  " festival campaign still has to visit")
 async def my_due(call: Call) -> DueList:
     cadre_id = my_cadre(call)
     async with reading(call) as conn:
         items = await completeness.due_list(conn, schema_of(call), cadre_id)
-    opened = await to_thread.run_sync(open_households, county_app(call), [i["household_id"] for i in items])
+        items = await _with_campaigns(conn, schema_of(call), cadre_id, items)
+        opened = await open_heads(conn, schema_of(call), [i["household_id"] for i in items])
+    await audit_personal_read(call, opened)
     names = await place_names(call)
     return DueList(items=[
-        DueItem(household_id=i["household_id"], head_name=opened.get(i["household_id"], {}).get("head_name"),
+        DueItem(household_id=i["household_id"],
+                head_name=opened[i["household_id"]].head_name if i["household_id"] in opened else None,
                 village=i["village"], village_name=names.get(i["village"]), lat=i["lat"], lon=i["lon"],
-                reason=i["reason"], status=i["status"], due_date=i["due_date"], last_visit=i["last_visit"])
+                reason=i["reason"], status=i["status"], due_date=i["due_date"], last_visit=i["last_visit"],
+                campaign=i.get("campaign"))
         for i in items
     ])
 
@@ -107,11 +144,12 @@ class MyHousehold(BaseModel):
     village_name: str | None
     township: str
     township_name: str | None
-    address: str
+    address: str | None = Field(description="None when the household's personal data was erased")
     lat: float
     lon: float
     tags: list[str]
     archived: bool
+    erased: bool = Field(description="its personal data was erased: drop what the phone keeps of it")
     version: int
     last_visit: date | None
     visits_this_year: int
@@ -172,7 +210,9 @@ async def my_households(call: Call) -> MyHouseholds:
     async with reading(call) as conn:
         paired = await pairing.pairings(conn, schema, cadre_id=cadre_id, limit=1000)
         paired_ids = {UUID(p["target_id"]) for p in paired["items"] if p["target_kind"] == "household"}
-        changed = await _changed_since(conn, schema, since) if since else None
+        changed = None
+        if since:  # an erasure changes no read model: its audit entry says which households it touched
+            changed = await _changed_since(conn, schema, since) | await erased_since(conn, call.county, since)
     records = await to_thread.run_sync(open_households, county_app(call), paired_ids | (changed or set()))
     townships = {home} | {records[i]["township"] for i in paired_ids if i in records}
     async with reading(call) as conn:
@@ -189,6 +229,7 @@ async def my_households(call: Call) -> MyHouseholds:
     if missing:
         records |= await to_thread.run_sync(open_households, county_app(call), missing)
     names = await place_names(call)
+    await audit_personal_read(call, [i for i in chosen if i in records])
     households = [  # a paired target id that is no household of this county has no record: left out
         my_household(household_id, records[household_id], figures.get(household_id), counts.get(household_id, 0),
                      names)
@@ -204,7 +245,8 @@ def my_household(household_id: UUID, record: dict[str, Any], figure: dict[str, A
         id=household_id, head_name=record["head_name"], phone=record["phone"], village=record["village"],
         village_name=names.get(record["village"]), township=record["township"],
         township_name=names.get(record["township"]), address=record["address"], lat=record["lat"],
-        lon=record["lon"], tags=record["tags"], archived=record["archived"], version=record["version"],
+        lon=record["lon"], tags=record["tags"], archived=record["archived"], erased=record["erased"],
+        version=record["version"],
         last_visit=figure["last_visit"] if figure else None,
         visits_this_year=figure["visits_this_year"] if figure else 0, open_issues=open_issues,
     )
@@ -252,6 +294,7 @@ async def my_household_detail(call: Call) -> MyHouseholdDetail:
     if household_id not in records:
         raise not_found("household", "农户")
     record = records[household_id]
+    await audit_personal_read(call, [household_id])
     schema = schema_of(call)
     async with reading(call) as conn:
         township = await completeness.households(conn, schema, township=record["township"])
@@ -259,7 +302,7 @@ async def my_household_detail(call: Call) -> MyHouseholdDetail:
         checkins = await verdicts.checkins(conn, schema, household_id=household_id)
         raised = await issues.of_household(conn, schema, household_id)
     visits, cadres = await to_thread.run_sync(_visit_details, county_app(call), [v["visit_id"] for v in checkins])
-    summaries = await to_thread.run_sync(_issue_summaries, county_app(call), [row["issue_id"] for row in raised])
+    summaries = await to_thread.run_sync(open_issue_summaries, county_app(call), [row["issue_id"] for row in raised])
     open_count = sum(1 for row in raised if issues.is_open(row["state"]))
     return MyHouseholdDetail(
         household=my_household(household_id, record, figure, open_count, await place_names(call)),
@@ -271,10 +314,6 @@ async def my_household_detail(call: Call) -> MyHouseholdDetail:
         issues=[HouseholdIssue(id=row["issue_id"], category=row["category"], summary=summaries.get(row["issue_id"]),
                                state=row["state"], raised_at=row["occurred_at"]) for row in raised],
     )
-
-
-def _issue_summaries(county: Any, issue_ids: list[UUID]) -> dict[UUID, str]:
-    return {i: issue.summary for i, issue in county.load_many(issue_ids).items()} if issue_ids else {}
 
 
 # ---- /me/cadres ----------------------------------------------------------------------------------------------

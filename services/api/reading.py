@@ -8,10 +8,14 @@ by key, `limit`/`after` with `next`. Every query takes `as_of` (a date): the ans
 events up to that day would give.
 
 Household personal fields (head's name, phone) are opened only for cadres and county admins of the
-household's county (DESIGN §8); departments and province viewers never get them.
+household's county (DESIGN §8); departments and province viewers never get them. Every request by which
+a county admin reads them (a household, a list with heads' names, a ledger, an export) writes one
+audit-log entry naming the households (`audit_personal_read`).
 """
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -21,15 +25,18 @@ from uuid import UUID
 from anyio import to_thread
 from pydantic import BaseModel, Field, RootModel
 
-from projections import interviews
+from projections import coverage, interviews
 from projections.base import SHANGHAI, Period
 from services.domain import Cadre
 from services.domain.errors import NotFound
 from services.domain.household import Household
-from services.personal import ERASED, open_personal
+from services.domain.issue import Issue
+from services.identity.sessions import audit
+from services.personal import ERASED, PersonalFields, keys_of, open_free_text, open_personal
+from services.storage.connections import AsyncConnection
 from services.storage.names import county_schema
 
-from .auth import PERSONAL_ROLES
+from .auth import ADMIN, PERSONAL_ROLES
 from .errors import ApiError, not_found
 from .params import PeriodText
 from .routing import Call
@@ -54,6 +61,18 @@ class Keyset(AsOf):
     """A keyset page: each list declares its own `after` (the `next` of the previous page) in its own form."""
 
     limit: int = Field(50, ge=1, le=500)
+
+
+# A newest-first keyset's cursor: the last row's time and id, `2026-06-30T10:00:00.123456+08:00|<uuid>`.
+TIME_CURSOR = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][0-9]{2}:[0-9]{2}"
+               r"\|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class NewestFirst(Keyset):
+    """A keyset page of a list kept newest first (the issue ledger, the visit audit, the work logs)."""
+
+    after: str | None = Field(None, max_length=100, pattern=TIME_CURSOR,
+                              description="the `next` of the previous page (another value answers 422)")
 
 
 class InPeriod(AsOf):
@@ -148,6 +167,47 @@ async def lookup(call: Call, reader: str, object_id: UUID, what: tuple[str, str]
         raise not_found(*what) from None
 
 
+PERSONAL_READ = "household.read"
+# A list page read again by the same admin within this window is not logged again: the admin map asks
+# for the same pages at every step of its time slider and on every live update.
+RELIST_WINDOW_S = 600.0
+_listed: OrderedDict[tuple[Any, str, int], float] = OrderedDict()
+_LISTED_MAX = 10_000
+
+
+async def audit_personal_read(call: Call, household_ids: Iterable[UUID | None], action: str = PERSONAL_READ,
+                              listing: bool = False, **detail: Any) -> None:
+    """A county admin's read of households' personal data, to the audit log: who (the session), when
+    (the entry's time), which households and through which request (method, path and query). Cadres'
+    reads of their own households (the field app) are not logged. A `listing` (a page of a list) is
+    logged once per admin, path and set of households in RELIST_WINDOW_S (per server process)."""
+    if call.session is None or not call.session.roles & ADMIN:
+        return
+    ids = [str(i) for i in dict.fromkeys(household_ids) if i is not None]
+    if not ids:
+        return
+    request = call.request
+    if listing and _listed_recently((call.session.user_id, request.url.path, hash(tuple(sorted(ids))))):
+        return
+    route = f"{request.method} {request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+    async with call.db.acquire() as conn:
+        await audit(conn, action, call.session.user_id, call.session.username, call.county,
+                    detail={"household_ids": ids, "route": route, **detail})
+
+
+def _listed_recently(key: tuple[Any, str, int]) -> bool:
+    """Whether this page was logged within the window; remembers it from now if not."""
+    now = time.monotonic()
+    seen = _listed.get(key)
+    if seen is not None and now - seen < RELIST_WINDOW_S:
+        return True
+    _listed[key] = now
+    _listed.move_to_end(key)
+    while len(_listed) > _LISTED_MAX:
+        _listed.popitem(last=False)
+    return False
+
+
 def may_see_personal(call: Call) -> bool:
     return call.session is not None and bool(call.session.roles & PERSONAL_ROLES)
 
@@ -171,21 +231,64 @@ def open_households(county: Any, household_ids: Iterable[UUID]) -> dict[UUID, di
         personal = open_personal(household.personal, key, household_id) if key is not None else ERASED
         opened[household_id] = {
             "head_name": personal.head_name, "phone": personal.phone, "erased": personal.erased,
-            "village": household.village, "township": household.township, "address": household.address,
+            "village": household.village, "township": household.township,
+            "address": open_free_text(household.address, key, household_id),
             "lat": household.lat, "lon": household.lon, "tags": list(household.tags), "size": household.size,
             "version": household.version, "archived": household.archived,
         }
     return opened
 
 
+def open_issue_summaries(county: Any, issue_ids: Iterable[UUID]) -> dict[UUID, str | None]:
+    """Issues' summaries, opened with their households' keys: None for an erased household's issue
+    (sync: run in a thread)."""
+    ids = list(dict.fromkeys(issue_ids))
+    found = {i: issue for i, issue in (county.load_many(ids) if ids else {}).items() if isinstance(issue, Issue)}
+    keys = county.keys.get_many({issue.household_id for issue in found.values() if issue.household_id is not None})
+    return {i: open_free_text(issue.summary, keys.get(issue.household_id), issue.household_id)
+            for i, issue in found.items()}
+
+
+async def open_heads(conn: AsyncConnection, schema: str,
+                     household_ids: Iterable[UUID]) -> dict[UUID, PersonalFields]:
+    """The households' personal fields (head's name, phone, notes) from the register's sealed copy and the
+    keys: two queries for any number of households, where `open_households` loads each one's events.
+    An erased household (key gone) opens as ERASED; one the read model has not seen yet is left out."""
+    ids = list(dict.fromkeys(household_ids))
+    if not ids:
+        return {}
+    sealed = await coverage.sealed_personal(conn, schema, ids)
+    keys = await keys_of(conn, schema, list(sealed))
+    return {household_id: open_personal(token, keys.get(household_id), household_id)
+            for household_id, token in sealed.items()}
+
+
+def open_void_reasons(county: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Check-in rows with their void reasons opened: a household visit's reason is sealed with the
+    household's key (None once it is erased), another visit's is plain (sync: run in a thread)."""
+    sealed = {item["household_id"] for item in items if item.get("void_reason") and item.get("household_id")}
+    keys = county.keys.get_many(list(sealed)) if sealed else {}
+    return [{**item, "void_reason": open_free_text(item["void_reason"], keys.get(item["household_id"]),
+                                                   item["household_id"])} if item.get("void_reason") else item
+            for item in items]
+
+
+async def with_void_reasons(call: Call, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Check-in rows with their void reasons opened (`open_void_reasons`)."""
+    if not any(item.get("void_reason") for item in items):
+        return items
+    return await to_thread.run_sync(open_void_reasons, county_app(call), items)
+
+
 async def with_heads(call: Call, items: list[dict[str, Any]], key: str = "household_id") -> list[dict[str, Any]]:
     """Items with `head_name` added, opened only for roles that may see it (else left out)."""
     if not may_see_personal(call):
         return items
-    ids = [item[key] for item in items if item.get(key) is not None]
-    opened = await to_thread.run_sync(open_households, county_app(call), ids)
-    return [{**item, "head_name": opened.get(item[key], {}).get("head_name")} if item.get(key) else item
-            for item in items]
+    async with reading(call) as conn:
+        opened = await open_heads(conn, schema_of(call), [item[key] for item in items if item.get(key) is not None])
+    await audit_personal_read(call, opened, listing=True)
+    return [{**item, "head_name": opened[item[key]].head_name if item[key] in opened else None}
+            if item.get(key) else item for item in items]
 
 
 async def active_cadres(call: Call) -> list[Cadre]:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from typing import Any
 
-from services.storage.connections import AsyncConnection
+from services.storage.connections import AsyncConnection, AsyncPool
 from services.storage.names import REBUILD_LOCK_CLASS
 
 log = logging.getLogger("grassroots.rejudge")
@@ -25,7 +25,7 @@ log = logging.getLogger("grassroots.rejudge")
 class Rejudging:
     """The app's background rebuilds, one at a time per county."""
 
-    def __init__(self, url: str, pool: Any) -> None:
+    def __init__(self, url: str, pool: AsyncPool) -> None:
         self.url = url
         self.pool = pool
         self.running: dict[str, asyncio.Task[None]] = {}
@@ -50,10 +50,11 @@ class Rejudging:
         """Whether the county's figures are not final yet: its rules are ahead of its last full rebuild
         (so while this or another server re-judges it, or has one queued), or `grassroots projections
         rebuild` is rebuilding it (a rebuild holds the county's rebuild lock)."""
-        return await conn.fetchval(
+        behind: bool = await conn.fetchval(
             "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2"
             " AND objsubid = 2) OR EXISTS (SELECT FROM core.counties WHERE adcode = $3"
             " AND rules_revision > judged_revision)", REBUILD_LOCK_CLASS, int(county), county)
+        return behind
 
     async def _run(self, county: str) -> None:
         from projections.rebuild import rebuild

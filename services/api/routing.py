@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData, State, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +31,7 @@ from starlette.types import Receive, Scope, Send
 
 from services.domain.errors import shown
 from services.identity import Session
+from services.storage.connections import AsyncPool
 
 from .auth import authenticate, county_of, require
 from .errors import ApiError, FieldError, invalid
@@ -39,8 +40,10 @@ Handler = Callable[["Call"], Awaitable[Any]]
 
 # {name} or {name:convertor} in a Starlette path
 _PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-z]+))?}")
-PARAM_SCHEMAS = {None: {"type": "string"}, "str": {"type": "string"}, "uuid": {"type": "string", "format": "uuid"},
-                 "int": {"type": "integer", "minimum": 0}}
+PARAM_SCHEMAS: dict[str | None, dict[str, Any]] = {
+    None: {"type": "string"}, "str": {"type": "string"}, "uuid": {"type": "string", "format": "uuid"},
+    "int": {"type": "integer", "minimum": 0},
+}
 
 
 @dataclass(frozen=True)
@@ -108,13 +111,15 @@ class Call:
         return county_of(self.session)
 
     @property
-    def db(self):
+    def db(self) -> AsyncPool:
         """The asyncpg pool."""
-        return self.request.app.state.db
+        pool: AsyncPool = self.request.app.state.db
+        return pool
 
     @property
-    def app_state(self):
-        return self.request.app.state
+    def app_state(self) -> State:
+        state: State = self.request.app.state
+        return state
 
 
 class ApiRoute(Route):

@@ -47,7 +47,8 @@ def client_address(request: Request) -> str:
 @endpoint("POST", "/session", body=Credentials, response=LoggedIn, status=201, tags=["session"], errors={401, 429},
           summary="Log in: exchange a username and password for a bearer token")
 async def log_in(call: Call) -> LoggedIn:
-    """Failed logins are throttled per account and per address: the answer is then 429 with Retry-After."""
+    """Failed logins are throttled per account from one address, per address and per account (see the
+    README): the answer is then 429 with Retry-After."""
     async with call.db.acquire() as conn:
         result = await identity.login(conn, call.body.username, call.body.password, client_address(call.request),
                                       call.request.headers.get("user-agent"))

@@ -32,6 +32,7 @@ from starlette.applications import Starlette
 from starlette.responses import StreamingResponse
 
 from projections.schema import tracking_positions
+from services.storage.connections import AsyncPool
 from services.storage.names import county_schema
 
 from .routing import Call, endpoint
@@ -78,7 +79,7 @@ class _CountyWatch:
 class EventHub:
     """Every open stream of one app, grouped by county."""
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: AsyncPool) -> None:
         self.pool = pool
         self.watches: dict[str, _CountyWatch] = {}
         self.closing = asyncio.Event()

@@ -90,8 +90,10 @@ def run_batch(counties: Any, actor: Actor, batch: SyncBatch, may_hold_nul: bool)
                                            errors=[FieldProblem(**p) for p in problems] if problems else None)
     outcomes = county_app.execute_many([command for _, command in valid], actor) if valid else []
     for (index, _), outcome in zip(valid, outcomes, strict=True):
+        named = outcome.field and outcome.reason
         answers[index] = CommandResult(id=batch.commands[index].id, status=outcome.status,
                                        reason=Reason(**outcome.reason) if outcome.reason else None,
+                                       errors=[FieldProblem(field=outcome.field, **outcome.reason)] if named else None,
                                        result=outcome.result or None)
     assert all(answer is not None for answer in answers)
     return answers  # type: ignore[return-value]

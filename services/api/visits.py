@@ -3,18 +3,23 @@ from the verdicts read model (projections/verdicts.py, where a visit is judged);
 themselves are recorded from the phone (`check_in` through sync)."""
 from __future__ import annotations
 
+from datetime import date
+from typing import Literal
 from uuid import UUID
 
 from pydantic import Field
 
 from projections import verdicts
 from services.domain import commands as c
+from services.domain.values import VisitKind
+from services.identity.sessions import audit
 
 from .auth import ADMIN
-from .reading import Document, InPeriod, Page, Paged, lookup, offset_page, period_of, reading, schema_of
 from .params import PeriodText
+from .reading import (EARLIEST, LATEST, Document, InPeriod, NewestFirst, Page, Paged, audit_personal_read,
+                      keyset_page, lookup, offset_page, period_of, reading, schema_of, with_heads, with_void_reasons)
 from .routing import Call, endpoint
-from .writing import command_endpoint
+from .writing import CommandOutcome, command_endpoint
 
 VISIT = "/visits/{visit_id:uuid}"
 
@@ -39,6 +44,47 @@ async def visits_list(call: Call) -> Page:
     return offset_page(items, query)
 
 
+class AuditQuery(NewestFirst):
+    cadre_id: UUID | None = None
+    village: str | None = Field(None, pattern=r"^\d{12}$", description="village code (12 digits)")
+    verdict: Literal["verified", "unverified", "voided"] | None = Field(
+        None, description="unverified: not voided, and a verdict rule failed (see `reasons`)")
+    kind: VisitKind | None = None
+    occurred_from: date | None = Field(None, ge=EARLIEST, le=LATEST, description="first day (China time), inclusive")
+    occurred_to: date | None = Field(None, ge=EARLIEST, le=LATEST,
+                                     description="last day (China time), inclusive; before `occurred_from`: no rows")
+
+
+@endpoint("GET", "/visits/audit", query=AuditQuery, response=Page, roles=ADMIN, tags=["visits"], errors={404},
+          summary="The visit audit: check-ins newest first with their stored verdict and its reasons, voided ones too",
+          description="Each row: `verdict` (verified, unverified, voided), `reasons` (voided, no_position, mocked, "
+                      "poor_accuracy, too_far, no_household_location, impossible_travel), `void_reason`, "
+                      "`distance_m`, `accuracy_m`, `travel_kmh` from the cadre's previous check-in.")
+async def visits_audit(call: Call) -> Page:
+    query: AuditQuery = call.query
+    if query.cadre_id is not None:
+        await lookup(call, "cadre", query.cadre_id, ("cadre", "干部"))  # another county's cadre: 404
+    async with reading(call) as conn:
+        answer = await verdicts.page(conn, schema_of(call), cadre_id=query.cadre_id, village=query.village,
+                                     kind=query.kind, verdict=query.verdict, occurred_from=query.occurred_from,
+                                     occurred_to=query.occurred_to, limit=query.limit, after=query.after,
+                                     as_of=query.as_of)
+    page = keyset_page(answer, query.limit)
+    page.items = await with_heads(call, await with_void_reasons(call, page.items))  # admins see the heads
+    return page
+
+
+async def audit_void(call: Call, outcome: CommandOutcome) -> None:
+    """A visit voided is a line of the county's audit log: who voided which visit, when (a resend adds no
+    line). The reason stays in the visit's own event, sealed with its household's key: an entry of the
+    audit log outlives an erasure, so it holds no free text about a household."""
+    assert call.session is not None
+    if outcome.status == "applied":
+        async with call.db.acquire() as conn:
+            await audit(conn, "visit.voided", call.session.user_id, call.session.username, call.county,
+                        detail={"visit_id": str(call.path["visit_id"])})
+
+
 @endpoint("GET", "/visits/summary", query=InPeriod, response=Document, roles=ADMIN, tags=["visits"],
           summary="Check-ins verified, and why the others were not")
 async def visits_summary(call: Call) -> Document:
@@ -54,10 +100,12 @@ async def visit_detail(call: Call) -> Document:
     async with reading(call) as conn:
         judged = await verdicts.checkins(conn, schema_of(call), cadre_id=UUID(visit["cadre_id"]))
     verdict = next((v for v in judged if v["visit_id"] == call.path["visit_id"]), None)
+    await audit_personal_read(call, [visit["household_id"]])  # its note is about the household
     return Document({**visit, "verdict": verdict})
 
 
 routes = [
-    visits_list, visits_summary, visit_detail,
-    command_endpoint(c.VoidVisit, VISIT + "/void", "Void a visit", "visits"),
+    visits_list, visits_audit, visits_summary, visit_detail,
+    command_endpoint(c.VoidVisit, VISIT + "/void", "Void a false visit with a reason (audited; the figures re-judge)",
+                     "visits", then=audit_void),
 ]

@@ -14,6 +14,7 @@ resource modules (households, people, pairings, visits, issues) list their comma
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
@@ -21,11 +22,12 @@ from anyio import to_thread
 from eventsourcing.application import AggregateNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from services.county import ALLOWED_ROLES, Outcome
+from services.county import ALLOWED_ROLES, County, Outcome
 from services.domain import Cadre, Household, Issue, Pairing, Visit
 from services.domain import commands as c
 from services.domain.commands import explain
 from services.identity import end_departed_accounts
+from services.tenancy import Counties
 
 from .auth import Session, actor_of, may_see_issue
 from .errors import ApiError, FieldError, not_found
@@ -63,21 +65,21 @@ def body_model(command: type[c.Command]) -> type[BaseModel]:
     return create_model(f"{command.__name__}Body", __config__=config, __doc__=command.__doc__, **fields)
 
 
-def _visible(county_app: Any, session: Session, target: str, aggregate_id: UUID) -> bool:
+def _visible(county_app: County, session: Session, target: str, aggregate_id: UUID) -> bool:
     """The path's object exists in this county (as the right kind) and this session may see it."""
     cls = TARGETS[target][0]
     try:
-        aggregate = county_app.repository.get(aggregate_id)
+        aggregate: object = county_app.repository.get(aggregate_id)
     except AggregateNotFoundError:
         return False
     if not isinstance(aggregate, cls):
         return False
-    if cls is Issue:
+    if isinstance(aggregate, Issue):  # the path names an issue (cls is Issue)
         return may_see_issue(session, aggregate.current_route, aggregate.department)
     return True
 
 
-def _execute(counties: Any, session: Session, county: str, command: c.Command) -> Outcome | None:
+def _execute(counties: Counties[County], session: Session, county: str, command: c.Command) -> Outcome | None:
     county_app = counties.get(county)
     target = getattr(command, "target", None)
     if target is not None and not _visible(county_app, session, target, getattr(command, target)):
@@ -103,23 +105,33 @@ async def run(call: Call, command_type: type[c.Command]) -> CommandOutcome:
             for p in problem.context.get("errors", [])]) from None
     outcome = await to_thread.run_sync(_execute, call.app_state.counties, call.session, county, command)
     if outcome is None:
+        assert target is not None  # `_execute` answers None only for a path id it did not find
         _, en, zh = TARGETS[target]
         raise not_found(en, zh)
     if outcome.status == "conflict":
+        assert outcome.reason is not None  # County.execute gives every conflict and rejection a reason
         raise ApiError(409, outcome.reason["en"], outcome.reason["zh"], kind="conflict")
     if outcome.status == "rejected":
-        raise ApiError(422, outcome.reason["en"], outcome.reason["zh"], kind="rejected")
+        assert outcome.reason is not None
+        named = None if outcome.field is None else [
+            FieldError(field=outcome.field, message=outcome.reason["en"], message_zh=outcome.reason["zh"])]
+        raise ApiError(422, outcome.reason["en"], outcome.reason["zh"], kind="rejected", errors=named)
     if isinstance(command, c.DepartCadre):
         async with call.db.acquire() as conn:
             await end_departed_accounts(conn, county, [command.cadre_id], call.session.username)
     return CommandOutcome(status=outcome.status, result=Done(**outcome.result))
 
 
-def command_endpoint(command_type: type[c.Command], path: str, summary: str, tag: str) -> ApiRoute:
+def command_endpoint(command_type: type[c.Command], path: str, summary: str, tag: str,
+                     then: Callable[[Call, CommandOutcome], Awaitable[None]] | None = None) -> ApiRoute:
+    """The POST for one command; `then` runs after it applied or was a duplicate (e.g. an audit line)."""
     creates = getattr(command_type, "target", None) is None
 
     async def handler(call: Call) -> CommandOutcome:
-        return await run(call, command_type)
+        outcome = await run(call, command_type)
+        if then is not None:
+            await then(call, outcome)
+        return outcome
 
     handler.__name__ = command_type.type
     handler.__doc__ = (f"Runs the `{command_type.type}` command. A rule of the domain it breaks (the object's state,"

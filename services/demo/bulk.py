@@ -23,6 +23,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate as LibraryAggregate
 
+from services.places import KnownPlaces, Level
 from services.county import Actor, County
 from services.demo.generator import Step
 from services.demo.loader import batches, send
@@ -91,6 +92,11 @@ class InMemoryCounty(County):
             with contextlib.suppress(AggregateNotFoundError):
                 found[aggregate_id] = self.repository.get(aggregate_id)
         return found, self.keys.get_many(household_ids)
+
+    def learn_places(self, known: KnownPlaces, places: list[tuple[Level, str]]) -> None:
+        # No database, so no list of the county's places: its codes are held to its own adcode (the
+        # demo's places all come from the county's map, which lists them when the county is provisioned).
+        known.asked.update(places)
 
     def stored_events(self) -> Iterator[EventRow]:
         """The log in notification order, as the county's table stores it."""

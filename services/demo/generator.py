@@ -119,7 +119,8 @@ class Step:
 
     @property
     def command_id(self) -> uuid.UUID:
-        return self.payload["command_id"]
+        command_id: uuid.UUID = self.payload["command_id"]
+        return command_id
 
 
 @dataclass
@@ -197,6 +198,7 @@ def county_steps(county: DemoCounty, seed: int, scale: float, until: date = DEMO
     _interviews(story)
     _issues(story)
     _promotions_and_voids(story)
+    _campaigns(story, seed)
     return _with_versions(sorted(story.steps, key=lambda s: s.at))
 
 
@@ -701,6 +703,27 @@ def _promotions_and_voids(story: _Story) -> None:
                   reason="重复录入")
 
 
+# The festival campaigns the office defines (Chongqing's festival visits: hardship Party members and
+# residents, empty-nest elders, left-behind children), each a few weeks ahead, over the days the
+# cadres' festival visits fall on (`_FESTIVAL_REACH`): festival, defined on, window.
+CAMPAIGNS = (("spring_festival", date(2026, 1, 26), (date(2026, 2, 5), date(2026, 2, 19))),
+             ("mid_autumn", date(2026, 9, 1), (date(2026, 9, 15), date(2026, 9, 26))))
+CAMPAIGN_TAGS = ["empty_nest_elderly", "hardship_member", "hardship_resident", "left_behind_child"]
+
+
+def _campaigns(story: _Story, seed: int) -> None:
+    """The Spring Festival and Mid-Autumn campaigns. Their ids come from a random stream of their own:
+    drawing them from the story's would change every command after them (and the figures tests know)."""
+    ids = random.Random(f"{seed}:{story.county.adcode}:campaigns")
+    for festival, defined_on, (starts_on, ends_on) in CAMPAIGNS:
+        at = _local(defined_on, 10.0)
+        if at <= story.until:
+            story.steps.append(Step(at, story.county.adcode, "define_campaign", {
+                "command_id": uuid.UUID(int=ids.getrandbits(128), version=4), "festival": festival,
+                "starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat(), "tags": CAMPAIGN_TAGS,
+            }, ADMIN))
+
+
 def _with_versions(steps: list[Step]) -> list[Step]:
     """Fill `expected_version` of every change command: each command adds one event to its aggregate."""
     versions: dict[uuid.UUID, int] = {}
@@ -708,7 +731,7 @@ def _with_versions(steps: list[Step]) -> list[Step]:
     out = []
     for step in steps:
         if step.command in ("register_household", "enrol_cadre", "form_pairing", "check_in", "hold_interview",
-                            "raise_issue"):
+                            "raise_issue", "define_campaign"):
             versions[step.command_id] = 1
             out.append(step)
             continue

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from psycopg import sql
@@ -31,11 +32,12 @@ from tqdm import tqdm
 from services.county import Actor, County, Outcome
 from services.demo import generator
 from services.demo.generator import DEMO_UNTIL, DEPARTMENTS, Step
-from services.demo.geography import PREFECTURE, PROVINCE, PROVINCE_CODE, DemoCounty, hainan
+from services.demo.geography import PREFECTURE, PROVINCE, PROVINCE_CODE, DemoCounty, Polygon, hainan
 from services.domain import clock, receipt_id
 from services.domain.commands import COMMANDS
 from services.identity import ensure_user
 from services.identity import ensure_tables as ensure_identity_tables
+from services.storage.connections import SyncConnection
 from services.storage.database import connect
 from services.storage.names import EVENTS_TABLE, county_schema
 from services.storage.schemas import provision_county
@@ -143,17 +145,24 @@ def load_demo(url: str, seed: int = 2026, scale: float = 1.0, *, progress: bool 
 
 def _completed(url: str) -> bool:
     with connect(url) as conn:
-        tables = conn.execute("SELECT to_regclass('core.users') IS NOT NULL").fetchone()[0]
+        tables = _value(conn, "SELECT to_regclass('core.users') IS NOT NULL")
         if not tables or not conn.execute("SELECT 1 FROM core.users WHERE username = %s",
                                           (MARKER_ACCOUNT,)).fetchone():
             return False
         for county in hainan():
             schema = county_schema(county.adcode)
             events = sql.Identifier(schema, EVENTS_TABLE)
-            exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.{EVENTS_TABLE}",)).fetchone()[0]
+            exists = _value(conn, "SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.{EVENTS_TABLE}",))
             if not exists or not conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(events)).fetchone():
                 return False
     return True
+
+
+def _value(conn: SyncConnection, query: str, params: tuple[str, ...] | None = None) -> object:
+    """The one value of a query that always returns one row (a SELECT without FROM)."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def _stored_accounts(url: str) -> list[DemoAccount]:
@@ -170,10 +179,10 @@ def _provision(url: str, county: DemoCounty) -> None:
                      centroid=(county.lat, county.lon), boundary=county_geojson(county))
 
 
-def county_geojson(county: DemoCounty) -> dict:
+def county_geojson(county: DemoCounty) -> dict[str, Any]:
     """The county's map for `core.counties.boundary`: a FeatureCollection of the county, its townships
     and its villages, each feature with `level`, `code`, `name` (villages: `generated: true`)."""
-    def polygon(ring) -> dict:
+    def polygon(ring: Polygon) -> dict[str, Any]:
         return {"type": "Polygon", "coordinates": [[list(p) for p in (*ring, ring[0])]]}
 
     features = [{"type": "Feature", "geometry": polygon(county.boundary),
@@ -201,7 +210,7 @@ def _missing(url: str, adcode: str, steps: list[Step]) -> list[Step]:
     return [s for s, r in zip(steps, receipts, strict=True) if r not in found]
 
 
-def _ensure_accounts(url: str, accounts: list[DemoAccount]) -> dict[str, dict]:
+def _ensure_accounts(url: str, accounts: list[DemoAccount]) -> dict[str, dict[str, Any]]:
     """Make the accounts that are missing (existing ones are left as they are, passwords included);
     answers username -> {id, ...} for every demo account."""
     with connect(url) as conn:
@@ -219,7 +228,7 @@ def _ensure_accounts(url: str, accounts: list[DemoAccount]) -> dict[str, dict]:
     return {name: {"id": str(user_id), "account": by_name[name]} for name, user_id in existing.items()}
 
 
-def _actor(step: Step, users: dict[str, dict]) -> Actor:
+def _actor(step: Step, users: dict[str, dict[str, Any]]) -> Actor:
     prefix = ACCOUNT_PREFIX[step.county]
     who = step.actor
     if who.role == "county_admin":

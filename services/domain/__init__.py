@@ -3,6 +3,7 @@
 Importing the package registers the fixed stored topics before any aggregate can be used.
 """
 from services.domain.cadre import Cadre
+from services.domain.campaign import Campaign
 from services.domain.errors import DomainError, InvalidCommand, InvalidState, NotFound, NotPermitted
 from services.domain.household import Household
 from services.domain.interview import Interview
@@ -15,6 +16,6 @@ from services.domain.visit import Visit
 register_stored_topics()
 
 __all__ = [
-    "Cadre", "CommandReceipt", "DomainError", "Household", "Interview", "InvalidCommand", "InvalidState",
+    "Cadre", "Campaign", "CommandReceipt", "DomainError", "Household", "Interview", "InvalidCommand", "InvalidState",
     "Issue", "NotFound", "NotPermitted", "Pairing", "Visit", "receipt_id",
 ]

@@ -16,8 +16,8 @@ from uuid import UUID
 from annotated_types import GroupedMetadata
 
 from pydantic import (
-    AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
-    model_validator,
+    AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
+    ValidationError, ValidationInfo, field_validator, model_validator,
 )
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 from services.domain import clock
 from services.domain.errors import InvalidCommand, shown
 from services.domain.values import (
-    Cadence, HouseholdTag, InterviewDirection, InterviewForm, IssueRoute, IssueSource, MustTalkTopic, Rank,
+    Cadence, Festival, HouseholdTag, InterviewDirection, InterviewForm, IssueRoute, IssueSource, MustTalkTopic, Rank,
     Satisfaction, TargetKind, VisitKind,
 )
 
@@ -128,6 +128,18 @@ DEPARTMENT_ROUTE_IS_COMPLETE: JsonDict = {
 }
 
 
+def _numeric(value: Any) -> Any:
+    # pydantic's lax mode reads `true` as 1 and "12" as 12: a phone or script sending either has a bug the
+    # county should hear about, not a household placed at latitude 1. (Strict mode would also refuse
+    # 512.0 for an integer, which JSON Schema, and so the OpenAPI document, counts as one.)
+    if isinstance(value, (bool, str)):
+        raise _problem("number_type", "must be a number, not true/false or text", "必须是数字（不能是真假值或文字）")
+    return value
+
+
+Numeric = BeforeValidator(_numeric)
+
+
 def _phone(value: str) -> str:
     if not re.fullmatch(r"\+?[0-9][0-9 \-]{4,19}", value):
         raise _problem("bad_phone", "is not a phone number", "不是有效的电话号码")
@@ -146,8 +158,8 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(
                   Stated(pattern=r"^\+?[0-9][0-9 \-]{4,19}$")]
 VillageCode = Annotated[str, _digits(12, "village", "村（社区）")]
 TownshipCode = Annotated[str, _digits(9, "township", "乡镇（街道）")]
-Lat = Annotated[float, Field(ge=-90, le=90)]
-Lon = Annotated[float, Field(ge=-180, le=180)]
+Lat = Annotated[float, Field(ge=-90, le=90), Numeric]
+Lon = Annotated[float, Field(ge=-180, le=180), Numeric]
 DeviceTime = Annotated[AwareDatetime, AfterValidator(_device_time)]
 Tags = Annotated[list[HouseholdTag], AfterValidator(_unique_sorted)]
 
@@ -162,7 +174,7 @@ class ChangeCommand(Command):
     """A command on an existing aggregate: `target` names the field holding its id."""
 
     target: ClassVar[str]
-    expected_version: int = Field(ge=1)
+    expected_version: Annotated[int, Numeric] = Field(ge=1)
 
     @property
     def aggregate_id(self) -> UUID:
@@ -191,7 +203,7 @@ class RegisterHousehold(Command, _Place):
 
     type = "register_household"
     tags: Tags = []
-    size: int = Field(ge=1, le=30)
+    size: Annotated[int, Numeric] = Field(ge=1, le=30)
     head_name: Name
     phone: Phone | None = None
     notes: Note = ""
@@ -276,9 +288,9 @@ class Position(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     lat: Lat
     lon: Lon
-    accuracy_m: float = Field(ge=0)
+    accuracy_m: Annotated[float, Numeric] = Field(ge=0)
     provider: Label
-    is_mock: bool = False
+    is_mock: bool = Field(default=False, strict=True)
 
 
 class CheckIn(Command):
@@ -315,8 +327,8 @@ class HoldInterview(Command):
     form: InterviewForm
     direction: InterviewDirection
     topics: Annotated[list[MustTalkTopic], AfterValidator(_unique_sorted)] = []
-    opinions_count: int = Field(default=0, ge=0, le=1000)
-    follow_up: bool = False
+    opinions_count: Annotated[int, Numeric] = Field(default=0, ge=0, le=1000)
+    follow_up: bool = Field(default=False, strict=True)
     occurred_at: DeviceTime
     note: ShortNote = ""
 
@@ -374,6 +386,29 @@ class ReopenIssue(ChangeCommand):
     reason: Reason
 
 
+class DefineCampaign(Command):
+    """A festival campaign (节日慰问): every household carrying one of `tags` is to be visited with a
+    `festival` check-in between `starts_on` and `ends_on`, both days included; `ends_on` may not be
+    before `starts_on`."""
+
+    type = "define_campaign"
+    festival: Festival
+    starts_on: date = Field(description="the window's first day (China time)")
+    ends_on: date = Field(description="the window's last day, on or after `starts_on`")
+    tags: Annotated[list[HouseholdTag], Field(min_length=1, max_length=7), AfterValidator(_unique_sorted)]
+
+    @field_validator("ends_on")
+    @classmethod
+    def _window_ends_after_it_starts(cls, ends_on: date, info: ValidationInfo) -> date:
+        # A field validator, not a model one, so that the problem names `ends_on` (a missing or
+        # malformed `starts_on` is reported on its own).
+        starts_on = info.data.get("starts_on")
+        if starts_on is not None and ends_on < starts_on:
+            raise _problem("window_ends_before_start", f"ends before the window starts ({starts_on})",
+                           f"不能早于开始日期 {starts_on}")
+        return ends_on
+
+
 def _require_uuid(value: str) -> None:
     try:
         UUID(value)
@@ -388,6 +423,7 @@ COMMANDS: dict[str, type[Command]] = {
         EnrolCadre, ChangeRank, TransferCadre, DepartCadre, FormPairing, EndPairing,
         CheckIn, VoidVisit, HoldInterview,
         RaiseIssue, RouteIssue, ResolveIssue, ReplyIssue, RateIssue, ReopenIssue,
+        DefineCampaign,
     )
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from eventsourcing.utils import get_topic, register_topic
 
 from services.domain.cadre import Cadre
+from services.domain.campaign import Campaign
 from services.domain.household import Household
 from services.domain.interview import Interview
 from services.domain.issue import Issue
@@ -25,6 +26,7 @@ STORED_EVENTS: dict[type, tuple[str, ...]] = {
     Interview: ("Held",),
     Issue: ("Raised", "Routed", "Resolved", "Replied", "Rated", "Reopened"),
     CommandReceipt: ("Recorded",),
+    Campaign: ("Defined",),
 }
 
 

@@ -15,6 +15,8 @@ HouseholdTag = Literal[
     "subsistence", "monitored", "disabled",
 ]
 Cadence = Literal["monthly", "quarterly", "yearly"]
+# The festivals of the campaigns (节日慰问): 春节, 端午, 中秋.
+Festival = Literal["spring_festival", "duanwu", "mid_autumn"]
 InterviewForm = Literal["one_on_one", "group", "home", "phone"]
 InterviewDirection = Literal["leader_to_cadre", "cadre_to_leader"]
 MustTalkTopic = Literal["family", "health", "performance", "team", "organisation", "difficulties"]
@@ -28,6 +30,7 @@ VISIT_KINDS: tuple[str, ...] = get_args(VisitKind)
 TARGET_KINDS: tuple[str, ...] = get_args(TargetKind)
 HOUSEHOLD_TAGS: tuple[str, ...] = get_args(HouseholdTag)
 CADENCES: tuple[str, ...] = get_args(Cadence)
+FESTIVALS: tuple[str, ...] = get_args(Festival)
 MUST_TALK_TOPICS: tuple[str, ...] = get_args(MustTalkTopic)
 ISSUE_ROUTES: tuple[str, ...] = get_args(IssueRoute)
 SATISFACTIONS: tuple[str, ...] = get_args(Satisfaction)

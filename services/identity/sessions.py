@@ -14,6 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from anyio import to_thread
+from asyncpg import Record
+
+from services.storage.connections import AsyncConnection, SyncConnection, SyncCursor
 
 from . import throttle
 from .users import verify_password
@@ -68,19 +71,19 @@ WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.
 """
 
 
-def _uuid(value) -> uuid.UUID | None:
+def _uuid(value: object) -> uuid.UUID | None:
     # asyncpg gives its own UUID class; the write side serialises only the standard one.
     return uuid.UUID(str(value)) if value is not None else None
 
 
-def _session(row) -> Session:
-    return Session(user_id=_uuid(row["id"]), username=row["username"], display_name=row["display_name"],
+def _session(row: Record) -> Session:
+    return Session(user_id=uuid.UUID(str(row["id"])), username=row["username"], display_name=row["display_name"],
                    roles=frozenset(row["roles"]), county=row["county"], county_name=row["county_name"],
                    province=row["province"], cadre_id=_uuid(row["cadre_id"]), department=row["department"],
                    expires_at=row["expires_at"], demo=row["demo"])
 
 
-async def resolve(conn, token: str) -> Session | None:
+async def resolve(conn: AsyncConnection, token: str) -> Session | None:
     """The live session of this token, or None (unknown, expired, revoked or account disabled)."""
     if not token or len(token) > 256:
         return None
@@ -88,7 +91,8 @@ async def resolve(conn, token: str) -> Session | None:
     return _session(row) if row else None
 
 
-async def login(conn, username: str, password: str, address: str, user_agent: str | None = None) -> LoginResult:
+async def login(conn: AsyncConnection, username: str, password: str, address: str,
+                user_agent: str | None = None) -> LoginResult:
     """Check the password (throttled) and open a session; every attempt is recorded and audited."""
     locked = await throttle.lockout(conn, username, address)
     if locked:
@@ -103,6 +107,7 @@ async def login(conn, username: str, password: str, address: str, user_agent: st
         await audit(conn, "login.failed", row["id"] if row else None, username, row["county"] if row else None,
                     address=address)
         return LoginResult()
+    assert row is not None  # verify_password refuses an unknown account
     token = secrets.token_urlsafe(32)
     async with conn.transaction():
         await conn.execute(
@@ -115,7 +120,7 @@ async def login(conn, username: str, password: str, address: str, user_agent: st
     return LoginResult(token=token, session=session)
 
 
-async def logout(conn, token: str, address: str) -> bool:
+async def logout(conn: AsyncConnection, token: str, address: str) -> bool:
     """Revoke the session; False when the token was not a live session."""
     row = await conn.fetchrow(
         "UPDATE core.sessions s SET revoked_at = now() FROM core.users u"
@@ -126,15 +131,26 @@ async def logout(conn, token: str, address: str) -> bool:
     return row is not None
 
 
-async def audit(conn, action: str, user_id, username, county, *, address: str | None = None,
+_AUDIT = ("INSERT INTO core.audit_log (action, user_id, username, county, address, detail)"
+          " VALUES ({}, {}, {}, {}, {}, {}::jsonb)")
+
+
+async def audit(conn: AsyncConnection, action: str, user_id: uuid.UUID | None, username: str | None,
+                county: str | None, *, address: str | None = None,
                 detail: dict[str, Any] | None = None) -> None:
     """One line of core.audit_log (asyncpg), in the caller's transaction."""
-    await conn.execute("INSERT INTO core.audit_log (action, user_id, username, county, address, detail)"
-                       " VALUES ($1, $2, $3, $4, $5, $6::jsonb)", action, user_id, username, county, address,
+    await conn.execute(_AUDIT.format("$1", "$2", "$3", "$4", "$5", "$6"), action, user_id, username, county, address,
                        json.dumps(detail or {}, ensure_ascii=False))
 
 
-async def audit_entries(conn, county: str, *, before: int | None, limit: int) -> list[dict[str, Any]]:
+def audit_sync(conn: SyncConnection | SyncCursor, action: str, user_id: uuid.UUID | None, username: str | None,
+               county: str | None, *, address: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """The same line from a sync psycopg connection (the command line)."""
+    conn.execute(_AUDIT.format(*["%s"] * 6), (action, user_id, username, county, address,
+                                              json.dumps(detail or {}, ensure_ascii=False)))
+
+
+async def audit_entries(conn: AsyncConnection, county: str, *, before: int | None, limit: int) -> list[dict[str, Any]]:
     """The county's audit log, newest first: up to `limit` entries older than `before` (an id), if given."""
     rows = await conn.fetch(
         "SELECT id, at, action, username, address, detail FROM core.audit_log"
@@ -142,14 +158,22 @@ async def audit_entries(conn, county: str, *, before: int | None, limit: int) ->
     return [{**dict(row), "detail": json.loads(row["detail"])} for row in rows]
 
 
-async def end_sessions(conn, user_ids: list[uuid.UUID], keep_token: str | None = None) -> None:
+async def erased_since(conn: AsyncConnection, county: str, moment: datetime) -> set[uuid.UUID]:
+    """The county's households whose personal data was erased from `moment` on (asyncpg): erasure
+    changes no event, so the phones learn of it from its audit entry."""
+    rows = await conn.fetch("SELECT DISTINCT detail->>'household_id' AS household_id FROM core.audit_log"
+                            " WHERE action = 'household.erased' AND county = $1 AND at >= $2", county, moment)
+    return {uuid.UUID(row["household_id"]) for row in rows}
+
+
+async def end_sessions(conn: AsyncConnection, user_ids: list[uuid.UUID], keep_token: str | None = None) -> None:
     """Revoke every live session of these accounts, except the one holding `keep_token`."""
     await conn.execute("UPDATE core.sessions SET revoked_at = now() WHERE user_id = ANY($1) AND revoked_at IS NULL"
                        " AND ($2::bytea IS NULL OR token_hash <> $2)",
                        user_ids, token_hash(keep_token) if keep_token else None)
 
 
-async def purge(conn, attempts_older_than: timedelta = timedelta(days=1)) -> tuple[int, int]:
+async def purge(conn: AsyncConnection, attempts_older_than: timedelta = timedelta(days=1)) -> tuple[int, int]:
     """Delete ended sessions (expired or revoked: they can never be resolved again) and login attempts
     older than `attempts_older_than` (throttling looks back 15 minutes). Returns (sessions, attempts)."""
     sessions = await conn.fetchval(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from services.storage.connections import AsyncConnection, SyncConnection
 from services.storage.names import IDENTITY_LOCK_CLASS
 
 SETUP_LOCK = f"SELECT pg_advisory_xact_lock({IDENTITY_LOCK_CLASS}, 0)"
@@ -59,6 +60,8 @@ CREATE TABLE IF NOT EXISTS core.audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_log_at ON core.audit_log (at);
 CREATE INDEX IF NOT EXISTS audit_log_county ON core.audit_log (county, id);
+-- The erasures of a county since a moment (a phone's cache drops what was erased): O(answer).
+CREATE INDEX IF NOT EXISTS audit_log_erasures ON core.audit_log (county, at) WHERE action = 'household.erased';
 """
 
 
@@ -71,16 +74,17 @@ ALL_MADE = ("SELECT bool_and(to_regclass(name) IS NOT NULL) FROM unnest(ARRAY["
             + ", ".join(f"'{name}'" for name in _MADE) + "]) name")
 
 
-def ensure_tables(conn) -> None:
+def ensure_tables(conn: SyncConnection) -> None:
     """Create the identity tables (a psycopg connection)."""
-    if conn.execute(ALL_MADE).fetchone()[0]:
+    made = conn.execute(ALL_MADE).fetchone()
+    if made is not None and made[0]:
         return
     with conn.transaction():
         conn.execute(SETUP_LOCK)
         conn.execute(DDL)
 
 
-async def ensure_tables_async(conn) -> None:
+async def ensure_tables_async(conn: AsyncConnection) -> None:
     """Create the identity tables (an asyncpg connection)."""
     if await conn.fetchval(ALL_MADE):
         return

@@ -11,11 +11,14 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from psycopg.errors import UndefinedTable
 from psycopg.rows import dict_row
+
+from services.storage.connections import SyncConnection
 
 from .tables import ensure_tables
 
@@ -95,7 +98,7 @@ def check_account(
 
 
 def ensure_user(
-    conn,
+    conn: SyncConnection,
     username: str,
     *,
     roles: Iterable[str],
@@ -128,9 +131,11 @@ def ensure_user(
         existing = cur.execute("SELECT id FROM core.users WHERE username = %s FOR UPDATE", (username,)).fetchone()
         if existing is None and password is None:
             raise InvalidUser("a new account needs a password")
-        values = dict(display_name=display_name or username, roles=list(wanted), county=county, province=province,
-                      cadre_id=cadre, department=(department or "").strip() or None)
+        values: dict[str, Any] = dict(display_name=display_name or username, roles=list(wanted), county=county,
+                                      province=province, cadre_id=cadre,
+                                      department=(department or "").strip() or None)
         if existing is None:
+            assert password is not None  # a new account without one was refused above
             user_id = uuid.uuid4()
             cur.execute(
                 "INSERT INTO core.users (id, username, display_name, password_hash, roles, county, province,"

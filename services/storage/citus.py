@@ -30,7 +30,7 @@ REFERENCE_TABLES = ("core.counties", "core.users", "core.sessions")
 DATABASE_SETTINGS = {"citus.show_shards_for_app_name_prefixes": "*"}
 
 
-def _value(conn: SyncConnection, query: str, params: tuple[Any, ...] = ()) -> Any:
+def value(conn: SyncConnection, query: str, params: tuple[Any, ...] = ()) -> Any:
     """The first column of the query's one row."""
     row = conn.execute(query, params).fetchone()
     assert row is not None, query
@@ -39,7 +39,7 @@ def _value(conn: SyncConnection, query: str, params: tuple[Any, ...] = ()) -> An
 
 def is_citus(conn: SyncConnection) -> bool:
     """True on a database with the citus extension (we then talk to its coordinator)."""
-    return bool(_value(conn, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')"))
+    return bool(value(conn, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')"))
 
 
 def place_core(conn: SyncConnection) -> None:
@@ -52,10 +52,10 @@ def place_core(conn: SyncConnection) -> None:
         elif kind[0] != "reference":
             raise RuntimeError(f"{table} is a {kind[0]} table on this Citus cluster, not a reference table:"
                                " undistribute it (undistribute_table) and run `grassroots db init` again")
-    database = _value(conn, "SELECT current_database()")
-    for name, value in DATABASE_SETTINGS.items():
+    database = value(conn, "SELECT current_database()")
+    for name, setting in DATABASE_SETTINGS.items():
         conn.execute(sql.SQL("ALTER DATABASE {} SET {} = {}").format(
-            sql.Identifier(database), sql.Identifier(*name.split(".")), sql.Literal(value)))
+            sql.Identifier(database), sql.Identifier(*name.split(".")), sql.Literal(setting)))
 
 
 def distribute_next_schema(conn: SyncConnection) -> None:
@@ -66,7 +66,7 @@ def distribute_next_schema(conn: SyncConnection) -> None:
 
 def distribute_schema(conn: SyncConnection, schema: str) -> None:
     """Make an existing schema distributed (a county made before Citus, or on a plain schema)."""
-    if _value(conn, "SELECT NOT EXISTS (SELECT FROM citus_schemas WHERE schema_name = %s::regnamespace)",
+    if value(conn, "SELECT NOT EXISTS (SELECT FROM citus_schemas WHERE schema_name = %s::regnamespace)",
               (schema,)):
         conn.execute("SELECT citus_schema_distribute(%s)", (schema,))
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar, cast
 
 from eventsourcing.persistence import (
     IntegrityError,
@@ -39,7 +39,7 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import Environment, retry
 from psycopg import Connection
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from .database import eventsourcing_settings
@@ -60,6 +60,16 @@ POOL_MAX_SIZE = 10
 # Seconds before a pooled connection is replaced: backends grow with every schema they touch.
 CONNECTION_MAX_AGE = 600
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _retried(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Retried like the stock recorder's statements: after a database restart the pool still holds
+    dead connections. (eventsourcing's `retry` is typed `Callable[[Any], Any]`; this keeps the signature.)"""
+    return cast("Callable[_P, _R]", retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)(method))
+
+
 class SaveTooLarge(ProgrammingError):
     """More events in one save than one insert may carry."""
 
@@ -79,8 +89,10 @@ def county_env(adcode: object, url: str) -> dict[str, str]:
     }
 
 
+# The stock datastore's pool type: its recorders read rows by column name.
+SharedPool = ConnectionPool[Connection[DictRow]]
 # One pool per database, whichever county asks first creates it.
-_pools: dict[tuple[tuple[str, Any], ...], ConnectionPool[Any]] = {}
+_pools: dict[tuple[tuple[str, Any], ...], SharedPool] = {}
 _pools_lock = threading.Lock()
 
 
@@ -88,7 +100,7 @@ def _pool_key(url: str) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(conninfo_to_dict(url).items()))
 
 
-def shared_pool(url: str, settings: PostgresDatastore) -> ConnectionPool[Any]:
+def shared_pool(url: str, settings: PostgresDatastore) -> SharedPool:
     """The pool of the database at `url`, made with the sizes and timeouts of `settings`."""
     key = _pool_key(url)
     with _pools_lock:
@@ -129,7 +141,7 @@ def close_pools(url: str | None = None) -> None:
 class CountyDatastore(PostgresDatastore):
     """A datastore whose connections come from the pool every county shares."""
 
-    def __init__(self, settings: PostgresDatastore, pool: ConnectionPool[Any]):
+    def __init__(self, settings: PostgresDatastore, pool: SharedPool):
         # The stock factory parses the environment into a datastore with a private pool, unopened.
         # Keep its settings, swap the pool.
         vars(self).update(vars(settings))
@@ -241,7 +253,7 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
         ).format(
             lock_and_notify=self.lock_and_notify_statement, schema=Identifier(self.datastore.schema),
             table=Identifier(self.events_table_name), id_type=Identifier(self.datastore.originator_id_type),
-            positioned=SQL(advance_by(self.datastore.schema, "inserted")),  # type: ignore[arg-type]
+            positioned=SQL(advance_by(self.datastore.schema, "inserted")),
         )
         self.group_commit = GroupCommit(self._append, MAX_EVENTS_PER_SAVE)
 
@@ -257,7 +269,7 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
             return None
         return self.group_commit.append(stored_events)
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @_retried
     def _append(self, stored_events: Sequence[StoredEvent]) -> list[int]:
         """One statement: lock, notify, insert (see `append_statement`)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -265,7 +277,7 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
                          prepare=True)
             return self._notification_ids(stored_events, curs.fetchall())
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @_retried
     def _insert_with_tracking(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         """The process recorder's path: its tracking row and the events in one transaction, under the
         same lock (the stock `_insert_events` hook writes the tracking row)."""
@@ -277,7 +289,7 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
                 return None
             curs.execute(self.insert_events_statement, _columns(stored_events), prepare=True)
             rows = curs.fetchall()
-            curs.execute(SQL(advance_past(self.datastore.schema)))  # type: ignore[arg-type]
+            curs.execute(SQL(advance_past(self.datastore.schema)))
         return self._notification_ids(stored_events, rows)
 
     @staticmethod

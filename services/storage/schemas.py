@@ -6,6 +6,7 @@ Everything here is idempotent: running it again changes nothing.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,10 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
+from services.places import PLACES_DDL, record_map
+
 from . import citus, positions
+from .connections import SyncConnection
 from .database import connect
 from .recorder import (
     APPLICATION_NAME,
@@ -95,6 +99,7 @@ def ensure_core(url: str) -> None:
     with connect(url) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (PROVISIONING_LOCK_CLASS,))
         conn.execute(CORE_DDL)
+        conn.execute(PLACES_DDL)
         conn.execute(positions.DDL)  # every writer of a county's log keeps its row
 
 
@@ -158,7 +163,8 @@ def provision_county(
     ]
     # One transaction: the registry row appears together with every table, so a county that the
     # registry knows (and tenancy serves) always has them, and a failure leaves nothing half made.
-    with connect(url) as conn, conn.transaction(), conn.cursor() as cursor:
+    # Dict rows: the recorders' `_create_table` takes the cursor their own connections give.
+    with connect(url) as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (PROVISIONING_LOCK_CLASS, int(adcode)))
         cursor.execute(
             "INSERT INTO core.counties (adcode, name, prefecture, province, province_code, centroid_lat,"
@@ -168,8 +174,9 @@ def provision_county(
              centroid[0] if centroid else None, centroid[1] if centroid else None,
              Jsonb(boundary) if boundary is not None else None, Jsonb(rules or {})),
         )
+        record_map(cursor, adcode)  # the registry row's map, which a second `county add` does not replace
         on_citus = citus.is_citus(conn)
-        new_schema = conn.execute("SELECT to_regnamespace(%s) IS NULL", (schema,)).fetchone()[0]
+        new_schema = citus.value(conn, "SELECT to_regnamespace(%s) IS NULL", (schema,))
         if on_citus and new_schema:
             citus.distribute_next_schema(conn)  # its tables are born on its worker
         cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
@@ -191,19 +198,25 @@ def provision_county(
     return record
 
 
-def _projection_tables():
+def _projection_tables() -> Callable[[SyncConnection, str], None] | None:
     """`projections.schema.ensure_tables`, when the read side is installed."""
     module = _read_side()
-    return None if module is None else module.ensure_tables
+    if module is None:
+        return None
+    ensure_tables: Callable[[SyncConnection, str], None] = module.ensure_tables
+    return ensure_tables
 
 
-def _read_side_shared():
+def _read_side_shared() -> Callable[[SyncConnection], None] | None:
     """`projections.schema.ensure_shared`, when the read side is installed."""
     module = _read_side()
-    return None if module is None else module.ensure_shared
+    if module is None:
+        return None
+    ensure_shared: Callable[[SyncConnection], None] = module.ensure_shared
+    return ensure_shared
 
 
-def _read_side():
+def _read_side() -> Any:
     try:
         return importlib.import_module("projections.schema")
     except ModuleNotFoundError as error:

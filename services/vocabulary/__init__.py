@@ -19,4 +19,5 @@ _HERE = Path(__file__).parent
 @cache
 def labels(group: str, language: str = "zh-CN") -> dict[str, str]:
     """Code → label of one group, e.g. labels("rank")["staff"] == "一般干部"."""
-    return json.loads((_HERE / f"{group}.json").read_text(encoding="utf-8"))[language]
+    group_labels: dict[str, str] = json.loads((_HERE / f"{group}.json").read_text(encoding="utf-8"))[language]
+    return group_labels

@@ -53,8 +53,9 @@ async def decode_rate(url: str, adcode: str) -> tuple[int, float]:
     try:
         started = time.perf_counter()
         while rows := await conn.fetch(
-                f"SELECT notification_id, originator_id, originator_version, topic, state FROM county_{adcode}.county_events"
-                " WHERE notification_id > $1 ORDER BY notification_id LIMIT $2", last, DECODE_BATCH):
+                f"SELECT notification_id, originator_id, originator_version, topic, state"
+                f" FROM county_{adcode}.county_events WHERE notification_id > $1 ORDER BY notification_id LIMIT $2",
+                last, DECODE_BATCH):
             for row in rows:
                 decode(mapper, row)
             events += len(rows)
@@ -168,7 +169,8 @@ def sustained_stage(base: str, pid: int, scale: str, tokens: dict[str, str], pro
     households, probes = my_households(base, tokens["cadre"]), my_households(base, tokens["prober"])
     sessions = [login(base, "bench.cadre", PASSWORD) for _ in range(projector.CLIENTS)]
     with recording(pid, f"{scale}-sustained", f"serving sustained /sync at {scale}, {commit()}"):
-        sustained = asyncio.run(projector.sustain(base, sessions, tokens["prober"], tokens["admin"], households, probes))
+        sustained = asyncio.run(projector.sustain(base, sessions, tokens["prober"], tokens["admin"], households,
+                                                  probes))
     profiles.append(f"{scale}-sustained")
     return ("**Projector under sustained ingest** (targets at county40k: append→visible p99 ≤ 1 s, `/readyz` 200"
             " throughout):\n" + projector.sustained_text(sustained))
@@ -184,18 +186,21 @@ def header(scale: str, label: str | None, loaded: Loaded, began: float) -> str:
     return (f"## Real size: {scale}{f' — {label}' if label else ''}\n\n"
             f"Measured {now_utc()} on `{commit()}` by `make bench SCALE={scale}`"
             f" (`python -m tests.bench.real {scale}`) in {{TOTAL}} s on {describe_machine()}; a fresh embedded"
-            f" PostgreSQL 16 (pgserver) in a temp dir; `grassroots serve` (API and projector in one process) on loopback.")
+            f" PostgreSQL 16 (pgserver) in a temp dir; `grassroots serve` (API and projector in one process)"
+            " on loopback.")
 
 
 def dataset_text(loaded: Loaded) -> str:
     d = loaded.dataset
     made = (f"decided in memory in {loaded.decide_seconds:.0f} s" if len(loaded.cached) < len(d.parts)
             else "logs from the cache (.grassroots-bench)")
-    return (f"**Dataset** {d.name}: {d.description}; {len(d.parts)} count{'y' if len(d.parts) == 1 else 'ies'} with data"
+    return (f"**Dataset** {d.name}: {d.description}; {len(d.parts)} count{'y' if len(d.parts) == 1 else 'ies'}"
+            " with data"
             + (f" and {len(d.empty):,} provisioned without" if d.empty else "")
             + f": {loaded.commands:,} commands, {loaded.events:,} events (each command's event and its receipt)."
-            f" Bulk path: {made}; COPY {loaded.copy_seconds:.1f} s = {loaded.events / max(loaded.copy_seconds, 1e-9):,.0f}"
-            f" events/s; provisioning {loaded.provision_seconds:.1f} s.")
+            f" Bulk path: {made}; COPY {loaded.copy_seconds:.1f} s"
+            f" = {loaded.events / max(loaded.copy_seconds, 1e-9):,.0f} events/s;"
+            f" provisioning {loaded.provision_seconds:.1f} s.")
 
 
 def rebuild_text(built: list, seconds: float, decoded: int, decode_per_second: float, ready_after: float) -> str:
@@ -221,7 +226,8 @@ def reads_text(timed: list, floor, memory_start: dict, memory_reads: dict) -> st
 
 def ingest_text(ingested: list) -> str:
     return (f"**Ingest** (`POST /api/v1/sync` as `bench.cadre`, check-ins with a good fix at its households; each"
-            f" phase's stored rows then copied again with asyncpg COPY, {ingest.COPY_ROWS_PER_CALL:,} rows per call):\n\n"
+            f" phase's stored rows then copied again with asyncpg COPY, {ingest.COPY_ROWS_PER_CALL:,} rows"
+            " per call):\n\n"
             + ingest.table(ingested))
 
 

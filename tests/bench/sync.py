@@ -59,6 +59,6 @@ async def sync_phase(name: str, base: str, tokens: list[str], batches: list[list
                 latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
-    await asyncio.wait_for(asyncio.gather(*(client(t, b) for t, b in zip(tokens, batches))), timeout)
+    await asyncio.wait_for(asyncio.gather(*(client(t, b) for t, b in zip(tokens, batches, strict=True))), timeout)
     seconds = time.perf_counter() - started
     return Phase(name, sum(len(b) for mine in batches for b in mine), seconds, latencies, statuses)

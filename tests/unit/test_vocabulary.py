@@ -20,6 +20,7 @@ DOMAIN_CODES = {
     "target_kind": values.TARGET_KINDS,
     "household_tag": values.HOUSEHOLD_TAGS,
     "cadence": values.CADENCES,
+    "festival": values.FESTIVALS,
     "interview_topic": values.MUST_TALK_TOPICS,
     "interview_form": get_args(values.InterviewForm),
     "interview_direction": get_args(values.InterviewDirection),

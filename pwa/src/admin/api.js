@@ -72,6 +72,7 @@ export function createAdminApi({ getToken, onUnauthorized = () => {}, base = '/a
     post: (path, body) => json('POST', path, { body: body ?? {} }),
     put: (path, body) => json('PUT', path, { body: body ?? {} }),
     patch: (path, body) => json('PATCH', path, { body: body ?? {} }),
+    del: (path, params) => json('DELETE', path + queryString(params)),
     upload: (path, file) => {
       const form = new FormData();
       form.append('file', file, file.name);

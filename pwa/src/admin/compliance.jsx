@@ -6,11 +6,13 @@ import { codes, label } from './vocab.js';
 import { problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces } from './places.js';
 import { EndPairing, NewPairing } from './pairing.jsx';
+import { quotaCells } from './visits.js';
 
 const TABS = [
   ['completeness', 'compliance_completeness'],
   ['pairings', 'compliance_pairings'],
   ['interviews', 'compliance_interviews'],
+  ['shortfalls', 'compliance_shortfalls'],
 ];
 const STATUSES = codes('due_status');
 const RANKS = codes('rank');
@@ -29,6 +31,7 @@ export function Compliance() {
       {tab === 'completeness' && <Completeness />}
       {tab === 'pairings' && <Pairings />}
       {tab === 'interviews' && <Interviews />}
+      {tab === 'shortfalls' && <Shortfalls />}
     </div>
   );
 }
@@ -71,6 +74,8 @@ function Select({ label, value, onChange, options, testid }) {
 
 const statusOptions = () => STATUSES.map((s) => [s, label('due_status', s)]);
 const rankOptions = () => RANKS.map((r) => [r, label('rank', r)]);
+// "Every left-behind child visited this year": the households carrying one tag.
+const tagOptions = () => codes('household_tag').map((tag) => [tag, label('household_tag', tag)]);
 
 /** Township and village choices: the county's named places plus any code the rows carry; a chosen
  * township narrows the villages to its own (a village code starts with its township's). */
@@ -118,7 +123,7 @@ const Status = ({ value }) => <span class={`pill ${value}`}>{label('due_status',
 function Completeness() {
   const { api } = useAdmin();
   const places = usePlaces();
-  const [filters, setFilters] = useState({ township: '', village: '', cadre: '', status: '' });
+  const [filters, setFilters] = useState({ township: '', village: '', cadre: '', status: '', tag: '' });
   const cadres = useCadres();
   const [summary, setSummary] = useState(null);
   const [page, setPage] = useState(null);
@@ -126,8 +131,8 @@ function Completeness() {
   const load = async () => {
     try {
       const [s, p] = await Promise.all([
-        api.get('/completeness'),
-        api.get('/completeness/households', { ...filters, limit: 500 }),
+        api.get('/completeness', filters.tag ? { tag: filters.tag } : {}),
+        api.get('/completeness/households', { ...chosen(filters), limit: 500 }),
       ]);
       setSummary(s);
       setPage(p);
@@ -153,6 +158,7 @@ function Completeness() {
           ['village', villages],
           ['cadre', cadreOptions(cadres, places)],
           ['status', statusOptions()],
+          ['tag', tagOptions()],
         ]}
       />
       {error && <p class="error">{at('error', { detail: error })}</p>}
@@ -403,6 +409,88 @@ function Interviews() {
                   </td>
                 </tr>
               ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** `short/required` of one quota rule, '—' where the county keeps no such rule. */
+const QuotaCell = ({ cell }) => (cell ? <span class={cell.met ? '' : 'pill overdue'}>{`${cell.short}/${cell.required}`}</span> : '—');
+
+/** Every active cadre short of a pairing quota now (GET /pairings/shortfalls), by township and rank, with
+ * the same filters on its ledger (结对缺额台账). */
+function Shortfalls() {
+  const { api } = useAdmin();
+  const places = usePlaces();
+  const cadres = useCadres();
+  const names = cadreNames(cadres);
+  const [filters, setFilters] = useState({ township: '', rank: '' });
+  const [state, setState] = useState({ items: null, error: null });
+  useLive(['pairing'], async () => {
+    try {
+      setState({ items: await keysetAll(api, '/pairings/shortfalls', chosen(filters)), error: null });
+    } catch (e) {
+      setState((now) => ({ ...now, error: problem(e) }));
+    }
+  }, Object.values(filters));
+  const { items, error } = state;
+  const { townships } = placeChoices(places, [...cadres.map((c) => c.township), ...(items ?? []).map((c) => c.township)]);
+  return (
+    <section class="card">
+      <p class="hint">{at('shortfalls_hint')}</p>
+      <FilterBar
+        filters={filters}
+        setFilters={setFilters}
+        exportPath="/exports/shortfalls"
+        prefix="shortfalls-"
+        choices={[
+          ['township', townships],
+          ['rank', rankOptions()],
+        ]}
+      />
+      {error && <p class="error">{at('error', { detail: error })}</p>}
+      {items && !items.length && <p class="empty">{at('no_shortfalls')}</p>}
+      {items && items.length > 0 && (
+        <>
+          <p class="hint" data-testid="shortfalls-rows">{at('rows', { n: items.length })}</p>
+          <table class="grid" data-testid="shortfalls-table">
+            <thead>
+              <tr>
+                <th>{at('cadre')}</th>
+                <th>{at('rank')}</th>
+                <th>{at('township')}</th>
+                <th>{at('pairings_count')}</th>
+                <th>{at('shortfall_hardship')}</th>
+                <th>{at('shortfall_by_rank')}</th>
+                <th>{at('shortfall_contacts')}</th>
+                <th>{at('shortfall_max')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((row) => {
+                const cells = quotaCells(row);
+                return (
+                  <tr data-cadre={row.cadre_id}>
+                    <td>{names[row.cadre_id] || row.cadre_id}</td>
+                    <td>{label('rank', row.rank)}</td>
+                    <td>{placeName(places, row.township)}</td>
+                    <td>{row.pairings}</td>
+                    <td>
+                      <QuotaCell cell={cells.hardship} />
+                    </td>
+                    <td>
+                      <QuotaCell cell={cells.byRank} />
+                    </td>
+                    <td>{cells.missing.map((k) => label('target_kind', k)).join('、') || '—'}</td>
+                    <td>
+                      <b>{cells.shortfall}</b>
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </>

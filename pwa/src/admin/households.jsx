@@ -1,5 +1,6 @@
 // One village's households for the county admin to keep the 民情档案 true: retag (a household's
-// hardship status changes), correct its position or address, or archive it (moved away, dissolved).
+// hardship status changes), correct its position or address, or archive it (moved away, dissolved);
+// download all of its data, or erase its personal data after a confirmation (./erasure.js).
 // Each is a command on the household with the version the detail was read at; a changed household
 // answers 409 and the editor asks to reopen it.
 import { useState } from 'preact/hooks';
@@ -7,6 +8,8 @@ import { at } from './i18n.js';
 import { codes, label } from './vocab.js';
 import { problem, useAdmin } from './context.js';
 import { usePlaces, villageLabel } from './places.js';
+import { downloadHousehold, eraseHousehold, erasedNoteKey } from './erasure.js';
+import { Worklog } from './visits.jsx';
 
 export function Households() {
   const { api } = useAdmin();
@@ -129,7 +132,7 @@ function HouseholdEditor({ household, done, cancel }) {
   };
   return (
     <div class="household-editor" data-testid="household-editor">
-      <h3>{household.head_name || '—'} · {household.address}</h3>
+      <h3>{household.erased ? at('household_erased') : `${household.head_name || '—'} · ${household.address}`}</h3>
       <form class="filters" onSubmit={retag}>
         <fieldset class="tags">
           <legend>{at('tags')}</legend>
@@ -165,7 +168,59 @@ function HouseholdEditor({ household, done, cancel }) {
         <button class="depart">{at('archive')}</button>
         <button type="button" class="link" onClick={cancel}>{at('cancel')}</button>
       </form>
+      <PersonalData household={household} done={done} />
       {error && <p class="error" data-testid="household-error">{error}</p>}
+      <Worklog path={`/households/${household.id}/worklog`} title={at('worklog')} />
+    </div>
+  );
+}
+
+// Export and erasure: erasing asks first, in a dialog that needs a reason (kept in the audit log).
+function PersonalData({ household, done }) {
+  const { api } = useAdmin();
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState(null);
+  const download = async () => {
+    try {
+      await downloadHousehold(api, household.id);
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  const erase = async (event) => {
+    event.preventDefault();
+    try {
+      const answer = await eraseHousehold(api, household.id, new FormData(event.currentTarget).get('reason'));
+      done(at(erasedNoteKey(answer)));
+    } catch (e) {
+      setError(problem(e));
+    }
+  };
+  return (
+    <div class="filters" data-testid="household-personal">
+      <button type="button" onClick={download} data-testid="household-export">{at('export_household')}</button>
+      {household.erased ? (
+        <span class="hint" data-testid="household-erased">{at('household_erased')}</span>
+      ) : (
+        <button type="button" class="depart" onClick={() => setConfirming(true)} data-testid="household-erase">
+          {at('erase_household')}
+        </button>
+      )}
+      {confirming && (
+        <dialog open aria-labelledby="erase-title" data-testid="erase-dialog">
+          <form onSubmit={erase}>
+            <h4 id="erase-title">{at('erase_household')}</h4>
+            <p>{at('erase_warning', { name: household.head_name || '—' })}</p>
+            <label>
+              {at('erase_reason')}
+              <input name="reason" required pattern=".*\S.*" maxLength={200} data-testid="erase-reason" />
+            </label>
+            <button class="depart" data-testid="erase-confirm">{at('erase_confirm')}</button>
+            <button type="button" class="link" onClick={() => setConfirming(false)}>{at('cancel')}</button>
+          </form>
+        </dialog>
+      )}
+      {error && <p class="error" data-testid="household-personal-error">{error}</p>}
     </div>
   );
 }

@@ -8,19 +8,23 @@ import { at } from './i18n.js';
 import { AdminContext, problem } from './context.js';
 import { CoverageMap } from './map.jsx';
 import { Compliance } from './compliance.jsx';
+import { Campaigns } from './campaigns.jsx';
 import { IssueBoard } from './issues.jsx';
 import { Leaderboards } from './leaderboards.jsx';
 import { People } from './people.jsx';
 import { Province } from './province.jsx';
 import { Rules } from './rules.jsx';
+import { VisitAudit } from './visits.jsx';
 import './admin.css';
 
 // [path, view, nav label, roles that may open it]
 const VIEWS = [
   ['/admin/map', CoverageMap, 'nav_map', ['county_admin']],
   ['/admin/compliance', Compliance, 'nav_compliance', ['county_admin']],
+  ['/admin/campaigns', Campaigns, 'nav_campaigns', ['county_admin']],
   ['/admin/issues', IssueBoard, 'nav_issues', ['county_admin', 'department']],
   ['/admin/leaderboards', Leaderboards, 'nav_leaderboards', ['county_admin']],
+  ['/admin/visits', VisitAudit, 'nav_visits', ['county_admin']],
   ['/admin/people', People, 'nav_people', ['county_admin']],
   ['/admin/rules', Rules, 'nav_rules', ['county_admin']],
   ['/admin/province', Province, 'nav_province', ['province_viewer']],

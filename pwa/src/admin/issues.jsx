@@ -215,7 +215,7 @@ function IssuePanel({ id, admin, onClose, onChanged }) {
       </h2>
       <dl>
         <dt>{at('summary')}</dt>
-        <dd>{issue.summary}</dd>
+        <dd>{issue.erased ? at('household_erased') : issue.summary}</dd>
         <dt>{at('village')}</dt>
         <dd>{placeName(places, issue.village)}</dd>
         <dt>{at('raised_at')}</dt>

@@ -12,8 +12,11 @@ import cadence from '../../../services/vocabulary/cadence.json';
 import target_kind from '../../../services/vocabulary/target_kind.json';
 import role from '../../../services/vocabulary/role.json';
 import audit_action from '../../../services/vocabulary/audit_action.json';
+import visit_kind from '../../../services/vocabulary/visit_kind.json';
+import visit_topic from '../../../services/vocabulary/visit_topic.json';
+import festival from '../../../services/vocabulary/festival.json';
 
 export const { label, codes } = vocabulary({
   household_tag, rank, issue_route, issue_state, issue_status, satisfaction, due_status, cadence, target_kind, role,
-  audit_action,
+  audit_action, visit_kind, visit_topic, festival,
 });

@@ -5,10 +5,12 @@ import { getMeta, setMeta } from './db.js';
 export async function refreshHouseholds(db, api) {
   const since = await getMeta(db, 'households_cursor');
   const { households, cursor } = await api.households(since);
-  const tx = db.transaction(['households', 'meta'], 'readwrite');
+  const tx = db.transaction(['households', 'details', 'meta'], 'readwrite');
   for (const household of households) {
     if (household.archived) tx.objectStore('households').delete(household.id);
     else tx.objectStore('households').put(household);
+    // An erased household's cached detail still holds its visits' and issues' texts: drop it.
+    if (household.erased) tx.objectStore('details').delete(household.id);
   }
   tx.objectStore('meta').put(cursor, 'households_cursor');
   await tx.done;

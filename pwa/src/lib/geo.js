@@ -8,9 +8,22 @@ export function distanceMetres(a, b) {
   return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
 }
 
-/** Overdue first, then due; within each, nearest first when we know where we stand, else by due date. */
-export function orderDue(items, here) {
-  const rank = (item) => (item.status === 'overdue' ? 0 : 1);
+/** A day as YYYY-MM-DD in China's calendar (every window and due date the server sends is one). */
+export function chinaDay(moment = new Date()) {
+  return new Date(moment.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+}
+
+/** Whether a festival campaign that still has to visit the household runs on `day` (the phone may have
+ * cached the list before the window opened or keep it after it closed). */
+export function inCampaign(item, day = chinaDay()) {
+  const c = item.campaign;
+  return Boolean(c) && c.starts_on <= day && day <= c.ends_on;
+}
+
+/** During a festival campaign its households first; then overdue, then due; within each, nearest first
+ * when we know where we stand, else by due date. */
+export function orderDue(items, here, day = chinaDay()) {
+  const rank = (item) => (inCampaign(item, day) ? 0 : item.status === 'overdue' ? 1 : 2);
   const dist = (item) =>
     here && item.lat != null && item.lon != null ? distanceMetres(here, item) : Number.POSITIVE_INFINITY;
   return [...items].sort(

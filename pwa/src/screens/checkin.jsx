@@ -59,6 +59,7 @@ export function CheckIn({ id }) {
   const [topics, setTopics] = useState([]);
   const [raise, setRaise] = useState(false);
   const [problem, setProblem] = useState('');
+  const [preset] = useState(() => new URLSearchParams(location.search).get('kind'));
 
   useEffect(() => {
     app.db.get('households', id).then((h) => setHousehold(h || null));
@@ -76,7 +77,7 @@ export function CheckIn({ id }) {
     const occurred_at = new Date().toISOString(); // device time; the server adds received_at
     const visitId = uuid();
     const position = fix ? { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m, provider: fix.provider } : null;
-    const where = `${household.head_name} · ${household.village_name || household.village}`;
+    const where = `${household.head_name ?? t('household_erased')} · ${household.village_name || household.village}`;
     const commands = [
       {
         id: visitId,
@@ -117,7 +118,7 @@ export function CheckIn({ id }) {
     <form class="card" onSubmit={submit}>
       <h1>{t('checkin_title')}</h1>
       <p>
-        <b>{household.head_name}</b> · {household.village_name || household.village}
+        <b>{household.head_name ?? t('household_erased')}</b> · {household.village_name || household.village}
       </p>
       <div class={`gps ${status}`} data-testid="gps" data-status={status}>
         <b>{t('checkin_gps')}</b>{' '}
@@ -135,7 +136,8 @@ export function CheckIn({ id }) {
         {t('checkin_kind')}
         <select name="kind">
           {codes('visit_kind').map((code) => (
-            <option value={code}>{label('visit_kind', code)}</option>
+            // Today's festival-campaign households open with ?kind=festival: the visit counts for the campaign.
+            <option value={code} selected={code === preset}>{label('visit_kind', code)}</option>
           ))}
         </select>
       </label>

@@ -44,7 +44,7 @@ export function Households() {
           <li key={h.id}>
             <Link href={`/households/${h.id}`} class="row">
               <span class="grow">
-                <b>{h.head_name}</b> · {h.village_name || h.village}
+                <b>{h.head_name ?? t('household_erased')}</b> · {h.village_name || h.village}
                 <small>
                   {(h.tags || []).map((tag) => label('household_tag', tag)).join('、')}
                   {h.open_issues > 0 && ` · ${t('household_open_issues')} ${h.open_issues}`}
@@ -93,7 +93,7 @@ export function HouseholdDetail({ id }) {
         </a>
       </p>
       <div class="card">
-        <h1>{household.head_name}</h1>
+        <h1>{household.head_name ?? t('household_erased')}</h1>
         <p>
           {household.township_name || household.township} {household.village_name || household.village}
         </p>

@@ -2,7 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../context.js';
 import { getMeta } from '../lib/db.js';
 import { queued } from '../lib/outbox.js';
-import { distanceMetres, formatDistance, orderDue } from '../lib/geo.js';
+import { chinaDay, distanceMetres, formatDistance, inCampaign, orderDue } from '../lib/geo.js';
+import { label } from '../i18n/vocab.js';
 import { t } from '../i18n/index.js';
 import { Link, useUsable } from '../router.jsx';
 
@@ -41,7 +42,8 @@ export function Today() {
   }, []);
 
   if (items === null) return null;
-  const ordered = orderDue(items, here);
+  const day = chinaDay();
+  const ordered = orderDue(items, here, day);
   return (
     <section>
       <h1>{t('today_title')}</h1>
@@ -50,11 +52,16 @@ export function Today() {
       {ordered.length === 0 && <p class="empty">{t('today_empty')}</p>}
       <ul class="list" data-testid="due-list">
         {ordered.map((item) => (
-          <li key={item.household_id + item.reason} class={item.status}>
+          <li key={item.household_id + item.reason} class={inCampaign(item, day) ? `${item.status} campaign` : item.status}>
             <Link href={`/households/${item.household_id}`} class="row">
               <span class="grow">
+                {inCampaign(item, day) && (
+                  <span class="pill campaign" data-testid="campaign-pill">
+                    {t('today_campaign', { festival: label('festival', item.campaign.festival), date: item.campaign.ends_on })}
+                  </span>
+                )}
                 <span class={`pill ${item.status}`}>{item.status === 'overdue' ? t('today_overdue') : t('today_due')}</span>
-                <b>{item.head_name}</b> · {item.village_name || item.village}
+                <b>{item.head_name ?? t('household_erased')}</b> · {item.village_name || item.village}
                 <small>
                   {t(`today_reason_${item.reason}`)} · {t('today_due_date', { date: item.due_date })} ·{' '}
                   {item.last_visit ? t('today_last_visit', { date: item.last_visit.slice(0, 10) }) : t('today_never')}
@@ -63,7 +70,7 @@ export function Today() {
               </span>
               {here && item.lat != null && <span class="dist">{formatDistance(distanceMetres(here, item))}</span>}
             </Link>
-            <Link href={`/checkin/${item.household_id}`} class="button small">
+            <Link href={`/checkin/${item.household_id}${inCampaign(item, day) ? '?kind=festival' : ''}`} class="button small">
               {t('household_check_in')}
             </Link>
           </li>

@@ -15,6 +15,7 @@ import pytest
 
 from services.api.app import create_app
 from services.api.openapi import operations
+from services.domain import commands as c
 
 from .conftest import COUNTY_A, COUNTY_B, COUNTY_C, COUNTY_ROLES, DEPARTMENT
 
@@ -36,6 +37,9 @@ FOREIGN_KINDS = {
     # a county itself (province endpoints): C is in another province than A, so foreign to every role of A
     "adcode": lambda api, county: COUNTY_C,
     "user_id": lambda api, county: api.account("department", county).user.id,
+    "campaign_id": lambda api, county: api._applied(api.execute(county, c.DefineCampaign(
+        command_id=uuid.uuid4(), festival="spring_festival", starts_on="2026-02-05", ends_on="2026-02-19",
+        tags=["left_behind_child"]))),
 }
 
 # operation id -> a valid request apart from the id: {"json": body, "params": query}
@@ -55,6 +59,7 @@ REQUESTS = {
     "rate_issue": {"json": {"satisfaction": "satisfied", "expected_version": 2}},
     "reopen_issue": {"json": {"reason": "未解决", "expected_version": 2}},
     "user_change": {"json": {"disabled": True}},
+    "erase_personal_data": {"params": {"reason": "本人申请删除"}},
 }
 
 

@@ -35,6 +35,7 @@ _PERIOD = {"query.period", DETAIL_ONLY}  # calendar days, a range ending on or a
 STATED_IN_WORDS: dict[str, set[str]] = {
     "/api/v1/households": {"body"},  # the village code begins with the township's
     "/api/v1/households/{household_id}/relocate": {"body"},
+    "/api/v1/campaigns": {"ends_on"},  # on or after starts_on
     "/api/v1/completeness/households": {"query.bbox"},  # west < east, south < north
     "/api/v1/issues": {DETAIL_ONLY},  # `after`: a cursor the server gave
     "/api/v1/me/households": {DETAIL_ONLY},  # `since`: a cursor the server gave

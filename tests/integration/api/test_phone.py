@@ -23,9 +23,10 @@ from tests.integration.api.test_queries import (  # noqa: F401 (seeded is a fixt
 )
 
 HOUSEHOLD_FIELDS = {"id", "head_name", "phone", "village", "village_name", "township", "township_name", "address",
-                    "lat", "lon", "tags", "archived", "version", "last_visit", "visits_this_year", "open_issues"}
+                    "lat", "lon", "tags", "archived", "erased", "version", "last_visit", "visits_this_year",
+                    "open_issues"}
 DUE_FIELDS = {"household_id", "head_name", "village", "village_name", "lat", "lon", "reason", "status", "due_date",
-              "last_visit"}
+              "last_visit", "campaign"}
 
 
 async def test_my_households_are_my_townships_with_personal_fields_and_figures(api, seeded):

@@ -109,9 +109,24 @@ def _throwaway_account(database_url) -> str:
     return name
 
 
-async def test_five_failed_logins_lock_the_account_even_for_the_right_password(api, database_url):
+async def test_five_failed_logins_from_one_address_lock_that_address_only(api, database_url):
     name = _throwaway_account(database_url)
+    guesser = api.anonymous(address=fresh_address())
     for _ in range(5):
+        response = await guesser.post("/api/v1/session", json={"username": name, "password": "wrong-password"})
+        assert response.status_code == 401
+    locked = await guesser.post("/api/v1/session", json={"username": name, "password": PASSWORD})
+    assert locked.status_code == 429
+    assert 800 <= int(locked.headers["retry-after"]) <= 900
+    elsewhere = await api.anonymous(address=fresh_address()).post(
+        "/api/v1/session", json={"username": name, "password": PASSWORD})
+    assert elsewhere.status_code == 201
+
+
+async def test_twenty_failed_logins_from_many_addresses_lock_the_account_even_for_the_right_password(
+        api, database_url):
+    name = _throwaway_account(database_url)
+    for _ in range(20):
         # A new address each time: it is the account that is throttled here.
         response = await api.anonymous(address=fresh_address()).post(
             "/api/v1/session", json={"username": name, "password": "wrong-password"})

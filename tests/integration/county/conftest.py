@@ -15,7 +15,13 @@ from services.storage.schemas import provision_county
 
 # Adcodes no real county has (97xxxx), apart from other test areas' ranges.
 _adcodes = itertools.count(970001)
-VILLAGE, TOWNSHIP = "469029100001", "469029100"
+# A village and its township, as codes of the county's own (places belong to their county).
+VILLAGE, TOWNSHIP = "100001", "100"
+
+
+def place(county: County, code: str) -> str:
+    """The county's place of that code: `place(county, VILLAGE)` is its village 100001."""
+    return county.adcode + code
 
 
 def new_county(database_url: str) -> County:
@@ -42,8 +48,9 @@ def applied(outcome) -> UUID:
 
 
 def register(county: County, admin: Actor, **changes) -> UUID:
-    fields = dict(village=VILLAGE, township=TOWNSHIP, address="保城镇新民村", lat=18.64, lon=109.70, size=3,
-                  head_name="黄阿妹", phone="13800000000", notes="独居老人", tags=["empty_nest_elderly"])
+    fields = dict(village=place(county, VILLAGE), township=place(county, TOWNSHIP), address="保城镇新民村",
+                  lat=18.64, lon=109.70, size=3, head_name="黄阿妹", phone="13800000000", notes="独居老人",
+                  tags=["empty_nest_elderly"])
     return applied(county.execute(c.RegisterHousehold(command_id=uuid4(), **{**fields, **changes}), admin))
 
 
@@ -63,7 +70,7 @@ def check_in(household_id: UUID, **changes) -> c.CheckIn:
     return c.CheckIn(command_id=uuid4(), **{**fields, **changes})
 
 
-def raise_issue(household_id: UUID | None = None, **changes) -> c.RaiseIssue:
-    fields = dict(source_kind="visit", household_id=household_id, village=VILLAGE, category="医疗",
+def raise_issue(county: County, household_id: UUID | None = None, **changes) -> c.RaiseIssue:
+    fields = dict(source_kind="visit", household_id=household_id, village=place(county, VILLAGE), category="医疗",
                   summary="村卫生室缺药", occurred_at=datetime.now(UTC))
     return c.RaiseIssue(command_id=uuid4(), **{**fields, **changes})

@@ -8,12 +8,13 @@ from services.domain import commands as c
 from services.domain.receipt import CommandReceipt
 from services.storage.recorder import MAX_EVENTS_PER_SAVE
 
-from .conftest import TOWNSHIP, VILLAGE, cadre_actor, check_in, enrol
+from .conftest import TOWNSHIP, VILLAGE, cadre_actor, check_in, enrol, place
 
 
-def households(count: int) -> list[c.RegisterHousehold]:
-    return [c.RegisterHousehold(command_id=uuid4(), village=VILLAGE, township=TOWNSHIP, address=f"{n}号",
-                                lat=18.64, lon=109.70, size=2, head_name=f"户主{n}", notes="") for n in range(count)]
+def households(county, count: int) -> list[c.RegisterHousehold]:
+    return [c.RegisterHousehold(command_id=uuid4(), village=place(county, VILLAGE), township=place(county, TOWNSHIP),
+                                address=f"{n}号", lat=18.64, lon=109.70, size=2, head_name=f"户主{n}", notes="")
+            for n in range(count)]
 
 
 def test_a_bulk_load_applies_everything_in_saves_of_at_most_500_events(county, admin, monkeypatch):
@@ -21,7 +22,7 @@ def test_a_bulk_load_applies_everything_in_saves_of_at_most_500_events(county, a
     insert = county.recorder.insert_events
     monkeypatch.setattr(county.recorder, "insert_events",
                         lambda events, **kw: saves.append(len(events)) or insert(events, **kw))
-    registrations = households(300)
+    registrations = households(county, 300)
     cadre = cadre_actor(county, enrol(county, admin))
     saves.clear()
     outcomes = county.execute_many(registrations, admin)
@@ -36,7 +37,7 @@ def test_a_bulk_load_applies_everything_in_saves_of_at_most_500_events(county, a
 
 
 def test_one_call_may_register_a_household_and_visit_it(county, admin):
-    [registration] = households(1)
+    [registration] = households(county, 1)
     cadre_id = enrol(county, admin)
     # The loader acts for many people; here the same call carries both (as one admin who is also a cadre).
     actor = Actor(user_id="a", roles={"county_admin", "cadre"}, county=county.adcode, cadre_id=cadre_id)
@@ -45,7 +46,7 @@ def test_one_call_may_register_a_household_and_visit_it(county, admin):
 
 
 def test_a_bulk_load_answers_duplicates_conflicts_and_rejections_one_by_one(county, admin):
-    registrations = households(3)
+    registrations = households(county, 3)
     cadre = cadre_actor(county, enrol(county, admin))
     changed = registrations[1].model_copy(update={"size": 5})
     commands = [registrations[0], registrations[0], registrations[1], changed,
@@ -57,7 +58,7 @@ def test_a_bulk_load_answers_duplicates_conflicts_and_rejections_one_by_one(coun
 
 
 def test_a_second_bulk_load_finds_everything_already_there(county, admin):
-    registrations = households(40)
+    registrations = households(county, 40)
     first = county.execute_many(registrations, admin)
     again = county.execute_many(registrations, admin)
     assert [o.status for o in again] == ["duplicate"] * 40
@@ -68,7 +69,7 @@ def test_a_second_bulk_load_finds_everything_already_there(county, admin):
 
 
 def test_a_batch_that_meets_an_integrity_error_is_answered_command_by_command(county, admin, monkeypatch):
-    registrations = households(5)
+    registrations = households(county, 5)
     county.execute(registrations[2], admin)
     # As if a concurrent resend landed between the receipt look-up and the save.
     read = county.read

@@ -9,7 +9,7 @@ from services.county import County
 from services.domain import commands as c
 from services.storage.recorder import county_env
 
-from .conftest import cadre_actor, check_in, enrol, register
+from .conftest import TOWNSHIP, cadre_actor, check_in, enrol, place, register
 
 
 class RacingCounty(County):
@@ -30,8 +30,9 @@ def test_two_concurrent_writers_on_one_household_one_succeeds_one_conflicts(data
     racing = RacingCounty(env=county_env(county.adcode, database_url))
     racing.barrier = threading.Barrier(2)
     commands = [
-        c.RelocateHousehold(command_id=uuid4(), household_id=household, expected_version=1, village="469029100002",
-                            township="469029100", address="新址一", lat=18.65, lon=109.71),
+        c.RelocateHousehold(command_id=uuid4(), household_id=household, expected_version=1,
+                            village=place(county, "100002"), township=place(county, TOWNSHIP), address="新址一",
+                            lat=18.65, lon=109.71),
         c.ArchiveHousehold(command_id=uuid4(), household_id=household, expected_version=1, reason="迁出"),
     ]
     with ThreadPoolExecutor(2) as pool:

@@ -6,7 +6,7 @@ from uuid import uuid4
 from services.county import County
 from services.domain import commands as c
 
-from .conftest import cadre_actor, check_in, enrol, register
+from .conftest import TOWNSHIP, VILLAGE, cadre_actor, check_in, enrol, place, register
 
 
 def events(county: County, originator_id) -> list[str]:
@@ -77,6 +77,7 @@ def test_a_rejected_command_leaves_no_receipt_and_is_judged_afresh(county, admin
     household_id = uuid4()
     visit = check_in(household_id)
     assert county.execute(visit, cadre).status == "rejected"  # the household is not registered yet
-    county.execute(c.RegisterHousehold(command_id=household_id, village="469029100001", township="469029100",
-                                       address="a", lat=18.6, lon=109.7, size=1, head_name="李"), admin)
+    county.execute(c.RegisterHousehold(command_id=household_id, village=place(county, VILLAGE),
+                                       township=place(county, TOWNSHIP), address="a", lat=18.6, lon=109.7, size=1,
+                                       head_name="李"), admin)
     assert county.execute(visit, cadre).status == "applied"

@@ -10,7 +10,7 @@ from services.county import Actor, County
 from services.domain import NotFound, clock
 from services.domain import commands as c
 
-from .conftest import applied, cadre_actor, check_in, enrol, raise_issue, register
+from .conftest import TOWNSHIP, applied, cadre_actor, check_in, enrol, place, raise_issue, register
 
 
 def department(county: County, name: str = "县卫健委") -> Actor:
@@ -24,14 +24,14 @@ def test_every_command_is_applied_through_its_whole_path(county, admin):
     cadre = cadre_actor(county, cadre_id)
     run = county.execute
     assert run(c.RelocateHousehold(command_id=uuid4(), household_id=household, expected_version=1,
-                                   village="469029100002", township="469029100", address="新址", lat=18.7,
-                                   lon=109.6), admin).result["version"] == 2
+                                   village=place(county, "100002"), township=place(county, TOWNSHIP), address="新址",
+                                   lat=18.7, lon=109.6), admin).result["version"] == 2
     assert run(c.RetagHousehold(command_id=uuid4(), household_id=household, expected_version=2,
                                 tags=["disabled"]), admin).status == "applied"
     assert run(c.ChangeRank(command_id=uuid4(), cadre_id=other_cadre, expected_version=1,
                             rank="section_chief"), admin).status == "applied"
     assert run(c.TransferCadre(command_id=uuid4(), cadre_id=other_cadre, expected_version=2, unit="什玲镇",
-                               township="469029101"), admin).status == "applied"
+                               township=place(county, "101")), admin).status == "applied"
     pairing = applied(run(c.FormPairing(command_id=uuid4(), cadre_id=cadre_id, target_kind="household",
                                         target_id=str(household), programme="结穷亲", formed_on=date(2026, 1, 10)),
                           admin))
@@ -44,7 +44,7 @@ def test_every_command_is_applied_through_its_whole_path(county, admin):
     interview = c.HoldInterview(command_id=uuid4(), interviewee_id=other_cadre, form="one_on_one",
                                 direction="cadre_to_leader", topics=["team"], occurred_at=datetime.now(UTC))
     assert run(interview, cadre).status == "applied"
-    issue = applied(run(raise_issue(household), cadre))
+    issue = applied(run(raise_issue(county, household), cadre))
     for command, actor in [
         (c.RouteIssue(command_id=uuid4(), issue_id=issue, expected_version=1, route="department",
                       department="县卫健委", deadline=date.today() + timedelta(days=14)), admin),
@@ -62,7 +62,7 @@ def test_every_command_is_applied_through_its_whole_path(county, admin):
                                   reason="迁出"), admin).status == "applied"
     visit_record = county.visit(visit)
     assert (visit_record["voided"], visit_record["village"], visit_record["cadre_id"]) == (
-        True, "469029100002", str(cadre_id))  # the village the household lived in when visited
+        True, place(county, "100002"), str(cadre_id))  # the village the household lived in when visited
 
 
 def test_a_cadre_cannot_register_households_or_enrol_cadres(county, admin):
@@ -138,7 +138,7 @@ def test_an_interview_needs_a_known_interviewee_other_than_oneself(county, admin
 
 def test_a_department_handles_only_issues_routed_to_it(county, admin):
     cadre = cadre_actor(county, enrol(county, admin))
-    issue = applied(county.execute(raise_issue(), cadre))
+    issue = applied(county.execute(raise_issue(county), cadre))
     county.execute(c.RouteIssue(command_id=uuid4(), issue_id=issue, expected_version=1, route="department",
                                 department="县住建局", deadline=date.today() + timedelta(days=7)), admin)
     resolve = c.ResolveIssue(command_id=uuid4(), issue_id=issue, expected_version=2, resolution="已修")
@@ -153,7 +153,7 @@ def test_a_department_handles_only_issues_routed_to_it(county, admin):
 def test_a_cadre_takes_their_own_issue_on_the_spot_but_routes_nothing_else(county, admin):
     cadre = cadre_actor(county, enrol(county, admin))
     colleague = cadre_actor(county, enrol(county, admin, name="同事"), user_id="cadre-2")
-    issue = applied(county.execute(raise_issue(), cadre))
+    issue = applied(county.execute(raise_issue(county), cadre))
     to_department = c.RouteIssue(command_id=uuid4(), issue_id=issue, expected_version=1, route="department",
                                  department="县卫健委", deadline=date.today() + timedelta(days=7))
     assert county.execute(to_department, cadre).status == "rejected"
@@ -169,7 +169,7 @@ def test_a_cadre_takes_their_own_issue_on_the_spot_but_routes_nothing_else(count
 
 
 def test_rating_an_unresolved_issue_is_rejected_with_the_domain_reason(county, admin):
-    issue = applied(county.execute(raise_issue(), cadre_actor(county, enrol(county, admin))))
+    issue = applied(county.execute(raise_issue(county), cadre_actor(county, enrol(county, admin))))
     answer = county.execute(c.RateIssue(command_id=uuid4(), issue_id=issue, expected_version=1,
                                         satisfaction="satisfied"), admin)
     assert answer.reason == {"zh": "问题当前状态为“已提出”，不能评价。", "en": "Cannot rate an issue that is raised."}
@@ -194,3 +194,15 @@ def test_reading_an_unknown_or_mistyped_id_is_not_found(county, admin):
         county.household(uuid4())
     with pytest.raises(NotFound, match="No such cadre"):
         county.cadre(household)
+
+
+def test_only_a_county_admin_defines_a_campaign_and_it_reads_back(county, admin):
+    command = c.DefineCampaign(command_id=uuid4(), festival="mid_autumn", starts_on=date(2026, 9, 20),
+                               ends_on=date(2026, 10, 8), tags=["hardship_member", "empty_nest_elderly"])
+    cadre = cadre_actor(county, enrol(county, admin))
+    assert county.execute(command, cadre).status == "rejected"
+    campaign = applied(county.execute(command, admin))
+    assert county.campaign(campaign) == {
+        "id": str(campaign), "version": 1, "festival": "mid_autumn", "starts_on": "2026-09-20",
+        "ends_on": "2026-10-08", "tags": ["empty_nest_elderly", "hardship_member"]}
+    assert county.execute(command, admin).status == "duplicate"

@@ -2,12 +2,15 @@
 counties never meet other tests' data)."""
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 
+import asyncpg
 import pytest
 from psycopg import sql
 
+from projections import campaigns
 from services.county import EVENTS_PER_COMMAND, County
 from services.demo.generator import generate
 from services.demo.loader import DEMO_PASSWORD, MARKER_ACCOUNT, load_demo
@@ -138,6 +141,19 @@ def test_a_fresh_grassroots_demo_leaves_every_read_model_up_to_date(new_database
             assert last > 0 and behind == 0
             assert conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
                 sql.Identifier(schema, "verdicts_checkins"))).fetchone()[0] > 0
+    # A new user finds the Spring Festival and Mid-Autumn campaigns filled in: most of their households visited.
+    for adcode in ADCODES:
+        listed = asyncio.run(_campaigns(url, adcode))
+        assert sorted(c["festival"] for c in listed) == ["mid_autumn", "spring_festival"], adcode
+        assert all(c["state"] == "ended" and c["households"] > c["visited"] > 0 for c in listed), listed
+
+
+async def _campaigns(url: str, adcode: str) -> list[dict]:
+    conn = await asyncpg.connect(url)
+    try:
+        return await campaigns.campaigns(conn, f"county_{adcode}")
+    finally:
+        await conn.close()
 
 
 def test_grassroots_demo_refuses_a_scale_outside_zero_to_one(capsys):

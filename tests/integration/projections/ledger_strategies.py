@@ -276,16 +276,21 @@ class LedgerFold:
             self.ranks[e.originator_id] = e.rank
         elif kind == "Cadre.Departed":
             self.departed.add(e.originator_id)
+            # A pairing ends with its cadre ...
+            self.pairings = {k: p for k, p in self.pairings.items() if str(p["cadre_id"]) != str(e.originator_id)}
         elif kind in ("Household.Registered", "Household.Retagged"):
             self.tags[e.originator_id] = list(e.tags)
         elif kind == "Household.Archived":
             self.archived.add(e.originator_id)
+            # ... and with its household.
+            self.pairings = {k: p for k, p in self.pairings.items()
+                             if (p["target_kind"], p["target_id"]) != ("household", str(e.originator_id))}
         elif kind == "Pairing.Formed":
             self.pairings[e.originator_id] = {"cadre_id": e.cadre_id, "target_kind": e.target_kind,
                                               "target_id": e.target_id, "cadence": e.cadence,
                                               "formed_on": date.fromisoformat(e.formed_on)}
         elif kind == "Pairing.Ended":
-            del self.pairings[e.originator_id]
+            self.pairings.pop(e.originator_id, None)
         elif kind == "Visit.CheckedIn":
             self.targets[e.originator_id] = (e.target_kind, e.target_id)
             self.villages[e.originator_id] = e.village
@@ -426,8 +431,8 @@ class LedgerFold:
             last = last_weekday_of(prev.year, prev.month, self.rules.monthly_review_weekday)
         else:
             last = this
-        return last, {k for k, i in self.issues.items()
-                      if i["route"] == "monthly_review" and _local(i["routed_at"]) > last}
+        return last, {k for k, i in self.issues.items() if i["route"] == "monthly_review"
+                      and (_local(i["routed_at"]) > last or self.issue_status(i) != "resolved")}
 
     # -- leaderboards ------------------------------------------------------------------------------
     def _period_issue_counts(self, issues: list[dict], start: datetime, end: datetime) -> tuple[int, int, int]:
@@ -551,6 +556,7 @@ class Story:
         with self.at(*when):
             pairing = Pairing(id=self.world.new_id(), cadre_id=cadre, target_kind=kind, target_id=target,
                               programme="结对", cadence=cadence, formed_on=formed_on)
+        self.world.pairings[pairing.id] = pairing
         self.world.keep(pairing)
         return pairing.id
 

@@ -278,8 +278,7 @@ class Fold:
                 own.setdefault(c["household_id"], []).append(c["occurred_at"].astimezone(SHANGHAI).date())
         for pairing in sorted(self.pairings.values(), key=lambda p: str(p["household_id"])):
             household = pairing["household_id"]
-            if pairing["cadre_id"] != cadre_id or household not in self.places or household in self.archived \
-                    or household in items:
+            if pairing["cadre_id"] != cadre_id or household not in self.places or household in self.archived:
                 continue
             start, end = _cadence_span(pairing["cadence"], today)
             previous_start, previous_end = _cadence_span(pairing["cadence"], start - timedelta(days=1))
@@ -288,7 +287,11 @@ class Fold:
                 continue
             missed = (pairing["formed_on"] < previous_start
                       and not any(previous_start <= d <= previous_end for d in days))
-            items[household] = ("pairing", "overdue" if missed else "due", previous_end if missed else end)
+            item = ("pairing", "overdue" if missed else "due", previous_end if missed else end)
+            # Several pairings of this cadre with one household: the most urgent one (overdue, then earliest).
+            if household not in items or (item[1] != "overdue", item[2]) < (items[household][1] != "overdue",
+                                                                             items[household][2]):
+                items[household] = item
         if cadre["township"]:
             for household, (_, status, due) in self.household_status().items():
                 if (self.places[household]["township"] == cadre["township"] and status != "ok"

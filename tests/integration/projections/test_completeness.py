@@ -84,3 +84,21 @@ async def test_a_departed_cadre_has_nothing_due(database_url, county):
         assert len(await completeness.due_list(conn, SCHEMA, cadre.id, as_of=date(2026, 7, 1))) == 3
     finally:
         await conn.close()
+
+
+async def test_two_pairings_with_one_household_put_it_on_the_due_list_by_the_more_urgent_cadence(
+        database_url, county):
+    county("469029")
+    s = Story()
+    cadre = s.cadre(T0, None)
+    home = s.household(T0, "469029100201", 18.64, 109.70)
+    s.pair(T0, cadre, home, "quarterly", "2026-01-03")  # formed first: a first-come pick would take it
+    s.pair(T0, cadre, home, "monthly", "2026-01-03")
+    conn = await project(database_url, SCHEMA, s.events)
+    try:
+        due = await completeness.due_list(conn, SCHEMA, cadre.id, as_of=date(2026, 4, 1))
+        # March, the monthly pairing's previous month, went unvisited: overdue since 31 March, not due in June.
+        assert [(i["household_id"], i["reason"], i["status"], i["due_date"]) for i in due] == [
+            (home.id, "pairing", "overdue", date(2026, 3, 31))]
+    finally:
+        await conn.close()

@@ -47,7 +47,8 @@ def plain_coverage(fold: Fold, period: Period, level: str, resolution: int) -> d
     for household, place in fold.places.items():
         if household in fold.archived and fold.archived[household] < first:
             continue
-        visits = [c for c in fold.checkins.values() if c["household_id"] == household and first <= c["occurred_at"] < after]
+        visits = [c for c in fold.checkins.values()
+                  if c["household_id"] == household and first <= c["occurred_at"] < after]
         key = {"county": ADCODE, "h3": h3.latlng_to_cell(place["lat"], place["lon"], resolution)}.get(level) \
             or place[level]
         groups.setdefault(key, []).append((len(visits), sum(c["verified"] for c in visits), place))
@@ -55,12 +56,14 @@ def plain_coverage(fold: Fold, period: Period, level: str, resolution: int) -> d
         key: {"households": len(g), "visited_once": sum(v >= 1 for v, _, _ in g),
               "visited_twice": sum(v >= 2 for v, _, _ in g), "visits": sum(v for v, _, _ in g),
               "verified_visits": sum(w for _, w, _ in g),
-              "lat": math.fsum(p["lat"] for _, _, p in g) / len(g), "lon": math.fsum(p["lon"] for _, _, p in g) / len(g)}
+              "lat": math.fsum(p["lat"] for _, _, p in g) / len(g),
+              "lon": math.fsum(p["lon"] for _, _, p in g) / len(g)}
         for key, g in groups.items()
     }
 
 
-async def _check(url: str, schema: str, events: list, chunks: list[int], asked: list[tuple[Period, int | None]]) -> None:
+async def _check(url: str, schema: str, events: list, chunks: list[int],
+                 asked: list[tuple[Period, int | None]]) -> None:
     conn = await asyncpg.connect(url)
     try:
         await reset_county(conn, schema)
@@ -95,7 +98,8 @@ async def _check_completeness(conn, schema: str, fold: Fold, as_of: date | None)
     assert {k: shares["county"][k] for k in expected_county} == expected_county
     for township in shares["townships"]:
         mine = [h for h in listed if h["township"] == township["township"]]
-        assert township["households"] == len(mine) and township["complete"] == sum(h["visits_this_year"] >= 2 for h in mine)
+        assert township["households"] == len(mine)
+        assert township["complete"] == sum(h["visits_this_year"] >= 2 for h in mine)
     for status in (None, "ok", "due", "overdue"):
         for township in (None, *sorted({h["township"] for h in listed})):
             wanted = [h for h in listed if (status is None or h["status"] == status)

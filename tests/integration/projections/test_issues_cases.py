@@ -50,6 +50,7 @@ async def test_the_review_agenda_holds_issues_routed_since_the_last_friday_meeti
     story = Story()
     early = story.issue((2026, 5, 20, 9))
     story.then((2026, 5, 20, 10), early, "route", "monthly_review", None, None, "admin")
+    story.then((2026, 5, 30, 10), early, "resolve", "settled at May's meeting", "admin")
     meeting_day = story.issue((2026, 5, 29, 9))
     story.then((2026, 5, 29, 10), meeting_day, "route", "monthly_review", None, None, "admin")
     late = story.issue((2026, 6, 3, 9))
@@ -60,10 +61,32 @@ async def test_the_review_agenda_holds_issues_routed_since_the_last_friday_meeti
     try:
         agenda = await issues.review_agenda(conn, f"county_{ADCODE}", as_of=date(2026, 6, 10))
         assert (agenda["last_meeting"], agenda["meeting_on"]) == (date(2026, 5, 29), date(2026, 6, 26))
-        assert [i["issue_id"] for i in agenda["items"]] == [late.id]
+        # May's meeting-day issue is still open: carried to June's agenda; the resolved one is not.
+        assert [(i["issue_id"], i["carried_over"]) for i in agenda["items"]] == [(meeting_day.id, True),
+                                                                                 (late.id, False)]
         on_meeting_day = await issues.review_agenda(conn, f"county_{ADCODE}", as_of=date(2026, 5, 29))
         assert on_meeting_day["meeting_on"] == date(2026, 5, 29)
         assert [i["issue_id"] for i in on_meeting_day["items"]] == [early.id, meeting_day.id]
+    finally:
+        await conn.close()
+
+
+async def test_an_issue_still_open_stays_on_every_months_agenda_until_it_is_resolved(database_url, county):
+    # Raised and routed to the monthly review in March 2026; meetings on the last Fridays: 27 March,
+    # 24 April, 29 May, 26 June. Still open through April and May, resolved on 3 June.
+    story = Story()
+    lingering = story.issue((2026, 3, 2, 9), category="饮水")
+    story.then((2026, 3, 2, 10), lingering, "route", "monthly_review", None, None, "admin")
+    story.then((2026, 6, 3, 10), lingering, "resolve", "新水管已通", "admin")
+    conn = await project(database_url, county(ADCODE), story.events)
+    try:
+        for day, carried in ((date(2026, 3, 10), False), (date(2026, 4, 10), True), (date(2026, 5, 10), True),
+                             (date(2026, 6, 2), True)):
+            agenda = await issues.review_agenda(conn, f"county_{ADCODE}", as_of=day)
+            mine = [i for i in agenda["items"] if i["issue_id"] == lingering.id]
+            assert [(i["carried_over"], i["status"] != "resolved") for i in mine] == [(carried, True)], day
+        after = await issues.review_agenda(conn, f"county_{ADCODE}", as_of=date(2026, 6, 10))
+        assert lingering.id not in {i["issue_id"] for i in after["items"]}
     finally:
         await conn.close()
 

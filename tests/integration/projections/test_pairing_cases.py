@@ -90,3 +90,69 @@ async def test_county_rules_switch_quotas_off_and_change_the_rank_quota(database
     finally:
         await conn.execute("UPDATE core.counties SET rules = '{}' WHERE adcode = $1", ADCODE)
         await conn.close()
+
+
+async def test_a_pairing_ends_when_its_household_is_archived_and_says_why(database_url, county):
+    # Once, an archived household's pairing stayed overdue for ever (check-ins there are refused).
+    story = Story()
+    cadre = story.cadre((2026, 1, 2, 9))
+    home = story.household((2026, 1, 2, 9))
+    paired = story.pair((2026, 1, 5, 9), cadre, "household", str(home), "2026-01-05")
+    story.then((2026, 5, 10, 9), story.world.households[home], "archive", "搬迁到县城")
+    conn = await project(database_url, county(ADCODE), story.events)
+    try:
+        assert [i["pairing_id"] for i in (await pairing.pairings(conn, SCHEMA, as_of=date(2026, 5, 9)))["items"]] \
+            == [paired]
+        assert (await pairing.pairings(conn, SCHEMA, as_of=date(2026, 7, 1)))["items"] == []
+        assert (await pairing.compliance(conn, SCHEMA, as_of=date(2026, 7, 1)))["pairings"] == 0
+        ended = await pairing.one(conn, SCHEMA, paired)
+        assert (ended["ended_on"], ended["ended_reason"]) == (date(2026, 5, 10), "household_archived")
+        assert (await pairing.needing_a_cadre(conn, SCHEMA))["items"] == []  # nobody to pair: it is archived
+    finally:
+        await conn.close()
+
+
+async def test_a_pairing_ends_when_its_cadre_departs_and_the_household_waits_for_a_new_cadre(database_url, county):
+    story = Story()
+    leaving, staying = story.cadre((2026, 1, 2, 9)), story.cadre((2026, 1, 2, 9))
+    alone, shared = story.household((2026, 1, 2, 9)), story.household((2026, 1, 2, 9))
+    first = story.pair((2026, 1, 5, 9), leaving, "household", str(alone), "2026-01-05")
+    story.pair((2026, 1, 5, 9), leaving, "household", str(shared), "2026-01-05")
+    story.pair((2026, 1, 5, 9), staying, "household", str(shared), "2026-01-05")
+    departing = story.world.cadres[leaving]
+    story.then((2026, 7, 10, 9), departing, "depart", "调离")
+    conn = await project(database_url, county(ADCODE), story.events)
+    try:
+        assert (await pairing.compliance(conn, SCHEMA, as_of=date(2026, 7, 1)))["pairings"] == 3
+        after = await pairing.compliance(conn, SCHEMA, as_of=date(2026, 10, 1))
+        assert (after["pairings"], after["overdue"]) == (1, 1)  # only the staying cadre's, who never visited
+        ended = await pairing.one(conn, SCHEMA, first)
+        assert (ended["ended_on"], ended["ended_reason"]) == (date(2026, 7, 10), "cadre_departed")
+        # `shared` still has a cadre; `alone` needs a new one.
+        needing = (await pairing.needing_a_cadre(conn, SCHEMA))["items"]
+        assert [(i["household_id"], i["pairing_id"], i["ended_reason"]) for i in needing] == [
+            (alone, first, "cadre_departed")]
+    finally:
+        await conn.close()
+
+    story.pair((2026, 7, 20, 9), staying, "household", str(alone), "2026-07-20")
+    conn = await project(database_url, county(ADCODE), story.events)
+    try:
+        assert (await pairing.needing_a_cadre(conn, SCHEMA))["items"] == []  # paired again
+    finally:
+        await conn.close()
+
+
+async def test_ending_by_hand_after_the_household_was_archived_keeps_the_first_end(database_url, county):
+    story = Story()
+    cadre = story.cadre((2026, 1, 2, 9))
+    home = story.household((2026, 1, 2, 9))
+    paired = story.pair((2026, 1, 5, 9), cadre, "household", str(home), "2026-01-05")
+    story.then((2026, 5, 10, 9), story.world.households[home], "archive", "搬迁")
+    story.then((2026, 6, 1, 9), story.world.pairings[paired], "end", "户已搬迁", "2026-06-01")
+    conn = await project(database_url, county(ADCODE), story.events)
+    try:
+        ended = await pairing.one(conn, SCHEMA, paired)
+        assert (ended["ended_on"], ended["ended_reason"]) == (date(2026, 5, 10), "household_archived")
+    finally:
+        await conn.close()

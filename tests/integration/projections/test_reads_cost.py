@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 import asyncpg
 import pytest
 
-from projections import completeness, coverage
+from projections import completeness, coverage, pairing, verdicts
 from projections.base import Period
 from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
@@ -84,7 +84,8 @@ class Explaining:
     def _walk(self, node: dict) -> None:
         if node.get("Schema") == SCHEMA and "Relation Name" in node:
             table = node["Relation Name"]
-            rows = node["Actual Rows"] + node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
+            rows = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+                    + node.get("Rows Removed by Index Recheck", 0))
             self.touched[table] = self.touched.get(table, 0) + rows * node["Actual Loops"]
             if node["Node Type"] == "Seq Scan" and table in BIG:
                 self.seq_scans.add(table)
@@ -118,7 +119,7 @@ def seeded(database_url, county):
             await reset_county(conn, SCHEMA)
             for start in range(0, len(events), 5000):
                 await store_events(conn, SCHEMA, events[start:start + 5000])
-            mine = [by_name(n) for n in ("verdicts", "coverage", "completeness")]
+            mine = [by_name(n) for n in ("verdicts", "coverage", "completeness", "pairing")]
             await Driver(database_url, mine, decoder(), 5000, 2).process(conn, FollowedCounty(ADCODE, SCHEMA, Rules()))
             for table in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", SCHEMA):
                 await conn.execute(f"ANALYZE {SCHEMA}.{table['tablename']}")
@@ -200,3 +201,36 @@ async def test_completeness_shares_read_the_villages(database_url, seeded):
     assert answer["county"]["complete"] == TOWNSHIPS * VILLAGES_EACH * HOUSEHOLDS_EACH
     assert not cost.seq_scans, cost.seq_scans
     assert cost.total() <= 5 * TOWNSHIPS * VILLAGES_EACH + 50, cost.touched
+
+
+@pytest.mark.parametrize("by_cadre", [False, True])
+@pytest.mark.parametrize("filters", [
+    {}, {"village": _village(2, 3)[0]}, {"kind": "home"}, {"verdict": "verified"},
+    {"occurred_from": date(2026, 3, 10), "occurred_to": date(2026, 3, 10)},
+])
+async def test_a_page_of_the_visit_audit_reads_the_page(database_url, seeded, filters, by_cadre):
+    asked = {**filters, **({"cadre_id": seeded[0]} if by_cadre else {})}
+    answer, cost = await _cost(database_url, lambda conn: verdicts.page(conn, SCHEMA, **asked, limit=50))
+    assert len(answer["items"]) == 50 and answer["next"]
+    assert not cost.seq_scans, cost.seq_scans
+    # the page and one more, and each row's previous check-in (impossible travel): one probe each
+    assert cost.total() <= 3 * 51 + 50, cost.touched
+    following, cost = await _cost(database_url, lambda conn: verdicts.page(conn, SCHEMA, **asked, limit=50,
+                                                                          after=answer["next"]))
+    assert following["items"][0]["occurred_at"] <= answer["items"][-1]["occurred_at"]
+    assert cost.total() <= 3 * 51 + 50, cost.touched
+
+
+async def test_an_empty_verdict_reads_nothing(database_url, seeded):
+    for verdict in ("unverified", "voided"):
+        answer, cost = await _cost(database_url, lambda conn, v=verdict: verdicts.page(conn, SCHEMA, verdict=v))
+        assert answer == {"items": [], "next": None} and cost.total() == 0, cost.touched
+
+
+@pytest.mark.parametrize("as_of", [None, date(2026, 3, 20)])
+async def test_the_quota_shortfalls_read_the_cadres_short_not_the_pairings(database_url, seeded, as_of):
+    walker, partner = seeded
+    answer, cost = await _cost(database_url, lambda conn: pairing.shortfalls(conn, SCHEMA, as_of=as_of))
+    assert {row["cadre_id"] for row in answer["items"]} == {walker, partner}
+    assert not cost.seq_scans, cost.seq_scans
+    assert cost.total() <= 10, cost.touched

@@ -53,3 +53,23 @@ async def test_the_rollup_keeps_no_personal_data(database_url, county):
                                           "address", "village", "note", "summary"}
     finally:
         await conn.close()
+
+
+async def test_the_province_figures_stop_counting_pairings_ended_by_an_archiving_or_a_departure(database_url, county):
+    # Three quarterly pairings formed in January, never visited: overdue from July on. One household is
+    # archived and one cadre departs in June: only the third pairing is still judged in July.
+    story = Story()
+    leaving, staying = story.cadre((2026, 1, 2, 9)), story.cadre((2026, 1, 2, 9))
+    homes = [story.household((2026, 1, 2, 9)) for _ in range(3)]
+    story.pair((2026, 1, 5, 9), leaving, "household", str(homes[0]), "2026-01-05")
+    story.pair((2026, 1, 5, 9), staying, "household", str(homes[1]), "2026-01-05")
+    story.pair((2026, 1, 5, 9), staying, "household", str(homes[2]), "2026-01-05")
+    story.then((2026, 6, 10, 9), story.world.cadres[leaving], "depart", "调离")
+    story.then((2026, 6, 11, 9), story.world.households[homes[1]], "archive", "迁出")
+    story.visit((2026, 7, 20, 9), staying, homes[2], target=("community", "C1"))  # a July day, no visit of theirs
+    conn = await project(database_url, county("469030"), story.events)
+    try:
+        [july] = [m for m in await rollup.county_months(conn, "469030") if m["month"] == date(2026, 7, 1)]
+        assert (july["pairings"], july["pairings_compliant_pct"]) == (1, 0.0)
+    finally:
+        await conn.close()

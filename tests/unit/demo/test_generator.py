@@ -192,3 +192,16 @@ def test_the_monthly_review_settles_its_issues_on_the_last_friday_afternoon(step
     for moment in meetings:
         assert moment.weekday() == 4 and moment.hour == 15
         assert (moment.date() + timedelta(days=7)).month != moment.month  # the month's last Friday
+
+
+def test_every_county_runs_a_spring_festival_and_a_mid_autumn_campaign_over_its_festival_visits(steps):
+    campaigns = [s for s in steps if s.command == "define_campaign"]
+    assert sorted((s.county, s.payload["festival"]) for s in campaigns) == sorted(
+        (county, festival) for county in {s.county for s in steps} for festival in ("mid_autumn", "spring_festival"))
+    for campaign in campaigns:
+        first, last = date.fromisoformat(campaign.payload["starts_on"]), date.fromisoformat(campaign.payload["ends_on"])
+        assert local(campaign.at).date() < first
+        visits = [local(s.payload["occurred_at"]).date() for s in steps if s.county == campaign.county
+                  and s.command == "check_in" and s.payload["kind"] == "festival"
+                  and abs((local(s.payload["occurred_at"]).date() - first).days) < 40]
+        assert visits and all(first <= day <= last for day in visits), campaign.payload

@@ -42,6 +42,8 @@ VALID: dict[str, dict] = {
     "reply_issue": {"issue_id": ID, "expected_version": 3, "reply": "已电话答复"},
     "rate_issue": {"issue_id": ID, "expected_version": 4, "satisfaction": "satisfied"},
     "reopen_issue": {"issue_id": ID, "expected_version": 5, "reason": "群众反映仍缺药"},
+    "define_campaign": {"festival": "spring_festival", "starts_on": "2027-01-28", "ends_on": "2027-02-12",
+                        "tags": ["left_behind_child", "empty_nest_elderly", "left_behind_child"]},
 }
 
 
@@ -285,3 +287,22 @@ def test_the_command_id_must_be_a_uuid():
     with pytest.raises(InvalidCommand) as caught:
         parse_command("enrol_cadre", "not-a-uuid", VALID["enrol_cadre"])
     assert caught.value.context["errors"][0]["field"] == "command_id"
+
+
+def test_a_campaign_keeps_its_tags_as_a_sorted_set_and_may_last_one_day():
+    assert parse("define_campaign").tags == ["empty_nest_elderly", "left_behind_child"]
+    assert parse("define_campaign", ends_on="2027-01-28").ends_on.isoformat() == "2027-01-28"
+
+
+def test_a_campaign_window_ending_before_it_starts_is_rejected_naming_ends_on():
+    problem = rejection("define_campaign", ends_on="2027-01-27")
+    assert [e["field"] for e in problem.context["errors"]] == ["ends_on"]
+    assert "ends_on: ends before the window starts (2027-01-28)" in problem.en
+    assert "不能早于开始日期 2027-01-28" in problem.zh
+
+
+@pytest.mark.parametrize(("field", "value"), [("tags", []), ("tags", ["orphan"]), ("festival", "christmas"),
+                                              ("starts_on", "2027-02-30")])
+def test_a_campaign_needs_a_known_festival_real_dates_and_some_known_tags(field, value):
+    problem = rejection("define_campaign", **{field: value})
+    assert problem.context["errors"][0]["field"].split(".")[0] == field

@@ -18,6 +18,7 @@ CONTRACT_EVENTS = {
     "Interview": {"Held"},
     "Issue": {"Raised", "Routed", "Resolved", "Replied", "Rated", "Reopened"},
     "CommandReceipt": {"Recorded"},
+    "Campaign": {"Defined"},
 }
 
 

@@ -1,0 +1,53 @@
+"""The festival campaign page in Debian's Chromium against the real server: an admin defines a campaign
+with the form, sees its progress by village as the API states it, and downloads the households still to
+visit as an XLSX that opens with openpyxl."""
+from __future__ import annotations
+
+import io
+import re
+
+import openpyxl
+import pytest
+from playwright.sync_api import Page, expect
+
+from .admin_seed import ADMIN, HOUSEHOLDS, VILLAGE, AdminSeeded
+from .conftest import Server
+from .test_admin_views import api_get, go, log_in, token, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def test_an_admin_defines_a_campaign_follows_it_by_village_and_exports_who_is_left(
+        desktop: Page, server: Server, admin_seeded: AdminSeeded, artifacts):
+    page = desktop
+    log_in(page, ADMIN, "admin-map")
+    go(page, "/admin/campaigns")
+    expect(page.locator("body[data-usable=admin-campaigns]")).to_be_attached()
+    page.get_by_test_id("new-campaign").click()
+    form = page.get_by_test_id("campaign-form")
+    form.get_by_label("节日").select_option("mid_autumn")
+    form.get_by_role("button", name="创建").click()
+    bearer = token(server, ADMIN)
+    # The read model makes the list a moment after the command: the page follows it live.
+    wait_until(lambda: any(c["households"] for c in api_get(server, bearer, "/campaigns").json()["items"]
+                           if c["festival"] == "mid_autumn"), timeout=20)
+    [campaign] = [c for c in api_get(server, bearer, "/campaigns").json()["items"] if c["festival"] == "mid_autumn"]
+    progress = api_get(server, bearer, f"/campaigns/{campaign['campaign_id']}").json()
+    expect(page.get_by_test_id("campaign-coverage")).to_contain_text(
+        f"已慰问 {progress['visited']}/{progress['households']} 户")
+    [ours] = [v for v in progress["villages"] if v["village"] == VILLAGE]
+    assert ours["households"] == HOUSEHOLDS  # the seeded empty-nest elders, a tag the form ticks by default
+    expect(page.get_by_test_id("campaign-villages")).to_contain_text(str(HOUSEHOLDS))
+    expect(page.get_by_test_id("campaign-left")).to_contain_text("老户01")
+    page.screenshot(path=str(artifacts / "admin-campaigns.png"), full_page=True)
+
+    with page.expect_download() as info:
+        page.get_by_test_id(f"export-{campaign['campaign_id']}").click()
+    download = info.value
+    assert re.search(r"节日慰问未走访名单.*\.xlsx$", download.suggested_filename)
+    with open(download.path(), "rb") as file:
+        rows = list(openpyxl.load_workbook(io.BytesIO(file.read())).worksheets[0].iter_rows(values_only=True))
+    header = next(i for i, row in enumerate(rows) if row and row[0] == "户编号")
+    names = {row[1] for row in rows[header + 1:] if row and row[0]}
+    assert {f"老户{n + 1:02d}" for n in range(HOUSEHOLDS)} <= names
+    assert len(names) == progress["remaining"]
