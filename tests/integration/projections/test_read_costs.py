@@ -33,6 +33,8 @@ BIG = ("verdicts_checkins", "coverage_places", "coverage_households", "pairing_h
 class Explained:
     """An asyncpg connection whose every query is EXPLAIN ANALYZEd before it runs: rows read per table."""
 
+    schema = SCHEMA  # the county whose tables are counted
+
     def __init__(self, conn: Any) -> None:
         self.conn, self.read, self.scanned = conn, Counter(), set()
 
@@ -49,7 +51,7 @@ class Explained:
             return
         if not isinstance(node, dict):
             return
-        if "Relation Name" in node and node.get("Schema") == SCHEMA:
+        if "Relation Name" in node and node.get("Schema") == self.schema:
             table = re.sub(r"_[0-9]+$", "", node["Relation Name"])
             removed = node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
             self.read[table] += (node["Actual Rows"] + removed) * node["Actual Loops"]
