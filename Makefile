@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEBS := chromium chromium-driver fonts-noto-cjk
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint bench soak install debs pwa serve clean
+.PHONY: run test test-citus lint bench soak install debs pwa serve clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -51,6 +51,11 @@ test: lint debs pwa
 	cd pwa && npm test
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration tests/fault tests/soak
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
+
+# The same unit and integration suites on a real three-node Citus cluster under .citus/ (Citus built from
+# ../shared/citus when not installed), prepared by `grassroots db init`; the cluster stops however it ends.
+test-citus: install
+	tests/citus.sh
 
 # `make bench SCALE=county40k|county290k|province38|tenants3000` runs issue 12's real-size figures at that
 # scale only (tests/bench/real.py); without SCALE, the server and PWA figures and a quick county40k run.

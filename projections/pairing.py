@@ -227,7 +227,9 @@ async def _mark_households_needing_a_cadre(conn: AsyncConnection, schema: str, c
 
 async def _match(conn: AsyncConnection, schema: str, visits: list[UUID], pairings: list[UUID]) -> None:
     """Add to `pairing_visits` the new check-ins' pairings and the new pairings' check-ins (by index)."""
-    period = ("CASE p.cadence WHEN 'monthly' THEN date_trunc('month', k.day) WHEN 'quarterly' THEN"
+    # A searched CASE: Citus 13.2 sends a simple one (`CASE p.cadence WHEN 'monthly'`) inside an
+    # INSERT..SELECT to the worker as `WHEN NULL::boolean`.
+    period = ("CASE WHEN p.cadence = 'monthly' THEN date_trunc('month', k.day) WHEN p.cadence = 'quarterly' THEN"
               " date_trunc('quarter', k.day) ELSE date_trunc('year', k.day) END::date")
     same = "p.cadre_id = k.cadre_id AND p.target_id = k.target_id AND p.target_kind = k.target_kind"
     columns = f"p.pairing_id, k.visit_id, {period}, k.day, k.recorded_at, k.voided_at"

@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grassroots", description="Grassroots (下基层) field-visit system")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # Areas add their subcommands here, one call each.
+    register_db(commands)
     register_county(commands)
     register_household(commands)
     register_api(commands)
@@ -102,6 +103,15 @@ def register_api(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-projector", action="store_true", help="run no projection driver in this process")
     serve.set_defaults(handler=handler("services.api.app", "serve"))
+
+
+def register_db(commands: argparse._SubParsersAction) -> None:
+    import importlib
+
+    db = commands.add_parser("db", help="prepare the database")
+    actions = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    init = actions.add_parser("init", help="make the shared tables; on Citus also place them (idempotent)")
+    init.set_defaults(handler=lambda args: importlib.import_module("services.storage.cli").init_db(args))
 
 
 def register_county(commands: argparse._SubParsersAction) -> None:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from urllib.parse import urlsplit, urlunsplit
-from uuid import uuid4
 
 import asyncpg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from projections import campaigns, proposals, reviews
 from services.county import EVENTS_PER_COMMAND, County
@@ -26,11 +23,8 @@ ADCODES = ("469029", "469030", "469001")
 
 
 @pytest.fixture(scope="module")
-def demo_url(database_url: str) -> str:
-    name = f"demo_{uuid4().hex[:8]}"
-    with connect(database_url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return make_conninfo(database_url, dbname=name)
+def demo_url(new_database) -> str:
+    return new_database("demo")
 
 
 @pytest.fixture(scope="module")
@@ -129,13 +123,10 @@ def test_grassroots_demo_prints_the_accounts_and_their_password(demo_url, first_
         assert username in out
 
 
-def test_a_fresh_grassroots_demo_leaves_every_read_model_up_to_date(database_url, monkeypatch, capsys):
+def test_a_fresh_grassroots_demo_leaves_every_read_model_up_to_date(new_database, monkeypatch, capsys):
     from services.cli import main
 
-    name = f"demo_{uuid4().hex[:8]}"
-    with connect(database_url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))  # a URL, as DATABASE_URL is
+    url = new_database("demo")  # a URL, as DATABASE_URL is
     monkeypatch.setenv("DATABASE_URL", url)
     assert main(["demo", "--seed", str(SEED), "--scale", str(SCALE)]) == 0
     assert "read models built from" in capsys.readouterr().out
