@@ -39,6 +39,9 @@ STATED_IN_WORDS: dict[str, set[str]] = {
     "/api/v1/completeness/households": {"query.bbox"},  # west < east, south < north
     "/api/v1/issues": {DETAIL_ONLY},  # `after`: a cursor the server gave
     "/api/v1/proposals": {DETAIL_ONLY},  # `after`: a cursor the server gave
+    "/api/v1/visits/audit": {DETAIL_ONLY},  # `after`: a cursor the server gave (the pattern admits month 27)
+    "/api/v1/cadres/{cadre_id}/worklog": {DETAIL_ONLY},  # the same
+    "/api/v1/households/{household_id}/worklog": {DETAIL_ONLY},  # the same
     "/api/v1/me/households": {DETAIL_ONLY},  # `since`: a cursor the server gave
     **dict.fromkeys(["/api/v1/coverage", "/api/v1/exports/coverage.geojson", "/api/v1/issues/summary",
                      "/api/v1/leaderboards/cadres", "/api/v1/leaderboards/townships", "/api/v1/visits",
