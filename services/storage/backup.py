@@ -40,6 +40,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from .citus import TOOL_OPTIONS
 from .connections import SyncConnection
 from .database import connect, database_url
 from .names import EVENTS_TABLE, check_adcode, county_schema
@@ -117,17 +118,19 @@ def _tool(conn: SyncConnection, name: str) -> str:
     return postgres_tool(name, int(row[0]), embedded=not os.environ.get("DATABASE_URL"))
 
 
-def _connection(url: str) -> tuple[str, dict[str, str]]:
+def tool_connection(url: str) -> tuple[str, dict[str, str]]:
     """A tool's `--dbname` and environment for `url`: the password goes in PGPASSWORD, never on a command
-    line (which every local user can read in the process list)."""
+    line (which every local user can read in the process list); a Citus coordinator's shards hidden."""
     params = conninfo_to_dict(url)
     password = params.pop("password", None)
-    env = {**os.environ, "PGPASSWORD": str(password)} if password else dict(os.environ)
+    env = {**os.environ, "PGOPTIONS": f"{os.environ.get('PGOPTIONS', '')} {TOOL_OPTIONS}".strip()}
+    if password:
+        env["PGPASSWORD"] = str(password)
     return make_conninfo("", **params), env
 
 
 def _run(command: list[str], url: str) -> None:
-    dbname, env = _connection(url)
+    dbname, env = tool_connection(url)
     result = subprocess.run([*command, f"--dbname={dbname}"], capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise BackupError(f"{Path(command[0]).name} failed: {result.stderr.strip()}")

@@ -29,6 +29,10 @@ REFERENCE_TABLES = ("core.counties", "core.users", "core.sessions", "core.depart
 # connection (whose type introspection scans it per type) took ~8.5 s with ~40 county schemas. Our
 # connections never look at shards by name, so hiding them buys us nothing.
 DATABASE_SETTINGS = {"citus.show_shards_for_app_name_prefixes": "*"}
+# ... but pg_dump and pg_restore read the catalogue whole: shown the shards, pg_dump takes them for tables
+# and fails to lock them ("cannot modify ... because it is a shard"). Their sessions hide them again
+# (PGOPTIONS). On plain PostgreSQL this is an unused placeholder setting.
+TOOL_OPTIONS = "-c citus.show_shards_for_app_name_prefixes="
 
 
 def value(conn: SyncConnection, query: str, params: tuple[Any, ...] = ()) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 
 from services.domain import commands as c
 from services.personal import TOKEN_PREFIX, open_text
+from services.storage.backup import tool_connection
 
 from .conftest import COUNTY_A, Api
 from .test_queries import wait_for_projections
@@ -30,8 +31,9 @@ def pg_dump(url: str) -> str:
     binary = Path(POSTGRES_BIN_PATH) / "pg_dump"
     command = str(binary) if binary.exists() else shutil.which("pg_dump")
     assert command, "pg_dump: neither pgserver's nor one on PATH"
-    done = subprocess.run([command, "--no-owner", "--dbname", url], capture_output=True, text=True, timeout=300,
-                          check=False)
+    dbname, env = tool_connection(url)  # as `grassroots backup` runs it: on Citus, the shards hidden
+    done = subprocess.run([command, "--no-owner", "--dbname", dbname], capture_output=True, text=True, timeout=300,
+                          check=False, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
