@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from psycopg import sql
 
-from projections import campaigns, proposals, reviews
+from projections import campaigns, pairing, proposals, reviews, verdicts
 from services.county import EVENTS_PER_COMMAND, County
 from services.demo.generator import DEPARTMENT_NAMES, generate
 from services.demo.loader import DEMO_PASSWORD, MARKER_ACCOUNT, load_demo
@@ -158,6 +158,21 @@ def test_a_fresh_grassroots_demo_leaves_every_read_model_up_to_date(new_database
             assert minutes is not None and "例会" in minutes["minutes"], (adcode, month)
             decided += decisions
     assert decided and all(d["department"] in DEPARTMENT_NAMES for d in decided)
+    # ... cadres short of their quota, and visits the office voided, each with its reason.
+    for adcode in ADCODES:
+        short, voided = asyncio.run(_short_and_voided(url, adcode))
+        assert short and all(c["shortfall"] > 0 for c in short), adcode
+        assert voided and all(v["verdict"] == "voided" and v["void_reason"] for v in voided), (adcode, voided[:1])
+
+
+async def _short_and_voided(url: str, adcode: str) -> tuple[list[dict], list[dict]]:
+    conn = await asyncpg.connect(url)
+    try:
+        schema = f"county_{adcode}"
+        return ((await pairing.shortfalls(conn, schema))["items"],
+                (await verdicts.page(conn, schema, verdict="voided"))["items"])
+    finally:
+        await conn.close()
 
 
 async def _pending_proposals(url: str, adcode: str) -> list[dict]:
