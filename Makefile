@@ -65,14 +65,18 @@ bench: install pwa
 # Issue 15's long runs (tests/fault, tests/soak; the quick versions run in `make test`): 10,000 retried
 # check-ins through 20 `kill -9`s of the server (about a minute on 2 cores), 20 `kill -9`s of the projector
 # during a catch-up, database faults of 10 s each through tests/fault/proxy.py (about 1.5 min), a backup and
-# restore under load (about a minute), 50,000 stateful Schemathesis calls (about 20 minutes).
+# restore under load (about a minute), 50,000 stateful Schemathesis calls (about 20 minutes) beside a
+# 20-minute mixed load whose server memory is sampled (tests/soak/test_mixed_load.py).
 # docs/reliability.md has the figures.
 soak: install
 	GRASSROOTS_FAULT_CHECK_INS=10000 GRASSROOTS_FAULT_KILLS=20 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_crash.py
 	GRASSROOTS_PROJECTOR_KILLS=20 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_projector.py
 	GRASSROOTS_DB_FAULT_SECONDS=10 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_database.py
 	GRASSROOTS_FAULT_BACKUP_LOAD=3000 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_backup.py
-	GRASSROOTS_SOAK_STATEFUL_CALLS=10000 $(BIN)/pytest -q -s -p no:cacheprovider tests/soak/test_stateful.py
+	GRASSROOTS_SOAK_MIXED_SECONDS=1200 $(BIN)/pytest -q -s -p no:cacheprovider tests/soak/test_mixed_load.py & \
+	mixed=$$!; \
+	GRASSROOTS_SOAK_STATEFUL_CALLS=10000 $(BIN)/pytest -q -s -p no:cacheprovider tests/soak/test_stateful.py; \
+	stateful=$$?; wait $$mixed && exit $$stateful
 
 clean:
 	rm -rf $(VENV) pwa/node_modules pwa/dist
