@@ -4,7 +4,8 @@ Tables hold households as time-stamped facts (registered, archived, and every pl
 with H3 cells at resolutions 7–9); visits come from `verdicts_checkins`. A household counts in a
 period when it was known at the query's `as_of` and not archived before the period began; it is
 placed where it lived as of `as_of`. Visits count by `occurred_at` within the period; voided ones
-never count; `verified_visits` counts the ones the verdicts accepted.
+never count, nor do contacts of a kind the county's rules do not count as visits (a phone call:
+`projections.verdicts.counts_as_visit`); `verified_visits` counts the visits the verdicts accepted.
 
 Summaries (DESIGN §6: a query costs O(its answer)): running totals by recorded day (`running`) per
 place group (a village with its township, or an H3 cell) — `coverage_placed`: households placed there
@@ -37,7 +38,7 @@ from projections.base import Period, Projection, event_name, local_date, parse_t
 from projections.campaigns import tagged
 from projections.rules import Rules
 from projections.running import Key, RunningTotals, Vector
-from projections.verdicts import is_verified, visible_checkins
+from projections.verdicts import counts_as_visit, is_verified, visible_checkins
 from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
@@ -173,6 +174,7 @@ class _Deltas:
 
 class Coverage(Projection):
     name = "coverage"
+    version = 2  # judges check-ins by backdating and counts only the kinds the rules count as visits
     tables = TABLES
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
@@ -209,11 +211,10 @@ class Coverage(Projection):
                 household = households[event.originator_id]
                 deltas.change(household, day, list(household.counts), True,
                               partial(setattr, household, "archived", day))
-            elif name == "Visit.CheckedIn" and event.household_id is not None:
+            elif name == "Visit.CheckedIn" and event.household_id is not None and counts_as_visit(event.kind, rules):
                 household_id, household = _uuid(event.household_id), households[_uuid(event.household_id)]
                 home = household.place
-                verified = is_verified(event.position, (home["lat"], home["lon"]) if home else None,
-                                       event.target_kind == "household", rules)
+                verified = is_verified(event, (home["lat"], home["lon"]) if home else None, rules)
                 occurred = parse_time(event.occurred_at)
                 visits[event.originator_id] = (household_id, occurred, verified)
                 added.append(event.originator_id)

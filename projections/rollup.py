@@ -72,6 +72,7 @@ REBUILT_ROWS = "rollup_rebuilt_months"  # a rebuild's rows, in the rebuild schem
 
 class Rollup(Projection):
     name = "rollup"
+    version = 2  # judges check-ins by backdating and counts only the kinds the rules count as visits
     deferred = True  # the county's read models commit first (projections.driver)
     tables = TABLES
     shared_tables = SHARED_TABLES

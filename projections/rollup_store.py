@@ -61,7 +61,8 @@ async def load(conn: AsyncConnection, schema: str, events: list[Any], rules: Rul
     if visits:
         facts["checkins"] = {r["visit_id"]: r for r in await conn.fetch(
             f"SELECT visit_id, cadre_id, target_kind, target_id, household_id, occurred_at, verified"
-            f" FROM {schema}.verdicts_checkins WHERE visit_id = ANY($1::uuid[])", visits)}
+            # only the kinds that count toward "visited" (`projections.verdicts.counts_as_visit`, stored)
+            f" FROM {schema}.verdicts_checkins WHERE visit_id = ANY($1::uuid[]) AND counted", visits)}
     if issues:
         facts["issues"] = {(r["issue_id"], r["version"]): r for r in await conn.fetch(
             f"SELECT issue_id, version, occurred_at, state, resolved_at, rated_at, satisfaction"
