@@ -20,8 +20,8 @@ TABLES = [
     " last_event_at timestamptz NOT NULL, registered int NOT NULL, archived int NOT NULL, archived_before int NOT NULL,"
     " cadres int NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_months (month date PRIMARY KEY, visited int NOT NULL,"
-    " verified_visits int NOT NULL, issues_raised int NOT NULL, issues_resolved int NOT NULL,"
-    " issues_rated int NOT NULL, issues_satisfied int NOT NULL)",
+    " verified_visits int NOT NULL, verified_visited int NOT NULL, issues_raised int NOT NULL,"
+    " issues_resolved int NOT NULL, issues_rated int NOT NULL, issues_satisfied int NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_households (household_id uuid PRIMARY KEY, archived_on date)",
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_household_months (household_id uuid NOT NULL, month date NOT NULL,"
     " visits int NOT NULL, verified int NOT NULL, PRIMARY KEY (household_id, month))",

@@ -14,7 +14,7 @@ resolves.
 
 Backdating: a check-in recorded (its event's timestamp, when the server received it) more than the
 rule's `backdated_after_days` after it happened is `backdated`; one that claims to have happened more
-than FUTURE_MINUTES after it was recorded is `future`. Either is never verified.
+than FUTURE (10 minutes) after it was recorded is `future`. Either is never verified.
 
 The verdict and the reasons behind it (all but impossible travel, which depends on the neighbours) are
 stored with the check-in, and so is `counted`: whether its kind counts toward "visited" under the
@@ -39,6 +39,7 @@ from geopy.distance import geodesic
 from projections.base import Period, Projection, event_name, parse_keyset, parse_time, recorded_before
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
+from services.domain.commands import DEVICE_CLOCK_TOLERANCE
 from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
@@ -73,8 +74,9 @@ REASONS = ("voided", "no_position", "mocked", "poor_accuracy", "too_far", "no_ho
            "impossible_travel", "backdated", "future")
 # The reasons stored with a check-in when it is judged (voided and impossible travel depend on later events).
 STORED_REASONS = tuple(r for r in REASONS if r not in ("voided", "impossible_travel"))
-# A check-in may claim a moment this far after the server received it (phone clocks drift a little).
-FUTURE_MINUTES = 10
+# A check-in may claim a moment this far after the server received it (phone clocks drift a little): the
+# tolerance the commands allow, so only events that came in another way (an import, an old client) trip it.
+FUTURE = DEVICE_CLOCK_TOLERANCE
 
 CHECKIN_COLUMNS = (
     "visit_id, cadre_id, target_kind, target_id, household_id, village, kind, occurred_at, recorded_at,"
@@ -139,10 +141,10 @@ def _reasons(event: Any, distance: float | None, rules: Rules) -> list[str]:
 
 def backdating(occurred_at: datetime, recorded_at: datetime, rules: Rules) -> str | None:
     """`backdated` when recorded later than the county allows after it happened, `future` when it claims
-    a moment more than FUTURE_MINUTES after it was recorded, else None."""
+    a moment more than FUTURE after it was recorded, else None."""
     if recorded_at - occurred_at > timedelta(days=rules.backdated_after_days):
         return "backdated"
-    if occurred_at - recorded_at > timedelta(minutes=FUTURE_MINUTES):
+    if occurred_at - recorded_at > FUTURE:
         return "future"
     return None
 
