@@ -257,7 +257,7 @@ class Fold:
         return {
             key: {"households": len(g), "visited_once": sum(v >= 1 for v, _ in g),
                   "visited_twice": sum(v >= 2 for v, _ in g), "visits": sum(v for v, _ in g),
-                  "verified_visits": sum(w for _, w in g)}
+                  "verified_visits": sum(w for _, w in g), "verified_visited": sum(w >= 1 for _, w in g)}
             for key, g in groups.items()
         }
 

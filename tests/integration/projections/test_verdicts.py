@@ -168,6 +168,8 @@ async def test_only_the_kinds_the_rules_count_are_visits_in_every_figure(databas
     visited = story.household(T0, "469029100201", 18.65, 109.70)
     story.visit(T0 + timedelta(hours=1), cadre, called, kind="phone")
     story.visit(T0 + timedelta(hours=2), cadre, visited, kind="home")
+    mocked = story.household(T0, "469029100201", 18.66, 109.70)
+    story.visit(T0 + timedelta(hours=3), cadre, mocked, kind="home", mock=True)  # a visit, not a verified one
     june = Period.month(2026, 6)
 
     async def figures(rules: Rules) -> tuple[Any, ...]:
@@ -181,10 +183,11 @@ async def test_only_the_kinds_the_rules_count_are_visits_in_every_figure(databas
             homes = {h["household_id"]: h["visits_this_year"] for h in await completeness.households(conn, SCHEMA)}
             [board] = (await leaderboards.cadres(conn, SCHEMA, june))["items"]
             contacts = len(await verdicts.checkins(conn, SCHEMA))  # the audit still lists every contact
-            return (whole["visits"], whole["verified_visits"], whole["visited_once"], homes[called.id],
-                    homes[visited.id], board["verified_visits"], contacts)
+            return (whole["visits"], whole["verified_visits"], whole["visited_once"], whole["verified_visited"],
+                    whole["verified_coverage_pct"], homes[called.id], homes[visited.id], board["verified_visits"],
+                    contacts)
         finally:
             await conn.close()
 
-    assert await figures(Rules()) == (1, 1, 1, 0, 1, 1, 2)
-    assert await figures(Rules(visit_kinds_counted=["home", "phone"])) == (2, 2, 2, 1, 1, 2, 2)
+    assert await figures(Rules()) == (2, 1, 2, 1, 33.3, 0, 1, 1, 3)
+    assert await figures(Rules(visit_kinds_counted=["home", "phone"])) == (3, 2, 3, 2, 66.7, 1, 1, 2, 3)
