@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEBS := chromium chromium-driver fonts-noto-cjk
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint bench soak install debs pwa serve clean
+.PHONY: run test test-citus lint bench soak install debs pwa serve clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -49,18 +49,30 @@ lint: install
 # running for the whole session, which the asyncio tests cannot share.
 test: lint debs pwa
 	cd pwa && npm test
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration tests/fault
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration tests/fault tests/soak
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
+
+# The same unit and integration suites on a real three-node Citus cluster under .citus/ (Citus built from
+# ../shared/citus when not installed), prepared by `grassroots db init`; the cluster stops however it ends.
+test-citus: install
+	tests/citus.sh
 
 # `make bench SCALE=county40k|county290k|province38|tenants3000` runs issue 12's real-size figures at that
 # scale only (tests/bench/real.py); without SCALE, the server and PWA figures and a quick county40k run.
 bench: install pwa
 	SCALE=$(SCALE) $(BIN)/python -m tests.bench.run
 
-# Issue 15's long fault runs (tests/fault, the quick versions run in `make test`): 10,000 retried
-# check-ins through 20 `kill -9`s of the server; about a minute on 2 cores. docs/reliability.md has the figures.
+# Issue 15's long runs (tests/fault, tests/soak; the quick versions run in `make test`): 10,000 retried
+# check-ins through 20 `kill -9`s of the server (about a minute on 2 cores), 20 `kill -9`s of the projector
+# during a catch-up, database faults of 10 s each through tests/fault/proxy.py (about 1.5 min), a backup and
+# restore under load (about a minute), 50,000 stateful Schemathesis calls (about 20 minutes).
+# docs/reliability.md has the figures.
 soak: install
 	GRASSROOTS_FAULT_CHECK_INS=10000 GRASSROOTS_FAULT_KILLS=20 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_crash.py
+	GRASSROOTS_PROJECTOR_KILLS=20 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_projector.py
+	GRASSROOTS_DB_FAULT_SECONDS=10 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_database.py
+	GRASSROOTS_FAULT_BACKUP_LOAD=3000 $(BIN)/pytest -q -s -p no:cacheprovider tests/fault/test_backup.py
+	GRASSROOTS_SOAK_STATEFUL_CALLS=10000 $(BIN)/pytest -q -s -p no:cacheprovider tests/soak/test_stateful.py
 
 clean:
 	rm -rf $(VENV) pwa/node_modules pwa/dist

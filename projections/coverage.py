@@ -288,16 +288,23 @@ async def _keep_current(conn: AsyncConnection, schema: str, households: dict[UUI
         ["{" + ",".join(r[3]) + "}" for r in rows],
         ["{" + ",".join(str(households[r[0]].counts[y][0]) for y in r[3]) + "}" for r in rows],
     )
+    # The last visits are read first, not by a subquery of the INSERT: Citus 13.2 plans an INSERT..SELECT
+    # into a county's (single-shard) table that reads another of its tables with a filter on a
+    # distribution column it does not have, and sends `WHERE ( IS NOT NULL)` to the worker.
+    last: dict[UUID, Any] = {row["household_id"]: row["last"] for row in await conn.fetch(
+        f"SELECT household_id, max(occurred_at) AS last FROM {schema}.coverage_visits WHERE household_id = ANY($1)"
+        " GROUP BY household_id", columns[0])}
     await conn.execute(
         f"""INSERT INTO {schema}.coverage_current
             SELECT d.household_id, d.village, d.township, d.lat, d.lon, d.archived, d.years::int[], d.visits::int[],
-                   (SELECT max(v.occurred_at) FROM {schema}.coverage_visits v WHERE v.household_id = d.household_id)
+                   d.last_visit
             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::boolean[], $7::text[],
-                        $8::text[]) AS d(household_id, village, township, lat, lon, archived, years, visits)
+                        $8::text[], $9::timestamptz[])
+                 AS d(household_id, village, township, lat, lon, archived, years, visits, last_visit)
             ON CONFLICT (household_id) DO UPDATE SET village = excluded.village, township = excluded.township,
               lat = excluded.lat, lon = excluded.lon, archived = excluded.archived, years = excluded.years,
               visits = excluded.visits, last_visit = excluded.last_visit""",
-        *columns,
+        *columns, [last.get(household_id) for household_id in columns[0]],
     )
 
 

@@ -30,6 +30,7 @@ from asyncpg import Record
 from projections.base import Period, Projection, event_name, parse_date, parse_time, recorded_before, reference_date
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
+from services.departments import canonical_sql, keys_table_sql
 from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
@@ -150,16 +151,23 @@ PERIOD_COUNTS = f"""
 
 
 def _judged(schema: str) -> str:
-    """SQL: the snapshot with `due_on` and `status` judged on day $3 with route days $2 (jsonb)."""
+    """SQL: the snapshot with `due_on` and `status` judged on day $3 with route days $2 (jsonb), and
+    `department_key`: the department's code for text naming a listed department (the code itself, or a
+    name recorded before routes carried codes), else the text (services/departments.py)."""
     return f"""(
-        SELECT s.*, d.due_on,
+        SELECT s.*, d.due_on, coalesce(dk.code, s.department) AS department_key,
                CASE WHEN s.{RESOLVED} THEN 'resolved'
                     WHEN d.due_on < $3::date THEN 'overdue' ELSE 'open' END AS status,
                extract(epoch FROM s.resolved_at - s.occurred_at)::float8 / 3600.0 AS resolution_hours
-        FROM {snapshot(schema)} s,
+        FROM {snapshot(schema)} s LEFT JOIN {keys_table_sql(adcode_of(schema))} dk ON dk.raw = s.department,
              LATERAL (SELECT coalesce(s.deadline,
                  (s.routed_at AT TIME ZONE 'Asia/Shanghai')::date + ($2::jsonb ->> s.route)::int) AS due_on) d
     )"""
+
+
+def _key(schema: str, text: str) -> str:
+    """SQL: the department key of a department asked by code, name or former name (or free text)."""
+    return canonical_sql(adcode_of(schema), f"{text}::text")
 
 
 async def _context(conn: AsyncConnection, schema: str, as_of: date | None) -> tuple[Rules, list[Any]]:
@@ -194,9 +202,10 @@ async def ledger(conn: AsyncConnection, schema: str, by: str = "route", *, depar
     if by not in GROUPINGS:
         raise ValueError(f"the ledger groups by one of {', '.join(GROUPINGS)}, not {by!r}")
     _, params = await _context(conn, schema, as_of)
+    column = "department_key" if by == "department" else by
     rows = await conn.fetch(
-        f"SELECT {by} AS key, {FIGURES} FROM {_judged(schema)} j"
-        f" WHERE $4::text IS NULL OR department = $4 GROUP BY {by} ORDER BY {by} NULLS LAST",
+        f"SELECT {column} AS key, {FIGURES} FROM {_judged(schema)} j"
+        f" WHERE $4::text IS NULL OR department_key = {_key(schema, '$4')} GROUP BY 1 ORDER BY 1 NULLS LAST",
         *params, department,
     )
     return [_figures(r) for r in rows]
@@ -208,7 +217,7 @@ async def summary(conn: AsyncConnection, schema: str, *, department: str | None 
     _, params = await _context(conn, schema, as_of)
     start, end = period.instants() if period else (None, None)
     row = await conn.fetchrow(
-        f"SELECT {FIGURES} FROM {_judged(schema)} j WHERE ($4::text IS NULL OR department = $4)"
+        f"SELECT {FIGURES} FROM {_judged(schema)} j WHERE ($4::text IS NULL OR department_key = {_key(schema, '$4')})"
         " AND ($5::timestamptz IS NULL OR occurred_at >= $5) AND ($6::timestamptz IS NULL OR occurred_at < $6)",
         *params, department, start, end,
     )
@@ -218,7 +227,8 @@ async def summary(conn: AsyncConnection, schema: str, *, department: str | None 
 
 ITEM_COLUMNS = (
     "issue_id, village, township, category, source_kind, household_id, raised_by, occurred_at, state, status,"
-    " route, department, deadline, due_on, routed_at, resolved_at, resolution_hours, satisfaction, rated_at"
+    " route, department_key AS department, deadline, due_on, routed_at, resolved_at, resolution_hours,"
+    " satisfaction, rated_at"
 )
 
 
@@ -243,7 +253,7 @@ async def issues(conn: AsyncConnection, schema: str, *, status: Status | None = 
     rows = await conn.fetch(
         f"SELECT {ITEM_COLUMNS} FROM {_judged(schema)} j"
         " WHERE ($4::text IS NULL OR status = $4 OR ($4 = 'open' AND status = 'overdue'))"
-        " AND ($5::text IS NULL OR route = $5) AND ($6::text IS NULL OR department = $6)"
+        f" AND ($5::text IS NULL OR route = $5) AND ($6::text IS NULL OR department_key = {_key(schema, '$6')})"
         " AND ($7::text IS NULL OR category = $7)"
         " AND ($8::timestamptz IS NULL OR (occurred_at, issue_id) < ($8, $9::uuid))"
         " ORDER BY occurred_at DESC, issue_id DESC LIMIT $10",
@@ -293,6 +303,37 @@ async def review_agenda(conn: AsyncConnection, schema: str, *, as_of: date | Non
         *params, last,
     )
     return {"last_meeting": last, "meeting_on": upcoming, "items": [_item(r) for r in rows]}
+
+
+async def items_of(conn: AsyncConnection, schema: str, issue_ids: Sequence[UUID], *,
+                   as_of: date | None = None) -> list[dict[str, Any]]:
+    """These issues as list items (judged on `as_of`'s day), oldest routed first: O(the ids)."""
+    _, params = await _context(conn, schema, as_of)
+    rows = await conn.fetch(
+        f"SELECT {ITEM_COLUMNS} FROM {_judged(schema)} j WHERE issue_id = ANY($4::uuid[])"
+        " ORDER BY routed_at, issue_id", *params, list(issue_ids))
+    return [_item(r) for r in rows]
+
+
+async def month_figures(conn: AsyncConnection, schema: str, period: Period) -> dict[str, Any]:
+    """A month's issue figures as known now (late syncs included): raised in it, resolved in it, overdue
+    on its last day (raised before its end, due before that day, not resolved by its end), rated in it and
+    of those satisfied (the monthly review pack's "last month")."""
+    rules = await load_rules(conn, adcode_of(schema))
+    params = [None, json.dumps(rules.issue_days_by_route), period.end, *period.instants()]
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE occurred_at >= $4 AND occurred_at < $5) AS raised,"
+        f" count(*) FILTER (WHERE {RESOLVED} AND resolved_at >= $4 AND resolved_at < $5) AS resolved,"
+        " count(*) FILTER (WHERE occurred_at < $5 AND due_on < $3::date"
+        f"  AND NOT ({RESOLVED} AND resolved_at < $5)) AS overdue,"
+        " count(*) FILTER (WHERE rated_at >= $4 AND rated_at < $5) AS rated,"
+        " count(*) FILTER (WHERE rated_at >= $4 AND rated_at < $5 AND satisfaction IN"
+        f" ('satisfied', 'basically_satisfied')) AS satisfied FROM {_judged(schema)} j",
+        *params)
+    assert row is not None
+    result = dict(row)
+    result["satisfaction_pct"] = round(100.0 * row["satisfied"] / row["rated"], 1) if row["rated"] else None
+    return result
 
 
 # ---- one household's issues (the phone's cache and the household pages) ------------------------------------------

@@ -424,6 +424,7 @@ async def townships(conn: AsyncConnection, schema: str, period: Period, *, by: s
     towns = {k for k, (households, _) in present.items() if households > 0} | {r["township"] for r in archived}
     listed = [
         {"township": town, **_figures(*visits.get(town, (0, 0)), *issues.get(town, (0, 0, 0)))}
-        for town in towns | visits.keys() | issues.keys()
+        # A township whose only visits were voided keeps a zero tally: not a reason to list it.
+        for town in towns | {k for k, (verified, _) in visits.items() if verified} | issues.keys()
     ]
     return _page(rank_rows(listed, by, "township"), limit, offset)

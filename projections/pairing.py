@@ -230,7 +230,9 @@ async def _mark_households_needing_a_cadre(conn: AsyncConnection, schema: str, c
 
 async def _match(conn: AsyncConnection, schema: str, visits: list[UUID], pairings: list[UUID]) -> None:
     """Add to `pairing_visits` the new check-ins' pairings and the new pairings' check-ins (by index)."""
-    period = ("CASE p.cadence WHEN 'monthly' THEN date_trunc('month', k.day) WHEN 'quarterly' THEN"
+    # A searched CASE: Citus 13.2 sends a simple one (`CASE p.cadence WHEN 'monthly'`) inside an
+    # INSERT..SELECT to the worker as `WHEN NULL::boolean`.
+    period = ("CASE WHEN p.cadence = 'monthly' THEN date_trunc('month', k.day) WHEN p.cadence = 'quarterly' THEN"
               " date_trunc('quarter', k.day) ELSE date_trunc('year', k.day) END::date")
     same = "p.cadre_id = k.cadre_id AND p.target_id = k.target_id AND p.target_kind = k.target_kind"
     columns = f"p.pairing_id, k.visit_id, {period}, k.day, k.recorded_at, k.voided_at"
@@ -488,6 +490,16 @@ async def one(conn: AsyncConnection, schema: str, pairing_id: UUID) -> dict[str,
         f" ended_on, ended_reason, needs_new_cadre FROM {schema}.pairing_pairings WHERE pairing_id = $1",
         pairing_id)
     return None if row is None else dict(row)
+
+
+async def active_pairs(conn: AsyncConnection, schema: str,
+                       household_ids: list[UUID]) -> dict[tuple[UUID, UUID], UUID]:
+    """The active pairings of these households, (cadre id, household id) → pairing id: what a pairing file
+    is checked against (by the household index: the file's households' pairings only)."""
+    rows = await conn.fetch(
+        f"SELECT cadre_id, household_id, pairing_id FROM {schema}.pairing_pairings"
+        f" WHERE household_id = ANY($1::uuid[]) AND ended_on IS NULL", household_ids)
+    return {(row["cadre_id"], row["household_id"]): row["pairing_id"] for row in rows}
 
 
 async def needing_a_cadre(conn: AsyncConnection, schema: str, *, limit: int = 100,

@@ -1,73 +1,50 @@
 """Where every county's log and its read models stand, in two small tables of `core`.
 
 - `core.county_positions(county, last_notification_id, events, households, cadres)`: the log's last
-  committed id and its counts, kept by a statement trigger on each county's `county_events`, in the
-  inserting transaction. So every writer keeps it (the recorder, the demo loader's COPY, bulk loads,
-  tests) without a statement or round trip of its own; a rolled-back insert leaves it as it was, and
-  truncating the log forgets the county's positions.
+  committed id and its counts, kept by every writer of the log in the inserting transaction
+  (services/storage/positions.py), so a rolled-back insert leaves it as it was.
 - `core.projection_positions(county, notification_id)`: the lowest tracking position of the
   county's read models, written by the driver in each batch's transaction and by rebuild.
 
 `/readyz`, `/metrics`, `/status` and the driver's sweep read these: a constant number of queries
 whatever the number of counties (with 3,000 counties, a query per schema made `/readyz` run 6,000
 queries in 1.2–3.5 s, and a backend that has touched every schema holds 70–220 MiB).
-(Citus: the trigger writes a `core` table from a county's node; see DESIGN §13 before distributing.)
 """
 from __future__ import annotations
 
 from typing import Any
 
+from services.storage import positions as log_positions
 from services.storage.connections import AsyncConnection
-from services.storage.names import EVENTS_TABLE, adcode_of
+from services.storage.names import COUNTY_LOCK_CLASS, EVENTS_TABLE, adcode_of
 
 SHARED = [
     "CREATE SCHEMA IF NOT EXISTS core",
-    "CREATE TABLE IF NOT EXISTS core.county_positions (county text PRIMARY KEY,"
-    " last_notification_id bigint NOT NULL, events bigint NOT NULL, households bigint NOT NULL,"
-    " cadres bigint NOT NULL)",
+    log_positions.DDL,
     "CREATE TABLE IF NOT EXISTS core.projection_positions (county text PRIMARY KEY, notification_id bigint NOT NULL)",
-    """DO $do$ BEGIN IF to_regprocedure('core.count_county_events()') IS NULL THEN
-    CREATE FUNCTION core.count_county_events() RETURNS trigger LANGUAGE plpgsql AS $fn$
-    BEGIN
-        IF TG_OP = 'TRUNCATE' THEN
-            DELETE FROM core.county_positions WHERE county = substr(TG_TABLE_SCHEMA, 8);
-            DELETE FROM core.projection_positions WHERE county = substr(TG_TABLE_SCHEMA, 8);
-        ELSE
-            INSERT INTO core.county_positions AS p
-            SELECT substr(TG_TABLE_SCHEMA, 8), max(notification_id), count(*),
-                   count(*) FILTER (WHERE topic = 'grassroots:Household.Registered'),
-                   count(*) FILTER (WHERE topic = 'grassroots:Cadre.Enrolled')
-            FROM inserted HAVING count(*) > 0
-            ON CONFLICT (county) DO UPDATE SET
-                last_notification_id = greatest(p.last_notification_id, excluded.last_notification_id),
-                events = p.events + excluded.events, households = p.households + excluded.households,
-                cadres = p.cadres + excluded.cadres;
-        END IF;
-        RETURN NULL;
-    END $fn$;
-    END IF; END $do$""",
 ]
 
 
 def county_statements(schema: str) -> list[str]:
-    """The county's triggers and its position counted from the log (the log is locked meanwhile: a
-    trigger's creation holds off inserts until the transaction ends, so none is counted twice or missed)."""
+    """The county's position counted from its log when it has none yet, and the statement triggers that
+    kept it before the writers did dropped (Citus refuses triggers on distributed tables). Either takes
+    the county's write lock first, so that no insert is counted twice or missed; a county that has its
+    position and no trigger takes no lock (a driver runs this for each county it follows)."""
     adcode = adcode_of(schema)
+    lock = f"PERFORM pg_advisory_xact_lock({COUNTY_LOCK_CLASS}, {int(adcode)});"
     return [
-        f"""DO $do$ BEGIN IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = '{schema}.{EVENTS_TABLE}'::regclass
-            AND tgname = 'county_events_positions') THEN
-            CREATE TRIGGER county_events_positions AFTER INSERT ON {schema}.{EVENTS_TABLE}
-                REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION core.count_county_events();
-            CREATE TRIGGER county_events_forgotten AFTER TRUNCATE ON {schema}.{EVENTS_TABLE}
-                FOR EACH STATEMENT EXECUTE FUNCTION core.count_county_events();
-            INSERT INTO core.county_positions
-            SELECT '{adcode}', coalesce(max(notification_id), 0), count(*),
-                   count(*) FILTER (WHERE topic = 'grassroots:Household.Registered'),
-                   count(*) FILTER (WHERE topic = 'grassroots:Cadre.Enrolled')
-            FROM {schema}.{EVENTS_TABLE}
-            ON CONFLICT (county) DO UPDATE SET last_notification_id = excluded.last_notification_id,
-                events = excluded.events, households = excluded.households, cadres = excluded.cadres;
-        END IF; END $do$""",
+        f"""DO $do$ BEGIN
+        IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = '{schema}.{EVENTS_TABLE}'::regclass
+                   AND tgname = 'county_events_positions') THEN
+            {lock}
+            DROP TRIGGER county_events_positions ON {schema}.{EVENTS_TABLE};
+            DROP TRIGGER IF EXISTS county_events_forgotten ON {schema}.{EVENTS_TABLE};
+        END IF;
+        IF NOT EXISTS (SELECT FROM {log_positions.TABLE} WHERE county = '{adcode}') THEN
+            {lock}
+            {log_positions.count_log(schema)};
+        END IF;
+        END $do$""",
     ]
 
 
@@ -79,6 +56,12 @@ async def record_projected(conn: AsyncConnection, schema: str, names: list[str])
         " ON CONFLICT (county) DO UPDATE SET notification_id = excluded.notification_id",
         adcode_of(schema), names,
     )
+
+
+async def forget(conn: AsyncConnection, schema: str) -> None:
+    """Drop the county's positions, after its log was emptied (a test's reset)."""
+    for table in ("core.county_positions", "core.projection_positions"):
+        await conn.execute(f"DELETE FROM {table} WHERE county = $1", adcode_of(schema))
 
 
 async def _exists(conn: AsyncConnection) -> bool:

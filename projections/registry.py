@@ -16,8 +16,10 @@ MODULES = [
     "interviews",
     "pairing",
     "issues",
+    "reviews",
     "leaderboards",
     "campaigns",
+    "proposals",
     "rollup",  # last: it reads the county's other read models as they stand after the batch
 ]
 

@@ -103,6 +103,14 @@ def _registered(projections: list[Projection] | None) -> list[Projection]:
     return projections
 
 
+def ensure_shared(conn: SyncConnection) -> None:
+    """Create the read side's tables outside the county schemas (`core`'s positions, `rollup`) on a sync
+    psycopg connection, in the caller's transaction (`grassroots db init`)."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (DRIVER_LOCK_CLASS,))
+    for statement in [*positions.SHARED, *(s for p in _registered(None) for s in p.shared_tables)]:
+        conn.execute(statement)
+
+
 def ensure_tables(conn: SyncConnection, schema: str) -> None:
     """Create the read side's tables in `schema` (sync psycopg connection; the schema must exist).
     Runs in the caller's transaction if one is open; takes the same DDL lock as the async variant.

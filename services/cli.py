@@ -16,12 +16,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grassroots", description="Grassroots (下基层) field-visit system")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # Areas add their subcommands here, one call each.
+    register_db(commands)
     register_county(commands)
     register_household(commands)
     register_api(commands)
     register_projections(commands)
     register_demo(commands)
+    register_backup(commands)
     return parser
+
+
+def register_backup(commands: argparse._SubParsersAction) -> None:
+    import importlib
+
+    def handler(name: str):  # imported on use: keeps `grassroots --help` fast
+        return lambda args: getattr(importlib.import_module("services.storage.backup"), name)(args)
+
+    backup = commands.add_parser("backup", help="write a consistent backup of one county, or of every county")
+    backup.add_argument("--county", help="6-digit adcode (default: every county and every account)")
+    backup.add_argument("path", metavar="PATH", help="the backup file to write (a tar file)")
+    backup.set_defaults(handler=handler("backup_command"))
+    restore = commands.add_parser("restore", help="restore a backup's counties, which must not exist yet")
+    restore.add_argument("path", metavar="PATH", help="a file written by `grassroots backup`")
+    restore.set_defaults(handler=handler("restore_command"))
 
 
 def register_household(commands: argparse._SubParsersAction) -> None:
@@ -86,6 +103,15 @@ def register_api(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-projector", action="store_true", help="run no projection driver in this process")
     serve.set_defaults(handler=handler("services.api.app", "serve"))
+
+
+def register_db(commands: argparse._SubParsersAction) -> None:
+    import importlib
+
+    db = commands.add_parser("db", help="prepare the database")
+    actions = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    init = actions.add_parser("init", help="make the shared tables; on Citus also place them (idempotent)")
+    init.set_defaults(handler=lambda args: importlib.import_module("services.storage.cli").init_db(args))
 
 
 def register_county(commands: argparse._SubParsersAction) -> None:

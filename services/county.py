@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal, TypeVar, cast
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate as LibraryAggregate
@@ -27,11 +27,13 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, JSONTransc
 from eventsourcing.utils import retry
 from psycopg import sql
 
+from services import departments
 from services.domain import (
-    Cadre, Campaign, CommandReceipt, DomainError, Household, Interview, InvalidState, Issue, NotFound, NotPermitted,
-    Pairing, Visit, clock, receipt_id,
+    Cadre, Campaign, CommandReceipt, DomainError, Household, HouseholdProposal, Interview, InvalidState, Issue,
+    NotFound, NotPermitted, Pairing, ReviewMinutes, Visit, clock, receipt_id,
 )
 from services.domain import commands as c
+from services.domain.errors import InvalidCommand, shown
 from services.personal import (
     ERASED, KeyStore, open_free_text, open_personal, open_text, seal_free_text, seal_personal, seal_text,
 )
@@ -42,8 +44,13 @@ from services.storage.recorder import MAX_EVENTS_PER_SAVE
 A = TypeVar("A", bound=LibraryAggregate)
 Status = Literal["applied", "duplicate", "conflict", "rejected"]
 
-# Every command records exactly one event on its aggregate, plus its receipt.
+# A command records one event on its aggregate, plus its receipt; confirming a proposal records two (the
+# proposal's and the new household's).
 EVENTS_PER_COMMAND = 2
+EVENTS_OF = {"confirm_proposal": 3}
+# A proposed household's id, from its proposal's id (uuid5): the key its personal fields are sealed with
+# is the household's from the start.
+PROPOSED_HOUSEHOLD_NAMESPACE = UUID("2b7e8c4a-6d0f-5a9e-8c1b-3f4a5d6e7f80")
 
 
 @dataclass(frozen=True)
@@ -92,8 +99,10 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     **{name: frozenset({"county_admin"}) for name in (
         "register_household", "relocate_household", "retag_household", "archive_household",
         "enrol_cadre", "change_rank", "transfer_cadre", "depart_cadre", "form_pairing", "end_pairing",
-        "void_visit", "define_campaign",
+        "void_visit", "define_campaign", "confirm_proposal", "merge_proposal", "refuse_proposal",
+        "decide_issue", "record_minutes",
     )},
+    "propose_household": frozenset({"cadre"}),
     "check_in": frozenset({"cadre", "county_admin"}),
     "hold_interview": frozenset({"cadre", "county_admin"}),
     "raise_issue": frozenset({"cadre", "county_admin"}),
@@ -127,6 +136,13 @@ class Work:
         self.changed: dict[UUID, LibraryAggregate] = {}
         self.keys: dict[UUID, bytes | None] = {}
         self.places = KnownPlaces(county.adcode)
+        self.departments: dict[str, dict[str, Any]] = {}
+
+    def department(self, text: str) -> dict[str, Any]:
+        """What the county's departments make of `text` (services/departments.lookup), asked once per unit."""
+        if text not in self.departments:
+            self.departments[text] = self.county.look_up_department(text)
+        return self.departments[text]
 
     def get(self, cls: type[A], aggregate_id: UUID, what: tuple[str, str]) -> A:
         aggregate = self.aggregates.get(aggregate_id)
@@ -198,6 +214,7 @@ CADRE = ("干部", "cadre")
 PAIRING = ("结对", "pairing")
 VISIT = ("走访记录", "visit")
 ISSUE = ("问题", "issue")
+PROPOSAL = ("农户申报", "household proposal")
 CAMPAIGN = ("慰问活动", "campaign")
 
 
@@ -237,8 +254,9 @@ class County(Application[UUID]):
         aggregate = work.changed[self._aggregate_id(command)]
         result = {"id": str(aggregate.id), "version": aggregate.version}
         try:
-            self._save(aggregate, CommandReceipt(id=receipt, command=command.type, digest=digest(command),
-                                                 result=result))
+            # Every aggregate the command changed (one, or two when a proposal is confirmed), with its receipt.
+            self._save(*work.changed.values(), CommandReceipt(id=receipt, command=command.type,
+                                                              digest=digest(command), result=result))
         except IntegrityError:
             # Someone got there first: the same command (a concurrent resend) or another change to
             # the same aggregate (a concurrent writer). The receipt tells which.
@@ -259,12 +277,11 @@ class County(Application[UUID]):
         at a time, so every command still gets its own definite answer.
         """
         outcomes: list[Outcome | None] = [None] * len(commands)
-        batch_size = MAX_EVENTS_PER_SAVE // EVENTS_PER_COMMAND
         work = Work(self)
-        for start in range(0, len(commands), batch_size):
-            chunk = list(enumerate(commands[start:start + batch_size], start))
+        for chunk in _batches(commands):
             receipt_ids = {cmd.command_id: receipt_id(cmd.command_id) for _, cmd in chunk}
-            work.create_keys(cmd.command_id for _, cmd in chunk if isinstance(cmd, c.RegisterHousehold))
+            work.create_keys(_new_household_id(cmd) for _, cmd in chunk
+                             if isinstance(cmd, (c.RegisterHousehold, c.ProposeHousehold)))
             places = [place for _, cmd in chunk for place in named_places(cmd)]
             if work.places.unasked(places):
                 self.learn_places(work.places, places)
@@ -347,6 +364,11 @@ class County(Application[UUID]):
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
             known.learn(cursor, places)
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def look_up_department(self, text: str) -> dict[str, Any]:
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            return departments.lookup(cursor, self.adcode, text)
+
     def _save(self, *aggregates: LibraryAggregate) -> None:
         """`Application.save` for aggregates, without its per-object isinstance checks against runtime
         Protocols (typing's slow path: with the fold's, ~10 % of the server's CPU under sync). County
@@ -423,6 +445,42 @@ class County(Application[UUID]):
     def archive_household(self, command: c.ArchiveHousehold, actor: Actor, work: Work) -> None:
         household = work.changing(work.get(Household, command.household_id, HOUSEHOLD), command)
         household.archive(_sealed_or_dropped(command.reason, work, household.id))
+
+    # --- household proposals (a cadre's, from the phone; the office decides) ---------------------------
+
+    def propose_household(self, command: c.ProposeHousehold, actor: Actor, work: Work) -> None:
+        cadre_id = self._own_cadre(actor, work)
+        household_id = _new_household_id(command)
+        if work.keys.get(household_id) is None:
+            work.keys[household_id] = self.keys.create(household_id)
+        key = work.keys[household_id]
+        assert key is not None
+        work.created(HouseholdProposal(
+            id=command.command_id, household_id=household_id, village=command.village, township=command.township,
+            address=seal_free_text(command.address, key, household_id), lat=command.lat, lon=command.lon,
+            tags=list(command.tags), size=command.size,
+            personal=seal_personal(command.head_name, command.phone, command.notes, key, household_id),
+            proposed_by=cadre_id, occurred_at=command.occurred_at,
+        ))
+
+    def confirm_proposal(self, command: c.ConfirmProposal, actor: Actor, work: Work) -> None:
+        proposal = work.changing(work.get(HouseholdProposal, command.proposal_id, PROPOSAL), command)
+        proposal.confirm(actor.user_id)
+        # The household takes the proposal's sealed fields as they are: they are sealed with its key.
+        work.created(Household(
+            id=proposal.household_id, village=proposal.village, township=proposal.township,
+            address=proposal.address, lat=proposal.lat, lon=proposal.lon, tags=list(proposal.tags),
+            size=proposal.size, personal=proposal.personal,
+        ))
+
+    def merge_proposal(self, command: c.MergeProposal, actor: Actor, work: Work) -> None:
+        proposal = work.changing(work.get(HouseholdProposal, command.proposal_id, PROPOSAL), command)
+        household = self._active_household(work, command.household_id)
+        proposal.merge(household.id, actor.user_id)
+
+    def refuse_proposal(self, command: c.RefuseProposal, actor: Actor, work: Work) -> None:
+        proposal = work.changing(work.get(HouseholdProposal, command.proposal_id, PROPOSAL), command)
+        proposal.refuse(_sealed_or_dropped(command.reason, work, proposal.household_id), actor.user_id)
 
     # --- cadres and pairings -----------------------------------------------------------------------
 
@@ -515,13 +573,21 @@ class County(Application[UUID]):
             raise _not_yours("只有县委组织部可以分办问题；干部只能对自己提出的问题即接即办。",
                              "Only the county office routes issues; a cadre may only take their own issue on the spot.")
         work.changing(issue, command).route(
-            command.route, command.department, command.deadline.isoformat() if command.deadline else None,
-            routed_by=actor.user_id,
+            command.route, self._department_of(command.department, work),
+            command.deadline.isoformat() if command.deadline else None, routed_by=actor.user_id,
         )
+
+    def decide_issue(self, command: c.DecideIssue, actor: Actor, work: Work) -> None:
+        issue = work.get(Issue, command.issue_id, ISSUE)
+        department = self._department_of(command.department, work)
+        assert department is not None
+        work.changing(issue, command).decide(
+            command.month, department, command.deadline.isoformat(),
+            _sealed_or_dropped(command.decision, work, issue.household_id), decided_by=actor.user_id)
 
     def resolve_issue(self, command: c.ResolveIssue, actor: Actor, work: Work) -> None:
         issue = work.get(Issue, command.issue_id, ISSUE)
-        if not (actor.is_admin or self._routed_to(issue, actor)
+        if not (actor.is_admin or self._routed_to(issue, actor, work)
                 or (issue.current_route == "on_the_spot" and self._raised_by(issue, actor))):
             raise _not_yours("只能办结转给本部门的问题，或自己即接即办的问题。",
                              "You may resolve only issues routed to your department, or your own on-the-spot issues.")
@@ -530,7 +596,7 @@ class County(Application[UUID]):
 
     def reply_issue(self, command: c.ReplyIssue, actor: Actor, work: Work) -> None:
         issue = work.get(Issue, command.issue_id, ISSUE)
-        if not (actor.is_admin or self._routed_to(issue, actor)):
+        if not (actor.is_admin or self._routed_to(issue, actor, work)):
             raise _not_yours("只能答复转给本部门的问题。", "You may reply only to issues routed to your department.")
         work.changing(issue, command).reply(_sealed_or_dropped(command.reply, work, issue.household_id),
                                             replied_by=actor.user_id)
@@ -556,6 +622,12 @@ class County(Application[UUID]):
                               starts_on=command.starts_on.isoformat(), ends_on=command.ends_on.isoformat(),
                               tags=list(command.tags), defined_by=actor.user_id))
 
+    # --- the monthly review ----------------------------------------------------------------------------
+
+    def record_minutes(self, command: c.RecordMinutes, actor: Actor, work: Work) -> None:
+        work.created(ReviewMinutes(id=command.command_id, month=command.month, minutes=command.minutes,
+                                   attendees=list(command.attendees), recorded_by=actor.user_id))
+
     # --- shared checks -------------------------------------------------------------------------------
 
     def _own_cadre(self, actor: Actor, work: Work) -> UUID:
@@ -580,9 +652,28 @@ class County(Application[UUID]):
         return actor.cadre_id is not None and issue.raised_by == actor.cadre_id
 
     @staticmethod
-    def _routed_to(issue: Issue, actor: Actor) -> bool:
+    def _department_of(text: str | None, work: Work) -> str | None:
+        """The department a route names: once the county lists departments, one of them (by code or
+        current name), recorded by its code; before, the free text as given (services/departments.py)."""
+        if text is None:
+            return None
+        found = work.department(text)
+        if not found["listed"]:
+            return text
+        if found["current"] is None:
+            raise InvalidCommand(
+                "unknown_department", f"department：“{shown(text)}”不是本县的职能部门，请从部门名录中选择",
+                f"department: {shown(text)!r} is not a department of this county: pick one of its departments "
+                "(GET /api/v1/departments)", field="department")
+        return str(found["current"])
+
+    @staticmethod
+    def _routed_to(issue: Issue, actor: Actor, work: Work) -> bool:
+        """Whether the issue is routed to the actor's department, by its key (code), whatever text
+        either was recorded with."""
         return ("department" in actor.roles and actor.department is not None
-                and issue.current_route == "department" and issue.department == actor.department)
+                and issue.current_route == "department" and issue.department is not None
+                and work.department(issue.department)["key"] == work.department(actor.department)["key"])
 
     # --- reads the API needs -------------------------------------------------------------------------
 
@@ -659,9 +750,31 @@ def _references(command: c.Command, actor: Actor) -> list[UUID]:
         ids.append(command.cadre_id)
     elif isinstance(command, c.HoldInterview):
         ids.append(command.interviewee_id)
-    elif isinstance(command, c.RaiseIssue) and command.household_id:
+    elif isinstance(command, (c.RaiseIssue, c.MergeProposal)) and command.household_id:
         ids.append(command.household_id)
     return ids
+
+
+def _new_household_id(command: c.Command) -> UUID:
+    """The household a command registers: a registration's own id, a proposal's derived one."""
+    if isinstance(command, c.ProposeHousehold):
+        return uuid5(PROPOSED_HOUSEHOLD_NAMESPACE, str(command.command_id))
+    return command.command_id
+
+
+def _batches(commands: Sequence[c.Command]) -> Iterable[list[tuple[int, c.Command]]]:
+    """The commands with their positions, in runs whose events fit one save (MAX_EVENTS_PER_SAVE)."""
+    chunk: list[tuple[int, c.Command]] = []
+    events = 0
+    for index, command in enumerate(commands):
+        size = EVENTS_OF.get(command.type, EVENTS_PER_COMMAND)
+        if chunk and events + size > MAX_EVENTS_PER_SAVE:
+            yield chunk
+            chunk, events = [], 0
+        chunk.append((index, command))
+        events += size
+    if chunk:
+        yield chunk
 
 
 def _keys_needed(command: c.Command) -> list[UUID]:

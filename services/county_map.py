@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from services import places
 from services.storage.connections import AsyncConnection
 
 
@@ -53,3 +54,11 @@ def county_outline(boundary: Any) -> dict[str, Any] | None:
         return boundary
     return next((f.get("geometry") for f in boundary.get("features") or []
                  if (f.get("properties") or {}).get("level") == "county"), None)
+
+
+async def county_places(conn: AsyncConnection, adcode: str) -> list[Place]:
+    """The places of the county's map, then the villages its admins added that the map does not draw."""
+    drawn = places_of(await stored_map(conn, adcode))
+    codes = {place.code for place in drawn}
+    return drawn + [Place(code=row["code"], name=row["name"], level="village", boundary=None, generated=False)
+                    for row in await places.added_villages(conn, adcode) if row["code"] not in codes]

@@ -12,41 +12,31 @@ it, registers nothing twice.
 """
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import math
 import re
 import uuid
-import zipfile
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from geopy.distance import geodesic
-from pydantic import ValidationError
 
 from services.domain.commands import RegisterHousehold
 from services.ledger import Column, Ledger
+from services.table_import import (
+    ImportField, ImportRejected, RowError, cell_text, command_rule_errors, content_ids, data_rows, find_header,
+    map_header, mobile_or_landline, read_table,
+)
+from services.table_import import number as as_number
 from services.vocabulary import labels
 
-MAX_IMPORT_ROWS = 20_000
+__all__ = ["FIELDS", "CountyPlace", "HouseholdRow", "ImportPlan", "ImportRejected", "RowError", "command_for",
+           "parse_households", "read_households", "read_table", "template"]
+
 # A household farther than this from the county's centroid is almost surely a typo or swapped lat/lon.
 MAX_KM_FROM_CENTROID = 150.0
-# Command ids of imported rows live in their own namespace (uuid5), so they never collide with phones'.
-IMPORT_NAMESPACE = uuid.UUID("6f1f3c1e-3f0e-5b8e-9a51-0c2d6c1e4a01")
 
 TAG_LABELS = labels("household_tag")  # a file may name tags by their labels or their codes
 _TAG_CODES = {label: code for code, label in TAG_LABELS.items()} | {code: code for code in TAG_LABELS}
-
-
-@dataclass(frozen=True)
-class ImportField:
-    key: str
-    header: str  # the template's header
-    aliases: tuple[str, ...] = ()  # other headers counties use for the same column
-    required: bool = True
-    example: str = ""
-    width: int = 14
 
 
 FIELDS = (
@@ -61,35 +51,6 @@ FIELDS = (
     ImportField("tags", "标签", ("户类型", "类别"), required=False, example="困难群众、空巢老人", width=22),
     ImportField("notes", "备注", (), required=False, example="", width=24),
 )
-_BY_HEADER = {_key: f for f in FIELDS for _key in (f.header, *f.aliases)}
-
-
-def _normalise_header(text: str) -> str:
-    # Spreadsheets mix full-width and half-width brackets and stray spaces; 村（社区）代码 is 村(社区)代码.
-    return re.sub(r"\s+", "", str(text)).replace("（", "(").replace("）", ")").lower()
-
-
-_FIELD_BY_HEADER = {_normalise_header(name): f for name, f in _BY_HEADER.items()}
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # as Excel numbers it: the header is row 1
-    column: str | None
-    zh: str
-    en: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "reason": {"zh": self.zh, "en": self.en}}
-
-
-class ImportRejected(Exception):
-    """The file cannot be imported; `errors` names every problem found."""
-
-    def __init__(self, errors: list[RowError]):
-        super().__init__(f"{len(errors)} problem(s) in the household file")
-        self.errors = errors
-
 
 @dataclass
 class HouseholdRow:
@@ -112,70 +73,6 @@ class HouseholdRow:
             for value in (self.head_name, self.phone or "", self.village, self.township, self.address,
                           f"{self.lat:.7f}", f"{self.lon:.7f}", self.size, ",".join(self.tags), self.notes)
         )
-
-
-# ---- reading a file into rows -------------------------------------------------------------------------------
-
-
-def read_table(data: bytes, filename: str | None) -> list[list[Any]]:
-    """The file's rows (header first) as lists of cell values. XLSX is recognised by content, not name."""
-    if not data:
-        raise ImportRejected([RowError(0, None, "文件为空", "the file is empty")])
-    if data[:4] == b"PK\x03\x04":
-        return _read_xlsx(data)
-    if filename and filename.lower().endswith((".xls", ".xlsx", ".xlsm")):
-        raise ImportRejected([RowError(0, None, "无法读取该 Excel 文件，请另存为 .xlsx 或 CSV 后重新上传",
-                                       "cannot read this Excel file: save it as .xlsx or CSV and upload again")])
-    return _read_csv(data)
-
-
-def _read_xlsx(data: bytes) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as error:
-        raise ImportRejected([RowError(0, None, "无法读取该 Excel 文件，请确认是 .xlsx 格式",
-                                       f"cannot read this XLSX file ({type(error).__name__})")]) from None
-    try:
-        sheet = workbook.worksheets[0]
-        rows: list[list[Any]] = []
-        for values in sheet.iter_rows(values_only=True):
-            rows.append(list(values))
-            if len(rows) > MAX_IMPORT_ROWS + 1:
-                raise _too_many_rows()
-        return rows
-    finally:
-        workbook.close()
-
-
-def _read_csv(data: bytes) -> list[list[Any]]:
-    # UTF-8 (with or without BOM) first; Excel on Chinese Windows saves "CSV" as GB18030/GBK.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ImportRejected([RowError(0, None, "文件编码无法识别，请保存为 UTF-8 编码的 CSV",
-                                       "unknown text encoding: save the CSV as UTF-8")])
-    if "\x00" in text:
-        raise ImportRejected([RowError(0, None, "不是 CSV 或 XLSX 文件", "not a CSV or XLSX file")])
-    rows = []
-    try:
-        for values in csv.reader(io.StringIO(text, newline="")):
-            rows.append(values)
-            if len(rows) > MAX_IMPORT_ROWS + 1:
-                raise _too_many_rows()
-    except csv.Error as error:
-        raise ImportRejected([RowError(len(rows) + 1, None, "CSV 格式错误", f"malformed CSV: {error}")]) from None
-    return rows
-
-
-def _too_many_rows() -> ImportRejected:
-    return ImportRejected([RowError(0, None, f"一次最多导入 {MAX_IMPORT_ROWS} 户，请拆分文件",
-                                    f"at most {MAX_IMPORT_ROWS} households per file: split the file")])
 
 
 # ---- checking rows --------------------------------------------------------------------------------------------
@@ -201,18 +98,15 @@ def parse_households(table: list[list[Any]], county: CountyPlace) -> ImportPlan:
     Row numbers are the spreadsheet's own (1-based, blank rows counted), so a clerk can find them in
     Excel. Title lines above the header (e.g. 某某村民情档案) are skipped.
     """
-    header_index = _find_header(table)
-    columns, ignored = _map_header(table[header_index], header_index + 1)
+    header_index = find_header(table, FIELDS)
+    columns, ignored = map_header(table[header_index], header_index + 1, FIELDS)
     errors: list[RowError] = []
     rows: list[HouseholdRow] = []
     seen: dict[str, int] = {}
-    for index in range(header_index + 1, len(table)):
-        values, number = table[index], index + 1
-        if not any(_text(value) for value in values):
-            continue
-        cells = {key: (values[position] if position < len(values) else None) for key, position in columns.items()}
+    headers = {spec.key: spec.header for spec in FIELDS}
+    for number, cells in data_rows(table, header_index, columns):
         parsed = _parse_row(number, cells, county, errors)
-        if parsed is None or not _passes_command_rules(parsed, errors):
+        if parsed is None or not command_rule_errors(number, partial(command_for, parsed), headers, errors):
             continue
         identity = "\x1f".join((parsed.head_name, parsed.village, parsed.address))
         if identity in seen:
@@ -225,62 +119,14 @@ def parse_households(table: list[list[Any]], county: CountyPlace) -> ImportPlan:
         errors.append(RowError(header_index + 2, None, "没有数据行", "the file has a header but no households"))
     if errors:
         raise ImportRejected(errors)
-    _assign_command_ids(rows, county.adcode)
+    for row, command_id in zip(rows, content_ids([row.content_key() for row in rows], county.adcode), strict=True):
+        row.command_id = command_id
     return ImportPlan(rows, ignored)
 
 
 def read_households(data: bytes, filename: str | None, county: CountyPlace) -> ImportPlan:
     """A file's households, checked (`read_table`, then `parse_households`)."""
     return parse_households(read_table(data, filename), county)
-
-
-def _find_header(table: list[list[Any]]) -> int:
-    first_filled = None
-    for index, values in enumerate(table[:10]):
-        names = [_normalise_header(_text(value)) for value in values if _text(value)]
-        if not names:
-            continue
-        if first_filled is None:
-            first_filled = index
-        if sum(name in _FIELD_BY_HEADER for name in names) >= 3:
-            return index
-    if first_filled is None:
-        raise ImportRejected([RowError(0, None, "文件为空", "the file is empty")])
-    return first_filled  # no recognisable header: _map_header reports what is missing
-
-
-def _map_header(header_row: list[Any], number: int) -> tuple[dict[str, int], list[str]]:
-    """Which column holds which field, and the columns we do not keep (e.g. 身份证号: we collect the minimum)."""
-    columns: dict[str, int] = {}
-    ignored: list[str] = []
-    errors: list[RowError] = []
-    for index, value in enumerate(header_row):
-        name = _text(value)
-        if not name:
-            continue
-        spec = _FIELD_BY_HEADER.get(_normalise_header(name))
-        if spec is None:
-            ignored.append(name)
-        elif spec.key in columns:
-            errors.append(RowError(number, name, f"列“{spec.header}”重复", f"column '{spec.header}' appears twice"))
-        else:
-            columns[spec.key] = index
-    for spec in FIELDS:
-        if spec.required and spec.key not in columns:
-            errors.append(RowError(number, spec.header, f"缺少必填列“{spec.header}”",
-                                   f"missing required column '{spec.header}'"))
-    if errors:
-        raise ImportRejected(errors)
-    return columns, ignored
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        # Excel stores long digit strings (codes, phone numbers) as numbers: 469029100201.0 is a code.
-        return str(int(value))
-    return str(value).strip()
 
 
 def _parse_row(number: int, cells: dict[str, Any], county: CountyPlace,
@@ -291,7 +137,7 @@ def _parse_row(number: int, cells: dict[str, Any], county: CountyPlace,
         header = next(f.header for f in FIELDS if f.key == key)
         errors.append(RowError(number, header, zh, en))
 
-    text = {key: _text(value) for key, value in cells.items()}
+    text = {key: cell_text(value) for key, value in cells.items()}
     for key in ("head_name", "address", "tags"):
         # A line break typed into a cell (Alt+Enter in Excel) is no reason to refuse a row: one line.
         text[key] = re.sub(r"\s*[\r\n\t]+\s*", " ", text.get(key, ""))
@@ -303,12 +149,10 @@ def _parse_row(number: int, cells: dict[str, Any], county: CountyPlace,
     if head_name and len(head_name) > 50:
         bad("head_name", "户主姓名过长（最多 50 字）", "head's name is too long (at most 50 characters)")
 
-    phone = re.sub(r"[\s\-()（）]", "", text.get("phone", "")) or None
-    if phone is not None:
-        phone = phone.removeprefix("+86")
-        if not (re.fullmatch(r"1[3-9]\d{9}", phone) or re.fullmatch(r"0\d{9,11}", phone)):
-            bad("phone", "电话号码格式不正确（手机 11 位或带区号的固定电话）",
-                "not a phone number (11-digit mobile, or a landline with area code)")
+    phone = mobile_or_landline(text["phone"]) if text.get("phone") else None
+    if text.get("phone") and phone is None:
+        bad("phone", "电话号码格式不正确（手机 11 位或带区号的固定电话）",
+            "not a phone number (11-digit mobile, or a landline with area code)")
 
     village = text.get("village", "")
     if village:
@@ -333,8 +177,8 @@ def _parse_row(number: int, cells: dict[str, Any], county: CountyPlace,
     if len(address) > 100:
         bad("address", "地址过长（最多 100 字）", "address is too long (at most 100 characters)")
 
-    lat = _number(text.get("lat", ""))
-    lon = _number(text.get("lon", ""))
+    lat = as_number(text.get("lat", ""))
+    lon = as_number(text.get("lon", ""))
     if lat is not None and lon is not None and abs(lat) > 90 and abs(lon) <= 90:
         bad("lat", "纬度超出范围，经纬度是否填反？", "latitude out of range: latitude and longitude swapped?")
         lat = lon = None
@@ -356,7 +200,7 @@ def _parse_row(number: int, cells: dict[str, Any], county: CountyPlace,
 
     size: int | None = None
     if text.get("size"):
-        size_number = _number(text["size"])
+        size_number = as_number(text["size"])
         if size_number is None or not size_number.is_integer() or not 1 <= size_number <= 30:
             bad("size", "人口应为 1 到 30 之间的整数", "household size must be a whole number from 1 to 30")
         else:
@@ -387,37 +231,6 @@ def command_for(row: HouseholdRow) -> RegisterHousehold:
         lat=row.lat, lon=row.lon, tags=row.tags, size=row.size, head_name=row.head_name, phone=row.phone,
         notes=row.notes,
     )
-
-
-def _passes_command_rules(row: HouseholdRow, errors: list[RowError]) -> bool:
-    """The command's own validation, so a file that passes here is never rejected half-way through writing."""
-    try:
-        command_for(row)
-    except ValidationError as error:
-        headers = {spec.key: spec.header for spec in FIELDS}
-        for item in error.errors(include_url=False):
-            key = str(item["loc"][0]) if item["loc"] else ""
-            zh = str((item.get("ctx") or {}).get("zh") or "取值无效")
-            errors.append(RowError(row.row, headers.get(key), zh, item["msg"]))
-        return False
-    return True
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _assign_command_ids(rows: list[HouseholdRow], adcode: str) -> None:
-    occurrences: dict[str, int] = {}
-    for row in rows:
-        key = row.content_key()
-        occurrences[key] = occurrences.get(key, 0) + 1
-        digest = hashlib.sha256(f"{adcode}\x1e{key}\x1e{occurrences[key]}".encode()).hexdigest()
-        row.command_id = uuid.uuid5(IMPORT_NAMESPACE, digest)
 
 
 def template() -> Ledger:

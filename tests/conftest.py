@@ -1,19 +1,35 @@
 """Shared fixtures: every test that touches storage gets a real PostgreSQL.
 
-With TEST_DATABASE_URL set, tests use that server; otherwise one embedded PostgreSQL (pgserver) is
-started per test session in a fresh temporary directory, so runs never see each other's data. A test
-that restarts its database gets one of its own (`restartable_database`).
+With TEST_DATABASE_URL set, tests use that server (a PostgreSQL or the coordinator of a Citus cluster:
+`make test-citus`); otherwise one embedded PostgreSQL (pgserver) is started per test session in a fresh
+temporary directory, so runs never see each other's data. Either way the database is prepared as
+`grassroots db init` prepares one, and a test that needs a database of its own makes it on the same
+server, prepared the same way (`new_database`). A test that restarts its database gets an embedded
+one of its own (`restartable_database`); such tests, and those marked `embedded_only`, are skipped
+when TEST_DATABASE_URL names another server.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
+
+EMBEDDED_ONLY = ("needs an embedded PostgreSQL of its own (it starts or restarts the server), and"
+                 " TEST_DATABASE_URL points at another server")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get("TEST_DATABASE_URL"):
+        return
+    for item in items:
+        if "embedded_only" in item.keywords or "restartable_database" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.skip(reason=EMBEDDED_ONLY))
 
 
 class EmbeddedPostgres:
@@ -58,12 +74,41 @@ def create_database(server_url: str, prefix: str) -> str:
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
+    from services.storage.schemas import init_database
+
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
+        init_database(url)
         yield url
         return
     with embedded_postgres() as database:
+        init_database(database.url)
         yield database.url
+
+
+@pytest.fixture(scope="session")
+def new_database(database_url: str) -> Iterator[Callable[..., str]]:
+    """`new_database(prefix, prepared=True)`: the URL of a new database on the test server (on Citus,
+    on every node), prepared by `grassroots db init` unless `prepared=False`. Dropped at the end of
+    the session, so a second run on the same server starts from what the first found."""
+    from services.storage.citus import create_database, drop_database
+    from services.storage.recorder import close_pools
+    from services.storage.schemas import init_database
+
+    made: list[tuple[str, str]] = []
+
+    def make(prefix: str, prepared: bool = True) -> str:
+        name = f"{prefix}_{uuid4().hex[:8]}"
+        url = create_database(database_url, name)
+        made.append((name, url))
+        if prepared:
+            init_database(url)
+        return url
+
+    yield make
+    for name, url in made:
+        close_pools(url)  # the shared pool of that database holds connections to it
+        drop_database(database_url, name)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import { enqueue, queuedCount } from './lib/outbox.js';
 import { createFlusher } from './lib/flusher.js';
 import { flushOnce, SYNC_TAG, tokenGetter } from './lib/sync.js';
 import { refreshAll } from './lib/data.js';
+import { recordsAtRisk, requestPersistence } from './lib/status.js';
 import { t } from './i18n/index.js';
 import { Link, match, navigate, usePath } from './router.jsx';
 import { AppContext, useApp } from './context.js';
@@ -14,6 +15,7 @@ import { Login } from './screens/login.jsx';
 import { Today } from './screens/today.jsx';
 import { Households, HouseholdDetail } from './screens/households.jsx';
 import { CheckIn } from './screens/checkin.jsx';
+import { Propose } from './screens/propose.jsx';
 import { Interview } from './screens/interview.jsx';
 import { Me } from './screens/me.jsx';
 import { Sync } from './screens/sync.jsx';
@@ -34,6 +36,7 @@ function Admin() {
 const FIELD_ROUTES = [
   ['/today', Today],
   ['/households', Households],
+  ['/households/new', Propose], // before :id, which would take `new` for an id
   ['/households/:id', HouseholdDetail],
   ['/checkin/:id', CheckIn],
   ['/interview', Interview],
@@ -56,6 +59,8 @@ export function App({ db, initialSession, boot = null }) {
   const [queued, setQueued] = useState(boot ? boot.outbox.length : 0);
   const [sync, setSync] = useState({ running: false, result: null });
   const [version, setVersion] = useState(0); // bumped when cached data changed
+  // null until the browser has answered whether it keeps our storage (lib/status.js).
+  const [persistence, setPersistence] = useState(null);
   const [, setLang] = useState(0);
   const sessionRef = useRef(session);
   // What main.jsx read before the first render; stale once anything has happened after it.
@@ -98,6 +103,10 @@ export function App({ db, initialSession, boot = null }) {
     [db],
   );
 
+  // Asked once signed in (the phone then holds personal data and soon an outbox) and again with a
+  // record while still not granted: Chromium grants by engagement, which grows with use.
+  const askPersistence = () => requestPersistence().then(setPersistence);
+
   async function refresh() {
     if (!sessionRef.current || sessionRef.current.expired) return;
     const errors = await refreshAll(db, api);
@@ -120,6 +129,8 @@ export function App({ db, initialSession, boot = null }) {
     const goOffline = () => setOnline(false);
     addEventListener('online', goOnline);
     addEventListener('offline', goOffline);
+    // A change between the first render (useState above) and these listeners fired no event we heard.
+    setOnline(navigator.onLine);
     // The service worker flushes on Background Sync; it tells us so that the counts stay true.
     const onMessage = async (event) => {
       if (event.data?.type !== 'outbox-flushed') return;
@@ -127,6 +138,7 @@ export function App({ db, initialSession, boot = null }) {
       setVersion((v) => v + 1);
     };
     navigator.serviceWorker?.addEventListener('message', onMessage);
+    if (session) askPersistence(); // an expired session keeps its outbox until the next login sends it
     if (session && !session.expired && navigator.onLine) {
       flushSoon();
       refresh();
@@ -148,11 +160,13 @@ export function App({ db, initialSession, boot = null }) {
     queued,
     sync,
     version,
+    persistence,
     async signedIn(next) {
       await setMeta(db, 'session', next);
       sessionRef.current = next; // refresh() below must see it before the next render
       setSession(next);
       navigate('/today', { replace: true });
+      askPersistence();
       await refresh();
       flushSoon();
     },
@@ -169,6 +183,7 @@ export function App({ db, initialSession, boot = null }) {
     async record(commands) {
       const ids = await enqueue(db, commands);
       setQueued(await queuedCount(db));
+      if (persistence !== 'persisted') askPersistence();
       navigator.serviceWorker?.ready
         .then((registration) => registration.sync?.register(SYNC_TAG))
         .catch(() => {}); // no Background Sync (Firefox, Safari) or permission: `online` and start-up cover it
@@ -208,8 +223,9 @@ export function App({ db, initialSession, boot = null }) {
 }
 
 function Shell({ tabs, children }) {
-  const { session, online, queued } = useApp();
+  const { session, online, queued, persistence } = useApp();
   const path = usePath();
+  const atRisk = recordsAtRisk(persistence, queued);
   return (
     <div class="shell">
       <header>
@@ -225,6 +241,12 @@ function Shell({ tabs, children }) {
         </span>
       </header>
       {session?.user?.demo && <div class="demo">{t('demo_banner')}</div>}
+      {/* Said before anything is lost: once the browser clears its storage, the records are gone. */}
+      {atRisk > 0 && (
+        <div class="at-risk" role="alert" data-testid="storage-warning">
+          {t('storage_at_risk', { n: atRisk })}
+        </div>
+      )}
       <main>{children}</main>
       {tabs && (
         <nav>

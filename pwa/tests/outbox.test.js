@@ -202,4 +202,38 @@ describe('flusher backoff', () => {
     expect(run).toHaveBeenCalledTimes(2);
     expect(maxActive).toBe(1);
   });
+
+  it('the connection returning during a failing flush runs it again at once, not after the backoff', async () => {
+    let flusher;
+    const outcomes = [
+      async () => {
+        await Promise.resolve(); // the request is on its way
+        flusher.flushNow(); // the `online` event, while the request that died with the signal still fails
+        return { error: new Error('network') };
+      },
+      async () => ({ error: null }),
+    ];
+    const run = vi.fn(() => outcomes.shift()());
+    flusher = createFlusher(run, { base: 60000, random: () => 1 });
+    const result = await flusher.flushNow();
+    expect(run).toHaveBeenCalledTimes(2);
+    expect(result.error).toBeNull();
+    expect(flusher.pending).toBe(false);
+    expect(flusher.failures).toBe(0);
+  });
+
+  it('still backs off when the flush asked for during a failing one fails too', async () => {
+    let flusher;
+    const run = vi.fn(async () => {
+      await Promise.resolve();
+      if (run.mock.calls.length === 1) flusher.flushNow();
+      return { error: new Error('server down') };
+    });
+    flusher = createFlusher(run, { base: 60000, random: () => 1 });
+    const result = await flusher.flushNow();
+    expect(run).toHaveBeenCalledTimes(2); // once more, not in a loop
+    expect(result.retryIn).toBe(60000);
+    await vi.advanceTimersByTimeAsync(59999);
+    expect(run).toHaveBeenCalledTimes(2);
+  });
 });

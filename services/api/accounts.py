@@ -10,6 +10,7 @@ from anyio import to_thread
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from services import departments
 from services.domain import Cadre
 from services.identity.accounts import change_account, county_accounts, create_account
 from services.identity.users import MIN_PASSWORD, USERNAME, InvalidUser, check_account, hash_password
@@ -77,9 +78,11 @@ async def user_create(call: Call) -> Account:
             raise ApiError(422, "cadre_id is not an active cadre of this county.", "所填干部编号不是本县在岗干部。",
                            kind="rejected", errors=[FieldError(field="cadre_id", message="not an active cadre here",
                                                               message_zh="不是本县在岗干部")])
+    department = (body.department or "").strip() or None if "department" in roles else None
+    if department is not None:
+        department = await _listed_department(call, department)
     password_hash = await to_thread.run_sync(hash_password, body.password)
     user_id = uuid4()
-    department = (body.department or "").strip() or None if "department" in roles else None
     cadre_id = body.cadre_id if "cadre" in roles else None
     assert call.session is not None
     async with call.db.acquire() as conn:
@@ -90,6 +93,22 @@ async def user_create(call: Call) -> Account:
                        f"账号 {body.username} 已存在，请换一个。", kind="conflict")
     return Account(id=user_id, username=body.username, display_name=body.display_name, roles=list(roles),
                    cadre_id=cadre_id, department=department, disabled=False)
+
+
+async def _listed_department(call: Call, text: str) -> str:
+    """A department account acts for one of the county's departments once it lists any (by code or
+    current name; the account keeps the code): 422 naming `department` for another. A county listing
+    none keeps the text (services/departments.py)."""
+    async with call.db.acquire() as conn:
+        found = await departments.lookup_async(conn, call.county, text)
+    if not found["listed"]:
+        return text
+    if found["current"] is None:
+        raise ApiError(422, f"department: {text} is not a department of this county: pick one of its departments.",
+                       f"department：“{text}”不是本县的职能部门，请从部门名录中选择。", kind="rejected",
+                       errors=[FieldError(field="department", message="not a department of this county",
+                                          message_zh="不是本县的职能部门")])
+    return str(found["current"])
 
 
 class AccountChange(BaseModel):

@@ -45,7 +45,8 @@ API_MODULES = (
     "session", "openapi", "sync", "phone",                                          # the field app and everyone
     "coverage", "completeness", "pairings", "interviews", "issues", "leaderboards",  # read models
     "visits", "households", "people", "accounts", "audit", "places", "rules",        # the county admin
-    "imports", "exports", "sse", "province", "campaigns", "worklog",
+    "imports", "exports", "sse", "province", "campaigns", "worklog", "proposals",
+    "departments", "reviews",
 )
 
 JSON_LIMIT = 2 * 1024 * 1024  # sync batches of 500 check-ins are ~0.5 MiB

@@ -17,8 +17,10 @@ from services.vocabulary import labels
 
 from .auth import ADMIN
 from .errors import not_found
-from .exports import EXPORT_CONTENT, ExportQuery, download
-from .reading import AsOf, Document, Page, county_app, open_households, reading, schema_of, whole_page, with_heads
+from .reading import (
+    EXPORT_CONTENT, AsOf, Document, ExportQuery, Page, county_app, download, open_households, reading, schema_of,
+    whole_page, with_heads,
+)
 from .routing import Call, endpoint
 from .writing import command_endpoint
 

@@ -4,13 +4,17 @@ Every error a client can meet is `application/problem+json` with `{type, title, 
 detail_zh, errors?}`; `errors` lists field problems as `{field, message, message_zh}`. Handlers raise
 `ApiError` (or a helper below); the exception handlers installed by `install(app)` turn it, Starlette's
 own 404/405 and pydantic's validation errors into that shape, and anything unexpected into a logged
-500 that still has the shape (and reveals nothing).
+500 that still has the shape (and reveals nothing). A database that cannot be reached (a connection
+reset, refused or timed out) is not the server's fault: 503 with Retry-After, so clients resend later.
 """
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+import asyncpg
+import psycopg
+from eventsourcing import persistence
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,6 +26,18 @@ log = logging.getLogger("grassroots.api")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://grassroots.example/problems/"
+
+# Seconds a client is told to wait when the database cannot be reached: a pool reconnects within that.
+DATABASE_RETRY_AFTER = 2
+# What the drivers raise when the database cannot be reached (not when a query is wrong): asyncpg (the
+# read side), psycopg and eventsourcing's wrappers of it (the write side), and the socket's own errors.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    ConnectionError, TimeoutError,
+    asyncpg.PostgresConnectionError,  # including "connection was closed in the middle of operation"
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, a cancelled statement
+    psycopg.OperationalError,  # including psycopg_pool.PoolTimeout
+    persistence.OperationalError, persistence.InterfaceError,
+)
 
 # Titles (English, Chinese) for the statuses the API answers with.
 TITLES: dict[int, tuple[str, str]] = {
@@ -103,6 +119,13 @@ def unauthorized() -> ApiError:
     return ApiError(401, "Log in first, or log in again: the session is missing, expired or revoked.",
                     "请先登录或重新登录：会话不存在、已过期或已注销。", kind="unauthorized",
                     headers={"WWW-Authenticate": 'Bearer realm="grassroots"'})
+
+
+def database_unavailable() -> ApiError:
+    return ApiError(503, "The database cannot be reached just now: nothing of this request was lost if it is sent "
+                    "again (the same command ids count once). Try again shortly.",
+                    "暂时无法连接数据库。请稍后重新发送（相同的命令编号只记一次，不会重复）。", kind="unavailable",
+                    headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
 
 
 def forbidden(detail: str = "Your role may not do this.", detail_zh: str = "您的角色无权执行此操作。") -> ApiError:
@@ -196,6 +219,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(invalid(exc))
 
 
+async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unreachable: %s: %s", type(exc).__name__, exc, extra={"path": request.url.path})
+    return problem_response(database_unavailable())
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"path": request.url.path})
     return problem_response(ApiError(500, "Something went wrong on the server; it has been logged. Try again later.",
@@ -208,5 +236,6 @@ def handlers() -> dict[Any, Any]:
         HTTPException: _http_exception,
         ApiError: _api_error,
         ValidationError: _validation_error,
+        **dict.fromkeys(UNREACHABLE, _unreachable),
         Exception: _unexpected,
     }

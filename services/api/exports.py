@@ -8,16 +8,14 @@ for county admins.
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from anyio import to_thread
 from starlette.responses import Response
 
 from projections import coverage, interviews, issues, pairing
-from projections.base import SHANGHAI
-from services.ledger import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, Ledger, content_disposition, to_csv, to_xlsx
+from services.ledger import Column, Ledger, content_disposition
 from services.personal import ERASED_LABEL
 from services.vocabulary import labels
 
@@ -27,18 +25,10 @@ from .filters import (
     interview_filters, pairing_filters,
 )
 from .reading import (
-    GEOJSON_MEDIA_TYPE, AsOf, audit_personal_read, county_app, every_row, open_households, open_issue_summaries,
-    period_of, reading, schema_of,
+    EXPORT_CONTENT, GEOJSON_MEDIA_TYPE, AsOf, ExportQuery, audit_personal_read, county_app, download, every_row,
+    open_households, open_issue_summaries, period_of, reading, schema_of,
 )
 from .routing import Call, endpoint
-
-EXPORT_CONTENT = {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
-                  "text/csv": {"schema": {"type": "string"}}}
-
-
-class ExportQuery(AsOf):
-    format: Literal["xlsx", "csv"] = "xlsx"
-
 
 # A compliance ledger takes its table's filters, so the download is what the admin was looking at.
 class CompletenessExport(CompletenessFilters, ExportQuery):
@@ -55,18 +45,6 @@ class InterviewsExport(InterviewFilters, ExportQuery):
 
 class ShortfallsExport(ShortfallFilters, ExportQuery):
     pass
-
-
-def download(call: Call, ledger: Ledger) -> Response:
-    query: ExportQuery = call.query
-    day = (query.as_of or datetime.now(SHANGHAI).date()).isoformat()
-    county_name = (call.session.county_name if call.session else None) or call.county
-    filename = f"{ledger.title}-{county_name}-{day}.{query.format}"
-    if query.format == "csv":
-        body, media_type = to_csv(ledger), CSV_MEDIA_TYPE
-    else:
-        body, media_type = to_xlsx(ledger), XLSX_MEDIA_TYPE
-    return Response(body, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)})
 
 
 def _label(group: str) -> Any:

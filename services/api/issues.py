@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from projections import issues
+from services import departments
 from services.domain import commands as c
 
 from .auth import ADMIN, ISSUE_READERS, department_scope, may_see_issue
@@ -83,7 +84,12 @@ async def review_agenda(call: Call) -> Document:
 async def issue_detail(call: Call) -> Document:
     issue = await lookup(call, "issue", call.path["issue_id"], ("issue", "问题"))
     assert call.session is not None
-    if not may_see_issue(call.session, issue["route"], issue["department"]):
+    keys: dict[str, str] = {}
+    if department_scope(call.session) is not None and issue["department"] is not None:
+        async with call.db.acquire() as conn:
+            for text in {issue["department"], call.session.department or ""}:
+                keys[text] = (await departments.lookup_async(conn, call.county, text))["key"]
+    if not may_see_issue(call.session, issue["route"], issue["department"], lambda a, b: keys[a] == keys[b]):
         raise not_found("issue", "问题")  # not routed to this department: as if it did not exist
     await audit_personal_read(call, [issue["household_id"]])  # its texts are about the household
     return Document(issue)

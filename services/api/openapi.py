@@ -149,8 +149,8 @@ def document(routes: Iterable[BaseRoute], *, title: str = "Grassroots (下基层
         responses = {str(op.status): success}
         for status in sorted(op.error_statuses()):
             responses[str(status)] = {"description": TITLES.get(status, ("Error",))[0], **problem}
-            if status == 429:
-                responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"},
+            if status in (429, 503):
+                responses[str(status)]["headers"] = {"Retry-After": {"schema": {"type": "integer"},
                                                                "description": "seconds to wait"}}
         item["responses"] = responses
         if op.roles is not None:

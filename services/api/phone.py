@@ -23,11 +23,11 @@ from pydantic import BaseModel, Field
 
 from projections import campaigns, completeness, coverage, issues, leaderboards, pairing, verdicts
 from projections.base import SHANGHAI, Period
+from services.county_map import county_places
 from services.identity.sessions import erased_since
 from services.storage.connections import AsyncConnection
 
 from .errors import ApiError, not_found
-from .places import county_place_list
 from .reading import (
     active_cadres, audit_personal_read, county_app, lookup, open_heads, open_households, open_issue_summaries, reading,
     schema_of,
@@ -48,7 +48,7 @@ async def place_names(call: Call) -> dict[str, str]:
     if cached is not None and time.monotonic() - cached[0] < NAMES_TTL:
         return cached[1]
     async with call.db.acquire() as conn:
-        names = {place.code: place.name for place in await county_place_list(conn, adcode)}
+        names = {place.code: place.name for place in await county_places(conn, adcode)}
     _names_cache[adcode] = (time.monotonic(), names)
     return names
 

@@ -11,12 +11,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services import places
-from services.county_map import Place, places_of, stored_map
+from services import county_map
+from services.county_map import Place
 from services.domain.commands import Name, TownshipCode, VillageCode
 from services.identity import ROLES
 from services.identity.sessions import audit
@@ -50,15 +50,7 @@ class Places(BaseModel):
           summary="Village and township names and outlines of my county (empty where none are known)")
 async def county_places(call: Call) -> Places:
     async with call.db.acquire() as conn:
-        return Places(places=await county_place_list(conn, call.county))
-
-
-async def county_place_list(conn: Any, adcode: str) -> list[Place]:
-    """The places of the county's map, then the villages its admins added that the map does not draw."""
-    drawn = places_of(await stored_map(conn, adcode))
-    codes = {place.code for place in drawn}
-    return drawn + [Place(code=row["code"], name=row["name"], level="village", boundary=None, generated=False)
-                    for row in await places.added_villages(conn, adcode) if row["code"] not in codes]
+        return Places(places=await county_map.county_places(conn, call.county))
 
 
 class NewVillage(BaseModel):

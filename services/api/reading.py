@@ -19,11 +19,12 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from anyio import to_thread
 from pydantic import BaseModel, Field, RootModel
+from starlette.responses import Response
 
 from projections import coverage, interviews
 from projections.base import SHANGHAI, Period
@@ -32,6 +33,7 @@ from services.domain.errors import NotFound
 from services.domain.household import Household
 from services.domain.issue import Issue
 from services.identity.sessions import audit
+from services.ledger import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Ledger, content_disposition, to_csv, to_xlsx
 from services.personal import ERASED, PersonalFields, keys_of, open_free_text, open_personal
 from services.storage.connections import AsyncConnection
 from services.storage.names import county_schema
@@ -298,3 +300,25 @@ async def active_cadres(call: Call) -> list[Cadre]:
         ids = await interviews.active_cadres(conn, schema_of(call))
     loaded = await to_thread.run_sync(county_app(call).load_many, ids) if ids else {}
     return [cadre for cadre in loaded.values() if isinstance(cadre, Cadre) and not cadre.departed]
+
+
+# ---- downloads: a ledger (services/ledger.py) as the XLSX or CSV file the query asked for ----------------
+
+EXPORT_CONTENT = {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                  "text/csv": {"schema": {"type": "string"}}}
+
+
+class ExportQuery(AsOf):
+    format: Literal["xlsx", "csv"] = "xlsx"
+
+
+def download(call: Call, ledger: Ledger) -> Response:
+    query: ExportQuery = call.query
+    day = (query.as_of or datetime.now(SHANGHAI).date()).isoformat()
+    county_name = (call.session.county_name if call.session else None) or call.county
+    filename = f"{ledger.title}-{county_name}-{day}.{query.format}"
+    if query.format == "csv":
+        body, media_type = to_csv(ledger), CSV_MEDIA_TYPE
+    else:
+        body, media_type = to_xlsx(ledger), XLSX_MEDIA_TYPE
+    return Response(body, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)})

@@ -16,6 +16,9 @@ Starlette `Response` for other media types (declare them with `content=`).
 """
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,7 +37,18 @@ from services.identity import Session
 from services.storage.connections import AsyncPool
 
 from .auth import authenticate, county_of, require
-from .errors import ApiError, FieldError, invalid
+from .errors import ApiError, FieldError, database_unavailable, invalid
+
+log = logging.getLogger("grassroots.api")
+
+# No request waits longer for its answer (issue 15), counted from the arrival of its body (a phone on a
+# slow network may take long to upload): a database that stopped answering (a network partition, a
+# blackhole) would otherwise hold it, and the phone, until the socket times out. The request is answered
+# 503 with Retry-After; its work goes on in the background and ends when the database answers or its
+# connection dies (a command that was stored is answered `duplicate` when the phone resends it). A batch
+# of 500 check-ins takes about a second. Files and streams (`content=`) and uploads take as long as the
+# county is big: no deadline. GRASSROOTS_REQUEST_DEADLINE (seconds) sets another.
+REQUEST_DEADLINE = float(os.environ.get("GRASSROOTS_REQUEST_DEADLINE") or 10.0)
 
 Handler = Callable[["Call"], Awaitable[Any]]
 
@@ -79,7 +93,8 @@ class Operation:
 
     def error_statuses(self) -> set[int]:
         """Every error status this operation can answer with (documented in OpenAPI)."""
-        statuses = set(self.errors)
+        # The database unreachable, or no answer by REQUEST_DEADLINE: any operation, 503 with Retry-After.
+        statuses = {*self.errors, 503}
         if self.roles is not None:
             statuses |= {401, 403}
         if self.body is not None or self.upload:
@@ -220,6 +235,34 @@ def _query_values(model: type[BaseModel], request: Request) -> dict[str, Any]:
 
 
 async def _run(op: Operation, request: Request) -> Response:
+    if op.content is not None or op.upload:
+        return await _answer(op, request)
+    # In a task of its own, so the deadline never waits for it: cancelling a query whose database does
+    # not answer waits for that database too (asyncpg sends the cancel over a new connection, and a
+    # thread in a psycopg call cannot be interrupted).
+    if op.body is not None:
+        await request.body()  # the request keeps it for the handler
+    work = asyncio.ensure_future(_answer(op, request))
+    try:
+        done, _ = await asyncio.wait({work}, timeout=REQUEST_DEADLINE)
+    except asyncio.CancelledError:  # the request itself is cancelled (the server stops): so is its work
+        work.cancel()
+        raise
+    if work in done:
+        return work.result()
+    work.cancel()
+    work.add_done_callback(_late)
+    log.warning("no answer within %.0f s: answered 503", REQUEST_DEADLINE, extra={"path": request.url.path})
+    raise database_unavailable()
+
+
+def _late(work: asyncio.Future[Response]) -> None:
+    """A request answered 503 at its deadline has ended: what it met is no longer anyone's to handle."""
+    if not work.cancelled() and work.exception() is not None:
+        log.info("a request answered at its deadline ended with %r", work.exception())
+
+
+async def _answer(op: Operation, request: Request) -> Response:
     request.scope["grassroots.route"] = op.path  # the metrics label: the template, not the concrete path
     call = Call(request=request, session=None, path=dict(request.path_params))
     if op.roles is not None:

@@ -23,7 +23,7 @@ from eventsourcing.application import AggregateNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from services.county import ALLOWED_ROLES, County, Outcome
-from services.domain import Cadre, Household, Issue, Pairing, Visit
+from services.domain import Cadre, Household, HouseholdProposal, Issue, Pairing, Visit
 from services.domain import commands as c
 from services.domain.commands import explain
 from services.identity import end_departed_accounts
@@ -40,6 +40,7 @@ TARGETS: dict[str, tuple[type, str, str]] = {
     "pairing_id": (Pairing, "pairing", "结对"),
     "visit_id": (Visit, "visit", "走访记录"),
     "issue_id": (Issue, "issue", "问题"),
+    "proposal_id": (HouseholdProposal, "household proposal", "农户申报"),
 }
 
 
@@ -75,7 +76,9 @@ def _visible(county_app: County, session: Session, target: str, aggregate_id: UU
     if not isinstance(aggregate, cls):
         return False
     if isinstance(aggregate, Issue):  # the path names an issue (cls is Issue)
-        return may_see_issue(session, aggregate.current_route, aggregate.department)
+        def same(a: str, b: str) -> bool:
+            return bool(county_app.look_up_department(a)["key"] == county_app.look_up_department(b)["key"])
+        return may_see_issue(session, aggregate.current_route, aggregate.department, same)
     return True
 
 

@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -25,8 +25,8 @@ from eventsourcing.domain import Aggregate as LibraryAggregate
 
 from services.places import KnownPlaces, Level
 from services.county import Actor, County
-from services.demo.generator import Step
-from services.demo.loader import batches, send
+from services.demo.generator import DEPARTMENT_NAMES, Step
+from services.demo.loader import batches, list_departments, send
 from services.personal import new_key
 from services.storage.bulk import EventRow, copy_events, copy_keys
 from services.storage.names import check_adcode, county_schema
@@ -98,6 +98,12 @@ class InMemoryCounty(County):
         # demo's places all come from the county's map, which lists them when the county is provisioned).
         known.asked.update(places)
 
+    def look_up_department(self, text: str) -> dict[str, Any]:
+        # The demo's departments, as the loader lists them for the county (services/departments.lookup).
+        by_name = {name: code for code, name in DEPARTMENT_NAMES.items()}
+        current = text if text in DEPARTMENT_NAMES else by_name.get(text)
+        return {"listed": True, "current": current, "key": current or text}
+
     def stored_events(self) -> Iterator[EventRow]:
         """The log in notification order, as the county's table stores it."""
         start = 1
@@ -129,6 +135,7 @@ def decide(adcode: str, steps: Sequence[Step], actor: Callable[[Step], Actor] = 
 
 def store(url: str, log: BulkLog) -> None:
     """Copy a log made by `decide` into its county (provisioned and empty): keys first, as a save
-    makes a household's key before its events."""
+    makes a household's key before its events; the demo's departments listed as the loader lists them."""
+    list_departments(url, log.adcode)
     copy_keys(url, log.adcode, log.keys)
     copy_events(url, log.adcode, log.events)

@@ -45,12 +45,19 @@ _FESTIVAL_REACH = {"spring_festival": (0.75, -11, 2), "duanwu": (0.35, -7, 1), "
 
 ROUTES = ("on_the_spot", "monthly_review", "department", "leadership")
 ROUTED_STATES = ("routed", "resolved", "replied", "rated", "reopened")
-_DEPARTMENTS = {  # issue category -> the department an issue of that kind is sent to
-    "道路交通": "交通运输局", "饮水安全": "水务局", "农田水利": "水务局", "住房安全": "住房和城乡建设局",
-    "医疗保障": "卫生健康委员会", "低保救助": "民政局", "教育助学": "教育局", "就业增收": "人力资源和社会保障局",
-    "产业发展": "农业农村局", "环境卫生": "住房和城乡建设局", "邻里纠纷": "司法局", "电网通信": "工业和信息化局",
+# Every county's departments (services/departments.py): code -> name. Routes name them by code.
+DEPARTMENT_NAMES = {
+    "jiaotong": "交通运输局", "shuiwu": "水务局", "zhujian": "住房和城乡建设局", "weijian": "卫生健康委员会",
+    "minzheng": "民政局", "jiaoyu": "教育局", "renshe": "人力资源和社会保障局", "nongye": "农业农村局",
+    "sifa": "司法局", "gongxin": "工业和信息化局",
+}
+_DEPARTMENTS = {  # issue category -> the department (code) an issue of that kind is sent to
+    "道路交通": "jiaotong", "饮水安全": "shuiwu", "农田水利": "shuiwu", "住房安全": "zhujian",
+    "医疗保障": "weijian", "低保救助": "minzheng", "教育助学": "jiaoyu", "就业增收": "renshe",
+    "产业发展": "nongye", "环境卫生": "zhujian", "邻里纠纷": "sifa", "电网通信": "gongxin",
 }
 DEPARTMENTS = tuple(sorted(set(_DEPARTMENTS.values())))
+assert set(DEPARTMENTS) == set(DEPARTMENT_NAMES)
 _SUMMARIES = {
     "道路交通": ["进村道路雨后塌方，车辆无法通行", "村道路灯损坏，夜间出行不便", "入户路泥泞，希望硬化"],
     "饮水安全": ["旱季自来水时常断水", "水管老化漏水，水压不足", "饮用水浑浊，希望检测水质"],
@@ -199,6 +206,8 @@ def county_steps(county: DemoCounty, seed: int, scale: float, until: date = DEMO
     _issues(story)
     _promotions_and_voids(story)
     _campaigns(story, seed)
+    _proposals(story, seed)
+    _reviews(story, seed)
     return _with_versions(sorted(story.steps, key=lambda s: s.at))
 
 
@@ -724,6 +733,80 @@ def _campaigns(story: _Story, seed: int) -> None:
             }, ADMIN))
 
 
+# Households cadres found missing from the records and proposed from the phone in the story's last weeks,
+# still waiting for the office (confirmed ones would add households the figures' tests count).
+PROPOSALS_PER_COUNTY = 3
+
+
+def _proposals(story: _Story, seed: int) -> None:
+    """A few pending proposals per county, each by a township cadre in a village of their township. Drawn
+    from a random stream of their own, like the campaigns, so no other command changes."""
+    rng = random.Random(f"{seed}:{story.county.adcode}:proposals")
+    by_code = {household.village.code: household.village for household in story.households}
+    villages: dict[str, list[Village]] = {}
+    for code in sorted(by_code):
+        villages.setdefault(code[:9], []).append(by_code[code])
+    cadres = [c for c in story.cadres if c.township in villages and c.rank != "village_cadre"]
+    for _ in range(PROPOSALS_PER_COUNTY if cadres else 0):
+        cadre = rng.choice(cadres)
+        assert cadre.township is not None
+        village = rng.choice(villages[cadre.township])
+        lon, lat = offset((village.lon, village.lat), rng.uniform(-300, 300), rng.uniform(-300, 300))
+        occurred = story.until - timedelta(days=rng.uniform(2, 20))
+        size = rng.choice((1, 2, 3, 4))
+        story.steps.append(Step(occurred + timedelta(minutes=rng.uniform(1, 90)), story.county.adcode,
+                                "propose_household", {
+            "command_id": uuid.UUID(int=rng.getrandbits(128), version=4), "village": village.code,
+            "township": cadre.township, "address": f"{village.name}新建房{rng.randrange(1, 40)}号",
+            "lat": round(lat, 6), "lon": round(lon, 6), "size": size,
+            "tags": ["empty_nest_elderly"] if size == 1 else [], "head_name": _name(rng),
+            "phone": _phone(rng) if rng.random() < 0.6 else None,
+            "notes": "新迁入，名单中没有" if size > 1 else "独居老人，名单中没有", "occurred_at": occurred,
+        }, Actor("cadre", cadre.id)))
+
+
+# The monthly review meetings (一月一议) whose packs the demo fills in: decisions on items of their agenda
+# (routed to a department with a deadline) and minutes.
+REVIEW_MONTHS = ((2026, 9), (2026, 10))
+_DECISIONS = ("责成{department}牵头，一个月内办结并向群众反馈", "由{department}实地核查，限期整改到位")
+
+
+def _reviews(story: _Story, seed: int) -> None:
+    """Decisions on up to two open agenda items per meeting and the meeting's minutes. Their choices and
+    ids come from a random stream of their own, so the story's other commands (and the figures tests
+    know) stay as they were; an issue left on the agenda always remains (every route keeps open issues)."""
+    rng = random.Random(f"{seed}:{story.county.adcode}:reviews")
+    raised = {s.command_id: s for s in story.steps if s.command == "raise_issue"}
+    last: dict[uuid.UUID, Step] = {}
+    for step in story.steps:
+        if step.command.endswith("_issue") and step.command != "raise_issue":
+            last[step.payload["issue_id"]] = step
+    waiting = sorted((step.at, issue_id) for issue_id, step in last.items()
+                     if step.command == "route_issue" and step.payload["route"] == "monthly_review"
+                     and raised[issue_id].payload["category"] in _DEPARTMENTS)
+    for year, month in REVIEW_MONTHS:
+        meeting = _local(_last_friday(year, month), 15.5)
+        if meeting > story.until:
+            continue
+        due = [issue_id for at, issue_id in waiting if at < meeting]
+        chosen = rng.sample(due, min(2, len(due) - 1)) if len(due) > 1 else []
+        for number, issue_id in enumerate(chosen):
+            code = _DEPARTMENTS[raised[issue_id].payload["category"]]
+            story.steps.append(Step(meeting + timedelta(minutes=number), story.county.adcode, "decide_issue", {
+                "command_id": uuid.UUID(int=rng.getrandbits(128), version=4), "issue_id": issue_id,
+                "month": f"{year}-{month:02d}", "department": code,
+                "decision": rng.choice(_DECISIONS).format(department=DEPARTMENT_NAMES[code]),
+                "deadline": (meeting.astimezone(CHINA).date() + timedelta(days=30)).isoformat(),
+            }, ADMIN))
+            waiting = [(at, i) for at, i in waiting if i != issue_id]
+        story.steps.append(Step(meeting + timedelta(hours=1), story.county.adcode, "record_minutes", {
+            "command_id": uuid.UUID(int=rng.getrandbits(128), version=4), "month": f"{year}-{month:02d}",
+            "minutes": f"{year} 年 {month} 月例会研究了本月议题 {len(due)} 项，议定转办 {len(chosen)} 项，"
+                       "其余问题继续跟踪，下月例会复核。",
+            "attendees": ["组织部部长", "分管副部长", "干部监督科科长"],
+        }, ADMIN))
+
+
 def _with_versions(steps: list[Step]) -> list[Step]:
     """Fill `expected_version` of every change command: each command adds one event to its aggregate."""
     versions: dict[uuid.UUID, int] = {}
@@ -731,7 +814,8 @@ def _with_versions(steps: list[Step]) -> list[Step]:
     out = []
     for step in steps:
         if step.command in ("register_household", "enrol_cadre", "form_pairing", "check_in", "hold_interview",
-                            "raise_issue", "define_campaign"):
+                            "raise_issue", "define_campaign", "propose_household",
+                            "record_minutes"):
             versions[step.command_id] = 1
             out.append(step)
             continue

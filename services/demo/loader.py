@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from services.county import Actor, County, Outcome
 from services.demo import generator
-from services.demo.generator import DEMO_UNTIL, DEPARTMENTS, Step
+from services.demo.generator import DEMO_UNTIL, DEPARTMENT_NAMES, DEPARTMENTS, Step
 from services.demo.geography import PREFECTURE, PROVINCE, PROVINCE_CODE, DemoCounty, Polygon, hainan
 from services.domain import clock, receipt_id
 from services.domain.commands import COMMANDS
@@ -47,7 +47,7 @@ DEMO_PASSWORD = "demo-2026"
 ACCOUNT_PREFIX = {"469029": "baoting", "469030": "qiongzhong", "469001": "wuzhishan"}
 # One department per county has a login (water: drinking water and irrigation issues go to it); the
 # others act as user `department:<name>` in the events. Every account costs an argon2 hash (~0.5 s here).
-DEMO_DEPARTMENT = "水务局"
+DEMO_DEPARTMENT = "shuiwu"  # 水务局
 MARKER_ACCOUNT = "hainan.viewer"  # made last: its existence says a load completed
 assert DEMO_DEPARTMENT in DEPARTMENTS
 
@@ -90,7 +90,8 @@ def demo_accounts(steps: Sequence[Step]) -> list[DemoAccount]:
                         f"{cadre.payload['name']}（{cadre.payload['unit']}）", cadre_id=cadre.command_id),
         ]
         accounts.append(DemoAccount(f"{prefix}.dept", ("department",), county.adcode,
-                                    f"{county.short_title}{DEMO_DEPARTMENT}", department=DEMO_DEPARTMENT))
+                                    f"{county.short_title}{DEPARTMENT_NAMES[DEMO_DEPARTMENT]}",
+                                    department=DEMO_DEPARTMENT))
     accounts += [
         DemoAccount(MARKER_ACCOUNT, ("province_viewer",), None, f"{PROVINCE}（省级汇总，无个人信息）",
                     province=PROVINCE_CODE),
@@ -113,6 +114,7 @@ def load_demo(url: str, seed: int = 2026, scale: float = 1.0, *, progress: bool 
     steps = generator.generate(seed, scale, until)
     for county in hainan():
         _provision(url, county)
+        list_departments(url, county.adcode)
     pending = {county.adcode: _missing(url, county.adcode, [s for s in steps if s.county == county.adcode])
                for county in hainan()}
     accounts = demo_accounts(steps)
@@ -177,6 +179,14 @@ def _stored_accounts(url: str) -> list[DemoAccount]:
 def _provision(url: str, county: DemoCounty) -> None:
     provision_county(url, county.adcode, county.name, PROVINCE, prefecture=PREFECTURE, province_code=PROVINCE_CODE,
                      centroid=(county.lat, county.lon), boundary=county_geojson(county))
+
+
+def list_departments(url: str, adcode: str) -> None:
+    """The county's departments as records (before any route names one: the list then binds)."""
+    with connect(url) as conn:
+        conn.cursor().executemany(
+            "INSERT INTO core.departments (county, code, name, added_by) VALUES (%s, %s, %s, 'demo')"
+            " ON CONFLICT DO NOTHING", [(adcode, code, name) for code, name in DEPARTMENT_NAMES.items()])
 
 
 def county_geojson(county: DemoCounty) -> dict[str, Any]:

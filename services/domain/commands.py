@@ -209,6 +209,40 @@ class RegisterHousehold(Command, _Place):
     notes: Note = ""
 
 
+class ProposeHousehold(Command, _Place):
+    """A household missing from the records, as a cadre found it (from the phone, offline too): the county
+    office confirms, merges or refuses it. The village code begins with the township code."""
+
+    type = "propose_household"
+    tags: Tags = []
+    size: Annotated[int, Numeric] = Field(ge=1, le=30)
+    head_name: Name
+    phone: Phone | None = None
+    notes: Note = ""
+    occurred_at: DeviceTime
+
+
+class ConfirmProposal(ChangeCommand):
+    """Register the proposed household (its id is the proposal's `household_id`)."""
+
+    type, target = "confirm_proposal", "proposal_id"
+    proposal_id: UUID
+
+
+class MergeProposal(ChangeCommand):
+    """The proposed household is one already on record (`household_id`): the proposal closes pointing to it."""
+
+    type, target = "merge_proposal", "proposal_id"
+    proposal_id: UUID
+    household_id: UUID
+
+
+class RefuseProposal(ChangeCommand):
+    type, target = "refuse_proposal", "proposal_id"
+    proposal_id: UUID
+    reason: Reason
+
+
 class RelocateHousehold(ChangeCommand, _Place):
     """The village code begins with the township code (a village's 12 digits start with its township's 9)."""
 
@@ -344,6 +378,10 @@ class RaiseIssue(Command):
     occurred_at: DeviceTime
 
 
+DEPARTMENT_NAMED = ("once the county lists its departments (GET /departments), one of them by code or current name "
+                    "(recorded by code; another answers 422 naming `department`); before, the department's name")
+
+
 class RouteIssue(ChangeCommand):
     """A department route (`route` department) needs a department and a deadline."""
 
@@ -351,7 +389,7 @@ class RouteIssue(ChangeCommand):
     type, target = "route_issue", "issue_id"
     issue_id: UUID
     route: IssueRoute
-    department: Name | None = None
+    department: Name | None = Field(None, description=DEPARTMENT_NAMED)
     deadline: date | None = None
 
     @model_validator(mode="after")
@@ -409,6 +447,34 @@ class DefineCampaign(Command):
         return ends_on
 
 
+Month = Annotated[str, Field(pattern=r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$",
+                             description="a month, YYYY-MM, in 2000 to 2100")]
+Minutes = Annotated[str, _text(5000, lines=True)]
+
+
+class DecideIssue(ChangeCommand):
+    """A monthly review's decision on an item of its agenda (一月一议): who (`department`, one of the
+    county's), what (`decision`) and by when (`deadline`). The issue is routed to the department with
+    the deadline (转办·限时办结), the decision and the meeting's `month` recorded on the route."""
+
+    type, target = "decide_issue", "issue_id"
+    issue_id: UUID
+    month: Month = Field(description="the meeting's month, YYYY-MM")
+    department: Name = Field(description=DEPARTMENT_NAMED)
+    decision: Summary
+    deadline: date
+
+
+class RecordMinutes(Command):
+    """The minutes of a month's review meeting; saving them again records a new version (the latest
+    is the month's minutes)."""
+
+    type = "record_minutes"
+    month: Month = Field(description="the meeting's month, YYYY-MM")
+    minutes: Minutes
+    attendees: Annotated[list[Name], Field(max_length=50)] = []
+
+
 def _require_uuid(value: str) -> None:
     try:
         UUID(value)
@@ -420,10 +486,11 @@ def _require_uuid(value: str) -> None:
 COMMANDS: dict[str, type[Command]] = {
     cls.type: cls for cls in (
         RegisterHousehold, RelocateHousehold, RetagHousehold, ArchiveHousehold,
+        ProposeHousehold, ConfirmProposal, MergeProposal, RefuseProposal,
         EnrolCadre, ChangeRank, TransferCadre, DepartCadre, FormPairing, EndPairing,
         CheckIn, VoidVisit, HoldInterview,
         RaiseIssue, RouteIssue, ResolveIssue, ReplyIssue, RateIssue, ReopenIssue,
-        DefineCampaign,
+        DefineCampaign, DecideIssue, RecordMinutes,
     )
 }
 

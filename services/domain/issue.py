@@ -40,7 +40,8 @@ class Issue(Aggregate):
         self.last_reply: str | None = None
         self.satisfaction: str | None = None
 
-    def route(self, route: str, department: str | None, deadline: str | None, routed_by: str) -> None:
+    def route(self, route: str, department: str | None, deadline: str | None, routed_by: str,
+              decision: str | None = None, meeting: str | None = None) -> None:
         self._require_state("route", {"raised", "routed", "reopened"})
         if route == "department" and not (department and deadline):
             raise InvalidState(
@@ -58,7 +59,14 @@ class Issue(Aggregate):
                 "deadline_before_raised", f"办结期限不能早于问题提出日期 {raised_on}。",
                 f"The deadline cannot be before the day the issue was raised ({raised_on}).",
             )
-        self._routed(route=route, department=department, deadline=deadline, routed_by=routed_by)
+        self._routed(route=route, department=department, deadline=deadline, routed_by=routed_by,
+                     decision=decision, meeting=meeting)
+
+    def decide(self, meeting: str, department: str, deadline: str, decision: str, decided_by: str) -> None:
+        """A monthly review's decision on this item (一月一议: who, what, by when): the issue is routed to
+        the department with the deadline, the decision and its meeting's month (YYYY-MM) recorded on
+        the route."""
+        self.route("department", department, deadline, decided_by, decision=decision, meeting=meeting)
 
     def resolve(self, resolution: str, resolved_by: str) -> None:
         self._require_state("resolve", {"routed", "reopened"})
@@ -91,8 +99,11 @@ class Issue(Aggregate):
                 state=self.state,
             )
 
+    # `decision` and `meeting` are set on routes a monthly review decided; routes recorded before they
+    # existed decode without them (the library fills the defaults).
     @event("Routed")
-    def _routed(self, route: str, department: str | None, deadline: str | None, routed_by: str) -> None:
+    def _routed(self, route: str, department: str | None, deadline: str | None, routed_by: str,
+                decision: str | None = None, meeting: str | None = None) -> None:
         self.state = "routed"
         self.current_route, self.department, self.deadline = route, department, deadline
 

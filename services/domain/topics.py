@@ -15,7 +15,9 @@ from services.domain.household import Household
 from services.domain.interview import Interview
 from services.domain.issue import Issue
 from services.domain.pairing import Pairing
+from services.domain.proposal import HouseholdProposal
 from services.domain.receipt import CommandReceipt
+from services.domain.review import ReviewMinutes
 from services.domain.visit import Visit
 
 STORED_EVENTS: dict[type, tuple[str, ...]] = {
@@ -27,6 +29,8 @@ STORED_EVENTS: dict[type, tuple[str, ...]] = {
     Issue: ("Raised", "Routed", "Resolved", "Replied", "Rated", "Reopened"),
     CommandReceipt: ("Recorded",),
     Campaign: ("Defined",),
+    HouseholdProposal: ("Proposed", "Confirmed", "Merged", "Refused"),
+    ReviewMinutes: ("Recorded",),
 }
 
 

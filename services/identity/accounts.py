@@ -45,13 +45,16 @@ async def change_account(conn: AsyncConnection, user_id: UUID, county: str, *, d
     session of the account ends except the one holding `keep_token` (an admin setting their own new
     password stays logged in where they did it). None when the county has no such account."""
     async with conn.transaction():
+        # The transaction's now(), passed in: Citus refuses a non-immutable function inside CASE or
+        # coalesce on its (reference) table.
+        now = await conn.fetchval("SELECT now()")
         row = await conn.fetchrow(
             "UPDATE core.users SET"
             " disabled_at = CASE WHEN $3::boolean IS NULL THEN disabled_at"
-            "   WHEN $3 THEN coalesce(disabled_at, now()) ELSE NULL END,"
+            "   WHEN $3 THEN coalesce(disabled_at, $5::timestamptz) ELSE NULL END,"
             " password_hash = coalesce($4, password_hash)"
             f" WHERE id = $1 AND county = $2 RETURNING {_ACCOUNT}",
-            user_id, county, disabled, password_hash)
+            user_id, county, disabled, password_hash, now)
         if row is None:
             return None
         await end_sessions(conn, [user_id], keep_token=keep_token)

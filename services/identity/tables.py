@@ -6,6 +6,8 @@ because the server and the CLI may both do it at the same moment.
 """
 from __future__ import annotations
 
+import re
+
 from services.storage.connections import AsyncConnection, SyncConnection
 from services.storage.names import IDENTITY_LOCK_CLASS
 
@@ -63,8 +65,20 @@ CREATE INDEX IF NOT EXISTS audit_log_erasures ON core.audit_log (county, at) WHE
 """
 
 
+# Every table and index the DDL makes. When all are there, the DDL is not run: `CREATE INDEX IF NOT
+# EXISTS` locks its table before it finds the index, so it waits for every open writer (a paused
+# session purge held a start-up for ever), and on Citus it is DDL sent to every node.
+_MADE = [name if "." in name else f"core.{name}"
+         for name in re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\S+)", DDL)]
+ALL_MADE = ("SELECT bool_and(to_regclass(name) IS NOT NULL) FROM unnest(ARRAY["
+            + ", ".join(f"'{name}'" for name in _MADE) + "]) name")
+
+
 def ensure_tables(conn: SyncConnection) -> None:
     """Create the identity tables (a psycopg connection)."""
+    made = conn.execute(ALL_MADE).fetchone()
+    if made is not None and made[0]:
+        return
     with conn.transaction():
         conn.execute(SETUP_LOCK)
         conn.execute(DDL)
@@ -72,6 +86,8 @@ def ensure_tables(conn: SyncConnection) -> None:
 
 async def ensure_tables_async(conn: AsyncConnection) -> None:
     """Create the identity tables (an asyncpg connection)."""
+    if await conn.fetchval(ALL_MADE):
+        return
     async with conn.transaction():
         await conn.execute(SETUP_LOCK)
         await conn.execute(DDL)

@@ -3,8 +3,9 @@
 For datasets made in memory (services/demo/bulk.py): the command path's save is a handful of round
 trips per batch (~1,400–2,000 commands/s, DESIGN §9), COPY is two orders of magnitude faster. The
 events keep the order they are given, which becomes their notification order (COPY takes ids from
-the table's sequence row by row). Each chunk is one transaction that holds the county's write lock
-and notifies, as a save does, so a projector that is running meanwhile sees no gap and wakes up.
+the table's sequence row by row). Each chunk is one transaction that holds the county's write lock,
+notifies and advances the county's position, as a save does, so a projector that is running meanwhile
+sees no gap and wakes up.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from uuid import UUID
 from psycopg import sql
 
 from .database import connect
+from .positions import advance_past
 from .names import COUNTY_LOCK_CLASS, EVENTS_TABLE, NOTIFY_CHANNEL, check_adcode, county_schema
 
 # Rows per transaction: big enough that COPY's own speed shows, small enough that the lock is held
@@ -41,6 +43,7 @@ def copy_events(url: str, adcode: str, rows: Iterable[EventRow], chunk: int = CO
                     stream.set_types(["uuid", "int8", "text", "bytea"])
                     for row in part:
                         stream.write_row(row)
+                cursor.execute(sql.SQL(advance_past(schema)))
             copied += len(part)
     return copied
 

@@ -1,11 +1,21 @@
-"""Handlers of `grassroots county add|list` (the parser lives in services/cli.py)."""
+"""Handlers of `grassroots db init` and `grassroots county add|list` (the parser lives in services/cli.py)."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 from .database import database_url
-from .schemas import list_counties, provision_county
+from .citus import REFERENCE_TABLES
+from .schemas import init_database, list_counties, provision_county
+
+
+def init_db(args: argparse.Namespace) -> int:
+    if init_database(database_url()):
+        print(f"database ready on Citus: reference tables {', '.join(REFERENCE_TABLES)}; the rest of core and"
+              " rollup on the coordinator; each county added becomes a distributed schema")
+    else:
+        print("database ready (PostgreSQL)")
+    return 0
 
 
 def add_county(args: argparse.Namespace) -> int:

@@ -41,10 +41,12 @@ from psycopg import Connection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 from psycopg.sql import SQL, Composed, Identifier
+from psycopg_pool.base import AttemptWithBackoff
 
 from .database import eventsourcing_settings
 from .group_commit import GroupCommit
 from .names import COUNTY_LOCK_CLASS, COUNTY_SCHEMA, EVENTS_TABLE, NOTIFY_CHANNEL, county_schema
+from .positions import advance_by, advance_past
 
 APPLICATION_NAME = "County"  # eventsourcing names the tables after it: county_events, county_snapshots
 SNAPSHOTS_TABLE = "county_snapshots"
@@ -58,6 +60,9 @@ POOL_MIN_SIZE = 2
 POOL_MAX_SIZE = 10
 # Seconds before a pooled connection is replaced: backends grow with every schema they touch.
 CONNECTION_MAX_AGE = 600
+# The longest wait between the pool's attempts to reconnect a database that went away (issue 15: writes
+# work again within 5 s of its return).
+RECONNECT_AT_MOST = 1.0
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -88,8 +93,23 @@ def county_env(adcode: object, url: str) -> dict[str, str]:
     }
 
 
-# The stock datastore's pool type: its recorders read rows by column name.
-SharedPool = ConnectionPool[Connection[DictRow]]
+class _Reconnection(AttemptWithBackoff):
+    """psycopg_pool's backoff between reconnection attempts doubles without bound (1, 2, 4, 8 s, ...):
+    a database back after 10 s would wait up to 5 s more for the pool's next attempt, every write
+    waiting with it. Capped at RECONNECT_AT_MOST: an attempt a second costs a database nothing."""
+
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, RECONNECT_AT_MOST)
+
+
+class SharedPool(ConnectionPool[Connection[DictRow]]):
+    """The stock datastore's pool type (its recorders read rows by column name), reconnecting at least
+    every RECONNECT_AT_MOST seconds. (`_add_connection` is psycopg_pool's, pinned at 3.3.3: every
+    reconnection attempt goes through it.)"""
+
+    def _add_connection(self, attempt: AttemptWithBackoff | None, growing: bool = False) -> None:
+        super()._add_connection(attempt or _Reconnection(timeout=self.reconnect_timeout), growing)
 # One pool per database, whichever county asks first creates it.
 _pools: dict[tuple[tuple[str, Any], ...], SharedPool] = {}
 _pools_lock = threading.Lock()
@@ -106,7 +126,7 @@ def shared_pool(url: str, settings: PostgresDatastore) -> SharedPool:
         pool = _pools.get(key)
         if pool is None or pool.closed:
             stock = settings.pool
-            pool = ConnectionPool(
+            pool = SharedPool(
                 url,
                 connection_class=Connection,
                 # The stock recorders read rows by column name; the name tells our connections apart
@@ -203,7 +223,9 @@ class CountyAggregateRecorder(PostgresAggregateRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = SNAPSHOTS_TABLE):
         super().__init__(datastore, events_table_name=events_table_name)
         self.sql_create_statements = _without_composite_types(self.sql_create_statements)
-        self.insert_events_statement = _insert_statement(self)
+        # RETURNING: on Citus an INSERT..SELECT without it is evaluated on the coordinator, and a
+        # duplicate then fails as XX000, not as a unique violation (DESIGN §13).
+        self.insert_events_statement = _insert_statement(self, " RETURNING originator_version")
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any) -> None:
         curs.execute(self.insert_events_statement, _columns(stored_events), prepare=True)
@@ -237,17 +259,20 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
         # where BEGIN, lock + notify, INSERT and COMMIT took four (the write path was round-trip bound:
         # DESIGN §9). `locked` is joined into the insert's rows, so the lock is held before the first
         # row takes its notification id; RETURNING makes a duplicate a unique violation on Citus too.
-        # (Citus ran the same lock, notify and insert as separate statements, DESIGN §13; this one-statement
-        # form is not yet run there: check that the lock and NOTIFY stay on the coordinator.)
+        # `positioned` adds the rows to the county's position in core (services/storage/positions.py).
+        # On Citus the lock and NOTIFY run on the coordinator (`locked` has no table), the insert on the
+        # county's worker and the position on the coordinator, in one transaction.
         self.append_statement = SQL(
             "WITH locked AS MATERIALIZED ({lock_and_notify}),"
             " inserted AS (INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
             " SELECT e.* FROM locked, unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[])"
-            " AS e(originator_id, originator_version, topic, state) RETURNING notification_id)"
+            " AS e(originator_id, originator_version, topic, state) RETURNING notification_id, topic),"
+            " positioned AS ({positioned})"
             " SELECT notification_id FROM inserted"
         ).format(
             lock_and_notify=self.lock_and_notify_statement, schema=Identifier(self.datastore.schema),
             table=Identifier(self.events_table_name), id_type=Identifier(self.datastore.originator_id_type),
+            positioned=SQL(advance_by(self.datastore.schema, "inserted")),
         )
         self.group_commit = GroupCommit(self._append, MAX_EVENTS_PER_SAVE)
 
@@ -283,6 +308,7 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
                 return None
             curs.execute(self.insert_events_statement, _columns(stored_events), prepare=True)
             rows = curs.fetchall()
+            curs.execute(SQL(advance_past(self.datastore.schema)))
         return self._notification_ids(stored_events, rows)
 
     @staticmethod

@@ -16,8 +16,10 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
+from services.departments import DEPARTMENTS_DDL
 from services.places import PLACES_DDL, record_map
 
+from . import citus, positions
 from .connections import SyncConnection
 from .database import connect
 from .recorder import (
@@ -99,6 +101,35 @@ def ensure_core(url: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (PROVISIONING_LOCK_CLASS,))
         conn.execute(CORE_DDL)
         conn.execute(PLACES_DDL)
+        conn.execute(DEPARTMENTS_DDL)
+        conn.execute(positions.DDL)  # every writer of a county's log keeps its row
+
+
+def init_database(url: str) -> bool:
+    """Prepare a database for Grassroots (`grassroots db init`): every shared table (the registry, the
+    identity tables, the positions, the read side's shared tables) and, on a Citus coordinator, their
+    placement and the database's settings (services/storage/citus.py). Idempotent; answers whether
+    the database is on Citus."""
+    from services.identity.tables import ensure_tables as identity_tables
+
+    ensure_core(url)
+    with connect(url) as conn:
+        identity_tables(conn)
+        shared = _read_side_shared()
+        if shared is not None:
+            with conn.transaction():
+                shared(conn)
+        on_citus = citus.is_citus(conn)
+        if on_citus:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (PROVISIONING_LOCK_CLASS,))
+                citus.place_core(conn)
+            # Counties made before the database was on Citus: each schema moves to a worker whole.
+            for (adcode,) in conn.execute("SELECT adcode FROM core.counties ORDER BY adcode").fetchall():
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (PROVISIONING_LOCK_CLASS, int(adcode)))
+                    citus.distribute_schema(conn, county_schema(adcode))
+    return on_citus
 
 
 def provision_county(
@@ -146,7 +177,14 @@ def provision_county(
              Jsonb(boundary) if boundary is not None else None, Jsonb(rules or {})),
         )
         record_map(cursor, adcode)  # the registry row's map, which a second `county add` does not replace
+        on_citus = citus.is_citus(conn)
+        new_schema = citus.value(conn, "SELECT to_regnamespace(%s) IS NULL", (schema,))
+        if on_citus and new_schema:
+            citus.distribute_next_schema(conn)  # its tables are born on its worker
         cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+        if on_citus:
+            # Only this schema: `CREATE SCHEMA IF NOT EXISTS core` would take `core` over too.
+            conn.execute("SET LOCAL citus.enable_schema_based_sharding = off")
         for recorder in event_tables:
             # The body of the recorder's create_table() (which would run it in a transaction of its
             # own); ours have no composite types or adapters, the only other things it does.
@@ -155,6 +193,8 @@ def provision_county(
         projection_tables = _projection_tables()
         if projection_tables is not None:
             projection_tables(conn, schema)
+        if on_citus and not new_schema:
+            citus.distribute_schema(conn, schema)  # made before this database was on Citus
     record = get_county(url, adcode)
     assert record is not None
     return record
@@ -162,14 +202,29 @@ def provision_county(
 
 def _projection_tables() -> Callable[[SyncConnection, str], None] | None:
     """`projections.schema.ensure_tables`, when the read side is installed."""
+    module = _read_side()
+    if module is None:
+        return None
+    ensure_tables: Callable[[SyncConnection, str], None] = module.ensure_tables
+    return ensure_tables
+
+
+def _read_side_shared() -> Callable[[SyncConnection], None] | None:
+    """`projections.schema.ensure_shared`, when the read side is installed."""
+    module = _read_side()
+    if module is None:
+        return None
+    ensure_shared: Callable[[SyncConnection], None] = module.ensure_shared
+    return ensure_shared
+
+
+def _read_side() -> Any:
     try:
-        module = importlib.import_module("projections.schema")
+        return importlib.import_module("projections.schema")
     except ModuleNotFoundError as error:
         if error.name != "projections.schema":
             raise  # the module is there but something it imports is not: that is a bug, say so
         return None
-    ensure_tables: Callable[[SyncConnection, str], None] = module.ensure_tables
-    return ensure_tables
 
 
 def _record(row: dict[str, Any]) -> CountyRecord:

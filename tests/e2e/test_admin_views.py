@@ -293,6 +293,16 @@ def test_every_admin_view_renders_its_data(desktop: Page, server: Server, admin_
     expect(page.get_by_test_id("rows")).to_have_text(f"共 {theirs['total']} 条")
     page.get_by_test_id("filter-cadre").select_option("")
     expect(page.get_by_test_id("rows")).to_have_text(f"共 {overdue} 条")
+    # The tag filter: the left-behind children among them, and the county's share for them alone.
+    children = api_get(server, token(server, ADMIN), "/completeness/households", status="overdue",
+                       tag="left_behind_child").json()["total"]
+    assert 0 < children < overdue
+    page.get_by_test_id("filter-tag").select_option("left_behind_child")
+    expect(page.get_by_test_id("rows")).to_have_text(f"共 {children} 条")
+    tagged = api_get(server, token(server, ADMIN), "/completeness", tag="left_behind_child").json()["county"]
+    assert float(page.get_by_test_id("completeness-pct").inner_text().rstrip("%")) == tagged["complete_pct"]
+    page.get_by_test_id("filter-tag").select_option("")
+    expect(page.get_by_test_id("rows")).to_have_text(f"共 {overdue} 条")
     page.screenshot(path=str(artifacts / "admin-8-compliance.png"))
     go(page, "/admin/leaderboards")
     expect(page.locator("body[data-usable=admin-leaderboards]")).to_be_attached()

@@ -51,6 +51,7 @@ class Seeded:
     cadre: str  # usernames, all with PASSWORD
     admin: str
     households: list[str]
+    cadre_id: str  # the cadre's aggregate id: commands recorded without the API act as this cadre
 
 
 def seed(url: str, adcode: str, households: int = 10) -> Seeded:
@@ -81,7 +82,26 @@ def seed(url: str, adcode: str, households: int = 10) -> Seeded:
         ensure_user(conn, f"fault_cadre_{adcode}", roles=["cadre"], password=PASSWORD, county=adcode,
                     cadre_id=cadre_id)
         ensure_user(conn, f"fault_admin_{adcode}", roles=["county_admin"], password=PASSWORD, county=adcode)
-    return Seeded(adcode, f"fault_cadre_{adcode}", f"fault_admin_{adcode}", ids)
+    return Seeded(adcode, f"fault_cadre_{adcode}", f"fault_admin_{adcode}", ids, cadre_id)
+
+
+def record_check_ins(url: str, seeded: Seeded, count: int, rng: random.Random) -> None:
+    """`count` check-ins by the seeded cadre, written straight to the county's event store (no server,
+    no projector): a log for a projector to catch up with."""
+    from services.domain.commands import parse_command
+
+    registry = Counties(url, County)
+    try:
+        county = registry.get(seeded.adcode)
+        actor = Actor(user_id="fault-fixture", roles=frozenset({"cadre"}), county=seeded.adcode,
+                      cadre_id=uuid.UUID(seeded.cadre_id))
+        for start in range(0, count, 500):
+            entries = [check_in(rng.choice(seeded.households)) for _ in range(min(500, count - start))]
+            commands = [parse_command(e["type"], uuid.UUID(e["id"]), e["payload"]) for e in entries]
+            outcomes = county.execute_many(commands, actor)
+            assert all(outcome.status == "applied" for outcome in outcomes), outcomes[0]
+    finally:
+        registry.close()
 
 
 def fresh_adcode() -> str:
@@ -101,6 +121,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def grassroots() -> str:
+    """The `grassroots` command of this virtualenv."""
+    return shutil.which("grassroots", path=str(Path(sys.executable).parent)) or "grassroots"
+
+
 class Server:
     """`grassroots serve` on one loopback port for its whole life, so clients keep their URL across restarts.
     Every run appends its stdout and stderr to `log_path`."""
@@ -114,10 +139,9 @@ class Server:
     def start(self) -> float:
         """Start it and wait for /healthz; returns the seconds that took."""
         started = time.monotonic()
-        grassroots = shutil.which("grassroots", path=str(Path(sys.executable).parent)) or "grassroots"
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [grassroots, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [grassroots(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 env={**os.environ, "DATABASE_URL": self.database_url, **self.env}, stdout=log, stderr=log)
         while True:
             if self.process.poll() is not None:
@@ -173,7 +197,8 @@ def check_in(household_id: str, note: str = "身体还好") -> dict:
 class Phone(threading.Thread):
     """Sends its check-ins in batches until each is answered, as the PWA's outbox does: a batch that got
     no answer (connection refused or cut, 429, 502-504) is resent with the same ids after a backoff
-    that doubles up to `max_backoff`. A 500 fails the test. Stops early when `stop` is set."""
+    that doubles up to `max_backoff`. A 500, or a 429 or 503 without Retry-After, fails the test. Stops
+    early when `stop` is set."""
 
     def __init__(self, url: str, token: str, commands: list[dict], stop: threading.Event, batch: int = 5,
                  max_backoff: float = 1.0) -> None:
@@ -184,6 +209,8 @@ class Phone(threading.Thread):
         self.sent: set[str] = set()
         self.failures: Counter[str] = Counter()  # what made it resend, by kind
         self.error: BaseException | None = None
+        # Every request: (time.monotonic() when sent, seconds to its answer, its status or 0 for none).
+        self.requests: list[tuple[float, float, int]] = []
         self.lock = threading.Lock()  # the test reads `answers` while this thread writes it
 
     def run(self) -> None:
@@ -200,11 +227,16 @@ class Phone(threading.Thread):
             while pending and not self.stop.is_set():
                 batch = pending[:self.batch]
                 self.sent.update(entry["id"] for entry in batch)
+                sent = time.monotonic()
                 try:
                     response = client.post("/api/v1/sync", json={"device_id": "fault-phone", "commands": batch})
                 except httpx.TransportError as error:
                     self.failures[type(error).__name__] += 1
+                    with self.lock:
+                        self.requests.append((sent, time.monotonic() - sent, 0))
                 else:
+                    with self.lock:
+                        self.requests.append((sent, time.monotonic() - sent, response.status_code))
                     if response.status_code == 200:
                         results = response.json()["results"]
                         with self.lock:
@@ -214,6 +246,8 @@ class Phone(threading.Thread):
                         continue
                     self.failures[str(response.status_code)] += 1
                     assert response.status_code in (429, 502, 503, 504), response.text  # never a 500
+                    if response.status_code in (429, 503):  # says when to come back
+                        assert "retry-after" in response.headers, response.headers
                 self.stop.wait(backoff * random.uniform(0.5, 1.5))
                 backoff = min(backoff * 2, self.max_backoff)
 

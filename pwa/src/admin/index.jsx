@@ -9,6 +9,8 @@ import { AdminContext, problem } from './context.js';
 import { CoverageMap } from './map.jsx';
 import { Compliance } from './compliance.jsx';
 import { Campaigns } from './campaigns.jsx';
+import { Departments } from './departments.jsx';
+import { MonthlyReview } from './review.jsx';
 import { IssueBoard } from './issues.jsx';
 import { Leaderboards } from './leaderboards.jsx';
 import { People } from './people.jsx';
@@ -23,6 +25,8 @@ const VIEWS = [
   ['/admin/compliance', Compliance, 'nav_compliance', ['county_admin']],
   ['/admin/campaigns', Campaigns, 'nav_campaigns', ['county_admin']],
   ['/admin/issues', IssueBoard, 'nav_issues', ['county_admin', 'department']],
+  ['/admin/review', MonthlyReview, 'nav_review', ['county_admin']],
+  ['/admin/departments', Departments, 'nav_departments', ['county_admin']],
   ['/admin/leaderboards', Leaderboards, 'nav_leaderboards', ['county_admin']],
   ['/admin/visits', VisitAudit, 'nav_visits', ['county_admin']],
   ['/admin/people', People, 'nav_people', ['county_admin']],

@@ -10,6 +10,8 @@ import { localDay, localTime, problem, ready, today, useAdmin, useLive } from '.
 import { ExportButtons } from './compliance.jsx';
 import { placeName, usePlaces } from './places.js';
 import { COLUMNS, ROUTES, byRoute, byUrgency } from './shaping.js';
+import { useDepartments } from './review.jsx';
+import { departmentName } from './reviewing.js';
 
 /** A route's label; an issue not routed yet sits in the column "none" (待分办). */
 const routeLabel = (route) => (route && route !== 'none' ? label('issue_route', route) : at('route_none'));
@@ -58,7 +60,9 @@ export function IssueBoard() {
           {at('issues_ledger')}
         </button>
         <span class="spacer" />
-        {!admin && user.department && <b class="queue">{at('my_queue', { department: user.department })}</b>}
+        {!admin && user.department && (
+          <b class="queue">{at('my_queue', { department: user.department_name || user.department })}</b>
+        )}
         <ExportButtons path="/exports/issues" />
       </div>
       {error && <p class="error">{at('error', { detail: error })}</p>}
@@ -76,6 +80,7 @@ export function IssueBoard() {
 
 function Board({ items, onOpen, admin }) {
   const places = usePlaces();
+  const departments = useDepartments(); // names for codes (a department account gets none: codes stay)
   const columns = byRoute([...items].sort(byUrgency));
   const shown = admin ? COLUMNS : COLUMNS.filter((c) => columns[c].length || c === 'department');
   return (
@@ -98,7 +103,7 @@ function Board({ items, onOpen, admin }) {
               <small>
                 {placeName(places, issue.village)} · {localDay(issue.occurred_at)}
               </small>
-              {issue.department && <small>{issue.department}</small>}
+              {issue.department && <small>{departmentName(departments, issue.department)}</small>}
               {issue.due_on && issue.status !== 'resolved' && (
                 <small class={issue.status === 'overdue' ? 'error' : ''}>
                   {at('due_on')} {issue.due_on}
@@ -180,6 +185,7 @@ function Ledger() {
 function IssuePanel({ id, admin, onClose, onChanged }) {
   const { api } = useAdmin();
   const places = usePlaces();
+  const departments = useDepartments();
   const [issue, setIssue] = useState(null);
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
@@ -225,7 +231,7 @@ function IssuePanel({ id, admin, onClose, onChanged }) {
         <dt>{label('issue_route', 'department')}</dt>
         <dd>
           {routeLabel(issue.route)}
-          {issue.department ? ` · ${issue.department}` : ''}
+          {issue.department ? ` · ${departmentName(departments, issue.department)}` : ''}
           {issue.deadline ? ` · ${at('deadline')} ${issue.deadline}` : ''}
         </dd>
         {issue.resolution && (
@@ -294,8 +300,10 @@ function IssuePanel({ id, admin, onClose, onChanged }) {
   );
 }
 
+// Once the county lists its departments a route picks one (by code); before, the name is typed.
 function RouteForm({ onSubmit }) {
   const [route, setRoute] = useState('department');
+  const departments = useDepartments();
   const inTwoWeeks = new Date(Date.now() + 14 * 86400e3).toISOString().slice(0, 10);
   return (
     <form
@@ -319,7 +327,15 @@ function RouteForm({ onSubmit }) {
         <>
           <label>
             {at('department')}
-            <input name="department" required data-testid="route-department" />
+            {departments.length ? (
+              <select name="department" required data-testid="route-department">
+                {departments.map((d) => (
+                  <option value={d.code}>{d.name}</option>
+                ))}
+              </select>
+            ) : (
+              <input name="department" required data-testid="route-department" />
+            )}
           </label>
           <label>
             {at('deadline')}

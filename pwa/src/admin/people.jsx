@@ -8,6 +8,10 @@ import { problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces } from './places.js';
 import { Households } from './households.jsx';
 import { AuditLog } from './audit.jsx';
+import { Proposals } from './proposals.jsx';
+import { IMPORT_KINDS, importKind, importSummary, uploadImport } from './imports.js';
+import { useDepartments } from './review.jsx';
+import { departmentName } from './reviewing.js';
 
 const RANKS = codes('rank');
 const COUNTY_ROLES = ['county_admin', 'department', 'cadre'];
@@ -26,6 +30,7 @@ export function People() {
   return (
     <div class="people">
       <Import />
+      <Proposals />
       <Households />
       <Cadres cadres={cadres} reload={load} loadError={error} />
       <Users cadres={cadres || []} changed={() => setAccountChanges((n) => n + 1)} />
@@ -36,9 +41,15 @@ export function People() {
 
 function Import() {
   const { api } = useAdmin();
+  const [kind, setKind] = useState('households'); // 民情档案, 干部名册 or 结对名单
   const [result, setResult] = useState(null);
   const [rejected, setRejected] = useState(null);
   const [busy, setBusy] = useState(false);
+  const choose = (next) => {
+    setKind(next);
+    setResult(null);
+    setRejected(null);
+  };
   const submit = async (event) => {
     event.preventDefault();
     const file = new FormData(event.currentTarget).get('file');
@@ -47,9 +58,11 @@ function Import() {
     setResult(null);
     setRejected(null);
     try {
-      setResult(await api.upload('/households/import', file));
+      const answer = await uploadImport(api, kind, file);
+      if (answer.result) setResult({ kind, ...answer.result });
+      else setRejected({ message: problem(answer.rejected.error), errors: answer.rejected.errors });
     } catch (e) {
-      setRejected({ message: problem(e), errors: e.problem?.errors || [] });
+      setRejected({ message: problem(e), errors: [] });
     } finally {
       setBusy(false);
     }
@@ -59,17 +72,20 @@ function Import() {
       <h2>{at('people_import')}</h2>
       <p class="hint">{at('import_hint')}</p>
       <form class="filters" onSubmit={submit}>
+        <select value={kind} onChange={(e) => choose(e.currentTarget.value)} data-testid="import-kind">
+          {Object.keys(IMPORT_KINDS).map((k) => <option value={k}>{at(IMPORT_KINDS[k].title)}</option>)}
+        </select>
         <input type="file" name="file" accept=".csv,.xlsx" data-testid="import-file" />
         <button class="primary-inline" disabled={busy} data-testid="import-submit">
           {at('import_submit')}
         </button>
-        <button type="button" onClick={() => api.download('/households/import/template', { format: 'xlsx' })}>
+        <button type="button" onClick={() => api.download(importKind(kind).template, { format: 'xlsx' })}>
           {at('import_template')}
         </button>
       </form>
       {result && (
         <p class="hint ok" data-testid="import-result">
-          {at('import_done', result)}
+          {at(...importSummary(result.kind, result))}
           {result.ignored_columns.length > 0 && ` ${at('import_ignored', { columns: result.ignored_columns.join('、') })}`}
         </p>
       )}
@@ -283,6 +299,7 @@ function Users({ cadres, changed }) {
   const { api } = useAdmin();
   const [users, setUsers] = useState(null);
   const [role, setRole] = useState('department');
+  const departments = useDepartments(); // once the county lists them, an account acts for one of them
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
   const [resetting, setResetting] = useState(null); // the account whose new password is being typed
@@ -356,7 +373,15 @@ function Users({ cadres, changed }) {
         {role === 'department' && (
           <label>
             {at('department')}
-            <input name="department" required />
+            {departments.length ? (
+              <select name="department" required>
+                {departments.map((d) => (
+                  <option value={d.code}>{d.name}</option>
+                ))}
+              </select>
+            ) : (
+              <input name="department" required />
+            )}
           </label>
         )}
         {role === 'cadre' && (
@@ -392,7 +417,10 @@ function Users({ cadres, changed }) {
                 <td>{u.username}</td>
                 <td>{u.display_name}</td>
                 <td>{u.roles.map((r) => label('role', r)).join('、')}</td>
-                <td>{u.department || cadres.find((c) => c.id === u.cadre_id)?.name || '—'}</td>
+                <td>
+                  {(u.department && departmentName(departments, u.department)) ||
+                    cadres.find((c) => c.id === u.cadre_id)?.name || '—'}
+                </td>
                 <td>{at(u.disabled ? 'account_disabled' : 'account_active')}</td>
                 <td class="actions">
                   {u.id !== session.user.id && (

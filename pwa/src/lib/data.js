@@ -2,7 +2,7 @@
 // Each refresh is best effort: offline, the cached copy is what the screens show.
 import { getMeta, setMeta } from './db.js';
 
-export async function refreshHouseholds(db, api) {
+export async function refreshHouseholds(db, api, { now = () => new Date() } = {}) {
   const since = await getMeta(db, 'households_cursor');
   const { households, cursor } = await api.households(since);
   const tx = db.transaction(['households', 'details', 'meta'], 'readwrite');
@@ -13,6 +13,8 @@ export async function refreshHouseholds(db, api) {
     if (household.erased) tx.objectStore('details').delete(household.id);
   }
   tx.objectStore('meta').put(cursor, 'households_cursor');
+  // A download is a successful sync too: the Sync screen must not say "never" after it.
+  tx.objectStore('meta').put(now().toISOString(), 'last_download_at');
   await tx.done;
   return households.length;
 }

@@ -21,7 +21,9 @@ export function createFlusher(run, { onResult = () => {}, base, max, random, tim
       } catch (error) {
         result = { error };
       }
-    } while (again && !result.error);
+      // Asked for again meanwhile (the `online` event, a new record, the button): run once more at
+      // once, even after a failure, which may be the request that died with the old connection.
+    } while (again);
     if (result.error) {
       failures += 1;
       const delay = backoffDelay(failures, { base, max, random });

@@ -10,7 +10,7 @@ import { useUsable, navigate } from '../router.jsx';
 export const GOOD_ACCURACY_M = 50;
 export const FIX_LIMIT_S = 30;
 
-function useFix() {
+export function useFix() {
   const [state, setState] = useState({ status: 'waiting', fix: null, error: '' });
   const [attempt, setAttempt] = useState(0);
   useEffect(() => {

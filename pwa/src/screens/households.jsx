@@ -37,7 +37,11 @@ export function Households() {
           history.replaceState(null, '', `/households?q=${encodeURIComponent(e.currentTarget.value)}`);
         }}
       />
-      <p class="hint">{t('households_count', { n: found.length })}</p>
+      <p class="hint">
+        {t('households_count', { n: found.length })} ·{' '}
+        <Link href="/households/new" data-testid="propose-link">{t('propose_link')}</Link>
+      </p>
+      {new URLSearchParams(location.search).get('proposed') && <p class="hint ok">{t('propose_saved')}</p>}
       {all.length === 0 && <p class="empty">{t('households_empty')}</p>}
       <ul class="list" data-testid="household-list">
         {found.slice(0, SHOWN).map((h) => (

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../context.js';
 import { getMeta } from '../lib/db.js';
 import { answered, dismiss, queued } from '../lib/outbox.js';
+import { lastSynced, syncButton } from '../lib/status.js';
 import { HttpError } from '../lib/api.js';
 import { formatTime, reasonText, t } from '../i18n/index.js';
 import { useUsable } from '../router.jsx';
@@ -18,8 +19,13 @@ export function Sync() {
   const [state, setState] = useState(null);
 
   const load = async () => {
-    const [items, back, last] = await Promise.all([queued(app.db), answered(app.db), getMeta(app.db, 'last_sync_at')]);
-    setState({ items, back, last });
+    const [items, back, sent, downloaded] = await Promise.all([
+      queued(app.db),
+      answered(app.db),
+      getMeta(app.db, 'last_sync_at'),
+      getMeta(app.db, 'last_download_at'),
+    ]);
+    setState({ items, back, last: lastSynced(sent, downloaded) });
   };
   useEffect(() => {
     load();
@@ -28,6 +34,7 @@ export function Sync() {
   if (!state) return null;
 
   const { running, result } = app.sync;
+  const button = syncButton({ online: app.online, running, queued: state.items.length });
   return (
     <section>
       <h1>{t('sync_title')}</h1>
@@ -41,10 +48,9 @@ export function Sync() {
           <small>{t('sync_last')}</small>
         </div>
       </div>
-      <button class="primary" disabled={running} onClick={() => app.flushNow()} data-testid="sync-now">
-        {running ? t('sync_running') : t('sync_now')}
+      <button class="primary" disabled={button.disabled} onClick={() => app.flushNow()} data-testid="sync-now">
+        {t(button.key, button.params)}
       </button>
-      {!app.online && state.items.length > 0 && <p class="hint">{t('sync_offline')}</p>}
       {app.online && result?.error && (
         <p class="warn" data-testid="sync-error">
           {t('sync_retry_in', { error: errorText(result.error), s: Math.round((result.retryIn || 0) / 1000) })}

@@ -10,12 +10,15 @@ county's object must be identical to the answer for an id that exists nowhere, a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
 from services.api.app import create_app
 from services.api.openapi import operations
 from services.domain import commands as c
+from services.storage.database import connect
 
 from .conftest import COUNTY_A, COUNTY_B, COUNTY_C, COUNTY_ROLES, DEPARTMENT
 
@@ -40,7 +43,19 @@ FOREIGN_KINDS = {
     "campaign_id": lambda api, county: api._applied(api.execute(county, c.DefineCampaign(
         command_id=uuid.uuid4(), festival="spring_festival", starts_on="2026-02-05", ends_on="2026-02-19",
         tags=["left_behind_child"]))),
+    "proposal_id": lambda api, county: api._applied(api.county_apps.get(county).execute(c.ProposeHousehold(
+        command_id=uuid.uuid4(), village=county + "001001", township=county + "001", address="五组 1 号",
+        lat=18.64, lon=109.70, size=2, head_name="申报某", occurred_at=datetime.now(UTC)), api.cadre_actor(county))),
+    # last: county B's first department makes its list binding (its issue above is routed as free text)
+    "department_code": lambda api, county: _department(api, county),
 }
+
+
+def _department(api, county: str) -> str:
+    with connect(api.county_apps.url) as conn:
+        conn.execute("INSERT INTO core.departments (county, code, name, added_by) VALUES (%s, 'isolation',"
+                     " '隔离测试局', 'test') ON CONFLICT DO NOTHING", (county,))
+    return "isolation"
 
 # operation id -> a valid request apart from the id: {"json": body, "params": query}
 REQUESTS = {
@@ -60,13 +75,21 @@ REQUESTS = {
     "reopen_issue": {"json": {"reason": "未解决", "expected_version": 2}},
     "user_change": {"json": {"disabled": True}},
     "erase_personal_data": {"params": {"reason": "本人申请删除"}},
+    "confirm_proposal": {"json": {"expected_version": 1}},
+    "merge_proposal": {"json": {"expected_version": 1, "household_id": str(uuid.uuid4())}},
+    "refuse_proposal": {"json": {"reason": "已在册", "expected_version": 1}},
+    "department_rename": {"json": {"name": "改名局"}},
+    "decide_issue": {"json": {"month": "2026-06", "department": "县民政局", "decision": "限期办结",
+                              "deadline": "2099-12-31", "expected_version": 2}},
 }
 
 
 @pytest.fixture(scope="module")
-def foreign(api) -> dict[str, uuid.UUID | str]:
-    """One object of each kind in county B."""
-    return {kind: make(api, COUNTY_B) for kind, make in FOREIGN_KINDS.items()}
+def foreign(api) -> Iterator[dict[str, uuid.UUID | str]]:
+    """One object of each kind in county B (its department removed after: B keeps free-text departments)."""
+    yield {kind: make(api, COUNTY_B) for kind, make in FOREIGN_KINDS.items()}
+    with connect(api.county_apps.url) as conn:
+        conn.execute("DELETE FROM core.departments WHERE county = %s", (COUNTY_B,))
 
 
 def test_every_id_taking_endpoint_is_in_the_matrix():
@@ -107,6 +130,11 @@ def test_nothing_of_the_other_county_was_changed(api, foreign):
     assert county.pairing(foreign["pairing_id"])["version"] == 1
     assert county.visit(foreign["visit_id"])["version"] == 1
     assert county.issue(foreign["issue_id"])["version"] == 2  # raised, then routed
+    proposal = county.load_many([foreign["proposal_id"]])[foreign["proposal_id"]]
+    assert (proposal.version, proposal.state) == (1, "pending")
+    with connect(api.county_apps.url) as conn:
+        assert conn.execute("SELECT name FROM core.departments WHERE county = %s AND code = 'isolation'",
+                            (COUNTY_B,)).fetchone()[0] == "隔离测试局"
 
 
 # What a province viewer may call: its own session, the map config, and the province's rollups.

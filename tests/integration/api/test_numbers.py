@@ -54,6 +54,14 @@ VALID: dict[str, Callable[[Api], dict[str, Any]]] = {
     "reply_issue": lambda api: {"issue_id": _resolved_issue(api), "expected_version": 3, "reply": "已答复"},
     "rate_issue": lambda api: {"issue_id": _resolved_issue(api), "expected_version": 3, "satisfaction": "satisfied"},
     "reopen_issue": lambda api: {"issue_id": _resolved_issue(api), "expected_version": 3, "reason": "又塌了"},
+    "decide_issue": lambda api: {"issue_id": _issue_on_the_agenda(api), "expected_version": 2,
+                                 "month": datetime.now(UTC).strftime("%Y-%m"), "department": DEPARTMENT,
+                                 "decision": "限期办结", "deadline": "2099-12-31"},
+    "propose_household": lambda api: {**PLACE, "size": 2, "head_name": "申报某", "occurred_at": _now()},
+    "confirm_proposal": lambda api: {"proposal_id": _proposal(api), "expected_version": 1},
+    "merge_proposal": lambda api: {"proposal_id": _proposal(api), "expected_version": 1,
+                                   "household_id": str(api.household())},
+    "refuse_proposal": lambda api: {"proposal_id": _proposal(api), "expected_version": 1, "reason": "重复申报"},
 }
 
 
@@ -62,7 +70,24 @@ def _resolved_issue(api: Api) -> str:
     api.execute(COUNTY_A, c.ResolveIssue(command_id=uuid.uuid4(), issue_id=issue_id, expected_version=2,
                                          resolution="已修复"))
     return str(issue_id)
-FIELD_WORK = {"check_in", "hold_interview"}
+
+
+def _issue_on_the_agenda(api: Api) -> str:
+    issue_id = api.issue()
+    api.execute(COUNTY_A, c.RouteIssue(command_id=uuid.uuid4(), issue_id=issue_id, expected_version=1,
+                                       route="monthly_review"))
+    return str(issue_id)
+
+
+def _proposal(api: Api) -> str:
+    outcome = api.county_apps.get(COUNTY_A).execute(c.ProposeHousehold(
+        command_id=uuid.uuid4(), **PLACE, size=2, head_name="申报某", occurred_at=datetime.now(UTC)),
+        api.cadre_actor())
+    assert outcome.status == "applied", outcome
+    return outcome.result["id"]
+
+
+FIELD_WORK = {"check_in", "hold_interview", "propose_household"}
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

@@ -38,6 +38,10 @@ STATED_IN_WORDS: dict[str, set[str]] = {
     "/api/v1/campaigns": {"ends_on"},  # on or after starts_on
     "/api/v1/completeness/households": {"query.bbox"},  # west < east, south < north
     "/api/v1/issues": {DETAIL_ONLY},  # `after`: a cursor the server gave
+    "/api/v1/proposals": {DETAIL_ONLY},  # `after`: a cursor the server gave
+    "/api/v1/visits/audit": {DETAIL_ONLY},  # `after`: a cursor the server gave (the pattern admits month 27)
+    "/api/v1/cadres/{cadre_id}/worklog": {DETAIL_ONLY},  # the same
+    "/api/v1/households/{household_id}/worklog": {DETAIL_ONLY},  # the same
     "/api/v1/me/households": {DETAIL_ONLY},  # `since`: a cursor the server gave
     **dict.fromkeys(["/api/v1/coverage", "/api/v1/exports/coverage.geojson", "/api/v1/issues/summary",
                      "/api/v1/leaderboards/cadres", "/api/v1/leaderboards/townships", "/api/v1/visits",
@@ -89,7 +93,8 @@ async def test_operations_say_who_may_call_them_and_how_they_fail(api):
     document = (await api.anonymous().get("/api/v1/openapi.json")).json()
     sync = document["paths"]["/api/v1/sync"]["post"]
     assert sync["security"] == [{"bearer": []}]
-    assert {"200", "400", "401", "403", "413", "422"} <= set(sync["responses"])
+    assert {"200", "400", "401", "403", "413", "422", "503"} <= set(sync["responses"])
+    assert "Retry-After" in sync["responses"]["503"]["headers"]  # the database unreachable: come back later
     assert sync["responses"]["422"]["content"]["application/problem+json"]["schema"] == {
         "$ref": "#/components/schemas/Problem"}
     archive = document["paths"]["/api/v1/households/{household_id}/archive"]["post"]

@@ -22,6 +22,7 @@ from tests.integration.api.conftest import COUNTY_A
 from tests.integration.api.test_compliance_filters import listed
 from tests.integration.api.test_exports import sheet_rows
 from tests.integration.api.test_queries import household, run, sid, wait_for_projections
+from tests.integration.plans import INDEXES_ONLY
 
 T1, T2, T3 = f"{COUNTY_A}191", f"{COUNTY_A}192", f"{COUNTY_A}193"
 V1 = f"{T1}201"
@@ -194,8 +195,9 @@ async def test_every_filter_reads_a_range_of_a_partial_index_not_the_county(api,
     conditions = "".join(f" AND {name} = %s" for name in filters)
     sql = (f"EXPLAIN SELECT cadre_id FROM county_{COUNTY_A}.pairing_quotas WHERE shortfall > 0 AND NOT departed"
            f" AND valid_to IS NULL{conditions} ORDER BY cadre_id LIMIT 51")
-    with connect(database_url) as conn:
-        conn.execute("SET enable_seqscan = off")
+    with connect(database_url) as conn, conn.transaction():
+        for statement in INDEXES_ONLY:
+            conn.execute(statement)
         plan = "\n".join(row[0] for row in conn.execute(sql, list(filters.values())).fetchall())
     assert "pairing_quotas_short" in plan, plan
 
@@ -203,7 +205,8 @@ async def test_every_filter_reads_a_range_of_a_partial_index_not_the_county(api,
 async def test_as_of_a_day_reads_the_short_versions_not_every_version(api, world, database_url):
     sql = (f"EXPLAIN SELECT cadre_id FROM county_{COUNTY_A}.pairing_quotas WHERE shortfall > 0 AND NOT departed"
            " AND valid_from < now() AND (valid_to IS NULL OR valid_to >= now()) ORDER BY cadre_id LIMIT 51")
-    with connect(database_url) as conn:
-        conn.execute("SET enable_seqscan = off")
+    with connect(database_url) as conn, conn.transaction():
+        for statement in INDEXES_ONLY:
+            conn.execute(statement)
         plan = "\n".join(row[0] for row in conn.execute(sql).fetchall())
     assert "pairing_quotas_short_then" in plan, plan

@@ -67,3 +67,17 @@ def test_the_cli_explains_a_refused_account(database_url, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert main(["user", "add", "t_cli_nocounty", "--role", "cadre", "--password", PASSWORD]) == 2
     assert "--county" in capsys.readouterr().err
+
+
+def test_ensuring_the_identity_tables_again_does_not_wait_for_writers_of_sessions(database_url):
+    """`user add` runs it while the server purges ended sessions: a writer with its transaction open
+    (an event loop paused mid-purge) held a start-up for ever, and on Citus the DDL goes to every node."""
+    from services.identity import ensure_tables
+
+    with connect(database_url) as conn:
+        ensure_tables(conn)
+    impatient = database_url + ("&" if "?" in database_url else "?") + "options=-c%20lock_timeout%3D3000"
+    with connect(database_url) as writer, writer.transaction():
+        writer.execute("DELETE FROM core.sessions WHERE expires_at < now() - interval '100 years'")
+        with connect(impatient) as conn:
+            ensure_tables(conn)  # raises LockNotAvailable if it waits for the writer

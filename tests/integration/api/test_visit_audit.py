@@ -19,6 +19,7 @@ from services.domain import commands as c
 from tests.integration.api.conftest import COUNTY_A, COUNTY_B
 from tests.integration.api.test_compliance_filters import listed
 from tests.integration.api.test_queries import household, run, sid, wait_for_projections
+from tests.integration.plans import INDEXES_ONLY
 
 TOWNSHIP = f"{COUNTY_A}194"
 V1, V2, V3 = f"{TOWNSHIP}201", f"{TOWNSHIP}202", f"{TOWNSHIP}203"
@@ -216,8 +217,10 @@ async def test_every_filter_reads_an_index_range_never_the_whole_table(world, da
     try:
         recording = Recording(conn)
         await verdicts.page(recording, f"county_{COUNTY_A}", **values, limit=20)  # type: ignore[arg-type]
-        await conn.execute("SET enable_seqscan = off")
-        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {recording.sql}", *recording.args))
+        async with conn.transaction():
+            for statement in INDEXES_ONLY:
+                await conn.execute(statement)
+            plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {recording.sql}", *recording.args))
     finally:
         await conn.close()
     assert "Seq Scan" not in plan and "verdicts_checkins_" in plan, plan

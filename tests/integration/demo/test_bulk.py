@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import pytest
@@ -37,11 +36,8 @@ SHAPE = replace(DEMO_SHAPE, village_team=2)
 UNCOMPARED = {EVENTS_TABLE, "county_snapshots", "household_keys"}
 
 
-def new_database(url: str) -> str:
-    name = f"bulk_{uuid4().hex[:8]}"
-    with connect(url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    target = urlunsplit(urlsplit(url)._replace(path=f"/{name}"))  # a URL: asyncpg reads it too
+def county_database(new_database) -> str:
+    target = new_database("bulk")  # a URL: asyncpg reads it too
     place = county(ADCODE)
     provision_county(target, ADCODE, place.name, PROVINCE, prefecture=PREFECTURE, province_code=PROVINCE_CODE,
                      centroid=(place.lat, place.lon))
@@ -54,9 +50,9 @@ def steps():
 
 
 @pytest.fixture(scope="module")
-def loaded(database_url: str, steps) -> tuple[str, str]:
+def loaded(new_database, steps) -> tuple[str, str]:
     """(command path database, bulk path database), each with the county loaded and its read models built."""
-    by_commands, by_copy = new_database(database_url), new_database(database_url)
+    by_commands, by_copy = county_database(new_database), county_database(new_database)
     counties = Counties(by_commands, County)
     try:
         app = counties.get(ADCODE)

@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from urllib.parse import urlsplit, urlunsplit
-from uuid import uuid4
 
 import asyncpg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
-from projections import campaigns
+from projections import campaigns, proposals, reviews
 from services.county import EVENTS_PER_COMMAND, County
-from services.demo.generator import generate
+from services.demo.generator import DEPARTMENT_NAMES, generate
 from services.demo.loader import DEMO_PASSWORD, MARKER_ACCOUNT, load_demo
 from services.identity.users import verify_password
 from services.storage.database import connect
@@ -26,11 +23,8 @@ ADCODES = ("469029", "469030", "469001")
 
 
 @pytest.fixture(scope="module")
-def demo_url(database_url: str) -> str:
-    name = f"demo_{uuid4().hex[:8]}"
-    with connect(database_url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return make_conninfo(database_url, dbname=name)
+def demo_url(new_database) -> str:
+    return new_database("demo")
 
 
 @pytest.fixture(scope="module")
@@ -129,13 +123,10 @@ def test_grassroots_demo_prints_the_accounts_and_their_password(demo_url, first_
         assert username in out
 
 
-def test_a_fresh_grassroots_demo_leaves_every_read_model_up_to_date(database_url, monkeypatch, capsys):
+def test_a_fresh_grassroots_demo_leaves_every_read_model_up_to_date(new_database, monkeypatch, capsys):
     from services.cli import main
 
-    name = f"demo_{uuid4().hex[:8]}"
-    with connect(database_url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))  # a URL, as DATABASE_URL is
+    url = new_database("demo")  # a URL, as DATABASE_URL is
     monkeypatch.setenv("DATABASE_URL", url)
     assert main(["demo", "--seed", str(SEED), "--scale", str(SCALE)]) == 0
     assert "read models built from" in capsys.readouterr().out
@@ -155,6 +146,35 @@ def test_a_fresh_grassroots_demo_leaves_every_read_model_up_to_date(database_url
         listed = asyncio.run(_campaigns(url, adcode))
         assert sorted(c["festival"] for c in listed) == ["mid_autumn", "spring_festival"], adcode
         assert all(c["state"] == "ended" and c["households"] > c["visited"] > 0 for c in listed), listed
+    # …and households cadres proposed from the phone, waiting for the office.
+    for adcode in ADCODES:
+        pending = asyncio.run(_pending_proposals(url, adcode))
+        assert len(pending) == 3 and all(p["state"] == "pending" for p in pending), adcode
+    # ... and the September and October review packs with their minutes and decisions, by listed departments.
+    decided = []
+    for adcode in ADCODES:
+        for month in ("2026-09", "2026-10"):
+            minutes, decisions = asyncio.run(_review(url, adcode, month))
+            assert minutes is not None and "例会" in minutes["minutes"], (adcode, month)
+            decided += decisions
+    assert decided and all(d["department"] in DEPARTMENT_NAMES for d in decided)
+
+
+async def _pending_proposals(url: str, adcode: str) -> list[dict]:
+    conn = await asyncpg.connect(url)
+    try:
+        return (await proposals.page(conn, f"county_{adcode}"))["items"]
+    finally:
+        await conn.close()
+
+
+async def _review(url: str, adcode: str, month: str) -> tuple[dict | None, list[dict]]:
+    conn = await asyncpg.connect(url)
+    try:
+        schema = f"county_{adcode}"
+        return await reviews.minutes(conn, schema, month), await reviews.decisions(conn, schema, month)
+    finally:
+        await conn.close()
 
 
 async def _campaigns(url: str, adcode: str) -> list[dict]:

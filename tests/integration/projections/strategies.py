@@ -349,8 +349,9 @@ def _cadence_span(cadence: str, day: date) -> tuple[date, date]:
 
 
 async def store_events(conn: Any, schema: str, events: list[Any]) -> None:
-    """Append events to the county's log as the write side would (its mapper, lock and notify)."""
+    """Append events to the county's log as the write side would (its mapper, lock, notify and position)."""
     from services.storage.names import event_mapper
+    from services.storage.positions import advance_past
 
     mapper = event_mapper()
     stored = [mapper.to_stored_event(e) for e in events]
@@ -362,6 +363,7 @@ async def store_events(conn: Any, schema: str, events: list[Any]) -> None:
             " VALUES ($1, $2, $3, $4)",
             [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored],
         )
+        await conn.execute(advance_past(schema))
 
 
 async def reset_county(conn: Any, schema: str) -> None:
@@ -370,7 +372,10 @@ async def reset_county(conn: Any, schema: str) -> None:
     tables = [r["tablename"] for r in await conn.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename <> 'household_keys'", schema)]
     await conn.execute(f"TRUNCATE {', '.join(f'{schema}.{t}' for t in tables)} RESTART IDENTITY")
+    from projections import positions
     from projections.registry import PROJECTIONS
+
+    await positions.forget(conn, schema)
     from projections.schema import ensure_tables_async
 
     await ensure_tables_async(conn, schema)

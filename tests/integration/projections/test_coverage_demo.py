@@ -1,12 +1,9 @@
 """On the demo data, coverage and completeness equal an independent SQL computation over the raw events."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-from uuid import uuid4
 
 import asyncpg
 import pytest
-from psycopg import sql
 
 from projections import completeness, coverage
 from projections.base import Period
@@ -14,7 +11,6 @@ from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
 from projections.rules import Rules
 from services.demo.loader import load_demo
-from services.storage.database import connect
 
 SCHEMA = "county_469001"  # 五指山
 YEAR_START, YEAR_END = "2026-01-01 00:00+08", "2027-01-01 00:00+08"
@@ -45,12 +41,8 @@ GROUP BY 1, 2, 3, 4
 
 
 @pytest.fixture(scope="module")
-def demo_url(database_url: str) -> str:
-    name = f"demo_projections_{uuid4().hex[:8]}"
-    with connect(database_url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    # A URL, not key=value: asyncpg takes only URLs.
-    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+def demo_url(new_database) -> str:
+    url = new_database("demo_projections")  # a URL, not key=value: asyncpg takes only URLs
     load_demo(url, seed=7, scale=0.01)
     return url
 

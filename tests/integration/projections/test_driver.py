@@ -108,13 +108,17 @@ async def test_events_appended_without_a_notification_are_found_by_the_sweep(con
     driver()
     # Lost notifications: insert the way the recorder does, minus pg_notify.
     from services.storage.names import event_mapper
+    from services.storage.positions import advance_past
 
     mapper = event_mapper()
     stored = [mapper.to_stored_event(e) for e in household_visits(3, 2, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))]
-    await conn.executemany(
-        f"INSERT INTO {schema}.county_events (originator_id, originator_version, topic, state) VALUES ($1, $2, $3, $4)",
-        [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored],
-    )
+    async with conn.transaction():
+        await conn.executemany(
+            f"INSERT INTO {schema}.county_events (originator_id, originator_version, topic, state)"
+            " VALUES ($1, $2, $3, $4)",
+            [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored],
+        )
+        await conn.execute(advance_past(schema))
     await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 6 FROM {schema}.verdicts_checkins"))
 
 

@@ -50,6 +50,7 @@ def embedded_url(home: Path) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.embedded_only
 def test_the_embedded_server_outlives_its_process_and_works_under_a_path_too_long_for_a_socket():
     # Not pytest's tmp_path: as root, pgserver runs PostgreSQL as user `pgserver` and opens up the
     # directories above the data dir, and any pytest session starting meanwhile resets

@@ -198,3 +198,33 @@ def test_two_hundred_counties_in_one_process_share_one_pool_of_at_most_its_max_c
     assert pool.max_size == POOL_MAX_SIZE and pool.max_lifetime == CONNECTION_MAX_AGE
     assert 0 < connections <= POOL_MAX_SIZE
     assert all(app.recorder.max_notification_id() == 3 for app in apps)
+
+
+def test_every_insert_path_advances_the_county_position_and_a_refused_duplicate_does_not(
+    database_url, new_county, counties
+):
+    from eventsourcing.persistence import IntegrityError
+
+    from services.storage.bulk import copy_events
+
+    adcode = new_county()
+    app = counties.get(adcode)
+    process = CountyFactory(
+        Environment(APPLICATION_NAME, {**county_env(adcode, database_url), "CREATE_TABLE": "yes"})
+    ).process_recorder()
+
+    def position() -> tuple[int, int] | None:
+        with connect(database_url) as conn:
+            return conn.execute("SELECT last_notification_id, events FROM core.county_positions WHERE county = %s",
+                                (adcode,)).fetchone()
+
+    app.save(tally_with_events("saved", 3))
+    assert position() == (3, 3)
+    first = StoredEvent(originator_id=uuid4(), originator_version=1, topic="t", state=b"{}")
+    process.insert_events([first], tracking=Tracking("up", 1))
+    assert position() == (4, 4)
+    with pytest.raises(IntegrityError):  # a unique violation on Citus too, not an internal error
+        app.recorder.insert_events([first])
+    assert position() == (4, 4)
+    copy_events(database_url, adcode, [(uuid4(), 1, "t", b"{}"), (uuid4(), 1, "t", b"{}")])
+    assert position() == (7, 6)  # the refused insert drew id 5

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from uuid import uuid4
 
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from services.cli import main
 from services.storage import schemas
 from services.storage.database import connect
 from services.storage.names import InvalidAdcode
-from services.storage.recorder import close_pools
 from services.storage.schemas import get_county, list_counties, provision_county
 from services.tenancy import UnknownCounty
 
@@ -137,16 +134,9 @@ def test_the_county_command_explains_bad_input_and_exits_2(database_url, monkeyp
 
 
 @pytest.fixture
-def fresh_database(database_url):
+def fresh_database(new_database):
     """A new, empty database on the test server (no `core` schema yet)."""
-    name = f"grassroots_fresh_{uuid4().hex[:8]}"
-    with connect(database_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_conninfo(database_url, dbname=name)
-    yield url
-    close_pools(url)  # the shared pool of that database holds connections to it
-    with connect(database_url) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    return new_database("grassroots_fresh", prepared=False)
 
 
 def test_concurrent_provisioning_on_a_fresh_database_does_not_collide_in_the_catalog(fresh_database, monkeypatch):
@@ -188,3 +178,50 @@ def test_ensuring_core_again_does_not_wait_for_readers_of_the_registry(database_
     with connect(database_url) as reader, reader.transaction():
         reader.execute("SELECT count(*) FROM core.counties").fetchone()
         ensure_core(impatient)  # raises LockNotAvailable if it waits for the reader
+
+
+def test_db_init_makes_every_shared_table_on_a_fresh_database_and_places_them_on_citus(
+        fresh_database, monkeypatch, capsys):
+    from services.storage.citus import REFERENCE_TABLES, is_citus
+
+    monkeypatch.setenv("DATABASE_URL", fresh_database)
+    for _ in range(2):  # idempotent: the second run finds everything as the first left it
+        assert main(["db", "init"]) == 0
+    shared = {"core.counties", "core.users", "core.sessions", "core.login_attempts", "core.audit_log",
+              "core.county_positions", "core.projection_positions", "rollup.rollup_county_months",
+              "rollup.rollup_counties"}
+    with connect(fresh_database) as conn:
+        tables = {f"{schema}.{name}" for schema, name in conn.execute(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname IN ('core', 'rollup')")}
+        on_citus = is_citus(conn)
+        if on_citus:
+            kinds = dict(conn.execute("SELECT table_name::text, citus_table_type FROM citus_tables").fetchall())
+            distributed_schemas = conn.execute("SELECT count(*) FROM citus_schemas").fetchone()[0]
+    assert shared <= tables
+    if on_citus:
+        # the registry and the accounts on every node; nothing else of core or rollup left the coordinator
+        assert kinds == {table: "reference" for table in REFERENCE_TABLES}
+        assert distributed_schemas == 0
+        assert "database ready on Citus" in capsys.readouterr().out
+    else:
+        assert "database ready (PostgreSQL)" in capsys.readouterr().out
+
+
+def test_a_county_added_on_citus_is_a_distributed_schema_with_all_its_tables(database_url, monkeypatch):
+    from services.storage.citus import is_citus
+
+    with connect(database_url) as conn:
+        if not is_citus(conn):
+            pytest.skip("Citus only: on PostgreSQL a county schema is a plain schema")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["county", "add", "880031", "--name", "五指山市", "--province", "海南省"]) == 0
+    with connect(database_url) as conn:
+        placed = conn.execute("SELECT count(*) FROM citus_schemas WHERE schema_name = 'county_880031'::regnamespace"
+                              ).fetchone()[0]
+        local = conn.execute(
+            "SELECT count(*) FROM pg_tables t WHERE schemaname = 'county_880031' AND NOT EXISTS"
+            " (SELECT FROM citus_tables c WHERE c.table_name = format('%I.%I', schemaname, tablename)::regclass)"
+        ).fetchone()[0]
+        core_schemas = conn.execute("SELECT count(*) FROM citus_schemas WHERE schema_name::text"
+                                    " IN ('core', 'rollup')").fetchone()[0]
+    assert (placed, local, core_schemas) == (1, 0, 0)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.demo.generator import CHINA, DEMO_UNTIL, FESTIVALS, ROUTED_STATES, ROUTES, generate
+from services.demo.generator import CHINA, DEMO_UNTIL, DEPARTMENT_NAMES, FESTIVALS, ROUTED_STATES, ROUTES, generate
 from services.demo.geography import contains, distance_m, hainan
 from services.domain import clock
 from services.domain.commands import COMMANDS
@@ -156,9 +156,10 @@ def issue_fates(steps):
             state[s.command_id], route[s.command_id] = "raised", None
         elif s.command.endswith("_issue"):
             issue = s.payload["issue_id"]
-            state[issue] = {"route": "routed", "resolve": "resolved", "reply": "replied", "rate": "rated",
-                            "reopen": "reopened"}[s.command.removesuffix("_issue")]
-            route[issue] = s.payload.get("route", route[issue])
+            state[issue] = {"route": "routed", "decide": "routed", "resolve": "resolved", "reply": "replied",
+                            "rate": "rated", "reopen": "reopened"}[s.command.removesuffix("_issue")]
+            # a review's decision routes its issue to a department
+            route[issue] = "department" if s.command == "decide_issue" else s.payload.get("route", route[issue])
     county = {s.command_id: s.county for s in steps if s.command == "raise_issue"}
     return Counter((county[i], route[i], state[i]) for i in state)
 
@@ -205,3 +206,29 @@ def test_every_county_runs_a_spring_festival_and_a_mid_autumn_campaign_over_its_
                   and s.command == "check_in" and s.payload["kind"] == "festival"
                   and abs((local(s.payload["occurred_at"]).date() - first).days) < 40]
         assert visits and all(first <= day <= last for day in visits), campaign.payload
+
+
+def test_every_county_has_a_few_proposed_households_pending_from_its_township_cadres(steps):
+    cadres = {s.command_id: s.payload for s in steps if s.command == "enrol_cadre"}
+    proposals = [s for s in steps if s.command == "propose_household"]
+    assert Counter(s.county for s in proposals) == {county: 3 for county in {s.county for s in steps}}
+    for step in proposals:
+        assert step.actor.role == "cadre" and cadres[step.actor.cadre_id]["township"] == step.payload["township"]
+        assert step.payload["village"].startswith(step.payload["township"]) and step.payload["head_name"]
+        assert local(step.at).date() > DEMO_UNTIL - timedelta(days=21)
+    decided = {"confirm_proposal", "merge_proposal", "refuse_proposal"}
+    assert not [s for s in steps if s.command in decided]  # pending: the figures the tests know stay put
+
+
+def test_every_county_holds_two_monthly_reviews_with_decisions_and_minutes(steps):
+    minutes = Counter((s.county, s.payload["month"]) for s in steps if s.command == "record_minutes")
+    decisions = [s for s in steps if s.command == "decide_issue"]
+    counties = {s.county for s in steps}
+    assert minutes == Counter({(county, month): 1 for county in counties for month in ("2026-09", "2026-10")})
+    assert {s.county for s in decisions} == counties
+    routed = {s.payload["issue_id"]: s for s in steps if s.command == "route_issue"}
+    for decision in decisions:  # on an item of the meeting's agenda, to one of the county's departments
+        assert routed[decision.payload["issue_id"]].payload["route"] == "monthly_review"
+        assert routed[decision.payload["issue_id"]].at < decision.at
+        assert decision.payload["department"] in DEPARTMENT_NAMES
+        assert local(decision.at).weekday() == 4

@@ -206,3 +206,34 @@ def test_events_take_their_timestamp_from_the_clock():
         h.retag([])
     assert [e.timestamp for e in h.collect_events()] == [moment, moment]
     assert household().collect_events()[0].timestamp > moment
+
+
+def test_a_review_decision_routes_the_issue_to_the_department_with_its_deadline():
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from services.domain import Issue
+    issue = Issue(id=uuid4(), source_kind="visit", source_id=None, household_id=None, village="469029100001",
+                  category="住房", summary="危房", raised_by=None, occurred_at=datetime(2026, 3, 2, tzinfo=UTC))
+    issue.route("monthly_review", None, None, routed_by="admin")
+    issue.decide("2026-03", "zhujian", "2026-03-31", "两周内修缮", decided_by="admin")
+    assert (issue.state, issue.current_route, issue.department, issue.deadline) == (
+        "routed", "department", "zhujian", "2026-03-31")
+    routed = issue.collect_events()[-1]
+    assert (routed.decision, routed.meeting) == ("两周内修缮", "2026-03")
+
+
+def test_a_route_stored_before_decisions_existed_still_applies():
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from services.domain import Issue
+    issue = Issue(id=uuid4(), source_kind="visit", source_id=None, household_id=None, village="469029100001",
+                  category="住房", summary="危房", raised_by=None, occurred_at=datetime(2026, 3, 2, tzinfo=UTC))
+    # As the library's mapper decodes a stored event: its stored state as the object's attributes.
+    old = object.__new__(Issue.Routed)
+    object.__setattr__(old, "__dict__", {
+        "originator_id": issue.id, "originator_version": 2, "timestamp": datetime.now(UTC), "route": "department",
+        "department": "县住建局", "deadline": "2026-03-31", "routed_by": "admin"})
+    old.mutate(issue)
+    assert (issue.state, issue.department) == ("routed", "县住建局")

@@ -42,8 +42,18 @@ VALID: dict[str, dict] = {
     "reply_issue": {"issue_id": ID, "expected_version": 3, "reply": "已电话答复"},
     "rate_issue": {"issue_id": ID, "expected_version": 4, "satisfaction": "satisfied"},
     "reopen_issue": {"issue_id": ID, "expected_version": 5, "reason": "群众反映仍缺药"},
+    "propose_household": {"village": "469029100001", "township": "469029100", "address": "新民村5组",
+                          "lat": 18.64, "lon": 109.70, "tags": ["empty_nest_elderly"], "size": 1,
+                          "head_name": "符阿婆", "occurred_at": "2026-03-05T09:30:00+08:00"},
+    "confirm_proposal": {"proposal_id": ID, "expected_version": 1},
+    "merge_proposal": {"proposal_id": ID, "expected_version": 1, "household_id": ID},
+    "refuse_proposal": {"proposal_id": ID, "expected_version": 1, "reason": "已在册"},
     "define_campaign": {"festival": "spring_festival", "starts_on": "2027-01-28", "ends_on": "2027-02-12",
                         "tags": ["left_behind_child", "empty_nest_elderly", "left_behind_child"]},
+    "decide_issue": {"issue_id": ID, "expected_version": 2, "month": "2026-03", "department": "zhujian",
+                     "decision": "两周内修缮", "deadline": "2026-03-31"},
+    "record_minutes": {"month": "2026-03", "minutes": "会议研究了三个问题。\n住建局负责危房。",
+                       "attendees": ["张部长"]},
 }
 
 

@@ -19,6 +19,8 @@ CONTRACT_EVENTS = {
     "Issue": {"Raised", "Routed", "Resolved", "Replied", "Rated", "Reopened"},
     "CommandReceipt": {"Recorded"},
     "Campaign": {"Defined"},
+    "HouseholdProposal": {"Proposed", "Confirmed", "Merged", "Refused"},
+    "ReviewMinutes": {"Recorded"},
 }
 
 
