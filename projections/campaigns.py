@@ -187,6 +187,7 @@ class _Batch:
 
 class Campaigns(Projection):
     name = "campaigns"
+    version = 2  # judges check-ins by backdating and counts only the kinds the rules count as visits
     tables = TABLES
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
@@ -220,7 +221,7 @@ class Campaigns(Projection):
                 household_id = as_uuid(event.household_id)
                 home = batch.homes.get(household_id)
                 visit = _Visit(household_id, parse_time(event.occurred_at), moment, is_verified(
-                    event.position, (home.lat, home.lon) if home else None, True, rules))
+                    event, (home.lat, home.lon) if home else None, rules))
                 batch.add_visit(event.originator_id, visit)
                 batch.changed_visits.add(event.originator_id)
                 _revisit(batch, visit, moment)

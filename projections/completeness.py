@@ -3,7 +3,8 @@
 The year's required visits n are spread evenly: visit k is due by the end of month ⌈12k/n⌉ (n = 2:
 30 June and 31 December). A household with v < n visits this year has its next due date at visit
 v+1's; it is `overdue` after that date, `due` within `due_soon_days` of it, otherwise `ok`. Visits
-are all non-voided check-ins at the household (any cadre), counted by `occurred_at`.
+are all non-voided check-ins at the household (any cadre) of a kind the county counts as a visit
+(`projections.verdicts.counts_as_visit`: not a phone call by default), counted by `occurred_at`.
 
 A cadre answers for the households they are paired with and those of their township
 (`responsibility`; the completeness table's cadre filter shows exactly these). A cadre's due list
@@ -150,7 +151,7 @@ async def households(conn: AsyncConnection, schema: str, *, township: str | None
         source = f"""(SELECT p.*, v.visits, v.last_visit FROM {places} p CROSS JOIN LATERAL (
                 SELECT count(*) FILTER (WHERE c.occurred_at >= $2 AND c.occurred_at < $3)::int AS visits,
                        max(c.occurred_at) AS last_visit
-                FROM {schema}.verdicts_checkins c WHERE c.household_id = p.household_id
+                FROM {schema}.verdicts_checkins c WHERE c.household_id = p.household_id AND c.counted
                 AND c.recorded_at < {until} AND (c.voided_at IS NULL OR c.voided_at >= {until})) v
             WHERE p.archived_at IS NULL) h"""
     where = ["true"]

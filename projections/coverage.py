@@ -4,16 +4,18 @@ Tables hold households as time-stamped facts (registered, archived, and every pl
 with H3 cells at resolutions 7–9); visits come from `verdicts_checkins`. A household counts in a
 period when it was known at the query's `as_of` and not archived before the period began; it is
 placed where it lived as of `as_of`. Visits count by `occurred_at` within the period; voided ones
-never count; `verified_visits` counts the ones the verdicts accepted.
+never count, nor do contacts of a kind the county's rules do not count as visits (a phone call:
+`projections.verdicts.counts_as_visit`); `verified_visits` counts the visits the verdicts accepted.
 
 Summaries (DESIGN §6: a query costs O(its answer)): running totals by recorded day (`running`) per
 place group (a village with its township, or an H3 cell) — `coverage_placed`: households placed there
 and those of them archived, with their coordinate sums; `coverage_tallies`: per group and calendar
 year, quarter and month, the visits, verified visits, households visited ≥1 and ≥2 times (coverage's
-rule) and ≥k times for k = 1..12 among households not archived (completeness' rule). Each batch
-changes them by the difference a household's events make to its contribution, so a relocation moves
-its figures, an archive withdraws them from later periods, a void or a late sync lands on the day it
-was recorded. Other date ranges count their visits in SQL (O(the visits in the range)).
+rule), households with ≥1 verified visit (verified coverage) and ≥k times for k = 1..12 among
+households not archived (completeness' rule). Each batch changes them by the difference a
+household's events make to its contribution, so a relocation moves its figures, an archive withdraws
+them from later periods, a void or a late sync lands on the day it was recorded. Other date ranges
+count their visits in SQL (O(the visits in the range)).
 
 GeoJSON answers are RFC 7946 FeatureCollections: coordinates [lon, lat] in WGS-84, polygons closed
 and counter-clockwise. Villages are points at their households' mean position (no village boundary
@@ -37,7 +39,7 @@ from projections.base import Period, Projection, event_name, local_date, parse_t
 from projections.campaigns import tagged
 from projections.rules import Rules
 from projections.running import Key, RunningTotals, Vector
-from projections.verdicts import is_verified, visible_checkins
+from projections.verdicts import counts_as_visit, is_verified, visible_checkins
 from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
@@ -58,7 +60,7 @@ PLACED = RunningTotals(
 TALLIES = RunningTotals(
     "coverage_tallies", [("grouping", "text"), ("key", "text"), ("township", "text"), ("period", "text")],
     [("visits", "int"), ("verified", "int"), ("once", "int"), ("twice", "int"),
-     *((f"held{k}", "int") for k in range(1, HELD + 1))],
+     *((f"held{k}", "int") for k in range(1, HELD + 1)), ("verified_once", "int")],
 )
 COUNTS = RunningTotals("coverage_counts", [("household_id", "uuid"), ("period", "text")],
                        [("visits", "int"), ("verified", "int")])
@@ -138,7 +140,7 @@ class _Household:
                 continue
             yearly = len(period) == 4 and self.archived is None
             vector = [visits, verified, int(visits >= 1), int(visits >= 2),
-                      *(int(yearly and visits >= k) for k in range(1, HELD + 1))]
+                      *(int(yearly and visits >= k) for k in range(1, HELD + 1)), int(verified >= 1)]
             tallies.update({(*group, period): vector for group in groups})
         return here, tallies
 
@@ -173,6 +175,7 @@ class _Deltas:
 
 class Coverage(Projection):
     name = "coverage"
+    version = 2  # judges check-ins by backdating and counts only the kinds the rules count as visits
     tables = TABLES
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
@@ -209,11 +212,10 @@ class Coverage(Projection):
                 household = households[event.originator_id]
                 deltas.change(household, day, list(household.counts), True,
                               partial(setattr, household, "archived", day))
-            elif name == "Visit.CheckedIn" and event.household_id is not None:
+            elif name == "Visit.CheckedIn" and event.household_id is not None and counts_as_visit(event.kind, rules):
                 household_id, household = _uuid(event.household_id), households[_uuid(event.household_id)]
                 home = household.place
-                verified = is_verified(event.position, (home["lat"], home["lon"]) if home else None,
-                                       event.target_kind == "household", rules)
+                verified = is_verified(event, (home["lat"], home["lon"]) if home else None, rules)
                 occurred = parse_time(event.occurred_at)
                 visits[event.originator_id] = (household_id, occurred, verified)
                 added.append(event.originator_id)
@@ -368,11 +370,12 @@ async def group_figures(conn: AsyncConnection, schema: str, grouping: str, perio
     before_start = period.start - timedelta(days=1)
     archived_by = before_start if as_of is None else min(as_of, before_start)
     key = summary_key(period)
-    visits = TALLIES.latest_sql(schema, _match("g") + " AND t.period = $4", "$2::date", "visits, verified, once, twice")
+    visits = TALLIES.latest_sql(schema, _match("g") + " AND t.period = $4", "$2::date",
+                                "visits, verified, once, twice, verified_once")
     tallies = f" LEFT JOIN LATERAL {visits} v ON true" if key else ""
     rows = await conn.fetch(
         f"""SELECT g.key, g.township, p.households, p.lat, p.lon, a.archived, a.archived_lat, a.archived_lon
-                   {", v.visits, v.verified, v.once, v.twice" if key else ""}
+                   {", v.visits, v.verified, v.once, v.twice, v.verified_once" if key else ""}
             FROM {schema}.coverage_groups g
             LEFT JOIN LATERAL {PLACED.latest_sql(schema, _match('g'), '$2::date', 'households, lat, lon')} p ON true
             LEFT JOIN LATERAL {PLACED.latest_sql(schema, _match('g'), '$3::date',
@@ -386,11 +389,12 @@ async def group_figures(conn: AsyncConnection, schema: str, grouping: str, perio
         "lat": int(r["lat"]) - int(r["archived_lat"] or 0), "lon": int(r["lon"]) - int(r["archived_lon"] or 0),
         "visits": r["visits"] or 0 if key else 0, "verified_visits": r["verified"] or 0 if key else 0,
         "visited_once": r["once"] or 0 if key else 0, "visited_twice": r["twice"] or 0 if key else 0,
+        "verified_visited": r["verified_once"] or 0 if key else 0,
     } for r in rows}
     if key is None:
         for row in await _range_visits(conn, schema, grouping, period, as_of):
             figures[(row["key"], row["township"])].update(
-                {k: row[k] for k in ("visits", "verified_visits", "visited_once", "visited_twice")})
+                {k: row[k] for k in ("visits", "verified_visits", "visited_once", "visited_twice", "verified_visited")})
     return list(figures.values())
 
 
@@ -406,7 +410,8 @@ async def _range_visits(conn: AsyncConnection, schema: str, grouping: str, perio
                 WHERE household_id IS NOT NULL AND occurred_at >= $2 AND occurred_at < $3 GROUP BY household_id)
             SELECT p.{grouping} AS key, {"p.township" if grouping == "village" else "''"} AS township,
                    sum(v.visits)::int AS visits, sum(v.verified)::int AS verified_visits,
-                   count(*)::int AS visited_once, count(*) FILTER (WHERE v.visits >= 2)::int AS visited_twice
+                   count(*)::int AS visited_once, count(*) FILTER (WHERE v.visits >= 2)::int AS visited_twice,
+                   count(*) FILTER (WHERE v.verified >= 1)::int AS verified_visited
             FROM v JOIN {schema}.coverage_households h USING (household_id)
             CROSS JOIN LATERAL (
                 SELECT * FROM {schema}.coverage_places p WHERE p.household_id = v.household_id
@@ -440,7 +445,7 @@ async def tagged_figures(conn: AsyncConnection, schema: str, grouping: str, peri
     for row in rows:
         group = figures.setdefault((row["key"], row["township"]), {
             "key": row["key"], "township": row["township"], "households": 0, "lat": 0, "lon": 0, "visits": 0,
-            "verified_visits": 0, "visited_once": 0, "visited_twice": 0})
+            "verified_visits": 0, "visited_once": 0, "visited_twice": 0, "verified_visited": 0})
         group["households"] += 1
         group["lat"] += int(row["lat"] * SCALE)
         group["lon"] += int(row["lon"] * SCALE)
@@ -448,6 +453,7 @@ async def tagged_figures(conn: AsyncConnection, schema: str, grouping: str, peri
         group["verified_visits"] += row["verified"]
         group["visited_once"] += row["visits"] >= 1
         group["visited_twice"] += row["visits"] >= 2
+        group["verified_visited"] += row["verified"] >= 1
     return list(figures.values())
 
 
@@ -463,7 +469,8 @@ async def coverage(conn: AsyncConnection, schema: str, period: Period, level: Le
     for group in groups:
         name = adcode_of(schema) if key == "county" else group["township"] if key == "township" else group["key"]
         total = merged.setdefault(name, {"key": name})
-        for field_name in ("households", "lat", "lon", "visited_once", "visited_twice", "visits", "verified_visits"):
+        for field_name in ("households", "lat", "lon", "visited_once", "visited_twice", "visits", "verified_visits",
+                           "verified_visited"):
             total[field_name] = total.get(field_name, 0) + group[field_name]
     return [_figures(merged[name]) for name in sorted(merged)]
 
@@ -477,6 +484,9 @@ def _figures(total: dict[str, Any]) -> dict[str, Any]:
         "households": households, "visited_once": total["visited_once"], "visited_twice": total["visited_twice"],
         "visits": total["visits"], "verified_visits": total["verified_visits"],
         "coverage_pct": round(100.0 * total["visited_once"] / households, 1),
+        # households with a verified visit: what a ranking may go by (coverage_pct takes any visit)
+        "verified_visited": total["verified_visited"],
+        "verified_coverage_pct": round(100.0 * total["verified_visited"] / households, 1),
     }
 async def geojson(conn: AsyncConnection, schema: str, period: Period, level: Level = "village", *, resolution: int = 8,
                   as_of: date | None = None, tag: str | None = None) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Leaderboards: cadres and townships ranked for a period (month, quarter, year or range).
 
 Figures, each for the period (Chinese calendar days):
-- `verified_visits`: check-ins the verdicts accepted (`projections.verdicts`), by `occurred_at`;
-  voided or unverified ones never count;
+- `verified_visits`: visits the verdicts accepted (`projections.verdicts`), by `occurred_at`;
+  voided or unverified ones never count, nor contacts of a kind the county does not count as visits
+  (`counts_as_visit`: a phone call by default);
 - `distinct_households`: households among those verified visits;
 - `issues_resolved`: issues raised by the cadre (township: raised in its villages) that stand
   resolved and were resolved in the period (`projections.issues`);
@@ -23,7 +24,6 @@ rebuild of this projection alone must not read another's tables).
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
@@ -36,7 +36,7 @@ from projections.base import as_uuid as _uuid  # one definition for every read m
 from projections.issues import PERIOD_COUNTS
 from projections.issues import snapshot as issues_snapshot
 from projections.rules import Rules
-from projections.verdicts import judge, visible_checkins
+from projections.verdicts import counts_as_visit, is_verified, visible_checkins
 from services.storage.connections import AsyncConnection
 
 FIGURES = ("verified_visits", "distinct_households", "issues_resolved", "satisfaction_pct")
@@ -170,6 +170,7 @@ def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
 
 class Leaderboards(Projection):
     name = "leaderboards"
+    version = 2  # judges check-ins by backdating and counts only the kinds the rules count as visits
     tables = TABLES
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
@@ -235,10 +236,9 @@ class Leaderboards(Projection):
                 homes[event.originator_id]["archived_at"] = event.timestamp
                 tally.add("present", "all", ALWAYS, homes[event.originator_id]["township"], day, -1, 0)
                 changed_homes.add(event.originator_id)
-            elif name == "Visit.CheckedIn":
+            elif name == "Visit.CheckedIn" and counts_as_visit(event.kind, rules):
                 home = homes.get(_uuid(event.household_id)) if event.household_id else None
-                if _verified(event.position, (home["lat"], home["lon"]) if home else None,
-                             event.target_kind == "household", rules):
+                if is_verified(event, (home["lat"], home["lon"]) if home else None, rules):
                     visits[event.originator_id] = visit = _visit(event)
                     added.append(visit)
                     _count(tally, reach, visit, day, 1)
@@ -271,27 +271,6 @@ class Leaderboards(Projection):
 
 
 projection = Leaderboards()
-
-
-def _verified(position: dict[str, Any] | None, household: tuple[float, float] | None, is_household_target: bool,
-              rules: Rules) -> bool:
-    """`projections.verdicts.judge`'s verdict, deciding by the great-circle distance where it is
-    clear: it differs from the geodesic by < 0.5 % (the geodesic was ~40 % of this projection's time)."""
-    if position and household is not None and position.get("accuracy_m") is not None \
-            and position["accuracy_m"] <= rules.verified_max_accuracy_m \
-            and not (rules.mock_fixes_rejected and position.get("is_mock")):
-        metres = 1000 * great_circle_km((position["lat"], position["lon"]), household)
-        if metres <= 0.99 * rules.verified_max_distance_m:
-            return True
-        if metres >= 1.01 * rules.verified_max_distance_m:
-            return False
-    return judge(position, household, is_household_target, rules)[1]
-
-
-def great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
-    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(h))
 
 
 def _visit(event: Any) -> dict[str, Any]:

@@ -7,7 +7,8 @@ period (due next by the end of the next period); `overdue` when not, and the pre
 missed too while the pairing already existed when it began (due date = that period's end); else
 `due` (by the end of the current period). The same judgement as the cadre's due list in
 `projections.completeness`, and like it, a visit is any check-in of the pairing's cadre at the
-pairing's target that is not voided (`verified_visits_in_period` says how many the verdicts accepted).
+pairing's target that is not voided and of a kind the county counts as a visit (`counts_as_visit`;
+`verified_visits_in_period` says how many the verdicts accepted).
 
 Quotas per active cadre, each switched off by a None in the county's Rules:
 - `hardship_households_per_cadre`: paired households carrying a hardship tag (`hardship_tags`);
@@ -44,6 +45,7 @@ from projections.base import (
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.interviews import cadres_as_of
 from projections.rules import Rules, load_rules
+from projections.verdicts import counts_as_visit
 from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
@@ -114,6 +116,7 @@ CADENCES = ("monthly", "quarterly", "yearly")
 
 class Pairings(Projection):
     name = "pairing"
+    version = 2  # judges check-ins by backdating and counts only the kinds the rules count as visits
     tables = TABLES
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
@@ -138,7 +141,7 @@ class Pairings(Projection):
                     event.cadence or rules.default_pairing_cadence, parse_date(event.formed_on),
                     event.timestamp,
                 ))
-            elif name == "Visit.CheckedIn":
+            elif name == "Visit.CheckedIn" and counts_as_visit(event.kind, rules):
                 checkins.append((event.originator_id, _uuid(event.cadre_id), event.target_kind, str(event.target_id),
                                  local_date(parse_time(event.occurred_at)), event.timestamp))
             elif name == "Visit.Voided":

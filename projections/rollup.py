@@ -20,8 +20,10 @@ day) into `rollup.rollup_county_months` with the figures of the day's month as o
   projection's tracking row per (projection, county), moved in the rollup's own transaction;
   `rollup.rollup_counties.last_event_at` says how current each county's rows are.
 
-Figures: households (not archived before the month), visited ≥ 1, coverage %, verified visits
-(`projections.coverage`'s definitions); issues raised / resolved / rated / satisfied in the month
+Figures: households (not archived before the month), visited ≥ 1, coverage %, verified visits, households
+with a verified visit and verified coverage % (`projections.coverage`'s definitions: visits of the kinds
+the county counts, `projections.verdicts.counts_as_visit`); rankings go by verified coverage % unless
+asked otherwise; issues raised / resolved / rated / satisfied in the month
 (`projections.issues`); pairings compliant % (not overdue, `projections.pairing`); interview
 coverage % (`projections.interviews`), the last two judged on the row's day.
 """
@@ -41,10 +43,12 @@ from services.storage.connections import AsyncConnection
 from services.storage.names import REBUILD_SUFFIX, adcode_of
 
 FIGURES = (
-    "households", "visited", "coverage_pct", "verified_visits", "issues_raised", "issues_resolved", "issues_rated",
+    "households", "visited", "coverage_pct", "verified_visits", "verified_visited", "verified_coverage_pct",
+    "issues_raised", "issues_resolved", "issues_rated",
     "issues_satisfied", "satisfaction_pct", "pairings", "pairings_compliant_pct", "cadres", "interview_coverage_pct",
 )
-RANKABLE = ("coverage_pct", "verified_visits", "issues_resolved", "satisfaction_pct", "pairings_compliant_pct",
+RANKABLE = ("verified_coverage_pct", "coverage_pct", "verified_visits", "issues_resolved", "satisfaction_pct",
+            "pairings_compliant_pct",
             "interview_coverage_pct")
 
 SHARED_TABLES = [
@@ -56,6 +60,9 @@ SHARED_TABLES = [
     " issues_satisfied int NOT NULL, satisfaction_pct float8, pairings int NOT NULL,"
     " pairings_compliant_pct float8, cadres int NOT NULL, interview_coverage_pct float8,"
     " PRIMARY KEY (county, as_of_date))",
+    # added later: a deployment made before keeps its table (shared tables are not dropped on upgrade)
+    "ALTER TABLE rollup.rollup_county_months ADD COLUMN IF NOT EXISTS verified_visited int NOT NULL DEFAULT 0,"
+    " ADD COLUMN IF NOT EXISTS verified_coverage_pct float8",
     "CREATE INDEX IF NOT EXISTS rollup_county_months_province ON rollup.rollup_county_months"
     " (province_code, month, county, as_of_date)",
     "CREATE TABLE IF NOT EXISTS rollup.rollup_counties ("
@@ -72,6 +79,7 @@ REBUILT_ROWS = "rollup_rebuilt_months"  # a rebuild's rows, in the rebuild schem
 
 class Rollup(Projection):
     name = "rollup"
+    version = 2  # judges check-ins by backdating and counts only the kinds the rules count as visits
     deferred = True  # the county's read models commit first (projections.driver)
     tables = TABLES
     shared_tables = SHARED_TABLES
@@ -170,7 +178,7 @@ async def county_months(conn: AsyncConnection, county: str, *, year: int | None 
     return [_row(r) for r in rows]
 
 
-async def rankings(conn: AsyncConnection, province_code: str, month: Period, *, by: str = "coverage_pct",
+async def rankings(conn: AsyncConnection, province_code: str, month: Period, *, by: str = "verified_coverage_pct",
                    as_of: date | None = None) -> list[dict[str, Any]]:
     """The province's counties for a month, ranked by `by` (more is better; no figure ranks last), then
     by verified visits, then by adcode ascending; `rank` is the position, never shared."""

@@ -20,8 +20,8 @@ TABLES = [
     " last_event_at timestamptz NOT NULL, registered int NOT NULL, archived int NOT NULL, archived_before int NOT NULL,"
     " cadres int NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_months (month date PRIMARY KEY, visited int NOT NULL,"
-    " verified_visits int NOT NULL, issues_raised int NOT NULL, issues_resolved int NOT NULL,"
-    " issues_rated int NOT NULL, issues_satisfied int NOT NULL)",
+    " verified_visits int NOT NULL, verified_visited int NOT NULL, issues_raised int NOT NULL,"
+    " issues_resolved int NOT NULL, issues_rated int NOT NULL, issues_satisfied int NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_households (household_id uuid PRIMARY KEY, archived_on date)",
     "CREATE TABLE IF NOT EXISTS {schema}.rollup_household_months (household_id uuid NOT NULL, month date NOT NULL,"
     " visits int NOT NULL, verified int NOT NULL, PRIMARY KEY (household_id, month))",
@@ -61,7 +61,8 @@ async def load(conn: AsyncConnection, schema: str, events: list[Any], rules: Rul
     if visits:
         facts["checkins"] = {r["visit_id"]: r for r in await conn.fetch(
             f"SELECT visit_id, cadre_id, target_kind, target_id, household_id, occurred_at, verified"
-            f" FROM {schema}.verdicts_checkins WHERE visit_id = ANY($1::uuid[])", visits)}
+            # only the kinds that count toward "visited" (`projections.verdicts.counts_as_visit`, stored)
+            f" FROM {schema}.verdicts_checkins WHERE visit_id = ANY($1::uuid[]) AND counted", visits)}
     if issues:
         facts["issues"] = {(r["issue_id"], r["version"]): r for r in await conn.fetch(
             f"SELECT issue_id, version, occurred_at, state, resolved_at, rated_at, satisfaction"

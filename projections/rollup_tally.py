@@ -34,7 +34,8 @@ from projections.issues import RESOLVED_STATES, SATISFIED
 from projections.pairing import cadence_period
 from projections.rules import Rules
 
-MONTH_FIGURES = ("visited", "verified_visits", "issues_raised", "issues_resolved", "issues_rated", "issues_satisfied")
+MONTH_FIGURES = ("visited", "verified_visits", "verified_visited", "issues_raised", "issues_resolved", "issues_rated",
+                 "issues_satisfied")
 CADENCES = ("monthly", "quarterly", "yearly")
 
 Target = tuple[UUID, str, str]  # (cadre, target kind, target id)
@@ -120,8 +121,9 @@ class Tally:
         interviewed = self.years.get(self.day.year, 0)
         return {
             "households": households, "visited": month["visited"], "coverage_pct": _pct(month["visited"], households),
-            "verified_visits": month["verified_visits"],
-            **{f: month[f] for f in MONTH_FIGURES[2:]},
+            "verified_visits": month["verified_visits"], "verified_visited": month["verified_visited"],
+            "verified_coverage_pct": _pct(month["verified_visited"], households),
+            **{f: month[f] for f in MONTH_FIGURES[3:]},
             "satisfaction_pct": _pct(month["issues_satisfied"], month["issues_rated"]),
             "pairings": pairings, "pairings_compliant_pct": _pct(pairings - overdue, pairings),
             "cadres": self.cadres_active, "interview_coverage_pct": _pct(interviewed, self.cadres_active),
@@ -150,6 +152,7 @@ class Tally:
             counters = self._month(month)
             counters["visited"] += 1
             counters["verified_visits"] += verified
+            counters["verified_visited"] += verified > 0
 
     def archived_household(self, household: UUID) -> None:
         if household not in self.households or self.households[household] is not None:
@@ -164,6 +167,7 @@ class Tally:
                 counters = self._month(month)
                 counters["visited"] -= 1
                 counters["verified_visits"] -= verified
+                counters["verified_visited"] -= verified > 0
 
     def checkin(self, fact: Record, sign: int) -> None:
         """A live check-in added (+1) or voided (-1): `fact` is its `verdicts_checkins` row."""
@@ -173,13 +177,14 @@ class Tally:
             month = month_of(day)
             counts = self.household_months[household].setdefault(month, [0, 0])
             self.dirty["household_months"].add((household, month))
-            was_visited = counts[0] > 0
+            was_visited, was_verified = counts[0] > 0, counts[1] > 0
             counts[0] += sign
             counts[1] += sign * fact["verified"]
             if self._counted(household, month):
                 counters = self._month(month)
                 counters["visited"] += (counts[0] > 0) - was_visited
                 counters["verified_visits"] += sign * fact["verified"]
+                counters["verified_visited"] += (counts[1] > 0) - was_verified
         target = (fact["cadre_id"], fact["target_kind"], fact["target_id"])
         paired = [self.pairings[p] for p in self.paired.get(target, ())]
         before = [self._covered(p) for p in paired]

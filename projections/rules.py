@@ -9,9 +9,12 @@ import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from services.domain.values import VisitKind
 from services.storage.connections import AsyncConnection
 
 Cadence = Literal["monthly", "quarterly", "yearly"]
+# The visit kinds done in person (services/vocabulary/visit_kind.json): all but a phone call (电话).
+IN_PERSON: tuple[VisitKind, ...] = ("home", "chat", "forum", "reception", "stay", "festival", "petition")
 
 
 class InvalidRules(ValueError):
@@ -60,12 +63,19 @@ class Rules(BaseModel):
     # The monthly review meeting (一月一议) is held on the last such weekday of a month (Mon=0 … Sun=6).
     monthly_review_weekday: int = Field(4, ge=0, le=6)
 
-    # Visit verdicts: a check-in is verified when all three hold.
+    # Visit verdicts: a check-in is verified when all of these hold.
     verified_max_distance_m: float = Field(150.0, gt=0)
     verified_max_accuracy_m: float = Field(100.0, gt=0)
     mock_fixes_rejected: bool = True
     # Consecutive check-ins of one cadre faster than this are flagged as impossible travel.
     impossible_travel_kmh: float = Field(120.0, gt=0)
+    # A check-in received more than this many days after it happened is `backdated` (a phone clock set
+    # back, or a visit written up long after): offline weeks in the mountains are real, so a month by
+    # default. One dated more than FUTURE_MINUTES after it was received is `future`.
+    backdated_after_days: int = Field(30, ge=1, le=366)
+    # The kinds of visit that count toward "visited" (coverage, completeness, leaderboards, rollup,
+    # pairing compliance): the in-person ones. A phone call (电话) is a contact, not a visit.
+    visit_kinds_counted: list[VisitKind] = Field(default_factory=lambda: list(IN_PERSON), min_length=1)
 
     @classmethod
     def from_stored(cls, value: Any, county: str = "?") -> Rules:

@@ -12,14 +12,24 @@ computed at query time because a late offline sync can insert a check-in between
 great-circle distance used there differs from the geodesic by < 0.5 %, far below what the threshold
 resolves.
 
+Backdating: a check-in recorded (its event's timestamp, when the server received it) more than the
+rule's `backdated_after_days` after it happened is `backdated`; one that claims to have happened more
+than FUTURE (10 minutes) after it was recorded is `future`. Either is never verified.
+
+The verdict and the reasons behind it (all but impossible travel, which depends on the neighbours) are
+stored with the check-in, and so is `counted`: whether its kind counts toward "visited" under the
+county's rules (`counts_as_visit`, e.g. a phone call is a contact, not a visit). Every read model that
+counts visits uses `is_verified` and `counts_as_visit` at apply time, or the stored columns at query
+time, so a rules change re-judges them all alike (services/api/rejudge.py rebuilds the county).
+
 `verdicts_checkins` is also the visit fact table the other read models query: `visible_checkins`
-gives its rows as of a cutoff (recorded before it, not voided before it).
+gives its counted visits as of a cutoff (recorded before it, not voided before it).
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +39,7 @@ from geopy.distance import geodesic
 from projections.base import Period, Projection, event_name, parse_keyset, parse_time, recorded_before
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
+from services.domain.commands import DEVICE_CLOCK_TOLERANCE
 from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
@@ -40,7 +51,7 @@ TABLES = [
     " household_id uuid, village text, kind text NOT NULL, occurred_at timestamptz NOT NULL,"
     " recorded_at timestamptz NOT NULL, lat float8, lon float8, accuracy_m float8, provider text,"
     " is_mock boolean, distance_m float8, verified boolean NOT NULL,"
-    " voided_at timestamptz, void_reason text)",
+    " voided_at timestamptz, void_reason text, reasons text[] NOT NULL, counted boolean NOT NULL)",
     # Every index ends in (occurred_at, visit_id): the audit list and the work logs page newest first by
     # that key, each filter reading a range of its own index (`page`).
     "CREATE INDEX IF NOT EXISTS verdicts_checkins_cadre"
@@ -60,22 +71,34 @@ TABLES = [
 
 VERDICTS = ("verified", "unverified", "voided")
 REASONS = ("voided", "no_position", "mocked", "poor_accuracy", "too_far", "no_household_location",
-           "impossible_travel")
+           "impossible_travel", "backdated", "future")
+# The reasons stored with a check-in when it is judged (voided and impossible travel depend on later events).
+STORED_REASONS = tuple(r for r in REASONS if r not in ("voided", "impossible_travel"))
+# A check-in may claim a moment this far after the server received it (phone clocks drift a little): the
+# tolerance the commands allow, so only events that came in another way (an import, an old client) trip it.
+FUTURE = DEVICE_CLOCK_TOLERANCE
 
 CHECKIN_COLUMNS = (
     "visit_id, cadre_id, target_kind, target_id, household_id, village, kind, occurred_at, recorded_at,"
-    " lat, lon, accuracy_m, provider, is_mock, distance_m, verified"
+    " lat, lon, accuracy_m, provider, is_mock, distance_m, verified, reasons, counted"
 )
 
 
-def visible_checkins(schema: str, cutoff: str = "$1") -> str:
-    """SQL for the check-ins a rebuild cut at `cutoff` (a parameter holding a timestamptz or NULL
-    for now) would hold, voided ones left out. (`coalesce` to infinity, not `$1 IS NULL OR …`: the
-    planner's generic plans misjudged the OR form into nested loops over whole tables.)"""
+def counts_as_visit(kind: str, rules: Rules) -> bool:
+    """Whether a check-in of this kind counts toward "visited" (coverage, completeness, leaderboards,
+    rollup, pairing compliance): the one definition every read model uses."""
+    return kind in rules.visit_kinds_counted
+
+
+def visible_checkins(schema: str, cutoff: str = "$1", *, contacts: bool = False) -> str:
+    """SQL for the visits a rebuild cut at `cutoff` (a parameter holding a timestamptz or NULL for now)
+    would hold, voided ones left out: only the kinds that count (`counts_as_visit`), or every contact
+    with `contacts`. (`coalesce` to infinity, not `$1 IS NULL OR …`: the planner's generic plans
+    misjudged the OR form into nested loops over whole tables.)"""
     until = f"coalesce({cutoff}::timestamptz, 'infinity')"
     return (
         f"(SELECT * FROM {schema}.verdicts_checkins WHERE recorded_at < {until}"
-        f" AND (voided_at IS NULL OR voided_at >= {until}))"
+        f" AND (voided_at IS NULL OR voided_at >= {until}){'' if contacts else ' AND counted'})"
     )
 
 
@@ -83,34 +106,59 @@ def visible_checkins(schema: str, cutoff: str = "$1") -> str:
 _GEODESIC = geodesic()
 
 
-def judge(position: dict[str, Any] | None, household: tuple[float, float] | None, is_household_target: bool,
-          rules: Rules) -> tuple[float | None, bool]:
-    """(distance in metres or None, verified) for one fix."""
-    if not position:
-        return None, False
+def judge(event: Any, household: tuple[float, float] | None, rules: Rules) -> tuple[float | None, bool, list[str]]:
+    """(distance in metres or None, verified, the stored reasons it is not) for one `Visit.CheckedIn`,
+    judged against its household's place (None when unknown or not a household)."""
+    position = event.position
     distance = None
-    if household is not None:
+    if position and household is not None:
         distance = _GEODESIC.measure((position["lat"], position["lon"]), household) * 1000
-    accuracy = position.get("accuracy_m")
-    verified = (
-        accuracy is not None
-        and accuracy <= rules.verified_max_accuracy_m
-        and not (rules.mock_fixes_rejected and position.get("is_mock"))
-        and (distance <= rules.verified_max_distance_m if distance is not None else not is_household_target)
-    )
-    return distance, bool(verified)
+    reasons = _reasons(event, distance, rules)
+    return distance, not reasons, reasons
 
 
-def is_verified(position: dict[str, Any] | None, household: tuple[float, float] | None, is_household_target: bool,
-                rules: Rules) -> bool:
+def _reasons(event: Any, distance: float | None, rules: Rules) -> list[str]:
+    """The rules a check-in fails, impossible travel aside (`distance` None: not measured or no place)."""
+    reasons = []
+    position = event.position
+    if not position:
+        reasons.append("no_position")
+    else:
+        if rules.mock_fixes_rejected and position.get("is_mock"):
+            reasons.append("mocked")
+        accuracy = position.get("accuracy_m")
+        if accuracy is None or accuracy > rules.verified_max_accuracy_m:
+            reasons.append("poor_accuracy")
+        if distance is not None and distance > rules.verified_max_distance_m:
+            reasons.append("too_far")
+        if distance is None and event.target_kind == "household":
+            reasons.append("no_household_location")
+    late = backdating(parse_time(event.occurred_at), event.timestamp, rules)
+    if late is not None:
+        reasons.append(late)
+    return reasons
+
+
+def backdating(occurred_at: datetime, recorded_at: datetime, rules: Rules) -> str | None:
+    """`backdated` when recorded later than the county allows after it happened, `future` when it claims
+    a moment more than FUTURE after it was recorded, else None."""
+    if recorded_at - occurred_at > timedelta(days=rules.backdated_after_days):
+        return "backdated"
+    if occurred_at - recorded_at > FUTURE:
+        return "future"
+    return None
+
+
+def is_verified(event: Any, household: tuple[float, float] | None, rules: Rules) -> bool:
     """`judge`'s verdict alone, measuring the geodesic only where it matters: the great circle differs
     from it by under 0.6 %, so a fix more than 1 % away from the distance limit is decided by the arc."""
+    position = event.position
     if position and household is not None:
         arc = 1000 * _great_circle_km(position["lat"], position["lon"], *household)
         limit = rules.verified_max_distance_m
         if abs(arc - limit) > 0.01 * limit:
-            return judge(position, None, False, rules)[1] and arc <= limit
-    return judge(position, household, is_household_target, rules)[1]
+            return arc <= limit and not _reasons(event, arc, rules)
+    return judge(event, household, rules)[1]
 
 
 def _great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -145,16 +193,14 @@ class Verdicts(Projection):
             elif name == "Visit.CheckedIn":
                 household_id = _uuid(event.household_id)
                 position = event.position
-                distance, verified = judge(
-                    position, places.get(household_id) if household_id else None,
-                    event.target_kind == "household", rules,
-                )
+                distance, verified, reasons = judge(event, places.get(household_id) if household_id else None, rules)
                 checkins.append((
                     event.originator_id, _uuid(event.cadre_id), event.target_kind, str(event.target_id),
                     household_id, event.village, event.kind, parse_time(event.occurred_at), event.timestamp,
                     position["lat"] if position else None, position["lon"] if position else None,
                     position.get("accuracy_m") if position else None, position.get("provider") if position else None,
-                    bool(position.get("is_mock")) if position else None, distance, verified,
+                    bool(position.get("is_mock")) if position else None, distance, verified, reasons,
+                    counts_as_visit(event.kind, rules),
                 ))
             elif name == "Visit.Voided":
                 voids.append((event.originator_id, event.timestamp, event.reason))
@@ -167,7 +213,7 @@ class Verdicts(Projection):
         if checkins:
             await conn.executemany(
                 f"INSERT INTO {schema}.verdicts_checkins ({CHECKIN_COLUMNS}) VALUES"
-                " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
+                " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
                 checkins,
             )
         if voids:
@@ -204,7 +250,7 @@ async def checkins(conn: AsyncConnection, schema: str, *, period: Period | None 
         rows_wanted.append(f"v.occurred_at >= ${len(args) - 1} AND v.occurred_at < ${len(args)}")
     rows = await conn.fetch(
         f"""
-        WITH visible AS {visible_checkins(schema)},
+        WITH visible AS {visible_checkins(schema, contacts=True)},
         chained AS (
             SELECT v.*, lag(lat) OVER w AS prev_lat, lag(lon) OVER w AS prev_lon,
                    lag(occurred_at) OVER w AS prev_at, lag(visit_id) OVER w AS prev_visit
@@ -237,8 +283,8 @@ def _verdict(row: Record, rules: Rules) -> dict[str, Any]:
         "target_id": row["target_id"], "household_id": row["household_id"], "village": row["village"],
         "kind": row["kind"], "occurred_at": row["occurred_at"], "recorded_at": row["recorded_at"],
         "lat": row["lat"], "lon": row["lon"], "accuracy_m": row["accuracy_m"], "is_mock": row["is_mock"],
-        "distance_m": row["distance_m"], "verified": row["verified"],
-        "previous_visit_id": row["prev_visit"],
+        "distance_m": row["distance_m"], "verified": row["verified"], "reasons": list(row["reasons"]),
+        "counted": row["counted"], "previous_visit_id": row["prev_visit"],
         "travel_kmh": None if speed is None or speed == float("inf") else round(speed, 1),
         "impossible_travel": speed is not None and speed > rules.impossible_travel_kmh,
     }
@@ -247,10 +293,12 @@ def _verdict(row: Record, rules: Rules) -> dict[str, Any]:
 async def page(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = None, household_id: UUID | None = None,
                village: str | None = None, kind: str | None = None, verdict: str | None = None,
                occurred_from: date | None = None, occurred_to: date | None = None, limit: int = 50,
-               after: str | None = None, as_of: date | None = None) -> dict[str, Any]:
+               after: str | None = None, as_of: date | None = None, reason: str | None = None) -> dict[str, Any]:
     """A page of check-ins, newest first (by `occurred_at`, then id), voided ones included, each with
     its stored verdict and the reasons behind it: `{items, next}`; pass `next` back as `after`.
 
+    `reason` keeps the check-ins that failed that stored rule (one of STORED_REASONS), read from the
+    partial index of unverified ones.
     `verdict` is `verified`, `unverified` (neither: a fix that failed a rule) or `voided` (as of
     `as_of`); `occurred_from`/`occurred_to` are Chinese calendar days, inclusive (a range ending
     before it starts holds nothing). Each filter reads a range of its own index and the previous
@@ -259,6 +307,8 @@ async def page(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = No
         raise ValueError(f"verdict is one of {', '.join(VERDICTS)}, not {verdict!r}")
     if not 1 <= limit <= 500:
         raise ValueError(f"limit is 1 to 500, not {limit}")
+    if reason is not None and reason not in STORED_REASONS:
+        raise ValueError(f"reason is one of {', '.join(STORED_REASONS)}, not {reason!r}")
     cursor_at, cursor_id = parse_keyset(after)
     if occurred_from is not None and occurred_to is not None and occurred_to < occurred_from:
         return {"items": [], "next": None}
@@ -277,6 +327,9 @@ async def page(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = No
         wanted.append(f"v.voided_at IS NOT NULL AND {voided}")
     elif verdict is not None:
         wanted.append(f"{'' if verdict == 'verified' else 'NOT '}v.verified AND NOT {voided}")
+    if reason is not None:
+        args.append(reason)
+        wanted.append(f"NOT v.verified AND ${len(args)} = ANY(v.reasons)")
     if occurred_from is not None:
         args.append(Period(occurred_from, occurred_from).instants()[0])
         wanted.append(f"v.occurred_at >= ${len(args)}")
@@ -314,20 +367,8 @@ def _audited(row: Record, rules: Rules) -> dict[str, Any]:
         km = _great_circle_km(row["prev_lat"], row["prev_lon"], row["lat"], row["lon"])
         hours = (row["occurred_at"] - row["prev_at"]).total_seconds() / 3600.0
         speed = km / hours if hours > 0 else (0.0 if km == 0 else float("inf"))
-    reasons = []
-    if row["is_voided"]:
-        reasons.append("voided")
-    if row["lat"] is None:
-        reasons.append("no_position")
-    else:
-        if rules.mock_fixes_rejected and row["is_mock"]:
-            reasons.append("mocked")
-        if row["accuracy_m"] is None or row["accuracy_m"] > rules.verified_max_accuracy_m:
-            reasons.append("poor_accuracy")
-        if row["distance_m"] is not None and row["distance_m"] > rules.verified_max_distance_m:
-            reasons.append("too_far")
-        if row["distance_m"] is None and row["target_kind"] == "household":
-            reasons.append("no_household_location")
+    reasons = ["voided"] if row["is_voided"] else []
+    reasons += row["reasons"]  # stored when judged (services/api/rejudge.py re-judges them on a rules change)
     if speed is not None and speed > rules.impossible_travel_kmh:
         reasons.append("impossible_travel")
     return {
@@ -358,6 +399,8 @@ async def summary(conn: AsyncConnection, schema: str, *, period: Period | None =
             i["accuracy_m"] is not None and i["accuracy_m"] > rules.verified_max_accuracy_m for i in items
         ),
         "impossible_travel": sum(i["impossible_travel"] for i in items),
+        "backdated": sum("backdated" in i["reasons"] for i in items),
+        "future": sum("future" in i["reasons"] for i in items),
     }
 
 

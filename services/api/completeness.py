@@ -46,7 +46,10 @@ class HouseholdsQuery(CompletenessFilters, Paged):
 
 
 @endpoint("GET", "/completeness/households", query=HouseholdsQuery, response=Page, roles=ADMIN, errors={404},
-          tags=["completeness"], summary="Households with visits this year, last visit, status and next due date")
+          tags=["completeness"], summary="Households with visits this year, last visit, status and next due date",
+          description="`visits_this_year`: check-ins at the household of the kinds the county counts as visits"
+                      " (rules `visit_kinds_counted`: not phone calls by default), verified or not, voided ones left"
+                      " out.")
 async def completeness_households(call: Call) -> Page:
     query: HouseholdsQuery = call.query
     if query.cadre is not None:

@@ -17,7 +17,12 @@ GEOJSON_CONTENT = {GEOJSON_MEDIA_TYPE: {"schema": {"type": "object", "descriptio
 
 
 @endpoint("GET", "/coverage", query=CoverageQuery, roles=ADMIN, tags=["coverage"], content=GEOJSON_CONTENT,
-          summary="Coverage as GeoJSON by village, township, county or H3 cell")
+          summary="Coverage as GeoJSON by village, township, county or H3 cell",
+          description="Per feature: `households`; `visits`: check-ins of the kinds the county counts as visits"
+                      " (rules `visit_kinds_counted`: not phone calls by default), verified or not, voided ones left"
+                      " out; `verified_visits`: those the verdicts accepted; `visited_once`/`visited_twice` and"
+                      " `coverage_pct`: households with ≥1/≥2 such visits. Every contact, phone calls too, is in"
+                      " GET /visits/audit.")
 async def coverage_map(call: Call) -> JSONResponse:
     """Per feature: households, visited once / twice, visits, verified visits, coverage %."""
     query: CoverageQuery = call.query

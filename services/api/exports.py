@@ -102,7 +102,7 @@ async def export_issues(call: Call) -> Response:
 
 COMPLETENESS_COLUMNS = [
     Column("household_id", "户编号", 38), Column("head_name", "户主姓名", 10), Column("township", "乡镇代码", 12),
-    Column("village", "村(社区)代码", 15), Column("visits_this_year", "本年走访次数", 12),
+    Column("village", "村(社区)代码", 15), Column("visits_this_year", "本年走访次数(计入走访的方式,含未核验)", 16),
     Column("required", "应走访次数", 10), Column("last_visit", "最近走访日期", 13),
     Column("next_due", "下次应访日期", 13), Column("status", "状态", 8, _label("due_status")),
 ]
@@ -127,7 +127,8 @@ PAIRING_COLUMNS = [
     Column("target_id", "对象编号", 38), Column("target_name", "户主姓名", 10), Column("township", "乡镇代码", 12),
     Column("village", "村(社区)代码", 15), Column("cadence", "走访周期", 8, _label("cadence")),
     Column("formed_on", "结对日期", 12), Column("last_visit", "最近走访日期", 13),
-    Column("visits_in_period", "本期走访次数", 12), Column("verified_visits_in_period", "本期核验走访", 12),
+    Column("visits_in_period", "本期走访次数(计入走访的方式,含未核验)", 16),
+    Column("verified_visits_in_period", "本期核验通过的走访次数", 14),
     Column("due_date", "应访日期", 12), Column("status", "状态", 8, _label("due_status")),
 ]
 

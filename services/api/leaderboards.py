@@ -14,7 +14,9 @@ from .routing import Call, endpoint
 
 
 class LeaderboardQuery(InPeriod):
-    by: Literal["verified_visits", "distinct_households", "issues_resolved", "satisfaction_pct"] = "verified_visits"
+    by: Literal["verified_visits", "distinct_households", "issues_resolved", "satisfaction_pct"] = Field(
+        "verified_visits", description="verified_visits: visits the verdicts accepted, of the kinds the county counts"
+        " as visits (not phone calls by default); distinct_households: households among them")
     limit: int = Field(20, ge=1, le=500)
     offset: int = Field(0, ge=0)
 

@@ -104,8 +104,11 @@ async def province_county_months(call: Call) -> Page:
 
 class RankingQuery(AsOf):
     month: MonthText | None = Field(None, description="YYYY-MM; default: this month")
-    by: Literal["coverage_pct", "verified_visits", "issues_resolved", "satisfaction_pct", "pairings_compliant_pct",
-                "interview_coverage_pct"] = "coverage_pct"
+    by: Literal["verified_coverage_pct", "coverage_pct", "verified_visits", "issues_resolved", "satisfaction_pct",
+                "pairings_compliant_pct", "interview_coverage_pct"] = Field(
+        "verified_coverage_pct", description="verified_coverage_pct: households with a verified visit in the month"
+        " over households; coverage_pct: with any visit (verified or not); visits are of the kinds the county"
+        " counts (not phone calls by default)")
 
 
 @endpoint("GET", "/province/rankings", query=RankingQuery, response=Page, roles=PROVINCE, tags=["province"],

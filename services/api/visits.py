@@ -50,6 +50,8 @@ class AuditQuery(NewestFirst):
     verdict: Literal["verified", "unverified", "voided"] | None = Field(
         None, description="unverified: not voided, and a verdict rule failed (see `reasons`)")
     kind: VisitKind | None = None
+    reason: Literal["no_position", "mocked", "poor_accuracy", "too_far", "no_household_location", "backdated",
+                    "future"] | None = Field(None, description="only check-ins not verified for this reason")
     occurred_from: date | None = Field(None, ge=EARLIEST, le=LATEST, description="first day (China time), inclusive")
     occurred_to: date | None = Field(None, ge=EARLIEST, le=LATEST,
                                      description="last day (China time), inclusive; before `occurred_from`: no rows")
@@ -58,7 +60,9 @@ class AuditQuery(NewestFirst):
 @endpoint("GET", "/visits/audit", query=AuditQuery, response=Page, roles=ADMIN, tags=["visits"], errors={404},
           summary="The visit audit: check-ins newest first with their stored verdict and its reasons, voided ones too",
           description="Each row: `verdict` (verified, unverified, voided), `reasons` (voided, no_position, mocked, "
-                      "poor_accuracy, too_far, no_household_location, impossible_travel), `void_reason`, "
+                      "poor_accuracy, too_far, no_household_location, impossible_travel, backdated: received more "
+                      "than the county's `backdated_after_days` after it happened, future: dated over 10 minutes "
+                      "after it was received), `void_reason`, "
                       "`distance_m`, `accuracy_m`, `travel_kmh` from the cadre's previous check-in.")
 async def visits_audit(call: Call) -> Page:
     query: AuditQuery = call.query
@@ -68,7 +72,7 @@ async def visits_audit(call: Call) -> Page:
         answer = await verdicts.page(conn, schema_of(call), cadre_id=query.cadre_id, village=query.village,
                                      kind=query.kind, verdict=query.verdict, occurred_from=query.occurred_from,
                                      occurred_to=query.occurred_to, limit=query.limit, after=query.after,
-                                     as_of=query.as_of)
+                                     as_of=query.as_of, reason=query.reason)
     page = keyset_page(answer, query.limit)
     page.items = await with_heads(call, await with_void_reasons(call, page.items))  # admins see the heads
     return page

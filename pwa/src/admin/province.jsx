@@ -11,9 +11,10 @@ import { coverageColour } from './periods.js';
 import { Sparkline } from './charts.jsx';
 import { latestMonth, monthSeries } from './shaping.js';
 
-const RANK_BY = ['coverage_pct', 'verified_visits', 'issues_resolved', 'satisfaction_pct', 'pairings_compliant_pct', 'interview_coverage_pct'];
-const SHOWN = ['households', 'visited', 'coverage_pct', 'verified_visits', 'issues_raised', 'issues_resolved', 'satisfaction_pct', 'pairings_compliant_pct', 'interview_coverage_pct'];
-const PERCENT = new Set(['coverage_pct', 'satisfaction_pct', 'pairings_compliant_pct', 'interview_coverage_pct']);
+// Verified coverage first: rankings invite gaming, so they go by what the verdicts accepted by default.
+const RANK_BY = ['verified_coverage_pct', 'coverage_pct', 'verified_visits', 'issues_resolved', 'satisfaction_pct', 'pairings_compliant_pct', 'interview_coverage_pct'];
+const SHOWN = ['households', 'visited', 'coverage_pct', 'verified_visited', 'verified_coverage_pct', 'verified_visits', 'issues_raised', 'issues_resolved', 'satisfaction_pct', 'pairings_compliant_pct', 'interview_coverage_pct'];
+const PERCENT = new Set(['verified_coverage_pct', 'coverage_pct', 'satisfaction_pct', 'pairings_compliant_pct', 'interview_coverage_pct']);
 const show = (field, value) => (PERCENT.has(field) ? pct(value) : value ?? '—');
 
 export function Province() {
@@ -23,7 +24,7 @@ export function Province() {
   const [year, setYear] = useState(thisYear);
   // null until the counties' figures say which month the view opens on (see below).
   const [month, setMonth] = useState(null);
-  const [by, setBy] = useState('coverage_pct');
+  const [by, setBy] = useState('verified_coverage_pct');
   const [ranking, setRanking] = useState(null);
   const [counties, setCounties] = useState(null);
   const [shapes, setShapes] = useState(null);

@@ -16,9 +16,12 @@ const NUMBERS = [
   ['verified_max_distance_m', 1, 100000, 'any'],
   ['verified_max_accuracy_m', 1, 10000, 'any'],
   ['impossible_travel_kmh', 1, 2000, 'any'],
+  ['backdated_after_days', 1, 366, 1],
 ];
 const OPTIONAL = new Set(['hardship_households_per_cadre']);
-const WHOLE = new Set(['household_visits_per_year', 'due_soon_days', 'hardship_households_per_cadre', 'interviews_per_year']);
+const WHOLE = new Set(['household_visits_per_year', 'due_soon_days', 'hardship_households_per_cadre', 'interviews_per_year',
+  'backdated_after_days']);
+const VISIT_KINDS = codes('visit_kind');
 const ROUTES = ['on_the_spot', 'monthly_review', 'department', 'leadership'];
 const RANKS = codes('rank');
 const POLL_MS = 1000;
@@ -69,6 +72,7 @@ export function Rules() {
     const byRank = numbersByKey(f, 'quota_', RANKS);
     next.paired_households_by_rank = Object.keys(byRank).length ? byRank : null;
     next.monthly_review_weekday = parseInt(f.get('monthly_review_weekday'), 10);
+    next.visit_kinds_counted = VISIT_KINDS.filter((kind) => f.get(`counted_${kind}`) === 'on');
     try {
       setRules(await api.put('/rules', next));
       setError(null);
@@ -139,6 +143,16 @@ export function Rules() {
               {label('rank', rank)}
               <input name={`quota_${rank}`} type="number" min="0" max="100"
                 defaultValue={rules.paired_households_by_rank?.[rank] ?? ''} data-testid={`rule-quota-${rank}`} />
+            </label>
+          ))}
+        </fieldset>
+        <fieldset class="filters">
+          <legend>{at('rule_visit_kinds_counted')}</legend>
+          {VISIT_KINDS.map((kind) => (
+            <label class="check">
+              <input name={`counted_${kind}`} type="checkbox" defaultChecked={rules.visit_kinds_counted.includes(kind)}
+                data-testid={`rule-counted-${kind}`} />
+              {label('visit_kind', kind)}
             </label>
           ))}
         </fieldset>

@@ -3,6 +3,8 @@
 // a cadre's quota figures fill.
 
 export const VERDICTS = ['verified', 'unverified', 'voided'];
+// The reasons stored with a verdict, that GET /visits/audit filters by (projections/verdicts.py STORED_REASONS).
+export const REASONS = ['no_position', 'mocked', 'poor_accuracy', 'too_far', 'no_household_location', 'backdated', 'future'];
 // A visit not yet voided has only its check-in: voiding is the one change it takes.
 export const UNVOIDED_VISIT_VERSION = 1;
 export const REASON_MAX = 200; // the server's limit on a void's reason (services/domain/commands.py `Reason`)

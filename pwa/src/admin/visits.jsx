@@ -6,11 +6,11 @@ import { at } from './i18n.js';
 import { codes, label } from './vocab.js';
 import { localTime, problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces, villageLabel } from './places.js';
-import { auditQuery, reasonKeys, REASON_MAX, VERDICTS, voidBody } from './visits.js';
+import { auditQuery, reasonKeys, REASON_MAX, REASONS, VERDICTS, voidBody } from './visits.js';
 
 const PAGE = 50;
 const KINDS = codes('visit_kind');
-const EMPTY = { cadre_id: '', village: '', verdict: '', kind: '', occurred_from: '', occurred_to: '' };
+const EMPTY = { cadre_id: '', village: '', verdict: '', reason: '', kind: '', occurred_from: '', occurred_to: '' };
 
 /** A keyset list (`next` → `after`) a page at a time: `{ items, next, error, more }`, reloaded when `deps`
  * or the verdicts read model change; `view` marks the page ready (tests wait for it) once loaded. */
@@ -78,6 +78,15 @@ export function VisitAudit() {
               <option value="">{at('all')}</option>
               {VERDICTS.map((v) => (
                 <option value={v}>{at(`verdict_${v}`)}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {at('filter_reason')}
+            <select value={filters.reason} onChange={set('reason')} data-testid="audit-filter-reason">
+              <option value="">{at('all')}</option>
+              {REASONS.map((r) => (
+                <option value={r}>{at(`reason_${r}`, { m: '…', kmh: '…', reason: '' })}</option>
               ))}
             </select>
           </label>

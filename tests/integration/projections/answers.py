@@ -41,7 +41,7 @@ def matches_fold(result: dict, fold: Any) -> None:
         for level in ("village", "township", "county"):
             rows = result[f"coverage {period} {level}"]
             figures = {r["key"]: {k: r[k] for k in ("households", "visited_once", "visited_twice", "visits",
-                                                     "verified_visits")} for r in rows}
+                                                     "verified_visits", "verified_visited")} for r in rows}
             assert figures == fold.coverage(period.start, period.end, level), (period, level)
     statuses = {h["household_id"]: (h["visits_this_year"], h["status"], h["next_due"]) for h in result["households"]}
     assert statuses == fold.household_status()

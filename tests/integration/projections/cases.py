@@ -44,7 +44,7 @@ class Story:
 
     def visit(self, at: datetime, cadre: Cadre, home: Household | None, *, north_m: float = 0.0,
               accuracy_m: float = 10.0, mock: bool = False, fix: bool = True, occurred_at: datetime | None = None,
-              lat: float | None = None, lon: float | None = None) -> Visit:
+              lat: float | None = None, lon: float | None = None, kind: str = "home") -> Visit:
         base_lat, base_lon = (home.lat, home.lon) if home else (lat, lon)
         position = {"lat": (lat if lat is not None else base_lat) + north_m * METRE,
                     "lon": lon if lon is not None else base_lon, "accuracy_m": accuracy_m, "provider": "gps",
@@ -52,7 +52,7 @@ class Story:
         with clock.at(at):
             visit = Visit(id=uuid.uuid4(), cadre_id=cadre.id, target_kind="household" if home else "enterprise",
                           target_id=str(home.id) if home else "ENT-7", household_id=home.id if home else None,
-                          village=home.village if home else None, kind="home", occurred_at=occurred_at or at,
+                          village=home.village if home else None, kind=kind, occurred_at=occurred_at or at,
                           received_at=at, position=position, topics=[], note="", companions=[], device_id=None)
         self.events += visit.collect_events()
         return visit
@@ -63,11 +63,12 @@ class Story:
         self.events += aggregate.collect_events()
 
 
-async def project(url: str, schema: str, events: list[Any], rules: Rules | None = None) -> asyncpg.Connection:
-    """A fresh county holding exactly these events, projected by our read models; returns a connection."""
+async def project(url: str, schema: str, events: list[Any], rules: Rules | None = None,
+                  names: list[str] = MINE) -> asyncpg.Connection:
+    """A fresh county holding exactly these events, projected by these read models; returns a connection."""
     conn = await asyncpg.connect(url)
     await reset_county(conn, schema)
     await store_events(conn, schema, events)
-    await Driver(url, [by_name(n) for n in MINE], decoder(), 1000, 2).process(
+    await Driver(url, [by_name(n) for n in names], decoder(), 1000, 2).process(
         conn, FollowedCounty(schema.removeprefix("county_"), schema, rules or Rules()))
     return conn

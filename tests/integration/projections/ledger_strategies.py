@@ -181,8 +181,11 @@ def _check_in(draw: Any, world: LedgerWorld, cadres: list, households: list, mom
     visit = Visit(
         id=world.new_id(), cadre_id=draw(st.sampled_from(cadres)), target_kind=kind, target_id=target,
         household_id=household.id if household else None,
-        village=household.village if household else draw(st.sampled_from([None, *sorted(VILLAGES)])), kind="home",
-        occurred_at=moment - timedelta(minutes=draw(st.integers(0, 60 * 24 * 4))), received_at=moment,
+        village=household.village if household else draw(st.sampled_from([None, *sorted(VILLAGES)])),
+        kind=draw(st.sampled_from(["home", "home", "home", "stay", "phone"])),
+        # synced up to 4 days late; now and then backdated beyond the rule (40 days) or dated 2 hours ahead
+        occurred_at=moment - timedelta(minutes=draw(st.one_of(st.integers(0, 60 * 24 * 4), st.sampled_from(
+            [60 * 24 * 40, -120])))), received_at=moment,
         position=position, topics=[], note="", companions=[], device_id=None,
     )
     world.visits[visit.id] = visit
@@ -561,7 +564,7 @@ class Story:
         return pairing.id
 
     def visit(self, when: tuple, cadre: uuid.UUID, household: uuid.UUID | None = None, *, metres: int = 20,
-              mock: bool = False, target: tuple[str, str] | None = None) -> uuid.UUID:
+              mock: bool = False, target: tuple[str, str] | None = None, kind: str = "home") -> uuid.UUID:
         """A check-in `metres` north of the household (or at a non-household target), accurate to 10 m."""
         home = self.world.households[household] if household else None
         lat, lon = (home.lat, home.lon) if home else VILLAGES["469029100201"][1:]
@@ -570,7 +573,7 @@ class Story:
             visit = Visit(
                 id=self.world.new_id(), cadre_id=cadre, target_kind=target[0] if target else "household",
                 target_id=target[1] if target else str(household), household_id=household,
-                village=home.village if home else None, kind="home", occurred_at=moment, received_at=moment,
+                village=home.village if home else None, kind=kind, occurred_at=moment, received_at=moment,
                 position={"lat": lat + metres * METRE, "lon": lon, "accuracy_m": 10.0, "provider": "gps",
                           "is_mock": mock},
                 topics=[], note="", companions=[], device_id=None,

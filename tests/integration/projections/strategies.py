@@ -149,12 +149,14 @@ def _check_in(draw: Any, world: World, cadres: list, households: list, moment: d
             "accuracy_m": float(draw(st.sampled_from([8, 25, 90, 150]))), "provider": "gps",
             "is_mock": draw(st.sampled_from([False, False, True])),
         }
-    occurred = moment - timedelta(minutes=draw(st.sampled_from([0, 0, 0, 30, 60 * 24 * 3])))  # some synced late
+    # some synced late, a few backdated beyond the rule (40 days) or dated in the future (2 hours)
+    occurred = moment - timedelta(minutes=draw(st.sampled_from([0, 0, 0, 30, 60 * 24 * 3, 60 * 24 * 40, -120])))
     visit = Visit(
         id=world.new_id(draw), cadre_id=draw(st.sampled_from(cadres)),
         target_kind="household" if household else "enterprise",
         target_id=str(household.id) if household else "ENT-1", household_id=household.id if household else None,
-        village=household.village if household else None, kind="home", occurred_at=occurred, received_at=moment,
+        village=household.village if household else None,
+        kind=draw(st.sampled_from(["home", "home", "home", "chat", "phone"])), occurred_at=occurred, received_at=moment,
         position=position, topics=[], note="", companions=[], device_id=None,
     )
     world.visits[visit.id] = visit
@@ -178,7 +180,8 @@ class Fold:
         self.places: dict[uuid.UUID, dict] = {}      # household -> latest place
         self.archived: dict[uuid.UUID, datetime] = {}
         self.location: dict[uuid.UUID, tuple[float, float]] = {}
-        self.checkins: dict[uuid.UUID, dict] = {}
+        self.contacts: dict[uuid.UUID, dict] = {}  # every check-in, phone calls too
+        self.checkins: dict[uuid.UUID, dict] = {}  # those of the kinds the rules count as visits
         self.pairings: dict[uuid.UUID, dict] = {}
         self.cadres: dict[uuid.UUID, dict] = {}
         for event in events:
@@ -198,12 +201,17 @@ class Fold:
             distance = geodesic((p["lat"], p["lon"]), home).meters if p and home else None
             verified = bool(p) and p["accuracy_m"] <= self.rules.verified_max_accuracy_m and not p["is_mock"] and (
                 distance <= self.rules.verified_max_distance_m if distance is not None else e.household_id is None)
-            self.checkins[e.originator_id] = {
+            late = e.timestamp - e.occurred_at
+            verified = verified and timedelta(minutes=-10) <= late <= timedelta(days=self.rules.backdated_after_days)
+            self.contacts[e.originator_id] = {
                 "visit_id": e.originator_id, "cadre_id": e.cadre_id, "household_id": e.household_id,
                 "occurred_at": e.occurred_at, "position": p, "distance_m": distance, "verified": verified,
             }
+            if e.kind in self.rules.visit_kinds_counted:
+                self.checkins[e.originator_id] = self.contacts[e.originator_id]
         elif kind == "Visit.Voided":
-            del self.checkins[e.originator_id]
+            del self.contacts[e.originator_id]
+            self.checkins.pop(e.originator_id, None)
         elif kind == "Pairing.Formed":
             self.pairings[e.originator_id] = {"cadre_id": e.cadre_id, "household_id": uuid.UUID(e.target_id),
                                               "cadence": e.cadence or self.rules.default_pairing_cadence,
@@ -220,7 +228,7 @@ class Fold:
         """visit id -> {verified, distance_m, impossible_travel}."""
         result = {}
         by_cadre: dict[uuid.UUID, list[dict]] = {}
-        for c in self.checkins.values():
+        for c in self.contacts.values():
             result[c["visit_id"]] = {"verified": c["verified"], "distance_m": c["distance_m"],
                                      "impossible_travel": False}
             if c["position"]:
@@ -249,9 +257,17 @@ class Fold:
         return {
             key: {"households": len(g), "visited_once": sum(v >= 1 for v, _ in g),
                   "visited_twice": sum(v >= 2 for v, _ in g), "visits": sum(v for v, _ in g),
-                  "verified_visits": sum(w for _, w in g)}
+                  "verified_visits": sum(w for _, w in g), "verified_visited": sum(w >= 1 for _, w in g)}
             for key, g in groups.items()
         }
+
+    def verified_households(self, start: date, end: date) -> int:
+        """Households counted in coverage's period with at least one verified visit in it."""
+        first, after = datetime.combine(start, datetime.min.time(), SHANGHAI), cutoff(end)
+        return sum(1 for household in self.places
+                   if not (household in self.archived and self.archived[household] < first)
+                   and any(c["verified"] for c in self.checkins.values()
+                           if c["household_id"] == household and first <= c["occurred_at"] < after))
 
     # -- completeness --------------------------------------------------------------------------
     def household_status(self) -> dict[uuid.UUID, tuple[int, str, date]]:

@@ -30,6 +30,7 @@ WITH ev AS (
 ), visits AS (
     SELECT (s->'household_id'->>'_data_')::uuid AS household, (s->'occurred_at'->>'_data_')::timestamptz AS at
     FROM ev WHERE topic = 'grassroots:Visit.CheckedIn' AND jsonb_typeof(s->'household_id') = 'object'
+      AND s->>'kind' <> 'phone'  -- a phone call is no visit (the default rules' visit_kinds_counted)
       AND originator_id NOT IN (SELECT originator_id FROM ev WHERE topic = 'grassroots:Visit.Voided')
 )
 SELECT p.household, p.village, p.township, a.at AS archived_at,

@@ -73,3 +73,30 @@ async def test_the_province_figures_stop_counting_pairings_ended_by_an_archiving
         assert (july["pairings"], july["pairings_compliant_pct"]) == (1, 0.0)
     finally:
         await conn.close()
+
+
+async def test_counties_rank_by_verified_coverage_by_default_and_phone_calls_are_no_visits(database_url, county):
+    # 469034 visited 3 of 4 households, but with mocked fixes, and phoned the fourth: 75 % coverage,
+    # none of it verified. 469035 visited 1 of 4, verified.
+    gamed, honest = Story(), Story()
+    cadre = gamed.cadre((2026, 5, 1, 8))
+    homes = [gamed.household((2026, 5, 1, 8)) for _ in range(4)]
+    for home in homes[:3]:
+        gamed.visit((2026, 5, 10, 9), cadre, home, mock=True)
+    gamed.visit((2026, 5, 10, 10), cadre, homes[3], kind="phone")
+    cadre = honest.cadre((2026, 5, 1, 8))
+    homes = [honest.household((2026, 5, 1, 8)) for _ in range(4)]
+    honest.visit((2026, 5, 10, 9), cadre, homes[0])
+    for adcode, story in (("469034", gamed), ("469035", honest)):
+        conn = await project(database_url, county(adcode), story.events)
+        await conn.close()
+    conn = await project(database_url, county("469033"), [])
+    try:
+        ranked = [r for r in await rollup.rankings(conn, PROVINCE, MAY) if r["county"] in ("469034", "469035")]
+        assert [(r["county"], r["visited"], r["coverage_pct"], r["verified_visited"], r["verified_coverage_pct"])
+                for r in ranked] == [("469035", 1, 25.0, 1, 25.0), ("469034", 3, 75.0, 0, 0.0)]
+        by_any_visit = [r["county"] for r in await rollup.rankings(conn, PROVINCE, MAY, by="coverage_pct")
+                        if r["county"] in ("469034", "469035")]
+        assert by_any_visit == ["469034", "469035"]
+    finally:
+        await conn.close()

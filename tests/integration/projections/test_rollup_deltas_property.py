@@ -35,6 +35,7 @@ def recomputed(events: list, day: date) -> dict:
     month = Period.month(day.year, day.month)
     places = fold.base.coverage(month.start, month.end, "county")
     place = next(iter(places.values()), {"households": 0, "visited_once": 0, "verified_visits": 0})
+    verified = fold.base.verified_households(month.start, month.end)
     start, end = month.instants()
     issues = list(fold.issues.values())
     resolved, rated, satisfied = fold._period_issue_counts(issues, start, end)
@@ -44,7 +45,8 @@ def recomputed(events: list, day: date) -> dict:
         "county": ADCODE, "month": month.start, "as_of_date": day,
         "households": place["households"], "visited": place["visited_once"],
         "coverage_pct": _pct(place["visited_once"], place["households"]),
-        "verified_visits": place["verified_visits"],
+        "verified_visits": place["verified_visits"], "verified_visited": verified,
+        "verified_coverage_pct": _pct(verified, place["households"]),
         "issues_raised": sum(start <= i["occurred_at"] < end for i in issues), "issues_resolved": resolved,
         "issues_rated": rated, "issues_satisfied": satisfied, "satisfaction_pct": _pct(satisfied, rated),
         "pairings": len(pairings), "pairings_compliant_pct": _pct(sum(s != "overdue" for s in pairings), len(pairings)),

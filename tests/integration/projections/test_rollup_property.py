@@ -42,6 +42,8 @@ def compare(got, fold):
     place = next(iter(places.values()), {"households": 0, "visited_once": 0, "verified_visits": 0})
     assert (row["households"], row["visited"], row["verified_visits"]) == (
         place["households"], place["visited_once"], place["verified_visits"])
+    verified = then.base.verified_households(month.start, month.end)
+    assert (row["verified_visited"], row["verified_coverage_pct"]) == (verified, _pct(verified, place["households"]))
     start, end = month.instants()
     issues = list(then.issues.values())
     resolved, rated, satisfied = then._period_issue_counts(issues, start, end)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from projections import verdicts
+from projections import completeness, coverage, leaderboards, verdicts
 from projections.base import Period
 from projections.rules import Rules
 from tests.integration.projections.cases import Story, project
@@ -37,7 +38,7 @@ async def test_a_check_in_is_verified_only_when_near_accurate_and_not_mocked(dat
         assert got[cases["no fix"].id]["distance_m"] is None and got[cases["enterprise"].id]["distance_m"] is None
         summary = await verdicts.summary(conn, SCHEMA, period=Period.month(2026, 6))
         assert summary == {"checkins": 6, "verified": 2, "without_position": 1, "mocked": 1, "too_far": 1,
-                           "poor_accuracy": 1, "impossible_travel": 0}
+                           "poor_accuracy": 1, "impossible_travel": 0, "backdated": 0, "future": 0}
     finally:
         await conn.close()
 
@@ -115,3 +116,78 @@ async def test_a_check_in_is_judged_against_where_the_household_lived_at_the_tim
         assert got[after.id]["verified"] and got[after.id]["distance_m"] < 1  # the fix was at the new home
     finally:
         await conn.close()
+
+
+async def test_a_check_in_received_long_after_it_happened_or_dated_in_the_future_is_not_verified(
+        database_url, county):
+    county("469029")
+    story = Story()
+    cadre = story.cadre(T0, None)
+    home = story.household(T0, "469029100201", 18.64, 109.70)
+    cases = {
+        # three weeks offline in the mountains: fine
+        "offline": story.visit(T0 + timedelta(days=21), cadre, home, occurred_at=T0 + timedelta(hours=1)),
+        # received 40 days after it happened: a phone clock set back, or written up long after
+        "backdated": story.visit(T0 + timedelta(days=41), cadre, home, occurred_at=T0 + timedelta(days=1)),
+        # dated 5 minutes ahead of the server: clocks drift
+        "drift": story.visit(T0 + timedelta(days=42), cadre, home, occurred_at=T0 + timedelta(days=42, minutes=5)),
+        # dated 2 hours ahead
+        "future": story.visit(T0 + timedelta(days=43), cadre, home, occurred_at=T0 + timedelta(days=43, hours=2)),
+    }
+    conn = await project(database_url, SCHEMA, story.events)
+    try:
+        got = {c["visit_id"]: c for c in await verdicts.checkins(conn, SCHEMA)}
+        assert {name: (got[v.id]["verified"], got[v.id]["reasons"]) for name, v in cases.items()} == {
+            "offline": (True, []), "backdated": (False, ["backdated"]), "drift": (True, []),
+            "future": (False, ["future"])}
+        audit = await verdicts.page(conn, SCHEMA)
+        assert {i["visit_id"]: i["reasons"] for i in audit["items"]} == {
+            v.id: got[v.id]["reasons"] for v in cases.values()}
+        assert [i["visit_id"] for i in (await verdicts.page(conn, SCHEMA, reason="backdated"))["items"]] == [
+            cases["backdated"].id]
+        assert [i["visit_id"] for i in (await verdicts.page(conn, SCHEMA, reason="future"))["items"]] == [
+            cases["future"].id]
+        summary = await verdicts.summary(conn, SCHEMA)
+        assert (summary["verified"], summary["backdated"], summary["future"]) == (2, 1, 1)
+    finally:
+        await conn.close()
+    # A county that allows 60 days verifies the one received after 40.
+    conn = await project(database_url, SCHEMA, story.events, Rules(backdated_after_days=60))
+    try:
+        got = {c["visit_id"]: c for c in await verdicts.checkins(conn, SCHEMA)}
+        assert got[cases["backdated"].id]["verified"] and got[cases["backdated"].id]["reasons"] == []
+    finally:
+        await conn.close()
+
+
+async def test_only_the_kinds_the_rules_count_are_visits_in_every_figure(database_url, county):
+    county("469029")
+    story = Story()
+    cadre = story.cadre(T0, "469029100")
+    called = story.household(T0, "469029100201", 18.64, 109.70)
+    visited = story.household(T0, "469029100201", 18.65, 109.70)
+    story.visit(T0 + timedelta(hours=1), cadre, called, kind="phone")
+    story.visit(T0 + timedelta(hours=2), cadre, visited, kind="home")
+    mocked = story.household(T0, "469029100201", 18.66, 109.70)
+    story.visit(T0 + timedelta(hours=3), cadre, mocked, kind="home", mock=True)  # a visit, not a verified one
+    june = Period.month(2026, 6)
+
+    async def figures(rules: Rules) -> tuple[Any, ...]:
+        conn = await project(database_url, SCHEMA, story.events, rules,
+                             ["verdicts", "coverage", "completeness", "leaderboards"])
+        try:
+            [whole] = await coverage.coverage(conn, SCHEMA, june, "county")
+            [whole_range] = await coverage.coverage(conn, SCHEMA, Period(date(2026, 6, 1), date(2026, 6, 2)),
+                                                    "county")
+            assert whole_range == {**whole, "key": whole["key"]}
+            homes = {h["household_id"]: h["visits_this_year"] for h in await completeness.households(conn, SCHEMA)}
+            [board] = (await leaderboards.cadres(conn, SCHEMA, june))["items"]
+            contacts = len(await verdicts.checkins(conn, SCHEMA))  # the audit still lists every contact
+            return (whole["visits"], whole["verified_visits"], whole["visited_once"], whole["verified_visited"],
+                    whole["verified_coverage_pct"], homes[called.id], homes[visited.id], board["verified_visits"],
+                    contacts)
+        finally:
+            await conn.close()
+
+    assert await figures(Rules()) == (2, 1, 2, 1, 33.3, 0, 1, 1, 3)
+    assert await figures(Rules(visit_kinds_counted=["home", "phone"])) == (3, 2, 3, 2, 66.7, 1, 1, 2, 3)
