@@ -120,7 +120,7 @@ def register_county(commands: argparse._SubParsersAction) -> None:
     def storage_command(name: str) -> Command:  # imported on use: keeps `grassroots --help` fast
         return lambda args: getattr(importlib.import_module("services.storage.cli"), name)(args)
 
-    county = commands.add_parser("county", help="provision and list counties (tenants)")
+    county = commands.add_parser("county", help="provision, list and place counties (tenants)")
     actions = county.add_subparsers(dest="county_command", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="register a county and create its schema (idempotent)")
     add.add_argument("adcode", help="6-digit administrative division code, e.g. 469029")
@@ -131,8 +131,19 @@ def register_county(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--lat", type=float, help="centroid latitude (WGS-84)")
     add.add_argument("--lon", type=float, help="centroid longitude (WGS-84)")
     add.set_defaults(handler=storage_command("add_county"))
-    show = actions.add_parser("list", help="list the provisioned counties")
+    show = actions.add_parser("list", help="list the provisioned counties (on Citus, with each county's worker)")
     show.set_defaults(handler=storage_command("show_counties"))
+    move = actions.add_parser("move", help="move a county to another Citus worker (online: citus_schema_move)")
+    move.add_argument("adcode", help="6-digit adcode of the county")
+    move.add_argument("--to", required=True, metavar="HOST:PORT", help="the worker, as registered (citus_add_node)")
+    move.add_argument("--block-writes", action="store_true",
+                      help="copy with the county's writes blocked (for nodes without wal_level = logical)")
+    move.set_defaults(handler=storage_command("move_county"))
+    rebalance = actions.add_parser("rebalance", help="spread the counties evenly over the Citus workers")
+    rebalance.add_argument("--dry-run", action="store_true", help="show the moves without making them")
+    rebalance.add_argument("--block-writes", action="store_true",
+                           help="copy with each county's writes blocked (for nodes without wal_level = logical)")
+    rebalance.set_defaults(handler=storage_command("rebalance_counties"))
 
 
 def main(argv: list[str] | None = None) -> int:
