@@ -6,21 +6,27 @@ accuracy ≤ 100 m, not mocked (thresholds from the county's Rules). A check-in 
 a household has no place to compare with: it is verified on accuracy and mock alone. A check-in
 without a fix is never verified.
 
-Impossible travel compares each check-in with the same cadre's previous one (by `occurred_at`, among
-check-ins known and not voided at the query's `as_of`): faster than the rule's km/h is flagged. It is
-computed at query time because a late offline sync can insert a check-in between two others; the
-great-circle distance used there differs from the geodesic by < 0.5 %, far below what the threshold
-resolves.
+Impossible travel compares each check-in with the same cadre's previous one (by `occurred_at`, then
+id, among the cadre's check-ins with a fix and not voided): faster than the rule's km/h (120 by
+default: a car on a mountain road does well under it, so only a fix that cannot be the cadre's own
+trips it) is flagged, and the flag is stored with the check-in's reasons and verdict like any other.
+Phones sync late, so a check-in can arrive between two others, and a void takes one out of its chain:
+either changes the verdict of the check-in after it. Each batch re-judges only the check-ins it
+touched and the one after each of them (`_judge_travel`: index probes on the chain's partial index),
+O(the batch) whatever the cadre's history. Every change of a check-in's travel verdict is also kept in
+`verdicts_travel` with the moment of the event that caused it, so `as_of` answers see the verdict as it
+stood then (within one batch a check-in's travel is judged once, dated by the last event that moved
+it). The great-circle distance used here differs from the geodesic by < 0.5 %, far below what the
+threshold resolves.
 
 Backdating: a check-in recorded (its event's timestamp, when the server received it) more than the
 rule's `backdated_after_days` after it happened is `backdated`; one that claims to have happened more
 than FUTURE (10 minutes) after it was recorded is `future`. Either is never verified.
 
-The verdict and the reasons behind it (all but impossible travel, which depends on the neighbours) are
-stored with the check-in, and so is `counted`: whether its kind counts toward "visited" under the
-county's rules (`counts_as_visit`, e.g. a phone call is a contact, not a visit). Every read model that
-counts visits uses `is_verified` and `counts_as_visit` at apply time, or the stored columns at query
-time, so a rules change re-judges them all alike (services/api/rejudge.py rebuilds the county).
+The verdict and the reasons behind it are stored with the check-in, and so is `counted`: whether its
+kind counts toward "visited" under the county's rules (`counts_as_visit`, e.g. a phone call is a
+contact, not a visit). Every read model that counts visits uses the stored verdict, so a rules change
+re-judges them all alike (services/api/rejudge.py rebuilds the county).
 
 `verdicts_checkins` is also the visit fact table the other read models query: `visible_checkins`
 gives its counted visits as of a cutoff (recorded before it, not voided before it).
@@ -39,6 +45,7 @@ from geopy.distance import geodesic
 from projections.base import Period, Projection, event_name, parse_keyset, parse_time, recorded_before
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
+from projections.travel import Chains, Leg, great_circle_km, impossible
 from services.domain.commands import DEVICE_CLOCK_TOLERANCE
 from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
@@ -51,7 +58,22 @@ TABLES = [
     " household_id uuid, village text, kind text NOT NULL, occurred_at timestamptz NOT NULL,"
     " recorded_at timestamptz NOT NULL, lat float8, lon float8, accuracy_m float8, provider text,"
     " is_mock boolean, distance_m float8, verified boolean NOT NULL,"
-    " voided_at timestamptz, void_reason text, reasons text[] NOT NULL, counted boolean NOT NULL)",
+    " voided_at timestamptz, void_reason text, reasons text[] NOT NULL, counted boolean NOT NULL,"
+    # impossible travel as judged now: the check-in before it in its cadre's chain and the speed between
+    " previous_visit_id uuid, travel_kmh float8)",
+    # Every change of a check-in's travel verdict, at the moment of the event that caused it (`as_of`).
+    # What a check-in's travel verdict was until an event changed it (at `until`): `as_of` answers read
+    # the first change after their cutoff, or the check-in's row when there is none.
+    # `caused_by` is the check-in whose arrival or void changed it, and `verified_before`/`_after` the
+    # verdict either side: the other read models take the change from here with that event.
+    "CREATE TABLE IF NOT EXISTS {schema}.verdicts_travel ("
+    " visit_id uuid NOT NULL, until timestamptz NOT NULL, caused_by uuid NOT NULL, previous_visit_id uuid,"
+    " travel_kmh float8, impossible boolean NOT NULL, verified_before boolean NOT NULL,"
+    " verified_after boolean NOT NULL, PRIMARY KEY (visit_id, until))",
+    "CREATE INDEX IF NOT EXISTS verdicts_travel_caused ON {schema}.verdicts_travel (caused_by)",
+    # A cadre's chain for impossible travel: its live check-ins with a fix, one probe finds a neighbour.
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_chain ON {schema}.verdicts_checkins (cadre_id, occurred_at, visit_id)"
+    " WHERE lat IS NOT NULL AND voided_at IS NULL",
     # Every index ends in (occurred_at, visit_id): the audit list and the work logs page newest first by
     # that key, each filter reading a range of its own index (`page`).
     "CREATE INDEX IF NOT EXISTS verdicts_checkins_cadre"
@@ -72,15 +94,15 @@ TABLES = [
 VERDICTS = ("verified", "unverified", "voided")
 REASONS = ("voided", "no_position", "mocked", "poor_accuracy", "too_far", "no_household_location",
            "impossible_travel", "backdated", "future")
-# The reasons stored with a check-in when it is judged (voided and impossible travel depend on later events).
-STORED_REASONS = tuple(r for r in REASONS if r not in ("voided", "impossible_travel"))
+# The reasons stored with a check-in (a void is its own verdict, kept apart).
+STORED_REASONS = tuple(r for r in REASONS if r != "voided")
 # A check-in may claim a moment this far after the server received it (phone clocks drift a little): the
 # tolerance the commands allow, so only events that came in another way (an import, an old client) trip it.
 FUTURE = DEVICE_CLOCK_TOLERANCE
 
 CHECKIN_COLUMNS = (
     "visit_id, cadre_id, target_kind, target_id, household_id, village, kind, occurred_at, recorded_at,"
-    " lat, lon, accuracy_m, provider, is_mock, distance_m, verified, reasons, counted"
+    " lat, lon, accuracy_m, provider, is_mock, distance_m, verified, reasons, counted, previous_visit_id, travel_kmh"
 )
 
 
@@ -93,13 +115,36 @@ def counts_as_visit(kind: str, rules: Rules) -> bool:
 def visible_checkins(schema: str, cutoff: str = "$1", *, contacts: bool = False) -> str:
     """SQL for the visits a rebuild cut at `cutoff` (a parameter holding a timestamptz or NULL for now)
     would hold, voided ones left out: only the kinds that count (`counts_as_visit`), or every contact
-    with `contacts`. (`coalesce` to infinity, not `$1 IS NULL OR …`: the planner's generic plans
-    misjudged the OR form into nested loops over whole tables.)"""
+    with `contacts`. Their verdict, reasons and travel are as they stood at the cutoff (`travel_then`).
+    (`coalesce` to infinity, not `$1 IS NULL OR …`: the planner's generic plans misjudged the OR form
+    into nested loops over whole tables.)"""
     until = f"coalesce({cutoff}::timestamptz, 'infinity')"
     return (
-        f"(SELECT * FROM {schema}.verdicts_checkins WHERE recorded_at < {until}"
-        f" AND (voided_at IS NULL OR voided_at >= {until}){'' if contacts else ' AND counted'})"
+        f"(SELECT v.visit_id, v.cadre_id, v.target_kind, v.target_id, v.household_id, v.village, v.kind,"
+        f" v.occurred_at, v.recorded_at, v.lat, v.lon, v.accuracy_m, v.provider, v.is_mock, v.distance_m,"
+        f" v.voided_at, v.void_reason, v.counted, {THEN_COLUMNS}"
+        f" FROM {schema}.verdicts_checkins v {travel_then(schema, cutoff)} WHERE v.recorded_at < {until}"
+        f" AND (v.voided_at IS NULL OR v.voided_at >= {until}){'' if contacts else ' AND v.counted'})"
     )
+
+
+def travel_then(schema: str, cutoff: str = "$1", alias: str = "v") -> str:
+    """SQL joining `t`, the first change of `alias`'s travel verdict at or after `cutoff` (what it was
+    until then; no row when it has not changed since, or when `cutoff` is NULL: now): one index probe."""
+    return (f"LEFT JOIN LATERAL (SELECT true AS changed, t.previous_visit_id, t.travel_kmh, t.impossible"
+            f" FROM {schema}.verdicts_travel t WHERE t.visit_id = {alias}.visit_id AND t.until >= {cutoff}::timestamptz"
+            f" ORDER BY t.until LIMIT 1) t ON true")
+
+
+# A check-in's verdict, reasons and travel as they stood at `travel_then`'s cutoff (alias `v`).
+_IMPOSSIBLE_THEN = "coalesce(t.impossible, 'impossible_travel' = ANY(v.reasons))"
+_REASONS_THEN = (f"array_remove(v.reasons, 'impossible_travel')"
+                 f" || CASE WHEN {_IMPOSSIBLE_THEN} THEN '{{impossible_travel}}'::text[] ELSE '{{}}' END")
+THEN_COLUMNS = (
+    f"({_REASONS_THEN}) AS reasons, cardinality({_REASONS_THEN}) = 0 AS verified,"
+    " CASE WHEN t.changed THEN t.previous_visit_id ELSE v.previous_visit_id END AS previous_visit_id,"
+    " CASE WHEN t.changed THEN t.travel_kmh ELSE v.travel_kmh END AS travel_kmh"
+)
 
 
 # One measurer for every check-in: building geopy's Geodesic per call cost more than the measuring.
@@ -154,21 +199,16 @@ def is_verified(event: Any, household: tuple[float, float] | None, rules: Rules)
     from it by under 0.6 %, so a fix more than 1 % away from the distance limit is decided by the arc."""
     position = event.position
     if position and household is not None:
-        arc = 1000 * _great_circle_km(position["lat"], position["lon"], *household)
+        arc = 1000 * great_circle_km(position["lat"], position["lon"], *household)
         limit = rules.verified_max_distance_m
         if abs(arc - limit) > 0.01 * limit:
             return arc <= limit and not _reasons(event, arc, rules)
     return judge(event, household, rules)[1]
 
 
-def _great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    la1, lo1, la2, lo2 = map(math.radians, (lat1, lon1, lat2, lon2))
-    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h)))
-
-
 class Verdicts(Projection):
     name = "verdicts"
+    version = 2  # impossible travel stored with the verdict
     tables = TABLES
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
@@ -184,7 +224,7 @@ class Verdicts(Projection):
             )
             places.update({r["household_id"]: (r["lat"], r["lon"]) for r in rows})
         moved: dict[UUID, tuple[float, float]] = {}
-        checkins: list[tuple[Any, ...]] = []  # rows in CHECKIN_COLUMNS order
+        checkins: list[list[Any]] = []  # rows in CHECKIN_COLUMNS order
         voids: list[tuple[UUID, datetime, str]] = []
         for event in events:
             name = event_name(event)
@@ -194,14 +234,14 @@ class Verdicts(Projection):
                 household_id = _uuid(event.household_id)
                 position = event.position
                 distance, verified, reasons = judge(event, places.get(household_id) if household_id else None, rules)
-                checkins.append((
+                checkins.append([
                     event.originator_id, _uuid(event.cadre_id), event.target_kind, str(event.target_id),
                     household_id, event.village, event.kind, parse_time(event.occurred_at), event.timestamp,
                     position["lat"] if position else None, position["lon"] if position else None,
                     position.get("accuracy_m") if position else None, position.get("provider") if position else None,
                     bool(position.get("is_mock")) if position else None, distance, verified, reasons,
-                    counts_as_visit(event.kind, rules),
-                ))
+                    counts_as_visit(event.kind, rules), None, None,  # its leg: `_travel`
+                ])
             elif name == "Visit.Voided":
                 voids.append((event.originator_id, event.timestamp, event.reason))
         if moved:
@@ -210,18 +250,105 @@ class Verdicts(Projection):
                 " DO UPDATE SET lat = excluded.lat, lon = excluded.lon",
                 [(k, lat, lon) for k, (lat, lon) in moved.items()],
             )
+        void = f"""UPDATE {schema}.verdicts_checkins v SET voided_at = d.at, void_reason = d.reason
+            FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS d(visit_id, at, reason)
+            WHERE v.visit_id = d.visit_id AND v.voided_at IS NULL RETURNING v.*"""
+        # Voids of check-ins stored before the batch first, so the chains read next are as the batch leaves them.
+        voided = await conn.fetch(void, *map(list, zip(*voids, strict=True))) if voids else []
+        rejudged = await _travel(conn, schema, events, checkins, voided, rules)
         if checkins:
             await conn.executemany(
                 f"INSERT INTO {schema}.verdicts_checkins ({CHECKIN_COLUMNS}) VALUES"
-                " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
+                " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)",
                 checkins,
             )
-        if voids:
-            await conn.executemany(
-                f"UPDATE {schema}.verdicts_checkins SET voided_at = $2, void_reason = $3"
-                " WHERE visit_id = $1 AND voided_at IS NULL",
-                voids,
-            )
+            stored = {r["visit_id"] for r in voided}
+            late = [v for v in voids if v[0] not in stored]
+            if late:  # check-ins voided in the batch they came in
+                await conn.execute(void, *map(list, zip(*late, strict=True)))
+        await _store_travel(conn, schema, *rejudged)
+
+
+# A row of CHECKIN_COLUMNS by position: the fields the travel judgement reads and writes.
+_ID, _CADRE, _OCCURRED, _RECORDED, _LAT, _LON, _VERIFIED, _REASONS, _PREVIOUS, _KMH = 0, 1, 7, 8, 9, 10, 15, 16, 18, 19
+# (visit, its leg now, its reasons now) for stored check-ins whose leg changed; the history rows
+_Rejudged = tuple[list[tuple[UUID, Leg, list[str]]], list[tuple[Any, ...]]]
+
+
+def _with_travel(reasons: Sequence[str], leg: Leg, rules: Rules) -> list[str]:
+    """`reasons` with impossible travel as `leg` judges it."""
+    kept = [r for r in reasons if r != "impossible_travel"]
+    return [*kept, "impossible_travel"] if impossible(leg, rules.impossible_travel_kmh) else kept
+
+
+async def _travel(conn: AsyncConnection, schema: str, events: Sequence[Any], checkins: list[list[Any]],
+                  voided: Sequence[Record], rules: Rules) -> _Rejudged:
+    """Judge impossible travel for the batch (`projections.travel`) before its check-ins are written: each
+    new check-in with a fix gets its leg in its row; the stored ones whose leg changed are returned with
+    the history rows of every change (what the leg was until then, and the verdict before and after).
+    One query reads, for each new or voided check-in with a fix, the stored live ones just before and
+    after it in its cadre's chain (two probes of the chain index)."""
+    fresh = {row[_ID]: row for row in checkins if row[_LAT] is not None}
+    anchors = [(row[_CADRE], row[_OCCURRED], row[_ID]) for row in fresh.values()]
+    anchors += [(r["cadre_id"], r["occurred_at"], r["visit_id"]) for r in voided if r["lat"] is not None]
+    if not anchors:
+        return [], []
+    chain = (f"FROM {schema}.verdicts_checkins q WHERE q.lat IS NOT NULL AND q.voided_at IS NULL"
+             " AND q.cadre_id = a.cadre_id")
+    rows = await conn.fetch(
+        f"""
+        SELECT n.* FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[]) AS a(cadre_id, occurred_at, visit_id)
+        CROSS JOIN LATERAL (
+            (SELECT q.* {chain} AND (q.occurred_at, q.visit_id) < (a.occurred_at, a.visit_id)
+             ORDER BY q.occurred_at DESC, q.visit_id DESC LIMIT 1)
+            UNION ALL
+            (SELECT q.* {chain} AND (q.occurred_at, q.visit_id) > (a.occurred_at, a.visit_id)
+             ORDER BY q.occurred_at, q.visit_id LIMIT 1)) n
+        """,
+        *map(list, zip(*anchors, strict=True)),
+    )
+    chains = Chains()
+    known = {r["visit_id"]: r for r in [*rows, *voided] if r["lat"] is not None}
+    for r in known.values():
+        chains.know(r["cadre_id"], (r["occurred_at"], r["visit_id"]), r["lat"], r["lon"],
+                    (r["previous_visit_id"], r["travel_kmh"]))
+    for event in events:
+        name = event_name(event)
+        if name == "Visit.CheckedIn" and event.originator_id in fresh:
+            row = fresh[event.originator_id]
+            chains.arrive(row[_CADRE], (row[_OCCURRED], row[_ID]), row[_LAT], row[_LON], row[_RECORDED])
+        elif name == "Visit.Voided":
+            chains.leave(event.originator_id, event.timestamp)
+    for row in fresh.values():
+        row[_PREVIOUS], row[_KMH] = chains.legs[row[_ID]]
+        row[_REASONS] = _with_travel(row[_REASONS], chains.legs[row[_ID]], rules)
+        row[_VERIFIED] = not row[_REASONS]
+    history = []
+    for change in chains.changes:
+        reasons = known[change.visit_id]["reasons"] if change.visit_id in known else fresh[change.visit_id][_REASONS]
+        history.append((change.visit_id, change.at, change.caused_by, *change.before,
+                        impossible(change.before, rules.impossible_travel_kmh),
+                        not _with_travel(reasons, change.before, rules),
+                        not _with_travel(reasons, change.after, rules)))
+    moved = {c.visit_id for c in chains.changes if c.visit_id in known}
+    return [(v, chains.legs[v], _with_travel(known[v]["reasons"], chains.legs[v], rules)) for v in moved], history
+
+
+async def _store_travel(conn: AsyncConnection, schema: str, rejudged: list[tuple[UUID, Leg, list[str]]],
+                        history: list[tuple[Any, ...]]) -> None:
+    """Write the new legs and verdicts of stored check-ins and the history of every change."""
+    if history:
+        await conn.executemany(
+            f"INSERT INTO {schema}.verdicts_travel VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (visit_id, until) DO NOTHING",  # two changes at one moment: what it was before both
+            history,
+        )
+    if rejudged:
+        await conn.executemany(
+            f"UPDATE {schema}.verdicts_checkins SET previous_visit_id = $2, travel_kmh = $3, reasons = $4,"
+            " verified = cardinality($4::text[]) = 0 WHERE visit_id = $1",
+            [(visit, *leg, reasons) for visit, leg, reasons in rejudged],
+        )
 
 
 projection = Verdicts()
@@ -231,62 +358,40 @@ async def checkins(conn: AsyncConnection, schema: str, *, period: Period | None 
                    household_id: UUID | None = None, as_of: date | None = None) -> list[dict[str, Any]]:
     """Check-ins with their verdicts (voided ones left out), newest first, optionally for one period
     (by `occurred_at`), cadre or household."""
-    rules = await load_rules(conn, adcode_of(schema))
     # Only the filters asked for go into the SQL: with `$n IS NULL OR …` a cached generic plan made
     # for one filter ran a county-wide query for 35 s instead of 0.1 s.
     args: list[Any] = [recorded_before(as_of)]
-    chain, rows_wanted = ["lat IS NOT NULL"], ["true"]
+    wanted = ["true"]
     if cadre_id is not None:
         args.append(cadre_id)
-        # a chain is one cadre's: only the cadres asked about need theirs
-        chain.append(f"cadre_id = ${len(args)}")
-        rows_wanted.append(f"v.cadre_id = ${len(args)}")
+        wanted.append(f"v.cadre_id = ${len(args)}")
     if household_id is not None:
         args.append(household_id)
-        chain.append(f"cadre_id IN (SELECT cadre_id FROM visible WHERE household_id = ${len(args)})")
-        rows_wanted.append(f"v.household_id = ${len(args)}")
+        wanted.append(f"v.household_id = ${len(args)}")
     if period is not None:
         args.extend(period.instants())
-        rows_wanted.append(f"v.occurred_at >= ${len(args) - 1} AND v.occurred_at < ${len(args)}")
+        wanted.append(f"v.occurred_at >= ${len(args) - 1} AND v.occurred_at < ${len(args)}")
     rows = await conn.fetch(
-        f"""
-        WITH visible AS {visible_checkins(schema, contacts=True)},
-        chained AS (
-            SELECT v.*, lag(lat) OVER w AS prev_lat, lag(lon) OVER w AS prev_lon,
-                   lag(occurred_at) OVER w AS prev_at, lag(visit_id) OVER w AS prev_visit
-            FROM visible v WHERE {" AND ".join(chain)}
-            WINDOW w AS (PARTITION BY cadre_id ORDER BY occurred_at, visit_id)
-        ),
-        judged AS (
-            SELECT visit_id, prev_visit,
-                   2 * 6371.0088 * asin(sqrt(power(sin(radians(lat - prev_lat) / 2), 2)
-                     + cos(radians(lat)) * cos(radians(prev_lat)) * power(sin(radians(lon - prev_lon) / 2), 2)))
-                   AS travel_km,
-                   extract(epoch FROM occurred_at - prev_at)::float8 / 3600.0 AS travel_hours
-            FROM chained WHERE prev_lat IS NOT NULL
-        )
-        SELECT v.*, j.prev_visit, j.travel_km, j.travel_hours
-        FROM visible v LEFT JOIN judged j USING (visit_id)
-        WHERE {" AND ".join(rows_wanted)}
-        ORDER BY v.occurred_at DESC, v.visit_id
-        """,
+        f"SELECT * FROM {visible_checkins(schema, contacts=True)} v WHERE {' AND '.join(wanted)}"
+        " ORDER BY v.occurred_at DESC, v.visit_id",
         *args,
     )
-    return [_verdict(row, rules) for row in rows]
+    return [_verdict(row) for row in rows]
 
 
-def _verdict(row: Record, rules: Rules) -> dict[str, Any]:
-    km, hours = row["travel_km"], row["travel_hours"]
-    speed = None if km is None else (km / hours if hours > 0 else (0.0 if km == 0 else float("inf")))
+def _kmh(speed: float | None) -> float | None:
+    return None if speed is None or speed == math.inf else round(speed, 1)
+
+
+def _verdict(row: Record) -> dict[str, Any]:
     return {
         "visit_id": row["visit_id"], "cadre_id": row["cadre_id"], "target_kind": row["target_kind"],
         "target_id": row["target_id"], "household_id": row["household_id"], "village": row["village"],
         "kind": row["kind"], "occurred_at": row["occurred_at"], "recorded_at": row["recorded_at"],
         "lat": row["lat"], "lon": row["lon"], "accuracy_m": row["accuracy_m"], "is_mock": row["is_mock"],
         "distance_m": row["distance_m"], "verified": row["verified"], "reasons": list(row["reasons"]),
-        "counted": row["counted"], "previous_visit_id": row["prev_visit"],
-        "travel_kmh": None if speed is None or speed == float("inf") else round(speed, 1),
-        "impossible_travel": speed is not None and speed > rules.impossible_travel_kmh,
+        "counted": row["counted"], "previous_visit_id": row["previous_visit_id"],
+        "travel_kmh": _kmh(row["travel_kmh"]), "impossible_travel": "impossible_travel" in row["reasons"],
     }
 
 
@@ -301,8 +406,8 @@ async def page(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = No
     partial index of unverified ones.
     `verdict` is `verified`, `unverified` (neither: a fix that failed a rule) or `voided` (as of
     `as_of`); `occurred_from`/`occurred_to` are Chinese calendar days, inclusive (a range ending
-    before it starts holds nothing). Each filter reads a range of its own index and the previous
-    check-in of each row's cadre (impossible travel) is one index probe: O(the page)."""
+    before it starts holds nothing). Each filter reads a range of its own index, on the verdicts as
+    stored now; each row's travel as it stood at `as_of` is one index probe: O(the page)."""
     if verdict is not None and verdict not in VERDICTS:
         raise ValueError(f"verdict is one of {', '.join(VERDICTS)}, not {verdict!r}")
     if not 1 <= limit <= 500:
@@ -312,7 +417,6 @@ async def page(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = No
     cursor_at, cursor_id = parse_keyset(after)
     if occurred_from is not None and occurred_to is not None and occurred_to < occurred_from:
         return {"items": [], "next": None}
-    rules = await load_rules(conn, adcode_of(schema))
     until = "coalesce($1::timestamptz, 'infinity')"  # see `visible_checkins`
     voided = f"(v.voided_at IS NOT NULL AND v.voided_at < {until})"
     args: list[Any] = [recorded_before(as_of), limit + 1]
@@ -341,45 +445,34 @@ async def page(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = No
         wanted.append(f"(v.occurred_at, v.visit_id) < (${len(args) - 1}, ${len(args)})")
     rows = await conn.fetch(
         f"""
-        SELECT v.*, {voided} AS is_voided, p.visit_id AS prev_visit, p.lat AS prev_lat, p.lon AS prev_lon,
-               p.occurred_at AS prev_at
-        FROM {schema}.verdicts_checkins v
-        LEFT JOIN LATERAL (
-            SELECT q.visit_id, q.lat, q.lon, q.occurred_at FROM {schema}.verdicts_checkins q
-            WHERE q.cadre_id = v.cadre_id AND (q.occurred_at, q.visit_id) < (v.occurred_at, v.visit_id)
-              AND q.lat IS NOT NULL AND q.recorded_at < {until} AND (q.voided_at IS NULL OR q.voided_at >= {until})
-            ORDER BY q.occurred_at DESC, q.visit_id DESC LIMIT 1
-        ) p ON v.lat IS NOT NULL AND NOT {voided}
+        SELECT v.visit_id, v.cadre_id, v.target_kind, v.target_id, v.household_id, v.village, v.kind,
+               v.occurred_at, v.recorded_at, v.accuracy_m, v.is_mock, v.distance_m, v.void_reason,
+               {voided} AS is_voided, {THEN_COLUMNS}
+        FROM {schema}.verdicts_checkins v {travel_then(schema)}
         WHERE {" AND ".join(wanted)}
         ORDER BY v.occurred_at DESC, v.visit_id DESC LIMIT $2
         """,
         *args,
     )
-    items = [_audited(row, rules) for row in rows[:limit]]
+    items = [_audited(row) for row in rows[:limit]]
     more = len(rows) > limit
     return {"items": items, "next": f"{items[-1]['occurred_at'].isoformat()}|{items[-1]['visit_id']}" if more else None}
 
 
-def _audited(row: Record, rules: Rules) -> dict[str, Any]:
-    """One check-in as the audit shows it: its stored verdict, the rules it failed and its travel."""
-    speed = None
-    if row["prev_visit"] is not None:
-        km = _great_circle_km(row["prev_lat"], row["prev_lon"], row["lat"], row["lon"])
-        hours = (row["occurred_at"] - row["prev_at"]).total_seconds() / 3600.0
-        speed = km / hours if hours > 0 else (0.0 if km == 0 else float("inf"))
-    reasons = ["voided"] if row["is_voided"] else []
-    reasons += row["reasons"]  # stored when judged (services/api/rejudge.py re-judges them on a rules change)
-    if speed is not None and speed > rules.impossible_travel_kmh:
-        reasons.append("impossible_travel")
+def _audited(row: Record) -> dict[str, Any]:
+    """One check-in as the audit shows it: its stored verdict, the rules it failed and its travel (a
+    voided one: why it was voided and the rules it failed, no travel: it left its cadre's chain)."""
+    voided = row["is_voided"]
+    reasons = ["voided", *(r for r in row["reasons"] if r != "impossible_travel")] if voided else list(row["reasons"])
     return {
         "visit_id": row["visit_id"], "cadre_id": row["cadre_id"], "target_kind": row["target_kind"],
         "target_id": row["target_id"], "household_id": row["household_id"], "village": row["village"],
         "kind": row["kind"], "occurred_at": row["occurred_at"], "recorded_at": row["recorded_at"],
         "accuracy_m": row["accuracy_m"], "is_mock": row["is_mock"], "distance_m": row["distance_m"],
-        "verdict": "voided" if row["is_voided"] else "verified" if row["verified"] else "unverified",
-        "reasons": reasons, "void_reason": row["void_reason"] if row["is_voided"] else None,
-        "previous_visit_id": row["prev_visit"],
-        "travel_kmh": None if speed is None or speed == float("inf") else round(speed, 1),
+        "verdict": "voided" if voided else "verified" if row["verified"] else "unverified",
+        "reasons": reasons, "void_reason": row["void_reason"] if voided else None,
+        "previous_visit_id": None if voided else row["previous_visit_id"],
+        "travel_kmh": None if voided else _kmh(row["travel_kmh"]),
     }
 
 

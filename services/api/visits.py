@@ -50,8 +50,9 @@ class AuditQuery(NewestFirst):
     verdict: Literal["verified", "unverified", "voided"] | None = Field(
         None, description="unverified: not voided, and a verdict rule failed (see `reasons`)")
     kind: VisitKind | None = None
-    reason: Literal["no_position", "mocked", "poor_accuracy", "too_far", "no_household_location", "backdated",
-                    "future"] | None = Field(None, description="only check-ins not verified for this reason")
+    reason: Literal["no_position", "mocked", "poor_accuracy", "too_far", "no_household_location",
+                    "impossible_travel", "backdated", "future"] | None = Field(
+        None, description="only check-ins not verified for this reason")
     occurred_from: date | None = Field(None, ge=EARLIEST, le=LATEST, description="first day (China time), inclusive")
     occurred_to: date | None = Field(None, ge=EARLIEST, le=LATEST,
                                      description="last day (China time), inclusive; before `occurred_from`: no rows")
@@ -63,7 +64,9 @@ class AuditQuery(NewestFirst):
                       "poor_accuracy, too_far, no_household_location, impossible_travel, backdated: received more "
                       "than the county's `backdated_after_days` after it happened, future: dated over 10 minutes "
                       "after it was received), `void_reason`, "
-                      "`distance_m`, `accuracy_m`, `travel_kmh` from the cadre's previous check-in.")
+                      "`distance_m`, `accuracy_m`, `travel_kmh` from the cadre's previous check-in (by when it "
+                      "happened; a check-in synced late re-judges the one after it). Every figure that counts verified "
+                      "visits counts the ones verified here.")
 async def visits_audit(call: Call) -> Page:
     query: AuditQuery = call.query
     if query.cadre_id is not None:

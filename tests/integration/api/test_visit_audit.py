@@ -74,8 +74,9 @@ async def test_a_cadres_checkins_newest_first_with_their_verdicts_and_reasons(ap
     assert [row["head_name"] for row in rows] == ["核查一", "核查二", "核查一"]
     assert (by_id[str(v["far"])]["verdict"], by_id[str(v["far"])]["reasons"]) == ("unverified", ["too_far"])
     fast = by_id[str(v["fast"])]
+    # impossible travel is a verdict like the others: the check-in is not verified
     assert (fast["verdict"], fast["reasons"], fast["previous_visit_id"]) == (
-        "verified", ["impossible_travel"], str(v["far"]))
+        "unverified", ["impossible_travel"], str(v["far"]))
     assert fast["travel_kmh"] > 1000
     others = {row["visit_id"]: row for row in await listed(admin, AUDIT, cadre_id=str(world["second"]))}
     assert others[str(v["mock"])]["reasons"] == ["mocked"]
@@ -87,7 +88,8 @@ async def test_the_filters_combine_village_verdict_kind_and_days(api, world):
     v = world["visits"]
     assert ids(await listed(admin, AUDIT, village=V2)) == [str(v["nofix"]), str(v["far"])]
     assert ids(await listed(admin, AUDIT, village=V2, verdict="unverified", kind="chat")) == [str(v["far"])]
-    assert ids(await listed(admin, AUDIT, village=V1, verdict="verified")) == [str(v["fast"]), str(v["good"])]
+    assert ids(await listed(admin, AUDIT, village=V1, verdict="verified")) == [str(v["good"])]
+    assert ids(await listed(admin, AUDIT, reason="impossible_travel")) == [str(v["fast"])]
     assert str(v["mock"]) in ids(await listed(admin, AUDIT, kind="festival"))
     today, yesterday = date.today(), date.today() - timedelta(days=1)
     mine = {"cadre_id": str(world["first"])}
