@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from projections.base import Projection, event_name, recorded_before
+from projections.base import Period, Projection, event_name, recorded_before
 from projections.rules import Rules
 from services.storage.connections import AsyncConnection
 
@@ -137,3 +137,64 @@ async def named(conn: AsyncConnection, schema: str, target_ids: Sequence[str]) -
         f"SELECT target_id, kind, name, township, village, weak, archived FROM {schema}.targets_versions"
         " WHERE target_id = ANY($1) AND valid_to IS NULL", ids)
     return {str(row["target_id"]): dict(row) for row in rows}
+
+
+# 五个一 (Lucheng): what a cadre contacts in each period, in this order.
+FIVE_ONES = ("weak_branch", "enterprise", "talent", "project", "village")
+UUID_TEXT = "'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'"
+
+
+async def five_ones(conn: AsyncConnection, schema: str, period: Period, *, township: str | None = None,
+                    limit: int = 100, after: UUID | None = None, as_of: date | None = None) -> dict[str, Any]:
+    """A page of the county's active cadres (by id, `township` theirs) with their 五个一 in `period`: how many
+    distinct weak Party branches, enterprises, talents and projects of the register they checked in at, and in
+    how many villages (any check-in placed in one, a household's or a target's), voided check-ins left out,
+    as known at `as_of`; `covered` counts the five with at least one, `missing` names the others.
+
+    A branch counts as weak when it was flagged so as the check-in was recorded. Cadres come from the pairing
+    read model's versions and check-ins from the verdicts' (by their cadre index): O(the page's check-ins
+    in the period)."""
+    if not 1 <= limit <= 1000:
+        raise ValueError(f"limit is 1 to 1000, not {limit}")
+    start, end = period.instants()
+    args: list[Any] = [recorded_before(as_of), limit + 1, start, end, after]
+    until = "coalesce($1::timestamptz, 'infinity')"
+    mine = ""
+    if township is not None:
+        args.append(township)
+        mine = f" AND township = ${len(args)}"
+    rows = await conn.fetch(
+        f"""
+        WITH cadres AS (
+            SELECT * FROM (
+                SELECT DISTINCT ON (cadre_id) cadre_id, rank, township, departed FROM {schema}.pairing_cadres
+                WHERE valid_from < {until} AND ($5::uuid IS NULL OR cadre_id > $5) ORDER BY cadre_id, version DESC
+            ) c WHERE NOT departed{mine} ORDER BY cadre_id LIMIT $2
+        )
+        SELECT c.cadre_id, c.rank, c.township, f.* FROM cadres c
+        CROSS JOIN LATERAL (
+            SELECT count(DISTINCT v.target_id) FILTER (WHERE t.kind = 'party_branch' AND t.weak) AS weak_branch,
+                   count(DISTINCT v.target_id) FILTER (WHERE t.kind = 'enterprise') AS enterprise,
+                   count(DISTINCT v.target_id) FILTER (WHERE t.kind = 'talent') AS talent,
+                   count(DISTINCT v.target_id) FILTER (WHERE t.kind = 'project') AS project,
+                   count(DISTINCT v.village) AS village
+            FROM {schema}.verdicts_checkins v
+            LEFT JOIN LATERAL (
+                SELECT tv.kind, tv.weak FROM {schema}.targets_versions tv
+                WHERE tv.target_id = (CASE WHEN v.target_kind <> 'household' AND v.target_id ~ {UUID_TEXT}
+                                           THEN v.target_id::uuid END)
+                  AND tv.valid_from <= v.recorded_at ORDER BY tv.version DESC LIMIT 1
+            ) t ON true
+            WHERE v.cadre_id = c.cadre_id AND v.occurred_at >= $3 AND v.occurred_at < $4
+              AND v.recorded_at < {until} AND (v.voided_at IS NULL OR v.voided_at >= {until})
+        ) f
+        ORDER BY c.cadre_id
+        """,
+        *args)
+    items = []
+    for row in rows[:limit]:
+        counts = {name: row[name] for name in FIVE_ONES}
+        missing = [name for name in FIVE_ONES if not counts[name]]
+        items.append({"cadre_id": row["cadre_id"], "rank": row["rank"], "township": row["township"], **counts,
+                      "covered": len(FIVE_ONES) - len(missing), "missing": missing})
+    return {"items": items, "next": items[-1]["cadre_id"] if len(rows) > limit else None}

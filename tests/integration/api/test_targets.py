@@ -9,8 +9,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from projections.base import SHANGHAI as CHINA
+from services.county import Actor
 from services.domain import commands as c
-from tests.integration.api.conftest import COUNTY_A, COUNTY_B
+from services.storage.database import connect
+from tests.integration.api.conftest import COUNTY_A, COUNTY_B, admin_actor
 
 from .test_imports import event_count
 from .test_imports_roster import table_file
@@ -178,3 +181,51 @@ async def test_a_register_file_is_imported_all_or_nothing_and_a_second_upload_re
     assert "导入一村党支部" in {item["name"] for item in weak}
     template = await admin.get("/api/v1/targets/import/template", params={"format": "csv"})
     assert template.status_code == 200 and template.text.lstrip("\ufeff").startswith("类别,名称,乡镇代码")
+
+
+async def test_five_ones_show_what_each_cadre_contacted_in_the_period_once_the_county_turns_the_rule_on(
+        api, database_url):
+    admin = await api.client("county_admin", COUNTY_B)
+    set_rules(database_url, COUNTY_B, None)
+    assert (await admin.get("/api/v1/targets/five-ones")).json() == {"enabled": False, "period": None, "items": [],
+                                                                      "next": None}
+    weak = await register(admin, name="五个一软弱涣散党支部")
+    sound = await register(admin, name="五个一正常党支部", weak=False)
+    enterprise = await register(admin, kind="enterprise", name="五个一企业", village=None, lat=None, lon=None,
+                                weak=False)
+    talent = await register(admin, kind="talent", name="五个一人才", village=None, lat=None, lon=None, weak=False)
+    app = api.county_apps.get(COUNTY_B)
+    busy, idle = (uuid.UUID(app.execute(c.EnrolCadre(command_id=uuid.uuid4(), name=name, rank="staff",
+                                                     unit="县委组织部", township=TOWNSHIP),
+                                        admin_actor(COUNTY_B)).result["id"]) for name in ("五个一甲", "五个一乙"))
+
+    def check_in(kind: str, target: str, when: datetime) -> None:
+        actor = Actor(user_id="seed", roles=frozenset({"cadre"}), county=COUNTY_B, cadre_id=busy)
+        outcome = app.execute(c.CheckIn(command_id=uuid.uuid4(), target_kind=kind, target_id=target, kind="forum",
+                                        occurred_at=when), actor)
+        assert outcome.status == "applied", outcome
+
+    now = datetime.now(UTC)
+    for kind, target in (("party_branch", weak), ("party_branch", sound), ("enterprise", enterprise)):
+        check_in(kind, target, now)
+    check_in("talent", talent, now.replace(year=now.year - 1))  # last year: not in this year's period
+    set_rules(database_url, COUNTY_B, "yearly")
+    await wait_for_projections(database_url, COUNTY_B)
+    answer = (await admin.get("/api/v1/targets/five-ones", params={"township": TOWNSHIP, "limit": 500})).json()
+    assert answer["enabled"] and answer["period"]["start"] == f"{now.astimezone(CHINA).year}-01-01"
+    rows = {row["cadre_id"]: row for row in answer["items"]}
+    assert {k: rows[str(busy)][k] for k in ("weak_branch", "enterprise", "talent", "project", "village", "covered")} \
+        == {"weak_branch": 1, "enterprise": 1, "talent": 0, "project": 0, "village": 1, "covered": 3}
+    assert rows[str(busy)]["missing"] == ["talent", "project"]
+    assert rows[str(idle)]["covered"] == 0
+    last_year = (await admin.get("/api/v1/targets/five-ones", params={"period": str(now.year - 1)})).json()
+    assert {row["cadre_id"]: row["talent"] for row in last_year["items"]}[str(busy)] == 1
+    set_rules(database_url, COUNTY_B, None)
+
+
+def set_rules(database_url: str, county: str, period: str | None) -> None:
+    """Turn the rule on or off, leaving the county's other rules as they are."""
+    with connect(database_url) as conn:
+        conn.execute("UPDATE core.counties SET rules = (coalesce(rules, '{}') - 'five_ones_period')"
+                     " || jsonb_strip_nulls(jsonb_build_object('five_ones_period', %s::text)) WHERE adcode = %s",
+                     (period, county))
