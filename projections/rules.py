@@ -44,6 +44,10 @@ class Rules(BaseModel):
     # Lucheng's 五个一, one pairing of each kind: off unless a county sets e.g. ["community", "enterprise",
     # "talent", "village_official", "household"] (it needs non-household pairings most counties do not keep).
     five_contacts: list[str] | None = None
+    # Lucheng's 五个一 as contact (projections/targets.py `five_ones`): in each such period every cadre
+    # checks in at a weak Party branch, an enterprise, a talent and a project of the county's register, and
+    # in a village. None (the default): off, and compliance shows no such coverage.
+    five_ones_period: Cadence | None = None
 
     # Interview coverage: every cadre interviewed ≥ n per year, by an interviewer of an expected rank.
     interviews_per_year: int = Field(1, ge=1, le=52)

@@ -2,9 +2,10 @@
 
 Per check-in: the geodesic distance (geopy) from the fix to the household's location as known when
 the check-in was recorded, the fix's accuracy and mock flag, and `verified` = distance ≤ 150 m,
-accuracy ≤ 100 m, not mocked (thresholds from the county's Rules). A check-in at a target that is not
-a household has no place to compare with: it is verified on accuracy and mock alone. A check-in
-without a fix is never verified.
+accuracy ≤ 100 m, not mocked (thresholds from the county's Rules). A check-in at a contact target of the
+county's register is measured the same way from the target's coordinates as known then; a target without
+coordinates (or named by free text, before the county kept a register) has no place to compare with: it
+is verified on accuracy and mock alone. A check-in without a fix is never verified.
 
 Impossible travel compares each check-in with the same cadre's previous one (by `occurred_at`, then
 id, among the cadre's check-ins with a fix and not voided): faster than the rule's km/h (120 by
@@ -53,6 +54,9 @@ from services.storage.names import adcode_of
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.verdicts_households ("
     " household_id uuid PRIMARY KEY, lat float8 NOT NULL, lon float8 NOT NULL)",
+    # The register's contact targets with coordinates (projections/targets.py keeps the register itself).
+    "CREATE TABLE IF NOT EXISTS {schema}.verdicts_targets ("
+    " target_id text PRIMARY KEY, lat float8 NOT NULL, lon float8 NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {schema}.verdicts_checkins ("
     " visit_id uuid PRIMARY KEY, cadre_id uuid NOT NULL, target_kind text NOT NULL, target_id text NOT NULL,"
     " household_id uuid, village text, kind text NOT NULL, occurred_at timestamptz NOT NULL,"
@@ -223,17 +227,23 @@ class Verdicts(Projection):
                 list(wanted),
             )
             places.update({r["household_id"]: (r["lat"], r["lon"]) for r in rows})
+        spots = await _target_places(conn, schema, events)
         moved: dict[UUID, tuple[float, float]] = {}
+        placed: dict[str, tuple[float, float] | None] = {}
         checkins: list[list[Any]] = []  # rows in CHECKIN_COLUMNS order
         voids: list[tuple[UUID, datetime, str]] = []
         for event in events:
             name = event_name(event)
             if name in ("Household.Registered", "Household.Relocated"):
                 places[event.originator_id] = moved[event.originator_id] = (float(event.lat), float(event.lon))
+            elif name in ("ContactTarget.Registered", "ContactTarget.Revised"):
+                spot = None if event.lat is None else (float(event.lat), float(event.lon))
+                spots[str(event.originator_id)] = placed[str(event.originator_id)] = spot
             elif name == "Visit.CheckedIn":
                 household_id = _uuid(event.household_id)
                 position = event.position
-                distance, verified, reasons = judge(event, places.get(household_id) if household_id else None, rules)
+                place = places.get(household_id) if household_id else spots.get(str(event.target_id))
+                distance, verified, reasons = judge(event, place, rules)
                 checkins.append([
                     event.originator_id, _uuid(event.cadre_id), event.target_kind, str(event.target_id),
                     household_id, event.village, event.kind, parse_time(event.occurred_at), event.timestamp,
@@ -250,6 +260,10 @@ class Verdicts(Projection):
                 " DO UPDATE SET lat = excluded.lat, lon = excluded.lon",
                 [(k, lat, lon) for k, (lat, lon) in moved.items()],
             )
+        if placed:
+            await conn.execute(f"DELETE FROM {schema}.verdicts_targets WHERE target_id = ANY($1)", list(placed))
+            await conn.executemany(f"INSERT INTO {schema}.verdicts_targets VALUES ($1, $2, $3)",
+                                   [(k, *spot) for k, spot in placed.items() if spot is not None])
         void = f"""UPDATE {schema}.verdicts_checkins v SET voided_at = d.at, void_reason = d.reason
             FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS d(visit_id, at, reason)
             WHERE v.visit_id = d.visit_id AND v.voided_at IS NULL RETURNING v.*"""
@@ -352,6 +366,17 @@ async def _store_travel(conn: AsyncConnection, schema: str, rejudged: list[tuple
 
 
 projection = Verdicts()
+
+
+async def _target_places(conn: AsyncConnection, schema: str,
+                         events: Sequence[Any]) -> dict[str, tuple[float, float] | None]:
+    """The coordinates of the register's targets the batch's check-ins name (by primary key)."""
+    wanted = {str(e.target_id) for e in events if event_name(e) == "Visit.CheckedIn" and e.target_kind != "household"}
+    if not wanted:
+        return {}
+    rows = await conn.fetch(f"SELECT target_id, lat, lon FROM {schema}.verdicts_targets WHERE target_id = ANY($1)",
+                            list(wanted))
+    return {r["target_id"]: (r["lat"], r["lon"]) for r in rows}
 
 
 async def checkins(conn: AsyncConnection, schema: str, *, period: Period | None = None, cadre_id: UUID | None = None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal, TypeVar, cast
@@ -29,17 +30,19 @@ from psycopg import sql
 
 from services import departments
 from services.domain import (
-    Cadre, Campaign, CommandReceipt, DomainError, Household, HouseholdProposal, Interview, InvalidState, Issue,
-    NotFound, NotPermitted, Pairing, ReviewMinutes, Visit, clock, receipt_id,
+    Cadre, Campaign, CommandReceipt, ContactTarget, DomainError, Household, HouseholdProposal, Interview, InvalidState,
+    Issue, NotFound, NotPermitted, Pairing, ReviewMinutes, TargetRegister, Visit, clock, receipt_id,
 )
 from services.domain import commands as c
 from services.domain.errors import InvalidCommand, shown
+from services.domain.target import REGISTER_ID
 from services.personal import (
     ERASED, KeyStore, open_free_text, open_personal, open_text, seal_free_text, seal_personal, seal_text,
 )
 from services.places import KnownPlaces, Level, named_places
 from services.storage.names import adcode_of, register_transcodings
 from services.storage.recorder import MAX_EVENTS_PER_SAVE
+from services.vocabulary import labels
 
 A = TypeVar("A", bound=LibraryAggregate)
 Status = Literal["applied", "duplicate", "conflict", "rejected"]
@@ -47,7 +50,7 @@ Status = Literal["applied", "duplicate", "conflict", "rejected"]
 # A command records one event on its aggregate, plus its receipt; confirming a proposal records two (the
 # proposal's and the new household's).
 EVENTS_PER_COMMAND = 2
-EVENTS_OF = {"confirm_proposal": 3}
+EVENTS_OF = {"confirm_proposal": 3, "register_target": 3}  # the first target also opens the register
 # A proposed household's id, from its proposal's id (uuid5): the key its personal fields are sealed with
 # is the household's from the start.
 PROPOSED_HOUSEHOLD_NAMESPACE = UUID("2b7e8c4a-6d0f-5a9e-8c1b-3f4a5d6e7f80")
@@ -100,7 +103,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
         "register_household", "relocate_household", "retag_household", "archive_household",
         "enrol_cadre", "change_rank", "transfer_cadre", "depart_cadre", "form_pairing", "end_pairing",
         "void_visit", "define_campaign", "confirm_proposal", "merge_proposal", "refuse_proposal",
-        "decide_issue", "record_minutes",
+        "decide_issue", "record_minutes", "register_target", "revise_target", "archive_target",
     )},
     "propose_household": frozenset({"cadre"}),
     "check_in": frozenset({"cadre", "county_admin"}),
@@ -216,6 +219,7 @@ VISIT = ("走访记录", "visit")
 ISSUE = ("问题", "issue")
 PROPOSAL = ("农户申报", "household proposal")
 CAMPAIGN = ("慰问活动", "campaign")
+TARGET = ("联系对象", "contact target")
 
 
 class County(Application[UUID]):
@@ -503,6 +507,9 @@ class County(Application[UUID]):
         if command.target_kind == "household":
             household = self._active_household(work, UUID(target_id))
             target_id = str(household.id)
+        else:
+            target = self._registered_target(work, command.target_kind, target_id)
+            target_id = str(target.id) if target is not None else target_id
         work.created(Pairing(id=command.command_id, cadre_id=command.cadre_id, target_kind=command.target_kind,
                              target_id=target_id, programme=command.programme, cadence=command.cadence,
                              formed_on=command.formed_on.isoformat()))
@@ -511,6 +518,43 @@ class County(Application[UUID]):
         pairing = work.changing(work.get(Pairing, command.pairing_id, PAIRING), command)
         household_id = UUID(pairing.target_id) if pairing.target_kind == "household" else None
         pairing.end(_sealed_or_dropped(command.reason, work, household_id), command.ended_on.isoformat())
+
+    # --- the register of contact targets ---------------------------------------------------------------
+
+    def register_target(self, command: c.RegisterTarget, actor: Actor, work: Work) -> None:
+        if not isinstance(work.aggregates.get(REGISTER_ID), TargetRegister):
+            work.created(TargetRegister(id=REGISTER_ID, opened_by=actor.user_id))
+        work.created(ContactTarget(id=command.command_id, kind=command.kind, name=command.name,
+                                   township=command.township, village=command.village, lat=command.lat,
+                                   lon=command.lon, weak=command.weak))
+
+    def revise_target(self, command: c.ReviseTarget, actor: Actor, work: Work) -> None:
+        target = work.changing(work.get(ContactTarget, command.target_id, TARGET), command)
+        if command.weak and target.kind != "party_branch":
+            raise InvalidCommand("weak_not_a_branch", "weak：只有党支部可以标记为软弱涣散",
+                                 "weak: only a Party branch can be flagged weak and scattered", field="weak")
+        target.revise(command.name, command.township, command.village, command.lat, command.lon, command.weak)
+
+    def archive_target(self, command: c.ArchiveTarget, actor: Actor, work: Work) -> None:
+        work.changing(work.get(ContactTarget, command.target_id, TARGET), command).archive(command.reason)
+
+    @staticmethod
+    def _registered_target(work: Work, kind: str, target_id: str) -> ContactTarget | None:
+        """The register's target a pairing or check-in names (of that kind, not archived); None while the
+        county keeps no register (free text, as before it did). Once it keeps one, anything else is refused."""
+        target: object = None
+        with suppress(ValueError, NotFound):  # free text, or no such id
+            target = work.get(ContactTarget, UUID(target_id), TARGET)
+        if isinstance(target, ContactTarget) and target.kind == kind:
+            target.require_active()
+            return target
+        if isinstance(target, ContactTarget) or isinstance(work.aggregates.get(REGISTER_ID), TargetRegister):
+            raise InvalidCommand(
+                "unknown_target",
+                f"target_id：本县联系对象名录中没有这个{_kind_zh(kind)}，请先在“联系对象”中登记或选择",
+                f"target_id: no {kind.replace('_', ' ')} of this id in the county's register of contact targets: "
+                "register it first or pick one (GET /api/v1/targets)", field="target_id")
+        return None
 
     # --- field work ----------------------------------------------------------------------------------
 
@@ -527,6 +571,10 @@ class County(Application[UUID]):
                     raise InvalidState("household_erased", "该户的个人信息已删除，不能再记录走访备注。",
                                        "This household's personal data was erased: a visit note cannot be kept.")
                 note = seal_text(note, key, household.id)
+        else:
+            target = self._registered_target(work, command.target_kind, target_id)
+            if target is not None:  # the visit is in the target's village (None: a township-level target)
+                target_id, village = str(target.id), target.village
         work.created(Visit(
             id=command.command_id, cadre_id=cadre_id, target_kind=command.target_kind, target_id=target_id,
             household_id=household_id, village=village, kind=command.kind, occurred_at=command.occurred_at,
@@ -744,8 +792,15 @@ def _references(command: c.Command, actor: Actor) -> list[UUID]:
     ids = [actor.cadre_id] if actor.cadre_id else []
     if isinstance(command, c.ChangeCommand):
         ids.append(command.aggregate_id)
-    elif isinstance(command, (c.CheckIn, c.FormPairing)) and command.target_kind == "household":
-        ids.append(UUID(command.target_id))
+    elif isinstance(command, (c.CheckIn, c.FormPairing)):
+        if command.target_kind == "household":
+            ids.append(UUID(command.target_id))
+        else:  # a register's target, and whether the county keeps a register at all
+            ids.append(REGISTER_ID)
+            with suppress(ValueError):
+                ids.append(UUID(command.target_id))
+    elif isinstance(command, c.RegisterTarget):
+        ids.append(REGISTER_ID)
     if isinstance(command, c.FormPairing):
         ids.append(command.cadre_id)
     elif isinstance(command, c.HoldInterview):
@@ -753,6 +808,10 @@ def _references(command: c.Command, actor: Actor) -> list[UUID]:
     elif isinstance(command, (c.RaiseIssue, c.MergeProposal)) and command.household_id:
         ids.append(command.household_id)
     return ids
+
+
+def _kind_zh(kind: str) -> str:
+    return labels("target_kind").get(kind, kind)
 
 
 def _new_household_id(command: c.Command) -> UUID:

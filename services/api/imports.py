@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
 from projections import pairing
-from services import roster_import
+from services import roster_import, target_import
 from services.domain import Household
 from services.domain.commands import Command
 from services.domain.errors import InvalidCommand
@@ -208,6 +208,27 @@ async def import_pairings(call: Call) -> RowsImported | JSONResponse:
     return written if isinstance(written, JSONResponse) else _result(written, plan.ignored_columns)
 
 
+@endpoint("POST", "/targets/import", upload=True, response=RowsImported, roles={"county_admin"},
+          tags=["targets"], errors={422},
+          summary="Register contact targets from a 联系对象名录 file (CSV or XLSX), all or nothing")
+async def import_targets(call: Call) -> RowsImported | JSONResponse:
+    """Columns 类别, 名称, 乡镇代码 and optionally 村(社区)代码, 纬度, 经度, 软弱涣散 (the template). Every row is
+    checked first, its places against the county's; if any is wrong the answer (422) names each bad row, column
+    and reason and nothing is written. Uploading the same rows again registers nothing twice."""
+    data = await _upload(call)
+    try:
+        plan = await to_thread.run_sync(target_import.read_targets, data,
+                                        call.upload.filename if call.upload else None, call.county)
+    except ImportRejected as rejected:
+        return _rejection(rejected.errors)
+    outside = await _outside_the_county(call, call.county, plan.rows, target_import.FIELDS)
+    if outside:
+        return _rejection(outside)
+    written = await _write(call, [row.row for row in plan.rows],
+                           [target_import.register_command(row) for row in plan.rows], "target")
+    return written if isinstance(written, JSONResponse) else _result(written, plan.ignored_columns)
+
+
 class TemplateQuery(BaseModel):
     format: Literal["xlsx", "csv"] = "xlsx"
 
@@ -243,5 +264,11 @@ async def pairing_import_template(call: Call) -> Response:
     return _template_file(call, roster_import.pairing_template())
 
 
+@endpoint("GET", "/targets/import/template", query=TemplateQuery, roles={"county_admin"}, tags=["targets"],
+          summary="Download the 联系对象名录 import template (XLSX or CSV)", content=TEMPLATE_CONTENT)
+async def target_import_template(call: Call) -> Response:
+    return _template_file(call, target_import.template())
+
+
 routes = [import_households, import_template, import_cadres, cadre_import_template, import_pairings,
-          pairing_import_template]
+          pairing_import_template, import_targets, target_import_template]

@@ -12,13 +12,14 @@ from services.domain.pairing import Pairing
 from services.domain.proposal import HouseholdProposal
 from services.domain.receipt import CommandReceipt, receipt_id
 from services.domain.review import ReviewMinutes
+from services.domain.target import ContactTarget, TargetRegister
 from services.domain.topics import register_stored_topics
 from services.domain.visit import Visit
 
 register_stored_topics()
 
 __all__ = [
-    "Cadre", "Campaign", "CommandReceipt", "DomainError", "Household", "HouseholdProposal", "Interview",
-    "InvalidCommand", "InvalidState", "Issue", "NotFound", "NotPermitted", "Pairing", "ReviewMinutes", "Visit",
-    "receipt_id",
+    "Cadre", "Campaign", "CommandReceipt", "ContactTarget", "DomainError", "Household", "HouseholdProposal",
+    "Interview", "InvalidCommand", "InvalidState", "Issue", "NotFound", "NotPermitted", "Pairing", "ReviewMinutes",
+    "TargetRegister", "Visit", "receipt_id",
 ]

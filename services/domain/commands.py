@@ -26,7 +26,7 @@ from services.domain import clock
 from services.domain.errors import InvalidCommand, shown
 from services.domain.values import (
     Cadence, Festival, HouseholdTag, InterviewDirection, InterviewForm, IssueRoute, IssueSource, MustTalkTopic, Rank,
-    Satisfaction, TargetKind, VisitKind,
+    RegisterKind, Satisfaction, TargetKind, VisitKind,
 )
 
 DEVICE_CLOCK_TOLERANCE = timedelta(minutes=10)
@@ -290,8 +290,13 @@ class DepartCadre(ChangeCommand):
     reason: Reason
 
 
+TARGET_NAMED = ("A household target (`target_kind` household) is named by the household's id (a UUID); a target of "
+                "another kind by its id in the county's register of contact targets (GET /targets) once the county "
+                "keeps one (before, by free text).")
+
+
 class FormPairing(Command):
-    """A household target (`target_kind` household) is named by the household's id (a UUID)."""
+    __doc__ = TARGET_NAMED
 
     model_config = ConfigDict(json_schema_extra=HOUSEHOLD_TARGET_IS_AN_ID)
     type = "form_pairing"
@@ -318,6 +323,62 @@ class EndPairing(ChangeCommand):
     ended_on: date
 
 
+class _TargetFields(BaseModel):
+    """A contact target's description: its name, its place (a township of the county, and the village
+    when it is in one: the village's 12 digits begin with the township's 9), optional coordinates (both or
+    neither) and, for a Party branch only, the "weak and scattered" flag (软弱涣散)."""
+
+    name: Name
+    township: TownshipCode
+    village: VillageCode | None = Field(None, description="12 digits, beginning with its township's 9")
+    lat: Lat | None = Field(None, description="with `lon`: where a check-in at the target is judged from")
+    lon: Lon | None = None
+    weak: bool = Field(False, strict=True, description="a Party branch flagged weak and scattered (软弱涣散)")
+
+    @model_validator(mode="after")
+    def _a_place_and_a_position(self) -> _TargetFields:
+        if self.village is not None and not self.village.startswith(self.township):
+            raise _problem("village_outside_township", "village: the village code does not belong to the township",
+                           "村代码不属于所选乡镇")
+        if (self.lat is None) != (self.lon is None):
+            raise _problem("half_a_position", "lat and lon: give both coordinates or neither",
+                           "经纬度须同时填写或都不填")
+        return self
+
+
+def _only_branches_are_weak(kind: str, weak: bool) -> None:
+    if weak and kind != "party_branch":
+        raise _problem("weak_not_a_branch", "weak: only a Party branch can be flagged weak and scattered",
+                       "只有党支部可以标记为软弱涣散")
+
+
+class RegisterTarget(Command, _TargetFields):
+    """A contact target of the county's register: a Party branch, enterprise, talent, project or contact
+    point (联系点). `weak` is for Party branches only."""
+
+    type = "register_target"
+    kind: RegisterKind
+
+    @model_validator(mode="after")
+    def _weak_branch(self) -> RegisterTarget:
+        _only_branches_are_weak(self.kind, self.weak)
+        return self
+
+
+class ReviseTarget(ChangeCommand, _TargetFields):
+    """A target's name, place, coordinates and weak flag as they are now (each given again in full); its
+    kind stays. Only a Party branch can be weak (the aggregate's kind decides: a 422 otherwise)."""
+
+    type, target = "revise_target", "target_id"
+    target_id: UUID
+
+
+class ArchiveTarget(ChangeCommand):
+    type, target = "archive_target", "target_id"
+    target_id: UUID
+    reason: Reason
+
+
 class Position(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     lat: Lat
@@ -328,7 +389,7 @@ class Position(BaseModel):
 
 
 class CheckIn(Command):
-    """A household target (`target_kind` household) is named by the household's id (a UUID)."""
+    __doc__ = TARGET_NAMED
 
     model_config = ConfigDict(json_schema_extra=HOUSEHOLD_TARGET_IS_AN_ID)
     type = "check_in"
@@ -490,7 +551,7 @@ COMMANDS: dict[str, type[Command]] = {
         EnrolCadre, ChangeRank, TransferCadre, DepartCadre, FormPairing, EndPairing,
         CheckIn, VoidVisit, HoldInterview,
         RaiseIssue, RouteIssue, ResolveIssue, ReplyIssue, RateIssue, ReopenIssue,
-        DefineCampaign, DecideIssue, RecordMinutes,
+        DefineCampaign, DecideIssue, RecordMinutes, RegisterTarget, ReviseTarget, ArchiveTarget,
     )
 }
 

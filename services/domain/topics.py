@@ -18,6 +18,7 @@ from services.domain.pairing import Pairing
 from services.domain.proposal import HouseholdProposal
 from services.domain.receipt import CommandReceipt
 from services.domain.review import ReviewMinutes
+from services.domain.target import ContactTarget, TargetRegister
 from services.domain.visit import Visit
 
 STORED_EVENTS: dict[type, tuple[str, ...]] = {
@@ -31,6 +32,8 @@ STORED_EVENTS: dict[type, tuple[str, ...]] = {
     Campaign: ("Defined",),
     HouseholdProposal: ("Proposed", "Confirmed", "Merged", "Refused"),
     ReviewMinutes: ("Recorded",),
+    ContactTarget: ("Registered", "Revised", "Archived"),
+    TargetRegister: ("Opened",),
 }
 
 

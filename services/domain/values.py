@@ -9,7 +9,12 @@ from typing import Literal, TypedDict, get_args
 
 Rank = Literal["section_chief", "deputy_section_chief", "staff", "village_cadre"]
 VisitKind = Literal["home", "chat", "forum", "phone", "reception", "stay", "festival", "petition"]
-TargetKind = Literal["household", "party_branch", "enterprise", "talent", "village_official", "community"]
+TargetKind = Literal[
+    "household", "party_branch", "enterprise", "talent", "village_official", "community", "project", "contact_point",
+]
+# The kinds of the county's register of contact targets (services/domain/target.py): every kind but households.
+RegisterKind = Literal["party_branch", "enterprise", "talent", "project", "contact_point", "village_official",
+                       "community"]
 HouseholdTag = Literal[
     "hardship_member", "hardship_resident", "empty_nest_elderly", "left_behind_child",
     "subsistence", "monitored", "disabled",
@@ -28,6 +33,7 @@ IssueState = Literal["raised", "routed", "resolved", "replied", "rated", "reopen
 RANKS: tuple[str, ...] = get_args(Rank)
 VISIT_KINDS: tuple[str, ...] = get_args(VisitKind)
 TARGET_KINDS: tuple[str, ...] = get_args(TargetKind)
+REGISTER_KINDS: tuple[str, ...] = get_args(RegisterKind)
 HOUSEHOLD_TAGS: tuple[str, ...] = get_args(HouseholdTag)
 CADENCES: tuple[str, ...] = get_args(Cadence)
 FESTIVALS: tuple[str, ...] = get_args(Festival)

@@ -36,6 +36,8 @@ STATED_IN_WORDS: dict[str, set[str]] = {
     "/api/v1/households": {"body"},  # the village code begins with the township's
     "/api/v1/households/{household_id}/relocate": {"body"},
     "/api/v1/campaigns": {"ends_on"},  # on or after starts_on
+    "/api/v1/targets": {"body"},  # the village in the township, both coordinates or neither, weak branches only
+    "/api/v1/targets/{target_id}/revise": {"body"},
     "/api/v1/completeness/households": {"query.bbox"},  # west < east, south < north
     "/api/v1/issues": {DETAIL_ONLY},  # `after`: a cursor the server gave
     "/api/v1/proposals": {DETAIL_ONLY},  # `after`: a cursor the server gave

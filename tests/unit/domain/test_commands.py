@@ -54,6 +54,10 @@ VALID: dict[str, dict] = {
                      "decision": "两周内修缮", "deadline": "2026-03-31"},
     "record_minutes": {"month": "2026-03", "minutes": "会议研究了三个问题。\n住建局负责危房。",
                        "attendees": ["张部长"]},
+    "register_target": {"kind": "party_branch", "name": "什聘村党支部", "township": "469029100",
+                        "village": "469029100201", "lat": 18.64, "lon": 109.70, "weak": True},
+    "revise_target": {"target_id": ID, "expected_version": 1, "name": "什聘村党支部", "township": "469029100"},
+    "archive_target": {"target_id": ID, "expected_version": 2, "reason": "村改居后撤并"},
 }
 
 
@@ -316,3 +320,12 @@ def test_a_campaign_window_ending_before_it_starts_is_rejected_naming_ends_on():
 def test_a_campaign_needs_a_known_festival_real_dates_and_some_known_tags(field, value):
     problem = rejection("define_campaign", **{field: value})
     assert problem.context["errors"][0]["field"].split(".")[0] == field
+
+
+def test_a_target_is_placed_in_a_village_of_its_township_with_both_coordinates_or_neither():
+    for changes, problem in (({"village": "469029101201"}, "村代码不属于所选乡镇"), ({"lon": None}, "经纬度须同时填写"),
+                             ({"kind": "enterprise"}, "只有党支部可以标记为软弱涣散")):
+        with pytest.raises(InvalidCommand) as error:
+            parse("register_target", **changes)
+        assert problem in error.value.zh
+    assert parse("register_target", village=None, lat=None, lon=None).village is None
