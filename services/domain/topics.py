@@ -17,6 +17,7 @@ from services.domain.issue import Issue
 from services.domain.pairing import Pairing
 from services.domain.proposal import HouseholdProposal
 from services.domain.receipt import CommandReceipt
+from services.domain.reception import Reception, ReceptionSchedule
 from services.domain.review import ReviewMinutes
 from services.domain.visit import Visit
 
@@ -31,6 +32,8 @@ STORED_EVENTS: dict[type, tuple[str, ...]] = {
     Campaign: ("Defined",),
     HouseholdProposal: ("Proposed", "Confirmed", "Merged", "Refused"),
     ReviewMinutes: ("Recorded",),
+    ReceptionSchedule: ("Set", "Ended"),
+    Reception: ("Recorded",),
 }
 
 

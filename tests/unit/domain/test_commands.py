@@ -54,6 +54,11 @@ VALID: dict[str, dict] = {
                      "decision": "两周内修缮", "deadline": "2026-03-31"},
     "record_minutes": {"month": "2026-03", "minutes": "会议研究了三个问题。\n住建局负责危房。",
                        "attendees": ["张部长"]},
+    "set_reception_schedule": {"rank": "village_cadre", "place": "村委会", "cadence": "weekly", "day": 1,
+                               "starts_on": "2026-01-01"},
+    "end_reception_schedule": {"schedule_id": ID, "expected_version": 1, "ends_on": "2026-12-31"},
+    "record_reception": {"occurred_at": "2026-03-05T10:00:00+08:00", "place": "县委组织部接访室", "residents": 4,
+                         "issues": [{"category": "道路", "summary": "村道坑洼", "village": "469029100201"}]},
 }
 
 

@@ -21,6 +21,8 @@ CONTRACT_EVENTS = {
     "Campaign": {"Defined"},
     "HouseholdProposal": {"Proposed", "Confirmed", "Merged", "Refused"},
     "ReviewMinutes": {"Recorded"},
+    "ReceptionSchedule": {"Set", "Ended"},
+    "Reception": {"Recorded"},
 }
 
 
