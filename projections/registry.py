@@ -21,6 +21,7 @@ MODULES = [
     "campaigns",
     "proposals",
     "targets",
+    "receptions",
     "rollup",  # last: it reads the county's other read models as they stand after the batch
 ]
 

@@ -12,6 +12,7 @@ Each command method decides (loads, checks, triggers one event) without saving; 
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -31,10 +32,12 @@ from psycopg import sql
 from services import departments
 from services.domain import (
     Cadre, Campaign, CommandReceipt, ContactTarget, DomainError, Household, HouseholdProposal, Interview, InvalidState,
-    Issue, NotFound, NotPermitted, Pairing, ReviewMinutes, TargetRegister, Visit, clock, receipt_id,
+    Issue, NotFound, NotPermitted, Pairing, Reception, ReceptionSchedule, ReviewMinutes, TargetRegister, Visit, clock,
+    receipt_id,
 )
 from services.domain import commands as c
 from services.domain.errors import InvalidCommand, shown
+from services.domain.reception import reception_issue_id
 from services.domain.target import REGISTER_ID
 from services.personal import (
     ERASED, KeyStore, open_free_text, open_personal, open_text, seal_free_text, seal_personal, seal_text,
@@ -48,9 +51,15 @@ A = TypeVar("A", bound=LibraryAggregate)
 Status = Literal["applied", "duplicate", "conflict", "rejected"]
 
 # A command records one event on its aggregate, plus its receipt; confirming a proposal records two (the
-# proposal's and the new household's).
+# proposal's and the new household's), a reception one more per issue raised at it.
 EVENTS_PER_COMMAND = 2
 EVENTS_OF = {"confirm_proposal": 3, "register_target": 3}  # the first target also opens the register
+
+
+def events_of(command: c.Command) -> int:
+    if isinstance(command, c.RecordReception):
+        return EVENTS_PER_COMMAND + len(command.issues)
+    return EVENTS_OF.get(command.type, EVENTS_PER_COMMAND)
 # A proposed household's id, from its proposal's id (uuid5): the key its personal fields are sealed with
 # is the household's from the start.
 PROPOSED_HOUSEHOLD_NAMESPACE = UUID("2b7e8c4a-6d0f-5a9e-8c1b-3f4a5d6e7f80")
@@ -104,6 +113,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
         "enrol_cadre", "change_rank", "transfer_cadre", "depart_cadre", "form_pairing", "end_pairing",
         "void_visit", "define_campaign", "confirm_proposal", "merge_proposal", "refuse_proposal",
         "decide_issue", "record_minutes", "register_target", "revise_target", "archive_target",
+        "set_reception_schedule", "end_reception_schedule",
     )},
     "propose_household": frozenset({"cadre"}),
     "check_in": frozenset({"cadre", "county_admin"}),
@@ -114,6 +124,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     "reply_issue": frozenset({"county_admin", "department"}),
     "rate_issue": frozenset({"cadre", "county_admin"}),
     "reopen_issue": frozenset({"cadre", "county_admin"}),
+    "record_reception": frozenset({"cadre", "county_admin"}),
 }
 assert set(ALLOWED_ROLES) == set(c.COMMANDS)
 
@@ -220,6 +231,7 @@ ISSUE = ("问题", "issue")
 PROPOSAL = ("农户申报", "household proposal")
 CAMPAIGN = ("慰问活动", "campaign")
 TARGET = ("联系对象", "contact target")
+SCHEDULE = ("接访安排", "reception schedule")
 
 
 class County(Application[UUID]):
@@ -670,6 +682,49 @@ class County(Application[UUID]):
                               starts_on=command.starts_on.isoformat(), ends_on=command.ends_on.isoformat(),
                               tags=list(command.tags), defined_by=actor.user_id))
 
+    # --- reception days -------------------------------------------------------------------------------
+
+    def set_reception_schedule(self, command: c.SetReceptionSchedule, actor: Actor, work: Work) -> None:
+        if command.cadre_id is not None:
+            work.get(Cadre, command.cadre_id, CADRE).require_active()
+        work.created(ReceptionSchedule(
+            id=command.command_id, cadre_id=command.cadre_id, rank=command.rank, place=command.place,
+            village=command.village, cadence=command.cadence, day=command.day,
+            starts_on=command.starts_on.isoformat(), set_by=actor.user_id))
+
+    def end_reception_schedule(self, command: c.EndReceptionSchedule, actor: Actor, work: Work) -> None:
+        schedule = work.changing(work.get(ReceptionSchedule, command.schedule_id, SCHEDULE), command)
+        schedule.end(command.ends_on.isoformat(), actor.user_id)
+
+    def record_reception(self, command: c.RecordReception, actor: Actor, work: Work) -> None:
+        """The reception, and each issue raised at it through `raise_issue` (the same rules and event as
+        one raised in the field), raised by the receiver."""
+        if actor.is_admin and command.receiver_id is not None:
+            receiver = command.receiver_id
+            work.get(Cadre, receiver, CADRE).require_active()
+        elif actor.cadre_id is None:
+            raise InvalidCommand("receiver_missing", "receiver_id：请选择接访的干部",
+                                 "receiver_id: name the cadre who received", field="receiver_id")
+        else:
+            receiver = self._own_cadre(actor, work)
+            if command.receiver_id not in (None, receiver):
+                raise _not_yours("干部只能登记本人的接访。", "A cadre records only the receptions they held.")
+        as_receiver = dataclasses.replace(actor, cadre_id=receiver)
+        issue_ids = []
+        for index, raised in enumerate(command.issues):
+            issue = c.RaiseIssue(
+                command_id=reception_issue_id(command.command_id, index), source_kind="reception",
+                source_id=str(command.command_id), household_id=raised.household_id,
+                village=raised.village or command.village, category=raised.category, summary=raised.summary,
+                occurred_at=command.occurred_at)
+            work.require_places(issue)
+            self.raise_issue(issue, as_receiver, work)
+            issue_ids.append(str(issue.command_id))
+        work.created(Reception(
+            id=command.command_id, receiver_id=receiver, occurred_at=command.occurred_at, place=command.place,
+            village=command.village, residents=command.residents, issue_ids=issue_ids, recorded_by=actor.user_id,
+            received_at=clock.now()))
+
     # --- the monthly review ----------------------------------------------------------------------------
 
     def record_minutes(self, command: c.RecordMinutes, actor: Actor, work: Work) -> None:
@@ -805,6 +860,8 @@ def _references(command: c.Command, actor: Actor) -> list[UUID]:
         ids.append(command.cadre_id)
     elif isinstance(command, c.HoldInterview):
         ids.append(command.interviewee_id)
+    elif isinstance(command, c.RecordReception) and command.receiver_id:
+        ids.append(command.receiver_id)
     elif isinstance(command, (c.RaiseIssue, c.MergeProposal)) and command.household_id:
         ids.append(command.household_id)
     return ids
@@ -826,7 +883,7 @@ def _batches(commands: Sequence[c.Command]) -> Iterable[list[tuple[int, c.Comman
     chunk: list[tuple[int, c.Command]] = []
     events = 0
     for index, command in enumerate(commands):
-        size = EVENTS_OF.get(command.type, EVENTS_PER_COMMAND)
+        size = events_of(command)
         if chunk and events + size > MAX_EVENTS_PER_SAVE:
             yield chunk
             chunk, events = [], 0

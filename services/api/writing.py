@@ -23,7 +23,7 @@ from eventsourcing.application import AggregateNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from services.county import ALLOWED_ROLES, County, Outcome
-from services.domain import Cadre, ContactTarget, Household, HouseholdProposal, Issue, Pairing, Visit
+from services.domain import Cadre, ContactTarget, Household, HouseholdProposal, Issue, Pairing, ReceptionSchedule, Visit
 from services.domain import commands as c
 from services.domain.commands import explain
 from services.identity import end_departed_accounts
@@ -42,6 +42,7 @@ TARGETS: dict[str, tuple[type, str, str]] = {
     "issue_id": (Issue, "issue", "问题"),
     "proposal_id": (HouseholdProposal, "household proposal", "农户申报"),
     "target_id": (ContactTarget, "contact target", "联系对象"),
+    "schedule_id": (ReceptionSchedule, "reception schedule", "接访安排"),
 }
 
 

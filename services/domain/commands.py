@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from services.domain import clock
 from services.domain.errors import InvalidCommand, shown
+from services.domain.reception import ReceptionCadence
 from services.domain.values import (
     Cadence, Festival, HouseholdTag, InterviewDirection, InterviewForm, IssueRoute, IssueSource, MustTalkTopic, Rank,
     RegisterKind, Satisfaction, TargetKind, VisitKind,
@@ -536,6 +537,92 @@ class RecordMinutes(Command):
     attendees: Annotated[list[Name], Field(max_length=50)] = []
 
 
+RECEPTION_SCHEDULE_RULES: JsonDict = {
+    # a weekly day is a weekday
+    "if": {"properties": {"cadence": {"const": "weekly"}}, "required": ["cadence"]},
+    "then": {"properties": {"day": {"maximum": 7}}},
+    # exactly one receiver: a cadre or a rank
+    "anyOf": [{"required": ["cadre_id"], "properties": {"cadre_id": {"type": "string"}}},
+              {"required": ["rank"], "properties": {"rank": {"type": "string"}}}],
+    "not": {"required": ["cadre_id", "rank"],
+            "properties": {"cadre_id": {"type": "string"}, "rank": {"type": "string"}}},
+}
+
+
+class SetReceptionSchedule(Command):
+    """A recurring reception day (接访日). Who receives: one cadre (`cadre_id`) or every cadre of a
+    `rank`, exactly one of the two. When: `monthly` on `day` 1 to 31 (a day the month lacks falls on its
+    last day: 31 is 30 April, 28 or 29 February) or `weekly` on `day` 1 to 7 (ISO weekday, 1 Monday to
+    7 Sunday), from `starts_on`."""
+
+    model_config = ConfigDict(json_schema_extra=RECEPTION_SCHEDULE_RULES)
+    type = "set_reception_schedule"
+    cadre_id: UUID | None = Field(None, description="the cadre who receives (or give `rank`)")
+    rank: Rank | None = Field(None, description="every cadre of this rank receives (or give `cadre_id`)")
+    place: Address = Field(description="where residents are received, e.g. 县委组织部接访室 or a contact point")
+    village: VillageCode | None = Field(None, description="the place's village, if it is in one")
+    cadence: ReceptionCadence
+    day: Annotated[int, Numeric] = Field(ge=1, le=31, description="monthly: day of the month 1-31 (past the"
+                                         " month's end: its last day); weekly: ISO weekday 1 (Monday) to 7 (Sunday)")
+    starts_on: date
+
+    @field_validator("day")
+    @classmethod
+    def _weekly_day_is_a_weekday(cls, day: int, info: ValidationInfo) -> int:
+        if info.data.get("cadence") == "weekly" and day > 7:
+            raise _problem("bad_weekday", "a weekly reception's day is a weekday, 1 (Monday) to 7 (Sunday)",
+                           "每周接访日必须是 1（周一）到 7（周日）")
+        return day
+
+    @model_validator(mode="after")
+    def _one_receiver(self) -> SetReceptionSchedule:
+        if (self.cadre_id is None) == (self.rank is None):
+            raise _problem("receiver_not_one", "cadre_id, rank: name exactly one, a cadre or a rank",
+                           "cadre_id、rank：须指定一名干部或一个职级（二选一）")
+        return self
+
+
+class EndReceptionSchedule(ChangeCommand):
+    """The schedule's last reception day is `ends_on` (on or after its start)."""
+
+    type, target = "end_reception_schedule", "schedule_id"
+    schedule_id: UUID
+    ends_on: date
+
+
+class ReceptionIssue(BaseModel):
+    """An issue a resident raised at a reception: raised as an issue of source `reception`, in the
+    reception's village unless it names its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    category: Label
+    summary: Summary
+    village: VillageCode | None = None
+    household_id: UUID | None = None
+
+
+class RecordReception(Command):
+    """A reception held: who received (`receiver_id`; a cadre sending it from the phone leaves it out and
+    is the receiver), when, where, how many residents came and the issues they raised. Each issue needs
+    a village: its own or the reception's."""
+
+    type = "record_reception"
+    receiver_id: UUID | None = Field(None, description="the cadre who received; default: the sender")
+    occurred_at: DeviceTime = Field(description="when it was held: from 2000 on, at most 10 minutes ahead of the"
+                                                " server's clock")
+    place: Address
+    village: VillageCode | None = None
+    residents: Annotated[int, Numeric] = Field(ge=0, le=1000, description="how many residents came")
+    issues: list[ReceptionIssue] = Field(default=[], max_length=20)
+
+    @model_validator(mode="after")
+    def _issues_have_villages(self) -> RecordReception:
+        if self.village is None and any(issue.village is None for issue in self.issues):
+            raise _problem("issue_without_village", "issues: an issue needs a village, its own or the reception's",
+                           "issues：问题须有所在村（社区），请填写接访地点所在村或问题所在村")
+        return self
+
+
 def _require_uuid(value: str) -> None:
     try:
         UUID(value)
@@ -552,6 +639,7 @@ COMMANDS: dict[str, type[Command]] = {
         CheckIn, VoidVisit, HoldInterview,
         RaiseIssue, RouteIssue, ResolveIssue, ReplyIssue, RateIssue, ReopenIssue,
         DefineCampaign, DecideIssue, RecordMinutes, RegisterTarget, ReviseTarget, ArchiveTarget,
+        SetReceptionSchedule, EndReceptionSchedule, RecordReception,
     )
 }
 

@@ -17,6 +17,7 @@ from services.domain.issue import Issue
 from services.domain.pairing import Pairing
 from services.domain.proposal import HouseholdProposal
 from services.domain.receipt import CommandReceipt
+from services.domain.reception import Reception, ReceptionSchedule
 from services.domain.review import ReviewMinutes
 from services.domain.target import ContactTarget, TargetRegister
 from services.domain.visit import Visit
@@ -34,6 +35,8 @@ STORED_EVENTS: dict[type, tuple[str, ...]] = {
     ReviewMinutes: ("Recorded",),
     ContactTarget: ("Registered", "Revised", "Archived"),
     TargetRegister: ("Opened",),
+    ReceptionSchedule: ("Set", "Ended"),
+    Reception: ("Recorded",),
 }
 
 

@@ -30,6 +30,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def _schedule(api: Api) -> str:
+    return str(api._applied(api.execute(COUNTY_A, c.SetReceptionSchedule(
+        command_id=uuid.uuid4(), rank="staff", place="联系点", cadence="weekly", day=3, starts_on="2026-01-01"))))
+
 # A valid payload of every command that has a number or true/false field, on real objects of county A.
 VALID: dict[str, Callable[[Api], dict[str, Any]]] = {
     "register_household": lambda api: {**PLACE, "size": 4, "head_name": "黄某"},
@@ -58,6 +62,12 @@ VALID: dict[str, Callable[[Api], dict[str, Any]]] = {
                                  "month": datetime.now(UTC).strftime("%Y-%m"), "department": DEPARTMENT,
                                  "decision": "限期办结", "deadline": "2099-12-31"},
     "propose_household": lambda api: {**PLACE, "size": 2, "head_name": "申报某", "occurred_at": _now()},
+    "set_reception_schedule": lambda api: {"cadre_id": str(api.cadre()), "place": "接访室", "cadence": "monthly",
+                                           "day": 10, "starts_on": "2026-01-01"},
+    "end_reception_schedule": lambda api: {"schedule_id": _schedule(api), "expected_version": 1,
+                                           "ends_on": "2026-12-31"},
+    "record_reception": lambda api: {"receiver_id": str(api.cadre()), "occurred_at": _now(), "place": "接访室",
+                                     "residents": 3},
     "confirm_proposal": lambda api: {"proposal_id": _proposal(api), "expected_version": 1},
     "merge_proposal": lambda api: {"proposal_id": _proposal(api), "expected_version": 1,
                                    "household_id": str(api.household())},

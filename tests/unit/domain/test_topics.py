@@ -23,6 +23,8 @@ CONTRACT_EVENTS = {
     "ReviewMinutes": {"Recorded"},
     "ContactTarget": {"Registered", "Revised", "Archived"},
     "TargetRegister": {"Opened"},
+    "ReceptionSchedule": {"Set", "Ended"},
+    "Reception": {"Recorded"},
 }
 
 
