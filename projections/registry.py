@@ -20,6 +20,7 @@ MODULES = [
     "leaderboards",
     "campaigns",
     "proposals",
+    "stays",
     "rollup",  # last: it reads the county's other read models as they stand after the batch
 ]
 

@@ -45,7 +45,7 @@ STATED_IN_WORDS: dict[str, set[str]] = {
     "/api/v1/me/households": {DETAIL_ONLY},  # `since`: a cursor the server gave
     **dict.fromkeys(["/api/v1/coverage", "/api/v1/exports/coverage.geojson", "/api/v1/issues/summary",
                      "/api/v1/leaderboards/cadres", "/api/v1/leaderboards/townships", "/api/v1/visits",
-                     "/api/v1/visits/summary"], _PERIOD),
+                     "/api/v1/visits/summary", "/api/v1/stays", "/api/v1/exports/stays"], _PERIOD),
 }
 # Endpoints that never end (a live stream) cannot be fuzzed request by request.
 NOT_FUZZED = {"/api/v1/events/stream"}
