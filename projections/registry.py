@@ -22,6 +22,7 @@ MODULES = [
     "proposals",
     "targets",
     "receptions",
+    "stays",
     "rollup",  # last: it reads the county's other read models as they stand after the batch
 ]
 

@@ -592,7 +592,7 @@ class County(Application[UUID]):
             household_id=household_id, village=village, kind=command.kind, occurred_at=command.occurred_at,
             received_at=clock.now(), position=command.position.model_dump() if command.position else None,
             topics=list(command.topics), note=note, companions=[str(u) for u in command.companions],
-            device_id=command.device_id,
+            device_id=command.device_id, days=command.days,
         ))
 
     def void_visit(self, command: c.VoidVisit, actor: Actor, work: Work) -> None:
@@ -818,6 +818,7 @@ class County(Application[UUID]):
             "kind": visit.kind, "occurred_at": visit.occurred_at.isoformat(),
             "received_at": visit.received_at.isoformat(), "position": visit.position, "topics": visit.topics,
             "note": note, "note_erased": note is None, "companions": visit.companions, "voided": visit.voided,
+            "days": visit.days,
         }
 
     def campaign(self, campaign_id: UUID) -> dict[str, Any]:

@@ -37,7 +37,8 @@ def visit_entries(county: Any, visit_ids: Iterable[UUID], personal: bool) -> dic
     keys = county.keys.get_many(list(sealed)) if personal and sealed else {}
     entries = {}
     for visit_id, visit in visits.items():
-        entry: dict[str, Any] = {"topics": list(visit.topics), "companions": [str(c) for c in visit.companions]}
+        entry: dict[str, Any] = {"topics": list(visit.topics), "companions": [str(c) for c in visit.companions],
+                                 "days": visit.days}  # a stay's (蹲点) days
         if personal:
             note: str | None = visit.note
             if visit.household_id is not None and visit.note:

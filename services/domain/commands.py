@@ -122,6 +122,12 @@ HOUSEHOLD_TARGET_IS_AN_ID: JsonDict = {
     "if": {"properties": {"target_kind": {"const": "household"}}, "required": ["target_kind"]},
     "then": {"properties": {"target_id": {"pattern": UUID_PATTERN}}},
 }
+# A stay (蹲点) counts its days; other kinds take none.
+STAY_HAS_DAYS: JsonDict = {
+    "if": {"properties": {"kind": {"const": "stay"}}, "required": ["kind"]},
+    "then": {"properties": {"days": {"type": "integer"}}, "required": ["days"]},
+    "else": {"properties": {"days": {"type": "null"}}},
+}
 DEPARTMENT_ROUTE_IS_COMPLETE: JsonDict = {
     "if": {"properties": {"route": {"const": "department"}}, "required": ["route"]},
     "then": {"properties": {"department": {"type": "string"}, "deadline": {"type": "string"}},
@@ -389,20 +395,40 @@ class Position(BaseModel):
     is_mock: bool = Field(default=False, strict=True)
 
 
-class CheckIn(Command):
-    __doc__ = TARGET_NAMED
+MAX_STAY_DAYS = 92  # a quarter: a longer stay is a posting (驻村), recorded as one, not as a visit
 
-    model_config = ConfigDict(json_schema_extra=HOUSEHOLD_TARGET_IS_AN_ID)
+
+class CheckIn(Command):
+    __doc__ = TARGET_NAMED + (" A stay (`kind` stay, 蹲点 / 三进三同) records its whole `days` (1 to 92); no other kind"
+                              " takes days.")
+
+    model_config = ConfigDict(json_schema_extra={"allOf": [HOUSEHOLD_TARGET_IS_AN_ID, STAY_HAS_DAYS]})
     type = "check_in"
     target_kind: TargetKind
     target_id: Reference
     kind: VisitKind
+    days: Annotated[int, Numeric] | None = Field(
+        None, ge=1, le=MAX_STAY_DAYS, validate_default=True,
+        description="whole days stayed, counted from `occurred_at`'s day: required for a stay, refused otherwise")
     occurred_at: DeviceTime
     position: Position | None = None
     topics: list[Label] = Field(default=[], max_length=12)
     note: Note = ""
     companions: list[UUID] = Field(default=[], max_length=10)
     device_id: Reference | None = None
+
+    @field_validator("days")
+    @classmethod
+    def _stay_has_days(cls, days: int | None, info: ValidationInfo) -> int | None:
+        # A field validator (run on the default too), so that the problem names `days`.
+        kind = info.data.get("kind")
+        if kind == "stay" and days is None:
+            raise _problem("stay_without_days", f"a stay needs its number of days (1 to {MAX_STAY_DAYS})",
+                           f"蹲点必须填写天数（1 到 {MAX_STAY_DAYS} 天）")
+        if kind is not None and kind != "stay" and days is not None:
+            raise _problem("days_not_a_stay", "only a stay records days: leave days out for this kind of visit",
+                           "只有蹲点需要填写天数，其他走访方式请不要填写")
+        return days
 
     @model_validator(mode="after")
     def _household_target_is_an_id(self) -> CheckIn:

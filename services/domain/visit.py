@@ -19,7 +19,7 @@ class Visit(Aggregate):
         self, id: UUID, cadre_id: UUID, target_kind: str, target_id: str, household_id: UUID | None,
         village: str | None, kind: str, occurred_at: datetime, received_at: datetime,
         position: dict[str, Any] | None, topics: list[str], note: str, companions: list[str],
-        device_id: str | None,
+        device_id: str | None, days: int | None = None,
     ) -> None:
         self.cadre_id = cadre_id
         self.target_kind = target_kind
@@ -34,6 +34,8 @@ class Visit(Aggregate):
         self.note = note
         self.companions = companions
         self.device_id = device_id
+        # A stay's (蹲点) whole days; None for every other kind (and for visits recorded before stays had days).
+        self.days = days
         self.voided = False
 
     def void(self, voided_by: str, reason: str) -> None:

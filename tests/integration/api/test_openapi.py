@@ -47,7 +47,8 @@ STATED_IN_WORDS: dict[str, set[str]] = {
     "/api/v1/me/households": {DETAIL_ONLY},  # `since`: a cursor the server gave
     **dict.fromkeys(["/api/v1/coverage", "/api/v1/exports/coverage.geojson", "/api/v1/issues/summary",
                      "/api/v1/leaderboards/cadres", "/api/v1/leaderboards/townships", "/api/v1/visits",
-                     "/api/v1/visits/summary", "/api/v1/receptions/report", "/api/v1/exports/receptions"], _PERIOD),
+                     "/api/v1/visits/summary", "/api/v1/receptions/report", "/api/v1/exports/receptions",
+                     "/api/v1/stays", "/api/v1/exports/stays"], _PERIOD),
     "/api/v1/receptions": {*_PERIOD, "occurred_at"},  # `after`: a cursor the server gave; a device's time
 }
 # Endpoints that never end (a live stream) cannot be fuzzed request by request.
