@@ -179,17 +179,18 @@ async def county_months(conn: AsyncConnection, county: str, *, year: int | None 
 
 
 async def rankings(conn: AsyncConnection, province_code: str, month: Period, *, by: str = "verified_coverage_pct",
-                   as_of: date | None = None) -> list[dict[str, Any]]:
-    """The province's counties for a month, ranked by `by` (more is better; no figure ranks last), then
-    by verified visits, then by adcode ascending; `rank` is the position, never shared."""
+                   as_of: date | None = None, prefix: str = "") -> list[dict[str, Any]]:
+    """The province's counties for a month (only those whose adcode starts with `prefix`: a prefecture's),
+    ranked by `by` (more is better; no figure ranks last), then by verified visits, then by adcode
+    ascending; `rank` is the position, never shared."""
     if by not in RANKABLE:
         raise ValueError(f"counties rank by one of {', '.join(RANKABLE)}, not {by!r}")
     if month != _month(month.start):
         raise ValueError(f"the rollup is monthly: {month} is not one calendar month")
     rows = await conn.fetch(
         "SELECT DISTINCT ON (county) * FROM rollup.rollup_county_months WHERE province_code = $1 AND month = $2"
-        " AND ($3::date IS NULL OR as_of_date <= $3) ORDER BY county, as_of_date DESC",
-        province_code, month.start, as_of,
+        " AND ($3::date IS NULL OR as_of_date <= $3) AND starts_with(county, $4) ORDER BY county, as_of_date DESC",
+        province_code, month.start, as_of, prefix,
     )
     items = [_row(r) for r in rows]
 

@@ -90,9 +90,12 @@ def register_api(commands: argparse._SubParsersAction) -> None:
     add = actions.add_parser("add", help="create an account, or update it (idempotent)")
     add.add_argument("username")
     add.add_argument("--role", action="append", required=True, dest="roles", help="repeat for several roles",
-                     choices=["cadre", "county_admin", "department", "province_viewer", "operator"])
-    add.add_argument("--county", help="6-digit adcode (every role but province_viewer; optional for operator)")
+                     choices=["cadre", "county_admin", "department", "province_viewer", "prefecture_viewer",
+                              "operator"])
+    add.add_argument("--county", help="6-digit adcode (every role but the viewers; optional for operator)")
     add.add_argument("--province", help="6-digit province code (province_viewer only), e.g. 460000")
+    add.add_argument("--prefecture", help="6-digit prefecture code (prefecture_viewer only), e.g. 469000: its"
+                                          " counties are those whose adcode starts with its first 4 digits")
     add.add_argument("--cadre-id", help="the cadre's id in the county (cadre role)")
     add.add_argument("--department", help="the department's name (department role), e.g. 县民政局")
     add.add_argument("--display-name")

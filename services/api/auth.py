@@ -27,7 +27,8 @@ ADMIN = frozenset({"county_admin"})
 PERSONAL_ROLES = frozenset({"cadre", "county_admin"})  # may see household heads' names and phones (DESIGN §8)
 ISSUE_READERS = frozenset({"county_admin", "department"})
 RANK_READERS = frozenset({"county_admin", "cadre"})  # leaderboards carry no personal data
-PROVINCE = frozenset({"province_viewer"})
+# Province and prefecture viewers read the same rollups, each of its own area (services/api/province.py).
+PROVINCE = frozenset({"province_viewer", "prefecture_viewer"})
 
 
 def bearer_token(request: Request) -> str | None:

@@ -1,8 +1,15 @@
-"""The province view (province viewers): its counties with their monthly figures, rankings, and the
-counties' outlines; rollups of the viewer's own province only (projections/rollup.py), never household
-data, never a township or village."""
+"""The province view (province and prefecture viewers): the viewer's counties with their monthly figures,
+rankings, and the counties' outlines; rollups of the viewer's own area only (projections/rollup.py),
+never household data, never a township or village.
+
+A province viewer's area is its province; a prefecture viewer's (市州) is the counties of its province
+whose adcode starts with the first 4 digits of the prefecture's code. A county outside a prefecture
+viewer's area answers 403 whether or not it exists: the adcode alone decides, so the answer says
+nothing about other prefectures.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -20,32 +27,67 @@ from .params import MonthText
 from .routing import Call, endpoint
 
 
-def province_of(call: Call) -> str:
+@dataclass(frozen=True)
+class Area:
+    """The counties a viewer may see: its province's, or only its prefecture's."""
+
+    province: str
+    prefecture: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """What the area's adcodes start with ("" for a whole province)."""
+        return self.prefecture[:4] if self.prefecture else ""
+
+    def holds(self, adcode: str) -> bool:
+        return adcode.startswith(self.prefix)
+
+
+def area_of(call: Call) -> Area:
     assert call.session is not None
     if call.session.province is None:
         raise ApiError(403, "This account belongs to no province.", "此账号不属于任何省。", kind="no-province")
-    return call.session.province
+    return Area(call.session.province, call.session.prefecture)
 
 
-async def counties_of(conn: AsyncConnection, province: str) -> list[dict[str, Any]]:
-    rows = await conn.fetch("SELECT adcode, name FROM core.counties WHERE province_code = $1 ORDER BY adcode", province)
+def outside(area: Area) -> ApiError:
+    return ApiError(403, f"This county is not in your prefecture ({area.prefecture}): you see its counties only.",
+                    f"该县（区）不在您所在的市州（{area.prefecture}），您只能查看本市州的县（区）。",
+                    kind="outside-prefecture")
+
+
+async def counties_of(conn: AsyncConnection, area: Area) -> list[dict[str, Any]]:
+    rows = await conn.fetch("SELECT adcode, name FROM core.counties WHERE province_code = $1"
+                            " AND starts_with(adcode, $2) ORDER BY adcode", area.province, area.prefix)
     return [dict(row) for row in rows]
+
+
+class Prefecture(BaseModel):
+    code: str
+    name: str | None = Field(description="null while no county of the prefecture is provisioned")
 
 
 class Province(BaseModel):
     code: str
     name: str | None = Field(description="null while no county of the province is provisioned")
+    prefecture: Prefecture | None = Field(None, description="a prefecture viewer's prefecture (市州); null for a"
+                                                            " province viewer")
 
 
 @endpoint("GET", "/province/about", response=Province, roles=PROVINCE, tags=["province"],
-          summary="The caller's province: its code and name")
+          summary="The caller's province (and prefecture): code and name")
 async def province(call: Call) -> Province:
-    code = province_of(call)
+    area = area_of(call)
     async with call.db.acquire() as conn:
-        # The name is kept on each county row (`grassroots county add --province`); they all agree.
-        name = await conn.fetchval(
-            "SELECT province FROM core.counties WHERE province_code = $1 ORDER BY adcode LIMIT 1", code)
-    return Province(code=code, name=name)
+        # The names are kept on each county row (`grassroots county add --province --prefecture`); they agree.
+        row = await conn.fetchrow(
+            "SELECT province, prefecture FROM core.counties WHERE province_code = $1 AND starts_with(adcode, $2)"
+            " ORDER BY adcode LIMIT 1", area.province, area.prefix)
+        name = row["province"] if row else await conn.fetchval(
+            "SELECT province FROM core.counties WHERE province_code = $1 ORDER BY adcode LIMIT 1", area.province)
+    prefecture = Prefecture(code=area.prefecture, name=row["prefecture"] if row else None) \
+        if area.prefecture else None
+    return Province(code=area.province, name=name, prefecture=prefecture)
 
 
 class CountyShape(BaseModel):
@@ -61,12 +103,13 @@ class ProvinceMap(BaseModel):
 
 
 @endpoint("GET", "/province/map", response=ProvinceMap, roles=PROVINCE, tags=["province"],
-          summary="The province's counties: centroid and outline (county level only)")
+          summary="The viewer's counties: centroid and outline (county level only)")
 async def province_map(call: Call) -> ProvinceMap:
     async with call.db.acquire() as conn:
+        area = area_of(call)
         rows = await conn.fetch(
             "SELECT adcode, name, centroid_lat, centroid_lon, boundary FROM core.counties WHERE province_code = $1"
-            " ORDER BY adcode", province_of(call))
+            " AND starts_with(adcode, $2) ORDER BY adcode", area.province, area.prefix)
     return ProvinceMap(counties=[
         CountyShape(adcode=row["adcode"], name=row["name"], lat=row["centroid_lat"], lon=row["centroid_lon"],
                     boundary=county_outline(decoded(row["boundary"])))
@@ -79,11 +122,11 @@ class ProvinceQuery(AsOf):
 
 
 @endpoint("GET", "/province/counties", query=ProvinceQuery, response=Page, roles=PROVINCE, tags=["province"],
-          summary="The province's counties with their monthly figures")
+          summary="The viewer's counties (its province's or prefecture's) with their monthly figures")
 async def province_counties(call: Call) -> Page:
     query: ProvinceQuery = call.query
     async with reading(call) as conn:
-        counties = await counties_of(conn, province_of(call))
+        counties = await counties_of(conn, area_of(call))
         items = [{**county, "months": await rollup.county_months(conn, county["adcode"], year=query.year,
                                                                   as_of=query.as_of)}
                  for county in counties]
@@ -91,11 +134,14 @@ async def province_counties(call: Call) -> Page:
 
 
 @endpoint("GET", "/province/counties/{adcode}/months", query=ProvinceQuery, response=Page, roles=PROVINCE,
-          tags=["province"], summary="One county of the province: its figures per month")
+          tags=["province"], errors={403, 404}, summary="One county of the viewer's area: its figures per month")
 async def province_county_months(call: Call) -> Page:
     query: ProvinceQuery = call.query
+    area = area_of(call)
+    if not area.holds(call.path["adcode"]):
+        raise outside(area)
     async with reading(call) as conn:
-        counties = {county["adcode"] for county in await counties_of(conn, province_of(call))}
+        counties = {county["adcode"] for county in await counties_of(conn, area)}
         if call.path["adcode"] not in counties:
             raise not_found("county", "县（区）")
         items = await rollup.county_months(conn, call.path["adcode"], year=query.year, as_of=query.as_of)
@@ -112,14 +158,16 @@ class RankingQuery(AsOf):
 
 
 @endpoint("GET", "/province/rankings", query=RankingQuery, response=Page, roles=PROVINCE, tags=["province"],
-          summary="The province's counties ranked for a month")
+          summary="The viewer's counties (its province's or prefecture's) ranked for a month")
 async def province_rankings(call: Call) -> Page:
     query: RankingQuery = call.query
     today = datetime.now(SHANGHAI).date()
+    area = area_of(call)
     async with reading(call) as conn:
         month = Period.parse(query.month) if query.month else Period.month(today.year, today.month)
-        names = {county["adcode"]: county["name"] for county in await counties_of(conn, province_of(call))}
-        items = await rollup.rankings(conn, province_of(call), month, by=query.by, as_of=query.as_of)
+        names = {county["adcode"]: county["name"] for county in await counties_of(conn, area)}
+        items = await rollup.rankings(conn, area.province, month, by=query.by, as_of=query.as_of,
+                                      prefix=area.prefix)
     items = [{**item, "name": names.get(item["county"])} for item in items]
     return whole_page(items)
 

@@ -28,6 +28,7 @@ class User(BaseModel):
     county: str | None
     county_name: str | None
     province: str | None
+    prefecture: str | None = Field(None, description="a prefecture viewer's prefecture (市州), e.g. 469000")
     cadre_id: UUID | None
     department: str | None
     department_name: str | None = Field(None, description="the name of the department it acts for, if listed")

@@ -26,6 +26,7 @@ PROVINCE = "海南省"
 PROVINCE_CODE = "460000"
 # All three are province-direct county-level units (省直辖县级行政单位, code 469000): no prefecture city.
 PREFECTURE = "省直辖县级行政区划"
+PREFECTURE_CODE = "469000"  # the demo's prefecture viewer sees the three (their adcodes start 4690)
 
 # Metres per degree at the demo's latitude (~18.8° N): accurate to well under 1% across the three
 # counties, which is all the demo's distances need.

@@ -32,7 +32,7 @@ from tqdm import tqdm
 from services.county import Actor, County, Outcome
 from services.demo import generator
 from services.demo.generator import DEMO_UNTIL, DEPARTMENT_NAMES, DEPARTMENTS, Step
-from services.demo.geography import PREFECTURE, PROVINCE, PROVINCE_CODE, DemoCounty, Polygon, hainan
+from services.demo.geography import PREFECTURE, PREFECTURE_CODE, PROVINCE, PROVINCE_CODE, DemoCounty, Polygon, hainan
 from services.domain import clock, receipt_id
 from services.domain.commands import COMMANDS
 from services.identity import ensure_user
@@ -65,6 +65,10 @@ class DemoAccount:
     province: str | None = None
     cadre_id: UUID | None = None
     department: str | None = None
+    prefecture: str | None = None
+
+
+PREFECTURE_ACCOUNT = "hainan.prefecture"
 
 
 @dataclass
@@ -78,7 +82,7 @@ class LoadReport:
 
 def demo_accounts(steps: Sequence[Step]) -> list[DemoAccount]:
     """One account for every role: per county an admin, a village cadre and a department; one province
-    viewer and one operator."""
+    viewer, one prefecture viewer (the three counties' 市州) and one operator."""
     accounts = []
     for county in hainan():
         prefix = ACCOUNT_PREFIX[county.adcode]
@@ -93,6 +97,8 @@ def demo_accounts(steps: Sequence[Step]) -> list[DemoAccount]:
                                     f"{county.short_title}{DEPARTMENT_NAMES[DEMO_DEPARTMENT]}",
                                     department=DEMO_DEPARTMENT))
     accounts += [
+        DemoAccount(PREFECTURE_ACCOUNT, ("prefecture_viewer",), None, f"{PREFECTURE}（市州汇总，无个人信息）",
+                    prefecture=PREFECTURE_CODE),
         DemoAccount(MARKER_ACCOUNT, ("province_viewer",), None, f"{PROVINCE}（省级汇总，无个人信息）",
                     province=PROVINCE_CODE),
         DemoAccount("operator", ("operator",), None, "运维"),
@@ -169,7 +175,7 @@ def _value(conn: SyncConnection, query: str, params: tuple[str, ...] | None = No
 
 def _stored_accounts(url: str) -> list[DemoAccount]:
     names = [f"{prefix}.{kind}" for prefix in ACCOUNT_PREFIX.values() for kind in ("admin", "cadre", "dept")]
-    names += [MARKER_ACCOUNT, "operator"]
+    names += [PREFECTURE_ACCOUNT, MARKER_ACCOUNT, "operator"]
     with connect(url) as conn:
         rows = {row[0]: row for row in conn.execute(
             "SELECT username, roles, county, display_name FROM core.users WHERE username = ANY(%s)", (names,))}
@@ -232,7 +238,7 @@ def _ensure_accounts(url: str, accounts: list[DemoAccount]) -> dict[str, dict[st
                 user = ensure_user(conn, account.username, roles=account.roles, password=DEMO_PASSWORD,
                                    display_name=account.description, county=account.county,
                                    province=account.province, cadre_id=account.cadre_id,
-                                   department=account.department)
+                                   department=account.department, prefecture=account.prefecture)
                 existing[account.username] = user.id
     by_name = {a.username: a for a in accounts}
     return {name: {"id": str(user_id), "account": by_name[name]} for name, user_id in existing.items()}

@@ -39,13 +39,14 @@ class Session:
     department: str | None
     expires_at: datetime
     demo: bool = False  # the county (or a county of the province) has generated demo data
+    prefecture: str | None = None  # a prefecture viewer's prefecture (6-digit code)
 
     def user(self) -> dict[str, Any]:
         """The `user` object of the API (docs/contracts.md)."""
         return {"id": self.user_id, "username": self.username, "display_name": self.display_name,
                 "roles": sorted(self.roles), "county": self.county, "county_name": self.county_name,
                 "province": self.province, "cadre_id": self.cadre_id, "department": self.department,
-                "demo": self.demo}
+                "demo": self.demo, "prefecture": self.prefecture}
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def token_hash(token: str) -> bytes:
 
 _SESSION_SQL = """
 SELECT u.id, u.username, u.display_name, u.roles, u.county, c.name AS county_name, u.province,
-       u.cadre_id, u.department, s.expires_at,
+       u.cadre_id, u.department, u.prefecture, s.expires_at,
        coalesce((SELECT bool_or(d.demo) FROM core.counties d
                  WHERE d.adcode = u.county OR (u.county IS NULL AND d.province_code = u.province)), false) AS demo
 FROM core.sessions s
@@ -80,7 +81,7 @@ def _session(row: Record) -> Session:
     return Session(user_id=uuid.UUID(str(row["id"])), username=row["username"], display_name=row["display_name"],
                    roles=frozenset(row["roles"]), county=row["county"], county_name=row["county_name"],
                    province=row["province"], cadre_id=_uuid(row["cadre_id"]), department=row["department"],
-                   expires_at=row["expires_at"], demo=row["demo"])
+                   expires_at=row["expires_at"], demo=row["demo"], prefecture=row["prefecture"])
 
 
 async def resolve(conn: AsyncConnection, token: str) -> Session | None:

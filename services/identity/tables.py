@@ -29,6 +29,10 @@ CREATE TABLE IF NOT EXISTS core.users (
     disabled_at timestamptz
 );
 CREATE INDEX IF NOT EXISTS users_county ON core.users (county);
+-- Prefecture viewers (市州) came later: a database made before gets the column here. Its index also
+-- makes the DDL run again on such a database (ALL_MADE below finds it missing).
+ALTER TABLE core.users ADD COLUMN IF NOT EXISTS prefecture text CHECK (prefecture ~ '^[0-9]{4}00$');
+CREATE INDEX IF NOT EXISTS users_prefecture ON core.users (prefecture) WHERE prefecture IS NOT NULL;
 CREATE TABLE IF NOT EXISTS core.sessions (
     token_hash bytea PRIMARY KEY,
     user_id uuid NOT NULL REFERENCES core.users (id) ON DELETE CASCADE,

@@ -31,8 +31,13 @@ const VIEWS = [
   ['/admin/visits', VisitAudit, 'nav_visits', ['county_admin']],
   ['/admin/people', People, 'nav_people', ['county_admin']],
   ['/admin/rules', Rules, 'nav_rules', ['county_admin']],
-  ['/admin/province', Province, 'nav_province', ['province_viewer']],
+  ['/admin/province', Province, 'nav_province', ['province_viewer', 'prefecture_viewer']],
 ];
+
+// Province and prefecture (市州) viewers see one area's county rollups through the same view.
+const VIEWERS = ['province_viewer', 'prefecture_viewer'];
+const isViewer = (user) => Boolean(user?.roles.some((role) => VIEWERS.includes(role)));
+const titleOf = (user) => (user?.roles.includes('prefecture_viewer') ? 'prefecture_title' : isViewer(user) ? 'province_title' : 'title');
 
 const allowed = (roles, user) => user && user.roles.some((role) => roles.includes(role));
 export const homeOf = (user) => VIEWS.find(([, , , roles]) => allowed(roles, user))?.[0] ?? null;
@@ -56,13 +61,16 @@ export default function AdminApp() {
     [],
   );
 
-  // The session names the province by code only; its name (海南省) comes from GET /province/about.
+  // The session names the province (or prefecture) by code only; the names (海南省, and a prefecture
+  // viewer's 市州 after it) come from GET /province/about.
   const [provinceName, setProvinceName] = useState(null);
-  const viewer = Boolean(session?.user.roles.includes('province_viewer'));
+  const viewer = isViewer(session?.user);
   useEffect(() => {
     setProvinceName(null);
     if (!viewer) return;
-    api.get('/province/about').then((answer) => setProvinceName(answer.name), () => {});
+    api
+      .get('/province/about')
+      .then((answer) => setProvinceName([answer.name, answer.prefecture?.name || answer.prefecture?.code].filter(Boolean).join(' · ')), () => {});
   }, [session?.token, viewer]);
 
   const streams = session && session.user.roles.some((r) => ['county_admin', 'department'].includes(r));
@@ -99,7 +107,7 @@ export default function AdminApp() {
   };
 
   useEffect(() => {
-    document.title = at(session?.user.roles.includes('province_viewer') ? 'province_title' : 'title');
+    document.title = at(titleOf(session?.user));
   }, [session, path]);
 
   if (!session) return <Login api={api} onDone={signedIn} />;
@@ -125,12 +133,12 @@ export default function AdminApp() {
     <AdminContext.Provider value={context}>
       <div class="admin">
         <header class="admin-bar">
-          <strong>{at(user.roles.includes('province_viewer') ? 'province_title' : 'title')}</strong>
+          <strong>{at(titleOf(user))}</strong>
           <span class="admin-where" data-testid="admin-where">{user.county_name || provinceName || user.province || ''}</span>
           <nav class="admin-nav">
             {VIEWS.filter(([, , , roles]) => allowed(roles, user)).map(([href, , key]) => (
               <Link href={href} class={path.startsWith(href) ? 'active' : ''}>
-                {at(key)}
+                {at(key === 'nav_province' && user.roles.includes('prefecture_viewer') ? 'nav_prefecture' : key)}
               </Link>
             ))}
           </nav>

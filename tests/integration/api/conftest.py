@@ -7,7 +7,8 @@ an account of every role, logged-in httpx clients, and a live uvicorn server on 
         response = await admin.get("/api/v1/me")
 
 Counties use adcodes no real county has (91xxxx, 92xxxx) so they never meet the demo's. A and B share
-province 910000; C is in province 920000.
+province 910000; C is in province 920000. The prefecture viewer's prefecture 930100 (province 930000)
+holds none of them: tests that need its counties provision them (test_queries_prefecture.py).
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from services.tenancy import Counties
 
 COUNTY_A, COUNTY_B, COUNTY_C = "910001", "910002", "920001"
 PROVINCE_AB, PROVINCE_C = "910000", "920000"
+PREFECTURE = "930100"
 TEST_COUNTIES = {
     COUNTY_A: ("测试甲县", "测试省", PROVINCE_AB, (18.64, 109.70)),
     COUNTY_B: ("测试乙县", "测试省", PROVINCE_AB, (19.03, 109.84)),
@@ -43,7 +45,7 @@ TEST_COUNTIES = {
 PROVINCE_OF = {adcode: spec[2] for adcode, spec in TEST_COUNTIES.items()}
 PASSWORD = "test-password-1"
 DEPARTMENT = "县民政局"
-COUNTY_ROLES = [role for role in ROLES if role != "province_viewer"]
+COUNTY_ROLES = [role for role in ROLES if role not in ("province_viewer", "prefecture_viewer")]
 
 _addresses = (f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}" for n in itertools.count(1))
 
@@ -60,7 +62,7 @@ def username(role: str, place: str) -> str:
 @dataclass(frozen=True)
 class Account:
     role: str
-    place: str  # county adcode, or province code for province_viewer
+    place: str  # county adcode, or province code for province_viewer, prefecture code for prefecture_viewer
     user: User
 
     @property
@@ -111,6 +113,9 @@ def accounts(database_url: str, county_apps: Counties[County]) -> dict[tuple[str
             user = ensure_user(conn, username("province_viewer", province), roles=["province_viewer"],
                                password=PASSWORD, province=province)
             made[("province_viewer", province)] = Account("province_viewer", province, user)
+        user = ensure_user(conn, username("prefecture_viewer", PREFECTURE), roles=["prefecture_viewer"],
+                           password=PASSWORD, prefecture=PREFECTURE)
+        made[("prefecture_viewer", PREFECTURE)] = Account("prefecture_viewer", PREFECTURE, user)
     return made
 
 
@@ -132,7 +137,8 @@ class Api:
         return client
 
     def account(self, role: str, county: str = COUNTY_A) -> Account:
-        place = PROVINCE_OF[county] if role == "province_viewer" else county
+        place = PROVINCE_OF[county] if role == "province_viewer" else PREFECTURE if role == "prefecture_viewer" \
+            else county
         return self.accounts[(role, place)]
 
     async def token(self, role: str, county: str = COUNTY_A) -> str:

@@ -22,7 +22,8 @@ from services.storage.database import connect
 
 from .conftest import COUNTY_A, COUNTY_B, COUNTY_C, COUNTY_ROLES, DEPARTMENT
 
-ROLES = [*COUNTY_ROLES, "province_viewer"]
+VIEWERS = ["province_viewer", "prefecture_viewer"]
+ROLES = [*COUNTY_ROLES, *VIEWERS]
 
 # Built once at collection: routes only, no database is touched.
 ID_OPERATIONS = {op.operation_id: (prefix, op) for prefix, op in
@@ -118,7 +119,9 @@ async def test_another_county_s_object_answers_like_nothing_at_all(api, foreign,
     names = [name for name, _ in op.path_parameters()]
     theirs = await call({name: foreign[name] for name in names})
     nowhere = await call({name: "999999" if name == "adcode" else uuid.uuid4() for name in names})
-    expected = 404 if role in op.roles else 403
+    # A prefecture viewer is refused any county outside its prefecture by the adcode alone (C's, and
+    # 999999, are not in 930100): 403 for both, which again tells them apart by nothing.
+    expected = 404 if role in op.roles and role != "prefecture_viewer" else 403
     assert (theirs.status_code, nowhere.status_code) == (expected, expected), theirs.text
     assert theirs.json() == nowhere.json()
     for secret in (*(str(foreign[name]) for name in names), COUNTY_B, "测试乙县"):
@@ -140,23 +143,25 @@ def test_nothing_of_the_other_county_was_changed(api, foreign):
                             (COUNTY_B,)).fetchone()[0] == "隔离测试局"
 
 
-# What a province viewer may call: its own session, the map config, and the province's rollups.
+# What a province or prefecture viewer may call: its own session, the map config, and its area's rollups.
 PROVINCE_VIEWER_PATHS = {"/api/v1/session", "/api/v1/me", "/api/v1/config"}
 ALL_OPERATIONS = list(operations(create_app("postgresql://collection-only", projector=False, pwa_dir=None).routes))
 
 
-def test_a_province_viewer_is_declared_only_on_province_rollups_and_its_own_session():
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_a_viewer_is_declared_only_on_province_rollups_and_its_own_session(viewer):
     for prefix, op in ALL_OPERATIONS:
         path = prefix + op.openapi_path
-        if op.roles is not None and "province_viewer" in op.roles:
+        if op.roles is not None and viewer in op.roles:
             assert path.startswith("/api/v1/province/") or path in PROVINCE_VIEWER_PATHS, path
 
 
+@pytest.mark.parametrize("viewer", VIEWERS)
 @pytest.mark.parametrize("path", sorted(
     prefix + op.openapi_path for prefix, op in ALL_OPERATIONS
-    if op.method == "GET" and op.roles is not None and "province_viewer" not in op.roles
+    if op.method == "GET" and op.roles is not None and not set(VIEWERS) & op.roles
     and not op.path_parameters()))
-async def test_a_province_viewer_is_refused_every_county_query(api, path):
-    response = await (await api.client("province_viewer")).get(path)
+async def test_a_viewer_is_refused_every_county_query(api, path, viewer):
+    response = await (await api.client(viewer)).get(path)
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"

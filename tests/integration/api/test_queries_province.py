@@ -10,7 +10,7 @@ async def test_a_province_viewer_gets_its_provinces_code_and_name(api):
         response = await viewer.get("/api/v1/province/about")
         assert response.status_code == 200, response.text
         name = next(spec[1] for spec in TEST_COUNTIES.values() if spec[2] == code)
-        assert response.json() == {"code": code, "name": name}
+        assert response.json() == {"code": code, "name": name, "prefecture": None}
 
 
 async def test_county_roles_cannot_read_the_province(api):

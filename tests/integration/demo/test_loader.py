@@ -74,7 +74,7 @@ def test_demo_accounts_cover_every_role_with_the_documented_password(demo_url, f
     with connect(demo_url) as conn:
         rows = conn.execute("SELECT username, roles, password_hash FROM core.users").fetchall()
     roles = {role for _, user_roles, _ in rows for role in user_roles}
-    assert roles == {"cadre", "county_admin", "department", "province_viewer", "operator"}
+    assert roles == {"cadre", "county_admin", "department", "province_viewer", "prefecture_viewer", "operator"}
     assert {a.username for a in first_load.accounts} <= {username for username, _, _ in rows}
     admin_hash = next(h for username, _, h in rows if username == "baoting.admin")
     assert verify_password(admin_hash, DEMO_PASSWORD)
@@ -119,7 +119,8 @@ def test_grassroots_demo_prints_the_accounts_and_their_password(demo_url, first_
     out = capsys.readouterr().out
     assert "already loaded" in out
     assert DEMO_PASSWORD in out
-    for username in ("baoting.admin", "qiongzhong.cadre", "wuzhishan.dept", "hainan.viewer", "operator"):
+    for username in ("baoting.admin", "qiongzhong.cadre", "wuzhishan.dept", "hainan.prefecture", "hainan.viewer",
+                     "operator"):
         assert username in out
 
 

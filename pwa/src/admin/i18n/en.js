@@ -3,6 +3,7 @@
 export default {
   title: 'Grassroots · Admin',
   province_title: 'Grassroots · Province',
+  prefecture_title: 'Grassroots · Prefecture',
   login_title: 'Admin login',
   login_username: 'Username',
   login_password: 'Password',
@@ -47,6 +48,7 @@ export default {
   weekday_5: 'Saturday',
   weekday_6: 'Sunday',
   nav_province: 'Province ranking',
+  nav_prefecture: 'Prefecture ranking',
   live: 'Live',
   live_off: 'Offline',
   period: 'Period',

@@ -3,6 +3,7 @@
 export default {
   title: '下基层 · 管理端',
   province_title: '下基层 · 省级视图',
+  prefecture_title: '下基层 · 市州视图',
   login_title: '管理端登录',
   login_username: '账号',
   login_password: '密码',
@@ -47,6 +48,7 @@ export default {
   weekday_5: '周六',
   weekday_6: '周日',
   nav_province: '全省排名',
+  nav_prefecture: '本市州排名',
   live: '实时',
   live_off: '未连接',
   period: '统计周期',
