@@ -122,11 +122,17 @@ class _Household:
     archived: date | None = None
     counts: dict[str, list[int]] = field(default_factory=dict)
 
+    def groups(self) -> list[tuple[str, str, str]] | None:
+        """The place groups (grouping, key, township) the household counts in, None while unplaced."""
+        if self.place is None:
+            return None
+        return [(g, self.place[g], self.place["township"] if g == "village" else "") for g in GROUPS]
+
     def contributions(self, periods: Sequence[str], placed: bool) -> tuple[dict[Key, Vector], dict[Key, Vector]]:
         """(placed figures, tallies) this household adds to its groups for `periods`."""
-        if self.place is None:
+        groups = self.groups()
+        if groups is None or self.place is None:
             return {}, {}
-        groups = [(g, self.place[g], self.place["township"] if g == "village" else "") for g in GROUPS]
         here: dict[Key, Vector] = {}
         if placed:
             lat, lon = int(self.place["lat"] * SCALE), int(self.place["lon"] * SCALE)
@@ -262,17 +268,35 @@ def _uuid(value: Any) -> UUID:
 def _count(deltas: _Deltas, household_id: UUID, household: _Household, day: date, occurred: datetime,
            verified: bool, sign: int) -> None:
     periods = period_keys(local_date(occurred))
+    groups = household.groups()
     for period in periods:
         deltas.counts[(household_id, period, day)][0] += sign
         deltas.counts[(household_id, period, day)][1] += sign * int(verified)
-
-    def count() -> None:
-        for period in periods:
-            figures = household.counts.setdefault(period, [0, 0])
-            figures[0] += sign
-            figures[1] += sign * int(verified)
-
-    deltas.change(household, day, periods, False, count)
+        figures = household.counts.setdefault(period, [0, 0])
+        was = figures[0]
+        figures[0] += sign
+        figures[1] += sign * int(verified)
+        # The difference this visit makes to the household's tally (`_Household.contributions`), worked
+        # out directly: the same figures, without building the vectors before and after.
+        if groups is None or (household.archived is not None and household.archived < _start(period)):
+            continue
+        now = figures[0]
+        change = [(0, sign)]
+        if verified:
+            change.append((1, sign))
+        if (was >= 1) != (now >= 1):
+            change.append((2, now - was))
+        if (was >= 2) != (now >= 2):
+            change.append((3, now - was))
+        if len(period) == 4 and household.archived is None:
+            # held_k counts a household once its visits reach k: only the k passed changes.
+            passed = max(was, now)
+            if passed <= HELD:
+                change.append((3 + passed, now - was))
+        for group in groups:
+            total = deltas.tallies[(*group, period, day)]
+            for index, amount in change:
+                total[index] += amount
 
 
 async def _keep_current(conn: AsyncConnection, schema: str, households: dict[UUID, _Household]) -> None:

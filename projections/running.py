@@ -80,18 +80,21 @@ class RunningTotals:
         for r in rows:
             stored[tuple(r[k] for k in self.key_names)][r["day"]] = self.read(r)
         changed: list[Key] = []
+        numeric = any(kind == "numeric" for _, kind in self.values)
         for key, days in by_key.items():
             figures = stored[key]
-            for day in sorted(days):
-                if day not in figures:
-                    before = [d for d in figures if d < day]
-                    figures[day] = list(figures[max(before)]) if before else self.zero()
-                for later in figures:
-                    if later >= day:
-                        figures[later] = [a + b for a, b in zip(figures[later], days[day], strict=True)]
-            # Rows before the earliest delta's day were only read to start from.
+            # One pass in day order: a day's figures are the latest stored row on or before it plus every
+            # delta up to it (rows before the earliest delta's day were only read to start from).
             first = min(days)
-            changed.extend((*key, day, *self._stored(vector)) for day, vector in figures.items() if day >= first)
+            base, running = self.zero(), self.zero()
+            for day in sorted(figures.keys() | days.keys()):
+                if day in days:
+                    running = [a + b for a, b in zip(running, days[day], strict=True)]
+                if day in figures:
+                    base = figures[day]
+                if day >= first:
+                    vector = [a + b for a, b in zip(base, running, strict=True)]
+                    changed.append((*key, day, *(self._stored(vector) if numeric else vector)))
         names = [*self.key_names, "day", *self.value_names]
         kinds = [kind for _, kind in [*self.keys, ("day", "date"), *self.values]]
         await conn.execute(
