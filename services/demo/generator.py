@@ -411,6 +411,8 @@ def _trip(story: _Story, cadre: _Cadre, households: list[_Household], day: date,
             kind=kind, occurred_at=at, position=None if kind == "phone" else _fix(rng, lat, lon),
             topics=rng.sample(_VISIT_TOPICS, rng.randint(1, 3)), note=rng.choice(_VISIT_NOTES),
             companions=[c.id for c in companions if c is not cadre], device_id=cadre.device,
+            # a stay (蹲点) of one to three days, drawn from the household, not from `rng`: no other step moves
+            **({"days": 1 + household.id.int % 3} if kind == "stay" else {}),
         )
 
 
