@@ -273,7 +273,7 @@ def _count(deltas: _Deltas, household_id: UUID, household: _Household, day: date
         deltas.counts[(household_id, period, day)][0] += sign
         deltas.counts[(household_id, period, day)][1] += sign * int(verified)
         figures = household.counts.setdefault(period, [0, 0])
-        was = figures[0]
+        was, was_verified = figures
         figures[0] += sign
         figures[1] += sign * int(verified)
         # The difference this visit makes to the household's tally (`_Household.contributions`), worked
@@ -288,6 +288,8 @@ def _count(deltas: _Deltas, household_id: UUID, household: _Household, day: date
             change.append((2, now - was))
         if (was >= 2) != (now >= 2):
             change.append((3, now - was))
+        if (was_verified >= 1) != (figures[1] >= 1):
+            change.append((4 + HELD, figures[1] - was_verified))  # verified_once, the vector's last figure
         if len(period) == 4 and household.archived is None:
             # held_k counts a household once its visits reach k: only the k passed changes.
             passed = max(was, now)

@@ -32,7 +32,8 @@ NOT_SENT = {("GET", "/api/v1/events/stream"), ("DELETE", "/api/v1/session")}
 # Sent only broken (never applied): a county-wide rebuild, and a file upload (test_imports*.py send files).
 # A village listed in county A would hold every later test's households there to the list (a department: its routes).
 NOT_REPEATED = {("PUT", "/api/v1/rules"), ("POST", "/api/v1/households/import"), ("POST", "/api/v1/cadres/import"),
-                ("POST", "/api/v1/pairings/import"), ("POST", "/api/v1/places/villages"),
+                ("POST", "/api/v1/pairings/import"), ("POST", "/api/v1/targets/import"),
+                ("POST", "/api/v1/places/villages"),
                 ("POST", "/api/v1/departments"), ("PATCH", "/api/v1/departments/{department_code}")}
 ROLE_PREFERENCE = ["county_admin", "cadre", "department", "province_viewer", "operator"]
 # Formats the document uses, and a value of each that breaks it.

@@ -49,6 +49,8 @@ FOREIGN_KINDS = {
         lat=18.64, lon=109.70, size=2, head_name="申报某", occurred_at=datetime.now(UTC)), api.cadre_actor(county))),
     "schedule_id": lambda api, county: api._applied(api.execute(county, c.SetReceptionSchedule(
         command_id=uuid.uuid4(), rank="staff", place="联系点", cadence="monthly", day=20, starts_on="2026-01-01"))),
+    "target_id": lambda api, county: api._applied(api.execute(county, c.RegisterTarget(
+        command_id=uuid.uuid4(), kind="enterprise", name="某企业", township=county + "001"))),
     # last: county B's first department makes its list binding (its issue above is routed as free text)
     "department_code": lambda api, county: _department(api, county),
 }
@@ -83,6 +85,8 @@ REQUESTS = {
     "refuse_proposal": {"json": {"reason": "已在册", "expected_version": 1}},
     "department_rename": {"json": {"name": "改名局"}},
     "end_reception_schedule": {"json": {"ends_on": "2026-12-31", "expected_version": 1}},
+    "revise_target": {"json": {"name": "改名企业", "township": "910001001", "expected_version": 1}},
+    "archive_target": {"json": {"reason": "已注销", "expected_version": 1}},
     "decide_issue": {"json": {"month": "2026-06", "department": "县民政局", "decision": "限期办结",
                               "deadline": "2099-12-31", "expected_version": 2}},
 }

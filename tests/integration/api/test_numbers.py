@@ -68,11 +68,21 @@ VALID: dict[str, Callable[[Api], dict[str, Any]]] = {
                                            "ends_on": "2026-12-31"},
     "record_reception": lambda api: {"receiver_id": str(api.cadre()), "occurred_at": _now(), "place": "接访室",
                                      "residents": 3},
+    "register_target": lambda api: {"kind": "party_branch", "name": "某村党支部", "township": "910001001",
+                                    "lat": 18.6, "lon": 109.7, "weak": True},
+    "revise_target": lambda api: {"target_id": _target(api), "expected_version": 1, "name": "某企业",
+                                  "township": "910001001", "lat": 18.6, "lon": 109.7},
+    "archive_target": lambda api: {"target_id": _target(api), "expected_version": 1, "reason": "已注销"},
     "confirm_proposal": lambda api: {"proposal_id": _proposal(api), "expected_version": 1},
     "merge_proposal": lambda api: {"proposal_id": _proposal(api), "expected_version": 1,
                                    "household_id": str(api.household())},
     "refuse_proposal": lambda api: {"proposal_id": _proposal(api), "expected_version": 1, "reason": "重复申报"},
 }
+
+
+def _target(api: Api) -> str:
+    return str(api._applied(api.execute(COUNTY_A, c.RegisterTarget(
+        command_id=uuid.uuid4(), kind="enterprise", name="某企业", township="910001001"))))
 
 
 def _resolved_issue(api: Api) -> str:

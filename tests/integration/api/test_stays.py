@@ -36,12 +36,14 @@ async def world(api, database_url) -> dict:
     home = uuid.UUID(run(api, COUNTY_A, household(VILLAGE, "蹲点户", "st-h", 18.96))["id"])
     actor = Actor(user_id="seed", roles=frozenset({"cadre"}), county=COUNTY_A, cadre_id=stayer)
 
-    def stay(key: str, days: int, position: dict) -> uuid.UUID:
+    def stay(key: str, days: int, position: dict, at: datetime = now) -> uuid.UUID:
         return uuid.UUID(run(api, COUNTY_A, c.CheckIn(
             command_id=sid(key), target_kind="household", target_id=str(home), kind="stay", days=days,
-            occurred_at=now, position=position), actor)["id"])
+            occurred_at=at, position=position), actor)["id"])
 
-    stays = {"verified": stay("st-1", 5, NEAR), "far": stay("st-2", 3, FAR), "voided": stay("st-3", 7, NEAR)}
+    # the far one an hour before: 27 km at one moment would be impossible travel for the near ones too
+    stays = {"verified": stay("st-1", 5, NEAR), "far": stay("st-2", 3, FAR, now - timedelta(hours=1)),
+             "voided": stay("st-3", 7, NEAR)}
     run(api, COUNTY_A, c.VoidVisit(command_id=sid("st-void"), visit_id=stays["voided"], expected_version=1,
                                    reason="重复录入"))
     await wait_for_projections(database_url, COUNTY_A)

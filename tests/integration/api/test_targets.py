@@ -7,7 +7,7 @@ county A's tests still write those."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from projections.base import SHANGHAI as CHINA
 from services.county import Actor
@@ -117,17 +117,18 @@ async def test_a_check_in_at_a_target_is_judged_by_its_distance_from_the_targets
     actor = api.cadre_actor(COUNTY_B)
     app = api.county_apps.get(COUNTY_B)
 
-    def check_in(target_kind: str, target: str, lat: float, lon: float) -> uuid.UUID:
+    def check_in(target_kind: str, target: str, lat: float, lon: float, hours_ago: int) -> uuid.UUID:
         outcome = app.execute(c.CheckIn(
             command_id=uuid.uuid4(), target_kind=target_kind, target_id=target, kind="forum",
-            occurred_at=datetime.now(UTC), position={"lat": lat, "lon": lon, "accuracy_m": 10, "provider": "gps"}),
+            occurred_at=datetime.now(UTC) - timedelta(hours=hours_ago), position={"lat": lat, "lon": lon, "accuracy_m": 10, "provider": "gps"}),
             actor)
         assert outcome.status == "applied", outcome
         return uuid.UUID(outcome.result["id"])
 
-    near = check_in("party_branch", branch, BRANCH_AT[0] + 0.0005, BRANCH_AT[1])  # ~55 m
-    far = check_in("party_branch", branch, BRANCH_AT[0] + 0.01, BRANCH_AT[1])  # ~1.1 km
-    anywhere = check_in("project", no_place, 19.2, 109.9)
+    # hours apart: places apart at one moment would be impossible travel
+    near = check_in("party_branch", branch, BRANCH_AT[0] + 0.0005, BRANCH_AT[1], 6)  # ~55 m
+    far = check_in("party_branch", branch, BRANCH_AT[0] + 0.01, BRANCH_AT[1], 5)  # ~1.1 km
+    anywhere = check_in("project", no_place, 19.2, 109.9, 3)
     refused = app.execute(c.CheckIn(command_id=uuid.uuid4(), target_kind="party_branch", target_id="别的支部",
                                     kind="forum", occurred_at=datetime.now(UTC)), actor)
     assert refused.status == "rejected" and refused.field == "target_id"

@@ -447,7 +447,7 @@ class LedgerFold:
     def cadre_board(self, first: date, last: date) -> dict[uuid.UUID, tuple]:
         """cadre -> (verified visits, distinct households, issues resolved, satisfaction %) for listed cadres."""
         start, end = cutoff(first - timedelta(days=1)), cutoff(last)
-        verified = [c for c in self._visits() if c["verified"] and start <= c["occurred_at"] < end]
+        verified = [c for c in self._visits() if self.base.verified(c) and start <= c["occurred_at"] < end]
         ids = {c for c in self.ranks if c not in self.departed}
         ids |= {c["cadre_id"] for c in verified}
         ids |= {i["raised_by"] for i in self.issues.values() if i["raised_by"] is not None}
@@ -507,7 +507,7 @@ def township_board(fold: LedgerFold, first: date, last: date) -> dict[str, tuple
     start, end = cutoff(first - timedelta(days=1)), cutoff(last)
     towns = {place["township"] for h, place in fold.base.places.items()
              if h not in fold.base.archived or fold.base.archived[h] >= start}
-    verified = [c for c in fold.base.checkins.values() if c["verified"] and fold.villages[c["visit_id"]] is not None
+    verified = [c for c in fold.base.checkins.values() if fold.base.verified(c) and fold.villages[c["visit_id"]] is not None
                 and start <= c["occurred_at"] < end]
     towns |= {fold.villages[c["visit_id"]][:9] for c in verified}
     towns |= {i["village"][:9] for i in fold.issues.values()}

@@ -184,6 +184,7 @@ class Fold:
         self.checkins: dict[uuid.UUID, dict] = {}  # those of the kinds the rules count as visits
         self.pairings: dict[uuid.UUID, dict] = {}
         self.cadres: dict[uuid.UUID, dict] = {}
+        self._too_fast: set[uuid.UUID] | None = None  # worked out once every event is applied
         for event in events:
             if event.timestamp >= end:
                 continue
@@ -225,22 +226,31 @@ class Fold:
 
     # -- verdicts ------------------------------------------------------------------------------
     def verdicts(self) -> dict[uuid.UUID, dict]:
-        """visit id -> {verified, distance_m, impossible_travel}."""
-        result = {}
-        by_cadre: dict[uuid.UUID, list[dict]] = {}
-        for c in self.contacts.values():
-            result[c["visit_id"]] = {"verified": c["verified"], "distance_m": c["distance_m"],
-                                     "impossible_travel": False}
-            if c["position"]:
-                by_cadre.setdefault(c["cadre_id"], []).append(c)
-        for chain in by_cadre.values():
-            chain.sort(key=lambda c: (c["occurred_at"], str(c["visit_id"])))
-            for before, after in pairwise(chain):
-                km = _haversine_km(before["position"], after["position"])
-                hours = (after["occurred_at"] - before["occurred_at"]).total_seconds() / 3600
-                speed = km / hours if hours > 0 else (0.0 if km == 0 else math.inf)
-                result[after["visit_id"]]["impossible_travel"] = speed > self.rules.impossible_travel_kmh
-        return result
+        """visit id -> {verified, distance_m, impossible_travel}: a check-in reached too fast is not verified."""
+        too_fast = self.impossible_travel()
+        return {c["visit_id"]: {"verified": self.verified(c), "distance_m": c["distance_m"],
+                                "impossible_travel": c["visit_id"] in too_fast} for c in self.contacts.values()}
+
+    def impossible_travel(self) -> set[uuid.UUID]:
+        """Check-ins reached from the one before them in their cadre's chain (fixes in time order) too fast."""
+        if self._too_fast is None:
+            by_cadre: dict[uuid.UUID, list[dict]] = {}
+            for c in self.contacts.values():
+                if c["position"]:
+                    by_cadre.setdefault(c["cadre_id"], []).append(c)
+            self._too_fast = set()
+            for chain in by_cadre.values():
+                chain.sort(key=lambda c: (c["occurred_at"], str(c["visit_id"])))
+                for before, after in pairwise(chain):
+                    km = _haversine_km(before["position"], after["position"])
+                    hours = (after["occurred_at"] - before["occurred_at"]).total_seconds() / 3600
+                    speed = km / hours if hours > 0 else (0.0 if km == 0 else math.inf)
+                    if speed > self.rules.impossible_travel_kmh:
+                        self._too_fast.add(after["visit_id"])
+        return self._too_fast
+
+    def verified(self, contact: dict) -> bool:
+        return contact["verified"] and contact["visit_id"] not in self.impossible_travel()
 
     # -- coverage ------------------------------------------------------------------------------
     def coverage(self, start: date, end: date, level: str) -> dict[str, dict]:
@@ -253,7 +263,7 @@ class Fold:
             visits = [c for c in self.checkins.values()
                       if c["household_id"] == household and first <= c["occurred_at"] < after]
             key = "469029" if level == "county" else place[level]
-            groups.setdefault(key, []).append((len(visits), sum(c["verified"] for c in visits)))
+            groups.setdefault(key, []).append((len(visits), sum(self.verified(c) for c in visits)))
         return {
             key: {"households": len(g), "visited_once": sum(v >= 1 for v, _ in g),
                   "visited_twice": sum(v >= 2 for v, _ in g), "visits": sum(v for v, _ in g),
@@ -266,7 +276,7 @@ class Fold:
         first, after = datetime.combine(start, datetime.min.time(), SHANGHAI), cutoff(end)
         return sum(1 for household in self.places
                    if not (household in self.archived and self.archived[household] < first)
-                   and any(c["verified"] for c in self.checkins.values()
+                   and any(self.verified(c) for c in self.checkins.values()
                            if c["household_id"] == household and first <= c["occurred_at"] < after))
 
     # -- completeness --------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def plain_coverage(fold: Fold, period: Period, level: str, resolution: int) -> d
                   if c["household_id"] == household and first <= c["occurred_at"] < after]
         key = {"county": ADCODE, "h3": h3.latlng_to_cell(place["lat"], place["lon"], resolution)}.get(level) \
             or place[level]
-        groups.setdefault(key, []).append((len(visits), sum(c["verified"] for c in visits), place))
+        groups.setdefault(key, []).append((len(visits), sum(fold.verified(c) for c in visits), place))
     return {
         key: {"households": len(g), "visited_once": sum(v >= 1 for v, _, _ in g),
               "visited_twice": sum(v >= 2 for v, _, _ in g), "visits": sum(v for v, _, _ in g),

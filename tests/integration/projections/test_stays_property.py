@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from itertools import pairwise
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from projections.base import Period
 from projections.rebuild import rebuild_county
 from projections.registry import PROJECTIONS
 from projections.rules import Rules
+from projections.travel import great_circle_km, speed
 from projections.verdicts import judge
 from services.domain import Cadre, Household, Visit, clock
 from tests.integration.projections.ledger_strategies import as_of_days, before, run_history
@@ -24,6 +26,7 @@ from tests.integration.projections.strategies import SHANGHAI, START, cutoff, na
 ADCODE = "469001"
 VILLAGE, LAT, LON = "469001100201", 18.78, 109.52
 METRE = 1 / 111_320
+RULES = Rules()
 
 
 @st.composite
@@ -74,19 +77,30 @@ def fold(events: list[Any], day: Any, period: Period) -> dict[Any, dict[str, int
     seen = [e for e in events if e.timestamp < cutoff(day)]
     homes = {e.originator_id: (e.lat, e.lon) for e in seen if name(e) == "Household.Registered"}
     voided = {e.originator_id for e in seen if name(e) == "Visit.Voided"}
+    contacts = [e for e in seen if name(e) == "Visit.CheckedIn" and e.originator_id not in voided]
     answer: dict[Any, dict[str, int]] = {}
-    for e in seen:
-        if name(e) != "Visit.CheckedIn" or e.kind != "stay" or e.originator_id in voided:
+    too_fast = impossible_travel(contacts)
+    for e in contacts:
+        if e.kind != "stay" or not period.start <= e.occurred_at.astimezone(SHANGHAI).date() <= period.end:
             continue
-        if not period.start <= e.occurred_at.astimezone(SHANGHAI).date() <= period.end:
-            continue
-        verified = judge(e.position, homes.get(e.household_id), e.target_kind == "household", Rules())[1]
+        verified = judge(e, homes.get(e.household_id), RULES)[1] and e.originator_id not in too_fast
         row = answer.setdefault(e.cadre_id, {"stays": 0, "days": 0, "verified_stays": 0, "verified_days": 0})
         row["stays"] += 1
         row["days"] += e.days
         row["verified_stays"] += verified
         row["verified_days"] += e.days if verified else 0
     return answer
+
+
+def impossible_travel(contacts: list[Any]) -> set[Any]:
+    """The check-ins reached from the one before them (each cadre's fixes in time order) too fast."""
+    chains: dict[Any, list[Any]] = {}
+    for e in sorted((e for e in contacts if e.position), key=lambda e: (e.occurred_at, e.originator_id)):
+        chains.setdefault(e.cadre_id, []).append(e)
+    return {after.originator_id for chain in chains.values() for before, after in pairwise(chain)
+            if speed(great_circle_km(before.position["lat"], before.position["lon"], after.position["lat"],
+                                     after.position["lon"]),
+                     (after.occurred_at - before.occurred_at).total_seconds() / 3600) > RULES.impossible_travel_kmh}
 
 
 def periods(day: Any) -> list[Period]:
