@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.storage.connections import AsyncConnection
+
 # Made with `core` (services/storage/schemas.ensure_core).
 DEPARTMENTS_DDL = """
 CREATE TABLE IF NOT EXISTS core.departments (
@@ -79,13 +81,14 @@ def lookup(cursor: Any, county: str, text: str) -> dict[str, Any]:
     return {"listed": row["listed"], "current": row["current"], "key": row["key"]}
 
 
-async def lookup_async(conn: Any, county: str, text: str) -> dict[str, Any]:
+async def lookup_async(conn: AsyncConnection, county: str, text: str) -> dict[str, Any]:
     """`lookup` on an asyncpg connection."""
     row = await conn.fetchrow(lookup_sql("$1", "$2::text", county), county, text)
+    assert row is not None  # lookup_sql answers one row, found or not
     return dict(row)
 
 
-async def county_departments(conn: Any, county: str) -> list[dict[str, Any]]:
+async def county_departments(conn: AsyncConnection, county: str) -> list[dict[str, Any]]:
     """The county's departments by code, each with the usernames of the accounts acting for it (an
     account naming it by code, current or former name)."""
     rows = await conn.fetch(
@@ -98,7 +101,7 @@ async def county_departments(conn: Any, county: str) -> list[dict[str, Any]]:
             for row in rows]
 
 
-async def add_department(conn: Any, county: str, code: str, name: str, by: str) -> str | None:
+async def add_department(conn: AsyncConnection, county: str, code: str, name: str, by: str) -> str | None:
     """Add a department; None when added, else the field that clashes (`code` or `name`: a code or a
     current name already used by another department of the county, or a name equal to a code)."""
     clash = await conn.fetchval(
@@ -112,7 +115,7 @@ async def add_department(conn: Any, county: str, code: str, name: str, by: str) 
     return None if inserted is not None else "code"
 
 
-async def rename_department(conn: Any, county: str, code: str, name: str) -> dict[str, Any] | str | None:
+async def rename_department(conn: AsyncConnection, county: str, code: str, name: str) -> dict[str, Any] | str | None:
     """Rename a department (its old name joins `former_names`, so free text naming it still maps).
     The renamed row; None when the county has no such department; "name" when another department of
     the county has that name or code."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from services.domain.errors import InvalidCommand
+from services.storage.connections import AsyncConnection
 
 Level = Literal["township", "village"]
 LEVEL_WORDS: dict[Level, tuple[str, str, int]] = {"township": ("township", "乡镇（街道）", 9),
@@ -102,7 +103,7 @@ class KnownPlaces:
             cursor.execute(_KNOWN_PSYCOPG, {"county": self.adcode, "villages": villages, "townships": townships})
             self._learnt(wanted, cursor.fetchall())
 
-    async def learn_async(self, conn: Any, places: Iterable[tuple[Level, str]]) -> None:
+    async def learn_async(self, conn: AsyncConnection, places: Iterable[tuple[Level, str]]) -> None:
         """`learn` on an asyncpg connection."""
         if wanted := self.unasked(places):
             self._learnt(wanted, await conn.fetch(_KNOWN_ASYNCPG, self.adcode, *_by_level(wanted)))
@@ -140,15 +141,16 @@ def record_map(cursor: Any, adcode: str) -> None:
     cursor.execute(RECORD_MAP, (adcode,))
 
 
-async def township_known(conn: Any, adcode: str, township: str) -> tuple[bool, bool]:
+async def township_known(conn: AsyncConnection, adcode: str, township: str) -> tuple[bool, bool]:
     """(whether the county lists any place, whether it lists this township or a village of it), asyncpg."""
     row = await conn.fetchrow(
         "SELECT EXISTS (SELECT 1 FROM core.places WHERE county = $1) AS listed,"
         " EXISTS (SELECT 1 FROM core.places WHERE county = $1 AND township = $2) AS known", adcode, township)
+    assert row is not None  # a SELECT without FROM gives its one row
     return row["listed"], row["known"]
 
 
-async def add_village(conn: Any, adcode: str, code: str, name: str, township: str, added_by: str) -> bool:
+async def add_village(conn: AsyncConnection, adcode: str, code: str, name: str, township: str, added_by: str) -> bool:
     """List a village (asyncpg); False when the county lists that code already."""
     added = await conn.fetchval(
         "INSERT INTO core.places (county, code, level, name, township, added_by)"
@@ -157,7 +159,7 @@ async def add_village(conn: Any, adcode: str, code: str, name: str, township: st
     return added is not None
 
 
-async def added_villages(conn: Any, adcode: str) -> list[dict[str, Any]]:
+async def added_villages(conn: AsyncConnection, adcode: str) -> list[dict[str, Any]]:
     """The villages a county admin added (not from the map), for the place names the views show."""
     rows = await conn.fetch("SELECT code, name, township FROM core.places"
                             " WHERE county = $1 AND added_by IS NOT NULL ORDER BY code", adcode)
