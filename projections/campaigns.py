@@ -8,7 +8,7 @@ fixed, so its final percentage does not drift when, years later, a household is 
 defined after its window closed takes the households as they stand when it is defined.
 
 A target is visited when it has at least one check-in of kind `festival` that occurred inside the
-window, is not voided and is verified: judged by `projections.verdicts.is_verified`, the verdict
+window, is not voided and is verified: judged by `projections.verdicts` (impossible travel too), the verdict
 every visit figure uses, against the household's place as known when the check-in was recorded. A
 check-in synced late (recorded after the window closed) still counts, on the day it was recorded.
 
@@ -32,7 +32,7 @@ from projections.base import Period, Projection, as_uuid, event_name, local_date
 from projections.base import recorded_before, reference_date
 from projections.rules import Rules
 from projections.running import RunningTotals
-from projections.verdicts import is_verified
+from projections.verdicts import judged
 from services.storage.connections import AsyncConnection
 
 # Figures per campaign and place: ('', '') is the whole campaign, (township, '') a township.
@@ -187,7 +187,8 @@ class _Batch:
 
 class Campaigns(Projection):
     name = "campaigns"
-    version = 2  # judges check-ins by backdating and counts only the kinds the rules count as visits
+    version = 3  # counts by the stored verdict, impossible travel included
+    reads = ("verdicts",)
     tables = TABLES
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
@@ -197,7 +198,10 @@ class Campaigns(Projection):
         batch = _Batch({r["campaign_id"]: _campaign(r) for r in await conn.fetch(
             f"SELECT * FROM {schema}.campaigns_campaigns")})
         # Festival check-ins of this batch and the ones it voids: the households they are at.
+        verdicts = await judged(conn, schema, events)
+        # ... and the ones whose verdict it turns (impossible travel, by a late arrival or a void)
         voided = [e.originator_id for e, n in zip(events, names, strict=True) if n == "Visit.Voided"]
+        voided += [row["visit_id"] for rows in verdicts.rejudged.values() for row in rows]
         if voided:
             for row in await conn.fetch(f"SELECT * FROM {schema}.campaigns_visits WHERE visit_id = ANY($1)", voided):
                 batch.add_visit(row["visit_id"], _visit(row))
@@ -219,9 +223,8 @@ class Campaigns(Projection):
                         batch.refresh(campaign, event.originator_id, moment)
             elif name == "Visit.CheckedIn" and _counts_for_campaigns(event):
                 household_id = as_uuid(event.household_id)
-                home = batch.homes.get(household_id)
-                visit = _Visit(household_id, parse_time(event.occurred_at), moment, is_verified(
-                    event, (home.lat, home.lon) if home else None, rules))
+                visit = _Visit(household_id, parse_time(event.occurred_at), moment,
+                               verdicts.arrived[event.originator_id])
                 batch.add_visit(event.originator_id, visit)
                 batch.changed_visits.add(event.originator_id)
                 _revisit(batch, visit, moment)
@@ -231,6 +234,12 @@ class Campaigns(Projection):
                     visit.voided_at = moment
                     batch.changed_visits.add(event.originator_id)
                     _revisit(batch, visit, moment)
+            for row in verdicts.turned_by(event) if name in ("Visit.CheckedIn", "Visit.Voided") else ():
+                turned = batch.visits.get(row["visit_id"])
+                if turned is not None and turned.voided_at is None and turned.verified != row["after"]:
+                    turned.verified = row["after"]
+                    batch.changed_visits.add(row["visit_id"])
+                    _revisit(batch, turned, moment)
         await _save(conn, schema, batch)
 
 

@@ -39,7 +39,7 @@ from projections.base import Period, Projection, event_name, local_date, parse_t
 from projections.campaigns import tagged
 from projections.rules import Rules
 from projections.running import Key, RunningTotals, Vector
-from projections.verdicts import counts_as_visit, is_verified, visible_checkins
+from projections.verdicts import counts_as_visit, judged, visible_checkins
 from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
@@ -181,16 +181,21 @@ class _Deltas:
 
 class Coverage(Projection):
     name = "coverage"
-    version = 2  # judges check-ins by backdating and counts only the kinds the rules count as visits
+    version = 3  # counts by the stored verdict, impossible travel included
+    reads = ("verdicts",)
     tables = TABLES
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         registered, places, archived = [], [], []
-        voids = [e.originator_id for e in events if event_name(e) == "Visit.Voided"]
+        verdicts = await judged(conn, schema, events)
+        # The counted visits the batch voids or re-judges (impossible travel turned by a late arrival or a void).
+        stored = [e.originator_id for e in events if event_name(e) == "Visit.Voided"]
+        stored += [row["visit_id"] for rows in verdicts.rejudged.values() for row in rows]
         visits: dict[UUID, tuple[UUID, datetime, bool]] = {  # visit -> (household, occurred_at, verified)
             r["visit_id"]: (r["household_id"], r["occurred_at"], r["verified"]) for r in await conn.fetch(
-                f"SELECT * FROM {schema}.coverage_visits WHERE visit_id = ANY($1)", voids)
-        } if voids else {}
+                f"SELECT * FROM {schema}.coverage_visits WHERE visit_id = ANY($1)", stored)
+        } if stored else {}
+        rejudged: set[UUID] = set()
         known = {v[0] for v in visits.values()}
         for event in events:
             name = event_name(event)
@@ -220,8 +225,7 @@ class Coverage(Projection):
                               partial(setattr, household, "archived", day))
             elif name == "Visit.CheckedIn" and event.household_id is not None and counts_as_visit(event.kind, rules):
                 household_id, household = _uuid(event.household_id), households[_uuid(event.household_id)]
-                home = household.place
-                verified = is_verified(event, (home["lat"], home["lon"]) if home else None, rules)
+                verified = verdicts.arrived[event.originator_id]
                 occurred = parse_time(event.occurred_at)
                 visits[event.originator_id] = (household_id, occurred, verified)
                 added.append(event.originator_id)
@@ -230,6 +234,13 @@ class Coverage(Projection):
                 household_id, occurred, verified = visits.pop(event.originator_id)
                 removed.append(event.originator_id)
                 _count(deltas, household_id, households[household_id], day, occurred, verified, -1)
+            for row in verdicts.turned_by(event) if name in ("Visit.CheckedIn", "Visit.Voided") else ():
+                if row["visit_id"] in visits and visits[row["visit_id"]][2] != row["after"]:
+                    household_id, occurred, verified = visits[row["visit_id"]]
+                    _count(deltas, household_id, households[household_id], day, occurred, verified, -1)
+                    _count(deltas, household_id, households[household_id], day, occurred, row["after"], 1)
+                    visits[row["visit_id"]] = (household_id, occurred, row["after"])
+                    rejudged.add(row["visit_id"])
         if registered:
             await conn.executemany(f"INSERT INTO {schema}.coverage_households (household_id, registered_at, personal)"
                                    " VALUES ($1, $2, $3)", registered)
@@ -246,6 +257,9 @@ class Coverage(Projection):
             await conn.executemany(f"INSERT INTO {schema}.coverage_visits VALUES ($1, $2, $3, $4)", new)
         if removed:
             await conn.execute(f"DELETE FROM {schema}.coverage_visits WHERE visit_id = ANY($1)", removed)
+        kept = [(v, visits[v][2]) for v in rejudged - set(added) if v in visits]
+        if kept:
+            await conn.executemany(f"UPDATE {schema}.coverage_visits SET verified = $2 WHERE visit_id = $1", kept)
         await _keep_current(conn, schema, households)
         groups = sorted({key[:3] for key in deltas.placed})
         if groups:

@@ -33,13 +33,15 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from asyncpg import Record
+
 from projections.base import Period, Projection, event_name, local_date, parse_time, recorded_before
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.issues import PERIOD_COUNTS
 from projections.issues import snapshot as issues_snapshot
 from projections.rules import Rules
 from projections.stays import by_cadre as stays_by_cadre
-from projections.verdicts import counts_as_visit, is_verified, visible_checkins
+from projections.verdicts import counts_as_visit, judged, visible_checkins
 from services.storage.connections import AsyncConnection
 
 FIGURES = ("verified_visits", "distinct_households", "issues_resolved", "satisfaction_pct")
@@ -173,7 +175,8 @@ def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
 
 class Leaderboards(Projection):
     name = "leaderboards"
-    version = 2  # judges check-ins by backdating and counts only the kinds the rules count as visits
+    version = 3  # counts by the stored verdict, impossible travel included
+    reads = ("verdicts",)
     tables = TABLES
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
@@ -208,14 +211,17 @@ class Leaderboards(Projection):
         mine = [e for e in events if event_name(e).startswith(("Household.", "Visit."))]
         if not mine:
             return
+        verdicts = await judged(conn, schema, mine)
+        turned = [row for rows in verdicts.rejudged.values() for row in rows if counts_as_visit(row["kind"], rules)]
         wanted = {e.originator_id for e in mine if event_name(e).startswith("Household.")}
         wanted |= {_uuid(e.household_id) for e in mine if event_name(e) == "Visit.CheckedIn" and e.household_id}
         homes = {r["household_id"]: dict(r) for r in await conn.fetch(
             f"SELECT * FROM {schema}.leaderboards_households WHERE household_id = ANY($1)", list(wanted))}
+        # The verified visits the batch may take away: voided, or turned unverified (impossible travel).
         visits = {r["visit_id"]: dict(r) for r in await conn.fetch(
             f"SELECT * FROM {schema}.leaderboards_visits WHERE visit_id = ANY($1)",
-            [e.originator_id for e in mine if event_name(e) == "Visit.Voided"])}
-        reached = {(board, key, household) for visit in [*visits.values(), *(
+            [e.originator_id for e in mine if event_name(e) == "Visit.Voided"] + [r["visit_id"] for r in turned])}
+        reached = {(board, key, household) for visit in [*visits.values(), *map(_visit, turned), *(
             _visit(e) for e in mine if event_name(e) == "Visit.CheckedIn")] for board, key, household in _reach(visit)}
         reach: dict[Reached, list[date]] = {
             (r["board"], r["key"], r["household_id"]): list(r["days"]) for r in await conn.fetch(
@@ -224,7 +230,7 @@ class Leaderboards(Projection):
             " WHERE (r.board, r.key, r.household_id) = (w.board, w.key, w.household_id)) r",
             *(_columns(list(reached)) if reached else [[], [], []]),
         )}
-        tally, changed_homes, added, removed = Tally(), set(), [], []
+        tally, changed_homes, touched = Tally(), set(), set()
         for event in mine:
             name, day = event_name(event), local_date(event.timestamp)
             if name in ("Household.Registered", "Household.Relocated"):
@@ -240,14 +246,22 @@ class Leaderboards(Projection):
                 tally.add("present", "all", ALWAYS, homes[event.originator_id]["township"], day, -1, 0)
                 changed_homes.add(event.originator_id)
             elif name == "Visit.CheckedIn" and counts_as_visit(event.kind, rules):
-                home = homes.get(_uuid(event.household_id)) if event.household_id else None
-                if is_verified(event, (home["lat"], home["lon"]) if home else None, rules):
+                if verdicts.arrived[event.originator_id]:
                     visits[event.originator_id] = visit = _visit(event)
-                    added.append(visit)
+                    touched.add(event.originator_id)
                     _count(tally, reach, visit, day, 1)
             elif name == "Visit.Voided" and event.originator_id in visits:
                 _count(tally, reach, visits.pop(event.originator_id), day, -1)
-                removed.append(event.originator_id)
+                touched.add(event.originator_id)
+            for row in verdicts.turned_by(event) if name in ("Visit.CheckedIn", "Visit.Voided") else ():
+                if not counts_as_visit(row["kind"], rules) or (row["visit_id"] in visits) == row["after"]:
+                    continue
+                if row["after"]:
+                    visits[row["visit_id"]] = _visit(row)
+                    _count(tally, reach, visits[row["visit_id"]], day, 1)
+                else:
+                    _count(tally, reach, visits.pop(row["visit_id"]), day, -1)
+                touched.add(row["visit_id"])
         if changed_homes:
             await conn.executemany(
                 f"INSERT INTO {schema}.leaderboards_households VALUES ($1, $2, $3, $4, $5) ON CONFLICT (household_id)"
@@ -256,13 +270,13 @@ class Leaderboards(Projection):
                 [tuple(homes[h][c] for c in ("household_id", "township", "lat", "lon", "archived_at"))
                  for h in changed_homes],
             )
-        if added:
+        if touched:  # each touched visit as the batch leaves it: counted (verified, live) or not
+            await conn.execute(f"DELETE FROM {schema}.leaderboards_visits WHERE visit_id = ANY($1)", list(touched))
             await conn.executemany(
                 f"INSERT INTO {schema}.leaderboards_visits VALUES ($1, $2, $3, $4, $5)",
-                [tuple(v[c] for c in ("visit_id", "cadre_id", "household_id", "township", "day")) for v in added],
+                [tuple(visits[v][c] for c in ("visit_id", "cadre_id", "household_id", "township", "day"))
+                 for v in touched if v in visits],
             )
-        if removed:
-            await conn.execute(f"DELETE FROM {schema}.leaderboards_visits WHERE visit_id = ANY($1)", removed)
         if reached:
             await conn.execute(
                 f"INSERT INTO {schema}.leaderboards_reach SELECT board, key, household_id, days::date[]"
@@ -276,11 +290,16 @@ class Leaderboards(Projection):
 projection = Leaderboards()
 
 
-def _visit(event: Any) -> dict[str, Any]:
-    return {"visit_id": event.originator_id, "cadre_id": _uuid(event.cadre_id),
-            "household_id": _uuid(event.household_id),
-            "township": event.village[:9] if event.village else None,
-            "day": local_date(parse_time(event.occurred_at))}
+def _visit(source: Any) -> dict[str, Any]:
+    """A counted visit's facts from its `Visit.CheckedIn` event or its row of the verdicts read model."""
+    if isinstance(source, Record):
+        visit_id, cadre_id, household_id, village, occurred = (
+            source["visit_id"], source["cadre_id"], source["household_id"], source["village"], source["occurred_at"])
+    else:
+        visit_id, cadre_id, household_id = source.originator_id, _uuid(source.cadre_id), _uuid(source.household_id)
+        village, occurred = source.village, parse_time(source.occurred_at)
+    return {"visit_id": visit_id, "cadre_id": cadre_id, "household_id": household_id,
+            "township": village[:9] if village else None, "day": local_date(occurred)}
 
 
 def _boards(visit: dict[str, Any]) -> list[tuple[str, str]]:

@@ -86,6 +86,10 @@ async def _rebuild_county(conn: AsyncConnection, schema: str, projections: list[
     from projections.registry import PROJECTIONS
 
     started = time.perf_counter()
+    # A read model replayed into the scratch schema reads the tables there of those it `reads` (coverage
+    # counts by the verdicts' stored verdicts): they are rebuilt with it, in the registry's order.
+    needed = {name for p in projections if not p.shared_tables for name in p.reads}
+    projections = [p for p in PROJECTIONS if p in projections or (p.name in needed and not p.shared_tables)]
     mapper = decoder()
     # Read before the rules themselves: the rules used are of this revision or newer.
     revision = await conn.fetchval("SELECT rules_revision FROM core.counties WHERE adcode = $1", adcode_of(schema))

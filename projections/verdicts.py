@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -46,7 +47,7 @@ from geopy.distance import geodesic
 from projections.base import Period, Projection, event_name, parse_keyset, parse_time, recorded_before
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
-from projections.travel import Chains, Leg, great_circle_km, impossible
+from projections.travel import Chains, Leg, impossible
 from services.domain.commands import DEVICE_CLOCK_TOLERANCE
 from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
@@ -196,18 +197,6 @@ def backdating(occurred_at: datetime, recorded_at: datetime, rules: Rules) -> st
     if occurred_at - recorded_at > FUTURE:
         return "future"
     return None
-
-
-def is_verified(event: Any, household: tuple[float, float] | None, rules: Rules) -> bool:
-    """`judge`'s verdict alone, measuring the geodesic only where it matters: the great circle differs
-    from it by under 0.6 %, so a fix more than 1 % away from the distance limit is decided by the arc."""
-    position = event.position
-    if position and household is not None:
-        arc = 1000 * great_circle_km(position["lat"], position["lon"], *household)
-        limit = rules.verified_max_distance_m
-        if abs(arc - limit) > 0.01 * limit:
-            return arc <= limit and not _reasons(event, arc, rules)
-    return judge(event, household, rules)[1]
 
 
 class Verdicts(Projection):
@@ -366,6 +355,52 @@ async def _store_travel(conn: AsyncConnection, schema: str, rejudged: list[tuple
 
 
 projection = Verdicts()
+
+
+@dataclass
+class Judged:
+    """The stored verdicts a batch's other read models count by, so every figure agrees with the audit
+    (impossible travel included). `arrived`: each check-in of the batch, verified as it came in.
+    `rejudged`: (the check-in whose arrival or void did it, that event's moment) -> the stored check-ins
+    whose verdict it turned, each row with its facts and `before` / `after`."""
+
+    arrived: dict[UUID, bool]
+    rejudged: dict[tuple[UUID, datetime], list[Record]]
+
+    def turned_by(self, event: Any) -> list[Record]:
+        """The check-ins whose verdict this `Visit.CheckedIn` or `Visit.Voided` turned."""
+        return self.rejudged.get((event.originator_id, event.timestamp), [])
+
+
+async def judged(conn: AsyncConnection, schema: str, events: Sequence[Any]) -> Judged:
+    """`Judged` for a batch the verdicts read model has applied (it is first in every batch). O(the batch):
+    index probes on the travel history by check-in and by cause.
+
+    A verdict as it stood at a moment is the `verified_before` of its first travel change after that
+    moment, else its stored verdict: so the answer is the same whether the verdicts read model has
+    applied only this batch (the driver, a rebuild) or the whole log (a read model replayed alone)."""
+    arrivals = [e.originator_id for e in events if event_name(e) == "Visit.CheckedIn"]
+    causes = arrivals + [e.originator_id for e in events if event_name(e) == "Visit.Voided"]
+    if not causes:
+        return Judged({}, {})
+    arrived = {r["visit_id"]: r["verified"] for r in await conn.fetch(
+        f"SELECT v.visit_id, coalesce(n.verified_before, v.verified) AS verified FROM {schema}.verdicts_checkins v"
+        f" {_next_change(schema, '>= v.recorded_at')} WHERE v.visit_id = ANY($1)", arrivals)} if arrivals else {}
+    rejudged: dict[tuple[UUID, datetime], list[Record]] = {}
+    for row in await conn.fetch(
+        f"SELECT v.*, t.caused_by, t.until, t.verified_before AS before, coalesce(n.verified_before, v.verified)"
+        f" AS after FROM {schema}.verdicts_travel t JOIN {schema}.verdicts_checkins v USING (visit_id)"
+        f" {_next_change(schema, '> t.until')} WHERE t.caused_by = ANY($1)"
+        " AND t.verified_before <> coalesce(n.verified_before, v.verified)", causes,
+    ):
+        rejudged.setdefault((row["caused_by"], row["until"]), []).append(row)
+    return Judged(arrived, rejudged)
+
+
+def _next_change(schema: str, when: str) -> str:
+    """SQL joining `n`, the first change of check-in `v`'s travel verdict at a moment `when` (one probe)."""
+    return (f"LEFT JOIN LATERAL (SELECT n.verified_before FROM {schema}.verdicts_travel n"
+            f" WHERE n.visit_id = v.visit_id AND n.until {when} ORDER BY n.until LIMIT 1) n ON true")
 
 
 async def _target_places(conn: AsyncConnection, schema: str,
