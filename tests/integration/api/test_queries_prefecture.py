@@ -60,7 +60,9 @@ async def test_a_province_viewer_of_the_same_province_sees_every_prefecture(api,
     token = (await api.anonymous().post("/api/v1/session", json={"username": "t_province_viewer_930000",
                                                                  "password": PASSWORD})).json()["token"]
     ranked = (await api.anonymous(token=token).get("/api/v1/province/rankings")).json()["items"]
-    assert sorted(item["county"] for item in ranked) == [MINE, MINE_TOO, THEIRS]
+    # (test_openapi.py's fuzz county is in this province too)
+    counties = {item["county"] for item in ranked}
+    assert {MINE, MINE_TOO, THEIRS} <= counties and all(county.startswith(PROVINCE[:2]) for county in counties)
 
 
 @pytest.mark.parametrize("adcode", [THEIRS, COUNTY_A, "930199", "999999"])
