@@ -79,7 +79,7 @@ REBUILT_ROWS = "rollup_rebuilt_months"  # a rebuild's rows, in the rebuild schem
 
 class Rollup(Projection):
     name = "rollup"
-    version = 2  # judges check-ins by backdating and counts only the kinds the rules count as visits
+    version = 3  # counts by the verdicts as they stood: impossible travel turned by a late sync or a void too
     deferred = True  # the county's read models commit first (projections.driver)
     tables = TABLES
     shared_tables = SHARED_TABLES

@@ -13,6 +13,7 @@ from uuid import UUID
 from projections.base import event_name
 from projections.rollup_tally import MONTH_FIGURES, Facts, Pairing, Tally, Target, as_uuid
 from projections.rules import Rules
+from projections.verdicts import judged
 from services.storage.connections import AsyncConnection
 
 TABLES = [
@@ -57,7 +58,7 @@ async def load(conn: AsyncConnection, schema: str, events: list[Any], rules: Rul
     issues = [(e.originator_id, v) for n, e in names if n.startswith("Issue.")
               for v in (e.originator_version - 1, e.originator_version)]
     interviews = [e.originator_id for n, e in names if n == "Interview.Held"]
-    facts: Facts = {"checkins": {}, "issues": {}, "interviews": {}}
+    facts: Facts = {"checkins": {}, "issues": {}, "interviews": {}, "judged": await judged(conn, schema, events)}
     if visits:
         facts["checkins"] = {r["visit_id"]: r for r in await conn.fetch(
             f"SELECT visit_id, cadre_id, target_kind, target_id, household_id, occurred_at, verified"
@@ -75,14 +76,15 @@ async def load(conn: AsyncConnection, schema: str, events: list[Any], rules: Rul
             f" FROM {schema}.interviews_held WHERE interview_id = ANY($1::uuid[])", interviews)}
 
     households = {e.originator_id for n, e in names if n.startswith("Household.")}
-    households |= {r["household_id"] for r in facts["checkins"].values() if r["household_id"] is not None}
+    turned = [r for rows in facts["judged"].rejudged.values() for r in rows if r["counted"]]
+    households |= {r["household_id"] for r in [*facts["checkins"].values(), *turned] if r["household_id"] is not None}
     cadres = {e.originator_id for n, e in names if n.startswith("Cadre.")}
     cadres |= {r["interviewee_id"] for r in facts["interviews"].values()}
     ended = [e.originator_id for n, e in names if n == "Pairing.Ended"]
     # A pairing also ends with its household (archived) or its cadre (departed).
     archived = [str(e.originator_id) for n, e in names if n == "Household.Archived"]
     departed = [e.originator_id for n, e in names if n == "Cadre.Departed"]
-    targets = {(r["cadre_id"], r["target_kind"], r["target_id"]) for r in facts["checkins"].values()}
+    targets = {(r["cadre_id"], r["target_kind"], r["target_id"]) for r in [*facts["checkins"].values(), *turned]}
     targets |= {(as_uuid(e.cadre_id), e.target_kind, str(e.target_id)) for n, e in names if n == "Pairing.Formed"}
 
     tally = Tally(rules)

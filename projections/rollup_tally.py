@@ -20,7 +20,7 @@ What each counter is, for the county's current day D (the latest day applied) an
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
@@ -33,6 +33,7 @@ from projections.interviews import expected_rank
 from projections.issues import RESOLVED_STATES, SATISFIED
 from projections.pairing import cadence_period
 from projections.rules import Rules
+from projections.verdicts import Judged
 
 MONTH_FIGURES = ("visited", "verified_visits", "verified_visited", "issues_raised", "issues_resolved", "issues_rated",
                  "issues_satisfied")
@@ -45,6 +46,8 @@ class Facts(TypedDict):
     """The batch's rows of the county's read models (`rollup_store.load`), by the id the events carry."""
 
     checkins: dict[UUID, Record]  # by visit
+    # the verdicts as the batch's check-ins came in, and the ones its arrivals and voids turned (`verdicts.Judged`)
+    judged: Judged
     issues: dict[tuple[UUID, int], Record]  # by (issue, version)
     interviews: dict[UUID, Record]
 
@@ -169,8 +172,9 @@ class Tally:
                 counters["verified_visits"] -= verified
                 counters["verified_visited"] -= verified > 0
 
-    def checkin(self, fact: Record, sign: int) -> None:
-        """A live check-in added (+1) or voided (-1): `fact` is its `verdicts_checkins` row."""
+    def checkin(self, fact: Mapping[str, Any], sign: int) -> None:
+        """A live check-in added (+1) or voided (-1): `fact` is its `verdicts_checkins` row, `verified` as
+        it stood then."""
         day = local_date(fact["occurred_at"])
         household = fact["household_id"]
         if household is not None:
@@ -314,9 +318,14 @@ def apply_event(tally: Tally, event: Any, facts: Facts) -> None:
         tally.archived_household(key)
         tally.end_pairings(lambda pairing: pairing.target_kind == "household" and pairing.target_id == str(key))
     elif name == "Visit.CheckedIn" and key in facts["checkins"]:
-        tally.checkin(facts["checkins"][key], +1)
+        tally.checkin({**facts["checkins"][key], "verified": facts["judged"].arrived[key]}, +1)
     elif name == "Visit.Voided" and key in facts["checkins"]:
-        tally.checkin(facts["checkins"][key], -1)
+        tally.checkin(dict(facts["checkins"][key]), -1)  # a voided check-in's stored verdict: the one it had then
+    if name in ("Visit.CheckedIn", "Visit.Voided"):
+        for turned in facts["judged"].turned_by(event):
+            if turned["counted"]:
+                tally.checkin({**turned, "verified": turned["before"]}, -1)
+                tally.checkin({**turned, "verified": turned["after"]}, +1)
     elif name == "Pairing.Formed":
         cadence = event.cadence or tally.rules.default_pairing_cadence
         tally.formed(key, Pairing(as_uuid(event.cadre_id), event.target_kind, str(event.target_id), cadence,

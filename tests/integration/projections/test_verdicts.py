@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from projections import completeness, coverage, leaderboards, verdicts
+from projections import completeness, coverage, leaderboards, rollup, verdicts
 from projections.base import Period
 from projections.driver import Driver, FollowedCounty, decoder
 from projections.rebuild import rebuild_county
@@ -197,17 +197,17 @@ async def test_only_the_kinds_the_rules_count_are_visits_in_every_figure(databas
 
 
 async def test_a_verdict_turned_by_a_late_sync_or_a_void_turns_every_figure_from_that_day(database_url, county):
-    """Coverage and the leaderboards count what the audit says: a check-in synced late that makes an earlier
+    """Coverage, the leaderboards and the rollup count what the audit says: a check-in synced late that makes an earlier
     verified visit impossible travel takes that visit out of the verified figures on the day it came in, and
     voiding the late one puts it back on the day of the void (as_of sees each day as it was)."""
     county("469029")
     story = Story()
     cadre = story.cadre(T0, None)
     here = story.household(T0, "469029100201", 18.64, 109.70)
-    far = story.household(T0, "469029101201", 18.64 + 0.45, 109.70)  # 50 km north
     first = story.visit(T0 + timedelta(hours=1), cadre, here)
-    # Synced two days later: at `far` 10 minutes before the first, so the first is 300 km/h from it.
-    late = story.visit(T0 + timedelta(days=2), cadre, far, occurred_at=T0 + timedelta(minutes=50))
+    # Synced two days later, for `here` but 50 km away (too far: not verified itself), 10 minutes before the
+    # first: the first is 300 km/h from it.
+    late = story.visit(T0 + timedelta(days=2), cadre, here, north_m=50_000, occurred_at=T0 + timedelta(minutes=50))
     story.then(T0 + timedelta(days=4), late, "void", "admin", "the phone's clock was wrong")
     june = Period.month(2026, 6)
 
@@ -215,20 +215,24 @@ async def test_a_verdict_turned_by_a_late_sync_or_a_void_turns_every_figure_from
         audit = {c["visit_id"]: c["verified"] for c in await verdicts.checkins(conn, SCHEMA, as_of=day)}
         by_village = {r["key"]: r["verified_visits"] for r in await coverage.coverage(conn, SCHEMA, june, as_of=day)}
         [board] = (await leaderboards.cadres(conn, SCHEMA, june, as_of=day))["items"]
-        return audit.get(first.id), audit.get(late.id), by_village, board["verified_visits"]
+        [month] = [m for m in await rollup.county_months(conn, "469029", as_of=day) if m["month"] == june.start]
+        return (audit.get(first.id), audit.get(late.id), by_village, board["verified_visits"],
+                month["verified_visits"])
 
+    models = ["verdicts", "coverage", "leaderboards", "rollup"]
     for batch in ([story.events], [story.events[:-2], story.events[-2:]]):
-        conn = await project(database_url, SCHEMA, batch[0], names=["verdicts", "coverage", "leaderboards"])
+        conn = await project(database_url, SCHEMA, [], names=models)
         try:
-            if len(batch) > 1:  # the void in a batch of its own
-                await store_events(conn, SCHEMA, batch[1])
-                await Driver(database_url, [by_name(n) for n in ("verdicts", "coverage", "leaderboards")],
-                             decoder(), 1000, 2).process(conn, FollowedCounty("469029", SCHEMA, Rules()))
-            assert await figures(conn, date(2026, 6, 2)) == (True, None, {"469029100201": 1, "469029101201": 0}, 1)
-            assert await figures(conn, date(2026, 6, 3)) == (False, True, {"469029100201": 0, "469029101201": 1}, 1)
-            assert await figures(conn, date(2026, 6, 5)) == (True, None, {"469029100201": 1, "469029101201": 0}, 1)
+            await conn.execute("DELETE FROM rollup.rollup_county_months WHERE county = '469029'")
+            for events in batch:  # the second time, the void in a batch of its own
+                await store_events(conn, SCHEMA, events)
+                await Driver(database_url, [by_name(n) for n in models], decoder(), 1000, 2).process(
+                    conn, FollowedCounty("469029", SCHEMA, Rules()))
+            assert await figures(conn, date(2026, 6, 2)) == (True, None, {"469029100201": 1}, 1, 1)
+            assert await figures(conn, date(2026, 6, 3)) == (False, False, {"469029100201": 0}, 0, 0)
+            assert await figures(conn, date(2026, 6, 5)) == (True, None, {"469029100201": 1}, 1, 1)
             await rebuild_county(conn, SCHEMA, [by_name("coverage"), by_name("leaderboards")])
-            assert await figures(conn, date(2026, 6, 3)) == (False, True, {"469029100201": 0, "469029101201": 1}, 1)
-            assert await figures(conn, date(2026, 6, 5)) == (True, None, {"469029100201": 1, "469029101201": 0}, 1)
+            assert await figures(conn, date(2026, 6, 3)) == (False, False, {"469029100201": 0}, 0, 0)
+            assert await figures(conn, date(2026, 6, 5)) == (True, None, {"469029100201": 1}, 1, 1)
         finally:
             await conn.close()
