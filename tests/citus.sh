@@ -25,6 +25,14 @@ if [ -d "$DIR" ]; then
 fi
 trap '"$KIT/cluster.sh" stop "$DIR" >/dev/null 2>&1 || true' EXIT
 URL=$("$KIT/cluster.sh" start "$DIR" "$PORT")
+# Each database holding Citus keeps a maintenance daemon (a background worker) on every node, and the suites
+# make about a dozen: with PostgreSQL's default of 8 workers, the logical replication that moves a county
+# (citus_schema_move) finds none free and waits for ever. Raised, then the nodes restarted to take it.
+for node in 0 1 2; do
+  psql -q -h 127.0.0.1 -p $((PORT + node)) -U citus -d postgres -c "ALTER SYSTEM SET max_worker_processes = 64"
+done
+"$KIT/cluster.sh" stop "$DIR" >/dev/null
+URL=$("$KIT/cluster.sh" start "$DIR" "$PORT")
 DATABASE_URL=$URL .venv/bin/grassroots db init
 if [ $# -eq 0 ]; then set -- tests/unit tests/integration --durations=15; fi
 TEST_DATABASE_URL=$URL .venv/bin/pytest -q -p no:cacheprovider "$@"
