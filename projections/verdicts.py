@@ -13,11 +13,10 @@ default: a car on a mountain road does well under it, so only a fix that cannot 
 trips it) is flagged, and the flag is stored with the check-in's reasons and verdict like any other.
 Phones sync late, so a check-in can arrive between two others, and a void takes one out of its chain:
 either changes the verdict of the check-in after it. Each batch re-judges only the check-ins it
-touched and the one after each of them (`_judge_travel`: index probes on the chain's partial index),
+touched and the one after each of them (`_travel`: index probes on the chain's partial index),
 O(the batch) whatever the cadre's history. Every change of a check-in's travel verdict is also kept in
 `verdicts_travel` with the moment of the event that caused it, so `as_of` answers see the verdict as it
-stood then (within one batch a check-in's travel is judged once, dated by the last event that moved
-it). The great-circle distance used here differs from the geodesic by < 0.5 %, far below what the
+stood then. The great-circle distance used here differs from the geodesic by < 0.5 %, far below what the
 threshold resolves.
 
 Backdating: a check-in recorded (its event's timestamp, when the server received it) more than the
@@ -27,7 +26,9 @@ than FUTURE (10 minutes) after it was recorded is `future`. Either is never veri
 The verdict and the reasons behind it are stored with the check-in, and so is `counted`: whether its
 kind counts toward "visited" under the county's rules (`counts_as_visit`, e.g. a phone call is a
 contact, not a visit). Every read model that counts visits uses the stored verdict, so a rules change
-re-judges them all alike (services/api/rejudge.py rebuilds the county).
+re-judges them all alike (services/api/rejudge.py rebuilds the county). Those that keep running counts
+(coverage, leaderboards, campaigns, the rollup) take it through `judged`: each check-in's verdict as it
+came in, then every verdict a later arrival or void turned, on the day of that event.
 
 `verdicts_checkins` is also the visit fact table the other read models query: `visible_checkins`
 gives its counted visits as of a cutoff (recorded before it, not voided before it).
