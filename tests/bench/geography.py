@@ -15,7 +15,7 @@ BASE = "469030"  # 琼中: its map is the one every generated county copies
 PROVINCE38 = ("重庆市（生成）", "500000")
 TENANTS = ("生成省", "410000")  # the 3,000 tenants' province: one, so that nothing depends on many
 # Each copy moves this far from the last (degrees): 琼中 is about 0.5° by 0.6°, so copies never overlap.
-STEP_LAT, STEP_LON, PER_ROW = 0.6, 0.7, 8
+STEP_LAT, STEP_LON, PER_ROW = 0.6, 0.7, 60  # 3,000 counties: 50 rows of 60 (latitudes stay in range)
 
 
 def province38_adcodes() -> list[str]:
