@@ -353,14 +353,19 @@ def _page(ranked: list[dict[str, Any]], limit: int, offset: int) -> dict[str, An
 
 
 async def _tallied(conn: AsyncConnection, schema: str, board: str, kind: str, start: date,
-                   as_of: date | None) -> dict[str, tuple[int, int]]:
+                   as_of: date | None, keys: list[str] | None = None) -> dict[str, tuple[int, int]]:
     """key -> (visits, households) of the tallies' versions on or before `as_of`: one probe per key,
-    none for now."""
+    none for now; only `keys` when given."""
+    args: list[Any] = [board, kind, start] + ([] if as_of is None else [as_of])
+    among = ""
+    if keys is not None:
+        args.append(keys)
+        among = f" AND k.key = ANY(${len(args)})"
     if as_of is None:
         rows = await conn.fetch(
-            f"SELECT key, visits, households FROM {schema}.leaderboards_keys"
-            " WHERE board = $1 AND kind = $2 AND period_start = $3",
-            board, kind, start,
+            f"SELECT k.key, k.visits, k.households FROM {schema}.leaderboards_keys k"
+            f" WHERE k.board = $1 AND k.kind = $2 AND k.period_start = $3{among}",
+            *args,
         )
         return {r["key"]: (r["visits"], r["households"]) for r in rows}
     rows = await conn.fetch(
@@ -371,37 +376,40 @@ async def _tallied(conn: AsyncConnection, schema: str, board: str, kind: str, st
             WHERE (t.board, t.kind, t.period_start, t.key) = (k.board, k.kind, k.period_start, k.key)
               AND t.recorded_on <= $4 ORDER BY t.recorded_on DESC LIMIT 1
         ) t
-        WHERE k.board = $1 AND k.kind = $2 AND k.period_start = $3
+        WHERE k.board = $1 AND k.kind = $2 AND k.period_start = $3{among}
         """,
-        board, kind, start, as_of,
+        *args,
     )
     return {r["key"]: (r["visits"], r["households"]) for r in rows}
 
 
 async def _visits(conn: AsyncConnection, schema: str, board: str, period: Period,
-                  as_of: date | None) -> dict[str, tuple[int, int]]:
-    """key (cadre id as text, township) -> (verified visits, distinct households) in the period."""
+                  as_of: date | None, keys: list[str] | None = None) -> dict[str, tuple[int, int]]:
+    """key (cadre id as text, township) -> (verified visits, distinct households) in the period; only
+    `keys` when given."""
     kind = kind_of(period)
     if kind is not None:
-        return await _tallied(conn, schema, board, kind, period.start, as_of)
+        return await _tallied(conn, schema, board, kind, period.start, as_of, keys)
     # Any other range is counted from its own check-ins: O(the visits in the range).
     key, township = ("cadre_id::text", "") if board == "cadre" else ("left(village, 9)", "AND village IS NOT NULL")
+    among = "" if keys is None else f" AND {key} = ANY($4)"
     rows = await conn.fetch(
         f"SELECT {key} AS key, count(*) AS visits, count(DISTINCT household_id) AS households"
         f" FROM {visible_checkins(schema)} v WHERE verified AND occurred_at >= $2 AND occurred_at < $3 {township}"
-        " GROUP BY 1",
-        recorded_before(as_of), *period.instants(),
+        f"{among} GROUP BY 1",
+        recorded_before(as_of), *period.instants(), *([] if keys is None else [keys]),
     )
     return {r["key"]: (r["visits"], r["households"]) for r in rows}
 
 
 async def _issues(conn: AsyncConnection, schema: str, key: str, period: Period,
-                  as_of: date | None) -> dict[Any, tuple[int, int, int]]:
+                  as_of: date | None, among: list[Any] | None = None) -> dict[Any, tuple[int, int, int]]:
     """key -> (resolved, rated, satisfied) of every issue known as of the date, grouped by `key` (a column:
-    the key is a cadre's uuid or a township's name)."""
+    the key is a cadre's uuid or a township's name); only the keys `among` when given."""
     rows = await conn.fetch(
-        f"SELECT {key} AS key, {PERIOD_COUNTS} FROM {issues_snapshot(schema)} s WHERE {key} IS NOT NULL GROUP BY 1",
-        recorded_before(as_of), *period.instants(),
+        f"SELECT {key} AS key, {PERIOD_COUNTS} FROM {issues_snapshot(schema)} s WHERE {key} IS NOT NULL"
+        f"{'' if among is None else f' AND {key} = ANY($4)'} GROUP BY 1",
+        recorded_before(as_of), *period.instants(), *([] if among is None else [among]),
     )
     return {r["key"]: (r["resolved"], r["rated"], r["satisfied"]) for r in rows}
 
@@ -409,16 +417,54 @@ async def _issues(conn: AsyncConnection, schema: str, key: str, period: Period,
 async def cadres(conn: AsyncConnection, schema: str, period: Period, *, by: str = "verified_visits", limit: int = 20,
                  offset: int = 0, as_of: date | None = None) -> dict[str, Any]:
     """Cadres ranked for the period: `{total, items: [{rank, cadre_id, name, township, figures…}]}`."""
-    known = {
-        r["cadre_id"]: r for r in await conn.fetch(
-            f"SELECT DISTINCT ON (cadre_id) cadre_id, name, township, departed FROM {schema}.leaderboards_cadres"
-            " WHERE valid_from < coalesce($1::timestamptz, 'infinity') ORDER BY cadre_id, version DESC",
-            recorded_before(as_of),
-        )
-    }
+    known = await _known_cadres(conn, schema, as_of)
     visits = {UUID(k): v for k, v in (await _visits(conn, schema, "cadre", period, as_of)).items()}
     issues = await _issues(conn, schema, "raised_by", period, as_of)
     stayed = await stays_by_cadre(conn, schema, period, as_of=as_of)
+    listed = [{**row, "stay_days": stayed.get(row["cadre_id"], {}).get("verified_days", 0)}
+              for row in _listed(known, visits, issues)]
+    return _page(rank_rows(listed, by, "cadre_id"), limit, offset)
+
+
+async def township_place(conn: AsyncConnection, schema: str, period: Period, cadre_id: UUID, *,
+                         as_of: date | None = None) -> tuple[int | None, int]:
+    """(place, cadres listed) of a cadre among the cadres of its township (its posting) on the cadres'
+    board by verified visits: the order `cadres` gives them, read for that township's cadres only.
+    (None, 0) when the cadre has no township or is not on the board."""
+    me = await conn.fetchrow(
+        f"SELECT township FROM {schema}.leaderboards_cadres WHERE cadre_id = $1"
+        " AND valid_from < coalesce($2::timestamptz, 'infinity') ORDER BY version DESC LIMIT 1",
+        cadre_id, recorded_before(as_of),
+    )
+    if me is None or me["township"] is None:
+        return None, 0
+    known = await _known_cadres(conn, schema, as_of, township=me["township"])
+    keys = list(known)
+    visits = {UUID(k): v for k, v in (await _visits(conn, schema, "cadre", period, as_of,
+                                                    [str(k) for k in keys])).items()}
+    issues = await _issues(conn, schema, "raised_by", period, as_of, keys)
+    ranked = rank_rows(_listed(known, visits, issues), "verified_visits", "cadre_id")
+    place = next((row["rank"] for row in ranked if row["cadre_id"] == cadre_id), None)
+    return (place, len(ranked)) if place is not None else (None, 0)
+
+
+async def _known_cadres(conn: AsyncConnection, schema: str, as_of: date | None,
+                        township: str | None = None) -> dict[UUID, Record]:
+    """cadre id -> its newest version as of the date (name, township, departed); only the cadres posted
+    to `township` then when given."""
+    rows = await conn.fetch(
+        f"SELECT * FROM (SELECT DISTINCT ON (cadre_id) cadre_id, name, township, departed"
+        f" FROM {schema}.leaderboards_cadres WHERE valid_from < coalesce($1::timestamptz, 'infinity')"
+        f" ORDER BY cadre_id, version DESC) k{'' if township is None else ' WHERE k.township = $2'}",
+        recorded_before(as_of), *([] if township is None else [township]),
+    )
+    return {r["cadre_id"]: r for r in rows}
+
+
+def _listed(known: dict[UUID, Record], visits: dict[UUID, tuple[int, int]],
+            issues: dict[Any, tuple[int, int, int]]) -> list[dict[str, Any]]:
+    """The board's rows before ranking: the cadres known, less the departed (or never enrolled) ones
+    without a figure in the period."""
     listed = []
     for cadre_id in known.keys() | visits.keys() | issues.keys():
         cadre = known.get(cadre_id)
@@ -427,9 +473,8 @@ async def cadres(conn: AsyncConnection, schema: str, period: Period, *, by: str 
         if (cadre is None or cadre["departed"]) and not any(figures[f] for f in FIGURES[:3]) and not rated:
             continue
         listed.append({"cadre_id": cadre_id, "name": cadre["name"] if cadre else None,
-                       "township": cadre["township"] if cadre else None, **figures,
-                       "stay_days": stayed.get(cadre_id, {}).get("verified_days", 0)})
-    return _page(rank_rows(listed, by, "cadre_id"), limit, offset)
+                       "township": cadre["township"] if cadre else None, **figures})
+    return listed
 
 
 async def townships(conn: AsyncConnection, schema: str, period: Period, *, by: str = "verified_visits", limit: int = 50,

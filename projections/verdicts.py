@@ -440,6 +440,68 @@ async def checkins(conn: AsyncConnection, schema: str, *, period: Period | None 
     return [_verdict(row) for row in rows]
 
 
+
+def _visible(schema: str, as_of: date | None, *, cadre_id: UUID | None, household_id: UUID | None,
+             period: Period | None, verified: bool | None) -> tuple[str, str, list[Any]]:
+    """(FROM, WHERE, args) of the check-ins `checkins` holds with these filters, `$1` the cutoff: only the
+    filters asked for go into the SQL (see `checkins`), each a range of its own index. Now (no `as_of`)
+    a check-in's verdict is the stored one; as of a date, its travel then is one probe per check-in."""
+    until = "coalesce($1::timestamptz, 'infinity')"  # see `visible_checkins`
+    args: list[Any] = [recorded_before(as_of)]
+    wanted = [f"v.recorded_at < {until}", f"(v.voided_at IS NULL OR v.voided_at >= {until})"]
+    for condition, value in (("v.cadre_id =", cadre_id), ("v.household_id =", household_id)):
+        if value is not None:
+            args.append(value)
+            wanted.append(f"{condition} ${len(args)}")
+    if period is not None:
+        args.extend(period.instants())
+        wanted.append(f"v.occurred_at >= ${len(args) - 1} AND v.occurred_at < ${len(args)}")
+    if verified is not None:
+        wanted.append(f"{'' if verified else 'NOT '}{_verified_then(as_of)}")
+    travel = travel_then(schema) if as_of is not None else ""
+    return f"{schema}.verdicts_checkins v {travel}", " AND ".join(wanted), args
+
+
+def _verified_then(as_of: date | None) -> str:
+    """SQL: whether check-in `v` stood verified at the cutoff (its stored verdict now, no `as_of`)."""
+    return "v.verified" if as_of is None else f"cardinality({_REASONS_THEN}) = 0"
+
+
+async def visits(conn: AsyncConnection, schema: str, *, period: Period | None = None, cadre_id: UUID | None = None,
+                 household_id: UUID | None = None, verified: bool | None = None, limit: int = 50, offset: int = 0,
+                 as_of: date | None = None) -> dict[str, Any]:
+    """An offset page of `checkins` (with `verified`: only the verified ones, or only the others) and
+    how many there are: `{items, total}`. The page is read off an index, newest first (by `occurred_at`,
+    then id, descending) and the total counted in SQL: no check-in outside the page reaches Python."""
+    if not 1 <= limit <= 500 or offset < 0:
+        raise ValueError(f"limit is 1 to 500 and offset ≥ 0, not {limit} and {offset}")
+    source, where, args = _visible(schema, as_of, cadre_id=cadre_id, household_id=household_id, period=period,
+                                   verified=verified)
+    total = await conn.fetchval(f"SELECT count(*) FROM {source} WHERE {where}", *args)
+    if offset >= total:
+        return {"items": [], "total": total}
+    rows = await conn.fetch(
+        f"SELECT v.visit_id, v.cadre_id, v.target_kind, v.target_id, v.household_id, v.village, v.kind,"
+        f" v.occurred_at, v.recorded_at, v.lat, v.lon, v.accuracy_m, v.is_mock, v.distance_m, v.counted,"
+        f" {THEN_COLUMNS} FROM {schema}.verdicts_checkins v {travel_then(schema)} WHERE {where}"
+        f" ORDER BY v.occurred_at DESC, v.visit_id DESC LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
+        *args, limit, offset,
+    )
+    return {"items": [_verdict(row) for row in rows], "total": total}
+
+
+async def tally(conn: AsyncConnection, schema: str, cadre_id: UUID, period: Period, *,
+                as_of: date | None = None) -> tuple[int, int]:
+    """(check-ins, verified ones) of one cadre in a period, voided ones left out, as `checkins` holds
+    them: counted in SQL over the cadre's range of its index."""
+    source, where, args = _visible(schema, as_of, cadre_id=cadre_id, household_id=None, period=period,
+                                   verified=None)
+    [row] = await conn.fetch(
+        f"SELECT count(*) AS checkins, count(*) FILTER (WHERE {_verified_then(as_of)}) AS verified"
+        f" FROM {source} WHERE {where}", *args)
+    return row["checkins"], row["verified"]
+
+
 def _kmh(speed: float | None) -> float | None:
     return None if speed is None or speed == math.inf else round(speed, 1)
 

@@ -360,17 +360,12 @@ async def my_stats(call: Call) -> MyStats:
     month = Period.month(today.year, today.month)
     schema = schema_of(call)
     async with reading(call) as conn:
-        mine = await verdicts.checkins(conn, schema, period=month, cadre_id=cadre_id)
-        board = await leaderboards.cadres(conn, schema, month, limit=1000)
-    me = next((row for row in board["items"] if row["cadre_id"] == cadre_id), None)
-    township = me["township"] if me else None
-    neighbours = [row for row in board["items"] if township is not None and row["township"] == township]
-    verified = sum(1 for visit in mine if visit["verified"])
+        visits, verified = await verdicts.tally(conn, schema, cadre_id, month)
+        rank, size = await leaderboards.township_place(conn, schema, month, cadre_id)
     return MyStats(
-        month_visits=len(mine), verified_visits=verified,
-        verified_ratio=round(verified / len(mine), 3) if mine else None,
-        township_rank=next((n for n, row in enumerate(neighbours, start=1) if row["cadre_id"] == cadre_id), None),
-        township_size=len(neighbours),
+        month_visits=visits, verified_visits=verified,
+        verified_ratio=round(verified / visits, 3) if visits else None,
+        township_rank=rank, township_size=size,
     )
 
 

@@ -17,7 +17,7 @@ from services.identity.sessions import audit
 from .auth import ADMIN
 from .params import PeriodText
 from .reading import (EARLIEST, LATEST, Document, InPeriod, NewestFirst, Page, Paged, audit_personal_read,
-                      keyset_page, lookup, offset_page, period_of, reading, schema_of, with_heads, with_void_reasons)
+                      keyset_page, lookup, period_of, reading, schema_of, with_heads, with_void_reasons)
 from .routing import Call, endpoint
 from .writing import CommandOutcome, command_endpoint
 
@@ -37,11 +37,10 @@ async def visits_list(call: Call) -> Page:
     query: VisitsQuery = call.query
     period = period_of(InPeriod(period=query.period)) if query.period else None
     async with reading(call) as conn:
-        items = await verdicts.checkins(conn, schema_of(call), period=period, cadre_id=query.cadre_id,
-                                        household_id=query.household_id, as_of=query.as_of)
-    if query.verified is not None:
-        items = [item for item in items if item["verified"] == query.verified]
-    return offset_page(items, query)
+        answer = await verdicts.visits(conn, schema_of(call), period=period, cadre_id=query.cadre_id,
+                                       household_id=query.household_id, verified=query.verified,
+                                       limit=query.limit, offset=query.offset, as_of=query.as_of)
+    return Page(items=answer["items"], total=answer["total"], limit=query.limit, offset=query.offset)
 
 
 class AuditQuery(NewestFirst):

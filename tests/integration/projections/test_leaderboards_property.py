@@ -25,6 +25,9 @@ async def answer(conn, schema, day):
             result[f"cadres {label} {by}"] = await leaderboards.cadres(conn, schema, period, by=by, limit=1000,
                                                                         as_of=day)
         result[f"townships {label}"] = await leaderboards.townships(conn, schema, period, as_of=day)
+        result[f"places {label}"] = {
+            row["cadre_id"]: await leaderboards.township_place(conn, schema, period, row["cadre_id"], as_of=day)
+            for row in result[f"cadres {label} verified_visits"]["items"]}
     return result
 
 
@@ -48,6 +51,12 @@ def compare(got, fold):
             assert {i["cadre_id"]: tuple(i[f] for f in FIGURES) for i in board["items"]} == expected, (label, by)
             assert [i["cadre_id"] for i in board["items"]] == _order(expected, by), (label, by)
             assert [i["rank"] for i in board["items"]] == list(range(1, len(expected) + 1))
+        # a cadre's place in its township is its place among the board's rows of that township
+        board = got[f"cadres {label} verified_visits"]["items"]
+        for cadre_id, place in got[f"places {label}"].items():
+            [township] = [row["township"] for row in board if row["cadre_id"] == cadre_id]
+            neighbours = [row["cadre_id"] for row in board if township is not None and row["township"] == township]
+            assert place == ((neighbours.index(cadre_id) + 1, len(neighbours)) if neighbours else (None, 0)), label
         towns = got[f"townships {label}"]["items"]
         assert {t["township"]: tuple(t[f] for f in FIGURES) for t in towns} == township_board(
             fold, period.start, period.end), label

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 import asyncpg
 import pytest
 
-from projections import completeness, coverage, pairing, verdicts
+from projections import completeness, coverage, leaderboards, pairing, verdicts
 from projections.base import Period
 from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
@@ -119,7 +119,7 @@ def seeded(database_url, county):
             await reset_county(conn, SCHEMA)
             for start in range(0, len(events), 5000):
                 await store_events(conn, SCHEMA, events[start:start + 5000])
-            mine = [by_name(n) for n in ("verdicts", "coverage", "completeness", "pairing")]
+            mine = [by_name(n) for n in ("verdicts", "coverage", "completeness", "pairing", "leaderboards")]
             await Driver(database_url, mine, decoder(), 5000, 2).process(conn, FollowedCounty(ADCODE, SCHEMA, Rules()))
             for table in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", SCHEMA):
                 await conn.execute(f"ANALYZE {SCHEMA}.{table['tablename']}")
@@ -219,6 +219,53 @@ async def test_a_page_of_the_visit_audit_reads_the_page(database_url, seeded, fi
                                                                           after=answer["next"]))
     assert following["items"][0]["occurred_at"] <= answer["items"][-1]["occurred_at"]
     assert cost.total() <= 3 * 51 + 50, cost.touched
+
+
+MARCH = Period.month(2026, 3)  # the walker's visits of 2 to 31 March: 30 days of 100
+
+
+@pytest.mark.parametrize("as_of", [None])  # as of a date: over the bound, see docs/reliability.md
+@pytest.mark.parametrize("offset", [0, 200])
+@pytest.mark.parametrize("filters, scope", [
+    # (no filter at all: the total is the county's count, a whole scan in SQL; the page is still a page)
+    ({"household": True}, 2),
+    ({"cadre": True, "period": MARCH}, 3000), ({"period": MARCH, "verified": True}, 3000),
+])
+async def test_a_page_of_visits_reads_the_page_and_counts_its_filters_range(
+        database_url, seeded, filters, scope, offset, as_of):
+    """The admin's visit list: the page is read off an index, `offset` rows skipped in it; its total is
+    counted in SQL over the filter's index range (`scope` rows): nothing else reaches Python."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        household = await conn.fetchval(f"SELECT household_id FROM {SCHEMA}.verdicts_checkins LIMIT 1")
+    finally:
+        await conn.close()
+    asked = {"period": filters.get("period"), "verified": filters.get("verified"),
+             "cadre_id": seeded[0] if "cadre" in filters else None,
+             "household_id": household if "household" in filters else None}
+    answer, cost = await _cost(database_url, lambda conn: verdicts.visits(conn, SCHEMA, **asked, limit=50,
+                                                                         offset=offset, as_of=as_of))
+    assert 0 < answer["total"] <= scope
+    assert len(answer["items"]) == max(0, min(50, answer["total"] - offset))
+    assert not cost.seq_scans, cost.seq_scans
+    # the count reads the range once; the page the skipped rows and its own, and a travel probe each
+    assert cost.total() <= scope + 3 * (offset + 51) + 10, cost.touched
+
+
+@pytest.mark.parametrize("as_of", [None, date(2026, 3, 20)])
+async def test_a_cadres_month_counts_and_township_place_read_that_cadre_and_township(database_url, seeded, as_of):
+    walker, partner = seeded
+
+    async def read(conn):
+        return (await verdicts.tally(conn, SCHEMA, walker, MARCH, as_of=as_of),
+                await leaderboards.township_place(conn, SCHEMA, MARCH, walker, as_of=as_of))
+
+    ((visits, verified), place), cost = await _cost(database_url, read)
+    assert visits == verified == (3000 if as_of is None else 1900) and place == (1, 1)
+    assert not cost.seq_scans, cost.seq_scans
+    assert cost.total() <= 3000 + 20, cost.touched  # the cadre's month, its tally and its township's cadres
+    nothing, cost = await _cost(database_url, lambda conn: verdicts.tally(conn, SCHEMA, partner, MARCH, as_of=as_of))
+    assert nothing == (0, 0) and cost.total() == 0, cost.touched
 
 
 async def test_an_empty_verdict_reads_nothing(database_url, seeded):

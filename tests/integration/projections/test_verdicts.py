@@ -17,6 +17,24 @@ SCHEMA = "county_469029"
 T0 = datetime(2026, 6, 1, 9, tzinfo=SHANGHAI)
 
 
+async def _pages_agree(conn: Any, as_of: date | None = None, **asked: Any) -> None:
+    """`visits` (the admin's pages, read in SQL) and `tally` (a cadre's counts) say what `checkins` says
+    filtered and sliced in Python, as of the date."""
+    every = await verdicts.checkins(conn, SCHEMA, as_of=as_of, **asked)
+    for verified in (None, True, False):
+        wanted = sorted((c for c in every if verified in (None, c["verified"])),
+                        key=lambda c: (c["occurred_at"], c["visit_id"]), reverse=True)
+        got = []
+        for offset in range(0, len(wanted) + 1, 2):
+            page = await verdicts.visits(conn, SCHEMA, as_of=as_of, verified=verified, limit=2, offset=offset, **asked)
+            assert page["total"] == len(wanted)
+            got += page["items"]
+        assert got == wanted, verified
+    if "cadre_id" in asked and "period" in asked:
+        assert await verdicts.tally(conn, SCHEMA, asked["cadre_id"], asked["period"], as_of=as_of) == (
+            len(every), sum(c["verified"] for c in every))
+
+
 async def test_a_check_in_is_verified_only_when_near_accurate_and_not_mocked(database_url, county):
     county("469029")
     story = Story()
@@ -83,6 +101,10 @@ async def test_impossible_travel_is_judged_between_consecutive_check_ins_even_wh
         assert {c["visit_id"]: c for c in await verdicts.checkins(conn, SCHEMA, cadre_id=cadre.id)} == after
         at_far = await verdicts.checkins(conn, SCHEMA, household_id=far.id)
         assert [c for c in at_far if c["impossible_travel"]] == [after[late.id]]
+        for as_of in (None, date(2026, 6, 1)):
+            await _pages_agree(conn, as_of)
+            await _pages_agree(conn, as_of, cadre_id=cadre.id, period=Period.month(2026, 6))
+            await _pages_agree(conn, as_of, household_id=far.id, period=Period(date(2026, 6, 1), date(2026, 6, 1)))
     finally:
         await conn.close()
 
@@ -100,6 +122,8 @@ async def test_a_voided_check_in_disappears_from_the_day_it_was_voided(database_
         assert await verdicts.checkins(conn, SCHEMA, as_of=date(2026, 6, 4)) == []
         assert await verdicts.checkins(conn, SCHEMA) == []
         assert await verdicts.checkins(conn, SCHEMA, as_of=date(2026, 5, 31)) == []  # not yet recorded
+        for as_of in (None, date(2026, 5, 31), date(2026, 6, 3), date(2026, 6, 4)):
+            await _pages_agree(conn, as_of, cadre_id=cadre.id, period=Period.month(2026, 6))
     finally:
         await conn.close()
 
@@ -213,6 +237,7 @@ async def test_a_verdict_turned_by_a_late_sync_or_a_void_turns_every_figure_from
 
     async def figures(conn: Any, day: date) -> tuple[Any, ...]:
         audit = {c["visit_id"]: c["verified"] for c in await verdicts.checkins(conn, SCHEMA, as_of=day)}
+        await _pages_agree(conn, day, cadre_id=cadre.id, period=june)
         by_village = {r["key"]: r["verified_visits"] for r in await coverage.coverage(conn, SCHEMA, june, as_of=day)}
         [board] = (await leaderboards.cadres(conn, SCHEMA, june, as_of=day))["items"]
         [month] = [m for m in await rollup.county_months(conn, "469029", as_of=day) if m["month"] == june.start]
