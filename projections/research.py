@@ -18,11 +18,13 @@ in the period).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any, Literal, get_args
 from uuid import UUID
 
-from projections.base import Period, Projection, event_name, parse_time, recorded_before, reference_date
+from projections.base import (
+    SHANGHAI, Period, Projection, event_name, local_date, parse_keyset, parse_time, recorded_before, reference_date,
+)
 from projections.base import as_uuid as _uuid
 from projections.rules import Rules
 from services.storage.connections import AsyncConnection
@@ -98,15 +100,10 @@ def state_of(reports: int, due_on: date, judged: date) -> str:
     return "overdue" if due_on < judged else "open"
 
 
-def parse_cursor(after: str | None) -> tuple[date | None, UUID | None]:
-    """The topic list's cursor, `<due_on>|<topic_id>` of the last row of the previous page."""
-    if after is None:
-        return None, None
-    try:
-        day, topic_id = after.split("|", 1)
-        return date.fromisoformat(day), UUID(topic_id)
-    except ValueError:
-        raise ValueError(f"not a cursor of this list: {after!r} (pass the `next` of the previous page)") from None
+def _cursor(due_on: date, topic_id: UUID) -> str:
+    """The topic list's cursor, in the form of the newest-first lists' (`parse_keyset`): the due day's
+    first instant and the topic's id."""
+    return f"{datetime.combine(due_on, time(), SHANGHAI).isoformat()}|{topic_id}"
 
 
 async def _names(conn: AsyncConnection, schema: str, cadre_ids: set[UUID]) -> dict[UUID, str]:
@@ -132,13 +129,15 @@ async def topics(conn: AsyncConnection, schema: str, *, period: Period | None = 
                  state: str | None = None, as_of: date | None = None, limit: int = 100,
                  after: str | None = None) -> dict[str, Any]:
     """Topics (due in `period`, if given; assigned to `cadre_id`; in `state`), latest due first, a page at a
-    time: `{items, next}` (`next`: `<due_on>|<topic_id>`), each `{topic_id, title, description, assignees
-    [{cadre_id, name}], due_on, assigned_by, assigned_at, reports, first_filed_at, state}`."""
+    time: `{items, next}` (`next`: the last due day's first instant and the topic id), each `{topic_id, title,
+    description, assignees [{cadre_id, name}], due_on, assigned_by, assigned_at, reports, first_filed_at,
+    state}`."""
     if not 1 <= limit <= 500:
         raise ValueError(f"limit is 1 to 500, not {limit}")
     if state is not None and state not in TOPIC_STATES:
         raise ValueError(f"state is one of {', '.join(TOPIC_STATES)}, not {state!r}")
-    day, last_id = parse_cursor(after)
+    moment, last_id = parse_keyset(after)
+    day = None if moment is None else local_date(moment)
     judged = reference_date(as_of)
     rows = await conn.fetch(
         f"SELECT {_TOPIC} FROM {schema}.research_topics t, LATERAL ({_REPORTED.format(schema=schema)}) r"
@@ -156,7 +155,7 @@ async def topics(conn: AsyncConnection, schema: str, *, period: Period | None = 
     names = await _names(conn, schema, {i for r in page for i in r["assignee_ids"]})
     items = [_topic(r, names, judged) for r in page]
     last = items[-1] if len(rows) > limit else None
-    return {"items": items, "next": f"{last['due_on'].isoformat()}|{last['topic_id']}" if last else None}
+    return {"items": items, "next": _cursor(last["due_on"], last["topic_id"]) if last else None}
 
 
 async def topic(conn: AsyncConnection, schema: str, topic_id: UUID, *, as_of: date | None = None

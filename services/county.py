@@ -756,14 +756,14 @@ class County(Application[UUID]):
             raise InvalidState("topic_not_assigned", "topic_id：该调研课题未分配给该干部，不能提交报告",
                                "topic_id: this research topic is not assigned to this cadre, who cannot report on it",
                                field="topic_id")
-        for cls, ids, field, (zh, en) in ((Visit, command.visit_ids, "visit_ids", VISIT),
+        for cls, ids, named, (zh, en) in ((Visit, command.visit_ids, "visit_ids", VISIT),
                                           (Issue, command.issue_ids, "issue_ids", ISSUE)):
             for linked in ids:
                 try:
                     work.get(cls, linked, (zh, en))
                 except NotFound:
-                    raise NotFound(f"linked_{en}_not_found", f"{field}：本县没有编号为 {linked} 的{zh}",
-                                   f"{field}: no {en} {linked} in this county", field=field) from None
+                    raise NotFound(f"linked_{en}_not_found", f"{named}：本县没有编号为 {linked} 的{zh}",
+                                   f"{named}: no {en} {linked} in this county", field=named) from None
         work.created(ResearchReport(
             id=command.command_id, topic_id=topic.id, author_id=author, title=command.title, summary=command.summary,
             visit_ids=[str(i) for i in command.visit_ids], issue_ids=[str(i) for i in command.issue_ids],
