@@ -9,7 +9,8 @@ Figures, each for the period (Chinese calendar days):
   resolved and were resolved in the period (`projections.issues`);
 - `satisfaction_pct`: of those issues rated in the period, satisfied or basically satisfied.
 Each cadre's row also shows `stay_days`, the days of their verified stays begun in the period
-(`projections.stays`): shown, not ranked by.
+(`projections.stays`), and `reports_filed`, the research reports they filed in it (`projections.research`):
+shown, not ranked by.
 A township is where the work happened: the visit's village (its first 9 digits), not the cadre's
 posting. Cadres listed are the active ones plus any other cadre (departed, or never enrolled) with a
 figure in the period; townships are those with households or with a figure in the period.
@@ -39,6 +40,7 @@ from projections.base import Period, Projection, event_name, local_date, parse_t
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.issues import PERIOD_COUNTS
 from projections.issues import snapshot as issues_snapshot
+from projections.research import reports_filed
 from projections.rules import Rules
 from projections.stays import by_cadre as stays_by_cadre
 from projections.verdicts import counts_as_visit, judged, visible_checkins
@@ -419,6 +421,7 @@ async def cadres(conn: AsyncConnection, schema: str, period: Period, *, by: str 
     visits = {UUID(k): v for k, v in (await _visits(conn, schema, "cadre", period, as_of)).items()}
     issues = await _issues(conn, schema, "raised_by", period, as_of)
     stayed = await stays_by_cadre(conn, schema, period, as_of=as_of)
+    filed = await reports_filed(conn, schema, period, as_of=as_of)
     listed = []
     for cadre_id in known.keys() | visits.keys() | issues.keys():
         cadre = known.get(cadre_id)
@@ -428,7 +431,8 @@ async def cadres(conn: AsyncConnection, schema: str, period: Period, *, by: str 
             continue
         listed.append({"cadre_id": cadre_id, "name": cadre["name"] if cadre else None,
                        "township": cadre["township"] if cadre else None, **figures,
-                       "stay_days": stayed.get(cadre_id, {}).get("verified_days", 0)})
+                       "stay_days": stayed.get(cadre_id, {}).get("verified_days", 0),
+                       "reports_filed": filed.get(cadre_id, 0)})
     return _page(rank_rows(listed, by, "cadre_id"), limit, offset)
 
 

@@ -191,11 +191,7 @@ async def by_cadre(conn: AsyncConnection, schema: str, period: Period, *, cadre_
         f" FROM {schema}.research_assignees a WHERE a.due_on >= $2 AND a.due_on <= $3"
         " AND ($1::timestamptz IS NULL OR a.recorded_at < $1) AND ($4::uuid[] IS NULL OR a.cadre_id = ANY($4))",
         cutoff, period.start, period.end, ids)
-    start, end = period.instants()
-    filed = await conn.fetch(
-        f"SELECT author_id, count(*) AS reports FROM {schema}.research_reports"
-        " WHERE occurred_at >= $2 AND occurred_at < $3 AND ($1::timestamptz IS NULL OR recorded_at < $1)"
-        " AND ($4::uuid[] IS NULL OR author_id = ANY($4)) GROUP BY author_id", cutoff, start, end, ids)
+    filed = await reports_filed(conn, schema, period, cadre_ids=ids, as_of=as_of)
     rows: dict[UUID, dict[str, Any]] = {}
 
     def row(cadre: UUID) -> dict[str, Any]:
@@ -206,8 +202,19 @@ async def by_cadre(conn: AsyncConnection, schema: str, period: Period, *, cadre_
         counted = row(assigned["cadre_id"])
         counted["topics"] += 1
         counted[state_of(assigned["reported"], assigned["due_on"], judged)] += 1
-    for authored in filed:
-        row(authored["author_id"])["reports"] = authored["reports"]
+    for author, count in filed.items():
+        row(author)["reports"] = count
     names = await _names(conn, schema, set(rows))
     return sorted(({**r, "name": names.get(r["cadre_id"])} for r in rows.values()),
                   key=lambda r: (r["name"] or "", str(r["cadre_id"])))
+
+
+async def reports_filed(conn: AsyncConnection, schema: str, period: Period, *, cadre_ids: Sequence[UUID] | None = None,
+                        as_of: date | None = None) -> dict[UUID, int]:
+    """cadre id -> the reports they filed in the period (by `occurred_at`): what a cadre's record shows."""
+    rows = await conn.fetch(
+        f"SELECT author_id, count(*) AS reports FROM {schema}.research_reports"
+        " WHERE occurred_at >= $2 AND occurred_at < $3 AND ($1::timestamptz IS NULL OR recorded_at < $1)"
+        " AND ($4::uuid[] IS NULL OR author_id = ANY($4)) GROUP BY author_id",
+        recorded_before(as_of), *period.instants(), None if cadre_ids is None else list(cadre_ids))
+    return {r["author_id"]: r["reports"] for r in rows}

@@ -101,3 +101,24 @@ async def test_topics_are_assigned_reported_on_and_counted(api: Api, database_ur
     assert "关于农村电商的调研报告" in lines["农村电商调研"]["调研报告"]
     xlsx = await admin.get("/api/v1/exports/research", params={"period": period})
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+async def test_reports_filed_count_on_the_cadres_leaderboard_row(api: Api, database_url):
+    admin = await api.client("county_admin")
+    author = api.cadre()
+    topic = await admin.post("/api/v1/research-topics", json={
+        "title": "人才队伍调研", "assignee_ids": [str(author)], "due_on": "2099-12-31"})
+    for n in range(2):
+        filed = await admin.post("/api/v1/research-reports", json={
+            "topic_id": topic.json()["result"]["id"], "author_id": str(author), "title": f"第{n + 1}篇",
+            "summary": "调研情况", "occurred_at": datetime.now(UTC).isoformat()})
+        assert filed.status_code == 201, filed.text
+    await wait_for_projections(database_url, COUNTY_A)
+    year = str(datetime.now(SHANGHAI).year)
+    board = (await admin.get("/api/v1/leaderboards/cadres", params={"period": year, "limit": 500})).json()["items"]
+    [row] = [r for r in board if r["cadre_id"] == str(author)]
+    assert row["reports_filed"] == 2
+    yesterday = (datetime.now(SHANGHAI).date() - timedelta(days=1)).isoformat()
+    earlier = (await admin.get("/api/v1/leaderboards/cadres", params={"period": year, "limit": 500,
+                                                                      "as_of": yesterday})).json()["items"]
+    assert all(r["reports_filed"] == 0 for r in earlier if r["cadre_id"] == str(author))
