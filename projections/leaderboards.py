@@ -9,7 +9,8 @@ Figures, each for the period (Chinese calendar days):
   resolved and were resolved in the period (`projections.issues`);
 - `satisfaction_pct`: of those issues rated in the period, satisfied or basically satisfied.
 Each cadre's row also shows `stay_days`, the days of their verified stays begun in the period
-(`projections.stays`): shown, not ranked by.
+(`projections.stays`), and `reports_filed`, the research reports they filed in it (`projections.research`):
+shown, not ranked by.
 A township is where the work happened: the visit's village (its first 9 digits), not the cadre's
 posting. Cadres listed are the active ones plus any other cadre (departed, or never enrolled) with a
 figure in the period; townships are those with households or with a figure in the period.
@@ -39,6 +40,7 @@ from projections.base import Period, Projection, event_name, local_date, parse_t
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.issues import PERIOD_COUNTS
 from projections.issues import snapshot as issues_snapshot
+from projections.research import reports_filed
 from projections.rules import Rules
 from projections.stays import by_cadre as stays_by_cadre
 from projections.verdicts import counts_as_visit, judged, visible_checkins
@@ -421,8 +423,9 @@ async def cadres(conn: AsyncConnection, schema: str, period: Period, *, by: str 
     visits = {UUID(k): v for k, v in (await _visits(conn, schema, "cadre", period, as_of)).items()}
     issues = await _issues(conn, schema, "raised_by", period, as_of)
     stayed = await stays_by_cadre(conn, schema, period, as_of=as_of)
-    listed = [{**row, "stay_days": stayed.get(row["cadre_id"], {}).get("verified_days", 0)}
-              for row in _listed(known, visits, issues)]
+    filed = await reports_filed(conn, schema, period, as_of=as_of)
+    listed = [{**row, "stay_days": stayed.get(row["cadre_id"], {}).get("verified_days", 0),
+               "reports_filed": filed.get(row["cadre_id"], 0)} for row in _listed(known, visits, issues)]
     return _page(rank_rows(listed, by, "cadre_id"), limit, offset)
 
 

@@ -23,6 +23,7 @@ MODULES = [
     "targets",
     "receptions",
     "stays",
+    "research",
     "rollup",  # last: it reads the county's other read models as they stand after the batch
 ]
 

@@ -32,7 +32,8 @@ from psycopg import sql
 from services import departments
 from services.domain import (
     Cadre, Campaign, CommandReceipt, ContactTarget, DomainError, Household, HouseholdProposal, Interview, InvalidState,
-    Issue, NotFound, NotPermitted, Pairing, Reception, ReceptionSchedule, ReviewMinutes, TargetRegister, Visit, clock,
+    Issue, NotFound, NotPermitted, Pairing, Reception, ReceptionSchedule, ResearchReport, ResearchTopic, ReviewMinutes,
+    TargetRegister, Visit, clock,
     receipt_id,
 )
 from services.domain import commands as c
@@ -113,7 +114,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
         "enrol_cadre", "change_rank", "transfer_cadre", "depart_cadre", "form_pairing", "end_pairing",
         "void_visit", "define_campaign", "confirm_proposal", "merge_proposal", "refuse_proposal",
         "decide_issue", "record_minutes", "register_target", "revise_target", "archive_target",
-        "set_reception_schedule", "end_reception_schedule",
+        "set_reception_schedule", "end_reception_schedule", "assign_topic",
     )},
     "propose_household": frozenset({"cadre"}),
     "check_in": frozenset({"cadre", "county_admin"}),
@@ -125,6 +126,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
     "rate_issue": frozenset({"cadre", "county_admin"}),
     "reopen_issue": frozenset({"cadre", "county_admin"}),
     "record_reception": frozenset({"cadre", "county_admin"}),
+    "file_report": frozenset({"cadre", "county_admin"}),
 }
 assert set(ALLOWED_ROLES) == set(c.COMMANDS)
 
@@ -232,6 +234,7 @@ PROPOSAL = ("农户申报", "household proposal")
 CAMPAIGN = ("慰问活动", "campaign")
 TARGET = ("联系对象", "contact target")
 SCHEDULE = ("接访安排", "reception schedule")
+TOPIC = ("调研课题", "research topic")
 
 
 class County(Application[UUID]):
@@ -725,6 +728,47 @@ class County(Application[UUID]):
             village=command.village, residents=command.residents, issue_ids=issue_ids, recorded_by=actor.user_id,
             received_at=clock.now()))
 
+    # --- research topics and reports ------------------------------------------------------------------
+
+    def assign_topic(self, command: c.AssignTopic, actor: Actor, work: Work) -> None:
+        for cadre_id in command.assignee_ids:
+            work.get(Cadre, cadre_id, CADRE).require_active()
+        work.created(ResearchTopic(
+            id=command.command_id, title=command.title, description=command.description,
+            assignee_ids=[str(i) for i in command.assignee_ids], due_on=command.due_on.isoformat(),
+            assigned_by=actor.user_id))
+
+    def file_report(self, command: c.FileReport, actor: Actor, work: Work) -> None:
+        """A report by one of the topic's assignees (the sender, or the one an admin names), on visits and
+        issues of this county."""
+        topic = work.get(ResearchTopic, command.topic_id, TOPIC)
+        if actor.is_admin and command.author_id is not None:
+            author = command.author_id
+            work.get(Cadre, author, CADRE)
+        elif actor.cadre_id is None:
+            raise InvalidCommand("author_missing", "author_id：请选择撰写报告的干部",
+                                 "author_id: name the cadre who wrote the report", field="author_id")
+        else:
+            author = self._own_cadre(actor, work)
+            if command.author_id not in (None, author):
+                raise _not_yours("干部只能提交本人撰写的调研报告。", "A cadre files only the reports they wrote.")
+        if not topic.assigned_to(author):
+            raise InvalidState("topic_not_assigned", "topic_id：该调研课题未分配给该干部，不能提交报告",
+                               "topic_id: this research topic is not assigned to this cadre, who cannot report on it",
+                               field="topic_id")
+        for cls, ids, named, (zh, en) in ((Visit, command.visit_ids, "visit_ids", VISIT),
+                                          (Issue, command.issue_ids, "issue_ids", ISSUE)):
+            for linked in ids:
+                try:
+                    work.get(cls, linked, (zh, en))
+                except NotFound:
+                    raise NotFound(f"linked_{en}_not_found", f"{named}：本县没有编号为 {linked} 的{zh}",
+                                   f"{named}: no {en} {linked} in this county", field=named) from None
+        work.created(ResearchReport(
+            id=command.command_id, topic_id=topic.id, author_id=author, title=command.title, summary=command.summary,
+            visit_ids=[str(i) for i in command.visit_ids], issue_ids=[str(i) for i in command.issue_ids],
+            occurred_at=command.occurred_at, filed_by=actor.user_id, received_at=clock.now()))
+
     # --- the monthly review ----------------------------------------------------------------------------
 
     def record_minutes(self, command: c.RecordMinutes, actor: Actor, work: Work) -> None:
@@ -863,6 +907,12 @@ def _references(command: c.Command, actor: Actor) -> list[UUID]:
         ids.append(command.interviewee_id)
     elif isinstance(command, c.RecordReception) and command.receiver_id:
         ids.append(command.receiver_id)
+    elif isinstance(command, c.AssignTopic):
+        ids += command.assignee_ids
+    elif isinstance(command, c.FileReport):
+        ids += [command.topic_id, *command.visit_ids, *command.issue_ids]
+        if command.author_id:
+            ids.append(command.author_id)
     elif isinstance(command, (c.RaiseIssue, c.MergeProposal)) and command.household_id:
         ids.append(command.household_id)
     return ids

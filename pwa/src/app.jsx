@@ -17,6 +17,7 @@ import { Households, HouseholdDetail } from './screens/households.jsx';
 import { CheckIn } from './screens/checkin.jsx';
 import { Propose } from './screens/propose.jsx';
 import { Interview } from './screens/interview.jsx';
+import { Research } from './screens/research.jsx';
 import { Me } from './screens/me.jsx';
 import { Sync } from './screens/sync.jsx';
 
@@ -40,6 +41,7 @@ const FIELD_ROUTES = [
   ['/households/:id', HouseholdDetail],
   ['/checkin/:id', CheckIn],
   ['/interview', Interview],
+  ['/research', Research],
   ['/me', Me],
   ['/sync', Sync],
 ];

@@ -208,6 +208,7 @@ def county_steps(county: DemoCounty, seed: int, scale: float, until: date = DEMO
     _campaigns(story, seed)
     _proposals(story, seed)
     _reviews(story, seed)
+    _research(story, seed)
     return _with_versions(sorted(story.steps, key=lambda s: s.at))
 
 
@@ -809,6 +810,54 @@ def _reviews(story: _Story, seed: int) -> None:
         }, ADMIN))
 
 
+# Research topics (调研课题) the office assigns each autumn: (title, days before the story's end it is
+# assigned, days before the end it is due (negative: after), what becomes of it). `reported` topics get a
+# report on time, `late` one after the due day, `overdue` none; `open` ones are not due yet.
+RESEARCH_TOPICS = (
+    ("农村集体经济发展调研", 90, 40, "reported"),
+    ("基层党组织软弱涣散整顿调研", 75, 25, "late"),
+    ("农村留守儿童关爱服务调研", 60, 10, "overdue"),
+    ("乡村振兴人才队伍建设调研", 20, -25, "open"),
+)
+
+
+def _research(story: _Story, seed: int) -> None:
+    """Research topics for township cadres (the first a team of two) and for the demo cadre account's
+    village cadre, with the reports filed on them, drawing on the author's own visits and issues. From a
+    random stream of their own, so no other command changes."""
+    rng = random.Random(f"{seed}:{story.county.adcode}:research")
+    township = [c for c in story.cadres if c.township and c.rank != "village_cadre"]
+    account = next((s.payload["command_id"] for s in sorted(story.steps, key=lambda s: s.at)
+                    if s.command == "enrol_cadre" and s.payload["rank"] == "village_cadre"), None)
+    if len(township) < 2 or account is None:
+        return
+    for number, (title, assigned, due, fate) in enumerate(RESEARCH_TOPICS):
+        team = [c.id for c in rng.sample(township, 2 if number == 0 else 1)]
+        if number == len(RESEARCH_TOPICS) - 1:
+            team = [account]  # the phone's demo account has a topic of its own to report on
+        at = _session(story.until - timedelta(days=assigned), 9.5)
+        topic_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        due_on = (story.until - timedelta(days=due)).astimezone(CHINA).date()
+        story.steps.append(Step(at, story.county.adcode, "assign_topic", {
+            "command_id": topic_id, "title": f"{story.county.short_title}{title}",
+            "description": "深入村（社区）走访调研，形成调研报告", "assignee_ids": team, "due_on": due_on.isoformat(),
+        }, ADMIN))
+        if fate not in ("reported", "late"):
+            continue
+        author = team[0]
+        filed = _local(due_on + timedelta(days=rng.randint(3, 8) if fate == "late" else -rng.randint(2, 12)),
+                       rng.uniform(15, 17.5))
+        own = [s for s in story.steps if s.actor.cadre_id == author and s.at < filed]
+        visits = [s.command_id for s in own if s.command == "check_in"][-2:]
+        issues = [s.command_id for s in own if s.command == "raise_issue"][-1:]
+        story.steps.append(Step(filed + timedelta(minutes=rng.uniform(1, 30)), story.county.adcode, "file_report", {
+            "command_id": uuid.UUID(int=rng.getrandbits(128), version=4), "topic_id": topic_id,
+            "title": f"关于{title.removesuffix('调研')}的调研报告",
+            "summary": f"走访了 {len(visits)} 户群众，梳理问题 {len(issues)} 项。\n提出加强统筹、压实责任等建议。",
+            "visit_ids": visits, "issue_ids": issues, "occurred_at": filed,
+        }, Actor("cadre", author)))
+
+
 def _with_versions(steps: list[Step]) -> list[Step]:
     """Fill `expected_version` of every change command: each command adds one event to its aggregate."""
     versions: dict[uuid.UUID, int] = {}
@@ -817,7 +866,7 @@ def _with_versions(steps: list[Step]) -> list[Step]:
     for step in steps:
         if step.command in ("register_household", "enrol_cadre", "form_pairing", "check_in", "hold_interview",
                             "raise_issue", "define_campaign", "propose_household",
-                            "record_minutes"):
+                            "record_minutes", "assign_topic", "file_report"):
             versions[step.command_id] = 1
             out.append(step)
             continue

@@ -12,6 +12,7 @@ from services.domain.pairing import Pairing
 from services.domain.proposal import HouseholdProposal
 from services.domain.receipt import CommandReceipt, receipt_id
 from services.domain.reception import Reception, ReceptionSchedule
+from services.domain.research import ResearchReport, ResearchTopic
 from services.domain.review import ReviewMinutes
 from services.domain.target import ContactTarget, TargetRegister
 from services.domain.topics import register_stored_topics
@@ -22,5 +23,5 @@ register_stored_topics()
 __all__ = [
     "Cadre", "Campaign", "CommandReceipt", "ContactTarget", "DomainError", "Household", "HouseholdProposal",
     "Interview", "InvalidCommand", "InvalidState", "Issue", "NotFound", "NotPermitted", "Pairing", "Reception",
-    "ReceptionSchedule", "ReviewMinutes", "TargetRegister", "Visit", "receipt_id",
+    "ReceptionSchedule", "ResearchReport", "ResearchTopic", "ReviewMinutes", "TargetRegister", "Visit", "receipt_id",
 ]

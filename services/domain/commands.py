@@ -649,6 +649,40 @@ class RecordReception(Command):
         return self
 
 
+Title = Annotated[str, _text(100)]
+Report = Annotated[str, _text(5000, lines=True)]
+MAX_TEAM = 20
+MAX_LINKS = 50
+
+
+class AssignTopic(Command):
+    """A research topic (调研课题) assigned to one cadre or a team (`assignee_ids`, 1 to 20 cadres in post),
+    due by `due_on` (its reports are on time until the end of that day)."""
+
+    type = "assign_topic"
+    title: Title
+    description: Note = ""
+    assignee_ids: Annotated[list[UUID], AfterValidator(_unique_sorted)] = Field(
+        min_length=1, max_length=MAX_TEAM, description="the cadre, or the team of cadres, who research the topic")
+    due_on: date = Field(description="the last day a report is on time (China time)")
+
+
+class FileReport(Command):
+    """A research report (调研报告) on a topic: its title, a summary and the visits and issues it draws on.
+    A cadre files on a topic assigned to them (`author_id` left out: the sender); a county admin names
+    the assignee it files for."""
+
+    type = "file_report"
+    topic_id: UUID
+    author_id: UUID | None = Field(None, description="the assignee who wrote it; default: the sender")
+    title: Title
+    summary: Report
+    visit_ids: Annotated[list[UUID], Field(max_length=MAX_LINKS), AfterValidator(_unique_sorted)] = []
+    issue_ids: Annotated[list[UUID], Field(max_length=MAX_LINKS), AfterValidator(_unique_sorted)] = []
+    occurred_at: DeviceTime = Field(description="when it was filed: from 2000 on, at most 10 minutes ahead of the"
+                                                " server's clock")
+
+
 def _require_uuid(value: str) -> None:
     try:
         UUID(value)
@@ -665,7 +699,7 @@ COMMANDS: dict[str, type[Command]] = {
         CheckIn, VoidVisit, HoldInterview,
         RaiseIssue, RouteIssue, ResolveIssue, ReplyIssue, RateIssue, ReopenIssue,
         DefineCampaign, DecideIssue, RecordMinutes, RegisterTarget, ReviseTarget, ArchiveTarget,
-        SetReceptionSchedule, EndReceptionSchedule, RecordReception,
+        SetReceptionSchedule, EndReceptionSchedule, RecordReception, AssignTopic, FileReport,
     )
 }
 

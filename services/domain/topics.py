@@ -18,6 +18,7 @@ from services.domain.pairing import Pairing
 from services.domain.proposal import HouseholdProposal
 from services.domain.receipt import CommandReceipt
 from services.domain.reception import Reception, ReceptionSchedule
+from services.domain.research import ResearchReport, ResearchTopic
 from services.domain.review import ReviewMinutes
 from services.domain.target import ContactTarget, TargetRegister
 from services.domain.visit import Visit
@@ -37,6 +38,8 @@ STORED_EVENTS: dict[type, tuple[str, ...]] = {
     TargetRegister: ("Opened",),
     ReceptionSchedule: ("Set", "Ended"),
     Reception: ("Recorded",),
+    ResearchTopic: ("Assigned",),
+    ResearchReport: ("Filed",),
 }
 
 

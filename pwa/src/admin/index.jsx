@@ -15,6 +15,7 @@ import { IssueBoard } from './issues.jsx';
 import { Leaderboards } from './leaderboards.jsx';
 import { People } from './people.jsx';
 import { Province } from './province.jsx';
+import { Research } from './research.jsx';
 import { Rules } from './rules.jsx';
 import { VisitAudit } from './visits.jsx';
 import './admin.css';
@@ -26,6 +27,7 @@ const VIEWS = [
   ['/admin/campaigns', Campaigns, 'nav_campaigns', ['county_admin']],
   ['/admin/issues', IssueBoard, 'nav_issues', ['county_admin', 'department']],
   ['/admin/review', MonthlyReview, 'nav_review', ['county_admin']],
+  ['/admin/research', Research, 'nav_research', ['county_admin']],
   ['/admin/departments', Departments, 'nav_departments', ['county_admin']],
   ['/admin/leaderboards', Leaderboards, 'nav_leaderboards', ['county_admin']],
   ['/admin/visits', VisitAudit, 'nav_visits', ['county_admin']],

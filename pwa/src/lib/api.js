@@ -46,6 +46,7 @@ export function createApi({ getToken, base = '/api/v1', fetchImpl = (...a) => fe
     household: (id) => request('GET', `/me/households/${encodeURIComponent(id)}`),
     stats: () => request('GET', '/me/stats'),
     cadres: () => request('GET', '/me/cadres'),
+    researchTopics: () => request('GET', '/research-topics?limit=100'),
     sync: (device_id, commands) => request('POST', '/sync', { device_id, commands }),
   };
 }

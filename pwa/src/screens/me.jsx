@@ -5,7 +5,7 @@ import { refreshStats } from '../lib/data.js';
 import { queuedCount } from '../lib/outbox.js';
 import { t } from '../i18n/index.js';
 import { LANGUAGES, language, setLanguage } from '../i18n/language.js';
-import { useUsable } from '../router.jsx';
+import { Link, useUsable } from '../router.jsx';
 
 export function Me() {
   const app = useApp();
@@ -46,6 +46,9 @@ export function Me() {
         </div>
       </div>
       {!app.online && <p class="hint">{t('me_stats_offline')}</p>}
+      <p>
+        <Link href="/research" data-testid="research-link">{t('research_title')}</Link>
+      </p>
       <label>
         {t('me_language')}
         <select

@@ -49,6 +49,9 @@ FOREIGN_KINDS = {
         lat=18.64, lon=109.70, size=2, head_name="申报某", occurred_at=datetime.now(UTC)), api.cadre_actor(county))),
     "schedule_id": lambda api, county: api._applied(api.execute(county, c.SetReceptionSchedule(
         command_id=uuid.uuid4(), rank="staff", place="联系点", cadence="monthly", day=20, starts_on="2026-01-01"))),
+    # assigned to county B's cadre: a cadre of county A is not its assignee either
+    "topic_id": lambda api, county: api._applied(api.execute(county, c.AssignTopic(
+        command_id=uuid.uuid4(), title="某课题", assignee_ids=[api.cadre(county)], due_on="2026-12-31"))),
     "target_id": lambda api, county: api._applied(api.execute(county, c.RegisterTarget(
         command_id=uuid.uuid4(), kind="enterprise", name="某企业", township=county + "001"))),
     # last: county B's first department makes its list binding (its issue above is routed as free text)

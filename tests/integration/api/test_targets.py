@@ -120,7 +120,8 @@ async def test_a_check_in_at_a_target_is_judged_by_its_distance_from_the_targets
     def check_in(target_kind: str, target: str, lat: float, lon: float, hours_ago: int) -> uuid.UUID:
         outcome = app.execute(c.CheckIn(
             command_id=uuid.uuid4(), target_kind=target_kind, target_id=target, kind="forum",
-            occurred_at=datetime.now(UTC) - timedelta(hours=hours_ago), position={"lat": lat, "lon": lon, "accuracy_m": 10, "provider": "gps"}),
+            occurred_at=datetime.now(UTC) - timedelta(hours=hours_ago),
+            position={"lat": lat, "lon": lon, "accuracy_m": 10, "provider": "gps"}),
             actor)
         assert outcome.status == "applied", outcome
         return uuid.UUID(outcome.result["id"])

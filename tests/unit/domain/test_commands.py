@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -63,6 +63,9 @@ VALID: dict[str, dict] = {
     "end_reception_schedule": {"schedule_id": ID, "expected_version": 1, "ends_on": "2026-12-31"},
     "record_reception": {"occurred_at": "2026-03-05T10:00:00+08:00", "place": "县委组织部接访室", "residents": 4,
                          "issues": [{"category": "道路", "summary": "村道坑洼", "village": "469029100201"}]},
+    "assign_topic": {"title": "农村电商发展调研", "assignee_ids": [ID], "due_on": "2026-06-30"},
+    "file_report": {"topic_id": ID, "title": "关于农村电商的调研报告", "summary": "走访了三个村。\n建议建设物流点。",
+                    "visit_ids": [ID], "issue_ids": [ID], "occurred_at": "2026-03-05T10:00:00+08:00"},
 }
 
 
@@ -334,3 +337,23 @@ def test_a_target_is_placed_in_a_village_of_its_township_with_both_coordinates_o
             parse("register_target", **changes)
         assert problem in error.value.zh
     assert parse("register_target", village=None, lat=None, lon=None).village is None
+
+
+@pytest.mark.parametrize(("type_name", "changes", "field"), [
+    ("assign_topic", {"assignee_ids": []}, "assignee_ids"),
+    ("assign_topic", {"assignee_ids": [str(uuid4()) for _ in range(21)]}, "assignee_ids"),
+    ("assign_topic", {"title": "  "}, "title"),
+    ("assign_topic", {"due_on": "2026-02-30"}, "due_on"),
+    ("file_report", {"summary": "x" * 5001}, "summary"),
+    ("file_report", {"visit_ids": ["V1"]}, "visit_ids.0"),
+    ("file_report", {"title": ...}, "title"),
+])
+def test_research_commands_name_the_field_in_both_languages(type_name, changes, field):
+    error = rejection(type_name, **changes)
+    assert [e["field"] for e in error.context["errors"]] == [field]
+    assert error.zh.startswith(f"{field}：") and error.en.startswith(f"{field}: ")
+
+
+def test_a_team_is_a_set_of_cadres():
+    other = str(uuid4())
+    assert parse("assign_topic", assignee_ids=[other, ID, other]).assignee_ids == sorted({UUID(ID), UUID(other)})

@@ -25,6 +25,8 @@ CONTRACT_EVENTS = {
     "TargetRegister": {"Opened"},
     "ReceptionSchedule": {"Set", "Ended"},
     "Reception": {"Recorded"},
+    "ResearchTopic": {"Assigned"},
+    "ResearchReport": {"Filed"},
 }
 
 
