@@ -16,6 +16,7 @@ import { Leaderboards } from './leaderboards.jsx';
 import { People } from './people.jsx';
 import { Province } from './province.jsx';
 import { Rules } from './rules.jsx';
+import { Targets } from './targets.jsx';
 import { VisitAudit } from './visits.jsx';
 import './admin.css';
 
@@ -30,6 +31,7 @@ const VIEWS = [
   ['/admin/leaderboards', Leaderboards, 'nav_leaderboards', ['county_admin']],
   ['/admin/visits', VisitAudit, 'nav_visits', ['county_admin']],
   ['/admin/people', People, 'nav_people', ['county_admin']],
+  ['/admin/targets', Targets, 'nav_targets', ['county_admin']],
   ['/admin/rules', Rules, 'nav_rules', ['county_admin']],
   ['/admin/province', Province, 'nav_province', ['province_viewer', 'prefecture_viewer']],
 ];
