@@ -15,6 +15,7 @@ import { IssueBoard } from './issues.jsx';
 import { Leaderboards } from './leaderboards.jsx';
 import { People } from './people.jsx';
 import { Province } from './province.jsx';
+import { Receptions } from './receptions.jsx';
 import { Rules } from './rules.jsx';
 import { Targets } from './targets.jsx';
 import { VisitAudit } from './visits.jsx';
@@ -32,6 +33,7 @@ const VIEWS = [
   ['/admin/visits', VisitAudit, 'nav_visits', ['county_admin']],
   ['/admin/people', People, 'nav_people', ['county_admin']],
   ['/admin/targets', Targets, 'nav_targets', ['county_admin']],
+  ['/admin/receptions', Receptions, 'nav_receptions', ['county_admin']],
   ['/admin/rules', Rules, 'nav_rules', ['county_admin']],
   ['/admin/province', Province, 'nav_province', ['province_viewer', 'prefecture_viewer']],
 ];
