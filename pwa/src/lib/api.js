@@ -46,6 +46,7 @@ export function createApi({ getToken, base = '/api/v1', fetchImpl = (...a) => fe
     household: (id) => request('GET', `/me/households/${encodeURIComponent(id)}`),
     stats: () => request('GET', '/me/stats'),
     cadres: () => request('GET', '/me/cadres'),
+    targets: (after) => request('GET', `/targets?limit=500${after ? `&after=${encodeURIComponent(after)}` : ''}`),
     sync: (device_id, commands) => request('POST', '/sync', { device_id, commands }),
   };
 }
