@@ -1,7 +1,7 @@
 // The contact targets page: the register's kinds, the list query its filters make, the body its form
 // sends, and a 五个一 row's cells.
 import { describe, expect, it } from 'vitest';
-import { fiveOnesCells, REGISTER_KINDS, targetBody, targetsQuery } from '../src/admin/targets.js';
+import { fiveOnesCells, REGISTER_KINDS, reviseBody, targetBody, targetsQuery } from '../src/admin/targets.js';
 
 describe('contact targets', () => {
   it('lists every target kind but households', () => {
@@ -23,6 +23,14 @@ describe('contact targets', () => {
     });
     const enterprise = targetBody({ ...fields, kind: 'enterprise', village: '469029100201', lat: '18.64', lon: '109.7' });
     expect(enterprise).toMatchObject({ kind: 'enterprise', village: '469029100201', lat: 18.64, lon: 109.7, weak: false });
+  });
+
+  it('revises every field but the kind, at the version shown, the weak flag as the kind allows', () => {
+    const fields = { name: '什聘村党总支', township: '469029100', village: '469029100201', lat: '', lon: '', weak: '1' };
+    expect(reviseBody({ kind: 'party_branch', version: 3 }, fields)).toEqual({
+      name: '什聘村党总支', township: '469029100', village: '469029100201', lat: null, lon: null, weak: true, expected_version: 3,
+    });
+    expect(reviseBody({ kind: 'talent', version: 1 }, fields).weak).toBe(false);
   });
 
   it('marks the 五个一 a cadre has not covered', () => {

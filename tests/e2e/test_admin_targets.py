@@ -1,6 +1,6 @@
 """The contact targets page (联系对象) in Debian's Chromium against the real server (conftest.py): an admin
 registers a weak Party branch, filters the register, imports a 联系对象名录 file, archives a target, pairs a
-cadre with a register target, and sees the 五个一 table once the county turns the rule on."""
+cadre with a register target, revises the branch, and sees the 五个一 table once the county turns the rule on."""
 from __future__ import annotations
 
 import httpx
@@ -66,6 +66,18 @@ def test_an_admin_keeps_the_register_of_contact_targets(desktop: Page, server: S
     expect(page.get_by_test_id("targets-note")).to_contain_text("已撤销")
     expect(page.locator("tr[data-target=测试水渠项目]")).to_have_count(0)
     assert not api_get(server, bearer, "/targets", kind="project").json()["items"]
+
+    # Revised: no longer weak, the weak filter leaves it out.
+    page.get_by_test_id("targets-kind").select_option("")
+    branch.get_by_role("button", name="修改").click()
+    revise = page.get_by_test_id("target-revise-form")
+    expect(revise.get_by_label("名称")).to_have_value("测试一村党支部")
+    revise.get_by_label("软弱涣散").uncheck()
+    revise.get_by_role("button", name="修改").click()
+    expect(page.get_by_test_id("targets-note")).to_contain_text("已修改")
+    page.get_by_test_id("targets-weak").check()
+    expect(branch).to_have_count(0)
+    page.get_by_test_id("targets-weak").uncheck()
 
     # The pairing form names a register target, not only a household.
     go(page, "/admin/compliance")

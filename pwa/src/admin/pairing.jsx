@@ -82,12 +82,14 @@ export function NewPairing({ cadres, villages, done }) {
           ))}
         </select>
       </label>
-      <label>
-        {at('pairing_target_kind')}
-        <select value={kind} onChange={(e) => pickKind(e.currentTarget.value)} data-testid="pairing-kind">
+      {/* Not a wrapping label: its text would hold every kind's name (农户, 大学生村官...) and so match
+          the household and village fields' labels too. */}
+      <div>
+        <label for="pairing-kind">{at('pairing_target_kind')}</label>
+        <select id="pairing-kind" value={kind} onChange={(e) => pickKind(e.currentTarget.value)} data-testid="pairing-kind">
           {['household', ...REGISTER_KINDS].map((k) => <option value={k}>{label('target_kind', k)}</option>)}
         </select>
-      </label>
+      </div>
       {kind === 'household' ? (
         <>
           <label>

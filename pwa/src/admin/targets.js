@@ -1,5 +1,5 @@
 // The contact targets page's logic (联系对象 / 五个一): the register's kinds, the list query its filters
-// make, the RegisterTarget body its form makes, and a 五个一 row's cells.
+// make, the RegisterTarget and ReviseTarget bodies its form makes, and a 五个一 row's cells.
 import { codes } from './vocab.js';
 
 /** Every target kind but households: the kinds of the county's register (RegisterKind). */
@@ -31,6 +31,14 @@ export function targetBody(fields) {
     lon: number(fields.lon),
     weak: kind === 'party_branch' && Boolean(fields.weak),
   };
+}
+
+/** A ReviseTarget body: the form's fields in full as for registering, without the kind (it stays; it
+ * decides whether the weak flag may be set), at the version the list showed. */
+export function reviseBody(target, fields) {
+  const body = { ...targetBody({ ...fields, kind: target.kind }), expected_version: target.version };
+  delete body.kind;
+  return body;
 }
 
 /** A 五个一 row as its five counts (`null` when none: the cell is marked missing) and `covered` of 5. */

@@ -1,14 +1,14 @@
 // Contact targets (联系对象): the county's register of Party branches (weak and scattered or not),
 // enterprises, talents, projects and contact points, filtered by kind, township and the weak flag;
-// registering one, archiving one, the register's file import (联系对象名录), and each cadre's 五个一 of the
+// registering, revising and archiving one, the register's file import (联系对象名录), and each cadre's 五个一 of the
 // period when the county's rule `five_ones_period` is on.
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { at } from './i18n.js';
 import { label } from './vocab.js';
 import { problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces, villageLabel } from './places.js';
 import { Import } from './people.jsx';
-import { fiveOnesCells, FIVE_ONES, REGISTER_KINDS, targetBody, targetsQuery } from './targets.js';
+import { fiveOnesCells, FIVE_ONES, REGISTER_KINDS, reviseBody, targetBody, targetsQuery } from './targets.js';
 
 const EMPTY = { kind: '', township: '', weak: false, archived: false };
 
@@ -18,9 +18,14 @@ export function Targets() {
   const [filters, setFilters] = useState(EMPTY);
   const [state, setState] = useState({ items: null, next: null, error: null });
   const [note, setNote] = useState(null);
+  const [editing, setEditing] = useState(null); // the target being revised
+  const latest = useRef(0);
   const load = async (after) => {
+    const asked = ++latest.current;
     try {
       const page = await api.get('/targets', { ...targetsQuery(filters), limit: 200, after });
+      // A live reload for the filters before may answer after this one: only the latest request counts.
+      if (asked !== latest.current) return;
       setState((now) => ({ items: after ? [...(now.items || []), ...page.items] : page.items, next: page.next, error: null }));
       ready('admin-targets');
     } catch (e) {
@@ -38,6 +43,17 @@ export function Targets() {
         <p class="hint">{at('targets_hint')}</p>
         <RegisterTarget townships={townships} done={setNote} />
         {note && <p class="hint ok" data-testid="targets-note">{note}</p>}
+        {editing && (
+          <TargetForm
+            key={`${editing.target_id}:${editing.version}`}
+            townships={townships}
+            target={editing}
+            close={(message) => {
+              setEditing(null);
+              if (message) setNote(message);
+            }}
+          />
+        )}
         <div class="filters">
           <label>
             {at('target_kind')}
@@ -80,7 +96,14 @@ export function Targets() {
                   <td>{t.village ? villageLabel(places, t.village) : '—'}</td>
                   <td>{t.lat === null ? at('target_no_position') : `${t.lat.toFixed(4)}, ${t.lon.toFixed(4)}`}</td>
                   <td>{t.weak ? <span class="pill overdue">{at('target_weak')}</span> : ''}</td>
-                  <td class="actions">{!t.archived && <ArchiveTarget target={t} done={setNote} />}</td>
+                  <td class="actions">
+                    {!t.archived && (
+                      <>
+                        <button type="button" class="link" onClick={() => setEditing(t)}>{at('target_revise')}</button>
+                        <ArchiveTarget target={t} done={setNote} />
+                      </>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -96,41 +119,53 @@ export function Targets() {
 }
 
 function RegisterTarget({ townships, done }) {
-  const { api } = useAdmin();
-  const places = usePlaces();
   const [open, setOpen] = useState(false);
-  const [kind, setKind] = useState(REGISTER_KINDS[0]);
-  const [township, setTownship] = useState('');
-  const [error, setError] = useState(null);
   if (!open) {
     return (
       <button type="button" onClick={() => setOpen(true)} data-testid="target-new">{at('target_new')}</button>
     );
   }
+  const close = (message) => {
+    setOpen(false);
+    if (message) done(message);
+  };
+  return <TargetForm townships={townships} close={close} />;
+}
+
+// Registers a target, or revises `target` (its kind stays; every other field is sent again in full).
+// Uncontrolled inputs (default values, keyed by version), as a live update re-renders the page.
+function TargetForm({ townships, target = null, close }) {
+  const { api } = useAdmin();
+  const places = usePlaces();
+  const [kind, setKind] = useState(target?.kind ?? REGISTER_KINDS[0]);
+  const [township, setTownship] = useState(target?.township ?? '');
+  const [error, setError] = useState(null);
   const villages = Object.keys(places.names).filter((code) => code.length === 12 && code.startsWith(township)).sort();
   const submit = async (event) => {
     event.preventDefault();
     const fields = Object.fromEntries(new FormData(event.currentTarget));
     try {
-      await api.post('/targets', targetBody(fields));
+      if (target) await api.post(`/targets/${target.target_id}/revise`, reviseBody(target, fields));
+      else await api.post('/targets', targetBody(fields));
       setError(null);
-      setOpen(false);
-      done(at('target_registered', { name: fields.name }));
+      close(at(target ? 'target_revised' : 'target_registered', { name: fields.name }));
     } catch (e) {
       setError(problem(e));
     }
   };
   return (
-    <form class="filters" onSubmit={submit} data-testid="target-form">
-      <label>
-        {at('target_kind')}
-        <select name="kind" value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
-          {REGISTER_KINDS.map((k) => <option value={k}>{label('target_kind', k)}</option>)}
-        </select>
-      </label>
+    <form class="filters" onSubmit={submit} data-testid={target ? 'target-revise-form' : 'target-form'}>
+      {!target && (
+        <label>
+          {at('target_kind')}
+          <select name="kind" value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
+            {REGISTER_KINDS.map((k) => <option value={k}>{label('target_kind', k)}</option>)}
+          </select>
+        </label>
+      )}
       <label>
         {at('target_name')}
-        <input name="name" required maxLength={100} />
+        <input name="name" required maxLength={100} defaultValue={target?.name} />
       </label>
       <label>
         {at('township')}
@@ -140,7 +175,7 @@ function RegisterTarget({ townships, done }) {
             {townships.map((code) => <option value={code}>{placeName(places, code)}</option>)}
           </select>
         ) : (
-          <input name="township" required pattern="\d{9}" onInput={(e) => setTownship(e.currentTarget.value)} />
+          <input name="township" required pattern="\d{9}" defaultValue={target?.township} onInput={(e) => setTownship(e.currentTarget.value)} />
         )}
       </label>
       <label>
@@ -148,28 +183,28 @@ function RegisterTarget({ townships, done }) {
         {townships.length ? (
           <select name="village">
             <option value="">—</option>
-            {villages.map((code) => <option value={code}>{placeName(places, code)}</option>)}
+            {villages.map((code) => <option value={code} selected={code === target?.village}>{placeName(places, code)}</option>)}
           </select>
         ) : (
-          <input name="village" pattern="\d{12}" />
+          <input name="village" pattern="\d{12}" defaultValue={target?.village ?? ''} />
         )}
       </label>
       <label>
         {at('target_lat')}
-        <input name="lat" type="number" step="any" min="-90" max="90" />
+        <input name="lat" type="number" step="any" min="-90" max="90" defaultValue={target?.lat ?? ''} />
       </label>
       <label>
         {at('target_lon')}
-        <input name="lon" type="number" step="any" min="-180" max="180" />
+        <input name="lon" type="number" step="any" min="-180" max="180" defaultValue={target?.lon ?? ''} />
       </label>
       {kind === 'party_branch' && (
         <label class="check">
-          <input type="checkbox" name="weak" value="1" />
+          <input type="checkbox" name="weak" value="1" defaultChecked={target?.weak} />
           {at('target_weak')}
         </label>
       )}
-      <button class="primary-inline" data-testid="target-register">{at('target_register')}</button>
-      <button type="button" class="link" onClick={() => setOpen(false)}>{at('cancel')}</button>
+      <button class="primary-inline" data-testid="target-register">{at(target ? 'target_revise' : 'target_register')}</button>
+      <button type="button" class="link" onClick={() => close(null)}>{at('cancel')}</button>
       {error && <p class="error" data-testid="target-error">{error}</p>}
     </form>
   );

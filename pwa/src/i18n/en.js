@@ -133,6 +133,7 @@ export default {
   sync_item_check_in: 'Check-in',
   sync_item_raise_issue: 'Problem',
   sync_item_hold_interview: 'Interview',
+  sync_item_record_reception: 'Reception',
   sync_item_propose_household: 'Household proposal',
   back: 'Back',
   not_found: 'No such page',

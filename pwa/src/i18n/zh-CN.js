@@ -133,6 +133,7 @@ export default {
   sync_item_check_in: '走访打卡',
   sync_item_raise_issue: '问题登记',
   sync_item_hold_interview: '谈心谈话',
+  sync_item_record_reception: '接访登记',
   sync_item_propose_household: '新增农户申报',
   back: '返回',
   not_found: '页面不存在',

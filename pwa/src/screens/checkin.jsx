@@ -57,6 +57,7 @@ export function CheckIn({ id }) {
   const { db } = useApp();
   return (
     <CheckInForm
+      key={id}
       load={() => db.get('households', id).then((h) => (h ? householdSubject(h, t('household_erased')) : null))}
       missing="household_not_found"
     />
@@ -71,9 +72,10 @@ export function TargetCheckIn({ id }) {
     const found = (targets || []).find((target) => target.target_id === id);
     return found ? targetSubject(found, villageNames(households)) : null;
   };
-  return <CheckInForm load={load} missing="target_not_found" />;
+  return <CheckInForm key={id} load={load} missing="target_not_found" />;
 }
 
+// Keyed by the subject's id: another subject is a new form, loaded afresh.
 function CheckInForm({ load, missing }) {
   const app = useApp();
   const [subject, setSubject] = useState(undefined);

@@ -23,7 +23,7 @@ export function Reception() {
     const fields = Object.fromEntries(new FormData(event.currentTarget));
     if (String(fields.summary || '').trim() && !fields.village) return setProblem(t('reception_issue_needs_village'));
     const payload = receptionPayload(fields, new Date().toISOString());
-    await app.record([{ type: 'record_reception', label: `${t('reception_title')} · ${payload.place}`, payload }]);
+    await app.record([{ type: 'record_reception', label: payload.place, payload }]);
     navigate('/today?saved=1');
   }
 

@@ -455,4 +455,6 @@ export default {
   stays_count: 'Stays',
   stays_days: 'Days stayed',
   stays_verified_days: 'Verified days',
+  target_revise: 'Revise',
+  target_revised: 'Revised: {name}',
 };

@@ -455,4 +455,6 @@ export default {
   stays_count: '蹲点次数',
   stays_days: '蹲点天数',
   stays_verified_days: '核验天数',
+  target_revise: '修改',
+  target_revised: '已修改：{name}',
 };
