@@ -14,7 +14,9 @@ import { AppContext, useApp } from './context.js';
 import { Login } from './screens/login.jsx';
 import { Today } from './screens/today.jsx';
 import { Households, HouseholdDetail } from './screens/households.jsx';
-import { CheckIn } from './screens/checkin.jsx';
+import { CheckIn, TargetCheckIn } from './screens/checkin.jsx';
+import { Targets } from './screens/targets.jsx';
+import { Reception } from './screens/reception.jsx';
 import { Propose } from './screens/propose.jsx';
 import { Interview } from './screens/interview.jsx';
 import { Research } from './screens/research.jsx';
@@ -40,6 +42,9 @@ const FIELD_ROUTES = [
   ['/households/new', Propose], // before :id, which would take `new` for an id
   ['/households/:id', HouseholdDetail],
   ['/checkin/:id', CheckIn],
+  ['/checkin/target/:id', TargetCheckIn],
+  ['/targets', Targets],
+  ['/reception', Reception],
   ['/interview', Interview],
   ['/research', Research],
   ['/me', Me],
@@ -253,7 +258,7 @@ function Shell({ tabs, children }) {
       {tabs && (
         <nav>
           {TABS.map(([href, key]) => (
-            <Link href={href} class={path.startsWith(href) || (href === '/households' && path.startsWith('/checkin')) ? 'active' : ''}>
+            <Link href={href} class={path.startsWith(href) || (href === '/households' && /^\/(checkin|targets|reception)/.test(path)) ? 'active' : ''}>
               {t(key)}
             </Link>
           ))}

@@ -1,5 +1,5 @@
-// Compliance tables: household-visit completeness, pairing compliance and interview coverage, each
-// with its filters and its ledger export (XLSX/CSV, the server's own 台账 with Chinese headers).
+// Compliance tables: household-visit completeness, pairing compliance, interview coverage and the days
+// stayed (./stays.jsx), each with its filters and its ledger export (XLSX/CSV, the server's own 台账 with Chinese headers).
 import { useState } from 'preact/hooks';
 import { at, pct } from './i18n.js';
 import { codes, label } from './vocab.js';
@@ -7,12 +7,14 @@ import { problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces } from './places.js';
 import { EndPairing, NewPairing } from './pairing.jsx';
 import { quotaCells } from './visits.js';
+import { Stays } from './stays.jsx';
 
 const TABS = [
   ['completeness', 'compliance_completeness'],
   ['pairings', 'compliance_pairings'],
   ['interviews', 'compliance_interviews'],
   ['shortfalls', 'compliance_shortfalls'],
+  ['stays', 'compliance_stays'],
 ];
 const STATUSES = codes('due_status');
 const RANKS = codes('rank');
@@ -32,6 +34,7 @@ export function Compliance() {
       {tab === 'pairings' && <Pairings />}
       {tab === 'interviews' && <Interviews />}
       {tab === 'shortfalls' && <Shortfalls />}
+      {tab === 'stays' && <Stays />}
     </div>
   );
 }

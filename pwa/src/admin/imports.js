@@ -1,10 +1,13 @@
-// The import page's three kinds of file (民情档案, 干部名册, 结对名单): where each is uploaded, its template,
+// The import page's kinds of file (民情档案, 干部名册, 结对名单, and the contact targets page's 联系对象名录): where each is uploaded, its template,
 // and the sentence its answer is summed up in. All or nothing on the server; here only the wording.
 export const IMPORT_KINDS = {
   households: { upload: '/households/import', template: '/households/import/template', title: 'import_households' },
   cadres: { upload: '/cadres/import', template: '/cadres/import/template', title: 'import_cadres' },
   pairings: { upload: '/pairings/import', template: '/pairings/import/template', title: 'import_pairings' },
+  targets: { upload: '/targets/import', template: '/targets/import/template', title: 'import_targets' },
 };
+// The people page imports these; the contact targets page imports its register.
+export const PEOPLE_IMPORTS = ['households', 'cadres', 'pairings'];
 
 export function importKind(kind) {
   const found = IMPORT_KINDS[kind];
@@ -13,7 +16,7 @@ export function importKind(kind) {
 }
 
 // The string key and its values for an accepted file: the household answer counts `households`, the
-// cadre and pairing answers count `rows`.
+// cadre, pairing and target answers count `rows`.
 export function importSummary(kind, result) {
   const rows = kind === 'households' ? result.households : result.rows;
   return [`import_done_${kind}`, { rows, applied: result.applied, duplicate: result.duplicate }];

@@ -16,7 +16,9 @@ import { Leaderboards } from './leaderboards.jsx';
 import { People } from './people.jsx';
 import { Province } from './province.jsx';
 import { Research } from './research.jsx';
+import { Receptions } from './receptions.jsx';
 import { Rules } from './rules.jsx';
+import { Targets } from './targets.jsx';
 import { VisitAudit } from './visits.jsx';
 import './admin.css';
 
@@ -32,6 +34,8 @@ const VIEWS = [
   ['/admin/leaderboards', Leaderboards, 'nav_leaderboards', ['county_admin']],
   ['/admin/visits', VisitAudit, 'nav_visits', ['county_admin']],
   ['/admin/people', People, 'nav_people', ['county_admin']],
+  ['/admin/targets', Targets, 'nav_targets', ['county_admin']],
+  ['/admin/receptions', Receptions, 'nav_receptions', ['county_admin']],
   ['/admin/rules', Rules, 'nav_rules', ['county_admin']],
   ['/admin/province', Province, 'nav_province', ['province_viewer', 'prefecture_viewer']],
 ];

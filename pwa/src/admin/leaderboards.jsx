@@ -13,7 +13,7 @@ export function ruleText(rules) {
   return at('lb_rule', { distance: rules.verified_max_distance_m, accuracy: rules.verified_max_accuracy_m });
 }
 
-function periodLabel(option) {
+export function periodLabel(option) {
   if (option.kind === 'year') return at('period_year', { year: option.year });
   if (option.kind === 'quarter') return at('period_quarter', { year: option.year, q: option.q });
   return at('period_month', { year: option.year, m: option.m });

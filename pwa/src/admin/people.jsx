@@ -9,7 +9,7 @@ import { placeName, usePlaces } from './places.js';
 import { Households } from './households.jsx';
 import { AuditLog } from './audit.jsx';
 import { Proposals } from './proposals.jsx';
-import { IMPORT_KINDS, importKind, importSummary, uploadImport } from './imports.js';
+import { IMPORT_KINDS, importKind, importSummary, PEOPLE_IMPORTS, uploadImport } from './imports.js';
 import { useDepartments } from './review.jsx';
 import { departmentName } from './reviewing.js';
 
@@ -29,7 +29,7 @@ export function People() {
   const [accountChanges, setAccountChanges] = useState(0); // the audit log reloads after each
   return (
     <div class="people">
-      <Import />
+      <Import kinds={PEOPLE_IMPORTS} />
       <Proposals />
       <Households />
       <Cadres cadres={cadres} reload={load} loadError={error} />
@@ -39,9 +39,11 @@ export function People() {
   );
 }
 
-function Import() {
+/** The file import of `kinds` (./imports.js): a kind picker when there are several, the template, the upload
+ * and the row-by-row report of a rejected file. */
+export function Import({ kinds, title = 'people_import' }) {
   const { api } = useAdmin();
-  const [kind, setKind] = useState('households'); // 民情档案, 干部名册 or 结对名单
+  const [kind, setKind] = useState(kinds[0]); // 民情档案, 干部名册, 结对名单 or 联系对象名录
   const [result, setResult] = useState(null);
   const [rejected, setRejected] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -69,12 +71,14 @@ function Import() {
   };
   return (
     <section class="card" data-testid="import">
-      <h2>{at('people_import')}</h2>
+      <h2>{at(title)}</h2>
       <p class="hint">{at('import_hint')}</p>
       <form class="filters" onSubmit={submit}>
-        <select value={kind} onChange={(e) => choose(e.currentTarget.value)} data-testid="import-kind">
-          {Object.keys(IMPORT_KINDS).map((k) => <option value={k}>{at(IMPORT_KINDS[k].title)}</option>)}
-        </select>
+        {kinds.length > 1 && (
+          <select value={kind} onChange={(e) => choose(e.currentTarget.value)} data-testid="import-kind">
+            {kinds.map((k) => <option value={k}>{at(IMPORT_KINDS[k].title)}</option>)}
+          </select>
+        )}
         <input type="file" name="file" accept=".csv,.xlsx" data-testid="import-file" />
         <button class="primary-inline" disabled={busy} data-testid="import-submit">
           {at('import_submit')}

@@ -62,6 +62,7 @@ export function Rules() {
     const f = new FormData(event.currentTarget);
     // PUT replaces the rules: send every rule, the ones this form does not show as they were.
     const next = { ...rules, default_pairing_cadence: f.get('default_pairing_cadence') };
+    next.five_ones_period = f.get('five_ones_period') || null; // off: no 五个一 figures
     for (const [key] of NUMBERS) {
       const text = String(f.get(key)).trim();
       next[key] = text === '' && OPTIONAL.has(key) ? null : WHOLE.has(key) ? parseInt(text, 10) : parseFloat(text);
@@ -110,6 +111,15 @@ export function Rules() {
             <select name="default_pairing_cadence">
               {CADENCES.map((c) => (
                 <option value={c} selected={c === rules.default_pairing_cadence}>{label('cadence', c)}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {at('rule_five_ones_period')}
+            <select name="five_ones_period" data-testid="rule-five_ones_period">
+              <option value="">{at('rule_off')}</option>
+              {CADENCES.map((c) => (
+                <option value={c} selected={c === rules.five_ones_period}>{label('cadence', c)}</option>
               ))}
             </select>
           </label>

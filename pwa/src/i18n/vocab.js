@@ -11,6 +11,7 @@ import issue_category from '../../../services/vocabulary/issue_category.json';
 import issue_state_field from '../../../services/vocabulary/issue_state_field.json';
 import rank from '../../../services/vocabulary/rank.json';
 import festival from '../../../services/vocabulary/festival.json';
+import target_kind from '../../../services/vocabulary/target_kind.json';
 import { language } from './language.js';
 
 /** Lookups over some groups: label(group, code) in the current language (the code when unknown), codes(group). */
@@ -23,6 +24,6 @@ export function vocabulary(groups) {
 
 const FIELD_GROUPS = {
   visit_kind, household_tag, visit_topic, interview_topic, interview_form, interview_direction, issue_category,
-  issue_state_field, rank, festival,
+  issue_state_field, rank, festival, target_kind,
 };
 export const { label, codes } = vocabulary(FIELD_GROUPS);

@@ -47,6 +47,7 @@ export function createApi({ getToken, base = '/api/v1', fetchImpl = (...a) => fe
     stats: () => request('GET', '/me/stats'),
     cadres: () => request('GET', '/me/cadres'),
     researchTopics: () => request('GET', '/research-topics?limit=100'),
+    targets: (after) => request('GET', `/targets?limit=500${after ? `&after=${encodeURIComponent(after)}` : ''}`),
     sync: (device_id, commands) => request('POST', '/sync', { device_id, commands }),
   };
 }

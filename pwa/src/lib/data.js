@@ -1,4 +1,5 @@
-// The cadre's data kept for offline use: households (delta by cursor), due list, stats, cadres.
+// The cadre's data kept for offline use: households (delta by cursor), due list, stats, cadres, and the
+// county's register of contact targets (checked in at like households).
 // Each refresh is best effort: offline, the cached copy is what the screens show.
 import { getMeta, setMeta } from './db.js';
 
@@ -33,6 +34,20 @@ export async function refreshCadres(db, api) {
   await setMeta(db, 'cadres', cadres);
 }
 
+// A county's register is small (branches, enterprises, projects: hundreds); a cap keeps a phone's cache bounded.
+export const MAX_TARGETS = 2000;
+
+export async function refreshTargets(db, api) {
+  const targets = [];
+  let after = null;
+  do {
+    const page = await api.targets(after);
+    targets.push(...page.items);
+    after = page.next;
+  } while (after && targets.length < MAX_TARGETS);
+  await setMeta(db, 'targets', targets);
+}
+
 export async function refreshDetail(db, api, id) {
   const detail = await api.household(id);
   await db.put('details', { ...detail, id });
@@ -41,7 +56,9 @@ export async function refreshDetail(db, api, id) {
 
 /** Everything at once; the errors are collected, not thrown, so one missing endpoint hides nothing else. */
 export async function refreshAll(db, api) {
-  const tasks = { households: refreshHouseholds, due: refreshDue, stats: refreshStats, cadres: refreshCadres };
+  const tasks = {
+    households: refreshHouseholds, due: refreshDue, stats: refreshStats, cadres: refreshCadres, targets: refreshTargets,
+  };
   const errors = {};
   await Promise.all(
     Object.entries(tasks).map(([name, task]) => task(db, api).catch((error) => (errors[name] = error))),

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../context.js';
-import { uuid } from '../lib/db.js';
+import { getMeta, uuid } from '../lib/db.js';
+import { checkInPayload, householdSubject, MAX_STAY_DAYS, stayDays, targetSubject, villageNames } from '../lib/visit.js';
 import { t } from '../i18n/index.js';
 import { codes, label } from '../i18n/vocab.js';
 import { useUsable, navigate } from '../router.jsx';
@@ -53,48 +54,59 @@ export function useFix() {
 }
 
 export function CheckIn({ id }) {
+  const { db } = useApp();
+  return (
+    <CheckInForm
+      key={id}
+      load={() => db.get('households', id).then((h) => (h ? householdSubject(h, t('household_erased')) : null))}
+      missing="household_not_found"
+    />
+  );
+}
+
+/** A check-in at a contact target of the county's register (cached by lib/data.js refreshTargets). */
+export function TargetCheckIn({ id }) {
+  const { db } = useApp();
+  const load = async () => {
+    const [targets, households] = await Promise.all([getMeta(db, 'targets'), db.getAll('households')]);
+    const found = (targets || []).find((target) => target.target_id === id);
+    return found ? targetSubject(found, villageNames(households)) : null;
+  };
+  return <CheckInForm key={id} load={load} missing="target_not_found" />;
+}
+
+// Keyed by the subject's id: another subject is a new form, loaded afresh.
+function CheckInForm({ load, missing }) {
   const app = useApp();
-  const [household, setHousehold] = useState(undefined);
+  const [subject, setSubject] = useState(undefined);
   const [{ status, fix, error }, retry] = useFix();
   const [topics, setTopics] = useState([]);
   const [raise, setRaise] = useState(false);
   const [problem, setProblem] = useState('');
   const [preset] = useState(() => new URLSearchParams(location.search).get('kind'));
+  const [kind, setKind] = useState(() => preset || codes('visit_kind')[0]);
 
   useEffect(() => {
-    app.db.get('households', id).then((h) => setHousehold(h || null));
-  }, [id]);
-  useUsable('checkin', household !== undefined);
+    load().then((found) => setSubject(found || null));
+  }, []);
+  useUsable('checkin', subject !== undefined);
 
-  if (household === undefined) return null;
-  if (household === null) return <p class="empty">{t('household_not_found')}</p>;
+  if (subject === undefined) return null;
+  if (subject === null) return <p class="empty">{t(missing)}</p>;
 
   async function submit(event) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const summary = (form.get('summary') || '').trim();
     if (raise && !summary) return setProblem(t('checkin_issue_required'));
+    const days = kind === 'stay' ? stayDays(form.get('days')) : null;
+    if (kind === 'stay' && days === null) return setProblem(t('checkin_days_required', { max: MAX_STAY_DAYS }));
     const occurred_at = new Date().toISOString(); // device time; the server adds received_at
     const visitId = uuid();
     const position = fix ? { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m, provider: fix.provider } : null;
-    const where = `${household.head_name ?? t('household_erased')} · ${household.village_name || household.village}`;
-    const commands = [
-      {
-        id: visitId,
-        type: 'check_in',
-        label: where,
-        payload: {
-          target_kind: 'household',
-          target_id: household.id,
-          kind: form.get('kind'),
-          occurred_at,
-          position,
-          topics,
-          note: (form.get('note') || '').trim(),
-          companions: [],
-        },
-      },
-    ];
+    const where = [subject.title, subject.villageName].filter(Boolean).join(' · ');
+    const payload = checkInPayload(subject, { kind, days, occurred_at, position, topics, note: form.get('note') || '' });
+    const commands = [{ id: visitId, type: 'check_in', label: where, payload }];
     if (raise)
       commands.push({
         type: 'raise_issue',
@@ -102,8 +114,8 @@ export function CheckIn({ id }) {
         payload: {
           source_kind: 'visit',
           source_id: visitId,
-          household_id: household.id,
-          village: household.village,
+          household_id: subject.householdId,
+          village: subject.village,
           category: form.get('category'),
           summary,
           occurred_at,
@@ -118,7 +130,9 @@ export function CheckIn({ id }) {
     <form class="card" onSubmit={submit}>
       <h1>{t('checkin_title')}</h1>
       <p>
-        <b>{household.head_name ?? t('household_erased')}</b> · {household.village_name || household.village}
+        {subject.kind !== 'household' && <span class="pill">{label('target_kind', subject.kind)}</span>}{' '}
+        <b>{subject.title}</b>
+        {subject.villageName && ` · ${subject.villageName}`}
       </p>
       <div class={`gps ${status}`} data-testid="gps" data-status={status}>
         <b>{t('checkin_gps')}</b>{' '}
@@ -134,13 +148,19 @@ export function CheckIn({ id }) {
       </div>
       <label>
         {t('checkin_kind')}
-        <select name="kind">
+        <select name="kind" value={kind} onChange={(e) => setKind(e.currentTarget.value)} data-testid="checkin-kind">
           {codes('visit_kind').map((code) => (
             // Today's festival-campaign households open with ?kind=festival: the visit counts for the campaign.
-            <option value={code} selected={code === preset}>{label('visit_kind', code)}</option>
+            <option value={code}>{label('visit_kind', code)}</option>
           ))}
         </select>
       </label>
+      {kind === 'stay' && (
+        <label>
+          {t('checkin_days', { max: MAX_STAY_DAYS })}
+          <input name="days" type="number" inputMode="numeric" min="1" max={MAX_STAY_DAYS} required data-testid="checkin-days" />
+        </label>
+      )}
       <fieldset>
         <legend>{t('checkin_topics')}</legend>
         {codes('visit_topic').map((code) => (
@@ -154,10 +174,13 @@ export function CheckIn({ id }) {
         {t('checkin_note')}
         <textarea name="note" maxLength={200} rows={2} />
       </label>
-      <label class="check">
-        <input type="checkbox" name="raise" checked={raise} onChange={(e) => setRaise(e.currentTarget.checked)} />
-        {t('checkin_raise_issue')}
-      </label>
+      {/* An issue needs a village: a target registered without one raises none from here. */}
+      {subject.village && (
+        <label class="check">
+          <input type="checkbox" name="raise" checked={raise} onChange={(e) => setRaise(e.currentTarget.checked)} />
+          {t('checkin_raise_issue')}
+        </label>
+      )}
       {raise && (
         <div class="issue">
           <label>

@@ -39,7 +39,9 @@ export function Households() {
       />
       <p class="hint">
         {t('households_count', { n: found.length })} ·{' '}
-        <Link href="/households/new" data-testid="propose-link">{t('propose_link')}</Link>
+        <Link href="/households/new" data-testid="propose-link">{t('propose_link')}</Link> ·{' '}
+        <Link href="/targets" data-testid="targets-link">{t('targets_link')}</Link> ·{' '}
+        <Link href="/reception" data-testid="reception-link">{t('reception_link')}</Link>
       </p>
       {new URLSearchParams(location.search).get('proposed') && <p class="hint ok">{t('propose_saved')}</p>}
       {all.length === 0 && <p class="empty">{t('households_empty')}</p>}

@@ -145,3 +145,20 @@ async def test_a_cadre_records_their_own_reception_and_nobody_else_reads_the_rep
     elsewhere = await (await api.client("county_admin", COUNTY_B)).get("/api/v1/receptions/report", params={
         "cadre_id": mine})
     assert elsewhere.json()["items"] == []
+
+
+async def test_the_phone_sends_a_reception_through_sync_once_with_its_issue(api: Api, database_url):
+    cadre = await api.client("cadre")
+    entry = {"id": str(uuid.uuid4()), "type": "record_reception", "payload": {
+        "occurred_at": datetime.now(SHANGHAI).isoformat(), "place": "同步联系点", "village": VILLAGE, "residents": 4,
+        "issues": [{"category": "道路", "summary": "村口路灯坏了"}]}}
+    for expected in ("applied", "duplicate"):  # the outbox sends again when an answer was lost
+        sent = await cadre.post("/api/v1/sync", json={"device_id": "phone-1", "commands": [entry]})
+        assert sent.status_code == 200, sent.text
+        assert [r["status"] for r in sent.json()["results"]] == [expected]
+    await wait_for_projections(database_url, COUNTY_A)
+    admin = await api.client("county_admin")
+    held = [r for r in (await admin.get("/api/v1/receptions")).json()["items"] if r["place"] == "同步联系点"]
+    assert [(r["receiver_id"], r["residents"]) for r in held] == [(str(api.cadre_actor().cadre_id), 4)]
+    issue = (await admin.get(f"/api/v1/issues/{held[0]['issue_ids'][0]}")).json()
+    assert (issue["summary"], issue["source_kind"], issue["village"]) == ("村口路灯坏了", "reception", VILLAGE)

@@ -508,7 +508,8 @@ def township_board(fold: LedgerFold, first: date, last: date) -> dict[str, tuple
     towns = {place["township"] for h, place in fold.base.places.items()
              if h not in fold.base.archived or fold.base.archived[h] >= start}
     verified = [c for c in fold.base.checkins.values()
-                if fold.base.verified(c) and fold.villages[c["visit_id"]] is not None and start <= c["occurred_at"] < end]
+                if fold.base.verified(c) and fold.villages[c["visit_id"]] is not None
+                and start <= c["occurred_at"] < end]
     towns |= {fold.villages[c["visit_id"]][:9] for c in verified}
     towns |= {i["village"][:9] for i in fold.issues.values()}
     result = {}

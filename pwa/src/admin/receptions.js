@@ -1,0 +1,21 @@
+// The reception days page's logic (接访日): the SetReceptionSchedule body its form makes (one cadre or
+// every cadre of a rank receives), and how a schedule's day reads.
+
+/** `receiver` is `cadre:<id>` or `rank:<code>`; `day` the day of the month (monthly) or ISO weekday (weekly). */
+export function scheduleBody(fields) {
+  const [who, value] = String(fields.receiver || '').split(':');
+  return {
+    ...(who === 'rank' ? { rank: value } : { cadre_id: value || null }),
+    place: String(fields.place ?? '').trim(),
+    village: fields.village || null,
+    cadence: fields.cadence,
+    day: parseInt(fields.day, 10),
+    starts_on: fields.starts_on,
+  };
+}
+
+/** When a schedule receives, in the page's words (`at`, ./i18n.js): "每月10日", "每周周三". */
+export function scheduleWhen({ cadence, day }, at) {
+  // The rules page's weekday_0 is Monday; a schedule's weekday is ISO, 1 (Monday) to 7.
+  return cadence === 'weekly' ? at('schedule_weekly', { weekday: at(`weekday_${day - 1}`) }) : at('schedule_monthly', { day });
+}
