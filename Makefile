@@ -59,6 +59,9 @@ test-citus: install
 
 # `make bench SCALE=county40k|county290k|province38|tenants3000` runs issue 12's real-size figures at that
 # scale only (tests/bench/real.py); without SCALE, the server and PWA figures and a quick county40k run.
+# With BENCH_DATABASE_URL (an empty database prepared by `grassroots db init`, e.g. a Citus coordinator's
+# from ../shared/citus/cluster.sh) the real size is measured there instead of on a fresh embedded
+# PostgreSQL, in a section of its own ("Real size: county40k on Citus").
 bench: install pwa
 	SCALE=$(SCALE) $(BIN)/python -m tests.bench.run
 

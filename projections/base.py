@@ -42,6 +42,9 @@ class Projection:
     deferred: ClassVar[bool] = False
     # The other read models whose tables `apply` reads (a rebuild replays them together).
     reads: ClassVar[tuple[str, ...]] = ()
+    # The secondary indexes `apply` itself probes: a rebuild makes them with the tables (its other indexes
+    # only after the replay), or each batch would scan what the replay has written so far.
+    replay_indexes: ClassVar[tuple[str, ...]] = ()
     # Count it up when `apply` changes what the rows mean without changing `tables`: counties built
     # by the old code are then replayed (projections.schema, like a change of the DDL).
     version: ClassVar[int] = 1

@@ -204,6 +204,7 @@ class Verdicts(Projection):
     name = "verdicts"
     version = 2  # impossible travel stored with the verdict
     tables = TABLES
+    replay_indexes = ("verdicts_checkins_chain", "verdicts_travel_caused")  # `_travel`'s probes, `judged`'s
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         places: dict[UUID, tuple[float, float]] = {}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import sys
 import tempfile
@@ -27,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from services.demo.bulk import BulkLog, decide, store
@@ -218,6 +220,38 @@ def make_accounts(url: str, chosen: Dataset, cadres: tuple[UUID, UUID]) -> dict[
                         cadre_id=accounts[name].cadre_id)
         ensure_user(conn, "bench.viewer", roles=("province_viewer",), password=PASSWORD, province=first.province[1])
     return accounts
+
+
+@dataclass(frozen=True)
+class Server:
+    """The database a benchmark measures: its URL, what it is (for the section's header), and the name that
+    sets its section apart (None for the embedded server)."""
+
+    url: str
+    description: str
+    kind: str | None = None
+
+
+@contextmanager
+def bench_database() -> Iterator[Server]:
+    """BENCH_DATABASE_URL (an empty database that `grassroots db init` prepared) if set, else a fresh
+    embedded PostgreSQL."""
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        with embedded_database() as url:
+            yield Server(url, "a fresh embedded PostgreSQL 16 (pgserver) in a temp dir")
+        return
+    with connect(url) as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+        citus = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'citus'").fetchone()
+        workers = conn.execute("SELECT count(*) FROM citus_get_active_worker_nodes()").fetchone()[0] if citus else 0
+    host = urlsplit(url).hostname or "localhost"
+    where = "on this machine" if host in ("localhost", "127.0.0.1", "::1") or host.startswith("/") else f"at {host}"
+    if citus:
+        yield Server(url, f"Citus {citus[0]} on PostgreSQL {version}, a coordinator and {workers} workers {where}"
+                          " (BENCH_DATABASE_URL, the coordinator's)", "Citus")
+    else:
+        yield Server(url, f"PostgreSQL {version} {where} (BENCH_DATABASE_URL)", f"PostgreSQL {version.split('.')[0]}")
 
 
 @contextmanager

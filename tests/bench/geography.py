@@ -15,7 +15,9 @@ BASE = "469030"  # 琼中: its map is the one every generated county copies
 PROVINCE38 = ("重庆市（生成）", "500000")
 TENANTS = ("生成省", "410000")  # the 3,000 tenants' province: one, so that nothing depends on many
 # Each copy moves this far from the last (degrees): 琼中 is about 0.5° by 0.6°, so copies never overlap.
-STEP_LAT, STEP_LON, PER_ROW = 0.6, 0.7, 60  # 3,000 counties: 50 rows of 60 (latitudes stay in range)
+# Rows run south; after ROWS of them (60°) the next band starts east of the last, so that 3,000 copies stay
+# on the globe (one band of 8 per row reached latitude -90 at the 1,426th copy).
+STEP_LAT, STEP_LON, PER_ROW, ROWS = 0.6, 0.7, 8, 100
 
 
 def province38_adcodes() -> list[str]:
@@ -30,7 +32,8 @@ def tenant_adcodes(count: int = 3000) -> list[str]:
 def generated_county(adcode: str, index: int) -> DemoCounty:
     """琼中's map moved `index` steps across a grid, recoded under `adcode`."""
     base = county(BASE)
-    dlat, dlon = -STEP_LAT * (index // PER_ROW), STEP_LON * (index % PER_ROW)
+    row, band = index // PER_ROW % ROWS, index // (PER_ROW * ROWS)
+    dlat, dlon = -STEP_LAT * row, STEP_LON * (index % PER_ROW + PER_ROW * band)
 
     def moved(polygon: Polygon) -> Polygon:
         return tuple((round(lon + dlon, 6), round(lat + dlat, 6)) for lon, lat in polygon)

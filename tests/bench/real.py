@@ -1,16 +1,19 @@
 """Issue 12's figures at a real size: `make bench SCALE=county40k|county290k|province38|tenants3000`
 (`python -m tests.bench.real SCALE`).
 
-On a fresh embedded PostgreSQL: the dataset (tests/bench/datasets.py, bulk path, cached), a rebuild of
-every read model (rollup included) beside reading and decoding the log alone, then `grassroots serve`
-and, over real HTTP: the reads (beside `/healthz`), ingest (beside asyncpg COPY of the same rows), the
-projector under sustained `/sync` load and at rest, and at tenants3000 the statements `/readyz`,
-`/metrics` and the projector's sweep send. Where a target is missed, py-spy profiles the serving
-process (or the rebuild) into docs/profiles/. Writes its section of docs/benchmarks.md.
+On a fresh embedded PostgreSQL (or the database at BENCH_DATABASE_URL): the dataset (tests/bench/datasets.py,
+bulk path, cached), a rebuild of every read model (rollup included) beside reading and decoding the log
+alone, then `grassroots serve` and, over real HTTP: the reads (beside `/healthz`), ingest (beside asyncpg
+COPY of the same rows), the projector under sustained `/sync` load and at rest, and at tenants3000 the
+statements `/readyz`, `/metrics` and the projector's sweep send. Where a target is missed, py-spy profiles
+the serving process (or the rebuild) into docs/profiles/. Writes its section of docs/benchmarks.md.
 
-Environment: BENCH_LABEL names the code measured (e.g. "before (main @ d73cb68)"; default the branch
-and commit) and, by its first word, the section (`real-<scale>-<word>`); BENCH_SUSTAIN_SECONDS,
-BENCH_READ_REPEATS, BENCH_IDLE_SECONDS and the others in the modules shorten a quick run.
+Environment: BENCH_DATABASE_URL is an empty database prepared by `grassroots db init` (e.g. a Citus
+coordinator's) to measure instead of the embedded server; its section and profiles are named by the server
+(`## Real size: county40k on Citus`, `real-county40k-citus`), beside the embedded server's. BENCH_LABEL
+names the code measured (e.g. "before (main @ d73cb68)"; default the branch and commit) and, by its first
+word, the section (`real-<scale>-<word>`); BENCH_SUSTAIN_SECONDS, BENCH_READ_REPEATS, BENCH_IDLE_SECONDS
+and the others in the modules shorten a quick run.
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ from tests.bench.common import (
     wait_ready,
     write_section,
 )
-from tests.bench.datasets import NAMES, PASSWORD, Loaded, embedded_database, load
+from tests.bench.datasets import NAMES, PASSWORD, Loaded, Server, bench_database, load
 from tests.bench.profile import PROFILES, recording
 from tests.bench.statements import StatementLog
 from tests.e2e.seed import running_server
@@ -79,29 +82,36 @@ def rebuild_all(url: str, scale: str, adcodes: list[str]) -> tuple[list, float]:
     return built, time.perf_counter() - started
 
 
-def section_name(scale: str, label: str | None) -> str:
-    return f"real-{scale}" + (f"-{re.sub(r'[^a-z0-9]+', '-', label.split()[0].lower())}" if label else "")
+def slug(words: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", words.lower())
 
 
-def measure(scale: str) -> str:
+def section_name(scale: str, label: str | None, server: Server) -> str:
+    return f"real-{scale}" + (f"-{slug(server.kind)}" if server.kind else "") + (
+        f"-{slug(label.split()[0])}" if label else "")
+
+
+def measure(scale: str) -> tuple[str, Server]:
     label = os.environ.get("BENCH_LABEL")
     loads = {"start": load_average()}
     began = time.monotonic()
     profiles: list[str] = []
-    with embedded_database() as url:
+    with bench_database() as server:
+        url = server.url
+        run = scale + (f"-{slug(server.kind)}" if server.kind else "")  # names its profiles
         print(f"1. {scale}: loading …", flush=True)
         loaded = load(scale, url)
         first = loaded.adcodes[0]
         loads["rebuild"] = load_average()
         print("2. rebuild …", flush=True)
         decoded, decode_per_second = asyncio.run(decode_rate(url, first))
-        built, rebuild_seconds = rebuild_all(url, scale, loaded.adcodes)
+        built, rebuild_seconds = rebuild_all(url, run, loaded.adcodes)
         rebuilt_events = sum(r.events for r in built)
         rebuild_rate = rebuilt_events / rebuild_seconds
         if rebuild_rate >= REBUILD_TARGET:
-            (PROFILES / f"{scale}-rebuild.txt").unlink(missing_ok=True)
+            (PROFILES / f"{run}-rebuild.txt").unlink(missing_ok=True)
         else:
-            profiles.append(f"{scale}-rebuild")
+            profiles.append(f"{run}-rebuild")
         log = Path(tempfile.gettempdir()) / f"gr-bench-serve-{os.getpid()}.log"
         with running_server(url, log) as base:
             pid = serving_pid(int(base.rsplit(":", 1)[1]))
@@ -119,11 +129,11 @@ def measure(scale: str) -> str:
             timed = reads.measure(base, tokens, reads.county_reads(loaded.accounts["cadre"].cadre_id, bbox))
             missed = [t.read for t in timed if not t.met and t.status == 200]
             if missed:
-                with recording(pid, f"{scale}-reads", f"serving the missed reads at {scale}, {commit()}"):
+                with recording(pid, f"{run}-reads", f"serving the missed reads at {run}, {commit()}"):
                     reads.measure(base, tokens, missed, repeats=2)
-                profiles.append(f"{scale}-reads")
+                profiles.append(f"{run}-reads")
             memory_reads = memory_kib(pid)
-            text = [header(scale, label, loaded, began), dataset_text(loaded),
+            text = [header(scale, label, server, began), dataset_text(loaded),
                     rebuild_text(built, rebuild_seconds, decoded, decode_per_second, ready_after),
                     reads_text(timed, floor, memory_start, memory_reads)]
             if scale in ("county40k", "county290k"):
@@ -131,7 +141,7 @@ def measure(scale: str) -> str:
                 text.append(stage("Ingest", lambda: ingest_stage(url, base, first, tokens)))
                 loads["sustained"] = load_average()
                 text.append(stage("Projector under sustained ingest",
-                                  lambda: sustained_stage(base, pid, scale, tokens, profiles)))
+                                  lambda: sustained_stage(base, pid, run, tokens, profiles)))
             if scale == "tenants3000":
                 loads["tenants"] = load_average()
                 print("5. tenants: probes, statements …", flush=True)
@@ -145,7 +155,7 @@ def measure(scale: str) -> str:
                   " a load above 2 means the figures are lower bounds of this machine.")
     if profiles:
         text.append("Profiles (py-spy, text): " + ", ".join(f"`docs/profiles/{p}.txt`" for p in profiles) + ".")
-    return "\n\n".join(text).replace("{TOTAL}", f"{time.monotonic() - began:.0f}")
+    return "\n\n".join(text).replace("{TOTAL}", f"{time.monotonic() - began:.0f}"), server
 
 
 def stage(name: str, measure_it) -> str:
@@ -182,12 +192,11 @@ def idle_text(pid: int) -> str:
             f" over {projector.IDLE_SECONDS:.0f} s (/proc/<pid>/stat; target at tenants3000 ≤ 2 %).")
 
 
-def header(scale: str, label: str | None, loaded: Loaded, began: float) -> str:
-    return (f"## Real size: {scale}{f' — {label}' if label else ''}\n\n"
+def header(scale: str, label: str | None, server: Server, began: float) -> str:
+    return (f"## Real size: {scale}{f' on {server.kind}' if server.kind else ''}{f' — {label}' if label else ''}\n\n"
             f"Measured {now_utc()} on `{commit()}` by `make bench SCALE={scale}`"
-            f" (`python -m tests.bench.real {scale}`) in {{TOTAL}} s on {describe_machine()}; a fresh embedded"
-            f" PostgreSQL 16 (pgserver) in a temp dir; `grassroots serve` (API and projector in one process)"
-            " on loopback.")
+            f" (`python -m tests.bench.real {scale}`) in {{TOTAL}} s on {describe_machine()}; {server.description};"
+            " `grassroots serve` (API and projector in one process) on loopback.")
 
 
 def dataset_text(loaded: Loaded) -> str:
@@ -264,9 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     if scale not in NAMES:
         print(f"unknown SCALE {scale!r}: {', '.join(NAMES)}", file=sys.stderr)
         return 2
-    text = measure(scale)
+    text, server = measure(scale)
     print(text)
-    write_section(section_name(scale, os.environ.get("BENCH_LABEL")), text)
+    write_section(section_name(scale, os.environ.get("BENCH_LABEL"), server), text)
     return 0
 
 

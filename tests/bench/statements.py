@@ -1,9 +1,10 @@
 """Counting the statements that reach PostgreSQL, by application name: pgserver's build has no
-pg_stat_statements, so the server logs every statement (`log_statement = 'all'`) with the application
-name first on each line, and a window of the log is counted. Used only while measuring (logging every
-statement costs time of its own)."""
+pg_stat_statements (nor does the Citus kit's cluster load it), so the server logs every statement
+(`log_statement = 'all'`) with the application name first on each line, and a window of the log is
+counted. Used only while measuring (logging every statement costs time of its own)."""
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -18,10 +19,15 @@ class StatementLog:
     def __init__(self, url: str) -> None:
         self.url = url
         with connect(url) as conn:
-            datadir = conn.execute("SHOW data_directory").fetchone()[0]
-        self.path = Path(datadir) / "log"  # where pgserver's pg_ctl -l writes the server log
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            # The server's stderr, which every backend inherits, is the log file `pg_ctl -l` named (pgserver's,
+            # or a Citus coordinator's started so): found while our backend lives, so the server must be local.
+            try:
+                self.path = Path(os.readlink(f"/proc/{backend}/fd/2"))
+            except OSError as error:
+                raise FileNotFoundError(f"no server log: PostgreSQL is not on this machine ({error})") from error
         if not self.path.is_file():
-            raise FileNotFoundError(f"no server log at {self.path}: counting statements needs pgserver's")
+            raise FileNotFoundError(f"the server logs to {self.path}, not to a file: counting statements needs one")
 
     def __enter__(self) -> StatementLog:
         self._set("ALTER SYSTEM SET log_statement = 'all'", f"ALTER SYSTEM SET log_line_prefix = '{PREFIX}'")
