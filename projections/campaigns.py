@@ -234,7 +234,7 @@ class Campaigns(Projection):
                     visit.voided_at = moment
                     batch.changed_visits.add(event.originator_id)
                     _revisit(batch, visit, moment)
-            for row in verdicts.turned_by(event) if name in ("Visit.CheckedIn", "Visit.Voided") else ():
+            for row in verdicts.turned_by(event):
                 turned = batch.visits.get(row["visit_id"])
                 if turned is not None and turned.voided_at is None and turned.verified != row["after"]:
                     turned.verified = row["after"]

@@ -234,7 +234,7 @@ class Coverage(Projection):
                 household_id, occurred, verified = visits.pop(event.originator_id)
                 removed.append(event.originator_id)
                 _count(deltas, household_id, households[household_id], day, occurred, verified, -1)
-            for row in verdicts.turned_by(event) if name in ("Visit.CheckedIn", "Visit.Voided") else ():
+            for row in verdicts.turned_by(event):
                 if row["visit_id"] in visits and visits[row["visit_id"]][2] != row["after"]:
                     household_id, occurred, verified = visits[row["visit_id"]]
                     _count(deltas, household_id, households[household_id], day, occurred, verified, -1)

@@ -255,7 +255,7 @@ class Leaderboards(Projection):
             elif name == "Visit.Voided" and event.originator_id in visits:
                 _count(tally, reach, visits.pop(event.originator_id), day, -1)
                 touched.add(event.originator_id)
-            for row in verdicts.turned_by(event) if name in ("Visit.CheckedIn", "Visit.Voided") else ():
+            for row in verdicts.turned_by(event):
                 if not counts_as_visit(row["kind"], rules) or (row["visit_id"] in visits) == row["after"]:
                     continue
                 if row["after"]:

@@ -321,11 +321,6 @@ def apply_event(tally: Tally, event: Any, facts: Facts) -> None:
         tally.checkin({**facts["checkins"][key], "verified": facts["judged"].arrived[key]}, +1)
     elif name == "Visit.Voided" and key in facts["checkins"]:
         tally.checkin(dict(facts["checkins"][key]), -1)  # a voided check-in's stored verdict: the one it had then
-    if name in ("Visit.CheckedIn", "Visit.Voided"):
-        for turned in facts["judged"].turned_by(event):
-            if turned["counted"]:
-                tally.checkin({**turned, "verified": turned["before"]}, -1)
-                tally.checkin({**turned, "verified": turned["after"]}, +1)
     elif name == "Pairing.Formed":
         cadence = event.cadence or tally.rules.default_pairing_cadence
         tally.formed(key, Pairing(as_uuid(event.cadre_id), event.target_kind, str(event.target_id), cadence,
@@ -343,6 +338,10 @@ def apply_event(tally: Tally, event: Any, facts: Facts) -> None:
         versions = facts["issues"]
         tally.issue_changed(versions.get((key, event.originator_version - 1)),
                             versions[(key, event.originator_version)])
+    for turned in facts["judged"].turned_by(event):  # verdicts a check-in's arrival or void turned
+        if turned["counted"]:
+            tally.checkin({**turned, "verified": turned["before"]}, -1)
+            tally.checkin({**turned, "verified": turned["after"]}, +1)
 
 
 def as_uuid(value: Any) -> UUID:
