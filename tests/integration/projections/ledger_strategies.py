@@ -18,6 +18,7 @@ import asyncpg
 from hypothesis import strategies as st
 
 from projections.driver import Driver, FollowedCounty, decoder
+from projections.rebuild import rebuild_county
 from projections.registry import PROJECTIONS
 from projections.rules import Rules
 from services.domain import Cadre, Household, Interview, Issue, Pairing, Visit, clock
@@ -208,6 +209,19 @@ async def run_history(conn: Any, url: str, schema: str, events: list[Any], chunk
         position, index = position + size, index + 1
         assert await driver.process(conn, county) >= 0
     assert county.failed_until == 0.0, "the driver failed on this history (see the log)"
+
+
+async def rebuilds_agree(conn: Any, url: str, schema: str, events: list[Any], incremental: dict[date, Any],
+                         middle: date, answer: Any) -> None:
+    """A rebuild answers as the incremental batches did on each day of `incremental`, and a rebuild of only
+    the events up to `middle` answers as they did on it (`answer(conn, schema, day)`)."""
+    await rebuild_county(conn, schema, PROJECTIONS)
+    for day, expected in incremental.items():
+        assert await answer(conn, schema, day) == expected, f"rebuild differs on {day}"
+    await run_history(conn, url, schema, [], [1], 1)
+    await store_events(conn, schema, before(events, middle))
+    await rebuild_county(conn, schema, PROJECTIONS)
+    assert await answer(conn, schema, middle) == incremental[middle], f"as_of {middle} differs from a cut rebuild"
 
 
 def as_of_days(events: list[Any]) -> tuple[date, date]:

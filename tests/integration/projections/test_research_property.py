@@ -15,11 +15,9 @@ from hypothesis import strategies as st
 
 from projections import research
 from projections.base import Period
-from projections.rebuild import rebuild_county
-from projections.registry import PROJECTIONS
 from services.domain import Cadre, ResearchReport, ResearchTopic, clock
-from tests.integration.projections.ledger_strategies import as_of_days, before, run_history
-from tests.integration.projections.strategies import SHANGHAI, START, cutoff, name, store_events
+from tests.integration.projections.ledger_strategies import as_of_days, rebuilds_agree, run_history
+from tests.integration.projections.strategies import SHANGHAI, START, cutoff, name
 
 ADCODE = "469046"
 PERIOD = Period(date(2026, 3, 1), date(2026, 5, 31))
@@ -136,13 +134,7 @@ async def check(url: str, schema: str, events: list[Any], chunks: list[int], bat
             for topic in listed[:3]:
                 detail = await research.topic(conn, schema, topic[1], as_of=day)
                 assert detail is not None and (detail["reports"], len(detail["reports_filed"])) == (topic[3], topic[3])
-        await rebuild_county(conn, schema, PROJECTIONS)
-        for day, expected in incremental.items():
-            assert await answer(conn, schema, day) == expected, f"rebuild differs on {day}"
-        await run_history(conn, url, schema, [], [1], 1)
-        await store_events(conn, schema, before(events, middle))
-        await rebuild_county(conn, schema, PROJECTIONS)
-        assert await answer(conn, schema, middle) == incremental[middle], f"as_of {middle} differs from a cut rebuild"
+        await rebuilds_agree(conn, url, schema, events, incremental, middle, answer)
     finally:
         await conn.close()
 
