@@ -13,6 +13,7 @@ sync path (provisioning) leaves a stale read model alone for the driver.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -129,17 +130,58 @@ async def ensure_tables_async(conn: AsyncConnection, schema: str, projections: l
     """The same on an asyncpg connection, replaying stale read models (module doc). Two drivers (or a
     driver and a rebuild) may run it at once, and concurrent `CREATE TABLE IF NOT EXISTS` of one name
     can still collide in the catalog: advisory lock (DRIVER_LOCK_CLASS, 0) serialises the read side's
-    DDL (0 is no adcode)."""
+    DDL (0 is no adcode).
+
+    `CREATE INDEX IF NOT EXISTS` locks its table (SHARE) even when the index is there, and the rollup's
+    `ALTER TABLE … ADD COLUMN IF NOT EXISTS` locks its shared table whole, each until the transaction
+    ends: run while the driver applied a batch to the same tables in another order (a rules change's
+    rebuild while phones sync), the DDL and the batch deadlocked and PostgreSQL killed one of them. So a
+    county whose read side is complete and current (every table and index there, every read model's
+    fingerprint stored and its own) runs no DDL at all; and one that needs some first takes the county's
+    tracking rows, as a batch does first: the county's batches wait for the DDL, or it for them, and
+    neither ever holds a table the other waits for."""
     chosen = _registered(projections)
+    county = not schema.endswith(REBUILD_SUFFIX)
+    if county and await _complete(conn, schema, chosen):
+        async with conn.transaction():
+            for statement in [*positions.SHARED, *positions.county_statements(schema)]:
+                await conn.execute(statement)  # no table lock when there is nothing to do
+        return
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", DRIVER_LOCK_CLASS)
-        if not schema.endswith(REBUILD_SUFFIX):
+        if county:
             for statement in TRACKING:
                 await conn.execute(statement.format(schema=schema))
+            # The batches' lock order: the tracking rows (by projection), then the read models' tables.
+            await conn.execute(f"SELECT FROM {schema}.projection_tracking ORDER BY projection FOR UPDATE")
             for projection in stale(chosen, await conn.fetch(KNOWN.format(schema=schema))):
                 await _forget(conn, schema, projection)
         for statement in statements(schema, chosen):
             await conn.execute(statement)
+
+
+_CREATED = re.compile(r"CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (?:(\w+)\.)?(\w+)(?: ON (\w+)\.)?")
+
+
+async def _complete(conn: AsyncConnection, schema: str, projections: list[Projection]) -> bool:
+    """Whether every table and index of the projections (and of tracking) is in place and every read
+    model's stored fingerprint is its own: then the DDL would change nothing. A few catalog reads."""
+    if await conn.fetchval("SELECT to_regclass($1) IS NULL OR to_regclass($2) IS NULL",
+                           f"{schema}.projection_tracking", f"{schema}.projection_versions"):
+        return False
+    names = set()
+    for statement in statements(schema, projections):
+        created = _CREATED.match(statement)
+        if created:  # a table (schema.name) or an index (name ON schema.table)
+            names.add((created[1] or created[3], created[2]))
+    present = await conn.fetchval(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+        [s for s, _ in names], [n for _, n in names])
+    if present != len(names):
+        return False
+    known = {row["projection"]: row["fingerprint"] for row in await conn.fetch(KNOWN.format(schema=schema))}
+    return all(known.get(p.name) == fingerprint(p) for p in projections)
 
 
 async def _forget(conn: AsyncConnection, schema: str, projection: Projection) -> None:

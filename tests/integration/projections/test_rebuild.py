@@ -12,7 +12,7 @@ import pytest
 from projections import verdicts
 from projections.driver import Driver, FollowedCounty, decoder
 from projections.rebuild import command, rebuild
-from projections.registry import by_name
+from projections.registry import PROJECTIONS, by_name
 from projections.rules import Rules
 from services.domain import Household, Visit, clock
 from tests.integration.projections.strategies import METRE, SHANGHAI, reset_county, store_events
@@ -177,3 +177,36 @@ async def test_a_rebuild_replays_with_the_indexes_the_replay_probes_and_builds_t
     built = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes WHERE schemaname = $1",
                                                       SCHEMA)}
     assert {"verdicts_checkins_chain", "verdicts_travel_caused", "verdicts_checkins_village"} <= built
+
+
+
+@pytest.mark.parametrize("complete", [True, False], ids=["complete", "an index missing"])
+async def test_a_rebuild_never_deadlocks_with_a_batch_under_way(conn, database_url, complete):
+    """A rules change rebuilds the county while phones sync: the rebuild first makes sure of the county's
+    live tables while the driver applies a batch to them. `CREATE INDEX IF NOT EXISTS` locks its table
+    even when the index is there; taking verdicts_travel's lock and then waiting for verdicts_checkins,
+    which a batch held while it went on to write verdicts_travel, it deadlocked with the batch and
+    PostgreSQL killed one of the two (a failed re-judge, or the county's read models set aside for 30 s).
+    Here a batch holds what the driver's holds half-way (its tracking rows, verdicts_checkins) while the
+    rebuild starts, then writes verdicts_travel: neither side may fail, whether the rebuild has DDL to
+    run (an index missing) or none."""
+    events = household_visits(20, 3, datetime(2026, 3, 1, 9, tzinfo=SHANGHAI))
+    await store_events(conn, SCHEMA, events)
+    if not complete:
+        await conn.execute(f"DROP INDEX {SCHEMA}.verdicts_checkins_village")
+    batch = await asyncpg.connect(database_url)
+    try:
+        async with batch.transaction():
+            await batch.execute(f"SELECT FROM {SCHEMA}.projection_tracking WHERE projection = ANY($1)"
+                                " ORDER BY projection FOR UPDATE", [p.name for p in PROJECTIONS if not p.deferred])
+            await batch.execute(f"LOCK TABLE {SCHEMA}.verdicts_checkins IN ROW EXCLUSIVE MODE")  # as an insert
+            rebuilding = asyncio.create_task(rebuild(database_url, county=ADCODE))
+            await asyncio.sleep(0.5)  # the rebuild's DDL is under way, or waits for the batch
+            await batch.execute(f"LOCK TABLE {SCHEMA}.verdicts_travel IN ROW EXCLUSIVE MODE")  # a deadlock kills one
+            await asyncio.sleep(1.5)  # past deadlock_timeout: PostgreSQL would have found the cycle by now
+        [result] = await rebuilding
+    finally:
+        await batch.close()
+    assert result.events == len(events)
+    assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.verdicts_checkins") == 60
+    assert await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{SCHEMA}.verdicts_checkins_village")
