@@ -468,27 +468,44 @@ def _verified_then(as_of: date | None) -> str:
     return "v.verified" if as_of is None else f"cardinality({_REASONS_THEN}) = 0"
 
 
+# `visits` counts the matching check-ins up to this many: past it, its `total` is None (an exact count
+# of a county's check-ins reads them all: O(county), DESIGN §6) and `more` says whether a page follows.
+TOTAL_CAP = 1000
+
+
 async def visits(conn: AsyncConnection, schema: str, *, period: Period | None = None, cadre_id: UUID | None = None,
                  household_id: UUID | None = None, verified: bool | None = None, limit: int = 50, offset: int = 0,
                  as_of: date | None = None) -> dict[str, Any]:
-    """An offset page of `checkins` (with `verified`: only the verified ones, or only the others) and
-    how many there are: `{items, total}`. The page is read off an index, newest first (by `occurred_at`,
-    then id, descending) and the total counted in SQL: no check-in outside the page reaches Python."""
+    """An offset page of `checkins` (with `verified`: only the verified ones, or only the others):
+    `{items, total, more}`. The page is read off an index, newest first (by `occurred_at`, then id,
+    descending), one row past it telling whether more follow; `total` is counted in SQL over the
+    filter's index range, at most TOTAL_CAP + 1 rows of it (None when more than TOTAL_CAP match): no
+    check-in outside the page reaches Python, and none past the cap is read."""
     if not 1 <= limit <= 500 or offset < 0:
         raise ValueError(f"limit is 1 to 500 and offset ≥ 0, not {limit} and {offset}")
     source, where, args = _visible(schema, as_of, cadre_id=cadre_id, household_id=household_id, period=period,
                                    verified=verified)
-    total = await conn.fetchval(f"SELECT count(*) FROM {source} WHERE {where}", *args)
-    if offset >= total:
-        return {"items": [], "total": total}
+    counted = await conn.fetchval(
+        f"SELECT count(*) FROM (SELECT FROM {source} WHERE {where} LIMIT {TOTAL_CAP + 1}) capped", *args)
+    total = counted if counted <= TOTAL_CAP else None
+    if total is not None and offset >= total:
+        return {"items": [], "total": total, "more": False}
     rows = await conn.fetch(
         f"SELECT v.visit_id, v.cadre_id, v.target_kind, v.target_id, v.household_id, v.village, v.kind,"
         f" v.occurred_at, v.recorded_at, v.lat, v.lon, v.accuracy_m, v.is_mock, v.distance_m, v.counted,"
         f" {THEN_COLUMNS} FROM {schema}.verdicts_checkins v {travel_then(schema)} WHERE {where}"
         f" ORDER BY v.occurred_at DESC, v.visit_id DESC LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
-        *args, limit, offset,
+        *args, limit + 1, offset,
     )
-    return {"items": [_verdict(row) for row in rows], "total": total}
+    return {"items": [_verdict(row) for row in rows[:limit]], "total": total, "more": len(rows) > limit}
+
+
+async def verdict(conn: AsyncConnection, schema: str, visit_id: UUID) -> dict[str, Any] | None:
+    """One check-in with its verdict as `checkins` gives it (None once voided, or not judged yet): a
+    probe of the primary key and one of its travel."""
+    row = await conn.fetchrow(
+        f"SELECT * FROM {visible_checkins(schema, contacts=True)} v WHERE v.visit_id = $2", None, visit_id)
+    return None if row is None else _verdict(row)
 
 
 async def tally(conn: AsyncConnection, schema: str, cadre_id: UUID, period: Period, *,
@@ -602,23 +619,24 @@ def _audited(row: Record) -> dict[str, Any]:
 
 async def summary(conn: AsyncConnection, schema: str, *, period: Period | None = None,
                   as_of: date | None = None) -> dict[str, Any]:
-    """County totals of the verdicts for a period: check-ins, verified, and why the rest were not."""
-    items = await checkins(conn, schema, period=period, as_of=as_of)
+    """County totals of the verdicts for a period: check-ins, verified, and why the rest were not (of
+    the check-ins `checkins` gives), counted in SQL over the period's range of the `occurred_at` index."""
     rules = await load_rules(conn, adcode_of(schema))
-    no_fix = [i for i in items if i["lat"] is None]
-    return {
-        "checkins": len(items),
-        "verified": sum(i["verified"] for i in items),
-        "without_position": len(no_fix),
-        "mocked": sum(bool(i["is_mock"]) for i in items),
-        "too_far": sum(i["distance_m"] is not None and i["distance_m"] > rules.verified_max_distance_m for i in items),
-        "poor_accuracy": sum(
-            i["accuracy_m"] is not None and i["accuracy_m"] > rules.verified_max_accuracy_m for i in items
-        ),
-        "impossible_travel": sum(i["impossible_travel"] for i in items),
-        "backdated": sum("backdated" in i["reasons"] for i in items),
-        "future": sum("future" in i["reasons"] for i in items),
-    }
+    source, where, args = _visible(schema, as_of, cadre_id=None, household_id=None, period=period, verified=None)
+    reasons = "v.reasons" if as_of is None else f"({_REASONS_THEN})"
+    args += [rules.verified_max_distance_m, rules.verified_max_accuracy_m]
+    distance, accuracy = f"${len(args) - 1}", f"${len(args)}"
+    [row] = await conn.fetch(
+        f"SELECT count(*) AS checkins, count(*) FILTER (WHERE {_verified_then(as_of)}) AS verified,"
+        f" count(*) FILTER (WHERE v.lat IS NULL) AS without_position,"
+        f" count(*) FILTER (WHERE v.is_mock) AS mocked,"
+        f" count(*) FILTER (WHERE v.distance_m > {distance}) AS too_far,"
+        f" count(*) FILTER (WHERE v.accuracy_m > {accuracy}) AS poor_accuracy,"
+        f" count(*) FILTER (WHERE 'impossible_travel' = ANY({reasons})) AS impossible_travel,"
+        f" count(*) FILTER (WHERE 'backdated' = ANY(v.reasons)) AS backdated,"
+        f" count(*) FILTER (WHERE 'future' = ANY(v.reasons)) AS future"
+        f" FROM {source} WHERE {where}", *args)
+    return dict(row)
 
 
 async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:

@@ -83,13 +83,16 @@ class InPeriod(AsOf):
 
 
 class Page(BaseModel):
-    """A page of a list: `total` and `offset` for offset pages, `next` (pass as `after`) for keyset pages."""
+    """A page of a list: `total` and `offset` for offset pages, `next` (pass as `after`) for keyset pages.
+    An offset page whose count is capped (`GET /visits`) has `total` null past the cap and says in `more`
+    whether a page follows."""
 
     items: list[dict[str, Any]]
     total: int | None = None
     limit: int
     offset: int | None = None
     next: str | None = None
+    more: bool | None = None
 
 
 class Document(RootModel[dict[str, Any]]):

@@ -32,7 +32,9 @@ class VisitsQuery(Paged):
 
 
 @endpoint("GET", "/visits", query=VisitsQuery, response=Page, roles=ADMIN, tags=["visits"],
-          summary="Check-ins with their verdicts: distance, accuracy, mock flag, impossible travel")
+          summary="Check-ins with their verdicts: distance, accuracy, mock flag, impossible travel",
+          description=f"Newest first. `total` counts the matching check-ins up to {verdicts.TOTAL_CAP:,} (null past "
+                      "that: counting a whole county would read all of it); `more` says whether a page follows.")
 async def visits_list(call: Call) -> Page:
     query: VisitsQuery = call.query
     period = period_of(InPeriod(period=query.period)) if query.period else None
@@ -40,7 +42,8 @@ async def visits_list(call: Call) -> Page:
         answer = await verdicts.visits(conn, schema_of(call), period=period, cadre_id=query.cadre_id,
                                        household_id=query.household_id, verified=query.verified,
                                        limit=query.limit, offset=query.offset, as_of=query.as_of)
-    return Page(items=answer["items"], total=answer["total"], limit=query.limit, offset=query.offset)
+    return Page(items=answer["items"], total=answer["total"], limit=query.limit, offset=query.offset,
+                more=answer["more"])
 
 
 class AuditQuery(NewestFirst):
@@ -104,8 +107,7 @@ async def visits_summary(call: Call) -> Document:
 async def visit_detail(call: Call) -> Document:
     visit = await lookup(call, "visit", call.path["visit_id"], ("visit", "走访记录"))
     async with reading(call) as conn:
-        judged = await verdicts.checkins(conn, schema_of(call), cadre_id=UUID(visit["cadre_id"]))
-    verdict = next((v for v in judged if v["visit_id"] == call.path["visit_id"]), None)
+        verdict = await verdicts.verdict(conn, schema_of(call), call.path["visit_id"])  # null once voided
     await audit_personal_read(call, [visit["household_id"]])  # its note is about the household
     return Document({**visit, "verdict": verdict})
 

@@ -227,14 +227,15 @@ MARCH = Period.month(2026, 3)  # the walker's visits of 2 to 31 March: 30 days o
 @pytest.mark.parametrize("as_of", [None])  # as of a date: over the bound, see docs/reliability.md
 @pytest.mark.parametrize("offset", [0, 200])
 @pytest.mark.parametrize("filters, scope", [
-    # (no filter at all: the total is the county's count, a whole scan in SQL; the page is still a page)
+    ({}, 8000),  # the whole county: counted up to the cap, not through
     ({"household": True}, 2),
     ({"cadre": True, "period": MARCH}, 3000), ({"period": MARCH, "verified": True}, 3000),
 ])
-async def test_a_page_of_visits_reads_the_page_and_counts_its_filters_range(
+async def test_a_page_of_visits_reads_the_page_and_counts_up_to_the_cap(
         database_url, seeded, filters, scope, offset, as_of):
-    """The admin's visit list: the page is read off an index, `offset` rows skipped in it; its total is
-    counted in SQL over the filter's index range (`scope` rows): nothing else reaches Python."""
+    """The admin's visit list: the page (and one row more, for `more`) is read off an index, `offset`
+    rows skipped in it; its total is counted in SQL over the filter's index range, at most TOTAL_CAP + 1
+    rows of it: nothing else reaches Python, and a county's visits are never all read."""
     conn = await asyncpg.connect(database_url)
     try:
         household = await conn.fetchval(f"SELECT household_id FROM {SCHEMA}.verdicts_checkins LIMIT 1")
@@ -245,11 +246,43 @@ async def test_a_page_of_visits_reads_the_page_and_counts_its_filters_range(
              "household_id": household if "household" in filters else None}
     answer, cost = await _cost(database_url, lambda conn: verdicts.visits(conn, SCHEMA, **asked, limit=50,
                                                                          offset=offset, as_of=as_of))
-    assert 0 < answer["total"] <= scope
-    assert len(answer["items"]) == max(0, min(50, answer["total"] - offset))
+    assert answer["total"] == (scope if scope <= verdicts.TOTAL_CAP else None)
+    assert len(answer["items"]) == max(0, min(50, scope - offset))
+    assert answer["more"] == (scope > offset + 50)
+    # with no filter, the count may scan the table in its order: its LIMIT stops it at the cap (bound below)
+    assert not cost.seq_scans or not filters, cost.seq_scans
+    # the count reads the range up to the cap; the page the skipped rows, its own and one more, and a
+    # travel probe each
+    assert cost.total() <= min(scope, verdicts.TOTAL_CAP + 1) + 3 * (offset + 51) + 10, cost.touched
+
+
+async def test_a_visit_and_its_verdict_read_that_visit(database_url, seeded):
+    conn = await asyncpg.connect(database_url)
+    try:
+        visit_id = await conn.fetchval(f"SELECT visit_id FROM {SCHEMA}.verdicts_checkins LIMIT 1")
+    finally:
+        await conn.close()
+    answer, cost = await _cost(database_url, lambda conn: verdicts.verdict(conn, SCHEMA, visit_id))
+    assert answer is not None and answer["visit_id"] == visit_id and answer["verified"]
     assert not cost.seq_scans, cost.seq_scans
-    # the count reads the range once; the page the skipped rows and its own, and a travel probe each
-    assert cost.total() <= scope + 3 * (offset + 51) + 10, cost.touched
+    assert cost.total() <= 3, cost.touched  # its row, and a probe of its travel
+    nothing, cost = await _cost(database_url, lambda conn: verdicts.verdict(conn, SCHEMA, uuid.uuid4()))
+    assert nothing is None and cost.total() == 0, cost.touched
+
+
+@pytest.mark.parametrize("as_of", [None, date(2026, 3, 20)])
+async def test_the_visit_summary_counts_its_period_in_sql(database_url, seeded, as_of):
+    """The summary's figures equal those counted over `checkins` in Python (what it did before), and it
+    reads the period's range of the index, not the county's visits."""
+    answer, cost = await _cost(database_url, lambda conn: verdicts.summary(conn, SCHEMA, period=MARCH, as_of=as_of))
+    expected_checkins = 3000 if as_of is None else 1900
+    assert answer == {"checkins": expected_checkins, "verified": expected_checkins, "without_position": 0,
+                      "mocked": 0, "too_far": 0, "poor_accuracy": 0, "impossible_travel": 0, "backdated": 0,
+                      "future": 0}
+    assert not cost.seq_scans, cost.seq_scans
+    assert cost.total() <= 2 * expected_checkins + 20, cost.touched  # the period's rows (as of: a probe each)
+    june, cost = await _cost(database_url, lambda conn: verdicts.summary(conn, SCHEMA, period=Period.month(2026, 6)))
+    assert june["checkins"] == 0 and cost.total() == 0, cost.touched  # the last visits are of 20 May
 
 
 @pytest.mark.parametrize("as_of", [None, date(2026, 3, 20)])
