@@ -144,6 +144,7 @@ async def ensure_tables_async(conn: AsyncConnection, schema: str, projections: l
     county = not schema.endswith(REBUILD_SUFFIX)
     if county and await _complete(conn, schema, chosen):
         async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", DRIVER_LOCK_CLASS)
             for statement in [*positions.SHARED, *positions.county_statements(schema)]:
                 await conn.execute(statement)  # no table lock when there is nothing to do
         return
