@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -62,7 +63,8 @@ APPLICATION_NAME = "grassroots-projector"
 # ~60 statements a batch, each a few ms): at county40k a catch-up applied 1,246 events/s in batches
 # of 1,000 and 2,931 in batches of 5,000 (docs/benchmarks.md). A projector at rest takes what
 # arrived, far fewer: the size only matters when it is behind, where it must drain faster than ingest.
-BATCH_SIZE = 5000
+# GRASSROOTS_PROJECTOR_BATCH sets it (the fault tests take smaller ones, to be cut off mid catch-up).
+BATCH_SIZE = int(os.environ.get("GRASSROOTS_PROJECTOR_BATCH", "5000"))
 SWEEP_SECONDS = 2.0
 GAP_PATIENCE = 5.0
 RETRY_FAILED_SECONDS = 30.0
