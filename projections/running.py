@@ -60,49 +60,46 @@ class RunningTotals:
         return {tuple(r[k] for k in self.key_names): self.read(r) for r in rows}
 
     async def add(self, conn: AsyncConnection, schema: str, deltas: dict[Key, Vector]) -> None:
-        """Add each delta, keyed (*key, day), to the key's figures from that day on."""
+        """Add each delta, keyed (*key, day), to the key's figures from that day on: two statements, the
+        sums done by PostgreSQL (reading the rows into Python and writing them back cost twice as much).
+
+        A key's delta days d1 < d2 < … take the running sums c1, c2, … of its deltas. First each delta
+        day gets its row: the latest row on or before it (itself, or the zeros before any) plus its
+        running sum. Then the rows stored strictly between two delta days (or after the last), which
+        only a late event leaves, take the running sum of the delta day before them."""
         by_key: dict[Key, dict[date, Vector]] = defaultdict(dict)
         for key_day, delta in deltas.items():
             if any(delta):
                 by_key[key_day[:-1]][key_day[-1]] = delta
         if not by_key:
             return
-        since = [(*key, min(days)) for key, days in by_key.items()]
-        # The rows from the last one on or before the earliest delta's day onwards.
-        rows = await conn.fetch(
-            f"SELECT t.* FROM {self._unnest([*self.keys, ('since', 'date')])} CROSS JOIN LATERAL ("
-            f" SELECT * FROM {schema}.{self.table} t WHERE {self._match()} AND t.day >= coalesce(("
-            f"  SELECT max(p.day) FROM {schema}.{self.table} p WHERE {self._match('p')} AND p.day <= d.since),"
-            f"  '-infinity'::date)) t",
-            *self._columns(since, len(self.keys) + 1),
-        )
-        stored: dict[Key, dict[date, Vector]] = defaultdict(dict)
-        for r in rows:
-            stored[tuple(r[k] for k in self.key_names)][r["day"]] = self.read(r)
-        changed: list[Key] = []
         numeric = any(kind == "numeric" for _, kind in self.values)
+        rows: list[Key] = []  # (*key, day, next delta day or None, *running sum)
         for key, days in by_key.items():
-            figures = stored[key]
-            # One pass in day order: a day's figures are the latest stored row on or before it plus every
-            # delta up to it (rows before the earliest delta's day were only read to start from).
-            first = min(days)
-            base, running = self.zero(), self.zero()
-            for day in sorted(figures.keys() | days.keys()):
-                if day in days:
-                    running = [a + b for a, b in zip(running, days[day], strict=True)]
-                if day in figures:
-                    base = figures[day]
-                if day >= first:
-                    vector = [a + b for a, b in zip(base, running, strict=True)]
-                    changed.append((*key, day, *(self._stored(vector) if numeric else vector)))
-        names = [*self.key_names, "day", *self.value_names]
-        kinds = [kind for _, kind in [*self.keys, ("day", "date"), *self.values]]
+            ordered = sorted(days)
+            running = self.zero()
+            for index, day in enumerate(ordered):
+                running = [a + b for a, b in zip(running, days[day], strict=True)]
+                rows.append((*key, day, ordered[index + 1] if index + 1 < len(ordered) else None,
+                             *(self._stored(running) if numeric else running)))
+        columns = [*self.keys, ("day", "date"), ("next", "date"), *self.values]
+        params = self._columns(rows, len(columns))
+        table = f"{schema}.{self.table}"
+        latest = self.latest_sql(schema, self._match() + " AND t.day <= d.day", "NULL")
         await conn.execute(
-            f"INSERT INTO {schema}.{self.table} ({', '.join(names)})"
-            f" SELECT * FROM unnest({', '.join(f'${i}::{kind}[]' for i, kind in enumerate(kinds, 1))})"
+            f"INSERT INTO {table} ({', '.join([*self.key_names, 'day', *self.value_names])})"
+            f" SELECT {', '.join(f'd.{k}' for k in self.key_names)}, d.day,"
+            f" {', '.join(f'coalesce(p.{v}, 0) + d.{v}' for v in self.value_names)}"
+            f" FROM {self._unnest(columns)} LEFT JOIN LATERAL {latest} p ON true"
             f" ON CONFLICT ({', '.join(self.key_names)}, day) DO UPDATE SET"
             f" {', '.join(f'{v} = excluded.{v}' for v in self.value_names)}",
-            *self._columns(changed, len(names)),
+            *params,
+        )
+        await conn.execute(
+            f"UPDATE {table} t SET {', '.join(f'{v} = t.{v} + d.{v}' for v in self.value_names)}"
+            f" FROM {self._unnest(columns)} WHERE {self._match()} AND t.day > d.day"
+            " AND t.day < coalesce(d.next, 'infinity'::date)",
+            *params,
         )
 
     def _stored(self, vector: Vector) -> Vector:

@@ -159,12 +159,14 @@ THEN_COLUMNS = (
 
 # One measurer for every check-in: building geopy's Geodesic per call cost more than the measuring.
 _GEODESIC = geodesic()
+# What it measures with (made on its first call): geographiclib on geopy's WGS-84, in kilometres.
+_GEOD = Geodesic(_GEODESIC.ELLIPSOID[0], _GEODESIC.ELLIPSOID[2])
 
 
 def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """geopy's `geodesic().measure(...) * 1000` for coordinates in range, without its Point parsing (a third
     of a check-in's judging): the same geographiclib call on the same floats, so the same distance."""
-    metres: float = _GEODESIC.geod.Inverse(lat1, lon1, lat2, lon2, Geodesic.DISTANCE)["s12"] * 1000
+    metres: float = _GEOD.Inverse(lat1, lon1, lat2, lon2, Geodesic.DISTANCE)["s12"] * 1000
     return metres
 
 
