@@ -60,13 +60,16 @@ class RunningTotals:
         return {tuple(r[k] for k in self.key_names): self.read(r) for r in rows}
 
     async def add(self, conn: AsyncConnection, schema: str, deltas: dict[Key, Vector]) -> None:
-        """Add each delta, keyed (*key, day), to the key's figures from that day on: two statements, the
-        sums done by PostgreSQL (reading the rows into Python and writing them back cost twice as much).
+        """Add each delta, keyed (*key, day), to the key's figures from that day on, the sums done by
+        PostgreSQL: reading the rows into Python and writing them back cost twice as much.
 
-        A key's delta days d1 < d2 < … take the running sums c1, c2, … of its deltas. First each delta
-        day gets its row: the latest row on or before it (itself, or the zeros before any) plus its
-        running sum. Then the rows stored strictly between two delta days (or after the last), which
-        only a late event leaves, take the running sum of the delta day before them."""
+        A key's delta days d1 < d2 < … take the running sums c1, c2, … of its deltas, and each delta day
+        gets the row before it (itself, or zeros when there is none) plus its running sum. Where the
+        key's latest stored row is on or before the delta day (events come almost in time order: nearly
+        always), that is its latest row: one statement probes it and writes. The others, which a late
+        event makes, come back from it; their rows are written from the latest one on or before their
+        day, and the rows stored strictly after their day and before the key's next delta day take
+        their running sum too."""
         by_key: dict[Key, dict[date, Vector]] = defaultdict(dict)
         for key_day, delta in deltas.items():
             if any(delta):
@@ -83,16 +86,31 @@ class RunningTotals:
                 rows.append((*key, day, ordered[index + 1] if index + 1 < len(ordered) else None,
                              *(self._stored(running) if numeric else running)))
         columns = [*self.keys, ("day", "date"), ("next", "date"), *self.values]
-        params = self._columns(rows, len(columns))
         table = f"{schema}.{self.table}"
-        latest = self.latest_sql(schema, self._match() + " AND t.day <= d.day", "NULL")
+        keys, values = ", ".join(self.key_names), ", ".join(self.value_names)
+        written = f"INSERT INTO {table} ({keys}, day, {values})"
+        upsert = (f" ON CONFLICT ({keys}, day) DO UPDATE SET"
+                  f" {', '.join(f'{v} = excluded.{v}' for v in self.value_names)}")
+        plus = ", ".join(f"coalesce(p.{v}, 0) + d.{v}" for v in self.value_names)
+        latest = ", ".join(f"t.{v}" for v in self.value_names)
+        sums = ", ".join(f"coalesce(p.{v}, 0) + d.{v} AS sum_{v}" for v in self.value_names)
+        late = await conn.fetch(
+            f"WITH d AS (SELECT d.*, p.last_day, {sums}"
+            f" FROM {self._unnest(columns)} LEFT JOIN LATERAL (SELECT t.day AS last_day, {latest} FROM {table} t"
+            f" WHERE {self._match()} ORDER BY t.day DESC LIMIT 1) p ON true),"
+            f" written AS ({written} SELECT {', '.join(f'd.{k}' for k in self.key_names)}, d.day,"
+            f" {', '.join(f'sum_{v}' for v in self.value_names)} FROM d"
+            f" WHERE d.last_day IS NULL OR d.last_day <= d.day{upsert})"
+            f" SELECT {', '.join(f'd.{name}' for name, _ in columns)} FROM d WHERE d.last_day > d.day",
+            *self._columns(rows, len(columns)),
+        )
+        if not late:
+            return
+        params = self._columns([tuple(r) for r in late], len(columns))
+        before = self.latest_sql(schema, self._match() + " AND t.day <= d.day", "NULL")
         await conn.execute(
-            f"INSERT INTO {table} ({', '.join([*self.key_names, 'day', *self.value_names])})"
-            f" SELECT {', '.join(f'd.{k}' for k in self.key_names)}, d.day,"
-            f" {', '.join(f'coalesce(p.{v}, 0) + d.{v}' for v in self.value_names)}"
-            f" FROM {self._unnest(columns)} LEFT JOIN LATERAL {latest} p ON true"
-            f" ON CONFLICT ({', '.join(self.key_names)}, day) DO UPDATE SET"
-            f" {', '.join(f'{v} = excluded.{v}' for v in self.value_names)}",
+            f"{written} SELECT {', '.join(f'd.{k}' for k in self.key_names)}, d.day, {plus}"
+            f" FROM {self._unnest(columns)} LEFT JOIN LATERAL {before} p ON true{upsert}",
             *params,
         )
         await conn.execute(
