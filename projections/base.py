@@ -71,6 +71,41 @@ class Projection:
         return [statement.format(schema=schema) for statement in self.tables]
 
 
+async def insert_rows(conn: AsyncConnection, table: str, types: Sequence[str], rows: Sequence[Sequence[Any]],
+                      columns: str = "") -> None:
+    """INSERT `rows` (tuples of the table's columns, or of `columns`, typed `types`) in ONE statement: one
+    array per column, unnested. `executemany` runs a statement per row, and PostgreSQL's cost per statement
+    was a live batch's biggest one after the read models' own Python. A plain INSERT only: ON CONFLICT DO
+    UPDATE refuses a key twice in one statement, where a statement per row updates it twice."""
+    if not rows:
+        return
+    unnested, selected = [], []
+    params: list[list[Any]] = []
+    for index, kind in enumerate(types):
+        values = [row[index] for row in rows]
+        if kind.endswith("[]"):  # unnest would flatten an array of arrays: each row's array travels as text
+            params.append([None if v is None else _array_literal(v) for v in values])
+            unnested.append(f"${index + 1}::text[]")
+            selected.append(f"c{index}::{kind}")
+        else:
+            params.append(values)
+            unnested.append(f"${index + 1}::{kind}[]")
+            selected.append(f"c{index}")
+    names = ", ".join(f"c{index}" for index in range(len(types)))
+    await conn.execute(
+        f"INSERT INTO {table}{f' ({columns})' if columns else ''} SELECT {', '.join(selected)}"
+        f" FROM unnest({', '.join(unnested)}) AS d({names})",
+        *params,
+    )
+
+
+def _array_literal(values: Sequence[Any]) -> str:
+    """A one-dimensional array as PostgreSQL's text form, every element quoted (None = NULL)."""
+    quoted = ("NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+              for v in values)
+    return "{" + ",".join(quoted) + "}"
+
+
 def event_name(event: Any) -> str:
     """`Aggregate.Event` of a decoded event, e.g. `Visit.CheckedIn` (the stored topic without its
     `grassroots:` prefix)."""

@@ -28,7 +28,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from projections.base import Period, Projection, as_uuid, event_name, local_date, parse_date, parse_time
+from projections.base import Period, Projection, as_uuid, event_name, insert_rows, local_date, parse_date, parse_time
 from projections.base import recorded_before, reference_date
 from projections.rules import Rules
 from projections.running import RunningTotals
@@ -346,9 +346,9 @@ async def _save(conn: AsyncConnection, schema: str, batch: _Batch) -> None:
             [(c, h, (t := batch.targets[(c, h)]).member, t.village, t.township, t.visits, t.version)
              for c, h in batch.changed_targets],
         )
-        await conn.executemany(
-            f"INSERT INTO {schema}.campaigns_target_versions VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            batch.target_versions)
+        await insert_rows(conn, f"{schema}.campaigns_target_versions",
+                          ("uuid", "uuid", "int", "timestamptz", "boolean", "text", "text", "boolean"),
+                          batch.target_versions)
     places = sorted({key[:3] for key, delta in batch.deltas.items() if any(delta)})
     if places:
         await conn.executemany(

@@ -35,7 +35,7 @@ from uuid import UUID
 import h3
 from asyncpg import Record
 
-from projections.base import Period, Projection, event_name, local_date, parse_time, recorded_before
+from projections.base import Period, Projection, event_name, insert_rows, local_date, parse_time, recorded_before
 from projections.campaigns import tagged
 from projections.rules import Rules
 from projections.running import Key, RunningTotals, Vector
@@ -241,20 +241,16 @@ class Coverage(Projection):
                     _count(deltas, household_id, households[household_id], day, occurred, row["after"], 1)
                     visits[row["visit_id"]] = (household_id, occurred, row["after"])
                     rejudged.add(row["visit_id"])
-        if registered:
-            await conn.executemany(f"INSERT INTO {schema}.coverage_households (household_id, registered_at, personal)"
-                                   " VALUES ($1, $2, $3)", registered)
-        if places:
-            await conn.executemany(
-                f"INSERT INTO {schema}.coverage_places VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)", places
-            )
+        await insert_rows(conn, f"{schema}.coverage_households", ("uuid", "timestamptz", "text"), registered,
+                          "household_id, registered_at, personal")
+        await insert_rows(conn, f"{schema}.coverage_places", ("uuid", "bigint", "timestamptz", "text", "text", "float8",
+                                                              "float8", "text", "text", "text"), places)
         if archived:
             await conn.executemany(
                 f"UPDATE {schema}.coverage_households SET archived_at = $2 WHERE household_id = $1", archived
             )
         new = [(v, *visits[v]) for v in added if v in visits]
-        if new:
-            await conn.executemany(f"INSERT INTO {schema}.coverage_visits VALUES ($1, $2, $3, $4)", new)
+        await insert_rows(conn, f"{schema}.coverage_visits", ("uuid", "uuid", "timestamptz", "boolean"), new)
         if removed:
             await conn.execute(f"DELETE FROM {schema}.coverage_visits WHERE visit_id = ANY($1)", removed)
         kept = [(v, visits[v][2]) for v in rejudged - set(added) if v in visits]

@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from projections import positions
 from projections.base import Projection
 from projections.rules import InvalidRules, Rules
 from projections.schema import ensure_tables_async
+from projections.verdicts import one_batch
 from services.storage.connections import AsyncConnection
 from services.storage.names import (
     COUNTY_LOCK_CLASS, DRIVER_LOCK_CLASS, NOTIFY_CHANNEL, county_schema, event_mapper,
@@ -57,7 +59,12 @@ from services.storage.names import (
 log = logging.getLogger(__name__)
 
 APPLICATION_NAME = "grassroots-projector"
-BATCH_SIZE = 1000
+# A live batch's statements cost about the same for 1,000 events as for 5,000 (a county's read models send
+# ~60 statements a batch, each a few ms): at county40k a catch-up applied 1,246 events/s in batches
+# of 1,000 and 2,931 in batches of 5,000 (docs/benchmarks.md). A projector at rest takes what
+# arrived, far fewer: the size only matters when it is behind, where it must drain faster than ingest.
+# GRASSROOTS_PROJECTOR_BATCH sets it (the fault tests take smaller ones, to be cut off mid catch-up).
+BATCH_SIZE = int(os.environ.get("GRASSROOTS_PROJECTOR_BATCH", "5000"))
 SWEEP_SECONDS = 2.0
 GAP_PATIENCE = 5.0
 RETRY_FAILED_SECONDS = 30.0
@@ -67,7 +74,7 @@ CONNECTION_MAX_AGE = 600.0  # seconds
 # coming back (issue 15 asks 5 s), and one connection attempt a second costs a database nothing.
 RECONNECT_AT_MOST = 1.0
 CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)  # TimeoutError is an OSError
-DECODED_KEPT = 10_000  # decoded events kept per county for the deferred projections
+DECODED_KEPT = 2 * BATCH_SIZE  # decoded events kept per county for the deferred projections
 # Command receipts are the write side's idempotency records: no read model follows them.
 SKIPPED_TOPICS = ("grassroots:CommandReceipt",)
 
@@ -322,11 +329,12 @@ class Driver:
                     county.decoded.clear()  # the deferred projections are far behind: they decode their own
                 county.decoded.update(events)
             assert county.rules is not None
-            for projection in projections:
-                seen = tracked.get(projection.name, 0)
-                mine = [event for notification_id, event in events if notification_id > seen]
-                if mine:
-                    await projection.apply(conn, schema, mine, county.rules)
+            with one_batch():
+                for projection in projections:
+                    seen = tracked.get(projection.name, 0)
+                    mine = [event for notification_id, event in events if notification_id > seen]
+                    if mine:
+                        await projection.apply(conn, schema, mine, county.rules)
             last = rows[-1]["notification_id"]
             await conn.execute(
                 f"INSERT INTO {schema}.projection_tracking SELECT unnest($1::text[]), $2"

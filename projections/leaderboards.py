@@ -36,7 +36,7 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from projections.base import Period, Projection, event_name, local_date, parse_time, recorded_before
+from projections.base import Period, Projection, event_name, insert_rows, local_date, parse_time, recorded_before
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.issues import PERIOD_COUNTS
 from projections.issues import snapshot as issues_snapshot
@@ -274,8 +274,8 @@ class Leaderboards(Projection):
             )
         if touched:  # each touched visit as the batch leaves it: counted (verified, live) or not
             await conn.execute(f"DELETE FROM {schema}.leaderboards_visits WHERE visit_id = ANY($1)", list(touched))
-            await conn.executemany(
-                f"INSERT INTO {schema}.leaderboards_visits VALUES ($1, $2, $3, $4, $5)",
+            await insert_rows(
+                conn, f"{schema}.leaderboards_visits", ("uuid", "uuid", "uuid", "text", "date"),
                 [tuple(visits[v][c] for c in ("visit_id", "cadre_id", "household_id", "township", "day"))
                  for v in touched if v in visits],
             )

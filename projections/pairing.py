@@ -40,7 +40,7 @@ from uuid import UUID
 from asyncpg import Record
 
 from projections.base import (
-    Period, Projection, event_name, local_date, parse_date, parse_time, recorded_before, reference_date,
+    Period, Projection, event_name, insert_rows, local_date, parse_date, parse_time, recorded_before, reference_date,
 )
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.interviews import cadres_as_of
@@ -200,9 +200,9 @@ class Pairings(Projection):
                 " WHERE household_id = ANY($1) AND needs_new_cadre AND pairing_id <> ALL($2)",
                 repaired, [f[0] for f in formed])
         if checkins:
-            await conn.executemany(
-                f"INSERT INTO {schema}.pairing_checkins VALUES ($1, $2, $3, $4, $5, $6, NULL)", checkins
-            )
+            await insert_rows(conn, f"{schema}.pairing_checkins",
+                              ("uuid", "uuid", "text", "text", "date", "timestamptz"), checkins,
+                              "visit_id, cadre_id, target_kind, target_id, day, recorded_at")
         if checkins or formed:
             await _match(conn, schema, [c[0] for c in checkins], [f[0] for f in formed])
         if voids:

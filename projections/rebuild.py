@@ -31,6 +31,7 @@ from projections.base import Projection
 from projections.driver import SKIPPED_TOPICS, decode, decoder
 from projections.rules import Rules, load_rules
 from projections.schema import ensure_tables_async
+from projections.verdicts import one_batch
 from services.storage.connections import AsyncConnection
 from services.storage.names import REBUILD_LOCK_CLASS, adcode_of, county_schema, rebuild_schema
 
@@ -225,8 +226,9 @@ async def _replay(conn: AsyncConnection, schema: str, target: str, projections: 
                 break
             events = [decode(mapper, r) for r in rows if not r["topic"].startswith(SKIPPED_TOPICS)]
             async with conn.transaction():
-                for projection in projections:
-                    await projection.apply(conn, target, events, rules)
+                with one_batch():
+                    for projection in projections:
+                        await projection.apply(conn, target, events, rules)
             count += len(rows)
             bar.update(rows[-1]["notification_id"] - position)
             position = rows[-1]["notification_id"]

@@ -60,49 +60,64 @@ class RunningTotals:
         return {tuple(r[k] for k in self.key_names): self.read(r) for r in rows}
 
     async def add(self, conn: AsyncConnection, schema: str, deltas: dict[Key, Vector]) -> None:
-        """Add each delta, keyed (*key, day), to the key's figures from that day on."""
+        """Add each delta, keyed (*key, day), to the key's figures from that day on, the sums done by
+        PostgreSQL: reading the rows into Python and writing them back cost twice as much.
+
+        A key's delta days d1 < d2 < … take the running sums c1, c2, … of its deltas, and each delta day
+        gets the row before it (itself, or zeros when there is none) plus its running sum. Where the
+        key's latest stored row is on or before the delta day (events come almost in time order: nearly
+        always), that is its latest row: one statement probes it and writes. The others, which a late
+        event makes, come back from it; their rows are written from the latest one on or before their
+        day, and the rows stored strictly after their day and before the key's next delta day take
+        their running sum too."""
         by_key: dict[Key, dict[date, Vector]] = defaultdict(dict)
         for key_day, delta in deltas.items():
             if any(delta):
                 by_key[key_day[:-1]][key_day[-1]] = delta
         if not by_key:
             return
-        since = [(*key, min(days)) for key, days in by_key.items()]
-        # The rows from the last one on or before the earliest delta's day onwards.
-        rows = await conn.fetch(
-            f"SELECT t.* FROM {self._unnest([*self.keys, ('since', 'date')])} CROSS JOIN LATERAL ("
-            f" SELECT * FROM {schema}.{self.table} t WHERE {self._match()} AND t.day >= coalesce(("
-            f"  SELECT max(p.day) FROM {schema}.{self.table} p WHERE {self._match('p')} AND p.day <= d.since),"
-            f"  '-infinity'::date)) t",
-            *self._columns(since, len(self.keys) + 1),
-        )
-        stored: dict[Key, dict[date, Vector]] = defaultdict(dict)
-        for r in rows:
-            stored[tuple(r[k] for k in self.key_names)][r["day"]] = self.read(r)
-        changed: list[Key] = []
         numeric = any(kind == "numeric" for _, kind in self.values)
+        rows: list[Key] = []  # (*key, day, next delta day or None, *running sum)
         for key, days in by_key.items():
-            figures = stored[key]
-            # One pass in day order: a day's figures are the latest stored row on or before it plus every
-            # delta up to it (rows before the earliest delta's day were only read to start from).
-            first = min(days)
-            base, running = self.zero(), self.zero()
-            for day in sorted(figures.keys() | days.keys()):
-                if day in days:
-                    running = [a + b for a, b in zip(running, days[day], strict=True)]
-                if day in figures:
-                    base = figures[day]
-                if day >= first:
-                    vector = [a + b for a, b in zip(base, running, strict=True)]
-                    changed.append((*key, day, *(self._stored(vector) if numeric else vector)))
-        names = [*self.key_names, "day", *self.value_names]
-        kinds = [kind for _, kind in [*self.keys, ("day", "date"), *self.values]]
+            ordered = sorted(days)
+            running = self.zero()
+            for index, day in enumerate(ordered):
+                running = [a + b for a, b in zip(running, days[day], strict=True)]
+                rows.append((*key, day, ordered[index + 1] if index + 1 < len(ordered) else None,
+                             *(self._stored(running) if numeric else running)))
+        columns = [*self.keys, ("day", "date"), ("next", "date"), *self.values]
+        table = f"{schema}.{self.table}"
+        keys, values = ", ".join(self.key_names), ", ".join(self.value_names)
+        written = f"INSERT INTO {table} ({keys}, day, {values})"
+        upsert = (f" ON CONFLICT ({keys}, day) DO UPDATE SET"
+                  f" {', '.join(f'{v} = excluded.{v}' for v in self.value_names)}")
+        plus = ", ".join(f"coalesce(p.{v}, 0) + d.{v}" for v in self.value_names)
+        latest = ", ".join(f"t.{v}" for v in self.value_names)
+        sums = ", ".join(f"coalesce(p.{v}, 0) + d.{v} AS sum_{v}" for v in self.value_names)
+        late = await conn.fetch(
+            f"WITH d AS (SELECT d.*, p.last_day, {sums}"
+            f" FROM {self._unnest(columns)} LEFT JOIN LATERAL (SELECT t.day AS last_day, {latest} FROM {table} t"
+            f" WHERE {self._match()} ORDER BY t.day DESC LIMIT 1) p ON true),"
+            f" written AS ({written} SELECT {', '.join(f'd.{k}' for k in self.key_names)}, d.day,"
+            f" {', '.join(f'sum_{v}' for v in self.value_names)} FROM d"
+            f" WHERE d.last_day IS NULL OR d.last_day <= d.day{upsert})"
+            f" SELECT {', '.join(f'd.{name}' for name, _ in columns)} FROM d WHERE d.last_day > d.day",
+            *self._columns(rows, len(columns)),
+        )
+        if not late:
+            return
+        params = self._columns([tuple(r) for r in late], len(columns))
+        before = self.latest_sql(schema, self._match() + " AND t.day <= d.day", "NULL")
         await conn.execute(
-            f"INSERT INTO {schema}.{self.table} ({', '.join(names)})"
-            f" SELECT * FROM unnest({', '.join(f'${i}::{kind}[]' for i, kind in enumerate(kinds, 1))})"
-            f" ON CONFLICT ({', '.join(self.key_names)}, day) DO UPDATE SET"
-            f" {', '.join(f'{v} = excluded.{v}' for v in self.value_names)}",
-            *self._columns(changed, len(names)),
+            f"{written} SELECT {', '.join(f'd.{k}' for k in self.key_names)}, d.day, {plus}"
+            f" FROM {self._unnest(columns)} LEFT JOIN LATERAL {before} p ON true{upsert}",
+            *params,
+        )
+        await conn.execute(
+            f"UPDATE {table} t SET {', '.join(f'{v} = t.{v} + d.{v}' for v in self.value_names)}"
+            f" FROM {self._unnest(columns)} WHERE {self._match()} AND t.day > d.day"
+            " AND t.day < coalesce(d.next, 'infinity'::date)",
+            *params,
         )
 
     def _stored(self, vector: Vector) -> Vector:

@@ -36,16 +36,18 @@ gives its counted visits as of a cutoff (recorded before it, not voided before i
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from asyncpg import Record
-from geopy.distance import geodesic
+from geopy.distance import Geodesic, geodesic  # geographiclib's, as geopy measures with it
 
-from projections.base import Period, Projection, event_name, parse_keyset, parse_time, recorded_before
+from projections.base import Period, Projection, event_name, insert_rows, parse_keyset, parse_time, recorded_before
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
 from projections.travel import Chains, Leg, impossible
@@ -110,6 +112,8 @@ CHECKIN_COLUMNS = (
     "visit_id, cadre_id, target_kind, target_id, household_id, village, kind, occurred_at, recorded_at,"
     " lat, lon, accuracy_m, provider, is_mock, distance_m, verified, reasons, counted, previous_visit_id, travel_kmh"
 )
+CHECKIN_TYPES = ("uuid", "uuid", "text", "text", "uuid", "text", "text", "timestamptz", "timestamptz", "float8",
+                 "float8", "float8", "text", "boolean", "float8", "boolean", "text[]", "boolean", "uuid", "float8")
 
 
 def counts_as_visit(kind: str, rules: Rules) -> bool:
@@ -155,6 +159,15 @@ THEN_COLUMNS = (
 
 # One measurer for every check-in: building geopy's Geodesic per call cost more than the measuring.
 _GEODESIC = geodesic()
+# What it measures with (made on its first call): geographiclib on geopy's WGS-84, in kilometres.
+_GEOD = Geodesic(_GEODESIC.ELLIPSOID[0], _GEODESIC.ELLIPSOID[2])
+
+
+def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """geopy's `geodesic().measure(...) * 1000` for coordinates in range, without its Point parsing (a third
+    of a check-in's judging): the same geographiclib call on the same floats, so the same distance."""
+    metres: float = _GEOD.Inverse(lat1, lon1, lat2, lon2, Geodesic.DISTANCE)["s12"] * 1000
+    return metres
 
 
 def judge(event: Any, household: tuple[float, float] | None, rules: Rules) -> tuple[float | None, bool, list[str]]:
@@ -163,7 +176,7 @@ def judge(event: Any, household: tuple[float, float] | None, rules: Rules) -> tu
     position = event.position
     distance = None
     if position and household is not None:
-        distance = _GEODESIC.measure((position["lat"], position["lon"]), household) * 1000
+        distance = _metres(float(position["lat"]), float(position["lon"]), *household)
     reasons = _reasons(event, distance, rules)
     return distance, not reasons, reasons
 
@@ -262,11 +275,7 @@ class Verdicts(Projection):
         voided = await conn.fetch(void, *map(list, zip(*voids, strict=True))) if voids else []
         rejudged = await _travel(conn, schema, events, checkins, voided, rules)
         if checkins:
-            await conn.executemany(
-                f"INSERT INTO {schema}.verdicts_checkins ({CHECKIN_COLUMNS}) VALUES"
-                " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)",
-                checkins,
-            )
+            await insert_rows(conn, f"{schema}.verdicts_checkins", CHECKIN_TYPES, checkins, CHECKIN_COLUMNS)
             stored = {r["visit_id"] for r in voided}
             late = [v for v in voids if v[0] not in stored]
             if late:  # check-ins voided in the batch they came in
@@ -374,6 +383,23 @@ class Judged:
         return self.rejudged.get((event.originator_id, event.timestamp), [])
 
 
+# The `Judged` of the batch being applied, by (schema, its arrivals, its causes): coverage, leaderboards,
+# campaigns and the rollup each ask for it, and within one batch's transaction it is the same answer
+# (only the verdicts read model writes what it reads, and it applies first). Set by `one_batch`.
+_BATCH: ContextVar[dict[tuple[Any, ...], Judged] | None] = ContextVar("judged_batch", default=None)
+
+
+@contextmanager
+def one_batch() -> Iterator[None]:
+    """Within the block (one batch applied in one transaction: projections.driver, projections.rebuild),
+    `judged` asks PostgreSQL once per set of events instead of once per read model."""
+    token = _BATCH.set({})
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+
+
 async def judged(conn: AsyncConnection, schema: str, events: Sequence[Any]) -> Judged:
     """`Judged` for a batch the verdicts read model has applied (it is first in every batch). O(the batch):
     index probes on the travel history by check-in and by cause.
@@ -385,6 +411,17 @@ async def judged(conn: AsyncConnection, schema: str, events: Sequence[Any]) -> J
     causes = arrivals + [e.originator_id for e in events if event_name(e) == "Visit.Voided"]
     if not causes:
         return Judged({}, {})
+    memo = _BATCH.get()
+    key = (schema, tuple(arrivals), tuple(causes))
+    if memo is not None and key in memo:
+        return memo[key]
+    answer = await _judged(conn, schema, arrivals, causes)
+    if memo is not None:
+        memo[key] = answer
+    return answer
+
+
+async def _judged(conn: AsyncConnection, schema: str, arrivals: list[UUID], causes: list[UUID]) -> Judged:
     arrived = {r["visit_id"]: r["verified"] for r in await conn.fetch(
         f"SELECT v.visit_id, coalesce(n.verified_before, v.verified) AS verified FROM {schema}.verdicts_checkins v"
         f" {_next_change(schema, '>= v.recorded_at')} WHERE v.visit_id = ANY($1)", arrivals)} if arrivals else {}

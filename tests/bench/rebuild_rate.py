@@ -3,7 +3,9 @@
 Keeps one embedded PostgreSQL in `/tmp/gr-rebuild-rate-<scale>` between runs (made and loaded on the first
 run: 琼中 at SCALE × the demo's households in the county40k shape; 20 is county40k itself), then times a
 rebuild of every read model (rollup included) beside reading and decoding the log alone, and prints the
-load average. `--profile NAME` samples the rebuild with py-spy into docs/profiles/NAME.txt; `--stop`
+load average. `--profile NAME` samples the rebuild with py-spy into docs/profiles/NAME.txt; `--per-model`
+prints each read model's wall and Python CPU time, `--batch N` replays N events a batch (the driver's
+live BATCH_SIZE is 1000) instead of the rebuild's REPLAY_BATCH; `--stop`
 stops the kept server (and `--drop` also deletes its data).
 """
 from __future__ import annotations
@@ -68,8 +70,12 @@ def main(argv: list[str]) -> int:
     events, per_second = asyncio.run(decode_rate(url, adcode))
     print(f"read + decode: {events:,} events at {per_second:,.0f} events/s", flush=True)
 
+    from projections import rebuild as rebuilding
     from projections.rebuild import rebuild
     from projections.registry import PROJECTIONS
+
+    if "--batch" in argv:  # e.g. the driver's live BATCH_SIZE, to see a live batch's costs per read model
+        rebuilding.REPLAY_BATCH = int(argv[argv.index("--batch") + 1])
 
     spent: dict[str, tuple[float, float]] = {}
     if "--per-model" in argv:  # wall time of each read model's `apply` (its SQL included)

@@ -26,6 +26,7 @@ KILLS = int(os.environ.get("GRASSROOTS_PROJECTOR_KILLS", "3"))
 # Two rows a check-in (its event and its command receipt), 1,000 rows a batch: about three batches a kill,
 # so every kill comes before the end of the log.
 CHECK_INS = 1500 * (KILLS + 1)
+BATCH = 1000  # events a batch: each life of the projector applies a few before its kill
 MOVE_TIMEOUT = 60.0  # seconds for a restarted projector to move the position
 CATCH_UP_TIMEOUT = 120.0
 
@@ -50,7 +51,8 @@ async def last_event(url: str, schema: str) -> int:
 
 def projector(url: str, log_path: Path) -> subprocess.Popen[bytes]:
     with log_path.open("a") as log:
-        return subprocess.Popen([grassroots(), "projector"], env={**os.environ, "DATABASE_URL": url},
+        return subprocess.Popen([grassroots(), "projector"], env={**os.environ, "DATABASE_URL": url,
+                                                                    "GRASSROOTS_PROJECTOR_BATCH": str(BATCH)},
                                 stdout=log, stderr=log)
 
 
