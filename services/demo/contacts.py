@@ -72,8 +72,10 @@ class _Target:
     weak: bool
 
 
-def contact_work(story: _Story, seed: int) -> None:
-    """The register, the 五个一 pairings and check-ins, and the reception days (see the module doc)."""
+def contact_work(story: _Story, seed: int, scale: float) -> None:
+    """The register, the 五个一 pairings and check-ins, and the reception days (see the module doc). Below a
+    fifth of the full size (the tests' small demos) only a few townships keep 五个一 and receptions: that
+    work is per township and cadre, and would otherwise outweigh the small demo's own."""
     rng = random.Random(f"{seed}:{story.county.adcode}:contacts")
     write = _Writer(story, rng)
     villages = _villages(story)
@@ -106,8 +108,11 @@ def contact_work(story: _Story, seed: int) -> None:
         _register(write, targets, registered, "village_official", f"{_name(rng)}（大学生村官）", township.code,
                   rng.choice(own), rng.uniform(20, 200))
     _point_at_branches(story, branches)
-    _five_ones(story, write, targets)
-    _reception_days(story, write, targets, branches, villages)
+    # Townships with a weak branch first, so the few a small demo keeps busy have one to contact.
+    ordered = sorted(targets, key=lambda code: not any(t.weak for t in targets[code]))
+    busy = {code: targets[code] for code in ordered[:max(2, round(len(ordered) * min(1.0, scale * 5)))]}
+    _five_ones(story, write, busy)
+    _reception_days(story, write, busy, branches, villages)
 
 
 def _villages(story: _Story) -> list[Village]:
@@ -255,7 +260,7 @@ def _reception_days(story: _Story, write: _Writer, targets: dict[str, list[_Targ
     # Village cadres weekly, from September (the National Day week's mostly skipped).
     mondays = [VILLAGE_WEEKLY_FROM + timedelta(weeks=n) for n in range(20)]
     for cadre in story.cadres:
-        if cadre.role != "village" or cadre.village is None:
+        if cadre.role != "village" or cadre.village is None or cadre.township not in targets:
             continue
         village = next(v for v in villages if v.code == cadre.village)
         for monday in mondays:

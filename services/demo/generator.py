@@ -215,7 +215,7 @@ def county_steps(county: DemoCounty, seed: int, scale: float, until: date = DEMO
     if shape.contacts:
         from services.demo.contacts import contact_work  # it builds on this module's story
 
-        contact_work(story, seed)
+        contact_work(story, seed, scale)
     return _with_versions(sorted(story.steps, key=lambda s: s.at))
 
 
