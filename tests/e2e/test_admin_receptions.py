@@ -94,6 +94,9 @@ def test_an_admin_sets_reception_days_records_one_and_sees_the_missed_ones(
     revision.get_by_label("周期").select_option("weekly")
     revision.locator("select[name=day]").select_option(str(today.isoweekday()))
     expect(revision.get_by_label("自何日起")).to_have_value(today.isoformat())
+    expect(revision.get_by_label("接访地点")).to_have_value(PLACE)  # the form starts from the schedule's terms
+    expect(revision.locator("select[name=receiver]")).to_have_value(f"cadre:{cadre_id}")
+    page.screenshot(path=str(artifacts / "admin-receptions-revise.png"))
     revision.get_by_test_id("schedule-revision-submit").click()
     expect(page.get_by_test_id("receptions-note")).to_have_text(f"已修改接访日安排，{today.isoformat()} 起按新安排。")
     expect(schedule).to_contain_text(f"（{today.isoformat()} 起）")
