@@ -1,8 +1,12 @@
 """Reception days (接访日): receptions held against those scheduled, by person and month, with the
 residents received and the missed receptions flagged.
 
-- A schedule (`ReceptionSchedule.Set`, `.Ended`) names one cadre or a rank, a place and a day: monthly on
-  a day of the month (a day the month lacks falls on its last day) or weekly on an ISO weekday.
+- A schedule (`ReceptionSchedule.Set`, `.Revised`, `.Ended`) names one cadre or a rank, a place and a day:
+  monthly on a day of the month (a day the month lacks falls on its last day) or weekly on an ISO weekday.
+  A revision gives new terms from its `from_on` on (never before the day it was recorded: the domain's
+  rule), so each day is judged by the terms of the latest version in force on it; the days before keep
+  theirs. Each version's row keeps the terms it set and the day they apply from (`effective_on`; NULL:
+  from the start); an `Ended` row repeats the terms before it and adds `ends_on`.
 - A cadre is expected to receive on a day the schedule falls on, from its `starts_on` to its `ends_on`,
   when on that day (China's calendar, by the time each change of the cadre was recorded) the cadre is
   enrolled, not departed and, for a rank's schedule, of that rank. Two schedules falling on the same day
@@ -21,7 +25,8 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -37,7 +42,7 @@ TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.receptions_schedules ("
     " schedule_id uuid NOT NULL, version bigint NOT NULL, recorded_at timestamptz NOT NULL, cadre_id uuid,"
     " rank text, place text NOT NULL, village text, cadence text NOT NULL, day int NOT NULL,"
-    " starts_on date NOT NULL, ends_on date, PRIMARY KEY (schedule_id, version))",
+    " starts_on date NOT NULL, ends_on date, effective_on date, PRIMARY KEY (schedule_id, version))",
     "CREATE TABLE IF NOT EXISTS {schema}.receptions_cadres ("
     " cadre_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL, name text NOT NULL,"
     " rank text NOT NULL, departed boolean NOT NULL, PRIMARY KEY (cadre_id, version))",
@@ -62,7 +67,8 @@ class Receptions(Projection):
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         names = [event_name(e) for e in events]
         changed = {e.originator_id for e, n in zip(events, names, strict=True)
-                   if n in ("Cadre.RankChanged", "Cadre.Departed", "ReceptionSchedule.Ended")}
+                   if n in ("Cadre.RankChanged", "Cadre.Departed", "ReceptionSchedule.Revised",
+                            "ReceptionSchedule.Ended")}
         # Cadres and schedules as they stood before this batch, then as the batch changes them, in log order.
         cadres: dict[UUID, tuple[str, str]] = {}
         schedules: dict[UUID, tuple[Any, ...]] = {}
@@ -71,9 +77,9 @@ class Receptions(Projection):
                 f"SELECT DISTINCT ON (cadre_id) cadre_id, name, rank FROM {schema}.receptions_cadres"
                 " WHERE cadre_id = ANY($1) ORDER BY cadre_id, version DESC", list(changed))}
             schedules = {r["schedule_id"]: tuple(r)[1:] for r in await conn.fetch(
-                f"SELECT DISTINCT ON (schedule_id) schedule_id, cadre_id, rank, place, village, cadence, day, starts_on"
-                f" FROM {schema}.receptions_schedules WHERE schedule_id = ANY($1) ORDER BY schedule_id, version DESC",
-                list(changed))}
+                f"SELECT DISTINCT ON (schedule_id) schedule_id, cadre_id, rank, place, village, cadence, day,"
+                f" starts_on, effective_on FROM {schema}.receptions_schedules WHERE schedule_id = ANY($1)"
+                " ORDER BY schedule_id, version DESC", list(changed))}
         cadre_rows, schedule_rows, held = [], [], []
         for event, name in zip(events, names, strict=True):
             key = event.originator_id
@@ -89,7 +95,11 @@ class Receptions(Projection):
                                    name == "Cadre.Departed"))
             elif name == "ReceptionSchedule.Set":
                 schedules[key] = (_uuid(event.cadre_id), event.rank, event.place, event.village, event.cadence,
-                                  int(event.day), parse_date(event.starts_on))
+                                  int(event.day), parse_date(event.starts_on), None)
+                schedule_rows.append((key, event.originator_version, event.timestamp, *schedules[key], None))
+            elif name == "ReceptionSchedule.Revised" and key in schedules:
+                schedules[key] = (_uuid(event.cadre_id), event.rank, event.place, event.village, event.cadence,
+                                  int(event.day), schedules[key][6], parse_date(event.from_on))
                 schedule_rows.append((key, event.originator_version, event.timestamp, *schedules[key], None))
             elif name == "ReceptionSchedule.Ended" and key in schedules:
                 schedule_rows.append((key, event.originator_version, event.timestamp, *schedules[key],
@@ -105,8 +115,8 @@ class Receptions(Projection):
         if schedule_rows:
             await conn.executemany(
                 f"INSERT INTO {schema}.receptions_schedules (schedule_id, version, recorded_at, cadre_id, rank, place,"
-                " village, cadence, day, starts_on, ends_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                " ON CONFLICT DO NOTHING", schedule_rows)
+                " village, cadence, day, starts_on, effective_on, ends_on)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING", schedule_rows)
         if held:
             await conn.executemany(
                 f"INSERT INTO {schema}.receptions_held (reception_id, receiver_id, occurred_at, place, village,"
@@ -118,13 +128,14 @@ projection = Receptions()
 
 
 async def schedules(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> list[dict[str, Any]]:
-    """Every schedule as known at the end of `as_of` (ended ones too: `ends_on`), earliest start first:
-    `{schedule_id, version, cadre_id, name (the cadre's), rank, place, village, cadence, day, starts_on, ends_on,
-    set_at}`."""
+    """Every schedule as known at the end of `as_of` (ended ones too: `ends_on`), earliest start first, with
+    its latest terms and the day they apply from (`effective_on`; None: from the start):
+    `{schedule_id, version, cadre_id, name (the cadre's), rank, place, village, cadence, day, starts_on,
+    effective_on, ends_on, set_at}`."""
     rows = await conn.fetch(
         f"SELECT DISTINCT ON (s.schedule_id) s.schedule_id, s.version, s.cadre_id, (SELECT c.name FROM"
         f" {schema}.receptions_cadres c WHERE c.cadre_id = s.cadre_id ORDER BY c.version DESC LIMIT 1) AS name,"
-        " s.rank, s.place, s.village, s.cadence, s.day, s.starts_on, s.ends_on,"
+        " s.rank, s.place, s.village, s.cadence, s.day, s.starts_on, s.effective_on, s.ends_on,"
         " min(s.recorded_at) OVER (PARTITION BY s.schedule_id) AS set_at"
         f" FROM {schema}.receptions_schedules s WHERE $1::timestamptz IS NULL OR s.recorded_at < $1"
         " ORDER BY s.schedule_id, s.version DESC", recorded_before(as_of))
@@ -160,6 +171,46 @@ class _Cadre:
         return not departed and (rank is None or held_rank == rank)
 
 
+@dataclass(frozen=True)
+class _Terms:
+    effective_on: date  # date.min: from the start
+    cadre_id: UUID | None
+    rank: str | None
+    place: str
+    cadence: str
+    day: int
+
+
+@dataclass
+class _Plan:
+    """A schedule's versions as known at the cutoff, to ask which terms held on a given day."""
+
+    schedule_id: UUID
+    set_at: datetime
+    starts_on: date
+    ends_on: date | None = None
+    terms: list[_Terms] = field(default_factory=list)  # in version order
+
+    def terms_on(self, day: date) -> _Terms:
+        """The terms of the latest version in force on `day` (a revision from a later day is not yet)."""
+        return next(t for t in reversed(self.terms) if t.effective_on <= day)
+
+
+async def _plans(conn: AsyncConnection, schema: str, cutoff: datetime | None) -> list[_Plan]:
+    """Every schedule's versions recorded before `cutoff`, earliest start first: O(the schedules' versions),
+    a county's few standing rules."""
+    plans: dict[UUID, _Plan] = {}
+    for row in await conn.fetch(
+            f"SELECT schedule_id, recorded_at, cadre_id, rank, place, cadence, day, starts_on, effective_on, ends_on"
+            f" FROM {schema}.receptions_schedules WHERE $1::timestamptz IS NULL OR recorded_at < $1"
+            " ORDER BY schedule_id, version", cutoff):
+        plan = plans.setdefault(row["schedule_id"], _Plan(row["schedule_id"], row["recorded_at"], row["starts_on"]))
+        plan.ends_on = row["ends_on"]
+        plan.terms.append(_Terms(row["effective_on"] or date.min, row["cadre_id"], row["rank"], row["place"],
+                                 row["cadence"], row["day"]))
+    return sorted(plans.values(), key=lambda p: (p.starts_on, p.set_at, p.schedule_id))
+
+
 async def report(conn: AsyncConnection, schema: str, period: Period, *, cadre_id: UUID | None = None,
                  as_of: date | None = None) -> list[dict[str, Any]]:
     """Held against scheduled per cadre and month (see the module doc), for every cadre with a reception
@@ -167,16 +218,16 @@ async def report(conn: AsyncConnection, schema: str, period: Period, *, cadre_id
     held, on_schedule, missed, upcoming, residents, issues, missed_days [{day, place}]}`."""
     days = _days(period)
     cutoff, judged = recorded_before(as_of), reference_date(as_of)
-    plans = [s for s in await schedules(conn, schema, as_of=as_of)
-             if s["starts_on"] <= period.end and (s["ends_on"] is None or s["ends_on"] >= period.start)
-             and (cadre_id is None or s["rank"] is not None or s["cadre_id"] == cadre_id)]
+    plans = [p for p in await _plans(conn, schema, cutoff)
+             if p.starts_on <= period.end and (p.ends_on is None or p.ends_on >= period.start)]
     start, end = period.instants()
     receptions = await conn.fetch(
         f"SELECT receiver_id, occurred_at, residents, cardinality(issue_ids) AS issues FROM {schema}.receptions_held"
         " WHERE occurred_at >= $1 AND occurred_at < $2 AND ($3::timestamptz IS NULL OR recorded_at < $3)"
         " AND ($4::uuid IS NULL OR receiver_id = $4)", start, end, cutoff, cadre_id)
-    named = {s["cadre_id"] for s in plans if s["cadre_id"] is not None} | {r["receiver_id"] for r in receptions}
-    ranks = sorted({s["rank"] for s in plans if s["rank"] is not None})
+    terms = [t for p in plans for t in p.terms]
+    named = {t.cadre_id for t in terms if t.cadre_id is not None} | {r["receiver_id"] for r in receptions}
+    ranks = sorted({t.rank for t in terms if t.rank is not None})
     versions = await conn.fetch(
         f"SELECT cadre_id, valid_from, name, rank, departed FROM {schema}.receptions_cadres"
         " WHERE ($1::timestamptz IS NULL OR valid_from < $1) AND ($4::uuid IS NULL OR cadre_id = $4) AND"
@@ -190,15 +241,17 @@ async def report(conn: AsyncConnection, schema: str, period: Period, *, cadre_id
     # (cadre, day) -> the place of the first schedule expecting the cadre that day
     expected: dict[tuple[UUID, date], str] = {}
     for plan in plans:
-        first, last = max(plan["starts_on"], period.start), min(plan["ends_on"] or period.end, period.end)
-        on = [d for d in days if first <= d <= last and falls_on(plan["cadence"], plan["day"], d)]
-        who = [plan["cadre_id"]] if plan["cadre_id"] is not None else list(cadres)
-        for cadre in who:
-            if cadre not in cadres or (cadre_id is not None and cadre != cadre_id):
+        first, last = max(plan.starts_on, period.start), min(plan.ends_on or period.end, period.end)
+        for day in days:
+            if not first <= day <= last:
                 continue
-            for day in on:
-                if cadres[cadre].expected(day, plan["rank"]):
-                    expected.setdefault((cadre, day), plan["place"])
+            now = plan.terms_on(day)
+            if not falls_on(now.cadence, now.day, day):
+                continue
+            for cadre in [now.cadre_id] if now.cadre_id is not None else list(cadres):
+                wanted = cadre_id is None or cadre == cadre_id
+                if wanted and cadre in cadres and cadres[cadre].expected(day, now.rank):
+                    expected.setdefault((cadre, day), now.place)
     held_days: set[tuple[UUID, date]] = set()
     rows: dict[tuple[str, UUID], dict[str, Any]] = {}
 

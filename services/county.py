@@ -38,6 +38,7 @@ from services.domain import (
 )
 from services.domain import commands as c
 from services.domain.errors import InvalidCommand, shown
+from services.domain.issue import CHINA_TIME
 from services.domain.reception import reception_issue_id
 from services.domain.target import REGISTER_ID
 from services.personal import (
@@ -114,7 +115,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
         "enrol_cadre", "change_rank", "transfer_cadre", "depart_cadre", "form_pairing", "end_pairing",
         "void_visit", "define_campaign", "confirm_proposal", "merge_proposal", "refuse_proposal",
         "decide_issue", "record_minutes", "register_target", "revise_target", "archive_target",
-        "set_reception_schedule", "end_reception_schedule", "assign_topic",
+        "set_reception_schedule", "revise_reception_schedule", "end_reception_schedule", "assign_topic",
     )},
     "propose_household": frozenset({"cadre"}),
     "check_in": frozenset({"cadre", "county_admin"}),
@@ -694,6 +695,14 @@ class County(Application[UUID]):
             id=command.command_id, cadre_id=command.cadre_id, rank=command.rank, place=command.place,
             village=command.village, cadence=command.cadence, day=command.day,
             starts_on=command.starts_on.isoformat(), set_by=actor.user_id))
+
+    def revise_reception_schedule(self, command: c.ReviseReceptionSchedule, actor: Actor, work: Work) -> None:
+        schedule = work.changing(work.get(ReceptionSchedule, command.schedule_id, SCHEDULE), command)
+        if command.cadre_id is not None:
+            work.get(Cadre, command.cadre_id, CADRE).require_active()
+        today = clock.now().astimezone(CHINA_TIME).date().isoformat()  # the reception days' calendar
+        schedule.revise(command.cadre_id, command.rank, command.place, command.village, command.cadence, command.day,
+                        command.from_on.isoformat(), today, actor.user_id)
 
     def end_reception_schedule(self, command: c.EndReceptionSchedule, actor: Actor, work: Work) -> None:
         schedule = work.changing(work.get(ReceptionSchedule, command.schedule_id, SCHEDULE), command)

@@ -1,7 +1,7 @@
 // Reception days: the schedule body the admin's form makes, how a schedule's day reads, and the
 // RecordReception payload the admin page posts and the phone queues.
 import { describe, expect, it } from 'vitest';
-import { scheduleBody, scheduleWhen } from '../src/admin/receptions.js';
+import { receiverOf, reviseBody, scheduleBody, scheduleWhen } from '../src/admin/receptions.js';
 import { receptionPayload } from '../src/lib/reception.js';
 
 const words = { schedule_monthly: 'monthly on the {day}', schedule_weekly: 'every {weekday}', weekday_0: 'Monday', weekday_6: 'Sunday' };
@@ -16,6 +16,17 @@ describe('reception schedules', () => {
     const byRank = scheduleBody({ ...fields, receiver: 'rank:village_cadre', cadence: 'weekly', day: '1' });
     expect(byRank).toMatchObject({ rank: 'village_cadre', cadence: 'weekly', day: 1 });
     expect(byRank).not.toHaveProperty('cadre_id');
+  });
+
+  it('are revised in full from a day, against the version seen, the form starting from the schedule', () => {
+    const schedule = { rank: 'section_chief', cadre_id: null, place: '联系点', cadence: 'monthly', day: 20 };
+    expect(receiverOf(schedule)).toBe('rank:section_chief');
+    expect(receiverOf({ ...schedule, rank: null, cadre_id: 'c9' })).toBe('cadre:c9');
+    const fields = { receiver: receiverOf(schedule), place: ' 新联系点 ', cadence: 'weekly', day: '3', from_on: '2026-12-07' };
+    expect(reviseBody(fields, 2)).toEqual({
+      rank: 'section_chief', place: '新联系点', village: null, cadence: 'weekly', day: 3, from_on: '2026-12-07',
+      expected_version: 2,
+    });
   });
 
   it('read as a day of the month or an ISO weekday', () => {

@@ -27,7 +27,8 @@ TAGS = ["receptions"]
 
 
 @endpoint("GET", "/reception-schedules", query=AsOf, response=Page, roles=ADMIN, tags=TAGS,
-          summary="The county's reception schedules (ended ones with `ends_on`), earliest start first")
+          summary="The county's reception schedules (ended ones with `ends_on`), earliest start first, each"
+                  " with its latest terms and the day they apply from (`effective_on`, null: from the start)")
 async def schedules_list(call: Call) -> Page:
     async with reading(call) as conn:
         return whole_page(await receptions.schedules(conn, schema_of(call), as_of=call.query.as_of))
@@ -108,6 +109,9 @@ routes = [
     schedules_list, reception_report, receptions_list, export_receptions,
     command_endpoint(c.SetReceptionSchedule, "/reception-schedules", "Set a recurring reception day (接访日)",
                      "receptions"),
+    command_endpoint(c.ReviseReceptionSchedule, "/reception-schedules/{schedule_id:uuid}/revise",
+                     "Change a reception schedule's receiver, place and day from a day on (today or later: the days"
+                     " already past keep the terms they were judged by)", "receptions"),
     command_endpoint(c.EndReceptionSchedule, "/reception-schedules/{schedule_id:uuid}/end",
                      "End a reception schedule on a day", "receptions"),
     command_endpoint(c.RecordReception, "/receptions",

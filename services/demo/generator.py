@@ -11,7 +11,8 @@ in spring and autumn, fewer in the rainy season and the Spring Festival holiday)
 household about once a quarter, and the tagged households at Spring Festival, Duanwu and Mid-Autumn.
 Leaders hold reception at their contact points on the 20th; interviews are on Tuesdays, by rank; the
 monthly review meets on the last Friday afternoon. Some households are never visited and some GPS
-fixes are bad or mocked, so the maps and ledgers have something to show.
+fixes are bad or mocked, so the maps and ledgers have something to show. The register of contact targets,
+the 五个一 and the reception days are services/demo/contacts.py's.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from services.demo.geography import VILLAGE_RADIUS_M, DemoCounty, Village, hainan, offset
+from services.domain.reception import reception_issue_id
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 DEMO_START = date(2026, 1, 1)
@@ -97,6 +99,7 @@ class Shape:
     general_visits: tuple[int, ...] = (9, 14, 45, 24, 8)  # weights of 0, 1, 2, 3, 4 general visits a year
     festival_reach: float = 1.0  # multiplies the share of cared-for households visited at each festival
     issue_odds: float = 1.0  # multiplies the odds that a household visit raises an issue
+    contacts: bool = True  # the register of contact targets, 五个一 and reception days (services/demo/contacts.py)
 
 
 DEMO_SHAPE = Shape()
@@ -209,6 +212,10 @@ def county_steps(county: DemoCounty, seed: int, scale: float, until: date = DEMO
     _proposals(story, seed)
     _reviews(story, seed)
     _research(story, seed)
+    if shape.contacts:
+        from services.demo.contacts import contact_work  # it builds on this module's story
+
+        contact_work(story, seed, scale)
     return _with_versions(sorted(story.steps, key=lambda s: s.at))
 
 
@@ -866,8 +873,11 @@ def _with_versions(steps: list[Step]) -> list[Step]:
     for step in steps:
         if step.command in ("register_household", "enrol_cadre", "form_pairing", "check_in", "hold_interview",
                             "raise_issue", "define_campaign", "propose_household",
-                            "record_minutes", "assign_topic", "file_report"):
+                            "record_minutes", "assign_topic", "file_report", "register_target",
+                            "set_reception_schedule", "record_reception"):
             versions[step.command_id] = 1
+            for index in range(len(step.payload.get("issues", ()))):  # a reception raises its issues
+                versions[reception_issue_id(step.command_id, index)] = 1
             out.append(step)
             continue
         target = next(step.payload[t] for t in targets if t in step.payload)

@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from services.county import Actor, County, Outcome
 from services.demo import generator
+from services.demo.contacts import COUNTY_RULES
 from services.demo.generator import DEMO_UNTIL, DEPARTMENT_NAMES, DEPARTMENTS, Step
 from services.demo.geography import PREFECTURE, PREFECTURE_CODE, PROVINCE, PROVINCE_CODE, DemoCounty, Polygon, hainan
 from services.domain import clock, receipt_id
@@ -183,8 +184,11 @@ def _stored_accounts(url: str) -> list[DemoAccount]:
 
 
 def _provision(url: str, county: DemoCounty) -> None:
+    # The rules the demo turns on (保亭's 五个一) are the new county's, so the read models are built under
+    # them from the start; a county already there keeps what its admin set.
     provision_county(url, county.adcode, county.name, PROVINCE, prefecture=PREFECTURE, province_code=PROVINCE_CODE,
-                     centroid=(county.lat, county.lon), boundary=county_geojson(county))
+                     centroid=(county.lat, county.lon), boundary=county_geojson(county),
+                     rules=COUNTY_RULES.get(county.adcode))
 
 
 def list_departments(url: str, adcode: str) -> None:

@@ -575,14 +575,11 @@ RECEPTION_SCHEDULE_RULES: JsonDict = {
 }
 
 
-class SetReceptionSchedule(Command):
-    """A recurring reception day (接访日). Who receives: one cadre (`cadre_id`) or every cadre of a
-    `rank`, exactly one of the two. When: `monthly` on `day` 1 to 31 (a day the month lacks falls on its
-    last day: 31 is 30 April, 28 or 29 February) or `weekly` on `day` 1 to 7 (ISO weekday, 1 Monday to
-    7 Sunday), from `starts_on`."""
+class _ScheduleTerms(BaseModel):
+    """A reception schedule's terms. Who receives: one cadre (`cadre_id`) or every cadre of a `rank`,
+    exactly one of the two. When: `monthly` on `day` 1 to 31 (a day the month lacks falls on its last day:
+    31 is 30 April, 28 or 29 February) or `weekly` on `day` 1 to 7 (ISO weekday, 1 Monday to 7 Sunday)."""
 
-    model_config = ConfigDict(json_schema_extra=RECEPTION_SCHEDULE_RULES)
-    type = "set_reception_schedule"
     cadre_id: UUID | None = Field(None, description="the cadre who receives (or give `rank`)")
     rank: Rank | None = Field(None, description="every cadre of this rank receives (or give `cadre_id`)")
     place: Address = Field(description="where residents are received, e.g. 县委组织部接访室 or a contact point")
@@ -590,7 +587,6 @@ class SetReceptionSchedule(Command):
     cadence: ReceptionCadence
     day: Annotated[int, Numeric] = Field(ge=1, le=31, description="monthly: day of the month 1-31 (past the"
                                          " month's end: its last day); weekly: ISO weekday 1 (Monday) to 7 (Sunday)")
-    starts_on: date
 
     @field_validator("day")
     @classmethod
@@ -601,11 +597,29 @@ class SetReceptionSchedule(Command):
         return day
 
     @model_validator(mode="after")
-    def _one_receiver(self) -> SetReceptionSchedule:
+    def _one_receiver(self) -> _ScheduleTerms:
         if (self.cadre_id is None) == (self.rank is None):
             raise _problem("receiver_not_one", "cadre_id, rank: name exactly one, a cadre or a rank",
                            "cadre_id、rank：须指定一名干部或一个职级（二选一）")
         return self
+
+
+class SetReceptionSchedule(Command, _ScheduleTerms):
+    """A recurring reception day (接访日) from `starts_on`: who, where and when (see its terms)."""
+
+    model_config = ConfigDict(json_schema_extra=RECEPTION_SCHEDULE_RULES)
+    type = "set_reception_schedule"
+    starts_on: date
+
+
+class ReviseReceptionSchedule(ChangeCommand, _ScheduleTerms):
+    """A schedule's terms (who, where, when; each given again in full) from `from_on` on: today or later,
+    so the days already past keep the terms they were judged by. An ended schedule is not revised."""
+
+    model_config = ConfigDict(json_schema_extra=RECEPTION_SCHEDULE_RULES)
+    type, target = "revise_reception_schedule", "schedule_id"
+    schedule_id: UUID
+    from_on: date = Field(description="the first day of the new terms: today (China's calendar) or later")
 
 
 class EndReceptionSchedule(ChangeCommand):
@@ -699,7 +713,7 @@ COMMANDS: dict[str, type[Command]] = {
         CheckIn, VoidVisit, HoldInterview,
         RaiseIssue, RouteIssue, ResolveIssue, ReplyIssue, RateIssue, ReopenIssue,
         DefineCampaign, DecideIssue, RecordMinutes, RegisterTarget, ReviseTarget, ArchiveTarget,
-        SetReceptionSchedule, EndReceptionSchedule, RecordReception, AssignTopic, FileReport,
+        SetReceptionSchedule, ReviseReceptionSchedule, EndReceptionSchedule, RecordReception, AssignTopic, FileReport,
     )
 }
 

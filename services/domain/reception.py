@@ -4,10 +4,16 @@ The seeds' programmes: the minister receives residents on the 10th of each month
 contact points on the 20th, village secretaries every week. A `ReceptionSchedule` names who receives
 (one cadre, or every cadre of a rank), where, and when: `monthly` on a day of the month (a day the
 month lacks falls on its last day: the 31st is 30 April and 28 or 29 February) or `weekly` on an ISO
-weekday (1 Monday … 7 Sunday). A `Reception` is one held: who received, when, where, how many
-residents came and the issues they raised (each an `Issue` raised with source `reception`, routed like
-any other). Held against scheduled, and the missed ones, are the read model's job
-(`projections.receptions`).
+weekday (1 Monday … 7 Sunday).
+
+A schedule is revised (who, where, when) from a day on, never before the day the revision is recorded:
+the days already past keep the terms they were judged by, so a change never turns a reception held on
+schedule into a missed one or the other way round. Ending one names its last day, which may lie in the
+past (a schedule set by mistake), but not before its start; an ended schedule is not revised.
+
+A `Reception` is one held: who received, when, where, how many residents came and the issues they raised
+(each an `Issue` raised with source `reception`, routed like any other). Held against scheduled, and the
+missed ones, are the read model's job (`projections.receptions`).
 """
 from __future__ import annotations
 
@@ -54,6 +60,27 @@ class ReceptionSchedule(Aggregate):
         self.starts_on = starts_on  # ISO date, China's calendar
         self.ends_on: str | None = None
         self.set_by = set_by
+        self.effective_on: str | None = None  # the latest revision's first day (None: the terms it was set with)
+
+    def revise(self, cadre_id: UUID | None, rank: str | None, place: str, village: str | None, cadence: str,
+               day: int, from_on: str, today: str, revised_by: str) -> None:
+        """New terms from `from_on` (ISO date, China's calendar) on; `today` is the day it is recorded."""
+        if self.ends_on is not None:
+            raise InvalidState("schedule_ended", f"该接访安排已于 {self.ends_on} 结束，不能再修改。",
+                               f"This reception schedule ended on {self.ends_on}: it cannot be revised.")
+        if from_on < today:
+            raise InvalidState("revision_in_the_past",
+                               f"修改只能从今天（{today}）或以后生效，已过去的接访日不重新评判。",
+                               f"A revision takes effect today ({today}) or later: the days already past keep the"
+                               " terms they were judged by.", field="from_on")
+        self._revised(cadre_id=cadre_id, rank=rank, place=place, village=village, cadence=cadence, day=day,
+                      from_on=from_on, revised_by=revised_by)
+
+    @event("Revised")
+    def _revised(self, cadre_id: UUID | None, rank: str | None, place: str, village: str | None, cadence: str,
+                 day: int, from_on: str, revised_by: str) -> None:
+        self.cadre_id, self.rank, self.place, self.village = cadre_id, rank, place, village
+        self.cadence, self.day, self.effective_on = cadence, day, from_on
 
     def end(self, ends_on: str, ended_by: str) -> None:
         if self.ends_on is not None:

@@ -36,7 +36,7 @@ STORED_EVENTS: dict[type, tuple[str, ...]] = {
     ReviewMinutes: ("Recorded",),
     ContactTarget: ("Registered", "Revised", "Archived"),
     TargetRegister: ("Opened",),
-    ReceptionSchedule: ("Set", "Ended"),
+    ReceptionSchedule: ("Set", "Revised", "Ended"),
     Reception: ("Recorded",),
     ResearchTopic: ("Assigned",),
     ResearchReport: ("Filed",),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from datetime import date, timedelta
 
 import httpx
@@ -66,9 +67,8 @@ def test_during_a_campaign_the_phone_lists_its_households_first(
     made = httpx.post(f"{server.url}/api/v1/campaigns", json=window, headers={"Authorization": f"Bearer {bearer}"})
     assert made.status_code == 201, made.text
     children = {h["id"] for h in seeded.households if "left_behind_child" in h["tags"]}
-    wait_until(lambda: {str(i["household_id"]) for i in api_get(
-        server, bearer, f"/campaigns/{made.json()['result']['id']}/households", limit=500).json()["items"]} >= children,
-        timeout=20)
+    progress = listed_campaign(server, bearer, made.json()["result"]["id"])
+    assert progress["households"] >= len(children), progress
     phone_log_in(page)
     rows = page.get_by_test_id("due-list").locator("li")
     # (the other test's campaign, if it ran first, closes sooner and is the one shown)
@@ -81,3 +81,16 @@ def test_during_a_campaign_the_phone_lists_its_households_first(
     page.screenshot(path=str(artifacts / "pwa-today-campaign.png"))
     rows.first.get_by_role("link", name="走访打卡").click()
     expect(page.get_by_label("走访方式")).to_have_value("festival")
+
+
+def listed_campaign(server: Server, bearer: str, campaign_id: str, timeout: float = 20) -> dict:
+    """The campaign's progress once the read model lists it (a moment after the command: until then the
+    answer is 404, which is waited out); any other answer, or no listing within `timeout` s, fails with it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = api_get(server, bearer, f"/campaigns/{campaign_id}")
+        if answer.status_code == 200:
+            return answer.json()
+        assert answer.status_code == 404, f"GET /campaigns/{campaign_id}: {answer.status_code} {answer.text}"
+        assert time.monotonic() < deadline, f"campaign {campaign_id} not listed after {timeout} s: {answer.text}"
+        time.sleep(0.1)

@@ -1,12 +1,14 @@
 """The reception days page (接访日) and the stays tab (蹲点) in Debian's Chromium against the real server
 (conftest.py): an admin sets a monthly reception day for a cadre, records the reception of this month's
 day (its issue enters the issue ledger), sees every earlier month's day flagged missed, downloads the
-reception ledger, ends the schedule; the stays tab shows a cadre's days stayed as the API counts them."""
+reception ledger, changes the schedule to a weekly day from today (the earlier months keep their verdicts;
+a change from yesterday is refused with its reason), ends it; the stays tab shows a cadre's days stayed as
+the API counts them."""
 from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -42,7 +44,7 @@ def test_an_admin_sets_reception_days_records_one_and_sees_the_missed_ones(
     form.get_by_label("开始日期").fill(f"{today.year}-01-01")
     page.get_by_test_id("schedule-submit").click()
     expect(page.get_by_test_id("receptions-note")).to_have_text("已保存接访日安排。")
-    schedule = page.locator(f"tr[data-schedule={PLACE}]")
+    schedule = page.locator(f"tr[data-place={PLACE}]")
     expect(schedule).to_contain_text("每月1日")
 
     page.get_by_test_id("reception-new").click()
@@ -86,9 +88,36 @@ def test_an_admin_sets_reception_days_records_one_and_sees_the_missed_ones(
     statuses = [row[-1] for row in ledger[1:] if row[2] == "赵东片"]
     assert statuses.count("已接访") == 1 and statuses.count("未按期接访") == len(missed)
 
-    schedule.get_by_role("button", name="结束").click()
+    # Changed to a weekly day from today on: the months before keep their verdicts.
+    schedule.get_by_test_id("schedule-revise").click()
+    revision = schedule.get_by_test_id("schedule-revision-form")
+    revision.get_by_label("周期").select_option("weekly")
+    revision.locator("select[name=day]").select_option(str(today.isoweekday()))
+    expect(revision.get_by_label("自何日起")).to_have_value(today.isoformat())
+    expect(revision.get_by_label("接访地点")).to_have_value(PLACE)  # the form starts from the schedule's terms
+    expect(revision.locator("select[name=receiver]")).to_have_value(f"cadre:{cadre_id}")
+    page.screenshot(path=str(artifacts / "admin-receptions-revise.png"))
+    revision.get_by_test_id("schedule-revision-submit").click()
+    expect(page.get_by_test_id("receptions-note")).to_have_text(f"已修改接访日安排，{today.isoformat()} 起按新安排。")
+    expect(schedule).to_contain_text(f"（{today.isoformat()} 起）")
+    [revised] = [s for s in api_get(server, bearer, "/reception-schedules").json()["items"] if s["place"] == PLACE]
+    assert (revised["cadence"], revised["day"], revised["effective_on"]) == ("weekly", today.isoweekday(),
+                                                                             today.isoformat())
+    wait_until(lambda: [r["month"] for r in api_get(server, bearer, "/receptions/report", cadre_id=cadre_id)
+                        .json()["items"] if r["missed"] and r["month"] < month] == [r["month"] for r in missed],
+               timeout=10)
+    # A revision from yesterday would re-judge a past day: the form says why it is refused.
+    schedule.get_by_test_id("schedule-revise").click()
+    revision.get_by_label("自何日起").evaluate("(input, day) => { input.min = ''; input.value = day; }",
+                                          (today - timedelta(days=1)).isoformat())
+    revision.get_by_test_id("schedule-revision-submit").click()
+    expect(page.get_by_test_id("schedules-error")).to_contain_text("已过去的接访日不重新评判")
+    revision.get_by_role("button", name="取消").click()
+
+    schedule.get_by_test_id("schedule-end").click()
+    schedule.get_by_test_id("schedule-ending-submit").click()
     expect(page.get_by_test_id("receptions-note")).to_have_text("已结束该接访日安排。")
-    expect(schedule).to_contain_text(today.isoformat())
+    expect(schedule.locator("td").nth(4)).to_have_text(today.isoformat())
 
 
 def test_the_stays_tab_shows_each_cadres_days_stayed(desktop: Page, server: Server, admin_seeded: AdminSeeded):

@@ -1,5 +1,5 @@
 // Reception days (接访日): the county's recurring reception schedules (set one for a cadre or a rank,
-// end one), the receptions held in a period (record one: its issue enters the issue ledger), the report
+// change one from a day on, end one), the receptions held in a period (record one: its issue enters the issue ledger), the report
 // of held against scheduled by cadre and month with the missed days flagged, and the reception ledger.
 import { useState } from 'preact/hooks';
 import { at } from './i18n.js';
@@ -10,7 +10,7 @@ import { placeName, usePlaces } from './places.js';
 import { periodOptions } from './periods.js';
 import { periodLabel } from './leaderboards.jsx';
 import { ExportButtons } from './compliance.jsx';
-import { scheduleBody, scheduleWhen } from './receptions.js';
+import { receiverOf, reviseBody, scheduleBody, scheduleWhen } from './receptions.js';
 import { MAX_RESIDENTS, receptionPayload } from '../lib/reception.js';
 
 const RANKS = codes('rank');
@@ -41,12 +41,93 @@ export function Receptions() {
   );
 }
 
+/** One card of the page: a title, an optional hint, an error, and what it holds. */
+function Card({ testid, title, hint, error, errorTestid, children }) {
+  return (
+    <section class="card" data-testid={testid}>
+      <h2>{title}</h2>
+      {hint && <p class="hint">{hint}</p>}
+      {error && <p class="error" data-testid={errorTestid}>{error}</p>}
+      {children}
+    </section>
+  );
+}
+
+/** A form behind a button: the button (`opener`) opens it, its cancel or a successful `submit` (which
+ * answers true) closes it. Test ids: `${testid}-form`, `${testid}-submit`. */
+function Opened({ opener, openerTestid, testid, submitLabel, submit, children, inline = false }) {
+  const [open, setOpen] = useState(false);
+  const send = async (event) => {
+    event.preventDefault();
+    if (await submit(Object.fromEntries(new FormData(event.currentTarget)))) setOpen(false);
+  };
+  if (!open) {
+    return (
+      <button type="button" class={inline ? 'link' : ''} onClick={() => setOpen(true)} data-testid={openerTestid}>
+        {opener}
+      </button>
+    );
+  }
+  return (
+    <form class="filters" onSubmit={send} data-testid={`${testid}-form`}>
+      {children}
+      <button class="primary-inline" data-testid={`${testid}-submit`}>{submitLabel}</button>
+      <button type="button" class="link" onClick={() => setOpen(false)}>{at('cancel')}</button>
+    </form>
+  );
+}
+
+/** Who, where and when: the fields a schedule is set or revised with (`schedule`: its current terms). */
+function ScheduleFields({ cadres, schedule }) {
+  const [cadence, setCadence] = useState(schedule?.cadence || 'monthly');
+  // (options marked `selected`: a select's defaultValue is not applied to options rendered after it)
+  const receiver = schedule ? receiverOf(schedule) : '';
+  const weekday = schedule?.cadence === 'weekly' ? schedule.day : 1;
+  return (
+    <>
+      <label>
+        {at('schedule_receiver')}
+        <select name="receiver" required>
+          <option value="">—</option>
+          <optgroup label={at('schedule_by_rank')}>
+            {RANKS.map((r) => <option value={`rank:${r}`} selected={receiver === `rank:${r}`}>{label('rank', r)}</option>)}
+          </optgroup>
+          <optgroup label={at('cadre')}>
+            {cadres.map((c) => <option value={`cadre:${c.id}`} selected={receiver === `cadre:${c.id}`}>{c.name}</option>)}
+          </optgroup>
+        </select>
+      </label>
+      <label>
+        {at('reception_place')}
+        <input name="place" required maxLength={200} defaultValue={schedule?.place} />
+      </label>
+      {schedule?.village && <input type="hidden" name="village" value={schedule.village} />}
+      <label>
+        {at('schedule_cadence')}
+        <select name="cadence" value={cadence} onChange={(e) => setCadence(e.currentTarget.value)}>
+          <option value="monthly">{at('schedule_cadence_monthly')}</option>
+          <option value="weekly">{at('schedule_cadence_weekly')}</option>
+        </select>
+      </label>
+      <label>
+        {at('schedule_day')}
+        {cadence === 'weekly' ? (
+          <select name="day">
+            {[1, 2, 3, 4, 5, 6, 7].map((d) => <option value={d} selected={d === weekday}>{at(`weekday_${d - 1}`)}</option>)}
+          </select>
+        ) : (
+          <input name="day" type="number" min="1" max="31" required
+            defaultValue={schedule?.cadence === 'monthly' ? schedule.day : undefined} />
+        )}
+      </label>
+    </>
+  );
+}
+
 function Schedules({ cadres, done }) {
   const { api } = useAdmin();
   const [items, setItems] = useState(null);
   const [error, setError] = useState(null);
-  const [adding, setAdding] = useState(false);
-  const [cadence, setCadence] = useState('monthly');
   useLive(['receptions'], async () => {
     try {
       setItems((await api.get('/reception-schedules')).items);
@@ -55,79 +136,29 @@ function Schedules({ cadres, done }) {
       setError(problem(e));
     }
   }, []);
-  const set = async (event) => {
-    event.preventDefault();
+  // Each action posts its body and says so; a refusal stays on the form with its reason.
+  const post = (path, message) => async (body) => {
     try {
-      await api.post('/reception-schedules', scheduleBody(Object.fromEntries(new FormData(event.currentTarget))));
+      await api.post(path, body);
       setError(null);
-      setAdding(false);
-      done(at('schedule_set'));
+      done(message(body));
+      return true;
     } catch (e) {
       setError(problem(e));
-    }
-  };
-  const end = (schedule) => async (event) => {
-    event.preventDefault();
-    try {
-      await api.post(`/reception-schedules/${schedule.schedule_id}/end`, {
-        ends_on: new FormData(event.currentTarget).get('ends_on'),
-        expected_version: schedule.version,
-      });
-      done(at('schedule_ended'));
-    } catch (e) {
-      setError(problem(e));
+      return false;
     }
   };
   return (
-    <section class="card" data-testid="schedules">
-      <h2>{at('schedules_title')}</h2>
-      <p class="hint">{at('schedules_hint')}</p>
-      {adding ? (
-        <form class="filters" onSubmit={set} data-testid="schedule-form">
-          <label>
-            {at('schedule_receiver')}
-            <select name="receiver" required>
-              <option value="">—</option>
-              <optgroup label={at('schedule_by_rank')}>
-                {RANKS.map((r) => <option value={`rank:${r}`}>{label('rank', r)}</option>)}
-              </optgroup>
-              <optgroup label={at('cadre')}>
-                {cadres.map((c) => <option value={`cadre:${c.id}`}>{c.name}</option>)}
-              </optgroup>
-            </select>
-          </label>
-          <label>
-            {at('reception_place')}
-            <input name="place" required maxLength={200} />
-          </label>
-          <label>
-            {at('schedule_cadence')}
-            <select name="cadence" value={cadence} onChange={(e) => setCadence(e.currentTarget.value)}>
-              <option value="monthly">{at('schedule_cadence_monthly')}</option>
-              <option value="weekly">{at('schedule_cadence_weekly')}</option>
-            </select>
-          </label>
-          <label>
-            {at('schedule_day')}
-            {cadence === 'weekly' ? (
-              <select name="day">
-                {[1, 2, 3, 4, 5, 6, 7].map((d) => <option value={d}>{at(`weekday_${d - 1}`)}</option>)}
-              </select>
-            ) : (
-              <input name="day" type="number" min="1" max="31" required />
-            )}
-          </label>
-          <label>
-            {at('schedule_starts_on')}
-            <input name="starts_on" type="date" required defaultValue={today()} />
-          </label>
-          <button class="primary-inline" data-testid="schedule-submit">{at('schedule_submit')}</button>
-          <button type="button" class="link" onClick={() => setAdding(false)}>{at('cancel')}</button>
-        </form>
-      ) : (
-        <button type="button" onClick={() => setAdding(true)} data-testid="schedule-new">{at('schedule_new')}</button>
-      )}
-      {error && <p class="error" data-testid="schedules-error">{error}</p>}
+    <Card testid="schedules" title={at('schedules_title')} hint={at('schedules_hint')} error={error}
+      errorTestid="schedules-error">
+      <Opened opener={at('schedule_new')} openerTestid="schedule-new" testid="schedule" submitLabel={at('schedule_submit')}
+        submit={(fields) => post('/reception-schedules', () => at('schedule_set'))(scheduleBody(fields))}>
+        <ScheduleFields cadres={cadres} />
+        <label>
+          {at('schedule_starts_on')}
+          <input name="starts_on" type="date" required defaultValue={today()} />
+        </label>
+      </Opened>
       {items && (
         <table class="grid compact">
           <thead>
@@ -138,18 +169,38 @@ function Schedules({ cadres, done }) {
           </thead>
           <tbody>
             {items.map((s) => (
-              <tr data-schedule={s.place}>
+              <tr data-schedule={s.schedule_id} data-place={s.place}>
                 <td>{s.rank ? at('schedule_every_rank', { rank: label('rank', s.rank) }) : s.name || s.cadre_id}</td>
                 <td>{s.place}</td>
-                <td>{scheduleWhen(s, at)}</td>
+                <td>
+                  {scheduleWhen(s, at)}
+                  {s.effective_on && <span class="hint">{at('schedule_effective', { day: s.effective_on })}</span>}
+                </td>
                 <td>{s.starts_on}</td>
                 <td>{s.ends_on || '—'}</td>
                 <td>
                   {!s.ends_on && (
-                    <form class="inline" onSubmit={end(s)}>
-                      <input name="ends_on" type="date" required defaultValue={today()} aria-label={at('schedule_ends_on')} />
-                      <button>{at('schedule_end')}</button>
-                    </form>
+                    <>
+                      <Opened inline opener={at('schedule_revise')} openerTestid="schedule-revise"
+                        testid="schedule-revision" submitLabel={at('schedule_submit')}
+                        submit={(fields) => post(`/reception-schedules/${s.schedule_id}/revise`,
+                          (body) => at('schedule_revised', { day: body.from_on }))(reviseBody(fields, s.version))}>
+                        <ScheduleFields cadres={cadres} schedule={s} />
+                        <label>
+                          {at('schedule_from_on')}
+                          <input name="from_on" type="date" required min={today()} defaultValue={today()} />
+                        </label>
+                      </Opened>
+                      <Opened inline opener={at('schedule_end')} openerTestid="schedule-end" testid="schedule-ending"
+                        submitLabel={at('schedule_end')}
+                        submit={(fields) => post(`/reception-schedules/${s.schedule_id}/end`, () => at('schedule_ended'))(
+                          { ends_on: fields.ends_on, expected_version: s.version })}>
+                        <label>
+                          {at('schedule_ends_on')}
+                          <input name="ends_on" type="date" required defaultValue={today()} />
+                        </label>
+                      </Opened>
+                    </>
                   )}
                 </td>
               </tr>
@@ -157,7 +208,7 @@ function Schedules({ cadres, done }) {
           </tbody>
         </table>
       )}
-    </section>
+    </Card>
   );
 }
 
@@ -174,9 +225,7 @@ function Report({ period }) {
     }
   }, [period]);
   return (
-    <section class="card" data-testid="reception-report">
-      <h2>{at('reception_report_title')}</h2>
-      {error && <p class="error">{error}</p>}
+    <Card testid="reception-report" title={at('reception_report_title')} error={error}>
       {rows && !rows.length && <p class="empty">{at('reception_report_empty')}</p>}
       {rows && rows.length > 0 && (
         <table class="grid compact">
@@ -210,7 +259,7 @@ function Report({ period }) {
           </tbody>
         </table>
       )}
-    </section>
+    </Card>
   );
 }
 
@@ -219,7 +268,6 @@ function Held({ period, cadres, done }) {
   const places = usePlaces();
   const [state, setState] = useState({ items: null, next: null });
   const [error, setError] = useState(null);
-  const [recording, setRecording] = useState(false);
   const load = async (after) => {
     try {
       const page = await api.get('/receptions', { period, limit: 100, after });
@@ -229,71 +277,63 @@ function Held({ period, cadres, done }) {
     }
   };
   useLive(['receptions'], () => load(null), [period]);
-  const record = async (event) => {
-    event.preventDefault();
-    const fields = Object.fromEntries(new FormData(event.currentTarget));
+  const record = async (fields) => {
     try {
       await api.post('/receptions', receptionPayload(fields, new Date(fields.occurred_at).toISOString()));
       setError(null);
-      setRecording(false);
       done(at('reception_recorded'));
+      return true;
     } catch (e) {
       setError(problem(e));
+      return false;
     }
   };
   const villages = Object.keys(places.names).filter((code) => code.length === 12).sort();
   return (
-    <section class="card" data-testid="receptions-held">
-      <h2>{at('receptions_held_title')}</h2>
-      {recording ? (
-        <form class="filters" onSubmit={record} data-testid="reception-form">
-          <label>
-            {at('reception_receiver')}
-            <select name="receiver_id" required>
+    <Card testid="receptions-held" title={at('receptions_held_title')} error={error} errorTestid="reception-error">
+      <Opened opener={at('reception_new')} openerTestid="reception-new" testid="reception" submitLabel={at('reception_record')}
+        submit={record}>
+        <label>
+          {at('reception_receiver')}
+          <select name="receiver_id" required>
+            <option value="">—</option>
+            {cadres.map((c) => <option value={c.id}>{c.name}</option>)}
+          </select>
+        </label>
+        <label>
+          {at('reception_time')}
+          <input name="occurred_at" type="datetime-local" required defaultValue={`${today()}T09:00`} />
+        </label>
+        <label>
+          {at('reception_place')}
+          <input name="place" required maxLength={200} />
+        </label>
+        <label>
+          {at('village')}
+          {villages.length ? (
+            <select name="village">
               <option value="">—</option>
-              {cadres.map((c) => <option value={c.id}>{c.name}</option>)}
+              {villages.map((code) => <option value={code}>{placeName(places, code)}</option>)}
             </select>
-          </label>
-          <label>
-            {at('reception_time')}
-            <input name="occurred_at" type="datetime-local" required defaultValue={`${today()}T09:00`} />
-          </label>
-          <label>
-            {at('reception_place')}
-            <input name="place" required maxLength={200} />
-          </label>
-          <label>
-            {at('village')}
-            {villages.length ? (
-              <select name="village">
-                <option value="">—</option>
-                {villages.map((code) => <option value={code}>{placeName(places, code)}</option>)}
-              </select>
-            ) : (
-              <input name="village" pattern="\d{12}" />
-            )}
-          </label>
-          <label>
-            {at('reception_residents')}
-            <input name="residents" type="number" min="0" max={MAX_RESIDENTS} required defaultValue="0" />
-          </label>
-          <label>
-            {at('reception_issue_category')}
-            <select name="category">
-              {fieldCodes('issue_category').map((code) => <option value={code}>{fieldLabel('issue_category', code)}</option>)}
-            </select>
-          </label>
-          <label>
-            {at('reception_issue_summary')}
-            <input name="summary" maxLength={200} placeholder={at('reception_issue_none')} />
-          </label>
-          <button class="primary-inline" data-testid="reception-submit">{at('reception_record')}</button>
-          <button type="button" class="link" onClick={() => setRecording(false)}>{at('cancel')}</button>
-        </form>
-      ) : (
-        <button type="button" onClick={() => setRecording(true)} data-testid="reception-new">{at('reception_new')}</button>
-      )}
-      {error && <p class="error" data-testid="reception-error">{error}</p>}
+          ) : (
+            <input name="village" pattern="\d{12}" />
+          )}
+        </label>
+        <label>
+          {at('reception_residents')}
+          <input name="residents" type="number" min="0" max={MAX_RESIDENTS} required defaultValue="0" />
+        </label>
+        <label>
+          {at('reception_issue_category')}
+          <select name="category">
+            {fieldCodes('issue_category').map((code) => <option value={code}>{fieldLabel('issue_category', code)}</option>)}
+          </select>
+        </label>
+        <label>
+          {at('reception_issue_summary')}
+          <input name="summary" maxLength={200} placeholder={at('reception_issue_none')} />
+        </label>
+      </Opened>
       {state.items && (
         <table class="grid compact">
           <thead>
@@ -317,6 +357,6 @@ function Held({ period, cadres, done }) {
       )}
       {state.items && !state.items.length && <p class="empty">{at('receptions_none')}</p>}
       {state.next && <button onClick={() => load(state.next)}>{at('more')}</button>}
-    </section>
+    </Card>
   );
 }

@@ -88,6 +88,8 @@ REQUESTS = {
     "refuse_proposal": {"json": {"reason": "已在册", "expected_version": 1}},
     "department_rename": {"json": {"name": "改名局"}},
     "end_reception_schedule": {"json": {"ends_on": "2026-12-31", "expected_version": 1}},
+    "revise_reception_schedule": {"json": {"rank": "staff", "place": "联系点", "cadence": "monthly", "day": 10,
+                                           "from_on": "2099-01-01", "expected_version": 1}},
     "revise_target": {"json": {"name": "改名企业", "township": "910001001", "expected_version": 1}},
     "archive_target": {"json": {"reason": "已注销", "expected_version": 1}},
     "decide_issue": {"json": {"month": "2026-06", "department": "县民政局", "decision": "限期办结",

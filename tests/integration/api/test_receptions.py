@@ -162,3 +162,74 @@ async def test_the_phone_sends_a_reception_through_sync_once_with_its_issue(api:
     assert [(r["receiver_id"], r["residents"]) for r in held] == [(str(api.cadre_actor().cadre_id), 4)]
     issue = (await admin.get(f"/api/v1/issues/{held[0]['issue_ids'][0]}")).json()
     assert (issue["summary"], issue["source_kind"], issue["village"]) == ("村口路灯坏了", "reception", VILLAGE)
+
+
+async def test_a_revised_schedule_judges_the_days_from_its_change_on_and_keeps_the_past(api: Api, database_url):
+    admin = await api.client("county_admin")
+    start, _ = _last_month()
+    today = datetime.now(SHANGHAI).date()
+    with clock.at(start - timedelta(days=20)):
+        cadre = api._applied(api.execute(COUNTY_A, c.EnrolCadre(command_id=uuid.uuid4(), name="改期干部",
+                                                                  rank="deputy_section_chief", unit="县委组织部")))
+    # (a rank no other test's schedule names: only this schedule expects the cadre)
+    made = await admin.post("/api/v1/reception-schedules", json={
+        "cadre_id": str(cadre), "place": "旧接访点", "cadence": "monthly", "day": 1,
+        "starts_on": start.date().isoformat()})
+    assert made.status_code == 201, made.text
+    schedule = made.json()["result"]["id"]
+    await wait_for_projections(database_url, COUNTY_A)
+
+    async def months() -> list[tuple]:
+        rows = []
+        for month in (start.strftime("%Y-%m"), today.strftime("%Y-%m")):
+            rows += [(r["month"], r["scheduled"], r["missed"], r["upcoming"], [(m["day"], m["place"]) for m in
+                     r["missed_days"]]) for r in (await admin.get("/api/v1/receptions/report", params={
+                         "period": month, "cadre_id": str(cadre)})).json()["items"]]
+        return rows
+
+    before = await months()
+    assert before[0] == (start.strftime("%Y-%m"), 1, 1, 0, [(start.date().isoformat(), "旧接访点")])
+
+    # Bad revisions answer 4xx with a reason naming what to change; none changes the schedule.
+    good = {"cadre_id": str(cadre), "place": "新接访点", "cadence": "weekly", "day": today.isoweekday(),
+            "from_on": today.isoformat(), "expected_version": 1}
+    path = f"/api/v1/reception-schedules/{schedule}/revise"
+    past = await admin.post(path, json={**good, "from_on": (today - timedelta(days=1)).isoformat()})
+    assert past.status_code == 422 and past.json()["type"].endswith("/rejected"), past.text
+    assert f"today ({today.isoformat()}) or later" in past.json()["detail"] and past.json()["detail_zh"], past.text
+    for change, field in (({"day": 8}, "day"), ({"rank": "staff"}, ""), ({"cadence": "daily"}, "cadence"),
+                          ({"from_on": "soon"}, "from_on"), ({"place": ""}, "place")):
+        answer = await admin.post(path, json={**good, **change})
+        assert answer.status_code == 422, (change, answer.text)
+        assert field in {e["field"] for e in answer.json().get("errors", [])} or field == "", (change, answer.json())
+    stale = await admin.post(path, json={**good, "expected_version": 2})
+    assert stale.status_code == 409, stale.text
+    missing = await admin.post(f"/api/v1/reception-schedules/{uuid.uuid4()}/revise", json=good)
+    assert missing.status_code == 404, missing.text
+    assert (await (await api.client("cadre")).post(path, json=good)).status_code == 403
+
+    revised = await admin.post(path, json=good)
+    assert revised.status_code == 200, revised.text
+    await wait_for_projections(database_url, COUNTY_A)
+    [listed] = [s for s in (await admin.get("/api/v1/reception-schedules")).json()["items"]
+                if s["schedule_id"] == schedule]
+    assert (listed["place"], listed["cadence"], listed["day"], listed["effective_on"], listed["version"]) == (
+        "新接访点", "weekly", today.isoweekday(), today.isoformat(), 2)
+    # Last month is judged as it was; this month by the old terms before today and the new ones from today.
+    after = await months()
+    assert after[0] == before[0]
+    days = [today.replace(day=d) for d in range(1, calendar.monthrange(today.year, today.month)[1] + 1)]
+    old = [d for d in days if d < today and d.day == 1]
+    new = [d for d in days if d >= today and d.isoweekday() == today.isoweekday()]
+    assert after[1:] == [(today.strftime("%Y-%m"), len(old) + len(new), len(old), len(new),
+                          [(d.isoformat(), "旧接访点") for d in old])]
+    # As of yesterday neither the schedule nor its revision was known (both were recorded today).
+    yesterday = (today - timedelta(days=1)).isoformat()
+    then = (await admin.get("/api/v1/reception-schedules", params={"as_of": yesterday})).json()["items"]
+    assert schedule not in {s["schedule_id"] for s in then}
+    # An ended schedule is not revised.
+    ended = await admin.post(f"/api/v1/reception-schedules/{schedule}/end",
+                             json={"expected_version": 2, "ends_on": today.isoformat()})
+    assert ended.status_code == 200, ended.text
+    again = await admin.post(path, json={**good, "expected_version": 3})
+    assert again.status_code == 422 and "cannot be revised" in again.json()["detail"], again.text

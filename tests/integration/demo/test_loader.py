@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from datetime import date
 
 import asyncpg
 import pytest
 from psycopg import sql
 
-from projections import campaigns, pairing, proposals, reviews, verdicts
+from projections import campaigns, pairing, proposals, receptions, reviews, targets, verdicts
+from projections.base import Period
 from services.county import EVENTS_PER_COMMAND, County
+from services.demo.contacts import COUNTY_RULES
 from services.demo.generator import DEPARTMENT_NAMES, generate
+from services.domain.values import REGISTER_KINDS
 from services.demo.loader import DEMO_PASSWORD, MARKER_ACCOUNT, load_demo
 from services.identity.users import verify_password
 from services.storage.database import connect
@@ -47,8 +51,12 @@ def event_counts(url: str) -> dict[str, int]:
 def test_every_generated_command_is_applied_with_its_event_and_receipt(demo_url, first_load, steps):
     assert first_load.commands == len(steps)
     assert first_load.outcomes == {"applied": len(steps)}
-    per_county = Counter(s.county for s in steps)
-    assert event_counts(demo_url) == {a: per_county[a] * EVENTS_PER_COMMAND for a in ADCODES}
+    per_county = Counter()
+    for step in steps:  # a reception raises its issues too; the first target opens the register
+        per_county[step.county] += EVENTS_PER_COMMAND + len(step.payload.get("issues", ()))
+    for adcode in ADCODES:
+        per_county[adcode] += any(s.county == adcode and s.command == "register_target" for s in steps)
+    assert event_counts(demo_url) == {a: per_county[a] for a in ADCODES}
 
 
 def test_events_carry_the_simulated_time_and_personal_fields_are_sealed(demo_url, first_load, steps):
@@ -164,6 +172,54 @@ def test_a_fresh_grassroots_demo_leaves_every_read_model_up_to_date(new_database
         short, voided = asyncio.run(_short_and_voided(url, adcode))
         assert short and all(c["shortfall"] > 0 for c in short), adcode
         assert voided and all(v["verdict"] == "voided" and v["void_reason"] for v in voided), (adcode, voided[:1])
+    # ... the register of contact targets, 五个一 and reception days (services/demo/contacts.py) in every county.
+    for adcode in ADCODES:
+        asyncio.run(_contacts_and_receptions(url, adcode))
+
+
+async def _contacts_and_receptions(url: str, adcode: str) -> None:
+    conn = await asyncpg.connect(url)
+    schema = f"county_{adcode}"
+    try:
+        # Targets of every kind, each with its place and coordinates; some Party branches weak and scattered.
+        for kind in REGISTER_KINDS:
+            listed = (await targets.page(conn, schema, kind=kind, limit=1000))["items"]
+            assert listed and all(t["township"] and t["lat"] is not None for t in listed), (adcode, kind)
+        weak = (await targets.page(conn, schema, kind="party_branch", weak=True, limit=1000))["items"]
+        strong = (await targets.page(conn, schema, kind="party_branch", weak=False, limit=1000))["items"]
+        assert weak and strong, adcode
+        # Pairings and check-ins naming targets of the register, judged like any check-in.
+        paired = {r["target_kind"] for r in await conn.fetch(
+            f"SELECT DISTINCT target_kind FROM {schema}.pairing_pairings WHERE target_kind <> 'household'")}
+        assert paired >= {"party_branch", "enterprise", "talent", "project", "contact_point"}, (adcode, paired)
+        checked = await conn.fetch(
+            f"SELECT c.target_kind, c.verified, t.target_id IS NOT NULL AS registered FROM {schema}.verdicts_checkins c"
+            f" LEFT JOIN {schema}.targets_versions t ON t.target_id::text = c.target_id AND t.valid_to IS NULL"
+            " WHERE c.target_kind <> 'household'")
+        assert all(r["registered"] for r in checked), adcode
+        assert {r["target_kind"] for r in checked} == set(REGISTER_KINDS), adcode
+        assert {r["verified"] for r in checked} == {True, False}, adcode  # GPS verdicts as elsewhere
+        # Schedules: the minister on the 10th, section chiefs on the 20th, village cadres weekly.
+        plans = await receptions.schedules(conn, schema)
+        assert {(p["cadence"], p["day"], p["rank"]) for p in plans} == {
+            ("monthly", 10, None), ("monthly", 20, "section_chief"), ("weekly", 1, "village_cadre")}, adcode
+        # Receptions held against scheduled, with missed days flagged, residents received and issues raised.
+        rows = await receptions.report(conn, schema, Period(date(2026, 1, 1), date(2026, 11, 20)))
+        assert sum(r["held"] for r in rows) and sum(r["residents"] for r in rows), adcode
+        assert any(r["missed_days"] for r in rows) and sum(r["on_schedule"] for r in rows), adcode
+        routed = await conn.fetch(
+            f"SELECT route FROM {schema}.issues_versions WHERE source_kind = 'reception' AND valid_to IS NULL"
+            " AND route IS NOT NULL")
+        assert {"on_the_spot", "department"} <= {r["route"] for r in routed}, adcode
+        # 保亭 keeps the 五个一 rule: cadres' coverage of the five in a quarter.
+        rules = await conn.fetchval("SELECT rules->>'five_ones_period' FROM core.counties WHERE adcode = $1", adcode)
+        assert rules == COUNTY_RULES.get(adcode, {}).get("five_ones_period"), adcode
+        if rules:
+            five = (await targets.five_ones(conn, schema, Period(date(2026, 7, 1), date(2026, 9, 30)),
+                                            limit=1000))["items"]
+            assert any(f["covered"] == 5 for f in five) and any(f["covered"] < 5 for f in five), adcode
+    finally:
+        await conn.close()
 
 
 async def _short_and_voided(url: str, adcode: str) -> tuple[list[dict], list[dict]]:

@@ -37,7 +37,7 @@ def reception_histories(draw: Any) -> list[Any]:
     for made in range(1, draw(st.integers(3, 30)) + 1):
         moment += timedelta(minutes=draw(st.integers(1, 60 * 24 * 5)))
         active = [c for c in cadres if not c.departed]
-        action = draw(st.sampled_from(["enrol", "rank", "depart", "schedule", "schedule", "end", "receive",
+        action = draw(st.sampled_from(["enrol", "rank", "depart", "schedule", "schedule", "revise", "end", "receive",
                                        "receive", "receive"]))
         if not active:
             action = "enrol"
@@ -67,6 +67,17 @@ def reception_histories(draw: Any) -> list[Any]:
                     starts_on=(today + timedelta(days=draw(st.integers(-20, 20)))).isoformat(), set_by="admin")
                 plans.append(plan)
                 events += plan.collect_events()
+            elif action == "revise":  # new terms from today or a later day (the domain refuses earlier ones)
+                open_plans = [p for p in plans if p.ends_on is None]
+                if open_plans:
+                    plan = open_plans[draw(st.integers(0, len(open_plans) - 1))]
+                    weekly, named = draw(st.booleans()), draw(st.booleans())
+                    plan.revise(someone.id if named else None, None if named else draw(st.sampled_from(RANKS)),
+                                f"改后接访点{made}", None, "weekly" if weekly else "monthly",
+                                draw(st.integers(1, 7)) if weekly else draw(st.sampled_from([1, 15, 30, 31])),
+                                (today + timedelta(days=draw(st.sampled_from([0, 0, 1, 9])))).isoformat(),
+                                today.isoformat(), "admin")
+                    events += plan.collect_events()
             elif action == "end":
                 open_plans = [p for p in plans if p.ends_on is None]
                 if open_plans:
@@ -109,8 +120,12 @@ def fold(events: list[Any], as_of: date) -> list[tuple]:
         elif name(e) == "Cadre.Departed":
             states[e.originator_id].append((day, states[e.originator_id][-1][1], True))
         elif name(e) == "ReceptionSchedule.Set":
-            plans[e.originator_id] = {"cadre": e.cadre_id, "rank": e.rank, "cadence": e.cadence, "day": e.day,
-                                      "starts": date.fromisoformat(e.starts_on), "ends": None, "place": e.place}
+            plans[e.originator_id] = {"starts": date.fromisoformat(e.starts_on), "ends": None, "terms": [
+                (date.min, {"cadre": e.cadre_id, "rank": e.rank, "cadence": e.cadence, "day": e.day,
+                            "place": e.place})]}
+        elif name(e) == "ReceptionSchedule.Revised":  # the terms from its day on, over any revision before
+            plans[e.originator_id]["terms"].append((date.fromisoformat(e.from_on), {
+                "cadre": e.cadre_id, "rank": e.rank, "cadence": e.cadence, "day": e.day, "place": e.place}))
         elif name(e) == "ReceptionSchedule.Ended":
             plans[e.originator_id]["ends"] = date.fromisoformat(e.ends_on)
         elif name(e) == "Reception.Recorded":
@@ -139,10 +154,11 @@ def fold(events: list[Any], as_of: date) -> list[tuple]:
             now = state(cadre, day)
             if now is None or now[1]:
                 continue
-            places = [p["place"] for p in sorted(plans.values(), key=lambda p: p["starts"])
+            places = [t["place"] for p in sorted(plans.values(), key=lambda p: p["starts"])
                       if p["starts"] <= day and (p["ends"] is None or day <= p["ends"])
-                      and _falls_on(p["cadence"], p["day"], day)
-                      and (p["cadre"] == cadre if p["cadre"] is not None else p["rank"] == now[0])]
+                      for t in [[terms for since, terms in p["terms"] if since <= day][-1]]
+                      if _falls_on(t["cadence"], t["day"], day)
+                      and (t["cadre"] == cadre if t["cadre"] is not None else t["rank"] == now[0])]
             if places:
                 r = row(cadre, day)
                 r["scheduled"] += 1

@@ -12,6 +12,7 @@ from services.demo.generator import CHINA, DEMO_UNTIL, DEPARTMENT_NAMES, FESTIVA
 from services.demo.geography import contains, distance_m, hainan
 from services.domain import clock
 from services.domain.commands import COMMANDS
+from services.domain.reception import reception_issue_id
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,8 @@ def test_expected_versions_follow_each_aggregate(steps):
     for step in steps:
         if "expected_version" not in step.payload:
             versions[step.command_id] = 1
+            for index in range(len(step.payload.get("issues", ()))):  # a reception raises its issues
+                versions[reception_issue_id(step.command_id, index)] = 1
             continue
         target = next(v for k, v in step.payload.items() if k.endswith("_id") and k != "command_id")
         assert step.payload["expected_version"] == versions[target]
@@ -150,17 +153,20 @@ def test_interviews_are_on_tuesdays_by_rank(steps):
 
 def issue_fates(steps):
     """(county, route, final state) of every issue, and the Routed / Resolved steps."""
-    state, route = {}, {}
+    state, route, county = {}, {}, {}
     for s in steps:
-        if s.command == "raise_issue":
-            state[s.command_id], route[s.command_id] = "raised", None
-        elif s.command.endswith("_issue"):
+        raised = [s.command_id] if s.command == "raise_issue" else [
+            reception_issue_id(s.command_id, n) for n in range(len(s.payload.get("issues", ())))]
+        for issue in raised:  # in the field, or at a reception
+            state[issue], route[issue], county[issue] = "raised", None, s.county
+        if raised:
+            continue
+        if s.command.endswith("_issue"):
             issue = s.payload["issue_id"]
             state[issue] = {"route": "routed", "decide": "routed", "resolve": "resolved", "reply": "replied",
                             "rate": "rated", "reopen": "reopened"}[s.command.removesuffix("_issue")]
             # a review's decision routes its issue to a department
             route[issue] = "department" if s.command == "decide_issue" else s.payload.get("route", route[issue])
-    county = {s.command_id: s.county for s in steps if s.command == "raise_issue"}
     return Counter((county[i], route[i], state[i]) for i in state)
 
 

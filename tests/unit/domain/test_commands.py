@@ -60,6 +60,8 @@ VALID: dict[str, dict] = {
     "archive_target": {"target_id": ID, "expected_version": 2, "reason": "村改居后撤并"},
     "set_reception_schedule": {"rank": "village_cadre", "place": "村委会", "cadence": "weekly", "day": 1,
                                "starts_on": "2026-01-01"},
+    "revise_reception_schedule": {"schedule_id": ID, "expected_version": 1, "cadre_id": ID, "place": "联系点",
+                                  "cadence": "monthly", "day": 20, "from_on": "2026-06-01"},
     "end_reception_schedule": {"schedule_id": ID, "expected_version": 1, "ends_on": "2026-12-31"},
     "record_reception": {"occurred_at": "2026-03-05T10:00:00+08:00", "place": "县委组织部接访室", "residents": 4,
                          "issues": [{"category": "道路", "summary": "村道坑洼", "village": "469029100201"}]},

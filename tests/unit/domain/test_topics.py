@@ -23,7 +23,7 @@ CONTRACT_EVENTS = {
     "ReviewMinutes": {"Recorded"},
     "ContactTarget": {"Registered", "Revised", "Archived"},
     "TargetRegister": {"Opened"},
-    "ReceptionSchedule": {"Set", "Ended"},
+    "ReceptionSchedule": {"Set", "Revised", "Ended"},
     "Reception": {"Recorded"},
     "ResearchTopic": {"Assigned"},
     "ResearchReport": {"Filed"},
