@@ -775,7 +775,11 @@ class County(Application[UUID]):
     def enter_assessment_score(self, command: c.EnterAssessmentScore, actor: Actor, work: Work) -> None:
         """A democratic evaluation or opinion poll score of a cadre of this county (one who has departed
         still gets the score of a period they served in)."""
-        work.get(Cadre, command.cadre_id, CADRE)
+        try:
+            work.get(Cadre, command.cadre_id, CADRE)
+        except NotFound:
+            raise NotFound("cadre_not_found", f"cadre_id：本县没有编号为 {command.cadre_id} 的干部",
+                           f"cadre_id: no cadre {command.cadre_id} in this county", field="cadre_id") from None
         work.created(AssessmentScore(id=command.command_id, cadre_id=command.cadre_id, period=command.period,
                                      part=command.part, score=command.score, entered_by=actor.user_id))
 
