@@ -53,7 +53,8 @@ def test_an_admin_weighs_enters_scores_and_sees_the_ranked_board(
         page.get_by_label("排序依据").select_option("score")
         board = page.get_by_test_id("lb-cadres")
         expect(board).to_contain_text("民意调查")
-        name = next(c["name"] for c in api_get(server, bearer, "/cadres").json()["cadres"] if c["id"] == seeded.cadre_id)
+        cadres = api_get(server, bearer, "/cadres").json()["cadres"]
+        name = next(c["name"] for c in cadres if c["id"] == seeded.cadre_id)
         first = board.locator("tbody tr").first  # (60×90 + 40×80) / 100: the only cadre with scores ranks first
         expect(first).to_contain_text(name)
         expect(first.get_by_test_id("score")).to_have_text("86.0")
