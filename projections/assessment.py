@@ -27,10 +27,13 @@ to 0.1 after the score is computed. A township's score is the mean of the scores
 it (those with a score); the county's mean is the mean over all its cadres with a score.
 
 Cost: O(the county's cadres) for a board: each part is one grouped query over its read model (no loop
-over households); a changed weight changes no table, so the score follows a rules change at once.
+over households); a changed weight changes no table, so the score follows a rules change at once. The
+province's ranking reads each county's mean from `assessment_means`, computed again only for a county
+whose projected position or rules changed since (`county_mean`).
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -51,6 +54,12 @@ TABLES = [
     " part text NOT NULL, score int NOT NULL, entered_by text NOT NULL, recorded_at timestamptz NOT NULL)",
     "CREATE INDEX IF NOT EXISTS assessment_scores_period ON {schema}.assessment_scores"
     " (period_start, period_end, cadre_id, part, recorded_at)",
+    # The county's mean for a period as of a day, kept by `county_mean` (not by `apply`: it is a cache) with
+    # the basis it was computed on: the county's projected position and its rules. A new event or a rules
+    # change gives another basis, so the row is computed again when next asked.
+    "CREATE TABLE IF NOT EXISTS {schema}.assessment_means ("
+    " period_start date NOT NULL, period_end date NOT NULL, as_of_date date NOT NULL, basis text NOT NULL,"
+    " score float8, cadres int NOT NULL, scored int NOT NULL, PRIMARY KEY (period_start, period_end, as_of_date))",
 ]
 
 
@@ -179,9 +188,28 @@ async def townships(conn: AsyncConnection, schema: str, period: Period, *, limit
     return {"total": len(ranked), "weights": board["weights"], "items": ranked[offset:offset + limit]}
 
 
-async def county_mean(conn: AsyncConnection, schema: str, period: Period, *,
-                      as_of: date | None = None) -> dict[str, Any]:
-    """`{score, cadres, scored}`: the mean score of the county's cadres with a score."""
-    board = await cadres(conn, schema, period, limit=100_000, as_of=as_of)
+async def county_mean(conn: AsyncConnection, schema: str, period: Period, *, as_of: date | None = None,
+                      position: int | None = None, rules: Rules | None = None) -> dict[str, Any]:
+    """`{score, cadres, scored}`: the mean score of the county's cadres with a score, as of the day (default
+    today). With the county's projected `position` (`core.projection_positions`), the answer is kept in
+    `assessment_means` and read back while that position and the rules stay: a province's ranking then
+    costs one probe per county, and a county's cadres are scored again only after its figures moved."""
+    rules = rules or await load_rules(conn, adcode_of(schema))
+    day = reference_date(as_of)
+    basis = None if position is None else f"{position}:{hashlib.sha256(rules.model_dump_json().encode()).hexdigest()}"
+    if basis is not None:
+        kept = await conn.fetchrow(
+            f"SELECT score, cadres, scored FROM {schema}.assessment_means WHERE period_start = $1 AND period_end = $2"
+            " AND as_of_date = $3 AND basis = $4", period.start, period.end, day, basis)
+        if kept is not None:
+            return dict(kept)
+    board = await cadres(conn, schema, period, limit=100_000, as_of=day)
     values = [row["score"] for row in board["items"] if row["score"] is not None]
-    return {"score": _mean(values), "cadres": board["total"], "scored": len(values)}
+    mean = {"score": _mean(values), "cadres": board["total"], "scored": len(values)}
+    if basis is not None:
+        await conn.execute(
+            f"INSERT INTO {schema}.assessment_means VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (period_start, period_end, as_of_date) DO UPDATE SET basis = excluded.basis,"
+            " score = excluded.score, cadres = excluded.cadres, scored = excluded.scored",
+            period.start, period.end, day, basis, mean["score"], mean["cadres"], mean["scored"])
+    return mean

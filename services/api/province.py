@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from projections import assessment, rollup
 from projections.base import SHANGHAI, Period
+from projections.rules import Rules
 from services.county_map import county_outline, decoded
 from services.storage.connections import AsyncConnection
 from services.storage.names import county_schema
@@ -182,15 +183,23 @@ class ScoreQuery(AsOf):
           summary="The viewer's counties ranked by the mean composite assessment score (三维考核) of their cadres;"
                   " a county without assessment weights has score null and ranks last",
           description="Each item: `{rank, county, name, score, cadres, scored}` (no cadre, township or household"
-                      " data). Computed from each county's read models: one query set per county of the area.")
+                      " data). Each county's mean is kept until its figures or rules change: one probe per county.")
 async def province_scores(call: Call) -> Page:
     query: ScoreQuery = call.query
     area = area_of(call)
     async with reading(call) as conn:  # a period it cannot read answers 422
         period = Period.parse(query.period) if query.period else Period.year(datetime.now(SHANGHAI).year)
-        rows = [{"county": county["adcode"], "name": county["name"],
-                 **await assessment.county_mean(conn, county_schema(county["adcode"]), period, as_of=query.as_of)}
-                for county in await counties_of(conn, area)]
+        counties = await conn.fetch(
+            "SELECT adcode, name, rules FROM core.counties WHERE province_code = $1 AND starts_with(adcode, $2)"
+            " ORDER BY adcode", area.province, area.prefix)
+        # Positions live apart from the counties (on a Citus coordinator): read them on their own, not joined.
+        positions = dict(await conn.fetch("SELECT county, notification_id FROM core.projection_positions"
+                                          " WHERE county = ANY($1::text[])", [c["adcode"] for c in counties]))
+        rows = [{"county": county["adcode"], "name": county["name"], **await assessment.county_mean(
+                    conn, county_schema(county["adcode"]), period, as_of=query.as_of,
+                    position=positions.get(county["adcode"]),
+                    rules=Rules.from_stored(county["rules"], county["adcode"]))}
+                for county in counties]
     rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0.0), r["county"]))
     return whole_page([{"rank": i, **row} for i, row in enumerate(rows, start=1)])
 

@@ -121,4 +121,11 @@ async def test_the_leaderboards_rank_by_the_weighted_score_with_its_parts(api: A
     assert items[0]["county"] == COUNTY_A and items[0]["score"] is not None
     assert all(row["score"] is None for row in items[1:])  # the other county set no weights
     assert str(best) not in counties.text and "考核甲" not in counties.text
+    # Asked again it is the same (kept); once a score changes, the county's mean follows.
+    assert (await viewer.get("/api/v1/province/scores", params={"period": year})).json() == counties.json()
+    assert (await admin.post("/api/v1/assessment-scores", json={
+        "cadre_id": str(best), "period": year, "part": "poll", "score": 0})).status_code == 201
+    await wait_for_projections(database_url, COUNTY_A)
+    moved = (await viewer.get("/api/v1/province/scores", params={"period": year})).json()["items"][0]
+    assert moved["county"] == COUNTY_A and moved["score"] < items[0]["score"]
     assert (await admin.get("/api/v1/province/scores")).status_code == 403
