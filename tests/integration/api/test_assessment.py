@@ -112,6 +112,11 @@ async def test_the_leaderboards_rank_by_the_weighted_score_with_its_parts(api: A
     town = next(row for row in towns["items"] if row["township"] == township)
     assert town["score"] == round(sum(
         {r["cadre_id"]: r["score"] for r in again.json()["items"]}[row["cadre_id"]] for row in mine) / len(mine), 1)
+    # A cadre reads the boards, but not by the score (their colleagues' evaluations).
+    cadre = await api.client("cadre")
+    assert (await cadre.get("/api/v1/leaderboards/cadres", params={"period": year})).status_code == 200
+    for board_path in ("/api/v1/leaderboards/cadres", "/api/v1/leaderboards/townships"):
+        assert (await cadre.get(board_path, params={"by": "score", "period": year})).status_code == 403
     # The province ranks its counties by their mean score, and shows no cadre.
     viewer = await api.client("province_viewer")
     counties = await viewer.get("/api/v1/province/scores", params={"period": year})
