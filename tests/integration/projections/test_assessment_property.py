@@ -39,7 +39,7 @@ def assessment_histories(draw: Any) -> list[Any]:
     cadres: dict[uuid.UUID, Cadre] = {}
     topics: list[ResearchTopic] = []
     moment = START - timedelta(days=draw(st.integers(0, 40)))
-    for made in range(1, draw(st.integers(3, 30)) + 1):
+    for made in range(1, draw(st.integers(3, 24)) + 1):
         moment += timedelta(minutes=draw(st.integers(1, 60 * 24 * 8)))
         action = draw(st.sampled_from(["enrol", "score", "score", "score", "assign", "report", "depart"]))
         active = [i for i, cadre in cadres.items() if not cadre.departed]
@@ -141,7 +141,7 @@ async def check(url: str, schema: str, events: list[Any], chunks: list[int], bat
         await conn.close()
 
 
-@settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=assessment_histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=4),
        batch_size=st.integers(1, 40))
