@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { at } from './i18n.js';
 import { problem, ready, today, useAdmin, useLive } from './context.js';
 import { periodLabel } from './leaderboards.jsx';
+import { ExportButtons } from './compliance.jsx';
 
 export const PARTS = ['completeness', 'pairing', 'interviews', 'resolution', 'satisfaction', 'receptions', 'reports', 'evaluation', 'poll'];
 const ENTERED = ['evaluation', 'poll'];
@@ -81,6 +82,7 @@ export function Assessment() {
             ))}
           </select>
         </label>
+        <ExportButtons path="/exports/assessment" params={{ period }} />
       </div>
       {error && <p class="error" data-testid="assessment-error">{at('error', { detail: error })}</p>}
       {note && <p class="hint ok" data-testid="assessment-note">{note}</p>}

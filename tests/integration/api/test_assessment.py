@@ -5,6 +5,8 @@ nowhere); the cadres' and townships' leaderboards rank by the weighted score wit
 the province viewer ranks counties by their mean score and sees no cadre or household."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 from datetime import datetime, timedelta
@@ -112,6 +114,12 @@ async def test_the_leaderboards_rank_by_the_weighted_score_with_its_parts(api: A
     town = next(row for row in towns["items"] if row["township"] == township)
     assert town["score"] == round(sum(
         {r["cadre_id"]: r["score"] for r in again.json()["items"]}[row["cadre_id"]] for row in mine) / len(mine), 1)
+    # The assessment ledger (考核台账) lists the same ranking.
+    ledger = await admin.get("/api/v1/exports/assessment", params={"period": year, "format": "csv"})
+    assert ledger.status_code == 200, ledger.text
+    lines = list(csv.reader(io.StringIO(ledger.text.lstrip("\ufeff"))))
+    assert lines[0][:4] == ["名次", "姓名", "乡镇代码", "乡镇（街道）"] and "民意调查" in lines[0]
+    assert [line[1] for line in lines[1:]] == [row["name"] for row in again.json()["items"]]
     # A cadre reads the boards, but not by the score (their colleagues' evaluations).
     cadre = await api.client("cadre")
     assert (await cadre.get("/api/v1/leaderboards/cadres", params={"period": year})).status_code == 200
