@@ -27,7 +27,8 @@ to 0.1 after the score is computed. A township's score is the mean of the scores
 it (those with a score); the county's mean is the mean over all its cadres with a score.
 
 Cost: O(the county's cadres) for a board: each part is one grouped query over its read model (no loop
-over households); a changed weight changes no table, so the score follows a rules change at once. The
+over households); a changed weight changes no table, so the score follows a rules change at once, and every
+`as_of` is judged by the weights in force (history re-judged, as a rules change does elsewhere by a rebuild). The
 province's ranking reads each county's mean from `assessment_means`, computed again only for a county
 whose projected position or rules changed since (`county_mean`).
 """
