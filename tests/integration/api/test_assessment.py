@@ -9,11 +9,12 @@ import csv
 import io
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from projections.base import SHANGHAI
+from services.county import Actor
 from services.domain import commands as c
 from services.storage.database import connect
 
@@ -78,6 +79,18 @@ async def test_the_leaderboards_rank_by_the_weighted_score_with_its_parts(api: A
     best, worst = (api._applied(api.execute(COUNTY_A, c.EnrolCadre(
         command_id=uuid.uuid4(), name=name, rank="staff", unit="县委组织部", township=township)))
         for name in ("考核甲", "考核乙"))
+    # The best cadre keeps two pairings: one visited (verified) this period, one never visited (overdue).
+    as_best = Actor(user_id="t", roles=frozenset({"cadre"}), county=COUNTY_A, cadre_id=best)
+    for visited in (True, False):
+        home = api.household()
+        api._applied(api.execute(COUNTY_A, c.FormPairing(
+            command_id=uuid.uuid4(), cadre_id=best, target_kind="household", target_id=str(home),
+            programme="结穷亲", formed_on="2026-01-05")))
+        if visited:
+            api._applied(api.county_apps.get(COUNTY_A).execute(c.CheckIn(
+                command_id=uuid.uuid4(), target_kind="household", target_id=str(home), kind="home",
+                occurred_at=datetime.now(UTC) - timedelta(minutes=5),
+                position={"lat": 18.64, "lon": 109.70, "accuracy_m": 10, "provider": "gps"}), as_best))
     for cadre, evaluation, poll in ((best, 96, 100), (worst, 40, 50)):
         for part, score in (("evaluation", evaluation), ("poll", poll)):
             answer = await admin.post("/api/v1/assessment-scores", json={
@@ -87,10 +100,10 @@ async def test_the_leaderboards_rank_by_the_weighted_score_with_its_parts(api: A
     board = (await admin.get("/api/v1/leaderboards/cadres", params={
         "by": "score", "period": year, "limit": 500})).json()["items"]
     rows = {row["cadre_id"]: row for row in board}
-    # interviews: active, not interviewed this year → 0; no pairings, issues, receptions, topics → null
+    # interviews: active, not interviewed this year → 0; no issues, receptions, topics → null
     assert rows[str(best)] | {"rank": 0} == {
-        "rank": 0, "cadre_id": str(best), "name": "考核甲", "township": township, "score": 78.0, "completeness": None,
-        "pairing": None, "interviews": 0.0, "resolution": None, "satisfaction": None, "receptions": None,
+        "rank": 0, "cadre_id": str(best), "name": "考核甲", "township": township, "score": 78.0, "completeness": 50.0,
+        "pairing": 50.0, "interviews": 0.0, "resolution": None, "satisfaction": None, "receptions": None,
         "reports": None, "evaluation": 96.0, "poll": 100.0}
     assert rows[str(worst)]["score"] == 35.0  # (50×40 + 30×50 + 20×0) / 100
     assert rows[str(best)]["rank"] < rows[str(worst)]["rank"]
