@@ -91,6 +91,14 @@ async def test_the_leaderboards_rank_by_the_weighted_score_with_its_parts(api: A
                 command_id=uuid.uuid4(), target_kind="household", target_id=str(home), kind="home",
                 occurred_at=datetime.now(UTC) - timedelta(minutes=5),
                 position={"lat": 18.64, "lon": 109.70, "accuracy_m": 10, "provider": "gps"}), as_best))
+    # Both receive weekly on today's weekday (since three weeks ago, but in post only from today); only the
+    # worst received today: the day is past for neither, held by one.
+    for cadre in (best, worst):
+        api._applied(api.execute(COUNTY_A, c.SetReceptionSchedule(
+            command_id=uuid.uuid4(), cadre_id=cadre, place="联系点", cadence="weekly", day=today.isoweekday(),
+            starts_on=today - timedelta(days=21))))
+    api._applied(api.execute(COUNTY_A, c.RecordReception(
+        command_id=uuid.uuid4(), receiver_id=worst, occurred_at=datetime.now(UTC), place="联系点", residents=2)))
     for cadre, evaluation, poll in ((best, 96, 100), (worst, 40, 50)):
         for part, score in (("evaluation", evaluation), ("poll", poll)):
             answer = await admin.post("/api/v1/assessment-scores", json={
@@ -106,6 +114,7 @@ async def test_the_leaderboards_rank_by_the_weighted_score_with_its_parts(api: A
         "pairing": 50.0, "interviews": 0.0, "resolution": None, "satisfaction": None, "receptions": None,
         "reports": None, "evaluation": 96.0, "poll": 100.0}
     assert rows[str(worst)]["score"] == 35.0  # (50×40 + 30×50 + 20×0) / 100
+    assert rows[str(worst)]["receptions"] == 100.0  # held today (the weeks before, not yet in post)
     assert rows[str(best)]["rank"] < rows[str(worst)]["rank"]
     scores = [row["score"] for row in board]
     assert scores == sorted(scores, key=lambda s: (s is None, -(s or 0)))
