@@ -191,6 +191,13 @@ async def cadres(conn: AsyncConnection, schema: str, *, rank: str | None = None,
     return {"items": page, "next": page[-1]["cadre_id"] if len(rows) > limit else None}
 
 
+async def interviewed(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[UUID, int]:
+    """active cadre id -> their interviews this year by an interviewer of an expected rank, as judged on
+    the day (what the composite assessment's interview part counts against `interviews_per_year`)."""
+    rows = await _judged(conn, schema, as_of, {}, select="j.cadre_id, j.good_this")
+    return {r["cadre_id"]: r["good_this"] for r in rows}
+
+
 async def _mismatched(conn: AsyncConnection, schema: str, as_of: date | None, select: str,
                       tail: str) -> list[Record]:
     """This year's leader-to-cadre interviews whose interviewer lacked the expected rank (by the

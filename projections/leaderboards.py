@@ -419,7 +419,7 @@ async def _issues(conn: AsyncConnection, schema: str, key: str, period: Period,
 async def cadres(conn: AsyncConnection, schema: str, period: Period, *, by: str = "verified_visits", limit: int = 20,
                  offset: int = 0, as_of: date | None = None) -> dict[str, Any]:
     """Cadres ranked for the period: `{total, items: [{rank, cadre_id, name, township, figures…}]}`."""
-    known = await _known_cadres(conn, schema, as_of)
+    known = await known_cadres(conn, schema, as_of)
     visits = {UUID(k): v for k, v in (await _visits(conn, schema, "cadre", period, as_of)).items()}
     issues = await _issues(conn, schema, "raised_by", period, as_of)
     stayed = await stays_by_cadre(conn, schema, period, as_of=as_of)
@@ -441,7 +441,7 @@ async def township_place(conn: AsyncConnection, schema: str, period: Period, cad
     )
     if me is None or me["township"] is None:
         return None, 0
-    known = await _known_cadres(conn, schema, as_of, township=me["township"])
+    known = await known_cadres(conn, schema, as_of, township=me["township"])
     keys = list(known)
     visits = {UUID(k): v for k, v in (await _visits(conn, schema, "cadre", period, as_of,
                                                     [str(k) for k in keys])).items()}
@@ -451,7 +451,7 @@ async def township_place(conn: AsyncConnection, schema: str, period: Period, cad
     return (place, len(ranked)) if place is not None else (None, 0)
 
 
-async def _known_cadres(conn: AsyncConnection, schema: str, as_of: date | None,
+async def known_cadres(conn: AsyncConnection, schema: str, as_of: date | None,
                         township: str | None = None) -> dict[UUID, Record]:
     """cadre id -> its newest version as of the date (name, township, departed); only the cadres posted
     to `township` then when given."""

@@ -656,6 +656,31 @@ async def compliance(conn: AsyncConnection, schema: str, *, as_of: date | None =
     }
 
 
+async def by_cadre(conn: AsyncConnection, schema: str, *, cadre_ids: Sequence[UUID] | None = None,
+                   as_of: date | None = None) -> dict[UUID, tuple[int, int, int]]:
+    """cadre id -> (active pairings, of those not overdue, of those with a verified visit in their current
+    period) judged as of the day, grouped in SQL (the composite assessment's pairing and completeness parts);
+    only `cadre_ids` when given."""
+    until = _until("$1")
+    rows = await conn.fetch(
+        f"""
+        SELECT j.cadre_id, count(*) AS pairings, count(*) FILTER (WHERE j.status <> 'overdue') AS kept,
+               count(v.verified) AS verified
+        FROM {_judged(schema, until, 2)} j
+        -- one probe per pairing (a lateral with LIMIT, like `pairings`): never a join over every check-in
+        LEFT JOIN LATERAL (
+            SELECT true AS verified FROM {schema}.pairing_visits pv JOIN {schema}.verdicts_checkins vc USING (visit_id)
+            WHERE pv.pairing_id = j.pairing_id AND pv.period_start = j.current_start AND vc.verified
+              AND pv.recorded_at < {until} AND (pv.voided_at IS NULL OR pv.voided_at >= {until}) LIMIT 1
+        ) v ON true
+        WHERE $5::uuid[] IS NULL OR j.cadre_id = ANY($5::uuid[])
+        GROUP BY j.cadre_id
+        """,
+        recorded_before(as_of), *_cadences(reference_date(as_of)), None if cadre_ids is None else list(cadre_ids),
+    )
+    return {r["cadre_id"]: (r["pairings"], r["kept"], r["verified"]) for r in rows}
+
+
 async def summary(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[str, Any]:
     """County figures: pairings by status, % not overdue, cadres meeting every quota."""
     cadres = await quotas(conn, schema, as_of=as_of)

@@ -284,6 +284,18 @@ async def report(conn: AsyncConnection, schema: str, period: Period, *, cadre_id
     return sorted(rows.values(), key=lambda r: (r["month"], r["name"] or "", str(r["cadre_id"])))
 
 
+async def kept(conn: AsyncConnection, schema: str, period: Period, *,
+               as_of: date | None = None) -> dict[UUID, tuple[int, int]]:
+    """cadre id -> (scheduled reception days of the period already past on the day, of those held): the
+    composite assessment's reception part, summed over `report`'s months."""
+    kept_days: dict[UUID, tuple[int, int]] = {}
+    for row in await report(conn, schema, period, as_of=as_of):
+        due, held_days = kept_days.get(row["cadre_id"], (0, 0))
+        # a scheduled day is held (on_schedule), missed, or still to come
+        kept_days[row["cadre_id"]] = (due + row["on_schedule"] + row["missed"], held_days + row["on_schedule"])
+    return kept_days
+
+
 COLUMNS = "reception_id, receiver_id, occurred_at, place, village, residents, issue_ids, recorded_by, recorded_at"
 
 

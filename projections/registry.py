@@ -24,6 +24,7 @@ MODULES = [
     "receptions",
     "stays",
     "research",
+    "assessment",
     "rollup",  # last: it reads the county's other read models as they stand after the batch
 ]
 

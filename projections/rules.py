@@ -6,15 +6,22 @@ apply these rules to the raw evidence, so changing a rule and rebuilding re-judg
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from services.domain.values import VisitKind
 from services.storage.connections import AsyncConnection
 
 Cadence = Literal["monthly", "quarterly", "yearly"]
 # The visit kinds done in person (services/vocabulary/visit_kind.json): all but a phone call (电话).
 IN_PERSON: tuple[VisitKind, ...] = ("home", "chat", "forum", "reception", "stay", "festival", "petition")
+# The parts of the composite assessment (三维考核, projections/assessment.py): the projected figures, then
+# the scores admins enter per period (democratic evaluation 民主测评, opinion poll 民意调查).
+ASSESSMENT_PARTS = ("completeness", "pairing", "interviews", "resolution", "satisfaction", "receptions", "reports",
+                    "evaluation", "poll")
+AssessmentPart = Literal["completeness", "pairing", "interviews", "resolution", "satisfaction", "receptions",
+                         "reports", "evaluation", "poll"]
 
 
 class InvalidRules(ValueError):
@@ -80,6 +87,23 @@ class Rules(BaseModel):
     # The kinds of visit that count toward "visited" (coverage, completeness, leaderboards, rollup,
     # pairing compliance): the in-person ones. A phone call (电话) is a contact, not a visit.
     visit_kinds_counted: list[VisitKind] = Field(default_factory=lambda: list(IN_PERSON), min_length=1)
+
+    # The composite assessment (三维考核): each part's weight in whole percent, summing to 100 (Chongqing:
+    # results 60, democratic evaluation and opinion polls 30 ...). None (the default): no score.
+    assessment_weights: dict[AssessmentPart, Annotated[int, Field(ge=0, le=100)]] | None = Field(
+        None, description="the composite assessment's weight of each part, whole percent 0 to 100; the weights sum to"
+                    " 100 (a part left out weighs 0). Parts: " + ", ".join(ASSESSMENT_PARTS) + ". null: no score")
+
+    @field_validator("assessment_weights")
+    @classmethod
+    def _weights_sum_to_100(cls, weights: dict[str, int] | None) -> dict[str, int] | None:
+        if weights is None:
+            return None
+        total = sum(weights.values())
+        if total != 100:
+            raise PydanticCustomError("weights_sum", "the weights sum to {total}, not 100",
+                                      {"total": total, "zh": f"各项权重之和为 {total}，须为 100"})
+        return {part: weights[part] for part in ASSESSMENT_PARTS if part in weights}
 
     @classmethod
     def from_stored(cls, value: Any, county: str = "?") -> Rules:

@@ -31,7 +31,8 @@ from psycopg import sql
 
 from services import departments
 from services.domain import (
-    Cadre, Campaign, CommandReceipt, ContactTarget, DomainError, Household, HouseholdProposal, Interview, InvalidState,
+    AssessmentScore, Cadre, Campaign, CommandReceipt, ContactTarget, DomainError, Household, HouseholdProposal,
+    Interview, InvalidState,
     Issue, NotFound, NotPermitted, Pairing, Reception, ReceptionSchedule, ResearchReport, ResearchTopic, ReviewMinutes,
     TargetRegister, Visit, clock,
     receipt_id,
@@ -116,6 +117,7 @@ ALLOWED_ROLES: dict[str, frozenset[str]] = {
         "void_visit", "define_campaign", "confirm_proposal", "merge_proposal", "refuse_proposal",
         "decide_issue", "record_minutes", "register_target", "revise_target", "archive_target",
         "set_reception_schedule", "revise_reception_schedule", "end_reception_schedule", "assign_topic",
+        "enter_assessment_score",
     )},
     "propose_household": frozenset({"cadre"}),
     "check_in": frozenset({"cadre", "county_admin"}),
@@ -778,6 +780,19 @@ class County(Application[UUID]):
             visit_ids=[str(i) for i in command.visit_ids], issue_ids=[str(i) for i in command.issue_ids],
             occurred_at=command.occurred_at, filed_by=actor.user_id, received_at=clock.now()))
 
+    # --- the composite assessment (三维考核) ----------------------------------------------------------
+
+    def enter_assessment_score(self, command: c.EnterAssessmentScore, actor: Actor, work: Work) -> None:
+        """A democratic evaluation or opinion poll score of a cadre of this county (one who has departed
+        still gets the score of a period they served in)."""
+        try:
+            work.get(Cadre, command.cadre_id, CADRE)
+        except NotFound:
+            raise NotFound("cadre_not_found", f"cadre_id：本县没有编号为 {command.cadre_id} 的干部",
+                           f"cadre_id: no cadre {command.cadre_id} in this county", field="cadre_id") from None
+        work.created(AssessmentScore(id=command.command_id, cadre_id=command.cadre_id, period=command.period,
+                                     part=command.part, score=command.score, entered_by=actor.user_id))
+
     # --- the monthly review ----------------------------------------------------------------------------
 
     def record_minutes(self, command: c.RecordMinutes, actor: Actor, work: Work) -> None:
@@ -918,6 +933,8 @@ def _references(command: c.Command, actor: Actor) -> list[UUID]:
         ids.append(command.receiver_id)
     elif isinstance(command, c.AssignTopic):
         ids += command.assignee_ids
+    elif isinstance(command, c.EnterAssessmentScore):
+        ids.append(command.cadre_id)
     elif isinstance(command, c.FileReport):
         ids += [command.topic_id, *command.visit_ids, *command.issue_ids]
         if command.author_id:

@@ -47,6 +47,7 @@ API_MODULES = (
     "visits", "households", "people", "accounts", "audit", "places", "rules",        # the county admin
     "imports", "exports", "sse", "province", "campaigns", "worklog", "proposals",
     "departments", "reviews", "targets", "receptions", "stays", "research",
+    "assessment",
 )
 
 JSON_LIMIT = 2 * 1024 * 1024  # sync batches of 500 check-ins are ~0.5 MiB

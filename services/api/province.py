@@ -15,15 +15,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from projections import rollup
+from projections import assessment, rollup
 from projections.base import SHANGHAI, Period
+from projections.rules import Rules
 from services.county_map import county_outline, decoded
 from services.storage.connections import AsyncConnection
+from services.storage.names import county_schema
 
 from .auth import PROVINCE
 from .errors import ApiError, not_found
 from .reading import AsOf, Page, reading, whole_page
-from .params import MonthText
+from .params import MonthText, PeriodText
 from .routing import Call, endpoint
 
 
@@ -172,4 +174,34 @@ async def province_rankings(call: Call) -> Page:
     return whole_page(items)
 
 
-routes = [province, province_map, province_counties, province_county_months, province_rankings]
+class ScoreQuery(AsOf):
+    period: PeriodText | None = Field(None, description="2026, 2026-Q1, 2026-03 or 2026-01-05..2026-02-20; default:"
+                                                        " this year")
+
+
+@endpoint("GET", "/province/scores", query=ScoreQuery, response=Page, roles=PROVINCE, tags=["province"],
+          summary="The viewer's counties ranked by the mean composite assessment score (三维考核) of their cadres;"
+                  " a county without assessment weights has score null and ranks last",
+          description="Each item: `{rank, county, name, score, cadres, scored}` (no cadre, township or household"
+                      " data). Each county's mean is kept until its figures or rules change: one probe per county.")
+async def province_scores(call: Call) -> Page:
+    query: ScoreQuery = call.query
+    area = area_of(call)
+    async with reading(call) as conn:  # a period it cannot read answers 422
+        period = Period.parse(query.period) if query.period else Period.year(datetime.now(SHANGHAI).year)
+        counties = await conn.fetch(
+            "SELECT adcode, name, rules FROM core.counties WHERE province_code = $1 AND starts_with(adcode, $2)"
+            " ORDER BY adcode", area.province, area.prefix)
+        # Positions live apart from the counties (on a Citus coordinator): read them on their own, not joined.
+        positions = dict(await conn.fetch("SELECT county, notification_id FROM core.projection_positions"
+                                          " WHERE county = ANY($1::text[])", [c["adcode"] for c in counties]))
+        rows = [{"county": county["adcode"], "name": county["name"], **await assessment.county_mean(
+                    conn, county_schema(county["adcode"]), period, as_of=query.as_of,
+                    position=positions.get(county["adcode"]),
+                    rules=Rules.from_stored(county["rules"], county["adcode"]))}
+                for county in counties]
+    rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0.0), r["county"]))
+    return whole_page([{"rank": i, **row} for i, row in enumerate(rows, start=1)])
+
+
+routes = [province, province_map, province_counties, province_county_months, province_rankings, province_scores]

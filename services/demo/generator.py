@@ -216,6 +216,7 @@ def county_steps(county: DemoCounty, seed: int, scale: float, until: date = DEMO
         from services.demo.contacts import contact_work  # it builds on this module's story
 
         contact_work(story, seed, scale)
+    _assessment(story, seed)
     return _with_versions(sorted(story.steps, key=lambda s: s.at))
 
 
@@ -865,6 +866,30 @@ def _research(story: _Story, seed: int) -> None:
         }, Actor("cadre", author)))
 
 
+# The assessment's weights the demo counties keep (services/demo/loader.py): Chongqing's 三维考核, results
+# 60 % (the projected figures), democratic evaluation 10 %, opinion polls 30 %.
+ASSESSMENT_WEIGHTS = {"completeness": 15, "pairing": 10, "interviews": 10, "resolution": 10, "satisfaction": 5,
+                      "receptions": 5, "reports": 5, "evaluation": 10, "poll": 30}
+
+
+def _assessment(story: _Story, seed: int) -> None:
+    """Every cadre's democratic evaluation (民主测评) and opinion poll (民意调查) scores for the third quarter,
+    entered ten days after it, and for the year, entered in November. From a random stream of their own."""
+    rng = random.Random(f"{seed}:{story.county.adcode}:assessment")
+    year = story.until.astimezone(CHINA).year
+    for period, day in ((f"{year}-Q3", date(year, 10, 10)), (str(year), date(year, 11, 16))):
+        at = _local(day, 10.0)
+        for cadre in story.cadres:
+            # most cadres score well; a few are rated down by their colleagues or the residents
+            evaluation = max(40, min(100, round(rng.gauss(86, 7))))
+            poll = max(40, min(100, round(rng.gauss(88, 8))))
+            for part, score in (("evaluation", evaluation), ("poll", poll)):
+                at += timedelta(seconds=rng.uniform(5, 40))
+                story.steps.append(Step(at, story.county.adcode, "enter_assessment_score", {
+                    "command_id": uuid.UUID(int=rng.getrandbits(128), version=4), "cadre_id": cadre.id,
+                    "period": period, "part": part, "score": score}, ADMIN))
+
+
 def _with_versions(steps: list[Step]) -> list[Step]:
     """Fill `expected_version` of every change command: each command adds one event to its aggregate."""
     versions: dict[uuid.UUID, int] = {}
@@ -874,7 +899,7 @@ def _with_versions(steps: list[Step]) -> list[Step]:
         if step.command in ("register_household", "enrol_cadre", "form_pairing", "check_in", "hold_interview",
                             "raise_issue", "define_campaign", "propose_household",
                             "record_minutes", "assign_topic", "file_report", "register_target",
-                            "set_reception_schedule", "record_reception"):
+                            "set_reception_schedule", "record_reception", "enter_assessment_score"):
             versions[step.command_id] = 1
             for index in range(len(step.payload.get("issues", ()))):  # a reception raises its issues
                 versions[reception_issue_id(step.command_id, index)] = 1

@@ -15,6 +15,7 @@ their own act as user `cadre:<cadre id>` in the events.
 from __future__ import annotations
 
 import argparse
+import json
 import asyncio
 import sys
 import threading
@@ -189,6 +190,12 @@ def _provision(url: str, county: DemoCounty) -> None:
     provision_county(url, county.adcode, county.name, PROVINCE, prefecture=PREFECTURE, province_code=PROVINCE_CODE,
                      centroid=(county.lat, county.lon), boundary=county_geojson(county),
                      rules=COUNTY_RULES.get(county.adcode))
+    # The composite assessment's weights, unless the county's admin set its own: a weight changes no read
+    # model's table (the score reads it when asked), so no re-judging is needed.
+    with connect(url) as conn:
+        conn.execute("UPDATE core.counties SET rules = rules || %s::jsonb WHERE adcode = %s"
+                      " AND NOT rules ? 'assessment_weights'",
+                      (json.dumps({"assessment_weights": generator.ASSESSMENT_WEIGHTS}), county.adcode))
 
 
 def list_departments(url: str, adcode: str) -> None:

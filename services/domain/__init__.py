@@ -2,6 +2,7 @@
 
 Importing the package registers the fixed stored topics before any aggregate can be used.
 """
+from services.domain.assessment import AssessmentScore
 from services.domain.cadre import Cadre
 from services.domain.campaign import Campaign
 from services.domain.errors import DomainError, InvalidCommand, InvalidState, NotFound, NotPermitted
@@ -21,7 +22,8 @@ from services.domain.visit import Visit
 register_stored_topics()
 
 __all__ = [
-    "Cadre", "Campaign", "CommandReceipt", "ContactTarget", "DomainError", "Household", "HouseholdProposal",
-    "Interview", "InvalidCommand", "InvalidState", "Issue", "NotFound", "NotPermitted", "Pairing", "Reception",
+    "AssessmentScore", "Cadre", "Campaign", "CommandReceipt", "ContactTarget", "DomainError", "Household",
+    "HouseholdProposal", "Interview", "InvalidCommand", "InvalidState", "Issue", "NotFound", "NotPermitted", "Pairing",
+    "Reception",
     "ReceptionSchedule", "ResearchReport", "ResearchTopic", "ReviewMinutes", "TargetRegister", "Visit", "receipt_id",
 ]

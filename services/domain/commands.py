@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from annotated_types import GroupedMetadata
@@ -697,6 +697,24 @@ class FileReport(Command):
                                                 " server's clock")
 
 
+AssessedPart = Literal["evaluation", "poll"]
+# A year or a quarter in 2000 to 2100: the periods a county assesses its cadres for.
+AssessmentPeriod = Annotated[str, StringConstraints(to_upper=True), Field(
+    pattern=r"^(20[0-9]{2}|2100)(-[Qq][1-4])?$", description="a year (2026) or a quarter (2026-Q1)")]
+
+
+class EnterAssessmentScore(Command):
+    """A cadre's democratic evaluation (民主测评, `evaluation`) or opinion poll (民意调查, `poll`) score for a
+    year or a quarter, 0 to 100 (county admins). Entering it again replaces it from then on."""
+
+    type = "enter_assessment_score"
+    cadre_id: UUID
+    period: AssessmentPeriod
+    part: AssessedPart = Field(description="evaluation: democratic evaluation (民主测评); poll: opinion poll"
+                                           " (民意调查)")
+    score: Annotated[int, Numeric] = Field(ge=0, le=100)
+
+
 def _require_uuid(value: str) -> None:
     try:
         UUID(value)
@@ -714,6 +732,7 @@ COMMANDS: dict[str, type[Command]] = {
         RaiseIssue, RouteIssue, ResolveIssue, ReplyIssue, RateIssue, ReopenIssue,
         DefineCampaign, DecideIssue, RecordMinutes, RegisterTarget, ReviseTarget, ArchiveTarget,
         SetReceptionSchedule, ReviseReceptionSchedule, EndReceptionSchedule, RecordReception, AssignTopic, FileReport,
+        EnterAssessmentScore,
     )
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from eventsourcing.utils import get_topic, register_topic
 
+from services.domain.assessment import AssessmentScore
 from services.domain.cadre import Cadre
 from services.domain.campaign import Campaign
 from services.domain.household import Household
@@ -40,6 +41,7 @@ STORED_EVENTS: dict[type, tuple[str, ...]] = {
     Reception: ("Recorded",),
     ResearchTopic: ("Assigned",),
     ResearchReport: ("Filed",),
+    AssessmentScore: ("Entered",),
 }
 
 

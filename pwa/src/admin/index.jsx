@@ -8,6 +8,7 @@ import { at } from './i18n.js';
 import { AdminContext, problem } from './context.js';
 import { CoverageMap } from './map.jsx';
 import { Compliance } from './compliance.jsx';
+import { Assessment } from './assessment.jsx';
 import { Campaigns } from './campaigns.jsx';
 import { Departments } from './departments.jsx';
 import { MonthlyReview } from './review.jsx';
@@ -32,6 +33,7 @@ const VIEWS = [
   ['/admin/research', Research, 'nav_research', ['county_admin']],
   ['/admin/departments', Departments, 'nav_departments', ['county_admin']],
   ['/admin/leaderboards', Leaderboards, 'nav_leaderboards', ['county_admin']],
+  ['/admin/assessment', Assessment, 'nav_assessment', ['county_admin']],
   ['/admin/visits', VisitAudit, 'nav_visits', ['county_admin']],
   ['/admin/people', People, 'nav_people', ['county_admin']],
   ['/admin/targets', Targets, 'nav_targets', ['county_admin']],

@@ -5,8 +5,12 @@ import { at, pct } from './i18n.js';
 import { problem, ready, today, useAdmin, useLive } from './context.js';
 import { periodOptions } from './periods.js';
 import { placeName, usePlaces } from './places.js';
+import { PARTS, weightsText } from './assessment.jsx';
 
 const FIGURES = ['verified_visits', 'distinct_households', 'issues_resolved', 'satisfaction_pct'];
+// `score`: the composite assessment (三维考核), shown with its parts instead of the figures.
+const RANK_BY = [...FIGURES, 'score'];
+const score = (value) => (value === null || value === undefined ? '—' : value.toFixed(1));
 
 export function ruleText(rules) {
   if (!rules) return at('lb_rule_default');
@@ -61,7 +65,7 @@ export function Leaderboards() {
         <label>
           {at('lb_by')}
           <select value={by} onChange={(e) => setBy(e.currentTarget.value)}>
-            {FIGURES.map((f) => (
+            {RANK_BY.map((f) => (
               <option value={f}>{at(f)}</option>
             ))}
           </select>
@@ -71,11 +75,12 @@ export function Leaderboards() {
         <p>{ruleText(rules)}</p>
         <p>{at('lb_rule_households')}</p>
         <p>{at('lb_rule_issues')}</p>
+        {by === 'score' && <p data-testid="score-rule">{at('lb_rule_score')} {weightsText(rules?.assessment_weights)}</p>}
       </div>
       {error && <p class="error">{at('error', { detail: error })}</p>}
       {boards && (
-        <div class="two">
-          <Board title={at('lb_cadres')} rows={boards.cadres.items} by={by} name={(r) => r.name || r.cadre_id} sub={(r) => placeName(places, r.township)} testid="lb-cadres" />
+        <div class={by === 'score' ? '' : 'two'}>
+          <Board title={at('lb_cadres')} rows={boards.cadres.items} by={by} name={(r) => r.name || r.cadre_id} sub={(r) => placeName(places, r.township)} testid="lb-cadres" cadres />
           <Board title={at('lb_townships')} rows={boards.townships.items} by={by} name={(r) => placeName(places, r.township)} testid="lb-townships" />
         </div>
       )}
@@ -83,7 +88,8 @@ export function Leaderboards() {
   );
 }
 
-function Board({ title, rows, by, name, sub, testid }) {
+function Board({ title, rows, by, name, sub, testid, cadres }) {
+  if (by === 'score') return <ScoreBoard title={title} rows={rows} name={name} sub={sub} testid={testid} />;
   return (
     <section class="card">
       <h2>{title}</h2>
@@ -97,6 +103,7 @@ function Board({ title, rows, by, name, sub, testid }) {
                 {at(f)}
               </th>
             ))}
+            {cadres && <th>{at('reports_filed')}</th>}
           </tr>
         </thead>
         <tbody>
@@ -111,6 +118,42 @@ function Board({ title, rows, by, name, sub, testid }) {
               <td>{row.distinct_households}</td>
               <td>{row.issues_resolved}</td>
               <td>{pct(row.satisfaction_pct)}</td>
+              {cadres && <td data-testid="reports-filed">{row.reports_filed ?? 0}</td>}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function ScoreBoard({ title, rows, name, sub, testid }) {
+  return (
+    <section class="card wide">
+      <h2>{title}</h2>
+      <table class="grid" data-testid={testid}>
+        <thead>
+          <tr>
+            <th>{at('lb_rank')}</th>
+            <th>{at('name')}</th>
+            <th class="sorted">{at('score')}</th>
+            {PARTS.map((p) => (
+              <th>{at(`as_part_${p}`)}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr>
+              <td>{row.rank}</td>
+              <td>
+                {name(row)}
+                {sub && <small class="sub">{sub(row)}</small>}
+              </td>
+              <td data-testid="score">{score(row.score)}</td>
+              {PARTS.map((p) => (
+                <td data-part={p}>{score(row[p])}</td>
+              ))}
             </tr>
           ))}
         </tbody>

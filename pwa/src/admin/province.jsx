@@ -52,6 +52,11 @@ export function Province() {
       (e) => setError(problem(e)),
     );
   }, [year]);
+  // The counties by their cadres' mean composite assessment score (三维考核) for the year.
+  const [scores, setScores] = useState(null);
+  useEffect(() => {
+    api.get('/province/scores', { period: String(year) }).then((page) => setScores(page.items), () => setScores(null));
+  }, [year]);
   useEffect(() => {
     if (!month) return;
     api.get('/province/rankings', { month, by }).then(
@@ -156,6 +161,31 @@ export function Province() {
                   {SHOWN.map((f) => (
                     <td>{show(f, row[f])}</td>
                   ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+      {scores && scores.length > 0 && (
+        <section class="card" data-testid="province-scores">
+          <h2>{at('province_scores')} · {at('period_year', { year })}</h2>
+          <table class="grid">
+            <thead>
+              <tr>
+                <th>{at('lb_rank')}</th>
+                <th>{at('county')}</th>
+                <th class="sorted">{at('score')}</th>
+                <th>{at('as_scored')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {scores.map((row) => (
+                <tr>
+                  <td>{row.rank}</td>
+                  <td>{row.name || row.county}</td>
+                  <td>{row.score === null ? '—' : row.score.toFixed(1)}</td>
+                  <td>{row.scored} / {row.cadres}</td>
                 </tr>
               ))}
             </tbody>

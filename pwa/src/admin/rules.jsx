@@ -25,6 +25,7 @@ const VISIT_KINDS = codes('visit_kind');
 const ROUTES = ['on_the_spot', 'monthly_review', 'department', 'leadership'];
 const RANKS = codes('rank');
 const POLL_MS = 1000;
+const PARTS = ['completeness', 'pairing', 'interviews', 'resolution', 'satisfaction', 'receptions', 'reports', 'evaluation', 'poll'];
 
 /** `{key: int}` from the inputs named `${prefix}${key}`; a blank input leaves its key out. */
 function numbersByKey(f, prefix, keys) {
@@ -41,6 +42,11 @@ export function Rules() {
   const [rules, setRules] = useState(null);
   const [error, setError] = useState(null);
   const [state, setState] = useState(null); // null | 'rejudging' | 'rejudged'
+  const [weightSum, setWeightSum] = useState(null);
+  const sumWeights = (event) => {
+    const f = new FormData(event.currentTarget.form);
+    setWeightSum(Object.values(numbersByKey(f, 'weight_', PARTS)).reduce((a, b) => a + b, 0));
+  };
 
   useEffect(() => {
     api.get('/rules').then((answer) => {
@@ -74,6 +80,9 @@ export function Rules() {
     next.paired_households_by_rank = Object.keys(byRank).length ? byRank : null;
     next.monthly_review_weekday = parseInt(f.get('monthly_review_weekday'), 10);
     next.visit_kinds_counted = VISIT_KINDS.filter((kind) => f.get(`counted_${kind}`) === 'on');
+    // All blank: no composite assessment; the server refuses weights that do not sum to 100.
+    const weights = numbersByKey(f, 'weight_', PARTS);
+    next.assessment_weights = Object.keys(weights).length ? weights : null;
     try {
       setRules(await api.put('/rules', next));
       setError(null);
@@ -165,6 +174,19 @@ export function Rules() {
               {label('visit_kind', kind)}
             </label>
           ))}
+        </fieldset>
+        <fieldset class="filters" data-testid="rule-weights">
+          <legend>{at('rule_assessment_weights')}</legend>
+          {PARTS.map((part) => (
+            <label>
+              {at(`as_part_${part}`)}
+              <input name={`weight_${part}`} type="number" min="0" max="100" step="1" onInput={sumWeights}
+                defaultValue={rules.assessment_weights?.[part] ?? ''} data-testid={`rule-weight-${part}`} />
+            </label>
+          ))}
+          <span class="hint" data-testid="rule-weights-sum">
+            {at('rule_weights_sum', { sum: weightSum ?? Object.values(rules.assessment_weights ?? {}).reduce((a, b) => a + b, 0) })}
+          </span>
         </fieldset>
         <button class="primary-inline" data-testid="rules-save">{at('save')}</button>
       </form>

@@ -80,6 +80,8 @@ VALID: dict[str, Callable[[Api], dict[str, Any]]] = {
     "merge_proposal": lambda api: {"proposal_id": _proposal(api), "expected_version": 1,
                                    "household_id": str(api.household())},
     "refuse_proposal": lambda api: {"proposal_id": _proposal(api), "expected_version": 1, "reason": "重复申报"},
+    "enter_assessment_score": lambda api: {"cadre_id": str(api.cadre()), "period": "2026", "part": "poll",
+                                           "score": 90},
 }
 
 

@@ -52,6 +52,8 @@ STATED_IN_WORDS: dict[str, set[str]] = {
     "/api/v1/receptions": {*_PERIOD, "occurred_at"},  # `after`: a cursor the server gave; a device's time
     **dict.fromkeys(["/api/v1/research-topics", "/api/v1/research/cadres", "/api/v1/exports/research"], _PERIOD),
     "/api/v1/research-reports": {"occurred_at"},  # a device's time
+    "/api/v1/rules": {"assessment_weights"},  # the weights sum to 100
+    **dict.fromkeys(["/api/v1/assessment/entered", "/api/v1/province/scores", "/api/v1/exports/assessment"], _PERIOD),
 }
 # Endpoints that never end (a live stream) cannot be fuzzed request by request.
 NOT_FUZZED = {"/api/v1/events/stream"}

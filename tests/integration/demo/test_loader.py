@@ -96,6 +96,9 @@ def test_the_counties_are_registered_with_their_map(demo_url, first_load):
         assert province_code == "460000"
         levels = Counter(f["properties"]["level"] for f in boundary["features"])
         assert levels["county"] == 1 and levels["township"] >= 7 and levels["village"] >= 55
+    with connect(demo_url) as conn:  # the composite assessment is weighed in every demo county
+        weights = [r[0] for r in conn.execute("SELECT rules -> 'assessment_weights' FROM core.counties").fetchall()]
+    assert weights and all(w is not None and sum(w.values()) == 100 for w in weights)
 
 
 def test_a_second_load_finds_the_demo_there_and_adds_nothing(demo_url, first_load):

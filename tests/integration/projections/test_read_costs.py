@@ -1,4 +1,4 @@
-"""The pairing and leaderboard reads cost O(their answer), not O(county): on a seeded county
+"""The pairing, leaderboard and assessment reads cost O(their answer), not O(county): on a seeded county
 every query they send is run under EXPLAIN ANALYZE first, and the rows each county table gave up
 (scanned rows, those a filter removed included, times loops) stay a small share of the table."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from projections import leaderboards, pairing
+from projections import assessment, leaderboards, pairing
 from projections.base import Period
 from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import PROJECTIONS
@@ -140,6 +140,9 @@ READS = {
     "cadres of a month as of a day": lambda c: leaderboards.cadres(c, SCHEMA, Period.month(2026, 9), as_of=DAY),
     "townships of a quarter as of a day": lambda c: leaderboards.townships(c, SCHEMA, Period.quarter(2026, 3),
                                                                            as_of=DAY),
+    "assessment of the year": lambda c: assessment.cadres(c, SCHEMA, Period.year(2026)),
+    "assessment of townships for a quarter as of a day": lambda c: assessment.townships(
+        c, SCHEMA, Period.quarter(2026, 3), as_of=DAY),
 }
 
 

@@ -238,3 +238,13 @@ def test_every_county_holds_two_monthly_reviews_with_decisions_and_minutes(steps
         assert routed[decision.payload["issue_id"]].at < decision.at
         assert decision.payload["department"] in DEPARTMENT_NAMES
         assert local(decision.at).weekday() == 4
+
+
+def test_every_cadre_has_evaluation_and_poll_scores_for_the_third_quarter_and_the_year(steps):
+    scores = [s for s in steps if s.command == "enter_assessment_score"]
+    enrolled = {s.command_id for s in steps if s.command == "enrol_cadre"}
+    entered = Counter((s.payload["cadre_id"], s.payload["period"]) for s in scores)
+    assert set(entered) == {(cadre, period) for cadre in enrolled for period in ("2026-Q3", "2026")}
+    assert set(entered.values()) == {2}  # evaluation and poll
+    values = [s.payload["score"] for s in scores]
+    assert 80 <= statistics.mean(values) <= 92 and min(values) < 75 and all(40 <= v <= 100 for v in values)

@@ -66,6 +66,7 @@ VALID: dict[str, dict] = {
     "record_reception": {"occurred_at": "2026-03-05T10:00:00+08:00", "place": "县委组织部接访室", "residents": 4,
                          "issues": [{"category": "道路", "summary": "村道坑洼", "village": "469029100201"}]},
     "assign_topic": {"title": "农村电商发展调研", "assignee_ids": [ID], "due_on": "2026-06-30"},
+    "enter_assessment_score": {"cadre_id": ID, "period": "2026-Q1", "part": "evaluation", "score": 92},
     "file_report": {"topic_id": ID, "title": "关于农村电商的调研报告", "summary": "走访了三个村。\n建议建设物流点。",
                     "visit_ids": [ID], "issue_ids": [ID], "occurred_at": "2026-03-05T10:00:00+08:00"},
 }
@@ -359,3 +360,13 @@ def test_research_commands_name_the_field_in_both_languages(type_name, changes, 
 def test_a_team_is_a_set_of_cadres():
     other = str(uuid4())
     assert parse("assign_topic", assignee_ids=[other, ID, other]).assignee_ids == sorted({UUID(ID), UUID(other)})
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"score": 101}, "score"), ({"score": True}, "score"), ({"period": "2026-03"}, "period"),
+    ({"period": "1999"}, "period"), ({"part": "results"}, "part"),
+])
+def test_an_assessment_score_is_0_to_100_for_a_year_or_quarter(changes, field):
+    error = rejection("enter_assessment_score", **changes)
+    assert [e["field"] for e in error.context["errors"]] == [field]
+    assert parse("enter_assessment_score", period="2026-q3").period == "2026-Q3"

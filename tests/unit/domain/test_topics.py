@@ -27,6 +27,7 @@ CONTRACT_EVENTS = {
     "Reception": {"Recorded"},
     "ResearchTopic": {"Assigned"},
     "ResearchReport": {"Filed"},
+    "AssessmentScore": {"Entered"},
 }
 
 
