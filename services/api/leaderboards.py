@@ -3,7 +3,7 @@ leaderboards read model (projections/leaderboards.py); `by=score` ranks by the c
 (三维考核, projections/assessment.py) and shows each of its parts."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -36,34 +36,30 @@ def _score_for_admins(call: Call, query: LeaderboardQuery) -> None:
                        "只有县委组织部可以查看综合考核得分排行。", kind="forbidden")
 
 
-@endpoint("GET", "/leaderboards/cadres", query=LeaderboardQuery, response=Page, roles=RANK_READERS,
-          tags=["leaderboards"], summary="Cadres ranked for a period (only verified visits count)")
-async def leaderboard_cadres(call: Call) -> Page:
+async def _board(call: Call, by_score: Any, by_figure: Any) -> Page:
+    """One board, cadres or townships: by the composite score (projections/assessment.py) or a figure."""
     query: LeaderboardQuery = call.query
     _score_for_admins(call, query)
     async with reading(call) as conn:
         if query.by == "score":
-            answer = await assessment.cadres(conn, schema_of(call), period_of(query), limit=query.limit,
-                                             offset=query.offset, as_of=query.as_of)
+            answer = await by_score(conn, schema_of(call), period_of(query), limit=query.limit,
+                                    offset=query.offset, as_of=query.as_of)
         else:
-            answer = await leaderboards.cadres(conn, schema_of(call), period_of(query), by=query.by,
-                                               limit=query.limit, offset=query.offset, as_of=query.as_of)
+            answer = await by_figure(conn, schema_of(call), period_of(query), by=query.by,
+                                     limit=query.limit, offset=query.offset, as_of=query.as_of)
     return Page(items=answer["items"], total=answer["total"], limit=query.limit, offset=query.offset)
+
+
+@endpoint("GET", "/leaderboards/cadres", query=LeaderboardQuery, response=Page, roles=RANK_READERS,
+          tags=["leaderboards"], summary="Cadres ranked for a period (only verified visits count)")
+async def leaderboard_cadres(call: Call) -> Page:
+    return await _board(call, assessment.cadres, leaderboards.cadres)
 
 
 @endpoint("GET", "/leaderboards/townships", query=LeaderboardQuery, response=Page, roles=RANK_READERS,
           tags=["leaderboards"], summary="Townships ranked for a period")
 async def leaderboard_townships(call: Call) -> Page:
-    query: LeaderboardQuery = call.query
-    _score_for_admins(call, query)
-    async with reading(call) as conn:
-        if query.by == "score":
-            answer = await assessment.townships(conn, schema_of(call), period_of(query), limit=query.limit,
-                                                offset=query.offset, as_of=query.as_of)
-        else:
-            answer = await leaderboards.townships(conn, schema_of(call), period_of(query), by=query.by,
-                                                  limit=query.limit, offset=query.offset, as_of=query.as_of)
-    return Page(items=answer["items"], total=answer["total"], limit=query.limit, offset=query.offset)
+    return await _board(call, assessment.townships, leaderboards.townships)
 
 
 routes = [leaderboard_cadres, leaderboard_townships]
