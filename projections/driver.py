@@ -391,8 +391,11 @@ async def _close(conn: AsyncConnection) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    """`grassroots projector`: the driver alone, until SIGINT or SIGTERM."""
+    """`grassroots projector`: the driver alone, until SIGINT or SIGTERM (or, with --until-stdin-closes,
+    until its standard input closes: how `grassroots serve` ties its projector to itself)."""
     import signal
+    import sys
+    import threading
 
     from services.storage.database import database_url
 
@@ -403,6 +406,12 @@ def command(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        if args.until_stdin_closes:
+            def wait_for_eof() -> None:
+                while sys.stdin.buffer.read(4096):
+                    pass
+                loop.call_soon_threadsafe(stop.set)
+            threading.Thread(target=wait_for_eof, name="stdin", daemon=True).start()
         log.info("projection driver following every county (Ctrl-C to stop)")
         await run_driver(database_url(), stop)
 

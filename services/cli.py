@@ -70,6 +70,8 @@ def register_projections(commands: argparse._SubParsersAction) -> None:
         return lambda args: getattr(importlib.import_module(module), name)(args)
 
     projector = commands.add_parser("projector", help="run the projection driver alone (serve runs one too)")
+    projector.add_argument("--until-stdin-closes", action="store_true",
+                           help="also stop when standard input closes (serve runs its projector so)")
     projector.set_defaults(handler=handler("projections.driver", "command"))
     projections = commands.add_parser("projections", help="read-model maintenance")
     actions = projections.add_subparsers(dest="projections_command", required=True, metavar="ACTION")

@@ -14,7 +14,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import asyncpg
 from anyio import to_thread
@@ -30,6 +30,7 @@ from services.storage.schemas import ensure_core
 
 from . import errors, ops, status, stopping
 from .errors import ApiError, problem_response
+from .projector import supervise
 from .pwa import DEFAULT_DIST, PwaFiles
 from .rejudge import Rejudging
 from .routing import share_paths
@@ -108,8 +109,11 @@ class BodyLimit:
         await self.app(scope, counting_receive, send)
 
 
-def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path | None = DEFAULT_DIST) -> Starlette:
-    """The app for the database at `url` (default: `database_url()`)."""
+def create_app(url: str | None = None, *, projector: Literal["process", "inline"] | None = "process",
+               pwa_dir: Path | None = DEFAULT_DIST) -> Starlette:
+    """The app for the database at `url` (default: `database_url()`), with the projection driver in a child
+    process of its own (services/api/projector.py), on this event loop (`inline`: one process, as the API
+    tests run it) or nowhere (`None`)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -125,13 +129,20 @@ def create_app(url: str | None = None, *, projector: bool = True, pwa_dir: Path 
         app.state.rejudging = Rejudging(db_url, app.state.db)
         await app.state.rejudging.resume()
         stop = asyncio.Event()
-        driver = asyncio.create_task(_run_projector(db_url, stop), name="projector") if projector else None
+        if projector == "process":  # it kills its process itself after PROJECTOR_STOP_SECONDS
+            driver = asyncio.create_task(supervise(db_url, stop, PROJECTOR_STOP_SECONDS), name="projector")
+        elif projector == "inline":
+            driver = asyncio.create_task(_run_projector(db_url, stop), name="projector")
+        else:
+            driver = None
         housekeeping = asyncio.create_task(_housekeeping(app.state.db, stop), name="housekeeping")
         try:
             yield
         finally:
             stop.set()
-            if driver is not None:
+            if projector == "process" and driver is not None:
+                await driver
+            elif driver is not None:
                 try:
                     await asyncio.wait_for(driver, PROJECTOR_STOP_SECONDS)
                 except TimeoutError:
@@ -213,7 +224,7 @@ def serve(args: argparse.Namespace) -> int:
     # was asked for is a clean stop here: the re-raised signal meets this handler and the exit code is 0.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda signum, frame: None)
-    app = create_app(projector=not args.no_projector)
+    app = create_app(projector=None if args.no_projector else "process")
     if not (DEFAULT_DIST / "index.html").is_file():
         log.warning("no built PWA in %s: serving the API only (build it with `make pwa`)", DEFAULT_DIST)
     # The server that ends open event streams and unfinished uploads on a stop signal (services/api/stopping.py).

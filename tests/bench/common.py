@@ -64,9 +64,21 @@ def memory_kib(pid: int) -> dict[str, int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (/proc/<pid>/stat, clock ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time (user + system) of a process and its children, the live ones and those reaped (so for
+    PostgreSQL's postmaster: every backend's; for `grassroots serve`: its projector's)."""
+    def times(stat: str) -> list[int]:
+        fields = stat.rsplit(")", 1)[1].split()
+        return [int(x) for x in fields[11:15]]  # utime stime cutime cstime
+
+    total = sum(times(Path(f"/proc/{pid}/stat").read_text()))
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue  # gone meanwhile
+        if stat and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            total += sum(times(stat)[:2])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def serving_pid(port: int) -> int:

@@ -5,6 +5,7 @@ docs/profiles/ (issue 12 asks for the profile that says why a target is missed).
 the frames with the most samples inclusive (anywhere on the stack) and self (on top of it), in our own
 code and in all code. Waits on PostgreSQL show as time in asyncpg/psycopg frames only while Python
 runs; idle waiting is not sampled (py-spy's default), so the Python share is what the summary shows.
+Child processes are sampled too (`--subprocesses`): `grassroots serve` runs its projector as one.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def recording(pid: int, name: str, title: str) -> Iterator[None]:
         return
     raw = Path(tempfile.mkstemp(prefix="gr-spy-", suffix=".txt")[1])
     process = subprocess.Popen([binary, "record", "--pid", str(pid), "--format", "raw", "--rate", str(RATE),
-                                "--output", str(raw), "--nonblocking", "--function"],
+                                "--output", str(raw), "--nonblocking", "--function", "--subprocesses"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         yield

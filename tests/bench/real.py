@@ -188,7 +188,7 @@ def sustained_stage(base: str, pid: int, scale: str, tokens: dict[str, str], pro
 
 def idle_text(pid: int) -> str:
     idle = projector.idle_cpu(pid)
-    return (f"**Idle**: with no requests, the serving process (API and projector) used {idle:.1f} % of a core"
+    return (f"**Idle**: with no requests, `grassroots serve` (the API and its projector process) used {idle:.1f} % of a core"
             f" over {projector.IDLE_SECONDS:.0f} s (/proc/<pid>/stat; target at tenants3000 ≤ 2 %).")
 
 
@@ -196,7 +196,7 @@ def header(scale: str, label: str | None, server: Server, began: float) -> str:
     return (f"## Real size: {scale}{f' on {server.kind}' if server.kind else ''}{f' — {label}' if label else ''}\n\n"
             f"Measured {now_utc()} on `{commit()}` by `make bench SCALE={scale}`"
             f" (`python -m tests.bench.real {scale}`) in {{TOTAL}} s on {describe_machine()}; {server.description};"
-            " `grassroots serve` (API and projector in one process) on loopback.")
+            " `grassroots serve` (the API, and the projector in a child process) on loopback.")
 
 
 def dataset_text(loaded: Loaded) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import copy as copy_module
-import os
 import re
 import shutil
 import statistics
@@ -31,7 +30,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from tests.bench.common import Households, load_average, machine, memory_kib, percentile, serving_pid
+from tests.bench.common import Households, cpu_seconds, load_average, machine, memory_kib, percentile, serving_pid
 from tests.e2e.seed import ROOT, running_server
 
 SEED, SCALE = 2026, 1.0
@@ -133,24 +132,6 @@ async def append_lag(url: str, adcode: str, cadre_id: uuid.UUID, households: Hou
 
 
 # ---- 4. sync over HTTP ------------------------------------------------------------------------------------------
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and its children, the live ones and those reaped (so for
-    PostgreSQL's postmaster: every backend's)."""
-    def times(stat: str) -> list[int]:
-        fields = stat.rsplit(")", 1)[1].split()
-        return [int(x) for x in fields[11:15]]  # utime stime cutime cstime
-
-    total = sum(times(Path(f"/proc/{pid}/stat").read_text()))
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
-        except OSError:
-            continue  # gone meanwhile
-        if stat and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            total += sum(times(stat)[:2])
-    return total / os.sysconf("SC_CLK_TCK")
-
 
 @dataclass
 class Phase:
@@ -396,10 +377,10 @@ request ≥ 1,000 commands/s (here {single.rate:,.0f}: {'met' if single.rate >= 
 DESIGN §9's peer, ODK Central, took 102–123 form submissions/s from 4 concurrent clients with p50 31–38 ms
 and p99 59–73 ms on a machine like this one; here one check-in per request gave {single.rate:,.0f}
 commands/s with p50 {ms(single.latencies)} and p99 {p(single.latencies, 99)}. The conditions differ (another
-day's load on the machine, a different payload and server, ODK's figures without a projector in the same
-process), so the comparison is of order only.
+day's load on the machine, a different payload and server, ODK's figures without a projector beside the
+server), so the comparison is of order only.
 
-**5. Memory**: the serving process (`grassroots serve`, API and projector in one process) had RSS
+**5. Memory**: the serving process (`grassroots serve`; its projector runs in a child process) had RSS
 {mib(memory_idle['VmRSS'])} after start-up, **{mib(memory_after['VmRSS'])}** after the
 sync load (peak {mib(memory_after['VmHWM'])}).
 """  # noqa: E501 (a markdown table's row cannot wrap)

@@ -208,7 +208,7 @@ class Api:
 # the drivers that the projections tests start for the same counties.
 @pytest.fixture(scope="package")
 async def api_app(database_url: str, test_counties, accounts):
-    app = create_app(database_url, projector=True, pwa_dir=None)
+    app = create_app(database_url, projector="inline", pwa_dir=None)
     async with app.router.lifespan_context(app):
         yield app
 
@@ -228,7 +228,7 @@ class LiveServer:
 @pytest.fixture(scope="package")
 async def live_server(database_url: str, test_counties, accounts) -> AsyncIterator[LiveServer]:
     """The app served by uvicorn on a loopback port (real HTTP, real connections), without a projector."""
-    app = create_app(database_url, projector=False, pwa_dir=None)
+    app = create_app(database_url, projector=None, pwa_dir=None)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

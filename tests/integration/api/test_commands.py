@@ -354,7 +354,7 @@ async def test_a_server_that_stopped_before_re_judging_resumes_it_when_it_starts
         await conn.execute("UPDATE core.counties SET rules_revision = rules_revision + 1 WHERE adcode = $1", COUNTY_C)
         admin = await api.client("county_admin", COUNTY_C)
         assert (await admin.get("/api/v1/rules/rejudging")).json() == {"running": True}  # pending counts
-        app = create_app(database_url, projector=False, pwa_dir=None)
+        app = create_app(database_url, projector=None, pwa_dir=None)
         async with app.router.lifespan_context(app):
             for _ in range(300):
                 if (await revisions())[1] == ruled + 1:

@@ -27,7 +27,7 @@ ROLES = [*COUNTY_ROLES, *VIEWERS]
 
 # Built once at collection: routes only, no database is touched.
 ID_OPERATIONS = {op.operation_id: (prefix, op) for prefix, op in
-                 operations(create_app("postgresql://collection-only", projector=False, pwa_dir=None).routes)
+                 operations(create_app("postgresql://collection-only", projector=None, pwa_dir=None).routes)
                  if op.path_parameters()}
 
 # Path parameter -> a function making such an object in a county (the Api fixture's helpers).
@@ -154,7 +154,7 @@ def test_nothing_of_the_other_county_was_changed(api, foreign):
 
 # What a province or prefecture viewer may call: its own session, the map config, and its area's rollups.
 PROVINCE_VIEWER_PATHS = {"/api/v1/session", "/api/v1/me", "/api/v1/config"}
-ALL_OPERATIONS = list(operations(create_app("postgresql://collection-only", projector=False, pwa_dir=None).routes))
+ALL_OPERATIONS = list(operations(create_app("postgresql://collection-only", projector=None, pwa_dir=None).routes))
 
 
 @pytest.mark.parametrize("viewer", VIEWERS)

@@ -122,7 +122,7 @@ async def fuzz_server(database_url: str, test_counties):
             ensure_user(conn, "t_fuzz_admin", roles=["county_admin"], password=PASSWORD, county=FUZZ_COUNTY)
 
     await asyncio.to_thread(prepare)
-    app = create_app(database_url, projector=False, pwa_dir=None)
+    app = create_app(database_url, projector=None, pwa_dir=None)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=True,

@@ -91,7 +91,7 @@ async def test_the_built_pwa_is_served_with_a_fallback_and_service_worker_header
     (tmp_path / "index.html").write_text("<!doctype html><title>下基层</title>")
     (tmp_path / "sw.js").write_text("self.addEventListener('fetch', () => {})")
     (tmp_path / "assets" / "app-1a2b.js").write_text("console.log(1)")
-    app = create_app(database_url, projector=False, pwa_dir=tmp_path)
+    app = create_app(database_url, projector=None, pwa_dir=tmp_path)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         index, route = await client.get("/"), await client.get("/admin/issues/42")

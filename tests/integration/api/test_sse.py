@@ -28,7 +28,7 @@ class Server:
 async def server(database_url, api) -> AsyncIterator[Server]:
     """A real HTTP server (httpx's ASGI transport buffers whole responses, so it cannot stream) without a
     projector of its own: the `api` app's projector runs in this process and moves the tracking rows."""
-    app = create_app(database_url, projector=False, pwa_dir=None)
+    app = create_app(database_url, projector=None, pwa_dir=None)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
