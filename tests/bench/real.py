@@ -189,7 +189,8 @@ def sustained_stage(base: str, pid: int, scale: str, tokens: dict[str, str], pro
 def idle_text(pid: int) -> str:
     idle = projector.idle_cpu(pid)
     return (f"**Idle**: with no requests, `grassroots serve` (the API and its projector process) used"
-            f" {idle:.1f} % of a core over {projector.IDLE_SECONDS:.0f} s (/proc/<pid>/stat; target at tenants3000 ≤ 2 %).")
+            f" {idle:.1f} % of a core over {projector.IDLE_SECONDS:.0f} s (/proc/<pid>/stat;"
+            " target at tenants3000 ≤ 2 %).")
 
 
 def header(scale: str, label: str | None, server: Server, began: float) -> str:
