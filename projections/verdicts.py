@@ -457,32 +457,19 @@ async def checkins(conn: AsyncConnection, schema: str, *, period: Period | None 
                    household_id: UUID | None = None, as_of: date | None = None) -> list[dict[str, Any]]:
     """Check-ins with their verdicts (voided ones left out), newest first, optionally for one period
     (by `occurred_at`), cadre or household."""
-    # Only the filters asked for go into the SQL: with `$n IS NULL OR …` a cached generic plan made
-    # for one filter ran a county-wide query for 35 s instead of 0.1 s.
-    args: list[Any] = [recorded_before(as_of)]
-    wanted = ["true"]
-    if cadre_id is not None:
-        args.append(cadre_id)
-        wanted.append(f"v.cadre_id = ${len(args)}")
-    if household_id is not None:
-        args.append(household_id)
-        wanted.append(f"v.household_id = ${len(args)}")
-    if period is not None:
-        args.extend(period.instants())
-        wanted.append(f"v.occurred_at >= ${len(args) - 1} AND v.occurred_at < ${len(args)}")
+    _, where, args = _visible(schema, as_of, cadre_id=cadre_id, household_id=household_id, period=period,
+                              verified=None)
     rows = await conn.fetch(
-        f"SELECT * FROM {visible_checkins(schema, contacts=True)} v WHERE {' AND '.join(wanted)}"
-        " ORDER BY v.occurred_at DESC, v.visit_id",
-        *args,
-    )
+        f"SELECT {_COLUMNS} FROM {schema}.verdicts_checkins v {travel_then(schema)} WHERE {where}"
+        " ORDER BY v.occurred_at DESC, v.visit_id", *args)
     return [_verdict(row) for row in rows]
-
 
 
 def _visible(schema: str, as_of: date | None, *, cadre_id: UUID | None, household_id: UUID | None,
              period: Period | None, verified: bool | None) -> tuple[str, str, list[Any]]:
     """(FROM, WHERE, args) of the check-ins `checkins` holds with these filters, `$1` the cutoff: only the
-    filters asked for go into the SQL (see `checkins`), each a range of its own index. Now (no `as_of`)
+    filters asked for go into the SQL, each a range of its own index (with `$n IS NULL OR …` a cached
+    generic plan made for one filter ran a county-wide query for 35 s instead of 0.1 s). Now (no `as_of`)
     a check-in's verdict is the stored one; as of a date, its travel then is one probe per check-in."""
     until = "coalesce($1::timestamptz, 'infinity')"  # see `visible_checkins`
     args: list[Any] = [recorded_before(as_of)]
@@ -504,6 +491,10 @@ def _verified_then(as_of: date | None) -> str:
     """SQL: whether check-in `v` stood verified at the cutoff (its stored verdict now, no `as_of`)."""
     return "v.verified" if as_of is None else f"cardinality({_REASONS_THEN}) = 0"
 
+
+# What `_verdict` reads of a check-in `v` joined with `travel_then`.
+_COLUMNS = ("v.visit_id, v.cadre_id, v.target_kind, v.target_id, v.household_id, v.village, v.kind, v.occurred_at,"
+            f" v.recorded_at, v.lat, v.lon, v.accuracy_m, v.is_mock, v.distance_m, v.counted, {THEN_COLUMNS}")
 
 # `visits` counts the matching check-ins up to this many: past it, its `total` is None (an exact count
 # of a county's check-ins reads them all: O(county), DESIGN §6) and `more` says whether a page follows.
@@ -528,9 +519,7 @@ async def visits(conn: AsyncConnection, schema: str, *, period: Period | None = 
     if total is not None and offset >= total:
         return {"items": [], "total": total, "more": False}
     rows = await conn.fetch(
-        f"SELECT v.visit_id, v.cadre_id, v.target_kind, v.target_id, v.household_id, v.village, v.kind,"
-        f" v.occurred_at, v.recorded_at, v.lat, v.lon, v.accuracy_m, v.is_mock, v.distance_m, v.counted,"
-        f" {THEN_COLUMNS} FROM {schema}.verdicts_checkins v {travel_then(schema)} WHERE {where}"
+        f"SELECT {_COLUMNS} FROM {schema}.verdicts_checkins v {travel_then(schema)} WHERE {where}"
         f" ORDER BY v.occurred_at DESC, v.visit_id DESC LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
         *args, limit + 1, offset,
     )

@@ -88,57 +88,39 @@ export function Leaderboards() {
   );
 }
 
-function Board({ title, rows, by, name, sub, testid, cadres }) {
-  if (by === 'score') return <ScoreBoard title={title} rows={rows} name={name} sub={sub} testid={testid} />;
-  return (
-    <section class="card">
-      <h2>{title}</h2>
-      <table class="grid" data-testid={testid}>
-        <thead>
-          <tr>
-            <th>{at('lb_rank')}</th>
-            <th>{at('name')}</th>
-            {FIGURES.map((f) => (
-              <th class={f === by ? 'sorted' : ''} title={f === 'verified_visits' ? ruleText(null) : ''}>
-                {at(f)}
-              </th>
-            ))}
-            {cadres && <th>{at('reports_filed')}</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((row) => (
-            <tr>
-              <td>{row.rank}</td>
-              <td>
-                {name(row)}
-                {sub && <small class="sub">{sub(row)}</small>}
-              </td>
-              <td>{row.verified_visits}</td>
-              <td>{row.distinct_households}</td>
-              <td>{row.issues_resolved}</td>
-              <td>{pct(row.satisfaction_pct)}</td>
-              {cadres && <td data-testid="reports-filed">{row.reports_filed ?? 0}</td>}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </section>
-  );
+// The columns after rank and name: the figures (the one ranked by marked), or the score and its parts.
+function columns(by, cadres) {
+  if (by === 'score') {
+    return [
+      { head: at('score'), sorted: true, testid: 'score', cell: (r) => score(r.score) },
+      ...PARTS.map((p) => ({ head: at(`as_part_${p}`), part: p, cell: (r) => score(r[p]) })),
+    ];
+  }
+  return [
+    ...FIGURES.map((f) => ({
+      head: at(f),
+      sorted: f === by,
+      title: f === 'verified_visits' ? ruleText(null) : '',
+      cell: (r) => (f === 'satisfaction_pct' ? pct(r[f]) : r[f]),
+    })),
+    ...(cadres ? [{ head: at('reports_filed'), testid: 'reports-filed', cell: (r) => r.reports_filed ?? 0 }] : []),
+  ];
 }
 
-function ScoreBoard({ title, rows, name, sub, testid }) {
+function Board({ title, rows, by, name, sub, testid, cadres }) {
+  const cols = columns(by, cadres);
   return (
-    <section class="card wide">
+    <section class={by === 'score' ? 'card wide' : 'card'}>
       <h2>{title}</h2>
       <table class="grid" data-testid={testid}>
         <thead>
           <tr>
             <th>{at('lb_rank')}</th>
             <th>{at('name')}</th>
-            <th class="sorted">{at('score')}</th>
-            {PARTS.map((p) => (
-              <th>{at(`as_part_${p}`)}</th>
+            {cols.map((c) => (
+              <th class={c.sorted ? 'sorted' : ''} title={c.title || ''}>
+                {c.head}
+              </th>
             ))}
           </tr>
         </thead>
@@ -150,9 +132,10 @@ function ScoreBoard({ title, rows, name, sub, testid }) {
                 {name(row)}
                 {sub && <small class="sub">{sub(row)}</small>}
               </td>
-              <td data-testid="score">{score(row.score)}</td>
-              {PARTS.map((p) => (
-                <td data-part={p}>{score(row[p])}</td>
+              {cols.map((c) => (
+                <td data-testid={c.testid} data-part={c.part}>
+                  {c.cell(row)}
+                </td>
               ))}
             </tr>
           ))}
