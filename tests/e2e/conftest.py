@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .seed import CENTROID, ROOT, Seeded, ServerFailed, running_server, seed_county, seed_demo_county
+from .seed import CENTROID, ROOT, Seeded, ServerFailed, running_server, seed_county, seed_demo_county, wait_projected
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -39,6 +39,7 @@ def server(database_url: str, seeded: Seeded, demo_county: None, tmp_path_factor
     # Every county exists before the server (and its projector) starts: no provisioning races it.
     try:
         with running_server(database_url, tmp_path_factory.mktemp("server") / "serve.log") as url:
+            wait_projected(database_url)  # the seeds are in the answers from the first request on
             yield Server(url=url, database_url=database_url)
     except ServerFailed as error:
         pytest.fail(str(error))
@@ -90,10 +91,12 @@ DESKTOP_VIEWPORT = {"width": 1440, "height": 900}
 
 
 @pytest.fixture(scope="session")
-def admin_seeded(database_url: str, seeded: Seeded):
+def admin_seeded(database_url: str, seeded: Seeded, server: Server):
     from .admin_seed import seed_admin
 
-    return seed_admin(database_url, seeded)
+    made = seed_admin(database_url, seeded)
+    wait_projected(database_url)  # written beside the server: visible once its projector has applied them
+    return made
 
 
 @pytest.fixture

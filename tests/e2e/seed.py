@@ -150,3 +150,26 @@ def running_server(database_url: str, log_path: Path, *options: str, env: dict[s
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def wait_projected(database_url: str, timeout: float = 60.0) -> None:
+    """Until every county's read models have applied its whole log: data written through the command
+    path (not the server) reaches the server's answers only through its projector process."""
+    import asyncio
+
+    import asyncpg
+
+    from projections import positions
+
+    async def caught_up() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            deadline = time.monotonic() + timeout
+            while any((await positions.lag(conn)).values()):
+                if time.monotonic() > deadline:
+                    raise ServerFailed(f"the projector did not catch up within {timeout:.0f} s")
+                await asyncio.sleep(0.1)
+        finally:
+            await conn.close()
+
+    asyncio.run(caught_up())
