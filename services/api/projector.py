@@ -12,7 +12,9 @@ The child is tied to the server both ways:
 - it runs in a session of its own, so a Ctrl-C in the terminal reaches only the server, which stops it
   after the requests in flight by closing that pipe (the driver then commits its batch or rolls it back,
   never half of it);
-- if it dies, the server starts it again after RESTART_SECONDS; meanwhile `/readyz` reports the lag.
+- if it dies, the server starts it again after RESTART_SECONDS, twice as long after each death that came
+  within STEADY_SECONDS of its start (up to RESTART_MAX_SECONDS: a crash loop does not flood the log and
+  the database); meanwhile `/readyz` reports the lag.
 """
 from __future__ import annotations
 
@@ -20,21 +22,27 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from contextlib import suppress
 
 log = logging.getLogger("grassroots.projector")
 
 RESTART_SECONDS = 1.0
+RESTART_MAX_SECONDS = 60.0
+STEADY_SECONDS = 60.0  # a projector that ran this long died of something new: back to RESTART_SECONDS
 
 
-async def supervise(url: str, stop: asyncio.Event, stop_seconds: float) -> None:
-    """Run `grassroots projector` for the database at `url` until `stop`, starting it again if it ends;
-    then give it `stop_seconds` to finish its batch."""
+COMMAND = (sys.executable, "-m", "services.cli", "projector", "--until-stdin-closes")
+
+
+async def supervise(url: str, stop: asyncio.Event, stop_seconds: float, command: Sequence[str] = COMMAND) -> None:
+    """Run `grassroots projector` (`command`) for the database at `url` until `stop`, starting it again
+    if it ends; then give it `stop_seconds` to finish its batch."""
+    delay = RESTART_SECONDS
     while not stop.is_set():
+        started = loop_time()
         child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.cli", "projector", "--until-stdin-closes",
-            stdin=asyncio.subprocess.PIPE, start_new_session=True,
-            env={**os.environ, "DATABASE_URL": url})
+            *command, stdin=asyncio.subprocess.PIPE, start_new_session=True, env={**os.environ, "DATABASE_URL": url})
         exited = asyncio.ensure_future(child.wait())
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -42,10 +50,16 @@ async def supervise(url: str, stop: asyncio.Event, stop_seconds: float) -> None:
         if stop.is_set():
             await _end(child, stop_seconds)
             return
+        delay = RESTART_SECONDS if loop_time() - started >= STEADY_SECONDS else delay
         log.error("the projector (pid %d) exited with %s; starting it again in %.0f s",
-                  child.pid, child.returncode, RESTART_SECONDS)
+                  child.pid, child.returncode, delay)
         with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), RESTART_SECONDS)
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(2 * delay, RESTART_MAX_SECONDS)
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 async def _end(child: asyncio.subprocess.Process, seconds: float) -> None:
