@@ -383,14 +383,13 @@ async def reset_county(conn: Any, schema: str) -> None:
     # hold a few hundred rows between examples, and TRUNCATE gives each of ~180 tables and indexes a new
     # file (0.2–1 s an example on PostgreSQL, each propagated to the worker on Citus); DELETE costs ms.
     # No foreign keys or triggers on these tables, so order and TRUNCATE's trigger bypass do not matter.
-    rows = await conn.fetch(
-        "SELECT t.tablename, (SELECT array_agg(pg_get_serial_sequence(format('%I.%I', $1::text, t.tablename), c.attname))"
-        "  FROM pg_attribute c WHERE c.attrelid = format('%I.%I', $1::text, t.tablename)::regclass AND c.attnum > 0"
-        "  AND pg_get_serial_sequence(format('%I.%I', $1::text, t.tablename), c.attname) IS NOT NULL) AS sequences"
-        " FROM pg_tables t WHERE t.schemaname = $1 AND t.tablename <> 'household_keys'", schema)
-    sequences = [seq for r in rows for seq in r["sequences"] or ()]
+    tables = [f"{schema}.{r['tablename']}" for r in await conn.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename <> 'household_keys'", schema)]
+    sequences = [r["sequence"] for r in await conn.fetch(  # those a serial or identity column of them owns
+        "SELECT d.objid::regclass::text AS sequence FROM pg_depend d JOIN pg_class s ON s.oid = d.objid"
+        " WHERE s.relkind = 'S' AND d.deptype IN ('a', 'i') AND d.refobjid = ANY($1::regclass[])", tables)]
     async with conn.transaction():
-        await conn.execute("; ".join(f"DELETE FROM {schema}.{r['tablename']}" for r in rows))
+        await conn.execute("; ".join(f"DELETE FROM {table}" for table in tables))
         for sequence in sequences:
             await conn.execute("SELECT setval($1::regclass, 1, false)", sequence)
     from projections import positions
