@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
 from projections.rules import Rules
+from tests.examples import examples
 from tests.integration.projections.answers import answers
 from tests.integration.projections.strategies import SHANGHAI, cutoff, histories, reset_county, store_events
 
@@ -37,7 +38,8 @@ def _anonymous(result: dict) -> dict:
     return {k: [{**r, "key": "county"} for r in v] if k.endswith(" county") else v for k, v in result.items()}
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(8), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=histories(min_steps=10), days_back=st.integers(0, 40))
 def test_as_of_answers_equal_a_rebuild_from_the_events_before_that_date(database_url, county, events, days_back):
     # The rules of both counties are the defaults; only their logs differ.

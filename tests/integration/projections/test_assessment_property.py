@@ -24,6 +24,7 @@ from projections import assessment
 from projections.base import Period
 from projections.rules import ASSESSMENT_PARTS
 from services.domain import AssessmentScore, Cadre, ResearchReport, ResearchTopic, clock
+from tests.examples import examples
 from tests.integration.projections.ledger_strategies import as_of_days, rebuilds_agree, run_history
 from tests.integration.projections.strategies import SHANGHAI, START, cutoff, name
 
@@ -141,7 +142,7 @@ async def check(url: str, schema: str, events: list[Any], chunks: list[int], bat
         await conn.close()
 
 
-@settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=examples(8), deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=assessment_histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=4),
        batch_size=st.integers(1, 40))

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from projections import campaigns
 from projections.base import Period, event_name, recorded_before
+from tests.examples import examples
 from tests.integration.projections.test_campaigns_cases import SCHEMA, VILLAGE_A, VILLAGE_B, CampaignStory, at
 from tests.integration.projections.test_campaigns_cases import project as project_story
 
@@ -122,7 +123,8 @@ async def check(url: str, story: CampaignStory, days: list[date], batch: int) ->
         await conn.close()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(25), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(history=histories())
 def test_campaign_figures_equal_a_fold_of_the_events(database_url, county, history):
     county("469038")

@@ -18,6 +18,7 @@ from projections.base import Period
 from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
 from projections.rules import Rules
+from tests.examples import examples
 from tests.integration.projections.strategies import SHANGHAI, START, Fold, histories, reset_county, store_events
 
 ADCODE = "469029"
@@ -117,7 +118,8 @@ async def _check_completeness(conn, schema: str, fold: Fold, as_of: date | None)
         assert [(i["household_id"], i["reason"], i["status"], i["due_date"]) for i in due] == fold.due_list(cadre_id)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(15), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=histories(min_steps=8), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=4),
        asked=st.lists(st.tuples(periods(), st.one_of(st.none(), st.integers(0, 60))), min_size=1, max_size=4))
 def test_summary_answers_equal_a_plain_recomputation_for_any_period_and_day(database_url, county, events, chunks,

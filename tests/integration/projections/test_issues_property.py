@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from projections import issues
+from tests.examples import examples
 from tests.integration.projections.ledger_strategies import all_pages, check_read_model, ledger_histories
 
 ADCODE = "469030"
@@ -38,7 +39,7 @@ def compare(got, fold):
     assert got["summary"]["total"] == len(fold.issues)
 
 
-@settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=examples(6), deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=ledger_histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=4),
        batch_size=st.integers(1, 40))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from projections import leaderboards
 from projections.base import Period
+from tests.examples import examples
 from tests.integration.projections.ledger_strategies import check_read_model, ledger_histories, township_board
 
 ADCODE = "469030"
@@ -62,7 +63,7 @@ def compare(got, fold):
             fold, period.start, period.end), label
 
 
-@settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=examples(6), deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=ledger_histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=4),
        batch_size=st.integers(1, 40))

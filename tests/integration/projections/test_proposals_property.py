@@ -19,6 +19,7 @@ from projections.registry import by_name
 from projections.rules import Rules
 from services.domain import HouseholdProposal, clock
 from services.domain.proposal import PROPOSAL_STATES
+from tests.examples import examples
 from tests.integration.projections.strategies import reset_county, store_events
 
 ADCODE = "469039"
@@ -96,7 +97,8 @@ async def check(url: str, events: list[Any], batch: int) -> None:
         await conn.close()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(25), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(history=histories())
 def test_the_proposal_lists_equal_a_fold_of_the_events(database_url, county, history):
     county(ADCODE)

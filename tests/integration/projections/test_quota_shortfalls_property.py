@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from projections import pairing
 from services.domain import Cadre, Household, Pairing, clock
+from tests.examples import examples
 from tests.integration.projections.ledger_strategies import (
     all_pages, as_of_days, check_read_model, ledger_histories, run_history,
 )
@@ -50,7 +51,7 @@ async def check(url: str, schema: str, events, chunks, batch_size) -> None:
         await conn.close()
 
 
-@settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=examples(6), deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=ledger_histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=4),
        batch_size=st.integers(1, 40))

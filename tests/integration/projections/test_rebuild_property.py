@@ -12,6 +12,7 @@ from projections.driver import Driver, FollowedCounty, decoder
 from projections.rebuild import rebuild_county
 from projections.registry import by_name
 from projections.rules import Rules
+from tests.examples import examples
 from tests.integration.projections.answers import answers, matches_fold
 from tests.integration.projections.strategies import SHANGHAI, START, Fold, histories, reset_county, store_events
 
@@ -44,7 +45,8 @@ async def _check(url: str, schema: str, events: list, chunks: list[int], batch_s
         await conn.close()
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(20), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=5), batch_size=st.integers(1, 40))
 def test_incremental_batches_equal_a_rebuild_and_a_plain_fold(database_url, county, events, chunks, batch_size):
     asyncio.run(_check(database_url, county(ADCODE), events, chunks, batch_size))

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from projections import receptions
 from projections.base import Period
 from services.domain import Cadre, Reception, ReceptionSchedule, clock
+from tests.examples import examples
 from tests.integration.projections.ledger_strategies import as_of_days, rebuilds_agree, run_history
 from tests.integration.projections.strategies import SHANGHAI, START, cutoff, name
 
@@ -210,7 +211,7 @@ async def check(url: str, schema: str, events: list[Any], chunks: list[int], bat
         await conn.close()
 
 
-@settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=examples(12), deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=reception_histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=4),
        batch_size=st.integers(1, 40))

@@ -15,6 +15,7 @@ from projections import reviews
 from projections.rebuild import rebuild_county
 from projections.registry import PROJECTIONS
 from services.domain import Issue, ReviewMinutes, clock
+from tests.examples import examples
 from tests.integration.projections.ledger_strategies import as_of_days, before, run_history
 from tests.integration.projections.strategies import SHANGHAI, START, cutoff, name, store_events
 
@@ -102,7 +103,7 @@ async def check(url: str, schema: str, events: list[Any], chunks: list[int], bat
         await conn.close()
 
 
-@settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=examples(6), deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=review_histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=4),
        batch_size=st.integers(1, 40))

@@ -20,6 +20,7 @@ from projections.base import Period, local_date
 from projections.rebuild import rebuild_county
 from projections.registry import PROJECTIONS
 from projections.rules import Rules
+from tests.examples import examples
 from tests.integration.projections.ledger_strategies import LedgerFold, ledger_histories, run_history
 
 ADCODE = "469030"
@@ -85,7 +86,7 @@ async def check(url: str, schema: str, events: list, chunks: list[int], batch_si
         await conn.close()
 
 
-@settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=examples(25), deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=ledger_histories(min_steps=10, max_steps=70), chunks=st.lists(st.integers(1, 30), min_size=1, max_size=4),
        batch_size=st.integers(1, 50), offsets=st.lists(st.integers(-3, 400), min_size=1, max_size=5))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from projections import rollup
 from projections.base import Period
+from tests.examples import examples
 from tests.integration.projections.ledger_strategies import LedgerFold, check_read_model, ledger_histories
 
 ADCODE = "469030"
@@ -56,7 +57,7 @@ def compare(got, fold):
     assert (row["cadres"], row["interview_coverage_pct"]) == (len(talked), _pct(talked.count("ok"), len(talked)))
 
 
-@settings(max_examples=5, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=examples(5), deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=ledger_histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=4),
        batch_size=st.integers(1, 40))

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projections.running import RunningTotals
+from tests.examples import examples
 
 TOTALS = RunningTotals("running_test", [("key", "text")], [("count", "int"), ("big", "numeric")])
 FIRST = date(2026, 1, 1)
@@ -53,7 +54,7 @@ async def check(url: str, history: list[list[tuple[str, int, int, int]]]) -> Non
         await conn.close()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=batches)
 def test_running_totals_as_of_any_day_are_the_sum_of_the_deltas_up_to_it(database_url, history):
     asyncio.run(check(database_url, history))

@@ -20,6 +20,7 @@ from projections.rules import Rules
 from projections.travel import great_circle_km, speed
 from projections.verdicts import judge
 from services.domain import Cadre, Household, Visit, clock
+from tests.examples import examples
 from tests.integration.projections.ledger_strategies import as_of_days, before, run_history
 from tests.integration.projections.strategies import SHANGHAI, START, cutoff, name, store_events
 
@@ -134,7 +135,7 @@ async def check(url: str, schema: str, events: list[Any], chunks: list[int], bat
         await conn.close()
 
 
-@settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=examples(8), deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=stay_histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=4),
        batch_size=st.integers(1, 40))

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from projections import interviews, leaderboards, pairing
 from projections.base import Period
 from projections.rules import Rules
+from tests.examples import examples
 from tests.integration.projections.ledger_strategies import (
     LedgerFold, all_pages, ledger_histories, run_history, township_board,
 )
@@ -79,7 +80,7 @@ async def check(url, schema, events, chunks, batch_size, asked):
         await conn.close()
 
 
-@settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=examples(8), deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=ledger_histories(), chunks=st.lists(st.integers(1, 25), min_size=1, max_size=4),
        batch_size=st.integers(1, 40),

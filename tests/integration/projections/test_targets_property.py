@@ -18,6 +18,7 @@ from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
 from projections.rules import Rules
 from services.domain import Cadre, ContactTarget, Visit, clock
+from tests.examples import examples
 from tests.integration.projections.strategies import reset_county, store_events
 
 ADCODE = "469041"
@@ -114,7 +115,8 @@ async def check(url: str, events: list[Any], batch: int) -> None:
         await conn.close()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(25), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(history=histories())
 def test_the_register_equals_a_fold_of_the_events_now_and_as_of_every_day(database_url, county, history):
     county(ADCODE)
@@ -222,7 +224,8 @@ async def check_five_ones(url: str, events: list[Any], batch: int) -> None:
         await conn.close()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(25), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(history=contact_histories())
 def test_five_ones_equal_a_fold_of_the_check_ins_and_the_register(database_url, county, history):
     county(ADCODE)

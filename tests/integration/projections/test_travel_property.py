@@ -18,6 +18,7 @@ from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
 from projections.rules import Rules
 from services.domain import Visit, clock
+from tests.examples import examples
 from tests.integration.projections.strategies import METRE, SHANGHAI, cutoff, reset_county, store_events
 
 ADCODE = "469031"
@@ -123,7 +124,8 @@ async def _check(url: str, schema: str, events: list, chunks: list[int], batch_s
         await conn.close()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(40), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(drawn=arrivals(), chunks=st.lists(st.integers(1, 6), max_size=4), batch_size=st.integers(1, 8),
        days=st.integers(0, 20))
 def test_stored_impossible_travel_equals_judging_the_whole_history_whatever_the_arrival_order(
