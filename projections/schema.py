@@ -73,20 +73,22 @@ def _record(schema: str, projections: list[Projection]) -> str:
     )
 
 
-def statements(schema: str, projections: list[Projection] | None = None) -> list[str]:
+def statements(schema: str, projections: list[Projection] | None = None, *, shared: bool = True) -> list[str]:
     """DDL for tracking, the log's position (`projections.positions`) and the projections' tables (all
     registered ones by default), plus a tracking row at 0 for each so the driver's row lock always
-    has a row to take."""
+    has a row to take. `shared=False` leaves out the tables outside the county schema (`ensure_shared`'s)."""
     if projections is None:
         from projections.registry import PROJECTIONS
 
         projections = PROJECTIONS
     adcode_of(schema.removesuffix(REBUILD_SUFFIX))  # refuses anything but a county schema
-    result = [*positions.SHARED, *(statement.format(schema=schema) for statement in TRACKING)]
+    result = [*positions.SHARED] if shared else []
+    result.extend(statement.format(schema=schema) for statement in TRACKING)
     if not schema.endswith(REBUILD_SUFFIX):
         result.extend(positions.county_statements(schema))
     for projection in projections:
-        result.extend(projection.shared_tables)
+        if shared:
+            result.extend(projection.shared_tables)
         result.extend(projection.ddl(schema))
         result.append(
             f"INSERT INTO {schema}.projection_tracking VALUES ('{projection.name}', 0) ON CONFLICT DO NOTHING"
@@ -112,10 +114,20 @@ def ensure_shared(conn: SyncConnection) -> None:
         conn.execute(statement)
 
 
-def ensure_tables(conn: SyncConnection, schema: str) -> None:
+def ensure_tables(conn: SyncConnection, schema: str, *, new: bool = False) -> None:
     """Create the read side's tables in `schema` (sync psycopg connection; the schema must exist).
     Runs in the caller's transaction if one is open; takes the same DDL lock as the async variant.
-    A stale read model is left for the driver (its old tables may lack what the new DDL indexes)."""
+    A stale read model is left for the driver (its old tables may lack what the new DDL indexes).
+
+    `new`: the caller's open transaction made the schema and has run `ensure_shared` before it (both
+    `provision_county`). Then only the county's own tables are made, without the DDL lock: no other
+    session can see the schema before that transaction commits, so none can be making tables in it, and
+    the lock held until commit (a county's DDL takes 1-2 s on Citus) would make every other county's
+    provisioning wait for this one."""
+    if new:
+        for statement in statements(schema, shared=False):
+            conn.execute(statement)
+        return
     conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (DRIVER_LOCK_CLASS,))
     for statement in TRACKING:
         conn.execute(statement.format(schema=schema))

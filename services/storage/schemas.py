@@ -163,20 +163,20 @@ def provision_county(
         CountyApplicationRecorder(factory.datastore, events_table_name=EVENTS_TABLE),
         CountyAggregateRecorder(factory.datastore, events_table_name=SNAPSHOTS_TABLE),
     ]
+    shared = _read_side_shared()
+    if shared is not None:
+        # The read side's tables outside the county (`rollup`, the positions) in a short transaction of
+        # their own, so that the county's does not hold their lock (see projections.schema.ensure_tables).
+        with connect(url) as conn, conn.transaction():
+            shared(conn)
     # One transaction: the registry row appears together with every table, so a county that the
     # registry knows (and tenancy serves) always has them, and a failure leaves nothing half made.
+    # The registry row is written last: on Citus `core.counties` is a reference table, and a write to
+    # it locks the table's shard on every node until commit, so written first it made every other
+    # county's provisioning wait for this one's DDL (4 threads were no faster than 1).
     # Dict rows: the recorders' `_create_table` takes the cursor their own connections give.
     with connect(url) as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (PROVISIONING_LOCK_CLASS, int(adcode)))
-        cursor.execute(
-            "INSERT INTO core.counties (adcode, name, prefecture, province, province_code, centroid_lat,"
-            " centroid_lon, boundary, rules) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (adcode) DO NOTHING",
-            (adcode, name, prefecture, province, province_code,
-             centroid[0] if centroid else None, centroid[1] if centroid else None,
-             Jsonb(boundary) if boundary is not None else None, Jsonb(rules or {})),
-        )
-        record_map(cursor, adcode)  # the registry row's map, which a second `county add` does not replace
         on_citus = citus.is_citus(conn)
         new_schema = citus.value(conn, "SELECT to_regnamespace(%s) IS NULL", (schema,))
         if on_citus and new_schema:
@@ -192,20 +192,29 @@ def provision_county(
         cursor.execute(SQL(HOUSEHOLD_KEYS_DDL).format(schema=Identifier(schema)))
         projection_tables = _projection_tables()
         if projection_tables is not None:
-            projection_tables(conn, schema)
+            projection_tables(conn, schema, new=new_schema and shared is not None)
         if on_citus and not new_schema:
             citus.distribute_schema(conn, schema)  # made before this database was on Citus
+        cursor.execute(
+            "INSERT INTO core.counties (adcode, name, prefecture, province, province_code, centroid_lat,"
+            " centroid_lon, boundary, rules) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (adcode) DO NOTHING",
+            (adcode, name, prefecture, province, province_code,
+             centroid[0] if centroid else None, centroid[1] if centroid else None,
+             Jsonb(boundary) if boundary is not None else None, Jsonb(rules or {})),
+        )
+        record_map(cursor, adcode)  # the registry row's map, which a second `county add` does not replace
     record = get_county(url, adcode)
     assert record is not None
     return record
 
 
-def _projection_tables() -> Callable[[SyncConnection, str], None] | None:
+def _projection_tables() -> Callable[..., None] | None:
     """`projections.schema.ensure_tables`, when the read side is installed."""
     module = _read_side()
     if module is None:
         return None
-    ensure_tables: Callable[[SyncConnection, str], None] = module.ensure_tables
+    ensure_tables: Callable[..., None] = module.ensure_tables
     return ensure_tables
 
 

@@ -146,6 +146,10 @@ def measure(scale: str) -> tuple[str, Server]:
                 loads["tenants"] = load_average()
                 print("5. tenants: probes, statements …", flush=True)
                 text.append(stage("Tenants", lambda: tenants_text(url, base, tokens, loaded)))
+                # /sync throughput beside 3,000 counties (issue 14 item 6), after the probes so that they
+                # are at rest; not the sustained stage, whose catch-up alone can take minutes on Citus.
+                loads["ingest"] = load_average()
+                text.append(stage("Ingest", lambda: ingest_stage(url, base, first, tokens)))
             print("7. idle CPU …", flush=True)
             text.append(stage("Idle", lambda: idle_text(pid)))
     loads["end"] = load_average()

@@ -148,6 +148,35 @@ def test_concurrent_provisioning_on_a_fresh_database_does_not_collide_in_the_cat
     assert [county.adcode for county in list_counties(fresh_database)] == ["469001", "469002", "469029", "469030"]
 
 
+def test_a_county_is_added_while_another_is_still_making_its_tables(new_database, monkeypatch):
+    """Counties added at once do not wait for each other: on Citus each county's tables take 1-2 s of DDL,
+    and 3,000 took over an hour when every county waited for the one before (it held the read side's DDL
+    lock and, on Citus, the registry's reference table from its first statement to its commit)."""
+    url = new_database("grassroots_parallel")  # prepared: on Citus, core.counties is a reference table
+    ensure_tables = schemas._projection_tables()
+    assert ensure_tables is not None
+    made, release, outcome = threading.Event(), threading.Event(), {}
+
+    def held_open(conn, schema, **options):
+        ensure_tables(conn, schema, **options)
+        if schema == "county_469001":  # its transaction stays open, its tables made, until the other is added
+            made.set()
+            outcome["released"] = release.wait(60)
+
+    monkeypatch.setattr(schemas, "_projection_tables", lambda: held_open)
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(provision_county, url, "469001", "五指山市", "海南省")
+        assert made.wait(60)
+        second = provision_county(url, "469002", "文昌市", "海南省")
+        release.set()
+        assert first.result().adcode == "469001"
+    assert outcome["released"], "the second county waited for the first one's transaction"
+    assert second.adcode == "469002"
+    assert [county.adcode for county in list_counties(url)] == ["469001", "469002"]
+    tables = {adcode: catalog(url, f"county_{adcode}") for adcode in ("469001", "469002")}
+    assert len(tables["469001"]) == len(tables["469002"]) > 60  # every table of each, the read side's too
+
+
 def test_the_demo_flag_and_rules_revisions_are_added_to_databases_made_before_them(database_url, new_county):
     from services.storage.schemas import ensure_core
 
