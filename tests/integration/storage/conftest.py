@@ -45,7 +45,10 @@ def new_county(database_url: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(schemas, "_projection_tables", lambda: None)
 
     def provision() -> str:
+        # Past the counties an earlier run on the same database left (TEST_DATABASE_URL): a fresh one.
         adcode = str(next(_adcodes))
+        while schemas.get_county(database_url, adcode) is not None:
+            adcode = str(next(_adcodes))
         provision_county(database_url, adcode, f"测试县{adcode}", "测试省", centroid=(18.6, 109.7))
         return adcode
 
