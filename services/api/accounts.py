@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from services import departments
 from services.domain import Cadre
+from services.domain.commands import WHITE_SPACE
 from services.identity.accounts import change_account, county_accounts, create_account
 from services.identity.users import MIN_PASSWORD, USERNAME, InvalidUser, check_account, hash_password
 
@@ -37,6 +38,11 @@ class AccountList(BaseModel):
     users: list[Account]
 
 
+# Something left after stripping (Python strips the separators \x1c-\x1f too, which JSON Schema's `\S`
+# counts as text): the characters neither a control nor Unicode White_Space, as the commands state it.
+NOT_BLANK = rf"[^\x00-\x1f\x7f{WHITE_SPACE}]"
+
+
 class NewAccount(BaseModel):
     """A cadre account names its cadre (`cadre_id`), a department account its department (not blank):
     `check_account` enforces both; the schema states them."""
@@ -45,7 +51,7 @@ class NewAccount(BaseModel):
         {"if": {"properties": {"roles": {"contains": {"const": "cadre"}}}, "required": ["roles"]},
          "then": {"properties": {"cadre_id": {"type": "string"}}, "required": ["cadre_id"]}},
         {"if": {"properties": {"roles": {"contains": {"const": "department"}}}, "required": ["roles"]},
-         "then": {"properties": {"department": {"type": "string", "pattern": r"\S"}}, "required": ["department"]}},
+         "then": {"properties": {"department": {"type": "string", "pattern": NOT_BLANK}}, "required": ["department"]}},
     ]})
     username: str = Field(min_length=3, max_length=64, pattern=USERNAME.pattern)
     display_name: str = Field(min_length=1, max_length=64)
