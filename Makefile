@@ -45,12 +45,13 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# The browser tests run in a pytest process of their own: Playwright's sync API keeps an event loop
+# The slowest test takes under a minute: one that runs 5 fails with every thread's stack (pytest-timeout) instead of
+# stalling CI. The browser tests run in a pytest process of their own: Playwright's sync API keeps an event loop
 # running for the whole session, which the asyncio tests cannot share.
 test: lint debs pwa
 	cd pwa && npm test
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration tests/fault tests/soak
-	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
+	$(BIN)/pytest -q -p no:cacheprovider --timeout 300 tests/unit tests/integration tests/fault tests/soak
+	$(BIN)/pytest -q -p no:cacheprovider --timeout 300 tests/e2e
 
 # The same unit and integration suites on a real three-node Citus cluster under .citus/ (Citus built from
 # ../shared/citus when not installed), prepared by `grassroots db init`; the cluster stops however it ends.

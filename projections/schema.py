@@ -108,9 +108,17 @@ def _registered(projections: list[Projection] | None) -> list[Projection]:
 
 def ensure_shared(conn: SyncConnection) -> None:
     """Create the read side's tables outside the county schemas (`core`'s positions, `rollup`) on a sync
-    psycopg connection, in the caller's transaction (`grassroots db init`)."""
+    psycopg connection, in the caller's transaction (`grassroots db init`, `provision_county`).
+
+    Nothing is run when they are all there already (a few catalog reads): the rollup's `ADD COLUMN IF
+    NOT EXISTS` and `CREATE INDEX IF NOT EXISTS` lock the shared table even when there is nothing to add,
+    so provisioning a county waited for every open transaction that wrote the province rollup (another
+    county's rebuild holds one for its whole swap), and every province query queued behind it."""
+    shared = [*positions.SHARED, *(s for p in _registered(None) for s in p.shared_tables)]
+    if conn.execute(MISSING.format("%s", "%s", "%s"), _wanted(shared)).fetchone() == (0,):
+        return
     conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (DRIVER_LOCK_CLASS,))
-    for statement in [*positions.SHARED, *(s for p in _registered(None) for s in p.shared_tables)]:
+    for statement in shared:
         conn.execute(statement)
 
 
@@ -174,24 +182,40 @@ async def ensure_tables_async(conn: AsyncConnection, schema: str, projections: l
 
 
 _CREATED = re.compile(r"CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (?:(\w+)\.)?(\w+)(?: ON (\w+)\.)?")
+_ALTERED = re.compile(r"ALTER TABLE (\w+)\.(\w+) ")
+_ADDED = re.compile(r"ADD COLUMN IF NOT EXISTS (\w+)")
+
+
+# How many of the wanted relations (a table or an index; column "") and columns are not there.
+MISSING = (
+    "SELECT count(*) FROM unnest({0}::text[], {1}::text[], {2}::text[]) w (nspname, relname, attname)"
+    " WHERE NOT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = w.nspname AND c.relname = w.relname"
+    " AND (w.attname = '' OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid"
+    " AND a.attname = w.attname AND NOT a.attisdropped)))"
+)
+
+
+def _wanted(ddl: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """MISSING's parameters for what the DDL's `IF NOT EXISTS` statements make: tables and indexes
+    (`schema.name`, or `name ON schema.table`) and added columns (`ALTER TABLE schema.table`)."""
+    wanted: set[tuple[str, str, str]] = set()
+    for statement in ddl:
+        created, altered = _CREATED.match(statement), _ALTERED.match(statement)
+        if created:
+            wanted.add((created[1] or created[3], created[2], ""))
+        elif altered:
+            wanted.update((altered[1], altered[2], column) for column in _ADDED.findall(statement))
+    return [w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted]
 
 
 async def _complete(conn: AsyncConnection, schema: str, projections: list[Projection]) -> bool:
-    """Whether every table and index of the projections (and of tracking) is in place and every read
-    model's stored fingerprint is its own: then the DDL would change nothing. A few catalog reads."""
+    """Whether every table, index and column of the projections (and of tracking) is in place and every
+    read model's stored fingerprint is its own: then the DDL would change nothing. A few catalog reads."""
     if await conn.fetchval("SELECT to_regclass($1) IS NULL OR to_regclass($2) IS NULL",
                            f"{schema}.projection_tracking", f"{schema}.projection_versions"):
         return False
-    names = set()
-    for statement in statements(schema, projections):
-        created = _CREATED.match(statement)
-        if created:  # a table (schema.name) or an index (name ON schema.table)
-            names.add((created[1] or created[3], created[2]))
-    present = await conn.fetchval(
-        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
-        [s for s, _ in names], [n for _, n in names])
-    if present != len(names):
+    if await conn.fetchval(MISSING.format("$1", "$2", "$3"), *_wanted(statements(schema, projections))):
         return False
     known = {row["projection"]: row["fingerprint"] for row in await conn.fetch(KNOWN.format(schema=schema))}
     return all(known.get(p.name) == fingerprint(p) for p in projections)

@@ -44,4 +44,4 @@ if [ $# -eq 0 ]; then set -- tests/unit tests/integration --durations=15; fi
 # A quarter of each property test's examples (at least 3; tests/examples.py): the count proves the logic,
 # which `make test` proves in full; here the same SQL must run and answer the same on Citus.
 GRASSROOTS_TEST_EXAMPLES=${GRASSROOTS_TEST_EXAMPLES:-0.25} TEST_DATABASE_URL=$URL \
-  .venv/bin/pytest -q -p no:cacheprovider "$@"
+  .venv/bin/pytest -q -p no:cacheprovider --timeout 600 "$@"

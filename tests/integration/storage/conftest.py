@@ -44,12 +44,13 @@ def new_county(database_url: str, monkeypatch: pytest.MonkeyPatch):
     """
     monkeypatch.setattr(schemas, "_projection_tables", lambda: None)
 
-    def provision() -> str:
+    def provision(url: str = database_url) -> str:
+        """`url`: the test database's, with options of its own (e.g. a lock timeout)."""
         # Past the counties an earlier run on the same database left (TEST_DATABASE_URL): a fresh one.
         adcode = str(next(_adcodes))
         while schemas.get_county(database_url, adcode) is not None:
             adcode = str(next(_adcodes))
-        provision_county(database_url, adcode, f"测试县{adcode}", "测试省", centroid=(18.6, 109.7))
+        provision_county(url, adcode, f"测试县{adcode}", "测试省", centroid=(18.6, 109.7))
         return adcode
 
     return provision

@@ -203,10 +203,26 @@ def test_ensuring_core_again_does_not_wait_for_readers_of_the_registry(database_
     from services.storage.schemas import ensure_core
 
     ensure_core(database_url)
-    impatient = database_url + ("&" if "?" in database_url else "?") + "options=-c%20lock_timeout%3D3000"
     with connect(database_url) as reader, reader.transaction():
         reader.execute("SELECT count(*) FROM core.counties").fetchone()
-        ensure_core(impatient)  # raises LockNotAvailable if it waits for the reader
+        ensure_core(impatient(database_url))  # raises LockNotAvailable if it waits for the reader
+
+
+def test_adding_a_county_does_not_wait_for_a_transaction_writing_the_province_rollup(database_url, new_county):
+    """Another county's rebuild writes `rollup` in a transaction open for its whole swap. Adding a county
+    waited for it (the rollup's `ADD COLUMN IF NOT EXISTS` locks the table whole even with nothing to add,
+    and every province query then queued behind the waiting DDL). In the API tests the wait was a hang:
+    the rebuild ran on the event loop that the test adding a county blocked."""
+    new_county()  # the shared tables are there
+    with connect(database_url) as writer, writer.transaction():
+        writer.execute("LOCK TABLE rollup.rollup_county_months, rollup.rollup_counties, core.county_positions,"
+                       " core.projection_positions IN ROW EXCLUSIVE MODE")
+        new_county(impatient(database_url))  # raises LockNotAvailable if it waits for the writer
+
+
+def impatient(url: str) -> str:
+    """`url` with a lock timeout of 3 s: a statement that waits for a lock fails instead."""
+    return url + ("&" if "?" in url else "?") + "options=-c%20lock_timeout%3D3000"
 
 
 def test_db_init_makes_every_shared_table_on_a_fresh_database_and_places_them_on_citus(
