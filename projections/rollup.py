@@ -169,13 +169,23 @@ def _row(row: Record) -> dict[str, Any]:
 async def county_months(conn: AsyncConnection, county: str, *, year: int | None = None,
                         as_of: date | None = None) -> list[dict[str, Any]]:
     """One county's figures per month (oldest first), each as of its latest day ≤ `as_of`."""
+    return (await counties_months(conn, [county], year=year, as_of=as_of))[county]
+
+
+async def counties_months(conn: AsyncConnection, counties: list[str], *, year: int | None = None,
+                          as_of: date | None = None) -> dict[str, list[dict[str, Any]]]:
+    """`county_months` of each of the counties, in one statement: a province's list of 38 counties sent
+    38, and 3,000 counties took 200 ms of round trips alone."""
     rows = await conn.fetch(
-        "SELECT DISTINCT ON (month) * FROM rollup.rollup_county_months WHERE county = $1"
+        "SELECT DISTINCT ON (county, month) * FROM rollup.rollup_county_months WHERE county = ANY($1::text[])"
         " AND ($2::date IS NULL OR as_of_date <= $2) AND ($3::int IS NULL OR extract(year FROM month) = $3)"
-        " ORDER BY month, as_of_date DESC",
-        county, as_of, year,
+        " ORDER BY county, month, as_of_date DESC",
+        counties, as_of, year,
     )
-    return [_row(r) for r in rows]
+    months: dict[str, list[dict[str, Any]]] = {county: [] for county in counties}
+    for row in rows:
+        months[row["county"]].append(_row(row))
+    return months
 
 
 async def rankings(conn: AsyncConnection, province_code: str, month: Period, *, by: str = "verified_coverage_pct",

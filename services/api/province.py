@@ -129,9 +129,9 @@ async def province_counties(call: Call) -> Page:
     query: ProvinceQuery = call.query
     async with reading(call) as conn:
         counties = await counties_of(conn, area_of(call))
-        items = [{**county, "months": await rollup.county_months(conn, county["adcode"], year=query.year,
-                                                                  as_of=query.as_of)}
-                 for county in counties]
+        months = await rollup.counties_months(conn, [county["adcode"] for county in counties], year=query.year,
+                                              as_of=query.as_of)
+        items = [{**county, "months": months[county["adcode"]]} for county in counties]
     return whole_page(items)
 
 

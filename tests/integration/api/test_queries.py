@@ -320,6 +320,7 @@ async def test_a_province_viewer_sees_its_own_provinces_rollups_only(api, seeded
     assert all(county["adcode"][:2] == PROVINCE_AB[:2] for county in counties)
     months = (await viewer.get(f"/api/v1/province/counties/{COUNTY_A}/months")).json()["items"]
     assert months and months[-1]["households"] >= 3
+    assert next(county["months"] for county in counties if county["adcode"] == COUNTY_A) == months
     rankings = (await viewer.get("/api/v1/province/rankings")).json()["items"]
     assert [item["rank"] for item in rankings] == list(range(1, len(rankings) + 1))
     assert (await viewer.get("/api/v1/province/counties/920001/months")).status_code == 404
