@@ -136,13 +136,14 @@ def ensure_tables(conn: SyncConnection, schema: str, *, new: bool = False) -> No
         for statement in statements(schema, shared=False):
             conn.execute(statement)
         return
+    ensure_shared(conn)  # no DDL on the shared tables when they are complete (its docstring says why)
     conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (DRIVER_LOCK_CLASS,))
     for statement in TRACKING:
         conn.execute(statement.format(schema=schema))
     cursor = conn.cursor(row_factory=dict_row)
     known = cursor.execute(KNOWN.format(schema=schema)).fetchall()
     left = stale(_registered(None), known)
-    for statement in statements(schema, [p for p in _registered(None) if p not in left]):
+    for statement in statements(schema, [p for p in _registered(None) if p not in left], shared=False):
         conn.execute(statement)
 
 
