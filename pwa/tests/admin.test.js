@@ -2,7 +2,7 @@
 // board columns, province series, sparkline points and the string tables.
 import { describe, expect, it, vi } from 'vitest';
 import { coverageColour, householdState, periodOptions, periodRange, RAMP, sliderDays } from '../src/admin/periods.js';
-import { createAdminApi, dispositionName, followChanges, queryString, sseParser } from '../src/admin/api.js';
+import { createAdminApi, dispositionName, everyPage, followChanges, queryString, sseParser } from '../src/admin/api.js';
 import { byRoute, byUrgency, latestMonth, monthSeries, sparkPoints } from '../src/admin/shaping.js';
 import { KEYS } from '../src/admin/i18n.js';
 
@@ -77,6 +77,22 @@ describe('http helpers', () => {
     const api = createAdminApi({ getToken: () => 'old', fetchImpl: async () => new Response('{}', { status: 401 }), onUnauthorized });
     await expect(api.get('/me')).rejects.toMatchObject({ status: 401 });
     expect(onUnauthorized).toHaveBeenCalledOnce();
+  });
+
+  it('follows a keyset list page by page until it has no next, or up to the cap', async () => {
+    const pages = { '': { items: [1, 2], next: 'b' }, b: { items: [3, 4], next: 'd' }, d: { items: [5], next: null } };
+    const fetchImpl = vi.fn(async (url) => {
+      const after = new URL(url, 'http://x').searchParams.get('after') ?? '';
+      return new Response(JSON.stringify(pages[after]), { status: 200, headers: { 'Content-Type': 'application/json' } });
+    });
+    const api = createAdminApi({ getToken: () => 'tok', fetchImpl });
+    expect(await everyPage(api, '/province/counties', { year: 2026 }, Infinity)).toEqual([1, 2, 3, 4, 5]);
+    expect(fetchImpl.mock.calls.map(([url]) => url)).toEqual([
+      '/api/v1/province/counties?year=2026&limit=500',
+      '/api/v1/province/counties?year=2026&after=b&limit=500',
+      '/api/v1/province/counties?year=2026&after=d&limit=500',
+    ]);
+    expect(await everyPage(api, '/issues', {}, 3)).toEqual([1, 2, 3, 4]); // stops once it holds the cap
   });
 });
 

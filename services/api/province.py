@@ -58,9 +58,12 @@ def outside(area: Area) -> ApiError:
                     kind="outside-prefecture")
 
 
-async def counties_of(conn: AsyncConnection, area: Area) -> list[dict[str, Any]]:
+async def counties_of(conn: AsyncConnection, area: Area, *, after: str = "",
+                      limit: int | None = None) -> list[dict[str, Any]]:
+    """The area's counties (adcode, name) in adcode order: those after `after`, at most `limit`."""
     rows = await conn.fetch("SELECT adcode, name FROM core.counties WHERE province_code = $1"
-                            " AND starts_with(adcode, $2) ORDER BY adcode", area.province, area.prefix)
+                            " AND starts_with(adcode, $2) AND adcode > $3 ORDER BY adcode LIMIT $4",
+                            area.province, area.prefix, after, limit)
     return [dict(row) for row in rows]
 
 
@@ -123,16 +126,25 @@ class ProvinceQuery(AsOf):
     year: int | None = Field(None, ge=2000, le=2100, description="default: every year")
 
 
-@endpoint("GET", "/province/counties", query=ProvinceQuery, response=Page, roles=PROVINCE, tags=["province"],
-          summary="The viewer's counties (its province's or prefecture's) with their monthly figures")
+class CountiesQuery(ProvinceQuery):
+    # A province has at most a few hundred counties: one page; a country-wide area pages on.
+    limit: int = Field(500, ge=1, le=500)
+    after: str | None = Field(None, pattern=r"^[0-9]{6}$", description="the `next` of the previous page (an adcode)")
+
+
+@endpoint("GET", "/province/counties", query=CountiesQuery, response=Page, roles=PROVINCE, tags=["province"],
+          summary="The viewer's counties (its province's or prefecture's) with their monthly figures, in adcode"
+                  " order; `next` (pass as `after`) while more follow")
 async def province_counties(call: Call) -> Page:
-    query: ProvinceQuery = call.query
+    query: CountiesQuery = call.query
     async with reading(call) as conn:
-        counties = await counties_of(conn, area_of(call))
-        months = await rollup.counties_months(conn, [county["adcode"] for county in counties], year=query.year,
+        counties = await counties_of(conn, area_of(call), after=query.after or "", limit=query.limit + 1)
+        page = counties[:query.limit]
+        months = await rollup.counties_months(conn, [county["adcode"] for county in page], year=query.year,
                                               as_of=query.as_of)
-        items = [{**county, "months": months[county["adcode"]]} for county in counties]
-    return whole_page(items)
+    items = [{**county, "months": months[county["adcode"]]} for county in page]
+    return Page(items=items, limit=query.limit,
+                next=page[-1]["adcode"] if len(counties) > query.limit else None)
 
 
 @endpoint("GET", "/province/counties/{adcode}/months", query=ProvinceQuery, response=Page, roles=PROVINCE,

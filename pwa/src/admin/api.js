@@ -31,6 +31,18 @@ export function queryString(params = {}) {
   return text ? `?${text}` : '';
 }
 
+/** Every page of a keyset list (`next` → `after`), 500 rows a page, up to `cap` rows. */
+export async function everyPage(api, path, params = {}, cap = 2000) {
+  const items = [];
+  let after;
+  do {
+    const page = await api.get(path, { ...params, after, limit: 500 });
+    items.push(...page.items);
+    after = page.next;
+  } while (after && items.length < cap);
+  return items;
+}
+
 /** The file name a Content-Disposition header carries (RFC 5987 `filename*` first). */
 export function dispositionName(header, fallback) {
   const star = /filename\*=UTF-8''([^;]+)/i.exec(header || '');

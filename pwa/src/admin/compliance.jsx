@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks';
 import { at, pct } from './i18n.js';
 import { codes, label } from './vocab.js';
+import { everyPage } from './api.js';
 import { problem, ready, useAdmin, useLive } from './context.js';
 import { placeName, usePlaces } from './places.js';
 import { EndPairing, NewPairing } from './pairing.jsx';
@@ -245,18 +246,6 @@ function useCadres() {
   return cadres;
 }
 
-/** Every page of a keyset list (`next` → `after`), up to `cap` rows. */
-async function keysetAll(api, path, params, cap = 2000) {
-  const items = [];
-  let after;
-  do {
-    const page = await api.get(path, { ...params, after, limit: 500 });
-    items.push(...page.items);
-    after = page.next;
-  } while (after && items.length < cap);
-  return items;
-}
-
 const cadreNames = (cadres) => Object.fromEntries(cadres.map((c) => [c.id, c.name]));
 
 /** A keyset-paged compliance list with the filters set and its summary, reloaded when the filters or
@@ -266,7 +255,7 @@ function useListing(projection, summaryPath, listPath, filters) {
   const [state, setState] = useState({ summary: null, items: null, error: null });
   useLive([projection], async () => {
     try {
-      const [summary, items] = await Promise.all([api.get(summaryPath), keysetAll(api, listPath, chosen(filters))]);
+      const [summary, items] = await Promise.all([api.get(summaryPath), everyPage(api, listPath, chosen(filters))]);
       setState({ summary, items, error: null });
     } catch (e) {
       setState((now) => ({ ...now, error: problem(e) }));

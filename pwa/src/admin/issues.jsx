@@ -4,6 +4,7 @@
 // replies, rates and reopens it. A department account sees only the issues routed to it (the API
 // scopes every answer; the board just shows what it gets).
 import { useEffect, useState } from 'preact/hooks';
+import { everyPage } from './api.js';
 import { at, pct } from './i18n.js';
 import { codes, label } from './vocab.js';
 import { localDay, localTime, problem, ready, today, useAdmin, useLive } from './context.js';
@@ -18,17 +19,6 @@ const routeLabel = (route) => (route && route !== 'none' ? label('issue_route', 
 
 const SATISFACTION = codes('satisfaction');
 
-async function everyIssue(api) {
-  const items = [];
-  let after;
-  do {
-    const page = await api.get('/issues', { after, limit: 500 });
-    items.push(...page.items);
-    after = page.next;
-  } while (after && items.length < 5000);
-  return items;
-}
-
 export function IssueBoard() {
   const { api, user } = useAdmin();
   const admin = user.roles.includes('county_admin');
@@ -38,7 +28,7 @@ export function IssueBoard() {
   const [error, setError] = useState(null);
   const load = async () => {
     try {
-      setItems(await everyIssue(api));
+      setItems(await everyPage(api, '/issues', {}, 5000));
       ready('admin-issues');
     } catch (e) {
       setError(problem(e));

@@ -5,6 +5,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
+import { everyPage } from './api.js';
 import { at, pct } from './i18n.js';
 import { problem, ready, today, useAdmin } from './context.js';
 import { coverageColour } from './periods.js';
@@ -35,13 +36,14 @@ export function Province() {
     api.get('/province/map').then((map) => setShapes(map.counties), () => setShapes([]));
   }, []);
   useEffect(() => {
-    api.get('/province/counties', { year }).then(
-      (page) => {
-        setCounties(page.items);
+    // Every county of the area: one page for a province (a country-wide area would page on).
+    everyPage(api, '/province/counties', { year }, Infinity).then(
+      (items) => {
+        setCounties(items);
         if (month) return;
         // Open on the latest month with figures: early in a month the current one has none yet
         // ("暂无数据" on 4 December), and in January the latest figures are last year's.
-        const latest = latestMonth(page.items);
+        const latest = latestMonth(items);
         if (latest) setMonth(latest);
         else if (year === thisYear) setYear(thisYear - 1);
         else {

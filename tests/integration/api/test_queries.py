@@ -327,6 +327,26 @@ async def test_a_province_viewer_sees_its_own_provinces_rollups_only(api, seeded
     assert (await viewer.get("/api/v1/province/rankings", params={"month": "2026-13"})).status_code == 422
 
 
+async def test_the_province_county_list_pages_by_adcode(api, seeded):
+    viewer = await api.client("province_viewer", COUNTY_A)
+    whole = (await viewer.get("/api/v1/province/counties")).json()
+    assert whole["next"] is None and len(whole["items"]) >= 2
+    pages, after = [], None
+    while True:
+        params = {"limit": 1, **({"after": after} if after else {})}
+        page = (await viewer.get("/api/v1/province/counties", params=params)).json()
+        pages.append(page["items"])
+        after = page["next"]
+        if after is None:
+            break
+        assert after == page["items"][-1]["adcode"]
+    assert all(len(items) == 1 for items in pages)
+    assert [item for items in pages for item in items] == whole["items"]
+    for bad in ({"after": "42"}, {"limit": 0}, {"limit": 501}):
+        answer = await viewer.get("/api/v1/province/counties", params=bad)
+        assert answer.status_code == 422, bad
+
+
 async def test_county_roles_cannot_read_province_rollups_and_viewers_cannot_read_counties(api, seeded):
     admin = await api.client("county_admin")
     assert (await admin.get("/api/v1/province/rankings")).status_code == 403
