@@ -116,9 +116,11 @@ def _statuses(today: date, rules: Rules) -> list[tuple[str, date]]:
 async def households(conn: AsyncConnection, schema: str, *, township: str | None = None, village: str | None = None,
                      cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
                      as_of: date | None = None, status: Sequence[str] | None = None,
-                     limit: int | None = None, offset: int = 0, tag: str | None = None) -> list[dict[str, Any]]:
+                     limit: int | None = None, offset: int = 0, tag: str | None = None,
+                     household_ids: Sequence[UUID] | None = None, urgent_first: bool = False) -> list[dict[str, Any]]:
     """Per household (not archived as of the date): visits this year, last visit, status, next due,
-    by household id. With `cadre_id`, only the households that cadre answers for (see `responsibility`);
+    by household id (`urgent_first`: in the due list's order, overdue first, then by due date, then by id;
+    `household_ids`: only those). With `cadre_id`, only the households that cadre answers for (see `responsibility`);
     with `bbox` (west, south, east, north in degrees), only those placed inside it; with `status`, only
     those in one of those statuses; with `tag`, only those carrying that household tag now;
     `limit` and `offset` page it. Costs O(the households it reads):
@@ -176,14 +178,22 @@ async def households(conn: AsyncConnection, schema: str, *, township: str | None
         # The box finds them by the places' GiST index; its comparisons allow 1e-6°, the BETWEENs are exact.
         where.append(f"point(h.lon, h.lat) <@ box(point({box}[1], {box}[2]), point({box}[3], {box}[4]))"
                      f" AND h.lon BETWEEN {box}[1] AND {box}[3] AND h.lat BETWEEN {box}[2] AND {box}[4]")
+    if household_ids is not None:
+        where.append(f"h.household_id = ANY({param(list(household_ids))}::uuid[])")
+    judged = f"least(h.visits, {len(statuses) - 1})"
     if status is not None:
         status = (status,) if isinstance(status, str) else status
-        wanted = [v for v, (judged, _) in enumerate(statuses) if judged in status]
-        where.append(f"least(h.visits, {len(statuses) - 1}) = ANY({param(wanted)}::int[])")
+        wanted = [v for v, (judged_as, _) in enumerate(statuses) if judged_as in status]
+        where.append(f"{judged} = ANY({param(wanted)}::int[])")
+    order = "h.household_id"
+    if urgent_first:  # each visit count's place in `_urgency` order, looked up in SQL
+        keys = sorted({_urgency({"status": judged_as, "due_date": due}) for judged_as, due in statuses})
+        ranks = [keys.index(_urgency({"status": judged_as, "due_date": due})) for judged_as, due in statuses]
+        order = f"({param(ranks)}::int[])[{judged} + 1], h.household_id"
     page = f"LIMIT {param(limit)} OFFSET {param(offset)}" if limit is not None else ""
     rows = await conn.fetch(
         f"""SELECT h.household_id, h.village, h.township, h.lat, h.lon, h.visits, h.last_visit FROM {source}
-            WHERE {" AND ".join(where)} ORDER BY h.household_id
+            WHERE {" AND ".join(where)} ORDER BY {order}
             {page}""",
         *args,
     )
@@ -299,11 +309,52 @@ async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *,
                    as_of: date | None = None) -> list[dict[str, Any]]:
     """The cadre's households to visit: paired ones not visited this cadence period, then those of the
     cadre's township that the annual rule marks due or overdue. Overdue first, then by due date."""
+    found = await _paired_due(conn, schema, cadre_id, as_of)
+    if found is None:
+        return []
+    township, items = found
+    if township:
+        for due in await households(conn, schema, township=township, as_of=as_of, status=DUE):
+            if due["household_id"] not in items:
+                items[due["household_id"]] = _annual_item(due)
+    return sorted(items.values(), key=_order)
+
+
+async def due_page(conn: AsyncConnection, schema: str, cadre_id: UUID, *, limit: int, offset: int = 0,
+                   as_of: date | None = None) -> tuple[list[dict[str, Any]], int]:
+    """`due_list(…)[offset:offset + limit]` and the list's length, without judging every household of the
+    cadre's township in Python: its annual-rule part is ordered and cut in SQL and counted from the
+    village shares, O(the page + the cadre's pairings + the county's villages)."""
+    found = await _paired_due(conn, schema, cadre_id, as_of)
+    if found is None:
+        return [], 0
+    township, items = found
+    total = len(items)
+    if township:
+        # The township's first rows, enough to fill the page even where some are paired households already
+        # listed (a paired household's pairing item stands for it).
+        for due in await households(conn, schema, township=township, as_of=as_of, status=DUE, urgent_first=True,
+                                    limit=offset + limit + len(items)):
+            if due["household_id"] not in items:
+                items[due["household_id"]] = _annual_item(due)
+        listed_twice = await households(conn, schema, township=township, as_of=as_of, status=DUE,
+                                        household_ids=[i for i in items if items[i]["reason"] == "pairing"])
+        total += sum(v["due"] + v["overdue"] for v in await village_shares(conn, schema, as_of)
+                     if v["township"] == township) - len(listed_twice)
+    return sorted(items.values(), key=_order)[offset:offset + limit], total
+
+
+DUE = ("due", "overdue")
+
+
+async def _paired_due(conn: AsyncConnection, schema: str, cadre_id: UUID,
+                      as_of: date | None) -> tuple[str | None, dict[UUID, dict[str, Any]]] | None:
+    """(the cadre's township, its due list's pairing items by household), None when it answers for none."""
     cutoff = recorded_before(as_of)
     today = reference_date(as_of)
     answers_for = await responsibility(conn, schema, cadre_id, cutoff)
     if answers_for is None:
-        return []
+        return None
     township, pairings = answers_for
     paired = [p["household_id"] for p in pairings]
     places = {
@@ -338,13 +389,16 @@ async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *,
         earlier = items.get(pairing["household_id"])
         if earlier is None or _urgency(item) < _urgency(earlier):
             items[pairing["household_id"]] = item
-    if township:
-        for due in await households(conn, schema, township=township, as_of=as_of, status=("due", "overdue")):
-            if due["household_id"] not in items:
-                items[due["household_id"]] = _item(
-                    due, "annual_rule", due["status"], due["next_due"], due["last_visit"]
-                )
-    return sorted(items.values(), key=lambda i: (*_urgency(i), str(i["household_id"])))
+    return township, items
+
+
+def _annual_item(household: dict[str, Any]) -> dict[str, Any]:
+    return _item(household, "annual_rule", household["status"], household["next_due"], household["last_visit"])
+
+
+def _order(item: dict[str, Any]) -> tuple[bool, date, str]:
+    """The due list's order: `_urgency`, then the household id."""
+    return (*_urgency(item), str(item["household_id"]))
 
 
 def _urgency(item: dict[str, Any]) -> tuple[bool, date]:

@@ -682,13 +682,20 @@ async def by_cadre(conn: AsyncConnection, schema: str, *, cadre_ids: Sequence[UU
 
 
 async def summary(conn: AsyncConnection, schema: str, *, as_of: date | None = None) -> dict[str, Any]:
-    """County figures: pairings by status, % not overdue, cadres meeting every quota."""
-    cadres = await quotas(conn, schema, as_of=as_of)
-    meeting = sum(1 for c in cadres if c["compliant"])
+    """County figures: pairings by status, % not overdue, cadres meeting every quota (counted in SQL from the
+    active cadres' `pairing_quotas` versions of the day, as `quotas` judges them)."""
+    row = await conn.fetchrow(
+        f"SELECT count(*) AS cadres, count(*) FILTER (WHERE shortfall = 0) AS meeting FROM {schema}.pairing_quotas"
+        " WHERE NOT departed AND valid_from < coalesce($1::timestamptz, 'infinity')"
+        " AND (valid_to IS NULL OR valid_to >= coalesce($1::timestamptz, 'infinity'))",
+        recorded_before(as_of),
+    )
+    assert row is not None  # an aggregate without GROUP BY returns one row
+    cadres, meeting = row["cadres"], row["meeting"]
     return {
         **await compliance(conn, schema, as_of=as_of),
-        "cadres": len(cadres), "cadres_meeting_quotas": meeting,
-        "quota_pct": round(100.0 * meeting / len(cadres), 1) if cadres else None,
+        "cadres": cadres, "cadres_meeting_quotas": meeting,
+        "quota_pct": round(100.0 * meeting / cadres, 1) if cadres else None,
     }
 
 

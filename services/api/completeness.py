@@ -10,7 +10,7 @@ from projections import completeness
 
 from .auth import ADMIN
 from .filters import CompletenessFilters, TagFilter
-from .reading import Document, Page, Paged, lookup, offset_page, reading, schema_of, with_heads
+from .reading import Document, Page, Paged, lookup, reading, schema_of, with_heads
 from .routing import Call, endpoint
 
 
@@ -68,11 +68,11 @@ async def completeness_households(call: Call) -> Page:
 async def cadre_due(call: Call) -> Page:
     cadre_id = call.path["cadre_id"]
     await lookup(call, "cadre", cadre_id, ("cadre", "干部"))
+    query: Paged = call.query
     async with reading(call) as conn:
-        items = await completeness.due_list(conn, schema_of(call), cadre_id, as_of=call.query.as_of)
-    page = offset_page(items, call.query)
-    page.items = await with_heads(call, page.items)
-    return page
+        items, total = await completeness.due_page(conn, schema_of(call), cadre_id, limit=query.limit,
+                                                   offset=query.offset, as_of=query.as_of)
+    return Page(items=await with_heads(call, items), total=total, limit=query.limit, offset=query.offset)
 
 
 routes = [completeness_summary, completeness_households, cadre_due]

@@ -27,6 +27,8 @@ def compare(got, fold):
     assert {q["cadre_id"]: (q["compliant"], [(r["rule"], r["actual"]) for r in q["quotas"]]) for q in got["quotas"]} \
         == fold.quotas()
     assert got["summary"]["overdue"] == sum(s == "overdue" for s, _, _ in fold.pairing_statuses().values())
+    assert (got["summary"]["cadres"], got["summary"]["cadres_meeting_quotas"]) \
+        == (len(fold.quotas()), sum(compliant for compliant, _ in fold.quotas().values()))
 
 
 @settings(max_examples=examples(6), deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
