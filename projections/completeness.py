@@ -20,6 +20,7 @@ places and visits are read from the coverage and verdicts tables.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -126,85 +127,112 @@ async def households(conn: AsyncConnection, schema: str, *, township: str | None
     `limit` and `offset` page it. Costs O(the households it reads):
     now from `coverage_current` (one index scan of a township, village, box or cadre's households);
     as of a past day from the places then, each household's visits read by its own index."""
-    rules = await load_rules(conn, adcode_of(schema))
-    today = reference_date(as_of)
-    statuses = _statuses(today, rules)
-    cutoff = recorded_before(as_of)
-    until = "coalesce($1::timestamptz, 'infinity')"
-    if as_of is None:
-        args: list[Any] = [today.year]
-        current = f"{schema}.coverage_current"
-        if tag is not None:
-            # From the tagged households to theirs by key: filtering coverage_current would walk all of it.
-            args.append(tag)
-            # (LIMIT 1: a subquery the planner cannot merge into a join that walks coverage_current whole.)
-            current = (f"(SELECT c.* FROM {tagged(schema, '$2')} t CROSS JOIN LATERAL (SELECT * FROM"
-                       f" {schema}.coverage_current c WHERE c.household_id = t.household_id LIMIT 1) c)")
-        source = (f"(SELECT household_id, village, township, lat, lon, last_visit,"
-                  f" coalesce(visits[array_position(years, $1)], 0) AS visits"
-                  f" FROM {current} c WHERE NOT archived) h")
-    else:
-        args = [cutoff, *Period.year(today.year).instants()]
-        places = households_as_of(schema)
-        if tag is not None:  # from the tagged households to their places by key, as above
-            args.append(tag)
-            places = (f"(SELECT p.* FROM {tagged(schema, '$4')} t CROSS JOIN LATERAL (SELECT * FROM {places} p"
-                      f" WHERE p.household_id = t.household_id LIMIT 1) p)")
-        source = f"""(SELECT p.*, v.visits, v.last_visit FROM {places} p CROSS JOIN LATERAL (
-                SELECT count(*) FILTER (WHERE c.occurred_at >= $2 AND c.occurred_at < $3)::int AS visits,
-                       max(c.occurred_at) AS last_visit
-                FROM {schema}.verdicts_checkins c WHERE c.household_id = p.household_id AND c.counted
-                AND c.recorded_at < {until} AND (c.voided_at IS NULL OR c.voided_at >= {until})) v
-            WHERE p.archived_at IS NULL) h"""
-    where = ["true"]
-
-    def param(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
-    if township is not None:
-        where.append(f"h.township = {param(township)}")
-    if village is not None:
-        where.append(f"h.village = {param(village)}")
-    if cadre_id is not None:
-        answers_for = await responsibility(conn, schema, cadre_id, cutoff)
-        if answers_for is None:
-            return []
-        own_township, pairings = answers_for
-        mine = f"h.household_id = ANY({param([p['household_id'] for p in pairings])}::uuid[])"
-        where.append(f"({mine} OR h.township = {param(own_township)})" if own_township else mine)
-    if bbox is not None:
-        box = f"({param(list(bbox))}::float8[])"
-        # The box finds them by the places' GiST index; its comparisons allow 1e-6°, the BETWEENs are exact.
-        where.append(f"point(h.lon, h.lat) <@ box(point({box}[1], {box}[2]), point({box}[3], {box}[4]))"
-                     f" AND h.lon BETWEEN {box}[1] AND {box}[3] AND h.lat BETWEEN {box}[2] AND {box}[4]")
-    if household_ids is not None:
-        where.append(f"h.household_id = ANY({param(list(household_ids))}::uuid[])")
-    judged = f"least(h.visits, {len(statuses) - 1})"
-    if status is not None:
-        status = (status,) if isinstance(status, str) else status
-        wanted = [v for v, (judged_as, _) in enumerate(statuses) if judged_as in status]
-        where.append(f"{judged} = ANY({param(wanted)}::int[])")
+    chosen = await _Chosen.of(conn, schema, township=township, village=village, cadre_id=cadre_id, bbox=bbox,
+                              as_of=as_of, status=status, tag=tag, household_ids=household_ids)
+    if chosen is None:
+        return []
+    statuses = chosen.statuses
     order = "h.household_id"
     if urgent_first:  # each visit count's place in `_urgency` order, looked up in SQL
         keys = sorted({_urgency({"status": judged_as, "due_date": due}) for judged_as, due in statuses})
         ranks = [keys.index(_urgency({"status": judged_as, "due_date": due})) for judged_as, due in statuses]
-        order = f"({param(ranks)}::int[])[{judged} + 1], h.household_id"
-    page = f"LIMIT {param(limit)} OFFSET {param(offset)}" if limit is not None else ""
+        order = f"({chosen.param(ranks)}::int[])[{chosen.judged} + 1], h.household_id"
+    page = f"LIMIT {chosen.param(limit)} OFFSET {chosen.param(offset)}" if limit is not None else ""
     rows = await conn.fetch(
-        f"""SELECT h.household_id, h.village, h.township, h.lat, h.lon, h.visits, h.last_visit FROM {source}
-            WHERE {" AND ".join(where)} ORDER BY {order}
-            {page}""",
-        *args,
+        f"SELECT h.household_id, h.village, h.township, h.lat, h.lon, h.visits, h.last_visit {chosen.sql}"
+        f" ORDER BY {order} {page}",
+        *chosen.args,
     )
+    required = len(statuses) - 1
     return [{
         "household_id": row["household_id"], "village": row["village"], "township": row["township"],
         "lat": row["lat"], "lon": row["lon"], "visits_this_year": row["visits"],
         "last_visit": local_date(row["last_visit"]) if row["last_visit"] else None,
-        "required": rules.household_visits_per_year,
-        "status": statuses[min(row["visits"], len(statuses) - 1)][0],
-        "next_due": statuses[min(row["visits"], len(statuses) - 1)][1],
+        "required": required,
+        "status": statuses[min(row["visits"], required)][0],
+        "next_due": statuses[min(row["visits"], required)][1],
     } for row in rows]
+
+
+@dataclass
+class _Chosen:
+    """The households `households` lists for its filters: `FROM … WHERE …` (`sql`, alias `h`) with its
+    `args`, and the (status, next due) of 0 … n visits this year."""
+
+    sql: str
+    args: list[Any]
+    statuses: list[tuple[str, date]]
+
+    @property
+    def judged(self) -> str:
+        """SQL: a household's index into `statuses`."""
+        return f"least(h.visits, {len(self.statuses) - 1})"
+
+    def param(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    @classmethod
+    async def of(cls, conn: AsyncConnection, schema: str, *, township: str | None, village: str | None,
+                 cadre_id: UUID | None, bbox: tuple[float, float, float, float] | None, as_of: date | None,
+                 status: Sequence[str] | None, tag: str | None,
+                 household_ids: Sequence[UUID] | None = None) -> _Chosen | None:
+        """None when `cadre_id` answers for no household."""
+        rules = await load_rules(conn, adcode_of(schema))
+        today = reference_date(as_of)
+        cutoff = recorded_before(as_of)
+        until = "coalesce($1::timestamptz, 'infinity')"
+        if as_of is None:
+            args: list[Any] = [today.year]
+            current = f"{schema}.coverage_current"
+            if tag is not None:
+                # From the tagged households to theirs by key: filtering coverage_current would walk all of it.
+                args.append(tag)
+                # (LIMIT 1: a subquery the planner cannot merge into a join that walks coverage_current whole.)
+                current = (f"(SELECT c.* FROM {tagged(schema, '$2')} t CROSS JOIN LATERAL (SELECT * FROM"
+                           f" {schema}.coverage_current c WHERE c.household_id = t.household_id LIMIT 1) c)")
+            source = (f"(SELECT household_id, village, township, lat, lon, last_visit,"
+                      f" coalesce(visits[array_position(years, $1)], 0) AS visits"
+                      f" FROM {current} c WHERE NOT archived) h")
+        else:
+            args = [cutoff, *Period.year(today.year).instants()]
+            places = households_as_of(schema)
+            if tag is not None:  # from the tagged households to their places by key, as above
+                args.append(tag)
+                places = (f"(SELECT p.* FROM {tagged(schema, '$4')} t CROSS JOIN LATERAL (SELECT * FROM {places} p"
+                          f" WHERE p.household_id = t.household_id LIMIT 1) p)")
+            source = f"""(SELECT p.*, v.visits, v.last_visit FROM {places} p CROSS JOIN LATERAL (
+                    SELECT count(*) FILTER (WHERE c.occurred_at >= $2 AND c.occurred_at < $3)::int AS visits,
+                           max(c.occurred_at) AS last_visit
+                    FROM {schema}.verdicts_checkins c WHERE c.household_id = p.household_id AND c.counted
+                    AND c.recorded_at < {until} AND (c.voided_at IS NULL OR c.voided_at >= {until})) v
+                WHERE p.archived_at IS NULL) h"""
+        chosen = cls("", args, _statuses(today, rules))
+        where = ["true"]
+        if township is not None:
+            where.append(f"h.township = {chosen.param(township)}")
+        if village is not None:
+            where.append(f"h.village = {chosen.param(village)}")
+        if cadre_id is not None:
+            answers_for = await responsibility(conn, schema, cadre_id, cutoff)
+            if answers_for is None:
+                return None
+            own_township, pairings = answers_for
+            mine = f"h.household_id = ANY({chosen.param([p['household_id'] for p in pairings])}::uuid[])"
+            where.append(f"({mine} OR h.township = {chosen.param(own_township)})" if own_township else mine)
+        if bbox is not None:
+            box = f"({chosen.param(list(bbox))}::float8[])"
+            # The box finds them by the places' GiST index; its comparisons allow 1e-6°, the BETWEENs are exact.
+            where.append(f"point(h.lon, h.lat) <@ box(point({box}[1], {box}[2]), point({box}[3], {box}[4]))"
+                         f" AND h.lon BETWEEN {box}[1] AND {box}[3] AND h.lat BETWEEN {box}[2] AND {box}[4]")
+        if household_ids is not None:
+            where.append(f"h.household_id = ANY({chosen.param(list(household_ids))}::uuid[])")
+        if status is not None:
+            status = (status,) if isinstance(status, str) else status
+            wanted = [v for v, (judged_as, _) in enumerate(chosen.statuses) if judged_as in status]
+            where.append(f"{chosen.judged} = ANY({chosen.param(wanted)}::int[])")
+        chosen.sql = f"FROM {source} WHERE {' AND '.join(where)}"
+        return chosen
 
 
 async def village_shares(conn: AsyncConnection, schema: str, as_of: date | None = None) -> list[dict[str, Any]]:
@@ -420,10 +448,11 @@ async def count_households(conn: AsyncConnection, schema: str,
                            cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
                            as_of: date | None = None, status: str | None = None, tag: str | None = None) -> int:
     """How many households `households` lists with these filters: from the village shares (O(villages))
-    unless a cadre, a box or a tag picks them, whose households are few enough to count one by one."""
+    unless a cadre, a box or a tag picks them, counted in SQL (O(those households), none built in Python)."""
     if cadre_id is not None or bbox is not None or tag is not None:
-        return len(await households(conn, schema, township=township, village=village, cadre_id=cadre_id, bbox=bbox,
-                                    as_of=as_of, status=status, tag=tag))
+        chosen = await _Chosen.of(conn, schema, township=township, village=village, cadre_id=cadre_id, bbox=bbox,
+                                  as_of=as_of, status=status, tag=tag)
+        return 0 if chosen is None else await conn.fetchval(f"SELECT count(*) {chosen.sql}", *chosen.args)
     return sum(
         v["households"] if status is None else v[status] for v in await village_shares(conn, schema, as_of)
         if (township is None or v["township"] == township) and (village is None or v["village"] == village)
