@@ -330,15 +330,16 @@ def _count(tally: Tally, reach: dict[Reached, list[date]], visit: dict[str, Any]
 
 
 def rank_rows(rows: list[dict[str, Any]], by: str, key: str) -> list[dict[str, Any]]:
-    """Order rows by figure `by`, the other figures, then `key` ascending; number them from 1."""
+    """Order rows by figure `by`, the other figures, then `key` ascending (a uuid orders as its text does);
+    a row's rank is its place from 1, which `_page` writes on the rows it returns."""
     if by not in FIGURES:
         raise ValueError(f"a leaderboard ranks by one of {', '.join(FIGURES)}, not {by!r}")
     order = [by, *(f for f in FIGURES if f != by)]
 
     def sort_key(row: dict[str, Any]) -> tuple[Any, ...]:
-        return (*(-(row[f] if row[f] is not None else -1) for f in order), str(row[key]))
+        return (*(-(row[f] if row[f] is not None else -1) for f in order), row[key])
 
-    return [{"rank": i, **row} for i, row in enumerate(sorted(rows, key=sort_key), start=1)]
+    return sorted(rows, key=sort_key)
 
 
 def _figures(visits: Any, households: Any, resolved: Any, rated: Any, satisfied: Any) -> dict[str, Any]:
@@ -351,7 +352,8 @@ def _figures(visits: Any, households: Any, resolved: Any, rated: Any, satisfied:
 def _page(ranked: list[dict[str, Any]], limit: int, offset: int) -> dict[str, Any]:
     if not 1 <= limit <= 1000 or offset < 0:
         raise ValueError(f"limit is 1 to 1000 and offset ≥ 0, not {limit} and {offset}")
-    return {"total": len(ranked), "items": ranked[offset:offset + limit]}
+    return {"total": len(ranked),
+            "items": [{"rank": offset + i, **row} for i, row in enumerate(ranked[offset:offset + limit], start=1)]}
 
 
 async def _tallied(conn: AsyncConnection, schema: str, board: str, kind: str, start: date,
@@ -422,11 +424,14 @@ async def cadres(conn: AsyncConnection, schema: str, period: Period, *, by: str 
     known = await known_cadres(conn, schema, as_of)
     visits = {UUID(k): v for k, v in (await _visits(conn, schema, "cadre", period, as_of)).items()}
     issues = await _issues(conn, schema, "raised_by", period, as_of)
-    stayed = await stays_by_cadre(conn, schema, period, as_of=as_of)
-    filed = await reports_filed(conn, schema, period, as_of=as_of)
-    listed = [{**row, "stay_days": stayed.get(row["cadre_id"], {}).get("verified_days", 0),
-               "reports_filed": filed.get(row["cadre_id"], 0)} for row in _listed(known, visits, issues)]
-    return _page(rank_rows(listed, by, "cadre_id"), limit, offset)
+    page = _page(rank_rows(_listed(known, visits, issues), by, "cadre_id"), limit, offset)
+    # Days stayed and reports filed do not rank: read for the page's cadres only.
+    shown = [row["cadre_id"] for row in page["items"]]
+    stayed = await stays_by_cadre(conn, schema, period, cadre_ids=shown, as_of=as_of)
+    filed = await reports_filed(conn, schema, period, cadre_ids=shown, as_of=as_of)
+    page["items"] = [{**row, "stay_days": stayed.get(row["cadre_id"], {}).get("verified_days", 0),
+                      "reports_filed": filed.get(row["cadre_id"], 0)} for row in page["items"]]
+    return page
 
 
 async def township_place(conn: AsyncConnection, schema: str, period: Period, cadre_id: UUID, *,
@@ -447,7 +452,7 @@ async def township_place(conn: AsyncConnection, schema: str, period: Period, cad
                                                     [str(k) for k in keys])).items()}
     issues = await _issues(conn, schema, "raised_by", period, as_of, keys)
     ranked = rank_rows(_listed(known, visits, issues), "verified_visits", "cadre_id")
-    place = next((row["rank"] for row in ranked if row["cadre_id"] == cadre_id), None)
+    place = next((rank for rank, row in enumerate(ranked, start=1) if row["cadre_id"] == cadre_id), None)
     return (place, len(ranked)) if place is not None else (None, 0)
 
 

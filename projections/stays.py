@@ -70,14 +70,15 @@ def _visible(schema: str) -> str:
     )
 
 
-async def by_cadre(conn: AsyncConnection, schema: str, period: Period, *,
+async def by_cadre(conn: AsyncConnection, schema: str, period: Period, *, cadre_ids: Sequence[UUID] | None = None,
                    as_of: date | None = None) -> dict[UUID, dict[str, int]]:
-    """cadre id -> {stays, days, verified_stays, verified_days} for the stays begun in the period."""
+    """cadre id -> {stays, days, verified_stays, verified_days} for the stays begun in the period (only
+    `cadre_ids`' when given)."""
     rows = await conn.fetch(
         "SELECT cadre_id, count(*) AS stays, sum(days) AS days, count(*) FILTER (WHERE verified) AS verified_stays,"
         " coalesce(sum(days) FILTER (WHERE verified), 0) AS verified_days"
-        f" FROM ({_visible(schema)}) s GROUP BY cadre_id",
-        recorded_before(as_of), *period.instants(),
+        f" FROM ({_visible(schema)}) s WHERE $4::uuid[] IS NULL OR cadre_id = ANY($4) GROUP BY cadre_id",
+        recorded_before(as_of), *period.instants(), None if cadre_ids is None else list(cadre_ids),
     )
     return {r["cadre_id"]: {k: int(r[k]) for k in ("stays", "days", "verified_stays", "verified_days")}
             for r in rows}

@@ -12,7 +12,7 @@ import asyncpg
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from projections import stays
+from projections import leaderboards, stays
 from projections.base import Period
 from projections.rebuild import rebuild_county
 from projections.registry import PROJECTIONS
@@ -114,6 +114,10 @@ async def answer(conn: Any, schema: str, day: Any) -> list[Any]:
         result.append(await stays.by_cadre(conn, schema, period, as_of=day))
         listed = await stays.stays(conn, schema, period, as_of=day)
         assert sum(row["days"] for row in listed) == sum(r["days"] for r in result[-1].values())
+        # The cadres' board shows each row's verified days, read for the page's cadres alone.
+        board = await leaderboards.cadres(conn, schema, period, limit=1000, as_of=day)
+        assert {row["cadre_id"]: row["stay_days"] for row in board["items"] if row["stay_days"]} \
+            == {cadre: r["verified_days"] for cadre, r in result[-1].items() if r["verified_days"]}
     return result
 
 
