@@ -19,6 +19,7 @@ places and visits are read from the coverage and verdicts tables.
 """
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -118,12 +119,12 @@ async def households(conn: AsyncConnection, schema: str, *, township: str | None
                      cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
                      as_of: date | None = None, status: Sequence[str] | None = None,
                      limit: int | None = None, offset: int = 0, tag: str | None = None,
-                     household_ids: Sequence[UUID] | None = None, urgent_first: bool = False) -> list[dict[str, Any]]:
+                     household_ids: Sequence[UUID] | None = None) -> list[dict[str, Any]]:
     """Per household (not archived as of the date): visits this year, last visit, status, next due,
-    by household id (`urgent_first`: in the due list's order, overdue first, then by due date, then by id;
-    `household_ids`: only those). With `cadre_id`, only the households that cadre answers for (see `responsibility`);
-    with `bbox` (west, south, east, north in degrees), only those placed inside it; with `status`, only
-    those in one of those statuses; with `tag`, only those carrying that household tag now;
+    by household id. With `household_ids`, only those; with `cadre_id`, only the households that cadre
+    answers for (see `responsibility`); with `bbox` (west, south, east, north in degrees), only those
+    placed inside it; with `status`, only those in one of those statuses; with `tag`, only those carrying
+    that household tag now;
     `limit` and `offset` page it. Costs O(the households it reads):
     now from `coverage_current` (one index scan of a township, village, box or cadre's households);
     as of a past day from the places then, each household's visits read by its own index."""
@@ -132,15 +133,10 @@ async def households(conn: AsyncConnection, schema: str, *, township: str | None
     if chosen is None:
         return []
     statuses = chosen.statuses
-    order = "h.household_id"
-    if urgent_first:  # each visit count's place in `_urgency` order, looked up in SQL
-        keys = sorted({_urgency({"status": judged_as, "due_date": due}) for judged_as, due in statuses})
-        ranks = [keys.index(_urgency({"status": judged_as, "due_date": due})) for judged_as, due in statuses]
-        order = f"({chosen.param(ranks)}::int[])[{chosen.judged} + 1], h.household_id"
     page = f"LIMIT {chosen.param(limit)} OFFSET {chosen.param(offset)}" if limit is not None else ""
     rows = await conn.fetch(
         f"SELECT h.household_id, h.village, h.township, h.lat, h.lon, h.visits, h.last_visit {chosen.sql}"
-        f" ORDER BY {order} {page}",
+        f" ORDER BY h.household_id {page}",
         *chosen.args,
     )
     required = len(statuses) - 1
@@ -171,6 +167,12 @@ class _Chosen:
     def param(self, value: Any) -> str:
         self.args.append(value)
         return f"${len(self.args)}"
+
+    def urgent_order(self) -> str:
+        """SQL ORDER BY: the due list's order (`_order`), each visit count's place looked up in SQL."""
+        keys = sorted({_urgency({"status": judged_as, "due_date": due}) for judged_as, due in self.statuses})
+        ranks = [keys.index(_urgency({"status": judged_as, "due_date": due})) for judged_as, due in self.statuses]
+        return f"({self.param(ranks)}::int[])[{self.judged} + 1], h.household_id"
 
     @classmethod
     async def of(cls, conn: AsyncConnection, schema: str, *, township: str | None, village: str | None,
@@ -340,36 +342,58 @@ async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *,
     found = await _paired_due(conn, schema, cadre_id, as_of)
     if found is None:
         return []
-    township, items = found
-    if township:
-        for due in await households(conn, schema, township=township, as_of=as_of, status=DUE):
-            if due["household_id"] not in items:
-                items[due["household_id"]] = _annual_item(due)
-    return sorted(items.values(), key=_order)
+    township, paired = found
+    annual = await _annual_due(conn, schema, township, as_of, paired) if township else []
+    return _merged(annual, paired)
 
 
 async def due_page(conn: AsyncConnection, schema: str, cadre_id: UUID, *, limit: int, offset: int = 0,
                    as_of: date | None = None) -> tuple[list[dict[str, Any]], int]:
     """`due_list(…)[offset:offset + limit]` and the list's length, without judging every household of the
-    cadre's township in Python: its annual-rule part is ordered and cut in SQL and counted from the
-    village shares, O(the page + the cadre's pairings + the county's villages)."""
+    cadre's township: its annual-rule part is ordered and cut in SQL and counted from the village shares,
+    O(the page + the cadre's pairings + the county's villages)."""
     found = await _paired_due(conn, schema, cadre_id, as_of)
     if found is None:
         return [], 0
-    township, items = found
-    total = len(items)
-    if township:
-        # The township's first rows, enough to fill the page even where some are paired households already
-        # listed (a paired household's pairing item stands for it).
-        for due in await households(conn, schema, township=township, as_of=as_of, status=DUE, urgent_first=True,
-                                    limit=offset + limit + len(items)):
-            if due["household_id"] not in items:
-                items[due["household_id"]] = _annual_item(due)
-        listed_twice = await households(conn, schema, township=township, as_of=as_of, status=DUE,
-                                        household_ids=[i for i in items if items[i]["reason"] == "pairing"])
-        total += sum(v["due"] + v["overdue"] for v in await village_shares(conn, schema, as_of)
-                     if v["township"] == township) - len(listed_twice)
-    return sorted(items.values(), key=_order)[offset:offset + limit], total
+    township, paired = found
+    if not township:
+        return _merged([], paired)[offset:offset + limit], len(paired)
+    # Enough of the township's first rows to fill the page where some are paired households already listed.
+    annual = await _annual_due(conn, schema, township, as_of, paired, limit=offset + limit + len(paired))
+    listed_twice = await households(conn, schema, township=township, as_of=as_of, status=DUE,
+                                    household_ids=list(paired))
+    total = len(paired) - len(listed_twice) + sum(
+        v["due"] + v["overdue"] for v in await village_shares(conn, schema, as_of) if v["township"] == township)
+    return _merged(annual, paired)[offset:offset + limit], total
+
+
+async def _annual_due(conn: AsyncConnection, schema: str, township: str, as_of: date | None,
+                      paired: dict[UUID, dict[str, Any]], limit: int | None = None) -> list[dict[str, Any]]:
+    """The township's households the annual rule marks due or overdue, as due-list items in its order (the
+    first `limit`), less the `paired` ones (their pairing item stands for them): one dict a household."""
+    chosen = await _Chosen.of(conn, schema, township=township, village=None, cadre_id=None, bbox=None, as_of=as_of,
+                              status=DUE, tag=None)
+    assert chosen is not None  # only a cadre filter chooses none
+    statuses, required = chosen.statuses, len(chosen.statuses) - 1
+    order = chosen.urgent_order()
+    page = f"LIMIT {chosen.param(limit)}" if limit is not None else ""
+    rows = await conn.fetch(
+        f"SELECT h.household_id, h.village, h.township, h.lat, h.lon, h.visits,"
+        f" (h.last_visit AT TIME ZONE 'Asia/Shanghai')::date AS last_visit {chosen.sql} ORDER BY {order} {page}",
+        *chosen.args,
+    )
+    return [{"household_id": row["household_id"], "village": row["village"], "township": row["township"],
+             "lat": row["lat"], "lon": row["lon"], "reason": "annual_rule",
+             "status": statuses[min(row["visits"], required)][0], "due_date": statuses[min(row["visits"], required)][1],
+             "last_visit": row["last_visit"]}
+            for row in rows if row["household_id"] not in paired]
+
+
+def _merged(annual: list[dict[str, Any]], paired: dict[UUID, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The annual-rule items (in the due list's order) with the few pairing items put in their places."""
+    for item in paired.values():
+        insort(annual, item, key=_order)
+    return annual
 
 
 DUE = ("due", "overdue")
@@ -418,10 +442,6 @@ async def _paired_due(conn: AsyncConnection, schema: str, cadre_id: UUID,
         if earlier is None or _urgency(item) < _urgency(earlier):
             items[pairing["household_id"]] = item
     return township, items
-
-
-def _annual_item(household: dict[str, Any]) -> dict[str, Any]:
-    return _item(household, "annual_rule", household["status"], household["next_due"], household["last_visit"])
 
 
 def _order(item: dict[str, Any]) -> tuple[bool, date, str]:

@@ -116,6 +116,8 @@ async def _check_completeness(conn, schema: str, fold: Fold, as_of: date | None)
     for cadre_id in fold.cadres:
         due = await completeness.due_list(conn, schema, cadre_id, as_of=as_of)
         assert [(i["household_id"], i["reason"], i["status"], i["due_date"]) for i in due] == fold.due_list(cadre_id)
+        last_visits = {h["household_id"]: h["last_visit"] for h in listed}
+        assert all(i["last_visit"] == last_visits[i["household_id"]] for i in due if i["reason"] == "annual_rule")
         for offset, limit in ((0, 1), (0, 3), (1, 2), (2, 50), (len(due), 5)):
             assert await completeness.due_page(conn, schema, cadre_id, limit=limit, offset=offset,
                                                as_of=as_of) == (due[offset:offset + limit], len(due))
