@@ -18,3 +18,5 @@ PeriodText = Annotated[str, Field(
     description="a year (2026), quarter (2026-Q1), month (2026-03) or range of days (2026-01-05..2026-02-20) in"
                 " 2000 to 2100; a range's days are calendar days and it ends on or after its start")]
 MonthText = Annotated[str, Field(pattern=rf"^{YEAR}-{MONTH}$", description="a month, YYYY-MM, in 2000 to 2100")]
+AdcodeText = Annotated[str, Field(pattern=r"^[0-9]{6}$", examples=["500101"],
+                                  description="a county's six-digit administrative code (adcode)")]

@@ -25,7 +25,7 @@ from services.storage.names import county_schema
 from .auth import PROVINCE
 from .errors import ApiError, not_found
 from .reading import AsOf, Page, reading, whole_page
-from .params import MonthText, PeriodText
+from .params import AdcodeText, MonthText, PeriodText
 from .routing import Call, endpoint
 
 
@@ -129,7 +129,7 @@ class ProvinceQuery(AsOf):
 class CountiesQuery(ProvinceQuery):
     # A province has at most a few hundred counties: one page; a country-wide area pages on.
     limit: int = Field(500, ge=1, le=500)
-    after: str | None = Field(None, pattern=r"^[0-9]{6}$", description="the `next` of the previous page (an adcode)")
+    after: AdcodeText | None = Field(None, description="the `next` of the previous page (an adcode)")
 
 
 @endpoint("GET", "/province/counties", query=CountiesQuery, response=Page, roles=PROVINCE, tags=["province"],
