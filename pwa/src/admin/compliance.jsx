@@ -423,7 +423,7 @@ function Shortfalls() {
   const [state, setState] = useState({ items: null, error: null });
   useLive(['pairing'], async () => {
     try {
-      setState({ items: await keysetAll(api, '/pairings/shortfalls', chosen(filters)), error: null });
+      setState({ items: await everyPage(api, '/pairings/shortfalls', chosen(filters)), error: null });
     } catch (e) {
       setState((now) => ({ ...now, error: problem(e) }));
     }
