@@ -175,9 +175,9 @@ class _Chosen:
         return f"({self.param(ranks)}::int[])[{self.judged} + 1], h.household_id"
 
     @classmethod
-    async def of(cls, conn: AsyncConnection, schema: str, *, township: str | None, village: str | None,
-                 cadre_id: UUID | None, bbox: tuple[float, float, float, float] | None, as_of: date | None,
-                 status: Sequence[str] | None, tag: str | None,
+    async def of(cls, conn: AsyncConnection, schema: str, *, township: str | None = None, village: str | None = None,
+                 cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
+                 as_of: date | None = None, status: Sequence[str] | None = None, tag: str | None = None,
                  household_ids: Sequence[UUID] | None = None) -> _Chosen | None:
         """None when `cadre_id` answers for no household."""
         rules = await load_rules(conn, adcode_of(schema))
@@ -335,6 +335,9 @@ async def responsibility(conn: AsyncConnection, schema: str, cadre_id: UUID,
     return cadre["township"], list(pairings)
 
 
+DUE = ("due", "overdue")  # the statuses the annual rule puts on a due list
+
+
 async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *,
                    as_of: date | None = None) -> list[dict[str, Any]]:
     """The cadre's households to visit: paired ones not visited this cadence period, then those of the
@@ -371,8 +374,7 @@ async def _annual_due(conn: AsyncConnection, schema: str, township: str, as_of: 
                       paired: dict[UUID, dict[str, Any]], limit: int | None = None) -> list[dict[str, Any]]:
     """The township's households the annual rule marks due or overdue, as due-list items in its order (the
     first `limit`), less the `paired` ones (their pairing item stands for them): one dict a household."""
-    chosen = await _Chosen.of(conn, schema, township=township, village=None, cadre_id=None, bbox=None, as_of=as_of,
-                              status=DUE, tag=None)
+    chosen = await _Chosen.of(conn, schema, township=township, as_of=as_of, status=DUE)
     assert chosen is not None  # only a cadre filter chooses none
     statuses, required = chosen.statuses, len(chosen.statuses) - 1
     order = chosen.urgent_order()
@@ -382,11 +384,9 @@ async def _annual_due(conn: AsyncConnection, schema: str, township: str, as_of: 
         f" (h.last_visit AT TIME ZONE 'Asia/Shanghai')::date AS last_visit {chosen.sql} ORDER BY {order} {page}",
         *chosen.args,
     )
-    return [{"household_id": row["household_id"], "village": row["village"], "township": row["township"],
-             "lat": row["lat"], "lon": row["lon"], "reason": "annual_rule",
-             "status": statuses[min(row["visits"], required)][0], "due_date": statuses[min(row["visits"], required)][1],
-             "last_visit": row["last_visit"]}
-            for row in rows if row["household_id"] not in paired]
+    judged = [statuses[min(row["visits"], required)] for row in rows]
+    return [_item(row, "annual_rule", status, due, row["last_visit"])
+            for row, (status, due) in zip(rows, judged, strict=True) if row["household_id"] not in paired]
 
 
 def _merged(annual: list[dict[str, Any]], paired: dict[UUID, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -394,9 +394,6 @@ def _merged(annual: list[dict[str, Any]], paired: dict[UUID, dict[str, Any]]) ->
     for item in paired.values():
         insort(annual, item, key=_order)
     return annual
-
-
-DUE = ("due", "overdue")
 
 
 async def _paired_due(conn: AsyncConnection, schema: str, cadre_id: UUID,

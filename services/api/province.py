@@ -24,7 +24,7 @@ from services.storage.names import county_schema
 
 from .auth import PROVINCE
 from .errors import ApiError, not_found
-from .reading import AsOf, Page, reading, whole_page
+from .reading import AsOf, Page, keyset_page, reading, whole_page
 from .params import AdcodeText, MonthText, PeriodText
 from .routing import Call, endpoint
 
@@ -143,8 +143,8 @@ async def province_counties(call: Call) -> Page:
         months = await rollup.counties_months(conn, [county["adcode"] for county in page], year=query.year,
                                               as_of=query.as_of)
     items = [{**county, "months": months[county["adcode"]]} for county in page]
-    return Page(items=items, limit=query.limit,
-                next=page[-1]["adcode"] if len(counties) > query.limit else None)
+    return keyset_page({"items": items, "next": page[-1]["adcode"] if len(counties) > query.limit else None},
+                       query.limit)
 
 
 @endpoint("GET", "/province/counties/{adcode}/months", query=ProvinceQuery, response=Page, roles=PROVINCE,
