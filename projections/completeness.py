@@ -20,7 +20,7 @@ places and visits are read from the coverage and verdicts tables.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -336,6 +336,7 @@ async def responsibility(conn: AsyncConnection, schema: str, cadre_id: UUID,
 
 
 DUE = ("due", "overdue")  # the statuses the annual rule puts on a due list
+DueKey = tuple[bool, date, str]  # a due-list item's place in its order (`_order`): not overdue, due date, id
 
 
 async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *,
@@ -347,7 +348,7 @@ async def due_list(conn: AsyncConnection, schema: str, cadre_id: UUID, *,
         return []
     township, paired = found
     annual = await _annual_due(conn, schema, township, as_of, paired) if township else []
-    return _merged(annual, paired)
+    return _merged(annual, paired.values())
 
 
 async def due_page(conn: AsyncConnection, schema: str, cadre_id: UUID, *, limit: int, offset: int = 0,
@@ -360,24 +361,50 @@ async def due_page(conn: AsyncConnection, schema: str, cadre_id: UUID, *, limit:
         return [], 0
     township, paired = found
     if not township:
-        return _merged([], paired)[offset:offset + limit], len(paired)
+        return _merged([], paired.values())[offset:offset + limit], len(paired)
     # Enough of the township's first rows to fill the page where some are paired households already listed.
     annual = await _annual_due(conn, schema, township, as_of, paired, limit=offset + limit + len(paired))
     listed_twice = await households(conn, schema, township=township, as_of=as_of, status=DUE,
                                     household_ids=list(paired))
     total = len(paired) - len(listed_twice) + sum(
         v["due"] + v["overdue"] for v in await village_shares(conn, schema, as_of) if v["township"] == township)
-    return _merged(annual, paired)[offset:offset + limit], total
+    return _merged(annual, paired.values())[offset:offset + limit], total
+
+
+async def due_after(conn: AsyncConnection, schema: str, cadre_id: UUID, *, limit: int, after: DueKey | None = None,
+                    extra: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """The due list's first `limit` items after `after` (the `_order` key of the previous page's last),
+    today: a keyset page of `due_list`, with the `extra` items (a running campaign's, say) of households
+    not otherwise on it put in their places. O(the page + the cadre's pairings + the extras)."""
+    township, paired = await _paired_due(conn, schema, cadre_id, None) or (None, {})
+    listed = set(paired)
+    if township and extra:
+        listed |= {h["household_id"] for h in await households(
+            conn, schema, township=township, status=DUE, household_ids=[e["household_id"] for e in extra])}
+    few = [i for i in [*paired.values(), *(e for e in extra if e["household_id"] not in listed)]
+           if after is None or _order(i) > after]
+    # Enough of the township's rows to fill the page where some are paired households, which it leaves out.
+    annual = await _annual_due(conn, schema, township, None, paired, limit=limit + len(paired),
+                               after=after) if township else []
+    return _merged(annual, few)[:limit]
 
 
 async def _annual_due(conn: AsyncConnection, schema: str, township: str, as_of: date | None,
-                      paired: dict[UUID, dict[str, Any]], limit: int | None = None) -> list[dict[str, Any]]:
+                      paired: dict[UUID, dict[str, Any]], limit: int | None = None,
+                      after: DueKey | None = None) -> list[dict[str, Any]]:
     """The township's households the annual rule marks due or overdue, as due-list items in its order (the
-    first `limit`), less the `paired` ones (their pairing item stands for them): one dict a household."""
+    first `limit`, after `after`), less the `paired` ones (their pairing item stands for them): one dict a
+    household."""
     chosen = await _Chosen.of(conn, schema, township=township, as_of=as_of, status=DUE)
     assert chosen is not None  # only a cadre filter chooses none
     statuses, required = chosen.statuses, len(chosen.statuses) - 1
     order = chosen.urgent_order()
+    if after is not None:  # each visit count's urgency is known: later ones, or the same one past the id
+        urgencies = [_urgency({"status": judged_as, "due_date": due}) for judged_as, due in statuses]
+        later = [v for v, urgency in enumerate(urgencies) if urgency > after[:2]]
+        same = [v for v, urgency in enumerate(urgencies) if urgency == after[:2]]
+        chosen.sql += (f" AND ({chosen.judged} = ANY({chosen.param(later)}::int[]) OR ({chosen.judged} ="
+                       f" ANY({chosen.param(same)}::int[]) AND h.household_id > {chosen.param(UUID(after[2]))}))")
     page = f"LIMIT {chosen.param(limit)}" if limit is not None else ""
     rows = await conn.fetch(
         f"SELECT h.household_id, h.village, h.township, h.lat, h.lon, h.visits,"
@@ -389,9 +416,9 @@ async def _annual_due(conn: AsyncConnection, schema: str, township: str, as_of: 
             for row, (status, due) in zip(rows, judged, strict=True) if row["household_id"] not in paired]
 
 
-def _merged(annual: list[dict[str, Any]], paired: dict[UUID, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The annual-rule items (in the due list's order) with the few pairing items put in their places."""
-    for item in paired.values():
+def _merged(annual: list[dict[str, Any]], few: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The annual-rule items (in the due list's order) with the few others put in their places."""
+    for item in few:
         insort(annual, item, key=_order)
     return annual
 
@@ -441,7 +468,7 @@ async def _paired_due(conn: AsyncConnection, schema: str, cadre_id: UUID,
     return township, items
 
 
-def _order(item: dict[str, Any]) -> tuple[bool, date, str]:
+def _order(item: dict[str, Any]) -> DueKey:
     """The due list's order: `_urgency`, then the household id."""
     return (*_urgency(item), str(item["household_id"]))
 

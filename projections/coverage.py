@@ -583,6 +583,13 @@ async def sealed_personal(conn: AsyncConnection, schema: str, household_ids: lis
     return {row["household_id"]: row["personal"] for row in rows}
 
 
+async def townships_of(conn: AsyncConnection, schema: str, household_ids: list[UUID]) -> dict[UUID, str]:
+    """The households' townships now, archived ones included, by key."""
+    rows = await conn.fetch(f"SELECT household_id, township FROM {schema}.coverage_current"
+                            f" WHERE household_id = ANY($1::uuid[])", household_ids)
+    return {row["household_id"]: row["township"] for row in rows}
+
+
 async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:
     """Households registered, moved, retagged or archived in this read model from `moment` on."""
     rows = await conn.fetch(

@@ -20,3 +20,8 @@ PeriodText = Annotated[str, Field(
 MonthText = Annotated[str, Field(pattern=rf"^{YEAR}-{MONTH}$", description="a month, YYYY-MM, in 2000 to 2100")]
 AdcodeText = Annotated[str, Field(pattern=r"^[0-9]{6}$", examples=["500101"],
                                   description="a county's six-digit administrative code (adcode)")]
+UUID_TEXT = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+DueCursor = Annotated[str, Field(max_length=64, pattern=rf"^(overdue|due)\|{DAY}\|{UUID_TEXT}$",
+                                 examples=["overdue|2026-06-30|0f8fad5b-d9cb-469f-a165-70867728950e"],
+                                 description="a place in a due list: the status, due date and household id of its"
+                                             " item (a page's `next`)")]

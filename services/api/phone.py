@@ -28,6 +28,7 @@ from services.identity.sessions import erased_since
 from services.storage.connections import AsyncConnection
 
 from .errors import ApiError, not_found
+from .params import DueCursor
 from .reading import (
     active_cadres, audit_personal_read, county_app, lookup, open_heads, open_households, open_issue_summaries, reading,
     schema_of,
@@ -93,33 +94,58 @@ class DueItem(BaseModel):
 
 class DueList(BaseModel):
     items: list[DueItem]
+    next: str | None = Field(description="pass as `after` for the next page; None on the last page")
 
 
-async def _with_campaigns(conn: AsyncConnection, schema: str, cadre_id: UUID,
-                          items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The due list with the households a running campaign still has to visit among those the cadre
-    answers for: marked on their item, or added (`reason` campaign, due by the window's last day)."""
+class DueQuery(BaseModel):
+    """A page of the due list in its order: a township cadre's list can hold every household of the
+    township, so the phone fetches it a page at a time."""
+
+    limit: int = Field(500, ge=1, le=500)
+    after: DueCursor | None = Field(None, description="the `next` of the previous page (another value answers 422)")
+
+
+def _due_cursor(item: dict[str, Any]) -> str:
+    """The item's place in the due list's order, as `after` takes it."""
+    return f"{item['status']}|{item['due_date'].isoformat()}|{item['household_id']}"
+
+
+def _due_after(text: str) -> completeness.DueKey:
+    status, day, household_id = text.split("|")
+    return status != "overdue", date.fromisoformat(day), household_id
+
+
+async def _campaigns_due(conn: AsyncConnection, schema: str, cadre_id: UUID) -> dict[UUID, dict[str, Any]]:
+    """The households a running campaign still has to visit among those the cadre answers for, as due
+    items (`reason` campaign, due by the window's last day), by household."""
     answers_for = await completeness.responsibility(conn, schema, cadre_id, None)
     if answers_for is None:
-        return items
+        return {}
     township, pairings = answers_for
     running = await campaigns.still_to_visit(conn, schema, datetime.now(SHANGHAI).date(), township=township,
                                              household_ids=[p["household_id"] for p in pairings])
-    marked = {i["household_id"]: i for i in running}
-    listed = [{**item, "campaign": marked.pop(item["household_id"])["campaign"]} if item["household_id"] in marked
-              else item for item in items]
-    return listed + [{**i, "reason": "campaign", "status": "due", "due_date": i["campaign"]["ends_on"]}
-                     for i in marked.values()]
+    return {i["household_id"]: {**i, "reason": "campaign", "status": "due", "due_date": i["campaign"]["ends_on"]}
+            for i in running}
 
 
-@endpoint("GET", "/me/due", response=DueList, roles=PHONE_ROLES, tags=["phone"],
-          summary="My households to visit: paired ones, those the annual rule marks due and those a running"
-                  " festival campaign still has to visit")
+@endpoint("GET", "/me/due", query=DueQuery, response=DueList, roles=PHONE_ROLES, tags=["phone"],
+          summary="My households to visit, a page at a time: paired ones, those the annual rule marks due and"
+                  " those a running festival campaign still has to visit; overdue first, then by due date")
 async def my_due(call: Call) -> DueList:
+    """A campaign's household already on the list keeps its item, marked with the campaign; one not on it
+    comes as a `campaign` item in its place (due by the window's last day)."""
     cadre_id = my_cadre(call)
+    query: DueQuery = call.query
+    try:
+        after = _due_after(query.after) if query.after else None
+    except ValueError:  # the pattern lets a day like 2026-02-31 through
+        raise ApiError(422, "`after` is not a `next` this server gave: omit it to start from the first page.",
+                       "after 参数无效：请省略它，从第一页开始。", kind="invalid") from None
     async with reading(call) as conn:
-        items = await completeness.due_list(conn, schema_of(call), cadre_id)
-        items = await _with_campaigns(conn, schema_of(call), cadre_id, items)
+        running = await _campaigns_due(conn, schema_of(call), cadre_id)
+        items = await completeness.due_after(conn, schema_of(call), cadre_id, limit=query.limit + 1, after=after,
+                                             extra=list(running.values()))
+        items, more = items[:query.limit], len(items) > query.limit
         opened = await open_heads(conn, schema_of(call), [i["household_id"] for i in items])
     await audit_personal_read(call, opened)
     names = await place_names(call)
@@ -130,9 +156,9 @@ async def my_due(call: Call) -> DueList:
          "head_name": opened[i["household_id"]].head_name if i["household_id"] in opened else None,
          "village": i["village"], "village_name": names.get(i["village"]), "lat": i["lat"], "lon": i["lon"],
          "reason": i["reason"], "status": i["status"], "due_date": i["due_date"], "last_visit": i["last_visit"],
-         "campaign": i.get("campaign")}
+         "campaign": running[i["household_id"]]["campaign"] if i["household_id"] in running else None}
         for i in items
-    ]})
+    ], "next": _due_cursor(items[-1]) if more else None})
 
 
 # ---- /me/households ---------------------------------------------------------------------------------------------
@@ -212,24 +238,22 @@ async def my_households(call: Call) -> MyHouseholds:
     async with reading(call) as conn:
         paired = await pairing.pairings(conn, schema, cadre_id=cadre_id, limit=1000)
         paired_ids = {UUID(p["target_id"]) for p in paired["items"] if p["target_kind"] == "household"}
-        changed = None
-        if since:  # an erasure changes no read model: its audit entry says which households it touched
+        if since:  # O(the county's changes since the cursor), not O(the township)
+            # An erasure changes no read model: its audit entry says which households it touched.
             changed = await _changed_since(conn, schema, since) | await erased_since(conn, call.county, since)
-    records = await to_thread.run_sync(open_households, county_app(call), paired_ids | (changed or set()))
-    townships = {home} | {records[i]["township"] for i in paired_ids if i in records}
-    async with reading(call) as conn:
-        figures: dict[UUID, dict[str, Any]] = {}
-        for township in sorted(t for t in townships if t):
-            for item in await completeness.households(conn, schema, township=township):
-                figures[item["household_id"]] = item
-        in_scope = {i for i, f in figures.items() if f["township"] == home} | paired_ids
-        # Archived households are in no completeness list: a changed one in scope is still sent, to be dropped.
-        in_scope |= {i for i, r in records.items() if r["archived"] and r["township"] == home}
-        chosen = sorted(in_scope if changed is None else in_scope & changed)
+            # Archived ones too (they are in no completeness list): the phone drops them.
+            townships = await coverage.townships_of(conn, schema, list(changed - paired_ids))
+            chosen = sorted(i for i in changed if i in paired_ids or townships.get(i) == home)
+            listed = await completeness.households(conn, schema, household_ids=chosen) if chosen else []
+        else:
+            home_ones = await completeness.households(conn, schema, township=home) if home else []
+            elsewhere = paired_ids - {h["household_id"] for h in home_ones}
+            listed = home_ones + (await completeness.households(conn, schema, household_ids=sorted(elsewhere))
+                                  if elsewhere else [])
+            chosen = sorted({h["household_id"] for h in home_ones} | paired_ids)
+        figures = {h["household_id"]: h for h in listed}
         counts = await issues.open_for_households(conn, schema, chosen)
-    missing = [i for i in chosen if i not in records]
-    if missing:
-        records |= await to_thread.run_sync(open_households, county_app(call), missing)
+    records = await to_thread.run_sync(open_households, county_app(call), chosen)
     names = await place_names(call)
     await audit_personal_read(call, [i for i in chosen if i in records])
     households = [  # a paired target id that is no household of this county has no record: left out

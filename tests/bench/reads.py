@@ -58,7 +58,7 @@ def county_reads(cadre_id: UUID, bbox: tuple[float, float, float, float]) -> lis
     return reads + [
         Read("completeness summary", "/api/v1/completeness", "admin", READ_TARGET),
         Read("completeness first page", "/api/v1/completeness/households?limit=50", "admin", READ_TARGET),
-        Read("/me/due (cadre)", "/api/v1/me/due", "cadre", READ_TARGET),
+        Read("/me/due first page (cadre)", "/api/v1/me/due", "cadre", READ_TARGET),
         Read("/cadres/{id}/due", f"/api/v1/cadres/{cadre_id}/due?limit=50", "admin", READ_TARGET),
         Read("pairings summary", "/api/v1/pairings/summary", "admin", READ_TARGET),
         Read("pairings first page", "/api/v1/pairings?limit=50", "admin", READ_TARGET),
@@ -96,6 +96,22 @@ def measure(base: str, tokens: dict[str, str], reads: list[Read], repeats: int =
             print(f"    {read.name}: p50 {ms(results[-1].p50)}, p95 {ms(results[-1].p95)} ({response.status_code})",
                   flush=True)
     return results
+
+
+def walk(base: str, token: str, path: str, repeats: int = 3) -> tuple[float, int, int]:
+    """A phone fetching a whole keyset list (`items`, `next` → `after`) page after page: the median seconds of
+    `repeats` walks, the pages and the items of the last one."""
+    walks, pages, items = [], 0, 0
+    with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT, headers=bearer(token)) as http:
+        for _ in range(repeats):
+            started, pages, items, after = time.perf_counter(), 0, 0, None
+            while True:
+                answer = http.get(path, params={"after": after} if after else {}).raise_for_status().json()
+                pages, items, after = pages + 1, items + len(answer["items"]), answer["next"]
+                if after is None:
+                    break
+            walks.append(time.perf_counter() - started)
+    return statistics.median(walks), pages, items
 
 
 def table(results: list[Timed]) -> str:

@@ -41,7 +41,7 @@ export function createApi({ getToken, base = '/api/v1', fetchImpl = (...a) => fe
     login: (username, password) => request('POST', '/session', { username, password }),
     logout: () => request('DELETE', '/session'),
     me: () => request('GET', '/me'),
-    due: () => request('GET', '/me/due'),
+    due: (after) => request('GET', `/me/due?limit=500${after ? `&after=${encodeURIComponent(after)}` : ''}`),
     households: (since) => request('GET', `/me/households${since ? `?since=${encodeURIComponent(since)}` : ''}`),
     household: (id) => request('GET', `/me/households/${encodeURIComponent(id)}`),
     stats: () => request('GET', '/me/stats'),

@@ -20,9 +20,22 @@ export async function refreshHouseholds(db, api, { now = () => new Date() } = {}
   return households.length;
 }
 
+/** Every item of a keyset list (`{items, next}`, `next` passed back as `after`), up to `cap` items. */
+async function everyItem(page, cap = Infinity) {
+  const items = [];
+  let after = null;
+  do {
+    const answer = await page(after);
+    items.push(...answer.items);
+    after = answer.next;
+  } while (after && items.length < cap);
+  return items;
+}
+
+// A township cadre's due list can hold thousands of households: fetched a page at a time, and the cached list
+// replaced only once every page has come (a half-fetched list would hide the rest).
 export async function refreshDue(db, api) {
-  const { items } = await api.due();
-  await setMeta(db, 'due', items);
+  await setMeta(db, 'due', await everyItem(api.due));
 }
 
 export async function refreshStats(db, api) {
@@ -38,14 +51,7 @@ export async function refreshCadres(db, api) {
 export const MAX_TARGETS = 2000;
 
 export async function refreshTargets(db, api) {
-  const targets = [];
-  let after = null;
-  do {
-    const page = await api.targets(after);
-    targets.push(...page.items);
-    after = page.next;
-  } while (after && targets.length < MAX_TARGETS);
-  await setMeta(db, 'targets', targets);
+  await setMeta(db, 'targets', await everyItem(api.targets, MAX_TARGETS));
 }
 
 export async function refreshDetail(db, api, id) {

@@ -16,6 +16,7 @@ from tests.integration.api.conftest import COUNTY_A
 from tests.integration.api.test_queries import (  # noqa: F401 (seeded is a fixture)
     TOWNSHIP,
     VILLAGE_1,
+    household,
     login,
     run,
     seeded,
@@ -60,6 +61,22 @@ async def test_since_a_fresh_cursor_nothing_has_changed_and_a_new_visit_brings_i
     assert changed["households"][0]["visits_this_year"] == 1
 
 
+async def test_since_a_cursor_only_changes_in_my_township_come_archived_ones_to_be_dropped(api, seeded,
+                                                                                           database_url):
+    phone = await login(api, seeded.username)
+    before = datetime.now(UTC)
+    elsewhere = f"{COUNTY_A}173201"  # another township's village: not this cadre's
+    mine, theirs = (uuid.UUID(run(api, COUNTY_A, household(village, name, f"phone-since-{name}", 18.66))["id"])
+                    for village, name in ((VILLAGE_1, "赵新"), (elsewhere, "钱远")))
+    for household_id in (mine, theirs):  # archived again: the other tests' households stay as seeded
+        run(api, COUNTY_A, c.ArchiveHousehold(command_id=uuid.uuid4(), household_id=household_id,
+                                              expected_version=1, reason="测试后归档"))
+    await wait_for_projections(database_url, COUNTY_A)
+    changed = (await phone.get("/api/v1/me/households", params={"since": _cursor(before)})).json()["households"]
+    assert [(h["id"], h["archived"], h["head_name"]) for h in changed] == [(str(mine), True, "赵新")]
+    assert str(mine) not in {h["id"] for h in (await phone.get("/api/v1/me/households")).json()["households"]}
+
+
 async def test_a_cursor_from_elsewhere_is_a_422(api, seeded):
     phone = await login(api, seeded.username)
     response = await phone.get("/api/v1/me/households", params={"since": "not-a-cursor"})
@@ -76,6 +93,27 @@ async def test_my_due_list_has_the_contract_fields_and_overdue_first(api, seeded
     assert [i["status"] for i in items] == sorted((i["status"] for i in items), key=lambda s: s != "overdue")
     # The paired household was visited this quarter: it is not due under its pairing.
     assert not any(i["household_id"] == str(seeded.households[0]) and i["reason"] == "pairing" for i in items)
+
+
+async def test_my_due_list_comes_a_page_at_a_time_in_its_order(api, seeded):
+    phone = await login(api, seeded.username)
+    whole = (await phone.get("/api/v1/me/due")).json()
+    assert whole["next"] is None and len(whole["items"]) >= 2
+    walked, after = [], None
+    while True:
+        page = (await phone.get("/api/v1/me/due", params={"limit": 1} | ({"after": after} if after else {}))).json()
+        assert len(page["items"]) == 1
+        walked += page["items"]
+        after = page["next"]
+        if after is None:
+            break
+        last = page["items"][-1]
+        assert after == f"{last['status']}|{last['due_date']}|{last['household_id']}"
+    assert walked == whole["items"]
+    for bad in ("nope", "due|2026-02-31|0f8fad5b-d9cb-469f-a165-70867728950e", "due|2026-02-01|not-an-id"):
+        response = await phone.get("/api/v1/me/due", params={"after": bad})
+        assert response.status_code == 422 and response.json()["detail_zh"], bad
+    assert (await phone.get("/api/v1/me/due", params={"limit": 501})).status_code == 422
 
 
 async def test_my_stats_count_this_months_visits_and_rank_me_in_my_township(api, seeded):

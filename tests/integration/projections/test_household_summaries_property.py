@@ -121,6 +121,27 @@ async def _check_completeness(conn, schema: str, fold: Fold, as_of: date | None)
         for offset, limit in ((0, 1), (0, 3), (1, 2), (2, 50), (len(due), 5)):
             assert await completeness.due_page(conn, schema, cadre_id, limit=limit, offset=offset,
                                                as_of=as_of) == (due[offset:offset + limit], len(due))
+        if as_of is None:  # the phone's keyset pages are today's
+            await _check_due_pages(conn, schema, cadre_id, due, listed)
+
+
+async def _check_due_pages(conn, schema: str, cadre_id, due: list[dict], listed: list[dict]) -> None:
+    """Walking `due_after` page by page gives the due list, with extra items (as a campaign's) of households
+    not on it put in their places, those on it left as they are."""
+    extra = [completeness._item(h, "campaign", "due", date(2026, 2, 1) + timedelta(days=n * 37 % 300), h["last_visit"])
+             for n, h in enumerate(listed[::3])]
+    on_list = {i["household_id"] for i in due}
+    expected = sorted(due + [e for e in extra if e["household_id"] not in on_list], key=completeness._order)
+    for limit in (1, 2, 5, 500):
+        walked, after = [], None
+        while True:
+            page = await completeness.due_after(conn, schema, cadre_id, limit=limit, after=after, extra=extra)
+            assert len(page) <= limit and all(after is None or completeness._order(i) > after for i in page)
+            walked += page
+            if len(page) < limit:
+                break
+            after = completeness._order(page[-1])
+        assert walked == expected, limit
 
 
 @settings(max_examples=examples(15), deadline=None,
