@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -172,4 +173,7 @@ def wait_projected(database_url: str, timeout: float = 60.0) -> None:
         finally:
             await conn.close()
 
-    asyncio.run(caught_up())
+    # In a thread of its own: Playwright's sync API may already run an event loop in this one (when a test
+    # file's first fixture is a browser page, not this server).
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, caught_up()).result()
