@@ -80,6 +80,10 @@ TABLES = [
     "CREATE INDEX IF NOT EXISTS coverage_places_township ON {schema}.coverage_places (township)",
     "CREATE INDEX IF NOT EXISTS coverage_places_village ON {schema}.coverage_places (village)",
     "CREATE INDEX IF NOT EXISTS coverage_places_point ON {schema}.coverage_places USING gist (point(lon, lat))",
+    # What changed since a phone's cursor (`households_changed_since`).
+    "CREATE INDEX IF NOT EXISTS coverage_places_since ON {schema}.coverage_places (valid_from)",
+    "CREATE INDEX IF NOT EXISTS coverage_households_archived ON {schema}.coverage_households (archived_at)"
+    " WHERE archived_at IS NOT NULL",
     # The household check-ins this projection counted, so a void knows what to take back.
     "CREATE TABLE IF NOT EXISTS {schema}.coverage_visits ("
     " visit_id uuid PRIMARY KEY, household_id uuid NOT NULL, occurred_at timestamptz NOT NULL,"

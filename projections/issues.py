@@ -56,6 +56,14 @@ TABLES = [
     " satisfaction text, rated_at timestamptz, PRIMARY KEY (issue_id, version))",
     "CREATE INDEX IF NOT EXISTS issues_versions_current ON {schema}.issues_versions (issue_id)"
     " WHERE valid_to IS NULL",
+    # A household's issues (its page on the phone, the open counts of a phone's households), and what
+    # changed since a phone's cursor: without them each reads every issue version of the county.
+    "CREATE INDEX IF NOT EXISTS issues_versions_household ON {schema}.issues_versions (household_id)"
+    " WHERE household_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS issues_versions_since ON {schema}.issues_versions (valid_from)",
+    # A township's cadres' issues (a phone's place on its township's board).
+    "CREATE INDEX IF NOT EXISTS issues_versions_raiser ON {schema}.issues_versions (raised_by)"
+    " WHERE raised_by IS NOT NULL",
 ]
 
 

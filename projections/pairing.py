@@ -71,6 +71,7 @@ TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.pairing_households ("
     " household_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL, tags text[] NOT NULL,"
     " archived boolean NOT NULL, PRIMARY KEY (household_id, version))",
+    "CREATE INDEX IF NOT EXISTS pairing_households_since ON {schema}.pairing_households (valid_from)",
     # Every check-in, by cadre and target: a pairing formed later finds the visits it already had.
     "CREATE TABLE IF NOT EXISTS {schema}.pairing_checkins ("
     " visit_id uuid PRIMARY KEY, cadre_id uuid NOT NULL, target_kind text NOT NULL, target_id text NOT NULL,"

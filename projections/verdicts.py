@@ -97,6 +97,11 @@ TABLES = [
     " WHERE NOT verified",
     "CREATE INDEX IF NOT EXISTS verdicts_checkins_voided ON {schema}.verdicts_checkins (occurred_at, visit_id)"
     " WHERE voided_at IS NOT NULL",
+    # What changed since a phone's cursor (`households_changed_since`).
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_recorded ON {schema}.verdicts_checkins (recorded_at)"
+    " WHERE household_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS verdicts_checkins_voided_at ON {schema}.verdicts_checkins (voided_at)"
+    " WHERE household_id IS NOT NULL AND voided_at IS NOT NULL",
 ]
 
 VERDICTS = ("verified", "unverified", "voided")
@@ -668,6 +673,7 @@ async def summary(conn: AsyncConnection, schema: str, *, period: Period | None =
 async def households_changed_since(conn: AsyncConnection, schema: str, moment: datetime) -> set[UUID]:
     """Households with a check-in recorded or voided in this read model from `moment` on."""
     rows = await conn.fetch(
-        f"SELECT DISTINCT household_id FROM {schema}.verdicts_checkins"
-        " WHERE household_id IS NOT NULL AND (recorded_at >= $1 OR voided_at >= $1)", moment)
+        f"SELECT household_id FROM {schema}.verdicts_checkins WHERE household_id IS NOT NULL AND recorded_at >= $1"
+        f" UNION SELECT household_id FROM {schema}.verdicts_checkins WHERE household_id IS NOT NULL"
+        " AND voided_at >= $1", moment)
     return {row["household_id"] for row in rows}

@@ -323,8 +323,7 @@ async def my_household_detail(call: Call) -> MyHouseholdDetail:
     await audit_personal_read(call, [household_id])
     schema = schema_of(call)
     async with reading(call) as conn:
-        township = await completeness.households(conn, schema, township=record["township"])
-        figure = next((item for item in township if item["household_id"] == household_id), None)
+        figure = next(iter(await completeness.households(conn, schema, household_ids=[household_id])), None)
         checkins = await verdicts.checkins(conn, schema, household_id=household_id)
         raised = await issues.of_household(conn, schema, household_id)
     visits, cadres = await to_thread.run_sync(_visit_details, county_app(call), [v["visit_id"] for v in checkins])

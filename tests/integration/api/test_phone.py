@@ -65,9 +65,10 @@ async def test_since_a_cursor_only_changes_in_my_township_come_archived_ones_to_
                                                                                            database_url):
     phone = await login(api, seeded.username)
     before = datetime.now(UTC)
-    elsewhere = f"{COUNTY_A}173201"  # another township's village: not this cadre's
+    # Villages of their own (in this cadre's township and in another), so the seeded ones' figures stay.
+    home, elsewhere = f"{TOWNSHIP}299", f"{COUNTY_A}173201"
     mine, theirs = (uuid.UUID(run(api, COUNTY_A, household(village, name, f"phone-since-{name}", 18.66))["id"])
-                    for village, name in ((VILLAGE_1, "赵新"), (elsewhere, "钱远")))
+                    for village, name in ((home, "赵新"), (elsewhere, "钱远")))
     for household_id in (mine, theirs):  # archived again: the other tests' households stay as seeded
         run(api, COUNTY_A, c.ArchiveHousehold(command_id=uuid.uuid4(), household_id=household_id,
                                               expected_version=1, reason="测试后归档"))

@@ -314,3 +314,15 @@ async def test_the_quota_shortfalls_read_the_cadres_short_not_the_pairings(datab
     assert {row["cadre_id"] for row in answer["items"]} == {walker, partner}
     assert not cost.seq_scans, cost.seq_scans
     assert cost.total() <= 10, cost.touched
+
+
+async def test_what_changed_since_a_phones_cursor_reads_the_changes(database_url, seeded):
+    last_day = datetime(2026, 3, 1, 9, tzinfo=SHANGHAI) + timedelta(days=80)  # the last 100 visits' day
+
+    async def read(conn):
+        return [await model.households_changed_since(conn, SCHEMA, last_day) for model in (coverage, pairing, verdicts)]
+
+    (places, pairings, visits), cost = await _cost(database_url, read)
+    assert (len(places), len(pairings), len(visits)) == (0, 0, HOUSEHOLDS_EACH)
+    assert not cost.seq_scans, cost.seq_scans
+    assert cost.total() <= 2 * HOUSEHOLDS_EACH + 50, cost.touched
