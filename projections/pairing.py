@@ -597,9 +597,32 @@ async def shortfalls(conn: AsyncConnection, schema: str, *, township: str | None
     return {"items": page, "next": page[-1]["cadre_id"] if len(rows) > limit else None}
 
 
+async def quota_page(conn: AsyncConnection, schema: str, *, limit: int, offset: int = 0, cadre_id: UUID | None = None,
+                     compliant: bool | None = None, as_of: date | None = None) -> tuple[list[dict[str, Any]], int]:
+    """A page (by cadre id) of `quotas`, only the cadres meeting every quota (or not) when `compliant` is
+    given, and how many there are: from the versions of the day kept in `pairing_quotas`, the page
+    O(offset + limit) and the count in SQL, where `quotas` judges every cadre afresh."""
+    args: list[Any] = [recorded_before(as_of)]
+    wanted = ["NOT departed", "valid_from < coalesce($1::timestamptz, 'infinity')",
+              "(valid_to IS NULL OR valid_to >= coalesce($1::timestamptz, 'infinity'))"]
+    if cadre_id is not None:
+        args.append(cadre_id)
+        wanted.append(f"cadre_id = ${len(args)}")
+    if compliant is not None:
+        wanted.append("shortfall = 0" if compliant else "shortfall > 0")
+    where = " AND ".join(wanted)
+    total = await conn.fetchval(f"SELECT count(*) FROM {schema}.pairing_quotas WHERE {where}", *args)
+    rows = await conn.fetch(
+        f"SELECT cadre_id, rank, pairings, quotas, shortfall FROM {schema}.pairing_quotas WHERE {where}"
+        f" ORDER BY cadre_id LIMIT {int(limit)} OFFSET {int(offset)}", *args)
+    return [{"cadre_id": row["cadre_id"], "rank": row["rank"], "pairings": row["pairings"],
+             "quotas": json.loads(row["quotas"]), "compliant": row["shortfall"] == 0} for row in rows], total
+
+
 async def quotas(conn: AsyncConnection, schema: str, *, cadre_id: UUID | None = None,
                  as_of: date | None = None) -> list[dict[str, Any]]:
-    """Per active cadre (by id): their rank, pairings, each quota rule's figures and whether all are met."""
+    """Per active cadre (by id): their rank, pairings, each quota rule's figures and whether all are met,
+    judged afresh from the pairings (the reference the kept versions are tested against)."""
     rules = await load_rules(conn, adcode_of(schema))
     cutoff = recorded_before(as_of)
     cadres = await conn.fetch(

@@ -12,7 +12,7 @@ from services.domain import commands as c
 from .auth import ADMIN
 from .errors import not_found
 from .filters import PairingFilters, ShortfallFilters, pairing_filters
-from .reading import (AsOf, Document, Keyset, Page, Paged, keyset_page, offset_page, reading, schema_of,
+from .reading import (AsOf, Document, Keyset, Page, Paged, keyset_page, reading, schema_of,
                       with_heads)
 from .routing import Call, endpoint
 from .writing import command_endpoint
@@ -53,10 +53,10 @@ class QuotasQuery(Paged):
 async def pairing_quotas(call: Call) -> Page:
     query: QuotasQuery = call.query
     async with reading(call) as conn:
-        items = await pairing.quotas(conn, schema_of(call), cadre_id=query.cadre_id, as_of=query.as_of)
-    if query.compliant is not None:
-        items = [item for item in items if item["compliant"] == query.compliant]
-    return offset_page(items, query)
+        items, total = await pairing.quota_page(conn, schema_of(call), limit=query.limit, offset=query.offset,
+                                                cadre_id=query.cadre_id, compliant=query.compliant,
+                                                as_of=query.as_of)
+    return Page(items=items, total=total, limit=query.limit, offset=query.offset)
 
 
 class ShortfallsQuery(ShortfallFilters):

@@ -24,12 +24,19 @@ ADCODE = "469036"
 
 async def answer(conn, schema, day) -> dict:
     rows = await all_pages(lambda after: pairing.shortfalls(conn, schema, limit=2, after=after, as_of=day))
+    pages = {compliant: [await pairing.quota_page(conn, schema, limit=2, offset=offset, compliant=compliant,
+                                                  as_of=day) for offset in range(0, 9, 2)]
+             for compliant in (None, True, False)}
     return {"short": {row["cadre_id"]: row for row in rows},
-            "judged": {q["cadre_id"]: q for q in await pairing.quotas(conn, schema, as_of=day)}}
+            "judged": {q["cadre_id"]: q for q in await pairing.quotas(conn, schema, as_of=day)}, "pages": pages}
 
 
 def compare(got, fold) -> None:
     short, judged = got["short"], got["judged"]
+    for compliant, pages in got["pages"].items():  # the kept versions' pages are the fresh judgement's
+        wanted = [q for q in judged.values() if compliant is None or q["compliant"] == compliant]
+        assert [page for page, _ in pages] == [wanted[offset:offset + 2] for offset in range(0, 9, 2)]
+        assert {total for _, total in pages} == {len(wanted)}
     assert set(short) == {cadre for cadre, q in judged.items() if not q["compliant"]}
     for cadre, row in short.items():
         assert (row["rank"], row["pairings"], row["quotas"]) == (
