@@ -56,7 +56,8 @@ Reached = tuple[str, str, UUID]  # (board, key, household)
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_cadres ("
     " cadre_id uuid NOT NULL, version bigint NOT NULL, valid_from timestamptz NOT NULL, name text NOT NULL,"
-    " township text, departed boolean NOT NULL, PRIMARY KEY (cadre_id, version))",
+    " township text, departed boolean NOT NULL, rank text NOT NULL, unit text NOT NULL,"
+    " PRIMARY KEY (cadre_id, version))",
     # Where each household is now (to judge check-ins as `projections.verdicts` does) and when archived.
     "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_households ("
     " household_id uuid PRIMARY KEY, township text NOT NULL, lat float8 NOT NULL, lon float8 NOT NULL,"
@@ -186,12 +187,13 @@ class Leaderboards(Projection):
         await self._visits(conn, schema, events, rules)
 
     async def _cadres(self, conn: AsyncConnection, schema: str, events: Sequence[Any]) -> None:
-        mine = [e for e in events if event_name(e) in ("Cadre.Enrolled", "Cadre.Transferred", "Cadre.Departed")]
+        mine = [e for e in events if event_name(e) in ("Cadre.Enrolled", "Cadre.RankChanged", "Cadre.Transferred",
+                                                        "Cadre.Departed")]
         if not mine:
             return
-        known = {
-            r["cadre_id"]: (r["name"], r["township"]) for r in await conn.fetch(
-                f"SELECT DISTINCT ON (cadre_id) cadre_id, name, township FROM {schema}.leaderboards_cadres"
+        known = {  # cadre -> (name, township, rank, unit)
+            r["cadre_id"]: (r["name"], r["township"], r["rank"], r["unit"]) for r in await conn.fetch(
+                f"SELECT DISTINCT ON (cadre_id) cadre_id, name, township, rank, unit FROM {schema}.leaderboards_cadres"
                 " WHERE cadre_id = ANY($1) ORDER BY cadre_id, version DESC",
                 list({e.originator_id for e in mine}),
             )
@@ -200,14 +202,20 @@ class Leaderboards(Projection):
         for event in mine:
             name = event_name(event)
             if name == "Cadre.Enrolled":
-                known[event.originator_id] = (event.name, event.township)
+                known[event.originator_id] = (event.name, event.township, event.rank, event.unit)
             elif event.originator_id not in known:
                 continue
+            elif name == "Cadre.RankChanged":
+                called, township, _, unit = known[event.originator_id]
+                known[event.originator_id] = (called, township, event.rank, unit)
             elif name == "Cadre.Transferred":
-                known[event.originator_id] = (known[event.originator_id][0], event.township)
-            rows.append((event.originator_id, event.originator_version, event.timestamp,
-                         *known[event.originator_id], name == "Cadre.Departed"))
-        await conn.executemany(f"INSERT INTO {schema}.leaderboards_cadres VALUES ($1, $2, $3, $4, $5, $6)", rows)
+                called, _, rank, _ = known[event.originator_id]
+                known[event.originator_id] = (called, event.township, rank, event.unit)
+            called, township, rank, unit = known[event.originator_id]
+            rows.append((event.originator_id, event.originator_version, event.timestamp, called, township,
+                         name == "Cadre.Departed", rank, unit))
+        await conn.executemany(f"INSERT INTO {schema}.leaderboards_cadres VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                               rows)
 
     async def _visits(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:
         mine = [e for e in events if event_name(e).startswith(("Household.", "Visit."))]
@@ -458,10 +466,10 @@ async def township_place(conn: AsyncConnection, schema: str, period: Period, cad
 
 async def known_cadres(conn: AsyncConnection, schema: str, as_of: date | None,
                         township: str | None = None) -> dict[UUID, Record]:
-    """cadre id -> its newest version as of the date (name, township, departed); only the cadres posted
-    to `township` then when given."""
+    """cadre id -> its newest version as of the date (name, township, departed, rank, unit); only the cadres
+    posted to `township` then when given."""
     rows = await conn.fetch(
-        f"SELECT * FROM (SELECT DISTINCT ON (cadre_id) cadre_id, name, township, departed"
+        f"SELECT * FROM (SELECT DISTINCT ON (cadre_id) cadre_id, name, township, departed, rank, unit"
         f" FROM {schema}.leaderboards_cadres WHERE valid_from < coalesce($1::timestamptz, 'infinity')"
         f" ORDER BY cadre_id, version DESC) k{'' if township is None else ' WHERE k.township = $2'}",
         recorded_before(as_of), *([] if township is None else [township]),

@@ -30,7 +30,7 @@ from services.storage.connections import AsyncConnection
 from .errors import ApiError, not_found
 from .params import DueCursor
 from .reading import (
-    active_cadres, audit_personal_read, county_app, lookup, open_heads, open_households, open_issue_summaries, reading,
+    audit_personal_read, county_app, lookup, open_heads, open_households, open_issue_summaries, reading,
     schema_of,
 )
 from .routing import Call, endpoint
@@ -359,11 +359,17 @@ class Interviewees(BaseModel):
 @endpoint("GET", "/me/cadres", response=Interviewees, roles=PHONE_ROLES, tags=["phone"],
           summary="The county's active cadres (the Interview screen's interviewee list)")
 async def my_cadres(call: Call) -> Interviewees:
+    """From the cadres' versions the leaderboards keep, not each cadre's events: a phone asks at every refresh,
+    and a county has thousands of cadres (3,000 of them took 127 ms to load from their events)."""
     my_cadre(call)
     names = await place_names(call)
-    entries = [Interviewee(id=c.id, name=c.name, rank=c.rank, unit=c.unit, township_name=names.get(c.township or ""))
-               for c in await active_cadres(call)]
-    return Interviewees(cadres=sorted(entries, key=lambda entry: (entry.name, str(entry.id))))
+    async with reading(call) as conn:
+        known = await leaderboards.known_cadres(conn, schema_of(call), None)
+    entries = [{"id": cadre_id, "name": cadre["name"], "rank": cadre["rank"], "unit": cadre["unit"],
+                "township_name": names.get(cadre["township"] or "")}
+               for cadre_id, cadre in known.items() if not cadre["departed"]]
+    entries.sort(key=lambda entry: (entry["name"], str(entry["id"])))
+    return Interviewees.model_validate({"cadres": entries})
 
 
 # ---- /me/stats --------------------------------------------------------------------------------------------------

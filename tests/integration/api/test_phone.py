@@ -163,6 +163,22 @@ async def test_the_cadre_list_has_the_countys_active_cadres_only(api, seeded):
     assert str(seeded.cadre_b) not in {cadre["id"] for cadre in cadres}
 
 
+async def test_the_cadre_list_follows_rank_changes_transfers_and_departures(api, seeded, database_url):
+    moved, gone = (uuid.UUID(run(api, COUNTY_A, c.EnrolCadre(command_id=uuid.uuid4(), name=name, rank="staff",
+                                                              unit="乡政府"))["id"]) for name in ("调动干部", "离任干部"))
+    run(api, COUNTY_A, c.ChangeRank(command_id=uuid.uuid4(), cadre_id=moved, expected_version=1, rank="section_chief"))
+    run(api, COUNTY_A, c.TransferCadre(command_id=uuid.uuid4(), cadre_id=moved, expected_version=2, unit="县委办",
+                                       township=TOWNSHIP))
+    run(api, COUNTY_A, c.DepartCadre(command_id=uuid.uuid4(), cadre_id=gone, expected_version=1, reason="调离本县"))
+    await wait_for_projections(database_url, COUNTY_A)
+    phone = await login(api, seeded.username)
+    cadres = {cadre["id"]: cadre for cadre in (await phone.get("/api/v1/me/cadres")).json()["cadres"]}
+    assert (cadres[str(moved)]["rank"], cadres[str(moved)]["unit"]) == ("section_chief", "县委办")
+    assert str(gone) not in cadres
+    names = [(cadre["name"], cadre["id"]) for cadre in cadres.values()]
+    assert names == sorted(names)
+
+
 async def test_village_and_township_names_come_from_the_countys_boundary_collection(api, seeded, database_url):
     collection = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": None,
