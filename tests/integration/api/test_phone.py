@@ -165,7 +165,8 @@ async def test_the_cadre_list_has_the_countys_active_cadres_only(api, seeded):
 
 async def test_the_cadre_list_follows_rank_changes_transfers_and_departures(api, seeded, database_url):
     moved, gone = (uuid.UUID(run(api, COUNTY_A, c.EnrolCadre(command_id=uuid.uuid4(), name=name, rank="staff",
-                                                              unit="乡政府"))["id"]) for name in ("调动干部", "离任干部"))
+                                                              unit="乡政府"))["id"])
+                   for name in ("调动干部", "离任干部"))
     run(api, COUNTY_A, c.ChangeRank(command_id=uuid.uuid4(), cadre_id=moved, expected_version=1, rank="section_chief"))
     run(api, COUNTY_A, c.TransferCadre(command_id=uuid.uuid4(), cadre_id=moved, expected_version=2, unit="县委办",
                                        township=TOWNSHIP))
