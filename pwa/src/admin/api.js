@@ -1,6 +1,8 @@
 // The admin views' HTTP client: JSON queries with the bearer token, file downloads, multipart upload,
 // and the read-model change stream. The admin session lives in sessionStorage (one browser tab, gone
 // when the tab closes), never in the field app's IndexedDB: an office PC is not a cadre's phone.
+import { everyItem } from '../lib/pages.js';
+
 export class ApiError extends Error {
   constructor(status, problem) {
     super(problem?.detail || `HTTP ${status}`);
@@ -32,16 +34,8 @@ export function queryString(params = {}) {
 }
 
 /** Every page of a keyset list (`next` → `after`), 500 rows a page, up to `cap` rows. */
-export async function everyPage(api, path, params = {}, cap = 2000) {
-  const items = [];
-  let after;
-  do {
-    const page = await api.get(path, { ...params, after, limit: 500 });
-    items.push(...page.items);
-    after = page.next;
-  } while (after && items.length < cap);
-  return items;
-}
+export const everyPage = (api, path, params = {}, cap = 2000) =>
+  everyItem((after) => api.get(path, { ...params, after, limit: 500 }), cap);
 
 /** The file name a Content-Disposition header carries (RFC 5987 `filename*` first). */
 export function dispositionName(header, fallback) {

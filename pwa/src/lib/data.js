@@ -2,6 +2,7 @@
 // county's register of contact targets (checked in at like households).
 // Each refresh is best effort: offline, the cached copy is what the screens show.
 import { getMeta, setMeta } from './db.js';
+import { everyItem } from './pages.js';
 
 export async function refreshHouseholds(db, api, { now = () => new Date() } = {}) {
   const since = await getMeta(db, 'households_cursor');
@@ -18,18 +19,6 @@ export async function refreshHouseholds(db, api, { now = () => new Date() } = {}
   tx.objectStore('meta').put(now().toISOString(), 'last_download_at');
   await tx.done;
   return households.length;
-}
-
-/** Every item of a keyset list (`{items, next}`, `next` passed back as `after`), up to `cap` items. */
-async function everyItem(page, cap = Infinity) {
-  const items = [];
-  let after = null;
-  do {
-    const answer = await page(after);
-    items.push(...answer.items);
-    after = answer.next;
-  } while (after && items.length < cap);
-  return items;
 }
 
 // A township cadre's due list can hold thousands of households: fetched a page at a time, and the cached list
