@@ -1,6 +1,6 @@
 // A path router (the server answers every non-API path with index.html, the service worker does
 // the same offline). Routes are [pattern, component] with `:name` parameters.
-import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 
 export function navigate(path, { replace = false } = {}) {
   history[replace ? 'replaceState' : 'pushState'](null, '', path);
@@ -9,9 +9,13 @@ export function navigate(path, { replace = false } = {}) {
 
 export function usePath() {
   const [path, setPath] = useState(location.pathname);
-  useEffect(() => {
+  // A layout effect, and one look at the path once listening: a navigation between the first render and a
+  // deferred effect fired its popstate to nobody, and the screen stayed on the old path (a browser test, under
+  // load, once saw it).
+  useLayoutEffect(() => {
     const update = () => setPath(location.pathname);
     addEventListener('popstate', update);
+    update();
     return () => removeEventListener('popstate', update);
   }, []);
   return path;
