@@ -191,8 +191,8 @@ class Leaderboards(Projection):
                                                         "Cadre.Departed")]
         if not mine:
             return
-        known = {  # cadre -> (name, township, rank, unit)
-            r["cadre_id"]: (r["name"], r["township"], r["rank"], r["unit"]) for r in await conn.fetch(
+        known = {  # cadre -> its newest name, township, rank and unit
+            r["cadre_id"]: dict(r) for r in await conn.fetch(
                 f"SELECT DISTINCT ON (cadre_id) cadre_id, name, township, rank, unit FROM {schema}.leaderboards_cadres"
                 " WHERE cadre_id = ANY($1) ORDER BY cadre_id, version DESC",
                 list({e.originator_id for e in mine}),
@@ -200,20 +200,19 @@ class Leaderboards(Projection):
         }
         rows = []
         for event in mine:
-            name = event_name(event)
+            name, cadre_id = event_name(event), event.originator_id
             if name == "Cadre.Enrolled":
-                known[event.originator_id] = (event.name, event.township, event.rank, event.unit)
-            elif event.originator_id not in known:
+                known[cadre_id] = {"name": event.name, "township": event.township, "rank": event.rank,
+                                   "unit": event.unit}
+            elif cadre_id not in known:
                 continue
             elif name == "Cadre.RankChanged":
-                called, township, _, unit = known[event.originator_id]
-                known[event.originator_id] = (called, township, event.rank, unit)
+                known[cadre_id]["rank"] = event.rank
             elif name == "Cadre.Transferred":
-                called, _, rank, _ = known[event.originator_id]
-                known[event.originator_id] = (called, event.township, rank, event.unit)
-            called, township, rank, unit = known[event.originator_id]
-            rows.append((event.originator_id, event.originator_version, event.timestamp, called, township,
-                         name == "Cadre.Departed", rank, unit))
+                known[cadre_id].update(township=event.township, unit=event.unit)
+            cadre = known[cadre_id]
+            rows.append((cadre_id, event.originator_version, event.timestamp, cadre["name"], cadre["township"],
+                         name == "Cadre.Departed", cadre["rank"], cadre["unit"]))
         await conn.executemany(f"INSERT INTO {schema}.leaderboards_cadres VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                                rows)
 

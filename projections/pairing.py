@@ -597,14 +597,18 @@ async def shortfalls(conn: AsyncConnection, schema: str, *, township: str | None
     return {"items": page, "next": page[-1]["cadre_id"] if len(rows) > limit else None}
 
 
+# The active cadres' `pairing_quotas` versions valid at cutoff $1 (NULL: now), as `quota_page` and `summary` read them.
+ACTIVE_QUOTAS_THEN = ("NOT departed AND valid_from < coalesce($1::timestamptz, 'infinity')"
+                      " AND (valid_to IS NULL OR valid_to >= coalesce($1::timestamptz, 'infinity'))")
+
+
 async def quota_page(conn: AsyncConnection, schema: str, *, limit: int, offset: int = 0, cadre_id: UUID | None = None,
                      compliant: bool | None = None, as_of: date | None = None) -> tuple[list[dict[str, Any]], int]:
     """A page (by cadre id) of `quotas`, only the cadres meeting every quota (or not) when `compliant` is
     given, and how many there are: from the versions of the day kept in `pairing_quotas`, the page
     O(offset + limit) and the count in SQL, where `quotas` judges every cadre afresh."""
     args: list[Any] = [recorded_before(as_of)]
-    wanted = ["NOT departed", "valid_from < coalesce($1::timestamptz, 'infinity')",
-              "(valid_to IS NULL OR valid_to >= coalesce($1::timestamptz, 'infinity'))"]
+    wanted = [ACTIVE_QUOTAS_THEN]
     if cadre_id is not None:
         args.append(cadre_id)
         wanted.append(f"cadre_id = ${len(args)}")
@@ -710,8 +714,7 @@ async def summary(conn: AsyncConnection, schema: str, *, as_of: date | None = No
     active cadres' `pairing_quotas` versions of the day, as `quotas` judges them)."""
     row = await conn.fetchrow(
         f"SELECT count(*) AS cadres, count(*) FILTER (WHERE shortfall = 0) AS meeting FROM {schema}.pairing_quotas"
-        " WHERE NOT departed AND valid_from < coalesce($1::timestamptz, 'infinity')"
-        " AND (valid_to IS NULL OR valid_to >= coalesce($1::timestamptz, 'infinity'))",
+        f" WHERE {ACTIVE_QUOTAS_THEN}",
         recorded_before(as_of),
     )
     assert row is not None  # an aggregate without GROUP BY returns one row
