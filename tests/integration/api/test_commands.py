@@ -312,9 +312,12 @@ async def test_a_pairing_formed_without_a_cadence_follows_the_countys_default(ap
 
     async def cadences() -> dict[str, str]:
         for _ in range(100):
+            # Asked before the pairings are read: pairings read first could predate a rebuild that finished
+            # just before this answer.
+            settled = not (await admin.get("/api/v1/rules/rejudging")).json()["running"]
             items = (await admin.get("/api/v1/pairings", params={"cadre_id": cadre, "limit": 500})).json()["items"]
             found = {p["pairing_id"]: p["cadence"] for p in items}
-            if {default, own} <= set(found) and not (await admin.get("/api/v1/rules/rejudging")).json()["running"]:
+            if settled and {default, own} <= set(found):
                 return found
             await asyncio.sleep(0.1)
         raise AssertionError("the pairings did not show")
