@@ -361,6 +361,21 @@ class LedgerFold:
             result[pairing_id] = (status, due, max(days) if days else None)
         return result
 
+    def pairing_by_cadre(self) -> dict[uuid.UUID, tuple[int, int, int]]:
+        """cadre -> (active pairings, of those not overdue, of those with a verified visit in their current
+        cadence period, by the verdicts as they stood on the day)."""
+        statuses = self.pairing_statuses()
+        result: dict[uuid.UUID, tuple[int, int, int]] = {}
+        for pairing_id, p in self.pairings.items():
+            start, end = span(p["cadence"], self.as_of)
+            verified = any(c["cadre_id"] == p["cadre_id"] and self.base.verified(c)
+                           and self.targets[c["visit_id"]] == (p["target_kind"], p["target_id"])
+                           and start <= _local(c["occurred_at"]) <= end for c in self._visits())
+            held, kept, seen = result.get(uuid.UUID(str(p["cadre_id"])), (0, 0, 0))
+            result[uuid.UUID(str(p["cadre_id"]))] = (held + 1, kept + (statuses[pairing_id][0] != "overdue"),
+                                                     seen + verified)
+        return result
+
     def quotas(self) -> dict[uuid.UUID, tuple[bool, list[tuple[str, int]]]]:
         """active cadre -> (compliant, [(rule, actual)])."""
         hardship_tags = set(self.rules.hardship_tags)
@@ -579,16 +594,19 @@ class Story:
         return pairing.id
 
     def visit(self, when: tuple, cadre: uuid.UUID, household: uuid.UUID | None = None, *, metres: int = 20,
-              mock: bool = False, target: tuple[str, str] | None = None, kind: str = "home") -> uuid.UUID:
-        """A check-in `metres` north of the household (or at a non-household target), accurate to 10 m."""
+              mock: bool = False, target: tuple[str, str] | None = None, kind: str = "home",
+              occurred: tuple | None = None) -> uuid.UUID:
+        """A check-in `metres` north of the household (or at a non-household target), accurate to 10 m,
+        synced at `when` (made then, or at `occurred`)."""
         home = self.world.households[household] if household else None
         lat, lon = (home.lat, home.lon) if home else VILLAGES["469029100201"][1:]
         moment = datetime(*when, tzinfo=SHANGHAI)
+        made = datetime(*occurred, tzinfo=SHANGHAI) if occurred else moment
         with clock.at(moment):
             visit = Visit(
                 id=self.world.new_id(), cadre_id=cadre, target_kind=target[0] if target else "household",
                 target_id=target[1] if target else str(household), household_id=household,
-                village=home.village if home else None, kind=kind, occurred_at=moment, received_at=moment,
+                village=home.village if home else None, kind=kind, occurred_at=made, received_at=moment,
                 position={"lat": lat + metres * METRE, "lon": lon, "accuracy_m": 10.0, "provider": "gps",
                           "is_mock": mock},
                 topics=[], note="", companions=[], device_id=None,

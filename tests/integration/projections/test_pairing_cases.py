@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import asyncpg
+
 from projections import pairing
-from tests.integration.projections.ledger_strategies import Story, project
+from tests.integration.projections.ledger_strategies import Story, project, run_history
 
 ADCODE = "469030"
 SCHEMA = f"county_{ADCODE}"
@@ -42,6 +44,29 @@ async def test_a_visit_after_midnight_in_china_counts_for_the_new_quarter(databa
     try:
         assert await _status(conn, date(2026, 4, 1)) == ("ok", date(2026, 9, 30), date(2026, 4, 1))
         assert (await pairing.summary(conn, SCHEMA, as_of=date(2026, 3, 31)))["overdue"] == 0
+    finally:
+        await conn.close()
+
+
+async def test_a_pairings_verified_visit_stops_counting_once_a_late_check_in_shows_impossible_travel(
+        database_url, county):
+    """The assessment's completeness part (`by_cadre`): a visit counts as verified until a check-in
+    synced later puts its cadre 6.8 km away a minute before it; as of an earlier day it still counted."""
+    story = Story()
+    cadre = story.cadre((2026, 1, 2, 9))
+    home = story.household((2026, 1, 2, 9))
+    far = story.household((2026, 1, 2, 9), village="469029101201")
+    story.pair((2026, 1, 5, 9), cadre, "household", str(home), "2026-01-05")
+    visit = story.visit((2026, 2, 10, 10, 0), cadre, home)
+    story.visit((2026, 2, 12, 9), cadre, far, occurred=(2026, 2, 10, 9, 59))  # synced two days late
+    conn = await asyncpg.connect(database_url)
+    await run_history(conn, database_url, county(ADCODE), story.events, [len(story.events)], 1)  # one by one
+    try:
+        assert await pairing.by_cadre(conn, SCHEMA, as_of=date(2026, 2, 11)) == {cadre: (1, 1, 1)}
+        assert await pairing.by_cadre(conn, SCHEMA, as_of=date(2026, 2, 12)) == {cadre: (1, 1, 0)}
+        # what answers now: the verdict kept with the pairing's visit
+        assert await conn.fetchval(f"SELECT verified FROM {SCHEMA}.pairing_visits WHERE visit_id = $1", visit) \
+            is False
     finally:
         await conn.close()
 

@@ -18,6 +18,7 @@ async def answer(conn, schema, day):
         "pairings": await all_pages(lambda after: pairing.pairings(conn, schema, limit=3, after=after, as_of=day)),
         "quotas": await pairing.quotas(conn, schema, as_of=day),
         "summary": await pairing.summary(conn, schema, as_of=day),
+        "by_cadre": await pairing.by_cadre(conn, schema, as_of=day),
     }
 
 
@@ -29,6 +30,7 @@ def compare(got, fold):
     assert got["summary"]["overdue"] == sum(s == "overdue" for s, _, _ in fold.pairing_statuses().values())
     assert (got["summary"]["cadres"], got["summary"]["cadres_meeting_quotas"]) \
         == (len(fold.quotas()), sum(compliant for compliant, _ in fold.quotas().values()))
+    assert got["by_cadre"] == fold.pairing_by_cadre()
 
 
 @settings(max_examples=examples(6), deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
