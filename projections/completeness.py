@@ -119,12 +119,12 @@ async def households(conn: AsyncConnection, schema: str, *, township: str | None
                      cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
                      as_of: date | None = None, status: Sequence[str] | None = None,
                      limit: int | None = None, offset: int = 0, tag: str | None = None,
-                     household_ids: Sequence[UUID] | None = None) -> list[dict[str, Any]]:
+                     household_ids: Sequence[UUID] | None = None, after: UUID | None = None) -> list[dict[str, Any]]:
     """Per household (not archived as of the date): visits this year, last visit, status, next due,
     by household id. With `household_ids`, only those; with `cadre_id`, only the households that cadre
     answers for (see `responsibility`); with `bbox` (west, south, east, north in degrees), only those
     placed inside it; with `status`, only those in one of those statuses; with `tag`, only those carrying
-    that household tag now;
+    that household tag now; with `after`, only those with a greater id;
     `limit` and `offset` page it. Costs O(the households it reads):
     now from `coverage_current` (one index scan of a township, village, box or cadre's households);
     as of a past day from the places then, each household's visits read by its own index."""
@@ -132,6 +132,8 @@ async def households(conn: AsyncConnection, schema: str, *, township: str | None
                               as_of=as_of, status=status, tag=tag, household_ids=household_ids)
     if chosen is None:
         return []
+    if after is not None:
+        chosen.sql += f" AND h.household_id > {chosen.param(after)}"
     statuses = chosen.statuses
     page = f"LIMIT {chosen.param(limit)} OFFSET {chosen.param(offset)}" if limit is not None else ""
     rows = await conn.fetch(

@@ -186,12 +186,18 @@ class MyHousehold(BaseModel):
 
 class MyHouseholds(BaseModel):
     households: list[MyHousehold]
-    cursor: str = Field(description="pass as `since` next time to get only what changed")
+    cursor: str = Field(description="pass as `since` next time to get only what changed (after a walk of pages, "
+                                    "the first page's)")
+    next: UUID | None = Field(None, description="with `limit`: pass as `after` for the next page; None on the last")
 
 
 class SinceQuery(BaseModel):
+    """A township can hold 30,000 households: with `limit` they come a page at a time, by household id."""
+
     since: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]*$",
                               description="the `cursor` of an earlier answer (another value answers 422)")
+    limit: int | None = Field(None, ge=1, le=2000, description="households per page; without it, all at once")
+    after: UUID | None = Field(None, description="the `next` of the previous page")
 
 
 def _cursor(moment: datetime) -> str:
@@ -229,12 +235,14 @@ async def _changed_since(conn: AsyncConnection, schema: str, moment: datetime) -
 async def my_households(call: Call) -> MyHouseholds:
     """Without `since`: every active household. With `since`: only those changed since that cursor,
     archived ones included so the phone can drop them."""
+    query: SinceQuery = call.query
     cadre_id = my_cadre(call)
-    since = _since(call.query.since) if call.query.since else None
+    since = _since(query.since) if query.since else None
     made_at = datetime.now(UTC)
     cadre = await lookup(call, "cadre", cadre_id, ("cadre", "干部"))
     home = cadre["township"]
     schema = schema_of(call)
+    following = None
     async with reading(call) as conn:
         paired = await pairing.pairings(conn, schema, cadre_id=cadre_id, limit=1000)
         paired_ids = {UUID(p["target_id"]) for p in paired["items"] if p["target_kind"] == "household"}
@@ -243,14 +251,22 @@ async def my_households(call: Call) -> MyHouseholds:
             changed = await _changed_since(conn, schema, since) | await erased_since(conn, call.county, since)
             # Archived ones too (they are in no completeness list): the phone drops them.
             townships = await coverage.townships_of(conn, schema, list(changed - paired_ids))
-            chosen = sorted(i for i in changed if i in paired_ids or townships.get(i) == home)
+            chosen = sorted(i for i in changed if (i in paired_ids or townships.get(i) == home)
+                            and (query.after is None or i > query.after))
+            if query.limit is not None and len(chosen) > query.limit:
+                chosen = chosen[:query.limit]
+                following = chosen[-1]
             listed = await completeness.households(conn, schema, household_ids=chosen) if chosen else []
-        else:
-            home_ones = await completeness.households(conn, schema, township=home) if home else []
-            elsewhere = paired_ids - {h["household_id"] for h in home_ones}
-            listed = home_ones + (await completeness.households(conn, schema, household_ids=sorted(elsewhere))
+        else:  # the township a page at a time by its index; the cadre's pairings elsewhere with the first
+            home_ones = await completeness.households(conn, schema, township=home, after=query.after,
+                                                      limit=query.limit) if home else []
+            if query.limit is not None and len(home_ones) == query.limit:
+                following = home_ones[-1]["household_id"]
+            away = await coverage.townships_of(conn, schema, list(paired_ids)) if query.after is None else {}
+            elsewhere = sorted(i for i in paired_ids if query.after is None and away.get(i) != home)
+            listed = home_ones + (await completeness.households(conn, schema, household_ids=elsewhere)
                                   if elsewhere else [])
-            chosen = sorted({h["household_id"] for h in home_ones} | paired_ids)
+            chosen = sorted({h["household_id"] for h in home_ones} | set(elsewhere))
         figures = {h["household_id"]: h for h in listed}
         counts = await issues.open_for_households(conn, schema, chosen)
     records = await to_thread.run_sync(open_households, county_app(call), chosen)
@@ -261,7 +277,7 @@ async def my_households(call: Call) -> MyHouseholds:
                      names)
         for household_id in chosen if household_id in records
     ]
-    return MyHouseholds(households=households, cursor=_cursor(made_at - CURSOR_SLACK))
+    return MyHouseholds(households=households, cursor=_cursor(made_at - CURSOR_SLACK), next=following)
 
 
 def my_household(household_id: UUID, record: dict[str, Any], figure: dict[str, Any] | None, open_issues: int,

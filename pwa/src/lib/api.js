@@ -10,6 +10,9 @@ export class HttpError extends Error {
   }
 }
 
+// Households per page of the phone's download (the server allows up to 2,000): about 400 KiB of JSON.
+export const HOUSEHOLDS_PAGE = 1000;
+
 export function createApi({ getToken, base = '/api/v1', fetchImpl = (...a) => fetch(...a) }) {
   async function request(method, path, body) {
     const headers = { Accept: 'application/json' };
@@ -42,7 +45,8 @@ export function createApi({ getToken, base = '/api/v1', fetchImpl = (...a) => fe
     logout: () => request('DELETE', '/session'),
     me: () => request('GET', '/me'),
     due: (after) => request('GET', `/me/due?limit=500${after ? `&after=${encodeURIComponent(after)}` : ''}`),
-    households: (since) => request('GET', `/me/households${since ? `?since=${encodeURIComponent(since)}` : ''}`),
+    households: (since, after) => request('GET', `/me/households?limit=${HOUSEHOLDS_PAGE}${
+      since ? `&since=${encodeURIComponent(since)}` : ''}${after ? `&after=${encodeURIComponent(after)}` : ''}`),
     household: (id) => request('GET', `/me/households/${encodeURIComponent(id)}`),
     stats: () => request('GET', '/me/stats'),
     cadres: () => request('GET', '/me/cadres'),

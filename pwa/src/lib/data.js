@@ -4,21 +4,34 @@
 import { getMeta, setMeta } from './db.js';
 import { everyItem } from './pages.js';
 
+// A township holds up to tens of thousands of households: they come a page at a time, each page stored as it
+// comes. The cursor is the first page's and is kept only once every page has come, so a walk cut short
+// (offline halfway) is made again from the old cursor next time: what changed meanwhile is not skipped.
 export async function refreshHouseholds(db, api, { now = () => new Date() } = {}) {
   const since = await getMeta(db, 'households_cursor');
-  const { households, cursor } = await api.households(since);
-  const tx = db.transaction(['households', 'details', 'meta'], 'readwrite');
-  for (const household of households) {
-    if (household.archived) tx.objectStore('households').delete(household.id);
-    else tx.objectStore('households').put(household);
-    // An erased household's cached detail still holds its visits' and issues' texts: drop it.
-    if (household.erased) tx.objectStore('details').delete(household.id);
-  }
-  tx.objectStore('meta').put(cursor, 'households_cursor');
+  let cursor = null;
+  let after = null;
+  let count = 0;
+  do {
+    const answer = await api.households(since, after);
+    cursor ??= answer.cursor;
+    const tx = db.transaction(['households', 'details'], 'readwrite');
+    for (const household of answer.households) {
+      if (household.archived) tx.objectStore('households').delete(household.id);
+      else tx.objectStore('households').put(household);
+      // An erased household's cached detail still holds its visits' and issues' texts: drop it.
+      if (household.erased) tx.objectStore('details').delete(household.id);
+    }
+    await tx.done;
+    count += answer.households.length;
+    after = answer.next;
+  } while (after);
+  const tx = db.transaction('meta', 'readwrite');
+  tx.store.put(cursor, 'households_cursor');
   // A download is a successful sync too: the Sync screen must not say "never" after it.
-  tx.objectStore('meta').put(now().toISOString(), 'last_download_at');
+  tx.store.put(now().toISOString(), 'last_download_at');
   await tx.done;
-  return households.length;
+  return count;
 }
 
 // A township cadre's due list can hold thousands of households: fetched a page at a time, and the cached list

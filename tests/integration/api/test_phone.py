@@ -78,6 +78,34 @@ async def test_since_a_cursor_only_changes_in_my_township_come_archived_ones_to_
     assert str(mine) not in {h["id"] for h in (await phone.get("/api/v1/me/households")).json()["households"]}
 
 
+async def _walk(phone, limit: int, **params) -> list[list[str]]:
+    """The ids of each page of /me/households walked with `limit` (at most 50 pages)."""
+    pages, after = [], None
+    for _ in range(50):
+        page = (await phone.get("/api/v1/me/households",
+                                params={**params, "limit": limit, **({"after": after} if after else {})})).json()
+        pages.append([h["id"] for h in page["households"]])
+        after = page["next"]
+        if after is None:
+            return pages
+    raise AssertionError(f"the walk did not end: {pages}")
+
+
+async def test_my_households_come_a_page_at_a_time_the_same_as_at_once(api, seeded):
+    """A township can hold 30,000 households: with `limit` the phone walks it by id, the cadre's pairings in
+    other townships on the first page; without and since a cursor too."""
+    phone = await login(api, seeded.username)
+    for since in ({}, {"since": _cursor(datetime(2020, 1, 1, tzinfo=UTC))}):
+        whole = [h["id"] for h in (await phone.get("/api/v1/me/households", params=since)).json()["households"]]
+        assert len(whole) >= 3, whole
+        for limit in (1, 2):
+            pages = await _walk(phone, limit, **since)
+            walked = [i for page in pages for i in page]
+            assert sorted(walked) == sorted(whole) and len(walked) == len(set(walked)), (since, limit, pages)
+            assert len(pages) >= len(whole) // (limit + 1)
+            assert all(len(page) <= limit for page in pages[1:])
+
+
 async def test_a_cursor_from_elsewhere_is_a_422(api, seeded):
     phone = await login(api, seeded.username)
     response = await phone.get("/api/v1/me/households", params={"since": "not-a-cursor"})
