@@ -80,6 +80,8 @@ def other_reads() -> list[Read]:
     since = _cursor(datetime.now(UTC) - CURSOR_SLACK)
     return [
         Read("/me/households?since= (a refresh)", f"/api/v1/me/households?since={since}", "cadre", READ_TARGET),
+        Read("/me/households first page (a first download)", "/api/v1/me/households?limit=1000", "cadre",
+             READ_TARGET),
         Read("/me/stats", "/api/v1/me/stats", "cadre", READ_TARGET),
         Read("/me/cadres", "/api/v1/me/cadres", "cadre", READ_TARGET),
         Read("issues first page", "/api/v1/issues?limit=50", "admin", READ_TARGET),
@@ -115,8 +117,8 @@ def measure(base: str, tokens: dict[str, str], reads: list[Read], repeats: int =
     return results
 
 
-def walk(base: str, token: str, path: str, repeats: int = 3) -> tuple[float, int, int]:
-    """A phone fetching a whole keyset list (`items`, `next` → `after`) page after page: the median seconds of
+def walk(base: str, token: str, path: str, key: str = "items", repeats: int = 3) -> tuple[float, int, int]:
+    """A phone fetching a whole keyset list (`key`, `next` → `after`) page after page: the median seconds of
     `repeats` walks, the pages and the items of the last one."""
     walks, pages, items = [], 0, 0
     with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT, headers=bearer(token)) as http:
@@ -124,7 +126,7 @@ def walk(base: str, token: str, path: str, repeats: int = 3) -> tuple[float, int
             started, pages, items, after = time.perf_counter(), 0, 0, None
             while True:
                 answer = http.get(path, params={"after": after} if after else {}).raise_for_status().json()
-                pages, items, after = pages + 1, items + len(answer["items"]), answer["next"]
+                pages, items, after = pages + 1, items + len(answer[key]), answer["next"]
                 if after is None:
                     break
             walks.append(time.perf_counter() - started)

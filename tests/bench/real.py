@@ -127,7 +127,8 @@ def measure(scale: str) -> tuple[str, Server]:
                     max(p[0] for p in village), max(p[1] for p in village))
             floor = reads.measure(base, tokens, [reads.Read("/healthz", "/healthz", "admin", 1.0)])[0]
             timed = reads.measure(base, tokens, reads.county_reads(loaded.accounts["cadre"].cadre_id, bbox))
-            walked = reads.walk(base, tokens["cadre"], "/api/v1/me/due")
+            walked = [reads.walk(base, tokens["cadre"], "/api/v1/me/due"),
+                      reads.walk(base, tokens["cadre"], "/api/v1/me/households?limit=1000", key="households")]
             others = reads.measure(base, tokens, reads.other_reads(), repeats=min(reads.REPEATS, 10))
             missed = [t.read for t in timed if not t.met and t.status == 200]
             if missed:
@@ -229,17 +230,19 @@ def rebuild_text(built: list, seconds: float, decoded: int, decode_per_second: f
             f" After it, `grassroots serve` answered `/readyz` 200 in {ready_after:.0f} s.")
 
 
-def reads_text(timed: list, walked: tuple[float, int, int], others: list, floor, memory_start: dict,
+def reads_text(timed: list, walked: list[tuple[float, int, int]], others: list, floor, memory_start: dict,
                memory_reads: dict) -> str:
     met = sum(t.met for t in timed)
     rss = memory_reads["VmHWM"] / 1024
-    seconds, pages, items = walked
+    (seconds, pages, items), (download, download_pages, households) = walked
     return (f"**Reads** over HTTP, one request at a time, {reads.REPEATS} timed after one warm-up each; as the"
             f" county admin, the cadre `bench.cadre` (its phone) or the province viewer; `as_of` {reads.AS_OF}."
             f" Same-run reference: `/healthz` p50 {ms(floor.p50)}, p95 {ms(floor.p95)}. {met} of {len(timed)} met.\n\n"
             f"{reads.table(timed)}\n\n"
             f"The phone's whole due list (`/me/due`, every page one after another, median of 3): {items:,} items in"
-            f" {pages} pages, {ms(seconds)}.\n\n"
+            f" {pages} pages, {ms(seconds)}. Its household download (`/me/households?limit=1000`, its township and"
+            f" its pairings elsewhere, every page one after another, median of 3): {households:,} households in"
+            f" {download_pages} pages, {ms(download)}.\n\n"
             f"Beyond issue 12's list, reads phones and admin pages make often, held to the same 100 ms for"
             f" reference (not issue 12's targets):\n\n{reads.table(others)}\n\n"
             f"Serving RSS: {memory_start['VmRSS'] / 1024:.0f} MiB before the reads, peak **{rss:.0f} MiB** after them"
