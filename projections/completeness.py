@@ -20,7 +20,7 @@ places and visits are read from the coverage and verdicts tables.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -115,6 +115,9 @@ def _statuses(today: date, rules: Rules) -> list[tuple[str, date]]:
     return [judge_household(v, today, rules) for v in range(rules.household_visits_per_year + 1)]
 
 
+HOUSEHOLD_COLUMNS = "h.household_id, h.village, h.township, h.lat, h.lon, h.visits, h.last_visit"
+
+
 async def households(conn: AsyncConnection, schema: str, *, township: str | None = None, village: str | None = None,
                      cadre_id: UUID | None = None, bbox: tuple[float, float, float, float] | None = None,
                      as_of: date | None = None, status: Sequence[str] | None = None,
@@ -134,22 +137,27 @@ async def households(conn: AsyncConnection, schema: str, *, township: str | None
         return []
     if after is not None:
         chosen.sql += f" AND h.household_id > {chosen.param(after)}"
-    statuses = chosen.statuses
     page = f"LIMIT {chosen.param(limit)} OFFSET {chosen.param(offset)}" if limit is not None else ""
-    rows = await conn.fetch(
-        f"SELECT h.household_id, h.village, h.township, h.lat, h.lon, h.visits, h.last_visit {chosen.sql}"
-        f" ORDER BY h.household_id {page}",
-        *chosen.args,
-    )
-    required = len(statuses) - 1
-    return [{
-        "household_id": row["household_id"], "village": row["village"], "township": row["township"],
-        "lat": row["lat"], "lon": row["lon"], "visits_this_year": row["visits"],
-        "last_visit": local_date(row["last_visit"]) if row["last_visit"] else None,
-        "required": required,
-        "status": statuses[min(row["visits"], required)][0],
-        "next_due": statuses[min(row["visits"], required)][1],
-    } for row in rows]
+    rows = await conn.fetch(f"SELECT {HOUSEHOLD_COLUMNS} {chosen.sql} ORDER BY h.household_id {page}", *chosen.args)
+    return [chosen.household(row) for row in rows]
+
+
+async def households_by_place(conn: AsyncConnection, schema: str, *, chunk: int, township: str | None = None,
+                              village: str | None = None, cadre_id: UUID | None = None, as_of: date | None = None,
+                              status: Sequence[str] | None = None,
+                              tag: str | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+    """`households` by township, village and household id, `chunk` at a time from one statement (a cursor:
+    call it in a transaction). A ledger of a whole county (290,000 households) then holds one chunk in
+    memory, and the county is read once, not once per page."""
+    chosen = await _Chosen.of(conn, schema, township=township, village=village, cadre_id=cadre_id, as_of=as_of,
+                              status=status, tag=tag)
+    if chosen is None:
+        return
+    cursor = await conn.cursor(
+        f"SELECT {HOUSEHOLD_COLUMNS} {chosen.sql} ORDER BY h.township, h.village, h.household_id", *chosen.args)
+    while rows := await cursor.fetch(chunk):
+        yield [chosen.household(row) for row in rows]
+
 
 
 @dataclass
@@ -160,6 +168,17 @@ class _Chosen:
     sql: str
     args: list[Any]
     statuses: list[tuple[str, date]]
+
+    def household(self, row: Record) -> dict[str, Any]:
+        """A `HOUSEHOLD_COLUMNS` row as `households` answers it, judged by its visits this year."""
+        required = len(self.statuses) - 1
+        judged_as, next_due = self.statuses[min(row["visits"], required)]
+        return {
+            "household_id": row["household_id"], "village": row["village"], "township": row["township"],
+            "lat": row["lat"], "lon": row["lon"], "visits_this_year": row["visits"],
+            "last_visit": local_date(row["last_visit"]) if row["last_visit"] else None,
+            "required": required, "status": judged_as, "next_due": next_due,
+        }
 
     @property
     def judged(self) -> str:

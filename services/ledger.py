@@ -91,6 +91,17 @@ def to_xlsx_book(ledgers: Sequence[Ledger]) -> bytes:
 
 
 def _write_sheet(workbook: Workbook, ledger: Ledger) -> None:
+    sheet = _start_sheet(workbook, ledger)
+    _append(sheet, ledger.values())
+    if ledger.notes:
+        notes = workbook.create_sheet("说明")
+        notes.column_dimensions["A"].width = 100
+        for line in ledger.notes:
+            notes.append([_xlsx_cell(notes, line)])
+
+
+def _start_sheet(workbook: Workbook, ledger: Ledger) -> Any:
+    """The ledger's sheet with its column widths and bold header row."""
     sheet = workbook.create_sheet(_sheet_name(ledger.title))
     for index, column in enumerate(ledger.columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = column.width
@@ -102,13 +113,30 @@ def _write_sheet(workbook: Workbook, ledger: Ledger) -> None:
         cell.font = bold
         header_cells.append(cell)
     sheet.append(header_cells)
-    for values in ledger.values():
-        sheet.append([_xlsx_cell(sheet, value) for value in values])
-    if ledger.notes:
-        notes = workbook.create_sheet("说明")
-        notes.column_dimensions["A"].width = 100
-        for line in ledger.notes:
-            notes.append([_xlsx_cell(notes, line)])
+    return sheet
+
+
+def _append(sheet: Any, values: Iterable[list[Any]]) -> None:
+    for row in values:
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
+
+
+class XlsxWriter:
+    """One ledger's workbook written a chunk of rows at a time (a county's 290,000 households): the
+    write-only workbook keeps written rows in a temporary file, so memory holds one chunk."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.workbook = Workbook(write_only=True)
+        self.sheet = _start_sheet(self.workbook, ledger)
+
+    def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        _append(self.sheet, Ledger(self.ledger.title, self.ledger.columns, rows).values())
+
+    def finish(self) -> bytes:
+        buffer = io.BytesIO()
+        self.workbook.save(buffer)
+        return buffer.getvalue()
 
 
 def _xlsx_cell(sheet: Any, value: Any) -> Any:
@@ -138,12 +166,23 @@ def _sheet_name(title: str) -> str:
 
 def to_csv(ledger: Ledger) -> bytes:
     """UTF-8 with a byte-order mark: without it Excel on Chinese Windows reads the file as GBK."""
+    return csv_head(ledger) + csv_rows(ledger, ledger.rows)
+
+
+def csv_head(ledger: Ledger) -> bytes:
+    """A CSV ledger's byte-order mark and header line (`csv_rows` then writes its rows, a chunk at a time)."""
+    return b"\xef\xbb\xbf" + _csv_lines([ledger.headers()])
+
+
+def csv_rows(ledger: Ledger, rows: Iterable[Mapping[str, Any]]) -> bytes:
+    return _csv_lines([_csv_text(value) for value in values]
+                      for values in Ledger(ledger.title, ledger.columns, rows).values())
+
+
+def _csv_lines(lines: Iterable[list[str]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(ledger.headers())
-    for values in ledger.values():
-        writer.writerow([_csv_text(value) for value in values])
-    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+    csv.writer(buffer, lineterminator="\r\n").writerows(lines)
+    return buffer.getvalue().encode("utf-8")
 
 
 def _csv_text(value: Any) -> str:

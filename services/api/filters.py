@@ -8,11 +8,9 @@ from uuid import UUID
 
 from pydantic import Field
 
-from projections import completeness
 from services.domain.values import HouseholdTag, Rank
 
-from .reading import AsOf, InPeriod, lookup, reading, schema_of
-from .routing import Call
+from .reading import AsOf, InPeriod
 
 DueStatus = Literal["ok", "due", "overdue"]
 
@@ -33,17 +31,6 @@ class CompletenessFilters(TagFilter):
     cadre: UUID | None = Field(None, description="only the households this cadre answers for: paired with them,"
                                                  " or in their township (as on the cadre's due list)")
     status: DueStatus | None = None
-
-
-async def completeness_rows(call: Call, query: CompletenessFilters,
-                            bbox: tuple[float, float, float, float] | None = None) -> list[dict[str, Any]]:
-    """Every household of the completeness table that passes the filters (by household id)."""
-    if query.cadre is not None:
-        await lookup(call, "cadre", query.cadre, ("cadre", "干部"))  # another county's cadre: 404, not an empty page
-    async with reading(call) as conn:
-        return await completeness.households(conn, schema_of(call), township=query.township, village=query.village,
-                                             cadre_id=query.cadre, bbox=bbox, as_of=query.as_of, status=query.status,
-                                             tag=query.tag)
 
 
 class PairingFilters(AsOf):

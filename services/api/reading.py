@@ -24,7 +24,7 @@ from uuid import UUID
 
 from anyio import to_thread
 from pydantic import BaseModel, Field, RootModel
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from projections import coverage, interviews
 from projections.base import SHANGHAI, Period
@@ -33,7 +33,8 @@ from services.domain.errors import NotFound
 from services.domain.household import Household
 from services.domain.issue import Issue
 from services.identity.sessions import audit
-from services.ledger import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Ledger, content_disposition, to_csv, to_xlsx
+from services.ledger import (CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Ledger, XlsxWriter, content_disposition, csv_head,
+                             csv_rows, to_csv, to_xlsx)
 from services.personal import ERASED, PersonalFields, keys_of, open_free_text, open_personal
 from services.storage.connections import AsyncConnection
 from services.storage.names import county_schema
@@ -316,12 +317,37 @@ class ExportQuery(AsOf):
 
 
 def download(call: Call, ledger: Ledger) -> Response:
-    query: ExportQuery = call.query
-    day = (query.as_of or datetime.now(SHANGHAI).date()).isoformat()
-    county_name = (call.session.county_name if call.session else None) or call.county
-    filename = f"{ledger.title}-{county_name}-{day}.{query.format}"
-    if query.format == "csv":
+    if _export_format(call) == "csv":
         body, media_type = to_csv(ledger), CSV_MEDIA_TYPE
     else:
         body, media_type = to_xlsx(ledger), XLSX_MEDIA_TYPE
-    return Response(body, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)})
+    return Response(body, media_type=media_type, headers=_attachment(call, ledger))
+
+
+async def download_chunks(call: Call, ledger: Ledger, chunks: AsyncIterator[list[dict[str, Any]]]) -> Response:
+    """`download` of a ledger whose rows come a chunk at a time, holding one chunk: CSV streams as the chunks
+    come; XLSX is written chunk by chunk (off the event loop) and sent whole, as a zip must be."""
+    if _export_format(call) == "csv":
+        async def body() -> AsyncIterator[bytes]:
+            yield csv_head(ledger)
+            async for chunk in chunks:
+                yield csv_rows(ledger, chunk)
+
+        return StreamingResponse(body(), media_type=CSV_MEDIA_TYPE, headers=_attachment(call, ledger))
+    writer = await to_thread.run_sync(XlsxWriter, ledger)
+    async for chunk in chunks:
+        await to_thread.run_sync(writer.append, chunk)
+    return Response(await to_thread.run_sync(writer.finish), media_type=XLSX_MEDIA_TYPE,
+                    headers=_attachment(call, ledger))
+
+
+def _export_format(call: Call) -> str:
+    query: ExportQuery = call.query
+    return query.format
+
+
+def _attachment(call: Call, ledger: Ledger) -> dict[str, str]:
+    query: ExportQuery = call.query
+    day = (query.as_of or datetime.now(SHANGHAI).date()).isoformat()
+    county_name = (call.session.county_name if call.session else None) or call.county
+    return {"Content-Disposition": content_disposition(f"{ledger.title}-{county_name}-{day}.{query.format}")}
