@@ -61,6 +61,10 @@ TABLES = [
     "CREATE INDEX IF NOT EXISTS issues_versions_household ON {schema}.issues_versions (household_id)"
     " WHERE household_id IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS issues_versions_since ON {schema}.issues_versions (valid_from)",
+    # The issue board, newest first: a page reads its issues, not every issue of the county sorted (at
+    # 290,000 households a year's 15,000 took 18 ms; the board grows every year).
+    "CREATE INDEX IF NOT EXISTS issues_versions_newest ON {schema}.issues_versions (occurred_at DESC, issue_id DESC)"
+    " WHERE valid_to IS NULL",
     # A township's cadres' issues (a phone's place on its township's board).
     "CREATE INDEX IF NOT EXISTS issues_versions_raiser ON {schema}.issues_versions (raised_by)"
     " WHERE raised_by IS NOT NULL",

@@ -14,19 +14,20 @@ from datetime import date, datetime, timedelta
 import asyncpg
 import pytest
 
-from projections import completeness, coverage, leaderboards, pairing, verdicts
+from projections import completeness, coverage, issues, leaderboards, pairing, verdicts
 from projections.base import Period
 from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
 from projections.rules import Rules
-from services.domain import Cadre, Household, Pairing, Visit, clock
+from services.domain import Cadre, Household, Issue, Pairing, Visit, clock
 from tests.integration.projections.strategies import SHANGHAI, reset_county, store_events
 
 ADCODE = "469035"
 SCHEMA = f"county_{ADCODE}"
 TOWNSHIPS, VILLAGES_EACH, HOUSEHOLDS_EACH = 4, 10, 100  # 4,000 households, 8,000 visits
+ISSUES = 400
 BIG = {"coverage_places", "coverage_households", "coverage_placed", "coverage_tallies", "coverage_counts",
-       "coverage_visits", "verdicts_checkins", "verdicts_households"}
+       "coverage_visits", "verdicts_checkins", "verdicts_households", "issues_versions"}
 
 
 def _village(t: int, v: int) -> tuple[str, str, float, float]:
@@ -55,6 +56,12 @@ def _county() -> tuple[list, uuid.UUID, uuid.UUID]:
             pairing = Pairing(id=uuid.uuid4(), cadre_id=partner.id, target_kind="household", target_id=str(home.id),
                               programme="结对", cadence="quarterly", formed_on="2026-03-01")
             events += pairing.collect_events()
+    for n, home in enumerate(homes[:ISSUES]):  # a problem raised at one household in ten, a day apart
+        with clock.at(start + timedelta(days=n % 200, minutes=n)):
+            issue = Issue(id=uuid.uuid4(), source_kind="visit", source_id=None, household_id=home.id,
+                          village=home.village, category="roads", summary="", raised_by=None,
+                          occurred_at=start + timedelta(days=n % 200, minutes=n))
+            events += issue.collect_events()
     for n, home in enumerate(homes * 2):
         moment = start + timedelta(days=1 + n // 100, minutes=n % 100)
         with clock.at(moment):
@@ -119,7 +126,7 @@ def seeded(database_url, county):
             await reset_county(conn, SCHEMA)
             for start in range(0, len(events), 5000):
                 await store_events(conn, SCHEMA, events[start:start + 5000])
-            mine = [by_name(n) for n in ("verdicts", "coverage", "completeness", "pairing", "leaderboards")]
+            mine = [by_name(n) for n in ("verdicts", "coverage", "completeness", "pairing", "leaderboards", "issues")]
             await Driver(database_url, mine, decoder(), 5000, 2).process(conn, FollowedCounty(ADCODE, SCHEMA, Rules()))
             for table in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", SCHEMA):
                 await conn.execute(f"ANALYZE {SCHEMA}.{table['tablename']}")
@@ -326,3 +333,13 @@ async def test_what_changed_since_a_phones_cursor_reads_the_changes(database_url
     assert (len(places), len(pairings), len(visits)) == (0, 0, HOUSEHOLDS_EACH)
     assert not cost.seq_scans, cost.seq_scans
     assert cost.total() <= 2 * HOUSEHOLDS_EACH + 50, cost.touched
+
+
+async def test_the_first_page_of_the_issue_board_reads_the_page(database_url, seeded):
+    """Newest first by the current versions' index: not every issue of the county sorted for 20 of them."""
+    answer, cost = await _cost(database_url, lambda conn: issues.issues(conn, SCHEMA, limit=20))
+    assert len(answer["items"]) == 20 and answer["next"]
+    assert [i["occurred_at"] for i in answer["items"]] == sorted((i["occurred_at"] for i in answer["items"]),
+                                                                 reverse=True)
+    assert not cost.seq_scans, cost.seq_scans
+    assert cost.touched.get("issues_versions", 0) <= 3 * 21, cost.touched
