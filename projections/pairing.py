@@ -430,24 +430,28 @@ def _judged(schema: str, until: str, first: int) -> str:
     """SQL: every pairing active at cutoff `until`, judged on the day whose `_cadences` are parameters
     $first… : its visits in its current period, its status, its current period's first day and whether a
     visit in it was verified (`_verified_then`). One hash join of the pairings with their visits of the
-    periods judged, never a scan of check-ins; grouped by pairing with aggregates of a few bytes each
-    (`array_agg`'s are planned at 8 kB per group and made the grouping spill to disk)."""
+    periods judged, never a scan of check-ins. (Grouping after the join instead sorted every pairing's
+    row before a page could be cut from them, and the page's probes then ran for every pairing.)"""
     cadence, previous, current = (f"${first}::text[]", f"${first + 1}::date[]", f"${first + 2}::date[]")
     return f"""(
-        SELECT p.*, c.current_start, count(pv.visit_id) FILTER (WHERE pv.period_start = c.current_start) AS current,
-               CASE WHEN bool_or(pv.period_start = c.current_start) THEN 'ok'
-                    WHEN p.formed_on < c.previous_start AND NOT coalesce(bool_or(pv.period_start = c.previous_start),
-                                                                        false)
+        SELECT p.*, c.current_start,
+               coalesce(cardinality(array_positions(v.periods, c.current_start)), 0) AS current,
+               CASE WHEN array_position(v.periods, c.current_start) IS NOT NULL THEN 'ok'
+                    WHEN p.formed_on < c.previous_start AND array_position(v.periods, c.previous_start) IS NULL
                     THEN 'overdue' ELSE 'due' END AS status,
-               coalesce(bool_or(pv.period_start = c.current_start AND {_verified_then(schema, until)}), false)
-                 AS verified
+               coalesce(array_position(v.verified, c.current_start) IS NOT NULL, false) AS verified
         FROM {schema}.pairing_pairings p
         JOIN unnest({cadence}, {previous}, {current}) AS c(cadence, previous_start, current_start) USING (cadence)
-        LEFT JOIN {schema}.pairing_visits pv ON pv.pairing_id = p.pairing_id
-          AND pv.period_start = ANY({previous} || {current}) AND pv.period_start IN (c.previous_start, c.current_start)
-          AND pv.recorded_at < {until} AND (pv.voided_at IS NULL OR pv.voided_at >= {until})
+        LEFT JOIN (
+            SELECT pv.pairing_id, array_agg(pv.period_start) AS periods,
+                   array_agg(pv.period_start) FILTER (WHERE pv.period_start = ANY({current})
+                                                      AND {_verified_then(schema, until)}) AS verified
+            FROM {schema}.pairing_visits pv
+            WHERE pv.period_start = ANY({previous} || {current}) AND pv.recorded_at < {until}
+              AND (pv.voided_at IS NULL OR pv.voided_at >= {until})
+            GROUP BY pv.pairing_id
+        ) v ON v.pairing_id = p.pairing_id
         WHERE p.formed_at < {until} AND (p.ended_at IS NULL OR p.ended_at >= {until})
-        GROUP BY p.pairing_id, c.previous_start, c.current_start
     )"""
 
 
