@@ -10,6 +10,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 from uuid import UUID
 
 import httpx
@@ -121,11 +122,14 @@ def walk(base: str, token: str, path: str, key: str = "items", repeats: int = 3)
     """A phone fetching a whole keyset list (`key`, `next` → `after`) page after page: the median seconds of
     `repeats` walks, the pages and the items of the last one."""
     walks, pages, items = [], 0, 0
+    path, _, query = path.partition("?")  # httpx's `params` replace a query in the path
+    asked = dict(parse_qsl(query))
     with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT, headers=bearer(token)) as http:
         for _ in range(repeats):
             started, pages, items, after = time.perf_counter(), 0, 0, None
             while True:
-                answer = http.get(path, params={"after": after} if after else {}).raise_for_status().json()
+                params = {**asked, **({"after": after} if after else {})}
+                answer = http.get(path, params=params).raise_for_status().json()
                 pages, items, after = pages + 1, items + len(answer[key]), answer["next"]
                 if after is None:
                     break
