@@ -159,7 +159,6 @@ async def households_by_place(conn: AsyncConnection, schema: str, *, chunk: int,
         yield [chosen.household(row) for row in rows]
 
 
-
 @dataclass
 class _Chosen:
     """The households `households` lists for its filters: `FROM … WHERE …` (`sql`, alias `h`) with its

@@ -317,7 +317,7 @@ class ExportQuery(AsOf):
 
 
 def download(call: Call, ledger: Ledger) -> Response:
-    if _export_format(call) == "csv":
+    if call.query.format == "csv":
         body, media_type = to_csv(ledger), CSV_MEDIA_TYPE
     else:
         body, media_type = to_xlsx(ledger), XLSX_MEDIA_TYPE
@@ -327,23 +327,18 @@ def download(call: Call, ledger: Ledger) -> Response:
 async def download_chunks(call: Call, ledger: Ledger, chunks: AsyncIterator[list[dict[str, Any]]]) -> Response:
     """`download` of a ledger whose rows come a chunk at a time, holding one chunk: CSV streams as the chunks
     come; XLSX is written chunk by chunk (off the event loop) and sent whole, as a zip must be."""
-    if _export_format(call) == "csv":
+    if call.query.format == "csv":
         async def body() -> AsyncIterator[bytes]:
             yield csv_head(ledger)
             async for chunk in chunks:
                 yield csv_rows(ledger, chunk)
 
         return StreamingResponse(body(), media_type=CSV_MEDIA_TYPE, headers=_attachment(call, ledger))
-    writer = await to_thread.run_sync(XlsxWriter, ledger)
+    writer = XlsxWriter(ledger)
     async for chunk in chunks:
         await to_thread.run_sync(writer.append, chunk)
     return Response(await to_thread.run_sync(writer.finish), media_type=XLSX_MEDIA_TYPE,
                     headers=_attachment(call, ledger))
-
-
-def _export_format(call: Call) -> str:
-    query: ExportQuery = call.query
-    return query.format
 
 
 def _attachment(call: Call, ledger: Ledger) -> dict[str, str]:
