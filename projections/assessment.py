@@ -34,20 +34,17 @@ whose projected position or rules changed since (`county_mean`).
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
-
-import asyncpg
 
 from projections import interviews, issues, pairing, receptions, research
 from projections.base import Period, Projection, event_name, recorded_before, reference_date
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import ASSESSMENT_PARTS, AssessmentPart, Rules, load_rules
-from services.storage.connections import AsyncConnection, AsyncPool
+from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
 ENTERED = ("evaluation", "poll")
@@ -115,38 +112,19 @@ def weighted(parts: Mapping[str, float | None], weights: Mapping[AssessmentPart,
     return sum(weight * value for weight, value in counted) / total if total else None
 
 
-async def side_by_side(db: AsyncConnection | AsyncPool, *reads: Callable[[AsyncConnection], Awaitable[Any]]
-                       ) -> list[Any]:
-    """Each read's answer: on a pool at the same time, each on a connection of its own (a board's parts read
-    different read models, and PostgreSQL runs them on both cores); on one connection, one after another."""
-    if not isinstance(db, asyncpg.Pool):
-        return [await read(db) for read in reads]
-
-    async def on_its_own(read: Callable[[AsyncConnection], Awaitable[Any]]) -> Any:
-        async with db.acquire() as conn:
-            return await read(conn)
-
-    return list(await asyncio.gather(*(on_its_own(read) for read in reads)))
-
-
-async def parts(db: AsyncConnection | AsyncPool, schema: str, period: Period, cadre_ids: Sequence[UUID], *,
+async def parts(conn: AsyncConnection, schema: str, period: Period, cadre_ids: Sequence[UUID], *,
                 as_of: date | None = None, rules: Rules | None = None) -> dict[UUID, dict[str, Any]]:
     """cadre id -> {each part (rounded), `score`} for these cadres (see the module doc)."""
-    if rules is None:
-        [rules] = await side_by_side(db, lambda conn: load_rules(conn, adcode_of(schema)))
+    rules = rules or await load_rules(conn, adcode_of(schema))
     ids = list(cadre_ids)
     judged_on = min(reference_date(as_of), period.end)
     judged = None if as_of is None and judged_on == reference_date(None) else judged_on
-    pairs, talks, raised, topic_rows, received, scores = await side_by_side(
-        db,
-        lambda conn: pairing.by_cadre(conn, schema, cadre_ids=ids, as_of=judged),
-        lambda conn: interviews.interviewed(conn, schema, as_of=judged),
-        lambda conn: issues.by_raiser(conn, schema, period, cadre_ids=ids, as_of=as_of),
-        lambda conn: research.by_cadre(conn, schema, period, cadre_ids=ids, as_of=as_of),
-        lambda conn: receptions.kept(conn, schema, period, as_of=as_of),
-        lambda conn: entered(conn, schema, period, cadre_ids=ids, as_of=as_of),
-    )
-    topics = {r["cadre_id"]: r for r in topic_rows}
+    pairs = await pairing.by_cadre(conn, schema, cadre_ids=ids, as_of=judged)
+    talks = await interviews.interviewed(conn, schema, as_of=judged)
+    raised = await issues.by_raiser(conn, schema, period, cadre_ids=ids, as_of=as_of)
+    topics = {r["cadre_id"]: r for r in await research.by_cadre(conn, schema, period, cadre_ids=ids, as_of=as_of)}
+    received = await receptions.kept(conn, schema, period, as_of=as_of)
+    scores = await entered(conn, schema, period, cadre_ids=ids, as_of=as_of)
     answer: dict[UUID, dict[str, Any]] = {}
     for cadre in ids:
         held, kept, verified = pairs.get(cadre, (0, 0, 0))
@@ -175,16 +153,15 @@ def _ranked(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return [{"rank": i, **row} for i, row in enumerate(ordered, start=1)]
 
 
-async def cadres(db: AsyncConnection | AsyncPool, schema: str, period: Period, *, limit: int = 20, offset: int = 0,
+async def cadres(conn: AsyncConnection, schema: str, period: Period, *, limit: int = 20, offset: int = 0,
                  as_of: date | None = None) -> dict[str, Any]:
     """The county's active cadres as of the day ranked by score, each with its parts: `{total, weights,
-    items: [{rank, cadre_id, name, township, score, parts…}]}` (on a pool, the parts read side by side)."""
+    items: [{rank, cadre_id, name, township, score, parts…}]}`."""
     from projections.leaderboards import known_cadres
 
-    rules, everyone = await side_by_side(db, lambda conn: load_rules(conn, adcode_of(schema)),
-                                         lambda conn: known_cadres(conn, schema, as_of))
-    known = {k: v for k, v in everyone.items() if not v["departed"]}
-    scored = await parts(db, schema, period, list(known), as_of=as_of, rules=rules)
+    rules = await load_rules(conn, adcode_of(schema))
+    known = {k: v for k, v in (await known_cadres(conn, schema, as_of)).items() if not v["departed"]}
+    scored = await parts(conn, schema, period, list(known), as_of=as_of, rules=rules)
     rows = [{"cadre_id": cadre, "name": known[cadre]["name"], "township": known[cadre]["township"], **scored[cadre]}
             for cadre in known]
     ranked = _ranked(rows, "cadre_id")
@@ -195,11 +172,11 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
-async def townships(db: AsyncConnection | AsyncPool, schema: str, period: Period, *, limit: int = 50,
-                    offset: int = 0, as_of: date | None = None) -> dict[str, Any]:
+async def townships(conn: AsyncConnection, schema: str, period: Period, *, limit: int = 50, offset: int = 0,
+                    as_of: date | None = None) -> dict[str, Any]:
     """Townships ranked by the mean score of the cadres posted to them: `{total, weights, items: [{rank,
     township, score, cadres, scored, parts…}]}` (each part the mean of its cadres' parts with a figure)."""
-    board = await cadres(db, schema, period, limit=100_000, as_of=as_of)
+    board = await cadres(conn, schema, period, limit=100_000, as_of=as_of)
     towns: dict[str, list[dict[str, Any]]] = {}
     for row in board["items"]:
         if row["township"] is not None:

@@ -40,11 +40,11 @@ async def _board(call: Call, by_score: Any, by_figure: Any) -> Page:
     """One board, cadres or townships: by the composite score (projections/assessment.py) or a figure."""
     query: LeaderboardQuery = call.query
     _score_for_admins(call, query)
-    if query.by == "score":  # every cadre scored: the parts read side by side, on connections of the pool
-        answer = await by_score(call.db, schema_of(call), period_of(query), limit=query.limit, offset=query.offset,
-                                as_of=query.as_of)
-    else:
-        async with reading(call) as conn:
+    async with reading(call) as conn:
+        if query.by == "score":
+            answer = await by_score(conn, schema_of(call), period_of(query), limit=query.limit,
+                                    offset=query.offset, as_of=query.as_of)
+        else:
             answer = await by_figure(conn, schema_of(call), period_of(query), by=query.by,
                                      limit=query.limit, offset=query.offset, as_of=query.as_of)
     return Page(items=answer["items"], total=answer["total"], limit=query.limit, offset=query.offset)
