@@ -45,7 +45,7 @@ from projections.base import (
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.interviews import cadres_as_of
 from projections.rules import Rules, load_rules
-from projections.verdicts import counts_as_visit
+from projections.verdicts import counts_as_visit, judged
 from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
 
@@ -215,9 +215,13 @@ class Pairings(Projection):
                 await conn.executemany(
                     f"UPDATE {schema}.{table} SET voided_at = $2 WHERE visit_id = $1 AND voided_at IS NULL", voids
                 )
-        causes = [e.originator_id for e in events if event_name(e) in ("Visit.CheckedIn", "Visit.Voided")]
-        if causes:
-            await _follow_verdicts(conn, schema, causes)
+        # The stored visits whose verdict this batch's arrivals and voids turned (impossible travel), as the
+        # batch's other read models take them: `judged` asks once per batch for all of them.
+        turned = [row["visit_id"] for rows in (await judged(conn, schema, events)).rejudged.values() for row in rows]
+        if turned:
+            await conn.execute(
+                f"UPDATE {schema}.pairing_visits pv SET verified = vc.verified FROM {schema}.verdicts_checkins vc"
+                " WHERE vc.visit_id = pv.visit_id AND pv.visit_id = ANY($1)", turned)
         await _requote(conn, schema, events, rules)
 
 
@@ -259,17 +263,6 @@ async def _match(conn: AsyncConnection, schema: str, visits: list[UUID], pairing
         ON CONFLICT DO NOTHING
         """,
         visits, pairings,
-    )
-
-
-async def _follow_verdicts(conn: AsyncConnection, schema: str, causes: list[UUID]) -> None:
-    """Take the verdicts of the stored visits this batch's check-ins and voids turned (impossible travel:
-    `verdicts_travel` by cause, one probe each)."""
-    await conn.execute(
-        f"UPDATE {schema}.pairing_visits pv SET verified = vc.verified FROM {schema}.verdicts_checkins vc"
-        f" WHERE vc.visit_id = pv.visit_id AND pv.verified <> vc.verified AND pv.visit_id IN"
-        f" (SELECT t.visit_id FROM {schema}.verdicts_travel t WHERE t.caused_by = ANY($1))",
-        causes,
     )
 
 
