@@ -244,8 +244,9 @@ async def my_households(call: Call) -> MyHouseholds:
     schema = schema_of(call)
     following = None
     async with reading(call) as conn:
-        paired = await pairing.pairings(conn, schema, cadre_id=cadre_id, limit=1000)
-        paired_ids = {UUID(p["target_id"]) for p in paired["items"] if p["target_kind"] == "household"}
+        # The cadre's paired households by index (`pairing.pairings` judged every pairing of the county first).
+        answers_for = await completeness.responsibility(conn, schema, cadre_id, None)
+        paired_ids = {p["household_id"] for p in answers_for[1]} if answers_for else set()
         if since:  # O(the county's changes since the cursor), not O(the township)
             # An erasure changes no read model: its audit entry says which households it touched.
             changed = await _changed_since(conn, schema, since) | await erased_since(conn, call.county, since)

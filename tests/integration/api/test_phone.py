@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from psycopg.types.json import Jsonb
 
@@ -104,6 +104,24 @@ async def test_my_households_come_a_page_at_a_time_the_same_as_at_once(api, seed
             assert sorted(walked) == sorted(whole) and len(walked) == len(set(walked)), (since, limit, pages)
             assert len(pages) >= len(whole) // (limit + 1)
             assert all(len(page) <= limit for page in pages[1:])
+
+
+async def test_a_household_paired_with_me_in_another_township_comes_with_the_first_page(api, seeded, database_url):
+    phone = await login(api, seeded.username)
+    away = uuid.UUID(run(api, COUNTY_A, household(f"{COUNTY_A}174201", "孙远", "phone-paired-away", 18.67))["id"])
+    pairing_id = uuid.UUID(run(api, COUNTY_A, c.FormPairing(
+        command_id=uuid.uuid4(), cadre_id=seeded.cadre, target_kind="household", target_id=str(away),
+        programme="结穷亲", formed_on="2026-01-05"))["id"])
+    try:
+        await wait_for_projections(database_url, COUNTY_A)
+        whole = [h["id"] for h in (await phone.get("/api/v1/me/households")).json()["households"]]
+        assert str(away) in whole
+        [first, *_] = await _walk(phone, 1)
+        assert str(away) in first
+    finally:  # ended again: the other tests' cadre keeps its seeded pairings only
+        run(api, COUNTY_A, c.EndPairing(command_id=uuid.uuid4(), pairing_id=pairing_id, expected_version=1,
+                                        reason="测试后结束", ended_on=date.today()))
+        await wait_for_projections(database_url, COUNTY_A)
 
 
 async def test_a_cursor_from_elsewhere_is_a_422(api, seeded):
