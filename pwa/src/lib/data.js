@@ -2,7 +2,7 @@
 // county's register of contact targets (checked in at like households).
 // Each refresh is best effort: offline, the cached copy is what the screens show.
 import { getMeta, setMeta } from './db.js';
-import { everyItem } from './pages.js';
+import { eachPage, everyItem } from './pages.js';
 
 // A township holds up to tens of thousands of households: they come a page at a time, each page stored as it
 // comes. The cursor is the first page's and is kept only once every page has come, so a walk cut short
@@ -10,10 +10,8 @@ import { everyItem } from './pages.js';
 export async function refreshHouseholds(db, api, { now = () => new Date() } = {}) {
   const since = await getMeta(db, 'households_cursor');
   let cursor = null;
-  let after = null;
   let count = 0;
-  do {
-    const answer = await api.households(since, after);
+  await eachPage((after) => api.households(since, after), async (answer) => {
     cursor ??= answer.cursor;
     const tx = db.transaction(['households', 'details'], 'readwrite');
     for (const household of answer.households) {
@@ -24,8 +22,7 @@ export async function refreshHouseholds(db, api, { now = () => new Date() } = {}
     }
     await tx.done;
     count += answer.households.length;
-    after = answer.next;
-  } while (after);
+  });
   const tx = db.transaction('meta', 'readwrite');
   tx.store.put(cursor, 'households_cursor');
   // A download is a successful sync too: the Sync screen must not say "never" after it.
