@@ -8,6 +8,9 @@
   tracking rows (FOR UPDATE), reads the events after them, lets every projection apply the events
   it has not seen, and moves the tracking rows: an event is applied exactly once, even if two
   drivers ever raced for one county.
+- Pace: a county's batches start at least `PACE` apart. At rest a new event is applied at once; a county
+  written to without pause (phones syncing one check-in each) is applied in batches of what came in the
+  meantime, not in a batch per notification, each of which costs its ~60 statements.
 - Deferred projections (the province rollup, ~90 ms a batch against ~5 ms for all the others): each
   gets its own transaction with its own tracking row, after the county's batch committed, so a new
   check-in shows in the county's read models without waiting for it. It reads those read models, so
@@ -67,6 +70,9 @@ APPLICATION_NAME = "grassroots-projector"
 BATCH_SIZE = int(os.environ.get("GRASSROOTS_PROJECTOR_BATCH", "5000"))
 SWEEP_SECONDS = 2.0
 GAP_PATIENCE = 5.0
+# Seconds between the starts of one county's catch-ups (see Pace above). Single check-ins from 4 clients at ~250/s:
+# without it the projector took 1.6 ms of Python and ~1.4 ms of PostgreSQL per check-in, with it 0.85 and ~1.0.
+PACE = 0.05
 RETRY_FAILED_SECONDS = 30.0
 ANALYZE_AFTER = 5000  # events in one catch-up
 CONNECTION_MAX_AGE = 600.0  # seconds
@@ -90,6 +96,7 @@ class FollowedCounty:
     rules_text: str | None = None  # as stored: validated again only when it changes
     gaps_seen: dict[int, float] = field(default_factory=dict)  # first missing id -> when first seen
     failed_until: float = 0.0
+    paced_until: float = 0.0  # no batch starts before (see PACE)
     # By notification id: the events the county's batch decoded, for the deferred projections.
     decoded: dict[int, DomainEventProtocol[UUID]] = field(default_factory=dict)
 
@@ -147,7 +154,7 @@ class Driver:
         self.owned: dict[str, FollowedCounty] = {}
         self.ensured: set[str] = set()  # schemas whose tables this process made sure of
         self.dirty: set[str] = set()
-        self.later: dict[str, float] = {}  # schema -> when to look again (a young gap)
+        self.later: dict[str, float] = {}  # schema -> when to look again (a young gap, the pace)
         self.wake = asyncio.Event()
 
     async def follow(self, stop: asyncio.Event) -> None:
@@ -170,8 +177,14 @@ class Driver:
                 for schema in sorted(self.dirty):
                     self.dirty.discard(schema)
                     county = self.owned.get(schema)
-                    if county is not None and not stop.is_set():
-                        await self.process(conn, county)
+                    if county is None or stop.is_set():
+                        continue
+                    at = time.monotonic()
+                    if county.paced_until > at:
+                        self.later[schema] = min(self.later.get(schema, math.inf), county.paced_until)
+                        continue
+                    county.paced_until = at + PACE
+                    await self.process(conn, county)
                 if not self.dirty:
                     self.wake.clear()
                     until = min([next_sweep, *self.later.values()])

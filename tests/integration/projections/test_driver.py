@@ -391,3 +391,45 @@ async def test_a_projector_survives_a_real_database_restart_with_nothing_missed_
         if projector is not None:
             projector.terminate()
             projector.wait(10)
+
+
+class Timed(Projection):
+    """A county read model that notes when each batch of one county began and how many events it held."""
+
+    name = "timed"
+    tables: list[str] = []
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        self.batches: list[tuple[float, int]] = []
+
+    async def apply(self, conn, schema, events, rules) -> None:
+        if schema == self.schema:
+            self.batches.append((time.monotonic(), len(events)))
+
+
+async def test_a_county_written_to_without_pause_is_applied_in_batches_at_least_a_pace_apart(conn, county, driver):
+    from projections.driver import PACE
+
+    schema = county("469029")
+    await reset_county(conn, schema)
+    timed = Timed(schema)
+    driver([timed])
+    await wait_for(lambda: conn.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 2 AND objid = 469029"))
+    # At rest, one event is applied at once: the pace holds back only a county that was just applied.
+    started = time.monotonic()
+    await store_events(conn, schema, household_visits(1, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI)))
+    await wait_for(lambda: asyncio.sleep(0, len(timed.batches) == 1), every=0.001)
+    assert timed.batches[0][0] - started < PACE
+    # Forty appends 5 ms apart, each its own notification: a handful of batches, not forty.
+    for _ in range(40):
+        await store_events(conn, schema, household_visits(1, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI)))
+        await asyncio.sleep(0.005)
+    # Each append holds a cadre, a household and a check-in.
+    await wait_for(lambda: asyncio.sleep(0, sum(n for _, n in timed.batches) == 41 * 3))
+    starts = [at for at, _ in timed.batches]
+    # The pace is between catch-ups; each batch reaches `apply` after its first queries, a few ms later or sooner.
+    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= PACE * 0.7
+    assert len(timed.batches) <= 2 + (starts[-1] - starts[0]) / PACE
+    assert len(timed.batches) < 20, timed.batches
