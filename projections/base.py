@@ -72,7 +72,7 @@ class Projection:
 
 
 async def insert_rows(conn: AsyncConnection, table: str, types: Sequence[str], rows: Sequence[Sequence[Any]],
-                      columns: str = "") -> None:
+                      columns: str = "", conflict: str = "") -> None:
     """INSERT `rows` (tuples of the table's columns, or of `columns`, typed `types`) in ONE statement: one
     array per column, unnested. `executemany` runs a statement per row, and PostgreSQL's cost per statement
     was a live batch's biggest one after the read models' own Python. A plain INSERT only: ON CONFLICT DO
@@ -94,9 +94,20 @@ async def insert_rows(conn: AsyncConnection, table: str, types: Sequence[str], r
     names = ", ".join(f"c{index}" for index in range(len(types)))
     await conn.execute(
         f"INSERT INTO {table}{f' ({columns})' if columns else ''} SELECT {', '.join(selected)}"
-        f" FROM unnest({', '.join(unnested)}) AS d({names})",
+        f" FROM unnest({', '.join(unnested)}) AS d({names}){conflict}",
         *params,
     )
+
+
+async def upsert_rows(conn: AsyncConnection, table: str, columns: Sequence[tuple[str, str]], keys: int,
+                      rows: Sequence[Sequence[Any]]) -> None:
+    """INSERT or UPDATE `rows` in ONE statement, as `insert_rows` does: `columns` are (name, type), the
+    first `keys` of them the conflict key, the others updated. No two rows may share a key (PostgreSQL
+    refuses a row changed twice in one statement): the callers write each key's final state once."""
+    names = [name for name, _ in columns]
+    updates = ", ".join(f"{name} = excluded.{name}" for name in names[keys:])
+    conflict = f" ON CONFLICT ({', '.join(names[:keys])}) DO {f'UPDATE SET {updates}' if updates else 'NOTHING'}"
+    await insert_rows(conn, table, [kind for _, kind in columns], rows, ", ".join(names), conflict)
 
 
 def _array_literal(values: Sequence[Any]) -> str:

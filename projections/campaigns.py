@@ -29,7 +29,7 @@ from typing import Any
 from uuid import UUID
 
 from projections.base import Period, Projection, as_uuid, event_name, insert_rows, local_date, parse_date, parse_time
-from projections.base import recorded_before, reference_date
+from projections.base import recorded_before, reference_date, upsert_rows
 from projections.rules import Rules
 from projections.running import RunningTotals
 from projections.verdicts import judged
@@ -50,7 +50,7 @@ TABLES = [
     " household_id uuid PRIMARY KEY, village text NOT NULL, township text NOT NULL, lat float8 NOT NULL,"
     " lon float8 NOT NULL, tags text[] NOT NULL, archived boolean NOT NULL)",
     "CREATE INDEX IF NOT EXISTS campaigns_households_tags ON {schema}.campaigns_households USING gin (tags)",
-    # The festival check-ins at households, judged when recorded.
+    # The festival check-ins at households, with their verdicts as they stand.
     "CREATE TABLE IF NOT EXISTS {schema}.campaigns_visits ("
     " visit_id uuid PRIMARY KEY, household_id uuid NOT NULL, occurred_at timestamptz NOT NULL,"
     " recorded_at timestamptz NOT NULL, verified boolean NOT NULL, voided_at timestamptz)",
@@ -78,6 +78,13 @@ TABLES = [
     " PRIMARY KEY (campaign_id, township, village))",
     TALLIES.ddl(),
 ]
+# The columns of the tables written a row per key (`upsert_rows`), in table order.
+HOUSEHOLD_COLUMNS = [("household_id", "uuid"), ("village", "text"), ("township", "text"), ("lat", "float8"),
+                     ("lon", "float8"), ("tags", "text[]"), ("archived", "boolean")]
+VISIT_COLUMNS = [("visit_id", "uuid"), ("household_id", "uuid"), ("occurred_at", "timestamptz"),
+                 ("recorded_at", "timestamptz"), ("verified", "boolean"), ("voided_at", "timestamptz")]
+TARGET_COLUMNS = [("campaign_id", "uuid"), ("household_id", "uuid"), ("member", "boolean"), ("village", "text"),
+                  ("township", "text"), ("visits", "int"), ("version", "int")]
 
 
 @dataclass
@@ -187,7 +194,7 @@ class _Batch:
 
 class Campaigns(Projection):
     name = "campaigns"
-    version = 3  # counts by the stored verdict, impossible travel included
+    version = 4  # a visit turned by a late check-in keeps its turned verdict (rebuilt once, on upgrade)
     reads = ("verdicts",)
     tables = TABLES
 
@@ -323,36 +330,26 @@ async def _save(conn: AsyncConnection, schema: str, batch: _Batch) -> None:
             [(c.campaign_id, c.festival, c.starts_on, c.ends_on, sorted(c.tags), at) for c, at in batch.new_campaigns],
         )
     if batch.changed_homes:
-        await conn.executemany(
-            f"INSERT INTO {schema}.campaigns_households VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            " ON CONFLICT (household_id) DO UPDATE SET village = excluded.village, township = excluded.township,"
-            " lat = excluded.lat, lon = excluded.lon, tags = excluded.tags, archived = excluded.archived",
-            [(h, (m := batch.homes[h]).village, m.township, m.lat, m.lon, m.tags, m.archived)
-             for h in batch.changed_homes],
-        )
+        await upsert_rows(conn, f"{schema}.campaigns_households", HOUSEHOLD_COLUMNS, 1,
+                          [(h, (m := batch.homes[h]).village, m.township, m.lat, m.lon, m.tags, m.archived)
+                           for h in batch.changed_homes])
     if batch.changed_visits:
-        await conn.executemany(
-            f"INSERT INTO {schema}.campaigns_visits VALUES ($1, $2, $3, $4, $5, $6)"
-            " ON CONFLICT (visit_id) DO UPDATE SET voided_at = excluded.voided_at",
-            [(v, (x := batch.visits[v]).household_id, x.occurred_at, x.recorded_at, x.verified, x.voided_at)
-             for v in batch.changed_visits],
-        )
+        # Each as the batch leaves it: voided, or its verdict turned by a late check-in (written back, or the
+        # household's next visit would count it by its first verdict again).
+        await upsert_rows(conn, f"{schema}.campaigns_visits", VISIT_COLUMNS, 1,
+                          [(v, (x := batch.visits[v]).household_id, x.occurred_at, x.recorded_at, x.verified,
+                            x.voided_at) for v in batch.changed_visits])
     if batch.changed_targets:
-        await conn.executemany(
-            f"INSERT INTO {schema}.campaigns_targets VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            " ON CONFLICT (campaign_id, household_id) DO UPDATE SET member = excluded.member,"
-            " village = excluded.village, township = excluded.township, visits = excluded.visits,"
-            " version = excluded.version",
-            [(c, h, (t := batch.targets[(c, h)]).member, t.village, t.township, t.visits, t.version)
-             for c, h in batch.changed_targets],
-        )
+        await upsert_rows(conn, f"{schema}.campaigns_targets", TARGET_COLUMNS, 2,
+                          [(c, h, (t := batch.targets[(c, h)]).member, t.village, t.township, t.visits, t.version)
+                           for c, h in batch.changed_targets])
         await insert_rows(conn, f"{schema}.campaigns_target_versions",
                           ("uuid", "uuid", "int", "timestamptz", "boolean", "text", "text", "boolean"),
                           batch.target_versions)
     places = sorted({key[:3] for key, delta in batch.deltas.items() if any(delta)})
     if places:
-        await conn.executemany(
-            f"INSERT INTO {schema}.campaigns_places VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", places)
+        await insert_rows(conn, f"{schema}.campaigns_places", ("uuid", "text", "text"), places,
+                          conflict=" ON CONFLICT DO NOTHING")
     await TALLIES.add(conn, schema, batch.deltas)
 
 

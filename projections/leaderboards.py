@@ -37,6 +37,7 @@ from uuid import UUID
 from asyncpg import Record
 
 from projections.base import Period, Projection, event_name, insert_rows, local_date, parse_time, recorded_before
+from projections.base import upsert_rows
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.issues import PERIOD_COUNTS
 from projections.issues import snapshot as issues_snapshot
@@ -272,13 +273,11 @@ class Leaderboards(Projection):
                     _count(tally, reach, visits.pop(row["visit_id"]), day, -1)
                 touched.add(row["visit_id"])
         if changed_homes:
-            await conn.executemany(
-                f"INSERT INTO {schema}.leaderboards_households VALUES ($1, $2, $3, $4, $5) ON CONFLICT (household_id)"
-                " DO UPDATE SET township = excluded.township, lat = excluded.lat, lon = excluded.lon,"
-                " archived_at = excluded.archived_at",
-                [tuple(homes[h][c] for c in ("household_id", "township", "lat", "lon", "archived_at"))
-                 for h in changed_homes],
-            )
+            await upsert_rows(conn, f"{schema}.leaderboards_households",
+                              [("household_id", "uuid"), ("township", "text"), ("lat", "float8"), ("lon", "float8"),
+                               ("archived_at", "timestamptz")], 1,
+                              [tuple(homes[h][c] for c in ("household_id", "township", "lat", "lon", "archived_at"))
+                               for h in changed_homes])
         if touched:  # each touched visit as the batch leaves it: counted (verified, live) or not
             await conn.execute(f"DELETE FROM {schema}.leaderboards_visits WHERE visit_id = ANY($1)", list(touched))
             await insert_rows(

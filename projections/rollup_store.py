@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from projections.base import event_name
+from projections.base import event_name, upsert_rows
 from projections.rollup_tally import MONTH_FIGURES, Facts, Pairing, Tally, Target, as_uuid
 from projections.rules import Rules
 from projections.verdicts import judged
@@ -132,45 +132,42 @@ async def load(conn: AsyncConnection, schema: str, events: list[Any], rules: Rul
     return tally, facts
 
 
-async def _upsert(conn: AsyncConnection, table: str, keys: tuple[str, ...], values: tuple[str, ...],
-                  rows: list[tuple[Any, ...]]) -> None:
-    if not rows:
-        return
-    columns = (*keys, *values)
-    await conn.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))})"
-        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(f'{v} = excluded.{v}' for v in values)}",
-        rows,
-    )
-
-
 async def save(conn: AsyncConnection, schema: str, tally: Tally) -> None:
-    """Write back what the batch changed."""
+    """Write back what the batch changed: one statement per table (`upsert_rows`; each key once)."""
     dirty = tally.dirty
-    await _upsert(conn, f"{schema}.rollup_totals", ("one",),
-                  ("day", "last_event_at", "registered", "archived", "archived_before", "cadres"),
-                  [(True, tally.day, tally.last_event_at, tally.registered, tally.archived, tally.archived_before,
-                    tally.cadres_active)])
-    await _upsert(conn, f"{schema}.rollup_months", ("month",), MONTH_FIGURES,
-                  [(m, *(tally.months[m][f] for f in MONTH_FIGURES)) for m in dirty["months"]])
-    await _upsert(conn, f"{schema}.rollup_households", ("household_id",), ("archived_on",),
-                  [(h, tally.households[h]) for h in dirty["households"]])
-    await _upsert(conn, f"{schema}.rollup_household_months", ("household_id", "month"), ("visits", "verified"),
-                  [(h, m, *tally.household_months[h][m]) for h, m in dirty["household_months"]])
-    formed = [(k, p.cadre_id, p.target_kind, p.target_id, p.cadence, p.eligible_from)
-              for k, p in tally.pairings.items() if k in dirty["pairings"]]
-    await _upsert(conn, f"{schema}.rollup_pairings", ("pairing_id",),
-                  ("cadre_id", "target_kind", "target_id", "cadence", "eligible_from"), formed)
+
+    async def upsert(table: str, columns: list[tuple[str, str]], keys: int, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            await upsert_rows(conn, f"{schema}.{table}", columns, keys, rows)
+
+    await upsert("rollup_totals", [("one", "boolean"), ("day", "date"), ("last_event_at", "timestamptz"),
+                                   ("registered", "int"), ("archived", "int"), ("archived_before", "int"),
+                                   ("cadres", "int")], 1,
+                 [(True, tally.day, tally.last_event_at, tally.registered, tally.archived, tally.archived_before,
+                   tally.cadres_active)])
+    await upsert("rollup_months", [("month", "date"), *((f, "int") for f in MONTH_FIGURES)], 1,
+                 [(m, *(tally.months[m][f] for f in MONTH_FIGURES)) for m in dirty["months"]])
+    await upsert("rollup_households", [("household_id", "uuid"), ("archived_on", "date")], 1,
+                 [(h, tally.households[h]) for h in dirty["households"]])
+    await upsert("rollup_household_months", [("household_id", "uuid"), ("month", "date"), ("visits", "int"),
+                                             ("verified", "int")], 2,
+                 [(h, m, *tally.household_months[h][m]) for h, m in dirty["household_months"]])
+    await upsert("rollup_pairings", [("pairing_id", "uuid"), ("cadre_id", "uuid"), ("target_kind", "text"),
+                                     ("target_id", "text"), ("cadence", "text"), ("eligible_from", "date")], 1,
+                 [(k, p.cadre_id, p.target_kind, p.target_id, p.cadence, p.eligible_from)
+                  for k, p in tally.pairings.items() if k in dirty["pairings"]])
     if tally.ended:
         await conn.execute(f"DELETE FROM {schema}.rollup_pairings WHERE pairing_id = ANY($1::uuid[])",
                            list(tally.ended))
-    await _upsert(conn, f"{schema}.rollup_target_days", ("cadre_id", "target_kind", "target_id", "day"), ("visits",),
-                  [(*k, tally.target_days[k[:3]][k[3]]) for k in dirty["target_days"]])
-    await _upsert(conn, f"{schema}.rollup_pairing_periods", ("cadence", "period_start"), ("eligible", "covered"),
-                  [(*k, *tally.periods[k]) for k in dirty["periods"]])
-    await _upsert(conn, f"{schema}.rollup_cadres", ("cadre_id",), ("departed",),
-                  [(c, tally.cadres[c]) for c in dirty["cadres"]])
-    await _upsert(conn, f"{schema}.rollup_cadre_years", ("cadre_id", "year"), ("interviews",),
-                  [(c, y, tally.cadre_years[c][y]) for c, y in dirty["cadre_years"]])
-    await _upsert(conn, f"{schema}.rollup_years", ("year",), ("interviewed",),
-                  [(y, tally.years[y]) for y in dirty["years"]])
+    await upsert("rollup_target_days", [("cadre_id", "uuid"), ("target_kind", "text"), ("target_id", "text"),
+                                        ("day", "date"), ("visits", "int")], 4,
+                 [(*k, tally.target_days[k[:3]][k[3]]) for k in dirty["target_days"]])
+    await upsert("rollup_pairing_periods", [("cadence", "text"), ("period_start", "date"), ("eligible", "int"),
+                                            ("covered", "int")], 2,
+                 [(*k, *tally.periods[k]) for k in dirty["periods"]])
+    await upsert("rollup_cadres", [("cadre_id", "uuid"), ("departed", "boolean")], 1,
+                 [(c, tally.cadres[c]) for c in dirty["cadres"]])
+    await upsert("rollup_cadre_years", [("cadre_id", "uuid"), ("year", "int"), ("interviews", "int")], 2,
+                 [(c, y, tally.cadre_years[c][y]) for c, y in dirty["cadre_years"]])
+    await upsert("rollup_years", [("year", "int"), ("interviewed", "int")], 1,
+                 [(y, tally.years[y]) for y in dirty["years"]])
