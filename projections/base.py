@@ -230,3 +230,14 @@ class Period:
 
 def _month_end(year: int, month: int) -> date:
     return (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)
+
+
+def period_keys(day: date) -> tuple[str, str, str]:
+    """The calendar year, quarter and month of a day, as `Period.parse` reads them."""
+    return str(day.year), f"{day.year}-Q{(day.month - 1) // 3 + 1}", f"{day.year}-{day.month:02d}"
+
+
+def summary_key(period: Period) -> str | None:
+    """The summaries' key of a calendar year, quarter or month; None for other ranges."""
+    key = period_keys(period.start)
+    return next((k for k in key if Period.parse(k) == period), None)

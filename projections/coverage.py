@@ -35,7 +35,8 @@ from uuid import UUID
 import h3
 from asyncpg import Record
 
-from projections.base import Period, Projection, event_name, insert_rows, local_date, parse_time, recorded_before
+from projections.base import Period, Projection, event_name, insert_rows, local_date, parse_time, period_keys
+from projections.base import recorded_before, summary_key
 from projections.campaigns import tagged
 from projections.rules import Rules
 from projections.running import Key, RunningTotals, Vector
@@ -102,17 +103,6 @@ TABLES = [
     " grouping text NOT NULL, key text NOT NULL, township text NOT NULL, PRIMARY KEY (grouping, key, township))",
     PLACED.ddl(), TALLIES.ddl(), COUNTS.ddl(),
 ]
-
-
-def period_keys(day: date) -> tuple[str, str, str]:
-    """The calendar year, quarter and month of a day, as `Period.parse` reads them."""
-    return str(day.year), f"{day.year}-Q{(day.month - 1) // 3 + 1}", f"{day.year}-{day.month:02d}"
-
-
-def summary_key(period: Period) -> str | None:
-    """The summaries' key of a calendar year, quarter or month; None for other ranges."""
-    key = period_keys(period.start)
-    return next((k for k in key if Period.parse(k) == period), None)
 
 
 @lru_cache(maxsize=512)

@@ -36,6 +36,7 @@ gives its counted visits as of a cutoff (recorded before it, not voided before i
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -47,13 +48,22 @@ from uuid import UUID
 from asyncpg import Record
 from geopy.distance import Geodesic, geodesic  # geographiclib's, as geopy measures with it
 
-from projections.base import Period, Projection, event_name, insert_rows, parse_keyset, parse_time, recorded_before
+from projections.base import Period, Projection, event_name, insert_rows, local_date, parse_keyset, parse_time
+from projections.base import period_keys, recorded_before, summary_key
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
-from projections.travel import Chains, Leg, impossible
+from projections.running import Key, RunningTotals, Vector
+from projections.travel import Chains, Change, Leg, impossible
 from services.domain.commands import DEVICE_CLOCK_TOLERANCE
 from services.storage.connections import AsyncConnection
 from services.storage.names import adcode_of
+
+# `summary`'s figures per calendar year, quarter and month (by `occurred_at`), by recorded day: each check-in
+# adds its figures on the day it was recorded, a void takes them back on its day, a turned travel verdict
+# moves `verified` and `impossible_travel` on the day of the event that turned it.
+SUMMARY_FIGURES = ("checkins", "verified", "without_position", "mocked", "too_far", "poor_accuracy",
+                   "impossible_travel", "backdated", "future")
+SUMMARIES = RunningTotals("verdicts_summaries", [("period", "text")], [(f, "int") for f in SUMMARY_FIGURES])
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.verdicts_households ("
@@ -102,6 +112,7 @@ TABLES = [
     " WHERE household_id IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS verdicts_checkins_voided_at ON {schema}.verdicts_checkins (voided_at)"
     " WHERE household_id IS NOT NULL AND voided_at IS NOT NULL",
+    SUMMARIES.ddl(),
 ]
 
 VERDICTS = ("verified", "unverified", "voided")
@@ -278,20 +289,65 @@ class Verdicts(Projection):
             WHERE v.visit_id = d.visit_id AND v.voided_at IS NULL RETURNING v.*"""
         # Voids of check-ins stored before the batch first, so the chains read next are as the batch leaves them.
         voided = await conn.fetch(void, *map(list, zip(*voids, strict=True))) if voids else []
-        rejudged = await _travel(conn, schema, events, checkins, voided, rules)
+        travel = await _travel(conn, schema, events, checkins, voided, rules)
+        # A void takes back its check-in's figures as they stand when it is voided: after any turn the batch
+        # made before it (a voided check-in leaves its chain, so none after).
+        now = {visit: reasons for visit, _, reasons in travel.rejudged}
+        fresh = {row[_ID]: row for row in checkins}
+        for row in voided:
+            _count(travel.summary, row["occurred_at"], row["voided_at"], _figures(
+                row["lat"], row["is_mock"], row["distance_m"], row["accuracy_m"],
+                now.get(row["visit_id"], row["reasons"]), rules), -1)
         if checkins:
             await insert_rows(conn, f"{schema}.verdicts_checkins", CHECKIN_TYPES, checkins, CHECKIN_COLUMNS)
             stored = {r["visit_id"] for r in voided}
-            late = [v for v in voids if v[0] not in stored]
+            late = [v for v in voids if v[0] not in stored and v[0] in fresh]
             if late:  # check-ins voided in the batch they came in
                 await conn.execute(void, *map(list, zip(*late, strict=True)))
-        await _store_travel(conn, schema, *rejudged)
+                for visit, at, _ in late:
+                    _count(travel.summary, fresh[visit][_OCCURRED], at, _row_figures(fresh[visit], rules), -1)
+        await _store_travel(conn, schema, travel)
+        await SUMMARIES.add(conn, schema, travel.summary)
 
 
 # A row of CHECKIN_COLUMNS by position: the fields the travel judgement reads and writes.
 _ID, _CADRE, _OCCURRED, _RECORDED, _LAT, _LON, _VERIFIED, _REASONS, _PREVIOUS, _KMH = 0, 1, 7, 8, 9, 10, 15, 16, 18, 19
-# (visit, its leg now, its reasons now) for stored check-ins whose leg changed; the history rows
-_Rejudged = tuple[list[tuple[UUID, Leg, list[str]]], list[tuple[Any, ...]]]
+_ACCURACY, _MOCK, _DISTANCE = 11, 13, 14
+
+
+@dataclass
+class _Travel:
+    """What judging a batch's travel did: the stored check-ins whose leg changed (visit, its leg now, its
+    reasons now), the history rows of every change, and the batch's figures for `summary` so far (its
+    check-ins as they arrived, and every verdict a later event in it turned)."""
+
+    rejudged: list[tuple[UUID, Leg, list[str]]]
+    history: list[tuple[Any, ...]]
+    summary: dict[Key, Vector]
+
+
+def _figures(lat: float | None, is_mock: bool | None, distance: float | None, accuracy: float | None,
+             reasons: Sequence[str], rules: Rules) -> Vector:
+    """What one check-in adds to `summary`, in SUMMARY_FIGURES order (as its SQL counts a stored row)."""
+    return [1, int(not reasons), int(lat is None), int(bool(is_mock)),
+            int(distance is not None and distance > rules.verified_max_distance_m),
+            int(accuracy is not None and accuracy > rules.verified_max_accuracy_m),
+            int("impossible_travel" in reasons), int("backdated" in reasons), int("future" in reasons)]
+
+
+def _row_figures(row: list[Any], rules: Rules, reasons: Sequence[str] | None = None) -> Vector:
+    """`_figures` of a row in CHECKIN_COLUMNS order (with other `reasons`, if given)."""
+    return _figures(row[_LAT], row[_MOCK], row[_DISTANCE], row[_ACCURACY],
+                    row[_REASONS] if reasons is None else reasons, rules)
+
+
+def _count(summary: dict[Key, Vector], occurred: datetime, moment: datetime, figures: Vector, sign: int) -> None:
+    """Add `figures` × `sign` to the periods of `occurred`, on the day of `moment`."""
+    day = local_date(moment)
+    for period in period_keys(local_date(occurred)):
+        total = summary[(period, day)]
+        for index, value in enumerate(figures):
+            total[index] += sign * value
 
 
 def _with_travel(reasons: Sequence[str], leg: Leg, rules: Rules) -> list[str]:
@@ -301,7 +357,7 @@ def _with_travel(reasons: Sequence[str], leg: Leg, rules: Rules) -> list[str]:
 
 
 async def _travel(conn: AsyncConnection, schema: str, events: Sequence[Any], checkins: list[list[Any]],
-                  voided: Sequence[Record], rules: Rules) -> _Rejudged:
+                  voided: Sequence[Record], rules: Rules) -> _Travel:
     """Judge impossible travel for the batch (`projections.travel`) before its check-ins are written: each
     new check-in with a fix gets its leg in its row; the stored ones whose leg changed are returned with
     the history rows of every change (what the leg was until then, and the verdict before and after).
@@ -311,7 +367,7 @@ async def _travel(conn: AsyncConnection, schema: str, events: Sequence[Any], che
     anchors = [(row[_CADRE], row[_OCCURRED], row[_ID]) for row in fresh.values()]
     anchors += [(r["cadre_id"], r["occurred_at"], r["visit_id"]) for r in voided if r["lat"] is not None]
     if not anchors:
-        return [], []
+        return _Travel([], [], _arrivals(checkins, [], rules))
     chain = (f"FROM {schema}.verdicts_checkins q WHERE q.lat IS NOT NULL AND q.voided_at IS NULL"
              " AND q.cadre_id = a.cadre_id")
     rows = await conn.fetch(
@@ -349,13 +405,40 @@ async def _travel(conn: AsyncConnection, schema: str, events: Sequence[Any], che
                         impossible(change.before, rules.impossible_travel_kmh),
                         not _with_travel(reasons, change.before, rules),
                         not _with_travel(reasons, change.after, rules)))
+    summary = _arrivals(checkins, chains.changes, rules)
+    for change in chains.changes:
+        if change.visit_id in known:
+            r = known[change.visit_id]
+            facts = (r["lat"], r["is_mock"], r["distance_m"], r["accuracy_m"])
+            reasons, occurred = r["reasons"], r["occurred_at"]
+        else:
+            row = fresh[change.visit_id]
+            facts = (row[_LAT], row[_MOCK], row[_DISTANCE], row[_ACCURACY])
+            reasons, occurred = row[_REASONS], row[_OCCURRED]
+        for leg, sign in ((change.before, -1), (change.after, 1)):
+            _count(summary, occurred, change.at, _figures(*facts, _with_travel(reasons, leg, rules), rules), sign)
     moved = {c.visit_id for c in chains.changes if c.visit_id in known}
-    return [(v, chains.legs[v], _with_travel(known[v]["reasons"], chains.legs[v], rules)) for v in moved], history
+    return _Travel([(v, chains.legs[v], _with_travel(known[v]["reasons"], chains.legs[v], rules)) for v in moved],
+                   history, summary)
 
 
-async def _store_travel(conn: AsyncConnection, schema: str, rejudged: list[tuple[UUID, Leg, list[str]]],
-                        history: list[tuple[Any, ...]]) -> None:
+def _arrivals(checkins: list[list[Any]], changes: Sequence[Change], rules: Rules) -> dict[Key, Vector]:
+    """`summary`'s figures of the batch's check-ins as each arrived: with the leg it arrived on (before the
+    first change the batch made to it), on the day it was recorded."""
+    arrived_on: dict[UUID, Leg] = {}
+    for change in changes:
+        arrived_on.setdefault(change.visit_id, change.before)
+    summary: dict[Key, Vector] = defaultdict(SUMMARIES.zero)
+    for row in checkins:
+        leg = arrived_on.get(row[_ID])
+        reasons = row[_REASONS] if leg is None else _with_travel(row[_REASONS], leg, rules)
+        _count(summary, row[_OCCURRED], row[_RECORDED], _row_figures(row, rules, reasons), 1)
+    return summary
+
+
+async def _store_travel(conn: AsyncConnection, schema: str, travel: _Travel) -> None:
     """Write the new legs and verdicts of stored check-ins and the history of every change."""
+    rejudged, history = travel.rejudged, travel.history
     if history:
         await conn.executemany(
             f"INSERT INTO {schema}.verdicts_travel VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -651,7 +734,15 @@ def _audited(row: Record) -> dict[str, Any]:
 async def summary(conn: AsyncConnection, schema: str, *, period: Period | None = None,
                   as_of: date | None = None) -> dict[str, Any]:
     """County totals of the verdicts for a period: check-ins, verified, and why the rest were not (of
-    the check-ins `checkins` gives), counted in SQL over the period's range of the `occurred_at` index."""
+    the check-ins `checkins` gives). A calendar year, quarter or month reads its kept figures as of the day
+    (one probe, SUMMARIES); other ranges are counted in SQL over their range of the `occurred_at` index,
+    by the county's rules now (the kept figures: by the rules each check-in was judged by, the same once a
+    rules change has re-judged the county)."""
+    key = None if period is None else summary_key(period)
+    if key is not None:
+        kept = await conn.fetchrow(
+            f"SELECT * FROM {SUMMARIES.latest_sql(schema, 't.period = $1', '$2::date')} s", key, as_of)
+        return dict(zip(SUMMARY_FIGURES, SUMMARIES.zero() if kept is None else SUMMARIES.read(kept), strict=True))
     rules = await load_rules(conn, adcode_of(schema))
     source, where, args = _visible(schema, as_of, cadre_id=None, household_id=None, period=period, verified=None)
     reasons = "v.reasons" if as_of is None else f"({_REASONS_THEN})"

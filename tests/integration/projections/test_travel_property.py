@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projections import verdicts
+from projections.base import Period
 from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
 from projections.rules import Rules
@@ -120,6 +121,13 @@ async def _check(url: str, schema: str, events: list, chunks: list[int], batch_s
         then = fold(events, cutoff(as_of))
         assert {i["visit_id"]: (i["previous_visit_id"], i["travel_kmh"], "impossible_travel" in i["reasons"])
                 for i in page if i["verdict"] != "voided"} == {v: j[:3] for v, j in then.items()}
+        # The audit's summary: the figures kept per calendar period equal a count of the check-ins. Every
+        # check-in happened on 1 or 2 June, so this range holds the same ones, and no kept figure covers it.
+        for day in (None, as_of):
+            counted = await verdicts.summary(conn, schema, period=Period.parse("2026-05-31..2026-06-30"), as_of=day)
+            assert counted["checkins"] == len(fold(events, None if day is None else cutoff(day)))
+            for kept in (Period.month(2026, 6), Period.quarter(2026, 2), Period.year(2026)):
+                assert await verdicts.summary(conn, schema, period=kept, as_of=day) == counted
     finally:
         await conn.close()
 

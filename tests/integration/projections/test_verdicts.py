@@ -241,8 +241,9 @@ async def test_a_verdict_turned_by_a_late_sync_or_a_void_turns_every_figure_from
         by_village = {r["key"]: r["verified_visits"] for r in await coverage.coverage(conn, SCHEMA, june, as_of=day)}
         [board] = (await leaderboards.cadres(conn, SCHEMA, june, as_of=day))["items"]
         [month] = [m for m in await rollup.county_months(conn, "469029", as_of=day) if m["month"] == june.start]
+        summary = await verdicts.summary(conn, SCHEMA, period=june, as_of=day)
         return (audit.get(first.id), audit.get(late.id), by_village, board["verified_visits"],
-                month["verified_visits"])
+                month["verified_visits"], (summary["checkins"], summary["verified"], summary["impossible_travel"]))
 
     models = ["verdicts", "coverage", "leaderboards", "rollup"]
     for batch in ([story.events], [story.events[:-2], story.events[-2:]]):
@@ -253,11 +254,44 @@ async def test_a_verdict_turned_by_a_late_sync_or_a_void_turns_every_figure_from
                 await store_events(conn, SCHEMA, events)
                 await Driver(database_url, [by_name(n) for n in models], decoder(), 1000, 2).process(
                     conn, FollowedCounty("469029", SCHEMA, Rules()))
-            assert await figures(conn, date(2026, 6, 2)) == (True, None, {"469029100201": 1}, 1, 1)
-            assert await figures(conn, date(2026, 6, 3)) == (False, False, {"469029100201": 0}, 0, 0)
-            assert await figures(conn, date(2026, 6, 5)) == (True, None, {"469029100201": 1}, 1, 1)
+            assert await figures(conn, date(2026, 6, 2)) == (True, None, {"469029100201": 1}, 1, 1, (1, 1, 0))
+            assert await figures(conn, date(2026, 6, 3)) == (False, False, {"469029100201": 0}, 0, 0, (2, 0, 1))
+            assert await figures(conn, date(2026, 6, 5)) == (True, None, {"469029100201": 1}, 1, 1, (1, 1, 0))
             await rebuild_county(conn, SCHEMA, [by_name("coverage"), by_name("leaderboards")])
-            assert await figures(conn, date(2026, 6, 3)) == (False, False, {"469029100201": 0}, 0, 0)
-            assert await figures(conn, date(2026, 6, 5)) == (True, None, {"469029100201": 1}, 1, 1)
+            assert await figures(conn, date(2026, 6, 3)) == (False, False, {"469029100201": 0}, 0, 0, (2, 0, 1))
+            assert await figures(conn, date(2026, 6, 5)) == (True, None, {"469029100201": 1}, 1, 1, (1, 1, 0))
+        finally:
+            await conn.close()
+
+
+async def test_the_audit_summary_takes_back_a_voided_check_in_as_it_stood_when_voided(database_url, county):
+    """A check-in turned impossible travel by a late sync and then voided leaves the kept summary as it left
+    the check-ins (neither verified nor impossible travel any more), and each day in between as it stood."""
+    county("469029")
+    story = Story()
+    cadre = story.cadre(T0, None)
+    here = story.household(T0, "469029100201", 18.64, 109.70)
+    first = story.visit(T0 + timedelta(hours=1), cadre, here)
+    stored = len(story.events)
+    story.visit(T0 + timedelta(days=2), cadre, here, north_m=50_000, occurred_at=T0 + timedelta(minutes=50))
+    story.then(T0 + timedelta(days=3), first, "void", "admin", "visited the wrong home")
+    june = Period.month(2026, 6)
+    # The sync and the void in one batch after the visit's; then all three in one.
+    for batches in ((story.events[:stored], story.events[stored:]), (story.events,)):
+        conn = await project(database_url, SCHEMA, [], names=["verdicts"])
+        try:
+            for events in batches:
+                await store_events(conn, SCHEMA, events)
+                await Driver(database_url, [by_name("verdicts")], decoder(), 1000, 2).process(
+                    conn, FollowedCounty("469029", SCHEMA, Rules()))
+            for day, wanted in ((date(2026, 6, 2), (1, 1, 0, 0)), (date(2026, 6, 3), (2, 0, 1, 1)),
+                                (date(2026, 6, 4), (1, 0, 0, 1)), (None, (1, 0, 0, 1))):
+                summary = await verdicts.summary(conn, SCHEMA, period=june, as_of=day)
+                figures = (summary["checkins"], summary["verified"], summary["impossible_travel"], summary["too_far"])
+                assert figures == wanted, (len(batches), day)
+                # a range no kept figure covers, counted from the check-ins, says the same
+                counted = await verdicts.summary(conn, SCHEMA, period=Period.parse("2026-05-31..2026-06-30"),
+                                                 as_of=day)
+                assert counted == summary
         finally:
             await conn.close()
