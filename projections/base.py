@@ -75,8 +75,8 @@ async def insert_rows(conn: AsyncConnection, table: str, types: Sequence[str], r
                       columns: str = "", conflict: str = "") -> None:
     """INSERT `rows` (tuples of the table's columns, or of `columns`, typed `types`) in ONE statement: one
     array per column, unnested. `executemany` runs a statement per row, and PostgreSQL's cost per statement
-    was a live batch's biggest one after the read models' own Python. A plain INSERT only: ON CONFLICT DO
-    UPDATE refuses a key twice in one statement, where a statement per row updates it twice."""
+    was a live batch's biggest one after the read models' own Python. `conflict`: an ON CONFLICT clause
+    (`upsert_rows`), which refuses a key twice in one statement where a statement per row updates it twice."""
     if not rows:
         return
     unnested, selected = [], []
