@@ -175,7 +175,8 @@ class Pairings(Projection):
                 f" needs_new_cadre = false WHERE pairing_id = $1 AND {earliest}", ended
             )
         if households:
-            await conn.executemany(f"INSERT INTO {schema}.pairing_households VALUES ($1, $2, $3, $4, $5)", households)
+            await insert_rows(conn, f"{schema}.pairing_households",
+                              ("uuid", "bigint", "timestamptz", "text[]", "boolean"), households)
             gone = [(h[0], local_date(h[2]), h[2]) for h in households if h[4]]
             if gone:
                 await conn.executemany(

@@ -49,7 +49,7 @@ from asyncpg import Record
 from geopy.distance import Geodesic, geodesic  # geographiclib's, as geopy measures with it
 
 from projections.base import Period, Projection, event_name, insert_rows, local_date, parse_keyset, parse_time
-from projections.base import period_keys, recorded_before, summary_key
+from projections.base import period_keys, recorded_before, summary_key, upsert_rows
 from projections.base import as_uuid as _uuid  # one definition for every read model
 from projections.rules import Rules, load_rules
 from projections.running import Key, RunningTotals, Vector
@@ -274,12 +274,9 @@ class Verdicts(Projection):
                 ])
             elif name == "Visit.Voided":
                 voids.append((event.originator_id, event.timestamp, event.reason))
-        if moved:
-            await conn.executemany(
-                f"INSERT INTO {schema}.verdicts_households VALUES ($1, $2, $3) ON CONFLICT (household_id)"
-                " DO UPDATE SET lat = excluded.lat, lon = excluded.lon",
-                [(k, lat, lon) for k, (lat, lon) in moved.items()],
-            )
+        await upsert_rows(conn, f"{schema}.verdicts_households", [("household_id", "uuid"), ("lat", "float8"),
+                                                                   ("lon", "float8")], 1,
+                          [(k, lat, lon) for k, (lat, lon) in moved.items()])
         if placed:
             await conn.execute(f"DELETE FROM {schema}.verdicts_targets WHERE target_id = ANY($1)", list(placed))
             await conn.executemany(f"INSERT INTO {schema}.verdicts_targets VALUES ($1, $2, $3)",
