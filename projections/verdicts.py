@@ -304,7 +304,7 @@ class Verdicts(Projection):
                 for visit, at, _ in late:
                     _count(travel.summary, fresh[visit][_OCCURRED], at, _row_figures(fresh[visit], rules), -1)
         await _store_travel(conn, schema, travel)
-        await SUMMARIES.add(conn, schema, travel.summary)
+        await SUMMARIES.add(conn, schema, _by_period(travel.summary))
 
 
 # A row of CHECKIN_COLUMNS by position: the fields the travel judgement reads and writes.
@@ -315,8 +315,8 @@ _ACCURACY, _MOCK, _DISTANCE = 11, 13, 14
 @dataclass
 class _Travel:
     """What judging a batch's travel did: the stored check-ins whose leg changed (visit, its leg now, its
-    reasons now), the history rows of every change, and the batch's figures for `summary` so far (its
-    check-ins as they arrived, and every verdict a later event in it turned)."""
+    reasons now), the history rows of every change, and the batch's figures for `summary` so far by month
+    and recorded day (its check-ins as they arrived, and every verdict a later event in it turned)."""
 
     rejudged: list[tuple[UUID, Leg, list[str]]]
     history: list[tuple[Any, ...]]
@@ -339,12 +339,19 @@ def _row_figures(row: list[Any], rules: Rules, reasons: Sequence[str] | None = N
 
 
 def _count(summary: dict[Key, Vector], occurred: datetime, moment: datetime, figures: Vector, sign: int) -> None:
-    """Add `figures` × `sign` to the periods of `occurred`, on the day of `moment`."""
-    day = local_date(moment)
-    for period in period_keys(local_date(occurred)):
-        total = summary[(period, day)]
-        for index, value in enumerate(figures):
-            total[index] += sign * value
+    """Add `figures` × `sign` to the month of `occurred` (its first day), on the day of `moment`
+    (`_by_period` adds each month to its quarter and year once for the batch)."""
+    key = (local_date(occurred).replace(day=1), local_date(moment))
+    summary[key] = [a + sign * b for a, b in zip(summary[key], figures, strict=True)]
+
+
+def _by_period(summary: dict[Key, Vector]) -> dict[Key, Vector]:
+    """The batch's figures by (month, day) as SUMMARIES keeps them: by (year, quarter or month, day)."""
+    periods: dict[Key, Vector] = defaultdict(SUMMARIES.zero)
+    for (month, day), figures in summary.items():
+        for period in period_keys(month):
+            periods[(period, day)] = [a + b for a, b in zip(periods[(period, day)], figures, strict=True)]
+    return periods
 
 
 def _with_travel(reasons: Sequence[str], leg: Leg, rules: Rules) -> list[str]:
