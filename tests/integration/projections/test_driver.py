@@ -429,7 +429,8 @@ async def test_a_county_written_to_without_pause_is_applied_in_batches_at_least_
     # Each append holds a cadre, a household and a check-in.
     await wait_for(lambda: asyncio.sleep(0, sum(n for _, n in timed.batches) == 41 * 3))
     starts = [at for at, _ in timed.batches]
-    # The pace is between catch-ups; each batch reaches `apply` after its first queries, a few ms later or sooner.
-    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= PACE * 0.7
+    # The pace is between catch-ups; each batch reaches `apply` after its first queries, whose time varies (on
+    # Citus by 15 ms). Without the pace the gaps are about 3 ms.
+    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= PACE / 2
     assert len(timed.batches) <= 2 + (starts[-1] - starts[0]) / PACE
     assert len(timed.batches) < 20, timed.batches
