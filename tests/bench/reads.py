@@ -77,7 +77,8 @@ def county_reads(cadre_id: UUID, bbox: tuple[float, float, float, float]) -> lis
 def other_reads() -> list[Read]:
     """Reads beyond issue 12's list that phones and admin pages make often, held to the same 100 ms for
     reference: a phone's refresh (what changed since its cursor, about ten minutes back as the server gives
-    it; its stats; the cadres it names), the issue board, the quota table and the composite score board."""
+    it; its stats; the cadres it names), the issue board, the quota table, the composite score board and the
+    visit audit's summary."""
     since = _cursor(datetime.now(UTC) - CURSOR_SLACK)
     return [
         Read("/me/households?since= (a refresh)", f"/api/v1/me/households?since={since}", "cadre", READ_TARGET),
@@ -88,6 +89,7 @@ def other_reads() -> list[Read]:
         Read("issues first page", "/api/v1/issues?limit=50", "admin", READ_TARGET),
         Read("pairing quotas first page", "/api/v1/pairings/quotas?limit=50", "admin", READ_TARGET),
         Read("leaderboard cadres by score", "/api/v1/leaderboards/cadres?by=score", "admin", READ_TARGET),
+        Read("visit audit summary (this year)", "/api/v1/visits/summary", "admin", READ_TARGET),
     ]
 
 
