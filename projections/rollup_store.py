@@ -137,8 +137,7 @@ async def save(conn: AsyncConnection, schema: str, tally: Tally) -> None:
     dirty = tally.dirty
 
     async def upsert(table: str, columns: list[tuple[str, str]], keys: int, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            await upsert_rows(conn, f"{schema}.{table}", columns, keys, rows)
+        await upsert_rows(conn, f"{schema}.{table}", columns, keys, rows)  # nothing sent for no rows
 
     await upsert("rollup_totals", [("one", "boolean"), ("day", "date"), ("last_event_at", "timestamptz"),
                                    ("registered", "int"), ("archived", "int"), ("archived_before", "int"),

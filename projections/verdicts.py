@@ -292,9 +292,9 @@ class Verdicts(Projection):
         now = {visit: reasons for visit, _, reasons in travel.rejudged}
         fresh = {row[_ID]: row for row in checkins}
         for row in voided:
-            _count(travel.summary, row["occurred_at"], row["voided_at"], _figures(
-                row["lat"], row["is_mock"], row["distance_m"], row["accuracy_m"],
-                now.get(row["visit_id"], row["reasons"]), rules), -1)
+            occurred, reasons, facts = _check_in(row)
+            reasons = now.get(row["visit_id"], reasons)
+            _count(travel.summary, occurred, row["voided_at"], _figures(facts, reasons, rules), -1)
         if checkins:
             await insert_rows(conn, f"{schema}.verdicts_checkins", CHECKIN_TYPES, checkins, CHECKIN_COLUMNS)
             stored = {r["visit_id"] for r in voided}
@@ -302,7 +302,8 @@ class Verdicts(Projection):
             if late:  # check-ins voided in the batch they came in
                 await conn.execute(void, *map(list, zip(*late, strict=True)))
                 for visit, at, _ in late:
-                    _count(travel.summary, fresh[visit][_OCCURRED], at, _row_figures(fresh[visit], rules), -1)
+                    occurred, reasons, facts = _check_in(fresh[visit])
+                    _count(travel.summary, occurred, at, _figures(facts, reasons, rules), -1)
         await _store_travel(conn, schema, travel)
         await SUMMARIES.add(conn, schema, _by_period(travel.summary))
 
@@ -323,19 +324,25 @@ class _Travel:
     summary: dict[Key, Vector]
 
 
-def _figures(lat: float | None, is_mock: bool | None, distance: float | None, accuracy: float | None,
-             reasons: Sequence[str], rules: Rules) -> Vector:
-    """What one check-in adds to `summary`, in SUMMARY_FIGURES order (as its SQL counts a stored row)."""
+_Facts = tuple[float | None, bool | None, float | None, float | None]  # lat, is_mock, distance, accuracy
+
+
+def _check_in(source: Record | list[Any]) -> tuple[datetime, list[str], _Facts]:
+    """(occurred_at, reasons, facts) of a stored check-in or of a new row in CHECKIN_COLUMNS order."""
+    if isinstance(source, Record):
+        return source["occurred_at"], source["reasons"], (
+            source["lat"], source["is_mock"], source["distance_m"], source["accuracy_m"])
+    return source[_OCCURRED], source[_REASONS], (source[_LAT], source[_MOCK], source[_DISTANCE], source[_ACCURACY])
+
+
+def _figures(facts: _Facts, reasons: Sequence[str], rules: Rules) -> Vector:
+    """What one check-in with these `reasons` adds to `summary`, in SUMMARY_FIGURES order (as its SQL counts
+    a stored row)."""
+    lat, is_mock, distance, accuracy = facts
     return [1, int(not reasons), int(lat is None), int(bool(is_mock)),
             int(distance is not None and distance > rules.verified_max_distance_m),
             int(accuracy is not None and accuracy > rules.verified_max_accuracy_m),
             int("impossible_travel" in reasons), int("backdated" in reasons), int("future" in reasons)]
-
-
-def _row_figures(row: list[Any], rules: Rules, reasons: Sequence[str] | None = None) -> Vector:
-    """`_figures` of a row in CHECKIN_COLUMNS order (with other `reasons`, if given)."""
-    return _figures(row[_LAT], row[_MOCK], row[_DISTANCE], row[_ACCURACY],
-                    row[_REASONS] if reasons is None else reasons, rules)
 
 
 def _count(summary: dict[Key, Vector], occurred: datetime, moment: datetime, figures: Vector, sign: int) -> None:
@@ -411,16 +418,10 @@ async def _travel(conn: AsyncConnection, schema: str, events: Sequence[Any], che
                         not _with_travel(reasons, change.after, rules)))
     summary = _arrivals(checkins, chains.changes, rules)
     for change in chains.changes:
-        if change.visit_id in known:
-            r = known[change.visit_id]
-            facts = (r["lat"], r["is_mock"], r["distance_m"], r["accuracy_m"])
-            reasons, occurred = r["reasons"], r["occurred_at"]
-        else:
-            row = fresh[change.visit_id]
-            facts = (row[_LAT], row[_MOCK], row[_DISTANCE], row[_ACCURACY])
-            reasons, occurred = row[_REASONS], row[_OCCURRED]
+        visit = change.visit_id
+        occurred, reasons, facts = _check_in(known[visit] if visit in known else fresh[visit])
         for leg, sign in ((change.before, -1), (change.after, 1)):
-            _count(summary, occurred, change.at, _figures(*facts, _with_travel(reasons, leg, rules), rules), sign)
+            _count(summary, occurred, change.at, _figures(facts, _with_travel(reasons, leg, rules), rules), sign)
     moved = {c.visit_id for c in chains.changes if c.visit_id in known}
     return _Travel([(v, chains.legs[v], _with_travel(known[v]["reasons"], chains.legs[v], rules)) for v in moved],
                    history, summary)
@@ -434,9 +435,10 @@ def _arrivals(checkins: list[list[Any]], changes: Sequence[Change], rules: Rules
         arrived_on.setdefault(change.visit_id, change.before)
     summary: dict[Key, Vector] = defaultdict(SUMMARIES.zero)
     for row in checkins:
+        occurred, reasons, facts = _check_in(row)
         leg = arrived_on.get(row[_ID])
-        reasons = row[_REASONS] if leg is None else _with_travel(row[_REASONS], leg, rules)
-        _count(summary, row[_OCCURRED], row[_RECORDED], _row_figures(row, rules, reasons), 1)
+        _count(summary, occurred, row[_RECORDED],
+               _figures(facts, reasons if leg is None else _with_travel(reasons, leg, rules), rules), 1)
     return summary
 
 
