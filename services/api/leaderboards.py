@@ -11,7 +11,7 @@ from projections import assessment, leaderboards
 
 from .auth import RANK_READERS
 from .errors import ApiError
-from .reading import InPeriod, Page, period_of, reading, schema_of
+from .reading import MAX_OFFSET, InPeriod, Page, period_of, reading, schema_of
 from .routing import Call, endpoint
 
 
@@ -24,7 +24,7 @@ class LeaderboardQuery(InPeriod):
         " and `score` (null when the county set no weights); a township's score is the mean of its cadres'; county"
         " admins only (a cadre is answered 403)")
     limit: int = Field(20, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 def _score_for_admins(call: Call, query: LeaderboardQuery) -> None:

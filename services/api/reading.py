@@ -55,9 +55,14 @@ class AsOf(BaseModel):
                                description="answer as of the end of this day (China time); default: now")
 
 
+# The largest `offset` an offset page takes: more rows than any county holds, and within PostgreSQL's bigint
+# (a bigger one reached the SQL and answered 500).
+MAX_OFFSET = 10 ** 9
+
+
 class Paged(AsOf):
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class Keyset(AsOf):

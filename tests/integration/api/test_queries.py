@@ -367,6 +367,8 @@ async def test_queries_need_a_session(api):
     ("/api/v1/issues", {"after": "2026-01-01T00:00:00|nope"}),
     ("/api/v1/visits", {"limit": 0}),
     ("/api/v1/leaderboards/cadres", {"offset": -1}),
+    ("/api/v1/leaderboards/cadres", {"offset": 10 ** 19}),
+    ("/api/v1/pairings/quotas", {"offset": 24652231495583838208}),  # past bigint: it reached the SQL, a 500
 ])
 async def test_hostile_query_values_get_a_422_never_a_500(api, path, params):
     admin = await api.client("county_admin")
