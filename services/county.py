@@ -252,8 +252,8 @@ class County(Application[UUID]):
         self.adcode = adcode_of(self.schema)
         self.keys = KeyStore(partial(datastore.transaction, commit=True), self.schema)
         self._read_statement = sql.SQL(
-            "SELECT originator_id, originator_version, topic, state FROM {events} WHERE originator_id = ANY(%s)"
-            " UNION ALL SELECT household_id, 0, NULL, key FROM {keys} WHERE household_id = ANY(%s)"
+            "SELECT originator_id, originator_version, topic, state FROM {events} WHERE originator_id = ANY(%b)"
+            " UNION ALL SELECT household_id, 0, NULL, key FROM {keys} WHERE household_id = ANY(%b)"
             " ORDER BY 1, 2"
         ).format(events=sql.Identifier(self.schema, self.recorder.events_table_name),  # type: ignore[attr-defined]
                  keys=sql.Identifier(self.schema, "household_keys"))

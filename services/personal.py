@@ -133,7 +133,7 @@ class KeyStore:
             cursor.execute(
                 sql.SQL(
                     "INSERT INTO {} (household_id, key, created_at) SELECT i, k, now()"
-                    " FROM unnest(%s::uuid[], %s::bytea[]) AS t(i, k) ON CONFLICT (household_id) DO NOTHING"
+                    " FROM unnest(%b::uuid[], %b::bytea[]) AS t(i, k) ON CONFLICT (household_id) DO NOTHING"
                 ).format(self._table),
                 (ids, keys),
             )

@@ -208,7 +208,7 @@ def _without_composite_types(statements: list[Composed]) -> list[Composed]:
 def _insert_statement(recorder: PostgresAggregateRecorder, returning: str = "") -> Composed:
     return SQL(
         "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
-        "SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]){returning}"
+        "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]){returning}"
     ).format(
         schema=Identifier(recorder.datastore.schema),
         table=Identifier(recorder.events_table_name),
@@ -265,7 +265,7 @@ class CountyApplicationRecorder(PostgresApplicationRecorder):
         self.append_statement = SQL(
             "WITH locked AS MATERIALIZED ({lock_and_notify}),"
             " inserted AS (INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
-            " SELECT e.* FROM locked, unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[])"
+            " SELECT e.* FROM locked, unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[])"
             " AS e(originator_id, originator_version, topic, state) RETURNING notification_id, topic),"
             " positioned AS ({positioned})"
             " SELECT notification_id FROM inserted"
