@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 import asyncpg
+import uvloop
 from asyncpg import Record
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
@@ -428,5 +429,5 @@ def command(args: argparse.Namespace) -> int:
         log.info("projection driver following every county (Ctrl-C to stop)")
         await run_driver(database_url(), stop)
 
-    asyncio.run(main())
+    uvloop.run(main())  # as `grassroots serve` runs the API (uvicorn picks uvloop when it is installed)
     return 0

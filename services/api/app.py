@@ -237,7 +237,9 @@ def serve(args: argparse.Namespace) -> int:
     if not (DEFAULT_DIST / "index.html").is_file():
         log.warning("no built PWA in %s: serving the API only (build it with `make pwa`)", DEFAULT_DIST)
     # The server that ends open event streams and unfinished uploads on a stop signal (services/api/stopping.py).
+    # uvloop and httptools (C) rather than asyncio's loop and h11 (pure Python): a single check-in's request took
+    # 19 % less CPU. Named, not left to uvicorn's "auto", so that a missing one fails here instead of costing that.
     stopping.Server(uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                                   proxy_headers=True, server_header=False,
+                                   loop="uvloop", http="httptools", proxy_headers=True, server_header=False,
                                    timeout_graceful_shutdown=GRACEFUL_SECONDS)).run()
     return 0
