@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from tests.bench.common import REQUEST_TIMEOUT, Households, bearer, cpu_seconds, ms, percentile
-from tests.bench.sync import Outbox, post
+from tests.bench.sync import Outbox, Phone, post
 
 SUSTAIN_SECONDS = float(os.environ.get("BENCH_SUSTAIN_SECONDS", "300"))
 SUSTAIN_EVENTS = float(os.environ.get("BENCH_SUSTAIN_EVENTS", "5000"))  # events/s: two per check-in (event, receipt)
@@ -96,12 +96,12 @@ async def sustain(base: str, tokens: list[str], prober: str, admin: str, load: H
     until = started + seconds
 
     async def client(k: int, token: str) -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT, headers=bearer(token)) as http:
+        async with Phone(base, token) as phone:
             n = 0
             # Behind schedule (the server takes less than offered) a client posts at once, but never after `until`.
             while (due := started + (n + k / CLIENTS) * period) < until and time.monotonic() < until:
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
-                await post(http, outbox.entries(BATCH), result.statuses)
+                await asyncio.wait_for(post(phone, outbox.entries(BATCH), result.statuses), REQUEST_TIMEOUT)
                 result.commands += BATCH
                 n += 1
 
