@@ -429,5 +429,5 @@ def command(args: argparse.Namespace) -> int:
         log.info("projection driver following every county (Ctrl-C to stop)")
         await run_driver(database_url(), stop)
 
-    uvloop.run(main())  # as `grassroots serve` runs the API (uvicorn picks uvloop when it is installed)
+    uvloop.run(main())  # the loop `grassroots serve` runs the API on (services/api/app.py)
     return 0

@@ -65,6 +65,8 @@ class Phone:
                           f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
                           + payload)
         status = (await self.reader.readline()).split(maxsplit=2)
+        if len(status) < 2:
+            raise RuntimeError(f"{path}: the server closed the connection without an answer")
         headers = {}
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
@@ -77,12 +79,11 @@ class Phone:
         return json.loads(answer)
 
 
-async def post(phone: Phone, batch: list[dict], statuses: dict[str, int], device: str = "bench") -> dict:
+async def post(phone: Phone, batch: list[dict], statuses: dict[str, int]) -> None:
     """One sync request; counts its results by status."""
-    answer = await phone.post("/api/v1/sync", {"device_id": device, "commands": batch})
+    answer = await phone.post("/api/v1/sync", {"device_id": "bench", "commands": batch})
     for result in answer["results"]:
         statuses[result["status"]] = statuses.get(result["status"], 0) + 1
-    return answer
 
 
 async def sync_phase(name: str, base: str, tokens: list[str], batches: list[list[list[dict]]],
