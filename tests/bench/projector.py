@@ -48,12 +48,15 @@ async def probe(base: str, prober: str, admin: str, households: Households, unti
                 every: float = PROBE_EVERY) -> int:
     """Append→visible samples until `until` (monotonic); answers how many never became visible."""
     outbox, unseen = Outbox(households), 0
-    async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT) as http:
+    async with Phone(base, prober) as phone, httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT) as http:
         while time.monotonic() < until:
             started = time.monotonic()
             entry = outbox.entries(1)
             household = entry[0]["payload"]["target_id"]
-            await post_as(http, prober, entry)
+            statuses: dict[str, int] = {}
+            await asyncio.wait_for(post(phone, entry, statuses), REQUEST_TIMEOUT)
+            if set(statuses) != {"applied"}:
+                raise RuntimeError(f"probe check-in not applied: {statuses}")
             acknowledged = time.perf_counter()
             deadline = acknowledged + PROBE_TIMEOUT
             while True:
@@ -68,14 +71,6 @@ async def probe(base: str, prober: str, admin: str, households: Households, unti
                 await asyncio.sleep(PROBE_POLL)
             await asyncio.sleep(max(0.0, started + every - time.monotonic()))
     return unseen
-
-
-async def post_as(http: httpx.AsyncClient, token: str, batch: list[dict]) -> None:
-    response = await http.post("/api/v1/sync", json={"device_id": "bench-probe", "commands": batch},
-                               headers=bearer(token))
-    response.raise_for_status()
-    if {r["status"] for r in response.json()["results"]} != {"applied"}:
-        raise RuntimeError(f"probe check-in not applied: {response.json()}")
 
 
 async def sample_readyz(base: str, until: float, counts: dict[int, int]) -> None:
