@@ -81,7 +81,7 @@ _KNOWN_ASYNCPG = _KNOWN.format(county="$1", villages="$2", townships="$3")
 def named_places(command: Any) -> list[tuple[Level, str]]:
     """The (level, code) of every place a command names: its `village` and `township` fields."""
     # Asked of the model's fields first: getattr's default comes from pydantic's slow path (an AttributeError).
-    fields = type(command).model_fields if hasattr(type(command), "model_fields") else None
+    fields = getattr(type(command), "model_fields", None)
     return [(level, code) for level in ("village", "township")
             if (fields is None or level in fields) and isinstance(code := getattr(command, level, None), str)]
 

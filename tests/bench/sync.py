@@ -80,8 +80,9 @@ class Phone:
 
 
 async def post(phone: Phone, batch: list[dict], statuses: dict[str, int]) -> None:
-    """One sync request; counts its results by status."""
-    answer = await phone.post("/api/v1/sync", {"device_id": "bench", "commands": batch})
+    """One sync request (at most REQUEST_TIMEOUT); counts its results by status."""
+    answer = await asyncio.wait_for(phone.post("/api/v1/sync", {"device_id": "bench", "commands": batch}),
+                                    REQUEST_TIMEOUT)
     for result in answer["results"]:
         statuses[result["status"]] = statuses.get(result["status"], 0) + 1
 
@@ -96,7 +97,7 @@ async def sync_phase(name: str, base: str, tokens: list[str], batches: list[list
         async with Phone(base, token) as phone:
             for batch in mine:
                 started = time.perf_counter()
-                await asyncio.wait_for(post(phone, batch, statuses), REQUEST_TIMEOUT)
+                await post(phone, batch, statuses)
                 latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
