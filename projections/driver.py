@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -429,5 +430,6 @@ def command(args: argparse.Namespace) -> int:
         log.info("projection driver following every county (Ctrl-C to stop)")
         await run_driver(database_url(), stop)
 
+    gc.freeze()  # the modules live as long as the process: full collections skip them (services/api/app.py)
     uvloop.run(main())  # the loop `grassroots serve` runs the API on (services/api/app.py)
     return 0

@@ -6,6 +6,7 @@ lazily so that `grassroots --help` stays fast.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable
 
@@ -151,7 +152,16 @@ def register_county(commands: argparse._SubParsersAction) -> None:
     rebalance.set_defaults(handler=storage_command("rebalance_counties"))
 
 
+def collect_cycles_less_often() -> None:
+    """Python's cycle collector runs after every 700 net allocations by default: a projector batch or a rebuild,
+    which holds thousands of decoded events and their rows alive at once, spent 27 % of its Python time
+    collecting (a rebuild at 5 × the demo took 10.1 s of Python, 7.4 s with this). Every `grassroots` command
+    runs with it; a young generation of 10,000 holds at most that many objects' worth of garbage cycles."""
+    gc.set_threshold(10_000, 10, 10)
+
+
 def main(argv: list[str] | None = None) -> int:
+    collect_cycles_less_often()
     args = build_parser().parse_args(argv)
     return int(args.handler(args) or 0)
 

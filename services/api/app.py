@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import logging
 import signal
@@ -239,6 +240,9 @@ def serve(args: argparse.Namespace) -> int:
     # The server that ends open event streams and unfinished uploads on a stop signal (services/api/stopping.py).
     # uvloop and httptools (C) rather than asyncio's loop and h11 (pure Python): a single check-in's request took
     # 19 % less CPU. Named, not left to uvicorn's "auto", so that a missing one fails here instead of costing that.
+    # What is alive now (the modules, the app) lives as long as the process: a full collection then skips it.
+    # Without this, every few hundred requests one paused for a full collection of 100,000 objects: 50–60 ms.
+    gc.freeze()
     stopping.Server(uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
                                    loop="uvloop", http="httptools", proxy_headers=True, server_header=False,
                                    timeout_graceful_shutdown=GRACEFUL_SECONDS)).run()

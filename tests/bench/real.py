@@ -72,6 +72,9 @@ def rebuild_all(url: str, scale: str, adcodes: list[str]) -> tuple[list, float]:
     """Every read model of the counties with data, rollup included (the empty ones of tenants3000 are the
     projector's to start)."""
     from projections.rebuild import rebuild
+    from services.cli import collect_cycles_less_often
+
+    collect_cycles_less_often()  # as in `grassroots rebuild`, which this process stands in for
 
     async def every() -> list:
         return [built for adcode in adcodes for built in await rebuild(url, county=adcode)]
