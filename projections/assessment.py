@@ -36,9 +36,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
+
+from asyncpg import Record
 
 from projections import interviews, issues, pairing, receptions, research
 from projections.base import Period, Projection, event_name, recorded_before, reference_date
@@ -113,19 +116,21 @@ def weighted(parts: Mapping[str, float | None], weights: Mapping[AssessmentPart,
 
 
 async def parts(conn: AsyncConnection, schema: str, period: Period, cadre_ids: Sequence[UUID], *,
-                as_of: date | None = None, rules: Rules | None = None) -> dict[UUID, dict[str, Any]]:
-    """cadre id -> {each part (rounded), `score`} for these cadres (see the module doc)."""
+                as_of: date | None = None, rules: Rules | None = None) -> dict[UUID, Scored]:
+    """cadre id -> its parts unrounded and its score rounded (see the module doc) for these cadres."""
     rules = rules or await load_rules(conn, adcode_of(schema))
     ids = list(cadre_ids)
     judged_on = min(reference_date(as_of), period.end)
     judged = None if as_of is None and judged_on == reference_date(None) else judged_on
-    pairs = await pairing.by_cadre(conn, schema, cadre_ids=ids, as_of=judged)
+    # Every cadre's rows, not just these: a board scores the county's active cadres, and sending 3,000 ids to
+    # each query and matching them cost more (county290k) than the few other cadres' rows.
+    pairs = await pairing.by_cadre(conn, schema, as_of=judged)
     talks = await interviews.interviewed(conn, schema, as_of=judged)
-    raised = await issues.by_raiser(conn, schema, period, cadre_ids=ids, as_of=as_of)
-    topics = {r["cadre_id"]: r for r in await research.by_cadre(conn, schema, period, cadre_ids=ids, as_of=as_of)}
+    raised = await issues.by_raiser(conn, schema, period, as_of=as_of)
+    topics = {r["cadre_id"]: r for r in await research.by_cadre(conn, schema, period, as_of=as_of)}
     received = await receptions.kept(conn, schema, period, as_of=as_of)
-    scores = await entered(conn, schema, period, cadre_ids=ids, as_of=as_of)
-    answer: dict[UUID, dict[str, Any]] = {}
+    scores = await entered(conn, schema, period, as_of=as_of)
+    answer: dict[UUID, Scored] = {}
     for cadre in ids:
         held, kept, verified = pairs.get(cadre, (0, 0, 0))
         mine = raised.get(cadre, {"raised": 0, "raised_resolved": 0, "rated": 0, "satisfied": 0})
@@ -141,31 +146,53 @@ async def parts(conn: AsyncConnection, schema: str, period: Period, cadre_ids: S
                for part in ENTERED},
         }
         total = weighted(figures, rules.assessment_weights)
-        answer[cadre] = {**{p: None if figures[p] is None else round(figures[p], 1)  # type: ignore[arg-type]
-                            for p in ASSESSMENT_PARTS},
-                         "score": None if total is None else round(total, 1)}
+        answer[cadre] = Scored(figures, None if total is None else round(total, 1))
     return answer
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One cadre's parts (unrounded: only the rows shown are rounded) and its score, rounded to 0.1."""
+
+    figures: dict[str, float | None]
+    score: float | None
+
+    def shown(self) -> dict[str, Any]:
+        """The parts and the score as a board shows them: each part rounded to 0.1."""
+        return {**{p: None if (v := self.figures[p]) is None else round(v, 1) for p in ASSESSMENT_PARTS},
+                "score": self.score}
 
 
 def _ranked(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     """By score (none last), then `key` ascending; numbered from 1."""
-    ordered = sorted(rows, key=lambda r: (r["score"] is None, -(r["score"] or 0.0), str(r[key])))
-    return [{"rank": i, **row} for i, row in enumerate(ordered, start=1)]
+    return [{"rank": i, **row} for i, row in enumerate(sorted(rows, key=lambda r: _order(r["score"], r[key])), 1)]
+
+
+def _order(score: float | None, key: Any) -> tuple[bool, float, str]:
+    return score is None, -(score or 0.0), str(key)
+
+
+async def _scored(conn: AsyncConnection, schema: str, period: Period, as_of: date | None,
+                  rules: Rules | None = None) -> tuple[Rules, dict[UUID, Record], dict[UUID, Scored]]:
+    """(the rules, the county's active cadres as of the day, each one's parts and score)."""
+    from projections.leaderboards import known_cadres
+
+    rules = rules or await load_rules(conn, adcode_of(schema))
+    known = {k: v for k, v in (await known_cadres(conn, schema, as_of)).items() if not v["departed"]}
+    return rules, known, await parts(conn, schema, period, list(known), as_of=as_of, rules=rules)
 
 
 async def cadres(conn: AsyncConnection, schema: str, period: Period, *, limit: int = 20, offset: int = 0,
                  as_of: date | None = None) -> dict[str, Any]:
     """The county's active cadres as of the day ranked by score, each with its parts: `{total, weights,
-    items: [{rank, cadre_id, name, township, score, parts…}]}`."""
-    from projections.leaderboards import known_cadres
-
-    rules = await load_rules(conn, adcode_of(schema))
-    known = {k: v for k, v in (await known_cadres(conn, schema, as_of)).items() if not v["departed"]}
-    scored = await parts(conn, schema, period, list(known), as_of=as_of, rules=rules)
-    rows = [{"cadre_id": cadre, "name": known[cadre]["name"], "township": known[cadre]["township"], **scored[cadre]}
-            for cadre in known]
-    ranked = _ranked(rows, "cadre_id")
-    return {"total": len(ranked), "weights": rules.assessment_weights, "items": ranked[offset:offset + limit]}
+    items: [{rank, cadre_id, name, township, score, parts…}]}`. Every cadre is scored to rank them, and only
+    the page's rows are built: building 3,000 cadres' rows took most of a board's time at county290k."""
+    rules, known, scored = await _scored(conn, schema, period, as_of)
+    ordered = sorted(known, key=lambda cadre: _order(scored[cadre].score, cadre))
+    items = [{"rank": rank, "cadre_id": cadre, "name": known[cadre]["name"], "township": known[cadre]["township"],
+              **scored[cadre].shown()}
+             for rank, cadre in enumerate(ordered[offset:offset + limit], start=offset + 1)]
+    return {"total": len(ordered), "weights": rules.assessment_weights, "items": items}
 
 
 def _mean(values: list[float]) -> float | None:
@@ -176,17 +203,17 @@ async def townships(conn: AsyncConnection, schema: str, period: Period, *, limit
                     as_of: date | None = None) -> dict[str, Any]:
     """Townships ranked by the mean score of the cadres posted to them: `{total, weights, items: [{rank,
     township, score, cadres, scored, parts…}]}` (each part the mean of its cadres' parts with a figure)."""
-    board = await cadres(conn, schema, period, limit=100_000, as_of=as_of)
+    rules, known, scored = await _scored(conn, schema, period, as_of)
     towns: dict[str, list[dict[str, Any]]] = {}
-    for row in board["items"]:
+    for cadre, row in known.items():
         if row["township"] is not None:
-            towns.setdefault(row["township"], []).append(row)
+            towns.setdefault(row["township"], []).append(scored[cadre].shown())
     rows = [{"township": town, "cadres": len(members),
              "scored": sum(1 for m in members if m["score"] is not None),
              **{p: _mean([m[p] for m in members if m[p] is not None]) for p in (*ASSESSMENT_PARTS, "score")}}
             for town, members in towns.items()]
     ranked = _ranked(rows, "township")
-    return {"total": len(ranked), "weights": board["weights"], "items": ranked[offset:offset + limit]}
+    return {"total": len(ranked), "weights": rules.assessment_weights, "items": ranked[offset:offset + limit]}
 
 
 async def county_mean(conn: AsyncConnection, schema: str, period: Period, *, as_of: date | None = None,
@@ -204,9 +231,9 @@ async def county_mean(conn: AsyncConnection, schema: str, period: Period, *, as_
             " AND as_of_date = $3 AND basis = $4", period.start, period.end, day, basis)
         if kept is not None:
             return dict(kept)
-    board = await cadres(conn, schema, period, limit=100_000, as_of=day)
-    values = [row["score"] for row in board["items"] if row["score"] is not None]
-    mean = {"score": _mean(values), "cadres": board["total"], "scored": len(values)}
+    _, known, scored = await _scored(conn, schema, period, day, rules)
+    values = [cadre.score for cadre in scored.values() if cadre.score is not None]
+    mean = {"score": _mean(values), "cadres": len(known), "scored": len(values)}
     if basis is not None:
         await conn.execute(
             f"INSERT INTO {schema}.assessment_means VALUES ($1, $2, $3, $4, $5, $6, $7)"

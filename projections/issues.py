@@ -162,18 +162,17 @@ PERIOD_COUNTS = f"""
 """
 
 
-async def by_raiser(conn: AsyncConnection, schema: str, period: Period, *, cadre_ids: Sequence[UUID] | None = None,
-                    as_of: date | None = None) -> dict[UUID, dict[str, int]]:
-    """cadre id -> `{raised, raised_resolved, rated, satisfied}` of the issues they raised, as known on the
+async def by_raiser(conn: AsyncConnection, schema: str, period: Period, *,
+                    as_of: date | None = None) -> dict[UUID, Record]:
+    """cadre id -> its row `raised, raised_resolved, rated, satisfied` of the issues they raised, as known on the
     day: raised in the period (by `occurred_at`) and of those the ones standing resolved; rated in the
     period and of those satisfied or basically satisfied (the composite assessment's resolution and
-    satisfaction parts). Only `cadre_ids` when given."""
+    satisfaction parts)."""
     rows = await conn.fetch(
         f"SELECT raised_by, {PERIOD_COUNTS}, count(*) FILTER (WHERE occurred_at >= $2 AND occurred_at < $3"
-        f" AND {RESOLVED}) AS raised_resolved FROM {snapshot(schema)} s WHERE raised_by IS NOT NULL"
-        " AND ($4::uuid[] IS NULL OR raised_by = ANY($4::uuid[])) GROUP BY raised_by",
-        recorded_before(as_of), *period.instants(), None if cadre_ids is None else list(cadre_ids))
-    return {r["raised_by"]: {k: r[k] for k in ("raised", "raised_resolved", "rated", "satisfied")} for r in rows}
+        f" AND {RESOLVED}) AS raised_resolved FROM {snapshot(schema)} s WHERE raised_by IS NOT NULL GROUP BY raised_by",
+        recorded_before(as_of), *period.instants())
+    return {r["raised_by"]: r for r in rows}
 
 
 def _judged(schema: str) -> str:

@@ -716,16 +716,15 @@ async def compliance(conn: AsyncConnection, schema: str, *, as_of: date | None =
     }
 
 
-async def by_cadre(conn: AsyncConnection, schema: str, *, cadre_ids: Sequence[UUID] | None = None,
+async def by_cadre(conn: AsyncConnection, schema: str, *,
                    as_of: date | None = None) -> dict[UUID, tuple[int, int, int]]:
     """cadre id -> (active pairings, of those not overdue, of those with a verified visit in their current
-    period) judged as of the day, grouped in SQL (the composite assessment's pairing and completeness parts);
-    only `cadre_ids` when given."""
+    period) judged as of the day, grouped in SQL (the composite assessment's pairing and completeness parts)."""
     rows = await conn.fetch(
         f"SELECT j.cadre_id, count(*) AS pairings, count(*) FILTER (WHERE j.status <> 'overdue') AS kept,"
         f" count(*) FILTER (WHERE j.verified) AS verified FROM {_judged(schema, _until('$1'), 2)} j"
-        " WHERE $5::uuid[] IS NULL OR j.cadre_id = ANY($5::uuid[]) GROUP BY j.cadre_id",
-        recorded_before(as_of), *_cadences(reference_date(as_of)), None if cadre_ids is None else list(cadre_ids),
+        " GROUP BY j.cadre_id",
+        recorded_before(as_of), *_cadences(reference_date(as_of)),
     )
     return {r["cadre_id"]: (r["pairings"], r["kept"], r["verified"]) for r in rows}
 

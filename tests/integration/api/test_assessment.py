@@ -118,6 +118,10 @@ async def test_the_leaderboards_rank_by_the_weighted_score_with_its_parts(api: A
     assert rows[str(best)]["rank"] < rows[str(worst)]["rank"]
     scores = [row["score"] for row in board]
     assert scores == sorted(scores, key=lambda s: (s is None, -(s or 0)))
+    # A later page holds the whole board's rows there, ranks and parts included (only a page's rows are built).
+    page = (await admin.get("/api/v1/leaderboards/cadres", params={
+        "by": "score", "period": year, "limit": 2, "offset": rows[str(worst)]["rank"] - 1})).json()
+    assert page["total"] == len(board) and page["items"] == board[rows[str(worst)]["rank"] - 1:][:2]
     # Entered again: the newest counts; as of yesterday nothing was entered.
     assert (await admin.post("/api/v1/assessment-scores", json={
         "cadre_id": str(worst), "period": year, "part": "poll", "score": 100})).status_code == 201
