@@ -174,12 +174,15 @@ def _order(score: float | None, key: Any) -> tuple[bool, float, str]:
 
 async def _scored(conn: AsyncConnection, schema: str, period: Period, as_of: date | None,
                   rules: Rules | None = None) -> tuple[Rules, dict[UUID, Record], dict[UUID, Scored]]:
-    """(the rules, the county's active cadres as of the day, each one's parts and score)."""
+    """(the rules, the county's active cadres as of the day in the board's order, each one's parts and score).
+    The means over them are summed in that order, as they always were: a float sum depends on its order."""
     from projections.leaderboards import known_cadres
 
     rules = rules or await load_rules(conn, adcode_of(schema))
     known = {k: v for k, v in (await known_cadres(conn, schema, as_of)).items() if not v["departed"]}
-    return rules, known, await parts(conn, schema, period, list(known), as_of=as_of, rules=rules)
+    scored = await parts(conn, schema, period, list(known), as_of=as_of, rules=rules)
+    ordered = sorted(known, key=lambda cadre: _order(scored[cadre].score, cadre))
+    return rules, {cadre: known[cadre] for cadre in ordered}, scored
 
 
 async def cadres(conn: AsyncConnection, schema: str, period: Period, *, limit: int = 20, offset: int = 0,
@@ -188,11 +191,10 @@ async def cadres(conn: AsyncConnection, schema: str, period: Period, *, limit: i
     items: [{rank, cadre_id, name, township, score, parts…}]}`. Every cadre is scored to rank them, and only
     the page's rows are built: building 3,000 cadres' rows took most of a board's time at county290k."""
     rules, known, scored = await _scored(conn, schema, period, as_of)
-    ordered = sorted(known, key=lambda cadre: _order(scored[cadre].score, cadre))
     items = [{"rank": rank, "cadre_id": cadre, "name": known[cadre]["name"], "township": known[cadre]["township"],
               **scored[cadre].shown()}
-             for rank, cadre in enumerate(ordered[offset:offset + limit], start=offset + 1)]
-    return {"total": len(ordered), "weights": rules.assessment_weights, "items": items}
+             for rank, cadre in enumerate(list(known)[offset:offset + limit], start=offset + 1)]
+    return {"total": len(known), "weights": rules.assessment_weights, "items": items}
 
 
 def _mean(values: list[float]) -> float | None:
@@ -232,7 +234,7 @@ async def county_mean(conn: AsyncConnection, schema: str, period: Period, *, as_
         if kept is not None:
             return dict(kept)
     _, known, scored = await _scored(conn, schema, period, day, rules)
-    values = [cadre.score for cadre in scored.values() if cadre.score is not None]
+    values = [score for cadre in known if (score := scored[cadre].score) is not None]
     mean = {"score": _mean(values), "cadres": len(known), "scored": len(values)}
     if basis is not None:
         await conn.execute(
