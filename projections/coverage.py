@@ -199,6 +199,7 @@ class Coverage(Projection):
                 known.add(_uuid(event.household_id))
         households = await _load(conn, schema, known)
         deltas, added, removed = _Deltas(), [], []
+        emptied: set[UUID] = set()  # households that lost a counted visit (a void)
         for event in events:
             name, day = event_name(event), local_date(event.timestamp)
             if name in ("Household.Registered", "Household.Relocated"):
@@ -227,6 +228,7 @@ class Coverage(Projection):
             elif name == "Visit.Voided" and event.originator_id in visits:
                 household_id, occurred, verified = visits.pop(event.originator_id)
                 removed.append(event.originator_id)
+                emptied.add(household_id)
                 _count(deltas, household_id, households[household_id], day, occurred, verified, -1)
             for row in verdicts.turned_by(event):
                 if row["visit_id"] in visits and visits[row["visit_id"]][2] != row["after"]:
@@ -250,7 +252,7 @@ class Coverage(Projection):
         kept = [(v, visits[v][2]) for v in rejudged - set(added) if v in visits]
         if kept:
             await conn.executemany(f"UPDATE {schema}.coverage_visits SET verified = $2 WHERE visit_id = $1", kept)
-        await _keep_current(conn, schema, households)
+        await _keep_current(conn, schema, households, new, emptied)
         groups = sorted({key[:3] for key in deltas.placed})
         if groups:
             await conn.execute(
@@ -305,8 +307,10 @@ def _count(deltas: _Deltas, household_id: UUID, household: _Household, day: date
                 total[index] += amount
 
 
-async def _keep_current(conn: AsyncConnection, schema: str, households: dict[UUID, _Household]) -> None:
-    """Write the batch's households as they now stand (after their visits are written)."""
+async def _keep_current(conn: AsyncConnection, schema: str, households: dict[UUID, _Household],
+                        new: list[tuple[UUID, UUID, datetime, bool]], emptied: set[UUID]) -> None:
+    """Write the batch's households as they now stand (after their visits are written): `new` are the batch's
+    counted visits (visit, household, occurred_at, verified), `emptied` the households that lost one."""
     rows = [(household_id, h.place, h.archived is not None, sorted(p for p in h.counts if len(p) == 4))
             for household_id, h in households.items() if h.place is not None]
     if not rows:
@@ -318,12 +322,22 @@ async def _keep_current(conn: AsyncConnection, schema: str, households: dict[UUI
         ["{" + ",".join(r[3]) + "}" for r in rows],
         ["{" + ",".join(str(households[r[0]].counts[y][0]) for y in r[3]) + "}" for r in rows],
     )
-    # The last visits are read first, not by a subquery of the INSERT: Citus 13.2 plans an INSERT..SELECT
-    # into a county's (single-shard) table that reads another of its tables with a filter on a
-    # distribution column it does not have, and sends `WHERE ( IS NOT NULL)` to the worker.
-    last: dict[UUID, Any] = {row["household_id"]: row["last"] for row in await conn.fetch(
-        f"SELECT household_id, max(occurred_at) AS last FROM {schema}.coverage_visits WHERE household_id = ANY($1)"
-        " GROUP BY household_id", columns[0])}
+    # A household's last visit is the later of the one kept and the batch's new ones; one that lost a visit (or
+    # has no row yet) is counted again from its visits (a max() over every household's visits grew with their
+    # history, where a batch should cost O(its events)). Read first, not by a subquery of the INSERT: Citus 13.2
+    # plans an INSERT..SELECT into a county's (single-shard) table that reads another of its tables with a
+    # filter on a distribution column it does not have, and sends `WHERE ( IS NOT NULL)` to the worker.
+    last: dict[UUID, Any] = {row["household_id"]: row["last_visit"] for row in await conn.fetch(
+        f"SELECT household_id, last_visit FROM {schema}.coverage_current WHERE household_id = ANY($1)",
+        [h for h in columns[0] if h not in emptied])}
+    recount = [h for h in columns[0] if h not in last]
+    for _, household_id, occurred, _ in new:
+        if household_id in last and (last[household_id] is None or occurred > last[household_id]):
+            last[household_id] = occurred
+    if recount:
+        last.update({row["household_id"]: row["last"] for row in await conn.fetch(
+            f"SELECT household_id, max(occurred_at) AS last FROM {schema}.coverage_visits"
+            " WHERE household_id = ANY($1) GROUP BY household_id", recount)})
     await conn.execute(
         f"""INSERT INTO {schema}.coverage_current
             SELECT d.household_id, d.village, d.township, d.lat, d.lon, d.archived, d.years::int[], d.visits::int[],

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projections import completeness, coverage
-from projections.base import Period
+from projections.base import Period, local_date
 from projections.driver import Driver, FollowedCounty, decoder
 from projections.registry import by_name
 from projections.rules import Rules
@@ -93,6 +93,14 @@ async def _check_completeness(conn, schema: str, fold: Fold, as_of: date | None)
     statuses = fold.household_status()
     listed = await completeness.households(conn, schema, as_of=as_of)
     assert {h["household_id"]: (h["visits_this_year"], h["status"], h["next_due"]) for h in listed} == statuses
+    if as_of is None:  # each household's last visit (its day in China) now, kept batch by batch
+        last: dict = {}
+        for checkin in fold.checkins.values():
+            household = checkin["household_id"]
+            last[household] = max(last.get(household, checkin["occurred_at"]), checkin["occurred_at"])
+        assert {h["household_id"]: h["last_visit"] for h in listed} == {
+            h["household_id"]: local_date(last[h["household_id"]]) if h["household_id"] in last else None
+            for h in listed}
     shares = await completeness.percentages(conn, schema, as_of=as_of)
     expected_county = {"households": len(statuses), "complete": sum(v >= 2 for v, _, _ in statuses.values()),
                        **{s: sum(status == s for _, status, _ in statuses.values()) for s in ("ok", "due", "overdue")}}
