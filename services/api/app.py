@@ -133,7 +133,8 @@ def create_app(url: str | None = None, *, projector: Literal["process", "inline"
         # few dozen rows, so it probes by index what it should hash (at 290,000 households the cadres'
         # pairing figures took 150 ms from the sixth call on, 31 ms planned each time; planning takes 1–3 ms).
         app.state.db = await asyncpg.create_pool(db_url, min_size=1, max_size=10, max_queries=20_000,
-                                                 server_settings={"plan_cache_mode": "force_custom_plan"})
+                                                 server_settings={"plan_cache_mode": "force_custom_plan"},
+                                                 reset=_nothing_to_reset)
         app.state.counties = _counties(db_url)
         app.state.rejudging = Rejudging(db_url, app.state.db)
         await app.state.rejudging.resume()
@@ -196,6 +197,13 @@ def _counties(url: str) -> Counties[County]:
     from services.tenancy import Counties
 
     return Counties(url, County)
+
+
+async def _nothing_to_reset(_conn: asyncpg.Connection) -> None:
+    """The pool's reset: none. asyncpg's default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` on every release, a round trip for each request (most make one or two). The API's connections
+    keep no session state: no SET (only SET LOCAL), no LISTEN, no session advisory lock, no cursor WITH HOLD;
+    and asyncpg still rolls back a transaction left open before this runs."""
 
 
 async def _housekeeping(pool: AsyncPool, stop: asyncio.Event) -> None:
