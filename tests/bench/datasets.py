@@ -37,7 +37,7 @@ from services.demo.geography import PREFECTURE, PROVINCE, PROVINCE_CODE, DemoCou
 from services.demo.loader import county_geojson
 from services.identity import ensure_tables as ensure_identity_tables
 from services.identity import ensure_user
-from services.storage.database import connect
+from services.storage.database import connect, embedded_server
 from services.storage.schemas import ensure_core, provision_county
 from tests.bench.geography import BASE, PROVINCE38, TENANTS, generated_county, province38_adcodes, tenant_adcodes
 from tests.e2e.seed import ROOT
@@ -281,10 +281,8 @@ def embedded_database() -> Iterator[str]:
     """A fresh embedded PostgreSQL in a temp dir (never the developer's .grassroots), stopped after."""
     import shutil
 
-    import pgserver
-
     datadir = tempfile.mkdtemp(prefix="gr-bench-", dir="/tmp")
-    server = pgserver.get_server(datadir, cleanup_mode="stop")
+    server = embedded_server(datadir, cleanup_mode="stop")
     try:
         yield server.get_uri()
     finally:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from services.storage.database import embedded_server
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_VIEWPORT
 from tests.e2e.seed import CADRE_USERNAME, CENTROID, DIST, PASSWORD, ROOT, running_server, seed_county
 
@@ -167,10 +168,8 @@ def write_report(text: str) -> None:
 
 
 def main() -> int:
-    import pgserver
-
     datadir = tempfile.mkdtemp(prefix="gr-bench-", dir="/tmp")
-    server = pgserver.get_server(datadir, cleanup_mode="stop")
+    server = embedded_server(datadir, cleanup_mode="stop")
     try:
         database_url = server.get_uri()
         seed_county(database_url)

@@ -45,6 +45,7 @@ def postgres_cpu(postmaster: int | None) -> float:
 def main(argv: list[str]) -> int:
     import pgserver
 
+    from services.storage.database import embedded_server
     from tests.bench import datasets
     from tests.bench.profile import recording
     from tests.bench.real import decode_rate
@@ -56,7 +57,7 @@ def main(argv: list[str]) -> int:
         pgserver.get_server(datadir, cleanup_mode="delete" if "--drop" in argv else "stop").cleanup()
         return 0
     fresh = not datadir.exists()
-    server = pgserver.get_server(datadir, cleanup_mode=None)
+    server = embedded_server(datadir, cleanup_mode=None)
     url = server.get_uri()
     name = "county40k" if scale == 20 else f"rate{scale:g}"
     if fresh:

@@ -30,6 +30,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from services.storage.database import embedded_server
 from tests.bench.common import Households, cpu_seconds, load_average, machine, memory_kib, percentile, serving_pid
 from tests.e2e.seed import ROOT, running_server
 
@@ -266,8 +267,6 @@ def write_report(text: str) -> None:
 
 
 def main() -> int:
-    import pgserver
-
     from projections.rebuild import rebuild
     from services.demo.loader import DEMO_PASSWORD, load_demo
 
@@ -275,7 +274,7 @@ def main() -> int:
     load_at = {"start": load_average()}
     began = time.monotonic()
     datadir = tempfile.mkdtemp(prefix="gr-bench-server-", dir="/tmp")
-    server = pgserver.get_server(datadir, cleanup_mode="stop")
+    server = embedded_server(datadir, cleanup_mode="stop")
     try:
         url = server.get_uri()
         print("1. demo load …", flush=True)

@@ -13,7 +13,7 @@ import psutil
 import psycopg
 import pytest
 
-from services.storage.database import database_url, eventsourcing_settings
+from services.storage.database import database_url, embedded_settings, eventsourcing_settings
 
 
 def test_the_eventsourcing_settings_of_pgservers_socket_url_name_the_socket_directory():
@@ -52,6 +52,7 @@ def embedded_url(home: Path) -> str:
 
 @pytest.mark.embedded_only
 def test_the_embedded_server_outlives_its_process_and_works_under_a_path_too_long_for_a_socket():
+    """…and it runs with Grassroots' settings, set on its first start (a restart), kept by later ones."""
     # Not pytest's tmp_path: as root, pgserver runs PostgreSQL as user `pgserver` and opens up the
     # directories above the data dir, and any pytest session starting meanwhile resets
     # /tmp/pytest-of-root to 0700 ("pg_ctl: could not access directory … Permission denied").
@@ -60,11 +61,15 @@ def test_the_embedded_server_outlives_its_process_and_works_under_a_path_too_lon
     pgdata = home / "pgdata"
     try:
         first = embedded_url(home)
+        postmaster = (pgdata / "postmaster.pid").read_text().split()[0]
         second = embedded_url(home)  # a second `make run`: attaches to the running server
         assert second == first
+        assert (pgdata / "postmaster.pid").read_text().split()[0] == postmaster  # not restarted again
         with psycopg.connect(first) as conn:
             data_directory = conn.execute("SHOW data_directory").fetchone()[0]
             assert conn.execute("SELECT 1").fetchone() == (1,)
+            settings = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in embedded_settings()}
+        assert settings == embedded_settings()
         assert Path(data_directory) == pgdata.resolve()
         # pgserver put the socket somewhere short instead of in the data directory
         assert not eventsourcing_settings(first)["POSTGRES_HOST"].startswith(str(pgdata))
