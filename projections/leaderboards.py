@@ -49,10 +49,11 @@ from services.storage.connections import AsyncConnection
 
 FIGURES = ("verified_visits", "distinct_households", "issues_resolved", "satisfaction_pct")
 KINDS = ("month", "quarter", "year")
+NO_VISITS = (0,) * 12  # a household's visits per month of a year, before any
 ALWAYS = date(1, 1, 1)  # the period of the `present` tallies: households of a township, whenever
 
 Group = tuple[str, str, date, str]  # a tally: (board, kind, period start, key)
-Reached = tuple[str, str, UUID]  # (board, key, household)
+Reached = tuple[str, str, UUID, int]  # (board, key, household, year)
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_cadres ("
@@ -68,11 +69,12 @@ TABLES = [
     # The verified check-ins not voided (a void must know what it takes away).
     "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_visits ("
     " visit_id uuid PRIMARY KEY, cadre_id uuid NOT NULL, household_id uuid, township text, day date NOT NULL)",
-    # Per board key (a cadre, a township) and household: the days of those visits, to tell when a
-    # household starts or stops counting as reached in a period.
+    # Per board key (a cadre, a township), household and year: those visits per month (twelve counts), to
+    # tell when a household starts or stops counting as reached in a month, quarter or year. A fixed size:
+    # a visit costs the same however many the household had before.
     "CREATE TABLE IF NOT EXISTS {schema}.leaderboards_reach ("
-    " board text NOT NULL, key text NOT NULL, household_id uuid NOT NULL, days date[] NOT NULL,"
-    " PRIMARY KEY (board, key, household_id))",
+    " board text NOT NULL, key text NOT NULL, household_id uuid NOT NULL, year int NOT NULL, months int[] NOT NULL,"
+    " PRIMARY KEY (board, key, household_id, year))",
     # Running totals per board key and fixed period (month, quarter, year by `occurred_at`), one
     # version per Chinese day they changed on (`recorded_on`): the version on or before D is the figure
     # as of D. Board `present` counts a township's households placed there and not archived.
@@ -179,7 +181,7 @@ def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
 
 class Leaderboards(Projection):
     name = "leaderboards"
-    version = 3  # counts by the stored verdict, impossible travel included
+    version = 4  # reach kept as counts per month
     reads = ("verdicts",)
     tables = TABLES
 
@@ -231,14 +233,14 @@ class Leaderboards(Projection):
         visits = {r["visit_id"]: dict(r) for r in await conn.fetch(
             f"SELECT * FROM {schema}.leaderboards_visits WHERE visit_id = ANY($1)",
             [e.originator_id for e in mine if event_name(e) == "Visit.Voided"] + [r["visit_id"] for r in turned])}
-        reached = {(board, key, household) for visit in [*visits.values(), *map(_visit, turned), *(
-            _visit(e) for e in mine if event_name(e) == "Visit.CheckedIn")] for board, key, household in _reach(visit)}
-        reach: dict[Reached, list[date]] = {
-            (r["board"], r["key"], r["household_id"]): list(r["days"]) for r in await conn.fetch(
-            f"SELECT r.* FROM unnest($1::text[], $2::text[], $3::uuid[]) AS w(board, key, household_id)"
-            f" CROSS JOIN LATERAL (SELECT * FROM {schema}.leaderboards_reach r"
-            " WHERE (r.board, r.key, r.household_id) = (w.board, w.key, w.household_id)) r",
-            *(_columns(list(reached)) if reached else [[], [], []]),
+        reached = {reached for visit in [*visits.values(), *map(_visit, turned), *(
+            _visit(e) for e in mine if event_name(e) == "Visit.CheckedIn")] for reached in _reach(visit)}
+        reach: dict[Reached, list[int]] = {
+            (r["board"], r["key"], r["household_id"], r["year"]): list(r["months"]) for r in await conn.fetch(
+            f"SELECT r.* FROM unnest($1::text[], $2::text[], $3::uuid[], $4::int[])"
+            f" AS w(board, key, household_id, year) CROSS JOIN LATERAL (SELECT * FROM {schema}.leaderboards_reach r"
+            " WHERE (r.board, r.key, r.household_id, r.year) = (w.board, w.key, w.household_id, w.year)) r",
+            *(_columns(list(reached)) if reached else [[], [], [], []]),
         )}
         tally, changed_homes, touched = Tally(), set(), set()
         for event in mine:
@@ -287,10 +289,12 @@ class Leaderboards(Projection):
             )
         if reached:
             await conn.execute(
-                f"INSERT INTO {schema}.leaderboards_reach SELECT board, key, household_id, days::date[]"
-                " FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[]) AS r(board, key, household_id, days)"
-                " ON CONFLICT (board, key, household_id) DO UPDATE SET days = excluded.days",
-                *_columns([(*k, "{" + ",".join(d.isoformat() for d in reach.get(k, [])) + "}") for k in reached]),
+                f"INSERT INTO {schema}.leaderboards_reach SELECT board, key, household_id, year, months::int[]"
+                " FROM unnest($1::text[], $2::text[], $3::uuid[], $4::int[], $5::text[])"
+                " AS r(board, key, household_id, year, months)"
+                " ON CONFLICT (board, key, household_id, year) DO UPDATE SET months = excluded.months",
+                # int[] per row travel as text: unnest would flatten a two-dimensional array
+                *_columns([(*k, "{" + ",".join(map(str, reach.get(k, NO_VISITS))) + "}") for k in reached]),
             )
         await tally.write(conn, schema)
 
@@ -315,23 +319,26 @@ def _boards(visit: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _reach(visit: dict[str, Any]) -> list[Reached]:
-    return [(board, key, visit["household_id"]) for board, key in _boards(visit)] if visit["household_id"] else []
+    if not visit["household_id"]:
+        return []
+    return [(board, key, visit["household_id"], visit["day"].year) for board, key in _boards(visit)]
 
 
-def _count(tally: Tally, reach: dict[Reached, list[date]], visit: dict[str, Any], day: date, sign: int) -> None:
+def _count(tally: Tally, reach: dict[Reached, list[int]], visit: dict[str, Any], day: date, sign: int) -> None:
     """Add (sign 1) or take away (-1) a verified visit recorded on `day`: its periods' visits, and
     its household in a period where it is the first (or was the last) such visit."""
+    month = visit["day"].month - 1
+    quarter = slice(month - month % 3, month - month % 3 + 3)
+    household, year = visit["household_id"], visit["day"].year
     for board, key in _boards(visit):
-        days = reach.setdefault((board, key, visit["household_id"]), []) if visit["household_id"] else None
-        before = list(days) if days is not None else []
-        if days is not None:
-            days.append(visit["day"]) if sign > 0 else days.remove(visit["day"])
+        # the household's visits of this board key in the visit's month, quarter and year, before it
+        before: dict[str, int] = {}
+        if household:
+            months = reach.setdefault((board, key, household, year), list(NO_VISITS))
+            before = {"month": months[month], "quarter": sum(months[quarter]), "year": sum(months)}
+            months[month] += sign
         for kind, period in fixed_periods(visit["day"]):
-            households = 0
-            if days is not None:
-                had = any(period.start <= d <= period.end for d in before)
-                has = any(period.start <= d <= period.end for d in days)
-                households = int(has) - int(had)
+            households = int(before[kind] + sign > 0) - int(before[kind] > 0) if before else 0
             tally.add(board, kind, period.start, key, day, sign, households)
 
 

@@ -99,3 +99,21 @@ async def test_a_fix_just_inside_or_outside_the_distance_rule_is_judged_as_the_v
         assert item["verified_visits"] == verified
     finally:
         await conn.close()
+
+
+async def test_a_household_visited_in_several_months_counts_once_in_their_quarter_and_year(database_url, county):
+    story = Story()
+    cadre = story.cadre((2026, 4, 1, 8), township="469029100")
+    home = story.household((2026, 4, 1, 8))
+    for when in ((2026, 4, 10, 9), (2026, 5, 2, 9), (2026, 5, 20, 9), (2026, 8, 3, 9)):
+        story.visit(when, cadre, home)
+    conn = await project(database_url, county(ADCODE), story.events)
+    try:
+        for period, visits in ((Period.month(2026, 4), 1), (Period.month(2026, 5), 2), (Period.quarter(2026, 2), 3),
+                               (Period.quarter(2026, 3), 1), (Period.year(2026), 4)):
+            [by_cadre] = (await leaderboards.cadres(conn, SCHEMA, period, as_of=date(2026, 12, 31)))["items"]
+            [by_township] = (await leaderboards.townships(conn, SCHEMA, period, as_of=date(2026, 12, 31)))["items"]
+            for row in (by_cadre, by_township):
+                assert (row["verified_visits"], row["distinct_households"]) == (visits, 1), (period, row)
+    finally:
+        await conn.close()
