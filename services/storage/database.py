@@ -67,7 +67,8 @@ def embedded_server(datadir: Path | str, *, cleanup_mode: str | None) -> Any:
 
 
 def embedded_settings() -> dict[str, str]:
-    """Where PostgreSQL's defaults, made for a small machine shared with other work, cost a real county time.
+    """The embedded server's settings where PostgreSQL's defaults (made for a small machine shared with other
+    work) cost a real county time.
 
     - shared_buffers: a quarter of the memory (at most 2 GB; the default is 128 MB). The read models' keys
       are random uuids, so a projector batch touches index pages all over each table: with 128 MB they
