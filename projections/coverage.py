@@ -190,14 +190,16 @@ class Coverage(Projection):
                 f"SELECT * FROM {schema}.coverage_visits WHERE visit_id = ANY($1)", stored)
         } if stored else {}
         rejudged: set[UUID] = set()
-        known = {v[0] for v in visits.values()}
+        # A household's own events move all its figures: every period it has counts in. A visit needs only
+        # the periods of its day.
+        whole = {e.originator_id for e in events if event_name(e).startswith("Household.")}
+        periods: dict[UUID, set[str]] = defaultdict(set)
+        for household_id, occurred, _ in visits.values():
+            periods[household_id].update(period_keys(local_date(occurred)))
         for event in events:
-            name = event_name(event)
-            if name.startswith("Household."):
-                known.add(event.originator_id)
-            elif name == "Visit.CheckedIn" and event.household_id is not None:
-                known.add(_uuid(event.household_id))
-        households = await _load(conn, schema, known)
+            if event_name(event) == "Visit.CheckedIn" and event.household_id is not None:
+                periods[_uuid(event.household_id)].update(period_keys(local_date(parse_time(event.occurred_at))))
+        households = await _load(conn, schema, whole, periods)
         deltas, added, removed = _Deltas(), [], []
         emptied: set[UUID] = set()  # households that lost a counted visit (a void)
         for event in events:
@@ -311,25 +313,34 @@ async def _keep_current(conn: AsyncConnection, schema: str, households: dict[UUI
                         new: list[tuple[UUID, UUID, datetime, bool]], emptied: set[UUID]) -> None:
     """Write the batch's households as they now stand (after their visits are written): `new` are the batch's
     counted visits (visit, household, occurred_at, verified), `emptied` the households that lost one."""
-    rows = [(household_id, h.place, h.archived is not None, sorted(p for p in h.counts if len(p) == 4))
-            for household_id, h in households.items() if h.place is not None]
-    if not rows:
+    placed = {household_id: h.place for household_id, h in households.items() if h.place is not None}
+    if not placed:
         return
+    # Read first, not by a subquery of the INSERT: Citus 13.2 plans an INSERT..SELECT into a county's
+    # (single-shard) table that reads another of its tables with a filter on a distribution column it does
+    # not have, and sends `WHERE ( IS NOT NULL)` to the worker.
+    kept = {row["household_id"]: row for row in await conn.fetch(
+        f"SELECT household_id, years, visits, last_visit FROM {schema}.coverage_current"
+        " WHERE household_id = ANY($1)", list(placed))}
+    # Visits per calendar year: the kept ones, with those of the years the batch loaded (all of a household's
+    # when it had events of its own) over them.
+    yearly: dict[UUID, dict[str, int]] = {}
+    for household_id in placed:
+        row = kept.get(household_id)
+        years = dict(zip(map(str, row["years"]), row["visits"], strict=True)) if row else {}
+        years.update({p: figures[0] for p, figures in households[household_id].counts.items() if len(p) == 4})
+        yearly[household_id] = {year: years[year] for year in sorted(years)}
     columns = (
-        [r[0] for r in rows], [r[1]["village"] for r in rows], [r[1]["township"] for r in rows],
-        [r[1]["lat"] for r in rows], [r[1]["lon"] for r in rows], [r[2] for r in rows],
+        list(placed), *([place[k] for place in placed.values()] for k in ("village", "township", "lat", "lon")),
+        [households[h].archived is not None for h in placed],
         # int[] per row travel as text: unnest would flatten a two-dimensional array
-        ["{" + ",".join(r[3]) + "}" for r in rows],
-        ["{" + ",".join(str(households[r[0]].counts[y][0]) for y in r[3]) + "}" for r in rows],
+        ["{" + ",".join(yearly[h]) + "}" for h in placed],
+        ["{" + ",".join(map(str, yearly[h].values())) + "}" for h in placed],
     )
     # A household's last visit is the later of the one kept and the batch's new ones; one that lost a visit (or
     # has no row yet) is counted again from its visits (a max() over every household's visits grew with their
-    # history, where a batch should cost O(its events)). Read first, not by a subquery of the INSERT: Citus 13.2
-    # plans an INSERT..SELECT into a county's (single-shard) table that reads another of its tables with a
-    # filter on a distribution column it does not have, and sends `WHERE ( IS NOT NULL)` to the worker.
-    last: dict[UUID, Any] = {row["household_id"]: row["last_visit"] for row in await conn.fetch(
-        f"SELECT household_id, last_visit FROM {schema}.coverage_current WHERE household_id = ANY($1)",
-        [h for h in columns[0] if h not in emptied])}
+    # history, where a batch should cost O(its events)).
+    last: dict[UUID, Any] = {h: row["last_visit"] for h, row in kept.items() if h not in emptied}
     recount = [h for h in columns[0] if h not in last]
     for _, household_id, occurred, _ in new:
         if household_id in last and (last[household_id] is None or occurred > last[household_id]):
@@ -352,12 +363,18 @@ async def _keep_current(conn: AsyncConnection, schema: str, households: dict[UUI
     )
 
 
-async def _load(conn: AsyncConnection, schema: str, ids: set[UUID]) -> dict[UUID, _Household]:
-    """The households' current place, archive day and visit counts per period (missing ones start empty)."""
+async def _load(conn: AsyncConnection, schema: str, whole: set[UUID],
+                periods: dict[UUID, set[str]]) -> dict[UUID, _Household]:
+    """The households' current place, archive day and visit counts: every period of those in `whole`, the
+    `periods` of the others (a household's history grows by ~36 periods a year; a visit touches 3). Missing
+    ones start empty."""
     households: dict[UUID, _Household] = defaultdict(_Household)
-    if not ids:
+    ids_list = list(whole | set(periods))
+    if not ids_list:
         return households
-    ids_list = list(ids)
+    wanted = [(h, period) for h, named in periods.items() if h not in whole for period in named]
+    for (household_id, period), figures in (await COUNTS.current(conn, schema, wanted)).items():
+        households[household_id].counts[period] = figures
     for row in await conn.fetch(
         f"SELECT DISTINCT ON (household_id) * FROM {schema}.coverage_places WHERE household_id = ANY($1)"
         " ORDER BY household_id, version DESC", ids_list,
@@ -371,8 +388,8 @@ async def _load(conn: AsyncConnection, schema: str, ids: set[UUID]) -> dict[UUID
     for row in await conn.fetch(
         f"SELECT DISTINCT ON (household_id, period) household_id, period, visits, verified"
         f" FROM {schema}.coverage_counts WHERE household_id = ANY($1) ORDER BY household_id, period, day DESC",
-        ids_list,
-    ):
+        list(whole),
+    ) if whole else []:
         households[row["household_id"]].counts[row["period"]] = [row["visits"], row["verified"]]
     return households
 

@@ -9,8 +9,11 @@ import pytest
 
 from projections import coverage
 from projections.base import Period
-from tests.integration.projections.cases import Story, project
-from tests.integration.projections.strategies import SHANGHAI
+from projections.driver import Driver, FollowedCounty, decoder
+from projections.registry import by_name
+from projections.rules import Rules
+from tests.integration.projections.cases import MINE, Story, project
+from tests.integration.projections.strategies import SHANGHAI, store_events
 
 SCHEMA = "county_469029"
 T0 = datetime(2026, 2, 1, 9, tzinfo=SHANGHAI)
@@ -170,5 +173,32 @@ async def test_an_archive_on_a_quarters_first_day_keeps_the_household_in_that_qu
         assert await coverage.coverage(conn, SCHEMA, Period.parse("2026-Q3"), "county") == []
         assert figures(await coverage.coverage(conn, SCHEMA, Period.parse("2026-03-31..2026-04-01"), "county")) \
             == [(2, 1, 1)]  # neither was archived before that range began
+    finally:
+        await conn.close()
+
+
+async def test_a_late_visit_of_last_year_leaves_this_years_visits_of_its_household_as_they_were(database_url, county):
+    # A visit loads only its own periods of the household's counts: the household's other years come from
+    # what coverage kept, and must stay.
+    county("469029")
+    s = Story()
+    cadre = s.cadre(T0, "469029100")
+    home = s.household(T0, "469029100201", 18.640, 109.700)
+    s.visit(datetime(2026, 12, 20, 9, tzinfo=SHANGHAI), cadre, home)
+    s.visit(datetime(2027, 1, 5, 9, tzinfo=SHANGHAI), cadre, home)
+    before = len(s.events)
+    late = datetime(2026, 12, 28, 9, tzinfo=SHANGHAI)
+    s.visit(datetime(2027, 1, 6, 9, tzinfo=SHANGHAI), cadre, home, occurred_at=late)
+    conn = await project(database_url, SCHEMA, s.events[:before])
+    try:
+        await store_events(conn, SCHEMA, s.events[before:])  # the late sync, in a batch of its own
+        await Driver(database_url, [by_name(n) for n in MINE], decoder(), 1000, 2).process(
+            conn, FollowedCounty("469029", SCHEMA, Rules()))
+        row = await conn.fetchrow(f"SELECT years, visits FROM {SCHEMA}.coverage_current WHERE household_id = $1",
+                                  home.id)
+        assert dict(zip(row["years"], row["visits"], strict=True)) == {2026: 2, 2027: 1}
+        for year, visits in ((2026, 2), (2027, 1)):
+            [whole] = await coverage.coverage(conn, SCHEMA, Period.year(year), "county")
+            assert (whole["visited_once"], whole["visited_twice"], whole["visits"]) == (1, int(visits >= 2), visits)
     finally:
         await conn.close()
