@@ -366,8 +366,8 @@ async def _keep_current(conn: AsyncConnection, schema: str, households: dict[UUI
 async def _load(conn: AsyncConnection, schema: str, whole: set[UUID],
                 periods: dict[UUID, set[str]]) -> dict[UUID, _Household]:
     """The households' current place, archive day and visit counts: every period of those in `whole`, the
-    `periods` of the others (a household's history grows by ~36 periods a year; a visit touches 3). Missing
-    ones start empty."""
+    `periods` of the others (all of a household's is every period it ever had, with every day each changed on:
+    ~36 rows a year for one visited monthly; a visit touches 3 periods). Missing ones start empty."""
     households: dict[UUID, _Household] = defaultdict(_Household)
     ids_list = list(whole | set(periods))
     if not ids_list:
