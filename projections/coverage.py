@@ -341,7 +341,7 @@ async def _keep_current(conn: AsyncConnection, schema: str, households: dict[UUI
     # has no row yet) is counted again from its visits (a max() over every household's visits grew with their
     # history, where a batch should cost O(its events)).
     last: dict[UUID, Any] = {h: row["last_visit"] for h, row in kept.items() if h not in emptied}
-    recount = [h for h in columns[0] if h not in last]
+    recount = [h for h in placed if h not in last]
     for _, household_id, occurred, _ in new:
         if household_id in last and (last[household_id] is None or occurred > last[household_id]):
             last[household_id] = occurred
@@ -359,7 +359,7 @@ async def _keep_current(conn: AsyncConnection, schema: str, households: dict[UUI
             ON CONFLICT (household_id) DO UPDATE SET village = excluded.village, township = excluded.township,
               lat = excluded.lat, lon = excluded.lon, archived = excluded.archived, years = excluded.years,
               visits = excluded.visits, last_visit = excluded.last_visit""",
-        *columns, [last.get(household_id) for household_id in columns[0]],
+        *columns, [last.get(household_id) for household_id in placed],
     )
 
 
@@ -385,12 +385,13 @@ async def _load(conn: AsyncConnection, schema: str, whole: set[UUID],
         " WHERE household_id = ANY($1) AND archived_at IS NOT NULL", ids_list,
     ):
         households[row["household_id"]].archived = local_date(row["archived_at"])
-    for row in await conn.fetch(
-        f"SELECT DISTINCT ON (household_id, period) household_id, period, visits, verified"
-        f" FROM {schema}.coverage_counts WHERE household_id = ANY($1) ORDER BY household_id, period, day DESC",
-        list(whole),
-    ) if whole else []:
-        households[row["household_id"]].counts[row["period"]] = [row["visits"], row["verified"]]
+    if whole:
+        for row in await conn.fetch(
+            f"SELECT DISTINCT ON (household_id, period) household_id, period, visits, verified"
+            f" FROM {schema}.coverage_counts WHERE household_id = ANY($1) ORDER BY household_id, period, day DESC",
+            list(whole),
+        ):
+            households[row["household_id"]].counts[row["period"]] = [row["visits"], row["verified"]]
     return households
 
 
