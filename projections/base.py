@@ -2,9 +2,11 @@
 
 Timing (Marten's words): every read model here is *async*: the driver (`projections.driver`) applies
 committed events in batches, each batch in ONE transaction together with the tracking rows, so an
-event is applied exactly once. A `deferred` projection (the province rollup) gets its own transaction
-and tracking row after the county's read models committed the batch: it is slow and reads them, so
-they must not wait for it, and it must not run ahead of them. Rules for a projection:
+event is applied exactly once. The `deferred` projections (the province rollup, the leaderboards, the
+campaigns) are applied after the county's read models committed the batch, in a transaction of their
+own on a second connection, while those go on: nothing reads them within a batch, so the county's
+read models need not wait for them, and they read what the verdicts committed, so they must not run
+ahead of them. Rules for a projection:
 
 - `tables` are DDL strings with a `{schema}` placeholder (the county schema, or the rebuild schema
   `county_<adcode>__rebuild`). Every table and index name starts with the projection's `name` and
@@ -38,7 +40,7 @@ class Projection:
     name: ClassVar[str]
     tables: ClassVar[list[str]]
     shared_tables: ClassVar[list[str]] = []
-    # Applied in its own transaction, never past the county's other read models (see the module doc).
+    # Applied after the county's other read models and never past them, beside their next batch (see the module doc).
     deferred: ClassVar[bool] = False
     # The other read models whose tables `apply` reads (a rebuild replays them together).
     reads: ClassVar[tuple[str, ...]] = ()

@@ -196,6 +196,7 @@ class Campaigns(Projection):
     name = "campaigns"
     version = 4  # a visit turned by a late check-in keeps its turned verdict (rebuilt once, on upgrade)
     reads = ("verdicts",)
+    deferred = True  # nothing reads it within a batch: it runs beside the county's next (projections.driver)
     tables = TABLES
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:

@@ -11,10 +11,12 @@
 - Pace: a county's batches start at least `PACE` apart. At rest a new event is applied at once; a county
   written to without pause (phones syncing one check-in each) is applied in batches of what came in the
   meantime, not in a batch per notification, each of which costs its ~60 statements.
-- Deferred projections (the province rollup, ~90 ms a batch against ~5 ms for all the others): each
-  gets its own transaction with its own tracking row, after the county's batch committed, so a new
-  check-in shows in the county's read models without waiting for it. It reads those read models, so
-  its batch stops at their position: it never applies an event they have not.
+- Deferred projections (the province rollup, the leaderboards, the campaigns): a transaction of their
+  own with their tracking rows, after the county's batch committed, so a new check-in shows in the
+  county's read models without waiting for them. They read those read models, so their batch stops at
+  their position: they never apply an event the county's have not. They run in a second lane, on a
+  connection of its own, beside the county's next batch: a batch spends about as long waiting on
+  PostgreSQL as in Python, and with two lanes one's Python runs while the other's statements do.
 - Ownership: a county is followed by the driver holding session advisory lock (2, adcode). Drivers
   count each other (connections named `APPLICATION_NAME`) and take at most their fair share (in one
   query), so several processes split the counties; when one dies its locks go with its connection
@@ -64,6 +66,8 @@ from services.storage.names import (
 log = logging.getLogger(__name__)
 
 APPLICATION_NAME = "grassroots-projector"
+# The deferred lane's connection: named apart, since drivers count each other by APPLICATION_NAME.
+LANE_NAME = "grassroots-projector-lane"
 # A live batch's statements cost about the same for 1,000 events as for 5,000 (a county's read models send
 # ~60 statements a batch, each a few ms): at county40k a catch-up applied 1,246 events/s in batches
 # of 1,000 and 2,931 in batches of 5,000 (docs/benchmarks.md). A projector at rest takes what
@@ -81,7 +85,10 @@ CONNECTION_MAX_AGE = 600.0  # seconds
 # The longest wait between reconnection attempts: read models follow again within that of the database
 # coming back (issue 15 asks 5 s), and one connection attempt a second costs a database nothing.
 RECONNECT_AT_MOST = 1.0
-CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)  # TimeoutError is an OSError
+# TimeoutError is an OSError. A backend terminated or a server shutting down ends the connection too, and says so
+# before asyncpg has marked it closed.
+CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.AdminShutdownError,
+                     asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError)
 DECODED_KEPT = 2 * BATCH_SIZE  # decoded events kept per county for the deferred projections
 # Command receipts are the write side's idempotency records: no read model follows them.
 SKIPPED_TOPICS = ("grassroots:CommandReceipt",)
@@ -148,26 +155,35 @@ class Driver:
         self.url, self.projections, self.mapper = url, projections, mapper
         self.batch_size, self.sweep_seconds = batch_size, sweep_seconds
         self.names = [p.name for p in projections]
-        # The county's read models in one transaction, then each deferred projection in its own.
-        self.county_names = [p.name for p in projections if not p.deferred]
-        self.groups = [group for group in (
-            [p for p in projections if not p.deferred], *([p] for p in projections if p.deferred)
-        ) if group]
+        # The county's read models in one transaction, the deferred projections in another.
+        self.county_group = [p for p in projections if not p.deferred]
+        self.county_names = [p.name for p in self.county_group]
+        self.deferred_group = [p for p in projections if p.deferred]
         self.owned: dict[str, FollowedCounty] = {}
         self.ensured: set[str] = set()  # schemas whose tables this process made sure of
         self.dirty: set[str] = set()
         self.later: dict[str, float] = {}  # schema -> when to look again (a young gap, the pace)
         self.wake = asyncio.Event()
+        # The deferred lane (`follow_deferred`), while it runs: the counties whose read models committed since.
+        self.lane: asyncio.Task[None] | None = None
+        self.handed_over: set[str] = set()
+        self.lane_wake = asyncio.Event()
 
     async def follow(self, stop: asyncio.Event) -> None:
         conn = await asyncpg.connect(self.url, server_settings={"application_name": APPLICATION_NAME}, timeout=10)
+        lane = None
         retire_at = time.monotonic() + CONNECTION_MAX_AGE
         self.owned.clear()  # session locks died with any previous connection
         try:
+            if self.deferred_group and self.county_group:
+                lane = await asyncpg.connect(self.url, server_settings={"application_name": LANE_NAME}, timeout=10)
+                self.lane = asyncio.create_task(self.follow_deferred(lane))
             await conn.add_listener(NOTIFY_CHANNEL, self._notified)
             await self.position_every_county(conn)
             next_sweep = 0.0
             while not stop.is_set() and time.monotonic() < retire_at:
+                if self.lane is not None and self.lane.done():
+                    self.lane.result()  # its connection failed: reconnect both
                 if time.monotonic() >= next_sweep:
                     await self.claim(conn)
                     self.dirty |= await self.lagging(conn)
@@ -193,6 +209,13 @@ class Driver:
                     await _wait_any(stop, self.wake, max(0.0, until - time.monotonic()))
         finally:
             self.owned.clear()
+            if self.lane is not None:
+                self.lane.cancel()
+                with contextlib.suppress(BaseException):
+                    await self.lane
+                self.lane = None
+            if lane is not None:
+                await asyncio.shield(_close(lane))
             await asyncio.shield(_close(conn))
 
     def _notified(self, _conn: AsyncConnection, _pid: int, _channel: str, payload: object) -> None:
@@ -259,34 +282,67 @@ class Driver:
         return {s for s in map(county_schema, await positions.lagging(conn)) if s in self.owned}
 
     async def process(self, conn: AsyncConnection, county: FollowedCounty) -> int:
-        """Catch one county up; a failure inside it (not the connection's) is logged and retried later."""
+        """Catch one county's read models up, and hand each committed batch to the deferred lane; with no
+        lane running, catch the deferred projections up after them here. A failure inside it (not the
+        connection's) is logged and the county retried later. Returns the events its read models took in."""
         if county.rules is None or time.monotonic() < county.failed_until:
             return 0
         total = 0
         try:
             await self.ensure(conn, county.schema)
-            while True:
-                more = False
-                for group in self.groups:
-                    applied, group_more = await self.batch(conn, county, group)
-                    if group is self.groups[0]:
-                        total += applied  # what the county's own tables took in (for ANALYZE_AFTER)
-                    more = more or group_more
-                if not more:
-                    if total >= ANALYZE_AFTER:
-                        await self.analyze(conn, county)
-                    if total == 0:  # e.g. a position lost with a truncated log: store it again
-                        await positions.record_projected(conn, county.schema, self.names)
-                    return total
-        except Exception as error:
-            # The connection's failure, not the county's: the caller reconnects at once. (A reset can
-            # surface before asyncpg marks the connection closed; retrying the county in
-            # RETRY_FAILED_SECONDS would hold its read models back that long after the database is back.)
-            if conn.is_closed() or isinstance(error, CONNECTION_ERRORS):
-                raise
-            log.exception("projections of %s failed; retrying in %.0f s", county.schema, RETRY_FAILED_SECONDS)
-            county.failed_until = time.monotonic() + RETRY_FAILED_SECONDS
+            more = bool(self.county_group)
+            while more:
+                applied, more = await self.batch(conn, county, self.county_group)
+                total += applied
+                if self.lane is not None:
+                    self.handed_over.add(county.schema)
+                    self.lane_wake.set()
+            if self.lane is None:
+                await self.catch_up_deferred(conn, county)
+            if total >= ANALYZE_AFTER:
+                await self.analyze(conn, county)
+            if total == 0:  # e.g. a position lost with a truncated log: store it again
+                await positions.record_projected(conn, county.schema, self.names)
             return total
+        except Exception as error:
+            self._failed(conn, county, error)
+            return total
+
+    async def catch_up_deferred(self, conn: AsyncConnection, county: FollowedCounty) -> None:
+        """The deferred projections' batches up to what the county's read models have committed."""
+        more = bool(self.deferred_group)
+        while more:
+            more = (await self.batch(conn, county, self.deferred_group))[1]
+
+    async def follow_deferred(self, lane: AsyncConnection) -> None:
+        """The deferred lane: on a connection of its own, catch up the deferred projections of each county
+        whose read models committed a batch, while those go on with the next. A batch waits on PostgreSQL
+        about as long as it runs Python, so with two lanes one's Python runs while the other's statements do."""
+        try:
+            while True:
+                await self.lane_wake.wait()
+                self.lane_wake.clear()
+                for schema in sorted(self.handed_over):
+                    self.handed_over.discard(schema)
+                    county = self.owned.get(schema)
+                    if county is None or county.rules is None or time.monotonic() < county.failed_until:
+                        continue
+                    try:
+                        await self.catch_up_deferred(lane, county)
+                    except Exception as error:
+                        self._failed(lane, county, error)
+        finally:
+            self.wake.set()  # the main loop then sees the lane ended
+
+    def _failed(self, conn: AsyncConnection, county: FollowedCounty, error: Exception) -> None:
+        # The connection's failure, not the county's: the caller reconnects at once. (A reset can
+        # surface before asyncpg marks the connection closed; retrying the county in
+        # RETRY_FAILED_SECONDS would hold its read models back that long after the database is back.)
+        if conn.is_closed() or isinstance(error, CONNECTION_ERRORS):
+            raise error
+        log.error("projections of %s failed; retrying in %.0f s", county.schema, RETRY_FAILED_SECONDS,
+                  exc_info=error)
+        county.failed_until = time.monotonic() + RETRY_FAILED_SECONDS
 
     async def analyze(self, conn: AsyncConnection, county: FollowedCounty) -> None:
         """Statistics for tables that have none after a big catch-up (a first start, a demo load):
@@ -339,7 +395,7 @@ class Driver:
                 return 0, False
             events = [(r["notification_id"], self._decoded(county, r, projections[0].deferred))
                       for r in rows if not r["topic"].startswith(SKIPPED_TOPICS)]
-            if not projections[0].deferred and len(self.groups) > 1:
+            if not projections[0].deferred and self.deferred_group:
                 if len(county.decoded) > DECODED_KEPT:
                     county.decoded.clear()  # the deferred projections are far behind: they decode their own
                 county.decoded.update(events)

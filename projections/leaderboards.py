@@ -183,6 +183,7 @@ class Leaderboards(Projection):
     name = "leaderboards"
     version = 4  # reach kept as counts per month
     reads = ("verdicts",)
+    deferred = True  # nothing reads it within a batch: it runs beside the county's next (projections.driver)
     tables = TABLES
 
     async def apply(self, conn: AsyncConnection, schema: str, events: Sequence[Any], rules: Rules) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from services.storage import positions as log_positions
 from services.storage.connections import AsyncConnection
-from services.storage.names import COUNTY_LOCK_CLASS, EVENTS_TABLE, adcode_of
+from services.storage.names import COUNTY_LOCK_CLASS, EVENTS_TABLE, POSITION_LOCK_CLASS, adcode_of
 
 SHARED = [
     "CREATE SCHEMA IF NOT EXISTS core",
@@ -49,13 +49,24 @@ def county_statements(schema: str) -> list[str]:
 
 
 async def record_projected(conn: AsyncConnection, schema: str, names: list[str]) -> None:
-    """Store the county's lowest tracking position of `names` (in the caller's transaction)."""
+    """Store the county's lowest tracking position of `names` (in the caller's transaction).
+
+    The driver's two lanes each store it before they commit. Each takes the county's position lock
+    first, in a statement of its own: its minimum is then read after the other lane's commit (read
+    committed takes a snapshot per statement), never before it, which could store an older position."""
+    county = adcode_of(schema)
     await conn.execute(
-        "INSERT INTO core.projection_positions SELECT $1, coalesce(min(notification_id), 0)"
-        f" FROM {schema}.projection_tracking WHERE projection = ANY($2)"
-        " ON CONFLICT (county) DO UPDATE SET notification_id = excluded.notification_id",
-        adcode_of(schema), names,
+        f"SELECT pg_advisory_xact_lock({POSITION_LOCK_CLASS}, {int(county)});"
+        " INSERT INTO core.projection_positions SELECT '" + county + "', coalesce(min(notification_id), 0)"
+        f" FROM {schema}.projection_tracking WHERE projection IN ({', '.join(map(_literal, names))})"
+        " ON CONFLICT (county) DO UPDATE SET notification_id = excluded.notification_id"
     )
+
+
+def _literal(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a projection name: {name!r}")
+    return f"'{name}'"
 
 
 async def forget(conn: AsyncConnection, schema: str) -> None:

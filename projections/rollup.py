@@ -1,7 +1,7 @@
 """Province rollup (schema `rollup`): per county and month the county-level figures, no personal data.
 
-Hook with the driver: `rollup` is `deferred`: the driver commits each batch to the county's other read
-models first, then applies it here in a transaction of its own (with its tracking row), never past
+Hook with the driver: `rollup` is `deferred`: the driver commits each batch to the county's read models
+first, then applies it here in the deferred projections' transaction (with its tracking row), never past
 their position, so they already hold every event it is given. It reads from them only the batch's
 own facts (a check-in's verdict, an issue's versions, an interview's ranks, by id) and applies the
 batch's deltas to counters of its own in the county schema (`projections.rollup_tally`,

@@ -71,6 +71,9 @@ PROVISIONING_LOCK_CLASS = 4
 # Session lock, key = adcode: one rebuild of a county at a time, whoever starts it (the CLI, a rules
 # change on any server), since they share the county's rebuild schema.
 REBUILD_LOCK_CLASS = 5
+# Transaction lock, key = adcode: storing a county's projected position (projections.positions), which the
+# projection driver's two lanes both do.
+POSITION_LOCK_CLASS = 6
 
 # ---- decoding stored events ---------------------------------------------------------------------------------
 

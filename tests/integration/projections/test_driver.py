@@ -327,6 +327,32 @@ async def test_a_new_check_in_shows_in_the_county_read_models_while_a_slow_defer
     assert sorted(slow.seen) == sorted((e.originator_id, e.originator_version) for e in events)
 
 
+async def test_the_county_read_models_take_new_check_ins_while_a_deferred_projection_still_holds_its_batch(
+        conn, county, driver):
+    """The deferred projections follow on a connection of their own: while one works, the county's read
+    models go on with the check-ins that arrive meanwhile (they waited for it when one connection did both)."""
+    schema = county("469029")
+    await reset_county(conn, schema)
+    slow = Slow(schema)
+    driver([*(p for p in PROJECTIONS if not p.deferred), slow])
+    first = household_visits(2, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))
+    later = household_visits(1, 1, datetime(2026, 5, 2, 9, tzinfo=SHANGHAI))
+    try:
+        await store_events(conn, schema, first)
+        await asyncio.wait_for(slow.entered.wait(), 15)
+        await store_events(conn, schema, later)
+        await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 3 FROM {schema}.verdicts_checkins"))
+        assert slow.checkins_shown == [2]  # still in its first batch
+    finally:
+        slow.release.set()
+    last = await conn.fetchval(f"SELECT max(notification_id) FROM {schema}.county_events")
+    await wait_for(lambda: conn.fetchval(
+        f"SELECT notification_id = {last} FROM {schema}.projection_tracking WHERE projection = 'slow'"))
+    assert slow.seen == [(e.originator_id, e.originator_version) for e in first + later]  # each once, in order
+    await wait_for(lambda: conn.fetchval(
+        "SELECT notification_id = $1 FROM core.projection_positions WHERE county = '469029'", last))
+
+
 async def test_a_deferred_projection_applies_only_what_the_county_read_models_have_each_event_once(
         conn, county, database_url):
     from projections.driver import Driver, FollowedCounty, decoder
@@ -341,7 +367,7 @@ async def test_a_deferred_projection_applies_only_what_the_county_read_models_ha
     first = household_visits(2, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI))
     await store_events(conn, schema, first)
     assert await follower.batch(conn, county_state, [slow]) == (0, False)  # the county has nothing yet
-    await follower.batch(conn, county_state, follower.groups[0])
+    await follower.batch(conn, county_state, follower.county_group)
     position = await tracked(conn, schema, "verdicts")
     later = household_visits(1, 1, datetime(2026, 5, 2, 9, tzinfo=SHANGHAI))
     await store_events(conn, schema, later)  # arrives between the county's batch and the slow one

@@ -2,6 +2,7 @@
 by /readyz, /metrics, /status and the driver's sweep, however many counties there are."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import asyncpg
@@ -115,3 +116,32 @@ async def test_the_statement_triggers_that_kept_positions_before_are_dropped_and
         assert await conn.fetchval("SELECT events FROM core.county_positions WHERE county = '710097'") == 3
     finally:
         await conn.close()
+
+
+async def test_two_lanes_committing_at_once_store_the_position_both_reached(database_url, county):
+    """The driver's two lanes each store the county's lowest position as they commit. The second waits for
+    the first's commit and then counts it: it must not store the minimum it would have read before."""
+    schema = county("469029")
+    first, second = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        await first.execute(f"INSERT INTO {schema}.projection_tracking VALUES ('verdicts', 5), ('rollup', 5)"
+                            " ON CONFLICT (projection) DO UPDATE SET notification_id = 5")
+        names = ["verdicts", "rollup"]
+        county_lane, deferred_lane = first.transaction(), second.transaction()
+        await county_lane.start()
+        await deferred_lane.start()
+        move = f"UPDATE {schema}.projection_tracking SET notification_id = 9 WHERE projection = $1"
+        await first.execute(move, "verdicts")
+        await positions.record_projected(first, schema, names)  # min(9, 5 as committed) = 5
+        await second.execute(move, "rollup")
+        waiting = asyncio.ensure_future(positions.record_projected(second, schema, names))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # behind the first lane's position lock
+        await county_lane.commit()
+        await waiting
+        await deferred_lane.commit()
+        assert await first.fetchval(
+            "SELECT notification_id FROM core.projection_positions WHERE county = '469029'") == 9
+    finally:
+        await first.close()
+        await second.close()
