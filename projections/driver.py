@@ -266,16 +266,19 @@ class Driver:
             ):
                 self.owned[county_schema(row["a"])] = FollowedCounty(row["a"], county_schema(row["a"]))
         for county in self.owned.values():
-            stored = counties[county.adcode]
-            if stored == county.rules_text:
-                continue
-            county.rules_text = stored
-            try:
-                county.rules, county.rules_error = Rules.from_stored(stored, county.adcode), None
-            except InvalidRules as error:
-                if county.rules_error != str(error):
-                    log.error("%s; its read models wait until the rules are fixed", error)
-                county.rules, county.rules_error = None, str(error)
+            self._take_rules(county, counties[county.adcode])
+
+    def _take_rules(self, county: FollowedCounty, stored: str) -> None:
+        """The county's rules as stored (`core.counties.rules`), validated again only when they changed."""
+        if stored == county.rules_text:
+            return
+        county.rules_text = stored
+        try:
+            county.rules, county.rules_error = Rules.from_stored(stored, county.adcode), None
+        except InvalidRules as error:
+            if county.rules_error != str(error):
+                log.error("%s; its read models wait until the rules are fixed", error)
+            county.rules, county.rules_error = None, str(error)
 
     async def lagging(self, conn: AsyncConnection) -> set[str]:
         """Owned counties whose event log is ahead of their read models (one query for all)."""
@@ -371,6 +374,13 @@ class Driver:
                     names,
                 )
             }
+            # The rules as they stand now, not at the last sweep: a re-judge swaps in tables judged by new rules
+            # (its swap holds these tracking rows), and a batch after it judged by the old ones would stay so.
+            stored = await conn.fetchval("SELECT rules::text FROM core.counties WHERE adcode = $1", county.adcode)
+            if stored is not None:
+                self._take_rules(county, stored)
+            if county.rules is None:
+                return 0, False
             start = min(tracked.get(name, 0) for name in names)
             upto = None
             if projections[0].deferred and self.county_names:

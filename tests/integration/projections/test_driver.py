@@ -277,6 +277,30 @@ async def test_a_county_with_invalid_rules_waits_until_they_are_fixed(conn, coun
     await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 1 FROM {schema}.verdicts_checkins"))
 
 
+async def test_a_check_in_is_judged_by_the_rules_stored_when_its_batch_runs_not_at_the_last_sweep(
+        conn, county, database_url):
+    """A re-judge swaps in read models judged by the new rules; a check-in the driver applied after the swap
+    under the rules of its last sweep would stay judged by the old ones until the next rebuild."""
+    schema = county("469029")
+    await reset_county(conn, schema)
+    stop = asyncio.Event()
+    follower = asyncio.create_task(run_driver(database_url, stop, sweep_seconds=60.0))  # one sweep, at its start
+    try:
+        await store_events(conn, schema, household_visits(1, 1, datetime(2026, 5, 1, 9, tzinfo=SHANGHAI)))
+        await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 1 FROM {schema}.verdicts_checkins"))
+        # The check-ins' fixes are 10 m: good enough before, too coarse now.
+        await conn.execute("UPDATE core.counties SET rules = '{\"verified_max_accuracy_m\": 5}',"
+                           " rules_revision = rules_revision + 1 WHERE adcode = '469029'")
+        await store_events(conn, schema, household_visits(1, 1, datetime(2026, 5, 2, 9, tzinfo=SHANGHAI)))
+        await wait_for(lambda: conn.fetchval(f"SELECT count(*) = 2 FROM {schema}.verdicts_checkins"))
+        verdicts = await conn.fetch(f"SELECT verified, reasons FROM {schema}.verdicts_checkins ORDER BY occurred_at")
+        assert [(r["verified"], r["reasons"]) for r in verdicts] == [(True, []), (False, ["poor_accuracy"])]
+    finally:
+        await conn.execute("UPDATE core.counties SET rules = '{}' WHERE adcode = '469029'")
+        stop.set()
+        await asyncio.wait_for(follower, 10)
+
+
 class Slow(Projection):
     """A deferred projection that holds each batch until `release` is set, like a slow rollup (a test
     instrument): says which events it got and how many check-ins the county showed when it got them."""
