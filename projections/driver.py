@@ -86,9 +86,10 @@ CONNECTION_MAX_AGE = 600.0  # seconds
 # coming back (issue 15 asks 5 s), and one connection attempt a second costs a database nothing.
 RECONNECT_AT_MOST = 1.0
 # TimeoutError is an OSError. A backend terminated or a server shutting down ends the connection too, and says so
-# before asyncpg has marked it closed.
-CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.AdminShutdownError,
-                     asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError)
+# before asyncpg has marked it closed; a statement sent while asyncpg still takes in that news fails with its
+# InternalClientError ("another operation is in progress").
+CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+                     asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError)
 DECODED_KEPT = 2 * BATCH_SIZE  # decoded events kept per county for the deferred projections
 # Command receipts are the write side's idempotency records: no read model follows them.
 SKIPPED_TOPICS = ("grassroots:CommandReceipt",)
@@ -175,11 +176,11 @@ class Driver:
         retire_at = time.monotonic() + CONNECTION_MAX_AGE
         self.owned.clear()  # session locks died with any previous connection
         try:
+            await conn.add_listener(NOTIFY_CHANNEL, self._notified)
+            await self.position_every_county(conn)
             if self.deferred_group and self.county_group:
                 lane = await asyncpg.connect(self.url, server_settings={"application_name": LANE_NAME}, timeout=10)
                 self.lane = asyncio.create_task(self.follow_deferred(lane))
-            await conn.add_listener(NOTIFY_CHANNEL, self._notified)
-            await self.position_every_county(conn)
             next_sweep = 0.0
             while not stop.is_set() and time.monotonic() < retire_at:
                 if self.lane is not None and self.lane.done():
@@ -376,7 +377,9 @@ class Driver:
             }
             # The rules as they stand now, not at the last sweep: a re-judge swaps in tables judged by new rules
             # (its swap holds these tracking rows), and a batch after it judged by the old ones would stay so.
-            stored = await conn.fetchval("SELECT rules::text FROM core.counties WHERE adcode = $1", county.adcode)
+            # (Rules a caller gave, never read from storage, are its own: a test's, a tool's.)
+            stored = await conn.fetchval("SELECT rules::text FROM core.counties WHERE adcode = $1",
+                                         county.adcode) if county.rules_text is not None else None
             if stored is not None:
                 self._take_rules(county, stored)
             if county.rules is None:
