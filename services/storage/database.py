@@ -62,7 +62,10 @@ def embedded_server(datadir: Path | str, *, cleanup_mode: str | None) -> Any:
             conn.execute("SELECT pg_reload_conf()")
     if "shared_buffers" in differing:
         # Only this first start of a data directory (or one on a machine of another size) pays for it.
-        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=Path(datadir), user=server.system_user, timeout=60)
+        # To the log pgserver starts it with (`-l`): else the server's output goes where pg_ctl's does, a
+        # temporary file pgserver has already deleted.
+        pg_ctl(["-w", "-m", "fast", "-l", str(server.log), "restart"], pgdata=Path(datadir), user=server.system_user,
+               timeout=60)
     return server
 
 

@@ -65,6 +65,8 @@ def test_the_embedded_server_outlives_its_process_and_works_under_a_path_too_lon
         second = embedded_url(home)  # a second `make run`: attaches to the running server
         assert second == first
         assert (pgdata / "postmaster.pid").read_text().split()[0] == postmaster  # not restarted again
+        # The restarted server still writes its log where pgserver's start put it, not to a deleted file.
+        assert Path(os.readlink(f"/proc/{postmaster}/fd/2")).resolve() == (pgdata / "log").resolve()
         with psycopg.connect(first) as conn:
             data_directory = conn.execute("SHOW data_directory").fetchone()[0]
             assert conn.execute("SELECT 1").fetchone() == (1,)
