@@ -166,7 +166,7 @@ class Driver:
         self.later: dict[str, float] = {}  # schema -> when to look again (a young gap, the pace)
         self.wake = asyncio.Event()
         # The deferred lane (`follow_deferred`), while it runs: the counties whose read models committed since.
-        self.lane: asyncio.Task[None] | None = None
+        self.lane_task: asyncio.Task[None] | None = None
         self.handed_over: set[str] = set()
         self.lane_wake = asyncio.Event()
 
@@ -180,11 +180,11 @@ class Driver:
             await self.position_every_county(conn)
             if self.deferred_group and self.county_group:
                 lane = await asyncpg.connect(self.url, server_settings={"application_name": LANE_NAME}, timeout=10)
-                self.lane = asyncio.create_task(self.follow_deferred(lane))
+                self.lane_task = asyncio.create_task(self.follow_deferred(lane))
             next_sweep = 0.0
             while not stop.is_set() and time.monotonic() < retire_at:
-                if self.lane is not None and self.lane.done():
-                    self.lane.result()  # its connection failed: reconnect both
+                if self.lane_task is not None and self.lane_task.done():
+                    self.lane_task.result()  # its connection failed: reconnect both
                 if time.monotonic() >= next_sweep:
                     await self.claim(conn)
                     self.dirty |= await self.lagging(conn)
@@ -210,11 +210,11 @@ class Driver:
                     await _wait_any(stop, self.wake, max(0.0, until - time.monotonic()))
         finally:
             self.owned.clear()
-            if self.lane is not None:
-                self.lane.cancel()
+            if self.lane_task is not None:
+                self.lane_task.cancel()
                 with contextlib.suppress(BaseException):
-                    await self.lane
-                self.lane = None
+                    await self.lane_task
+                self.lane_task = None
             if lane is not None:
                 await asyncio.shield(_close(lane))
             await asyncio.shield(_close(conn))
@@ -298,10 +298,10 @@ class Driver:
             while more:
                 applied, more = await self.batch(conn, county, self.county_group)
                 total += applied
-                if self.lane is not None:
+                if self.lane_task is not None:
                     self.handed_over.add(county.schema)
                     self.lane_wake.set()
-            if self.lane is None:
+            if self.lane_task is None:
                 await self.catch_up_deferred(conn, county)
             if total >= ANALYZE_AFTER:
                 await self.analyze(conn, county)
@@ -319,9 +319,8 @@ class Driver:
             more = (await self.batch(conn, county, self.deferred_group))[1]
 
     async def follow_deferred(self, lane: AsyncConnection) -> None:
-        """The deferred lane: on a connection of its own, catch up the deferred projections of each county
-        whose read models committed a batch, while those go on with the next. A batch waits on PostgreSQL
-        about as long as it runs Python, so with two lanes one's Python runs while the other's statements do."""
+        """The deferred lane (see the module doc): on a connection of its own, catch up the deferred projections
+        of each county whose read models committed a batch, while those go on with the next."""
         try:
             while True:
                 await self.lane_wake.wait()
