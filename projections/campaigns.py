@@ -22,11 +22,13 @@ of a partial index now, and as of a past day comes from the versions of the camp
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
+
+from asyncpg import Record
 
 from projections.base import Period, Projection, as_uuid, event_name, insert_rows, local_date, parse_date, parse_time
 from projections.base import recorded_before, reference_date, upsert_rows
@@ -425,6 +427,24 @@ async def remaining(conn: AsyncConnection, schema: str, campaign_id: UUID, *, to
     """The campaign's households not yet visited, in household id order after `after`: now, a keyset
     page of a partial index; as of a day, from the versions of its targets then (O(the campaign's
     targets from `after` on)). Places are the campaign's; tags and coordinates are as they stand now."""
+    sql, args = _remaining_sql(schema, campaign_id, township, village, after, limit, as_of, "t.household_id")
+    return [_remaining_row(r) for r in await conn.fetch(sql, *args)]
+
+
+async def remaining_by_place(conn: AsyncConnection, schema: str, campaign_id: UUID, *, chunk: int,
+                             township: str | None = None, village: str | None = None,
+                             as_of: date | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+    """`remaining`, every household, by township, village and household id, `chunk` at a time from one
+    statement (a cursor: call it in a transaction), as `completeness.households_by_place` reads a ledger."""
+    sql, args = _remaining_sql(schema, campaign_id, township, village, None, None, as_of,
+                               "t.township, t.village, t.household_id")
+    cursor = await conn.cursor(sql, *args)
+    while rows := await cursor.fetch(chunk):
+        yield [_remaining_row(r) for r in rows]
+
+
+def _remaining_sql(schema: str, campaign_id: UUID, township: str | None, village: str | None, after: UUID | None,
+                   limit: int | None, as_of: date | None, order: str) -> tuple[str, list[Any]]:
     args: list[Any] = [campaign_id, after, limit]
     where = ""
     if village is not None:
@@ -446,15 +466,15 @@ async def remaining(conn: AsyncConnection, schema: str, campaign_id: UUID, *, to
                        ORDER BY t.household_id, t.version DESC) t
                    WHERE t.member AND NOT t.visited{where} ORDER BY t.household_id LIMIT $3"""
     # The page first, then its households by their key: a join would walk the households from the first id on.
-    rows = await conn.fetch(
-        f"""SELECT t.household_id, t.village, t.township, h.tags, h.lat, h.lon FROM ({page}) t
-            CROSS JOIN LATERAL (SELECT tags, lat, lon FROM {schema}.campaigns_households h
-                                WHERE h.household_id = t.household_id) h
-            ORDER BY t.household_id""",
-        *args,
-    )
-    return [{"household_id": r["household_id"], "village": r["village"], "township": r["township"],
-             "tags": list(r["tags"]), "lat": r["lat"], "lon": r["lon"]} for r in rows]
+    return f"""SELECT t.household_id, t.village, t.township, h.tags, h.lat, h.lon FROM ({page}) t
+               CROSS JOIN LATERAL (SELECT tags, lat, lon FROM {schema}.campaigns_households h
+                                   WHERE h.household_id = t.household_id) h
+               ORDER BY {order}""", args
+
+
+def _remaining_row(r: Record) -> dict[str, Any]:
+    return {"household_id": r["household_id"], "village": r["village"], "township": r["township"],
+            "tags": list(r["tags"]), "lat": r["lat"], "lon": r["lon"]}
 
 
 async def still_to_visit(conn: AsyncConnection, schema: str, day: date, *, township: str | None = None,

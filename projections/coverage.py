@@ -603,9 +603,14 @@ def _signed_area(ring: list[list[float]]) -> float:
 
 
 async def sealed_personal(conn: AsyncConnection, schema: str, household_ids: list[UUID]) -> dict[UUID, str]:
-    """The households' sealed personal tokens (head's name, phone, notes): one indexed query."""
+    """The households' sealed personal tokens (head's name, phone, notes): one probe of the key per household.
+
+    A join with the ids, not `= ANY($1)`: planned for 2,000 ids of a 290,000-household county (the API plans
+    every call for its values), the ANY read the whole table in parallel, 35 ms a chunk of the completeness
+    ledger where the probes take 9."""
     rows = await conn.fetch(
-        f"SELECT household_id, personal FROM {schema}.coverage_households WHERE household_id = ANY($1)", household_ids)
+        f"SELECT h.household_id, h.personal FROM unnest($1::uuid[]) AS i(household_id)"
+        f" JOIN {schema}.coverage_households h USING (household_id)", household_ids)
     return {row["household_id"]: row["personal"] for row in rows}
 
 

@@ -21,10 +21,11 @@ import asyncpg
 from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.ledger import XLSX_MEDIA_TYPE
 from services.storage.connections import AsyncPool
 from services.storage.database import connect, database_url
 from services.storage.schemas import ensure_core
@@ -69,6 +70,8 @@ GZIP_MINIMUM_SIZE = 1024
 # zlib's own default, not Starlette's 9: on a cadre's due list (500 KB of JSON) level 9 took 54 ms and
 # level 6 17 ms for a body 2 % larger; /me/due missed its 100 ms target mostly in the compressor.
 GZIP_LEVEL = 6
+# Starlette's list, and XLSX: a workbook is a zip, already compressed.
+GZIP_EXCLUDED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, XLSX_MEDIA_TYPE)
 
 
 def api_routes() -> list[BaseRoute]:
@@ -177,7 +180,8 @@ def create_app(url: str | None = None, *, projector: Literal["process", "inline"
     return Starlette(
         routes=routes,
         middleware=[Middleware(ops.RequestContext),
-                    Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE, compresslevel=GZIP_LEVEL),
+                    Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE, compresslevel=GZIP_LEVEL,
+                               exclude_content_types=GZIP_EXCLUDED),
                     Middleware(BodyLimit), Middleware(stopping.UnfinishedBodies)],
         exception_handlers=errors.handlers(),
         lifespan=lifespan,

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from projections import completeness, coverage, interviews, issues, pairing
 from services.ledger import Column, Ledger, content_disposition
-from services.personal import ERASED_LABEL
+from services.personal import ERASED_LABEL, PersonalFields
 from services.vocabulary import labels
 
 from .auth import ADMIN, ISSUE_READERS, department_scope
@@ -27,7 +27,7 @@ from .filters import (
 )
 from .reading import (
     EXPORT_CONTENT, GEOJSON_MEDIA_TYPE, AsOf, ExportQuery, audit_personal_read, county_app, download, download_chunks,
-    every_row, lookup, open_households, open_issue_summaries, period_of, reading, schema_of,
+    LEDGER_CHUNK, every_row, lookup, open_heads, open_issue_summaries, period_of, reading, schema_of,
 )
 from .routing import Call, endpoint
 
@@ -58,11 +58,11 @@ def _shown(text: str | None) -> str:
     return ERASED_LABEL if text is None else text
 
 
-def _head(household: dict[str, Any] | None) -> str | None:
-    """The head's name of an opened household (`open_households`), 已删除 once erased."""
-    if household is None:
+def _head(personal: PersonalFields | None) -> str | None:
+    """The head's name of an opened household (`open_heads`), 已删除 once erased."""
+    if personal is None:
         return None
-    return ERASED_LABEL if household["erased"] else household["head_name"]
+    return ERASED_LABEL if personal.erased else personal.head_name
 
 
 def _names(county: Any, ids: list[UUID], attribute: str) -> dict[UUID, Any]:
@@ -109,16 +109,10 @@ COMPLETENESS_COLUMNS = [
 ]
 
 
-# Households per chunk of the completeness ledger: each chunk's heads are opened from their events and logged
-# as read together, and only one chunk is held at a time (opening a county of 290,000 households at once
-# took 1.2 GB).
-COMPLETENESS_CHUNK = 2000
-
-
 @endpoint("GET", "/exports/completeness", query=CompletenessExport, roles=ADMIN, errors={404}, tags=["exports"],
           content=EXPORT_CONTENT, summary="Household-visit completeness (走访完成情况台账) as XLSX or CSV",
-          description="By township, village and household. A whole county is written a chunk of households at a "
-                      "time: 290,000 households take about a minute.")
+          description="By township, village and household, streamed a chunk of households at a time as it is "
+                      "read: 290,000 households take about 15 s.")
 async def export_completeness(call: Call) -> Response:
     query: CompletenessExport = call.query
     if query.cadre is not None:
@@ -127,10 +121,9 @@ async def export_completeness(call: Call) -> Response:
     async def chunks() -> AsyncIterator[list[dict[str, Any]]]:
         async with reading(call) as conn, conn.transaction():
             async for chunk in completeness.households_by_place(
-                    conn, schema_of(call), chunk=COMPLETENESS_CHUNK, township=query.township, village=query.village,
+                    conn, schema_of(call), chunk=LEDGER_CHUNK, township=query.township, village=query.village,
                     cadre_id=query.cadre, as_of=query.as_of, status=query.status, tag=query.tag):
-                opened = await to_thread.run_sync(open_households, county_app(call),
-                                                  [row["household_id"] for row in chunk])
+                opened = await open_heads(conn, schema_of(call), [row["household_id"] for row in chunk])
                 await audit_personal_read(call, opened)
                 yield [{**row, "head_name": _head(opened.get(row["household_id"]))} for row in chunk]
 
@@ -157,7 +150,8 @@ async def export_pairings(call: Call) -> Response:
     rows = await every_row(call, pairing.pairings, **pairing_filters(call.query))
     households = [row["household_id"] for row in rows if row["household_id"] is not None]
     cadres = await to_thread.run_sync(_names, county_app(call), sorted({row["cadre_id"] for row in rows}), "name")
-    heads = await to_thread.run_sync(open_households, county_app(call), households)
+    async with reading(call) as conn:
+        heads = await open_heads(conn, schema_of(call), households)
     await audit_personal_read(call, heads)
     rows = [{**row, "cadre_name": cadres.get(row["cadre_id"]),
              "target_name": _head(heads.get(row["household_id"]))} for row in rows]

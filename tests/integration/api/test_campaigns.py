@@ -2,6 +2,8 @@
 through the households still to visit and downloads them as a ledger; nobody else does."""
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -79,6 +81,42 @@ async def test_an_admin_defines_a_campaign_and_follows_it_to_the_households_stil
     assert "乙户" in text and "丙户" in text and "甲户" not in text and "脱贫监测户" in text
     workbook = await admin.get(f"/api/v1/exports/campaigns/{campaign}")
     assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
+
+
+async def test_the_campaign_ledger_is_written_a_chunk_at_a_time_by_place_and_each_chunk_logged_as_read(
+        api: Api, database_url, monkeypatch):
+    """A campaign over a whole county (290,000 households) is read, opened and written a chunk at a time, by
+    township, village and household, as the completeness ledger is: the same ledger whatever the chunk."""
+    from services.api import campaigns as campaign_api
+
+    from .test_exports import sheet_rows
+    from .test_personal_reads_audit import reads_of
+
+    admin = await api.client("county_admin")
+    today = datetime.now(SHANGHAI).date()
+    made = await admin.post("/api/v1/campaigns", json={
+        "festival": "spring_festival", "starts_on": (today - timedelta(days=1)).isoformat(),
+        "ends_on": (today + timedelta(days=3)).isoformat(), "tags": ["empty_nest_elderly"]})
+    campaign = made.json()["result"]["id"]
+    other = COUNTY_A + "079"
+    for village, township in ((VILLAGE, TOWNSHIP), (other + "002", other), (other + "001", other)):
+        for name in ("一户", "二户"):
+            api.household(COUNTY_A, village=village, township=township, tags=["empty_nest_elderly"],
+                          head_name=name, lat=18.7, lon=109.8)
+    await wait_for_projections(database_url, COUNTY_A)
+    path = f"/api/v1/exports/campaigns/{campaign}"
+    header, *rows = sheet_rows((await admin.get(path)).content)
+    assert len(rows) >= 6 and {row[header.index("户主姓名")] for row in rows} >= {"一户", "二户"}
+    places = [(row[header.index("乡镇代码")], row[header.index("村(社区)代码")], row[0]) for row in rows]
+    assert places == sorted(places)
+    monkeypatch.setattr(campaign_api, "LEDGER_CHUNK", 2)
+    assert sheet_rows((await admin.get(path)).content) == [header, *rows]
+    for index, row in enumerate(rows):  # the newest read of each names the two households of its chunk
+        first = index - index % 2
+        chunk = sorted(r[0] for r in rows[first:first + 2])
+        assert sorted(reads_of(database_url, row[0])[-1]["household_ids"]) == chunk
+    lines = list(csv.reader(io.StringIO((await admin.get(path, params={"format": "csv"})).content.decode("utf-8-sig"))))
+    assert lines[0] == header and [line[:2] for line in lines[1:]] == [[row[0], row[1]] for row in rows]
 
 
 async def test_a_window_ending_before_it_starts_is_refused_naming_ends_on(api: Api):

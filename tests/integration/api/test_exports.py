@@ -83,7 +83,7 @@ async def test_the_completeness_ledger_is_written_a_chunk_at_a_time_by_place(api
     assert len(rows) >= 3
     places = [(row[header.index("乡镇代码")], row[header.index("村(社区)代码")], row[0]) for row in rows]
     assert places == sorted(places)
-    monkeypatch.setattr(exports, "COMPLETENESS_CHUNK", 2)
+    monkeypatch.setattr(exports, "LEDGER_CHUNK", 2)
     assert sheet_rows((await admin.get("/api/v1/exports/completeness")).content) == whole
     for index, row in enumerate(rows):  # the newest read of each names the two households of its chunk
         first = index - index % 2
