@@ -6,6 +6,7 @@ Only public endpoints and their JSON are used, never a table, so the read models
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from tests.bench.common import REQUEST_TIMEOUT, bearer, ms, percentile
 
 REPEATS = int(os.environ.get("BENCH_READ_REPEATS", "20"))  # timed requests per endpoint, after one warm-up
 AS_OF = "2026-06-30"
+UUID_TEXT = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 READ_TARGET, H3_TARGET, PROVINCE_TARGET = 0.100, 0.300, 0.050  # p95 seconds (issue 12)
 
 
@@ -137,6 +139,50 @@ def walk(base: str, token: str, path: str, key: str = "items", repeats: int = 3)
                     break
             walks.append(time.perf_counter() - started)
     return statistics.median(walks), pages, items
+
+
+@dataclass
+class Downloaded:
+    name: str
+    path: str
+    status: int
+    first_byte: float  # seconds to the first byte of the body
+    seconds: float  # to the last
+    size: int  # bytes
+
+
+def ledger_downloads(base: str, token: str) -> list[Downloaded]:
+    """The county-wide ledgers an admin downloads (exports), each once, as a browser does: the time to the
+    body's first byte (a proxy in front cuts a silent response after its timeout, often 60 s) and to its last.
+    Their memory counts in the serving RSS peak measured after them."""
+    paths = [("completeness ledger (XLSX)", "/api/v1/exports/completeness"),
+             ("completeness ledger (CSV)", "/api/v1/exports/completeness?format=csv"),
+             ("pairings ledger (XLSX)", "/api/v1/exports/pairings"),
+             ("issue ledger (XLSX)", "/api/v1/exports/issues")]
+    with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT * 10, headers=bearer(token)) as http:
+        campaigns = http.get("/api/v1/campaigns").raise_for_status().json()["items"]
+        if campaigns:  # the biggest campaign's households still to visit
+            biggest = max(campaigns, key=lambda c: c["households"] - c["visited"])
+            paths.append(("a campaign's households still to visit (XLSX)",
+                          f"/api/v1/exports/campaigns/{biggest['campaign_id']}"))
+        downloaded = []
+        for name, path in paths:
+            started, first, size = time.perf_counter(), None, 0
+            with http.stream("GET", path) as response:
+                for chunk in response.iter_raw():
+                    first = first if first is not None else time.perf_counter() - started
+                    size += len(chunk)
+            downloaded.append(Downloaded(name, path, response.status_code, first or 0.0,
+                                         time.perf_counter() - started, size))
+            print(f"    {name}: first byte {ms(downloaded[-1].first_byte)}, all {downloaded[-1].seconds:.1f} s",
+                  flush=True)
+    return downloaded
+
+
+def downloads_table(downloaded: list[Downloaded]) -> str:
+    rows = [f"| {d.name} | `{re.sub(UUID_TEXT, '{id}', d.path.split('?')[0])}` | {ms(d.first_byte)} | {d.seconds:.1f} s | {d.status} |"
+            f" {d.size / 1024 / 1024:,.1f} MiB |" for d in downloaded]
+    return "\n".join(["| ledger | path | first byte | whole | status | size |", "|---|---|---|---|---|---|", *rows])
 
 
 def table(results: list[Timed]) -> str:

@@ -133,6 +133,7 @@ def measure(scale: str) -> tuple[str, Server]:
             walked = [reads.walk(base, tokens["cadre"], "/api/v1/me/due"),
                       reads.walk(base, tokens["cadre"], "/api/v1/me/households?limit=1000", key="households")]
             others = reads.measure(base, tokens, reads.other_reads(), repeats=min(reads.REPEATS, 10))
+            downloaded = reads.ledger_downloads(base, tokens["admin"])
             missed = [t.read for t in timed if not t.met and t.status == 200]
             if missed:
                 with recording(pid, f"{run}-reads", f"serving the missed reads at {run}, {commit()}"):
@@ -141,7 +142,7 @@ def measure(scale: str) -> tuple[str, Server]:
             memory_reads = memory_kib(pid)
             text = [header(scale, label, server, began), dataset_text(loaded),
                     rebuild_text(built, rebuild_seconds, decoded, decode_per_second, ready_after),
-                    reads_text(timed, walked, others, floor, memory_start, memory_reads)]
+                    reads_text(timed, walked, others, downloaded, floor, memory_start, memory_reads)]
             if scale in ("county40k", "county290k"):
                 loads["ingest"] = load_average()
                 text.append(stage("Ingest", lambda: ingest_stage(url, base, first, tokens, pid, run, profiles)))
@@ -243,8 +244,8 @@ def rebuild_text(built: list, seconds: float, decoded: int, decode_per_second: f
             f" After it, `grassroots serve` answered `/readyz` 200 in {ready_after:.0f} s.")
 
 
-def reads_text(timed: list, walked: list[tuple[float, int, int]], others: list, floor, memory_start: dict,
-               memory_reads: dict) -> str:
+def reads_text(timed: list, walked: list[tuple[float, int, int]], others: list, downloaded: list, floor,
+               memory_start: dict, memory_reads: dict) -> str:
     met = sum(t.met for t in timed)
     rss = memory_reads["VmHWM"] / 1024
     (seconds, pages, items), (download, download_pages, households) = walked
@@ -258,7 +259,10 @@ def reads_text(timed: list, walked: list[tuple[float, int, int]], others: list, 
             f" {download_pages} pages, {ms(download)}.\n\n"
             f"Beyond issue 12's list, reads phones and admin pages make often, held to the same 100 ms for"
             f" reference (not issue 12's targets):\n\n{reads.table(others)}\n\n"
+            f"The county's ledgers (exports) as an admin downloads them, each once, the whole county:\n\n"
+            f"{reads.downloads_table(downloaded)}\n\n"
             f"Serving RSS: {memory_start['VmRSS'] / 1024:.0f} MiB before the reads, peak **{rss:.0f} MiB** after them"
+            " and the ledgers"
             f" (target ≤ {RSS_TARGET_MIB} MiB: {'met' if rss <= RSS_TARGET_MIB else 'missed'}).")
 
 
