@@ -180,8 +180,8 @@ def ledger_downloads(base: str, token: str) -> list[Downloaded]:
 
 
 def downloads_table(downloaded: list[Downloaded]) -> str:
-    rows = [f"| {d.name} | `{re.sub(UUID_TEXT, '{id}', d.path.split('?')[0])}` | {ms(d.first_byte)} | {d.seconds:.1f} s | {d.status} |"
-            f" {d.size / 1024 / 1024:,.1f} MiB |" for d in downloaded]
+    rows = [f"| {d.name} | `{re.sub(UUID_TEXT, '{id}', d.path.split('?')[0])}` | {ms(d.first_byte)} |"
+            f" {d.seconds:.1f} s | {d.status} | {d.size / 1024 / 1024:,.1f} MiB |" for d in downloaded]
     return "\n".join(["| ledger | path | first byte | whole | status | size |", "|---|---|---|---|---|---|", *rows])
 
 
