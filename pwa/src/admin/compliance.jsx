@@ -43,20 +43,27 @@ export function Compliance() {
 export function ExportButtons({ path, params = {} }) {
   const { api } = useAdmin();
   const [note, setNote] = useState(null);
+  const [busy, setBusy] = useState(false);
+  // A whole county's ledger takes seconds to write (290,000 households: about 15 s): say so, and take no
+  // second click meanwhile.
   const run = async (format) => {
+    setBusy(true);
+    setNote(at('exporting'));
     try {
       const name = await api.download(path, { ...params, format }, `export.${format}`);
       setNote(at('exported', { name }));
     } catch (e) {
       setNote(at('error', { detail: problem(e) }));
+    } finally {
+      setBusy(false);
     }
   };
   return (
     <span class="exports">
-      <button onClick={() => run('xlsx')} data-testid={`export-${path.split('/').pop()}`}>
+      <button onClick={() => run('xlsx')} disabled={busy} data-testid={`export-${path.split('/').pop()}`}>
         {at('export_xlsx')}
       </button>
-      <button onClick={() => run('csv')}>{at('export_csv')}</button>
+      <button onClick={() => run('csv')} disabled={busy}>{at('export_csv')}</button>
       {note && <small class="hint">{note}</small>}
     </span>
   );

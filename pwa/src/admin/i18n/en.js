@@ -198,6 +198,7 @@ export default {
   all: 'All',
   export_xlsx: 'Export Excel',
   export_csv: 'Export CSV',
+  exporting: 'Writing the ledger…',
   exported: 'Downloaded: {name}',
   visits_this_year: 'Visits this year',
   required: 'Required',

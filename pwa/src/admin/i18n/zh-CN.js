@@ -198,6 +198,7 @@ export default {
   all: '全部',
   export_xlsx: '导出 Excel',
   export_csv: '导出 CSV',
+  exporting: '正在生成台账…',
   exported: '已下载：{name}',
   visits_this_year: '本年走访',
   required: '应走访',
