@@ -155,6 +155,14 @@ class XlsxWriter:
         self._zip.close()
         return self._sink.take()
 
+    def discard(self) -> None:
+        """Give up an unfinished workbook (its download was cut off), closing what is open."""
+        if self._open is not None:
+            self._open.close()
+            self._open = None
+        self._zip.close()
+        self._sink.take()
+
     def _start_sheet(self, widths: Sequence[int], frozen: bool) -> None:
         self._written += 1
         self._open = self._zip.open(f"xl/worksheets/sheet{self._written}.xml", "w")

@@ -337,22 +337,34 @@ LEDGER_CHUNK = 2000
 async def download_chunks(call: Call, ledger: Ledger, chunks: AsyncIterator[list[dict[str, Any]]]) -> Response:
     """`download` of a ledger whose rows come a chunk at a time, streamed as they come, holding one chunk: the
     first bytes leave at once, so no proxy times out on a county-sized file."""
+    first = await anext(chunks, None)  # before any byte: a refused query still answers 422, not a cut-off file
+
+    async def every_chunk() -> AsyncIterator[list[dict[str, Any]]]:
+        if first is not None:
+            yield first
+        async for chunk in chunks:
+            yield chunk
+
     if call.query.format == "csv":
         async def csv_body() -> AsyncIterator[bytes]:
             yield csv_head(ledger)
-            async for chunk in chunks:
+            async for chunk in every_chunk():
                 yield csv_rows(ledger, chunk)
 
         return StreamingResponse(csv_body(), media_type=CSV_MEDIA_TYPE, headers=_attachment(call, ledger))
 
     async def xlsx_body() -> AsyncIterator[bytes]:
         writer = XlsxWriter([ledger])
-        writer.begin()
-        yield writer.take()
-        async for chunk in chunks:
-            await to_thread.run_sync(writer.rows, chunk)
+        try:
+            writer.begin()
             yield writer.take()
-        writer.end()
+            async for chunk in every_chunk():
+                await to_thread.run_sync(writer.rows, chunk)
+                yield writer.take()
+            writer.end()
+        except BaseException:  # the client went away, or the database did: the file stays unfinished
+            writer.discard()
+            raise
         yield writer.finish()
 
     return StreamingResponse(xlsx_body(), media_type=XLSX_MEDIA_TYPE, headers=_attachment(call, ledger))

@@ -55,3 +55,11 @@ def test_a_workbook_written_a_chunk_at_a_time_gives_out_its_bytes_as_it_goes():
     assert parts[0].startswith(b"PK") and all(len(part) > 10_000 for part in parts[1:4])
     sheet = load_workbook(io.BytesIO(b"".join(parts))).worksheets[0]
     assert sheet.max_row == 6001 and [cell.value for cell in sheet[6001]] == [5999, names[5999]]
+
+
+def test_a_workbook_cut_off_half_way_is_discarded_without_complaint():
+    writer = XlsxWriter([Ledger("台账", [Column("id", "编号")])])
+    writer.begin()
+    writer.rows([{"id": 1}])
+    writer.discard()  # a sheet still open: zipfile would refuse to close (and complain when collected)
+    assert writer.take() == b""

@@ -119,3 +119,18 @@ async def test_bad_export_parameters_are_422(api, seeded):
     admin = await api.client("county_admin")
     assert (await admin.get("/api/v1/exports/issues", params={"format": "pdf"})).status_code == 422
     assert (await admin.get("/api/v1/exports/coverage.geojson", params={"period": "soon"})).status_code == 422
+
+
+async def test_a_ledger_whose_query_is_refused_answers_422_not_a_cut_off_file(api, seeded, monkeypatch):
+    """A streamed ledger reads its first chunk before the first byte: a refusal is still an answer."""
+    from projections import completeness
+
+    async def refused(*args, **kwargs):
+        raise ValueError("not a period: '2026-13'")
+        yield  # an async generator, as the read model's is
+
+    monkeypatch.setattr(completeness, "households_by_place", refused)
+    admin = await api.client("county_admin")
+    for format in ("xlsx", "csv"):
+        response = await admin.get("/api/v1/exports/completeness", params={"format": format})
+        assert response.status_code == 422 and "2026-13" in response.json()["detail"], response.text
