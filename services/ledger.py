@@ -101,12 +101,11 @@ class XlsxWriter:
     """
 
     def __init__(self, ledgers: Sequence[Ledger]) -> None:
-        self._ledgers = list(ledgers)
         self._sink = _Sink()
         self._zip = zipfile.ZipFile(self._sink, "w", zipfile.ZIP_DEFLATED)
         self._sheets: list[tuple[str, Ledger | None]] = []  # (name, its ledger; None: the notes of the one before)
         taken: set[str] = set()
-        for ledger in self._ledgers:
+        for ledger in ledgers:
             self._sheets.append((_unique(_sheet_name(ledger.title), taken), ledger))
             if ledger.notes:
                 self._sheets.append((_unique("说明", taken), None))
