@@ -215,8 +215,9 @@ def idle_text(pid: int) -> str:
 
 
 def header(scale: str, label: str | None, server: Server, began: float) -> str:
+    command = f"make bench SCALE={scale}" if os.environ.get("SCALE") else "make bench"  # without: the quick run
     return (f"## Real size: {scale}{f' on {server.kind}' if server.kind else ''}{f' — {label}' if label else ''}\n\n"
-            f"Measured {now_utc()} on `{commit()}` by `make bench SCALE={scale}`"
+            f"Measured {now_utc()} on `{commit()}` by `{command}`"
             f" (`python -m tests.bench.real {scale}`) in {{TOTAL}} s on {describe_machine()}; {server.description};"
             " `grassroots serve` (the API, and the projector in a child process) on loopback.")
 
