@@ -38,7 +38,7 @@ class Timed:
     read: Read
     seconds: list[float]
     status: int
-    size: int  # bytes of the last answer
+    size: int  # bytes sent (gzipped where the server compressed it: the CSV) of the last answer
     items: int | None  # items of the last answer, where it is a page or a FeatureCollection
 
     @property
@@ -148,7 +148,7 @@ class Downloaded:
     status: int
     first_byte: float  # seconds to the first byte of the body
     seconds: float  # to the last
-    size: int  # bytes
+    size: int  # bytes sent (gzipped where the server compressed it: the CSV)
 
 
 def ledger_downloads(base: str, token: str) -> list[Downloaded]:
@@ -182,7 +182,7 @@ def ledger_downloads(base: str, token: str) -> list[Downloaded]:
 def downloads_table(downloaded: list[Downloaded]) -> str:
     rows = [f"| {d.name} | `{re.sub(UUID_TEXT, '{id}', d.path.split('?')[0])}` | {ms(d.first_byte)} |"
             f" {d.seconds:.1f} s | {d.status} | {d.size / 1024 / 1024:,.1f} MiB |" for d in downloaded]
-    return "\n".join(["| ledger | path | first byte | whole | status | size |", "|---|---|---|---|---|---|", *rows])
+    return "\n".join(["| ledger | path | first byte | whole | status | sent |", "|---|---|---|---|---|---|", *rows])
 
 
 def table(results: list[Timed]) -> str:
