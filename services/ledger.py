@@ -103,46 +103,45 @@ class XlsxWriter:
     def __init__(self, ledgers: Sequence[Ledger]) -> None:
         self._sink = _Sink()
         self._zip = zipfile.ZipFile(self._sink, "w", zipfile.ZIP_DEFLATED)
-        self._sheets: list[tuple[str, Ledger | None]] = []  # (name, its ledger; None: the notes of the one before)
         taken: set[str] = set()
+        names = []  # every sheet's, in order: the ledgers', each followed by its notes' when it has some
         for ledger in ledgers:
-            self._sheets.append((_unique(_sheet_name(ledger.title), taken), ledger))
-            if ledger.notes:
-                self._sheets.append((_unique("说明", taken), None))
-        self._zip.writestr("[Content_Types].xml", _content_types(len(self._sheets)))
+            names += [_unique(_sheet_name(ledger.title), taken), *([_unique("说明", taken)] if ledger.notes else [])]
+        self._zip.writestr("[Content_Types].xml", _content_types(len(names)))
         self._zip.writestr("_rels/.rels", _ROOT_RELS)
-        self._zip.writestr("xl/workbook.xml", _workbook([name for name, _ in self._sheets]))
-        self._zip.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(self._sheets)))
+        self._zip.writestr("xl/workbook.xml", _workbook(names))
+        self._zip.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(names)))
         self._zip.writestr("xl/styles.xml", _STYLES)
-        self._written = 0  # sheets written or open
+        self._pending = list(ledgers)  # the ledgers whose sheets are still to begin
+        self._ledger: Ledger | None = None  # the open sheet's
+        self._sheets = len(names)
+        self._written = 0  # sheets begun (each sheet's part is named by its number)
         self._open: Any = None  # the open sheet's zip entry
         self._row = 0  # rows in the open sheet so far
 
     def begin(self) -> None:
         """Open the next ledger's sheet, with its column widths and a frozen bold header row."""
-        _, ledger = self._sheets[self._written]
-        assert ledger is not None and self._open is None
-        widths = [column.width for column in ledger.columns]
-        self._start_sheet(widths, frozen=True)
-        self._write_row(ledger.headers(), _BOLD)
+        assert self._open is None
+        self._ledger = self._pending.pop(0)
+        self._start_sheet([column.width for column in self._ledger.columns], frozen=True)
+        self._write_row(self._ledger.headers(), _BOLD)
 
     def rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Rows of the open sheet's ledger (dicts keyed by column key)."""
-        _, ledger = self._sheets[self._written - 1]
-        assert ledger is not None and self._open is not None
-        for values in Ledger(ledger.title, ledger.columns, rows).values():
+        assert self._ledger is not None and self._open is not None
+        for values in Ledger(self._ledger.title, self._ledger.columns, rows).values():
             self._write_row(values)
 
     def end(self) -> None:
         """Close the open sheet, and write its ledger's notes (one line a row) on the 说明 sheet after it."""
-        _, ledger = self._sheets[self._written - 1]
-        assert ledger is not None
+        assert self._ledger is not None
         self._end_sheet()
-        if ledger.notes:
+        if self._ledger.notes:
             self._start_sheet([100], frozen=False)
-            for line in ledger.notes:
+            for line in self._ledger.notes:
                 self._write_row([line])
             self._end_sheet()
+        self._ledger = None
 
     def take(self) -> bytes:
         """The bytes of the file written since the last `take`."""
@@ -150,7 +149,7 @@ class XlsxWriter:
 
     def finish(self) -> bytes:
         """Close the workbook; the bytes not taken yet."""
-        assert self._open is None and self._written == len(self._sheets), "a sheet was left open or unwritten"
+        assert self._open is None and self._written == self._sheets, "a sheet was left open or unwritten"
         self._zip.close()
         return self._sink.take()
 

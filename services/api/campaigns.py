@@ -4,6 +4,7 @@ CSV), from the campaigns read model (projections/campaigns.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from projections import campaigns
 from services.domain import commands as c
 from services.ledger import Column, Ledger
+from services.storage.connections import AsyncConnection
 from services.vocabulary import labels
 
 from .auth import ADMIN
@@ -56,12 +58,16 @@ class RemainingQuery(RemainingFilters):
     after: UUID | None = Field(None, description="the `next` of the previous page")
 
 
+async def _require_campaign(conn: AsyncConnection, call: Call, as_of: date | None) -> None:
+    """404 unless the path's campaign was defined (as of `as_of`)."""
+    if await campaigns.progress(conn, schema_of(call), call.path["campaign_id"], as_of=as_of) is None:
+        raise not_found(*NOT_FOUND)
+
+
 async def _remaining(call: Call, query: RemainingFilters, limit: int, after: UUID | None) -> list[dict[str, Any]]:
-    campaign_id = call.path["campaign_id"]
     async with reading(call) as conn:
-        if await campaigns.progress(conn, schema_of(call), campaign_id, as_of=query.as_of) is None:
-            raise not_found(*NOT_FOUND)
-        return await campaigns.remaining(conn, schema_of(call), campaign_id, township=query.township,
+        await _require_campaign(conn, call, query.as_of)
+        return await campaigns.remaining(conn, schema_of(call), call.path["campaign_id"], township=query.township,
                                          village=query.village, after=after, limit=limit, as_of=query.as_of)
 
 
@@ -101,8 +107,7 @@ async def export_campaign(call: Call) -> Response:
     query: CampaignExport = call.query
     campaign_id = call.path["campaign_id"]
     async with reading(call) as conn:
-        if await campaigns.progress(conn, schema_of(call), campaign_id, as_of=query.as_of) is None:
-            raise not_found(*NOT_FOUND)
+        await _require_campaign(conn, call, query.as_of)
 
     async def chunks() -> AsyncIterator[list[dict[str, Any]]]:
         async with reading(call) as conn, conn.transaction():
